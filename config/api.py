@@ -1,0 +1,96 @@
+"""The one NinjaAPI: /api/v1/. Errors are JSON with a stable `code` (and the offending `field`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from openprm.accounts.auth import MemberSessionAuth, TokenAuth
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="OpenPRM API",
+    version="1",
+    description=(
+        "Partner relationship management. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `prm token create` or on the API tokens page). Public ids are UUIDs; "
+        "errors are JSON objects with a stable `code`."
+    ),
+    auth=[TokenAuth(), MemberSessionAuth()],
+    urls_namespace="api",
+)
+
+
+def error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
+
+
+def _field_of(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "form", "file"}:
+        parts = parts[1:]
+        if len(parts) > 1 and parts[0] in {"payload", "data", "filters", "body"}:
+            parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [
+        {"field": _field_of(list(e.get("loc", []))), "code": e.get("type", "invalid"), "message": e.get("msg", "")}
+        for e in exc.errors
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "Invalid input"}
+    return error(request, 422, "validation_error", f"{first['field']}: {first['message']}",
+                 field=first["field"], errors=errors)
+
+
+@api.exception_handler(ValidationError)
+def on_domain_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": field, "code": "invalid", "message": " ".join(messages)}
+            for field, messages in exc.message_dict.items()
+        ]
+    else:
+        errors = [{"field": "body", "code": "invalid", "message": " ".join(exc.messages)}]
+    first = errors[0]
+    return error(request, 422, "validation_error", f"{first['field']}: {first['message']}",
+                 field=first["field"], errors=errors)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def on_missing(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(request, 404, "not_found", "Not found")
+
+
+@api.exception_handler(Http404)
+def on_404(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(request, 404, "not_found", "Not found")
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(request, 403, "forbidden", str(exc) or "Your role may not do this")
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(request, 401, "unauthorized", "Send a valid API token: Authorization: Bearer <token>")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "throttled"}
+    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
+
+
+api.add_router("/", "openprm.partners.api.router")

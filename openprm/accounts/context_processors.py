@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from openprm.core.permissions import Perm
+
+
+def access(request: HttpRequest) -> dict[str, Any]:
+    actor = getattr(request, "actor", None)
+    return {
+        "actor": actor,
+        "can_edit": bool(actor and actor.can(Perm.PARTNER_EDIT)),
+        "is_admin": bool(actor and actor.can(Perm.WORKSPACE_ADMIN)),
+    }

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from openprm.accounts.models import ApiToken, Membership, User
+from openprm.core.actors import Actor
+from openprm.core.permissions import Perm
+from openprm.core.scoping import unscoped
+
+
+def actor_for_user(user: User) -> Actor | None:
+    """The user's active membership as an Actor (the first workspace they belong to)."""
+    if not user.is_active:
+        return None
+    with unscoped():
+        membership = (
+            Membership.objects.filter(user=user, is_active=True).order_by("created_at", "id").first()
+        )
+    if membership is None:
+        return None
+    return Actor(
+        workspace_id=membership.workspace_id,
+        role=membership.role,
+        user_id=user.pk,
+        label=user.email,
+        partner_id=membership.partner_id,
+        owned_only=membership.owned_only,
+    )
+
+
+def membership_list(*, actor: Actor, partner_id: int | None = None) -> QuerySet[Membership]:
+    """Memberships visible to the actor (partner users: their own partner's team)."""
+    queryset = Membership.objects.select_related("user", "partner")
+    if partner_id is not None:
+        queryset = queryset.filter(partner_id=partner_id)
+    return queryset.order_by("user__email")
+
+
+def membership_get(*, actor: Actor, public_id: object) -> Membership:
+    return Membership.objects.select_related("user", "partner").get(public_id=public_id)
+
+
+def staff_user_list(*, actor: Actor) -> QuerySet[User]:
+    """Active staff users of the actor's workspace (for owner pickers)."""
+    with unscoped():
+        ids = list(
+            Membership.objects.filter(workspace_id=actor.workspace_id, partner__isnull=True, is_active=True)
+            .values_list("user_id", flat=True)
+        )
+    return User.objects.filter(pk__in=ids, is_active=True).order_by("full_name", "email")
+
+
+def token_list(*, actor: Actor) -> QuerySet[ApiToken]:
+    actor.require(Perm.PARTNER_VIEW)
+    return ApiToken.objects.filter(user_id=actor.user_id, workspace_id=actor.workspace_id)

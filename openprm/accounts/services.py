@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from openprm.accounts.models import ApiToken, Membership, User
+from openprm.core.actors import Actor
+from openprm.core.audit import audit_record, snapshot
+from openprm.core.models import AuditEntry, Workspace
+from openprm.core.permissions import PARTNER_ROLES, STAFF_ROLES, Perm, Role
+
+TOKEN_PREFIX = "prm_"
+
+
+def workspace_default() -> Workspace:
+    workspace, _ = Workspace.objects.get_or_create(slug="default", defaults={"name": "Default workspace"})
+    return workspace
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
+    """Create a personal API token for the actor; returns the token and its one-time plain text."""
+    if actor.user_id is None:
+        raise PermissionDenied("Only a user can own an API token")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": "Give the token a name of 1–100 characters."})
+    secret = secrets.token_urlsafe(32)
+    prefix = secret[:8]
+    raw = f"{TOKEN_PREFIX}{secret}"
+    token = ApiToken.objects.create(
+        workspace_id=actor.workspace_id, user_id=actor.user_id, name=name, prefix=prefix,
+        digest=_hash_token(raw),
+    )
+    return token, raw
+
+
+def token_revoke(*, actor: Actor, token: ApiToken) -> None:
+    if token.user_id != actor.user_id and actor.role != Role.ADMIN:
+        raise PermissionDenied("Not your token")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    """The live token matching ``raw`` (its user active), or None. Marks it used at most once a minute."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def _validate_role(role: str, partner_id: int | None) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role '{role}'. Choose one of: {', '.join(Role.values)}."})
+    if partner_id is None and role in PARTNER_ROLES:
+        raise ValidationError({"role": "Partner roles need a partner."})
+    if partner_id is not None and role in STAFF_ROLES:
+        raise ValidationError({"role": "Partner users can only have a partner role."})
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Actor,
+    email: str,
+    role: str,
+    full_name: str = "",
+    partner_id: int | None = None,
+    password: str | None = None,
+    owned_only: bool = False,
+) -> Membership:
+    """Create a user (or reuse one with that e-mail) and give them a membership in the actor's workspace."""
+    if partner_id is None:
+        actor.require(Perm.WORKSPACE_ADMIN)
+    elif actor.is_partner_user:
+        actor.require(Perm.PORTAL_TEAM)
+        if partner_id != actor.partner_id:
+            raise PermissionDenied("Partner admins manage only their own team")
+    else:
+        actor.require(Perm.PORTAL_INVITE)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid e-mail address."}) from None
+    _validate_role(role, partner_id)
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User(email=email, full_name=full_name.strip()[:200])
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    if Membership.objects.filter(user=user).exists():
+        raise ValidationError({"email": "This person already has an account in this workspace."})
+    membership = Membership.objects.create(
+        workspace_id=actor.workspace_id, user=user, role=role, partner_id=partner_id, owned_only=owned_only,
+    )
+    audit_record(
+        actor=actor, action=AuditEntry.Action.CREATE, instance=membership,
+        after=snapshot(membership, {"email": user.email}), partner_id=partner_id,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_update(
+    *, actor: Actor, membership: Membership, role: str | None = None, is_active: bool | None = None
+) -> Membership:
+    if membership.partner_id is None:
+        actor.require(Perm.WORKSPACE_ADMIN)
+    elif actor.is_partner_user:
+        actor.require(Perm.PORTAL_TEAM)
+    else:
+        actor.require(Perm.PORTAL_INVITE)
+    if membership.user_id == actor.user_id:
+        raise ValidationError({"role": "You cannot change your own access."})
+    before = snapshot(membership)
+    if role is not None:
+        _validate_role(role, membership.partner_id)
+        membership.role = role
+    if is_active is not None:
+        membership.is_active = is_active
+    membership.save()
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UPDATE, instance=membership, before=before,
+        after=snapshot(membership), partner_id=membership.partner_id,
+    )
+    return membership
+
+
+def password_set_email_send(*, user: User, base_url: str, invited_by: str | None = None) -> None:
+    """E-mail a one-time link to choose a password (used for invitations)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = base_url.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
+    context = {"user": user, "link": link, "invited_by": invited_by}
+    send_mail(
+        subject="You have been invited to OpenPRM",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )

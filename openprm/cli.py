@@ -1,0 +1,22 @@
+"""The `prm` command: Django's management commands plus OpenPRM's own (serve, demo, import, export...)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.management import execute_from_command_line
+
+    args = list(sys.argv if argv is None else ["prm", *argv])
+    args[0] = "prm"
+    if len(args) > 2 and args[1] == "token":  # `prm token create` → the `token` command's subcommand
+        args = [args[0], "token", *args[2:]]
+    execute_from_command_line(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

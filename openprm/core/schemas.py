@@ -1,0 +1,26 @@
+"""Input types shared by API schemas: bounded, NUL-free strings, so bad input is a 422, never a 500."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0) -> object:  # noqa: N802 - reads like a type
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_no_nul)]
+Long = Annotated[str, StringConstraints(max_length=20000), AfterValidator(_no_nul)]

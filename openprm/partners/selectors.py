@@ -1,0 +1,249 @@
+"""Reads for the partner database; every queryset goes through the scoped managers."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from openprm.core.actors import Actor
+from openprm.core.models import AuditEntry
+from openprm.core.permissions import Perm
+from openprm.partners.models import (
+    Agreement,
+    AgreementStatus,
+    Contact,
+    Interaction,
+    Partner,
+    PartnerProgram,
+    PartnerType,
+    Program,
+    SavedView,
+    StatusChange,
+    Tag,
+    Tier,
+)
+
+CONTRACT_CHOICES = [
+    ("active", "Active agreement"),
+    ("expiring", "Expiring soon"),
+    ("expired", "Expired"),
+    ("none", "No agreement"),
+]
+SORTS = {
+    "name": "name",
+    "-name": "-name",
+    "status": "status",
+    "-status": "-status",
+    "country": "country",
+    "-country": "-country",
+    "created": "created_at",
+    "-created": "-created_at",
+    "last_contact": "last_contact_at",
+    "-last_contact": "-last_contact_at",
+}
+
+
+@dataclass
+class PartnerFilters:
+    q: str = ""
+    type: str = ""
+    program: str = ""  # program public id
+    tier: str = ""  # tier public id
+    status: str = ""
+    country: str = ""
+    region: str = ""
+    contract: str = ""
+    owner: str = ""  # user public id, "me" or "none"
+    tag: str = ""
+    sort: str = "name"
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> PartnerFilters:
+        values = {}
+        for f in fields(cls):
+            raw = data.get(f.name)
+            if raw:
+                values[f.name] = str(raw).replace("\x00", "").strip()[:200]
+        return cls(**values)
+
+
+def _live_agreements(today: datetime.date) -> QuerySet[Agreement]:
+    return Agreement.objects.filter(
+        partner=OuterRef("pk"),
+        status__in=[AgreementStatus.ACTIVE, AgreementStatus.EXPIRING],
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today) | Q(auto_renew=True))
+
+
+def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> QuerySet[Partner]:
+    actor.require(Perm.PARTNER_VIEW)
+    filters = filters or PartnerFilters()
+    today = timezone.localdate()
+    soon = today + datetime.timedelta(days=settings.PRM_EXPIRING_DAYS)
+    queryset = (
+        Partner.objects.select_related("type", "owner")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "enrolments", queryset=PartnerProgram.objects.select_related("program", "tier")
+            ),
+        )
+        .annotate(
+            last_contact_at=Max(
+                "interactions__occurred_at",
+                filter=~Q(interactions__kind=Interaction.Kind.NOTE)
+                & ~Q(interactions__direction=Interaction.Direction.INTERNAL),
+            ),
+            has_live_agreement=Exists(_live_agreements(today)),
+            has_expiring_agreement=Exists(
+                _live_agreements(today).filter(end_date__lte=soon, end_date__gte=today, auto_renew=False)
+            ),
+        )
+    )
+    if filters.q:
+        queryset = queryset.filter(
+            Q(name__icontains=filters.q)
+            | Q(legal_name__icontains=filters.q)
+            | Q(external_id__iexact=filters.q)
+            | Q(domains__icontains=filters.q)
+        )
+    if filters.type:
+        queryset = queryset.filter(type__key=filters.type)
+    if filters.program:
+        queryset = queryset.filter(enrolments__program__public_id=_uuid_or_none(filters.program))
+    if filters.tier:
+        queryset = queryset.filter(enrolments__tier__public_id=_uuid_or_none(filters.tier))
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.country:
+        queryset = queryset.filter(country=filters.country.upper())
+    if filters.region:
+        queryset = queryset.filter(region__iexact=filters.region)
+    if filters.contract == "active":
+        queryset = queryset.filter(has_live_agreement=True)
+    elif filters.contract == "expiring":
+        queryset = queryset.filter(has_expiring_agreement=True)
+    elif filters.contract == "expired":
+        queryset = queryset.filter(has_live_agreement=False).filter(
+            Exists(Agreement.objects.filter(partner=OuterRef("pk")))
+        )
+    elif filters.contract == "none":
+        queryset = queryset.filter(~Exists(Agreement.objects.filter(partner=OuterRef("pk"))))
+    if filters.owner == "me":
+        queryset = queryset.filter(owner_id=actor.user_id)
+    elif filters.owner == "none":
+        queryset = queryset.filter(owner__isnull=True)
+    elif filters.owner:
+        queryset = queryset.filter(owner__public_id=_uuid_or_none(filters.owner))
+    if filters.tag:
+        queryset = queryset.filter(tags__name=filters.tag)
+    order = SORTS.get(filters.sort, "name")
+    if order.lstrip("-") == "last_contact_at":
+        epoch = Value(datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC))
+        queryset = queryset.annotate(last_contact_sort=Coalesce("last_contact_at", epoch))
+        order = order.replace("last_contact_at", "last_contact_sort")
+    return queryset.order_by(order, "id").distinct()
+
+
+def _uuid_or_none(value: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def partner_get(*, actor: Actor, public_id: Any) -> Partner:
+    """The partner with this public id, or Partner.DoesNotExist when missing *or* out of scope."""
+    actor.require(Perm.PARTNER_VIEW)
+    return (
+        Partner.objects.select_related("type", "owner")
+        .prefetch_related(
+            "tags", Prefetch("enrolments", queryset=PartnerProgram.objects.select_related("program", "tier"))
+        )
+        .get(public_id=_uuid_or_none(str(public_id)))
+    )
+
+
+def contact_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Contact]:
+    actor.require(Perm.PARTNER_VIEW)
+    queryset = Contact.objects.select_related("partner")
+    return queryset.filter(partner=partner) if partner is not None else queryset
+
+
+def contact_get(*, actor: Actor, public_id: Any) -> Contact:
+    actor.require(Perm.PARTNER_VIEW)
+    return Contact.objects.select_related("partner").get(public_id=_uuid_or_none(str(public_id)))
+
+
+def agreement_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Agreement]:
+    actor.require(Perm.PARTNER_VIEW)
+    queryset = Agreement.objects.select_related("partner")
+    return queryset.filter(partner=partner) if partner is not None else queryset
+
+
+def agreement_get(*, actor: Actor, public_id: Any) -> Agreement:
+    actor.require(Perm.PARTNER_VIEW)
+    return Agreement.objects.select_related("partner").get(public_id=_uuid_or_none(str(public_id)))
+
+
+def agreements_expiring(*, actor: Actor, within_days: int) -> QuerySet[Agreement]:
+    today = timezone.localdate()
+    return agreement_list(actor=actor).filter(
+        status__in=[AgreementStatus.ACTIVE, AgreementStatus.EXPIRING],
+        auto_renew=False,
+        end_date__gte=today,
+        end_date__lte=today + datetime.timedelta(days=within_days),
+    ).order_by("end_date")
+
+
+def interaction_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Interaction]:
+    actor.require(Perm.PARTNER_VIEW)
+    queryset = Interaction.objects.select_related("partner", "contact", "logged_by")
+    return queryset.filter(partner=partner) if partner is not None else queryset
+
+
+def interaction_get(*, actor: Actor, public_id: Any) -> Interaction:
+    actor.require(Perm.PARTNER_VIEW)
+    return Interaction.objects.select_related("partner", "contact").get(public_id=_uuid_or_none(str(public_id)))
+
+
+def last_contact_at(*, partner: Partner) -> datetime.datetime | None:
+    result = (
+        Interaction.objects.filter(partner=partner)
+        .exclude(kind=Interaction.Kind.NOTE)
+        .exclude(direction=Interaction.Direction.INTERNAL)
+        .aggregate(last=Max("occurred_at"))
+    )
+    return result["last"]
+
+
+def status_history(*, actor: Actor, partner: Partner) -> QuerySet[StatusChange]:
+    actor.require(Perm.PARTNER_VIEW)
+    return StatusChange.objects.filter(partner=partner)
+
+
+def audit_list(*, actor: Actor, partner: Partner) -> QuerySet[AuditEntry]:
+    """Every change recorded for the partner and its contacts, agreements and interactions."""
+    actor.require(Perm.PARTNER_VIEW)
+    return AuditEntry.objects.filter(partner_id=partner.pk).order_by("-at", "-id")
+
+
+def reference_data(*, actor: Actor) -> dict[str, Any]:
+    """Choices for filters and forms."""
+    return {
+        "types": list(PartnerType.objects.all()),
+        "programs": list(Program.objects.all()),
+        "tiers": list(Tier.objects.select_related("program")),
+        "tags": list(Tag.objects.all()),
+    }
+
+
+def saved_view_list(*, actor: Actor) -> QuerySet[SavedView]:
+    return SavedView.objects.filter(user_id=actor.user_id)

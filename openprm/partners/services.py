@@ -1,0 +1,708 @@
+"""Writes for the partner database. Every function is keyword-only, atomic and audited."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypedDict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.utils import timezone
+from django_countries import countries
+
+from openprm.accounts.models import Membership, User
+from openprm.accounts.services import password_set_email_send, user_create
+from openprm.core.actors import Actor
+from openprm.core.audit import audit_record, snapshot
+from openprm.core.models import AuditEntry, Workspace
+from openprm.core.permissions import PARTNER_ROLES, Perm
+from openprm.core.scoping import unscoped
+from openprm.partners.models import (
+    Agreement,
+    AgreementStatus,
+    Contact,
+    CustomFieldDefinition,
+    Interaction,
+    Partner,
+    PartnerProgram,
+    PartnerStatus,
+    PartnerType,
+    Program,
+    SavedView,
+    StatusChange,
+    Tag,
+    Tier,
+)
+
+DEFAULT_PROGRAM = "Partner Program"
+DEFAULT_TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_TAGS = 50
+
+
+@transaction.atomic
+def workspace_bootstrap(*, workspace: Workspace) -> None:
+    """Create a workspace's defaults: partner types and a default program with ordered tiers."""
+    with unscoped():
+        for key, label in PartnerType.DEFAULTS:
+            PartnerType.objects.get_or_create(workspace=workspace, key=key, defaults={"label": label})
+        if not Program.objects.filter(workspace=workspace).exists():
+            program = Program.objects.create(workspace=workspace, name=DEFAULT_PROGRAM, is_default=True)
+            for rank, name in enumerate(DEFAULT_TIERS, start=1):
+                Tier.objects.create(workspace=workspace, program=program, name=name, rank=rank)
+
+
+class PartnerInput(TypedDict, total=False):
+    """Fields a caller may set on a partner. Absent keys are left unchanged on update."""
+
+    external_id: str | None
+    name: str
+    legal_name: str
+    type: str  # PartnerType key
+    status: str
+    country: str
+    region: str
+    domains: list[str]
+    website: str
+    owner_email: str | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    start_date: datetime.date | None
+    notes: str
+    tiers: dict[str, str | None]  # program name → tier name (None: enrolled without a tier)
+
+
+@dataclass
+class PartnerLookups:
+    """Per-workspace reference data, loaded once per import or request."""
+
+    workspace_id: int
+    types: dict[str, PartnerType] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)
+    tiers: dict[tuple[int, str], Tier] = field(default_factory=dict)
+    owners: dict[str, int] = field(default_factory=dict)
+    custom_fields: dict[str, CustomFieldDefinition] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, actor: Actor) -> PartnerLookups:
+        lookups = cls(workspace_id=actor.workspace_id)
+        lookups.types = {t.key: t for t in PartnerType.objects.all()}
+        lookups.programs = {p.name.lower(): p for p in Program.objects.all()}
+        lookups.tiers = {(t.program_id, t.name.lower()): t for t in Tier.objects.all()}
+        with unscoped():
+            staff = Membership.objects.filter(
+                workspace_id=actor.workspace_id, partner__isnull=True, is_active=True
+            ).values_list("user__email", "user_id")
+        lookups.owners = {email.lower(): user_id for email, user_id in staff}
+        lookups.custom_fields = {c.key: c for c in CustomFieldDefinition.objects.all()}
+        return lookups
+
+    @property
+    def default_program(self) -> Program | None:
+        for program in self.programs.values():
+            if program.is_default:
+                return program
+        return next(iter(self.programs.values()), None)
+
+
+def normalize_domain(value: str) -> str:
+    value = value.strip().lower()
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
+    value = value.split("/")[0].split("?")[0].split(":")[0].rstrip(".")
+    return value.removeprefix("www.")
+
+
+def _clean_text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    if "\x00" in text:
+        errors[key] = "Contains a NUL character."
+    elif required and not text:
+        errors[key] = "This field is required."
+    elif len(text) > max_length:
+        errors[key] = f"At most {max_length} characters (got {len(text)})."
+    return text
+
+
+def _clean_custom_fields(
+    errors: dict[str, str], values: dict[str, Any], lookups: PartnerLookups
+) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    if not isinstance(values, dict):
+        errors["custom_fields"] = "Must be an object of field key → value."
+        return cleaned
+    for key, raw in values.items():
+        definition = lookups.custom_fields.get(key)
+        where = f"custom_fields.{key}"
+        if definition is None:
+            errors[where] = "Unknown custom field."
+            continue
+        if raw is None or raw == "":
+            continue
+        kind = definition.field_type
+        try:
+            if kind == CustomFieldDefinition.FieldType.NUMBER:
+                cleaned[key] = str(Decimal(str(raw)))
+            elif kind == CustomFieldDefinition.FieldType.DATE:
+                cleaned[key] = datetime.date.fromisoformat(str(raw)).isoformat()
+            elif kind == CustomFieldDefinition.FieldType.BOOLEAN:
+                if isinstance(raw, bool):
+                    cleaned[key] = raw
+                elif str(raw).lower() in {"true", "yes", "1"}:
+                    cleaned[key] = True
+                elif str(raw).lower() in {"false", "no", "0"}:
+                    cleaned[key] = False
+                else:
+                    raise ValueError
+            elif kind == CustomFieldDefinition.FieldType.CHOICE:
+                if str(raw) not in definition.choices:
+                    errors[where] = f"'{raw}' is not one of: {', '.join(definition.choices)}."
+                    continue
+                cleaned[key] = str(raw)
+            else:
+                text = _clean_text(errors, where, raw, 1000)
+                cleaned[key] = text
+        except (ValueError, InvalidOperation):
+            errors[where] = f"Not a valid {definition.get_field_type_display().lower()}: '{raw}'."
+    for key, definition in lookups.custom_fields.items():
+        if definition.required and key not in cleaned:
+            errors[f"custom_fields.{key}"] = "This custom field is required."
+    return cleaned
+
+
+def partner_clean(  # noqa: C901 - one flat list of field checks
+    *, data: PartnerInput, lookups: PartnerLookups, creating: bool
+) -> dict[str, Any]:
+    """Validate caller input; return model-ready values or raise ValidationError naming every bad field."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    if "external_id" in data:
+        ext = _clean_text(errors, "external_id", data["external_id"], 100)
+        out["external_id"] = ext or None
+    if creating or "name" in data:
+        out["name"] = _clean_text(errors, "name", data.get("name"), 200, required=True)
+    if "legal_name" in data:
+        out["legal_name"] = _clean_text(errors, "legal_name", data["legal_name"], 200)
+    if creating or "type" in data:
+        key = _clean_text(errors, "type", data.get("type"), 40, required=True).lower()
+        if key and "type" not in errors:
+            if key in lookups.types:
+                out["type"] = lookups.types[key]
+            else:
+                errors["type"] = f"Unknown partner type '{key}'. Known: {', '.join(sorted(lookups.types))}."
+    if "status" in data:
+        status = _clean_text(errors, "status", data["status"], 20).lower() or PartnerStatus.APPLICANT
+        if status not in PartnerStatus.values:
+            errors["status"] = f"Unknown status '{status}'. Known: {', '.join(PartnerStatus.values)}."
+        out["status"] = status
+    if "country" in data:
+        code = _clean_text(errors, "country", data["country"], 60).upper()
+        if code and code not in dict(countries):
+            by_name = countries.by_name(code.title())
+            if by_name:
+                code = by_name
+            else:
+                errors["country"] = f"Unknown country '{data['country']}'; use an ISO 3166 code such as DE."
+        out["country"] = code
+    if "region" in data:
+        out["region"] = _clean_text(errors, "region", data["region"], 60)
+    if "domains" in data:
+        domains: list[str] = []
+        raw_domains = data["domains"] or []
+        if isinstance(raw_domains, str):
+            raw_domains = [raw_domains]
+        for raw in raw_domains:
+            domain = normalize_domain(str(raw))
+            if not domain:
+                continue
+            if "\x00" in domain or not DOMAIN_RE.match(domain):
+                errors["domains"] = f"'{raw}' is not a valid domain name."
+                break
+            if domain not in domains:
+                domains.append(domain)
+        out["domains"] = domains[:20]
+    if "website" in data:
+        website = _clean_text(errors, "website", data["website"], 300)
+        if website and "website" not in errors:
+            if "://" not in website:
+                website = "https://" + website
+            try:
+                URLValidator(schemes=["http", "https"])(website)
+            except ValidationError:
+                errors["website"] = f"'{data['website']}' is not a valid web address."
+        out["website"] = website
+    if "owner_email" in data:
+        email = _clean_text(errors, "owner_email", data["owner_email"], 254).lower()
+        if email and "owner_email" not in errors:
+            if email not in lookups.owners:
+                errors["owner_email"] = f"No staff user with e-mail '{email}' in this workspace."
+            out["owner_id"] = lookups.owners.get(email)
+        elif not email:
+            out["owner_id"] = None
+    if "tags" in data:
+        tags: list[str] = []
+        for raw in data["tags"] or []:
+            tag = _clean_text(errors, "tags", raw, 60)
+            if tag and tag.lower() not in {t.lower() for t in tags}:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            errors["tags"] = f"At most {MAX_TAGS} tags."
+        out["tags"] = tags
+    if "custom_fields" in data:
+        out["custom_fields"] = _clean_custom_fields(errors, data["custom_fields"] or {}, lookups)
+    if "start_date" in data:
+        start = data["start_date"]
+        if start is not None and not isinstance(start, datetime.date):
+            errors["start_date"] = "Use an ISO date (YYYY-MM-DD)."
+        out["start_date"] = start
+    if "notes" in data:
+        out["notes"] = _clean_text(errors, "notes", data["notes"], 20000)
+    if "tiers" in data:
+        enrolments: list[tuple[Program, Tier | None]] = []
+        for program_name, tier_name in (data["tiers"] or {}).items():
+            program = lookups.programs.get(str(program_name).strip().lower())
+            if program is None:
+                errors["program"] = f"Unknown program '{program_name}'."
+                continue
+            tier = None
+            if tier_name:
+                tier = lookups.tiers.get((program.pk, str(tier_name).strip().lower()))
+                if tier is None:
+                    known = [t.name for (pid, _), t in lookups.tiers.items() if pid == program.pk]
+                    errors["tier"] = f"Unknown tier '{tier_name}' in {program.name}. Known: {', '.join(known)}."
+                    continue
+            enrolments.append((program, tier))
+        out["tiers"] = enrolments
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _partner_extra(partner: Partner) -> dict[str, Any]:
+    """The m2m/related parts of a partner that the audit trail shows next to its fields."""
+    return {
+        "tags": sorted(t.name for t in partner.tags.all()),
+        "tiers": {e.program.name: (e.tier.name if e.tier else None) for e in partner.enrolments.all()},
+    }
+
+
+def _apply_tags(partner: Partner, names: list[str]) -> None:
+    existing = {t.name.lower(): t for t in Tag.objects.filter(name__in=names)}
+    wanted = []
+    for name in names:
+        tag = existing.get(name.lower())
+        if tag is None:
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(
+                workspace_id=partner.workspace_id, name=name
+            )
+        wanted.append(tag)
+    partner.tags.set(wanted)
+
+
+def _apply_enrolments(partner: Partner, enrolments: list[tuple[Program, Tier | None]]) -> None:
+    for program, tier in enrolments:
+        PartnerProgram.objects.update_or_create(
+            workspace_id=partner.workspace_id, partner=partner, program=program, defaults={"tier": tier}
+        )
+
+
+def _check_external_id(workspace_id: int, external_id: str | None, exclude_pk: int | None) -> None:
+    """External ids are unique per workspace, whatever part of it the actor may see."""
+    if not external_id:
+        return
+    with unscoped():
+        clash = Partner.objects.filter(workspace_id=workspace_id, external_id=external_id)
+        if exclude_pk:
+            clash = clash.exclude(pk=exclude_pk)
+        taken = clash.exists()
+    if taken:
+        raise ValidationError({"external_id": f"Another partner already has external id '{external_id}'."})
+
+
+@transaction.atomic
+def partner_create(
+    *, actor: Actor, data: PartnerInput, lookups: PartnerLookups | None = None
+) -> Partner:
+    actor.require(Perm.PARTNER_EDIT)
+    lookups = lookups or PartnerLookups.load(actor)
+    values = partner_clean(data=data, lookups=lookups, creating=True)
+    tags = values.pop("tags", [])
+    enrolments = values.pop("tiers", None)
+    if enrolments is None and lookups.default_program is not None:
+        enrolments = [(lookups.default_program, None)]
+    _check_external_id(actor.workspace_id, values.get("external_id"), None)
+    if actor.owned_only and "owner_id" not in values:
+        values["owner_id"] = actor.user_id
+    partner = Partner(workspace_id=actor.workspace_id, **values)
+    partner.save()
+    StatusChange.objects.create(
+        workspace_id=actor.workspace_id, partner=partner, to_status=partner.status, actor_label=actor.label
+    )
+    _apply_tags(partner, tags)
+    _apply_enrolments(partner, enrolments or [])
+    audit_record(
+        actor=actor, action=AuditEntry.Action.CREATE, instance=partner,
+        after=snapshot(partner, _partner_extra(partner)), partner_id=partner.pk,
+    )
+    return partner
+
+
+@transaction.atomic
+def partner_update(
+    *, actor: Actor, partner: Partner, data: PartnerInput, lookups: PartnerLookups | None = None
+) -> Partner:
+    actor.require(Perm.PARTNER_EDIT)
+    lookups = lookups or PartnerLookups.load(actor)
+    values = partner_clean(data=data, lookups=lookups, creating=False)
+    before = snapshot(partner, _partner_extra(partner))
+    tags = values.pop("tags", None)
+    enrolments = values.pop("tiers", None)
+    if "external_id" in values:
+        _check_external_id(actor.workspace_id, values["external_id"], partner.pk)
+    old_status = partner.status
+    for key, value in values.items():
+        setattr(partner, key, value)
+    if partner.status != old_status:
+        partner.status_changed_at = timezone.now()
+        StatusChange.objects.create(
+            workspace_id=actor.workspace_id, partner=partner, from_status=old_status,
+            to_status=partner.status, actor_label=actor.label,
+        )
+    partner.save()
+    if tags is not None:
+        _apply_tags(partner, tags)
+    if enrolments is not None:
+        _apply_enrolments(partner, enrolments)
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UPDATE, instance=partner, before=before,
+        after=snapshot(partner, _partner_extra(partner)), partner_id=partner.pk,
+    )
+    return partner
+
+
+@transaction.atomic
+def partner_delete(*, actor: Actor, partner: Partner) -> None:
+    actor.require(Perm.PARTNER_DELETE)
+    before = snapshot(partner, _partner_extra(partner))
+    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=partner, before=before,
+                 partner_id=partner.pk)
+    with unscoped():
+        Membership.objects.filter(partner=partner).delete()
+    partner.delete()
+
+
+@transaction.atomic
+def partners_bulk_update(
+    *,
+    actor: Actor,
+    partners: Iterable[Partner],
+    owner_email: str | None = None,
+    add_tags: list[str] | None = None,
+    tier: tuple[str, str] | None = None,
+) -> int:
+    """Assign an owner, add tags and/or set a tier (program name, tier name) on many partners."""
+    actor.require(Perm.PARTNER_EDIT)
+    lookups = PartnerLookups.load(actor)
+    count = 0
+    for partner in partners:
+        data: PartnerInput = {}
+        if owner_email is not None:
+            data["owner_email"] = owner_email
+        if add_tags:
+            data["tags"] = sorted({t.name for t in partner.tags.all()} | set(add_tags))
+        if tier is not None:
+            data["tiers"] = {tier[0]: tier[1]}
+        partner_update(actor=actor, partner=partner, data=data, lookups=lookups)
+        count += 1
+    return count
+
+
+# --- contacts ---------------------------------------------------------------------------------------
+
+def _require_contact_edit(actor: Actor, partner: Partner) -> None:
+    if actor.is_partner_user:
+        actor.require(Perm.CONTACT_EDIT_OWN)
+        if partner.pk != actor.partner_id:
+            raise PermissionDenied("Not your partner")
+    else:
+        actor.require(Perm.PARTNER_EDIT)
+
+
+CONTACT_FIELDS = ("name", "email", "phone", "title", "role", "is_primary")
+
+
+def _contact_clean(data: dict[str, Any], creating: bool) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    if creating or "name" in data:
+        out["name"] = _clean_text(errors, "name", data.get("name"), 200, required=True)
+    if "email" in data:
+        email = _clean_text(errors, "email", data["email"], 254).lower()
+        if email and "email" not in errors:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors["email"] = f"'{email}' is not a valid e-mail address."
+        out["email"] = email
+    if "phone" in data:
+        out["phone"] = _clean_text(errors, "phone", data["phone"], 40)
+    if "title" in data:
+        out["title"] = _clean_text(errors, "title", data["title"], 120)
+    if "role" in data:
+        role = _clean_text(errors, "role", data["role"], 20).lower() or Contact.Role.OTHER
+        if role not in Contact.Role.values:
+            errors["role"] = f"Unknown contact role '{role}'. Known: {', '.join(Contact.Role.values)}."
+        out["role"] = role
+    if "is_primary" in data:
+        out["is_primary"] = bool(data["is_primary"])
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+@transaction.atomic
+def contact_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) -> Contact:
+    _require_contact_edit(actor, partner)
+    values = _contact_clean(data, creating=True)
+    contact = Contact(workspace_id=actor.workspace_id, partner=partner, **values)
+    contact.save()
+    if contact.is_primary:
+        Contact.objects.filter(partner=partner).exclude(pk=contact.pk).update(is_primary=False)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=contact, after=snapshot(contact),
+                 partner_id=partner.pk)
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: Actor, contact: Contact, data: dict[str, Any]) -> Contact:
+    _require_contact_edit(actor, contact.partner)
+    values = _contact_clean(data, creating=False)
+    before = snapshot(contact)
+    for key, value in values.items():
+        setattr(contact, key, value)
+    contact.save()
+    if contact.is_primary:
+        Contact.objects.filter(partner_id=contact.partner_id).exclude(pk=contact.pk).update(is_primary=False)
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=contact, before=before,
+                 after=snapshot(contact), partner_id=contact.partner_id)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: Actor, contact: Contact) -> None:
+    _require_contact_edit(actor, contact.partner)
+    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=contact, before=snapshot(contact),
+                 partner_id=contact.partner_id)
+    contact.delete()
+
+
+@transaction.atomic
+def contact_invite(*, actor: Actor, contact: Contact, role: str, base_url: str) -> Membership:
+    """Give a contact a portal login for their partner and e-mail them a link to set a password."""
+    if actor.is_partner_user and contact.partner_id != actor.partner_id:
+        raise PermissionDenied("Not your partner")
+    if role not in PARTNER_ROLES:
+        raise ValidationError({"role": "Choose a partner role: partner_admin, partner_manager or partner_rep."})
+    if not contact.email:
+        raise ValidationError({"email": "The contact needs an e-mail address to be invited."})
+    if contact.user_id is not None:
+        raise ValidationError({"email": "This contact already has a portal login."})
+    membership = user_create(
+        actor=actor, email=contact.email, full_name=contact.name, role=role, partner_id=contact.partner_id
+    )
+    contact.user = membership.user
+    contact.save(update_fields=["user", "updated_at"])
+    user: User = membership.user
+    transaction.on_commit(
+        lambda: password_set_email_send(user=user, base_url=base_url, invited_by=actor.label)
+    )
+    return membership
+
+
+# --- agreements -------------------------------------------------------------------------------------
+
+def _agreement_clean(data: dict[str, Any], creating: bool, current: Agreement | None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    if creating or "title" in data:
+        out["title"] = _clean_text(errors, "title", data.get("title"), 200, required=True)
+    if "kind" in data:
+        kind = _clean_text(errors, "kind", data["kind"], 20).lower() or Agreement.Kind.PARTNER
+        if kind not in Agreement.Kind.values:
+            errors["kind"] = f"Unknown agreement type '{kind}'. Known: {', '.join(Agreement.Kind.values)}."
+        out["kind"] = kind
+    if "terms_summary" in data:
+        out["terms_summary"] = _clean_text(errors, "terms_summary", data["terms_summary"], 20000)
+    for key in ("start_date", "end_date"):
+        if key in data:
+            value = data[key]
+            if value is not None and not isinstance(value, datetime.date):
+                errors[key] = "Use an ISO date (YYYY-MM-DD)."
+            out[key] = value
+    if "auto_renew" in data:
+        out["auto_renew"] = bool(data["auto_renew"])
+    if "renewal_notice_days" in data:
+        days = data["renewal_notice_days"]
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+            errors["renewal_notice_days"] = "A whole number of days between 0 and 3650."
+        out["renewal_notice_days"] = days
+    if "status" in data:
+        status = _clean_text(errors, "status", data["status"], 20).lower() or AgreementStatus.DRAFT
+        if status not in AgreementStatus.values:
+            errors["status"] = f"Unknown status '{status}'. Known: {', '.join(AgreementStatus.values)}."
+        out["status"] = status
+    start = out.get("start_date", current.start_date if current else None)
+    end = out.get("end_date", current.end_date if current else None)
+    if start and end and end < start and "end_date" not in errors:
+        errors["end_date"] = "The end date is before the start date."
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _attach(agreement: Agreement, upload: UploadedFile | None) -> None:
+    from django.conf import settings
+
+    if upload is None:
+        return
+    if upload.size is not None and upload.size > settings.PRM_MAX_ATTACHMENT_BYTES:
+        raise ValidationError({"file": f"The file is larger than {settings.PRM_MAX_ATTACHMENT_BYTES // 2**20} MB."})
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.name or "agreement")[-120:]
+    agreement.file.save(name, upload, save=False)
+
+
+@transaction.atomic
+def agreement_create(
+    *, actor: Actor, partner: Partner, data: dict[str, Any], upload: UploadedFile | None = None
+) -> Agreement:
+    actor.require(Perm.PARTNER_EDIT)
+    values = _agreement_clean(data, creating=True, current=None)
+    agreement = Agreement(workspace_id=actor.workspace_id, partner=partner, **values)
+    _attach(agreement, upload)
+    agreement.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=agreement,
+                 after=snapshot(agreement), partner_id=partner.pk)
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(
+    *, actor: Actor, agreement: Agreement, data: dict[str, Any], upload: UploadedFile | None = None
+) -> Agreement:
+    actor.require(Perm.PARTNER_EDIT)
+    values = _agreement_clean(data, creating=False, current=agreement)
+    before = snapshot(agreement)
+    for key, value in values.items():
+        setattr(agreement, key, value)
+    _attach(agreement, upload)
+    agreement.save()
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=agreement, before=before,
+                 after=snapshot(agreement), partner_id=agreement.partner_id)
+    return agreement
+
+
+@transaction.atomic
+def agreement_delete(*, actor: Actor, agreement: Agreement) -> None:
+    actor.require(Perm.PARTNER_EDIT)
+    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=agreement,
+                 before=snapshot(agreement), partner_id=agreement.partner_id)
+    agreement.delete()
+
+
+# --- interactions -----------------------------------------------------------------------------------
+
+def _interaction_clean(data: dict[str, Any], creating: bool, partner: Partner) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    if creating or "kind" in data:
+        kind = _clean_text(errors, "kind", data.get("kind"), 20, required=True).lower()
+        if kind and kind not in Interaction.Kind.values:
+            errors["kind"] = f"Unknown interaction type '{kind}'. Known: {', '.join(Interaction.Kind.values)}."
+        out["kind"] = kind
+    if "direction" in data:
+        direction = _clean_text(errors, "direction", data["direction"], 20).lower() or "outbound"
+        if direction not in Interaction.Direction.values:
+            errors["direction"] = f"Unknown direction '{direction}'. Known: {', '.join(Interaction.Direction.values)}."
+        out["direction"] = direction
+    if creating or "occurred_at" in data:
+        when = data.get("occurred_at")
+        if not isinstance(when, datetime.datetime):
+            errors["occurred_at"] = "Give a date and time (ISO 8601)."
+        else:
+            if timezone.is_naive(when):
+                when = timezone.make_aware(when)
+            if when > timezone.now() + datetime.timedelta(days=1):
+                errors["occurred_at"] = "An interaction cannot be in the future."
+            out["occurred_at"] = when
+    if creating or "subject" in data:
+        out["subject"] = _clean_text(errors, "subject", data.get("subject"), 200, required=True)
+    if "body" in data:
+        out["body"] = _clean_text(errors, "body", data["body"], 20000)
+    if "contact" in data:
+        contact = data["contact"]
+        if contact is not None and (not isinstance(contact, Contact) or contact.partner_id != partner.pk):
+            errors["contact"] = "The contact must belong to this partner."
+        out["contact"] = contact
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+@transaction.atomic
+def interaction_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) -> Interaction:
+    actor.require(Perm.PARTNER_EDIT)
+    values = _interaction_clean(data, creating=True, partner=partner)
+    interaction = Interaction(
+        workspace_id=actor.workspace_id, partner=partner, logged_by_id=actor.user_id, **values
+    )
+    interaction.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=interaction,
+                 after=snapshot(interaction), partner_id=partner.pk)
+    return interaction
+
+
+@transaction.atomic
+def interaction_update(*, actor: Actor, interaction: Interaction, data: dict[str, Any]) -> Interaction:
+    actor.require(Perm.PARTNER_EDIT)
+    values = _interaction_clean(data, creating=False, partner=interaction.partner)
+    before = snapshot(interaction)
+    for key, value in values.items():
+        setattr(interaction, key, value)
+    interaction.save()
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=interaction, before=before,
+                 after=snapshot(interaction), partner_id=interaction.partner_id)
+    return interaction
+
+
+@transaction.atomic
+def interaction_delete(*, actor: Actor, interaction: Interaction) -> None:
+    actor.require(Perm.PARTNER_EDIT)
+    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=interaction,
+                 before=snapshot(interaction), partner_id=interaction.partner_id)
+    interaction.delete()
+
+
+# --- saved views ------------------------------------------------------------------------------------
+
+def saved_view_save(*, actor: Actor, name: str, query: str) -> SavedView:
+    actor.require(Perm.PARTNER_VIEW)
+    errors: dict[str, str] = {}
+    name = _clean_text(errors, "name", name, 80, required=True)
+    query = _clean_text(errors, "query", query.lstrip("?"), 2000)
+    if errors:
+        raise ValidationError(errors)
+    view, _ = SavedView.objects.update_or_create(
+        workspace_id=actor.workspace_id, user_id=actor.user_id, name=name, defaults={"query": query}
+    )
+    return view
+
+
+def saved_view_delete(*, actor: Actor, view: SavedView) -> None:
+    if view.user_id != actor.user_id:
+        raise PermissionDenied("Not your saved view")
+    view.delete()
