@@ -25,6 +25,7 @@ def env_list(name: str, default: str) -> list[str]:
 
 VAR_DIR = Path(os.environ.get("PRM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+(VAR_DIR / "static").mkdir(exist_ok=True)
 
 
 def _secret_key() -> str:
@@ -155,7 +156,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # created above so whitenoise finds it
 MEDIA_ROOT = Path(os.environ.get("PRM_MEDIA_DIR", VAR_DIR / "media"))
 MEDIA_URL = "media/"  # never served publicly; attachments go through scoped views
 STORAGES = {

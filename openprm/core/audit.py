@@ -24,7 +24,9 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, models.fields.files.FieldFile):
         return value.name or None
-    return value
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)  # e.g. a Country: its code
 
 
 def snapshot(instance: models.Model, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -36,7 +36,8 @@ class WorkspaceModel(TimestampedModel):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
 
-    objects: ClassVar[ScopedManager[Any]] = ScopedManager(partner_path=None)
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    objects: ClassVar[ScopedManager[Any]] = ScopedManager()
 
     class Meta:
         abstract = True

@@ -86,17 +86,10 @@ M = TypeVar("M", bound=models.Model)
 class ScopedManager(models.Manager[M]):
     """Default manager of every tenant-owned model.
 
-    ``partner_path`` is the lookup path from the model to its Partner ("partner", "" for Partner itself,
-    None for workspace-wide rows that every member of the workspace may read).
+    The model's ``SCOPE_PARTNER_PATH`` is the lookup path from it to its Partner: "partner" (the default),
+    "" for Partner itself, None for workspace-wide rows every member of the workspace may read. It lives
+    on the model because Django builds related managers by subclassing this class.
     """
-
-    def __init__(self, partner_path: str | None = "partner") -> None:
-        super().__init__()
-        self.partner_path = partner_path
-
-    def deconstruct(self) -> tuple[bool, str | None, str | None, tuple[Any, ...], dict[str, Any]]:
-        as_manager, name, path, args, kwargs = super().deconstruct()
-        return as_manager, name, path, (self.partner_path,), kwargs
 
     def get_queryset(self) -> models.QuerySet[M]:
         queryset = super().get_queryset()
@@ -105,4 +98,5 @@ class ScopedManager(models.Manager[M]):
             return queryset
         if not isinstance(active, AccessScope):
             raise ScopeError(f"{self.model.__name__} queried outside an access scope")
-        return queryset.filter(**active.filter_kwargs(self.partner_path))
+        partner_path = getattr(self.model, "SCOPE_PARTNER_PATH", "partner")
+        return queryset.filter(**active.filter_kwargs(partner_path))

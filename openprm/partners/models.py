@@ -131,7 +131,8 @@ class Partner(TimestampedModel):
     start_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
 
-    objects: ClassVar[ScopedManager[Partner]] = ScopedManager(partner_path="")
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = ""
+    objects: ClassVar[ScopedManager[Partner]] = ScopedManager()
 
     class Meta:
         constraints = [

@@ -1,0 +1,427 @@
+"""Staff pages for the partner database. Parse → call one service/selector → render."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from openprm.accounts.selectors import staff_user_list
+from openprm.core.http import actor_of, paginate, staff_view
+from openprm.core.permissions import Perm
+from openprm.partners import selectors, services
+from openprm.partners.forms import (
+    AgreementForm,
+    BulkForm,
+    ContactForm,
+    InteractionForm,
+    InviteForm,
+    PartnerForm,
+    SavedViewForm,
+    TierChangeForm,
+    partner_initial,
+)
+from openprm.partners.models import (
+    Agreement,
+    Contact,
+    CustomFieldDefinition,
+    Interaction,
+    Partner,
+    PartnerStatus,
+)
+from openprm.partners.selectors import CONTRACT_CHOICES, PartnerFilters
+
+
+def _partner_or_404(request: HttpRequest, public_id: Any) -> Partner:
+    try:
+        return selectors.partner_get(actor=actor_of(request), public_id=public_id)
+    except Partner.DoesNotExist:
+        raise Http404 from None
+
+
+def _child_or_404(getter: Any, request: HttpRequest, public_id: Any) -> Any:
+    try:
+        return getter(actor=actor_of(request), public_id=public_id)
+    except (Contact.DoesNotExist, Agreement.DoesNotExist, Interaction.DoesNotExist):
+        raise Http404 from None
+
+
+def _list_context(request: HttpRequest) -> dict[str, Any]:
+    actor = actor_of(request)
+    filters = PartnerFilters.from_mapping(request.GET)
+    page = paginate(request, selectors.partner_list(actor=actor, filters=filters))
+    params = {k: v for k, v in request.GET.items() if k not in {"page"} and v}
+    return {
+        "filters": filters,
+        "page": page,
+        "query": urlencode(params),
+        "query_without_sort": urlencode({k: v for k, v in params.items() if k != "sort"}),
+    }
+
+
+@staff_view
+def partner_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    context = _list_context(request)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "partners/_results.html", context)
+    context.update(
+        selectors.reference_data(actor=actor),
+        statuses=PartnerStatus.choices,
+        contracts=CONTRACT_CHOICES,
+        owners=staff_user_list(actor=actor),
+        saved_views=selectors.saved_view_list(actor=actor),
+        bulk_form=BulkForm(),
+    )
+    return render(request, "partners/list.html", context)
+
+
+@staff_view
+@require_POST
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        try:
+            view = services.saved_view_save(actor=actor, name=form.cleaned_data["name"],
+                                            query=form.cleaned_data["query"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Saved view “{view.name}”.")
+            return redirect(reverse("partners:list") + "?" + view.query)
+    else:
+        messages.error(request, "Give the view a name (at most 80 characters).")
+    return redirect(reverse("partners:list") + "?" + request.POST.get("query", ""))
+
+
+@staff_view
+@require_POST
+def saved_view_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    view = selectors.saved_view_list(actor=actor).filter(public_id=public_id).first()
+    if view is None:
+        raise Http404
+    services.saved_view_delete(actor=actor, view=view)
+    messages.success(request, f"Deleted view “{view.name}”.")
+    return redirect("partners:list")
+
+
+@staff_view
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    form = BulkForm(request.POST)
+    ids = request.POST.getlist("partners")
+    back = reverse("partners:list") + "?" + request.POST.get("query", "")
+    if not form.is_valid() or not ids:
+        messages.error(request, "Choose an action and at least one partner.")
+        return redirect(back)
+    partners = list(selectors.partner_list(actor=actor).filter(public_id__in=_uuids(ids)))
+    action = form.cleaned_data["action"]
+    kwargs: dict[str, Any] = {}
+    if action == "owner":
+        kwargs["owner_email"] = form.cleaned_data["owner"]
+    elif action == "tag":
+        if not form.cleaned_data["tag"]:
+            messages.error(request, "Type the tag to add.")
+            return redirect(back)
+        kwargs["add_tags"] = [form.cleaned_data["tag"]]
+    else:
+        program, _, tier = form.cleaned_data["tier"].partition("::")
+        kwargs["tier"] = (program, tier)
+    try:
+        count = services.partners_bulk_update(actor=actor, partners=partners, **kwargs)
+    except ValidationError as exc:
+        messages.error(request, "Nothing changed: " + "; ".join(exc.messages))
+    else:
+        messages.success(request, f"Updated {count} partner{'s' if count != 1 else ''}.")
+    return redirect(back)
+
+
+def _uuids(values: list[str]) -> list[Any]:
+    import uuid
+
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out
+
+
+def _partner_form(request: HttpRequest, data: Any = None, initial: Any = None) -> PartnerForm:
+    actor = actor_of(request)
+    ref = selectors.reference_data(actor=actor)
+    return PartnerForm(
+        data,
+        initial=initial,
+        types=ref["types"],
+        owners=list(staff_user_list(actor=actor)),
+        programs=ref["programs"],
+        tiers=ref["tiers"],
+        custom_fields=list(CustomFieldDefinition.objects.all()),
+    )
+
+
+@staff_view
+def partner_create(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    form = _partner_form(request, request.POST or None, initial={"status": PartnerStatus.APPLICANT})
+    if request.method == "POST" and form.is_valid():
+        try:
+            partner = services.partner_create(actor=actor, data=form.to_input())
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, f"Created {partner.name}.")
+            return redirect("partners:detail", public_id=partner.public_id)
+    return render(request, "partners/form.html", {"form": form, "partner": None})
+
+
+@staff_view
+def partner_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    partner = _partner_or_404(request, public_id)
+    form = _partner_form(request, request.POST or None, initial=partner_initial(partner))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.partner_update(actor=actor, partner=partner, data=form.to_input())
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, f"Saved {partner.name}.")
+            return redirect("partners:detail", public_id=partner.public_id)
+    return render(request, "partners/form.html", {"form": form, "partner": partner})
+
+
+@staff_view
+@require_POST
+def partner_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    partner = _partner_or_404(request, public_id)
+    services.partner_delete(actor=actor, partner=partner)
+    messages.success(request, f"Deleted {partner.name}.")
+    return redirect("partners:list")
+
+
+def _history(request: HttpRequest, partner: Partner) -> dict[str, Any]:
+    actor = actor_of(request)
+    entries = paginate(request, selectors.audit_list(actor=actor, partner=partner), per_page=20)
+    return {"partner": partner, "history": entries}
+
+
+@staff_view
+def partner_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    partner = _partner_or_404(request, public_id)
+    context = {
+        **_history(request, partner),
+        "contacts": selectors.contact_list(actor=actor, partner=partner),
+        "agreements": selectors.agreement_list(actor=actor, partner=partner),
+        "interactions": selectors.interaction_list(actor=actor, partner=partner)[:20],
+        "interaction_count": selectors.interaction_list(actor=actor, partner=partner).count(),
+        "last_contact_at": selectors.last_contact_at(partner=partner),
+        "status_history": selectors.status_history(actor=actor, partner=partner),
+        "tiers": selectors.reference_data(actor=actor)["tiers"],
+        "custom_fields": CustomFieldDefinition.objects.all(),
+        "invite_form": InviteForm(),
+    }
+    return render(request, "partners/detail.html", context)
+
+
+@staff_view
+def partner_history(request: HttpRequest, public_id: str) -> HttpResponse:
+    partner = _partner_or_404(request, public_id)
+    return render(request, "partners/_history.html", _history(request, partner))
+
+
+@staff_view
+def partner_interactions(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    partner = _partner_or_404(request, public_id)
+    page = paginate(request, selectors.interaction_list(actor=actor, partner=partner), per_page=50)
+    return render(request, "partners/interactions.html", {"partner": partner, "page": page})
+
+
+@staff_view
+@require_POST
+def tier_change(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    partner = _partner_or_404(request, public_id)
+    form = TierChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.partner_update(
+                actor=actor, partner=partner,
+                data={"tiers": {form.cleaned_data["program"]: form.cleaned_data["tier"] or None}},
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Tier changed.")
+    return redirect("partners:detail", public_id=partner.public_id)
+
+
+# --- contacts, agreements, interactions --------------------------------------------------------------
+
+def _simple_form_page(
+    request: HttpRequest,
+    *,
+    partner: Partner,
+    form: Any,
+    title: str,
+    save: Any,
+    upload: bool = False,
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "file"}
+        try:
+            save(data, form.cleaned_data.get("file") or None) if upload else save(data)
+        except ValidationError as exc:
+            from openprm.accounts.forms import add_service_errors
+
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"{title}: saved.")
+            return redirect("partners:detail", public_id=partner.public_id)
+    return render(request, "partners/child_form.html", {"form": form, "partner": partner, "title": title})
+
+
+@staff_view
+def contact_create(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    partner = _partner_or_404(request, public_id)
+    form = ContactForm(request.POST or None)
+    return _simple_form_page(
+        request, partner=partner, form=form, title="New contact",
+        save=lambda data: services.contact_create(actor=actor, partner=partner, data=data),
+    )
+
+
+@staff_view
+def contact_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    contact = _child_or_404(selectors.contact_get, request, public_id)
+    form = ContactForm(request.POST or None, instance=None, initial=_initial(contact, ContactForm))
+    return _simple_form_page(
+        request, partner=contact.partner, form=form, title=f"Contact {contact.name}",
+        save=lambda data: services.contact_update(actor=actor, contact=contact, data=data),
+    )
+
+
+@staff_view
+@require_POST
+def contact_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    contact = _child_or_404(selectors.contact_get, request, public_id)
+    services.contact_delete(actor=actor, contact=contact)
+    messages.success(request, f"Removed contact {contact.name}.")
+    return redirect("partners:detail", public_id=contact.partner.public_id)
+
+
+@staff_view
+@require_POST
+def contact_invite(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PORTAL_INVITE)
+    contact = _child_or_404(selectors.contact_get, request, public_id)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.contact_invite(
+                actor=actor, contact=contact, role=form.cleaned_data["role"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Invited {contact.email} to the portal; they were e-mailed a link.")
+    return redirect("partners:detail", public_id=contact.partner.public_id)
+
+
+def _initial(instance: Any, form_class: Any) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in form_class.Meta.fields if name != "file"}
+
+
+@staff_view
+def agreement_create(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    partner = _partner_or_404(request, public_id)
+    form = AgreementForm(request.POST or None, request.FILES or None)
+    return _simple_form_page(
+        request, partner=partner, form=form, title="New agreement", upload=True,
+        save=lambda data, upload: services.agreement_create(
+            actor=actor, partner=partner, data=data, upload=upload
+        ),
+    )
+
+
+@staff_view
+def agreement_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    agreement = _child_or_404(selectors.agreement_get, request, public_id)
+    form = AgreementForm(request.POST or None, request.FILES or None, initial=_initial(agreement, AgreementForm))
+    return _simple_form_page(
+        request, partner=agreement.partner, form=form, title=f"Agreement {agreement.title}", upload=True,
+        save=lambda data, upload: services.agreement_update(
+            actor=actor, agreement=agreement, data=data, upload=upload
+        ),
+    )
+
+
+@staff_view
+@require_POST
+def agreement_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    agreement = _child_or_404(selectors.agreement_get, request, public_id)
+    services.agreement_delete(actor=actor, agreement=agreement)
+    messages.success(request, f"Deleted agreement {agreement.title}.")
+    return redirect("partners:detail", public_id=agreement.partner.public_id)
+
+
+@staff_view
+def agreement_file(request: HttpRequest, public_id: str) -> HttpResponse:
+    agreement = _child_or_404(selectors.agreement_get, request, public_id)
+    if not agreement.file:
+        raise Http404
+    return FileResponse(agreement.file.open("rb"), as_attachment=True,
+                        filename=agreement.file.name.rsplit("/", 1)[-1])
+
+
+@staff_view
+def interaction_create(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    partner = _partner_or_404(request, public_id)
+    form = InteractionForm(request.POST or None, partner=partner)
+    return _simple_form_page(
+        request, partner=partner, form=form, title="Log an interaction",
+        save=lambda data: services.interaction_create(actor=actor, partner=partner, data=data),
+    )
+
+
+@staff_view
+@require_POST
+def interaction_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    interaction = _child_or_404(selectors.interaction_get, request, public_id)
+    services.interaction_delete(actor=actor, interaction=interaction)
+    messages.success(request, "Interaction removed.")
+    return redirect("partners:detail", public_id=interaction.partner.public_id)
+
+
