@@ -27,7 +27,7 @@ class PartnerUserForm(forms.Form):
     role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role if r in PARTNER_ROLES])
 
 
-def add_service_errors(form: forms.Form, error: Exception) -> None:
+def add_service_errors(form: forms.BaseForm, error: Exception) -> None:
     """Attach a service ValidationError to the form: per field where the field exists, else non-field."""
     from django.core.exceptions import ValidationError
 
@@ -35,4 +35,4 @@ def add_service_errors(form: forms.Form, error: Exception) -> None:
         for field, messages in error.message_dict.items():
             form.add_error(field if field in form.fields else None, messages)
     else:
-        form.add_error(None, error)  # type: ignore[arg-type]
+        form.add_error(None, str(error))

@@ -23,7 +23,7 @@ class ScopeMiddleware:
             request.actor = None  # type: ignore[attr-defined]
             user = request.user
             if user.is_authenticated:
-                actor = actor_for_user(user)  # type: ignore[arg-type]
+                actor = actor_for_user(user)
                 if actor is not None:
                     request.actor = actor  # type: ignore[attr-defined]
                     scoping.set_scope(actor.access_scope())

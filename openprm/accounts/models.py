@@ -43,7 +43,7 @@ class User(AbstractUser):
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
-    objects: ClassVar[EmailUserManager] = EmailUserManager()  # type: ignore[assignment]
+    objects: ClassVar[EmailUserManager] = EmailUserManager()
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -62,12 +62,10 @@ class Membership(TimestampedModel):
     partner = models.ForeignKey(
         "partners.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
     )
-    owned_only = models.BooleanField(
-        default=False, help_text="Staff: see only the partners this user owns."
-    )
+    owned_only = models.BooleanField(default=False, help_text="Staff: see only the partners this user owns.")
     is_active = models.BooleanField(default=True)
 
-    objects: ClassVar[ScopedManager[Membership]] = ScopedManager()
+    objects = ScopedManager["Membership"]()
 
     class Meta:
         constraints = [

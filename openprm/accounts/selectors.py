@@ -13,9 +13,7 @@ def actor_for_user(user: User) -> Actor | None:
     if not user.is_active:
         return None
     with unscoped():
-        membership = (
-            Membership.objects.filter(user=user, is_active=True).order_by("created_at", "id").first()
-        )
+        membership = Membership.objects.filter(user=user, is_active=True).order_by("created_at", "id").first()
     if membership is None:
         return None
     return Actor(
@@ -36,7 +34,7 @@ def membership_list(*, actor: Actor, partner_id: int | None = None) -> QuerySet[
     return queryset.order_by("user__email")
 
 
-def membership_get(*, actor: Actor, public_id: object) -> Membership:
+def membership_get(*, actor: Actor, public_id: str) -> Membership:
     return Membership.objects.select_related("user", "partner").get(public_id=public_id)
 
 
@@ -44,12 +42,13 @@ def staff_user_list(*, actor: Actor) -> QuerySet[User]:
     """Active staff users of the actor's workspace (for owner pickers)."""
     with unscoped():
         ids = list(
-            Membership.objects.filter(workspace_id=actor.workspace_id, partner__isnull=True, is_active=True)
-            .values_list("user_id", flat=True)
+            Membership.objects.filter(
+                workspace_id=actor.workspace_id, partner__isnull=True, is_active=True
+            ).values_list("user_id", flat=True)
         )
     return User.objects.filter(pk__in=ids, is_active=True).order_by("full_name", "email")
 
 
 def token_list(*, actor: Actor) -> QuerySet[ApiToken]:
     actor.require(Perm.PARTNER_VIEW)
-    return ApiToken.objects.filter(user_id=actor.user_id, workspace_id=actor.workspace_id)
+    return ApiToken.objects.filter(user_id=actor.user_id or 0, workspace_id=actor.workspace_id)

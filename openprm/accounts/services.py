@@ -44,7 +44,10 @@ def token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
     prefix = secret[:8]
     raw = f"{TOKEN_PREFIX}{secret}"
     token = ApiToken.objects.create(
-        workspace_id=actor.workspace_id, user_id=actor.user_id, name=name, prefix=prefix,
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
+        name=name,
+        prefix=prefix,
         digest=_hash_token(raw),
     )
     return token, raw
@@ -121,11 +124,18 @@ def user_create(
     if Membership.objects.filter(user=user).exists():
         raise ValidationError({"email": "This person already has an account in this workspace."})
     membership = Membership.objects.create(
-        workspace_id=actor.workspace_id, user=user, role=role, partner_id=partner_id, owned_only=owned_only,
+        workspace_id=actor.workspace_id,
+        user=user,
+        role=role,
+        partner_id=partner_id,
+        owned_only=owned_only,
     )
     audit_record(
-        actor=actor, action=AuditEntry.Action.CREATE, instance=membership,
-        after=snapshot(membership, {"email": user.email}), partner_id=partner_id,
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=membership,
+        after=snapshot(membership, {"email": user.email}),
+        partner_id=partner_id,
     )
     return membership
 
@@ -150,8 +160,12 @@ def membership_update(
         membership.is_active = is_active
     membership.save()
     audit_record(
-        actor=actor, action=AuditEntry.Action.UPDATE, instance=membership, before=before,
-        after=snapshot(membership), partner_id=membership.partner_id,
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=membership,
+        before=before,
+        after=snapshot(membership),
+        partner_id=membership.partner_id,
     )
     return membership
 

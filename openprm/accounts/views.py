@@ -36,7 +36,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            token, created = services.token_create(actor=actor, name=form.cleaned_data["name"])
+            _, created = services.token_create(actor=actor, name=form.cleaned_data["name"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

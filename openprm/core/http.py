@@ -9,24 +9,24 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from openprm.core.actors import Actor
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def actor_of(request: HttpRequest) -> Actor:
     actor = getattr(request, "actor", None)
     if actor is None:
         raise Http404
-    return actor  # type: ignore[no-any-return]
+    return actor
 
 
 def _area(check: Callable[[Actor], bool]) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             actor = getattr(request, "actor", None)

@@ -37,7 +37,7 @@ class WorkspaceModel(TimestampedModel):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
-    objects: ClassVar[ScopedManager[Any]] = ScopedManager()
+    objects = ScopedManager["Any"]()
 
     class Meta:
         abstract = True
@@ -53,12 +53,20 @@ class AuditEntry(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     partner = models.ForeignKey(
-        "partners.Partner", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        "partners.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     # The actor may later be erased; entries keep the label and never follow this key.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     actor_label = models.CharField(max_length=254, blank=True)
@@ -69,7 +77,7 @@ class AuditEntry(models.Model):
     object_repr = models.CharField(max_length=300)
     changes = models.JSONField(default=dict)
 
-    objects: ClassVar[ScopedManager[AuditEntry]] = ScopedManager()
+    objects = ScopedManager["AuditEntry"]()
 
     class Meta:
         indexes = [

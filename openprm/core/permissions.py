@@ -36,9 +36,7 @@ class Perm(StrEnum):
 _READ = {Perm.PARTNER_VIEW, Perm.PARTNER_EXPORT}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm) - {Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM},
-    Role.MANAGER: frozenset(
-        _READ | {Perm.PARTNER_EDIT, Perm.PARTNER_IMPORT, Perm.PORTAL_INVITE}
-    ),
+    Role.MANAGER: frozenset(_READ | {Perm.PARTNER_EDIT, Perm.PARTNER_IMPORT, Perm.PORTAL_INVITE}),
     Role.FINANCE: frozenset(_READ),
     Role.ANALYST: frozenset(_READ),
     Role.PARTNER_ADMIN: frozenset({Perm.PARTNER_VIEW, Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM}),

@@ -37,7 +37,9 @@ class PartnerForm(forms.Form):
     external_id = forms.CharField(max_length=100, required=False, label="External id")
     country = forms.ChoiceField(required=False)
     region = forms.CharField(max_length=60, required=False)
-    domains = forms.CharField(max_length=2000, required=False, help_text="Comma-separated, e.g. acme.com, acme.de")
+    domains = forms.CharField(
+        max_length=2000, required=False, help_text="Comma-separated, e.g. acme.com, acme.de"
+    )
     website = forms.CharField(max_length=300, required=False)
     owner = forms.ChoiceField(required=False, label="Owner (partner manager)")
     tags = forms.CharField(max_length=2000, required=False, help_text="Comma-separated")
@@ -97,7 +99,7 @@ class PartnerForm(forms.Form):
         custom: dict[str, Any] = {}
         for definition in self.custom_definitions:
             value = data.get(f"cf_{definition.key}")
-            if value not in (None, ""):
+            if value is not None and value != "":
                 custom[definition.key] = value.isoformat() if hasattr(value, "isoformat") else value
         return {
             "name": data["name"],
@@ -164,8 +166,15 @@ class AgreementForm(forms.ModelForm):
     class Meta:
         model = Agreement
         fields = [
-            "title", "kind", "status", "start_date", "end_date", "auto_renew", "renewal_notice_days",
-            "terms_summary", "file",
+            "title",
+            "kind",
+            "status",
+            "start_date",
+            "end_date",
+            "auto_renew",
+            "renewal_notice_days",
+            "terms_summary",
+            "file",
         ]
         widgets = {"start_date": DATE, "end_date": DATE}
 

@@ -132,7 +132,7 @@ class Partner(TimestampedModel):
     notes = models.TextField(blank=True)
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = ""
-    objects: ClassVar[ScopedManager[Partner]] = ScopedManager()
+    objects = ScopedManager["Partner"]()
 
     class Meta:
         constraints = [
@@ -166,7 +166,7 @@ class PartnerProgram(TimestampedModel):
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="enrolments")
     joined_on = models.DateField(default=datetime.date.today)
 
-    objects: ClassVar[ScopedManager[PartnerProgram]] = ScopedManager()
+    objects = ScopedManager["PartnerProgram"]()
 
     class Meta:
         constraints = [
@@ -188,7 +188,7 @@ class StatusChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     actor_label = models.CharField(max_length=254, blank=True)
 
-    objects: ClassVar[ScopedManager[StatusChange]] = ScopedManager()
+    objects = ScopedManager["StatusChange"]()
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -219,7 +219,7 @@ class Contact(TimestampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects: ClassVar[ScopedManager[Contact]] = ScopedManager()
+    objects = ScopedManager["Contact"]()
 
     class Meta:
         ordering = ["-is_primary", "name"]
@@ -264,7 +264,7 @@ class Agreement(TimestampedModel):
     status = models.CharField(max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
     file = models.FileField(upload_to=agreement_upload_to, blank=True, max_length=300)
 
-    objects: ClassVar[ScopedManager[Agreement]] = ScopedManager()
+    objects = ScopedManager["Agreement"]()
 
     class Meta:
         ordering = ["-start_date", "-id"]
@@ -321,7 +321,7 @@ class Interaction(TimestampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects: ClassVar[ScopedManager[Interaction]] = ScopedManager()
+    objects = ScopedManager["Interaction"]()
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -350,5 +350,3 @@ class SavedView(WorkspaceModel):
 
     def __str__(self) -> str:
         return self.name
-
-

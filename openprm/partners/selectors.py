@@ -171,6 +171,13 @@ def partner_get(*, actor: Actor, public_id: Any) -> Partner:
     )
 
 
+def partner_get_own(*, actor: Actor) -> Partner | None:
+    """The partner a partner user belongs to; None for staff."""
+    if actor.partner_id is None:
+        return None
+    return Partner.objects.get(pk=actor.partner_id)
+
+
 def contact_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Contact]:
     actor.require(Perm.PARTNER_VIEW)
     queryset = Contact.objects.select_related("partner")
@@ -246,4 +253,4 @@ def reference_data(*, actor: Actor) -> dict[str, Any]:
 
 
 def saved_view_list(*, actor: Actor) -> QuerySet[SavedView]:
-    return SavedView.objects.filter(user_id=actor.user_id)
+    return SavedView.objects.filter(user_id=actor.user_id or 0)

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -89,8 +89,9 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     form = SavedViewForm(request.POST)
     if form.is_valid():
         try:
-            view = services.saved_view_save(actor=actor, name=form.cleaned_data["name"],
-                                            query=form.cleaned_data["query"])
+            view = services.saved_view_save(
+                actor=actor, name=form.cleaned_data["name"], query=form.cleaned_data["query"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -263,7 +264,8 @@ def tier_change(request: HttpRequest, public_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.partner_update(
-                actor=actor, partner=partner,
+                actor=actor,
+                partner=partner,
                 data={"tiers": {form.cleaned_data["program"]: form.cleaned_data["tier"] or None}},
             )
         except ValidationError as exc:
@@ -274,6 +276,7 @@ def tier_change(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 # --- contacts, agreements, interactions --------------------------------------------------------------
+
 
 def _simple_form_page(
     request: HttpRequest,
@@ -305,7 +308,10 @@ def contact_create(request: HttpRequest, public_id: str) -> HttpResponse:
     partner = _partner_or_404(request, public_id)
     form = ContactForm(request.POST or None)
     return _simple_form_page(
-        request, partner=partner, form=form, title="New contact",
+        request,
+        partner=partner,
+        form=form,
+        title="New contact",
         save=lambda data: services.contact_create(actor=actor, partner=partner, data=data),
     )
 
@@ -317,7 +323,10 @@ def contact_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     contact = _child_or_404(selectors.contact_get, request, public_id)
     form = ContactForm(request.POST or None, instance=None, initial=_initial(contact, ContactForm))
     return _simple_form_page(
-        request, partner=contact.partner, form=form, title=f"Contact {contact.name}",
+        request,
+        partner=contact.partner,
+        form=form,
+        title=f"Contact {contact.name}",
         save=lambda data: services.contact_update(actor=actor, contact=contact, data=data),
     )
 
@@ -342,7 +351,9 @@ def contact_invite(request: HttpRequest, public_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.contact_invite(
-                actor=actor, contact=contact, role=form.cleaned_data["role"],
+                actor=actor,
+                contact=contact,
+                role=form.cleaned_data["role"],
                 base_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
@@ -363,7 +374,11 @@ def agreement_create(request: HttpRequest, public_id: str) -> HttpResponse:
     partner = _partner_or_404(request, public_id)
     form = AgreementForm(request.POST or None, request.FILES or None)
     return _simple_form_page(
-        request, partner=partner, form=form, title="New agreement", upload=True,
+        request,
+        partner=partner,
+        form=form,
+        title="New agreement",
+        upload=True,
         save=lambda data, upload: services.agreement_create(
             actor=actor, partner=partner, data=data, upload=upload
         ),
@@ -375,9 +390,15 @@ def agreement_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     actor = actor_of(request)
     actor.require(Perm.PARTNER_EDIT)
     agreement = _child_or_404(selectors.agreement_get, request, public_id)
-    form = AgreementForm(request.POST or None, request.FILES or None, initial=_initial(agreement, AgreementForm))
+    form = AgreementForm(
+        request.POST or None, request.FILES or None, initial=_initial(agreement, AgreementForm)
+    )
     return _simple_form_page(
-        request, partner=agreement.partner, form=form, title=f"Agreement {agreement.title}", upload=True,
+        request,
+        partner=agreement.partner,
+        form=form,
+        title=f"Agreement {agreement.title}",
+        upload=True,
         save=lambda data, upload: services.agreement_update(
             actor=actor, agreement=agreement, data=data, upload=upload
         ),
@@ -395,12 +416,13 @@ def agreement_delete(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @staff_view
-def agreement_file(request: HttpRequest, public_id: str) -> HttpResponse:
+def agreement_file(request: HttpRequest, public_id: str) -> HttpResponseBase:
     agreement = _child_or_404(selectors.agreement_get, request, public_id)
     if not agreement.file:
         raise Http404
-    return FileResponse(agreement.file.open("rb"), as_attachment=True,
-                        filename=agreement.file.name.rsplit("/", 1)[-1])
+    return FileResponse(
+        agreement.file.open("rb"), as_attachment=True, filename=agreement.file.name.rsplit("/", 1)[-1]
+    )
 
 
 @staff_view
@@ -410,7 +432,10 @@ def interaction_create(request: HttpRequest, public_id: str) -> HttpResponse:
     partner = _partner_or_404(request, public_id)
     form = InteractionForm(request.POST or None, partner=partner)
     return _simple_form_page(
-        request, partner=partner, form=form, title="Log an interaction",
+        request,
+        partner=partner,
+        form=form,
+        title="Log an interaction",
         save=lambda data: services.interaction_create(actor=actor, partner=partner, data=data),
     )
 
@@ -423,5 +448,3 @@ def interaction_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     services.interaction_delete(actor=actor, interaction=interaction)
     messages.success(request, "Interaction removed.")
     return redirect("partners:detail", public_id=interaction.partner.public_id)
-
-

@@ -21,6 +21,8 @@ from openprm.partners.models import Contact, Partner
 
 def _own_partner(request: HttpRequest) -> Partner:
     actor = actor_of(request)
+    if actor.partner_id is None:
+        raise Http404
     partner = selectors.partner_list(actor=actor).filter(pk=actor.partner_id).first()
     if partner is None:
         raise Http404
@@ -77,7 +79,9 @@ def team(request: HttpRequest) -> HttpResponse:
     form = PartnerUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = account_services.user_create(actor=actor, partner_id=actor.partner_id, **form.cleaned_data)
+            membership = account_services.user_create(
+                actor=actor, partner_id=actor.partner_id, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -104,7 +108,9 @@ def team_member(request: HttpRequest, public_id: str) -> HttpResponse:
     active = request.POST.get("is_active")
     try:
         account_services.membership_update(
-            actor=actor, membership=membership, role=role,
+            actor=actor,
+            membership=membership,
+            role=role,
             is_active=None if active is None else active == "1",
         )
     except ValidationError as exc:

@@ -52,7 +52,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 OK"
 
@@ -86,11 +86,17 @@ def test_password_reset_by_email_through_real_smtp(world, client, smtp_server):
     path = link.split("testserver", 1)[1]
     form_page = client.get(path, follow=True)
     assert "Choose a password" in form_page.text
-    done = client.post(form_page.redirect_chain[-1][0],
-                       {"new_password1": "a-brand-new-secret-42", "new_password2": "a-brand-new-secret-42"})
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-brand-new-secret-42", "new_password2": "a-brand-new-secret-42"},
+    )
     assert done.status_code == 302
-    assert client.post(reverse("login"), {"username": "manager@vendor.test",
-                                          "password": "a-brand-new-secret-42"}).status_code == 302
+    assert (
+        client.post(
+            reverse("login"), {"username": "manager@vendor.test", "password": "a-brand-new-secret-42"}
+        ).status_code
+        == 302
+    )
 
 
 def test_unknown_email_reset_reveals_nothing(world, client, smtp_server):
@@ -124,8 +130,9 @@ def test_users_cannot_revoke_others_tokens(world, client_for):
 
 
 def test_admin_invites_staff_user(world, client_for, mailoutbox):
-    response = client_for(world.admin).post(reverse("users"), {"email": "new.manager@vendor.test",
-                                                                "role": "manager"})
+    response = client_for(world.admin).post(
+        reverse("users"), {"email": "new.manager@vendor.test", "role": "manager"}
+    )
     assert response.status_code == 302
     assert mailoutbox[0].to == ["new.manager@vendor.test"]
     assert client_for(world.manager).get(reverse("users")).status_code == 403

@@ -5,31 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
-        ('partners', '0001_initial'),
+        ("core", "0001_initial"),
+        ("partners", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditentry',
-            name='partner',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='partners.partner'),
+            model_name="auditentry",
+            name="partner",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="partners.partner",
+            ),
         ),
         migrations.AddField(
-            model_name='auditentry',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.workspace'),
+            model_name="auditentry",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.workspace"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['workspace', 'object_type', 'object_id', '-at'], name='core_audite_workspa_2093d6_idx'),
+            model_name="auditentry",
+            index=models.Index(
+                fields=["workspace", "object_type", "object_id", "-at"], name="core_audite_workspa_2093d6_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['workspace', 'partner', '-at'], name='core_audite_workspa_ad0210_idx'),
+            model_name="auditentry",
+            index=models.Index(fields=["workspace", "partner", "-at"], name="core_audite_workspa_ad0210_idx"),
         ),
     ]

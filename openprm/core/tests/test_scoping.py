@@ -27,7 +27,12 @@ def test_partner_scope_sees_only_its_partner(world):
         assert not Partner.objects.filter(pk=world.partner_a.pk).exists()
         assert Tier.objects.count() == 4  # workspace-wide reference data stays visible
         # related managers are scoped by the related model's own path
-        assert [t.name for t in Tier.objects.first().program.tiers.all()] == ["Bronze", "Silver", "Gold", "Platinum"]
+        assert [t.name for t in Tier.objects.first().program.tiers.all()] == [
+            "Bronze",
+            "Silver",
+            "Gold",
+            "Platinum",
+        ]
 
 
 def test_staff_scope_sees_all_partners(world):
@@ -48,15 +53,20 @@ def test_other_workspace_is_invisible(world):
         assert Partner.objects.count() == 1
     with scope(actor_for(world.admin).access_scope()):
         assert not Partner.objects.filter(name="Hidden").exists()
-        assert Tag.objects.count() == 0 or all(t.workspace_id == world.workspace.pk for t in Tag.objects.all())
+        assert Tag.objects.count() == 0 or all(
+            t.workspace_id == world.workspace.pk for t in Tag.objects.all()
+        )
 
 
 def test_audit_entries_cannot_be_updated_in_the_database(world):
     with unscoped():
         entry = AuditEntry.objects.filter(partner_id=world.partner_a.pk).first()
     assert entry is not None
-    with pytest.raises((IntegrityError, InternalError, OperationalError)), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE core_auditentry SET object_repr = 'forged' WHERE id = %s", [entry.pk])
+    with (
+        pytest.raises((IntegrityError, InternalError, OperationalError)),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE core_auditentry SET object_repr = 'forged' WHERE id = %s", [entry.pk])
     with pytest.raises(Exception, match="immutable"):
         entry.save()

@@ -16,14 +16,24 @@ def run_prm(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
     full_env.pop("DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "openprm.cli", *args], cwd=ROOT, env=full_env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-m", "openprm.cli", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_deploy_check_is_clean_with_production_settings(tmp_path):
-    result = run_prm("check", "--deploy", "--fail-level", "WARNING",
-                     env={"PRM_SECURE": "true", "PRM_VAR_DIR": str(tmp_path)})
+    result = run_prm(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={"PRM_SECURE": "true", "PRM_VAR_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -32,10 +42,22 @@ def test_secret_key_is_generated_once_and_kept_private(tmp_path):
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
     env = {**os.environ, "PRM_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.pop("PRM_SECRET_KEY", None)
-    first = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, check=True).stdout.strip()
-    second = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, check=True).stdout.strip()
+    first = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    second = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert first == second and len(first) >= 50
     key_file = tmp_path / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

@@ -23,17 +23,30 @@ def children(world):
     """A contact, an agreement and an interaction on partner A (and one contact on B)."""
     system = world.system
     with scope(system.access_scope()):
-        contact = services.contact_create(actor=system, partner=world.partner_a,
-                                          data={"name": "Ann Acme", "email": "ann@acme.example"})
+        contact = services.contact_create(
+            actor=system, partner=world.partner_a, data={"name": "Ann Acme", "email": "ann@acme.example"}
+        )
         services.contact_create(actor=system, partner=world.partner_b, data={"name": "Bob Globex"})
-        agreement = services.agreement_create(actor=system, partner=world.partner_a, data={
-            "title": "Acme reseller agreement", "status": "active",
-            "start_date": datetime.date(2025, 1, 1), "end_date": timezone.localdate() + datetime.timedelta(days=20),
-        })
-        interaction = services.interaction_create(actor=system, partner=world.partner_a, data={
-            "kind": "call", "direction": "outbound", "occurred_at": timezone.now() - datetime.timedelta(days=3),
-            "subject": "Quarterly check-in",
-        })
+        agreement = services.agreement_create(
+            actor=system,
+            partner=world.partner_a,
+            data={
+                "title": "Acme reseller agreement",
+                "status": "active",
+                "start_date": datetime.date(2025, 1, 1),
+                "end_date": timezone.localdate() + datetime.timedelta(days=20),
+            },
+        )
+        interaction = services.interaction_create(
+            actor=system,
+            partner=world.partner_a,
+            data={
+                "kind": "call",
+                "direction": "outbound",
+                "occurred_at": timezone.now() - datetime.timedelta(days=3),
+                "subject": "Quarterly check-in",
+            },
+        )
     return {"contact": contact, "agreement": agreement, "interaction": interaction}
 
 
@@ -81,8 +94,9 @@ def test_partner_users_get_404_on_every_staff_page(world, children, client_for):
 def test_staff_restricted_to_own_partners_gets_404_for_others(world, children, client_for):
     owner_only = make_user(world.workspace, "own@vendor.test", Role.MANAGER, owned_only=True)
     with scope(world.system.access_scope()):
-        services.partner_update(actor=world.system, partner=world.partner_b,
-                                data={"owner_email": "own@vendor.test"})
+        services.partner_update(
+            actor=world.system, partner=world.partner_b, data={"owner_email": "own@vendor.test"}
+        )
     client = client_for(owner_only)
     listing = client.get(reverse("partners:list"))
     assert listing.status_code == 200
@@ -127,7 +141,9 @@ def test_list_query_count_does_not_grow_with_partners(world, client_for, django_
     for i in range(30):
         from openprm.core.testing import make_partner
 
-        make_partner(world.system, f"Bulk partner {i:02d}", tags=["bulk", f"t{i}"], tiers={"Partner Program": "Gold"})
+        make_partner(
+            world.system, f"Bulk partner {i:02d}", tags=["bulk", f"t{i}"], tiers={"Partner Program": "Gold"}
+        )
     with django_assert_max_num_queries(20):
         response = client.get(reverse("partners:list"))
     assert response.status_code == 200 and "Bulk partner 29" in response.text
@@ -135,14 +151,30 @@ def test_list_query_count_does_not_grow_with_partners(world, client_for, django_
 
 def test_create_shows_field_errors_and_creates_with_audit(world, client_for):
     client = client_for(world.manager)
-    bad = client.post(reverse("partners:create"), {"name": "", "type": "reseller", "status": "active",
-                                                   "domains": "not a domain", "website": "ht!tp://x"})
+    bad = client.post(
+        reverse("partners:create"),
+        {
+            "name": "",
+            "type": "reseller",
+            "status": "active",
+            "domains": "not a domain",
+            "website": "ht!tp://x",
+        },
+    )
     assert bad.status_code == 200
     assert "This field is required." in bad.text
-    good = client.post(reverse("partners:create"), {
-        "name": "Initech", "type": "agency", "status": "onboarding", "domains": "https://www.initech.example/",
-        "country": "FR", "tags": "emea, new", "tier_1": "Bronze",
-    })
+    good = client.post(
+        reverse("partners:create"),
+        {
+            "name": "Initech",
+            "type": "agency",
+            "status": "onboarding",
+            "domains": "https://www.initech.example/",
+            "country": "FR",
+            "tags": "emea, new",
+            "tier_1": "Bronze",
+        },
+    )
     assert good.status_code == 302
     with unscoped():
         partner = Partner.objects.get(name="Initech")
@@ -154,8 +186,10 @@ def test_create_shows_field_errors_and_creates_with_audit(world, client_for):
 
 def test_domain_error_is_shown_next_to_the_field(world, client_for):
     client = client_for(world.manager)
-    response = client.post(reverse("partners:create"), {"name": "Bad Domain Co", "type": "reseller",
-                                                         "status": "active", "domains": "exa mple..com"})
+    response = client.post(
+        reverse("partners:create"),
+        {"name": "Bad Domain Co", "type": "reseller", "status": "active", "domains": "exa mple..com"},
+    )
     assert response.status_code == 200
     assert "is not a valid domain name" in response.text
     with unscoped():
@@ -171,7 +205,8 @@ def test_tier_change_is_audited_and_shown_on_the_page(world, client_for):
     with unscoped():
         entry = AuditEntry.objects.filter(object_id=world.partner_a.public_id, action="update").latest("at")
     assert entry.changes["tiers"] == {
-        "before": {"Partner Program": "Silver"}, "after": {"Partner Program": "Platinum"}
+        "before": {"Partner Program": "Silver"},
+        "after": {"Partner Program": "Platinum"},
     }
     assert "Partner Program: Silver" in page and "Partner Program: Platinum" in page
 
@@ -181,11 +216,21 @@ def test_read_only_roles_cannot_change_anything(world, children, client_for, rol
     client = client_for(getattr(world, role_user))
     assert client.get(reverse("partners:detail", args=[world.partner_a.public_id])).status_code == 200
     assert client.get(reverse("partners:create")).status_code == 403
-    assert client.post(reverse("partners:tier", args=[world.partner_a.public_id]),
-                       {"program": "Partner Program", "tier": "Gold"}).status_code == 403
+    assert (
+        client.post(
+            reverse("partners:tier", args=[world.partner_a.public_id]),
+            {"program": "Partner Program", "tier": "Gold"},
+        ).status_code
+        == 403
+    )
     assert client.post(reverse("partners:delete", args=[world.partner_a.public_id])).status_code == 403
-    assert client.post(reverse("partners:bulk"), {"action": "tag", "tag": "x",
-                                                  "partners": [str(world.partner_a.public_id)]}).status_code == 403
+    assert (
+        client.post(
+            reverse("partners:bulk"),
+            {"action": "tag", "tag": "x", "partners": [str(world.partner_a.public_id)]},
+        ).status_code
+        == 403
+    )
 
 
 def test_only_admin_deletes_partners(world, children, client_for):
@@ -200,16 +245,21 @@ def test_only_admin_deletes_partners(world, children, client_for):
 def test_bulk_actions(world, client_for):
     client = client_for(world.manager)
     ids = [str(world.partner_a.public_id), str(world.partner_b.public_id)]
-    client.post(reverse("partners:bulk"), {"action": "owner", "owner": "manager@vendor.test", "partners": ids})
+    client.post(
+        reverse("partners:bulk"), {"action": "owner", "owner": "manager@vendor.test", "partners": ids}
+    )
     client.post(reverse("partners:bulk"), {"action": "tag", "tag": "q3-focus", "partners": ids})
-    client.post(reverse("partners:bulk"), {"action": "tier", "tier": "Partner Program::Platinum", "partners": ids})
+    client.post(
+        reverse("partners:bulk"), {"action": "tier", "tier": "Partner Program::Platinum", "partners": ids}
+    )
     with unscoped():
         for partner in Partner.objects.filter(pk__in=[world.partner_a.pk, world.partner_b.pk]):
             assert partner.owner.email == "manager@vendor.test"
             assert "q3-focus" in {t.name for t in partner.tags.all()}
             assert partner.enrolments.get().tier.name == "Platinum"
-    bad = client.post(reverse("partners:bulk"), {"action": "owner", "owner": "nobody@x.test", "partners": ids},
-                      follow=True)
+    bad = client.post(
+        reverse("partners:bulk"), {"action": "owner", "owner": "nobody@x.test", "partners": ids}, follow=True
+    )
     assert "No staff user with e-mail" in bad.text
 
 
@@ -223,44 +273,72 @@ def test_saved_views_are_per_user(world, client_for):
 def test_contact_agreement_interaction_forms(world, children, client_for, tmp_path):
     client = client_for(world.manager)
     a = world.partner_a.public_id
-    response = client.post(reverse("partners:contact_create", args=[a]),
-                           {"name": "Carl", "email": "not-an-email", "role": "sales"})
+    response = client.post(
+        reverse("partners:contact_create", args=[a]),
+        {"name": "Carl", "email": "not-an-email", "role": "sales"},
+    )
     assert response.status_code == 200 and "Enter a valid email address." in response.text
-    client.post(reverse("partners:contact_create", args=[a]),
-                {"name": "Carl", "email": "carl@acme.example", "role": "sales", "is_primary": "on"})
+    client.post(
+        reverse("partners:contact_create", args=[a]),
+        {"name": "Carl", "email": "carl@acme.example", "role": "sales", "is_primary": "on"},
+    )
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("terms.pdf", b"%PDF-1.4 test", content_type="application/pdf")
-    response = client.post(reverse("partners:agreement_create", args=[a]), {
-        "title": "NDA", "kind": "nda", "status": "active", "start_date": "2025-05-01", "end_date": "2025-04-01",
-        "renewal_notice_days": 30, "file": upload,
-    })
+    response = client.post(
+        reverse("partners:agreement_create", args=[a]),
+        {
+            "title": "NDA",
+            "kind": "nda",
+            "status": "active",
+            "start_date": "2025-05-01",
+            "end_date": "2025-04-01",
+            "renewal_notice_days": 30,
+            "file": upload,
+        },
+    )
     assert response.status_code == 200 and "The end date is before the start date." in response.text
     upload.seek(0)
-    client.post(reverse("partners:agreement_create", args=[a]), {
-        "title": "NDA", "kind": "nda", "status": "active", "start_date": "2025-05-01", "end_date": "2027-04-01",
-        "renewal_notice_days": 30, "file": upload,
-    })
+    client.post(
+        reverse("partners:agreement_create", args=[a]),
+        {
+            "title": "NDA",
+            "kind": "nda",
+            "status": "active",
+            "start_date": "2025-05-01",
+            "end_date": "2027-04-01",
+            "renewal_notice_days": 30,
+            "file": upload,
+        },
+    )
     with unscoped():
         nda = Agreement.objects.get(title="NDA")
         assert Contact.objects.get(name="Carl").is_primary
         assert not Contact.objects.get(name="Ann Acme").is_primary
     download = client.get(reverse("partners:agreement_file", args=[nda.public_id]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 test"
-    client.post(reverse("partners:interaction_create", args=[a]), {
-        "kind": "meeting", "direction": "inbound", "occurred_at": "2026-01-05T10:00", "subject": "QBR",
-    })
+    client.post(
+        reverse("partners:interaction_create", args=[a]),
+        {
+            "kind": "meeting",
+            "direction": "inbound",
+            "occurred_at": "2026-01-05T10:00",
+            "subject": "QBR",
+        },
+    )
     page = client.get(reverse("partners:detail", args=[a])).text
     assert "QBR" in page and "Carl" in page and "NDA" in page
     assert "expiring" in page.lower()
 
 
-def test_invite_contact_to_portal_sends_mail_and_grants_partner_scope(world, children, client_for, mailoutbox,
-                                                                      django_capture_on_commit_callbacks):
+def test_invite_contact_to_portal_sends_mail_and_grants_partner_scope(
+    world, children, client_for, mailoutbox, django_capture_on_commit_callbacks
+):
     client = client_for(world.manager)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("partners:contact_invite", args=[children["contact"].public_id]),
-                               {"role": "partner_rep"})
+        response = client.post(
+            reverse("partners:contact_invite", args=[children["contact"].public_id]), {"role": "partner_rep"}
+        )
     assert response.status_code == 302
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["ann@acme.example"]
     assert "/password-reset/" in mailoutbox[0].body
@@ -273,8 +351,16 @@ def test_invite_contact_to_portal_sends_mail_and_grants_partner_scope(world, chi
 
 def test_last_contact_ignores_internal_notes(world, children, client_for):
     with scope(world.system.access_scope()):
-        services.interaction_create(actor=world.system, partner=world.partner_a, data={
-            "kind": "note", "direction": "internal", "occurred_at": timezone.now(), "subject": "internal memo"})
+        services.interaction_create(
+            actor=world.system,
+            partner=world.partner_a,
+            data={
+                "kind": "note",
+                "direction": "internal",
+                "occurred_at": timezone.now(),
+                "subject": "internal memo",
+            },
+        )
     page = client_for(world.manager).get(reverse("partners:detail", args=[world.partner_a.public_id])).text
     expected = (timezone.now() - datetime.timedelta(days=3)).strftime("%Y-%m-%d")
     assert f'<dd id="last-contact">{expected}</dd>' in page

@@ -15,10 +15,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def contacts(world):
     with scope(world.system.access_scope()):
-        a = services.contact_create(actor=world.system, partner=world.partner_a,
-                                    data={"name": "Ann Acme", "email": "ann@acme.example"})
-        b = services.contact_create(actor=world.system, partner=world.partner_b,
-                                    data={"name": "Bob Globex", "email": "bob@globex.example"})
+        a = services.contact_create(
+            actor=world.system,
+            partner=world.partner_a,
+            data={"name": "Ann Acme", "email": "ann@acme.example"},
+        )
+        b = services.contact_create(
+            actor=world.system,
+            partner=world.partner_b,
+            data={"name": "Bob Globex", "email": "bob@globex.example"},
+        )
     return a, b
 
 
@@ -43,8 +49,12 @@ def test_other_partners_contacts_and_team_members_are_404(world, contacts, clien
     _, contact_b = contacts
     client = client_for(world.a_admin)
     assert client.get(reverse("portal:contact_edit", args=[contact_b.public_id])).status_code == 404
-    assert client.post(reverse("portal:contact_edit", args=[contact_b.public_id]),
-                       {"name": "Hijacked", "role": "other"}).status_code == 404
+    assert (
+        client.post(
+            reverse("portal:contact_edit", args=[contact_b.public_id]), {"name": "Hijacked", "role": "other"}
+        ).status_code
+        == 404
+    )
     with unscoped():
         b_membership = Membership.objects.get(user=world.b_admin)
     response = client.post(reverse("portal:team_member", args=[b_membership.public_id]), {"is_active": "0"})
@@ -59,8 +69,9 @@ def test_partner_admin_edits_own_contacts_but_rep_cannot(world, contacts, client
     contact_a, _ = contacts
     url = reverse("portal:contact_edit", args=[contact_a.public_id])
     assert client_for(world.a_rep).post(url, {"name": "Changed", "role": "other"}).status_code == 403
-    response = client_for(world.a_admin).post(url, {"name": "Ann A. Acme", "email": "ann@acme.example",
-                                                    "role": "sales"})
+    response = client_for(world.a_admin).post(
+        url, {"name": "Ann A. Acme", "email": "ann@acme.example", "role": "sales"}
+    )
     assert response.status_code == 302
     contact_a.refresh_from_db()
     assert contact_a.name == "Ann A. Acme"

@@ -11,7 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=settings.PRM_BIND, help="host:port (PRM_BIND)")
-        parser.add_argument("--workers", type=int, default=settings.PRM_WORKERS, help="processes (PRM_WORKERS)")
+        parser.add_argument(
+            "--workers", type=int, default=settings.PRM_WORKERS, help="processes (PRM_WORKERS)"
+        )
         parser.add_argument("--threads", type=int, default=settings.PRM_THREADS, help="threads per process")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,7 +33,7 @@ class Command(BaseCommand):
             "forwarded_allow_ips": "127.0.0.1",
         }
 
-        class OpenPRMServer(BaseApplication):  # type: ignore[misc]
+        class OpenPRMServer(BaseApplication):
             def load_config(self) -> None:
                 for key, value in config.items():
                     self.cfg.set(key, value)
