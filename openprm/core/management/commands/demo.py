@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from openprm.accounts.services import workspace_default
+from openprm.demo import demo_load, demo_partner_count, logins_path, logins_read, logins_table
+
+URL = "http://127.0.0.1:8000/"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a realistic demo program (partners, contacts, agreements, 24 months of interactions and demo "
+        "logins for every role) into the default workspace. The same --seed gives the same data."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--partners", type=int, default=200, help="how many partners (default 200)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when the workspace already has partners"
+        )
+        parser.add_argument(
+            "--show-logins", action="store_true", help="only print the saved demo logins (loads nothing)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["show_logins"]:
+            self.show_logins()
+            return
+        count = options["partners"]
+        if not 1 <= count <= 100_000:
+            raise CommandError("--partners must be between 1 and 100000.")
+        workspace = workspace_default()
+        existing = demo_partner_count(workspace)
+        if existing:
+            if options["if_empty"]:
+                self.stdout.write(f"The workspace already has {existing} partners: demo data not loaded.")
+                return
+            raise CommandError(
+                f"The workspace already has {existing} partners; the demo loads into an empty workspace. "
+                "Use --if-empty to skip quietly, or start from a fresh database."
+            )
+        started = time.monotonic()
+        result = demo_load(
+            partners=count, seed=options["seed"], workspace=workspace, progress=self.stdout.write
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo loaded in {time.monotonic() - started:.1f} s: {result.partners} partners, "
+                f"{result.contacts} contacts, {result.agreements} agreements, "
+                f"{result.interactions} interactions, {result.status_changes} status changes, "
+                f"{len(result.logins)} logins."
+            )
+        )
+        self.stdout.write(f"Logins saved to {result.logins_path} (see them with: prm demo --show-logins)")
+
+    def show_logins(self) -> None:
+        path = logins_path()
+        if not path.exists():
+            self.stdout.write(
+                f"No demo logins saved ({path} does not exist). Load the demo with `prm demo`, "
+                "or create a user: prm createuser --email you@example.com --role admin"
+            )
+            return
+        logins = logins_read(path)
+        self.stdout.write(f"\nOpenPRM demo logins — sign in at {URL}\n")
+        for line in logins_table(logins):
+            self.stdout.write(f"  {line}")
+        self.stdout.write(f"\n(saved in {path}; passwords were generated when the demo was loaded)\n")

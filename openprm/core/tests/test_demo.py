@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+import datetime
+import hashlib
+import stat
+from collections import Counter
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.test import RequestFactory
+
+from openprm.accounts.models import Membership, User
+from openprm.core.permissions import Role
+from openprm.core.scoping import unscoped
+from openprm.demo import demo_load, logins_read
+from openprm.partners.models import (
+    Agreement,
+    AgreementStatus,
+    Contact,
+    Interaction,
+    Partner,
+    PartnerProgram,
+    PartnerStatus,
+    PartnerType,
+    StatusChange,
+)
+
+NOW = datetime.datetime(2025, 6, 16, 9, 30, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def fingerprint() -> str:
+    """A digest of every row the demo writes (not database ids, timestamps of the load or passwords)."""
+    with unscoped():
+        tables = [
+            Partner.objects.order_by("public_id").values_list(
+                "public_id",
+                "external_id",
+                "name",
+                "legal_name",
+                "type__key",
+                "status",
+                "status_changed_at",
+                "country",
+                "region",
+                "domains",
+                "website",
+                "owner__email",
+                "start_date",
+                "notes",
+            ),
+            Contact.objects.order_by("public_id").values_list(
+                "public_id",
+                "partner__public_id",
+                "name",
+                "email",
+                "phone",
+                "title",
+                "role",
+                "is_primary",
+                "user__email",
+            ),
+            Agreement.objects.order_by("public_id").values_list(
+                "public_id",
+                "partner__public_id",
+                "kind",
+                "title",
+                "status",
+                "start_date",
+                "end_date",
+                "auto_renew",
+                "renewal_notice_days",
+                "terms_summary",
+            ),
+            PartnerProgram.objects.order_by("public_id").values_list(
+                "public_id", "partner__public_id", "program__name", "tier__name", "joined_on"
+            ),
+            StatusChange.objects.order_by("partner__public_id", "changed_at", "id").values_list(
+                "partner__public_id", "from_status", "to_status", "changed_at", "actor_label"
+            ),
+            Partner.tags.through.objects.order_by("partner__public_id", "tag__name").values_list(
+                "partner__public_id", "tag__name"
+            ),
+            Interaction.objects.order_by("public_id").values_list(
+                "public_id",
+                "partner__public_id",
+                "kind",
+                "direction",
+                "occurred_at",
+                "subject",
+                "body",
+                "contact__public_id",
+                "logged_by__email",
+            ),
+            Membership.objects.order_by("user__email").values_list(
+                "user__email", "role", "partner__public_id", "owned_only"
+            ),
+        ]
+        return hashlib.sha256(repr([list(rows) for rows in tables]).encode()).hexdigest()
+
+
+def load_and_fingerprint(seed: int, partners: int = 25) -> str:
+    """Load into the (otherwise empty) test database, digest it, then roll the load back."""
+    with transaction.atomic():
+        demo_load(partners=partners, seed=seed, now=NOW)
+        digest = fingerprint()
+        transaction.set_rollback(True)
+    with unscoped():
+        assert not Partner.objects.exists()
+    return digest
+
+
+def test_same_seed_gives_the_same_data_and_another_seed_does_not(db, var_dir):
+    first = load_and_fingerprint(seed=7)
+    assert load_and_fingerprint(seed=7) == first
+    assert load_and_fingerprint(seed=8) != first
+
+
+@pytest.fixture
+def demo(db, var_dir):
+    return demo_load(partners=60, seed=42, now=NOW)
+
+
+def test_demo_is_a_realistic_program(demo):
+    assert demo.partners == 60
+    with unscoped():
+        partners = list(Partner.objects.select_related("type", "owner"))
+        assert {p.type.key for p in partners} == {key for key, _ in PartnerType.DEFAULTS}
+        statuses = Counter(p.status for p in partners)
+        assert set(statuses) == set(PartnerStatus.values)
+        assert statuses[PartnerStatus.ACTIVE] > len(partners) / 3
+        assert {p.region for p in partners} == {"EMEA", "NA", "LATAM", "APAC"}
+        assert all(p.country and p.domains and p.website.startswith("https://") for p in partners)
+        assert len({p.name for p in partners}) == len(partners)
+        owned = [p for p in partners if p.owner is not None]
+        assert len(owned) > len(partners) * 0.8
+        managers = set(Membership.objects.filter(role=Role.MANAGER).values_list("user_id", flat=True))
+        assert {p.owner_id for p in owned} == managers
+
+        # Two programs with tiers; applicants are not enrolled yet.
+        enrolments = Counter(PartnerProgram.objects.values_list("program__name", "tier__name"))
+        assert {program for program, _ in enrolments} == {"Partner Program", "Referral Program"}
+        assert {tier for program, tier in enrolments if program == "Partner Program"} == {
+            "Bronze",
+            "Silver",
+            "Gold",
+            "Platinum",
+        }
+        applicants = [p for p in partners if p.status == PartnerStatus.APPLICANT]
+        assert not PartnerProgram.objects.filter(partner__in=applicants).exists()
+
+        # 1 to 5 contacts each, exactly one primary.
+        contacts = Counter(Contact.objects.values_list("partner_id", flat=True))
+        primaries = Counter(Contact.objects.filter(is_primary=True).values_list("partner_id", flat=True))
+        assert all(1 <= contacts[p.pk] <= 5 and primaries[p.pk] == 1 for p in partners)
+
+        # Dated lifecycle history that ends in the partner's current status.
+        for p in partners:
+            history = list(StatusChange.objects.filter(partner=p).order_by("changed_at"))
+            assert history[-1].to_status == p.status and history[-1].changed_at == p.status_changed_at
+            assert [h.from_status for h in history[1:]] == [h.to_status for h in history[:-1]]
+            assert history[-1].changed_at <= NOW
+
+        # Agreements: mostly active, some expiring within 60 days, and the other statuses present.
+        agreements = list(Agreement.objects.all())
+        by_status = Counter(a.status for a in agreements)
+        assert by_status[AgreementStatus.ACTIVE] > len(agreements) / 2
+        assert {
+            AgreementStatus.EXPIRED,
+            AgreementStatus.DRAFT,
+            AgreementStatus.PENDING_SIGNATURE,
+            AgreementStatus.TERMINATED,
+        } <= set(by_status)
+        expiring = [a for a in agreements if a.expiring_within(60, today=NOW.date()) and not a.auto_renew]
+        assert expiring
+
+        # 24 months of interactions of every kind, e-mails both ways.
+        interactions = Interaction.objects.all()
+        times = list(interactions.values_list("occurred_at", flat=True))
+        assert len(times) > 60 * 10
+        assert max(times) <= NOW and min(times) >= NOW - datetime.timedelta(days=731)
+        assert max(times) - min(times) > datetime.timedelta(days=700)
+        kinds = set(interactions.values_list("kind", "direction"))
+        assert {
+            ("email", "inbound"),
+            ("email", "outbound"),
+            ("call", "outbound"),
+            ("meeting", "outbound"),
+            ("note", "internal"),
+        } <= kinds
+
+
+def recent_per_partner(status: str, days: int = 90) -> float:
+    with unscoped():
+        ids = list(Partner.objects.filter(status=status).values_list("id", flat=True))
+        since = NOW - datetime.timedelta(days=days)
+        return Interaction.objects.filter(partner_id__in=ids, occurred_at__gte=since).count() / len(ids)
+
+
+def test_engagement_follows_the_lifecycle(demo):
+    """Healthy partners are in regular touch; at-risk ones taper off; churned ones stop."""
+    active = recent_per_partner(PartnerStatus.ACTIVE)
+    assert active > 3
+    assert recent_per_partner(PartnerStatus.AT_RISK) < active / 2
+    with unscoped():
+        for partner in Partner.objects.filter(status=PartnerStatus.CHURNED):
+            after = Interaction.objects.filter(partner=partner, occurred_at__gt=partner.status_changed_at)
+            assert not after.exists()
+            last = Interaction.objects.filter(partner=partner).order_by("-occurred_at").first()
+            assert last is None or last.kind == Interaction.Kind.NOTE
+
+
+def test_logins_are_saved_privately_and_work(demo, var_dir):
+    path = var_dir / "demo_logins.txt"
+    assert demo.logins_path == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    logins = logins_read(path)
+    assert Counter(login.role for login in logins) >= Counter(
+        {
+            Role.ADMIN: 1,
+            Role.MANAGER: 2,
+            Role.FINANCE: 1,
+            Role.ANALYST: 1,
+            Role.PARTNER_ADMIN: 2,
+            Role.PARTNER_REP: 2,
+        }
+    )
+    assert len({login.password for login in logins}) == len(logins)
+    request = RequestFactory().post("/login/")
+    for login in logins:
+        user = authenticate(request, username=login.email, password=login.password)
+        assert user is not None and user.email == login.email
+        with unscoped():
+            membership = Membership.objects.select_related("partner").get(user=user)
+        assert membership.role == login.role
+        if login.partner:
+            assert membership.partner is not None and membership.partner.name == login.partner
+            with unscoped():
+                assert Contact.objects.filter(user=user, partner=membership.partner).exists()
+        else:
+            assert membership.partner is None
+    assert authenticate(request, username=logins[0].email, password="wrong password") is None
+    with unscoped():
+        owned_only = Membership.objects.filter(role=Role.MANAGER, owned_only=True)
+        assert owned_only.count() == 1
+
+
+def test_demo_password_hashes_are_upgraded_at_first_login(db, var_dir, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    login = demo_load(partners=3, seed=5, now=NOW).logins[0]
+    user = User.objects.get(email=login.email)
+    light = user.password
+    assert light.startswith("pbkdf2_sha256$") and int(light.split("$")[1]) < 1_000_000
+    assert authenticate(RequestFactory().post("/login/"), username=login.email, password=login.password)
+    user.refresh_from_db()
+    assert int(user.password.split("$")[1]) == PBKDF2PasswordHasher.iterations
+    assert user.check_password(login.password)
+
+
+def test_command_loads_once_and_if_empty_keeps_the_data(db, var_dir, capsys):
+    call_command("demo", "--partners", "12", "--seed", "3")
+    out = capsys.readouterr().out
+    assert "12 partners" in out and "demo_logins.txt" in out
+    with unscoped():
+        before = (Partner.objects.count(), Interaction.objects.count(), User.objects.count())
+    call_command("demo", "--if-empty")
+    assert "already has 12 partners" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="already has 12 partners"):
+        call_command("demo", "--partners", "12")
+    with unscoped():
+        assert (Partner.objects.count(), Interaction.objects.count(), User.objects.count()) == before
+
+
+def test_show_logins(db, var_dir, capsys):
+    call_command("demo", "--show-logins")
+    out = capsys.readouterr().out
+    assert "No demo logins saved" in out and "prm createuser" in out
+    with unscoped():
+        assert not Partner.objects.exists()  # showing never loads
+
+    result = demo_load(partners=8, seed=1, now=NOW)
+    call_command("demo", "--show-logins")
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/" in out
+    for login in result.logins:
+        assert login.email in out and login.password in out
+    assert "Partner admin" in out and "Analyst" in out
+
+
+def test_command_rejects_a_silly_size(db, var_dir):
+    with pytest.raises(CommandError, match="--partners"):
+        call_command("demo", "--partners", "0")
