@@ -36,8 +36,8 @@ def _field_of(loc: list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header", "form", "file"}:
         parts = parts[1:]
-        if len(parts) > 1 and parts[0] in {"payload", "data", "filters", "body"}:
-            parts = parts[1:]
+        if parts and parts[0] in {"payload", "data", "filters", "body"}:
+            parts = parts[1:]  # the endpoint's parameter name; a bare one means the whole body
     return ".".join(parts) or "body"
 
 
@@ -90,7 +90,8 @@ def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "throttled"}
-    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
+    extra = {"field": "body"} if "request body" in str(exc.message) else {}  # malformed JSON
+    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message), **extra)
 
 
 api.add_router("/", "openprm.partners.api.router")

@@ -13,6 +13,10 @@ def _no_nul(value: str) -> str:
     return value
 
 
+NoNul = AfterValidator(_no_nul)
+"""Use as ``Annotated[str, StringConstraints(max_length=n), NoNul]`` where a length alias is missing."""
+
+
 def Text(max_length: int, min_length: int = 0) -> object:  # noqa: N802 - reads like a type
     return Annotated[
         str,

@@ -309,6 +309,8 @@ def _apply_enrolments(partner: Partner, enrolments: list[tuple[Program, Tier | N
         PartnerProgram.objects.update_or_create(
             workspace_id=partner.workspace_id, partner=partner, program=program, defaults={"tier": tier}
         )
+    # A partner from partner_get() has its enrolments prefetched: drop them so the audit "after" is fresh.
+    getattr(partner, "_prefetched_objects_cache", {}).pop("enrolments", None)
 
 
 def _check_external_id(workspace_id: int, external_id: str | None, exclude_pk: int | None) -> None:

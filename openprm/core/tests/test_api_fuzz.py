@@ -1,0 +1,97 @@
+"""Schemathesis drives every API operation in-process from the OpenAPI schema: no input may cause a 5xx.
+
+Requests carry a real bearer token (staff admin or a partner user), and path ids are sometimes real ones
+(partner A's and B's rows), so the fuzzing reaches the services and the database, not only the 404 path.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+
+from config.wsgi import application
+from openprm.core.scoping import scope
+from openprm.partners import services
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture
+def keep_test_connection() -> Any:
+    """As Django's test Client does: the WSGI request cycle must not close the test's DB connection.
+
+    (Inside the test transaction, close_old_connections() would close it on PostgreSQL.)
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_world(world: Any, api_for: Any, keep_test_connection: None) -> dict[str, Any]:
+    """Real ids per path prefix, and the bearer tokens to fuzz with."""
+    ids: dict[str, list[str]] = {"partners": [], "contacts": [], "agreements": [], "interactions": []}
+    with scope(world.system.access_scope()):
+        for partner in (world.partner_a, world.partner_b):
+            ids["partners"].append(str(partner.public_id))
+            contact = services.contact_create(actor=world.system, partner=partner, data={"name": "Fuzz"})
+            agreement = services.agreement_create(
+                actor=world.system,
+                partner=partner,
+                data={"title": "Fuzz", "status": "active", "end_date": datetime.date(2030, 1, 1)},
+            )
+            interaction = services.interaction_create(
+                actor=world.system,
+                partner=partner,
+                data={
+                    "kind": "call",
+                    "subject": "Fuzz",
+                    "occurred_at": datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
+                },
+            )
+            ids["contacts"].append(str(contact.public_id))
+            ids["agreements"].append(str(agreement.public_id))
+            ids["interactions"].append(str(interaction.public_id))
+    headers = [
+        {"Authorization": client.defaults["HTTP_AUTHORIZATION"]}
+        for client in (api_for(world.admin), api_for(world.a_admin))
+    ]
+    return {"ids": ids, "headers": headers}
+
+
+@schema.parametrize()
+@schema.given(data=st.data())
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_input_causes_a_server_error(case: Any, data: Any, fuzz_world: dict[str, Any]) -> None:
+    if "public_id" in (case.path_parameters or {}) and data.draw(st.booleans(), label="real id"):
+        kind = case.operation.path.split("/")[-2 if case.operation.path.endswith("}") else -3]
+        case.path_parameters["public_id"] = data.draw(st.sampled_from(fuzz_world["ids"][kind]), label="id")
+    headers = data.draw(st.sampled_from(fuzz_world["headers"]), label="user")
+    response = case.call_and_validate(headers=headers, checks=[not_a_server_error])
+    assert response.status_code < 500
+
+
+def test_openapi_is_3_1_and_documents_every_operation(client: Any) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/api/v1/partners/{public_id}/interactions" in spec["paths"]
+    assert {"get", "patch", "delete"} <= set(spec["paths"]["/api/v1/contacts/{public_id}"])
+    assert spec["components"]["securitySchemes"]
+
+
+def test_docs_page_answers(client: Any) -> None:
+    assert client.get("/api/v1/docs").status_code == 200
