@@ -47,10 +47,23 @@ def world(workspace, system, tmp_path, settings):  # type: ignore[no-untyped-def
     from openprm.core.testing import World, make_partner, make_user
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    partner_a = make_partner(system, "Acme Resellers", external_id="A-1", domains=["acme.example"],
-                             country="DE", tiers={"Partner Program": "Silver"})
-    partner_b = make_partner(system, "Globex Referrals", type="referral", external_id="B-1",
-                             domains=["globex.example"], country="US", tiers={"Partner Program": "Gold"})
+    partner_a = make_partner(
+        system,
+        "Acme Resellers",
+        external_id="A-1",
+        domains=["acme.example"],
+        country="DE",
+        tiers={"Partner Program": "Silver"},
+    )
+    partner_b = make_partner(
+        system,
+        "Globex Referrals",
+        type="referral",
+        external_id="B-1",
+        domains=["globex.example"],
+        country="US",
+        tiers={"Partner Program": "Gold"},
+    )
     return World(
         workspace=workspace,
         system=system,

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the API docs assets locally (no CDN)
     "django_countries",
     "axes",
     "openprm.core",
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "openprm.accounts.middleware.ScopeMiddleware",
+    "openprm.core.middleware.ApiErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

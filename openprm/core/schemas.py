@@ -25,6 +25,8 @@ def Text(max_length: int, min_length: int = 0) -> object:  # noqa: N802 - reads 
     ]
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)
+]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_no_nul)]
 Long = Annotated[str, StringConstraints(max_length=20000), AfterValidator(_no_nul)]

@@ -147,7 +147,10 @@ def _clean_custom_fields(
         kind = definition.field_type
         try:
             if kind == CustomFieldDefinition.FieldType.NUMBER:
-                cleaned[key] = str(Decimal(str(raw)))
+                number = Decimal(str(raw))
+                if not number.is_finite():
+                    raise ValueError
+                cleaned[key] = str(number)
             elif kind == CustomFieldDefinition.FieldType.DATE:
                 cleaned[key] = datetime.date.fromisoformat(str(raw)).isoformat()
             elif kind == CustomFieldDefinition.FieldType.BOOLEAN:
@@ -202,7 +205,7 @@ def partner_clean(  # noqa: C901 - one flat list of field checks
         out["status"] = status
     if "country" in data:
         code = _clean_text(errors, "country", data["country"], 60).upper()
-        if code and code not in dict(countries):
+        if code and code not in countries:
             by_name = countries.by_name(code.title())
             if by_name:
                 code = by_name
