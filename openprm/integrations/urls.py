@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from openprm.integrations import views
 
 app_name = "integrations"
-urlpatterns: list[object] = []
+urlpatterns = [
+    path("partners/", views.partners_import, name="partners_import"),
+    path("partners/export.csv", views.partners_export, name="partners_export"),
+    path("partners/<uuid:token>/", views.partners_import_preview, name="partners_import_preview"),
+    path("partners/<uuid:token>/result/", views.partners_import_result, name="partners_import_result"),
+]
