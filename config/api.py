@@ -44,12 +44,22 @@ def _field_of(loc: list[Any]) -> str:
 @api.exception_handler(NinjaValidationError)
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
-        {"field": _field_of(list(e.get("loc", []))), "code": e.get("type", "invalid"), "message": e.get("msg", "")}
+        {
+            "field": _field_of(list(e.get("loc", []))),
+            "code": e.get("type", "invalid"),
+            "message": e.get("msg", ""),
+        }
         for e in exc.errors
     ]
     first = errors[0] if errors else {"field": "body", "message": "Invalid input"}
-    return error(request, 422, "validation_error", f"{first['field']}: {first['message']}",
-                 field=first["field"], errors=errors)
+    return error(
+        request,
+        422,
+        "validation_error",
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
+        errors=errors,
+    )
 
 
 @api.exception_handler(ValidationError)
@@ -62,8 +72,14 @@ def on_domain_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     else:
         errors = [{"field": "body", "code": "invalid", "message": " ".join(exc.messages)}]
     first = errors[0]
-    return error(request, 422, "validation_error", f"{first['field']}: {first['message']}",
-                 field=first["field"], errors=errors)
+    return error(
+        request,
+        422,
+        "validation_error",
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
+        errors=errors,
+    )
 
 
 @api.exception_handler(ObjectDoesNotExist)
@@ -88,8 +104,17 @@ def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-             409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "throttled"}
+    codes = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        415: "unsupported_media_type",
+        429: "throttled",
+    }
     extra = {"field": "body"} if "request body" in str(exc.message) else {}  # malformed JSON
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message), **extra)
 

@@ -17,7 +17,7 @@ NoNul = AfterValidator(_no_nul)
 """Use as ``Annotated[str, StringConstraints(max_length=n), NoNul]`` where a length alias is missing."""
 
 
-def Text(max_length: int, min_length: int = 0) -> object:  # noqa: N802 - reads like a type
+def Text(max_length: int, min_length: int = 0) -> object:
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),

@@ -89,9 +89,7 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
         Partner.objects.select_related("type", "owner")
         .prefetch_related(
             "tags",
-            Prefetch(
-                "enrolments", queryset=PartnerProgram.objects.select_related("program", "tier")
-            ),
+            Prefetch("enrolments", queryset=PartnerProgram.objects.select_related("program", "tier")),
         )
         .annotate(
             last_contact_at=Max(
@@ -202,12 +200,16 @@ def agreement_get(*, actor: Actor, public_id: Any) -> Agreement:
 
 def agreements_expiring(*, actor: Actor, within_days: int) -> QuerySet[Agreement]:
     today = timezone.localdate()
-    return agreement_list(actor=actor).filter(
-        status__in=[AgreementStatus.ACTIVE, AgreementStatus.EXPIRING],
-        auto_renew=False,
-        end_date__gte=today,
-        end_date__lte=today + datetime.timedelta(days=within_days),
-    ).order_by("end_date")
+    return (
+        agreement_list(actor=actor)
+        .filter(
+            status__in=[AgreementStatus.ACTIVE, AgreementStatus.EXPIRING],
+            auto_renew=False,
+            end_date__gte=today,
+            end_date__lte=today + datetime.timedelta(days=within_days),
+        )
+        .order_by("end_date")
+    )
 
 
 def interaction_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Interaction]:
@@ -218,7 +220,9 @@ def interaction_list(*, actor: Actor, partner: Partner | None = None) -> QuerySe
 
 def interaction_get(*, actor: Actor, public_id: Any) -> Interaction:
     actor.require(Perm.PARTNER_VIEW)
-    return Interaction.objects.select_related("partner", "contact").get(public_id=_uuid_or_none(str(public_id)))
+    return Interaction.objects.select_related("partner", "contact").get(
+        public_id=_uuid_or_none(str(public_id))
+    )
 
 
 def last_contact_at(*, partner: Partner) -> datetime.datetime | None:

@@ -129,6 +129,16 @@ def _clean_text(errors: dict[str, str], key: str, value: Any, max_length: int, r
     return text
 
 
+def _clean_choice(
+    errors: dict[str, str], key: str, raw: Any, choices: list[str], what: str, default: str = ""
+) -> str:
+    """A lower-cased enum value (``default`` when blank); an unknown one is an error naming the choices."""
+    value = _clean_text(errors, key, raw, 40, required=not default).lower() or default
+    if value and key not in errors and value not in choices:
+        errors[key] = f"Unknown {what} '{value}'. Known: {', '.join(choices)}."
+    return value
+
+
 def _clean_custom_fields(
     errors: dict[str, str], values: dict[str, Any], lookups: PartnerLookups
 ) -> dict[str, Any]:
@@ -178,7 +188,7 @@ def _clean_custom_fields(
     return cleaned
 
 
-def partner_clean(  # noqa: C901 - one flat list of field checks
+def partner_clean(
     *, data: PartnerInput, lookups: PartnerLookups, creating: bool
 ) -> dict[str, Any]:
     """Validate caller input; return model-ready values or raise ValidationError naming every bad field."""
@@ -199,10 +209,9 @@ def partner_clean(  # noqa: C901 - one flat list of field checks
             else:
                 errors["type"] = f"Unknown partner type '{key}'. Known: {', '.join(sorted(lookups.types))}."
     if "status" in data:
-        status = _clean_text(errors, "status", data["status"], 20).lower() or PartnerStatus.APPLICANT
-        if status not in PartnerStatus.values:
-            errors["status"] = f"Unknown status '{status}'. Known: {', '.join(PartnerStatus.values)}."
-        out["status"] = status
+        out["status"] = _clean_choice(
+            errors, "status", data["status"], PartnerStatus.values, "status", PartnerStatus.APPLICANT
+        )
     if "country" in data:
         code = _clean_text(errors, "country", data["country"], 60).upper()
         if code and code not in countries:
@@ -277,7 +286,9 @@ def partner_clean(  # noqa: C901 - one flat list of field checks
                 tier = lookups.tiers.get((program.pk, str(tier_name).strip().lower()))
                 if tier is None:
                     known = [t.name for (pid, _), t in lookups.tiers.items() if pid == program.pk]
-                    errors["tier"] = f"Unknown tier '{tier_name}' in {program.name}. Known: {', '.join(known)}."
+                    errors["tier"] = (
+                        f"Unknown tier '{tier_name}' in {program.name}. Known: {', '.join(known)}."
+                    )
                     continue
             enrolments.append((program, tier))
         out["tiers"] = enrolments
@@ -330,9 +341,7 @@ def _check_external_id(workspace_id: int, external_id: str | None, exclude_pk: i
 
 
 @transaction.atomic
-def partner_create(
-    *, actor: Actor, data: PartnerInput, lookups: PartnerLookups | None = None
-) -> Partner:
+def partner_create(*, actor: Actor, data: PartnerInput, lookups: PartnerLookups | None = None) -> Partner:
     actor.require(Perm.PARTNER_EDIT)
     lookups = lookups or PartnerLookups.load(actor)
     values = partner_clean(data=data, lookups=lookups, creating=True)
@@ -351,8 +360,11 @@ def partner_create(
     _apply_tags(partner, tags)
     _apply_enrolments(partner, enrolments or [])
     audit_record(
-        actor=actor, action=AuditEntry.Action.CREATE, instance=partner,
-        after=snapshot(partner, _partner_extra(partner)), partner_id=partner.pk,
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=partner,
+        after=snapshot(partner, _partner_extra(partner)),
+        partner_id=partner.pk,
     )
     return partner
 
@@ -375,8 +387,11 @@ def partner_update(
     if partner.status != old_status:
         partner.status_changed_at = timezone.now()
         StatusChange.objects.create(
-            workspace_id=actor.workspace_id, partner=partner, from_status=old_status,
-            to_status=partner.status, actor_label=actor.label,
+            workspace_id=actor.workspace_id,
+            partner=partner,
+            from_status=old_status,
+            to_status=partner.status,
+            actor_label=actor.label,
         )
     partner.save()
     if tags is not None:
@@ -384,8 +399,12 @@ def partner_update(
     if enrolments is not None:
         _apply_enrolments(partner, enrolments)
     audit_record(
-        actor=actor, action=AuditEntry.Action.UPDATE, instance=partner, before=before,
-        after=snapshot(partner, _partner_extra(partner)), partner_id=partner.pk,
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=partner,
+        before=before,
+        after=snapshot(partner, _partner_extra(partner)),
+        partner_id=partner.pk,
     )
     return partner
 
@@ -394,8 +413,9 @@ def partner_update(
 def partner_delete(*, actor: Actor, partner: Partner) -> None:
     actor.require(Perm.PARTNER_DELETE)
     before = snapshot(partner, _partner_extra(partner))
-    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=partner, before=before,
-                 partner_id=partner.pk)
+    audit_record(
+        actor=actor, action=AuditEntry.Action.DELETE, instance=partner, before=before, partner_id=partner.pk
+    )
     with unscoped():
         Membership.objects.filter(partner=partner).delete()
     partner.delete()
@@ -429,6 +449,7 @@ def partners_bulk_update(
 
 # --- contacts ---------------------------------------------------------------------------------------
 
+
 def _require_contact_edit(actor: Actor, partner: Partner) -> None:
     if actor.is_partner_user:
         actor.require(Perm.CONTACT_EDIT_OWN)
@@ -459,10 +480,9 @@ def _contact_clean(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     if "title" in data:
         out["title"] = _clean_text(errors, "title", data["title"], 120)
     if "role" in data:
-        role = _clean_text(errors, "role", data["role"], 20).lower() or Contact.Role.OTHER
-        if role not in Contact.Role.values:
-            errors["role"] = f"Unknown contact role '{role}'. Known: {', '.join(Contact.Role.values)}."
-        out["role"] = role
+        out["role"] = _clean_choice(
+            errors, "role", data["role"], Contact.Role.values, "contact role", Contact.Role.OTHER
+        )
     if "is_primary" in data:
         out["is_primary"] = bool(data["is_primary"])
     if errors:
@@ -478,8 +498,13 @@ def contact_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) -> C
     contact.save()
     if contact.is_primary:
         Contact.objects.filter(partner=partner).exclude(pk=contact.pk).update(is_primary=False)
-    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=contact, after=snapshot(contact),
-                 partner_id=partner.pk)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=contact,
+        after=snapshot(contact),
+        partner_id=partner.pk,
+    )
     return contact
 
 
@@ -493,16 +518,27 @@ def contact_update(*, actor: Actor, contact: Contact, data: dict[str, Any]) -> C
     contact.save()
     if contact.is_primary:
         Contact.objects.filter(partner_id=contact.partner_id).exclude(pk=contact.pk).update(is_primary=False)
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=contact, before=before,
-                 after=snapshot(contact), partner_id=contact.partner_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=contact,
+        before=before,
+        after=snapshot(contact),
+        partner_id=contact.partner_id,
+    )
     return contact
 
 
 @transaction.atomic
 def contact_delete(*, actor: Actor, contact: Contact) -> None:
     _require_contact_edit(actor, contact.partner)
-    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=contact, before=snapshot(contact),
-                 partner_id=contact.partner_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        instance=contact,
+        before=snapshot(contact),
+        partner_id=contact.partner_id,
+    )
     contact.delete()
 
 
@@ -512,7 +548,9 @@ def contact_invite(*, actor: Actor, contact: Contact, role: str, base_url: str) 
     if actor.is_partner_user and contact.partner_id != actor.partner_id:
         raise PermissionDenied("Not your partner")
     if role not in PARTNER_ROLES:
-        raise ValidationError({"role": "Choose a partner role: partner_admin, partner_manager or partner_rep."})
+        raise ValidationError(
+            {"role": "Choose a partner role: partner_admin, partner_manager or partner_rep."}
+        )
     if not contact.email:
         raise ValidationError({"email": "The contact needs an e-mail address to be invited."})
     if contact.user_id is not None:
@@ -531,16 +569,16 @@ def contact_invite(*, actor: Actor, contact: Contact, role: str, base_url: str) 
 
 # --- agreements -------------------------------------------------------------------------------------
 
+
 def _agreement_clean(data: dict[str, Any], creating: bool, current: Agreement | None) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if creating or "title" in data:
         out["title"] = _clean_text(errors, "title", data.get("title"), 200, required=True)
     if "kind" in data:
-        kind = _clean_text(errors, "kind", data["kind"], 20).lower() or Agreement.Kind.PARTNER
-        if kind not in Agreement.Kind.values:
-            errors["kind"] = f"Unknown agreement type '{kind}'. Known: {', '.join(Agreement.Kind.values)}."
-        out["kind"] = kind
+        out["kind"] = _clean_choice(
+            errors, "kind", data["kind"], Agreement.Kind.values, "agreement type", Agreement.Kind.PARTNER
+        )
     if "terms_summary" in data:
         out["terms_summary"] = _clean_text(errors, "terms_summary", data["terms_summary"], 20000)
     for key in ("start_date", "end_date"):
@@ -557,10 +595,9 @@ def _agreement_clean(data: dict[str, Any], creating: bool, current: Agreement | 
             errors["renewal_notice_days"] = "A whole number of days between 0 and 3650."
         out["renewal_notice_days"] = days
     if "status" in data:
-        status = _clean_text(errors, "status", data["status"], 20).lower() or AgreementStatus.DRAFT
-        if status not in AgreementStatus.values:
-            errors["status"] = f"Unknown status '{status}'. Known: {', '.join(AgreementStatus.values)}."
-        out["status"] = status
+        out["status"] = _clean_choice(
+            errors, "status", data["status"], AgreementStatus.values, "status", AgreementStatus.DRAFT
+        )
     start = out.get("start_date", current.start_date if current else None)
     end = out.get("end_date", current.end_date if current else None)
     if start and end and end < start and "end_date" not in errors:
@@ -576,7 +613,9 @@ def _attach(agreement: Agreement, upload: UploadedFile | None) -> None:
     if upload is None:
         return
     if upload.size is not None and upload.size > settings.PRM_MAX_ATTACHMENT_BYTES:
-        raise ValidationError({"file": f"The file is larger than {settings.PRM_MAX_ATTACHMENT_BYTES // 2**20} MB."})
+        raise ValidationError(
+            {"file": f"The file is larger than {settings.PRM_MAX_ATTACHMENT_BYTES // 2**20} MB."}
+        )
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.name or "agreement")[-120:]
     agreement.file.save(name, upload, save=False)
 
@@ -590,8 +629,13 @@ def agreement_create(
     agreement = Agreement(workspace_id=actor.workspace_id, partner=partner, **values)
     _attach(agreement, upload)
     agreement.save()
-    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=agreement,
-                 after=snapshot(agreement), partner_id=partner.pk)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=agreement,
+        after=snapshot(agreement),
+        partner_id=partner.pk,
+    )
     return agreement
 
 
@@ -606,34 +650,44 @@ def agreement_update(
         setattr(agreement, key, value)
     _attach(agreement, upload)
     agreement.save()
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=agreement, before=before,
-                 after=snapshot(agreement), partner_id=agreement.partner_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=agreement,
+        before=before,
+        after=snapshot(agreement),
+        partner_id=agreement.partner_id,
+    )
     return agreement
 
 
 @transaction.atomic
 def agreement_delete(*, actor: Actor, agreement: Agreement) -> None:
     actor.require(Perm.PARTNER_EDIT)
-    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=agreement,
-                 before=snapshot(agreement), partner_id=agreement.partner_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        instance=agreement,
+        before=snapshot(agreement),
+        partner_id=agreement.partner_id,
+    )
     agreement.delete()
 
 
 # --- interactions -----------------------------------------------------------------------------------
 
+
 def _interaction_clean(data: dict[str, Any], creating: bool, partner: Partner) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if creating or "kind" in data:
-        kind = _clean_text(errors, "kind", data.get("kind"), 20, required=True).lower()
-        if kind and kind not in Interaction.Kind.values:
-            errors["kind"] = f"Unknown interaction type '{kind}'. Known: {', '.join(Interaction.Kind.values)}."
-        out["kind"] = kind
+        out["kind"] = _clean_choice(
+            errors, "kind", data.get("kind"), Interaction.Kind.values, "interaction type"
+        )
     if "direction" in data:
-        direction = _clean_text(errors, "direction", data["direction"], 20).lower() or "outbound"
-        if direction not in Interaction.Direction.values:
-            errors["direction"] = f"Unknown direction '{direction}'. Known: {', '.join(Interaction.Direction.values)}."
-        out["direction"] = direction
+        out["direction"] = _clean_choice(
+            errors, "direction", data["direction"], Interaction.Direction.values, "direction", "outbound"
+        )
     if creating or "occurred_at" in data:
         when = data.get("occurred_at")
         if not isinstance(when, datetime.datetime):
@@ -666,8 +720,13 @@ def interaction_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) 
         workspace_id=actor.workspace_id, partner=partner, logged_by_id=actor.user_id, **values
     )
     interaction.save()
-    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=interaction,
-                 after=snapshot(interaction), partner_id=partner.pk)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=interaction,
+        after=snapshot(interaction),
+        partner_id=partner.pk,
+    )
     return interaction
 
 
@@ -679,20 +738,32 @@ def interaction_update(*, actor: Actor, interaction: Interaction, data: dict[str
     for key, value in values.items():
         setattr(interaction, key, value)
     interaction.save()
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=interaction, before=before,
-                 after=snapshot(interaction), partner_id=interaction.partner_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=interaction,
+        before=before,
+        after=snapshot(interaction),
+        partner_id=interaction.partner_id,
+    )
     return interaction
 
 
 @transaction.atomic
 def interaction_delete(*, actor: Actor, interaction: Interaction) -> None:
     actor.require(Perm.PARTNER_EDIT)
-    audit_record(actor=actor, action=AuditEntry.Action.DELETE, instance=interaction,
-                 before=snapshot(interaction), partner_id=interaction.partner_id)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        instance=interaction,
+        before=snapshot(interaction),
+        partner_id=interaction.partner_id,
+    )
     interaction.delete()
 
 
 # --- saved views ------------------------------------------------------------------------------------
+
 
 def saved_view_save(*, actor: Actor, name: str, query: str) -> SavedView:
     actor.require(Perm.PARTNER_VIEW)

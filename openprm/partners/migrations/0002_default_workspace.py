@@ -3,9 +3,14 @@
 from django.db import migrations
 
 TYPES = [
-    ("reseller", "Reseller"), ("referral", "Referral"), ("affiliate", "Affiliate"),
-    ("technology", "Technology"), ("agency", "Agency"), ("distributor", "Distributor"),
-    ("influencer", "Influencer"), ("service", "Service"),
+    ("reseller", "Reseller"),
+    ("referral", "Referral"),
+    ("affiliate", "Affiliate"),
+    ("technology", "Technology"),
+    ("agency", "Agency"),
+    ("distributor", "Distributor"),
+    ("influencer", "Influencer"),
+    ("service", "Service"),
 ]
 TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
 
