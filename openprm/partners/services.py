@@ -188,9 +188,7 @@ def _clean_custom_fields(
     return cleaned
 
 
-def partner_clean(
-    *, data: PartnerInput, lookups: PartnerLookups, creating: bool
-) -> dict[str, Any]:
+def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool) -> dict[str, Any]:
     """Validate caller input; return model-ready values or raise ValidationError naming every bad field."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
