@@ -108,3 +108,9 @@ def api_for(db):  # type: ignore[no-untyped-def]
         return Client(headers={"Authorization": f"Bearer {raw}"})
 
     return make
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.conf import settings
+
+    return f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.partner_list, name="list"),
     path("new/", views.partner_create, name="create"),
     path("bulk/", views.bulk, name="bulk"),
+    path("settings/", views.workspace_settings, name="settings"),
     path("views/save/", views.saved_view_save, name="view_save"),
     path("views/<uuid:public_id>/delete/", views.saved_view_delete, name="view_delete"),
     path("<uuid:public_id>/", views.partner_detail, name="detail"),

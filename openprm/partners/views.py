@@ -20,9 +20,11 @@ from openprm.partners.forms import (
     AgreementForm,
     BulkForm,
     ContactForm,
+    CustomFieldForm,
     InteractionForm,
     InviteForm,
     PartnerForm,
+    PartnerTypeForm,
     SavedViewForm,
     TierChangeForm,
     partner_initial,
@@ -448,3 +450,47 @@ def interaction_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     services.interaction_delete(actor=actor, interaction=interaction)
     messages.success(request, "Interaction removed.")
     return redirect("partners:detail", public_id=interaction.partner.public_id)
+
+
+@staff_view
+def workspace_settings(request: HttpRequest) -> HttpResponse:
+    """Admins define the workspace's partner types and custom partner fields."""
+    actor = actor_of(request)
+    actor.require(Perm.WORKSPACE_ADMIN)
+    type_form = PartnerTypeForm(request.POST if "add_type" in request.POST else None, prefix="type")
+    field_form = CustomFieldForm(request.POST if "add_field" in request.POST else None, prefix="field")
+    try:
+        if "add_type" in request.POST and type_form.is_valid():
+            services.partner_type_create(actor=actor, **type_form.cleaned_data)
+            messages.success(request, "Partner type added.")
+            return redirect("partners:settings")
+        if "add_field" in request.POST and field_form.is_valid():
+            data = {**field_form.cleaned_data, "choices": field_form.choice_list()}
+            services.custom_field_create(actor=actor, **data)
+            messages.success(request, "Custom field added.")
+            return redirect("partners:settings")
+        if "delete_field" in request.POST:
+            definition = CustomFieldDefinition.objects.filter(
+                public_id__in=_uuids([request.POST["delete_field"]])
+            )
+            for item in definition:
+                services.custom_field_delete(actor=actor, definition=item)
+                messages.success(request, f"Custom field “{item.label}” removed.")
+            return redirect("partners:settings")
+    except ValidationError as exc:
+        from openprm.accounts.forms import add_service_errors
+
+        add_service_errors(field_form if "add_field" in request.POST else type_form, exc)
+    ref = selectors.reference_data(actor=actor)
+    return render(
+        request,
+        "partners/settings.html",
+        {
+            "type_form": type_form,
+            "field_form": field_form,
+            "types": ref["types"],
+            "custom_fields": CustomFieldDefinition.objects.all(),
+            "programs": ref["programs"],
+            "tiers": ref["tiers"],
+        },
+    )
