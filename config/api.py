@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from openprm.accounts.auth import MemberSessionAuth, TokenAuth
+from openprm.core.middleware import CODES
 
 logger = logging.getLogger(__name__)
 
@@ -104,19 +105,8 @@ def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    codes = {
-        400: "bad_request",
-        401: "unauthorized",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        409: "conflict",
-        413: "too_large",
-        415: "unsupported_media_type",
-        429: "throttled",
-    }
     extra = {"field": "body"} if "request body" in str(exc.message) else {}  # malformed JSON
-    return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message), **extra)
+    return error(request, exc.status_code, CODES.get(exc.status_code, "error"), str(exc.message), **extra)
 
 
 api.add_router("/", "openprm.partners.api.router")

@@ -141,6 +141,28 @@ def user_create(
 
 
 @transaction.atomic
+def user_invite(
+    *,
+    actor: Actor,
+    email: str,
+    role: str,
+    base_url: str,
+    full_name: str = "",
+    partner_id: int | None = None,
+    owned_only: bool = False,
+) -> Membership:
+    """Create the user's membership and, once committed, e-mail them a link to choose a password."""
+    membership = user_create(
+        actor=actor, email=email, role=role, full_name=full_name, partner_id=partner_id, owned_only=owned_only
+    )
+    user = membership.user
+    transaction.on_commit(
+        lambda: password_set_email_send(user=user, base_url=base_url, invited_by=actor.label)
+    )
+    return membership
+
+
+@transaction.atomic
 def membership_update(
     *, actor: Actor, membership: Membership, role: str | None = None, is_active: bool | None = None
 ) -> Membership:

@@ -65,13 +65,12 @@ def users(request: HttpRequest) -> HttpResponse:
     form = StaffUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.user_create(actor=actor, **form.cleaned_data)
+            membership = services.user_invite(
+                actor=actor, base_url=request.build_absolute_uri("/"), **form.cleaned_data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            services.password_set_email_send(
-                user=membership.user, base_url=request.build_absolute_uri("/"), invited_by=actor.label
-            )
             messages.success(request, f"{membership.user.email} invited; they were e-mailed a link.")
             return redirect("users")
     staff = selectors.membership_list(actor=actor).filter(partner__isnull=True)

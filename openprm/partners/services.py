@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
-from openprm.accounts.models import Membership, User
-from openprm.accounts.services import password_set_email_send, user_create
+from openprm.accounts.models import Membership
+from openprm.accounts.services import user_invite
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry, Workspace
@@ -553,15 +553,16 @@ def contact_invite(*, actor: Actor, contact: Contact, role: str, base_url: str) 
         raise ValidationError({"email": "The contact needs an e-mail address to be invited."})
     if contact.user_id is not None:
         raise ValidationError({"email": "This contact already has a portal login."})
-    membership = user_create(
-        actor=actor, email=contact.email, full_name=contact.name, role=role, partner_id=contact.partner_id
+    membership = user_invite(
+        actor=actor,
+        email=contact.email,
+        full_name=contact.name,
+        role=role,
+        partner_id=contact.partner_id,
+        base_url=base_url,
     )
     contact.user = membership.user
     contact.save(update_fields=["user", "updated_at"])
-    user: User = membership.user
-    transaction.on_commit(
-        lambda: password_set_email_send(user=user, base_url=base_url, invited_by=actor.label)
-    )
     return membership
 
 

@@ -79,15 +79,15 @@ def team(request: HttpRequest) -> HttpResponse:
     form = PartnerUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = account_services.user_create(
-                actor=actor, partner_id=actor.partner_id, **form.cleaned_data
+            membership = account_services.user_invite(
+                actor=actor,
+                partner_id=actor.partner_id,
+                base_url=request.build_absolute_uri("/"),
+                **form.cleaned_data,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            account_services.password_set_email_send(
-                user=membership.user, base_url=request.build_absolute_uri("/"), invited_by=actor.label
-            )
             messages.success(request, f"Invited {membership.user.email}; they were e-mailed a link.")
             return redirect("portal:team")
     memberships = account_selectors.membership_list(actor=actor, partner_id=actor.partner_id)

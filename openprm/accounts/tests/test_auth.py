@@ -129,10 +129,11 @@ def test_users_cannot_revoke_others_tokens(world, client_for):
     assert token.revoked_at is None
 
 
-def test_admin_invites_staff_user(world, client_for, mailoutbox):
-    response = client_for(world.admin).post(
-        reverse("users"), {"email": "new.manager@vendor.test", "role": "manager"}
-    )
+def test_admin_invites_staff_user(world, client_for, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(world.admin).post(
+            reverse("users"), {"email": "new.manager@vendor.test", "role": "manager"}
+        )
     assert response.status_code == 302
     assert mailoutbox[0].to == ["new.manager@vendor.test"]
     assert client_for(world.manager).get(reverse("users")).status_code == 403

@@ -77,11 +77,12 @@ def test_partner_admin_edits_own_contacts_but_rep_cannot(world, contacts, client
     assert contact_a.name == "Ann A. Acme"
 
 
-def test_partner_admin_manages_own_team(world, client_for, mailoutbox):
+def test_partner_admin_manages_own_team(world, client_for, mailoutbox, django_capture_on_commit_callbacks):
     client = client_for(world.a_admin)
     page = client.get(reverse("portal:team"))
     assert "rep@acme.test" in page.text and "admin@globex.test" not in page.text
-    response = client.post(reverse("portal:team"), {"email": "new@acme.test", "role": "partner_rep"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portal:team"), {"email": "new@acme.test", "role": "partner_rep"})
     assert response.status_code == 302
     assert mailoutbox and mailoutbox[0].to == ["new@acme.test"]
     with unscoped():
