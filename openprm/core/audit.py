@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import models
@@ -80,3 +82,35 @@ def audit_record(
     )
     entry.save()
     return entry
+
+
+@contextmanager
+def audited_change(*, actor: Actor, instance: models.Model, partner_id: int | None = None) -> Iterator[None]:
+    """Record the field-level diff of whatever the block changes and saves on ``instance``."""
+    before = snapshot(instance)
+    yield
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=instance,
+        before=before,
+        after=snapshot(instance),
+        partner_id=partner_id,
+    )
+
+
+def audited_delete(*, actor: Actor, instance: models.Model, partner_id: int | None = None) -> None:
+    """Record the object's last state, then delete it."""
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        instance=instance,
+        before=snapshot(instance),
+        partner_id=partner_id,
+    )
+    instance.delete()
+
+
+def apply_values(instance: models.Model, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(instance, key, value)

@@ -19,7 +19,7 @@ from django_countries import countries
 from openprm.accounts.models import Membership
 from openprm.accounts.services import user_invite
 from openprm.core.actors import Actor
-from openprm.core.audit import audit_record, snapshot
+from openprm.core.audit import apply_values, audit_record, audited_change, audited_delete, snapshot
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
@@ -510,34 +510,18 @@ def contact_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) -> C
 def contact_update(*, actor: Actor, contact: Contact, data: dict[str, Any]) -> Contact:
     _require_contact_edit(actor, contact.partner)
     values = _contact_clean(data, creating=False)
-    before = snapshot(contact)
-    for key, value in values.items():
-        setattr(contact, key, value)
-    contact.save()
+    with audited_change(actor=actor, instance=contact, partner_id=contact.partner_id):
+        apply_values(contact, values)
+        contact.save()
     if contact.is_primary:
         Contact.objects.filter(partner_id=contact.partner_id).exclude(pk=contact.pk).update(is_primary=False)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        instance=contact,
-        before=before,
-        after=snapshot(contact),
-        partner_id=contact.partner_id,
-    )
     return contact
 
 
 @transaction.atomic
 def contact_delete(*, actor: Actor, contact: Contact) -> None:
     _require_contact_edit(actor, contact.partner)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.DELETE,
-        instance=contact,
-        before=snapshot(contact),
-        partner_id=contact.partner_id,
-    )
-    contact.delete()
+    audited_delete(actor=actor, instance=contact, partner_id=contact.partner_id)
 
 
 @transaction.atomic
@@ -644,33 +628,17 @@ def agreement_update(
 ) -> Agreement:
     actor.require(Perm.PARTNER_EDIT)
     values = _agreement_clean(data, creating=False, current=agreement)
-    before = snapshot(agreement)
-    for key, value in values.items():
-        setattr(agreement, key, value)
-    _attach(agreement, upload)
-    agreement.save()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        instance=agreement,
-        before=before,
-        after=snapshot(agreement),
-        partner_id=agreement.partner_id,
-    )
+    with audited_change(actor=actor, instance=agreement, partner_id=agreement.partner_id):
+        apply_values(agreement, values)
+        _attach(agreement, upload)
+        agreement.save()
     return agreement
 
 
 @transaction.atomic
 def agreement_delete(*, actor: Actor, agreement: Agreement) -> None:
     actor.require(Perm.PARTNER_EDIT)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.DELETE,
-        instance=agreement,
-        before=snapshot(agreement),
-        partner_id=agreement.partner_id,
-    )
-    agreement.delete()
+    audited_delete(actor=actor, instance=agreement, partner_id=agreement.partner_id)
 
 
 # --- interactions -----------------------------------------------------------------------------------
@@ -733,32 +701,16 @@ def interaction_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) 
 def interaction_update(*, actor: Actor, interaction: Interaction, data: dict[str, Any]) -> Interaction:
     actor.require(Perm.PARTNER_EDIT)
     values = _interaction_clean(data, creating=False, partner=interaction.partner)
-    before = snapshot(interaction)
-    for key, value in values.items():
-        setattr(interaction, key, value)
-    interaction.save()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        instance=interaction,
-        before=before,
-        after=snapshot(interaction),
-        partner_id=interaction.partner_id,
-    )
+    with audited_change(actor=actor, instance=interaction, partner_id=interaction.partner_id):
+        apply_values(interaction, values)
+        interaction.save()
     return interaction
 
 
 @transaction.atomic
 def interaction_delete(*, actor: Actor, interaction: Interaction) -> None:
     actor.require(Perm.PARTNER_EDIT)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.DELETE,
-        instance=interaction,
-        before=snapshot(interaction),
-        partner_id=interaction.partner_id,
-    )
-    interaction.delete()
+    audited_delete(actor=actor, instance=interaction, partner_id=interaction.partner_id)
 
 
 # --- saved views ------------------------------------------------------------------------------------
@@ -848,7 +800,4 @@ def custom_field_create(
 def custom_field_delete(*, actor: Actor, definition: CustomFieldDefinition) -> None:
     """Remove a custom field definition; values already stored on partners are kept in their history."""
     actor.require(Perm.WORKSPACE_ADMIN)
-    audit_record(
-        actor=actor, action=AuditEntry.Action.DELETE, instance=definition, before=snapshot(definition)
-    )
-    definition.delete()
+    audited_delete(actor=actor, instance=definition)
