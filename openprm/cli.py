@@ -14,7 +14,12 @@ def main(argv: list[str] | None = None) -> int:
     args[0] = "prm"
     if len(args) > 2 and args[1] == "token":  # `prm token create` → the `token` command's subcommand
         args = [args[0], "token", *args[2:]]
-    execute_from_command_line(args)
+    try:
+        execute_from_command_line(args)
+    except BrokenPipeError:  # e.g. `prm export partners | head`: the reader left, nothing went wrong
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return 0
 
 
