@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "openprm.core",
     "openprm.accounts",
     "openprm.partners",
+    "openprm.deals",
     "openprm.portal",
     "openprm.integrations",
 ]

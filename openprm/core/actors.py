@@ -44,4 +44,5 @@ class Actor:
             partner_id=self.partner_id,
             owner_id=self.user_id if (self.owned_only and self.is_staff) else None,
             user_id=self.user_id,
+            rep_user_id=self.user_id if self.role == Role.PARTNER_REP else None,
         )

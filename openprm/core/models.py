@@ -16,6 +16,7 @@ class Workspace(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
+    currency = models.CharField(max_length=3, default="USD", help_text="Reporting currency (ISO 4217)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -27,9 +27,12 @@ class AccessScope:
     partner_id: int | None = None  # set for partner users: only this partner's rows
     owner_id: int | None = None  # set for staff restricted to the partners they own
     user_id: int | None = None
+    rep_user_id: int | None = None  # set for partner reps: only rows they own (models with SCOPE_REP_PATH)
 
-    def filter_kwargs(self, partner_path: str | None) -> dict[str, Any]:
+    def filter_kwargs(self, partner_path: str | None, rep_path: str | None = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"workspace_id": self.workspace_id}
+        if rep_path is not None and self.rep_user_id is not None:
+            kwargs[f"{rep_path}_id"] = self.rep_user_id
         if partner_path is None:
             return kwargs
         prefix = f"{partner_path}__" if partner_path else ""
@@ -87,8 +90,10 @@ class ScopedManager(models.Manager[M]):
     """Default manager of every tenant-owned model.
 
     The model's ``SCOPE_PARTNER_PATH`` is the lookup path from it to its Partner: "partner" (the default),
-    "" for Partner itself, None for workspace-wide rows every member of the workspace may read. It lives
-    on the model because Django builds related managers by subclassing this class.
+    "" for Partner itself, None for workspace-wide rows every member of the workspace may read. A model
+    with ``SCOPE_REP_PATH`` (e.g. "registered_by") is further limited, for partner reps, to the rows that
+    path points at them. Both live on the model because Django builds related managers by subclassing
+    this class.
     """
 
     def get_queryset(self) -> models.QuerySet[M]:
@@ -99,4 +104,5 @@ class ScopedManager(models.Manager[M]):
         if not isinstance(active, AccessScope):
             raise ScopeError(f"{self.model.__name__} queried outside an access scope")
         partner_path = getattr(self.model, "SCOPE_PARTNER_PATH", "partner")
-        return queryset.filter(**active.filter_kwargs(partner_path))
+        rep_path = getattr(self.model, "SCOPE_REP_PATH", None)
+        return queryset.filter(**active.filter_kwargs(partner_path, rep_path))

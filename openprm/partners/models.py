@@ -40,6 +40,12 @@ class Program(WorkspaceModel):
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     is_default = models.BooleanField(default=False)
+    approval_sla_days = models.PositiveSmallIntegerField(
+        default=2, help_text="Business days within which deal registrations should be decided"
+    )
+    protection_days = models.PositiveSmallIntegerField(
+        default=90, help_text="Days an approved registration is protected before it expires unprogressed"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="program_unique_name")]

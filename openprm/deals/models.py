@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from openprm.core.models import TimestampedModel, Workspace, WorkspaceModel
+from openprm.core.scoping import ScopedManager
+from openprm.partners.models import Partner, Program
+
+
+class Product(WorkspaceModel):
+    """The vendor's product catalog, from which deal line items are picked."""
+
+    name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=60, blank=True)
+    list_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="product_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Outcome(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class PipelineStage(WorkspaceModel):
+    """A stage of a program's pipeline, with its win probability and stalled-deal threshold."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="stages")
+    key = models.SlugField(max_length=40)
+    name = models.CharField(max_length=80)
+    order = models.PositiveSmallIntegerField()
+    win_probability = models.DecimalField(
+        max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
+    outcome = models.CharField(max_length=4, choices=Outcome.choices, default=Outcome.OPEN)
+    stall_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A deal with no stage change for this many days is stalled"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "program", "key"], name="stage_unique_key"),
+        ]
+        ordering = ["program_id", "order"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealSource(models.TextChoices):
+    SOURCED = "sourced", "Partner-sourced"
+    INFLUENCED = "influenced", "Partner-influenced"
+
+
+class ApprovalStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    MORE_INFO = "more_info", "More information requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+class Deal(TimestampedModel):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deals")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="deals")
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Vendor-side owner",
+    )
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    customer_name = models.CharField(max_length=200)
+    customer_key = models.CharField(max_length=200, db_index=True)  # normalised name
+    customer_domain = models.CharField(max_length=253, blank=True)
+    customer_domain_root = models.CharField(max_length=100, blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    expected_close_date = models.DateField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=DealSource.choices, default=DealSource.SOURCED)
+    stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="deals")
+    stage_changed_at = models.DateTimeField(default=timezone.now)
+    approval_status = models.CharField(
+        max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.SUBMITTED
+    )
+    approval_due_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    protection_expires_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.CharField(max_length=300, blank=True)
+    properties = models.JSONField(default=dict, blank=True, help_text="Extra CRM columns kept on import")
+
+    SCOPE_REP_PATH: ClassVar[str | None] = "registered_by"
+    objects = ScopedManager["Deal"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="deal_unique_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "partner", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="deal_unique_idempotency_key",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "partner", "stage"]),
+            models.Index(fields=["workspace", "approval_status"]),
+            models.Index(fields=["workspace", "customer_domain_root"]),
+            models.Index(fields=["workspace", "expected_close_date"]),
+        ]
+        ordering = ["-registered_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.customer_name} ({self.partner_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage.outcome == Outcome.OPEN
+
+    @property
+    def approval_overdue(self) -> bool:
+        return (
+            self.approval_status == ApprovalStatus.SUBMITTED
+            and self.approval_due_at is not None
+            and timezone.now() > self.approval_due_at
+        )
+
+    def is_stalled(self, now: object = None) -> bool:
+        limit = self.stage.stall_days
+        if not limit or self.stage.outcome != Outcome.OPEN:
+            return False
+        current = now if now is not None else timezone.now()
+        return (current - self.stage_changed_at).days >= limit  # type: ignore[operator]
+
+
+class DealLineItem(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="line_items")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    product_name = models.CharField(max_length=200)
+    quantity = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"))
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"
+    objects = ScopedManager["DealLineItem"]()
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_name}"
+
+    @property
+    def total(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+
+class DealCoSeller(models.Model):
+    class Role(models.TextChoices):
+        CO_SELL = "co_sell", "Co-sell"
+        INFLUENCER = "influencer", "Influencer"
+        REFERRAL = "referral", "Referral"
+        IMPLEMENTATION = "implementation", "Implementation"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="co_sellers")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CO_SELL)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"
+    objects = ScopedManager["DealCoSeller"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "deal", "partner"], name="cosell_unique_partner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} ({self.role})"
+
+
+class DealStageChange(models.Model):
+    """Stage history: the deal entered ``to_stage`` at ``changed_at`` (and left it at the next change)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        PipelineStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor_label = models.CharField(max_length=254, blank=True)
+    lost_reason = models.CharField(max_length=300, blank=True)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"
+    objects = ScopedManager["DealStageChange"]()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["workspace", "deal", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"→ {self.to_stage}"
+
+
+class DealKey(models.Model):
+    """Blocking keys of a deal's customer, indexed so conflict candidates are found without a scan."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="keys")
+    key = models.CharField(max_length=120)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"
+    objects = ScopedManager["DealKey"]()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "key"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    CO_SELL = "co_sell", "Marked co-sell"
+    DISMISSED = "dismissed", "Not a conflict"
+
+
+class DealConflict(models.Model):
+    """A possible duplicate registration found when ``deal`` was submitted; ``other`` came first or later."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="conflicts")
+    other = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    score = models.DecimalField(max_digits=5, decimal_places=4)
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=ConflictStatus.choices, default=ConflictStatus.OPEN)
+    detected_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_label = models.CharField(max_length=254, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"
+    objects = ScopedManager["DealConflict"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "deal", "other"], name="conflict_unique_pair")
+        ]
+        ordering = ["-score", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} ~ {self.other_id} ({self.score})"
+
+    @property
+    def first_in(self) -> Deal:
+        return self.other if self.other.registered_at <= self.deal.registered_at else self.deal
