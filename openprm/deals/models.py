@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import ClassVar
 
@@ -256,6 +257,7 @@ class ConflictStatus(models.TextChoices):
 class DealConflict(models.Model):
     """A possible duplicate registration found when ``deal`` was submitted; ``other`` came first or later."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="conflicts")
     other = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")

@@ -1,0 +1,605 @@
+"""Writes for deal registration and the pipeline. Keyword-only, atomic, audited."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypedDict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from openprm.accounts.models import Membership, Notification
+from openprm.core.actors import Actor
+from openprm.core.audit import apply_values, audit_record, audited_change, snapshot
+from openprm.core.models import AuditEntry
+from openprm.core.permissions import PARTNER_ROLES, Perm
+from openprm.core.scoping import unscoped
+from openprm.deals import matching
+from openprm.deals.models import (
+    ApprovalStatus,
+    ConflictStatus,
+    Deal,
+    DealConflict,
+    DealCoSeller,
+    DealKey,
+    DealLineItem,
+    DealSource,
+    DealStageChange,
+    Outcome,
+    PipelineStage,
+    Product,
+)
+from openprm.partners.models import Partner, Program
+
+DEFAULT_STAGES: list[tuple[str, str, Decimal, str, int | None]] = [
+    ("registered", "Registered", Decimal("0.1"), Outcome.OPEN, 14),
+    ("qualified", "Qualified", Decimal("0.25"), Outcome.OPEN, 21),
+    ("proposal_sent", "Proposal sent", Decimal("0.5"), Outcome.OPEN, 21),
+    ("negotiating", "Negotiating", Decimal("0.75"), Outcome.OPEN, 30),
+    ("closed_won", "Closed won", Decimal("1"), Outcome.WON, None),
+    ("closed_lost", "Closed lost", Decimal("0"), Outcome.LOST, None),
+]
+MAX_AMOUNT = Decimal("999999999999.99")
+CONFLICT_CANDIDATE_LIMIT = 200
+
+
+def program_stages(*, program: Program) -> list[PipelineStage]:
+    """The program's stages in order, creating the default pipeline the first time it is needed."""
+    with unscoped():
+        stages = list(PipelineStage.objects.filter(program=program).order_by("order"))
+        if not stages:
+            stages = [
+                PipelineStage.objects.create(
+                    workspace_id=program.workspace_id,
+                    program=program,
+                    key=key,
+                    name=name,
+                    order=order,
+                    win_probability=probability,
+                    outcome=outcome,
+                    stall_days=stall,
+                )
+                for order, (key, name, probability, outcome, stall) in enumerate(DEFAULT_STAGES, start=1)
+            ]
+    return stages
+
+
+def add_business_days(start: datetime.datetime, days: int) -> datetime.datetime:
+    """``start`` moved forward by ``days`` working days (Monday–Friday)."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += datetime.timedelta(days=1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+class LineInput(TypedDict, total=False):
+    product: str  # product name (catalog) or free text
+    quantity: Decimal | int | str
+    unit_price: Decimal | int | str | None
+
+
+class DealInput(TypedDict, total=False):
+    partner_id: int  # staff only: whose registration this is
+    program_id: int
+    customer_name: str
+    customer_domain: str
+    contact_name: str
+    contact_email: str
+    amount: Decimal | int | str
+    currency: str
+    expected_close_date: datetime.date | None
+    description: str
+    source: str
+    title: str
+    external_id: str | None
+    owner_id: int | None
+    line_items: list[LineInput]
+    co_sellers: list[tuple[int, str]]  # (partner id, role)
+    properties: dict[str, Any]
+
+
+def _text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    if "\x00" in text:
+        errors[key] = "Contains a NUL character."
+    elif required and not text:
+        errors[key] = "This field is required."
+    elif len(text) > max_length:
+        errors[key] = f"At most {max_length} characters (got {len(text)})."
+    return text
+
+
+def _money(errors: dict[str, str], key: str, value: Any, required: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            errors[key] = "This field is required."
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        errors[key] = f"Not an amount: '{value}'."
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        errors[key] = f"Must be between 0 and {MAX_AMOUNT}."
+        return None
+    return amount
+
+
+def _clean(data: DealInput, *, creating: bool, workspace_currency: str) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    if creating or "customer_name" in data:
+        out["customer_name"] = _text(errors, "customer_name", data.get("customer_name"), 200, required=True)
+        out["customer_key"] = matching.normalize_company(out["customer_name"])[:200]
+    if "customer_domain" in data:
+        raw = _text(errors, "customer_domain", data["customer_domain"], 253)
+        domain = matching.normalize_domain(raw) if raw else ""
+        if raw and not domain and "customer_domain" not in errors:
+            errors["customer_domain"] = f"'{raw}' is not a valid domain name."
+        out["customer_domain"] = domain
+        out["customer_domain_root"] = matching.domain_root(domain)[:100] if domain else ""
+    if "contact_name" in data:
+        out["contact_name"] = _text(errors, "contact_name", data["contact_name"], 200)
+    if "contact_email" in data:
+        email = _text(errors, "contact_email", data["contact_email"], 254).lower()
+        if email and "contact_email" not in errors:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors["contact_email"] = f"'{email}' is not a valid e-mail address."
+        out["contact_email"] = email
+    if creating or "amount" in data:
+        out["amount"] = _money(errors, "amount", data.get("amount"))
+    if creating or "currency" in data:
+        currency = _text(errors, "currency", data.get("currency") or workspace_currency, 3).upper()
+        if "currency" not in errors and (len(currency) != 3 or not currency.isalpha()):
+            errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
+        out["currency"] = currency
+    if "expected_close_date" in data:
+        value = data["expected_close_date"]
+        if value is not None and not isinstance(value, datetime.date):
+            errors["expected_close_date"] = "Use an ISO date (YYYY-MM-DD)."
+        out["expected_close_date"] = value
+    if "description" in data:
+        out["description"] = _text(errors, "description", data["description"], 20000)
+    if "title" in data:
+        out["title"] = _text(errors, "title", data["title"], 200)
+    if "source" in data:
+        source = _text(errors, "source", data["source"], 20).lower() or DealSource.SOURCED
+        if source not in DealSource.values:
+            errors["source"] = f"Unknown source '{source}'. Known: {', '.join(DealSource.values)}."
+        out["source"] = source
+    if "external_id" in data:
+        out["external_id"] = _text(errors, "external_id", data["external_id"], 100) or None
+    if "owner_id" in data:
+        out["owner_id"] = data["owner_id"]
+    if "properties" in data:
+        properties = data["properties"] or {}
+        if not isinstance(properties, dict) or len(str(properties)) > 20000:
+            errors["properties"] = "Must be an object of at most 20,000 characters."
+        out["properties"] = properties
+    if "line_items" in data:
+        out["line_items"] = _clean_lines(errors, data["line_items"] or [])
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _clean_lines(
+    errors: dict[str, str], lines: list[LineInput]
+) -> list[tuple[Product | None, str, Decimal, Decimal]]:
+    products = {p.name.lower(): p for p in Product.objects.filter(is_active=True)}
+    cleaned = []
+    for index, line in enumerate(lines[:100]):
+        where = f"line_items.{index}"
+        name = _text(errors, f"{where}.product", line.get("product"), 200, required=True)
+        product = products.get(name.lower()) or products.get(name.lower().replace(" ", ""))
+        quantity = _money(errors, f"{where}.quantity", line.get("quantity", 1))
+        price_raw = line.get("unit_price")
+        price = _money(errors, f"{where}.unit_price", price_raw, required=product is None)
+        if price is None and product is not None:
+            price = product.list_price
+        if quantity is not None and quantity <= 0:
+            errors[f"{where}.quantity"] = "Must be more than 0."
+        if quantity is not None and price is not None:
+            cleaned.append((product, product.name if product else name, quantity, price))
+    return cleaned
+
+
+def _partner_for(actor: Actor, data: DealInput) -> Partner:
+    partner_id = actor.partner_id if actor.is_partner_user else data.get("partner_id")
+    if partner_id is None:
+        raise ValidationError({"partner": "Choose the partner this deal is registered for."})
+    partner = Partner.objects.filter(pk=partner_id).first()
+    if partner is None:
+        raise ValidationError({"partner": "Unknown partner."})
+    return partner
+
+
+def _program_for(partner: Partner, data: DealInput) -> Program:
+    enrolled = [e.program for e in partner.enrolments.select_related("program")]
+    if "program_id" in data:
+        for program in enrolled:
+            if program.pk == data["program_id"]:
+                return program
+        raise ValidationError({"program": "The partner is not enrolled in that program."})
+    if enrolled:
+        return sorted(enrolled, key=lambda p: (not p.is_default, p.name))[0]
+    default = Program.objects.filter(is_default=True).first() or Program.objects.first()
+    if default is None:
+        raise ValidationError({"program": "The workspace has no program."})
+    return default
+
+
+def _require_register(actor: Actor) -> None:
+    if actor.is_partner_user:
+        if actor.role not in PARTNER_ROLES:
+            raise PermissionDenied("Your role may not register deals")
+    else:
+        actor.require(Perm.PARTNER_EDIT)
+
+
+@transaction.atomic
+def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None = None) -> tuple[Deal, bool]:
+    """Register a deal; returns (deal, created). A repeated idempotency key returns the first deal."""
+    _require_register(actor)
+    partner = _partner_for(actor, data)
+    if idempotency_key:
+        existing = Deal.objects.filter(partner=partner, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    from openprm.core.models import Workspace
+
+    currency = Workspace.objects.get(pk=actor.workspace_id).currency
+    values = _clean(data, creating=True, workspace_currency=currency)
+    lines = values.pop("line_items", [])
+    program = _program_for(partner, data)
+    first_stage = program_stages(program=program)[0]
+    now = timezone.now()
+    deal = Deal(
+        workspace_id=actor.workspace_id,
+        partner=partner,
+        program=program,
+        registered_by_id=actor.user_id,
+        idempotency_key=idempotency_key or None,
+        stage=first_stage,
+        stage_changed_at=now,
+        registered_at=now,
+        approval_due_at=add_business_days(now, program.approval_sla_days),
+        **values,
+    )
+    if not deal.amount and lines:
+        deal.amount = sum((q * p for _, _, q, p in lines), Decimal("0")).quantize(Decimal("0.01"))
+    try:
+        with transaction.atomic():
+            deal.save()
+    except IntegrityError:
+        if idempotency_key:  # a concurrent retry with the same key won the race
+            return Deal.objects.get(partner=partner, idempotency_key=idempotency_key), False
+        raise ValidationError({"external_id": "Another deal already has this external id."}) from None
+    _save_lines(deal, lines)
+    for partner_id, role in data.get("co_sellers", []):
+        deal_add_co_seller(actor=actor, deal=deal, partner_id=partner_id, role=role)
+    DealStageChange.objects.create(
+        workspace_id=actor.workspace_id,
+        deal=deal,
+        to_stage=first_stage,
+        changed_at=now,
+        actor_label=actor.label,
+    )
+    _index_keys(deal)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=deal,
+        after=snapshot(deal),
+        partner_id=partner.pk,
+    )
+    conflicts_detect(deal=deal)
+    return deal, True
+
+
+def _save_lines(deal: Deal, lines: list[tuple[Product | None, str, Decimal, Decimal]]) -> None:
+    DealLineItem.objects.filter(deal=deal).delete()
+    DealLineItem.objects.bulk_create(
+        DealLineItem(
+            workspace_id=deal.workspace_id,
+            deal=deal,
+            product=product,
+            product_name=name,
+            quantity=quantity,
+            unit_price=price,
+        )
+        for product, name, quantity, price in lines
+    )
+
+
+def _index_keys(deal: Deal) -> None:
+    with unscoped():
+        DealKey.objects.filter(deal=deal).delete()
+        DealKey.objects.bulk_create(
+            DealKey(workspace_id=deal.workspace_id, deal=deal, key=key[:120])
+            for key in sorted(matching.blocking_keys(deal.customer_name, deal.customer_domain))
+        )
+
+
+def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
+    """Score other partners' open registrations and pipeline deals for the same customer; store matches.
+
+    Runs across the whole workspace whatever the actor may see: a partner must not learn of other
+    partners' deals, but their registration must still be checked against them.
+    """
+    keys = list(matching.blocking_keys(deal.customer_name, deal.customer_domain))
+    found: list[DealConflict] = []
+    with unscoped():
+        candidate_ids = (
+            DealKey.objects.filter(workspace_id=deal.workspace_id, key__in=keys)
+            .exclude(deal_id=deal.pk)
+            .values_list("deal_id", flat=True)
+            .distinct()[:CONFLICT_CANDIDATE_LIMIT]
+        )
+        candidates = (
+            Deal.objects.filter(pk__in=list(candidate_ids), workspace_id=deal.workspace_id)
+            .exclude(partner_id=deal.partner_id)
+            .filter(stage__outcome=Outcome.OPEN)
+            .exclude(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED])
+            .select_related("partner")
+        )
+        for other in candidates:
+            result = matching.compare(
+                name_a=deal.customer_name,
+                domain_a=deal.customer_domain,
+                name_b=other.customer_name,
+                domain_b=other.customer_domain,
+            )
+            if not result.is_conflict:
+                continue
+            reasons = list(result.reasons)
+            if other.approval_status == ApprovalStatus.APPROVED:
+                reasons.append(f"{other.partner.name} holds an approved registration (in the pipeline)")
+            else:
+                reasons.append(f"{other.partner.name} has an open registration awaiting a decision")
+            conflict, _ = DealConflict.objects.update_or_create(
+                workspace_id=deal.workspace_id,
+                deal=deal,
+                other=other,
+                defaults={"score": Decimal(str(round(result.score, 4))), "reasons": reasons},
+            )
+            found.append(conflict)
+    return found
+
+
+@transaction.atomic
+def deal_update(*, actor: Actor, deal: Deal, data: DealInput) -> Deal:
+    """Edit a deal. Partners may edit while it awaits a decision; answering an info request resubmits it."""
+    if actor.is_partner_user:
+        if deal.partner_id != actor.partner_id:
+            raise PermissionDenied("Not your deal")
+        if deal.approval_status not in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
+            raise ValidationError({"approval_status": "A decided registration can no longer be edited."})
+        data = {k: v for k, v in data.items() if k not in {"owner_id", "partner_id", "external_id"}}  # type: ignore[assignment]
+    else:
+        actor.require(Perm.PARTNER_EDIT)
+    values = _clean(data, creating=False, workspace_currency=deal.currency)
+    lines = values.pop("line_items", None)
+    with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
+        apply_values(deal, values)
+        if actor.is_partner_user and deal.approval_status == ApprovalStatus.MORE_INFO:
+            deal.approval_status = ApprovalStatus.SUBMITTED
+        deal.save()
+    if lines is not None:
+        _save_lines(deal, lines)
+    if {"customer_name", "customer_domain"} & values.keys():
+        _index_keys(deal)
+        conflicts_detect(deal=deal)
+    return deal
+
+
+def _notify_partner(deal: Deal, title: str, body: str) -> None:
+    with unscoped():
+        user_ids = set(
+            Membership.objects.filter(partner_id=deal.partner_id, is_active=True)
+            .filter(Q(role__in=["partner_admin", "partner_manager"]) | Q(user_id=deal.registered_by_id))
+            .values_list("user_id", flat=True)
+        )
+    Notification.objects.bulk_create(
+        Notification(
+            workspace_id=deal.workspace_id,
+            user_id=user_id,
+            partner_id=deal.partner_id,
+            title=title,
+            body=body,
+            link=f"/portal/deals/{deal.public_id}/",
+        )
+        for user_id in sorted(user_ids)
+    )
+
+
+def _decide(actor: Actor, deal: Deal, status: str, note: str) -> Deal:
+    actor.require(Perm.PARTNER_EDIT)
+    if actor.is_partner_user:
+        raise PermissionDenied("Only the vendor decides registrations")
+    if deal.approval_status not in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
+        raise ValidationError(
+            {"approval_status": f"This registration is already {deal.get_approval_status_display().lower()}."}
+        )
+    now = timezone.now()
+    with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
+        deal.approval_status = status
+        deal.decided_at = now
+        deal.decision_note = note
+        if status == ApprovalStatus.APPROVED:
+            deal.approved_at = now
+            deal.protection_expires_at = now + datetime.timedelta(days=deal.program.protection_days)
+        deal.save()
+    return deal
+
+
+@transaction.atomic
+def deal_approve(*, actor: Actor, deal: Deal, note: str = "") -> Deal:
+    deal = _decide(actor, deal, ApprovalStatus.APPROVED, note.strip()[:2000])
+    protected = deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "—"
+    _notify_partner(deal, f"Deal approved: {deal.customer_name}", f"Protected until {protected}.")
+    return deal
+
+
+@transaction.atomic
+def deal_reject(*, actor: Actor, deal: Deal, reason: str) -> Deal:
+    reason = (reason or "").strip()
+    if not reason or "\x00" in reason:
+        raise ValidationError({"reason": "Give the partner a reason for the rejection."})
+    deal = _decide(actor, deal, ApprovalStatus.REJECTED, reason[:2000])
+    _notify_partner(deal, f"Deal rejected: {deal.customer_name}", reason)
+    return deal
+
+
+@transaction.atomic
+def deal_request_info(*, actor: Actor, deal: Deal, message: str) -> Deal:
+    message = (message or "").strip()
+    if not message or "\x00" in message:
+        raise ValidationError({"message": "Say what information you need."})
+    deal = _decide(actor, deal, ApprovalStatus.MORE_INFO, message[:2000])
+    deal.decided_at = None
+    deal.save(update_fields=["decided_at"])
+    _notify_partner(deal, f"More information needed: {deal.customer_name}", message)
+    return deal
+
+
+@transaction.atomic
+def deal_move_stage(*, actor: Actor, deal: Deal, stage_key: str, lost_reason: str = "") -> Deal:
+    """Move a deal to another stage of its program; closing stages set closed_at, lost needs a reason."""
+    if actor.is_partner_user:
+        if deal.partner_id != actor.partner_id:
+            raise PermissionDenied("Not your deal")
+        if deal.approval_status != ApprovalStatus.APPROVED:
+            raise ValidationError({"stage": "The registration must be approved before it moves on."})
+    else:
+        actor.require(Perm.PARTNER_EDIT)
+    stages = {s.key: s for s in program_stages(program=deal.program)}
+    stage = stages.get((stage_key or "").strip())
+    if stage is None:
+        raise ValidationError({"stage": f"Unknown stage '{stage_key}'. Known: {', '.join(stages)}."})
+    lost_reason = (lost_reason or "").strip()[:300]
+    if stage.outcome == Outcome.LOST and not lost_reason:
+        raise ValidationError({"lost_reason": "Say why the deal was lost."})
+    if "\x00" in lost_reason:
+        raise ValidationError({"lost_reason": "Contains a NUL character."})
+    if stage.pk == deal.stage_id:
+        return deal
+    now = timezone.now()
+    previous = deal.stage
+    with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
+        deal.stage = stage
+        deal.stage_changed_at = now
+        deal.closed_at = now if stage.outcome != Outcome.OPEN else None
+        deal.lost_reason = lost_reason if stage.outcome == Outcome.LOST else ""
+        deal.save()
+    DealStageChange.objects.create(
+        workspace_id=deal.workspace_id,
+        deal=deal,
+        from_stage=previous,
+        to_stage=stage,
+        changed_at=now,
+        actor_label=actor.label,
+        lost_reason=deal.lost_reason,
+    )
+    return deal
+
+
+@transaction.atomic
+def deal_add_co_seller(*, actor: Actor, deal: Deal, partner_id: int, role: str) -> DealCoSeller:
+    if role not in DealCoSeller.Role.values:
+        raise ValidationError({"co_sellers": f"Unknown co-sell role '{role}'."})
+    if partner_id == deal.partner_id:
+        raise ValidationError({"co_sellers": "The registering partner cannot also be its co-seller."})
+    with unscoped():
+        if not Partner.objects.filter(pk=partner_id, workspace_id=deal.workspace_id).exists():
+            raise ValidationError({"co_sellers": "Unknown co-sell partner."})
+        co_seller, _ = DealCoSeller.objects.update_or_create(
+            workspace_id=deal.workspace_id, deal=deal, partner_id=partner_id, defaults={"role": role}
+        )
+    return co_seller
+
+
+@dataclass(frozen=True)
+class Resolution:
+    APPROVE_THIS = "approve_this"  # approve conflict.deal, reject conflict.other
+    APPROVE_OTHER = "approve_other"  # approve conflict.other, reject conflict.deal
+    CO_SELL = "co_sell"  # keep both: the later registration becomes a co-seller of the first-in deal
+    DISMISS = "dismiss"  # not the same customer
+
+
+@transaction.atomic
+def conflict_resolve(
+    *, actor: Actor, conflict: DealConflict, resolution: str, reason: str = ""
+) -> DealConflict:
+    """Staff settle a conflict: approve one registration and reject the other with a reason, or co-sell."""
+    actor.require(Perm.PARTNER_EDIT)
+    if actor.is_partner_user:
+        raise PermissionDenied("Only the vendor resolves conflicts")
+    if conflict.status != ConflictStatus.OPEN:
+        raise ValidationError({"resolution": "This conflict is already resolved."})
+    reason = (reason or "").strip()[:2000]
+    with unscoped():
+        deal, other = Deal.objects.get(pk=conflict.deal_id), Deal.objects.get(pk=conflict.other_id)
+    if resolution in (Resolution.APPROVE_THIS, Resolution.APPROVE_OTHER):
+        if not reason:
+            raise ValidationError({"reason": "Give the rejected partner a reason."})
+        winner, loser = (deal, other) if resolution == Resolution.APPROVE_THIS else (other, deal)
+        with unscoped():
+            if winner.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
+                deal_approve(actor=actor, deal=winner, note="Conflict resolved in this registration's favour")
+            if loser.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
+                deal_reject(actor=actor, deal=loser, reason=reason)
+        status = ConflictStatus.RESOLVED
+    elif resolution == Resolution.CO_SELL:
+        first, later = (other, deal) if other.registered_at <= deal.registered_at else (deal, other)
+        deal_add_co_seller(
+            actor=actor, deal=first, partner_id=later.partner_id, role=DealCoSeller.Role.CO_SELL
+        )
+        status = ConflictStatus.CO_SELL
+    elif resolution == Resolution.DISMISS:
+        status = ConflictStatus.DISMISSED
+    else:
+        raise ValidationError({"resolution": "Choose approve_this, approve_other, co_sell or dismiss."})
+    conflict.status = status
+    conflict.resolved_at = timezone.now()
+    conflict.resolved_by_label = actor.label
+    conflict.resolution_note = reason
+    conflict.save()
+    return conflict
+
+
+@transaction.atomic
+def deals_expire(*, workspace_id: int, now: datetime.datetime | None = None) -> int:
+    """Expire approved registrations whose protection window ended without any stage progress."""
+    now = now or timezone.now()
+    with unscoped():
+        stale = Deal.objects.filter(
+            workspace_id=workspace_id,
+            approval_status=ApprovalStatus.APPROVED,
+            protection_expires_at__lt=now,
+            stage__order=1,
+            stage__outcome=Outcome.OPEN,
+        )
+        system = Actor.system(workspace_id, label="protection-window expiry")
+        count = 0
+        for deal in stale.select_related("program"):
+            with audited_change(actor=system, instance=deal, partner_id=deal.partner_id):
+                deal.approval_status = ApprovalStatus.EXPIRED
+                deal.save(update_fields=["approval_status", "updated_at"])
+            _notify_partner(
+                deal,
+                f"Registration expired: {deal.customer_name}",
+                "The protection window ended without progress. Register it again if it is live.",
+            )
+            count += 1
+    return count
