@@ -27,6 +27,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
+from openprm import demo_deals
 from openprm.accounts.models import Membership, User
 from openprm.accounts.services import workspace_default
 from openprm.core.models import Workspace
@@ -399,6 +400,7 @@ class DemoResult:
     agreements: int = 0
     interactions: int = 0
     status_changes: int = 0
+    deals: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
     logins_path: Path | None = None
 
@@ -1092,6 +1094,26 @@ def demo_load(
                 buffer = []
         write(buffer)
         result.interactions += len(buffer)
+
+        say("Generating deals…")
+        result.deals = demo_deals.load(
+            workspace=workspace,
+            program=default_program,
+            partners=[
+                demo_deals.DemoPartner(
+                    partner=plan.partner,
+                    status=plan.partner.status,
+                    type_key=plan.type_key,
+                    registrar_ids=[c.user.pk for c in plan.contacts if c.user is not None],
+                )
+                for plan in plans
+            ],
+            customers=gen.customer_pool,
+            owner_ids=managers,
+            rng=rng,
+            now=gen.now,
+            insert_rows=_insert_rows,
+        )
 
         result.partners, result.contacts = len(plans), len(contacts)
         result.agreements, result.status_changes = len(agreements), len(changes)

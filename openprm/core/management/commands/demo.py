@@ -53,6 +53,7 @@ class Command(BaseCommand):
                 f"Demo loaded in {time.monotonic() - started:.1f} s: {result.partners} partners, "
                 f"{result.contacts} contacts, {result.agreements} agreements, "
                 f"{result.interactions} interactions, {result.status_changes} status changes, "
+                f"{result.deals} deals, "
                 f"{len(result.logins)} logins."
             )
         )
