@@ -110,3 +110,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/", "openprm.partners.api.router")
+api.add_router("/", "openprm.deals.api.router")
