@@ -81,9 +81,20 @@ def _decimal(value: str) -> Decimal | None:
 
 
 def stalled_q(now: datetime.datetime) -> Q:
-    """Open deals whose stage has a stall threshold they have exceeded (computed in the database)."""
-    threshold = now - F("stage__stall_days") * datetime.timedelta(days=1)
-    return Q(stage__outcome=Outcome.OPEN, stage__stall_days__isnull=False, stage_changed_at__lte=threshold)
+    """Open deals whose stage has a stall threshold they have exceeded.
+
+    One condition per distinct threshold (a handful) rather than ``now - stall_days * 1 day`` in SQL:
+    SQLite cannot compare such date arithmetic with stored datetimes.
+    """
+    thresholds = {
+        days
+        for days in PipelineStage.objects.filter(outcome=Outcome.OPEN).values_list("stall_days", flat=True)
+        if days
+    }
+    condition = Q(pk__in=[])
+    for days in sorted(thresholds):
+        condition |= Q(stage__stall_days=days, stage_changed_at__lte=now - datetime.timedelta(days=days))
+    return Q(stage__outcome=Outcome.OPEN) & condition
 
 
 def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[Deal]:

@@ -9,4 +9,13 @@ urlpatterns = [
     path("contacts/<uuid:public_id>/", views.contact_form, name="contact_edit"),
     path("team/", views.team, name="team"),
     path("team/<uuid:public_id>/", views.team_member, name="team_member"),
+    path("deals/", views.deal_list, name="deals"),
+    path("deals/new/", views.deal_register, name="deal_register"),
+    path("deals/customers/", views.deal_customers, name="deal_customers"),
+    path("deals/<uuid:public_id>/", views.deal_detail, name="deal_detail"),
+    path("deals/<uuid:public_id>/submitted/", views.deal_submitted, name="deal_submitted"),
+    path("deals/<uuid:public_id>/edit/", views.deal_edit, name="deal_edit"),
+    path("deals/<uuid:public_id>/stage/", views.deal_stage, name="deal_stage"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/count/", views.notification_count, name="notification_count"),
 ]
