@@ -253,7 +253,7 @@ def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None 
     _require_register(actor)
     partner = _partner_for(actor, data)
     if idempotency_key:
-        existing = Deal.objects.filter(partner=partner, idempotency_key=idempotency_key).first()
+        existing = _deal_with_key(actor, partner, idempotency_key)
         if existing is not None:
             return existing, False
     from openprm.core.models import Workspace
@@ -278,13 +278,23 @@ def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None 
     )
     if not deal.amount and lines:
         deal.amount = sum((q * p for _, _, q, p in lines), Decimal("0")).quantize(Decimal("0.01"))
+    if deal.external_id:
+        with unscoped():
+            taken = Deal.objects.filter(
+                workspace_id=actor.workspace_id, external_id=deal.external_id
+            ).exists()
+        if taken:
+            raise ValidationError({"external_id": "Another deal already has this external id."})
     try:
         with transaction.atomic():
             deal.save()
     except IntegrityError:
-        if idempotency_key:  # a concurrent retry with the same key won the race
-            return Deal.objects.get(partner=partner, idempotency_key=idempotency_key), False
-        raise ValidationError({"external_id": "Another deal already has this external id."}) from None
+        if not idempotency_key:
+            raise
+        existing = _deal_with_key(actor, partner, idempotency_key)  # a concurrent retry won the race
+        if existing is None:
+            raise
+        return existing, False
     _save_lines(deal, lines)
     for partner_id, role in data.get("co_sellers", []):
         deal_add_co_seller(actor=actor, deal=deal, partner_id=partner_id, role=role)
@@ -305,6 +315,22 @@ def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None 
     )
     conflicts_detect(deal=deal)
     return deal, True
+
+
+def _deal_with_key(actor: Actor, partner: Partner, key: str) -> Deal | None:
+    """The partner's deal registered with this idempotency key, if the actor may see it.
+
+    Keys are unique per partner; a key another rep of the same partner already used is an error rather
+    than a silent 404."""
+    with unscoped():
+        existing = Deal.objects.filter(
+            workspace_id=actor.workspace_id, partner=partner, idempotency_key=key
+        ).first()
+    if existing is None:
+        return None
+    if not Deal.objects.filter(pk=existing.pk).exists():
+        raise ValidationError({"idempotency_key": "This key was already used for another registration."})
+    return existing
 
 
 def _save_lines(deal: Deal, lines: list[tuple[Product | None, str, Decimal, Decimal]]) -> None:
@@ -556,7 +582,7 @@ def conflict_resolve(
         winner, loser = (deal, other) if resolution == Resolution.APPROVE_THIS else (other, deal)
         with unscoped():
             if winner.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
-                deal_approve(actor=actor, deal=winner, note="Conflict resolved in this registration's favour")
+                deal_approve(actor=actor, deal=winner)
             if loser.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
                 deal_reject(actor=actor, deal=loser, reason=reason)
         status = ConflictStatus.RESOLVED

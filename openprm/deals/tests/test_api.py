@@ -673,7 +673,7 @@ BAD_REGISTRATIONS = [
     (_with(properties={"k": "v" * 1001}), "properties.k"),
     (_with(properties={"k": 1e400}), "properties.k"),
     (_with(partner="not-a-uuid"), "partner"),
-    (_with(program=str(uuid.uuid4())), "program"),
+    (_with(program="00000000-0000-4000-8000-000000000000"), "program"),
     (_with(colour="red"), "colour"),
     ("[]", "body"),
     ("null", "body"),
