@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -12,6 +11,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from openprm.core.actors import Actor
+from openprm.core.ids import parse_uuid
 from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
 from openprm.deals import metrics
@@ -26,13 +26,6 @@ from openprm.deals.models import (
     Product,
 )
 from openprm.partners.models import Partner
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -111,12 +104,12 @@ def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[D
             | Q(external_id__iexact=filters.q)
         )
     if filters.partner:
-        queryset = queryset.filter(partner__public_id=_uuid(filters.partner))
+        queryset = queryset.filter(partner__public_id=parse_uuid(filters.partner))
     if filters.type:
         queryset = queryset.filter(partner__type__key=filters.type)
     if filters.tier:
         queryset = queryset.filter(
-            partner__enrolments__tier__public_id=_uuid(filters.tier),
+            partner__enrolments__tier__public_id=parse_uuid(filters.tier),
             partner__enrolments__program=F("program"),
         )
     if filters.stage:
@@ -128,7 +121,7 @@ def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[D
     elif filters.owner == "none":
         queryset = queryset.filter(owner__isnull=True)
     elif filters.owner:
-        queryset = queryset.filter(owner__public_id=_uuid(filters.owner))
+        queryset = queryset.filter(owner__public_id=parse_uuid(filters.owner))
     if filters.close_month:
         try:
             year, month = (int(part) for part in filters.close_month.split("-", 1))
@@ -150,7 +143,7 @@ def deal_get(*, actor: Actor, public_id: Any) -> Deal:
     return (
         Deal.objects.select_related("partner", "stage", "program", "owner", "registered_by")
         .prefetch_related("line_items", "co_sellers__partner")
-        .get(public_id=_uuid(public_id))
+        .get(public_id=parse_uuid(public_id))
     )
 
 
@@ -190,7 +183,7 @@ def conflict_list(
 def conflict_get(*, actor: Actor, public_id: Any) -> DealConflict:
     if actor.is_partner_user:
         raise DealConflict.DoesNotExist
-    return conflict_list(actor=actor).get(public_id=_uuid(public_id))
+    return conflict_list(actor=actor).get(public_id=parse_uuid(public_id))
 
 
 def stages_for(*, actor: Actor, program_id: int | None = None) -> QuerySet[PipelineStage]:

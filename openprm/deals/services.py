@@ -260,6 +260,9 @@ def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None 
 
     currency = Workspace.objects.get(pk=actor.workspace_id).currency
     values = _clean(data, creating=True, workspace_currency=currency)
+    close = values.get("expected_close_date")
+    if actor.is_partner_user and close is not None and close < timezone.localdate():
+        raise ValidationError({"expected_close_date": "The expected close date is in the past."})
     lines = values.pop("line_items", [])
     program = _program_for(partner, data)
     first_stage = program_stages(program=program)[0]
@@ -419,7 +422,8 @@ def deal_update(*, actor: Actor, deal: Deal, data: DealInput) -> Deal:
     with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
         apply_values(deal, values)
         if actor.is_partner_user and deal.approval_status == ApprovalStatus.MORE_INFO:
-            deal.approval_status = ApprovalStatus.SUBMITTED
+            deal.approval_status = ApprovalStatus.SUBMITTED  # answered: the SLA clock starts again
+            deal.approval_due_at = add_business_days(timezone.now(), deal.program.approval_sla_days)
         deal.save()
     if lines is not None:
         _save_lines(deal, lines)

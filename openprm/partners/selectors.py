@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from openprm.core.actors import Actor
+from openprm.core.ids import parse_uuid
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.partners.models import (
@@ -113,9 +114,9 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
     if filters.type:
         queryset = queryset.filter(type__key=filters.type)
     if filters.program:
-        queryset = queryset.filter(enrolments__program__public_id=_uuid_or_none(filters.program))
+        queryset = queryset.filter(enrolments__program__public_id=parse_uuid(filters.program))
     if filters.tier:
-        queryset = queryset.filter(enrolments__tier__public_id=_uuid_or_none(filters.tier))
+        queryset = queryset.filter(enrolments__tier__public_id=parse_uuid(filters.tier))
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.country:
@@ -137,7 +138,7 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
     elif filters.owner == "none":
         queryset = queryset.filter(owner__isnull=True)
     elif filters.owner:
-        queryset = queryset.filter(owner__public_id=_uuid_or_none(filters.owner))
+        queryset = queryset.filter(owner__public_id=parse_uuid(filters.owner))
     if filters.tag:
         queryset = queryset.filter(tags__name=filters.tag)
     order = SORTS.get(filters.sort, "name")
@@ -148,15 +149,6 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
     return queryset.order_by(order, "id").distinct()
 
 
-def _uuid_or_none(value: str) -> Any:
-    import uuid
-
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 def partner_get(*, actor: Actor, public_id: Any) -> Partner:
     """The partner with this public id, or Partner.DoesNotExist when missing *or* out of scope."""
     actor.require(Perm.PARTNER_VIEW)
@@ -165,7 +157,7 @@ def partner_get(*, actor: Actor, public_id: Any) -> Partner:
         .prefetch_related(
             "tags", Prefetch("enrolments", queryset=PartnerProgram.objects.select_related("program", "tier"))
         )
-        .get(public_id=_uuid_or_none(str(public_id)))
+        .get(public_id=parse_uuid(str(public_id)))
     )
 
 
@@ -184,7 +176,7 @@ def contact_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Co
 
 def contact_get(*, actor: Actor, public_id: Any) -> Contact:
     actor.require(Perm.PARTNER_VIEW)
-    return Contact.objects.select_related("partner").get(public_id=_uuid_or_none(str(public_id)))
+    return Contact.objects.select_related("partner").get(public_id=parse_uuid(str(public_id)))
 
 
 def agreement_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Agreement]:
@@ -195,7 +187,7 @@ def agreement_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[
 
 def agreement_get(*, actor: Actor, public_id: Any) -> Agreement:
     actor.require(Perm.PARTNER_VIEW)
-    return Agreement.objects.select_related("partner").get(public_id=_uuid_or_none(str(public_id)))
+    return Agreement.objects.select_related("partner").get(public_id=parse_uuid(str(public_id)))
 
 
 def agreements_expiring(*, actor: Actor, within_days: int) -> QuerySet[Agreement]:
@@ -220,9 +212,7 @@ def interaction_list(*, actor: Actor, partner: Partner | None = None) -> QuerySe
 
 def interaction_get(*, actor: Actor, public_id: Any) -> Interaction:
     actor.require(Perm.PARTNER_VIEW)
-    return Interaction.objects.select_related("partner", "contact").get(
-        public_id=_uuid_or_none(str(public_id))
-    )
+    return Interaction.objects.select_related("partner", "contact").get(public_id=parse_uuid(str(public_id)))
 
 
 def last_contact_at(*, partner: Partner) -> datetime.datetime | None:

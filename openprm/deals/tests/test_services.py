@@ -212,3 +212,22 @@ def test_unrelated_customers_do_not_conflict(world):
     second = register(world.b_admin, customer_name="Global Systems", customer_domain="globalsystems.example")
     with unscoped():
         assert not DealConflict.objects.filter(deal=second).exists()
+
+
+def test_answering_an_info_request_restarts_the_sla_clock(world):
+    deal = register(world.a_rep)
+    with as_user(world.manager):
+        services.deal_request_info(actor=actor_for(world.manager), deal=deal, message="Which product?")
+    with unscoped():
+        Deal.objects.filter(pk=deal.pk).update(approval_due_at=timezone.now() - datetime.timedelta(days=5))
+        deal.refresh_from_db()
+    assert deal.approval_overdue is False  # waiting on the partner, not on us
+    with as_user(world.a_rep):
+        services.deal_update(actor=actor_for(world.a_rep), deal=deal, data={"description": "Product X"})
+    assert deal.approval_due_at > timezone.now() and not deal.approval_overdue
+
+
+def test_partners_cannot_register_a_close_date_in_the_past(world):
+    with pytest.raises(ValidationError) as error:
+        register(world.a_rep, expected_close_date=timezone.localdate() - datetime.timedelta(days=1))
+    assert "expected_close_date" in error.value.message_dict
