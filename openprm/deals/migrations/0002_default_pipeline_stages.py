@@ -22,8 +22,14 @@ def forwards(apps, schema_editor):
             continue
         for order, (key, name, probability, outcome, stall) in enumerate(DEFAULT_STAGES, start=1):
             PipelineStage.objects.create(
-                workspace_id=program.workspace_id, program=program, key=key, name=name, order=order,
-                win_probability=probability, outcome=outcome, stall_days=stall,
+                workspace_id=program.workspace_id,
+                program=program,
+                key=key,
+                name=name,
+                order=order,
+                win_probability=probability,
+                outcome=outcome,
+                stall_days=stall,
             )
 
 

@@ -18,8 +18,8 @@ from openprm.deals.models import (
     ApprovalStatus,
     ConflictStatus,
     Deal,
-    DealCoSeller,
     DealConflict,
+    DealCoSeller,
     DealStageChange,
 )
 
@@ -30,7 +30,7 @@ def register(user, **data):
     actor = actor_for(user)
     payload = {"customer_name": "Initech", "customer_domain": "initech.example", "amount": "12000", **data}
     with scope(actor.access_scope()):
-        deal, created = services.deal_register(
+        deal, _ = services.deal_register(
             actor=actor, data=payload, idempotency_key=data.pop("key", None)
         )
     return deal
