@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_audit_entries_immutable'),
+        ("core", "0003_audit_entries_immutable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workspace',
-            name='currency',
-            field=models.CharField(default='USD', help_text='Reporting currency (ISO 4217)', max_length=3),
+            model_name="workspace",
+            name="currency",
+            field=models.CharField(default="USD", help_text="Reporting currency (ISO 4217)", max_length=3),
         ),
     ]

@@ -4,20 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('partners', '0002_default_workspace'),
+        ("partners", "0002_default_workspace"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='approval_sla_days',
-            field=models.PositiveSmallIntegerField(default=2, help_text='Business days within which deal registrations should be decided'),
+            model_name="program",
+            name="approval_sla_days",
+            field=models.PositiveSmallIntegerField(
+                default=2, help_text="Business days within which deal registrations should be decided"
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='protection_days',
-            field=models.PositiveSmallIntegerField(default=90, help_text='Days an approved registration is protected before it expires unprogressed'),
+            model_name="program",
+            name="protection_days",
+            field=models.PositiveSmallIntegerField(
+                default=90,
+                help_text="Days an approved registration is protected before it expires unprogressed",
+            ),
         ),
     ]
