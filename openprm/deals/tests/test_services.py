@@ -30,9 +30,7 @@ def register(user, **data):
     actor = actor_for(user)
     payload = {"customer_name": "Initech", "customer_domain": "initech.example", "amount": "12000", **data}
     with scope(actor.access_scope()):
-        deal, _ = services.deal_register(
-            actor=actor, data=payload, idempotency_key=data.pop("key", None)
-        )
+        deal, _ = services.deal_register(actor=actor, data=payload, idempotency_key=data.pop("key", None))
     return deal
 
 
