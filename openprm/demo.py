@@ -1108,7 +1108,7 @@ def demo_load(
                 )
                 for plan in plans
             ],
-            customers=gen.customer_pool,
+            customers=demo_deals.customer_pool(gen.fakers["en_US"], size=max(600, partners * 4)),
             owner_ids=managers,
             rng=rng,
             now=gen.now,

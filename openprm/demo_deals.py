@@ -67,6 +67,16 @@ def _customer(name: str, raw_domain: str) -> tuple[str, str, str, tuple[str, ...
     return matching.normalize_company(name)[:200], domain, matching.domain_root(domain)[:100], keys
 
 
+def customer_pool(fake: Any, *, size: int) -> list[str]:
+    """Distinct customer company names (sorted, so the pool is the same for the same Faker seed)."""
+    names: set[str] = set()
+    for _ in range(size * 3):
+        names.add(fake.company())
+        if len(names) >= size:
+            break
+    return sorted(names)
+
+
 def _uid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
@@ -100,6 +110,14 @@ def load(
     plans: list[tuple[Deal, list[tuple[str, datetime.datetime, str]]]] = []
     lines: list[tuple[Deal, int, str, Decimal, Decimal]] = []
     start = now - D(days=730)
+
+    def attach_lines(deal: Deal) -> None:
+        """One or two catalog products; the deal's amount is their total with a negotiated discount/markup."""
+        picked = [(p, Decimal(rng.choice([1, 1, 2, 3]))) for p in rng.sample(products, rng.choice([1, 1, 2]))]
+        lines.extend((deal, p.pk, p.name, qty, p.list_price) for p, qty in picked)
+        total = sum((qty * p.list_price for p, qty in picked), Decimal("0"))
+        deal.amount = (total * Decimal(str(round(rng.uniform(0.6, 1.3), 2)))).quantize(Decimal("1"))
+
     for index, demo in enumerate(partners):
         rate = DEALS_PER_MONTH.get(demo.status, 0.0)
         if demo.type_key in ("affiliate", "influencer"):
@@ -112,12 +130,7 @@ def load(
             deal, history = _plan_deal(demo, registered, customers, stages, rng, now, owner_ids)
             deals.append(deal)
             plans.append((deal, history))
-            picked = [
-                (p, Decimal(rng.choice([1, 1, 2, 3]))) for p in rng.sample(products, rng.choice([1, 1, 2]))
-            ]
-            lines += [(deal, p.pk, p.name, qty, p.list_price) for p, qty in picked]
-            total = sum((qty * p.list_price for p, qty in picked), Decimal("0"))
-            deal.amount = (total * Decimal(str(round(rng.uniform(0.6, 1.3), 2)))).quantize(Decimal("1"))
+            attach_lines(deal)
         # now and then, a recent registration of a customer another partner already holds
         if index % 97 == 5 and len(partners) > 10:
             other = partners[(index * 7 + 3) % len(partners)]
@@ -136,6 +149,7 @@ def load(
                         keep_open=True,
                         variant=holder is demo,
                     )
+                    attach_lines(deal)
                     deals.append(deal)
                     plans.append((deal, history))
     Deal.objects.bulk_create(deals, batch_size=1000)
