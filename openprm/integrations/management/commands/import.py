@@ -1,4 +1,9 @@
-"""`prm import partners FILE`: import a canonical CSV file, all or nothing unless --skip-invalid."""
+"""`prm import partners|deals FILE`: import a CSV file, all or nothing unless --skip-invalid.
+
+Deals also come as a HubSpot deals export or a Salesforce opportunity report (``--format``), with the
+partner from a column (``partner_external_id`` or ``--partner-column``) or ``--partner``, and stage names
+mapped by a ``from,to`` CSV (``--stage-map``) on top of each format's defaults.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,47 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from openprm.core.actors import Actor
 from openprm.core.scoping import scope
+from openprm.integrations.deals_formats import FORMATS, read_stage_map
+from openprm.integrations.deals_import import deals_import, partner_by_ref
 from openprm.integrations.formats import CsvHeaderError, CsvRecord, RejectsWriter, RowError
 from openprm.integrations.management.commands._common import cli_actor
-from openprm.integrations.services import partners_import
+from openprm.integrations.services import ImportResult, ProgressCallback, RejectCallback, partners_import
 
-KINDS = ("partners",)
-FORMATS = ("canonical",)
+KINDS = ("partners", "deals")
 
 
 class Command(BaseCommand):
     help = (
-        "Import a CSV file (canonical format). Every bad row is reported; nothing is imported if any is bad."
+        "Import a CSV file (partners: canonical; deals: canonical, hubspot or salesforce). Every bad row is "
+        "reported; nothing is imported if any is bad."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=KINDS, help="What the file holds.")
         parser.add_argument("file", type=Path, help="The CSV file (UTF-8, header row).")
         parser.add_argument(
-            "--format", choices=FORMATS, default="canonical", help="Column layout of the file."
+            "--format",
+            choices=FORMATS,
+            default="canonical",
+            help="Column layout of the file (deals only: hubspot, salesforce).",
+        )
+        parser.add_argument(
+            "--partner",
+            metavar="EXTERNAL_ID_OR_NAME",
+            help="Deals: the partner of the rows without a partner cell (or of the whole file).",
+        )
+        parser.add_argument(
+            "--partner-column",
+            metavar="COLUMN",
+            help="Deals: the column holding partner external ids or names (default: partner_external_id).",
+        )
+        parser.add_argument(
+            "--stage-map",
+            type=Path,
+            metavar="FILE.csv",
+            help="Deals: a CSV with a 'from,to' header mapping the file's stage names to stage keys.",
         )
         parser.add_argument(
             "--skip-invalid",
@@ -48,6 +75,16 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        if options["kind"] == "partners":
+            given = [
+                f"--{o.replace('_', '-')}" for o in ("partner", "partner_column", "stage_map") if options[o]
+            ]
+            if options["format"] != "canonical":
+                given.insert(0, f"--format {options['format']}")
+            if given:
+                raise CommandError(
+                    f"Partners are imported from the canonical format only: drop {', '.join(given)}."
+                )
         rejects_path: Path | None = options["rejects"]
         if rejects_path is None and options["skip_invalid"]:
             rejects_path = path.with_name(f"{path.stem}.rejects.csv")
@@ -85,14 +122,7 @@ class Command(BaseCommand):
 
         try:
             with path.open("rb") as stream, scope(actor.access_scope()):
-                result = partners_import(
-                    actor=actor,
-                    stream=stream,
-                    skip_invalid=options["skip_invalid"],
-                    dry_run=options["dry_run"],
-                    on_progress=progress,
-                    on_reject=reject,
-                )
+                result = self._import(actor, stream, options, progress, reject)
         except CsvHeaderError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         finally:
@@ -109,3 +139,44 @@ class Command(BaseCommand):
                 "Fix them, or use --skip-invalid to import the valid rows."
             )
         self.stdout.write(result.summary())
+
+    def _import(
+        self,
+        actor: Actor,
+        stream: IO[bytes],
+        options: dict[str, Any],
+        progress: ProgressCallback,
+        reject: RejectCallback,
+    ) -> ImportResult:
+        common = {
+            "actor": actor,
+            "stream": stream,
+            "skip_invalid": options["skip_invalid"],
+            "dry_run": options["dry_run"],
+            "on_progress": progress,
+            "on_reject": reject,
+        }
+        if options["kind"] == "partners":
+            return partners_import(**common)
+        partner = None
+        if options["partner"]:
+            partner = partner_by_ref(actor=actor, ref=options["partner"])
+            if partner is None:
+                raise CommandError(f"No partner with the external id or name '{options['partner']}'.")
+        stage_map = None
+        map_path: Path | None = options["stage_map"]
+        if map_path is not None:
+            if not map_path.is_file():
+                raise CommandError(f"No such file: {map_path}")
+            with map_path.open("rb") as handle:
+                try:
+                    stage_map = read_stage_map(handle)
+                except CsvHeaderError as exc:
+                    raise CommandError(f"{map_path}: {exc}") from exc
+        return deals_import(
+            format=options["format"],
+            default_partner=partner,
+            partner_column=options["partner_column"],
+            stage_map=stage_map,
+            **common,
+        )

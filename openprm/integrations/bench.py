@@ -1,0 +1,352 @@
+"""Benchmarks run by `prm bench NAME`: our code path against a raw baseline, side by side in one run.
+
+``deals-import``: N generated canonical deal rows (deterministic) are imported twice into the same
+``deals_deal`` table of the current database, each time into a fresh scratch workspace:
+
+* **ours** — ``deals_import``, the service behind `prm import deals` and the import pages: parsing and
+  validation of every cell, partner/stage/customer resolution, the deal rows, their stage history and
+  blocking keys, in one transaction;
+* **baseline** — the same file read with the ``csv`` module and only the conversions a valid row needs
+  (partner and stage ids from dicts, ``Decimal``, ISO dates, a UUID), written with PostgreSQL ``COPY``
+  (psycopg 3 ``cursor.copy()``) or SQLite ``executemany`` in batches of 1,000, in one transaction, into
+  ``deals_deal`` alone: every column of the file, plus the other NOT NULL columns with their default or
+  an empty value (the database assigns the ids).
+
+Both timings include reading the file. The baseline runs first, so ours writes into the larger table.
+Customers are drawn from a pool (real pipelines have several deals per customer), which is also what
+keeps the cost of normalizing company names for the conflict index bounded. Scratch workspaces and
+everything in them are deleted afterwards unless ``keep``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from openprm.core.actors import Actor
+from openprm.core.models import AuditEntry, Workspace
+from openprm.core.scoping import scope, unscoped
+from openprm.deals.models import (
+    Deal,
+    DealConflict,
+    DealCoSeller,
+    DealKey,
+    DealLineItem,
+    DealStageChange,
+)
+from openprm.deals.services import program_stages
+from openprm.integrations.deals_formats import DEAL_COLUMNS
+from openprm.integrations.deals_import import deals_import
+from openprm.partners.models import Partner, PartnerType, Program
+from openprm.partners.services import workspace_bootstrap
+
+DEALS_TARGET = 0.3
+STAGES = [  # (stage key, share of the rows)
+    ("registered", 20),
+    ("qualified", 15),
+    ("proposal_sent", 10),
+    ("negotiating", 5),
+    ("closed_won", 30),
+    ("closed_lost", 20),
+]
+SUFFIXES = ["GmbH", "Inc", "Ltd", "LLC", "SA", "AG", "Group", "Holdings", "Systems", "Labs"]
+WORDS = [
+    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Cyberdyne",
+    "Soylent", "Wonka", "Gringotts", "Oceanic", "Aperture", "Monarch", "Nakatomi", "Massive", "Dynamic",
+    "Virtual", "Blue", "Northwind", "Contoso", "Fabrikam", "Litware", "Proseware", "Tailspin", "Woodgrove",
+]  # fmt: skip
+
+
+def generate_deals_csv(path: Path, *, rows: int, partners: int, customers: int, seed: int = 42) -> None:
+    """Write ``rows`` canonical deal rows (the same file for the same arguments)."""
+    rng = random.Random(seed)
+    pool = []
+    for i in range(customers):
+        name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i} {rng.choice(SUFFIXES)}"
+        domain = f"{name.split()[0].lower()}{name.split()[1].lower()}{i}.example" if i % 3 else ""
+        pool.append((name, domain))
+    weights = [share for _, share in STAGES]
+    keys = [key for key, _ in STAGES]
+    start = datetime.date(2024, 1, 1)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(DEAL_COLUMNS)
+        for i in range(rows):
+            name, domain = pool[rng.randrange(customers)]
+            stage = rng.choices(keys, weights)[0]
+            registered = start + datetime.timedelta(days=rng.randrange(700))
+            closing = registered + datetime.timedelta(days=rng.randrange(5, 200))
+            closed = stage.startswith("closed_")
+            writer.writerow(
+                [
+                    f"BENCH-{i:08d}",
+                    f"BP-{rng.randrange(partners):05d}",
+                    name,
+                    domain,
+                    f"{rng.randrange(100, 500_000)}.{rng.randrange(100):02d}",
+                    "USD",
+                    stage,
+                    "influenced" if i % 5 == 0 else "sourced",
+                    registered.isoformat(),
+                    "" if closed else closing.isoformat(),
+                    closing.isoformat() if closed else "",
+                    "",
+                ]
+            )
+
+
+def _scratch_workspace(label: str, partners: int) -> tuple[Workspace, Program, dict[str, int]]:
+    """A fresh workspace with its default program, stages and ``partners`` partners (BP-00000...)."""
+    token = uuid.uuid4().hex[:10]
+    with unscoped(), transaction.atomic():
+        workspace = Workspace.objects.create(name=f"Bench {label} {token}", slug=f"bench-{label}-{token}")
+        workspace_bootstrap(workspace=workspace)
+        program = Program.objects.get(workspace=workspace, is_default=True)
+        program_stages(program=program)
+        reseller = PartnerType.objects.get(workspace=workspace, key="reseller")
+        Partner.objects.bulk_create(
+            Partner(workspace=workspace, external_id=f"BP-{i:05d}", name=f"Bench Partner {i}", type=reseller)
+            for i in range(partners)
+        )
+        found = Partner.objects.filter(workspace=workspace).values_list("external_id", "id")
+        ids = {external_id: pk for external_id, pk in found if external_id}
+    return workspace, program, ids
+
+
+def _delete_workspaces(workspace_ids: list[int]) -> None:
+    """Delete the scratch workspaces and all their rows: raw deletes for the big tables, then the rest."""
+    quote = connection.ops.quote_name
+    big = [DealKey, DealStageChange, DealLineItem, DealConflict, DealCoSeller, AuditEntry, Deal]
+    marks = ", ".join(["%s"] * len(workspace_ids))
+    with unscoped(), transaction.atomic():
+        with connection.cursor() as cursor:
+            for model in big:
+                table = quote(model._meta.db_table)
+                cursor.execute(f"DELETE FROM {table} WHERE workspace_id IN ({marks})", workspace_ids)  # noqa: S608
+        Partner.objects.filter(workspace_id__in=workspace_ids).delete()  # before the types they protect
+        Workspace.objects.filter(pk__in=workspace_ids).delete()
+
+
+def _baseline(path: Path, workspace: Workspace, program: Program, partner_ids: dict[str, int]) -> int:
+    """The raw loader: csv rows → minimal deal rows → COPY / executemany, one transaction."""
+    stage_ids = {s.key: s.pk for s in program_stages(program=program)}
+    columns = [
+        "public_id",
+        "created_at",
+        "updated_at",
+        "workspace_id",
+        "partner_id",
+        "program_id",
+        "external_id",
+        "title",
+        "customer_name",
+        "customer_key",
+        "customer_domain",
+        "customer_domain_root",
+        "contact_name",
+        "contact_email",
+        "amount",
+        "currency",
+        "description",
+        "source",
+        "stage_id",
+        "stage_changed_at",
+        "approval_status",
+        "decision_note",
+        "registered_at",
+        "lost_reason",
+        "properties",
+        "expected_close_date",
+        "closed_at",
+    ]
+    quote = connection.ops.quote_name
+    fields = {f.attname: f.column for f in Deal._meta.concrete_fields}
+    column_sql = ", ".join(quote(fields[name]) for name in columns)
+    table = quote(Deal._meta.db_table)
+    now = timezone.now()
+    sqlite = connection.vendor != "postgresql"
+    now_value: Any = str(now.replace(tzinfo=None)) if sqlite else now
+    properties: Any = "{}"
+    if not sqlite:
+        from psycopg.types.json import Jsonb
+
+        properties = Jsonb({})
+    ws, prog = workspace.pk, program.pk
+    count = 0
+    with transaction.atomic(), path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        with connection.cursor() as cursor:
+            batch: list[list[Any]] = []
+
+            def flush() -> None:
+                if sqlite:
+                    marks = ", ".join(["%s"] * len(batch[0]))
+                    query = f"INSERT INTO {table} ({column_sql}) VALUES ({marks})"  # noqa: S608
+                    cursor.executemany(query, batch)
+                else:
+                    with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
+                        for row in batch:
+                            copy.write_row(row)
+                batch.clear()
+
+            def when(text: str) -> Any:
+                if not text:
+                    return None
+                day = datetime.date.fromisoformat(text)
+                moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
+                return str(moment.replace(tzinfo=None)) if sqlite else moment
+
+            for row in reader:
+                ext, partner, name, domain, amount, currency, stage, source, registered, expected, closed = (
+                    row[:11]
+                )
+                batch.append(
+                    [
+                        uuid.uuid4().hex if sqlite else uuid.uuid4(),
+                        now_value,
+                        now_value,
+                        ws,
+                        partner_ids[partner],
+                        prog,
+                        ext,
+                        "",
+                        name,
+                        "",
+                        domain,
+                        "",
+                        "",
+                        "",
+                        Decimal(amount),
+                        currency,
+                        "",
+                        source,
+                        stage_ids[stage],
+                        now_value,
+                        "submitted",
+                        "",
+                        when(registered),
+                        "",
+                        properties,
+                        expected or None,
+                        when(closed),
+                    ]
+                )
+                if len(batch) >= 1000:
+                    flush()
+                count += 1
+            if batch:
+                flush()
+    return count
+
+
+@dataclass
+class _Round:
+    ours_seconds: float
+    baseline_seconds: float
+    ours_deals: int
+    baseline_deals: int
+    baseline_rows_read: int
+    stage_changes: int
+    keys: int
+
+
+def _deals_round(path: Path, partners: int, keep: bool) -> _Round:
+    """One baseline run then one run of ours, each into its own fresh scratch workspace."""
+    created: list[int] = []
+    try:
+        base_ws, base_program, base_partners = _scratch_workspace("baseline", partners)
+        created.append(base_ws.pk)
+        ours_ws, _, _ = _scratch_workspace("ours", partners)
+        created.append(ours_ws.pk)
+
+        started = time.perf_counter()
+        with unscoped():
+            rows_read = _baseline(path, base_ws, base_program, base_partners)
+        baseline_seconds = time.perf_counter() - started
+
+        actor = Actor.system(ours_ws.pk, label="bench")
+        started = time.perf_counter()
+        with scope(actor.access_scope()), path.open("rb") as stream:
+            result = deals_import(actor=actor, stream=stream)
+        ours_seconds = time.perf_counter() - started
+        if result.refused or result.rejected:
+            raise RuntimeError(f"The import refused the generated file: {result.errors[:3]}")
+
+        with unscoped():
+            return _Round(
+                ours_seconds=ours_seconds,
+                baseline_seconds=baseline_seconds,
+                ours_deals=Deal.objects.filter(workspace=ours_ws).count(),
+                baseline_deals=Deal.objects.filter(workspace=base_ws).count(),
+                baseline_rows_read=rows_read,
+                stage_changes=DealStageChange.objects.filter(workspace=ours_ws).count(),
+                keys=DealKey.objects.filter(workspace=ours_ws).count(),
+            )
+    finally:
+        if created and not keep:
+            _delete_workspaces(created)
+
+
+def bench_deals_import(
+    *,
+    rows: int = 100_000,
+    keep: bool = False,
+    repeat: int = 1,
+    partners: int = 200,
+    customers: int = 5_000,
+) -> dict[str, Any]:
+    """Run the deals-import benchmark on the current database; returns the JSON-ready result.
+
+    With ``repeat`` > 1 both sides run that many times, alternating, each time into fresh workspaces
+    (deleted in between, so the table does not grow); each side's best time is reported, which filters
+    out the noise of a busy machine without favouring either side.
+    """
+    rounds: list[_Round] = []
+    with tempfile.TemporaryDirectory(prefix="prm-bench-") as tmp:
+        path = Path(tmp) / "deals.csv"
+        generate_deals_csv(path, rows=rows, partners=partners, customers=customers)
+        for number in range(max(1, repeat)):
+            rounds.append(_deals_round(path, partners, keep=keep and number == repeat - 1))
+    ours_seconds = min(r.ours_seconds for r in rounds)
+    baseline_seconds = min(r.baseline_seconds for r in rounds)
+    last = rounds[-1]
+    ours_rate = rows / ours_seconds
+    baseline_rate = rows / baseline_seconds
+    return {
+        "bench": "deals-import",
+        "database": connection.vendor,
+        "rows": rows,
+        "ours_rows_per_s": round(ours_rate, 1),
+        "baseline_rows_per_s": round(baseline_rate, 1),
+        "ratio": round(ours_rate / baseline_rate, 3),
+        "target": DEALS_TARGET,
+        "ours_seconds": round(ours_seconds, 3),
+        "baseline_seconds": round(baseline_seconds, 3),
+        "repeat": len(rounds),
+        "ours_seconds_all": [round(r.ours_seconds, 3) for r in rounds],
+        "baseline_seconds_all": [round(r.baseline_seconds, 3) for r in rounds],
+        "ours_deals_written": last.ours_deals,
+        "baseline_deals_written": last.baseline_deals,
+        "baseline_rows_read": last.baseline_rows_read,
+        "ours_stage_changes_written": last.stage_changes,
+        "ours_keys_written": last.keys,
+        "partners": partners,
+        "customers": customers,
+        "kept": keep,
+    }
+
+
+BENCHES: dict[str, Callable[..., dict[str, Any]]] = {"deals-import": bench_deals_import}

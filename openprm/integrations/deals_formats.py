@@ -1,0 +1,675 @@
+"""Deal CSV layouts (canonical, HubSpot deals export, Salesforce opportunity report) and cell parsing.
+
+Pure functions over plain values (no database access), used by ``deals_import`` and the tests.
+
+Each layout maps the file's header labels to the fields a deal import understands; labels are compared
+case-, space- and punctuation-insensitively ("Deal Stage" = "dealstage" = "deal_stage"). Columns a
+layout does not understand are kept, with their original label, in ``Deal.properties``.
+
+* **canonical** — ``external_id,partner_external_id,customer_name,customer_domain,amount,currency,stage,
+  source,registered_at,expected_close_date,closed_at,products`` (``products`` separated by ``;``);
+  optional ``title``, ``lost_reason``, ``approval_status``, ``contact_name``, ``contact_email``.
+* **hubspot** — ``Record ID`` (the deal id), ``Deal Name``, ``Deal Stage``, ``Amount``, ``Close Date``,
+  ``Create Date``, ``Associated Company`` (else the deal name is the customer), a currency column if any.
+* **salesforce** — ``Opportunity ID`` (else ``Opportunity Name`` identifies the deal), ``Account Name``
+  (else the opportunity name), ``Stage``, ``Amount``, ``Amount Currency`` or any other
+  ``<Label> Currency`` column, ``Close Date``, ``Created Date``. The report footer (``Grand Totals (N
+  records)``, the confidentiality notice and the copyright line) is skipped.
+
+In the CRM layouts ``Close Date`` is the expected close date of an open deal and the close date of a won
+or lost one. The partner comes from ``partner_external_id`` (or the column named by the caller), else
+the default partner given to the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import functools
+import io
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import IO
+
+from openprm.integrations.formats import CsvHeaderError, CsvRecord, RowError, split_list
+
+FORMATS: tuple[str, ...] = ("canonical", "hubspot", "salesforce")
+DEAL_COLUMNS: tuple[str, ...] = (
+    "external_id",
+    "partner_external_id",
+    "customer_name",
+    "customer_domain",
+    "amount",
+    "currency",
+    "stage",
+    "source",
+    "registered_at",
+    "expected_close_date",
+    "closed_at",
+    "products",
+)
+MAX_AMOUNT = Decimal("999999999999.99")
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MAX_PROPERTIES_CHARS = 20_000
+# Longest accepted cell per field (the model's column sizes).
+MAX_LENGTHS = {
+    "external_id": 100,
+    "customer_name": 200,
+    "customer_domain": 253,
+    "title": 200,
+    "lost_reason": 300,
+    "contact_name": 200,
+    "contact_email": 254,
+}
+
+_LABEL_RE = re.compile(r"[^0-9a-z]+")
+
+
+def norm_label(text: str) -> str:
+    """A header label or stage name compared loosely: lower-case letters and digits only."""
+    return _LABEL_RE.sub("", text.lower())
+
+
+# --- stages --------------------------------------------------------------------------------------------
+
+# Default mapping of each format's stage names (normalized) to our stage keys; the program's own stage
+# keys and names are always accepted too, and ``--stage-map`` entries take precedence over both.
+CANONICAL_STAGES: dict[str, str] = {
+    "won": "closed_won",
+    "lost": "closed_lost",
+}
+HUBSPOT_STAGES: dict[str, str] = {
+    "appointmentscheduled": "registered",
+    "qualifiedtobuy": "qualified",
+    "presentationscheduled": "proposal_sent",
+    "decisionmakerboughtin": "negotiating",
+    "contractsent": "negotiating",
+    "closedwon": "closed_won",
+    "closedlost": "closed_lost",
+}
+SALESFORCE_STAGES: dict[str, str] = {
+    "prospecting": "registered",
+    "qualification": "qualified",
+    "needsanalysis": "qualified",
+    "valueproposition": "proposal_sent",
+    "iddecisionmakers": "proposal_sent",
+    "perceptionanalysis": "proposal_sent",
+    "proposalpricequote": "proposal_sent",
+    "negotiationreview": "negotiating",
+    "closedwon": "closed_won",
+    "closedlost": "closed_lost",
+}
+DEFAULT_STAGE_MAPS: dict[str, dict[str, str]] = {
+    "canonical": CANONICAL_STAGES,
+    "hubspot": HUBSPOT_STAGES,
+    "salesforce": SALESFORCE_STAGES,
+}
+
+
+def read_stage_map(stream: IO[bytes]) -> dict[str, str]:
+    """A ``from,to`` CSV (header row required) as {normalized from-label: to-stage as written}."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        rows = [row for row in csv.reader(text) if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise CsvHeaderError(f"The stage map is not valid CSV: {exc}.") from exc
+    finally:
+        text.detach()
+    if not rows or [norm_label(c) for c in rows[0][:2]] != ["from", "to"]:
+        raise CsvHeaderError("The stage map needs a header row 'from,to'.")
+    mapping: dict[str, str] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise CsvHeaderError(f"Stage map line {number}: give both a 'from' and a 'to' stage.")
+        mapping[norm_label(row[0])] = row[1].strip()
+    return mapping
+
+
+# --- amounts -------------------------------------------------------------------------------------------
+
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "$": "USD",
+    "US$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "₩": "KRW",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "R$": "BRL",
+    "MX$": "MXN",
+}
+# A bare "$" is read as USD, but agrees with a currency column naming any dollar (or peso) currency.
+DOLLAR_CURRENCIES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN", "BRL", "TWD", "ARS", "CLP"})
+_SIMPLE_NUMBER = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_PREFIX = re.compile(r"^([A-Za-z]{3}(?![A-Za-z])|[A-Z]{1,2}\$|[$€£¥₹₩])\s*")
+_SUFFIX = re.compile(r"\s*((?<![A-Za-z])[A-Za-z]{3}|[$€£¥₹₩])$")
+_NUMBER_CHARS = re.compile(r"^\d[\d.,' ]*$")
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2212": "-"})
+
+
+class AmountError(ValueError):
+    """The text is not an amount; the message says why."""
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: Decimal  # rounded to cents; may be negative (the caller decides whether that is allowed)
+    currency: str  # ISO code from a symbol or code written with the number, "" when none
+
+
+def _currency_of(token: str) -> str:
+    return CURRENCY_SYMBOLS.get(token.upper() if len(token) > 1 else token, "") or token.upper()
+
+
+def parse_amount(text: str) -> Amount:
+    """Read an amount as people and CRMs write it.
+
+    Accepts a currency symbol or ISO code before or after the number ("$1,234.50", "1 234,50 €",
+    "USD 1,200"), thousands separators (",", ".", spaces, apostrophes) in groups of three, a "," or "."
+    decimal separator, and a sign ("-5", "(5)"). When one separator appears once, followed by exactly
+    three digits, "," is read as a thousands separator ("1,234" = 1234, as US exports write it) while
+    "." is refused as ambiguous. More than two decimals are rounded to cents (half up).
+    """
+    raw = text
+    s = text.strip()
+    if _SIMPLE_NUMBER.match(s):  # the common case, fast
+        return Amount(Decimal(s).quantize(CENT), "")
+    s = s.translate(_SPACES).strip()
+    if not s:
+        raise AmountError("Not an amount: the cell is empty.")
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip()
+    if s and s[0] in "-+":
+        negative, s = s[0] == "-", s[1:].strip()
+    currency = ""
+    if match := _PREFIX.match(s):
+        currency, s = _currency_of(match.group(1)), s[match.end() :]
+    if match := _SUFFIX.search(s):
+        if currency:
+            raise AmountError(f"Not an amount: '{raw}' (two currencies).")
+        currency, s = _currency_of(match.group(1)), s[: match.start()]
+    s = s.strip()
+    if s and s[0] in "-+" and not negative:
+        negative, s = s[0] == "-", s[1:].strip()
+    if not s or not _NUMBER_CHARS.match(s) or not s[-1].isdigit():
+        raise AmountError(f"Not an amount: '{raw}'.")
+    number = _plain_number(s, raw)
+    try:
+        value = Decimal(number).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise AmountError(f"Not an amount: '{raw}'.") from None
+    if abs(value) > MAX_AMOUNT:
+        raise AmountError(f"Too large: '{raw}' (at most {MAX_AMOUNT}).")
+    return Amount(-value if negative else value, currency)
+
+
+def _plain_number(s: str, raw: str) -> str:
+    """ "1.234.567,89" → "1234567.89"; raises AmountError when the separators make no sense."""
+    spaced = " " in s or "'" in s
+    s = s.replace("'", " ")
+    commas, dots = s.count(","), s.count(".")
+    decimal_sep = ""
+    if commas and dots:
+        decimal_sep = "," if s.rfind(",") > s.rfind(".") else "."
+        if s.count(decimal_sep) > 1:
+            raise AmountError(f"Not an amount: '{raw}' (misplaced separators).")
+    elif commas or dots:
+        sep = "," if commas else "."
+        if s.count(sep) == 1:
+            before, after = s.split(sep)
+            before = before.replace(" ", "")
+            looks_grouped = len(after) == 3 and 1 <= len(before) <= 3 and before[0] != "0"
+            if spaced or not looks_grouped:
+                decimal_sep = sep
+            elif sep == ".":
+                raise AmountError(
+                    f"Ambiguous amount '{raw}': '.' followed by three digits may separate thousands or "
+                    "decimals. Write it without a thousands separator (1234 or 1.23), or with both "
+                    "separators (1,234.00 or 1.234,00)."
+                )
+    if decimal_sep:
+        whole, fraction = s.rsplit(decimal_sep, 1)
+        if not fraction.isdigit():
+            raise AmountError(f"Not an amount: '{raw}' (misplaced separators).")
+    else:
+        whole, fraction = s, ""
+    groups = re.split(r"[ .,]+", whole.strip())
+    if len(groups) > 1 and (
+        not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:]) or not all(groups)
+    ):
+        raise AmountError(f"Not an amount: '{raw}' (thousands separators must group three digits).")
+    digits = "".join(groups)
+    if not digits.isdigit():
+        raise AmountError(f"Not an amount: '{raw}'.")
+    return f"{digits}.{fraction}" if fraction else digits
+
+
+# --- dates ---------------------------------------------------------------------------------------------
+
+_ISO_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+_US_RE = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])\.?[Mm]?\.?)?$"
+)
+_US_24H_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+DATE_HELP = "Use YYYY-MM-DD (ISO, optionally with a time) or M/D/YYYY (US)."
+
+
+class DateError(ValueError):
+    """The text is not a date; the message says why."""
+
+
+def parse_datetime(text: str, tz: datetime.tzinfo) -> datetime.datetime:
+    """An ISO or US (M/D/YYYY, optionally with a 12- or 24-hour time) date as an aware datetime.
+
+    A date or time without an offset is in ``tz``; a date alone is midnight there.
+    """
+    s = text.strip()
+    try:
+        if len(s) == 10 and s[4] == "-":  # the common case, fast
+            day = datetime.date.fromisoformat(s)
+            return datetime.datetime(day.year, day.month, day.day, tzinfo=tz)
+        iso = _ISO_RE.match(s)
+        moment = datetime.datetime.fromisoformat(s.replace(" Z", "Z")) if iso else _parse_us(s)
+    except ValueError:
+        raise DateError(f"Not a valid date: '{text}'. {DATE_HELP}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def _parse_us(s: str) -> datetime.datetime:
+    match = _US_RE.match(s) or _US_24H_RE.match(s)
+    if match is None:
+        raise ValueError(s)
+    groups = match.groups()
+    month, day, year = int(groups[0]), int(groups[1]), int(groups[2])
+    hour = int(groups[3]) if groups[3] else 0
+    minute = int(groups[4]) if groups[4] else 0
+    second = int(groups[5]) if groups[5] else 0
+    meridiem = groups[6].lower() if len(groups) > 6 and groups[6] else ""
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise ValueError(s)
+        hour = hour % 12 + (12 if meridiem == "p" else 0)
+    return datetime.datetime(year, month, day, hour, minute, second)
+
+
+def parse_date(text: str, tz: datetime.tzinfo) -> datetime.date:
+    """The calendar date of :func:`parse_datetime` (in its own offset)."""
+    return parse_datetime(text, tz).date()
+
+
+def default_timezone() -> datetime.tzinfo:
+    from django.conf import settings
+
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE or "UTC")
+
+
+# --- layouts -------------------------------------------------------------------------------------------
+
+# Normalized header label → field, per format. "close_date" (CRM layouts) becomes the expected close
+# date, and for won/lost deals also the close date.
+_CANONICAL_FIELDS = {
+    "externalid": "external_id",
+    "partnerexternalid": "partner",
+    "customername": "customer_name",
+    "customerdomain": "customer_domain",
+    "amount": "amount",
+    "currency": "currency",
+    "stage": "stage",
+    "source": "source",
+    "registeredat": "registered_at",
+    "expectedclosedate": "expected_close_date",
+    "closedat": "closed_at",
+    "products": "products",
+    "title": "title",
+    "lostreason": "lost_reason",
+    "approvalstatus": "approval_status",
+    "contactname": "contact_name",
+    "contactemail": "contact_email",
+}
+_HUBSPOT_FIELDS = {
+    "recordid": "external_id",
+    "dealid": "external_id",
+    "hsobjectid": "external_id",
+    "dealname": "title",
+    "dealstage": "stage",
+    "amount": "amount",
+    "currency": "currency",
+    "dealcurrencycode": "currency",
+    "currencycode": "currency",
+    "closedate": "close_date",
+    "createdate": "registered_at",
+    "createddate": "registered_at",
+    "associatedcompany": "customer_name",
+    "associatedcompanyprimary": "customer_name",
+    "associatedcompanies": "customer_name",
+    "companyname": "customer_name",
+    "companydomainname": "customer_domain",
+    "associatedcompanydomain": "customer_domain",
+    "companydomain": "customer_domain",
+    "closedlostreason": "lost_reason",
+    "partnerexternalid": "partner",
+}
+_SALESFORCE_FIELDS = {
+    "opportunityid": "external_id",
+    "opportunityname": "title",
+    "accountname": "customer_name",
+    "stage": "stage",
+    "amount": "amount",
+    "amountcurrency": "currency",
+    "opportunitycurrency": "currency",
+    "currency": "currency",
+    "closedate": "close_date",
+    "createddate": "registered_at",
+    "website": "customer_domain",
+    "accountwebsite": "customer_domain",
+    "lossreason": "lost_reason",
+    "closedlostreason": "lost_reason",
+    "partnerexternalid": "partner",
+}
+LAYOUT_FIELDS: dict[str, dict[str, str]] = {
+    "canonical": _CANONICAL_FIELDS,
+    "hubspot": _HUBSPOT_FIELDS,
+    "salesforce": _SALESFORCE_FIELDS,
+}
+_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {  # (field, how to name it in an error)
+    "canonical": (("external_id", "external_id"), ("customer_name", "customer_name")),
+    "hubspot": (("external_id", "Record ID"), ("stage", "Deal Stage")),
+    "salesforce": (("external_id", "Opportunity ID or Opportunity Name"), ("stage", "Stage")),
+}
+# The column named in errors about a field, per format (when the file has no such column).
+_FIELD_LABELS = {
+    "hubspot": {"partner": "partner_external_id"},
+    "salesforce": {"partner": "partner_external_id"},
+}
+
+_SF_FOOTER = (
+    re.compile(r"^grand totals? \(\s*[\d,.\s]+ records?\)$", re.IGNORECASE),
+    re.compile(r"^confidential information\s*-\s*do not distribute$", re.IGNORECASE),
+    re.compile(
+        r"^copyright \(c\) \d{4}(-\d{4})? salesforce\.com, inc\. all rights reserved\.?$", re.IGNORECASE
+    ),
+)
+
+
+def is_salesforce_footer(values: list[str]) -> bool:
+    """A line of a Salesforce report's footer (totals, confidentiality notice, copyright)."""
+    first = next((v.strip() for v in values if v.strip()), "")
+    return any(pattern.match(first) for pattern in _SF_FOOTER)
+
+
+@dataclass(frozen=True)
+class DealLayout:
+    """Where each understood field sits in a deals file, and which columns become properties."""
+
+    format: str
+    header: list[str]  # the labels as written (stripped)
+    index: dict[str, int]  # field → position
+    labels: dict[str, str]  # field → the header label it was read from (for error messages)
+    properties: list[tuple[str, int]]  # (label, position) of the columns kept in Deal.properties
+    has_default_partner: bool
+
+    @classmethod
+    def parse(
+        cls,
+        raw: list[str],
+        *,
+        format: str,
+        partner_column: str | None = None,
+        has_default_partner: bool = False,
+    ) -> DealLayout:
+        if format not in LAYOUT_FIELDS:
+            raise CsvHeaderError(f"Unknown format '{format}'. Known: {', '.join(FORMATS)}.")
+        aliases = dict(LAYOUT_FIELDS[format])
+        if partner_column:
+            aliases = {k: v for k, v in aliases.items() if v != "partner"}
+            aliases[norm_label(partner_column)] = "partner"
+        header = [label.strip() for label in raw]
+        index: dict[str, int] = {}
+        labels: dict[str, str] = {}
+        properties: list[tuple[str, int]] = []
+        duplicates: list[str] = []
+        taken: set[str] = set()
+        for position, label in enumerate(header):
+            key = norm_label(label)
+            if not key:
+                continue
+            target = aliases.get(key)
+            if target is not None and target in index:
+                if labels[target].lower() == label.lower():
+                    duplicates.append(label)
+                    continue
+                target = None  # a second alias of a field already read (e.g. two company columns)
+            if target is not None:
+                index[target] = position
+                labels[target] = label
+                continue
+            name, suffix = label, 2
+            while name in taken:
+                name, suffix = f"{label} ({suffix})", suffix + 1
+            taken.add(name)
+            properties.append((name, position))
+        if duplicates:
+            raise CsvHeaderError(f"Duplicate column(s) in the header: {', '.join(sorted(set(duplicates)))}.")
+        if format == "salesforce":
+            cls._salesforce_fallbacks(index, labels, properties)
+        if partner_column and "partner" not in index:
+            raise CsvHeaderError(f"The file has no partner column '{partner_column}'.")
+        missing = [name for fld, name in _REQUIRED[format] if fld not in index]
+        if missing:
+            expected = ",".join(DEAL_COLUMNS) if format == "canonical" else ""
+            hint = f" The canonical deals header is: {expected}." if expected else ""
+            raise CsvHeaderError(f"Missing required column(s): {', '.join(missing)}.{hint}")
+        if "partner" not in index and not has_default_partner:
+            raise CsvHeaderError(
+                "The file has no partner column (partner_external_id): name the partner column, or give "
+                "the partner all its deals belong to."
+            )
+        return cls(
+            format=format,
+            header=header,
+            index=index,
+            labels=labels,
+            properties=properties,
+            has_default_partner=has_default_partner,
+        )
+
+    @staticmethod
+    def _salesforce_fallbacks(
+        index: dict[str, int], labels: dict[str, str], properties: list[tuple[str, int]]
+    ) -> None:
+        if "external_id" not in index and "title" in index:
+            index["external_id"] = index["title"]
+            labels["external_id"] = labels["title"]
+        if "currency" not in index:  # any "<Label> Currency" column, e.g. "Expected Revenue Currency"
+            for label, position in properties:
+                if norm_label(label).endswith("currency"):
+                    index["currency"] = position
+                    labels["currency"] = label
+                    break
+
+    @functools.cached_property
+    def positions(self) -> tuple[tuple[str, int], ...]:
+        return tuple(self.index.items())
+
+    @functools.cached_property
+    def limits(self) -> tuple[tuple[str, int], ...]:
+        """The fields with a maximum length, and that length."""
+        return tuple((fld, MAX_LENGTHS[fld]) for fld in self.index if fld in MAX_LENGTHS)
+
+    @functools.cached_property
+    def date_fields(self) -> tuple[str, ...]:
+        return tuple(
+            f for f in ("registered_at", "close_date", "closed_at", "expected_close_date") if f in self.index
+        )
+
+    @property
+    def has_expected_close_column(self) -> bool:
+        return "close_date" in self.index or "expected_close_date" in self.index
+
+    def label(self, fld: str) -> str:
+        """The column to name in an error about ``fld``."""
+        return self.labels.get(fld) or _FIELD_LABELS.get(self.format, {}).get(fld, fld)
+
+    def cell(self, values: list[str], fld: str) -> str | None:
+        position = self.index.get(fld)
+        return None if position is None else values[position].strip()
+
+
+@dataclass(slots=True)
+class DealRow:
+    """One deals record read into plain values; errors that need no database are already reported."""
+
+    line: int
+    external_id: str = ""
+    partner_ref: str = ""  # "" = the import's default partner
+    customer_name: str = ""
+    customer_domain: str | None = None  # None: no such column
+    amount: Decimal | None = None  # None: no amount column, or a bad amount; blank is 0
+    currency: str = ""  # "" = from the amount's symbol, else the workspace currency
+    stage: str = ""  # as written; "" = the first stage
+    source: str | None = None
+    registered_at: datetime.datetime | None = None
+    expected_close_date: datetime.date | None = None
+    closed_at: datetime.datetime | None = None
+    products: list[str] | None = None  # None: no products column
+    title: str | None = None
+    lost_reason: str | None = None
+    approval_status: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    properties: dict[str, str] | None = None  # None: the layout keeps no properties
+    errors: list[RowError] = field(default_factory=list)
+    unreadable: bool = False
+
+
+def parse_deal_row(layout: DealLayout, record: CsvRecord, tz: datetime.tzinfo) -> DealRow:
+    """Read a record; report what is wrong with it that needs no database look-up."""
+    line = record.line
+    row = DealRow(line=line)
+    values = record.values
+    errors = row.errors
+    if record.error:
+        errors.append(RowError(line, "", record.error))
+        row.unreadable = True
+        return row
+    if len(values) != len(layout.header):
+        errors.append(RowError(line, "", f"Has {len(values)} fields; the header has {len(layout.header)}."))
+        row.unreadable = True
+        return row
+    joined = "".join(values)
+    if "\ufffd" in joined or "\x00" in joined:
+        bad_text = "\ufffd" in joined
+        message = "Not valid UTF-8 text; save the file as UTF-8." if bad_text else "Contains a NUL character."
+        errors.append(RowError(line, "", message))
+        row.unreadable = True
+        return row
+
+    cells = {fld: values[position].strip() for fld, position in layout.positions}
+    get = cells.get
+    for fld, limit in layout.limits:
+        if len(cells[fld]) > limit:
+            message = f"At most {limit} characters (got {len(cells[fld])})."
+            errors.append(RowError(line, layout.label(fld), message))
+
+    row.external_id = get("external_id") or ""
+    if not row.external_id:
+        errors.append(RowError(line, layout.label("external_id"), "Required: deals are identified by it."))
+    row.partner_ref = get("partner") or ""
+    row.title = get("title")
+    customer = get("customer_name") or ""
+    if layout.format != "canonical":
+        if not customer:
+            customer = (row.title or "")[:200]  # a CRM deal without a company: its name stands for it
+        if layout.format == "hubspot" and ";" in customer:  # several associated companies: the first
+            customer = customer.split(";", 1)[0].strip()
+    row.customer_name = customer
+    if not customer:
+        errors.append(RowError(line, layout.label("customer_name"), "Required: the customer company."))
+    row.customer_domain = get("customer_domain")
+
+    amount_cell = get("amount")
+    symbol_currency = ""
+    if amount_cell:
+        try:
+            amount = parse_amount(amount_cell)
+        except AmountError as exc:
+            errors.append(RowError(line, layout.label("amount"), str(exc)))
+        else:
+            symbol_currency = amount.currency
+            if amount.value < 0:
+                message = f"Must not be negative: '{amount_cell}'."
+                errors.append(RowError(line, layout.label("amount"), message))
+            else:
+                row.amount = amount.value
+    elif amount_cell is not None:
+        row.amount = ZERO  # a deal without an amount yet
+    currency = get("currency")
+    if currency:
+        currency = currency.upper()
+        if len(currency) != 3 or not currency.isalpha():
+            message = f"'{currency}' is not an ISO 4217 currency code."
+            errors.append(RowError(line, layout.label("currency"), message))
+        elif (
+            symbol_currency
+            and currency != symbol_currency
+            and not (
+                symbol_currency == "USD" and currency in DOLLAR_CURRENCIES and "$" in (amount_cell or "")
+            )
+        ):
+            message = f"The amount is in {symbol_currency} but the currency column says {currency}."
+            errors.append(RowError(line, layout.label("amount"), message))
+    row.currency = currency or symbol_currency
+
+    row.stage = get("stage") or ""
+    source = get("source")
+    row.source = source.lower() if source is not None else None
+
+    for fld in layout.date_fields:
+        value = cells[fld]
+        if not value:
+            continue
+        try:
+            moment = parse_datetime(value, tz)
+        except DateError as exc:
+            errors.append(RowError(line, layout.label(fld), str(exc)))
+            continue
+        if fld == "registered_at":
+            row.registered_at = moment
+        elif fld == "closed_at":
+            row.closed_at = moment
+        elif fld == "expected_close_date":
+            row.expected_close_date = moment.date()
+        else:  # close_date (CRM layouts): the expected close, and the close of a won or lost deal
+            row.closed_at = moment
+            row.expected_close_date = moment.date()
+
+    products = get("products")
+    if products is not None:
+        row.products = split_list(products) if products else []
+    row.lost_reason = get("lost_reason")
+    status = get("approval_status")
+    row.approval_status = status.lower() if status else None
+    row.contact_name = get("contact_name")
+    email = get("contact_email")
+    row.contact_email = email.lower() if email is not None else None
+
+    if layout.properties or layout.format != "canonical":
+        properties = {label: values[position].strip() for label, position in layout.properties}
+        row.properties = {k: v for k, v in properties.items() if v}
+        if sum(len(k) + len(v) + 6 for k, v in row.properties.items()) > MAX_PROPERTIES_CHARS:
+            message = f"The extra columns hold more than {MAX_PROPERTIES_CHARS:,} characters."
+            errors.append(RowError(line, "", message))
+    return row

@@ -1,0 +1,44 @@
+"""`prm bench NAME [--rows N] [--json] [--keep]`: run a benchmark on the current database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from openprm.integrations.bench import BENCHES
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a benchmark side by side with its raw baseline on the current database, in scratch "
+        "workspaces that are deleted afterwards. deals-import: our deal CSV import against COPY "
+        "(PostgreSQL) / executemany (SQLite) of the same rows."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", choices=sorted(BENCHES), help="Which benchmark.")
+        parser.add_argument("--rows", type=int, default=100_000, help="Rows to generate (default 100000).")
+        parser.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+        parser.add_argument("--keep", action="store_true", help="Keep the scratch workspaces and their rows.")
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            help="Run both sides this many times, alternating, and report each side's best time.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["rows"] < 1 or options["repeat"] < 1:
+            raise CommandError("--rows and --repeat must be at least 1.")
+        bench = BENCHES[options["name"]]
+        result = bench(rows=options["rows"], keep=options["keep"], repeat=options["repeat"])
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+            return
+        width = max(len(key) for key in result)
+        for key, value in result.items():
+            self.stdout.write(f"{key.ljust(width)}  {value}")
+        if result["ratio"] < result["target"]:
+            self.stderr.write(f"Below target: ratio {result['ratio']} < {result['target']}.")
