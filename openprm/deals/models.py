@@ -211,9 +211,14 @@ class DealCoSeller(models.Model):
 
 
 class DealStageChange(models.Model):
-    """Stage history: the deal entered ``to_stage`` at ``changed_at`` (and left it at the next change)."""
+    """Stage history: the deal entered ``to_stage`` at ``changed_at`` (and left it at the next change).
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    Append-only and high-volume: the workspace key is not a database constraint (the deal's is) and has
+    no index of its own (the composite index leads with it)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.ForeignKey(
         PipelineStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -235,10 +240,15 @@ class DealStageChange(models.Model):
 
 
 class DealKey(models.Model):
-    """Blocking keys of a deal's customer, indexed so conflict candidates are found without a scan."""
+    """Blocking keys of a deal's customer, indexed so conflict candidates are found without a scan.
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="keys")
+    Derived data (rebuilt from the deal by ``_index_keys``), about five rows per deal: no database
+    foreign-key constraints, so bulk imports do not pay millions of checks; deletes cascade in Django."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="keys", db_constraint=False)
     key = models.CharField(max_length=120)
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"

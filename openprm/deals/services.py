@@ -369,18 +369,14 @@ def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
     keys = list(matching.blocking_keys(deal.customer_name, deal.customer_domain))
     found: list[DealConflict] = []
     with unscoped():
-        candidate_ids = (
-            DealKey.objects.filter(workspace_id=deal.workspace_id, key__in=keys)
-            .exclude(deal_id=deal.pk)
-            .values_list("deal_id", flat=True)
-            .distinct()[:CONFLICT_CANDIDATE_LIMIT]
-        )
-        candidates = (
-            Deal.objects.filter(pk__in=list(candidate_ids), workspace_id=deal.workspace_id)
+        keyed = DealKey.objects.filter(workspace_id=deal.workspace_id, key__in=keys).values("deal_id")
+        candidates = (  # the cap applies to open deals of other partners, however much closed history exists
+            Deal.objects.filter(workspace_id=deal.workspace_id, pk__in=keyed)
             .exclude(partner_id=deal.partner_id)
             .filter(stage__outcome=Outcome.OPEN)
             .exclude(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED])
             .select_related("partner")
+            .order_by("-registered_at")[:CONFLICT_CANDIDATE_LIMIT]
         )
         for other in candidates:
             result = matching.compare(

@@ -229,3 +229,23 @@ def test_partners_cannot_register_a_close_date_in_the_past(world):
     with pytest.raises(ValidationError) as error:
         register(world.a_rep, expected_close_date=timezone.localdate() - datetime.timedelta(days=1))
     assert "expected_close_date" in error.value.message_dict
+
+
+def test_open_conflict_found_even_behind_a_long_closed_history(world, monkeypatch):
+    monkeypatch.setattr(services, "CONFLICT_CANDIDATE_LIMIT", 3)
+    manager = actor_for(world.manager)
+    for _ in range(5):  # partner A's long history with the customer, all lost
+        old = register(world.a_admin, customer_name="Wayne Enterprises", customer_domain="wayne.example")
+        with as_user(world.manager):
+            services.deal_approve(actor=manager, deal=old)
+            services.deal_move_stage(
+                actor=manager, deal=old, stage_key="closed_lost", lost_reason="No budget"
+            )
+    live = register(world.a_admin, customer_name="Wayne Enterprises", customer_domain="wayne.example")
+    newcomer = register(
+        world.b_admin, customer_name="Wayne Enterprises Inc", customer_domain="www.wayne.example"
+    )
+    with unscoped():
+        assert list(DealConflict.objects.filter(deal=newcomer).values_list("other_id", flat=True)) == [
+            live.pk
+        ]
