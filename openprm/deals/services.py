@@ -629,3 +629,39 @@ def deals_expire(*, workspace_id: int, now: datetime.datetime | None = None) -> 
             )
             count += 1
     return count
+
+
+@transaction.atomic
+def stage_update(
+    *, actor: Actor, stage: PipelineStage, name: str, win_probability: Any, stall_days: Any
+) -> PipelineStage:
+    """Rename a stage, set its win probability (open stages) and its stalled-deal threshold."""
+    actor.require(Perm.WORKSPACE_ADMIN)
+    errors: dict[str, str] = {}
+    name = _text(errors, "name", name, 80, required=True)
+    probability = stage.win_probability
+    if stage.outcome == Outcome.OPEN:
+        try:
+            probability = Decimal(str(win_probability).strip().rstrip("%"))
+            if probability > 1:  # typed as a percentage
+                probability = probability / 100
+            if not probability.is_finite() or not 0 <= probability <= 1:
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors["win_probability"] = "A probability between 0 and 1 (or 0–100 %)."
+    stall: int | None = None
+    if stall_days not in (None, ""):
+        try:
+            stall = int(str(stall_days))
+            if not 1 <= stall <= 3650:
+                raise ValueError
+        except ValueError:
+            errors["stall_days"] = "A whole number of days between 1 and 3650, or empty for never."
+    if errors:
+        raise ValidationError(errors)
+    with audited_change(actor=actor, instance=stage):
+        stage.name = name
+        stage.win_probability = probability.quantize(Decimal("0.0001"))
+        stage.stall_days = stall if stage.outcome == Outcome.OPEN else None
+        stage.save()
+    return stage

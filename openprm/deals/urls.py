@@ -4,6 +4,7 @@ from openprm.deals import views
 
 app_name = "deals"
 urlpatterns = [
+    path("stages/", views.stages, name="stages"),
     path("", views.deal_list, name="list"),
     path("review/", views.pipeline_review, name="review"),
     path("partner/<uuid:public_id>/panel/", views.partner_panel, name="partner_panel"),

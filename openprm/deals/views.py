@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from openprm.accounts.selectors import staff_user_list
 from openprm.core.http import actor_of, paginate, staff_view
+from openprm.core.ids import parse_uuid
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.deals import selectors, services
@@ -433,3 +434,33 @@ def partner_panel(request: HttpRequest, public_id: str) -> HttpResponse:
             "recent": recent,
         },
     )
+
+
+@staff_view
+def stages(request: HttpRequest) -> HttpResponse:
+    """Admins configure each program's pipeline: stage names, win probabilities, stalled thresholds."""
+    actor = actor_of(request)
+    actor.require(Perm.WORKSPACE_ADMIN)
+    errors: dict[int, list[str]] = {}
+    if request.method == "POST":
+        stage = selectors.stages_for(actor=actor).filter(public_id=parse_uuid(request.POST.get("stage"))).first()
+        if stage is None:
+            raise Http404
+        try:
+            services.stage_update(
+                actor=actor,
+                stage=stage,
+                name=request.POST.get("name", ""),
+                win_probability=request.POST.get("win_probability", ""),
+                stall_days=request.POST.get("stall_days", ""),
+            )
+        except ValidationError as exc:
+            errors[stage.pk] = exc.messages
+        else:
+            messages.success(request, f"Stage “{stage.name}” saved.")
+            return redirect("deals:stages")
+    programs = []
+    for program in Program.objects.all():
+        services.program_stages(program=program)  # make sure defaults exist
+        programs.append((program, list(selectors.stages_for(actor=actor, program_id=program.pk))))
+    return render(request, "deals/stages.html", {"programs": programs, "errors": errors})
