@@ -443,7 +443,9 @@ def stages(request: HttpRequest) -> HttpResponse:
     actor.require(Perm.WORKSPACE_ADMIN)
     errors: dict[int, list[str]] = {}
     if request.method == "POST":
-        stage = selectors.stages_for(actor=actor).filter(public_id=parse_uuid(request.POST.get("stage"))).first()
+        stage = (
+            selectors.stages_for(actor=actor).filter(public_id=parse_uuid(request.POST.get("stage"))).first()
+        )
         if stage is None:
             raise Http404
         try:
