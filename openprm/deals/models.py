@@ -219,11 +219,12 @@ class DealStageChange(models.Model):
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes", db_index=False)
+    # Stage keys are only looked up when a stage is deleted (rare): no index of their own.
     from_stage = models.ForeignKey(
-        PipelineStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PipelineStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    to_stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="+", db_index=False)
     changed_at = models.DateTimeField(default=timezone.now)
     actor_label = models.CharField(max_length=254, blank=True)
     lost_reason = models.CharField(max_length=300, blank=True)
@@ -233,7 +234,7 @@ class DealStageChange(models.Model):
 
     class Meta:
         ordering = ["changed_at", "id"]
-        indexes = [models.Index(fields=["workspace", "deal", "changed_at"])]
+        indexes = [models.Index(fields=["deal", "changed_at"], name="stagechange_deal_time")]
 
     def __str__(self) -> str:
         return f"→ {self.to_stage}"
