@@ -19,7 +19,6 @@ from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
     Deal,
-    DealKey,
     DealLineItem,
     DealSource,
     DealStageChange,
@@ -27,7 +26,7 @@ from openprm.deals.models import (
     PipelineStage,
     Product,
 )
-from openprm.deals.services import add_business_days, conflicts_detect, program_stages
+from openprm.deals.services import add_business_days, conflicts_detect, customer_index, program_stages
 from openprm.partners.models import Partner, PartnerStatus, Program
 
 D = datetime.timedelta
@@ -64,7 +63,7 @@ def _customer(name: str, raw_domain: str) -> tuple[str, str, str, tuple[str, ...
     """(normalised name, domain, domain root, blocking keys): demo customers repeat, so compute once."""
     domain = matching.normalize_domain(raw_domain)
     keys = tuple(sorted(k[:120] for k in matching.blocking_keys(name, domain)))
-    return matching.normalize_company(name)[:200], domain, matching.domain_root(domain)[:100], keys
+    return matching.customer_key(name), domain, matching.domain_root(domain)[:100], keys
 
 
 def customer_pool(fake: Any, *, size: int) -> list[str]:
@@ -155,14 +154,16 @@ def load(
     Deal.objects.bulk_create(deals, batch_size=1000)
     when = connection.ops.adapt_datetimefield_value
     money = connection.ops.adapt_decimalfield_value
-    changes, keys = [], []
+    changes: list[tuple[Any, ...]] = []
+    indexed: dict[str, tuple[str, ...]] = {}
     for deal, history in plans:
         previous: int | None = None
         for key, at, reason in history:
             stage_id = stages[key].pk
             changes.append((workspace.pk, deal.pk, previous, stage_id, when(at), "demo", reason))
             previous = stage_id
-        keys += [(workspace.pk, deal.pk, k) for k in _customer(deal.customer_name, deal.customer_domain)[3]]
+        info = _customer(deal.customer_name, deal.customer_domain)
+        indexed[info[0]] = tuple({*indexed.get(info[0], ()), *info[3]})
     insert_rows(
         DealStageChange,
         [
@@ -176,7 +177,7 @@ def load(
         ],
         changes,
     )
-    insert_rows(DealKey, ["workspace_id", "deal_id", "key"], keys)
+    customer_index(workspace_id=workspace.pk, customers=indexed.items())
     insert_rows(
         DealLineItem,
         ["workspace_id", "deal_id", "product_id", "product_name", "quantity", "unit_price"],

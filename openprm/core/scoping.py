@@ -92,8 +92,9 @@ class ScopedManager(models.Manager[M]):
     The model's ``SCOPE_PARTNER_PATH`` is the lookup path from it to its Partner: "partner" (the default),
     "" for Partner itself, None for workspace-wide rows every member of the workspace may read. A model
     with ``SCOPE_REP_PATH`` (e.g. "registered_by") is further limited, for partner reps, to the rows that
-    path points at them. Both live on the model because Django builds related managers by subclassing
-    this class.
+    path points at them. ``SCOPE_STAFF_ONLY = True`` hides a model's rows from partner users altogether
+    (internal indexes that describe every partner's customers). These live on the model because Django
+    builds related managers by subclassing this class.
     """
 
     def get_queryset(self) -> models.QuerySet[M]:
@@ -105,4 +106,6 @@ class ScopedManager(models.Manager[M]):
             raise ScopeError(f"{self.model.__name__} queried outside an access scope")
         partner_path = getattr(self.model, "SCOPE_PARTNER_PATH", "partner")
         rep_path = getattr(self.model, "SCOPE_REP_PATH", None)
+        if active.partner_id is not None and getattr(self.model, "SCOPE_STAFF_ONLY", False):
+            return queryset.none()
         return queryset.filter(**active.filter_kwargs(partner_path, rep_path))

@@ -45,6 +45,7 @@ __all__ = [
     "blocking_keys",
     "compare",
     "compare_prepared",
+    "customer_key",
     "domain_root",
     "normalize_company",
     "normalize_domain",
@@ -299,6 +300,12 @@ def normalize_company(name: str) -> str:
             break
         result = again
     return result
+
+
+def customer_key(name: str) -> str:
+    """The key deals of one customer share: the normalised name, or the case-folded raw name when
+    normalising leaves nothing ("!!!"), so that no two unrelated customers share an empty key."""
+    return (normalize_company(name) or " ".join(name.casefold().split()))[:200]
 
 
 # ------------------------------------------------------------------------- domains

@@ -240,26 +240,32 @@ class DealStageChange(models.Model):
         return f"→ {self.to_stage}"
 
 
-class DealKey(models.Model):
-    """Blocking keys of a deal's customer, indexed so conflict candidates are found without a scan.
+class CustomerKey(models.Model):
+    """Blocking keys of the customers deals were registered for, indexed so that conflict candidates
+    are found without a scan: a key leads to customer keys (``Deal.customer_key``), those to deals.
 
-    Derived data (rebuilt from the deal by ``_index_keys``), about five rows per deal: no database
-    foreign-key constraints, so bulk imports do not pay millions of checks; deletes cascade in Django."""
+    One row per (key, customer), not per deal: real pipelines carry several deals per customer, and a
+    bulk import writes only the keys of customers it has not seen. Derived data, only ever added to
+    (``customer_index``); a row whose deals are gone just finds nothing. Internal and workspace-wide:
+    read by conflict detection, which runs unscoped; partner users never see it."""
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="keys", db_constraint=False)
     key = models.CharField(max_length=120)
+    customer_key = models.CharField(max_length=200)
 
-    SCOPE_PARTNER_PATH: ClassVar[str | None] = "deal__partner"
-    objects = ScopedManager["DealKey"]()
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["CustomerKey"]()
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "key"])]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key", "customer_key"], name="customerkey_unique")
+        ]
 
     def __str__(self) -> str:
-        return self.key
+        return f"{self.key} → {self.customer_key}"
 
 
 class ConflictStatus(models.TextChoices):

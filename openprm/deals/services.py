@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict
@@ -23,10 +24,10 @@ from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
     ConflictStatus,
+    CustomerKey,
     Deal,
     DealConflict,
     DealCoSeller,
-    DealKey,
     DealLineItem,
     DealSource,
     DealStageChange,
@@ -138,7 +139,7 @@ def _clean(data: DealInput, *, creating: bool, workspace_currency: str) -> dict[
     out: dict[str, Any] = {}
     if creating or "customer_name" in data:
         out["customer_name"] = _text(errors, "customer_name", data.get("customer_name"), 200, required=True)
-        out["customer_key"] = matching.normalize_company(out["customer_name"])[:200]
+        out["customer_key"] = matching.customer_key(out["customer_name"])
     if "customer_domain" in data:
         raw = _text(errors, "customer_domain", data["customer_domain"], 253)
         domain = matching.normalize_domain(raw) if raw else ""
@@ -351,13 +352,24 @@ def _save_lines(deal: Deal, lines: list[tuple[Product | None, str, Decimal, Deci
     )
 
 
-def _index_keys(deal: Deal) -> None:
+def customer_index(*, workspace_id: int, customers: Iterable[tuple[str, Iterable[str]]]) -> None:
+    """Add (blocking key → customer key) rows for ``customers`` [(customer_key, blocking keys)] to the
+    conflict index; pairs already there are skipped, so callers need not know what is indexed."""
     with unscoped():
-        DealKey.objects.filter(deal=deal).delete()
-        DealKey.objects.bulk_create(
-            DealKey(workspace_id=deal.workspace_id, deal=deal, key=key[:120])
-            for key in sorted(matching.blocking_keys(deal.customer_name, deal.customer_domain))
+        CustomerKey.objects.bulk_create(
+            (
+                CustomerKey(workspace_id=workspace_id, key=key[:120], customer_key=customer)
+                for customer, keys in customers
+                for key in sorted(set(keys))
+            ),
+            batch_size=2_000,
+            ignore_conflicts=True,
         )
+
+
+def _index_keys(deal: Deal) -> None:
+    keys = matching.blocking_keys(deal.customer_name, deal.customer_domain)
+    customer_index(workspace_id=deal.workspace_id, customers=[(deal.customer_key, keys)])
 
 
 def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
@@ -369,9 +381,11 @@ def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
     keys = list(matching.blocking_keys(deal.customer_name, deal.customer_domain))
     found: list[DealConflict] = []
     with unscoped():
-        keyed = DealKey.objects.filter(workspace_id=deal.workspace_id, key__in=keys).values("deal_id")
+        keyed = CustomerKey.objects.filter(workspace_id=deal.workspace_id, key__in=keys).values(
+            "customer_key"
+        )
         candidates = (  # the cap applies to open deals of other partners, however much closed history exists
-            Deal.objects.filter(workspace_id=deal.workspace_id, pk__in=keyed)
+            Deal.objects.filter(workspace_id=deal.workspace_id, customer_key__in=keyed)
             .exclude(partner_id=deal.partner_id)
             .filter(stage__outcome=Outcome.OPEN)
             .exclude(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED])

@@ -39,10 +39,10 @@ from openprm.core.actors import Actor
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.scoping import scope, unscoped
 from openprm.deals.models import (
+    CustomerKey,
     Deal,
     DealConflict,
     DealCoSeller,
-    DealKey,
     DealLineItem,
     DealStageChange,
 )
@@ -128,7 +128,7 @@ def _scratch_workspace(label: str, partners: int) -> tuple[Workspace, Program, d
 def _delete_workspaces(workspace_ids: list[int]) -> None:
     """Delete the scratch workspaces and all their rows: raw deletes for the big tables, then the rest."""
     quote = connection.ops.quote_name
-    big = [DealKey, DealStageChange, DealLineItem, DealConflict, DealCoSeller, AuditEntry, Deal]
+    big = [CustomerKey, DealStageChange, DealLineItem, DealConflict, DealCoSeller, AuditEntry, Deal]
     marks = ", ".join(["%s"] * len(workspace_ids))
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
@@ -293,7 +293,7 @@ def _deals_round(path: Path, partners: int, keep: bool) -> _Round:
                 baseline_deals=Deal.objects.filter(workspace=base_ws).count(),
                 baseline_rows_read=rows_read,
                 stage_changes=DealStageChange.objects.filter(workspace=ours_ws).count(),
-                keys=DealKey.objects.filter(workspace=ours_ws).count(),
+                keys=CustomerKey.objects.filter(workspace=ours_ws).count(),
             )
     finally:
         if created and not keep:

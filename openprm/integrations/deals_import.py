@@ -15,9 +15,9 @@ What an imported deal gets, and how it differs from ``deal_register``:
   the program's first stage, then, if the file's stage is another one, a change to it at ``closed_at``
   for won/lost deals (``closed_at`` is required for those: the file's close date, else its expected
   close date) or at ``registered_at`` for open deals (the file does not say when they moved);
-* its customer's blocking keys are indexed (``DealKey``) so that later registrations are checked
-  against it, but conflict detection is *not* run for imported deals (CRM data is already settled and it
-  would cost a fuzzy comparison per candidate per row);
+* its customer's blocking keys are indexed (``CustomerKey``, once per customer) so that later
+  registrations are checked against it, but conflict detection is *not* run for imported deals (CRM
+  data is already settled and it would cost a fuzzy comparison per candidate per row);
 * no audit entry per created deal (it would double the rows an import writes; the stage history
   records who imported it, with ``actor_label``); updates of existing deals are audited field by field.
 
@@ -35,7 +35,6 @@ import datetime
 import functools
 import gc
 import json
-import operator
 import os
 import re
 import uuid
@@ -55,14 +54,13 @@ from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
     Deal,
-    DealKey,
     DealLineItem,
     DealSource,
     DealStageChange,
     Outcome,
     Product,
 )
-from openprm.deals.services import add_business_days, program_stages
+from openprm.deals.services import add_business_days, customer_index, program_stages
 from openprm.integrations.deals_formats import (
     DEFAULT_STAGE_MAPS,
     FORMATS,
@@ -278,8 +276,7 @@ class _Lookups:
             domain = domain[:253]
             keys = tuple(sorted(key[:120] for key in matching.blocking_keys(name, domain)))
             root = matching.domain_root(domain)[:100] if domain else ""
-            normalized = matching.prepare(name, domain).norm  # = normalize_company(name), cached
-            result = _Customer(normalized[:200], domain, root, keys)
+            result = _Customer(matching.customer_key(name), domain, root, keys)
         if len(self.customers) >= CUSTOMER_CACHE_SIZE:
             self.customers.clear()
         self.customers[cache_key] = result
@@ -730,7 +727,6 @@ _CHANGE_FIELDS = (
     "actor_label",
     "lost_reason",
 )
-_KEY_FIELDS = ("workspace_id", "deal_id", "key")
 _LINE_FIELDS = ("workspace_id", "deal_id", "product_id", "product_name", "quantity", "unit_price")
 _INSERT_FIELDS = ("public_id", "created_at", "updated_at", "workspace_id", *_DEAL_FIELDS)
 
@@ -748,7 +744,7 @@ class _Writer:
         self.label = actor.label[:254]
         self.deals = FastTable(Deal, _INSERT_FIELDS, with_ids=True)
         self.changes = FastTable(DealStageChange, _CHANGE_FIELDS)
-        self.keys = FastTable(DealKey, _KEY_FIELDS)
+        self.indexed: set[tuple[str, str]] = set()  # (customer key, domain) this import has indexed
         self.lines = FastTable(DealLineItem, _LINE_FIELDS)
         self.stage_changes = 0
 
@@ -758,7 +754,7 @@ class _Writer:
         updates = [c for c in batch if c.action is Action.UPDATE]
         now = timezone.now()
         changes: list[list[Any]] = []
-        keys: list[list[Any]] = []
+        keys: dict[str, tuple[str, ...]] = {}  # customers to index: customer key → blocking keys
         lines: list[list[Any]] = []
         workspace_id, label = self.workspace_id, self.label
         deal_rows: list[list[Any]] = []
@@ -782,8 +778,11 @@ class _Writer:
                         values["lost_reason"],
                     ]
                 )
-            assert checked.customer is not None
-            keys += [[workspace_id, deal_id, key] for key in checked.customer.blocking_keys]
+            customer = checked.customer
+            assert customer is not None
+            if (customer.key, customer.domain) not in self.indexed:
+                self.indexed.add((customer.key, customer.domain))
+                keys[customer.key] = tuple({*keys.get(customer.key, ()), *customer.blocking_keys})
             for product in checked.products or ():
                 lines.append(
                     [workspace_id, deal_id, product.id, product.name, Decimal("1.00"), product.price]
@@ -793,8 +792,7 @@ class _Writer:
             self._update(updates, now, changes, keys, lines)
         self.changes.insert(changes)
         self.lines.insert(lines)
-        keys.sort(key=operator.itemgetter(2))  # the key index is then written page by page
-        self.keys.insert(keys)
+        customer_index(workspace_id=workspace_id, customers=keys.items())
         self.stage_changes += len(changes)
 
     def _update(
@@ -802,14 +800,13 @@ class _Writer:
         updates: list[_Checked],
         now: datetime.datetime,
         changes: list[list[Any]],
-        keys: list[list[Any]],
+        keys: dict[str, tuple[str, ...]],
         lines: list[list[Any]],
     ) -> None:
         columns = [*_DEAL_FIELDS, "updated_at"]
         convert = dict(self.deals.convert)
         positions = {name: i for i, name in enumerate(_INSERT_FIELDS, start=1)}
         params: list[list[Any]] = []
-        rekeyed: list[int] = []
         relined: list[int] = []
         entries: list[AuditEntry] = []
         for checked in updates:
@@ -835,13 +832,12 @@ class _Writer:
                     ]
                 )
             if {"customer_name", "customer_domain"} & set(checked.changed):
-                rekeyed.append(deal_id)
-                assert checked.customer is not None
                 customer = checked.customer
-                if not customer.blocking_keys:  # the cached form of an unchanged customer has none
-                    found = matching.blocking_keys(values["customer_name"], values["customer_domain"])
-                    customer = _Customer(customer.key, customer.domain, customer.root, tuple(sorted(found)))
-                keys.extend([self.workspace_id, deal_id, key[:120]] for key in customer.blocking_keys)
+                assert customer is not None
+                found = customer.blocking_keys or tuple(  # the cached form of an unchanged customer has none
+                    matching.blocking_keys(values["customer_name"], values["customer_domain"])
+                )
+                keys[customer.key] = tuple({*keys.get(customer.key, ()), *found})
             if checked.products_changed:
                 relined.append(deal_id)
                 for product in checked.products or ():
@@ -875,10 +871,8 @@ class _Writer:
         with connection.cursor() as cursor:
             query = f"UPDATE {quote(Deal._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
             cursor.executemany(query, params)
-        with unscoped():
-            if rekeyed:
-                DealKey.objects.filter(deal_id__in=rekeyed).delete()
-            if relined:
+        if relined:
+            with unscoped():
                 DealLineItem.objects.filter(deal_id__in=relined).delete()
         AuditEntry.objects.bulk_create(entries)
 

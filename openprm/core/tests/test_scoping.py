@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import ScopeError, scope, unscoped
 from openprm.core.testing import actor_for
+from openprm.deals.models import CustomerKey
 from openprm.partners.models import Contact, Partner, Tag, Tier
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,15 @@ def test_partner_scope_sees_only_its_partner(world):
             "Gold",
             "Platinum",
         ]
+
+
+def test_staff_only_models_are_hidden_from_partner_users(world):
+    with unscoped():
+        CustomerKey.objects.create(workspace=world.workspace, key="n:initech", customer_key="initech")
+    with scope(actor_for(world.a_admin).access_scope()):
+        assert CustomerKey.objects.count() == 0  # other partners' customers are not a partner's business
+    with scope(actor_for(world.analyst).access_scope()):
+        assert CustomerKey.objects.count() == 1
 
 
 def test_staff_scope_sees_all_partners(world):

@@ -17,6 +17,7 @@ from openprm.deals.matching import (
     blocking_keys,
     compare,
     compare_prepared,
+    customer_key,
     domain_root,
     normalize_company,
     normalize_domain,
@@ -586,3 +587,9 @@ def test_blocking_keys_include_own_keys(name: str, domain: str) -> None:
     keys = blocking_keys(name, domain)
     assert keys == blocking_keys(name, domain)
     assert len(keys) <= 8
+
+
+def test_customer_key_is_never_empty_for_a_named_customer() -> None:
+    assert customer_key("Acme, Inc.") == customer_key("ACME Inc") == "acme"
+    assert customer_key("!!!") == "!!!" and customer_key("  ?  ? ") == "? ?"
+    assert customer_key("") == ""

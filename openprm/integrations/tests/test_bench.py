@@ -10,7 +10,7 @@ from django.db import connection
 
 from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
-from openprm.deals.models import Deal, DealKey, DealStageChange
+from openprm.deals.models import CustomerKey, Deal, DealStageChange
 from openprm.integrations.bench import generate_deals_csv
 from openprm.integrations.tests.helpers import run
 
@@ -25,7 +25,7 @@ def table_counts() -> tuple[int, int, int, int]:
             Workspace.objects.count(),
             Deal.objects.count(),
             DealStageChange.objects.count(),
-            DealKey.objects.count(),
+            CustomerKey.objects.count(),
         )
 
 

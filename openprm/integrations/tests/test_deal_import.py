@@ -17,7 +17,14 @@ from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import actor_for, make_partner, make_user
-from openprm.deals.models import ApprovalStatus, Deal, DealKey, DealLineItem, DealStageChange, Product
+from openprm.deals.models import (
+    ApprovalStatus,
+    CustomerKey,
+    Deal,
+    DealLineItem,
+    DealStageChange,
+    Product,
+)
 from openprm.integrations.deals_formats import (
     DEAL_COLUMNS,
     AmountError,
@@ -94,7 +101,7 @@ def counts() -> tuple[int, int, int, int]:
         return (
             Deal.objects.count(),
             DealStageChange.objects.count(),
-            DealKey.objects.count(),
+            CustomerKey.objects.count(),
             DealLineItem.objects.count(),
         )
 
@@ -218,7 +225,7 @@ def test_imports_a_canonical_file_with_history_keys_and_line_items(world, tmp_pa
     ]
     with unscoped():
         lines = list(DealLineItem.objects.filter(deal=d2).order_by("id"))
-        keys = set(DealKey.objects.filter(deal=d2).values_list("key", flat=True))
+        keys = set(CustomerKey.objects.filter(customer_key=d2.customer_key).values_list("key", flat=True))
     assert [(li.product_id, li.product_name, li.unit_price) for li in lines] == [
         (catalog["Core Platform"].pk, "Core Platform", Decimal("24000.00")),
         (catalog["Premium Support"].pk, "Premium Support", Decimal("4800.00")),
@@ -391,7 +398,7 @@ def test_reimport_updates_customer_keys_and_products_but_never_moves_a_deal(worl
     assert (result.updated, result.rejected) == (1, 1)
     d1 = deals()["D-1"]
     with unscoped():
-        keys = set(DealKey.objects.filter(deal=d1).values_list("key", flat=True))
+        keys = set(CustomerKey.objects.filter(customer_key=d1.customer_key).values_list("key", flat=True))
         products = list(DealLineItem.objects.filter(deal=d1).values_list("product_name", flat=True))
     assert (d1.customer_name, d1.customer_domain, d1.customer_key) == (
         "Initrode AG",
