@@ -5,6 +5,7 @@ import os
 import pytest
 
 os.environ.setdefault("PRM_STATIC_MANIFEST", "false")
+os.environ.setdefault("PRM_QUEUE_IMMEDIATE", "true")  # jobs run inline; the worker test starts a real one
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "huey.contrib.djhuey",
     "ninja",  # serves the API docs assets locally (no CDN)
     "django_countries",
     "axes",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "openprm.accounts",
     "openprm.partners",
     "openprm.deals",
+    "openprm.activity",
     "openprm.portal",
     "openprm.integrations",
 ]
@@ -191,6 +193,18 @@ EMAIL_BACKEND = (
 )
 DEFAULT_FROM_EMAIL = os.environ.get("PRM_FROM_EMAIL", "OpenPRM <noreply@openprm.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Job queue (prm worker): huey, on a SQLite file shared by the web processes and the worker.
+# PRM_QUEUE_IMMEDIATE=true runs jobs inline instead (tests, single-process development).
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "name": "openprm",
+    "filename": os.environ.get("PRM_QUEUE_FILE") or str(VAR_DIR / "queue.sqlite3"),
+    "immediate": env_bool("PRM_QUEUE_IMMEDIATE"),
+    "results": False,
+    "utc": True,
+    "consumer": {"workers": int(os.environ.get("PRM_QUEUE_WORKERS", "2")), "worker_type": "thread"},
+}
 
 # Server (prm serve).
 PRM_BIND = os.environ.get("PRM_BIND", "127.0.0.1:8000")

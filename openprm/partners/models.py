@@ -46,6 +46,18 @@ class Program(WorkspaceModel):
     protection_days = models.PositiveSmallIntegerField(
         default=90, help_text="Days an approved registration is protected before it expires unprogressed"
     )
+    attribution_model = models.CharField(
+        max_length=12,
+        choices=[("first_click", "First click"), ("last_click", "Last click")],
+        default="last_click",
+        help_text="Which of a customer's clicks earns a conversion",
+    )
+    attribution_window_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days after a click within which a conversion is attributed to it"
+    )
+    active_window_days = models.PositiveSmallIntegerField(
+        default=90, help_text="A partner counts as active with a qualifying activity within this many days"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="program_unique_name")]

@@ -1,0 +1,295 @@
+"""Events (everything partners do), referral tracking (links, clicks, coupons, conversions) and the
+per-partner daily rollups that pages read instead of raw events.
+
+High-volume tables (``Event``, ``Click``, ``PartnerDayMetric``) are append-only or upsert-only, carry
+``workspace_id`` and ``partner_id`` and have no database foreign-key constraints (bulk paths write them
+with COPY / executemany; deletes cascade in Django). Unique constraints lead with ``workspace``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+
+from openprm.core.models import TimestampedModel, Workspace, WorkspaceModel
+from openprm.core.scoping import ScopedManager
+from openprm.partners.models import Contact, Partner, Program
+
+
+def _fk(to: type[models.Model] | str, *, null: bool = False, index: bool = True) -> models.ForeignKey:
+    """A foreign key without a database constraint (Django still cascades deletes)."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.SET_NULL if null else models.CASCADE,
+        null=null,
+        blank=null,
+        related_name="+",
+        db_constraint=False,
+        db_index=index,
+    )
+
+
+class EventType(WorkspaceModel):
+    """A workspace's own event type, next to the built-in catalog (``catalog.BUILTIN_TYPES``)."""
+
+    key = models.CharField(max_length=60)
+    label = models.CharField(max_length=120)
+    category = models.CharField(max_length=30, default="custom")
+    contact = models.BooleanField(default=False, help_text="Communication with the partner")
+    qualifying = models.BooleanField(default=True, help_text="Counts towards the active-partner share")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="eventtype_unique_key")]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Event(models.Model):
+    """Something a partner did or that happened with a partner. Append-only.
+
+    ``event_id`` is the client's id (unique per workspace): a re-sent event is recognised and never
+    stored twice. ``direction``: inbound = partner → us, outbound = us → partner, "" where it does not
+    apply. ``actor`` is a contact of the partner or a user (either may be empty).
+    """
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        CSV = "csv", "CSV import"
+        UI = "ui", "Logged in the app"
+        INTEGRATION = "integration", "Integration"
+
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    event_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=60)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    actor_contact = _fk(Contact, null=True, index=False)
+    actor_user = _fk(settings.AUTH_USER_MODEL, null=True, index=False)
+    direction = models.CharField(max_length=8, blank=True)
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.API)
+
+    objects = ScopedManager["Event"]()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "event_id"], name="event_unique_id")]
+        indexes = [models.Index(fields=["workspace", "partner", "occurred_at"], name="event_partner_time")]
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class PartnerDayMetric(models.Model):
+    """One metric of one partner on one (UTC) day, maintained incrementally by every write that feeds
+    it (``activity.rollups``) and rebuildable from the raw rows (`prm rollups rebuild`)."""
+
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    day = models.DateField()
+    metric = models.CharField(max_length=80)
+    value = models.DecimalField(max_digits=24, decimal_places=4, default=Decimal(0))
+
+    objects = ScopedManager["PartnerDayMetric"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "partner", "metric", "day"], name="rollup_unique_cell"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "metric", "day"], name="rollup_metric_day")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day} {self.metric}={self.value}"
+
+
+class PairedInterval(models.Model):
+    """A reply, ticket resolution or campaign delivery interval (``activity.pairing``), on the day it
+    ended: derived from events by the job worker, kept for exact medians."""
+
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    kind = models.CharField(max_length=30)
+    day = models.DateField()
+    seconds = models.BigIntegerField()
+
+    objects = ScopedManager["PairedInterval"]()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "partner", "kind", "day"], name="interval_partner_kind_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.seconds}s"
+
+
+class RollupState(models.Model):
+    """The fill state of a workspace's rollups."""
+
+    class Status(models.TextChoices):
+        READY = "ready", "Up to date"
+        REBUILDING = "rebuilding", "Rebuilding"
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY)
+    filled_at = models.DateTimeField(null=True, blank=True, help_text="Last incremental update")
+    rebuilt_at = models.DateTimeField(null=True, blank=True, help_text="Last full rebuild")
+    responses_at = models.DateTimeField(null=True, blank=True, help_text="Last response-time refresh")
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    objects = ScopedManager["RollupState"]()
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.status}"
+
+
+class RollupDirty(models.Model):
+    """Partners whose response-time rollups must be recomputed from ``since`` on (contact events arrived;
+    pairing messages depends on their order, so it is recomputed rather than added to)."""
+
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    since = models.DateField()
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["RollupDirty"]()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "partner"], name="rollupdirty_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} since {self.since}"
+
+
+# --- referral tracking ---------------------------------------------------------------------------------
+
+
+class TrackingLink(TimestampedModel):
+    """A partner's tracking link: ``/r/<code>`` records a click and redirects to ``destination``."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tracking_links")
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    code = models.SlugField(max_length=64, unique=True)  # global: /r/<code> carries no workspace
+    destination = models.URLField(max_length=2000)
+    campaign = models.CharField(max_length=120, blank=True)
+    utm_source = models.CharField(max_length=120, blank=True)
+    utm_medium = models.CharField(max_length=120, blank=True)
+    utm_campaign = models.CharField(max_length=120, blank=True)
+    utm_term = models.CharField(max_length=120, blank=True)
+    utm_content = models.CharField(max_length=120, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    objects = ScopedManager["TrackingLink"]()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Click(models.Model):
+    """A recorded visit of a tracking link. Append-only; ``click_id`` is passed on to the destination."""
+
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    link = _fk(TrackingLink, index=False)
+    click_id = models.CharField(max_length=32, unique=True)
+    clicked_at = models.DateTimeField()
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    referrer = models.CharField(max_length=1000, blank=True)
+
+    objects = ScopedManager["Click"]()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "partner", "clicked_at"], name="click_partner_time"),
+            models.Index(fields=["workspace", "ip_hash", "clicked_at"], name="click_ip_time"),
+        ]
+        ordering = ["-clicked_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.click_id
+
+
+class Coupon(TimestampedModel):
+    """A partner's coupon code; a conversion that carries it is attributed to the partner."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="coupons")
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    code = models.CharField(max_length=64)  # stored upper-case
+    description = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    objects = ScopedManager["Coupon"]()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "code"], name="coupon_unique_code")]
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Conversion(TimestampedModel):
+    """A signup, purchase, recurring payment or refund reported by the vendor's systems, attributed to a
+    partner (by click, link code or coupon) or left unattributed. Flagged conversions await review."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", "Signup"
+        PURCHASE = "purchase", "Purchase"
+        RECURRING = "recurring_payment", "Recurring payment"
+        REFUND = "refund", "Refund"
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        FLAGGED = "flagged", "Flagged for review"
+        REJECTED = "rejected", "Rejected"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    currency = models.CharField(max_length=3, default="USD")
+    customer_external_id = models.CharField(max_length=200, blank=True)
+    customer_email_hash = models.CharField(max_length=64, blank=True)
+    click = models.ForeignKey(Click, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    link = models.ForeignKey(TrackingLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    refund_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    attributed_by = models.CharField(max_length=20, blank=True)  # first_click, last_click, link, coupon, ...
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    flags = models.JSONField(default=list, blank=True)  # [{"rule": ..., "detail": ...}]
+    idempotency_key = models.CharField(max_length=200)
+    properties = models.JSONField(default=dict, blank=True)
+
+    objects = ScopedManager["Conversion"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "idempotency_key"], name="conversion_unique_key")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "partner", "occurred_at"], name="conversion_partner_time")
+        ]
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency}"

@@ -1,0 +1,8 @@
+"""Staff pages of the activity app (each views module lists its own routes)."""
+
+from __future__ import annotations
+
+from openprm.activity.views import engagement, referrals
+
+app_name = "activity"
+urlpatterns = [*engagement.urlpatterns, *referrals.urlpatterns]
