@@ -5,7 +5,6 @@ import os
 import pytest
 
 os.environ.setdefault("PRM_STATIC_MANIFEST", "false")
-os.environ.setdefault("PRM_QUEUE_IMMEDIATE", "true")  # jobs run inline; the worker test starts a real one
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -17,6 +16,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         if any(word in reason.lower() for word in ("chromium", "postgres", "shared data", "../shared")):
             report.outcome = "failed"
             report.longrepr = f"Skipped under CI=true, which is not allowed: {reason}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _jobs_inline():  # type: ignore[no-untyped-def]
+    """Jobs run inline when enqueued (after commit); the worker test starts a real `prm worker`."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
 
 
 @pytest.fixture(autouse=True)

@@ -31,12 +31,15 @@ class Perm(StrEnum):
     PORTAL_TEAM = "portal.team"  # partner admins managing their own team's portal users
     PORTAL_INVITE = "portal.invite"  # staff inviting partner contacts to the portal
     WORKSPACE_ADMIN = "workspace.admin"  # staff users, custom fields, partner types
+    ACTIVITY_INGEST = "activity.ingest"  # send events in bulk (API, CSV), rebuild rollups
 
 
 _READ = {Perm.PARTNER_VIEW, Perm.PARTNER_EXPORT}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm) - {Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM},
-    Role.MANAGER: frozenset(_READ | {Perm.PARTNER_EDIT, Perm.PARTNER_IMPORT, Perm.PORTAL_INVITE}),
+    Role.MANAGER: frozenset(
+        _READ | {Perm.PARTNER_EDIT, Perm.PARTNER_IMPORT, Perm.PORTAL_INVITE, Perm.ACTIVITY_INGEST}
+    ),
     Role.FINANCE: frozenset(_READ),
     Role.ANALYST: frozenset(_READ),
     Role.PARTNER_ADMIN: frozenset({Perm.PARTNER_VIEW, Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM}),

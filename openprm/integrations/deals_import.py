@@ -32,21 +32,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import gc
-import json
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from openprm.core.actors import Actor
+from openprm.core.bulk import FastTable, uuid4_hex
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
@@ -594,130 +592,6 @@ def _approval_fields(status: str, registered_at: datetime.datetime, program: _Pr
 # --- writing -------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=65_536)  # imported dates repeat (days, the import's own "now")
-def _sqlite_datetime(value: datetime.datetime) -> str:
-    """What Django stores for an aware datetime on SQLite: naive UTC text."""
-    return str(value.astimezone(datetime.UTC).replace(tzinfo=None))
-
-
-def _converter(fld: models.Field[Any, Any], vendor: str) -> Callable[[Any], Any] | None:
-    """How to turn a Python value into what the driver expects for this column (None: as is)."""
-    kind = fld.get_internal_type()
-    if vendor == "postgresql":
-        if kind == "JSONField":
-            from psycopg.types.json import Jsonb
-
-            return Jsonb
-        return None
-    if kind == "DateTimeField":
-        return _sqlite_datetime
-    if kind == "DateField":
-        return str
-    if kind == "UUIDField":
-        return _uuid_hex
-    if kind == "JSONField":
-        return _sqlite_json
-    return None
-
-
-def _uuid_hex(value: uuid.UUID | str) -> str:
-    return value if isinstance(value, str) else value.hex
-
-
-def _uuid4_hex() -> str:
-    """A random (version 4) UUID as 32 hex digits, as both databases accept it; cheaper than uuid4()."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return raw.hex()
-
-
-def _sqlite_json(value: Any) -> str:
-    return "{}" if value == {} else json.dumps(value)
-
-
-class FastTable:
-    """Appends rows to one table: COPY on PostgreSQL, executemany elsewhere.
-
-    Rows are ``[*values of columns]``, or ``[id, *values]`` with ``with_ids`` (ids from :meth:`ids`, for
-    rows that other rows refer to); the model's other columns get their default. Must run inside a
-    transaction (on SQLite, ``BEGIN IMMEDIATE`` holds the write lock, so the next free ids stay free).
-    """
-
-    def __init__(self, model: type[models.Model], columns: Sequence[str], *, with_ids: bool = False) -> None:
-        fields = {f.attname: f for f in model._meta.concrete_fields}
-        pk = model._meta.pk
-        assert pk is not None
-        rest = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in columns]
-        self.vendor = connection.vendor
-        self.table = model._meta.db_table
-        self.pk_column = pk.column
-        quote = connection.ops.quote_name
-        names = [
-            *([pk.column] if with_ids else []),
-            *(fields[c].column for c in columns),
-            *(f.column for f in rest),
-        ]
-        self.column_sql = ", ".join(quote(name) for name in names)
-        self.tail = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
-        self.convert = [
-            (position, fn)
-            for position, name in enumerate(columns, start=1 if with_ids else 0)
-            if (fn := _converter(fields[name], self.vendor)) is not None
-        ]
-        self._next_id: int | None = None
-        self._sequence: str | None = None
-
-    def ids(self, count: int) -> list[int]:
-        if count == 0:
-            return []
-        quote = connection.ops.quote_name
-        with connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                if self._sequence is None:
-                    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [self.table, self.pk_column])
-                    self._sequence = cursor.fetchone()[0]
-                cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self._sequence, count])
-                return [value for (value,) in cursor.fetchall()]
-            if self._next_id is None:
-                query = f"SELECT MAX({quote(self.pk_column)}) FROM {quote(self.table)}"  # noqa: S608 - model names
-                cursor.execute(query)
-                highest = cursor.fetchone()[0] or 0
-                if self.vendor == "sqlite":
-                    cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [self.table])
-                    found = cursor.fetchone()
-                    highest = max(highest, found[0] if found else 0)
-                self._next_id = highest + 1
-        start = self._next_id
-        self._next_id += count
-        return list(range(start, start + count))
-
-    def insert(self, rows: list[list[Any]]) -> None:
-        if not rows:
-            return
-        convert, tail = self.convert, self.tail
-        for row in rows:
-            for position, fn in convert:
-                value = row[position]
-                if value is not None:
-                    row[position] = fn(value)
-            if tail:
-                row.extend(tail)
-        quote = connection.ops.quote_name
-        with connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                with (
-                    connection.wrap_database_errors,
-                    cursor.cursor.copy(f"COPY {quote(self.table)} ({self.column_sql}) FROM STDIN") as copy,
-                ):
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(rows[0]))
-                query = f"INSERT INTO {quote(self.table)} ({self.column_sql}) VALUES ({marks})"  # noqa: S608
-                cursor.executemany(query, rows)
-
-
 _CHANGE_FIELDS = (
     "workspace_id",
     "deal_id",
@@ -762,7 +636,7 @@ class _Writer:
             values = checked.values
             assert values is not None and checked.stage is not None and checked.first_stage is not None
             deal_rows.append(
-                [deal_id, _uuid4_hex(), now, now, workspace_id, *map(values.__getitem__, _DEAL_FIELDS)]
+                [deal_id, uuid4_hex(), now, now, workspace_id, *map(values.__getitem__, _DEAL_FIELDS)]
             )
             first, stage = checked.first_stage, checked.stage
             changes.append([workspace_id, deal_id, None, first.id, values["registered_at"], label, ""])

@@ -1,5 +1,135 @@
+"""``POST /api/v1/events``: batch ingestion (JSON array or NDJSON, up to 10,000 events per request).
+
+The body is read as is (not through a schema): every item is checked by the ingestion service so that a
+bad item gets an error with its index while the good ones are stored (or none with ``?atomic=true``).
+"""
+
 from __future__ import annotations
 
-from ninja import Router
+import json
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.responses import codes_4xx
+from pydantic import Field
+
+from openprm.activity.services.events import MAX_BATCH, EventError, IngestResult, events_ingest
+from openprm.core.actors import Actor
+from openprm.partners.schemas import ErrorOut
 
 router = Router(tags=["events"])
+
+_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event_id", "type", "occurred_at"],
+    "properties": {
+        "event_id": {
+            "type": "string",
+            "maxLength": 100,
+            "description": "Unique per workspace; re-sent ids are ignored",
+        },
+        "partner": {"type": "string", "format": "uuid", "description": "The partner's public id"},
+        "partner_external_id": {"type": "string", "description": "Or the partner's external id"},
+        "type": {"type": "string", "description": "A built-in or custom event type key (GET /event-types)"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "direction": {"type": "string", "enum": ["", "inbound", "outbound"]},
+        "value": {"type": "number"},
+        "properties": {"type": "object", "description": "At most 16 KB of JSON"},
+        "actor_email": {"type": "string", "description": "A contact of the partner or a workspace user"},
+        "source": {"type": "string", "enum": ["api", "integration", "csv"]},
+    },
+    "additionalProperties": False,
+}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "maxItems": MAX_BATCH, "items": _EVENT_SCHEMA}},
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One event object per line"}
+            },
+        },
+    }
+}
+
+
+class EventErrorOut(Schema):
+    index: int
+    field: str
+    code: str
+    message: str
+
+
+class IngestOut(Schema):
+    received: int
+    stored: int = Field(description="New events stored by this request")
+    duplicates: int = Field(description="Events whose event_id was already stored (or repeated in the batch)")
+    rejected: int
+    refused: bool = Field(description="atomic=true and some event was bad: nothing was stored")
+    errors: list[EventErrorOut]
+
+
+class IngestQuery(Schema):
+    atomic: bool = Field(False, description="All or nothing: store nothing if any event is bad")
+
+
+def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
+    """The body's events; NDJSON lines that are not JSON become per-index errors."""
+    content_type = request.content_type or ""
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "The request body is not UTF-8.") from None
+    if "ndjson" in content_type or "jsonl" in content_type:
+        items: list[Any] = []
+        errors: list[EventError] = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except ValueError as exc:
+                errors.append(EventError(len(items), "", "invalid_json", f"Not JSON: {exc}"))
+                items.append(None)
+        return items, errors
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise HttpError(400, "Cannot parse request body: send a JSON array of events (or NDJSON).") from None
+    if not isinstance(parsed, list):
+        raise HttpError(400, "Cannot parse request body: expected a JSON array of events.")
+    return parsed, []
+
+
+@router.post(
+    "/events",
+    response={200: IngestOut, 422: IngestOut, 413: ErrorOut, codes_4xx: ErrorOut},
+    openapi_extra=_BODY,
+)
+def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[IngestResult]:
+    """Send events in bulk: a JSON array or NDJSON (`Content-Type: application/x-ndjson`), at most 10,000.
+
+    Each bad event gets an error with its index and reason; the good ones are stored (or, with
+    `atomic=true`, nothing is stored when any is bad: 422). An event whose `event_id` is already stored
+    is counted as a duplicate and not stored again, so a failed request can simply be re-sent.
+    """
+    actor = request.actor  # type: ignore[attr-defined]
+    assert isinstance(actor, Actor)
+    items, parse_errors = _items(request)
+    if len(items) > MAX_BATCH:
+        raise HttpError(413, f"At most {MAX_BATCH} events per request; this one has {len(items)}.")
+    unparsed = {e.index for e in parse_errors}
+    valid_items = [None if i in unparsed else item for i, item in enumerate(items)]
+    if parse_errors and filters.atomic:
+        result = IngestResult(
+            received=len(items), rejected=len(parse_errors), errors=parse_errors, refused=True
+        )
+        return Status(422, result)
+    result = events_ingest(actor=actor, items=valid_items, atomic=filters.atomic)
+    if parse_errors:  # their items were None ("must be an object"): report the parse error instead
+        result.errors = sorted(
+            [*parse_errors, *(e for e in result.errors if e.index not in unparsed)], key=lambda e: e.index
+        )
+    return Status(422 if result.refused else 200, result)

@@ -1,4 +1,4 @@
-"""`prm import partners|deals FILE`: import a CSV file, all or nothing unless --skip-invalid.
+"""`prm import partners|deals|activities FILE`: import a CSV file, all or nothing unless --skip-invalid.
 
 Deals also come as a HubSpot deals export or a Salesforce opportunity report (``--format``), with the
 partner from a column (``partner_external_id`` or ``--partner-column``) or ``--partner``, and stage names
@@ -16,19 +16,20 @@ from tqdm import tqdm
 
 from openprm.core.actors import Actor
 from openprm.core.scoping import scope
+from openprm.integrations.activities_import import activities_import
 from openprm.integrations.deals_formats import FORMATS, read_stage_map
 from openprm.integrations.deals_import import deals_import, partner_by_ref
 from openprm.integrations.formats import CsvHeaderError, CsvRecord, RejectsWriter, RowError
 from openprm.integrations.management.commands._common import cli_actor
 from openprm.integrations.services import ImportResult, ProgressCallback, RejectCallback, partners_import
 
-KINDS = ("partners", "deals")
+KINDS = ("partners", "deals", "activities")
 
 
 class Command(BaseCommand):
     help = (
-        "Import a CSV file (partners: canonical; deals: canonical, hubspot or salesforce). Every bad row is "
-        "reported; nothing is imported if any is bad."
+        "Import a CSV file (partners, activities: canonical; deals: canonical, hubspot or salesforce). Every "
+        "bad row is reported; nothing is imported if any is bad."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        if options["kind"] == "partners":
+        if options["kind"] in ("partners", "activities"):
             given = [
                 f"--{o.replace('_', '-')}" for o in ("partner", "partner_column", "stage_map") if options[o]
             ]
@@ -83,7 +84,8 @@ class Command(BaseCommand):
                 given.insert(0, f"--format {options['format']}")
             if given:
                 raise CommandError(
-                    f"Partners are imported from the canonical format only: drop {', '.join(given)}."
+                    f"{options['kind'].title()} are imported from the canonical format only: "
+                    f"drop {', '.join(given)}."
                 )
         rejects_path: Path | None = options["rejects"]
         if rejects_path is None and options["skip_invalid"]:
@@ -158,6 +160,8 @@ class Command(BaseCommand):
         }
         if options["kind"] == "partners":
             return partners_import(**common)
+        if options["kind"] == "activities":
+            return activities_import(**common)
         partner = None
         if options["partner"]:
             partner = partner_by_ref(actor=actor, ref=options["partner"])
