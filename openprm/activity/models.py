@@ -278,6 +278,7 @@ class Conversion(TimestampedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
     flags = models.JSONField(default=list, blank=True)  # [{"rule": ..., "detail": ...}]
     idempotency_key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64, blank=True)  # a retry must repeat the same request
     properties = models.JSONField(default=dict, blank=True)
 
     objects = ScopedManager["Conversion"]()
@@ -287,7 +288,10 @@ class Conversion(TimestampedModel):
             models.UniqueConstraint(fields=["workspace", "idempotency_key"], name="conversion_unique_key")
         ]
         indexes = [
-            models.Index(fields=["workspace", "partner", "occurred_at"], name="conversion_partner_time")
+            models.Index(fields=["workspace", "partner", "occurred_at"], name="conversion_partner_time"),
+            models.Index(fields=["workspace", "customer_external_id"], name="conversion_customer_id"),
+            models.Index(fields=["workspace", "customer_email_hash"], name="conversion_customer_email"),
+            models.Index(fields=["workspace", "status", "occurred_at"], name="conversion_status_time"),
         ]
         ordering = ["-occurred_at", "-id"]
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("deals/<uuid:public_id>/submitted/", views.deal_submitted, name="deal_submitted"),
     path("deals/<uuid:public_id>/edit/", views.deal_edit, name="deal_edit"),
     path("deals/<uuid:public_id>/stage/", views.deal_stage, name="deal_stage"),
+    path("links/", views.link_list, name="links"),
+    path("conversions/", views.conversion_list, name="conversions"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/count/", views.notification_count, name="notification_count"),
 ]

@@ -17,6 +17,10 @@ from openprm.accounts import selectors as account_selectors
 from openprm.accounts import services as account_services
 from openprm.accounts.forms import PartnerUserForm, add_service_errors
 from openprm.accounts.models import Membership, Notification
+from openprm.activity.forms_referrals import LinkForm
+from openprm.activity.models import Conversion
+from openprm.activity.selectors import referrals as referral_selectors
+from openprm.activity.services import referrals as referral_services
 from openprm.core.http import actor_of, paginate, partner_view
 from openprm.core.permissions import Perm, Role
 from openprm.deals import selectors as deal_selectors
@@ -267,6 +271,58 @@ def deal_stage(request: HttpRequest, public_id: str) -> HttpResponse:
             messages.success(request, f"Moved to {deal.stage.name}.")
             return redirect("portal:deal_detail", public_id=deal.public_id)
     return _deal_page(request, deal, stage_form=form)
+
+
+# --- referral tracking ------------------------------------------------------------------------------------
+# The partner's own tracking links (any partner user may create one) and the conversions attributed to
+# their partner; the scoped managers keep other partners' rows out (404 / absent).
+
+
+@partner_view
+def link_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    form = LinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            link = referral_services.link_create(actor=actor, data=form.to_input())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Created {request.build_absolute_uri('/r/' + link.code)}")
+            return redirect("portal:links")
+    page = paginate(request, referral_selectors.link_list(actor=actor), per_page=25)
+    links = list(page.object_list)
+    return render(
+        request,
+        "portal/links.html",
+        {
+            "form": form,
+            "page": page,
+            "links": links,
+            "base_url": request.build_absolute_uri("/r/"),
+            "clicks": referral_selectors.link_click_counts(actor=actor, links=links),
+            "conversions": referral_selectors.link_conversion_counts(actor=actor, links=links),
+            "coupons": referral_selectors.coupon_list(actor=actor).filter(is_active=True)[:50],
+        },
+    )
+
+
+@partner_view
+def conversion_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    filters = referral_selectors.ReferralFilters.from_mapping(request.GET)
+    filters.partner = ""  # always their own partner (the scope), whatever the URL says
+    page = paginate(request, referral_selectors.conversion_list(actor=actor, filters=filters), per_page=25)
+    return render(
+        request,
+        "portal/conversions.html",
+        {
+            "page": page,
+            "filters": filters,
+            "statuses": Conversion.Status.choices,
+            "kinds": Conversion.Kind.choices,
+        },
+    )
 
 
 # --- notifications ----------------------------------------------------------------------------------------
