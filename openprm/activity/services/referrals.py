@@ -9,6 +9,7 @@ gathers their inputs from the database and stores the outcome.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import json
@@ -17,13 +18,13 @@ import secrets
 import string
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ from openprm.activity.models import Click, Conversion, Coupon, TrackingLink
 from openprm.activity.rollups import click_deltas, conversion_deltas, rollups_add
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, audited_change, snapshot
+from openprm.core.bulk import uuid4_hex
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
@@ -296,29 +298,62 @@ def ip_hash(ip: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), ip.encode(), hashlib.sha256).hexdigest()
 
 
-_REDIRECT_FIELDS = (
-    "pk",
-    "workspace_id",
-    "partner_id",
-    "destination",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-)
+class RedirectLink(NamedTuple):
+    """What the redirect needs of a link (read with one indexed query, no model instance)."""
+
+    pk: int
+    workspace_id: int
+    partner_id: int
+    destination: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_term: str
+    utm_content: str
 
 
-def link_active(*, code: str) -> TrackingLink | None:
+class RecordedClick(NamedTuple):
+    click_id: str
+    clicked_at: datetime.datetime
+
+
+@functools.cache  # one database per process; built once
+def _redirect_sql() -> tuple[str, str]:
+    quote = connection.ops.quote_name
+    link_table = quote(TrackingLink._meta.db_table)
+    click_table = quote(Click._meta.db_table)
+    columns = ", ".join(quote(c) for c in ("id", "workspace_id", "partner_id", "destination", *UTM_FIELDS))
+    select = f"SELECT {columns} FROM {link_table} WHERE {quote('code')} = %s AND {quote('is_active')}"  # noqa: S608
+    click_columns = (
+        "workspace_id",
+        "partner_id",
+        "link_id",
+        "click_id",
+        "clicked_at",
+        "ip_hash",
+        "user_agent",
+        "referrer",
+    )
+    insert = (
+        f"INSERT INTO {click_table} ({', '.join(quote(c) for c in click_columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(click_columns))})"
+    )
+    return select, insert
+
+
+def link_active(*, code: str) -> RedirectLink | None:
     """The active link of a public ``/r/<code>`` (codes are global: no scope needed)."""
     code = code.lower()
     if not LINK_CODE.match(code):
         return None
-    with unscoped():
-        return TrackingLink.objects.filter(code=code, is_active=True).only(*_REDIRECT_FIELDS).first()
+    select, _ = _redirect_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(select, [code])
+        row = cursor.fetchone()
+    return RedirectLink(*row) if row is not None else None
 
 
-def destination_url(*, link: TrackingLink, click_id: str | None) -> str:
+def destination_url(*, link: RedirectLink | TrackingLink, click_id: str | None) -> str:
     """The link's destination with its UTM parameters (unless the destination sets them) and ``prm_click``."""
     parts = urlsplit(link.destination)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -334,30 +369,32 @@ def destination_url(*, link: TrackingLink, click_id: str | None) -> str:
 
 def click_record(
     *, code: str, ip: str, user_agent: str, referrer: str, now: datetime.datetime | None = None
-) -> tuple[TrackingLink, Click] | None:
+) -> tuple[RedirectLink, RecordedClick] | None:
     """Record a visit of ``/r/<code>``: the active link and the stored click, or None (no such link).
 
-    One lookup, one insert and one rollup upsert, in one transaction. Bots are recorded too (the fraud
-    rules judge conversions, not clicks)."""
+    The hot path of the product, so plain SQL: one indexed lookup, then the click insert and the rollup
+    upsert in one transaction. Bots are recorded too (the fraud rules judge conversions, not clicks)."""
     link = link_active(code=code)
     if link is None:
         return None
-    with unscoped():  # a public URL: no scope, the code names the workspace
-        at = now or timezone.now()
-        click = Click(
-            workspace_id=link.workspace_id,
-            partner_id=link.partner_id,
-            link_id=link.pk,
-            click_id=uuid.uuid4().hex,
-            clicked_at=at,
-            ip_hash=ip_hash(ip),
-            user_agent=user_agent.replace("\x00", "")[:400],
-            referrer=referrer.replace("\x00", "")[:1000],
-        )
-        with transaction.atomic():
-            click.save(force_insert=True)
-            rollups_add(workspace_id=link.workspace_id, sums=click_deltas([(link.partner_id, at)]))
-    return link, click
+    at = now or timezone.now()
+    click_id = uuid4_hex()
+    _, insert = _redirect_sql()
+    params: list[Any] = [
+        link.workspace_id,
+        link.partner_id,
+        link.pk,
+        click_id,
+        connection.ops.adapt_datetimefield_value(at),
+        ip_hash(ip),
+        user_agent.replace("\x00", "")[:400],
+        referrer.replace("\x00", "")[:1000],
+    ]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(insert, params)
+        rollups_add(workspace_id=link.workspace_id, sums=click_deltas([(link.partner_id, at)]))
+    return link, RecordedClick(click_id, at)
 
 
 # --- conversions --------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openprm.activity import attribution as a
@@ -104,6 +104,7 @@ def _with_model(rules: dict[int | None, a.Rule], model: str) -> dict[int | None,
     return {k: dataclasses.replace(r, model=model) for k, r in rules.items()}
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(touches, rules)
 def test_first_click_is_never_later_than_last_click(ts: list[a.Touch], rs: dict[int | None, a.Rule]) -> None:
     priors = [prior(t) for t in ts]
@@ -115,6 +116,7 @@ def test_first_click_is_never_later_than_last_click(ts: list[a.Touch], rs: dict[
         assert by_pk[first.click_pk].at <= by_pk[last.click_pk].at  # type: ignore[index]
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(touches, rules)
 def test_nothing_outside_its_window_is_chosen(ts: list[a.Touch], rs: dict[int | None, a.Rule]) -> None:
     decision = a.attribute(a.Evidence(occurred_at=NOW, rules=rs, priors=[prior(t) for t in ts]))
@@ -127,6 +129,7 @@ def test_nothing_outside_its_window_is_chosen(ts: list[a.Touch], rs: dict[int | 
         assert decision.partner_id == (min(ts, key=lambda t: (t.at, t.click_pk)).partner_id if ts else None)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     touches,
     rules,
@@ -159,6 +162,7 @@ def test_refunds_always_follow_their_original(
     assert a.fraud_flags(decision, a.FraudFacts()) == ()
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(touches, rules)
 def test_the_decision_does_not_depend_on_the_order_of_the_evidence(
     ts: list[a.Touch], rs: dict[int | None, a.Rule]
