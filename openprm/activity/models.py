@@ -152,6 +152,25 @@ class RollupState(models.Model):
         return f"{self.workspace_id}: {self.status}"
 
 
+class RollupPending(models.Model):
+    """A stored batch of events whose rollup deltas the job worker has yet to add.
+
+    Written in the batch's own transaction (one small row instead of thousands of upserts on the request
+    path) and deleted in the transaction that applies it, so every event is counted exactly once.
+    ``event_ranges``: [[first id, last id], ...] of the batch's events."""
+
+    workspace = _fk(Workspace)
+    created_at = models.DateTimeField(auto_now_add=True)
+    event_ranges = models.JSONField(default=list)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["RollupPending"]()
+
+    def __str__(self) -> str:
+        return f"pending {self.pk}: events {self.event_ranges}"
+
+
 class RollupDirty(models.Model):
     """Partners whose response-time rollups must be recomputed from ``since`` on (contact events arrived;
     pairing messages depends on their order, so it is recomputed rather than added to)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,7 @@ from openprm.activity.models import (
     PairedInterval,
     PartnerDayMetric,
     RollupDirty,
+    RollupPending,
     RollupState,
 )
 from openprm.core.scoping import unscoped
@@ -93,13 +94,22 @@ def event_deltas(
     sums: Sums = defaultdict(Decimal)
     gauges: dict[Cell, Decimal] = {}
     dirty: dict[int, datetime.date] = {}
+    names: dict[str, tuple[str, str, EventKind | None, bool]] = {}  # type → its metric names, kind, paired
+    utc = datetime.UTC
     for partner_id, type_key, occurred_at, direction, value, properties in rows:
-        day = _day(occurred_at)
-        sums[(partner_id, day, f"events.{type_key}")] += 1
+        day = occurred_at.astimezone(utc).date()
+        known = names.get(type_key)
+        if known is None:
+            known = names[type_key] = (
+                f"events.{type_key}",
+                f"value.{type_key}",
+                kinds.get(type_key),
+                type_key in PAIRED_TYPES,
+            )
+        count_name, value_name, kind, paired = known
+        sums[(partner_id, day, count_name)] += 1
         if value is not None:
-            sums[(partner_id, day, f"value.{type_key}")] += Decimal(value)
-        kind = kinds.get(type_key)
-        paired = type_key in PAIRED_TYPES
+            sums[(partner_id, day, value_name)] += value
         if kind is not None and kind.contact:
             sums[(partner_id, day, "contact")] += 1
             if direction := direction or kind.direction:
@@ -144,6 +154,19 @@ def _upsert(workspace_id: int, cells: Mapping[Cell, Decimal], *, gauge: bool) ->
         cursor.executemany(query, params)
 
 
+_LOCK_NAMESPACE = 7301  # PostgreSQL advisory locks: (namespace, workspace id)
+
+
+def _lock(workspace_id: int, *, exclusive: bool = False) -> None:
+    """Writers of a workspace's rollups share a lock that a rebuild takes exclusively (PostgreSQL; on
+    SQLite every write transaction already excludes the others). Held until the transaction ends."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [_LOCK_NAMESPACE, workspace_id])
+
+
 def rollups_add(
     *,
     workspace_id: int,
@@ -152,6 +175,7 @@ def rollups_add(
     dirty: Mapping[int, datetime.date] | None = None,
 ) -> None:
     """Add deltas to the rollups (inside the caller's transaction) and mark partners for re-pairing."""
+    _lock(workspace_id)
     _upsert(workspace_id, {cell: Decimal(v) for cell, v in (sums or {}).items() if v}, gauge=False)
     _upsert(workspace_id, dict(gauges or {}), gauge=True)
     if dirty:
@@ -169,6 +193,57 @@ def _mark_dirty(workspace_id: int, dirty: Mapping[int, datetime.date]) -> None:
     adapt_day = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
         cursor.executemany(query, [[workspace_id, p, adapt_day(d)] for p, d in sorted(dirty.items())])
+
+
+def rollups_queue(*, workspace_id: int, event_ids: Sequence[int]) -> None:
+    """Queue a stored batch (inside its transaction) for ``rollups_fold``; the job runs after commit."""
+    _lock(workspace_id)
+    ranges: list[list[int]] = []
+    for pk in sorted(event_ids):
+        if ranges and pk == ranges[-1][1] + 1:
+            ranges[-1][1] = pk
+        else:
+            ranges.append([pk, pk])
+    RollupPending.objects.create(workspace_id=workspace_id, event_ranges=ranges)
+    transaction.on_commit(lambda: _enqueue_fold(workspace_id))
+
+
+def _enqueue_fold(workspace_id: int) -> None:
+    from openprm.activity.tasks import fold_rollups
+
+    fold_rollups(workspace_id)
+
+
+def rollups_fold(*, workspace_id: int, batches: int = 10) -> int:
+    """Add the deltas of queued batches to the rollups, ``batches`` at a time until none is left;
+    returns how many were applied. Concurrent folds take disjoint batches (PostgreSQL: SKIP LOCKED)."""
+    applied = 0
+    kinds = workspace_kinds(workspace_id)
+    while True:
+        with transaction.atomic(), unscoped():
+            _lock(workspace_id)
+            pending = RollupPending.objects.filter(workspace_id=workspace_id).order_by("pk")
+            if connection.vendor == "postgresql":
+                pending = pending.select_for_update(skip_locked=True)
+            rows = list(pending[:batches])
+            if not rows:
+                break
+            ranges = Q()
+            for row in rows:
+                for first, last in row.event_ranges:
+                    ranges |= Q(pk__gte=first, pk__lte=last)
+            events = (
+                Event.objects.filter(ranges, workspace_id=workspace_id)
+                .order_by()
+                .values_list("partner_id", "type", "occurred_at", "direction", "value", "properties")
+            )
+            sums, gauges, dirty = event_deltas(events.iterator(chunk_size=10_000), kinds)
+            rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges, dirty=dirty)
+            RollupPending.objects.filter(pk__in=[r.pk for r in rows]).delete()
+            applied += len(rows)
+    if applied:
+        rollups_filled(workspace_id=workspace_id)
+    return applied
 
 
 def click_deltas(rows: Iterable[tuple[int, datetime.datetime]]) -> Sums:
@@ -214,71 +289,80 @@ def rollups_filled(*, workspace_id: int) -> None:
 # --- paired metrics ------------------------------------------------------------------------------------
 
 
-def _pair_events(workspace_id: int, partner_id: int) -> list[pairing.Item]:
-    """The partner's messages, tickets and deliverables: the whole history, as a pairing may reach far
-    back (the job worker does this, a partner at a time, never a page)."""
+def _repair(workspace_id: int, since_by_partner: Mapping[int, datetime.date]) -> None:
+    """Recompute the paired intervals and metrics of these partners from the earliest ``since`` on.
+
+    Reads each partner's whole message, ticket and deliverable history (a pairing may reach far back):
+    the job worker's work, a few hundred partners per query, never a page's."""
+    if not since_by_partner:
+        return
+    since = min(since_by_partner.values())
+    partner_ids = sorted(since_by_partner)
     kinds = workspace_kinds(workspace_id)
-    contact_types = [k for k, kind in kinds.items() if kind.contact]
+    types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
+    items: dict[int, list[pairing.Item]] = defaultdict(list)
     with unscoped():
-        rows = Event.objects.filter(
-            workspace_id=workspace_id, partner_id=partner_id, type__in=[*contact_types, *sorted(PAIRED_TYPES)]
-        ).values_list("type", "occurred_at", "direction", "properties")
-    items = []
-    for type_key, occurred_at, direction, properties in rows:
-        kind = kinds.get(type_key)
-        items.append(
-            pairing.Item(
-                type=type_key,
-                at=occurred_at,
-                direction=direction or (kind.direction if kind else ""),
-                ref=str(
-                    (properties or {}).get("ticket_id") or (properties or {}).get("deliverable_id") or ""
-                ),
+        rows = Event.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids, type__in=types)
+        for partner_id, type_key, occurred_at, direction, properties in rows.order_by().values_list(
+            "partner_id", "type", "occurred_at", "direction", "properties"
+        ):
+            kind = kinds.get(type_key)
+            props = properties or {}
+            items[partner_id].append(
+                pairing.Item(
+                    type=type_key,
+                    at=occurred_at,
+                    direction=direction or (kind.direction if kind else ""),
+                    ref=str(props.get("ticket_id") or props.get("deliverable_id") or ""),
+                )
             )
-        )
-    return items
-
-
-def _repair_partner(workspace_id: int, partner_id: int, since: datetime.date) -> None:
-    intervals = [i for i in pairing.pair(_pair_events(workspace_id, partner_id)) if _day(i.end) >= since]
-    with unscoped():
         PairedInterval.objects.filter(
-            workspace_id=workspace_id, partner_id=partner_id, day__gte=since
+            workspace_id=workspace_id, partner_id__in=partner_ids, day__gte=since
         ).delete()
         PartnerDayMetric.objects.filter(
             Q(metric__startswith="reply.")
             | Q(metric__startswith="ticket.")
             | Q(metric__startswith="deliverable."),
             workspace_id=workspace_id,
-            partner_id=partner_id,
+            partner_id__in=partner_ids,
             day__gte=since,
         ).delete()
-        PairedInterval.objects.bulk_create(
-            PairedInterval(
-                workspace_id=workspace_id,
-                partner_id=partner_id,
-                kind=i.kind,
-                day=_day(i.end),
-                seconds=i.seconds,
-            )
-            for i in intervals
-        )
-    _upsert(workspace_id, pairing.interval_metrics(partner_id, intervals), gauge=False)
+        intervals: list[PairedInterval] = []
+        cells: dict[Cell, Decimal] = {}
+        for partner_id in partner_ids:
+            found = [i for i in pairing.pair(items.get(partner_id, [])) if _day(i.end) >= since]
+            intervals += [
+                PairedInterval(
+                    workspace_id=workspace_id,
+                    partner_id=partner_id,
+                    kind=i.kind,
+                    day=_day(i.end),
+                    seconds=i.seconds,
+                )
+                for i in found
+            ]
+            cells.update(pairing.interval_metrics(partner_id, found))
+        PairedInterval.objects.bulk_create(intervals, batch_size=5_000)
+    _upsert(workspace_id, cells, gauge=False)
 
 
-def rollups_refresh_pairs(*, workspace_id: int, limit: int | None = None) -> int:
-    """Recompute the paired metrics of the workspace's dirty partners; returns how many were done."""
+def rollups_refresh_pairs(*, workspace_id: int, chunk: int = 500) -> int:
+    """Recompute the paired metrics of the workspace's dirty partners; returns how many were done.
+
+    The dirty marks are locked while their partners are recomputed: a fold that marks one of them again
+    waits and marks it anew, so nothing that arrives meanwhile is missed."""
     done = 0
-    with unscoped():
-        dirty = list(RollupDirty.objects.filter(workspace_id=workspace_id).order_by("partner_id")[:limit])
-    for entry in dirty:
+    while True:
         with transaction.atomic(), unscoped():
-            current = RollupDirty.objects.select_for_update().filter(pk=entry.pk).first()
-            if current is None:
-                continue
-            _repair_partner(workspace_id, current.partner_id, current.since)
-            current.delete()
-        done += 1
+            marks = RollupDirty.objects.filter(workspace_id=workspace_id).order_by("partner_id")
+            if connection.vendor == "postgresql":
+                marks = marks.select_for_update(skip_locked=True)
+            batch = list(marks[:chunk])
+            if not batch:
+                break
+            _repair(workspace_id, {m.partner_id: m.since for m in batch})
+            RollupDirty.objects.filter(pk__in=[m.pk for m in batch]).delete()
+        done += len(batch)
     if done:
         _touch(workspace_id, responses_at=timezone.now())
     return done
@@ -295,9 +379,11 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
     gauges: dict[Cell, Decimal] = {}
     dirty: dict[int, datetime.date] = {}
     with transaction.atomic(), unscoped():
+        _lock(workspace_id, exclusive=True)  # no batch stores or folds meanwhile: each is counted once
         PartnerDayMetric.objects.filter(workspace_id=workspace_id).delete()
         PairedInterval.objects.filter(workspace_id=workspace_id).delete()
         RollupDirty.objects.filter(workspace_id=workspace_id).delete()
+        RollupPending.objects.filter(workspace_id=workspace_id).delete()  # their events are counted below
         events = (
             Event.objects.filter(workspace_id=workspace_id)
             .order_by()
@@ -321,8 +407,9 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
         )
         _add(sums, conversion_deltas(conversions.iterator(chunk_size=chunk)))
         rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges)
-        for partner_id, since in sorted(dirty.items()):
-            _repair_partner(workspace_id, partner_id, since)
+        partners = sorted(dirty.items())
+        for start in range(0, len(partners), 500):
+            _repair(workspace_id, dict(partners[start : start + 500]))
     now = timezone.now()
     _touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     with unscoped():

@@ -5,20 +5,30 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from openprm.activity.models import RollupDirty
-from openprm.activity.rollups import rollups_refresh_pairs
+from openprm.activity.models import RollupDirty, RollupPending
+from openprm.activity.rollups import rollups_fold, rollups_refresh_pairs
 from openprm.core.scoping import unscoped
 
 
 @db_task()
+def fold_rollups(workspace_id: int) -> int:
+    """After a batch commits: add its deltas to the rollups, then recompute the paired metrics (reply
+    times, ticket resolutions, deliveries) of the partners it touched."""
+    applied = rollups_fold(workspace_id=workspace_id)
+    rollups_refresh_pairs(workspace_id=workspace_id)
+    return applied
+
+
+@db_task()
 def refresh_pairs(workspace_id: int) -> int:
-    """Recompute reply times, ticket resolutions and deliveries of the partners a batch touched."""
+    """Recompute the paired metrics of the partners whose message history changed."""
     return rollups_refresh_pairs(workspace_id=workspace_id)
 
 
 @db_periodic_task(crontab(minute="*"))
-def refresh_pairs_everywhere() -> int:
-    """Every minute: catch up on anything a lost job left dirty (keeps metrics fresh within 60 s)."""
+def fold_rollups_everywhere() -> int:
+    """Every minute: catch up on anything a lost job left behind (metrics stay fresh within 60 s)."""
     with unscoped():
-        workspaces = sorted(set(RollupDirty.objects.values_list("workspace_id", flat=True)))
-    return sum(rollups_refresh_pairs(workspace_id=w) for w in workspaces)
+        workspaces = set(RollupPending.objects.values_list("workspace_id", flat=True))
+        workspaces |= set(RollupDirty.objects.values_list("workspace_id", flat=True))
+    return sum(fold_rollups.call_local(w) for w in sorted(workspaces))

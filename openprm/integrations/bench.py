@@ -349,4 +349,13 @@ def bench_deals_import(
     }
 
 
-BENCHES: dict[str, Callable[..., dict[str, Any]]] = {"deals-import": bench_deals_import}
+def _bench_ingest(**options: Any) -> dict[str, Any]:
+    from openprm.integrations.bench_ingest import bench_ingest
+
+    return bench_ingest(**options)
+
+
+BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
+    "deals-import": bench_deals_import,
+    "ingest": _bench_ingest,
+}

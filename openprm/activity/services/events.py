@@ -3,9 +3,10 @@
 The fast path behind ``POST /api/v1/events`` and `prm import activities`: every item is checked by
 plain code (no per-item ORM), the ids already stored are looked up in one query per few thousand, the
 new rows are appended with COPY (PostgreSQL) or ``executemany`` (SQLite), and the rollup deltas of
-exactly those rows are added in the same transaction. A re-sent ``event_id`` is recognised and counted
-as a duplicate, never stored twice — also when two requests race with overlapping ids (the unique
-constraint stops the second; its batch re-checks and retries).
+exactly those rows are queued in the same transaction (one row naming their ids) for the job worker,
+which adds them right after the commit (``rollups.rollups_fold``). A re-sent ``event_id`` is recognised
+and counted as a duplicate, never stored twice — also when two requests race with overlapping ids (the
+unique constraint stops the second; its batch re-checks and retries).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from openprm.activity import rollups
@@ -133,10 +134,14 @@ class _Lookups:
             found = dict(partners.filter(public_id__in=valid.values()).values_list("public_id", "id"))
             for key in chunk:
                 self.by_public[key] = found.get(valid[key]) if key in valid else None
-        for chunk in _chunks(sorted(e for e in externals if e and e not in self.by_external)):
-            found_ext = dict(partners.filter(external_id__in=chunk).values_list("external_id", "id"))
-            for key in chunk:
-                self.by_external[key] = found_ext.get(key)
+        wanted = sorted(e for e in externals if e and e not in self.by_external)
+        if len(wanted) > 500:  # most of a program's partners: read them all rather than a long IN list
+            found_ext = dict(partners.exclude(external_id="").values_list("external_id", "id"))
+            self.by_external.update({key: found_ext.get(key) for key in wanted})
+        else:
+            for chunk in _chunks(wanted):
+                found_chunk = dict(partners.filter(external_id__in=chunk).values_list("external_id", "id"))
+                self.by_external.update({key: found_chunk.get(key) for key in chunk})
         pending = sorted(e for e in emails if e and e not in self.emails)
         if pending:
             self._load_emails(pending)
@@ -181,9 +186,8 @@ def _check(item: Any, lookups: _Lookups, now: datetime.datetime, source: str) ->
     """One item → a row in ``_COLUMNS`` order (properties serialized); raises ``_Bad``."""
     if not isinstance(item, dict):
         raise _Bad("", "invalid_type", "Each event must be a JSON object.")
-    unknown = item.keys() - FIELDS
-    if unknown:
-        name = sorted(unknown)[0]
+    if not FIELDS.issuperset(item):
+        name = sorted(item.keys() - FIELDS)[0]
         raise _Bad(str(name)[:60], "unknown_field", f"Unknown field '{str(name)[:60]}'.")
     event_id = item.get("event_id")
     if not isinstance(event_id, str) or not event_id.strip():
@@ -317,14 +321,18 @@ def events_check(
 
 
 def _stored_ids(workspace_id: int, event_ids: list[str]) -> set[str]:
+    """Which of these ids the workspace already has (plain SQL: the ORM's IN handling costs more than
+    the query itself for thousands of ids)."""
     found: set[str] = set()
-    with unscoped():
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with connection.cursor() as cursor:
         for chunk in _chunks(event_ids):
-            found.update(
-                Event.objects.filter(workspace_id=workspace_id, event_id__in=chunk).values_list(
-                    "event_id", flat=True
-                )
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT event_id FROM {table} WHERE workspace_id = %s AND event_id IN ({marks})",  # noqa: S608
+                [workspace_id, *chunk],
             )
+            found.update(value for (value,) in cursor.fetchall())
     return found
 
 
@@ -360,28 +368,15 @@ def _store(workspace_id: int, unique: dict[str, list[Any]]) -> int:
         new = [row for key, row in unique.items() if key not in stored]
         if not new:
             return 0
-        table = FastTable(Event, _COLUMNS)
-        position = _COLUMNS.index("properties")
+        table = FastTable(Event, _COLUMNS, with_ids=True)
+        position = _COLUMNS.index("properties") + 1
         table.convert = [(p, fn) for p, fn in table.convert if p != position]  # already serialized
-        deltas = rollups.event_deltas(
-            ((r[1], r[3], r[4], r[8], r[9], _props(r[3], r[10])) for r in new),
-            rollups.workspace_kinds(workspace_id),
-        )
-        table.insert([list(row) for row in new])  # insert() extends its rows; a retry needs them intact
-        sums, gauges, dirty = deltas
-        rollups.rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges, dirty=dirty)
-        rollups.rollups_filled(workspace_id=workspace_id)
-        if dirty:
-            transaction.on_commit(lambda: _enqueue_refresh(workspace_id))
+        ids = table.ids(len(new))
+        table.insert([[pk, *row] for pk, row in zip(ids, new, strict=True)])  # copies: a retry needs them
+        rollups.rollups_queue(workspace_id=workspace_id, event_ids=ids)
         return len(new)
 
 
 def _props(type_key: str, serialized: str) -> dict[str, Any]:
     """Properties matter to the rollups only for content posts; skip decoding the others."""
     return json.loads(serialized) if type_key == "content_post" and serialized != "{}" else {}
-
-
-def _enqueue_refresh(workspace_id: int) -> None:
-    from openprm.activity.tasks import refresh_pairs
-
-    refresh_pairs(workspace_id)

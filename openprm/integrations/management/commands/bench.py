@@ -1,4 +1,4 @@
-"""`prm bench NAME [--rows N] [--json] [--keep]`: run a benchmark on the current database."""
+"""`prm bench NAME [--rows N | --events N] [--json] [--keep]`: run a benchmark on the current database."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ class Command(BaseCommand):
     help = (
         "Run a benchmark side by side with its raw baseline on the current database, in scratch "
         "workspaces that are deleted afterwards. deals-import: our deal CSV import against COPY "
-        "(PostgreSQL) / executemany (SQLite) of the same rows."
+        "(PostgreSQL) / executemany (SQLite) of the same rows. ingest: events through POST /api/v1/events "
+        "against COPY / executemany of the same events, then every batch re-sent (no duplicates allowed). "
+        "redirect: /r/<code> through the production server against a bare view on it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=sorted(BENCHES), help="Which benchmark.")
-        parser.add_argument("--rows", type=int, default=100_000, help="Rows to generate (default 100000).")
+        parser.add_argument("--rows", type=int, help="deals-import: rows to generate (default 100000).")
+        parser.add_argument("--events", type=int, help="ingest: events to generate (default 1000000).")
+        parser.add_argument("--requests", type=int, help="redirect: requests per side (default 5000).")
         parser.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
         parser.add_argument("--keep", action="store_true", help="Keep the scratch workspaces and their rows.")
         parser.add_argument(
@@ -30,10 +34,24 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["rows"] < 1 or options["repeat"] < 1:
-            raise CommandError("--rows and --repeat must be at least 1.")
-        bench = BENCHES[options["name"]]
-        result = bench(rows=options["rows"], keep=options["keep"], repeat=options["repeat"])
+        name = options["name"]
+        sizes = {
+            "deals-import": ("rows", 100_000),
+            "ingest": ("events", 1_000_000),
+            "redirect": ("requests", 5_000),
+        }
+        option, default = sizes[name]
+        for other, _ in sizes.values():
+            if other != option and options[other] is not None:
+                raise CommandError(f"--{other} does not apply to {name}; use --{option}.")
+        size = default if options[option] is None else options[option]
+        if size < 1 or options["repeat"] < 1:
+            raise CommandError(f"--{option} and --repeat must be at least 1.")
+        bench = BENCHES[name]
+        if name == "redirect":
+            result = bench(requests=size, keep=options["keep"])
+        else:
+            result = bench(rows=size, keep=options["keep"], repeat=options["repeat"])
         if options["json"]:
             self.stdout.write(json.dumps(result))
             return
