@@ -1,5 +1,5 @@
 """A realistic, deterministic demo program: partners with history, contacts, agreements and 24 months of
-interactions, plus demo logins for every role.
+activity (logged interactions and engagement events, with their rollups), plus demo logins for every role.
 
 Everything is generated from one seeded ``random.Random`` (and seeded Faker instances), so the same seed
 and the same ``now`` give identical rows, public ids included. Rows are written with ``bulk_create`` in one
@@ -9,6 +9,7 @@ transaction under ``unscoped()``: this is the one deliberately audit-free fast p
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import os
 import random
@@ -18,6 +19,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +32,8 @@ from faker import Faker
 from openprm import demo_deals
 from openprm.accounts.models import Membership, User
 from openprm.accounts.services import workspace_default
+from openprm.activity.models import Event
+from openprm.activity.rollups import rollups_rebuild
 from openprm.core.models import Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
@@ -37,7 +41,6 @@ from openprm.partners.models import (
     Agreement,
     AgreementStatus,
     Contact,
-    Interaction,
     Partner,
     PartnerProgram,
     PartnerStatus,
@@ -50,20 +53,24 @@ from openprm.partners.models import (
 from openprm.partners.services import DEFAULT_PROGRAM, workspace_bootstrap
 
 BATCH_SIZE = 1000
+EVENT_BATCH = 20_000
 FAKER_PROVIDERS = ["faker.providers.person", "faker.providers.company", "faker.providers.phone_number"]
 DEMO_PBKDF2_ITERATIONS = 50_000
 NAME_POOL = 150  # first and last names sampled per locale; pairs drawn from the pools
-INTERACTION_COLUMNS = [
-    "public_id",
+EVENT_COLUMNS = [
+    "event_id",
     "partner_id",
-    "kind",
+    "type",
     "direction",
     "occurred_at",
-    "subject",
-    "body",
-    "contact_id",
-    "logged_by_id",
+    "actor_contact_id",
+    "actor_user_id",
+    "value",
+    "properties",
+    "source",
 ]
+"""Generated event rows: Python values in this order (``received_at`` is the occurred time)."""
+INTERACTION_TYPE = {("email", "inbound"): "email_received", ("email", "outbound"): "email_sent"}
 LOGINS_FILENAME = "demo_logins.txt"
 VENDOR_DOMAIN = "vendor.example"  # reserved TLD (RFC 2606): demo mail can never reach a real domain
 REFERRAL_PROGRAM = "Referral Program"
@@ -357,6 +364,9 @@ ENGAGEMENT = {
 }
 DOWNTURNS = {PartnerStatus.AT_RISK.value, PartnerStatus.CHURNED.value}
 KINDS = ["email", "call", "meeting", "note"]
+RESOURCES = ["Sales deck", "Battlecard", "Pricing sheet", "Case study", "Product one-pager", "Demo script"]
+COURSES = ["Sales fundamentals", "Technical onboarding", "Solution architect", "Marketing playbook"]
+CHANNELS = ["instagram", "youtube", "tiktok", "linkedin", "blog"]
 KIND_CUM_WEIGHTS = [46, 66, 80, 100]
 DAYS_SINCE_DOWNTURN = {  # how long ago an at-risk / inactive / churned partner got there (days)
     PartnerStatus.AT_RISK.value: (7, 120),
@@ -399,6 +409,8 @@ class DemoResult:
     contacts: int = 0
     agreements: int = 0
     interactions: int = 0
+    events: int = 0  # every event, the logged interactions included
+    rollup_cells: int = 0
     status_changes: int = 0
     deals: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
@@ -722,7 +734,7 @@ class _Generator:
         return level, passed
 
     def interactions(self, plan: _Plan, staff_ids: list[int]) -> list[tuple[Any, ...]]:
-        """The partner's interactions as rows in INTERACTION_COLUMNS order (Python values)."""
+        """The partner's logged interactions as event rows in EVENT_COLUMNS order (Python values)."""
         rng, p, out = self.rng, plan.partner, []
         window_start = max(plan.events[0][0], self.now - D(days=HISTORY_DAYS))
         logged_by = p.owner_id or staff_ids[0]
@@ -733,7 +745,23 @@ class _Generator:
             if at >= self.now:
                 return
             contact = None if kind == "note" else rng.choice(contact_ids)
-            out.append((self.uid(), p.pk, kind, direction, at, subject[:200], body, contact, logged_by))
+            type_key = INTERACTION_TYPE.get((kind, direction), kind)
+            properties = {"subject": subject[:200], "body": body}
+            direction = "" if direction == "internal" else direction
+            out.append(
+                (
+                    f"ui-{self.uid().hex}",
+                    p.pk,
+                    type_key,
+                    direction,
+                    at,
+                    contact,
+                    logged_by,
+                    None,
+                    properties,
+                    "ui",
+                )
+            )
 
         def fill(template: str, at: datetime.datetime) -> str:
             if "{" not in template:
@@ -807,6 +835,106 @@ class _Generator:
             add(plan.events[-1][0], "note", "internal", "Partnership ended", "Offboarding completed.")
         return out
 
+    def activity(self, plan: _Plan) -> list[tuple[Any, ...]]:
+        """The partner's engagement events (EVENT_COLUMNS order) over the history window, week by week at
+        the partner's engagement level: healthy partners log in, download, train and certify, open and
+        resolve tickets, deliver campaigns and answer surveys; declining ones fade in the months before
+        the downturn; churned ones go quiet. Influencers and affiliates also post content."""
+        rng, p = self.rng, plan.partner
+        out: list[tuple[Any, ...]] = []
+        if p.status == PartnerStatus.APPLICANT:
+            return out
+        window_start = max(plan.events[0][0], self.now - D(days=HISTORY_DAYS))
+        creator = plan.type_key in ("influencer", "affiliate")
+        campaigns = plan.type_key in ("influencer", "affiliate", "agency", "reseller", "referral")
+        counter, key = 0, p.public_id.hex[:12]
+        followers = rng.randint(2_000, 80_000) if creator else 0
+
+        ended = plan.events[-1][0] if p.status == PartnerStatus.CHURNED else self.now
+
+        def add(type_key: str, at: datetime.datetime, source: str = "api", **properties: Any) -> None:
+            nonlocal counter
+            if window_start <= at < ended:
+                counter += 1
+                value = properties.pop("value", None)
+                out.append(
+                    (f"demo-{key}-{counter}", p.pk, type_key, "", at, None, None, value, properties, source)
+                )
+
+        def moment(week: datetime.datetime) -> datetime.datetime:
+            return week + D(days=rng.randint(0, 6), hours=rng.randint(6, 20), minutes=rng.randint(0, 59))
+
+        week = (window_start - D(days=window_start.weekday())).replace(hour=0, minute=0, second=0)
+        passed = 0
+        while week < self.now:
+            level, passed = self.engagement(plan.events, week + D(days=3), passed)
+            level = min(level, 1.2)
+            if level <= 0.01:
+                week += D(days=7)
+                continue
+            for _ in range(self.poisson(0.6 * level)):
+                add("portal_login", moment(week))
+            for _ in range(self.poisson(0.25 * level)):
+                add("resource_download", moment(week), resource=rng.choice(RESOURCES))
+            if rng.random() < 0.08 * level:
+                course = rng.choice(COURSES)
+                started = moment(week)
+                add("training_started", started, course=course)
+                if rng.random() < 0.75 * min(level, 1.0):
+                    completed = started + self.days(1, 21)
+                    add("training_completed", completed, course=course)
+                    if rng.random() < 0.35:
+                        earned = completed + self.days(0, 10)
+                        add("certification_earned", earned, source="integration", certification=course)
+                        add(
+                            "certification_expired",
+                            earned + D(days=365),
+                            source="integration",
+                            certification=course,
+                        )
+            if rng.random() < 0.1 * level:
+                ticket = f"T-{key}-{counter}"
+                opened = moment(week)
+                add("support_ticket_opened", opened, source="integration", ticket_id=ticket)
+                if rng.random() < 0.92:
+                    resolved = opened + D(minutes=rng.randint(30, 60 * 24 * 6))
+                    add("support_ticket_resolved", resolved, source="integration", ticket_id=ticket)
+            if campaigns and rng.random() < 0.08 * level:
+                deliverable = f"D-{key}-{counter}"
+                due = moment(week) + D(days=14)
+                add("campaign_deliverable_due", due, deliverable_id=deliverable)
+                if rng.random() < 0.85 * min(level, 1.0):
+                    late = rng.random() < 0.25
+                    submitted = due + (
+                        D(hours=rng.randint(4, 240)) if late else -D(hours=rng.randint(2, 200))
+                    )
+                    add("campaign_deliverable_submitted", submitted, deliverable_id=deliverable)
+                    if rng.random() < 0.85:
+                        add(
+                            "campaign_deliverable_approved",
+                            submitted + self.days(0, 4),
+                            deliverable_id=deliverable,
+                        )
+            if week.day <= 7 and week.month % 3 == 1 and rng.random() < 0.6 * min(level, 1.0):
+                score = max(0, min(10, round(rng.gauss(6 + 2.5 * min(level, 1.0), 1.8))))
+                add("survey_response", moment(week), survey="nps", value=score)
+            if creator:
+                for _ in range(self.poisson(0.5 * level)):
+                    followers = max(100, int(followers * rng.uniform(0.995, 1.0 + 0.012 * level)))
+                    reach = int(followers * rng.uniform(0.1, 0.6))
+                    impressions = int(reach * rng.uniform(1.1, 2.2))
+                    add(
+                        "content_post",
+                        moment(week),
+                        channel=rng.choice(CHANNELS),
+                        reach=reach,
+                        impressions=impressions,
+                        engagements=int(impressions * rng.uniform(0.01, 0.08)),
+                        followers=followers,
+                    )
+            week += D(days=7)
+        return out
+
 
 @dataclass
 class _Context:
@@ -835,33 +963,45 @@ def _insert_rows(model: type[models.Model], columns: list[str], rows: Iterable[t
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", list(rows))  # noqa: S608
 
 
-def _interaction_writer(workspace_id: int) -> Callable[[list[tuple[Any, ...]]], None]:
-    """Write generated interaction rows (INTERACTION_COLUMNS order) with the backend's value adapters."""
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+def _event_writer(workspace_id: int) -> Callable[[list[tuple[Any, ...]]], None]:
+    """Write generated event rows (EVENT_COLUMNS order) with the backend's value adapters (COPY on
+    PostgreSQL, executemany elsewhere); ``received_at`` is the time the event occurred."""
     when = connection.ops.adapt_datetimefield_value
-    native_uuid = connection.features.has_native_uuid_field
-    columns = ["workspace_id", "created_at", "updated_at", *INTERACTION_COLUMNS]
+    number = connection.ops.adapt_decimalfield_value
+    columns = ["workspace_id", "received_at", *EVENT_COLUMNS]
 
     def write(rows: list[tuple[Any, ...]]) -> None:
         _insert_rows(
-            Interaction,
+            Event,
             columns,
             (
                 (
                     workspace_id,
                     stamp,
-                    stamp,
-                    uid if native_uuid else uid.hex,
+                    event_id,
                     partner_id,
-                    kind,
+                    type_key,
                     direction,
-                    when(at),
-                    subject,
-                    body,
+                    stamp,
                     contact_id,
-                    logged_by_id,
+                    user_id,
+                    None if value is None else number(Decimal(value), 20, 4),
+                    json.dumps(properties),
+                    source,
                 )
-                for uid, partner_id, kind, direction, at, subject, body, contact_id, logged_by_id in rows
+                for (
+                    event_id,
+                    partner_id,
+                    type_key,
+                    direction,
+                    at,
+                    contact_id,
+                    user_id,
+                    value,
+                    properties,
+                    source,
+                ) in rows
+                for stamp in (when(at),)
             ),
         )
 
@@ -1082,18 +1222,21 @@ def demo_load(
         ):
             _insert(model, objs)
 
-        say("Generating 24 months of interactions…")
-        write = _interaction_writer(workspace.pk)
+        say("Generating 24 months of activity (interactions and engagement events)…")
+        write = _event_writer(workspace.pk)
         fallback_owner = [staff[STAFF[0][0]].pk]
         buffer: list[tuple[Any, ...]] = []
         for plan in plans:
-            buffer += gen.interactions(plan, fallback_owner)
-            if len(buffer) >= BATCH_SIZE:
+            logged = gen.interactions(plan, fallback_owner)
+            result.interactions += len(logged)
+            buffer += logged
+            buffer += gen.activity(plan)
+            if len(buffer) >= EVENT_BATCH:
                 write(buffer)
-                result.interactions += len(buffer)
+                result.events += len(buffer)
                 buffer = []
         write(buffer)
-        result.interactions += len(buffer)
+        result.events += len(buffer)
 
         say("Generating deals…")
         result.deals = demo_deals.load(
@@ -1117,6 +1260,9 @@ def demo_load(
 
         result.partners, result.contacts = len(plans), len(contacts)
         result.agreements, result.status_changes = len(agreements), len(changes)
+
+        say("Building the daily rollups…")
+        result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)
 
     result.logins = logins
     result.logins_path = logins_file or logins_path()

@@ -1,4 +1,5 @@
-"""The partner database over HTTP: partners, contacts, agreements, interactions, and who am I.
+"""The partner database over HTTP: partners, contacts, agreements, and who am I (interactions are
+events now: ``activity.api.engagement``).
 
 Thin endpoints: parse (schemas) → one selector/service call → render. Ids are public UUIDs; an id outside the
 caller's scope answers 404 exactly like a missing one (the selectors raise DoesNotExist). Writes are
@@ -8,7 +9,6 @@ permission-checked and audited by the services.
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -17,7 +17,7 @@ from ninja.responses import codes_4xx
 
 from openprm.core.actors import Actor
 from openprm.partners import selectors, services
-from openprm.partners.models import Agreement, Contact, Interaction, Partner
+from openprm.partners.models import Agreement, Contact, Partner
 from openprm.partners.schemas import (
     AgreementCreate,
     AgreementOut,
@@ -26,9 +26,6 @@ from openprm.partners.schemas import (
     ContactOut,
     ContactPatch,
     ErrorOut,
-    InteractionCreate,
-    InteractionOut,
-    InteractionPatch,
     MeOut,
     Pagination,
     PartnerCreate,
@@ -46,16 +43,6 @@ def _actor(request: HttpRequest) -> Actor:
     actor = getattr(request, "actor", None)
     assert isinstance(actor, Actor), "the API's auth classes set request.actor"
     return actor
-
-
-def _contact_for(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    """Swap an interaction's contact public id for the Contact (a 422, not a 404, when unknown)."""
-    if data.get("contact") is not None:
-        try:
-            data["contact"] = selectors.contact_get(actor=actor, public_id=data["contact"])
-        except Contact.DoesNotExist:
-            raise ValidationError({"contact": "No such contact."}) from None
-    return data
 
 
 # --- me -----------------------------------------------------------------------------------------------
@@ -189,54 +176,5 @@ def agreement_delete(request: HttpRequest, public_id: uuid.UUID) -> Status[None]
     actor = _actor(request)
     services.agreement_delete(
         actor=actor, agreement=selectors.agreement_get(actor=actor, public_id=public_id)
-    )
-    return Status(204, None)
-
-
-# --- interactions -------------------------------------------------------------------------------------
-
-
-@router.get(
-    "/partners/{public_id}/interactions",
-    response={200: list[InteractionOut], **ERRORS},
-    tags=["interactions"],
-)
-@paginate(Pagination)
-def interaction_list(request: HttpRequest, public_id: uuid.UUID) -> QuerySet[Interaction]:
-    actor = _actor(request)
-    partner = selectors.partner_get(actor=actor, public_id=public_id)
-    return selectors.interaction_list(actor=actor, partner=partner)
-
-
-@router.post(
-    "/partners/{public_id}/interactions", response={201: InteractionOut, **ERRORS}, tags=["interactions"]
-)
-def interaction_create(
-    request: HttpRequest, public_id: uuid.UUID, payload: InteractionCreate
-) -> Status[Interaction]:
-    actor = _actor(request)
-    partner = selectors.partner_get(actor=actor, public_id=public_id)
-    data = _contact_for(actor, payload.model_dump())
-    return Status(201, services.interaction_create(actor=actor, partner=partner, data=data))
-
-
-@router.get("/interactions/{public_id}", response={200: InteractionOut, **ERRORS}, tags=["interactions"])
-def interaction_get(request: HttpRequest, public_id: uuid.UUID) -> Interaction:
-    return selectors.interaction_get(actor=_actor(request), public_id=public_id)
-
-
-@router.patch("/interactions/{public_id}", response={200: InteractionOut, **ERRORS}, tags=["interactions"])
-def interaction_update(request: HttpRequest, public_id: uuid.UUID, payload: InteractionPatch) -> Interaction:
-    actor = _actor(request)
-    interaction = selectors.interaction_get(actor=actor, public_id=public_id)
-    data = _contact_for(actor, payload.model_dump(exclude_unset=True))
-    return services.interaction_update(actor=actor, interaction=interaction, data=data)
-
-
-@router.delete("/interactions/{public_id}", response={204: None, **ERRORS}, tags=["interactions"])
-def interaction_delete(request: HttpRequest, public_id: uuid.UUID) -> Status[None]:
-    actor = _actor(request)
-    services.interaction_delete(
-        actor=actor, interaction=selectors.interaction_get(actor=actor, public_id=public_id)
     )
     return Status(204, None)

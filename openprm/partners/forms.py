@@ -14,7 +14,6 @@ from openprm.partners.models import (
     AgreementStatus,
     Contact,
     CustomFieldDefinition,
-    Interaction,
     PartnerStatus,
     PartnerType,
     Program,
@@ -177,20 +176,6 @@ class AgreementForm(forms.ModelForm):
             "file",
         ]
         widgets = {"start_date": DATE, "end_date": DATE}
-
-
-class InteractionForm(forms.ModelForm):
-    # Scoped managers refuse to build querysets at import time; the real queryset is set per request.
-    contact = forms.ModelChoiceField(queryset=Contact._base_manager.none(), required=False)
-    occurred_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-
-    class Meta:
-        model = Interaction
-        fields = ["kind", "direction", "occurred_at", "subject", "body", "contact"]
-
-    def __init__(self, *args: Any, partner: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = Contact.objects.filter(partner=partner)  # type: ignore[attr-defined]
 
 
 class TierChangeForm(forms.Form):

@@ -313,46 +313,6 @@ class Agreement(TimestampedModel):
         return self.status
 
 
-class Interaction(TimestampedModel):
-    """A logged touchpoint with the partner: note, call, meeting or e-mail."""
-
-    class Kind(models.TextChoices):
-        NOTE = "note", "Note"
-        CALL = "call", "Call"
-        MEETING = "meeting", "Meeting"
-        EMAIL = "email", "E-mail"
-
-    class Direction(models.TextChoices):
-        INBOUND = "inbound", "Inbound (partner → us)"
-        OUTBOUND = "outbound", "Outbound (us → partner)"
-        INTERNAL = "internal", "Internal"
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="interactions")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
-    occurred_at = models.DateTimeField()
-    subject = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    logged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    objects = ScopedManager["Interaction"]()
-
-    class Meta:
-        ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "partner", "-occurred_at"])]
-
-    def __str__(self) -> str:
-        return self.subject
-
-    @property
-    def is_contact(self) -> bool:
-        return self.direction != self.Direction.INTERNAL and self.kind != self.Kind.NOTE
-
-
 class SavedView(WorkspaceModel):
     """A named partner-list filter a staff user saved (the query string of the list page)."""
 

@@ -30,7 +30,6 @@ from openprm.partners.models import (
     Agreement,
     AgreementStatus,
     Contact,
-    Interaction,
     Partner,
     PartnerStatus,
 )
@@ -59,8 +58,6 @@ PartnerStatusIn = Annotated[PartnerStatus, _enum(PartnerStatus.values)]
 ContactRoleIn = Annotated[Contact.Role, _enum(Contact.Role.values)]
 AgreementKindIn = Annotated[Agreement.Kind, _enum(Agreement.Kind.values)]
 AgreementStatusIn = Annotated[AgreementStatus, _enum(AgreementStatus.values)]
-InteractionKindIn = Annotated[Interaction.Kind, _enum(Interaction.Kind.values)]
-DirectionIn = Annotated[Interaction.Direction, _enum(Interaction.Direction.values)]
 
 
 def _moment(value: datetime.datetime) -> datetime.datetime:
@@ -265,7 +262,12 @@ class PartnerOut(Schema):
     tiers: list[TierOut]
     created_at: datetime.datetime
     updated_at: datetime.datetime
-    last_contact_at: datetime.datetime | None
+    last_contact_on: datetime.date | None = Field(
+        description="Day (UTC) of the last contact with the partner in either direction"
+    )
+    last_contact_at: datetime.datetime | None = Field(
+        description="Deprecated: last_contact_on at 00:00 UTC (contact is tracked per day)"
+    )
 
     @staticmethod
     def resolve_type(obj: Partner) -> str:
@@ -290,11 +292,16 @@ class PartnerOut(Schema):
         ]
 
     @staticmethod
-    def resolve_last_contact_at(obj: Partner) -> datetime.datetime | None:
-        if hasattr(obj, "last_contact_at"):  # annotated by partner_list
-            value: datetime.datetime | None = obj.last_contact_at
+    def resolve_last_contact_on(obj: Partner) -> datetime.date | None:
+        if hasattr(obj, "last_contact_on"):  # annotated by partner_list
+            value: datetime.date | None = obj.last_contact_on
             return value
-        return selectors.last_contact_at(partner=obj)
+        return selectors.last_contact_on(partner=obj)
+
+    @staticmethod
+    def resolve_last_contact_at(obj: Partner) -> datetime.datetime | None:
+        day = PartnerOut.resolve_last_contact_on(obj)
+        return None if day is None else datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
 # --- contacts -----------------------------------------------------------------------------------------
@@ -396,52 +403,3 @@ class AgreementOut(Schema):
     @staticmethod
     def resolve_file_name(obj: Agreement) -> str | None:
         return obj.file.name.rsplit("/", 1)[-1] if obj.file else None
-
-
-# --- interactions -------------------------------------------------------------------------------------
-
-
-class InteractionCreate(_Input):
-    kind: InteractionKindIn
-    direction: DirectionIn = Interaction.Direction.OUTBOUND
-    occurred_at: When = Field(description="ISO 8601; without an offset it is read as UTC")
-    subject: Name
-    body: Long = ""
-    contact: uuid.UUID | None = Field(None, description="Public id of one of this partner's contacts")
-
-
-class InteractionPatch(_Patch):
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"contact"})
-
-    kind: InteractionKindIn | None = None
-    direction: DirectionIn | None = None
-    occurred_at: When | None = None
-    subject: Name | None = None
-    body: Long | None = None
-    contact: uuid.UUID | None = None
-
-
-class InteractionOut(Schema):
-    public_id: uuid.UUID
-    partner: uuid.UUID
-    kind: str
-    direction: str
-    occurred_at: datetime.datetime
-    subject: str
-    body: str
-    contact: uuid.UUID | None
-    logged_by: str | None = Field(description="E-mail of the user who logged it")
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-    @staticmethod
-    def resolve_partner(obj: Interaction) -> uuid.UUID:
-        return obj.partner.public_id
-
-    @staticmethod
-    def resolve_contact(obj: Interaction) -> uuid.UUID | None:
-        return obj.contact.public_id if obj.contact else None
-
-    @staticmethod
-    def resolve_logged_by(obj: Interaction) -> str | None:
-        return obj.logged_by.email if obj.logged_by else None

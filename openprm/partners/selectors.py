@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import DateField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,7 +20,6 @@ from openprm.partners.models import (
     Agreement,
     AgreementStatus,
     Contact,
-    Interaction,
     Partner,
     PartnerProgram,
     PartnerType,
@@ -45,9 +45,27 @@ SORTS = {
     "-country": "-country",
     "created": "created_at",
     "-created": "-created_at",
-    "last_contact": "last_contact_at",
-    "-last_contact": "-last_contact_at",
+    "last_contact": "last_contact_on",
+    "-last_contact": "-last_contact_on",
 }
+
+
+# The last contact comes from the activity app, which depends on this one (not the reverse): it registers
+# the expression in its AppConfig.ready(). Without it, partners have no last contact.
+LastContact = Callable[[], Any]
+_last_contact_sources: list[LastContact] = []
+
+
+def last_contact_register(source: LastContact) -> None:
+    """Set where partner lists read the last-contact day from: a callable giving an expression (e.g. a
+    ``Subquery``) over ``OuterRef("pk")`` that yields a date."""
+    _last_contact_sources[:] = [source]
+
+
+def _last_contact() -> Any:
+    if _last_contact_sources:
+        return _last_contact_sources[0]()
+    return Value(None, output_field=DateField())
 
 
 @dataclass
@@ -93,11 +111,7 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
             Prefetch("enrolments", queryset=PartnerProgram.objects.select_related("program", "tier")),
         )
         .annotate(
-            last_contact_at=Max(
-                "interactions__occurred_at",
-                filter=~Q(interactions__kind=Interaction.Kind.NOTE)
-                & ~Q(interactions__direction=Interaction.Direction.INTERNAL),
-            ),
+            last_contact_on=_last_contact(),
             has_live_agreement=Exists(_live_agreements(today)),
             has_expiring_agreement=Exists(
                 _live_agreements(today).filter(end_date__lte=soon, end_date__gte=today, auto_renew=False)
@@ -142,10 +156,10 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
     if filters.tag:
         queryset = queryset.filter(tags__name=filters.tag)
     order = SORTS.get(filters.sort, "name")
-    if order.lstrip("-") == "last_contact_at":
-        epoch = Value(datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC))
-        queryset = queryset.annotate(last_contact_sort=Coalesce("last_contact_at", epoch))
-        order = order.replace("last_contact_at", "last_contact_sort")
+    if order.lstrip("-") == "last_contact_on":
+        epoch = Value(datetime.date(1970, 1, 1), output_field=DateField())
+        queryset = queryset.annotate(last_contact_sort=Coalesce("last_contact_on", epoch))
+        order = order.replace("last_contact_on", "last_contact_sort")
     return queryset.order_by(order, "id").distinct()
 
 
@@ -204,25 +218,15 @@ def agreements_expiring(*, actor: Actor, within_days: int) -> QuerySet[Agreement
     )
 
 
-def interaction_list(*, actor: Actor, partner: Partner | None = None) -> QuerySet[Interaction]:
-    actor.require(Perm.PARTNER_VIEW)
-    queryset = Interaction.objects.select_related("partner", "contact", "logged_by")
-    return queryset.filter(partner=partner) if partner is not None else queryset
-
-
-def interaction_get(*, actor: Actor, public_id: Any) -> Interaction:
-    actor.require(Perm.PARTNER_VIEW)
-    return Interaction.objects.select_related("partner", "contact").get(public_id=parse_uuid(str(public_id)))
-
-
-def last_contact_at(*, partner: Partner) -> datetime.datetime | None:
-    result = (
-        Interaction.objects.filter(partner=partner)
-        .exclude(kind=Interaction.Kind.NOTE)
-        .exclude(direction=Interaction.Direction.INTERNAL)
-        .aggregate(last=Max("occurred_at"))
+def last_contact_on(*, partner: Partner) -> datetime.date | None:
+    """The day of the partner's last contact in either direction (None: never, or not tracked)."""
+    day: datetime.date | None = (
+        Partner.objects.filter(pk=partner.pk)
+        .annotate(day=_last_contact())
+        .values_list("day", flat=True)
+        .first()
     )
-    return result["last"]
+    return day
 
 
 def status_history(*, actor: Actor, partner: Partner) -> QuerySet[StatusChange]:
@@ -231,7 +235,7 @@ def status_history(*, actor: Actor, partner: Partner) -> QuerySet[StatusChange]:
 
 
 def audit_list(*, actor: Actor, partner: Partner) -> QuerySet[AuditEntry]:
-    """Every change recorded for the partner and its contacts, agreements and interactions."""
+    """Every change recorded for the partner and its contacts, agreements and logged interactions."""
     actor.require(Perm.PARTNER_VIEW)
     return AuditEntry.objects.filter(partner_id=partner.pk).order_by("-at", "-id")
 

@@ -28,7 +28,6 @@ from openprm.partners.models import (
     AgreementStatus,
     Contact,
     CustomFieldDefinition,
-    Interaction,
     Partner,
     PartnerProgram,
     PartnerStatus,
@@ -639,78 +638,6 @@ def agreement_update(
 def agreement_delete(*, actor: Actor, agreement: Agreement) -> None:
     actor.require(Perm.PARTNER_EDIT)
     audited_delete(actor=actor, instance=agreement, partner_id=agreement.partner_id)
-
-
-# --- interactions -----------------------------------------------------------------------------------
-
-
-def _interaction_clean(data: dict[str, Any], creating: bool, partner: Partner) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    if creating or "kind" in data:
-        out["kind"] = _clean_choice(
-            errors, "kind", data.get("kind"), Interaction.Kind.values, "interaction type"
-        )
-    if "direction" in data:
-        out["direction"] = _clean_choice(
-            errors, "direction", data["direction"], Interaction.Direction.values, "direction", "outbound"
-        )
-    if creating or "occurred_at" in data:
-        when = data.get("occurred_at")
-        if not isinstance(when, datetime.datetime):
-            errors["occurred_at"] = "Give a date and time (ISO 8601)."
-        else:
-            if timezone.is_naive(when):
-                when = timezone.make_aware(when)
-            if when > timezone.now() + datetime.timedelta(days=1):
-                errors["occurred_at"] = "An interaction cannot be in the future."
-            out["occurred_at"] = when
-    if creating or "subject" in data:
-        out["subject"] = _clean_text(errors, "subject", data.get("subject"), 200, required=True)
-    if "body" in data:
-        out["body"] = _clean_text(errors, "body", data["body"], 20000)
-    if "contact" in data:
-        contact = data["contact"]
-        if contact is not None and (not isinstance(contact, Contact) or contact.partner_id != partner.pk):
-            errors["contact"] = "The contact must belong to this partner."
-        out["contact"] = contact
-    if errors:
-        raise ValidationError(errors)
-    return out
-
-
-@transaction.atomic
-def interaction_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) -> Interaction:
-    actor.require(Perm.PARTNER_EDIT)
-    values = _interaction_clean(data, creating=True, partner=partner)
-    interaction = Interaction(
-        workspace_id=actor.workspace_id, partner=partner, logged_by_id=actor.user_id, **values
-    )
-    interaction.save()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.CREATE,
-        instance=interaction,
-        after=snapshot(interaction),
-        partner_id=partner.pk,
-    )
-    return interaction
-
-
-@transaction.atomic
-def interaction_update(*, actor: Actor, interaction: Interaction, data: dict[str, Any]) -> Interaction:
-    actor.require(Perm.PARTNER_EDIT)
-    values = _interaction_clean(data, creating=False, partner=interaction.partner)
-    with audited_change(actor=actor, instance=interaction, partner_id=interaction.partner_id):
-        apply_values(interaction, values)
-        interaction.save()
-    return interaction
-
-
-@transaction.atomic
-def interaction_delete(*, actor: Actor, interaction: Interaction) -> None:
-    actor.require(Perm.PARTNER_EDIT)
-    audited_delete(actor=actor, instance=interaction, partner_id=interaction.partner_id)
 
 
 # --- saved views ------------------------------------------------------------------------------------

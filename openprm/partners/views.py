@@ -21,7 +21,6 @@ from openprm.partners.forms import (
     BulkForm,
     ContactForm,
     CustomFieldForm,
-    InteractionForm,
     InviteForm,
     PartnerForm,
     PartnerTypeForm,
@@ -33,7 +32,6 @@ from openprm.partners.models import (
     Agreement,
     Contact,
     CustomFieldDefinition,
-    Interaction,
     Partner,
     PartnerStatus,
 )
@@ -50,7 +48,7 @@ def _partner_or_404(request: HttpRequest, public_id: Any) -> Partner:
 def _child_or_404(getter: Any, request: HttpRequest, public_id: Any) -> Any:
     try:
         return getter(actor=actor_of(request), public_id=public_id)
-    except (Contact.DoesNotExist, Agreement.DoesNotExist, Interaction.DoesNotExist):
+    except (Contact.DoesNotExist, Agreement.DoesNotExist):
         raise Http404 from None
 
 
@@ -232,9 +230,7 @@ def partner_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         **_history(request, partner),
         "contacts": selectors.contact_list(actor=actor, partner=partner),
         "agreements": selectors.agreement_list(actor=actor, partner=partner),
-        "interactions": selectors.interaction_list(actor=actor, partner=partner)[:20],
-        "interaction_count": selectors.interaction_list(actor=actor, partner=partner).count(),
-        "last_contact_at": selectors.last_contact_at(partner=partner),
+        "last_contact_on": selectors.last_contact_on(partner=partner),
         "status_history": selectors.status_history(actor=actor, partner=partner),
         "tiers": selectors.reference_data(actor=actor)["tiers"],
         "custom_fields": CustomFieldDefinition.objects.all(),
@@ -247,14 +243,6 @@ def partner_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 def partner_history(request: HttpRequest, public_id: str) -> HttpResponse:
     partner = _partner_or_404(request, public_id)
     return render(request, "partners/_history.html", _history(request, partner))
-
-
-@staff_view
-def partner_interactions(request: HttpRequest, public_id: str) -> HttpResponse:
-    actor = actor_of(request)
-    partner = _partner_or_404(request, public_id)
-    page = paginate(request, selectors.interaction_list(actor=actor, partner=partner), per_page=50)
-    return render(request, "partners/interactions.html", {"partner": partner, "page": page})
 
 
 @staff_view
@@ -277,7 +265,7 @@ def tier_change(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("partners:detail", public_id=partner.public_id)
 
 
-# --- contacts, agreements, interactions --------------------------------------------------------------
+# --- contacts, agreements --------------------------------------------------------------
 
 
 def _simple_form_page(
@@ -425,31 +413,6 @@ def agreement_file(request: HttpRequest, public_id: str) -> HttpResponseBase:
     return FileResponse(
         agreement.file.open("rb"), as_attachment=True, filename=agreement.file.name.rsplit("/", 1)[-1]
     )
-
-
-@staff_view
-def interaction_create(request: HttpRequest, public_id: str) -> HttpResponse:
-    actor = actor_of(request)
-    actor.require(Perm.PARTNER_EDIT)
-    partner = _partner_or_404(request, public_id)
-    form = InteractionForm(request.POST or None, partner=partner)
-    return _simple_form_page(
-        request,
-        partner=partner,
-        form=form,
-        title="Log an interaction",
-        save=lambda data: services.interaction_create(actor=actor, partner=partner, data=data),
-    )
-
-
-@staff_view
-@require_POST
-def interaction_delete(request: HttpRequest, public_id: str) -> HttpResponse:
-    actor = actor_of(request)
-    interaction = _child_or_404(selectors.interaction_get, request, public_id)
-    services.interaction_delete(actor=actor, interaction=interaction)
-    messages.success(request, "Interaction removed.")
-    return redirect("partners:detail", public_id=interaction.partner.public_id)
 
 
 @staff_view

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from config.wsgi import application
+from openprm.activity.services import interactions
 from openprm.core.scoping import scope
 from openprm.partners import services
 
@@ -52,7 +53,7 @@ def fuzz_world(world: Any, api_for: Any, keep_test_connection: None) -> dict[str
                 partner=partner,
                 data={"title": "Fuzz", "status": "active", "end_date": datetime.date(2030, 1, 1)},
             )
-            interaction = services.interaction_create(
+            interaction = interactions.interaction_create(
                 actor=world.system,
                 partner=partner,
                 data={
@@ -63,7 +64,7 @@ def fuzz_world(world: Any, api_for: Any, keep_test_connection: None) -> dict[str
             )
             ids["contacts"].append(str(contact.public_id))
             ids["agreements"].append(str(agreement.public_id))
-            ids["interactions"].append(str(interaction.public_id))
+            ids["interactions"].append(str(interactions.public_id_of(interaction)))
     headers = [
         {"Authorization": client.defaults["HTTP_AUTHORIZATION"]}
         for client in (api_for(world.admin), api_for(world.a_admin))

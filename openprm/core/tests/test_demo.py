@@ -14,6 +14,8 @@ from django.db import transaction
 from django.test import RequestFactory
 
 from openprm.accounts.models import Membership, User
+from openprm.activity.catalog import BUILTIN_TYPES
+from openprm.activity.models import Event, PartnerDayMetric, RollupDirty
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
 from openprm.demo import demo_load, logins_read
@@ -21,7 +23,6 @@ from openprm.partners.models import (
     Agreement,
     AgreementStatus,
     Contact,
-    Interaction,
     Partner,
     PartnerProgram,
     PartnerStatus,
@@ -90,16 +91,16 @@ def fingerprint() -> str:
             Partner.tags.through.objects.order_by("partner__public_id", "tag__name").values_list(
                 "partner__public_id", "tag__name"
             ),
-            Interaction.objects.order_by("public_id").values_list(
-                "public_id",
+            Event.objects.order_by("event_id").values_list(
+                "event_id",
                 "partner__public_id",
-                "kind",
+                "type",
                 "direction",
                 "occurred_at",
-                "subject",
-                "body",
-                "contact__public_id",
-                "logged_by__email",
+                "properties",
+                "value",
+                "actor_contact__public_id",
+                "actor_user__email",
             ),
             Membership.objects.order_by("user__email").values_list(
                 "user__email", "role", "partner__public_id", "owned_only"
@@ -183,27 +184,52 @@ def test_demo_is_a_realistic_program(demo):
         expiring = [a for a in agreements if a.expiring_within(60, today=NOW.date()) and not a.auto_renew]
         assert expiring
 
-        # 24 months of interactions of every kind, e-mails both ways.
-        interactions = Interaction.objects.all()
+        # 24 months of logged interactions of every kind (events now), e-mails both ways.
+        interactions = Event.objects.filter(source="ui")
         times = list(interactions.values_list("occurred_at", flat=True))
         assert len(times) > 60 * 10
         assert max(times) <= NOW and min(times) >= NOW - datetime.timedelta(days=731)
         assert max(times) - min(times) > datetime.timedelta(days=700)
-        kinds = set(interactions.values_list("kind", "direction"))
+        kinds = set(interactions.values_list("type", "direction"))
         assert {
-            ("email", "inbound"),
-            ("email", "outbound"),
+            ("email_received", "inbound"),
+            ("email_sent", "outbound"),
             ("call", "outbound"),
             ("meeting", "outbound"),
-            ("note", "internal"),
+            ("note", ""),
         } <= kinds
+        assert all(
+            set(p) == {"subject", "body"} for p in interactions.values_list("properties", flat=True)[:200]
+        )
+
+        # Engagement histories: every built-in type, tickets and deliverables that pair, content by creators.
+        assert set(BUILTIN_TYPES) <= set(Event.objects.values_list("type", flat=True).distinct())
+        creators = set(
+            Event.objects.filter(type="content_post").values_list("partner__type__key", flat=True).distinct()
+        )
+        assert creators <= {"influencer", "affiliate"} and creators
+        post = Event.objects.filter(type="content_post").first()
+        assert post is not None and {"reach", "impressions", "engagements", "followers"} <= set(
+            post.properties
+        )
+        assert Event.objects.filter(type="support_ticket_opened", properties__has_key="ticket_id").exists()
+        assert Event.objects.filter(
+            type="campaign_deliverable_due", properties__has_key="deliverable_id"
+        ).exists()
+
+        # The rollups are built, paired metrics included.
+        metrics = set(PartnerDayMetric.objects.values_list("metric", flat=True).distinct())
+        assert {"contact", "reply.partner.count", "reply.vendor.count", "ticket.resolved.count"} <= metrics
+        assert {"deliverable.on_time", "deliverable.late", "content.followers"} <= metrics
+        assert demo.rollup_cells == PartnerDayMetric.objects.count() > 0
+        assert not RollupDirty.objects.exists()
 
 
 def recent_per_partner(status: str, days: int = 90) -> float:
     with unscoped():
         ids = list(Partner.objects.filter(status=status).values_list("id", flat=True))
         since = NOW - datetime.timedelta(days=days)
-        return Interaction.objects.filter(partner_id__in=ids, occurred_at__gte=since).count() / len(ids)
+        return Event.objects.filter(partner_id__in=ids, occurred_at__gte=since).count() / len(ids)
 
 
 def test_engagement_follows_the_lifecycle(demo):
@@ -213,10 +239,10 @@ def test_engagement_follows_the_lifecycle(demo):
     assert recent_per_partner(PartnerStatus.AT_RISK) < active / 2
     with unscoped():
         for partner in Partner.objects.filter(status=PartnerStatus.CHURNED):
-            after = Interaction.objects.filter(partner=partner, occurred_at__gt=partner.status_changed_at)
+            after = Event.objects.filter(partner=partner, occurred_at__gt=partner.status_changed_at)
             assert not after.exists()
-            last = Interaction.objects.filter(partner=partner).order_by("-occurred_at").first()
-            assert last is None or last.kind == Interaction.Kind.NOTE
+            last = Event.objects.filter(partner=partner).order_by("-occurred_at", "-id").first()
+            assert last is None or last.type == "note"
 
 
 def test_logins_are_saved_privately_and_work(demo, var_dir):
@@ -271,13 +297,13 @@ def test_command_loads_once_and_if_empty_keeps_the_data(db, var_dir, capsys):
     out = capsys.readouterr().out
     assert "12 partners" in out and "demo_logins.txt" in out
     with unscoped():
-        before = (Partner.objects.count(), Interaction.objects.count(), User.objects.count())
+        before = (Partner.objects.count(), Event.objects.count(), User.objects.count())
     call_command("demo", "--if-empty")
     assert "already has 12 partners" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already has 12 partners"):
         call_command("demo", "--partners", "12")
     with unscoped():
-        assert (Partner.objects.count(), Interaction.objects.count(), User.objects.count()) == before
+        assert (Partner.objects.count(), Event.objects.count(), User.objects.count()) == before
 
 
 def test_show_logins(db, var_dir, capsys):

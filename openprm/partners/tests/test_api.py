@@ -15,7 +15,7 @@ from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import make_partner
 from openprm.partners import services
-from openprm.partners.models import Agreement, Contact, Interaction, Partner, Program, Tier
+from openprm.partners.models import Agreement, Contact, Partner, Program, Tier
 
 API = "/api/v1"
 PARTNER_KEYS = {
@@ -38,20 +38,19 @@ PARTNER_KEYS = {
     "tiers",
     "created_at",
     "updated_at",
+    "last_contact_on",
     "last_contact_at",
 }
 
 
 @dataclass
 class Rows:
-    """A contact, an agreement and an interaction for each of partners A and B."""
+    """A contact and an agreement for each of partners A and B."""
 
     a_contact: Contact
     a_agreement: Agreement
-    a_interaction: Interaction
     b_contact: Contact
     b_agreement: Agreement
-    b_interaction: Interaction
 
 
 @pytest.fixture
@@ -72,15 +71,6 @@ def rows(world: Any) -> Rows:
                     "status": "active",
                     "start_date": datetime.date(2024, 1, 1),
                     "end_date": timezone.localdate() + datetime.timedelta(days=10),
-                },
-            )
-            made[f"{key}_interaction"] = services.interaction_create(
-                actor=world.system,
-                partner=partner,
-                data={
-                    "kind": "call",
-                    "occurred_at": timezone.now() - datetime.timedelta(days=3),
-                    "subject": f"Kick-off with {partner.name}",
                 },
             )
     return Rows(**made)
@@ -182,17 +172,6 @@ def test_partner_create_minimal_enrols_in_the_default_program(world: Any, api_fo
     assert body["status"] == "applicant"
     assert body["tiers"] == [{"program": "Partner Program", "tier": None}]
     assert body["external_id"] is None
-
-
-def test_partner_last_contact_comes_from_interactions(world: Any, rows: Rows, api_for: Any) -> None:
-    api = api_for(world.analyst)
-    detail = api.get(f"{API}/partners/{world.partner_a.public_id}").json()
-    listed = next(p for p in api.get(f"{API}/partners").json()["items"] if p["name"] == world.partner_a.name)
-    expected = rows.a_interaction.occurred_at
-    for body in (detail, listed):  # the JSON has millisecond precision
-        assert abs(datetime.datetime.fromisoformat(body["last_contact_at"]) - expected) < datetime.timedelta(
-            milliseconds=1
-        )
 
 
 def test_duplicate_external_id_is_a_422_on_that_field(world: Any, api_for: Any) -> None:
@@ -347,7 +326,7 @@ def test_partner_list_query_count_does_not_grow_with_rows(
     assert response.json()["count"] == 14
 
 
-# --- contacts, agreements, interactions: CRUD ------------------------------------------------------------
+# --- contacts, agreements: CRUD ------------------------------------------------------------
 
 
 def test_contact_crud(world: Any, rows: Rows, api_for: Any) -> None:
@@ -411,59 +390,6 @@ def test_agreement_crud_with_effective_status(world: Any, rows: Rows, api_for: A
     assert api.get(API + url).status_code == 404
 
 
-def test_interaction_crud(world: Any, rows: Rows, api_for: Any) -> None:
-    api = api_for(world.manager)
-    base = f"/partners/{world.partner_a.public_id}/interactions"
-    created = post(
-        api,
-        base,
-        {
-            "kind": "meeting",
-            "direction": "inbound",
-            "occurred_at": "2025-03-04T10:00:00+01:00",
-            "subject": "QBR",
-            "body": "Went well",
-            "contact": str(rows.a_contact.public_id),
-        },
-    )
-    assert created.status_code == 201, created.content
-    interaction = created.json()
-    assert interaction["occurred_at"] == "2025-03-04T09:00:00Z"
-    assert interaction["contact"] == str(rows.a_contact.public_id)
-    assert interaction["logged_by"] == "manager@vendor.test"
-    listed = api.get(API + base).json()
-    assert listed["count"] == 2
-    assert listed["items"][0]["subject"] == rows.a_interaction.subject  # newest first
-    url = f"/interactions/{interaction['public_id']}"
-    assert api.get(API + url).json() == interaction
-    changed = patch(api, url, {"subject": "QBR Q1", "contact": None})
-    assert changed.status_code == 200
-    assert (changed.json()["subject"], changed.json()["contact"]) == ("QBR Q1", None)
-    assert api.delete(API + url).status_code == 204
-    assert api.get(API + url).status_code == 404
-
-
-def test_interaction_contact_must_belong_to_the_partner(world: Any, rows: Rows, api_for: Any) -> None:
-    api = api_for(world.manager)
-    base = f"/partners/{world.partner_a.public_id}/interactions"
-    body = {"kind": "call", "occurred_at": "2025-01-01T00:00:00Z", "subject": "x"}
-    for contact in (rows.b_contact.public_id, uuid.uuid4()):
-        response = post(api, base, {**body, "contact": str(contact)})
-        assert response.status_code == 422
-        assert response.json()["field"] == "contact"
-
-
-def test_future_interaction_is_rejected(world: Any, api_for: Any) -> None:
-    when = (timezone.now() + datetime.timedelta(days=5)).isoformat()
-    response = post(
-        api_for(world.manager),
-        f"/partners/{world.partner_a.public_id}/interactions",
-        {"kind": "call", "occurred_at": when, "subject": "Soon"},
-    )
-    assert response.status_code == 422
-    assert response.json()["field"] == "occurred_at"
-
-
 # --- me ---------------------------------------------------------------------------------------------------
 
 
@@ -524,27 +450,6 @@ def test_me(world: Any, api_for: Any, client_for: Any) -> None:
             {"title": "X", "start_date": "2025-02-01", "end_date": "2025-01-01"},
             "end_date",
         ),
-        ("/partners/{a}/interactions", {"kind": "call", "subject": "X"}, "occurred_at"),
-        (
-            "/partners/{a}/interactions",
-            {"kind": "fax", "subject": "X", "occurred_at": "2025-01-01T00:00:00Z"},
-            "kind",
-        ),
-        (
-            "/partners/{a}/interactions",
-            {"kind": "call", "subject": "X", "occurred_at": "0001-01-01T00:00:00+05:00"},
-            "occurred_at",
-        ),
-        (
-            "/partners/{a}/interactions",
-            {"kind": "call", "subject": "X", "occurred_at": "2025-01-01T00:00:00Z", "contact": "nope"},
-            "contact",
-        ),
-        (
-            "/partners/{a}/interactions",
-            {"kind": "call", "subject": "X", "occurred_at": "2025-01-01T00:00:00Z", "direction": "up"},
-            "direction",
-        ),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
@@ -593,7 +498,6 @@ def _detail_urls(world: Any, rows: Rows, side: str) -> list[str]:
         f"/partners/{partner.public_id}",
         f"/contacts/{getattr(rows, f'{side}_contact').public_id}",
         f"/agreements/{getattr(rows, f'{side}_agreement').public_id}",
-        f"/interactions/{getattr(rows, f'{side}_interaction').public_id}",
     ]
 
 
@@ -603,7 +507,6 @@ def test_partner_b_user_gets_404_for_every_partner_a_id(world: Any, rows: Rows, 
     writes = {
         "contacts": {"name": "Spy"},
         "agreements": {"title": "Spy"},
-        "interactions": {"kind": "call", "subject": "Spy", "occurred_at": "2025-01-01T00:00:00Z"},
     }
     for url in _detail_urls(world, rows, "a"):
         for response in (
@@ -639,7 +542,7 @@ def test_list_endpoints_never_include_the_other_partners_rows(world: Any, rows: 
         partners = api.get(f"{API}/partners?limit=500").json()
         assert [p["public_id"] for p in partners["items"]] == [str(mine.public_id)]
         assert partners["count"] == 1
-        for kind in ("contacts", "agreements", "interactions"):
+        for kind in ("contacts", "agreements"):
             listed = api.get(f"{API}/partners/{mine.public_id}/{kind}").json()
             ids = {item["public_id"] for item in listed["items"]}
             assert ids == {str(getattr(rows, f"{own}_{kind[:-1]}").public_id)}
@@ -674,13 +577,6 @@ WRITES = {
     "agreement_create": ("post", "/partners/{partner}/agreements", {"title": "New"}),
     "agreement_update": ("patch", "/agreements/{agreement}", {"title": "edited"}),
     "agreement_delete": ("delete", "/agreements/{agreement}", None),
-    "interaction_create": (
-        "post",
-        "/partners/{partner}/interactions",
-        {"kind": "note", "subject": "New", "occurred_at": "2025-01-01T00:00:00Z"},
-    ),
-    "interaction_update": ("patch", "/interactions/{interaction}", {"subject": "edited"}),
-    "interaction_delete": ("delete", "/interactions/{interaction}", None),
 }
 ALL = set(WRITES)
 EDIT = ALL - {"partner_delete"}
@@ -705,7 +601,6 @@ def test_role_may_write_only_what_it_is_allowed(
         partner=world.partner_a.public_id,
         contact=rows.a_contact.public_id,
         agreement=rows.a_agreement.public_id,
-        interaction=rows.a_interaction.public_id,
     )
     api = api_for(getattr(world, who))
     if method == "delete":
@@ -752,7 +647,6 @@ def test_api_writes_are_audited_with_the_actor(world: Any, rows: Rows, api_for: 
     contact = post(api, f"/partners/{created['public_id']}/contacts", {"name": "Ann"}).json()
     api.delete(f"{API}/contacts/{contact['public_id']}")
     patch(api, f"/agreements/{rows.a_agreement.public_id}", {"title": "Renamed MSA"})
-    api.delete(f"{API}/interactions/{rows.a_interaction.public_id}")
 
     [create] = audit(created["public_id"], "create")
     assert create.actor_label == "manager@vendor.test"
@@ -767,7 +661,6 @@ def test_api_writes_are_audited_with_the_actor(world: Any, rows: Rows, api_for: 
     [renamed] = audit(rows.a_agreement.public_id, "update")
     assert renamed.changes["title"] == {"before": "Acme Resellers MSA", "after": "Renamed MSA"}
     assert renamed.partner_id == world.partner_a.pk
-    assert len(audit(rows.a_interaction.public_id, "delete")) == 1
 
 
 def test_refused_writes_leave_no_audit_entry(world: Any, rows: Rows, api_for: Any) -> None:

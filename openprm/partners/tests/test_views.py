@@ -13,14 +13,14 @@ from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import make_user
 from openprm.partners import services
-from openprm.partners.models import Agreement, AgreementStatus, Contact, Interaction, Partner
+from openprm.partners.models import Agreement, Contact, Partner
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def children(world):
-    """A contact, an agreement and an interaction on partner A (and one contact on B)."""
+    """A contact and an agreement on partner A (and one contact on B)."""
     system = world.system
     with scope(system.access_scope()):
         contact = services.contact_create(
@@ -37,17 +37,7 @@ def children(world):
                 "end_date": timezone.localdate() + datetime.timedelta(days=20),
             },
         )
-        interaction = services.interaction_create(
-            actor=system,
-            partner=world.partner_a,
-            data={
-                "kind": "call",
-                "direction": "outbound",
-                "occurred_at": timezone.now() - datetime.timedelta(days=3),
-                "subject": "Quarterly check-in",
-            },
-        )
-    return {"contact": contact, "agreement": agreement, "interaction": interaction}
+    return {"contact": contact, "agreement": agreement}
 
 
 def partner_a_urls(world, children):
@@ -56,10 +46,8 @@ def partner_a_urls(world, children):
         reverse("partners:detail", args=[a]),
         reverse("partners:edit", args=[a]),
         reverse("partners:history", args=[a]),
-        reverse("partners:interactions", args=[a]),
         reverse("partners:contact_create", args=[a]),
         reverse("partners:agreement_create", args=[a]),
-        reverse("partners:interaction_create", args=[a]),
         reverse("partners:contact_edit", args=[children["contact"].public_id]),
         reverse("partners:agreement_edit", args=[children["agreement"].public_id]),
         reverse("partners:agreement_file", args=[children["agreement"].public_id]),
@@ -74,7 +62,6 @@ def partner_a_post_urls(world, children):
         reverse("partners:contact_delete", args=[children["contact"].public_id]),
         reverse("partners:contact_invite", args=[children["contact"].public_id]),
         reverse("partners:agreement_delete", args=[children["agreement"].public_id]),
-        reverse("partners:interaction_delete", args=[children["interaction"].public_id]),
     ]
 
 
@@ -270,7 +257,7 @@ def test_saved_views_are_per_user(world, client_for):
     assert "German partners" not in client_for(world.analyst).get(reverse("partners:list")).text
 
 
-def test_contact_agreement_interaction_forms(world, children, client_for, tmp_path):
+def test_contact_and_agreement_forms(world, children, client_for, tmp_path):
     client = client_for(world.manager)
     a = world.partner_a.public_id
     response = client.post(
@@ -317,17 +304,8 @@ def test_contact_agreement_interaction_forms(world, children, client_for, tmp_pa
         assert not Contact.objects.get(name="Ann Acme").is_primary
     download = client.get(reverse("partners:agreement_file", args=[nda.public_id]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 test"
-    client.post(
-        reverse("partners:interaction_create", args=[a]),
-        {
-            "kind": "meeting",
-            "direction": "inbound",
-            "occurred_at": "2026-01-05T10:00",
-            "subject": "QBR",
-        },
-    )
     page = client.get(reverse("partners:detail", args=[a])).text
-    assert "QBR" in page and "Carl" in page and "NDA" in page
+    assert "Carl" in page and "NDA" in page
     assert "expiring" in page.lower()
 
 
@@ -347,23 +325,3 @@ def test_invite_contact_to_portal_sends_mail_and_grants_partner_scope(
         assert contact.user is not None
         membership = contact.user.memberships.get()
         assert membership.partner_id == world.partner_a.pk and membership.role == "partner_rep"
-
-
-def test_last_contact_ignores_internal_notes(world, children, client_for):
-    with scope(world.system.access_scope()):
-        services.interaction_create(
-            actor=world.system,
-            partner=world.partner_a,
-            data={
-                "kind": "note",
-                "direction": "internal",
-                "occurred_at": timezone.now(),
-                "subject": "internal memo",
-            },
-        )
-    page = client_for(world.manager).get(reverse("partners:detail", args=[world.partner_a.public_id])).text
-    expected = (timezone.now() - datetime.timedelta(days=3)).strftime("%Y-%m-%d")
-    assert f'<dd id="last-contact">{expected}</dd>' in page
-    with unscoped():
-        assert Interaction.objects.filter(partner=world.partner_a).count() == 2
-    assert AgreementStatus.EXPIRING == "expiring"

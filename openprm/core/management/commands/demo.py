@@ -13,7 +13,7 @@ URL = "http://127.0.0.1:8000/"
 
 class Command(BaseCommand):
     help = (
-        "Load a realistic demo program (partners, contacts, agreements, 24 months of interactions and demo "
+        "Load a realistic demo program (partners, contacts, agreements, 24 months of activity and demo "
         "logins for every role) into the default workspace. The same --seed gives the same data."
     )
 
@@ -52,7 +52,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo loaded in {time.monotonic() - started:.1f} s: {result.partners} partners, "
                 f"{result.contacts} contacts, {result.agreements} agreements, "
-                f"{result.interactions} interactions, {result.status_changes} status changes, "
+                f"{result.events} events ({result.interactions} logged interactions), "
+                f"{result.rollup_cells} rollup cells, {result.status_changes} status changes, "
                 f"{result.deals} deals, "
                 f"{len(result.logins)} logins."
             )

@@ -1,0 +1,189 @@
+"""The staff engagement panel and the partner timeline: content, filters, logging, isolation, queries."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from openprm.activity.models import Event
+from openprm.activity.rollups import rollups_rebuild
+from openprm.activity.services import interactions
+from openprm.core.permissions import Role
+from openprm.core.scoping import scope, unscoped
+from openprm.core.testing import make_user
+
+NOW = timezone.now()
+
+
+def log(world: Any, partner: Any, **data: Any) -> Event:
+    with scope(world.system.access_scope()):
+        return interactions.interaction_create(actor=world.system, partner=partner, data=data)
+
+
+def ingest(world: Any, partner: Any, n: int, type_key: str = "portal_login") -> None:
+    with unscoped():
+        Event.objects.bulk_create(
+            Event(
+                workspace_id=world.workspace.pk,
+                partner=partner,
+                event_id=f"{type_key}-{partner.pk}-{i}",
+                type=type_key,
+                occurred_at=NOW - datetime.timedelta(days=i),
+                received_at=NOW,
+                source="api",
+            )
+            for i in range(n)
+        )
+    rollups_rebuild(workspace_id=world.workspace.pk)
+
+
+@pytest.fixture
+def logged(world: Any) -> dict[str, Event]:
+    return {
+        "a": log(
+            world,
+            world.partner_a,
+            kind="call",
+            occurred_at=NOW - datetime.timedelta(days=2),
+            subject="Acme call",
+        ),
+        "b": log(
+            world,
+            world.partner_b,
+            kind="call",
+            occurred_at=NOW - datetime.timedelta(days=2),
+            subject="Globex call",
+        ),
+    }
+
+
+def urls(world: Any, logged: dict[str, Event]) -> tuple[list[str], list[str]]:
+    a = world.partner_a.public_id
+    gets = [reverse("activity:engagement_panel", args=[a]), reverse("activity:timeline", args=[a])]
+    posts = [
+        reverse("activity:interaction_create", args=[a]),
+        reverse("activity:interaction_delete", args=[interactions.public_id_of(logged["a"])]),
+    ]
+    return gets, posts
+
+
+def test_panel_shows_engagement_and_an_svg_trend(world: Any, logged: Any, client_for: Any) -> None:
+    ingest(world, world.partner_a, 12)
+    page = client_for(world.analyst).get(
+        reverse("activity:engagement_panel", args=[world.partner_a.public_id])
+    )
+    assert page.status_code == 200
+    text = page.text
+    assert "Portal logins" in text and "<svg" in text and "<polyline points=" in text
+    assert (NOW - datetime.timedelta(days=2)).astimezone(datetime.UTC).strftime("%Y-%m-%d") in text
+    assert "Acme call" in text and "Globex call" not in text
+    assert "<script" not in text
+
+
+def test_partner_page_loads_the_panel(world: Any, client_for: Any) -> None:
+    page = client_for(world.manager).get(reverse("partners:detail", args=[world.partner_a.public_id])).text
+    assert reverse("activity:engagement_panel", args=[world.partner_a.public_id]) in page
+
+
+def test_timeline_merges_events_and_deals_and_filters(world: Any, logged: Any, client_for: Any) -> None:
+    from openprm.core.testing import actor_for
+    from openprm.deals.services import deal_register
+
+    actor = actor_for(world.a_admin)
+    with scope(actor.access_scope()):
+        deal_register(actor=actor, data={"customer_name": "Initrode", "amount": "1000"})  # type: ignore[typeddict-item]
+    ingest(world, world.partner_a, 3)
+    client = client_for(world.manager)
+    url = reverse("activity:timeline", args=[world.partner_a.public_id])
+    text = client.get(url).text
+    assert "Acme call" in text and "Deal registered" in text and "Initrode" in text and "Portal login" in text
+    assert "Globex call" not in text
+    assert "Initrode" in client.get(url + "?type=deal").text
+    only_calls = client.get(url + "?type=interactions").text
+    assert (
+        "Acme call" in only_calls and "Initrode" not in only_calls and "Portal login</td>" not in only_calls
+    )
+    old = (NOW - datetime.timedelta(days=10)).date().isoformat()
+    assert "Acme call" not in client.get(url + f"?to={old}").text
+
+
+def test_log_and_remove_an_interaction_on_the_timeline(world: Any, client_for: Any) -> None:
+    client = client_for(world.manager)
+    a = world.partner_a.public_id
+    bad = client.post(reverse("activity:interaction_create", args=[a]), {"kind": "call", "subject": ""})
+    assert bad.status_code == 422 and "This field is required." in bad.text
+    done = client.post(
+        reverse("activity:interaction_create", args=[a]),
+        {"kind": "email", "direction": "inbound", "occurred_at": "2025-01-05T10:00", "subject": "Hello"},
+        follow=True,
+    )
+    assert "Hello" in done.text
+    with unscoped():
+        event = Event.objects.get(properties__subject="Hello")
+    assert event.type == "email_received"
+    client.post(reverse("activity:interaction_delete", args=[interactions.public_id_of(event)]))
+    with unscoped():
+        assert not Event.objects.filter(pk=event.pk).exists()
+    assert (
+        client_for(world.analyst).post(reverse("activity:interaction_create", args=[a]), {}).status_code
+        == 403
+    )
+
+
+def test_partner_users_and_other_books_get_404(world: Any, logged: Any, client_for: Any) -> None:
+    gets, posts = urls(world, logged)
+    owner_only = make_user(world.workspace, "own@vendor.test", Role.MANAGER, owned_only=True)
+    for user in (world.b_admin, world.a_admin, world.a_rep, owner_only):
+        client = client_for(user)
+        for url in gets:
+            assert client.get(url).status_code == 404, (user, url)
+        for url in posts:
+            assert client.post(url, {"kind": "call", "subject": "x"}).status_code == 404, (user, url)
+    with unscoped():
+        assert Event.objects.filter(pk=logged["a"].pk).exists()
+    # Staff who own partner B see it, but not A.
+    with unscoped():
+        world.partner_b.owner = owner_only
+        world.partner_b.save()
+    client = client_for(owner_only)
+    assert client.get(reverse("activity:timeline", args=[world.partner_b.public_id])).status_code == 200
+    assert client.get(gets[1]).status_code == 404
+
+
+def _count(client: Any, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_queries_do_not_grow_with_rows(world: Any, client_for: Any) -> None:
+    client = client_for(world.manager)
+    timeline = reverse("activity:timeline", args=[world.partner_a.public_id])
+    panel = reverse("activity:engagement_panel", args=[world.partner_a.public_id])
+    for i in range(3):
+        log(
+            world,
+            world.partner_a,
+            kind="meeting",
+            occurred_at=NOW - datetime.timedelta(days=i),
+            subject=f"m{i}",
+        )
+    ingest(world, world.partner_a, 3)
+    few = (_count(client, timeline), _count(client, panel))
+    for i in range(40):
+        log(
+            world,
+            world.partner_a,
+            kind="meeting",
+            occurred_at=NOW - datetime.timedelta(days=i),
+            subject=f"n{i}",
+        )
+    ingest(world, world.partner_a, 60, "resource_download")
+    assert (_count(client, timeline), _count(client, panel)) == few
+    assert few[0] <= 14 and few[1] <= 12
