@@ -153,15 +153,17 @@ class RollupState(models.Model):
 
 
 class RollupPending(models.Model):
-    """A stored batch of events whose rollup deltas the job worker has yet to add.
+    """Stored events or clicks whose rollup deltas the job worker has yet to add.
 
-    Written in the batch's own transaction (one small row instead of thousands of upserts on the request
-    path) and deleted in the transaction that applies it, so every event is counted exactly once.
-    ``event_ranges``: [[first id, last id], ...] of the batch's events."""
+    Written in the writer's own transaction (one small row instead of upserts on the request path — for a
+    click, instead of every visitor of a link queueing on the same rollup row) and deleted in the
+    transaction that applies it, so each event and click is counted exactly once.
+    ``event_ranges``: [[first id, last id], ...]; ``click_ids``: [id, ...]."""
 
     workspace = _fk(Workspace)
     created_at = models.DateTimeField(auto_now_add=True)
     event_ranges = models.JSONField(default=list)
+    click_ids = models.JSONField(default=list)
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True

@@ -23,6 +23,7 @@ Metric names (days are UTC):
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -195,8 +196,15 @@ def _mark_dirty(workspace_id: int, dirty: Mapping[int, datetime.date]) -> None:
         cursor.executemany(query, [[workspace_id, p, adapt_day(d)] for p, d in sorted(dirty.items())])
 
 
-def rollups_queue(*, workspace_id: int, event_ids: Sequence[int]) -> None:
-    """Queue a stored batch (inside its transaction) for ``rollups_fold``; the job runs after commit."""
+FOLD_DELAY = 5.0  # seconds: clicks are folded at most this long after they were recorded
+_fold_scheduled: dict[int, float] = {}  # workspace → when this process last scheduled a delayed fold
+
+
+def rollups_queue(*, workspace_id: int, event_ids: Sequence[int] = (), click_ids: Sequence[int] = ()) -> None:
+    """Queue stored events or clicks (inside their transaction) for ``rollups_fold``.
+
+    A batch of events gets its fold job right after commit; clicks, one per request, share a fold
+    scheduled ``FOLD_DELAY`` seconds after the first of them (one job per process and interval)."""
     _lock(workspace_id)
     ranges: list[list[int]] = []
     for pk in sorted(event_ids):
@@ -204,14 +212,33 @@ def rollups_queue(*, workspace_id: int, event_ids: Sequence[int]) -> None:
             ranges[-1][1] = pk
         else:
             ranges.append([pk, pk])
-    RollupPending.objects.create(workspace_id=workspace_id, event_ranges=ranges)
-    transaction.on_commit(lambda: _enqueue_fold(workspace_id))
+    with unscoped():  # a queue row concerns the workspace, whoever's write queued it (even a visitor's)
+        RollupPending.objects.create(
+            workspace_id=workspace_id, event_ranges=ranges, click_ids=list(click_ids)
+        )
+    if event_ids:
+        transaction.on_commit(lambda: _enqueue_fold(workspace_id))
+    else:
+        transaction.on_commit(lambda: _enqueue_fold_soon(workspace_id))
 
 
 def _enqueue_fold(workspace_id: int) -> None:
     from openprm.activity.tasks import fold_rollups
 
     fold_rollups(workspace_id)
+
+
+def _enqueue_fold_soon(workspace_id: int) -> None:
+    from openprm.activity.tasks import fold_rollups
+
+    if fold_rollups.huey.immediate:  # no worker: fold now
+        fold_rollups(workspace_id)
+        return
+    now = time.monotonic()
+    if now - _fold_scheduled.get(workspace_id, -FOLD_DELAY) < FOLD_DELAY:
+        return  # the fold scheduled earlier will take this one too
+    _fold_scheduled[workspace_id] = now
+    fold_rollups.schedule(args=(workspace_id,), delay=FOLD_DELAY)
 
 
 def rollups_fold(*, workspace_id: int, batches: int = 10) -> int:
@@ -232,12 +259,22 @@ def rollups_fold(*, workspace_id: int, batches: int = 10) -> int:
             for row in rows:
                 for first, last in row.event_ranges:
                     ranges |= Q(pk__gte=first, pk__lte=last)
-            events = (
-                Event.objects.filter(ranges, workspace_id=workspace_id)
-                .order_by()
-                .values_list("partner_id", "type", "occurred_at", "direction", "value", "properties")
-            )
-            sums, gauges, dirty = event_deltas(events.iterator(chunk_size=10_000), kinds)
+            sums: Sums = defaultdict(Decimal)
+            gauges: dict[Cell, Decimal] = {}
+            dirty: dict[int, datetime.date] = {}
+            if ranges:
+                events = (
+                    Event.objects.filter(ranges, workspace_id=workspace_id)
+                    .order_by()
+                    .values_list("partner_id", "type", "occurred_at", "direction", "value", "properties")
+                )
+                sums, gauges, dirty = event_deltas(events.iterator(chunk_size=10_000), kinds)
+            click_ids = [pk for row in rows for pk in row.click_ids]
+            for start in range(0, len(click_ids), 5_000):
+                clicks = Click.objects.filter(
+                    workspace_id=workspace_id, pk__in=click_ids[start : start + 5_000]
+                )
+                _add(sums, click_deltas(clicks.values_list("partner_id", "clicked_at")))
             rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges, dirty=dirty)
             RollupPending.objects.filter(pk__in=[r.pk for r in rows]).delete()
             applied += len(rows)

@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("event_ranges", models.JSONField(default=list)),
+                ("click_ids", models.JSONField(default=list)),
                 (
                     "workspace",
                     models.ForeignKey(

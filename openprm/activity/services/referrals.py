@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from openprm.activity import attribution
 from openprm.activity.models import Click, Conversion, Coupon, TrackingLink
-from openprm.activity.rollups import click_deltas, conversion_deltas, rollups_add
+from openprm.activity.rollups import conversion_deltas, rollups_add, rollups_queue
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, audited_change, snapshot
 from openprm.core.bulk import uuid4_hex
@@ -336,7 +336,7 @@ def _redirect_sql() -> tuple[str, str]:
     )
     insert = (
         f"INSERT INTO {click_table} ({', '.join(quote(c) for c in click_columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(click_columns))})"
+        f"VALUES ({', '.join(['%s'] * len(click_columns))}) RETURNING {quote('id')}"
     )
     return select, insert
 
@@ -372,8 +372,9 @@ def click_record(
 ) -> tuple[RedirectLink, RecordedClick] | None:
     """Record a visit of ``/r/<code>``: the active link and the stored click, or None (no such link).
 
-    The hot path of the product, so plain SQL: one indexed lookup, then the click insert and the rollup
-    upsert in one transaction. Bots are recorded too (the fraud rules judge conversions, not clicks)."""
+    The hot path of the product, so plain SQL: one indexed lookup, then the click insert and its entry in
+    the rollup queue in one transaction (no visitor waits on a shared rollup row; the job worker adds
+    the clicks within seconds). Bots are recorded too (the fraud rules judge conversions, not clicks)."""
     link = link_active(code=code)
     if link is None:
         return None
@@ -393,7 +394,8 @@ def click_record(
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(insert, params)
-        rollups_add(workspace_id=link.workspace_id, sums=click_deltas([(link.partner_id, at)]))
+            (pk,) = cursor.fetchone()
+        rollups_queue(workspace_id=link.workspace_id, click_ids=[pk])
     return link, RecordedClick(click_id, at)
 
 

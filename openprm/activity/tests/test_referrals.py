@@ -16,12 +16,20 @@ from django.utils import timezone
 
 from openprm.activity import attribution
 from openprm.activity.models import Click, Conversion, TrackingLink
-from openprm.activity.rollups import rollup_cells, rollups_rebuild
+from openprm.activity.rollups import rollup_cells as stored_cells
+from openprm.activity.rollups import rollups_fold, rollups_rebuild
 from openprm.activity.services import referrals as services
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import actor_for
 from openprm.partners.models import Contact, Program
+
+
+def rollup_cells(world: Any) -> Any:
+    """The rollups once the job worker has folded the queued clicks (as it does within seconds)."""
+    rollups_fold(workspace_id=world.workspace.pk)
+    return stored_cells(workspace_id=world.workspace.pk)
+
 
 API = "/api/v1"
 
@@ -58,9 +66,9 @@ def convert(api: Client, key: str, **body: Any) -> Any:
 
 
 def cells_match_rebuild(world: Any) -> None:
-    before = rollup_cells(workspace_id=world.workspace.pk)
+    before = rollup_cells(world)
     rollups_rebuild(workspace_id=world.workspace.pk)
-    assert rollup_cells(workspace_id=world.workspace.pk) == before
+    assert rollup_cells(world) == before
 
 
 # --- the redirect ---------------------------------------------------------------------------------------
@@ -90,9 +98,7 @@ def test_redirect_records_the_click_and_passes_click_id_and_utm(world: Any, clie
     assert stored.partner_id == world.partner_a.pk and stored.link_id == link.pk
     assert stored.ip_hash == services.ip_hash("192.0.2.7") and "192.0.2.7" not in stored.ip_hash
     assert len(stored.user_agent) == 400 and stored.referrer == "https://blog.example/post"
-    assert rollup_cells(workspace_id=world.workspace.pk) == {
-        (world.partner_a.pk, stored.clicked_at.date(), "clicks"): Decimal(1)
-    }
+    assert rollup_cells(world) == {(world.partner_a.pk, stored.clicked_at.date(), "clicks"): Decimal(1)}
 
 
 def test_redirect_is_cheap(world: Any, client: Client) -> None:
@@ -220,7 +226,7 @@ def test_conversion_by_click_id_is_attributed_and_counted(world: Any, client: Cl
     with unscoped():
         stored = Conversion.objects.get(public_id=body["public_id"])
     assert "example.org" not in str(stored.properties) and stored.customer_email_hash != ""
-    cells = rollup_cells(workspace_id=world.workspace.pk)
+    cells = rollup_cells(world)
     day = stored.occurred_at.date()
     assert cells[(world.partner_a.pk, day, "conversions.purchase")] == 1
     assert cells[(world.partner_a.pk, day, "conversions.purchase.amount")] == Decimal("100")
@@ -272,7 +278,7 @@ def test_idempotency_returns_the_original_and_conflicts_on_a_different_body(
     assert disagree.status_code == 422
     with unscoped():
         assert Conversion.objects.count() == 1
-    cells = rollup_cells(workspace_id=world.workspace.pk)
+    cells = rollup_cells(world)
     assert sum(v for (_, _, m), v in cells.items() if m == "conversions.signup") == 1
 
 
@@ -374,7 +380,7 @@ def test_explicit_click_outside_the_window_is_flagged(world: Any, api_for: Any) 
     body = convert(api_for(world.admin), "o", click_id=old.click_id)
     assert body["partner"]["name"] == "Acme Resellers" and body["status"] == "flagged"
     assert [f["rule"] for f in body["flags"]] == ["click_outside_window"]
-    assert not any(m.startswith("conversions") for (_, _, m) in rollup_cells(workspace_id=world.workspace.pk))
+    assert not any(m.startswith("conversions") for (_, _, m) in rollup_cells(world))
 
 
 def test_refunds_follow_the_original_and_are_bounded(world: Any, client: Client, api_for: Any) -> None:
@@ -416,7 +422,7 @@ def test_refunds_follow_the_original_and_are_bounded(world: Any, client: Client,
         convert(api, "r6", kind="refund", amount="40", refund_of=purchase["public_id"])["status"]
         == "accepted"
     )
-    cells = rollup_cells(workspace_id=world.workspace.pk)
+    cells = rollup_cells(world)
     assert sum(v for (_, _, m), v in cells.items() if m == "conversions.refund.amount") == Decimal("100")
     cells_match_rebuild(world)
 
@@ -474,11 +480,11 @@ def test_review_accepts_and_rejects_with_exact_rollups_and_audit(world: Any, api
     assert post(api_for(world.analyst), url + "/accept", {}).status_code == 403
     accepted = post(staff, url + "/accept", {"note": "Checked with the customer"})
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
-    cells = rollup_cells(workspace_id=world.workspace.pk)
+    cells = rollup_cells(world)
     assert sum(v for (_, _, m), v in cells.items() if m == "conversions.purchase.amount") == Decimal("80")
     cells_match_rebuild(world)
     assert post(staff, url + "/reject", {}).json()["status"] == "rejected"
-    cells = rollup_cells(workspace_id=world.workspace.pk)
+    cells = rollup_cells(world)
     assert not any(m.startswith("conversions") for (_, _, m) in cells)
     cells_match_rebuild(world)
     with unscoped():
