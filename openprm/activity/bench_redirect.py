@@ -6,7 +6,8 @@ local port against the current database, with a scratch workspace, partner and t
 
 * **bare** — ``GET /activity/healthz``: the same server and middleware, a view that answers "ok" without
   touching the database;
-* **redirect** — ``GET /r/<code>``: the link lookup, the click insert and the rollup upsert, a 302.
+* **redirect** — ``GET /r/<code>``: the link lookup, the click insert and its rollup queue entry, a 302
+  (the clicks are then folded into the rollups as the job worker does, and counted there).
 
 Both get a warm-up round first (not measured); the bare view is measured first. The run fails unless
 every redirect answered 302 with a ``prm_click`` id and the table holds exactly one click per redirect
@@ -29,7 +30,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.db import connection, transaction
 
-from openprm.activity.models import Click, PartnerDayMetric, RollupState, TrackingLink
+from openprm.activity.models import Click, PartnerDayMetric, RollupPending, RollupState, TrackingLink
+from openprm.activity.rollups import rollups_fold
 from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
 from openprm.partners.models import Partner, PartnerType
@@ -68,7 +70,7 @@ def _cleanup(workspace: Workspace) -> None:
     quote = connection.ops.quote_name
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
-            for model in (Click, PartnerDayMetric, RollupState):
+            for model in (Click, PartnerDayMetric, RollupPending, RollupState):
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace.pk])  # noqa: S608
         TrackingLink.objects.filter(workspace=workspace).delete()
@@ -189,6 +191,7 @@ def bench_redirect(*, requests: int = 5000, concurrency: int = 8, keep: bool = F
         answers = warm + ours_answers
         click_ids = {parse_qs(urlsplit(location).query).get("prm_click", [""])[0] for _, location in answers}
         bad = [status for status, _ in answers if status != 302] + [s for s, _ in bare_answers if s != 200]
+        rollups_fold(workspace_id=workspace.pk)  # what the job worker does within seconds
         with unscoped():
             stored = set(Click.objects.filter(workspace=workspace).values_list("click_id", flat=True))
             cells = PartnerDayMetric.objects.filter(workspace=workspace, metric="clicks").values_list(

@@ -159,8 +159,8 @@ _LOCK_NAMESPACE = 7301  # PostgreSQL advisory locks: (namespace, workspace id)
 
 
 def _lock(workspace_id: int, *, exclusive: bool = False) -> None:
-    """Writers of a workspace's rollups share a lock that a rebuild takes exclusively (PostgreSQL; on
-    SQLite every write transaction already excludes the others). Held until the transaction ends."""
+    """Writers of the rollup table share a lock that a rebuild takes exclusively (PostgreSQL; on SQLite
+    every write transaction already excludes the others). Held until the transaction ends."""
     if connection.vendor != "postgresql":
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
@@ -204,8 +204,9 @@ def rollups_queue(*, workspace_id: int, event_ids: Sequence[int] = (), click_ids
     """Queue stored events or clicks (inside their transaction) for ``rollups_fold``.
 
     A batch of events gets its fold job right after commit; clicks, one per request, share a fold
-    scheduled ``FOLD_DELAY`` seconds after the first of them (one job per process and interval)."""
-    _lock(workspace_id)
+    scheduled ``FOLD_DELAY`` seconds after the first of them (one job per process and interval).
+    Takes no lock: a rebuild reads one snapshot, so a row queued meanwhile is either in it (counted
+    by the rebuild, its queue entry deleted by it) or not (left for the fold)."""
     ranges: list[list[int]] = []
     for pk in sorted(event_ids):
         if ranges and pk == ranges[-1][1] + 1:
@@ -219,7 +220,7 @@ def rollups_queue(*, workspace_id: int, event_ids: Sequence[int] = (), click_ids
     if event_ids:
         transaction.on_commit(lambda: _enqueue_fold(workspace_id))
     else:
-        transaction.on_commit(lambda: _enqueue_fold_soon(workspace_id))
+        transaction.on_commit(lambda: rollups_fold_soon(workspace_id))
 
 
 def _enqueue_fold(workspace_id: int) -> None:
@@ -228,7 +229,8 @@ def _enqueue_fold(workspace_id: int) -> None:
     fold_rollups(workspace_id)
 
 
-def _enqueue_fold_soon(workspace_id: int) -> None:
+def rollups_fold_soon(workspace_id: int) -> None:
+    """Schedule a fold ``FOLD_DELAY`` seconds from now unless this process already has one pending."""
     from openprm.activity.tasks import fold_rollups
 
     if fold_rollups.huey.immediate:  # no worker: fold now
@@ -415,8 +417,12 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
     sums: Sums = defaultdict(Decimal)
     gauges: dict[Cell, Decimal] = {}
     dirty: dict[int, datetime.date] = {}
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), unscoped():
-        _lock(workspace_id, exclusive=True)  # no batch stores or folds meanwhile: each is counted once
+        if outermost and connection.vendor == "postgresql":  # one snapshot: scans and queue deletion
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        _lock(workspace_id, exclusive=True)  # no fold or direct delta meanwhile
         PartnerDayMetric.objects.filter(workspace_id=workspace_id).delete()
         PairedInterval.objects.filter(workspace_id=workspace_id).delete()
         RollupDirty.objects.filter(workspace_id=workspace_id).delete()

@@ -355,7 +355,14 @@ def _bench_ingest(**options: Any) -> dict[str, Any]:
     return bench_ingest(**options)
 
 
+def _bench_redirect(**options: Any) -> dict[str, Any]:
+    from openprm.activity.bench_redirect import bench_redirect
+
+    return bench_redirect(**options)
+
+
 BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "deals-import": bench_deals_import,
     "ingest": _bench_ingest,
+    "redirect": _bench_redirect,
 }

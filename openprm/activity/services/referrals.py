@@ -29,8 +29,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from openprm.activity import attribution
-from openprm.activity.models import Click, Conversion, Coupon, TrackingLink
-from openprm.activity.rollups import conversion_deltas, rollups_add, rollups_queue
+from openprm.activity.models import Click, Conversion, Coupon, RollupPending, TrackingLink
+from openprm.activity.rollups import conversion_deltas, rollups_add, rollups_fold_soon, rollups_queue
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, audited_change, snapshot
 from openprm.core.bulk import uuid4_hex
@@ -341,6 +341,26 @@ def _redirect_sql() -> tuple[str, str]:
     return select, insert
 
 
+@functools.cache
+def _redirect_sql_postgres() -> str:
+    """PostgreSQL: the lookup, the click and its rollup queue entry as one statement (one round trip,
+    atomic on its own): the redirect's cost is then mostly the HTTP request itself."""
+    quote = connection.ops.quote_name
+    link_table = quote(TrackingLink._meta.db_table)
+    click_table = quote(Click._meta.db_table)
+    pending_table = quote(RollupPending._meta.db_table)
+    columns = ", ".join(quote(c) for c in ("id", "workspace_id", "partner_id", "destination", *UTM_FIELDS))
+    return (
+        f"WITH link AS (SELECT {columns} FROM {link_table} WHERE code = %s AND is_active), "  # noqa: S608
+        f"click AS (INSERT INTO {click_table} "
+        "(workspace_id, partner_id, link_id, click_id, clicked_at, ip_hash, user_agent, referrer) "
+        "SELECT workspace_id, partner_id, id, %s, %s, %s, %s, %s FROM link RETURNING id, workspace_id), "
+        f"queued AS (INSERT INTO {pending_table} (workspace_id, created_at, event_ranges, click_ids) "
+        "SELECT workspace_id, %s, '[]'::jsonb, jsonb_build_array(id) FROM click) "
+        "SELECT link.* FROM link"
+    )
+
+
 def link_active(*, code: str) -> RedirectLink | None:
     """The active link of a public ``/r/<code>`` (codes are global: no scope needed)."""
     code = code.lower()
@@ -375,11 +395,34 @@ def click_record(
     The hot path of the product, so plain SQL: one indexed lookup, then the click insert and its entry in
     the rollup queue in one transaction (no visitor waits on a shared rollup row; the job worker adds
     the clicks within seconds). Bots are recorded too (the fraud rules judge conversions, not clicks)."""
+    at = now or timezone.now()
+    click_id = uuid4_hex()
+    if connection.vendor == "postgresql":
+        code = code.lower()
+        if not LINK_CODE.match(code):
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _redirect_sql_postgres(),
+                [
+                    code,
+                    click_id,
+                    at,
+                    ip_hash(ip),
+                    user_agent.replace("\x00", "")[:400],
+                    referrer.replace("\x00", "")[:1000],
+                    at,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        found = RedirectLink(*row)
+        transaction.on_commit(lambda: rollups_fold_soon(found.workspace_id))
+        return found, RecordedClick(click_id, at)
     link = link_active(code=code)
     if link is None:
         return None
-    at = now or timezone.now()
-    click_id = uuid4_hex()
     _, insert = _redirect_sql()
     params: list[Any] = [
         link.workspace_id,
