@@ -37,6 +37,7 @@ from openprm.activity.rollups import rollups_rebuild
 from openprm.core.models import Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
+from openprm.demo_referrals import demo_referrals_load
 from openprm.partners.models import (
     Agreement,
     AgreementStatus,
@@ -403,6 +404,9 @@ class DemoLogin:
     name: str = ""
 
 
+REFERRAL_TYPES = ("referral", "affiliate", "influencer")  # partners who get tracking links and coupons
+
+
 @dataclass
 class DemoResult:
     partners: int = 0
@@ -411,6 +415,8 @@ class DemoResult:
     interactions: int = 0
     events: int = 0  # every event, the logged interactions included
     rollup_cells: int = 0
+    clicks: int = 0
+    conversions: int = 0
     status_changes: int = 0
     deals: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
@@ -1260,6 +1266,13 @@ def demo_load(
 
         result.partners, result.contacts = len(plans), len(contacts)
         result.agreements, result.status_changes = len(agreements), len(changes)
+
+        say("Generating tracking links, coupons, clicks and conversions…")
+        referrers = [
+            p.partner for p in plans if p.type_key in REFERRAL_TYPES and p.partner.status == "active"
+        ]
+        referrals = demo_referrals_load(workspace=workspace, partners=referrers, seed=seed, now=gen.now)
+        result.clicks, result.conversions = referrals.get("clicks", 0), referrals.get("conversions", 0)
 
         say("Building the daily rollups…")
         result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)

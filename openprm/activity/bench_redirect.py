@@ -84,7 +84,7 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
     }
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
-        [sys.executable, "-m", "openprm.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "openprm.cli", "serve", "--bind", f"127.0.0.1:{port}", "--no-worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -31,6 +31,8 @@ def interaction_list(*, actor: Actor, partner: Partner | None = None) -> QuerySe
     queryset = Event.objects.filter(source=Event.Source.UI, type__in=TYPES).select_related(
         "partner", "actor_contact", "actor_user"
     )
+    if actor.is_partner_user:  # internal notes are the vendor's own: a partner never sees them
+        queryset = queryset.exclude(type="note")
     return queryset.filter(partner=partner) if partner is not None else queryset
 
 

@@ -236,7 +236,7 @@ def test_incremental_rollups_equal_a_rebuild(world, api_for, django_capture_on_c
     assert rollup_cells(workspace_id=world.workspace.pk) == incremental
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_parallel_batches_with_overlapping_ids_lose_and_duplicate_nothing(world, api_for):
     if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith("file:memorydb"):
         pytest.skip("in-memory SQLite test databases cannot be written from several threads")

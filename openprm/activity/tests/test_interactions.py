@@ -274,6 +274,17 @@ def test_partner_b_user_gets_404_for_partner_a_interactions(
     assert api.get(f"{API}/partners/{world.partner_b.public_id}/engagement").status_code == 200
 
 
+def test_partner_users_never_see_internal_notes(world: Any, rows: dict[str, Any], api_for: Any) -> None:
+    note = log(world, world.partner_b, kind="note", occurred_at=NOW, subject="Internal: renewal risk")
+    api = api_for(world.b_admin)
+    listed = api.get(f"{API}/partners/{world.partner_b.public_id}/interactions").json()["items"]
+    assert [i["subject"] for i in listed] == [rows["b_interaction"].properties["subject"]]
+    response = api.get(f"{API}/interactions/{interactions.public_id_of(note)}")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    staff = api_for(world.analyst).get(f"{API}/partners/{world.partner_b.public_id}/interactions").json()
+    assert len(staff["items"]) == 2
+
+
 def test_staff_restricted_to_their_book_get_404(world: Any, rows: dict[str, Any], api_for: Any) -> None:
     rep = make_user(world.workspace, "owner@vendor.test", Role.MANAGER, owned_only=True)
     api = api_for(rep)

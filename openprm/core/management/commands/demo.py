@@ -53,6 +53,7 @@ class Command(BaseCommand):
                 f"Demo loaded in {time.monotonic() - started:.1f} s: {result.partners} partners, "
                 f"{result.contacts} contacts, {result.agreements} agreements, "
                 f"{result.events} events ({result.interactions} logged interactions), "
+                f"{result.clicks} clicks, {result.conversions} conversions, "
                 f"{result.rollup_cells} rollup cells, {result.status_changes} status changes, "
                 f"{result.deals} deals, "
                 f"{len(result.logins)} logins."

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import atexit
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +18,11 @@ class Command(BaseCommand):
             "--workers", type=int, default=settings.PRM_WORKERS, help="processes (PRM_WORKERS)"
         )
         parser.add_argument("--threads", type=int, default=settings.PRM_THREADS, help="threads per process")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start the job worker alongside (run `prm worker` yourself, e.g. elsewhere).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
@@ -41,5 +49,9 @@ class Command(BaseCommand):
             def load(self) -> Any:
                 return application
 
+        if not options["no_worker"] and not settings.HUEY.get("immediate"):
+            worker = subprocess.Popen([sys.executable, "-m", "openprm.cli", "worker"])
+            atexit.register(worker.terminate)
+            self.stdout.write("Job worker started (rollups, background jobs); --no-worker to run it apart.")
         self.stdout.write(f"OpenPRM serving on http://{options['bind']}/  (Ctrl-C stops)")
         OpenPRMServer().run()
