@@ -15,7 +15,14 @@ from ninja.errors import HttpError
 from ninja.responses import codes_4xx
 from pydantic import Field
 
-from openprm.activity.services.events import MAX_BATCH, EventError, IngestResult, events_ingest
+from openprm.activity.rollups import workspace_kinds
+from openprm.activity.services.events import (
+    MAX_BATCH,
+    EventError,
+    IngestResult,
+    event_type_create,
+    events_ingest,
+)
 from openprm.core.actors import Actor
 from openprm.partners.schemas import ErrorOut
 
@@ -133,3 +140,57 @@ def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[Ing
             [*parse_errors, *(e for e in result.errors if e.index not in unparsed)], key=lambda e: e.index
         )
     return Status(422 if result.refused else 200, result)
+
+
+class EventTypeOut(Schema):
+    key: str
+    label: str
+    category: str
+    contact: bool = Field(description="Communication with the partner (last contact, reply times)")
+    qualifying: bool = Field(description="Counts towards the program's active-partner share")
+    builtin: bool
+
+
+class EventTypeIn(Schema):
+    key: str = Field(max_length=60, description="Lower-case letters, digits and _, e.g. webinar_attended")
+    label: str = Field(max_length=120)
+    contact: bool = False
+    qualifying: bool = True
+
+
+@router.get("/event-types", response={200: list[EventTypeOut], codes_4xx: ErrorOut})
+def event_types(request: HttpRequest) -> list[EventTypeOut]:
+    """The event types this workspace accepts: the built-in catalog and its own custom types."""
+    actor = request.actor  # type: ignore[attr-defined]
+    assert isinstance(actor, Actor)
+    kinds = workspace_kinds(actor.workspace_id)
+    return [
+        EventTypeOut(
+            key=k.key,
+            label=k.label,
+            category=k.category,
+            contact=k.contact,
+            qualifying=k.qualifying,
+            builtin=k.builtin,
+        )
+        for k in sorted(kinds.values(), key=lambda k: (not k.builtin, k.key))
+    ]
+
+
+@router.post("/event-types", response={201: EventTypeOut, codes_4xx: ErrorOut})
+def event_type_add(request: HttpRequest, payload: EventTypeIn) -> Status[EventTypeOut]:
+    """Admins: add a custom event type (its key is then accepted by POST /events and the CSV import)."""
+    actor = request.actor  # type: ignore[attr-defined]
+    assert isinstance(actor, Actor)
+    created = event_type_create(actor=actor, **payload.model_dump())
+    return Status(
+        201,
+        EventTypeOut(
+            key=created.key,
+            label=created.label,
+            category=created.category,
+            contact=created.contact,
+            qualifying=created.qualifying,
+            builtin=False,
+        ),
+    )

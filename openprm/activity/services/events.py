@@ -380,3 +380,36 @@ def _store(workspace_id: int, unique: dict[str, list[Any]]) -> int:
 def _props(type_key: str, serialized: str) -> dict[str, Any]:
     """Properties matter to the rollups only for content posts; skip decoding the others."""
     return json.loads(serialized) if type_key == "content_post" and serialized != "{}" else {}
+
+
+def event_type_create(
+    *, actor: Actor, key: str, label: str, contact: bool = False, qualifying: bool = True
+) -> Any:
+    """Add a custom event type to the workspace's catalog (admins)."""
+    from django.core.exceptions import ValidationError
+
+    from openprm.activity.catalog import BUILTIN_TYPES, TYPE_KEY
+    from openprm.activity.models import EventType
+    from openprm.core.audit import audit_record
+
+    actor.require(Perm.WORKSPACE_ADMIN)
+    key, label = key.strip(), label.strip()
+    if not TYPE_KEY.match(key):
+        raise ValidationError({"key": "2-60 lower-case letters, digits or _, starting with a letter."})
+    if key in BUILTIN_TYPES:
+        raise ValidationError({"key": f"'{key}' is a built-in type."})
+    if not label or len(label) > 120 or "\x00" in label:
+        raise ValidationError({"label": "Give the type a label of 1-120 characters."})
+    with transaction.atomic():
+        if EventType.objects.filter(workspace_id=actor.workspace_id, key=key).exists():
+            raise ValidationError({"key": f"The workspace already has a type '{key}'."})
+        created = EventType.objects.create(
+            workspace_id=actor.workspace_id, key=key, label=label, contact=contact, qualifying=qualifying
+        )
+        audit_record(
+            actor=actor,
+            instance=created,
+            action="create",
+            after={"key": key, "label": label, "contact": contact, "qualifying": qualifying},
+        )
+    return created

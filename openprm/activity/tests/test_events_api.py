@@ -269,3 +269,33 @@ def test_parallel_batches_with_overlapping_ids_lose_and_duplicate_nothing(world,
             PartnerDayMetric.objects.filter(metric="events.portal_login").values_list("value", flat=True)
         )
     assert total == 600
+
+
+def test_custom_event_types_extend_the_catalog(world, api_for):
+    types = api_for(world.analyst).get("/api/v1/event-types").json()
+    assert {"portal_login", "content_post", "note"} <= {t["key"] for t in types if t["builtin"]}
+    admin = api_for(world.admin)
+    created = admin.post(
+        "/api/v1/event-types",
+        data=json.dumps({"key": "webinar_attended", "label": "Webinar attended", "qualifying": True}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201 and created.json()["builtin"] is False
+    assert post(admin, [ev(1, type="webinar_attended")]).json()["stored"] == 1
+    for body, field in (
+        ({"key": "webinar_attended", "label": "Again"}, "key"),
+        ({"key": "portal_login", "label": "Mine"}, "key"),
+        ({"key": "Bad Key!", "label": "x"}, "key"),
+        ({"key": "ok_key", "label": ""}, "label"),
+    ):
+        response = admin.post("/api/v1/event-types", data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 422 and response.json()["field"] == field, response.content
+    for who in ("manager", "a_admin"):
+        response = api_for(getattr(world, who)).post(
+            "/api/v1/event-types",
+            data=json.dumps({"key": "x_y", "label": "X"}),
+            content_type="application/json",
+        )
+        assert response.status_code == 403
+    listed = {t["key"] for t in api_for(world.analyst).get("/api/v1/event-types").json()}
+    assert "webinar_attended" in listed
