@@ -132,6 +132,8 @@ def event_deltas(
 
 
 def _upsert(workspace_id: int, cells: Mapping[Cell, Decimal], *, gauge: bool) -> None:
+    """Add (or, for gauges, raise to) each cell's value; PostgreSQL takes the cells as arrays, a few
+    thousand per statement, SQLite one statement per cell in one ``executemany``."""
     if not cells:
         return
     quote = connection.ops.quote_name
@@ -141,18 +143,35 @@ def _upsert(workspace_id: int, cells: Mapping[Cell, Decimal], *, gauge: bool) ->
         if gauge
         else f"{table}.value + excluded.value"
     )
-    query = (
-        f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT (workspace_id, partner_id, metric, day) DO UPDATE SET value = {update}"
-    )
-    adapt_day = connection.ops.adapt_datefield_value
-    adapt_number = connection.ops.adapt_decimalfield_value
-    params = [  # a fixed order, so concurrent batches lock the same rows in the same order
-        [workspace_id, partner_id, adapt_day(day), metric, adapt_number(value, 24, 4)]
-        for (partner_id, day, metric), value in sorted(cells.items())
-    ]
+    conflict = f"ON CONFLICT (workspace_id, partner_id, metric, day) DO UPDATE SET value = {update}"
+    ordered = sorted(cells.items())  # a fixed order, so concurrent writers lock rows in the same order
     with connection.cursor() as cursor:
-        cursor.executemany(query, params)
+        if connection.vendor == "postgresql":
+            query = (
+                f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) "  # noqa: S608
+                "SELECT %s, p, d, m, v FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::numeric[]) "
+                f"AS cell(p, d, m, v) {conflict}"
+            )
+            for start in range(0, len(ordered), 5_000):
+                part = ordered[start : start + 5_000]
+                cursor.execute(
+                    query,
+                    [
+                        workspace_id,
+                        [p for (p, _, _), _ in part],
+                        [d for (_, d, _), _ in part],
+                        [m for (_, _, m), _ in part],
+                        [v for _, v in part],
+                    ],
+                )
+            return
+        adapt_day = connection.ops.adapt_datefield_value
+        adapt_number = connection.ops.adapt_decimalfield_value
+        cursor.executemany(
+            f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) "  # noqa: S608
+            f"VALUES (%s, %s, %s, %s, %s) {conflict}",
+            [[workspace_id, p, adapt_day(d), m, adapt_number(v, 24, 4)] for (p, d, m), v in ordered],
+        )
 
 
 _LOCK_NAMESPACE = 7301  # PostgreSQL advisory locks: (namespace, workspace id)

@@ -110,9 +110,8 @@ class _Lookups:
         self.known = ", ".join(sorted(self.kinds)[:40])
         self.by_public: dict[str, int | None] = {}
         self.by_external: dict[str, int | None] = {}
-        self.emails: dict[
-            str, tuple[int | None, int | None, int | None]
-        ] = {}  # email → contact, partner, user
+        self.emails: dict[str, tuple[int | None, int | None, int | None]] = {}  # → contact, partner, user
+        self.latest = timezone.now() + FUTURE_SLACK  # the latest occurred_at accepted
 
     def preload(self, items: Sequence[Any]) -> None:
         publics = {
@@ -190,10 +189,9 @@ def _check(item: Any, lookups: _Lookups, now: datetime.datetime, source: str) ->
         name = sorted(item.keys() - FIELDS)[0]
         raise _Bad(str(name)[:60], "unknown_field", f"Unknown field '{str(name)[:60]}'.")
     event_id = item.get("event_id")
-    if not isinstance(event_id, str) or not event_id.strip():
+    if not isinstance(event_id, str) or not (event_id := event_id.strip()):
         raise _Bad("event_id", "required", "event_id is required (a string unique to this event).")
-    event_id = event_id.strip()
-    if len(event_id) > MAX_EVENT_ID or _has_nul(event_id) or not event_id.isprintable():
+    if len(event_id) > MAX_EVENT_ID or not event_id.isprintable():  # NUL is not printable
         raise _Bad("event_id", "invalid", f"event_id must be at most {MAX_EVENT_ID} printable characters.")
 
     type_key = item.get("type")
@@ -203,8 +201,11 @@ def _check(item: Any, lookups: _Lookups, now: datetime.datetime, source: str) ->
     if kind is None:
         raise _Bad("type", "unknown_type", f"Unknown event type '{type_key[:60]}'. Known: {lookups.known}.")
 
-    partner_id = _partner(item, lookups)
-    occurred_at = _moment(item.get("occurred_at"), now)
+    external = item.get("partner_external_id")
+    partner_id = lookups.by_external.get(external) if type(external) is str else None
+    if partner_id is None or "partner" in item:
+        partner_id = _partner(item, lookups)
+    occurred_at = _moment(item.get("occurred_at"), lookups.latest)
 
     direction = item.get("direction") or ""
     if not isinstance(direction, str) or (direction and direction not in DIRECTIONS):
@@ -287,7 +288,7 @@ def _partner(item: dict[str, Any], lookups: _Lookups) -> int:
     return found
 
 
-def _moment(raw: Any, now: datetime.datetime) -> datetime.datetime:
+def _moment(raw: Any, latest: datetime.datetime) -> datetime.datetime:
     if not isinstance(raw, str):
         raise _Bad("occurred_at", "required", "occurred_at is required (ISO 8601 date-time).")
     try:
@@ -296,7 +297,7 @@ def _moment(raw: Any, now: datetime.datetime) -> datetime.datetime:
         raise _Bad("occurred_at", "invalid", f"'{raw[:40]}' is not an ISO 8601 date-time.") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)  # naive times are UTC
-    if moment > now + FUTURE_SLACK:
+    if moment > latest:
         raise _Bad("occurred_at", "in_future", "occurred_at is more than a day in the future.")
     if moment < EARLIEST:
         raise _Bad("occurred_at", "too_old", "occurred_at is before 2000-01-01.")
@@ -310,6 +311,7 @@ def events_check(
     lookups = _Lookups(actor)
     lookups.preload(items)
     now = timezone.now()
+    lookups.latest = now + FUTURE_SLACK
     rows: list[tuple[int, list[Any]]] = []
     errors: list[EventError] = []
     for index, item in enumerate(items):
@@ -321,19 +323,23 @@ def events_check(
 
 
 def _stored_ids(workspace_id: int, event_ids: list[str]) -> set[str]:
-    """Which of these ids the workspace already has (plain SQL: the ORM's IN handling costs more than
-    the query itself for thousands of ids)."""
-    found: set[str] = set()
+    """Which of these ids the workspace already has: one query with the ids as one parameter (an array
+    on PostgreSQL, a JSON list on SQLite), not thousands of placeholders to parse and plan."""
+    if not event_ids:
+        return set()
     table = connection.ops.quote_name(Event._meta.db_table)
+    if connection.vendor == "postgresql":
+        query = f"SELECT event_id FROM {table} WHERE workspace_id = %s AND event_id = ANY(%s)"  # noqa: S608
+        params: list[Any] = [workspace_id, event_ids]
+    else:
+        query = (
+            f"SELECT event_id FROM {table} WHERE workspace_id = %s "  # noqa: S608
+            "AND event_id IN (SELECT value FROM json_each(%s))"
+        )
+        params = [workspace_id, json.dumps(event_ids)]
     with connection.cursor() as cursor:
-        for chunk in _chunks(event_ids):
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT event_id FROM {table} WHERE workspace_id = %s AND event_id IN ({marks})",  # noqa: S608
-                [workspace_id, *chunk],
-            )
-            found.update(value for (value,) in cursor.fetchall())
-    return found
+        cursor.execute(query, params)
+        return {value for (value,) in cursor.fetchall()}
 
 
 def events_ingest(
@@ -362,24 +368,31 @@ def events_ingest(
     return result
 
 
+def _insert(workspace_id: int, rows: list[list[Any]]) -> list[int]:
+    table = FastTable(Event, _COLUMNS, with_ids=True)
+    position = _COLUMNS.index("properties") + 1
+    table.convert = [(p, fn) for p, fn in table.convert if p != position]  # already serialized
+    ids = table.ids(len(rows))
+    table.insert([[pk, *row] for pk, row in zip(ids, rows, strict=True)])  # copies: a retry needs them
+    return ids
+
+
 def _store(workspace_id: int, unique: dict[str, list[Any]]) -> int:
+    """Append the batch optimistically (new events are the common case); when the unique constraint
+    says some ids are already stored, roll that back, look them up and append the others."""
     with transaction.atomic():
-        stored = _stored_ids(workspace_id, list(unique))
-        new = [row for key, row in unique.items() if key not in stored]
-        if not new:
-            return 0
-        table = FastTable(Event, _COLUMNS, with_ids=True)
-        position = _COLUMNS.index("properties") + 1
-        table.convert = [(p, fn) for p, fn in table.convert if p != position]  # already serialized
-        ids = table.ids(len(new))
-        table.insert([[pk, *row] for pk, row in zip(ids, new, strict=True)])  # copies: a retry needs them
+        new = list(unique.values())
+        try:
+            with transaction.atomic():
+                ids = _insert(workspace_id, new)
+        except IntegrityError:
+            stored = _stored_ids(workspace_id, list(unique))
+            new = [row for key, row in unique.items() if key not in stored]
+            if not new:
+                return 0
+            ids = _insert(workspace_id, new)  # a concurrent batch may still win a race: the caller retries
         rollups.rollups_queue(workspace_id=workspace_id, event_ids=ids)
         return len(new)
-
-
-def _props(type_key: str, serialized: str) -> dict[str, Any]:
-    """Properties matter to the rollups only for content posts; skip decoding the others."""
-    return json.loads(serialized) if type_key == "content_post" and serialized != "{}" else {}
 
 
 def event_type_create(
