@@ -252,3 +252,46 @@ def partner_engagement(
         **values,
         "weekly_activity": found.weekly,
     }
+
+
+class ActiveShareOut(Schema):
+    program: uuid.UUID
+    as_of: datetime.date
+    window_days: int = Field(description="The program's active window (Program.active_window_days)")
+    active: int = Field(description="Enrolled partners with a qualifying event within the window")
+    total: int = Field(description="Enrolled partners (those the caller may see)")
+    share: Decimal | None = Field(description="active / total (null without partners)")
+
+
+class ActiveShareQuery(Schema):
+    as_of: datetime.date | None = Field(None, description="Default: today")
+
+
+@router.get(
+    "/programs/{public_id}/active-partners", response={200: ActiveShareOut, **ERRORS}, tags=["engagement"]
+)
+def program_active_partners(
+    request: HttpRequest, public_id: uuid.UUID, filters: Query[ActiveShareQuery]
+) -> ActiveShareOut:
+    """Staff: the program's active-partner share, from the daily rollups."""
+    from django.http import Http404
+
+    from openprm.partners.models import Program
+
+    actor = _actor(request)
+    if actor.is_partner_user:
+        raise Http404
+    program = Program.objects.filter(public_id=public_id).first()
+    if program is None:
+        raise Http404
+    found = engagement_selectors.active_partner_share(
+        actor=actor, program=program, as_of=filters.as_of or timezone.localdate()
+    )
+    return ActiveShareOut(
+        program=program.public_id,
+        as_of=found.as_of,
+        window_days=found.window_days,
+        active=found.active,
+        total=found.total,
+        share=found.share,
+    )

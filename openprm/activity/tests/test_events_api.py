@@ -299,3 +299,34 @@ def test_custom_event_types_extend_the_catalog(world, api_for):
         assert response.status_code == 403
     listed = {t["key"] for t in api_for(world.analyst).get("/api/v1/event-types").json()}
     assert "webinar_attended" in listed
+
+
+def test_program_active_partner_share_reads_the_rollups(world, api_for, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from openprm.partners.models import Program
+
+    with unscoped():
+        program = Program.objects.get(workspace=world.workspace, is_default=True)
+    today = timezone.now().replace(microsecond=0)
+    old = today - datetime.timedelta(days=program.active_window_days + 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(
+            api_for(world.manager),
+            [
+                ev(1, occurred_at=today.isoformat()),
+                ev(2, partner_external_id="B-1", occurred_at=old.isoformat()),
+                ev(3, partner_external_id="B-1", type="certification_expired", occurred_at=today.isoformat()),
+            ],
+        )
+    url = f"/api/v1/programs/{program.public_id}/active-partners"
+    data = api_for(world.analyst).get(url).json()
+    assert (data["active"], data["total"], float(data["share"])) == (1, 2, 0.5)
+    assert data["window_days"] == program.active_window_days
+    assert api_for(world.a_admin).get(url).status_code == 404
+    assert (
+        api_for(world.analyst)
+        .get("/api/v1/programs/00000000-0000-0000-0000-000000000000/active-partners")
+        .status_code
+        == 404
+    )
