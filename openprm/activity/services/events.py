@@ -127,6 +127,12 @@ class _Lookups:
             for i in items
             if isinstance(i, dict) and isinstance(i.get("actor_email"), str)
         }
+        for key in {*externals, *emails}:  # NUL never matches (and PostgreSQL refuses it in a query)
+            if key and "\x00" in key:
+                self.by_external[key] = None
+                self.emails[key] = (None, None, None)
+        externals = {e for e in externals if e and "\x00" not in e}
+        emails = {e for e in emails if "\x00" not in e}
         partners = Partner.objects.filter(workspace_id=self.workspace_id)  # the actor's scope applies
         for chunk in _chunks(sorted(p for p in publics if p and p not in self.by_public)):
             valid = {key: parsed for key in chunk if (parsed := _uuid(key)) is not None}

@@ -100,11 +100,13 @@ def test_bad_events_get_errors_with_their_index_and_the_good_ones_are_stored(wor
         ev(14, value=float("inf")) | {"value": 1e300},
         {"type": "portal_login"},
         ev(16),
+        ev(17, partner_external_id="A-\x001"),
+        ev(18, actor_email="x\x00@acme.example"),
     ]
     response = post(api_for(world.admin), body)
     assert response.status_code == 200
     data = response.json()
-    assert (data["stored"], data["rejected"]) == (2, 15)
+    assert (data["stored"], data["rejected"]) == (2, 17)
     errors = {e["index"]: (e["field"], e["code"]) for e in data["errors"]}
     assert errors == {
         1: ("type", "unknown_type"),
@@ -122,6 +124,8 @@ def test_bad_events_get_errors_with_their_index_and_the_good_ones_are_stored(wor
         13: ("properties", "invalid"),
         14: ("value", "invalid"),
         15: ("event_id", "required"),
+        17: ("partner_external_id", "not_found"),
+        18: ("actor_email", "not_found"),
     }
     assert "Known:" in next(e["message"] for e in data["errors"] if e["index"] == 1)
     assert stored() == 2

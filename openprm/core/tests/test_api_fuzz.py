@@ -21,6 +21,7 @@ from config.wsgi import application
 from openprm.activity.services import interactions
 from openprm.core.scoping import scope
 from openprm.partners import services
+from openprm.partners.models import Program
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
@@ -45,6 +46,7 @@ def fuzz_world(world: Any, api_for: Any, keep_test_connection: None) -> dict[str
     """Real ids per path prefix, and the bearer tokens to fuzz with."""
     ids: dict[str, list[str]] = {"partners": [], "contacts": [], "agreements": [], "interactions": []}
     with scope(world.system.access_scope()):
+        ids["programs"] = [str(p) for p in Program.objects.values_list("public_id", flat=True)]
         for partner in (world.partner_a, world.partner_b):
             ids["partners"].append(str(partner.public_id))
             contact = services.contact_create(actor=world.system, partner=partner, data={"name": "Fuzz"})
