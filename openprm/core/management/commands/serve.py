@@ -50,7 +50,7 @@ class Command(BaseCommand):
                 return application
 
         if not options["no_worker"] and not settings.HUEY.get("immediate"):
-            worker = subprocess.Popen([sys.executable, "-m", "openprm.cli", "worker"])
+            worker = subprocess.Popen([sys.executable, "-m", "openprm.cli", "worker", "--quiet"])
             atexit.register(worker.terminate)
             self.stdout.write("Job worker started (rollups, background jobs); --no-worker to run it apart.")
         self.stdout.write(f"OpenPRM serving on http://{options['bind']}/  (Ctrl-C stops)")

@@ -13,7 +13,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, help="Worker threads (default: PRM_QUEUE_WORKERS).")
+        parser.add_argument("--quiet", action="store_true", help="Log warnings and errors only.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         extra = ["--workers", str(options["workers"])] if options["workers"] else []
+        if options["quiet"]:
+            extra.append("--quiet")
         call_command("run_huey", *extra)
