@@ -226,7 +226,7 @@ class Click(models.Model):
     workspace = _fk(Workspace, index=False)
     partner = _fk(Partner, index=False)
     link = _fk(TrackingLink, index=False)
-    click_id = models.CharField(max_length=32, unique=True)
+    click_id = models.CharField(max_length=32)  # unique by the constraint below (no pattern index)
     clicked_at = models.DateTimeField()
     ip_hash = models.CharField(max_length=64, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
@@ -239,6 +239,9 @@ class Click(models.Model):
             models.Index(fields=["workspace", "partner", "clicked_at"], name="click_partner_time"),
             models.Index(fields=["workspace", "ip_hash", "clicked_at"], name="click_ip_time"),
         ]
+        # A constraint, not unique=True: PostgreSQL then has no second (LIKE pattern) index on the
+        # column to write on every redirect; nothing searches click ids by prefix.
+        constraints = [models.UniqueConstraint(fields=["click_id"], name="click_unique_click_id")]
         ordering = ["-clicked_at", "-id"]
 
     def __str__(self) -> str:
