@@ -6,7 +6,24 @@ from typing import Any
 
 from django import forms
 
-from openprm.activity.services.referrals import LinkInput
+from openprm.activity.services.referrals import CouponInput, LinkInput
+
+Choices = list[tuple[str, str]]
+
+
+def _owner_fields(form: forms.Form, partners: Choices | None, programs: Choices | None, label: str) -> None:
+    """Put the partner (staff creating) and program choices first: (public id, name) pairs."""
+    extra: dict[str, forms.Field] = {}
+    if partners is not None:
+        extra["partner"] = forms.ChoiceField(choices=[("", "—"), *partners], label="Partner")
+    if programs is not None:
+        extra["program"] = forms.ChoiceField(
+            choices=[("", "—"), *programs],
+            required=False,
+            label="Program",
+            help_text=f"The program whose attribution rules apply to this {label}",
+        )
+    form.fields = {**extra, **form.fields}
 
 
 class LinkForm(forms.Form):
@@ -26,13 +43,15 @@ class LinkForm(forms.Form):
     utm_medium = forms.CharField(max_length=120, required=False, label="utm_medium")
     utm_campaign = forms.CharField(max_length=120, required=False, label="utm_campaign")
 
-    def __init__(self, *args: Any, partners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        partners: Choices | None = None,
+        programs: Choices | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        if partners is not None:
-            self.fields = {
-                "partner": forms.ChoiceField(choices=[("", "—"), *partners], label="Partner"),
-                **self.fields,
-            }
+        _owner_fields(self, partners, programs, "link")
 
     def to_input(self) -> LinkInput:
         data = self.cleaned_data
@@ -45,4 +64,54 @@ class LinkForm(forms.Form):
         }
         if data.get("code"):
             out["code"] = data["code"]
+        return out
+
+
+class LinkEditForm(LinkForm):
+    """Staff editing a link: the same fields (the partner stays), the code kept unless changed, and
+    whether ``/r/<code>`` still redirects."""
+
+    is_active = forms.BooleanField(
+        required=False, label="Active", help_text="Inactive links answer 404 and record no clicks"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = True
+        self.fields["code"].help_text = "Changing it breaks the links already shared"
+
+    def to_input(self) -> LinkInput:
+        out = super().to_input()
+        out["is_active"] = self.cleaned_data["is_active"]
+        return out
+
+
+class CouponForm(forms.Form):
+    """A partner's coupon code (stored upper-case, unique in the workspace)."""
+
+    code = forms.CharField(max_length=64, help_text="2-64 letters, digits, '-' or '_'; stored upper-case")
+    description = forms.CharField(max_length=200, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        partners: Choices | None = None,
+        programs: Choices | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _owner_fields(self, partners, programs, "coupon")
+
+    def to_input(self) -> CouponInput:
+        return {"code": self.cleaned_data["code"], "description": self.cleaned_data["description"]}
+
+
+class CouponEditForm(CouponForm):
+    is_active = forms.BooleanField(
+        required=False, label="Active", help_text="Partners see only their active codes in the portal"
+    )
+
+    def to_input(self) -> CouponInput:
+        out = super().to_input()
+        out["is_active"] = self.cleaned_data["is_active"]
         return out

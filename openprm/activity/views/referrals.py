@@ -1,4 +1,5 @@
-"""The click redirect (``/r/<code>``, public) and the staff referral pages (links, conversions review).
+"""The click redirect (``/r/<code>``, public) and the staff referral pages (links and coupons with their
+forms, conversions review).
 
 Parse → call one service/selector → render. Rows outside the actor's scope answer 404 like missing ones.
 """
@@ -11,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpRequest,
@@ -24,14 +26,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from openprm.accounts.forms import add_service_errors
-from openprm.activity.forms_referrals import LinkForm
-from openprm.activity.models import Conversion
+from openprm.activity.forms_referrals import CouponEditForm, CouponForm, LinkEditForm, LinkForm
+from openprm.activity.models import Conversion, Coupon, TrackingLink
 from openprm.activity.selectors import referrals as selectors
 from openprm.activity.selectors.referrals import ReferralFilters
 from openprm.activity.services import referrals as services
 from openprm.core.http import actor_of, paginate, staff_view
 from openprm.core.permissions import Perm
-from openprm.partners.models import Partner
+from openprm.partners.models import Partner, Program
 
 TOTALS_DAYS = 30
 
@@ -91,27 +93,74 @@ def _partners() -> list[tuple[str, str]]:
     ]
 
 
-@staff_view
-def referrals(request: HttpRequest) -> HttpResponse:
-    """Tracking links (with clicks and conversions) and each partner's last-30-day totals from the rollups."""
-    actor = actor_of(request)
-    filters = ReferralFilters.from_mapping(request.GET)
-    can_edit = actor.can(Perm.PARTNER_EDIT)
-    form = LinkForm(request.POST or None, partners=_partners()) if can_edit else None
-    if request.method == "POST" and form is not None and form.is_valid():
-        data = form.to_input()
+def _programs() -> list[tuple[str, str]]:
+    return [(str(pid), name) for pid, name in Program.objects.values_list("public_id", "name")]
+
+
+def _owner_ids(form: Any, data: Any) -> Any:
+    """The form's partner/program public ids as the primary keys the services take (the choices came
+    from the scoped managers, so they are the actor's own)."""
+    if form.cleaned_data.get("partner"):
         partner = Partner.objects.filter(public_id=form.cleaned_data["partner"]).first()
         if partner is not None:
             data["partner_id"] = partner.pk
-        try:
-            link = services.link_create(actor=actor, data=data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Created /r/{link.code}.")
-            return redirect("activity:referrals")
+    if "program" in form.cleaned_data:
+        program_id = form.cleaned_data["program"]
+        program = Program.objects.filter(public_id=program_id).first() if program_id else None
+        data["program_id"] = program.pk if program is not None else None
+    return data
+
+
+def _saved(form: Any, save: Any) -> Any:
+    """Run the service on a valid form; its ValidationError goes to the form's fields (None = not saved)."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(_owner_ids(form, form.to_input()))
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/activity/referrals/") else "activity:referrals")
+
+
+@staff_view
+def referrals(request: HttpRequest) -> HttpResponse:
+    """Tracking links (with clicks and conversions), coupons, each partner's last-30-day totals from the
+    rollups, and (partner managers, admins) the forms for a new link and a new coupon."""
+    actor = actor_of(request)
+    if request.method == "POST":
+        actor.require(Perm.PARTNER_EDIT)
+    filters = ReferralFilters.from_mapping(request.GET)
+    can_edit = actor.can(Perm.PARTNER_EDIT)
+    partners = _partners()
+    form = coupon_form = None
+    if can_edit:
+        programs = _programs()
+        posted = request.POST if request.method == "POST" else None
+        adding_coupon = "add_coupon" in request.POST  # the page has two forms; each names its button
+        form = LinkForm(None if adding_coupon else posted, partners=partners, programs=programs)
+        coupon_form = CouponForm(
+            posted if adding_coupon else None, partners=partners, programs=programs, prefix="coupon"
+        )
+        if adding_coupon:
+            coupon = _saved(coupon_form, lambda data: services.coupon_create(actor=actor, data=data))
+            if coupon is not None:
+                messages.success(request, f"Created the coupon {coupon.code}.")
+                return redirect("activity:referrals")
+        elif posted is not None:
+            link = _saved(form, lambda data: services.link_create(actor=actor, data=data))
+            if link is not None:
+                messages.success(request, f"Created /r/{link.code}.")
+                return redirect("activity:referrals")
     page = paginate(request, selectors.link_list(actor=actor, filters=filters), per_page=50)
     links = list(page.object_list)
+    coupon_page = Paginator(selectors.coupon_list(actor=actor, filters=filters), 50).get_page(
+        request.GET.get("coupon_page")
+    )
     since = timezone.now().date() - datetime.timedelta(days=TOTALS_DAYS)
     totals = selectors.referral_totals(actor=actor, since=since)
     partner_names = dict(Partner.objects.filter(pk__in=list(totals)).values_list("pk", "name"))
@@ -128,12 +177,111 @@ def referrals(request: HttpRequest) -> HttpResponse:
                 ((partner_names.get(p, "?"), t) for p, t in totals.items()), key=lambda row: -row[1].clicks
             )[:20],
             "totals_days": TOTALS_DAYS,
-            "partners": _partners(),
+            "partners": partners,
             "form": form,
-            "coupons": selectors.coupon_list(actor=actor, filters=filters)[:50],
+            "coupon_form": coupon_form,
+            "coupon_page": coupon_page,
             "flagged": selectors.flagged_count(actor=actor),
         },
     )
+
+
+def _link_or_404(request: HttpRequest, public_id: Any) -> TrackingLink:
+    try:
+        return selectors.link_get(actor=actor_of(request), public_id=public_id)
+    except TrackingLink.DoesNotExist:
+        raise Http404 from None
+
+
+def _coupon_or_404(request: HttpRequest, public_id: Any) -> Coupon:
+    try:
+        return selectors.coupon_get(actor=actor_of(request), public_id=public_id)
+    except Coupon.DoesNotExist:
+        raise Http404 from None
+
+
+def _edit_page(request: HttpRequest, form: Any, title: str, subject: Any) -> HttpResponse:
+    return render(request, "activity/referrals/edit.html", {"form": form, "title": title, "subject": subject})
+
+
+@staff_view
+def link_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Edit a tracking link (destination, code, campaign, UTM parameters, program, active)."""
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    link = _link_or_404(request, public_id)
+    initial = {
+        name: getattr(link, name)
+        for name in (
+            "code",
+            "destination",
+            "campaign",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "is_active",
+        )
+    }
+    initial["program"] = str(link.program.public_id) if link.program is not None else ""
+    form = LinkEditForm(request.POST or None, initial=initial, programs=_programs())
+    if request.method == "POST" and _saved(
+        form, lambda data: services.link_update(actor=actor, link=link, data=data)
+    ):
+        messages.success(request, f"Saved /r/{link.code}.")
+        return redirect("activity:referrals")
+    return _edit_page(request, form, f"Tracking link /r/{link.code}", link)
+
+
+@staff_view
+def coupon_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Edit a coupon (code, description, program, active)."""
+    actor = actor_of(request)
+    actor.require(Perm.PARTNER_EDIT)
+    coupon = _coupon_or_404(request, public_id)
+    initial = {
+        "code": coupon.code,
+        "description": coupon.description,
+        "is_active": coupon.is_active,
+        "program": str(coupon.program.public_id) if coupon.program is not None else "",
+    }
+    form = CouponEditForm(request.POST or None, initial=initial, programs=_programs())
+    if request.method == "POST" and _saved(
+        form, lambda data: services.coupon_update(actor=actor, coupon=coupon, data=data)
+    ):
+        messages.success(request, f"Saved the coupon {coupon.code}.")
+        return redirect("activity:referrals")
+    return _edit_page(request, form, f"Coupon {coupon.code}", coupon)
+
+
+def _active_flag(request: HttpRequest) -> bool:
+    value = request.POST.get("active")
+    if value not in ("0", "1"):
+        raise Http404
+    return value == "1"
+
+
+@staff_view
+@require_POST
+def link_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Deactivate (``active=0``: /r/<code> answers 404 from then on) or reactivate (``active=1``) a link."""
+    actor = actor_of(request)
+    link = _link_or_404(request, public_id)
+    active = _active_flag(request)
+    services.link_update(actor=actor, link=link, data={"is_active": active})
+    messages.success(request, f"{'Reactivated' if active else 'Deactivated'} /r/{link.code}.")
+    return _back(request)
+
+
+@staff_view
+@require_POST
+def coupon_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Deactivate or reactivate a coupon; back to the list."""
+    actor = actor_of(request)
+    coupon = _coupon_or_404(request, public_id)
+    active = _active_flag(request)
+    services.coupon_update(actor=actor, coupon=coupon, data={"is_active": active})
+    messages.success(request, f"{'Reactivated' if active else 'Deactivated'} the coupon {coupon.code}.")
+    return _back(request)
 
 
 @staff_view
@@ -186,6 +334,10 @@ def conversion_review(request: HttpRequest, public_id: str) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("healthz", healthz, name="healthz"),
     path("referrals/", referrals, name="referrals"),
+    path("referrals/links/<uuid:public_id>/", link_edit, name="link_edit"),
+    path("referrals/links/<uuid:public_id>/active/", link_set_active, name="link_set_active"),
+    path("referrals/coupons/<uuid:public_id>/", coupon_edit, name="coupon_edit"),
+    path("referrals/coupons/<uuid:public_id>/active/", coupon_set_active, name="coupon_set_active"),
     path("referrals/conversions/", conversions, name="conversions"),
     path("referrals/conversions/<uuid:public_id>/review/", conversion_review, name="conversion_review"),
 ]
