@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openprm.activity.views import engagement, referrals
+from openprm.activity.views import engagement, events, referrals
 
 app_name = "activity"
-urlpatterns = [*engagement.urlpatterns, *referrals.urlpatterns]
+urlpatterns = [*engagement.urlpatterns, *events.urlpatterns, *referrals.urlpatterns]
