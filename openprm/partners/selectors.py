@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
-from django.db.models import DateField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import Count, DateField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -252,3 +252,34 @@ def reference_data(*, actor: Actor) -> dict[str, Any]:
 
 def saved_view_list(*, actor: Actor) -> QuerySet[SavedView]:
     return SavedView.objects.filter(user_id=actor.user_id or 0)
+
+
+def program_get(*, actor: Actor, public_id: Any) -> Program:
+    """The workspace's program with this public id (Program.DoesNotExist when missing or elsewhere)."""
+    actor.require(Perm.PARTNER_VIEW)
+    return Program.objects.get(public_id=parse_uuid(str(public_id)))
+
+
+@dataclass(frozen=True)
+class ProgramTiers:
+    tiers: list[tuple[Tier, int]]  # the program's tiers, lowest first, with their enrolled partners
+    without_tier: int  # enrolled partners with no tier
+    total: int  # enrolled partners (those the actor may see)
+
+
+def program_tiers(*, actor: Actor, program: Program) -> ProgramTiers:
+    """The program's tiers and how many of the actor's visible partners are enrolled in each (2 queries)."""
+    actor.require(Perm.PARTNER_VIEW)
+    counts: dict[int | None, int] = dict(
+        PartnerProgram.objects.filter(program=program)
+        .order_by()
+        .values("tier_id")
+        .annotate(n=Count("id"))
+        .values_list("tier_id", "n")
+    )
+    tiers = list(Tier.objects.filter(program=program).order_by("rank", "name"))
+    return ProgramTiers(
+        tiers=[(tier, counts.get(tier.pk, 0)) for tier in tiers],
+        without_tier=counts.get(None, 0),
+        total=sum(counts.values()),
+    )

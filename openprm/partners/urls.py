@@ -9,6 +9,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("settings/", views.workspace_settings, name="settings"),
     path("views/save/", views.saved_view_save, name="view_save"),
+    path("programs/<uuid:public_id>/", views.program_detail, name="program_detail"),
     path("views/<uuid:public_id>/delete/", views.saved_view_delete, name="view_delete"),
     path("<uuid:public_id>/", views.partner_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.partner_edit, name="edit"),

@@ -34,6 +34,7 @@ from openprm.partners.models import (
     CustomFieldDefinition,
     Partner,
     PartnerStatus,
+    Program,
 )
 from openprm.partners.selectors import CONTRACT_CHOICES, PartnerFilters
 
@@ -456,4 +457,23 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
             "programs": ref["programs"],
             "tiers": ref["tiers"],
         },
+    )
+
+
+# --- programs ---------------------------------------------------------------------------
+
+
+@staff_view
+def program_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A program: its settings and tiers with their partners; the active-partner share comes from the
+    activity app (an HTMX panel, like the engagement panel of the partner page)."""
+    actor = actor_of(request)
+    try:
+        program = selectors.program_get(actor=actor, public_id=public_id)
+    except Program.DoesNotExist:
+        raise Http404 from None
+    return render(
+        request,
+        "partners/program_detail.html",
+        {"program": program, "enrolled": selectors.program_tiers(actor=actor, program=program)},
     )

@@ -80,10 +80,13 @@ class ActiveShare:
     share: Decimal | None
 
 
-def active_partner_share(*, actor: Actor, program: Program, as_of: datetime.date) -> ActiveShare:
-    """The share of the program's (visible) partners with a qualifying event in its active window."""
+def active_partner_share(
+    *, actor: Actor, program: Program, as_of: datetime.date, window_days: int | None = None
+) -> ActiveShare:
+    """The share of the program's (visible) partners with a qualifying event in its active window
+    (``window_days`` days up to ``as_of``; default: the program's ``active_window_days``)."""
     actor.require(Perm.PARTNER_VIEW)
-    window = program.active_window_days
+    window = program.active_window_days if window_days is None else window_days
     qualifying = [f"events.{k}" for k, kind in workspace_kinds(actor.workspace_id).items() if kind.qualifying]
     enrolled = PartnerProgram.objects.filter(program=program).values_list("partner_id", flat=True)
     partners = list(enrolled)

@@ -1,5 +1,6 @@
 """Staff pages of engagement: the engagement panel of the partner page (loaded by HTMX), the partner's
-timeline (events, deals, logged interactions) and logging an interaction on it."""
+timeline (events, deals, logged interactions) and logging an interaction on it, and the active-partner
+panel of the program page (loaded by HTMX)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ from openprm.activity.services import interactions as services
 from openprm.core.http import actor_of, paginate, staff_view
 from openprm.core.permissions import Perm
 from openprm.partners import selectors as partner_selectors
-from openprm.partners.models import Partner
+from openprm.partners.models import Partner, Program
 
 PERIODS = (30, 90, 180, 365)
 DEFAULT_PERIOD = 90
+ACTIVE_WINDOWS = (7, 30, 60, 90, 180, 365)  # offered next to the program's own active window
 
 
 def _partner_or_404(request: HttpRequest, public_id: Any) -> Partner:
@@ -121,6 +123,33 @@ def engagement_panel(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
+@staff_view
+def program_active_panel(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The "Active partners" panel of the staff program page: the share of the program's partners with a
+    qualifying event in the last N days (``?days=``; default: the program's active window), from the
+    rollups."""
+    actor = actor_of(request)
+    try:
+        program = partner_selectors.program_get(actor=actor, public_id=public_id)
+    except Program.DoesNotExist:
+        raise Http404 from None
+    windows = sorted({*ACTIVE_WINDOWS, program.active_window_days} - {0})
+    try:
+        days = int(request.GET.get("days", program.active_window_days))
+    except ValueError:
+        days = program.active_window_days
+    if days not in windows:
+        days = program.active_window_days
+    found = engagement_selectors.active_partner_share(
+        actor=actor, program=program, as_of=timezone.now().astimezone(datetime.UTC).date(), window_days=days
+    )
+    return render(
+        request,
+        "activity/engagement/_program_active.html",
+        {"program": program, "found": found, "share": _percent(found.share), "windows": windows},
+    )
+
+
 def _timeline_page(
     request: HttpRequest, partner: Partner, form: InteractionForm, *, status: int = 200
 ) -> HttpResponse:
@@ -190,4 +219,5 @@ urlpatterns = [
     path("partners/<uuid:public_id>/timeline/", timeline, name="timeline"),
     path("partners/<uuid:public_id>/interactions/new/", interaction_create, name="interaction_create"),
     path("interactions/<uuid:public_id>/delete/", interaction_delete, name="interaction_delete"),
+    path("programs/<uuid:public_id>/active-partners/", program_active_panel, name="program_active_panel"),
 ]
