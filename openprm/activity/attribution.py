@@ -18,8 +18,9 @@ Which partner earns a conversion (``attribute``), in this order:
 Fraud rules never reject; they *flag* (the conversion is stored, visible to staff and kept out of the
 rollups until someone accepts it): ``self_referral`` (the customer's e-mail domain is the partner's or the
 e-mail is one of the partner's contacts'), ``click_flood`` (the winning click's IP hash produced more than
-``CLICK_FLOOD_LIMIT`` clicks within ``CLICK_FLOOD_WINDOW`` either side of it) and ``no_click``
-(attributed by coupon or customer alone with no click of the partner at all, or not attributed at all).
+``CLICK_FLOOD_LIMIT`` clicks within ``CLICK_FLOOD_WINDOW`` either side of it), ``no_click``
+(attributed by coupon or customer alone with no click of the partner at all, or not attributed at all)
+and ``inactive_code`` (attributed by a link code or coupon that staff have deactivated).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ CLICK_FLOOD = "click_flood"
 NO_CLICK = "no_click"
 OUTSIDE_WINDOW = "click_outside_window"
 REFUND_OF_UNACCEPTED = "refund_of_unaccepted"
+INACTIVE_CODE = "inactive_code"
 
 
 def email_hash(email: str) -> str:
@@ -212,6 +214,7 @@ class FraudFacts:
     contact_email_hashes: frozenset[str] = frozenset()
     clicks_near_from_ip: int = 0  # clicks from the winning click's IP hash within the flood window
     partner_has_click: bool = False  # any click of the partner among the customer's clicks
+    inactive_code: str = ""  # the deactivated link or coupon the decision rests on ("coupon SAVE10")
 
 
 def fraud_flags(decision: Decision, facts: FraudFacts) -> tuple[Flag, ...]:
@@ -234,6 +237,8 @@ def fraud_flags(decision: Decision, facts: FraudFacts) -> tuple[Flag, ...]:
                 f"(limit {CLICK_FLOOD_LIMIT}).",
             )
         )
+    if decision.attributed_by in (BY_LINK, BY_COUPON) and facts.inactive_code:
+        flags.append(Flag(INACTIVE_CODE, f"Attributed by the {facts.inactive_code}, which is deactivated."))
     if decision.attributed_by in (BY_COUPON, BY_CUSTOMER) and not facts.partner_has_click:
         flags.append(
             Flag(NO_CLICK, f"Attributed by {decision.attributed_by} alone: the partner has no click.")

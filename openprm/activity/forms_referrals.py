@@ -108,7 +108,9 @@ class CouponForm(forms.Form):
 
 class CouponEditForm(CouponForm):
     is_active = forms.BooleanField(
-        required=False, label="Active", help_text="Partners see only their active codes in the portal"
+        required=False,
+        label="Active",
+        help_text="Partners see only their active codes; a conversion with an inactive one is flagged",
     )
 
     def to_input(self) -> CouponInput:

@@ -694,11 +694,21 @@ def _check_refund(original: Conversion, values: dict[str, Any]) -> None:
         values["customer_email_hash"] = original.customer_email_hash
 
 
+def _inactive_code(decision: attribution.Decision, refs: dict[str, Any]) -> str:
+    """The deactivated link or coupon a decision rests on, named for the flag ("" when none)."""
+    link, coupon = refs["link"], refs["coupon"]
+    if decision.attributed_by == attribution.BY_LINK and link is not None and not link.is_active:
+        return f"tracking link {link.code}"
+    if decision.attributed_by == attribution.BY_COUPON and coupon is not None and not coupon.is_active:
+        return f"coupon {coupon.code}"
+    return ""
+
+
 def _fraud_facts(
     workspace_id: int,
     decision: attribution.Decision,
     values: dict[str, Any],
-    touches: dict[int, attribution.Touch],
+    refs: dict[str, Any],
 ) -> attribution.FraudFacts:
     if decision.partner_id is None or decision.attributed_by == attribution.BY_REFUND:
         return attribution.FraudFacts()
@@ -712,6 +722,7 @@ def _fraud_facts(
         .exclude(email="")
         .values_list("email", flat=True)
     )
+    touches: dict[int, attribution.Touch] = refs["touches"]
     near = 0
     touch = touches.get(decision.click_pk) if decision.click_pk is not None else None
     if touch is not None and touch.ip_hash:
@@ -729,6 +740,7 @@ def _fraud_facts(
         contact_email_hashes=contact_hashes,
         clicks_near_from_ip=near,
         partner_has_click=any(t.partner_id == decision.partner_id for t in touches.values()),
+        inactive_code=_inactive_code(decision, refs),
     )
 
 
@@ -765,7 +777,7 @@ def conversion_record(
         with transaction.atomic(), unscoped():  # the vendor's report spans every partner of the workspace
             evidence, refs = _evidence(workspace_id, values)
             decision = attribution.attribute(evidence)
-            facts = _fraud_facts(workspace_id, decision, values, refs["touches"])
+            facts = _fraud_facts(workspace_id, decision, values, refs)
             flags = (*decision.flags, *attribution.fraud_flags(decision, facts))
             conversion = Conversion(
                 workspace_id=workspace_id,

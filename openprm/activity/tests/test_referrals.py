@@ -4,6 +4,7 @@ attribution, refunds, fraud flags, review) and the rollups they keep exact."""
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from openprm.activity import attribution
-from openprm.activity.models import Click, Conversion, TrackingLink
+from openprm.activity.models import Click, Conversion, RollupPending, TrackingLink
 from openprm.activity.rollups import rollup_cells as stored_cells
 from openprm.activity.rollups import rollups_fold, rollups_rebuild
 from openprm.activity.services import referrals as services
@@ -111,6 +112,47 @@ def test_redirect_is_cheap(world: Any, client: Client) -> None:
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "SELECT pg_advisory"))
     ]
     assert len(statements) <= 3, statements  # link lookup, click insert, rollup upsert
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_redirects_store_every_click_once(world: Any) -> None:
+    """Concurrent redirects (autocommit, as under the server): every visitor gets their own click id,
+    each stored once and counted once in the rollups."""
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database cannot be written from several threads")
+    links = [make_link(world), make_link(world, partner=world.partner_b)]
+    ids: list[tuple[int, str]] = []
+    errors: list[BaseException] = []
+
+    def visit(index: int) -> None:
+        try:
+            for n in range(25):
+                link = links[(index + n) % 2]
+                found = services.click_record(
+                    code=link.code, ip=f"10.0.0.{index}", user_agent="t", referrer=""
+                )
+                assert found is not None and found[0].pk == link.pk
+                ids.append((link.pk, found[1].click_id))
+            assert services.click_record(code="nosuchcode", ip="", user_agent="", referrer="") is None
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with unscoped():
+        stored = set(Click.objects.values_list("link_id", "click_id"))
+    assert len(ids) == 150 and stored == set(ids)
+    cells = rollup_cells(world)
+    assert sum(v for (_, _, metric), v in cells.items() if metric == "clicks") == 150
+    cells_match_rebuild(world)
+    with unscoped():
+        assert not RollupPending.objects.exists()  # every queue entry folded (jobs run inline here)
 
 
 def test_unknown_inactive_and_malformed_codes_are_404_and_record_nothing(world: Any, client: Client) -> None:
@@ -469,6 +511,25 @@ def test_coupon_without_a_click_and_unattributed_are_flagged(world: Any, api_for
     nobody = convert(api, "n", customer_external_id="nobody")
     assert nobody["partner"] is None and nobody["status"] == "flagged"
     assert [f["rule"] for f in nobody["flags"]] == ["no_click"]
+
+
+def test_deactivated_coupon_or_link_code_still_attributes_but_is_flagged(world: Any, api_for: Any) -> None:
+    api = api_for(world.manager)
+    post(api, "/coupons", {"partner": str(world.partner_b.public_id), "code": "OLD10"})
+    link = make_link(world)
+    actor = actor_for(world.admin)
+    with scope(actor.access_scope()), unscoped():
+        coupon = services.Coupon.objects.get(code="OLD10")
+        services.coupon_update(actor=actor, coupon=coupon, data={"is_active": False})
+        services.link_update(actor=actor, link=link, data={"is_active": False})
+    by_coupon = convert(api, "old-coupon", coupon="old10", customer_external_id="y")
+    assert by_coupon["partner"]["name"] == "Globex Referrals" and by_coupon["status"] == "flagged"
+    assert [f["rule"] for f in by_coupon["flags"]] == ["inactive_code", "no_click"]
+    assert "coupon OLD10" in by_coupon["flags"][0]["detail"]
+    by_link = convert(api, "old-link", link_code=link.code, customer_external_id="x")
+    assert by_link["attributed_by"] == "link" and [f["rule"] for f in by_link["flags"]] == ["inactive_code"]
+    active = convert(api, "active", link_code=make_link(world).code, customer_external_id="w")
+    assert active["status"] == "accepted" and active["flags"] == []
 
 
 def test_review_accepts_and_rejects_with_exact_rollups_and_audit(world: Any, api_for: Any) -> None:
