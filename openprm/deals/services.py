@@ -20,6 +20,7 @@ from openprm.core.audit import apply_values, audit_record, audited_change, snaps
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
+from openprm.core.validation import clean_text
 from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
@@ -107,17 +108,6 @@ class DealInput(TypedDict, total=False):
     properties: dict[str, Any]
 
 
-def _text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if "\x00" in text:
-        errors[key] = "Contains a NUL character."
-    elif required and not text:
-        errors[key] = "This field is required."
-    elif len(text) > max_length:
-        errors[key] = f"At most {max_length} characters (got {len(text)})."
-    return text
-
-
 def _money(errors: dict[str, str], key: str, value: Any, required: bool = True) -> Decimal | None:
     if value is None or value == "":
         if required:
@@ -138,19 +128,21 @@ def _clean(data: DealInput, *, creating: bool, workspace_currency: str) -> dict[
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if creating or "customer_name" in data:
-        out["customer_name"] = _text(errors, "customer_name", data.get("customer_name"), 200, required=True)
+        out["customer_name"] = clean_text(
+            errors, "customer_name", data.get("customer_name"), 200, required=True
+        )
         out["customer_key"] = matching.customer_key(out["customer_name"])
     if "customer_domain" in data:
-        raw = _text(errors, "customer_domain", data["customer_domain"], 253)
+        raw = clean_text(errors, "customer_domain", data["customer_domain"], 253)
         domain = matching.normalize_domain(raw) if raw else ""
         if raw and not domain and "customer_domain" not in errors:
             errors["customer_domain"] = f"'{raw}' is not a valid domain name."
         out["customer_domain"] = domain
         out["customer_domain_root"] = matching.domain_root(domain)[:100] if domain else ""
     if "contact_name" in data:
-        out["contact_name"] = _text(errors, "contact_name", data["contact_name"], 200)
+        out["contact_name"] = clean_text(errors, "contact_name", data["contact_name"], 200)
     if "contact_email" in data:
-        email = _text(errors, "contact_email", data["contact_email"], 254).lower()
+        email = clean_text(errors, "contact_email", data["contact_email"], 254).lower()
         if email and "contact_email" not in errors:
             try:
                 validate_email(email)
@@ -160,7 +152,7 @@ def _clean(data: DealInput, *, creating: bool, workspace_currency: str) -> dict[
     if creating or "amount" in data:
         out["amount"] = _money(errors, "amount", data.get("amount"))
     if creating or "currency" in data:
-        currency = _text(errors, "currency", data.get("currency") or workspace_currency, 3).upper()
+        currency = clean_text(errors, "currency", data.get("currency") or workspace_currency, 3).upper()
         if "currency" not in errors and (len(currency) != 3 or not currency.isalpha()):
             errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
         out["currency"] = currency
@@ -170,16 +162,16 @@ def _clean(data: DealInput, *, creating: bool, workspace_currency: str) -> dict[
             errors["expected_close_date"] = "Use an ISO date (YYYY-MM-DD)."
         out["expected_close_date"] = value
     if "description" in data:
-        out["description"] = _text(errors, "description", data["description"], 20000)
+        out["description"] = clean_text(errors, "description", data["description"], 20000)
     if "title" in data:
-        out["title"] = _text(errors, "title", data["title"], 200)
+        out["title"] = clean_text(errors, "title", data["title"], 200)
     if "source" in data:
-        source = _text(errors, "source", data["source"], 20).lower() or DealSource.SOURCED
+        source = clean_text(errors, "source", data["source"], 20).lower() or DealSource.SOURCED
         if source not in DealSource.values:
             errors["source"] = f"Unknown source '{source}'. Known: {', '.join(DealSource.values)}."
         out["source"] = source
     if "external_id" in data:
-        out["external_id"] = _text(errors, "external_id", data["external_id"], 100) or None
+        out["external_id"] = clean_text(errors, "external_id", data["external_id"], 100) or None
     if "owner_id" in data:
         out["owner_id"] = data["owner_id"]
     if "properties" in data:
@@ -201,7 +193,7 @@ def _clean_lines(
     cleaned = []
     for index, line in enumerate(lines[:100]):
         where = f"line_items.{index}"
-        name = _text(errors, f"{where}.product", line.get("product"), 200, required=True)
+        name = clean_text(errors, f"{where}.product", line.get("product"), 200, required=True)
         product = products.get(name.lower()) or products.get(name.lower().replace(" ", ""))
         quantity = _money(errors, f"{where}.quantity", line.get("quantity", 1))
         price_raw = line.get("unit_price")
@@ -652,7 +644,7 @@ def stage_update(
     """Rename a stage, set its win probability (open stages) and its stalled-deal threshold."""
     actor.require(Perm.WORKSPACE_ADMIN)
     errors: dict[str, str] = {}
-    name = _text(errors, "name", name, 80, required=True)
+    name = clean_text(errors, "name", name, 80, required=True)
     probability = stage.win_probability
     if stage.outcome == Outcome.OPEN:
         try:

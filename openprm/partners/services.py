@@ -23,6 +23,7 @@ from openprm.core.audit import apply_values, audit_record, audited_change, audit
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
+from openprm.core.validation import clean_text
 from openprm.partners.models import (
     Agreement,
     AgreementStatus,
@@ -117,22 +118,11 @@ def normalize_domain(value: str) -> str:
     return value.removeprefix("www.")
 
 
-def _clean_text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if "\x00" in text:
-        errors[key] = "Contains a NUL character."
-    elif required and not text:
-        errors[key] = "This field is required."
-    elif len(text) > max_length:
-        errors[key] = f"At most {max_length} characters (got {len(text)})."
-    return text
-
-
 def _clean_choice(
     errors: dict[str, str], key: str, raw: Any, choices: list[str], what: str, default: str = ""
 ) -> str:
     """A lower-cased enum value (``default`` when blank); an unknown one is an error naming the choices."""
-    value = _clean_text(errors, key, raw, 40, required=not default).lower() or default
+    value = clean_text(errors, key, raw, 40, required=not default).lower() or default
     if value and key not in errors and value not in choices:
         errors[key] = f"Unknown {what} '{value}'. Known: {', '.join(choices)}."
     return value
@@ -177,7 +167,7 @@ def _clean_custom_fields(
                     continue
                 cleaned[key] = str(raw)
             else:
-                text = _clean_text(errors, where, raw, 1000)
+                text = clean_text(errors, where, raw, 1000)
                 cleaned[key] = text
         except (ValueError, InvalidOperation):
             errors[where] = f"Not a valid {definition.get_field_type_display().lower()}: '{raw}'."
@@ -192,14 +182,14 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if "external_id" in data:
-        ext = _clean_text(errors, "external_id", data["external_id"], 100)
+        ext = clean_text(errors, "external_id", data["external_id"], 100)
         out["external_id"] = ext or None
     if creating or "name" in data:
-        out["name"] = _clean_text(errors, "name", data.get("name"), 200, required=True)
+        out["name"] = clean_text(errors, "name", data.get("name"), 200, required=True)
     if "legal_name" in data:
-        out["legal_name"] = _clean_text(errors, "legal_name", data["legal_name"], 200)
+        out["legal_name"] = clean_text(errors, "legal_name", data["legal_name"], 200)
     if creating or "type" in data:
-        key = _clean_text(errors, "type", data.get("type"), 40, required=True).lower()
+        key = clean_text(errors, "type", data.get("type"), 40, required=True).lower()
         if key and "type" not in errors:
             if key in lookups.types:
                 out["type"] = lookups.types[key]
@@ -210,7 +200,7 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
             errors, "status", data["status"], PartnerStatus.values, "status", PartnerStatus.APPLICANT
         )
     if "country" in data:
-        code = _clean_text(errors, "country", data["country"], 60).upper()
+        code = clean_text(errors, "country", data["country"], 60).upper()
         if code and code not in countries:
             by_name = countries.by_name(code.title())
             if by_name:
@@ -219,7 +209,7 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
                 errors["country"] = f"Unknown country '{data['country']}'; use an ISO 3166 code such as DE."
         out["country"] = code
     if "region" in data:
-        out["region"] = _clean_text(errors, "region", data["region"], 60)
+        out["region"] = clean_text(errors, "region", data["region"], 60)
     if "domains" in data:
         domains: list[str] = []
         raw_domains = data["domains"] or []
@@ -236,7 +226,7 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
                 domains.append(domain)
         out["domains"] = domains[:20]
     if "website" in data:
-        website = _clean_text(errors, "website", data["website"], 300)
+        website = clean_text(errors, "website", data["website"], 300)
         if website and "website" not in errors:
             if "://" not in website:
                 website = "https://" + website
@@ -246,7 +236,7 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
                 errors["website"] = f"'{data['website']}' is not a valid web address."
         out["website"] = website
     if "owner_email" in data:
-        email = _clean_text(errors, "owner_email", data["owner_email"], 254).lower()
+        email = clean_text(errors, "owner_email", data["owner_email"], 254).lower()
         if email and "owner_email" not in errors:
             if email not in lookups.owners:
                 errors["owner_email"] = f"No staff user with e-mail '{email}' in this workspace."
@@ -256,7 +246,7 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
     if "tags" in data:
         tags: list[str] = []
         for raw in data["tags"] or []:
-            tag = _clean_text(errors, "tags", raw, 60)
+            tag = clean_text(errors, "tags", raw, 60)
             if tag and tag.lower() not in {t.lower() for t in tags}:
                 tags.append(tag)
         if len(tags) > MAX_TAGS:
@@ -270,7 +260,7 @@ def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool
             errors["start_date"] = "Use an ISO date (YYYY-MM-DD)."
         out["start_date"] = start
     if "notes" in data:
-        out["notes"] = _clean_text(errors, "notes", data["notes"], 20000)
+        out["notes"] = clean_text(errors, "notes", data["notes"], 20000)
     if "tiers" in data:
         enrolments: list[tuple[Program, Tier | None]] = []
         for program_name, tier_name in (data["tiers"] or {}).items():
@@ -463,9 +453,9 @@ def _contact_clean(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if creating or "name" in data:
-        out["name"] = _clean_text(errors, "name", data.get("name"), 200, required=True)
+        out["name"] = clean_text(errors, "name", data.get("name"), 200, required=True)
     if "email" in data:
-        email = _clean_text(errors, "email", data["email"], 254).lower()
+        email = clean_text(errors, "email", data["email"], 254).lower()
         if email and "email" not in errors:
             try:
                 validate_email(email)
@@ -473,9 +463,9 @@ def _contact_clean(data: dict[str, Any], creating: bool) -> dict[str, Any]:
                 errors["email"] = f"'{email}' is not a valid e-mail address."
         out["email"] = email
     if "phone" in data:
-        out["phone"] = _clean_text(errors, "phone", data["phone"], 40)
+        out["phone"] = clean_text(errors, "phone", data["phone"], 40)
     if "title" in data:
-        out["title"] = _clean_text(errors, "title", data["title"], 120)
+        out["title"] = clean_text(errors, "title", data["title"], 120)
     if "role" in data:
         out["role"] = _clean_choice(
             errors, "role", data["role"], Contact.Role.values, "contact role", Contact.Role.OTHER
@@ -556,13 +546,13 @@ def _agreement_clean(data: dict[str, Any], creating: bool, current: Agreement | 
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if creating or "title" in data:
-        out["title"] = _clean_text(errors, "title", data.get("title"), 200, required=True)
+        out["title"] = clean_text(errors, "title", data.get("title"), 200, required=True)
     if "kind" in data:
         out["kind"] = _clean_choice(
             errors, "kind", data["kind"], Agreement.Kind.values, "agreement type", Agreement.Kind.PARTNER
         )
     if "terms_summary" in data:
-        out["terms_summary"] = _clean_text(errors, "terms_summary", data["terms_summary"], 20000)
+        out["terms_summary"] = clean_text(errors, "terms_summary", data["terms_summary"], 20000)
     for key in ("start_date", "end_date"):
         if key in data:
             value = data[key]
@@ -646,8 +636,8 @@ def agreement_delete(*, actor: Actor, agreement: Agreement) -> None:
 def saved_view_save(*, actor: Actor, name: str, query: str) -> SavedView:
     actor.require(Perm.PARTNER_VIEW)
     errors: dict[str, str] = {}
-    name = _clean_text(errors, "name", name, 80, required=True)
-    query = _clean_text(errors, "query", query.lstrip("?"), 2000)
+    name = clean_text(errors, "name", name, 80, required=True)
+    query = clean_text(errors, "query", query.lstrip("?"), 2000)
     if errors:
         raise ValidationError(errors)
     view, _ = SavedView.objects.update_or_create(
@@ -668,7 +658,7 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 def _clean_key(errors: dict[str, str], raw: Any) -> str:
-    key = _clean_text(errors, "key", raw, 40, required=True).lower()
+    key = clean_text(errors, "key", raw, 40, required=True).lower()
     if key and "key" not in errors and not KEY_RE.match(key):
         errors["key"] = "Use lower-case letters, digits and underscores, starting with a letter."
     return key
@@ -679,7 +669,7 @@ def partner_type_create(*, actor: Actor, key: str, label: str) -> PartnerType:
     actor.require(Perm.WORKSPACE_ADMIN)
     errors: dict[str, str] = {}
     key = _clean_key(errors, key)
-    label = _clean_text(errors, "label", label, 80, required=True)
+    label = clean_text(errors, "label", label, 80, required=True)
     if key and PartnerType.objects.filter(key=key).exists():
         errors["key"] = f"A partner type '{key}' already exists."
     if errors:
@@ -698,11 +688,11 @@ def custom_field_create(
     actor.require(Perm.WORKSPACE_ADMIN)
     errors: dict[str, str] = {}
     key = _clean_key(errors, key)
-    label = _clean_text(errors, "label", label, 80, required=True)
+    label = clean_text(errors, "label", label, 80, required=True)
     field_type = _clean_choice(
         errors, "field_type", field_type, CustomFieldDefinition.FieldType.values, "field type"
     )
-    cleaned_choices = [c for c in (_clean_text(errors, "choices", c, 100) for c in choices) if c]
+    cleaned_choices = [c for c in (clean_text(errors, "choices", c, 100) for c in choices) if c]
     if field_type == CustomFieldDefinition.FieldType.CHOICE and not cleaned_choices:
         errors["choices"] = "A choice field needs at least one choice."
     if key and CustomFieldDefinition.objects.filter(key=key).exists():

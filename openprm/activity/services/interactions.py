@@ -27,6 +27,7 @@ from openprm.activity.rollups import Cell, event_deltas, rollups_add, rollups_fi
 from openprm.core.actors import Actor
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
+from openprm.core.validation import clean_text
 from openprm.partners.models import Contact, Partner
 
 KINDS = [("note", "Note"), ("call", "Call"), ("meeting", "Meeting"), ("email", "E-mail")]
@@ -83,17 +84,6 @@ def _choice(errors: dict[str, str], key: str, raw: Any, choices: list[tuple[str,
     return value
 
 
-def _text(errors: dict[str, str], key: str, raw: Any, max_length: int, *, required: bool = False) -> str:
-    text = "" if raw is None else str(raw).strip()
-    if "\x00" in text:
-        errors[key] = "Contains a NUL character."
-    elif required and not text:
-        errors[key] = "This field is required."
-    elif len(text) > max_length:
-        errors[key] = f"At most {max_length} characters."
-    return text
-
-
 def _clean(data: dict[str, Any], *, current: Event | None, partner: Partner) -> dict[str, Any]:
     """Validated values (kind, direction, occurred_at, subject, body, contact) merged over ``current``."""
     errors: dict[str, str] = {}
@@ -123,9 +113,9 @@ def _clean(data: dict[str, Any], *, current: Event | None, partner: Partner) -> 
                 errors["occurred_at"] = "An interaction cannot be in the future."
             out["occurred_at"] = when
     if current is None or "subject" in data:
-        out["subject"] = _text(errors, "subject", data.get("subject"), 200, required=True)
+        out["subject"] = clean_text(errors, "subject", data.get("subject"), 200, required=True)
     if "body" in data:
-        out["body"] = _text(errors, "body", data["body"], 20000)
+        out["body"] = clean_text(errors, "body", data["body"], 20000)
     if "contact" in data:
         contact = data["contact"]
         if contact is not None and (not isinstance(contact, Contact) or contact.partner_id != partner.pk):

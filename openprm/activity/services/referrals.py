@@ -37,6 +37,7 @@ from openprm.core.bulk import uuid4_hex
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
+from openprm.core.validation import clean_text
 from openprm.partners.models import Contact, Partner, Program
 
 LINK_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,63}$")
@@ -52,17 +53,6 @@ UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_conte
 
 class Conflict(Exception):
     """An idempotency key reused for a different request (the API answers 409)."""
-
-
-def _text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if "\x00" in text:
-        errors[key] = "Contains a NUL character."
-    elif required and not text:
-        errors[key] = "This field is required."
-    elif len(text) > max_length:
-        errors[key] = f"At most {max_length} characters (got {len(text)})."
-    return text
 
 
 # --- tracking links -----------------------------------------------------------------------------------
@@ -91,7 +81,7 @@ def _require_link_edit(actor: Actor) -> None:
 
 
 def _destination(errors: dict[str, str], value: Any) -> str:
-    url = _text(errors, "destination", value, 2000, required=True)
+    url = clean_text(errors, "destination", value, 2000, required=True)
     if "destination" in errors:
         return url
     try:
@@ -114,7 +104,7 @@ def _clean_link(data: LinkInput, *, creating: bool) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if data.get("code"):
-        code = _text(errors, "code", data["code"], 64).lower()
+        code = clean_text(errors, "code", data["code"], 64).lower()
         if "code" not in errors and not LINK_CODE.match(code):
             errors["code"] = "3-64 lower-case letters, digits, '-' or '_', starting with a letter or digit."
         out["code"] = code
@@ -122,7 +112,7 @@ def _clean_link(data: LinkInput, *, creating: bool) -> dict[str, Any]:
         out["destination"] = _destination(errors, data.get("destination"))
     for name in ("campaign", *UTM_FIELDS):
         if name in data:
-            out[name] = _text(errors, name, data[name], 120)  # type: ignore[literal-required]
+            out[name] = clean_text(errors, name, data[name], 120)  # type: ignore[literal-required]
     if "is_active" in data:
         out["is_active"] = bool(data["is_active"])
     if errors:
@@ -217,12 +207,12 @@ def _clean_coupon(data: CouponInput, *, creating: bool) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if creating or "code" in data:
-        code = _text(errors, "code", data.get("code"), 64, required=True).upper()
+        code = clean_text(errors, "code", data.get("code"), 64, required=True).upper()
         if "code" not in errors and not COUPON_CODE.match(code):
             errors["code"] = "2-64 letters, digits, '-' or '_'."
         out["code"] = code
     if "description" in data:
-        out["description"] = _text(errors, "description", data["description"], 200)
+        out["description"] = clean_text(errors, "description", data["description"], 200)
     if "is_active" in data:
         out["is_active"] = bool(data["is_active"])
     if errors:
@@ -478,12 +468,12 @@ def _clean_conversion(
 ) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    kind = _text(errors, "kind", data.get("kind"), 20, required=True).lower()
+    kind = clean_text(errors, "kind", data.get("kind"), 20, required=True).lower()
     if "kind" not in errors and kind not in Conversion.Kind.values:
         errors["kind"] = f"Unknown kind '{kind}'. Known: {', '.join(Conversion.Kind.values)}."
     out["kind"] = kind
     out["amount"] = _money(errors, data.get("amount"))
-    currency = _text(errors, "currency", data.get("currency") or workspace_currency, 3).upper()
+    currency = clean_text(errors, "currency", data.get("currency") or workspace_currency, 3).upper()
     if "currency" not in errors and (len(currency) != 3 or not currency.isalpha() or not currency.isascii()):
         errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
     out["currency"] = currency
@@ -501,20 +491,22 @@ def _clean_conversion(
     elif occurred.year < 2000:
         errors["occurred_at"] = "Lies before the year 2000."
     out["occurred_at"] = occurred
-    out["customer_external_id"] = _text(errors, "customer_external_id", data.get("customer_external_id"), 200)
-    email = _text(errors, "customer_email", data.get("customer_email"), 254)
+    out["customer_external_id"] = clean_text(
+        errors, "customer_external_id", data.get("customer_external_id"), 200
+    )
+    email = clean_text(errors, "customer_email", data.get("customer_email"), 254)
     if email and "customer_email" not in errors and ("@" not in email or email.startswith("@")):
         errors["customer_email"] = "Not an e-mail address."
-    hashed = _text(errors, "customer_email_hash", data.get("customer_email_hash"), 64).lower()
+    hashed = clean_text(errors, "customer_email_hash", data.get("customer_email_hash"), 64).lower()
     if hashed and "customer_email_hash" not in errors and not EMAIL_HASH.match(hashed):
         errors["customer_email_hash"] = "A hex SHA-256 of the trimmed, lower-cased e-mail address."
     if email and hashed and attribution.email_hash(email) != hashed:
         errors["customer_email_hash"] = "Does not match customer_email."
     out["customer_email_domain"] = attribution.email_domain(email) if email else ""
     out["customer_email_hash"] = attribution.email_hash(email) if email else hashed
-    out["click_id"] = _text(errors, "click_id", data.get("click_id"), 32).lower()
-    out["link_code"] = _text(errors, "link_code", data.get("link_code"), 64).lower()
-    out["coupon"] = _text(errors, "coupon", data.get("coupon"), 64).upper()
+    out["click_id"] = clean_text(errors, "click_id", data.get("click_id"), 32).lower()
+    out["link_code"] = clean_text(errors, "link_code", data.get("link_code"), 64).lower()
+    out["coupon"] = clean_text(errors, "coupon", data.get("coupon"), 64).upper()
     refund_of = data.get("refund_of")
     out["refund_of"] = None
     if refund_of:
