@@ -16,8 +16,10 @@ from ninja.schema import DjangoGetter
 from pydantic import ConfigDict, StringConstraints, WithJsonSchema, field_validator, model_validator
 
 from openprm.activity.models import Conversion, Coupon, TrackingLink
-from openprm.activity.services.referrals import MAX_AMOUNT, ConversionInput, CouponInput, LinkInput
+from openprm.activity.services.conversions import ConversionInput
+from openprm.activity.services.referrals import CouponInput, LinkInput
 from openprm.core.schemas import NoNul
+from openprm.core.validation import MAX_AMOUNT
 from openprm.partners.schemas import ErrorOut, Pagination
 
 __all__ = ["ErrorOut", "Pagination"]

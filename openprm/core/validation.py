@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+MAX_AMOUNT = Decimal("999999999999.99")
+"""The largest money amount accepted anywhere (fits the NUMERIC(14, 2) columns)."""
 
 
 def clean_text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:

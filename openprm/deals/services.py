@@ -20,7 +20,7 @@ from openprm.core.audit import apply_values, audit_record, audited_change, snaps
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
-from openprm.core.validation import clean_text
+from openprm.core.validation import MAX_AMOUNT, clean_text
 from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
@@ -46,7 +46,6 @@ DEFAULT_STAGES: list[tuple[str, str, Decimal, str, int | None]] = [
     ("closed_won", "Closed won", Decimal("1"), Outcome.WON, None),
     ("closed_lost", "Closed lost", Decimal("0"), Outcome.LOST, None),
 ]
-MAX_AMOUNT = Decimal("999999999999.99")
 CONFLICT_CANDIDATE_LIMIT = 200
 
 

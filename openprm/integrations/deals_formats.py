@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import IO
 
+from openprm.core.validation import MAX_AMOUNT
 from openprm.integrations.formats import CsvHeaderError, CsvRecord, RowError, split_list
 
 FORMATS: tuple[str, ...] = ("canonical", "hubspot", "salesforce")
@@ -50,7 +51,6 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "closed_at",
     "products",
 )
-MAX_AMOUNT = Decimal("999999999999.99")
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_PROPERTIES_CHARS = 20_000

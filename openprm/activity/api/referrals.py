@@ -40,6 +40,7 @@ from openprm.activity.schemas_referrals import (
 )
 from openprm.activity.selectors import referrals as selectors
 from openprm.activity.selectors.referrals import ReferralFilters
+from openprm.activity.services import conversions
 from openprm.activity.services import referrals as services
 from openprm.core.actors import Actor
 from openprm.partners import selectors as partner_selectors
@@ -197,10 +198,10 @@ def conversion_record(
     if payload.idempotency_key and idempotency_key and payload.idempotency_key != idempotency_key:
         raise ValidationError({"idempotency_key": "The body and the Idempotency-Key header disagree."})
     try:
-        conversion, created = services.conversion_record(
+        conversion, created = conversions.conversion_record(
             actor=actor, data=payload.to_input(), idempotency_key=payload.idempotency_key or idempotency_key
         )
-    except services.Conflict as exc:
+    except conversions.Conflict as exc:
         raise HttpError(409, str(exc)) from None
     with_refs = selectors.conversion_list(actor=actor).filter(pk=conversion.pk).first()
     return Status(201 if created else 200, with_refs or conversion)
@@ -218,7 +219,7 @@ def conversion_accept(
     """Staff: accept a flagged conversion; it counts for its partner from now on (audited)."""
     actor = _actor(request)
     conversion = selectors.conversion_get(actor=actor, public_id=conversion_id)
-    services.conversion_accept(actor=actor, conversion=conversion, note=payload.note if payload else "")
+    conversions.conversion_accept(actor=actor, conversion=conversion, note=payload.note if payload else "")
     return selectors.conversion_get(actor=actor, public_id=conversion_id)
 
 
@@ -229,5 +230,5 @@ def conversion_reject(
     """Staff: reject a flagged or accepted conversion; it stops counting (audited)."""
     actor = _actor(request)
     conversion = selectors.conversion_get(actor=actor, public_id=conversion_id)
-    services.conversion_reject(actor=actor, conversion=conversion, note=payload.note if payload else "")
+    conversions.conversion_reject(actor=actor, conversion=conversion, note=payload.note if payload else "")
     return selectors.conversion_get(actor=actor, public_id=conversion_id)

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from openprm.activity.models import Conversion, Coupon, TrackingLink
+from openprm.activity.services import conversions
 from openprm.activity.services import referrals as services
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import actor_for
@@ -31,7 +32,7 @@ class Refs:
 def _record(world: Any, key: str, **data: Any) -> Conversion:
     actor = actor_for(world.admin)
     with scope(actor.access_scope()):
-        conversion, _ = services.conversion_record(
+        conversion, _ = conversions.conversion_record(
             actor=actor, data={"kind": "purchase", "amount": "10", **data}, idempotency_key=key
         )
     return conversion

@@ -30,6 +30,7 @@ from openprm.activity.forms_referrals import CouponEditForm, CouponForm, LinkEdi
 from openprm.activity.models import Conversion, Coupon, TrackingLink
 from openprm.activity.selectors import referrals as selectors
 from openprm.activity.selectors.referrals import ReferralFilters
+from openprm.activity.services import conversions as conversion_services
 from openprm.activity.services import referrals as services
 from openprm.core.http import actor_of, paginate, staff_view
 from openprm.core.permissions import Perm
@@ -316,9 +317,10 @@ def conversion_review(request: HttpRequest, public_id: str) -> HttpResponse:
         raise Http404 from None
     decision = request.POST.get("decision")
     note = request.POST.get("note", "")
-    service: Any = {"accept": services.conversion_accept, "reject": services.conversion_reject}.get(
-        decision or ""
-    )
+    service: Any = {
+        "accept": conversion_services.conversion_accept,
+        "reject": conversion_services.conversion_reject,
+    }.get(decision or "")
     if service is None:
         raise Http404
     try:
