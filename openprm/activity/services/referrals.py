@@ -376,7 +376,8 @@ def click_record(
         code = code.lower()
         if not LINK_CODE.match(code):
             return None
-        with connection.cursor() as cursor:
+        # Prepared once per connection (server-side binding): the server only binds and runs it.
+        with connection.prepared_cursor() as cursor:  # type: ignore[attr-defined]  # our backend
             cursor.execute(
                 _redirect_sql_postgres(),
                 [

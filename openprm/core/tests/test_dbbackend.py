@@ -65,3 +65,39 @@ def test_a_request_after_the_server_ended_the_connection_reconnects() -> None:
     body.close()
     assert statuses == ["404 Not Found"]
     assert connection.connection.info.backend_pid != pid
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_prepared_cursor_prepares_a_repeated_statement_and_django_cursors_never_do() -> None:
+    statement = "SELECT count(*) FROM django_content_type WHERE app_label = %s"
+    for _ in range(6):
+        with connection.cursor() as cursor:
+            cursor.execute(statement, ["activity"])
+    assert _prepared_statements() == []
+    for _ in range(6):
+        with connection.prepared_cursor() as cursor:
+            cursor.execute(statement, ["activity"])
+            assert cursor.fetchone()[0] > 0
+    assert [s for s in _prepared_statements() if "django_content_type" in s] == [
+        "SELECT count(*) FROM django_content_type WHERE app_label = $1"
+    ]
+
+
+def test_the_redirect_statement_is_prepared(client: Any, world: Any) -> None:
+    from openprm.activity.services import referrals
+    from openprm.core.scoping import scope
+    from openprm.core.testing import actor_for
+
+    actor = actor_for(world.admin)
+    with scope(actor.access_scope()):
+        link = referrals.link_create(
+            actor=actor, data={"partner_id": world.partner_a.pk, "destination": "https://vendor.example/"}
+        )
+    for _ in range(6):
+        assert client.get(f"/r/{link.code}").status_code == 302
+    assert any("activity_click" in s and "$1" in s for s in _prepared_statements())
