@@ -12,6 +12,7 @@ from django.db.models import CharField, F, QuerySet, Value
 
 from openprm.activity.catalog import BUILTIN_TYPES
 from openprm.activity.models import Event
+from openprm.activity.rollups import workspace_kinds
 from openprm.activity.services.interactions import TYPES, event_ids_for, public_id_of
 from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
@@ -61,13 +62,21 @@ class TimelineFilters:
         return cls(type=str(data.get("type") or "").strip()[:60], start=day("from"), end=day("to"))
 
 
-def type_choices() -> list[tuple[str, str]]:
-    """What the timeline can be filtered by."""
+def type_labels(*, workspace_id: int) -> dict[str, str]:
+    """Every event type's label: the built-in catalog, then the workspace's custom types (one query)."""
+    return {key: kind.label for key, kind in workspace_kinds(workspace_id).items()}
+
+
+def type_choices(labels: dict[str, str]) -> list[tuple[str, str]]:
+    """What the timeline can be filtered by: built-in types in catalog order, then custom ones."""
+    builtin = [(key, labels[key]) for key in BUILTIN_TYPES if key in labels]
+    custom = sorted(((k, v) for k, v in labels.items() if k not in BUILTIN_TYPES), key=lambda kv: kv[1])
     return [
         ("", "Everything"),
         (INTERACTIONS, "Logged interactions"),
         (DEALS, "Deal registrations and stage changes"),
-        *((key, kind.label) for key, kind in BUILTIN_TYPES.items()),
+        *builtin,
+        *custom,
     ]
 
 

@@ -113,6 +113,23 @@ def test_timeline_merges_events_and_deals_and_filters(world: Any, logged: Any, c
     assert "Acme call" not in client.get(url + f"?to={old}").text
 
 
+def test_custom_event_types_show_their_label_and_filter(world: Any, client_for: Any) -> None:
+    from openprm.activity.services.events import event_type_create
+    from openprm.core.testing import actor_for
+
+    actor = actor_for(world.admin)
+    with scope(actor.access_scope()):
+        event_type_create(actor=actor, key="webinar_hosted", label="Webinar hosted")
+    ingest(world, world.partner_a, 2, type_key="webinar_hosted")
+    client = client_for(world.manager)
+    url = reverse("activity:timeline", args=[world.partner_a.public_id])
+    page = client.get(url).text
+    assert '<option value="webinar_hosted"' in page and "Webinar hosted</td>" in page
+    assert "webinar_hosted</td>" not in page
+    filtered = client.get(url + "?type=webinar_hosted").text
+    assert filtered.count("Webinar hosted</td>") == 2
+
+
 def test_log_and_remove_an_interaction_on_the_timeline(world: Any, client_for: Any) -> None:
     client = client_for(world.manager)
     a = world.partner_a.public_id

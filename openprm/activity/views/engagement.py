@@ -18,7 +18,6 @@ from django.views.decorators.http import require_POST
 
 from openprm.accounts.forms import add_service_errors
 from openprm.activity import metrics
-from openprm.activity.catalog import BUILTIN_TYPES
 from openprm.activity.forms import InteractionForm
 from openprm.activity.models import Event
 from openprm.activity.selectors import engagement as engagement_selectors
@@ -158,6 +157,7 @@ def _timeline_page(
     rows = timeline_selectors.timeline(actor=actor, partner=partner, filters=filters)
     page = paginate(request, rows, per_page=50)
     params = {k: v for k, v in request.GET.items() if k in ("type", "from", "to") and v}
+    labels = timeline_selectors.type_labels(workspace_id=actor.workspace_id)
     return render(
         request,
         "activity/engagement/timeline.html",
@@ -166,9 +166,9 @@ def _timeline_page(
             "page": page,
             "entries": timeline_selectors.entries(page.object_list),
             "filters": filters,
-            "type_choices": timeline_selectors.type_choices(),
+            "type_choices": timeline_selectors.type_choices(labels),
             "query": urlencode(params),
-            "labels": {key: kind.label for key, kind in BUILTIN_TYPES.items()},
+            "labels": labels,
             "form": form,
         },
         status=status,
