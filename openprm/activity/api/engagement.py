@@ -264,7 +264,8 @@ class ActiveShareOut(Schema):
 
 
 class ActiveShareQuery(Schema):
-    as_of: datetime.date | None = Field(None, description="Default: today")
+    as_of: datetime.date | None = Field(None, description="Default: today (UTC, as the daily rollups)")
+    window_days: int | None = Field(None, ge=1, le=365, description="Default: the program's active window")
 
 
 @router.get(
@@ -285,7 +286,10 @@ def program_active_partners(
     if program is None:
         raise Http404
     found = engagement_selectors.active_partner_share(
-        actor=actor, program=program, as_of=filters.as_of or timezone.localdate()
+        actor=actor,
+        program=program,
+        as_of=filters.as_of or timezone.now().astimezone(datetime.UTC).date(),
+        window_days=filters.window_days,
     )
     return ActiveShareOut(
         program=program.public_id,

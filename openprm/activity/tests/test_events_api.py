@@ -327,6 +327,10 @@ def test_program_active_partner_share_reads_the_rollups(world, api_for, django_c
     data = api_for(world.analyst).get(url).json()
     assert (data["active"], data["total"], float(data["share"])) == (1, 2, 0.5)
     assert data["window_days"] == program.active_window_days
+    wide = api_for(world.analyst).get(url + f"?window_days={program.active_window_days + 20}").json()
+    assert (wide["active"], wide["total"], wide["window_days"]) == (2, 2, program.active_window_days + 20)
+    for bad in ("0", "366", "x"):
+        assert api_for(world.analyst).get(url + f"?window_days={bad}").status_code == 422
     assert api_for(world.a_admin).get(url).status_code == 404
     assert (
         api_for(world.analyst)
