@@ -17,6 +17,7 @@ urlpatterns = [
     path("deals/<uuid:public_id>/edit/", views.deal_edit, name="deal_edit"),
     path("deals/<uuid:public_id>/stage/", views.deal_stage, name="deal_stage"),
     path("links/", views.link_list, name="links"),
+    path("links/<uuid:public_id>/active/", views.link_set_active, name="link_set_active"),
     path("conversions/", views.conversion_list, name="conversions"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/count/", views.notification_count, name="notification_count"),

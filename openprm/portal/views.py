@@ -18,7 +18,7 @@ from openprm.accounts import services as account_services
 from openprm.accounts.forms import PartnerUserForm, add_service_errors
 from openprm.accounts.models import Membership, Notification
 from openprm.activity.forms_referrals import LinkForm
-from openprm.activity.models import Conversion
+from openprm.activity.models import Conversion, TrackingLink
 from openprm.activity.selectors import referrals as referral_selectors
 from openprm.activity.services import referrals as referral_services
 from openprm.core.http import actor_of, paginate, partner_view
@@ -305,6 +305,24 @@ def link_list(request: HttpRequest) -> HttpResponse:
             "coupons": referral_selectors.coupon_list(actor=actor).filter(is_active=True)[:50],
         },
     )
+
+
+@partner_view
+@require_POST
+def link_set_active(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Deactivate (``active=0``: the link answers 404 from then on) or reactivate one of the partner's
+    own links; other partners' links are 404 (the scoped selector does not find them)."""
+    actor = actor_of(request)
+    value = request.POST.get("active")
+    if value not in ("0", "1"):
+        raise Http404
+    try:
+        link = referral_selectors.link_get(actor=actor, public_id=public_id)
+    except TrackingLink.DoesNotExist:
+        raise Http404 from None
+    referral_services.link_update(actor=actor, link=link, data={"is_active": value == "1"})
+    messages.success(request, f"{'Reactivated' if value == '1' else 'Deactivated'} /r/{link.code}.")
+    return redirect("portal:links")
 
 
 @partner_view

@@ -164,6 +164,26 @@ def test_portal_link_creation(world: Any, client_for: Any) -> None:
     assert bad.status_code == 200 and "lower-case letters" in bad.content.decode()
 
 
+def test_portal_users_deactivate_and_reactivate_only_their_own_links(
+    world: Any, refs: Refs, client_for: Any
+) -> None:
+    client = client_for(world.a_rep)
+    own = f"/portal/links/{refs.link_a.public_id}/active/"
+    assert client.post(own, {"active": "0"}).status_code == 302
+    assert Client().get(f"/r/{refs.link_a.code}").status_code == 404
+    assert "Reactivate" in client.get("/portal/links/").content.decode()
+    assert client.post(own, {"active": "1"}).status_code == 302
+    assert Client().get(f"/r/{refs.link_a.code}").status_code == 302
+    other = f"/portal/links/{refs.link_b.public_id}/active/"
+    assert client.post(other, {"active": "0"}).status_code == 404
+    assert client.post(own, {"active": "maybe"}).status_code == 404
+    assert client.get(own).status_code == 405
+    assert client_for(world.manager).post(own, {"active": "0"}).status_code == 404  # staff: not the portal
+    with unscoped():
+        assert TrackingLink.objects.get(pk=refs.link_b.pk).is_active
+        assert TrackingLink.objects.get(pk=refs.link_a.pk).is_active
+
+
 def test_staff_pages_are_404_for_partner_users_and_anonymous_is_sent_to_login(
     world: Any, refs: Refs, client_for: Any
 ) -> None:
