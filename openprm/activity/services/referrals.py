@@ -23,7 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from openprm.activity.models import Click, Coupon, RollupPending, TrackingLink
-from openprm.activity.rollups import rollups_fold_soon, rollups_queue
+from openprm.activity.rollups import rollups_fold_soon
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, audited_change, snapshot
 from openprm.core.bulk import uuid4_hex
@@ -293,7 +293,9 @@ class RecordedClick(NamedTuple):
 
 
 @functools.cache  # one database per process; built once
-def _redirect_sql() -> tuple[str, str]:
+def _redirect_sql() -> tuple[str, str, str]:
+    """The link lookup, the click insert and the click's rollup queue entry (SQLite's redirect; the
+    lookup alone serves HEAD requests on both databases)."""
     quote = connection.ops.quote_name
     link_table = quote(TrackingLink._meta.db_table)
     click_table = quote(Click._meta.db_table)
@@ -313,7 +315,11 @@ def _redirect_sql() -> tuple[str, str]:
         f"INSERT INTO {click_table} ({', '.join(quote(c) for c in click_columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(click_columns))}) RETURNING {quote('id')}"
     )
-    return select, insert
+    queue = (
+        f"INSERT INTO {quote(RollupPending._meta.db_table)} "  # noqa: S608
+        "(workspace_id, created_at, event_ranges, click_ids) VALUES (%s, %s, '[]', %s)"
+    )
+    return select, insert, queue
 
 
 @functools.cache
@@ -341,7 +347,7 @@ def link_active(*, code: str) -> RedirectLink | None:
     code = code.lower()
     if not LINK_CODE.match(code):
         return None
-    select, _ = _redirect_sql()
+    select, _, _ = _redirect_sql()
     with connection.cursor() as cursor:
         cursor.execute(select, [code])
         row = cursor.fetchone()
@@ -399,20 +405,23 @@ def click_record(
     link = link_active(code=code)
     if link is None:
         return None
-    _, insert = _redirect_sql()
+    _, insert, queue = _redirect_sql()
+    stamp = connection.ops.adapt_datetimefield_value(at)
     params: list[Any] = [
         link.workspace_id,
         link.partner_id,
         link.pk,
         click_id,
-        connection.ops.adapt_datetimefield_value(at),
+        stamp,
         ip_hash(ip),
         user_agent.replace("\x00", "")[:400],
         referrer.replace("\x00", "")[:1000],
     ]
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(insert, params)
-            (pk,) = cursor.fetchone()
-        rollups_queue(workspace_id=link.workspace_id, click_ids=[pk])
+    # The click and its queue entry as two plain statements: the write lock, which every redirect of
+    # every server process takes in turn, is held for as little as possible.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(insert, params)
+        (pk,) = cursor.fetchone()
+        cursor.execute(queue, [link.workspace_id, stamp, f"[{pk}]"])
+        transaction.on_commit(lambda: rollups_fold_soon(link.workspace_id))
     return link, RecordedClick(click_id, at)
