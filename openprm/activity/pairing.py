@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 MAX_REPLY_GAP = datetime.timedelta(days=30)
+TICKET, DELIVERABLE = "support_ticket_", "campaign_deliverable_"  # type prefixes of items paired by ref
+REF_PREFIXES = (TICKET, DELIVERABLE)
+"""Only these items pair by their ``ref``; no other item's ``ref`` changes a result."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ def pair(items: Iterable[Item]) -> list[Interval]:
         for i in ordered
         if i.direction in ("inbound", "outbound") and not i.type.startswith(("support_", "campaign_"))
     ]
-    tickets = [i for i in ordered if i.type.startswith("support_ticket_") and i.ref]
-    deliverables = [i for i in ordered if i.type.startswith("campaign_deliverable_") and i.ref]
+    tickets = [i for i in ordered if i.type.startswith(TICKET) and i.ref]
+    deliverables = [i for i in ordered if i.type.startswith(DELIVERABLE) and i.ref]
     return [*_replies(messages), *_tickets(tickets), *_deliverables(deliverables)]
 
 

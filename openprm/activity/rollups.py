@@ -1,10 +1,12 @@
 """Per-partner daily rollups: ``PartnerDayMetric`` (workspace, partner, day, metric) → value.
 
-Every write that feeds a metric adds its delta in the same transaction (``rollups_add``): an event
-batch, a click, a conversion. Metrics that pair events with each other — reply times, ticket resolution
-times, on-time campaign deliveries — depend on the order of events, not just on their sum, so a batch
-marks its partners *dirty* from the earliest day it touched and ``rollups_refresh_pairs`` (run by the job
-worker right after the batch commits, and every 30 seconds) recomputes them from there.
+Every write that feeds a metric gets its delta counted exactly once: a stored event batch or click queues
+a ``RollupPending`` row that the job worker folds in (``rollups_fold``: the deltas of many batches summed
+together, one upsert per cell), a conversion adds its delta in its own transaction (``rollups_add``).
+Metrics that pair events with each other — reply times, ticket resolution times, on-time campaign
+deliveries — depend on the order of events, not just on their sum, so events that pair mark their
+partners *dirty* from the earliest day they touched and ``rollups_refresh_pairs`` (run by the job worker
+right after the fold) recomputes them from there; other events leave the paired metrics alone.
 ``rollups_rebuild`` recomputes everything from the raw rows; it gives the same table as the increments.
 
 Metric names (days are UTC):
@@ -25,11 +27,11 @@ from __future__ import annotations
 import datetime
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -84,39 +86,51 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def event_deltas(
-    rows: Iterable[tuple[int, str, datetime.datetime, str, Decimal | None, Mapping[str, Any]]],
-    kinds: Mapping[str, EventKind],
-) -> tuple[Sums, dict[Cell, Decimal], dict[int, datetime.date]]:
-    """Additive deltas, gauge values and dirty partners (partner → earliest day) of new events.
+Number = int | Decimal
+Counts = defaultdict[Cell, Number]  # counts stay ints while they are summed (cheaper than Decimal)
+DayRow = tuple[int, str, datetime.date, str, Decimal | None, Mapping[str, Any] | None]
+_Handler = tuple[str, str, bool, str, bool, bool]  # names, contact, implied direction, paired, content
 
-    ``rows``: (partner_id, type, occurred_at, direction, value, properties) of events just stored.
-    """
-    sums: Sums = defaultdict(Decimal)
-    gauges: dict[Cell, Decimal] = {}
-    dirty: dict[int, datetime.date] = {}
-    names: dict[str, tuple[str, str, EventKind | None, bool]] = {}  # type → its metric names, kind, paired
-    utc = datetime.UTC
-    for partner_id, type_key, occurred_at, direction, value, properties in rows:
-        day = occurred_at.astimezone(utc).date()
-        known = names.get(type_key)
-        if known is None:
-            known = names[type_key] = (
-                f"events.{type_key}",
-                f"value.{type_key}",
-                kinds.get(type_key),
-                type_key in PAIRED_TYPES,
-            )
-        count_name, value_name, kind, paired = known
+
+def _handler(type_key: str, kinds: Mapping[str, EventKind]) -> _Handler:
+    """What an event of the type adds to: resolved once per type, not once per event."""
+    kind = kinds.get(type_key)
+    return (
+        f"events.{type_key}",
+        f"value.{type_key}",
+        bool(kind and kind.contact),
+        kind.direction if kind else "",
+        type_key in PAIRED_TYPES,
+        type_key == "content_post",
+    )
+
+
+def day_deltas(
+    rows: Iterable[DayRow],
+    kinds: Mapping[str, EventKind],
+    sums: Counts,
+    gauges: dict[Cell, Decimal],
+    dirty: dict[int, datetime.date],
+) -> None:
+    """Add the deltas of events given with their UTC day — (partner_id, type, day, direction, value,
+    properties) — to ``sums``, ``gauges`` and ``dirty`` (partner → earliest day to re-pair).
+
+    Partners are marked dirty only by events that pair (directed messages, tickets, deliverables)."""
+    handlers: dict[str, _Handler] = {}
+    for partner_id, type_key, day, direction, value, properties in rows:
+        handler = handlers.get(type_key)
+        if handler is None:
+            handler = handlers[type_key] = _handler(type_key, kinds)
+        count_name, value_name, contact, implied, paired, content = handler
         sums[(partner_id, day, count_name)] += 1
         if value is not None:
             sums[(partner_id, day, value_name)] += value
-        if kind is not None and kind.contact:
+        if contact:
             sums[(partner_id, day, "contact")] += 1
-            if direction := direction or kind.direction:
+            if direction := direction or implied:
                 sums[(partner_id, day, f"contact.{direction}")] += 1
                 paired = True
-        if type_key == "content_post" and properties:
+        if content and properties:
             for name in CONTENT_PROPERTIES:
                 number = _number(properties.get(name))
                 if number is None:
@@ -126,13 +140,101 @@ def event_deltas(
                     gauges[cell] = max(gauges.get(cell, number), number)
                 else:
                     sums[cell] += number
-        if paired and (partner_id not in dirty or day < dirty[partner_id]):
-            dirty[partner_id] = day
-    return sums, gauges, dirty
+        if paired:
+            since = dirty.get(partner_id)
+            if since is None or day < since:
+                dirty[partner_id] = day
 
 
-def _upsert(workspace_id: int, cells: Mapping[Cell, Decimal], *, gauge: bool) -> None:
-    """Add (or, for gauges, raise to) each cell's value; PostgreSQL takes the cells as arrays, a few
+def event_deltas(
+    rows: Iterable[tuple[int, str, datetime.datetime, str, Decimal | None, Mapping[str, Any]]],
+    kinds: Mapping[str, EventKind],
+) -> tuple[Sums, dict[Cell, Decimal], dict[int, datetime.date]]:
+    """Additive deltas, gauge values and dirty partners (partner → earliest day) of new events.
+
+    ``rows``: (partner_id, type, occurred_at, direction, value, properties) of events just stored.
+    """
+    counts: Counts = defaultdict(int)
+    gauges: dict[Cell, Decimal] = {}
+    dirty: dict[int, datetime.date] = {}
+    day_deltas(
+        ((p, t, _day(at), d, v, props) for p, t, at, d, v, props in rows), kinds, counts, gauges, dirty
+    )
+    return defaultdict(Decimal, {cell: Decimal(v) for cell, v in counts.items()}), gauges, dirty
+
+
+def _converter(model: type[models.Model], name: str) -> Callable[[Any], Any] | None:
+    """What the ORM does to a column's raw value on this database (None: nothing)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    column = field.get_col(model._meta.db_table)
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)  # as the ORM
+    if not converters:
+        return None
+
+    def convert(value: Any) -> Any:
+        for fn in converters:
+            value = fn(value, column, connection)
+        return value
+
+    return convert
+
+
+def _reading_cursor() -> Any:
+    """A cursor for a long read: server-side on PostgreSQL (unless disabled), like ``.iterator()``."""
+    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return connection.cursor()
+    return connection.chunked_cursor()
+
+
+def _event_day_rows(
+    workspace_id: int, ranges: Sequence[tuple[int, int]] | None = None, *, chunk: int = 10_000
+) -> Iterator[DayRow]:
+    """The workspace's events with ids in ``ranges`` (all of them when None) as ``day_deltas`` rows.
+
+    One raw query per few hundred ranges that reads only what the deltas need: the UTC day computed by
+    the database (SQLite stores naive UTC text), properties of content posts only, and the ORM's own
+    conversions where this database needs any (decimals and JSON on SQLite)."""
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    day_sql = "(occurred_at AT TIME ZONE 'UTC')::date" if postgres else "substr(occurred_at, 1, 10)"
+    base = (
+        f"SELECT partner_id, type, {day_sql}, direction, value, "  # noqa: S608
+        f"CASE WHEN type = %s THEN properties END FROM {quote(Event._meta.db_table)} WHERE workspace_id = %s"
+    )
+    value_of = _converter(Event, "value")
+    properties_of = _converter(Event, "properties")
+    days: dict[Any, datetime.date] = {}
+    parts: list[Sequence[tuple[int, int]] | None] = (
+        [None] if ranges is None else [ranges[i : i + 400] for i in range(0, len(ranges), 400)]
+    )
+    for part in parts:
+        params: list[Any] = ["content_post", workspace_id]
+        query = base
+        if part is not None:
+            query += " AND (" + " OR ".join(["id BETWEEN %s AND %s"] * len(part)) + ")"
+            params += [pk for bounds in part for pk in bounds]
+        with _reading_cursor() as cursor:
+            cursor.execute(query, params)
+            while rows := cursor.fetchmany(chunk):
+                for partner_id, type_key, day, direction, value, properties in rows:
+                    if not postgres:
+                        day = days.get(day) or days.setdefault(day, datetime.date.fromisoformat(day))
+                    if value is not None and value_of is not None:
+                        value = value_of(value)
+                    if properties is not None and properties_of is not None:
+                        properties = properties_of(properties)
+                    yield partner_id, type_key, day, direction, value, properties
+
+
+def _pg_array(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of numbers or dates (their ``str`` is their input syntax): built by one
+    ``join`` instead of psycopg adapting a list element by element."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _upsert(workspace_id: int, cells: Mapping[Cell, Number], *, gauge: bool) -> None:
+    """Add (or, for gauges, raise to) each cell's value; PostgreSQL takes the cells as arrays, many
     thousand per statement, SQLite one statement per cell in one ``executemany``."""
     if not cells:
         return
@@ -144,33 +246,44 @@ def _upsert(workspace_id: int, cells: Mapping[Cell, Decimal], *, gauge: bool) ->
         else f"{table}.value + excluded.value"
     )
     conflict = f"ON CONFLICT (workspace_id, partner_id, metric, day) DO UPDATE SET value = {update}"
-    ordered = sorted(cells.items())  # a fixed order, so concurrent writers lock rows in the same order
+    ordered = sorted(cells)  # a fixed order, so concurrent writers lock rows in the same order
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            names = sorted({metric for _, _, metric in cells})  # metrics by their position in names
+            position = {name: i for i, name in enumerate(names, 1)}
             query = (
                 f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) "  # noqa: S608
-                "SELECT %s, p, d, m, v FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::numeric[]) "
-                f"AS cell(p, d, m, v) {conflict}"
+                "SELECT %s, p, d, (%s::text[])[m], v "
+                "FROM unnest(%s::bigint[], %s::date[], %s::int[], %s::numeric[]) AS cell(p, d, m, v) "
+                f"{conflict}"
             )
-            for start in range(0, len(ordered), 5_000):
-                part = ordered[start : start + 5_000]
+            for start in range(0, len(ordered), 50_000):
+                part = ordered[start : start + 50_000]
+                partners, days, metrics = zip(*part, strict=True)
                 cursor.execute(
                     query,
                     [
                         workspace_id,
-                        [p for (p, _, _), _ in part],
-                        [d for (_, d, _), _ in part],
-                        [m for (_, _, m), _ in part],
-                        [v for _, v in part],
+                        names,
+                        _pg_array(partners),
+                        _pg_array(days),
+                        _pg_array(map(position.__getitem__, metrics)),
+                        _pg_array(map(cells.__getitem__, part)),
                     ],
                 )
             return
-        adapt_day = connection.ops.adapt_datefield_value
         adapt_number = connection.ops.adapt_decimalfield_value
+        day_texts = {d: connection.ops.adapt_datefield_value(d) for d in {d for _, d, _ in cells}}
+        rows: list[tuple[int, int, Any, str, Any]] = []
+        for cell in ordered:
+            number: Any = cells[cell]
+            if type(number) is not int:  # counts go as they are, other numbers as Django writes decimals
+                number = adapt_number(number, 24, 4)
+            rows.append((workspace_id, cell[0], day_texts[cell[1]], cell[2], number))
         cursor.executemany(
             f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) "  # noqa: S608
             f"VALUES (%s, %s, %s, %s, %s) {conflict}",
-            [[workspace_id, p, adapt_day(d), m, adapt_number(v, 24, 4)] for (p, d, m), v in ordered],
+            rows,
         )
 
 
@@ -196,7 +309,7 @@ def rollups_add(
 ) -> None:
     """Add deltas to the rollups (inside the caller's transaction) and mark partners for re-pairing."""
     _lock(workspace_id)
-    _upsert(workspace_id, {cell: Decimal(v) for cell, v in (sums or {}).items() if v}, gauge=False)
+    _upsert(workspace_id, {cell: v for cell, v in (sums or {}).items() if v}, gauge=False)
     _upsert(workspace_id, dict(gauges or {}), gauge=True)
     if dirty:
         _mark_dirty(workspace_id, dirty)
@@ -262,43 +375,78 @@ def rollups_fold_soon(workspace_id: int) -> None:
     fold_rollups.schedule(args=(workspace_id,), delay=FOLD_DELAY)
 
 
-def rollups_fold(*, workspace_id: int, batches: int = 10) -> int:
-    """Add the deltas of queued batches to the rollups, ``batches`` at a time until none is left;
-    returns how many were applied. Concurrent folds take disjoint batches (PostgreSQL: SKIP LOCKED)."""
+FOLD_EVENTS = 100_000  # events (and clicks) per fold transaction: bounds its memory and its length
+FOLD_BATCHES = 1_000  # queued batches looked at per fold transaction
+
+
+def _merged(ranges: Iterable[Sequence[int]]) -> list[tuple[int, int]]:
+    """Id ranges sorted, overlapping and adjacent ones merged (fewer conditions in the event query)."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted((int(first), int(last)) for first, last in ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _take(workspace_id: int, *, events: int, batches: int) -> list[tuple[int, list[Any], list[int]]]:
+    """Lock the oldest queued batches that fit in ``events`` events and clicks (at least one, at most
+    ``batches``): (pk, event ranges, click ids) each.
+
+    PostgreSQL: SKIP LOCKED, a page at a time, each page sized from the batches seen so far, so that a
+    concurrent fold finds the batches beyond this one's budget free (at most a page's rest stays locked)."""
+    pending = RollupPending.objects.filter(workspace_id=workspace_id).order_by("pk")
+    if connection.vendor == "postgresql":
+        pending = pending.select_for_update(skip_locked=True)
+    taken: list[tuple[int, list[Any], list[int]]] = []
+    size, after, limit = 0, 0, min(10, batches)
+    while True:
+        page = list(pending.filter(pk__gt=after).values_list("pk", "event_ranges", "click_ids")[:limit])
+        for pk, ranges, clicks in page:
+            count = sum(last - first + 1 for first, last in ranges) + len(clicks)
+            if taken and size + count > events:
+                return taken
+            taken.append((pk, ranges, clicks))
+            size += count
+            if len(taken) == batches or size >= events:
+                return taken
+        if len(page) < limit:
+            return taken
+        after = page[-1][0]
+        average = max(size / len(taken), 1)
+        limit = max(1, min(batches - len(taken), int((events - size) / average)))
+
+
+def rollups_fold(*, workspace_id: int, events: int = FOLD_EVENTS, batches: int = FOLD_BATCHES) -> int:
+    """Add the deltas of queued batches to the rollups until none is left; returns how many were applied.
+
+    Each transaction takes the oldest batches up to ``events`` events and clicks (``_take``), sums their
+    deltas together (one upsert per cell however many batches touched it) and deletes their queue rows:
+    each event and click is counted exactly once. Concurrent folds take disjoint batches."""
     applied = 0
     kinds = workspace_kinds(workspace_id)
     while True:
         with transaction.atomic(), unscoped():
             _lock(workspace_id)
-            pending = RollupPending.objects.filter(workspace_id=workspace_id).order_by("pk")
-            if connection.vendor == "postgresql":
-                pending = pending.select_for_update(skip_locked=True)
-            rows = list(pending[:batches])
-            if not rows:
+            taken = _take(workspace_id, events=events, batches=batches)
+            if not taken:
                 break
-            ranges = Q()
-            for row in rows:
-                for first, last in row.event_ranges:
-                    ranges |= Q(pk__gte=first, pk__lte=last)
-            sums: Sums = defaultdict(Decimal)
+            ranges = [bounds for _, event_ranges, _ in taken for bounds in event_ranges]
+            click_ids = [pk for _, _, clicks in taken for pk in clicks]
+            sums: Counts = defaultdict(int)
             gauges: dict[Cell, Decimal] = {}
             dirty: dict[int, datetime.date] = {}
             if ranges:
-                events = (
-                    Event.objects.filter(ranges, workspace_id=workspace_id)
-                    .order_by()
-                    .values_list("partner_id", "type", "occurred_at", "direction", "value", "properties")
-                )
-                sums, gauges, dirty = event_deltas(events.iterator(chunk_size=10_000), kinds)
-            click_ids = [pk for row in rows for pk in row.click_ids]
+                day_deltas(_event_day_rows(workspace_id, _merged(ranges)), kinds, sums, gauges, dirty)
             for start in range(0, len(click_ids), 5_000):
                 clicks = Click.objects.filter(
                     workspace_id=workspace_id, pk__in=click_ids[start : start + 5_000]
                 )
                 _add(sums, click_deltas(clicks.values_list("partner_id", "clicked_at")))
             rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges, dirty=dirty)
-            RollupPending.objects.filter(pk__in=[r.pk for r in rows]).delete()
-            applied += len(rows)
+            RollupPending.objects.filter(pk__in=[pk for pk, _, _ in taken]).delete()
+            applied += len(taken)
     if applied:
         rollups_filled(workspace_id=workspace_id)
     return applied
@@ -347,33 +495,92 @@ def rollups_filled(*, workspace_id: int) -> None:
 # --- paired metrics ------------------------------------------------------------------------------------
 
 
-def _repair(workspace_id: int, since_by_partner: Mapping[int, datetime.date]) -> None:
+def _paired_items(
+    workspace_id: int, partner_ids: Sequence[int], kinds: Mapping[str, EventKind]
+) -> dict[int, list[pairing.Item]]:
+    """The partners' events that pair, as ``pairing.Item``: one raw query reading only what pairing
+    needs (properties only of the types whose ticket/deliverable id pairs them)."""
+    types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
+    with_ref = [t for t in types if t.startswith(pairing.REF_PREFIXES)]
+    implied = {k: kind.direction for k, kind in kinds.items()}
+
+    def marks(values: Sequence[object]) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    query = (
+        "SELECT partner_id, type, occurred_at, direction, "  # noqa: S608
+        f"CASE WHEN type IN ({marks(with_ref)}) THEN properties END "
+        f"FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE workspace_id = %s "
+        f"AND partner_id IN ({marks(partner_ids)}) AND type IN ({marks(types)})"
+    )
+    at_of = _converter(Event, "occurred_at")
+    properties_of = _converter(Event, "properties")
+    items: dict[int, list[pairing.Item]] = defaultdict(list)
+    with _reading_cursor() as cursor:
+        cursor.execute(query, [*with_ref, workspace_id, *partner_ids, *types])
+        while rows := cursor.fetchmany(10_000):
+            for partner_id, type_key, at, direction, properties in rows:
+                ref = ""
+                if properties is not None:
+                    props = (properties_of(properties) if properties_of else properties) or {}
+                    ref = str(props.get("ticket_id") or props.get("deliverable_id") or "")
+                items[partner_id].append(
+                    pairing.Item(
+                        type=type_key,
+                        at=at_of(at) if at_of else at,
+                        direction=direction or implied.get(type_key, ""),
+                        ref=ref,
+                    )
+                )
+    return items
+
+
+def _insert_intervals(workspace_id: int, rows: Sequence[tuple[int, str, datetime.date, int]]) -> None:
+    """Store (partner_id, kind, day, seconds) intervals: arrays on PostgreSQL, ``executemany`` on SQLite."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(PairedInterval._meta.db_table)
+    columns = "(workspace_id, partner_id, kind, day, seconds)"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            partners, kinds, days, seconds = zip(*rows, strict=True)
+            names = sorted(set(kinds))
+            position = {name: i for i, name in enumerate(names, 1)}
+            cursor.execute(
+                f"INSERT INTO {table} {columns} SELECT %s, p, (%s::text[])[k], d, s "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::int[], %s::date[], %s::bigint[]) AS interval(p, k, d, s)",
+                [
+                    workspace_id,
+                    names,
+                    _pg_array(partners),
+                    _pg_array(map(position.__getitem__, kinds)),
+                    _pg_array(days),
+                    _pg_array(seconds),
+                ],
+            )
+            return
+        adapt_day = connection.ops.adapt_datefield_value
+        cursor.executemany(
+            f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+            [[workspace_id, p, k, adapt_day(d), s] for p, k, d, s in rows],
+        )
+
+
+def _repair(
+    workspace_id: int,
+    since_by_partner: Mapping[int, datetime.date],
+    kinds: Mapping[str, EventKind] | None = None,
+) -> None:
     """Recompute the paired intervals and metrics of these partners from the earliest ``since`` on.
 
     Reads each partner's whole message, ticket and deliverable history (a pairing may reach far back):
-    the job worker's work, a few hundred partners per query, never a page's."""
+    the job worker's work, up to a thousand partners per query, never a page's."""
     if not since_by_partner:
         return
     since = min(since_by_partner.values())
     partner_ids = sorted(since_by_partner)
-    kinds = workspace_kinds(workspace_id)
-    types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
-    items: dict[int, list[pairing.Item]] = defaultdict(list)
+    items = _paired_items(workspace_id, partner_ids, kinds or workspace_kinds(workspace_id))
     with unscoped():
-        rows = Event.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids, type__in=types)
-        for partner_id, type_key, occurred_at, direction, properties in rows.order_by().values_list(
-            "partner_id", "type", "occurred_at", "direction", "properties"
-        ):
-            kind = kinds.get(type_key)
-            props = properties or {}
-            items[partner_id].append(
-                pairing.Item(
-                    type=type_key,
-                    at=occurred_at,
-                    direction=direction or (kind.direction if kind else ""),
-                    ref=str(props.get("ticket_id") or props.get("deliverable_id") or ""),
-                )
-            )
         PairedInterval.objects.filter(
             workspace_id=workspace_id, partner_id__in=partner_ids, day__gte=since
         ).delete()
@@ -385,31 +592,23 @@ def _repair(workspace_id: int, since_by_partner: Mapping[int, datetime.date]) ->
             partner_id__in=partner_ids,
             day__gte=since,
         ).delete()
-        intervals: list[PairedInterval] = []
-        cells: dict[Cell, Decimal] = {}
-        for partner_id in partner_ids:
-            found = [i for i in pairing.pair(items.get(partner_id, [])) if _day(i.end) >= since]
-            intervals += [
-                PairedInterval(
-                    workspace_id=workspace_id,
-                    partner_id=partner_id,
-                    kind=i.kind,
-                    day=_day(i.end),
-                    seconds=i.seconds,
-                )
-                for i in found
-            ]
-            cells.update(pairing.interval_metrics(partner_id, found))
-        PairedInterval.objects.bulk_create(intervals, batch_size=5_000)
+    intervals: list[tuple[int, str, datetime.date, int]] = []
+    cells: dict[Cell, Decimal] = {}
+    for partner_id in partner_ids:
+        found = [i for i in pairing.pair(items.get(partner_id, [])) if _day(i.end) >= since]
+        intervals += [(partner_id, i.kind, _day(i.end), i.seconds) for i in found]
+        cells.update(pairing.interval_metrics(partner_id, found))
+    _insert_intervals(workspace_id, intervals)
     _upsert(workspace_id, cells, gauge=False)
 
 
-def rollups_refresh_pairs(*, workspace_id: int, chunk: int = 500) -> int:
+def rollups_refresh_pairs(*, workspace_id: int, chunk: int = 1_000) -> int:
     """Recompute the paired metrics of the workspace's dirty partners; returns how many were done.
 
     The dirty marks are locked while their partners are recomputed: a fold that marks one of them again
     waits and marks it anew, so nothing that arrives meanwhile is missed."""
     done = 0
+    kinds = workspace_kinds(workspace_id)
     while True:
         with transaction.atomic(), unscoped():
             marks = RollupDirty.objects.filter(workspace_id=workspace_id).order_by("partner_id")
@@ -418,7 +617,7 @@ def rollups_refresh_pairs(*, workspace_id: int, chunk: int = 500) -> int:
             batch = list(marks[:chunk])
             if not batch:
                 break
-            _repair(workspace_id, {m.partner_id: m.since for m in batch})
+            _repair(workspace_id, {m.partner_id: m.since for m in batch}, kinds)
             RollupDirty.objects.filter(pk__in=[m.pk for m in batch]).delete()
         done += len(batch)
     if done:
@@ -433,7 +632,7 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
     """Recompute every rollup of the workspace from the raw rows, in one transaction; returns the cells."""
     _touch(workspace_id, status=RollupState.Status.REBUILDING)
     kinds = workspace_kinds(workspace_id)
-    sums: Sums = defaultdict(Decimal)
+    sums: Counts = defaultdict(int)
     gauges: dict[Cell, Decimal] = {}
     dirty: dict[int, datetime.date] = {}
     outermost = not connection.in_atomic_block
@@ -446,18 +645,7 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
         PairedInterval.objects.filter(workspace_id=workspace_id).delete()
         RollupDirty.objects.filter(workspace_id=workspace_id).delete()
         RollupPending.objects.filter(workspace_id=workspace_id).delete()  # their events are counted below
-        events = (
-            Event.objects.filter(workspace_id=workspace_id)
-            .order_by()
-            .values_list("partner_id", "type", "occurred_at", "direction", "value", "properties")
-        )
-        batch: list[Any] = []
-        for row in events.iterator(chunk_size=chunk):
-            batch.append(row)
-            if len(batch) >= chunk:
-                _merge(sums, gauges, dirty, event_deltas(batch, kinds))
-                batch.clear()
-        _merge(sums, gauges, dirty, event_deltas(batch, kinds))
+        day_deltas(_event_day_rows(workspace_id, chunk=chunk), kinds, sums, gauges, dirty)
         clicks = (
             Click.objects.filter(workspace_id=workspace_id).order_by().values_list("partner_id", "clicked_at")
         )
@@ -471,29 +659,14 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
         rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges)
         partners = sorted(dirty.items())
         for start in range(0, len(partners), 500):
-            _repair(workspace_id, dict(partners[start : start + 500]))
+            _repair(workspace_id, dict(partners[start : start + 500]), kinds)
     now = timezone.now()
     _touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     with unscoped():
         return PartnerDayMetric.objects.filter(workspace_id=workspace_id).count()
 
 
-def _merge(
-    sums: Sums,
-    gauges: dict[Cell, Decimal],
-    dirty: dict[int, datetime.date],
-    found: tuple[Sums, dict[Cell, Decimal], dict[int, datetime.date]],
-) -> None:
-    more_sums, more_gauges, more_dirty = found
-    _add(sums, more_sums)
-    for cell, value in more_gauges.items():
-        gauges[cell] = max(gauges.get(cell, value), value)
-    for partner_id, day in more_dirty.items():
-        if partner_id not in dirty or day < dirty[partner_id]:
-            dirty[partner_id] = day
-
-
-def _add(sums: Sums, more: Mapping[Cell, Decimal]) -> None:
+def _add(sums: Counts | Sums, more: Mapping[Cell, Decimal]) -> None:
     for cell, value in more.items():
         sums[cell] += value
 
