@@ -9,8 +9,10 @@ local port against the current database, with a scratch workspace, partner and t
 * **redirect** — ``GET /r/<code>``: the link lookup, the click insert and its rollup queue entry, a 302
   (the clicks are then folded into the rollups as the job worker does, and counted there).
 
-Both get a warm-up round first (not measured); then ``repeat`` rounds (default 3) each measure the bare
-view and then the redirect, and the median round's ratio is reported (every round is listed). The run
+Both get a warm-up round first (not measured); then ``repeat`` rounds (default 3) each send ``requests``
+to each side, interleaved in ``CHUNKS`` parts with fresh client connections each (gunicorn spreads
+them over its workers anew, and a slow spell of the machine hits both sides alike); the median round's
+ratio is reported (every round is listed). The run
 fails unless every redirect answered 302 with a ``prm_click`` id and the table holds exactly one click
 per redirect (warm-up included), all of them counted in the rollups. The scratch workspace and its rows
 are deleted afterwards unless ``keep``.
@@ -41,6 +43,7 @@ from openprm.partners.services import workspace_bootstrap
 
 REDIRECT_TARGET = 0.5
 WARMUP = 200
+CHUNKS = 10
 BARE_PATH = "/activity/healthz"
 
 
@@ -164,6 +167,12 @@ def _fire(
     return seconds, [x for xs in latencies for x in xs], [a for xs in answers for a in xs]
 
 
+def _chunks(requests: int) -> list[int]:
+    """``requests`` split into up to ``CHUNKS`` near-equal parts (each at least 100 requests)."""
+    parts = max(1, min(CHUNKS, requests // 100))
+    return [requests // parts + (1 if i < requests % parts else 0) for i in range(parts)]
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -183,9 +192,8 @@ def bench_redirect(
 ) -> dict[str, Any]:
     """Run the redirect benchmark against the current database; returns the JSON-ready result.
 
-    ``repeat`` rounds, each the bare view then the redirect with fresh client connections (gunicorn
-    spreads them over its workers differently each time); the ratio is the median of the rounds' ratios
-    and the per-side figures are those of that round."""
+    ``repeat`` rounds, each both sides interleaved in chunks (see the module's documentation); the
+    ratio is the median of the rounds' ratios and the per-side figures are those of that round."""
     workspace, link = _scratch()
     port = _free_port()
     process: subprocess.Popen[bytes] | None = None
@@ -197,10 +205,18 @@ def bench_redirect(
         _, _, answers = _fire(port, redirect_path, WARMUP, concurrency)
         bad: list[int] = []
         for _ in range(max(1, repeat)):
-            bare_seconds, bare_latencies, bare_answers = _fire(port, BARE_PATH, requests, concurrency)
-            ours_seconds, ours_latencies, ours_answers = _fire(port, redirect_path, requests, concurrency)
-            answers += ours_answers
-            bad += [s for s, _ in bare_answers if s != 200]
+            bare_seconds = ours_seconds = 0.0
+            bare_latencies: list[float] = []
+            ours_latencies: list[float] = []
+            for size in _chunks(requests):  # the two sides interleaved: drifts hit both alike
+                seconds, latencies, bare_answers = _fire(port, BARE_PATH, size, concurrency)
+                bare_seconds += seconds
+                bare_latencies += latencies
+                bad += [s for s, _ in bare_answers if s != 200]
+                seconds, latencies, ours_answers = _fire(port, redirect_path, size, concurrency)
+                ours_seconds += seconds
+                ours_latencies += latencies
+                answers += ours_answers
             bare = _summary(requests, bare_seconds, bare_latencies)
             ours = _summary(requests, ours_seconds, ours_latencies)
             rounds.append({"bare": bare, "ours": ours, "ratio": round(ours["per_s"] / bare["per_s"], 3)})
