@@ -11,24 +11,37 @@ from openprm.activity.services.referrals import CouponInput, LinkInput
 Choices = list[tuple[str, str]]
 
 
-def _owner_fields(form: forms.Form, partners: Choices | None, programs: Choices | None, label: str) -> None:
-    """Put the partner (staff creating) and program choices first: (public id, name) pairs."""
-    extra: dict[str, forms.Field] = {}
-    if partners is not None:
-        extra["partner"] = forms.ChoiceField(choices=[("", "—"), *partners], label="Partner")
-    if programs is not None:
-        extra["program"] = forms.ChoiceField(
-            choices=[("", "—"), *programs],
-            required=False,
-            label="Program",
-            help_text=f"The program whose attribution rules apply to this {label}",
-        )
-    form.fields = {**extra, **form.fields}
+class _OwnedForm(forms.Form):
+    """A form for something a partner owns: the partner (staff creating) and program choices come first,
+    as (public id, name) pairs, when given."""
+
+    owned = ""  # what the program's help text calls the thing
+
+    def __init__(
+        self,
+        *args: Any,
+        partners: Choices | None = None,
+        programs: Choices | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        extra: dict[str, forms.Field] = {}
+        if partners is not None:
+            extra["partner"] = forms.ChoiceField(choices=[("", "—"), *partners], label="Partner")
+        if programs is not None:
+            extra["program"] = forms.ChoiceField(
+                choices=[("", "—"), *programs],
+                required=False,
+                label="Program",
+                help_text=f"The program whose attribution rules apply to this {self.owned}",
+            )
+        self.fields = {**extra, **self.fields}
 
 
-class LinkForm(forms.Form):
+class LinkForm(_OwnedForm):
     """A tracking link: where it leads and how the visit is labelled (UTM parameters)."""
 
+    owned = "link"
     destination = forms.URLField(
         max_length=2000,
         label="Destination",
@@ -42,16 +55,6 @@ class LinkForm(forms.Form):
     utm_source = forms.CharField(max_length=120, required=False, label="utm_source")
     utm_medium = forms.CharField(max_length=120, required=False, label="utm_medium")
     utm_campaign = forms.CharField(max_length=120, required=False, label="utm_campaign")
-
-    def __init__(
-        self,
-        *args: Any,
-        partners: Choices | None = None,
-        programs: Choices | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        _owner_fields(self, partners, programs, "link")
 
     def to_input(self) -> LinkInput:
         data = self.cleaned_data
@@ -86,21 +89,12 @@ class LinkEditForm(LinkForm):
         return out
 
 
-class CouponForm(forms.Form):
+class CouponForm(_OwnedForm):
     """A partner's coupon code (stored upper-case, unique in the workspace)."""
 
+    owned = "coupon"
     code = forms.CharField(max_length=64, help_text="2-64 letters, digits, '-' or '_'; stored upper-case")
     description = forms.CharField(max_length=200, required=False)
-
-    def __init__(
-        self,
-        *args: Any,
-        partners: Choices | None = None,
-        programs: Choices | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        _owner_fields(self, partners, programs, "coupon")
 
     def to_input(self) -> CouponInput:
         return {"code": self.cleaned_data["code"], "description": self.cleaned_data["description"]}
