@@ -17,6 +17,11 @@ class Workspace(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     currency = models.CharField(max_length=3, default="USD", help_text="Reporting currency (ISO 4217)")
+    tracking_allowed_hosts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Hosts tracking links may lead to (subdomains too); none: partners cannot create links",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

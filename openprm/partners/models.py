@@ -58,6 +58,11 @@ class Program(WorkspaceModel):
     active_window_days = models.PositiveSmallIntegerField(
         default=90, help_text="A partner counts as active with a qualifying activity within this many days"
     )
+    tracking_allowed_hosts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Hosts this program's tracking links may lead to; empty: the workspace's allowed hosts",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="program_unique_name")]
@@ -148,6 +153,9 @@ class Partner(TimestampedModel):
     custom_fields = models.JSONField(default=dict, blank=True)
     start_date = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Archived partners are hidden from lists and can be restored"
+    )
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = ""
     objects = ScopedManager["Partner"]()

@@ -22,6 +22,7 @@ from openprm.deals.models import (
     DealCoSeller,
     DealStageChange,
 )
+from openprm.deals.services import registration
 
 pytestmark = pytest.mark.django_db
 
@@ -232,7 +233,7 @@ def test_partners_cannot_register_a_close_date_in_the_past(world):
 
 
 def test_open_conflict_found_even_behind_a_long_closed_history(world, monkeypatch):
-    monkeypatch.setattr(services, "CONFLICT_CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(registration, "CONFLICT_CANDIDATE_LIMIT", 3)
     manager = actor_for(world.manager)
     for _ in range(5):  # partner A's long history with the customer, all lost
         old = register(world.a_admin, customer_name="Wayne Enterprises", customer_domain="wayne.example")
