@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -10,13 +11,70 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from openprm.accounts.auth import MemberSessionAuth, TokenAuth
 from openprm.core.middleware import CODES
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+# Error answers every operation documents (the body is always ErrorOut); others stay as declared.
+DOCUMENTED_ERRORS = {
+    400: "Malformed request (e.g. invalid JSON)",
+    401: "Missing, invalid, expired or revoked token",
+    403: "Your role may not do this",
+    404: "Not found, or outside what you may see (the same answer)",
+    422: "Validation error: `field` names the offending input, `errors` lists every problem",
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation documents the JSON errors it can answer, once each (not the whole 4xx range)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorOut" not in components:
+        return schema
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            kept: dict[str, Any] = {}
+            for code, response in responses.items():
+                ref = response.get("content", {}).get("application/json", {}).get("schema")
+                fan_out = str(code).startswith("4") and int(code) not in (*DOCUMENTED_ERRORS, 409, 413)
+                if fan_out and ref == ERROR_REF:
+                    continue  # the rest of ninja's codes_4xx range: never answered
+                kept[str(code)] = response
+            for code, description in DOCUMENTED_ERRORS.items():
+                entry = kept.setdefault(str(code), {"content": {"application/json": {"schema": ERROR_REF}}})
+                entry["description"] = entry.get("description") or description
+                if code == 422:
+                    entry["description"] = description
+            operation["responses"] = dict(sorted(kept.items()))
+    return schema
+
+
+class OpenPRMApi(NinjaAPI):
+    """The NinjaAPI with a schema built once per process (it took seconds per /openapi.json request)."""
+
+    _schema_lock = threading.Lock()
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cache: dict[Any, OpenAPISchema] = self.__dict__.setdefault("_schema_cache", {})
+        if key not in cache:
+            with self._schema_lock:
+                if key not in cache:
+                    built = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+                    document_errors(built)
+                    cache[key] = built
+        return cache[key]
+
+
+api = OpenPRMApi(
     title="OpenPRM API",
     version="1",
     description=(
