@@ -1287,7 +1287,7 @@ def logins_write(path: Path, logins: list[DemoLogin], *, seed: int, now: datetim
     """Write the logins readable only by the owner (0600), replacing any previous file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"# OpenPRM demo logins (seed {seed}, {now:%Y-%m-%d %H:%M} UTC). Sign in at http://127.0.0.1:8000/",
+        f"# OpenPRM demo logins (seed {seed}, {now:%Y-%m-%d %H:%M} UTC). Sign in where `prm serve` answers",
         "# email\tpassword\trole\tpartner\tname",
         *(f"{x.email}\t{x.password}\t{x.role}\t{x.partner}\t{x.name}" for x in logins),
     ]

@@ -325,3 +325,13 @@ def test_show_logins(db, var_dir, capsys):
 def test_command_rejects_a_silly_size(db, var_dir):
     with pytest.raises(CommandError, match="--partners"):
         call_command("demo", "--partners", "0")
+
+
+def test_show_logins_names_the_address_prm_serve_binds(db, var_dir, capsys, settings):
+    demo_load(partners=3, seed=1, now=NOW)
+    settings.PRM_BIND = "127.0.0.1:8123"
+    call_command("demo", "--show-logins")
+    assert "sign in at http://127.0.0.1:8123/" in capsys.readouterr().out
+    call_command("demo", "--show-logins", "--bind", "0.0.0.0:9000")
+    out = capsys.readouterr().out
+    assert "sign in at http://127.0.0.1:9000/" in out and "8000" not in out

@@ -3,12 +3,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from openprm.accounts.services import workspace_default
 from openprm.demo import demo_load, demo_partner_count, logins_path, logins_read, logins_table
 
-URL = "http://127.0.0.1:8000/"
+
+def site_url(bind: str | None = None) -> str:
+    """Where `prm serve` answers with this bind (PRM_BIND): a wildcard host is reached on 127.0.0.1."""
+    bind = bind or settings.PRM_BIND
+    if bind.startswith("unix:"):
+        return bind
+    host, _, port = bind.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]", "::"):  # noqa: S104 - a bind address, not a listener here
+        host = "127.0.0.1"
+    return f"http://{host}:{port}/"
 
 
 class Command(BaseCommand):
@@ -26,10 +36,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--show-logins", action="store_true", help="only print the saved demo logins (loads nothing)"
         )
+        parser.add_argument(
+            "--bind",
+            default=None,
+            help="the address prm serve binds (default PRM_BIND)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["show_logins"]:
-            self.show_logins()
+            self.show_logins(site_url(options["bind"]))
             return
         count = options["partners"]
         if not 1 <= count <= 100_000:
@@ -61,7 +76,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Logins saved to {result.logins_path} (see them with: prm demo --show-logins)")
 
-    def show_logins(self) -> None:
+    def show_logins(self, url: str) -> None:
         path = logins_path()
         if not path.exists():
             self.stdout.write(
@@ -70,7 +85,7 @@ class Command(BaseCommand):
             )
             return
         logins = logins_read(path)
-        self.stdout.write(f"\nOpenPRM demo logins — sign in at {URL}\n")
+        self.stdout.write(f"\nOpenPRM demo logins — sign in at {url}\n")
         for line in logins_table(logins):
             self.stdout.write(f"  {line}")
         self.stdout.write(f"\n(saved in {path}; passwords were generated when the demo was loaded)\n")
