@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
@@ -15,11 +16,14 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from openprm.accounts.models import ApiToken, Membership, User
+from openprm.accounts.models import ApiToken, Membership, Notification, User
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import PARTNER_ROLES, STAFF_ROLES, Perm, Role
+from openprm.core.scoping import unscoped
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "prm_"
 
@@ -114,6 +118,13 @@ def user_create(
         raise ValidationError({"email": "Enter a valid e-mail address."}) from None
     _validate_role(role, partner_id)
     user = User.objects.filter(email=email).first()
+    if user is not None:
+        with unscoped():  # the actor's scope may not see the other membership; the constraint would
+            existing = Membership.objects.filter(workspace_id=actor.workspace_id, user=user).first()
+        if existing is not None:
+            if actor.is_partner_user and existing.partner_id != actor.partner_id:
+                raise InviteRefused(user=user, existing=existing)
+            raise ValidationError({"email": "This person already has an account in this workspace."})
     if user is None:
         user = User(email=email, full_name=full_name.strip()[:200])
         if password:
@@ -121,8 +132,6 @@ def user_create(
         else:
             user.set_unusable_password()
         user.save()
-    if Membership.objects.filter(user=user).exists():
-        raise ValidationError({"email": "This person already has an account in this workspace."})
     membership = Membership.objects.create(
         workspace_id=actor.workspace_id,
         user=user,
@@ -140,6 +149,68 @@ def user_create(
     return membership
 
 
+class InviteRefused(Exception):
+    """A partner user named an address that belongs to someone outside their partner (see user_invite)."""
+
+    def __init__(self, *, user: User, existing: Membership) -> None:
+        super().__init__(user.email)
+        self.user = user
+        self.existing = existing
+
+
+def _invite_refused(*, actor: Actor, refused: InviteRefused, role: str, partner_id: int | None) -> Membership:
+    """Record a refused partner invitation and answer exactly as for a new address.
+
+    The existing person is NOT attached to the inviting partner. Workspace admins get an in-app notice,
+    the address's owner an e-mail without any link, and the caller a stand-in membership (never saved)
+    so that the page shows the same "invited" message as for a new address: a partner cannot learn
+    whether an address has an account elsewhere in the workspace.
+    """
+    with unscoped():  # the partner's name through the inviter's own membership (accounts sits below partners)
+        partner_label = (
+            Membership.objects.filter(workspace_id=actor.workspace_id, partner_id=partner_id)
+            .values_list("partner__name", flat=True)
+            .first()
+        ) or "a partner"
+    logger.warning(
+        "Refused portal invitation of an existing account by %s (partner %s)", actor.label, partner_id
+    )
+    with unscoped():
+        admin_ids = list(
+            Membership.objects.filter(
+                workspace_id=actor.workspace_id, role=Role.ADMIN, partner__isnull=True, is_active=True
+            ).values_list("user_id", flat=True)
+        )
+    Notification.objects.bulk_create(
+        Notification(
+            workspace_id=actor.workspace_id,
+            user_id=user_id,
+            title="Refused portal invitation",
+            body=(
+                f"{actor.label} ({partner_label}) tried to invite {refused.user.email} as {role}. "
+                "That address already has an account in this workspace, so it was not added to the "
+                "partner's team. The partner was shown the usual confirmation."
+            ),
+            link=reverse("users"),
+        )
+        for user_id in admin_ids
+    )
+    email = refused.user.email
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="An invitation to OpenPRM was not applied",
+            message=render_to_string(
+                "accounts/email/invitation_refused.txt",
+                {"email": email, "invited_by": actor.label, "partner": partner_label},
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[email],
+        )
+    )
+    stand_in = User(email=email)
+    return Membership(workspace_id=actor.workspace_id, user=stand_in, role=role, partner_id=partner_id)
+
+
 @transaction.atomic
 def user_invite(
     *,
@@ -151,10 +222,22 @@ def user_invite(
     partner_id: int | None = None,
     owned_only: bool = False,
 ) -> Membership:
-    """Create the user's membership and, once committed, e-mail them a link to choose a password."""
-    membership = user_create(
-        actor=actor, email=email, role=role, full_name=full_name, partner_id=partner_id, owned_only=owned_only
-    )
+    """Create the user's membership and, once committed, e-mail them a link to choose a password.
+
+    A partner user inviting an address that already belongs to someone else in the workspace gets the
+    same answer as for a new address, and nothing changes for that person (see ``_invite_refused``).
+    """
+    try:
+        membership = user_create(
+            actor=actor,
+            email=email,
+            role=role,
+            full_name=full_name,
+            partner_id=partner_id,
+            owned_only=owned_only,
+        )
+    except InviteRefused as refused:
+        return _invite_refused(actor=actor, refused=refused, role=role, partner_id=partner_id)
     user = membership.user
     transaction.on_commit(
         lambda: password_set_email_send(user=user, base_url=base_url, invited_by=actor.label)
