@@ -48,6 +48,10 @@ DEALS_PER_MONTH: dict[str, float] = {  # registrations per month by lifecycle st
 }
 LOST_REASONS = ["Lost to competitor", "No budget", "No decision", "Chose in-house build", "Timing"]
 STAGE_GAPS = {"qualified": (3, 20), "proposal_sent": (5, 25), "negotiating": (5, 30), "close": (5, 35)}
+# Registrations older than this are no longer open (closed or expired): open deals are recent ones.
+OPEN_HORIZON_DAYS = 120
+STALLED_SHARE = 0.12  # of open deals, sitting in their stage past its stalled threshold
+OPEN_STAGE_WEIGHTS = [("registered", 0.3), ("qualified", 0.3), ("proposal_sent", 0.22), ("negotiating", 0.18)]
 
 
 @dataclass
@@ -192,6 +196,66 @@ def load(
     return len(deals)
 
 
+def _plan_open_deal(
+    demo: DemoPartner,
+    registered: datetime.datetime,
+    customer: str,
+    info: tuple[str, str, str, tuple[str, ...]],
+    stages: dict[str, PipelineStage],
+    rng: random.Random,
+    now: datetime.datetime,
+    status: str,
+) -> tuple[Deal, list[tuple[str, datetime.datetime, str]]]:
+    """An approved deal still in the pipeline, planned backwards from today so that it is recent: its
+    time in the current stage is under the stage's stalled threshold, except for a stalled few."""
+    keys = [k for k, _ in OPEN_STAGE_WEIGHTS]
+    current = rng.choices(keys, weights=[w for _, w in OPEN_STAGE_WEIGHTS])[0]
+    limit = stages[current].stall_days or 30
+    if rng.random() < STALLED_SHARE:
+        in_stage = rng.uniform(limit + 1, limit * 2.5)
+    else:
+        in_stage = rng.uniform(0.2, limit * 0.8)
+    at = now - D(days=in_stage)
+    history: list[tuple[str, datetime.datetime, str]] = []
+    for key in reversed(keys[1 : keys.index(current) + 1]):
+        history.append((key, at, ""))
+        at -= D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
+    approved_at = at
+    registered = approved_at - D(hours=rng.randint(4, 70))
+    history.append(("registered", registered, ""))
+    history.reverse()
+    stage = stages[current]
+    deal = Deal(
+        public_id=_uid(rng),
+        workspace_id=demo.partner.workspace_id,
+        partner=demo.partner,
+        program=stage.program,
+        registered_by_id=None,
+        owner_id=demo.partner.owner_id,
+        customer_name=customer,
+        customer_key=info[0],
+        customer_domain=info[1],
+        customer_domain_root=info[2],
+        contact_name="",
+        amount=Decimal("0"),
+        currency="USD",
+        expected_close_date=(now + D(days=rng.randint(-10, 90))).date(),
+        source=DealSource.SOURCED if rng.random() < 0.7 else DealSource.INFLUENCED,
+        stage=stage,
+        stage_changed_at=history[-1][1],
+        approval_status=status,
+        approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
+        decided_at=approved_at,
+        decision_note="",
+        approved_at=approved_at,
+        protection_expires_at=approved_at + D(days=stage.program.protection_days),
+        registered_at=registered,
+        closed_at=None,
+        lost_reason="",
+    )
+    return deal, history
+
+
 def _plan_deal(
     demo: DemoPartner,
     registered: datetime.datetime,
@@ -231,22 +295,37 @@ def _plan_deal(
             if outcome_roll < won_share + 0.3
             else "open"
         )
+        if target == "open" and age > OPEN_HORIZON_DAYS and not keep_open:
+            # An old registration is no longer open: it closed, or it expired unprogressed.
+            late = rng.random()
+            target = "expired" if late < 0.25 else "closed_won" if late < 0.55 else "closed_lost"
+            if target == "expired":
+                status = ApprovalStatus.EXPIRED
+        if target == "open":
+            deal, history = _plan_open_deal(demo, registered, customer, info, stages, rng, now, status)
+            deal.registered_by_id = rng.choice(demo.registrar_ids) if demo.registrar_ids else None
+            deal.owner_id = demo.partner.owner_id or (owner_ids[0] if owner_ids else None)
+            return deal, history
         path = ["qualified", "proposal_sent", "negotiating"]
-        depth = len(path) if target != "open" else rng.randint(0, 3)
+        depth = len(path) if target in ("closed_won", "closed_lost") else 0
         for key in path[:depth]:
             at = at + D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
             if at >= now:
                 break
             history.append((key, at, ""))
             reached = key
-        if target != "open" and at < now:
+        if target in ("closed_won", "closed_lost") and at < now:
             close_at = at + D(days=rng.randint(*STAGE_GAPS["close"]))
             if close_at < now:
                 lost_reason = rng.choice(LOST_REASONS) if target == "closed_lost" else ""
                 history.append((target, close_at, lost_reason))
                 reached, closed_at = target, close_at
     stage = stages[reached]
-    decided = approved_at if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED) else None
+    decided = (
+        approved_at
+        if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
+        else None
+    )
     deal = Deal(
         public_id=_uid(rng),
         workspace_id=demo.partner.workspace_id,
@@ -269,9 +348,9 @@ def _plan_deal(
         approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
         decided_at=decided,
         decision_note="Duplicate of an existing opportunity" if status == ApprovalStatus.REJECTED else "",
-        approved_at=approved_at if status == ApprovalStatus.APPROVED else None,
+        approved_at=approved_at if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED) else None,
         protection_expires_at=(approved_at + D(days=stage.program.protection_days))
-        if status == ApprovalStatus.APPROVED
+        if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED)
         else None,
         registered_at=registered,
         closed_at=closed_at,

@@ -335,3 +335,30 @@ def test_show_logins_names_the_address_prm_serve_binds(db, var_dir, capsys, sett
     call_command("demo", "--show-logins", "--bind", "0.0.0.0:9000")
     out = capsys.readouterr().out
     assert "sign in at http://127.0.0.1:9000/" in out and "8000" not in out
+
+
+def test_demo_pipeline_is_recent_with_a_believable_stalled_share(db, var_dir):
+    from openprm.deals.models import ApprovalStatus, Deal, Outcome
+
+    demo_load(partners=120, seed=7, now=NOW)
+    with unscoped():
+        in_pipeline = list(
+            Deal.objects.filter(stage__outcome=Outcome.OPEN, approval_status=ApprovalStatus.APPROVED)
+            .select_related("stage")
+            .only("registered_at", "stage_changed_at", "stage__stall_days")
+        )
+        total = Deal.objects.count()
+        expired = Deal.objects.filter(approval_status=ApprovalStatus.EXPIRED).count()
+    assert len(in_pipeline) >= 40
+    assert len(in_pipeline) < total * 0.25  # most registrations of two years have closed
+    oldest = max((NOW - d.registered_at).days for d in in_pipeline)
+    assert oldest <= 180, oldest  # nothing sits in the pipeline for two years
+    stalled = [d for d in in_pipeline if (NOW - d.stage_changed_at).days > (d.stage.stall_days or 10**6)]
+    share = len(stalled) / len(in_pipeline)
+    assert 0.03 <= share <= 0.3, share
+    # approved registrations that never progressed have expired, and none would expire at the next run
+    assert expired > 0
+    with unscoped():
+        assert not Deal.objects.filter(
+            approval_status=ApprovalStatus.APPROVED, protection_expires_at__lt=NOW, stage__order=1
+        ).exists()
