@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "openprm.core.middleware.ContentSecurityPolicyMiddleware",  # outermost: on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,6 +148,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("PRM_LOGIN_LOCKOUT", True)
+AXES_USERNAME_CALLABLE = "openprm.accounts.auth.lockout_username"  # e-mails count case-insensitively
+# Password-reset mails per hour, per address and per client address (kept in the database).
+PRM_RESET_PER_ADDRESS = int(os.environ.get("PRM_RESET_PER_ADDRESS", "3"))
+PRM_RESET_PER_CLIENT = int(os.environ.get("PRM_RESET_PER_CLIENT", "10"))
 
 # Sessions and cookies. PRM_SECURE=true is for deployments behind HTTPS.
 SECURE = env_bool("PRM_SECURE")

@@ -5,6 +5,8 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from openprm.core.models import TimestampedModel, Workspace
 from openprm.core.permissions import Role
@@ -44,6 +46,12 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
     objects: ClassVar[EmailUserManager] = EmailUserManager()
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # E-mails are stored lower-cased; this refuses two spellings of one address at the database.
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -93,6 +101,8 @@ class ApiToken(TimestampedModel):
     digest = models.CharField(max_length=64, unique=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    read_only = models.BooleanField(default=False, help_text="Only GET, HEAD and OPTIONS requests.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -101,8 +111,35 @@ class ApiToken(TimestampedModel):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired else "active"
+
+
+class RateLimitHit(models.Model):
+    """One counted attempt under a rate-limit key (e.g. a password-reset mail per address, per client).
+
+    Kept in the database so the limit holds across every server process; rows older than the longest
+    window are deleted as new ones arrive.
+    """
+
+    key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "created_at"]), models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Notification(TimestampedModel):

@@ -34,6 +34,17 @@ def membership_list(*, actor: Actor, partner_id: int | None = None) -> QuerySet[
     return queryset.order_by("user__email")
 
 
+def staff_membership_list(*, actor: Actor) -> QuerySet[Membership]:
+    """The workspace's staff memberships, active first (admins manage them on the Users page and API)."""
+    actor.require(Perm.WORKSPACE_ADMIN)
+    with unscoped():  # an owned-only admin still manages every staff user of the workspace
+        return (
+            Membership.objects.filter(workspace_id=actor.workspace_id, partner__isnull=True)
+            .select_related("user")
+            .order_by("-is_active", "user__email")
+        )
+
+
 def membership_get(*, actor: Actor, public_id: str) -> Membership:
     return Membership.objects.select_related("user", "partner").get(public_id=public_id)
 

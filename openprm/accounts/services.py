@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from openprm.accounts.models import ApiToken, Membership, Notification, User
+from openprm.accounts.models import ApiToken, Membership, Notification, RateLimitHit, User
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry, Workspace
@@ -37,13 +38,27 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
-    """Create a personal API token for the actor; returns the token and its one-time plain text."""
+TOKEN_MAX_DAYS = 3650
+
+
+def token_create(
+    *, actor: Actor, name: str, expires_days: int | None = None, read_only: bool = False
+) -> tuple[ApiToken, str]:
+    """Create a personal API token for the actor; returns the token and its one-time plain text.
+
+    ``expires_days``: the token stops working that many days from now (None: never). ``read_only``: the
+    token may only send GET, HEAD and OPTIONS requests.
+    """
     if actor.user_id is None:
         raise PermissionDenied("Only a user can own an API token")
+    actor.require(Perm.API_TOKENS)
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationError({"name": "Give the token a name of 1–100 characters."})
+    if expires_days is not None and not 1 <= expires_days <= TOKEN_MAX_DAYS:
+        raise ValidationError(
+            {"expires_days": f"Expiry must be between 1 and {TOKEN_MAX_DAYS} days (or empty: never)."}
+        )
     secret = secrets.token_hex(32)  # hex: the prefix never starts with "-", safe to pass on a command line
     prefix = secret[:8]
     raw = f"{TOKEN_PREFIX}{secret}"
@@ -53,6 +68,8 @@ def token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
         name=name,
         prefix=prefix,
         digest=_hash_token(raw),
+        expires_at=timezone.now() + timedelta(days=expires_days) if expires_days else None,
+        read_only=read_only,
     )
     return token, raw
 
@@ -69,17 +86,34 @@ def token_authenticate(raw: str) -> ApiToken | None:
     """The live token matching ``raw`` (its user active), or None. Marks it used at most once a minute."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
         .filter(digest=_hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .exclude(expires_at__lte=now)
         .first()
     )
     if token is None:
         return None
-    now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def token_expired_at(raw: str) -> datetime | None:
+    """When the otherwise live token ``raw`` expired (None if it is not an expired token)."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    return (
+        ApiToken.objects.filter(
+            digest=_hash_token(raw),
+            revoked_at__isnull=True,
+            user__is_active=True,
+            expires_at__lte=timezone.now(),
+        )
+        .values_list("expires_at", flat=True)
+        .first()
+    )
 
 
 def _validate_role(role: str, partner_id: int | None) -> None:
@@ -245,31 +279,68 @@ def user_invite(
     return membership
 
 
+def _active_admin_count(workspace_id: int) -> int:
+    with unscoped():
+        return Membership.objects.filter(
+            workspace_id=workspace_id,
+            role=Role.ADMIN,
+            partner__isnull=True,
+            is_active=True,
+            user__is_active=True,
+        ).count()
+
+
 @transaction.atomic
 def membership_update(
     *, actor: Actor, membership: Membership, role: str | None = None, is_active: bool | None = None
 ) -> Membership:
-    if membership.partner_id is None:
+    """Change a member's role and/or switch their access off or on (audited).
+
+    Staff memberships (admins only): switching one off also deactivates the user, so log-in is refused,
+    their API tokens stop working and their open sessions end at the next request; switching it on
+    restores all three. The workspace always keeps at least one active admin: an admin may demote or
+    deactivate themselves only while another active admin remains. Partner users cannot change their
+    own access.
+    """
+    staff = membership.partner_id is None
+    if staff:
         actor.require(Perm.WORKSPACE_ADMIN)
     elif actor.is_partner_user:
         actor.require(Perm.PORTAL_TEAM)
     else:
         actor.require(Perm.PORTAL_INVITE)
-    if membership.user_id == actor.user_id:
+    if membership.user_id == actor.user_id and not staff:
         raise ValidationError({"role": "You cannot change your own access."})
-    before = snapshot(membership)
     if role is not None:
         _validate_role(role, membership.partner_id)
+    was_admin = membership.role == Role.ADMIN and membership.is_active and membership.user.is_active
+    stays_admin = (role or membership.role) == Role.ADMIN and (
+        is_active if is_active is not None else membership.is_active
+    )
+    if staff and was_admin and not stays_admin and _active_admin_count(membership.workspace_id) <= 1:
+        field = "is_active" if role in (None, Role.ADMIN) else "role"
+        raise ValidationError({field: "This is the last active admin: make someone else an admin first."})
+    before = snapshot(membership, {"user_active": membership.user.is_active})
+    if role is not None:
         membership.role = role
     if is_active is not None:
         membership.is_active = is_active
     membership.save()
+    user = membership.user
+    if staff and is_active is not None and user.is_active != is_active:
+        with unscoped():
+            elsewhere = (
+                Membership.objects.filter(user=user, is_active=True).exclude(pk=membership.pk).exists()
+            )
+        if is_active or not elsewhere:
+            user.is_active = is_active
+            user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
         action=AuditEntry.Action.UPDATE,
         instance=membership,
         before=before,
-        after=snapshot(membership),
+        after=snapshot(membership, {"user_active": user.is_active}),
         partner_id=membership.partner_id,
     )
     return membership
@@ -287,3 +358,46 @@ def password_set_email_send(*, user: User, base_url: str, invited_by: str | None
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[user.email],
     )
+
+
+def rate_limit_hit(*, key: str, limit: int, window: timedelta) -> bool:
+    """Count one attempt under ``key``; False when ``limit`` attempts were already made within ``window``.
+
+    Stored in the database, so the limit holds across every server process. Refused attempts are not
+    counted (a blocked client cannot extend its own block); old rows are pruned as new ones arrive.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        RateLimitHit.objects.filter(created_at__lt=now - RATE_LIMIT_KEEP).delete()
+        if RateLimitHit.objects.filter(key=key[:200], created_at__gte=now - window).count() >= limit:
+            return False
+        RateLimitHit.objects.create(key=key[:200], created_at=now)
+    return True
+
+
+RATE_LIMIT_KEEP = timedelta(days=1)
+
+
+def password_reset_allowed(*, email: str, client_ip: str | None) -> bool:
+    """Whether a password-reset mail may go out now: at most PRM_RESET_PER_ADDRESS per address and
+    PRM_RESET_PER_CLIENT per client address, each per hour. The page answers the same either way."""
+    hour = timedelta(hours=1)
+    email = email.strip().lower()
+    if client_ip and not rate_limit_hit(
+        key=f"password-reset:ip:{client_ip}", limit=settings.PRM_RESET_PER_CLIENT, window=hour
+    ):
+        logger.warning("Password-reset mails throttled for client %s", client_ip)
+        return False
+    if not rate_limit_hit(
+        key=f"password-reset:email:{email}", limit=settings.PRM_RESET_PER_ADDRESS, window=hour
+    ):
+        logger.warning("Password-reset mails throttled for an address")
+        return False
+    return True
+
+
+def login_lockout_clear(*, user: User) -> None:
+    """Forget the failed log-ins of ``user`` (every client address): their password was just reset."""
+    from axes.utils import reset
+
+    reset(username=user.email)

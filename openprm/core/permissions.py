@@ -32,19 +32,33 @@ class Perm(StrEnum):
     PORTAL_INVITE = "portal.invite"  # staff inviting partner contacts to the portal
     WORKSPACE_ADMIN = "workspace.admin"  # staff users, custom fields, partner types
     ACTIVITY_INGEST = "activity.ingest"  # send events in bulk (API, CSV), rebuild rollups
+    CONVERSION_REVIEW = "conversion.review"  # accept/reject flagged referral conversions
+    API_TOKENS = "api.tokens"  # create personal API tokens (a token acts with its owner's role and scope)
 
 
-_READ = {Perm.PARTNER_VIEW, Perm.PARTNER_EXPORT}
+_READ = {Perm.PARTNER_VIEW, Perm.PARTNER_EXPORT, Perm.API_TOKENS}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm) - {Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM},
     Role.MANAGER: frozenset(
-        _READ | {Perm.PARTNER_EDIT, Perm.PARTNER_IMPORT, Perm.PORTAL_INVITE, Perm.ACTIVITY_INGEST}
+        _READ
+        | {
+            Perm.PARTNER_EDIT,
+            Perm.PARTNER_IMPORT,
+            Perm.PORTAL_INVITE,
+            Perm.ACTIVITY_INGEST,
+            Perm.CONVERSION_REVIEW,
+        }
     ),
-    Role.FINANCE: frozenset(_READ),
+    Role.FINANCE: frozenset(_READ | {Perm.CONVERSION_REVIEW}),  # later also commissions
     Role.ANALYST: frozenset(_READ),
-    Role.PARTNER_ADMIN: frozenset({Perm.PARTNER_VIEW, Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM}),
-    Role.PARTNER_MANAGER: frozenset({Perm.PARTNER_VIEW, Perm.CONTACT_EDIT_OWN}),
-    Role.PARTNER_REP: frozenset({Perm.PARTNER_VIEW}),
+    # Every partner role may hold API tokens: a token acts with exactly its owner's role and partner
+    # scope (a rep's token sees and registers only that rep's deals), so it exposes nothing the portal
+    # does not. The partner menu offers "API tokens"/"API docs" where role_has(role, API_TOKENS).
+    Role.PARTNER_ADMIN: frozenset(
+        {Perm.PARTNER_VIEW, Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM, Perm.API_TOKENS}
+    ),
+    Role.PARTNER_MANAGER: frozenset({Perm.PARTNER_VIEW, Perm.CONTACT_EDIT_OWN, Perm.API_TOKENS}),
+    Role.PARTNER_REP: frozenset({Perm.PARTNER_VIEW, Perm.API_TOKENS}),
 }
 
 

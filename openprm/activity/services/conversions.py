@@ -417,7 +417,7 @@ def _set_status(
 ) -> Conversion:
     if actor.is_partner_user:
         raise PermissionDenied("Only the vendor reviews conversions")
-    actor.require(Perm.PARTNER_EDIT)
+    actor.require(Perm.CONVERSION_REVIEW)
     note = note.replace("\x00", "").strip()[:500]
     with transaction.atomic(), unscoped():
         current = Conversion.objects.select_for_update().get(

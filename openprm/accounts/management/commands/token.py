@@ -21,6 +21,15 @@ class Command(BaseCommand):
         create = actions.add_parser("create", help="create a token (printed once)")
         create.add_argument("--email", required=True, help="the user the token acts as")
         create.add_argument("--name", required=True, help="what the token is for, e.g. 'CRM sync'")
+        create.add_argument(
+            "--expires-days",
+            type=int,
+            default=None,
+            help="the token stops working after N days (default: never)",
+        )
+        create.add_argument(
+            "--read-only", action="store_true", help="the token may only read (GET, HEAD, OPTIONS)"
+        )
         listing = actions.add_parser("list", help="list a user's tokens")
         listing.add_argument("--email", required=True)
         revoke = actions.add_parser("revoke", help="revoke a token by its prefix or public id")
@@ -48,8 +57,19 @@ class Command(BaseCommand):
         return actor
 
     def do_create(self, actor: Actor, options: dict[str, Any]) -> None:
-        token, raw = token_create(actor=actor, name=options["name"])
-        self.stdout.write(self.style.SUCCESS(f"Created token '{token.name}' for {actor.label}."))
+        token, raw = token_create(
+            actor=actor,
+            name=options["name"],
+            expires_days=options["expires_days"],
+            read_only=options["read_only"],
+        )
+        details = [
+            "read-only" if token.read_only else "read and write",
+            f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "does not expire",
+        ]
+        self.stdout.write(
+            self.style.SUCCESS(f"Created token '{token.name}' for {actor.label} ({', '.join(details)}).")
+        )
         self.stdout.write(raw)
         self.stdout.write(
             "This is the only time the token is shown: store it now. "
@@ -61,15 +81,17 @@ class Command(BaseCommand):
         if not tokens:
             self.stdout.write(f"{actor.label} has no API tokens (create one with: prm token create).")
             return
-        rows = [("PREFIX", "NAME", "CREATED", "LAST USED", "STATUS", "ID")]
+        rows = [("PREFIX", "NAME", "ACCESS", "CREATED", "EXPIRES", "LAST USED", "STATUS", "ID")]
         for t in tokens:
             rows.append(
                 (
                     t.prefix,
                     t.name,
+                    "read-only" if t.read_only else "read-write",
                     f"{t.created_at:%Y-%m-%d %H:%M}",
+                    f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never",
                     f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
-                    "active" if t.is_active else f"revoked {t.revoked_at:%Y-%m-%d}",
+                    f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else t.status,
                     str(t.public_id),
                 )
             )
