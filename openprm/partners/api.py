@@ -32,6 +32,7 @@ from openprm.partners.schemas import (
     PartnerOut,
     PartnerPatch,
     PartnerQuery,
+    PartnerRemovedOut,
 )
 
 router = Router(tags=["partners"])
@@ -91,11 +92,26 @@ def partner_update(request: HttpRequest, public_id: uuid.UUID, payload: PartnerP
     return selectors.partner_get(actor=actor, public_id=public_id)
 
 
-@router.delete("/partners/{public_id}", response={204: None, **ERRORS})
-def partner_delete(request: HttpRequest, public_id: uuid.UUID) -> Status[None]:
+@router.delete("/partners/{public_id}", response={200: PartnerRemovedOut, **ERRORS})
+def partner_delete(request: HttpRequest, public_id: uuid.UUID) -> PartnerRemovedOut:
+    """Archive the partner when it has any history (deals, events, clicks, agreements, changes): it is
+    hidden and its portal logins suspended until restored. One without any history is deleted."""
     actor = _actor(request)
-    services.partner_delete(actor=actor, partner=selectors.partner_get(actor=actor, public_id=public_id))
-    return Status(204, None)
+    partner = selectors.partner_get(actor=actor, public_id=public_id)
+    state = services.partner_delete(actor=actor, partner=partner)
+    return PartnerRemovedOut(
+        public_id=partner.public_id,
+        state=state,  # type: ignore[arg-type]
+        archived_at=partner.archived_at if state == "archived" else None,
+    )
+
+
+@router.post("/partners/{public_id}/restore", response={200: PartnerOut, **ERRORS})
+def partner_restore(request: HttpRequest, public_id: uuid.UUID) -> Partner:
+    """Bring an archived partner back, with the portal logins its archiving suspended."""
+    actor = _actor(request)
+    services.partner_restore(actor=actor, partner=selectors.partner_get(actor=actor, public_id=public_id))
+    return selectors.partner_get(actor=actor, public_id=public_id)
 
 
 # --- contacts -----------------------------------------------------------------------------------------

@@ -172,6 +172,12 @@ class Partner(TimestampedModel):
             models.Index(fields=["workspace", "name"]),
             models.Index(fields=["workspace", "status"]),
             models.Index(fields=["workspace", "owner"]),
+            # Lists show live partners by name: the archived ones stay out of the index they page on.
+            models.Index(
+                fields=["workspace", "name", "id"],
+                condition=models.Q(archived_at__isnull=True),
+                name="partner_live_name_idx",
+            ),
         ]
         ordering = ["name", "id"]
 

@@ -113,6 +113,14 @@ class ErrorOut(Schema):
     errors: list[ErrorItem] = []
 
 
+class PartnerRemovedOut(Schema):
+    """What DELETE did: a partner with history is archived (restorable), one without any is deleted."""
+
+    public_id: uuid.UUID
+    state: Literal["archived", "deleted"]
+    archived_at: datetime.datetime | None = None
+
+
 class Pagination(LimitOffsetPagination):
     """`limit` (1-500, default 50) and `offset`; answers `{"items": [...], "count": N}`."""
 
@@ -160,6 +168,9 @@ class PartnerQuery(Schema):
     contract: Literal["active", "expiring", "expired", "none"] | None = None
     owner: Str60 | None = Field(None, description='Owner user public id, "me" or "none"')
     tag: Str60 | None = None
+    archived: Literal["only", "all"] | None = Field(
+        None, description="Archived partners are hidden unless asked for: only them, or all partners"
+    )
     sort: SortKey = "name"
 
     @field_validator("owner")
@@ -267,6 +278,9 @@ class PartnerOut(Schema):
     )
     last_contact_at: datetime.datetime | None = Field(
         description="Deprecated: last_contact_on at 00:00 UTC (contact is tracked per day)"
+    )
+    archived_at: datetime.datetime | None = Field(
+        description="When the partner was archived (hidden, restorable); null for a live partner"
     )
 
     @staticmethod

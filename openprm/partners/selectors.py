@@ -30,6 +30,7 @@ from openprm.partners.models import (
     Tier,
 )
 
+ARCHIVED_CHOICES = [("only", "Archived only"), ("all", "Live and archived")]
 CONTRACT_CHOICES = [
     ("active", "Active agreement"),
     ("expiring", "Expiring soon"),
@@ -80,6 +81,7 @@ class PartnerFilters:
     contract: str = ""
     owner: str = ""  # user public id, "me" or "none"
     tag: str = ""
+    archived: str = ""  # "": live partners only; "only": the archived ones; "all": both
     sort: str = "name"
 
     @classmethod
@@ -118,6 +120,10 @@ def partner_list(*, actor: Actor, filters: PartnerFilters | None = None) -> Quer
             ),
         )
     )
+    if filters.archived == "only":
+        queryset = queryset.filter(archived_at__isnull=False)
+    elif filters.archived != "all":  # the default: archived partners are hidden (partial index)
+        queryset = queryset.filter(archived_at__isnull=True)
     if filters.q:
         queryset = queryset.filter(
             Q(name__icontains=filters.q)

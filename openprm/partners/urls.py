@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:public_id>/", views.partner_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.partner_edit, name="edit"),
     path("<uuid:public_id>/delete/", views.partner_delete, name="delete"),
+    path("<uuid:public_id>/restore/", views.partner_restore, name="restore"),
     path("<uuid:public_id>/history/", views.partner_history, name="history"),
     path("<uuid:public_id>/tier/", views.tier_change, name="tier"),
     path("<uuid:public_id>/contacts/new/", views.contact_create, name="contact_create"),

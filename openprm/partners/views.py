@@ -36,7 +36,7 @@ from openprm.partners.models import (
     PartnerStatus,
     Program,
 )
-from openprm.partners.selectors import CONTRACT_CHOICES, PartnerFilters
+from openprm.partners.selectors import ARCHIVED_CHOICES, CONTRACT_CHOICES, PartnerFilters
 
 
 def _partner_or_404(request: HttpRequest, public_id: Any) -> Partner:
@@ -76,6 +76,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
         selectors.reference_data(actor=actor),
         statuses=PartnerStatus.choices,
         contracts=CONTRACT_CHOICES,
+        archived_choices=ARCHIVED_CHOICES,
         owners=staff_user_list(actor=actor),
         saved_views=selectors.saved_view_list(actor=actor),
         bulk_form=BulkForm(),
@@ -212,9 +213,24 @@ def partner_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 def partner_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     actor = actor_of(request)
     partner = _partner_or_404(request, public_id)
-    services.partner_delete(actor=actor, partner=partner)
-    messages.success(request, f"Deleted {partner.name}.")
+    if services.partner_delete(actor=actor, partner=partner) == "archived":
+        messages.success(
+            request,
+            f"Archived {partner.name}: hidden from lists and its portal logins suspended. Restorable.",
+        )
+        return redirect("partners:detail", public_id=partner.public_id)
+    messages.success(request, f"Deleted {partner.name} (it had no history).")
     return redirect("partners:list")
+
+
+@staff_view
+@require_POST
+def partner_restore(request: HttpRequest, public_id: str) -> HttpResponse:
+    actor = actor_of(request)
+    partner = _partner_or_404(request, public_id)
+    services.partner_restore(actor=actor, partner=partner)
+    messages.success(request, f"Restored {partner.name}.")
+    return redirect("partners:detail", public_id=partner.public_id)
 
 
 def _history(request: HttpRequest, partner: Partner) -> dict[str, Any]:

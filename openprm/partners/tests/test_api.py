@@ -40,6 +40,7 @@ PARTNER_KEYS = {
     "updated_at",
     "last_contact_on",
     "last_contact_at",
+    "archived_at",
 }
 
 
@@ -159,10 +160,10 @@ def test_partner_crud_round_trip(world: Any, api_for: Any) -> None:
     assert after["name"] == "Initech"  # keys left out are left alone
 
     admin = api_for(world.admin)
-    assert admin.delete(API + url).status_code == 204
-    gone = admin.get(API + url)
-    assert gone.status_code == 404
-    assert gone.json()["code"] == "not_found"
+    removed = admin.delete(API + url)  # it has history (the change above): archived, not deleted
+    assert removed.status_code == 200 and removed.json()["state"] == "archived"
+    archived = admin.get(API + url)
+    assert archived.status_code == 200 and archived.json()["archived_at"] == removed.json()["archived_at"]
 
 
 def test_partner_create_minimal_enrols_in_the_default_program(world: Any, api_for: Any) -> None:
