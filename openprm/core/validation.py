@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 MAX_AMOUNT = Decimal("999999999999.99")
 """The largest money amount accepted anywhere (fits the NUMERIC(14, 2) columns)."""
+CENT = Decimal("0.01")
+
+
+def quantize_money(value: Decimal) -> Decimal:
+    """A money amount rounded to cents, half up (0.125 → 0.13, as finance people expect): the one rounding
+    rule of every money input (services, API, CSV imports). Raises InvalidOperation for an infinite value."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def clean_text(errors: dict[str, str], key: str, value: Any, max_length: int, required: bool = False) -> str:

@@ -18,7 +18,7 @@ from django.db import transaction
 from openprm.activity.models import Event
 from openprm.activity.services.events import events_ingest
 from openprm.core.actors import Actor
-from openprm.integrations.formats import CsvHeaderError, CsvRecord, CsvSource, RowError
+from openprm.integrations.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError, header_columns
 from openprm.integrations.services import MAX_KEPT_ERRORS, ImportResult
 
 ACTIVITY_COLUMNS = (
@@ -42,9 +42,7 @@ def _item(columns: list[str], record: CsvRecord) -> tuple[dict[str, Any] | None,
     """A record → an event item for the ingestion service (or the error that prevents it)."""
     if record.error:
         return None, RowError(record.line, "", record.error)
-    cells = {
-        name: (record.values[i].strip() if i < len(record.values) else "") for i, name in enumerate(columns)
-    }
+    cells = {name: record.values[i].strip() for i, name in enumerate(columns)}
     item: dict[str, Any] = {k: cells.get(k, "") for k in REQUIRED}
     item["source"] = Event.Source.CSV
     if cells.get("direction"):
@@ -86,7 +84,7 @@ def activities_import(
     source = CsvSource(stream)
     try:
         header = source.read_header()
-        columns = [name.strip().lower() for name in header]
+        columns = header_columns(header)
         missing = [name for name in REQUIRED if name not in columns]
         if missing:
             raise CsvHeaderError(

@@ -8,7 +8,8 @@ layout does not understand are kept, with their original label, in ``Deal.proper
 
 * **canonical** — ``external_id,partner_external_id,customer_name,customer_domain,amount,currency,stage,
   source,registered_at,expected_close_date,closed_at,products`` (``products`` separated by ``;``);
-  optional ``title``, ``lost_reason``, ``approval_status``, ``contact_name``, ``contact_email``.
+  optional ``title``, ``lost_reason``, ``approval_status``, ``approved_at``, ``contact_name``,
+  ``contact_email``.
 * **hubspot** — ``Record ID`` (the deal id), ``Deal Name``, ``Deal Stage``, ``Amount``, ``Close Date``,
   ``Create Date``, ``Associated Company`` (else the deal name is the customer), a currency column if any.
 * **salesforce** — ``Opportunity ID`` (else ``Opportunity Name`` identifies the deal), ``Account Name``
@@ -23,18 +24,17 @@ the default partner given to the import.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import functools
-import io
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import IO
 
-from openprm.core.validation import MAX_AMOUNT
-from openprm.integrations.formats import CsvHeaderError, CsvRecord, RowError, split_list
+from openprm.core.validation import MAX_AMOUNT, quantize_money
+from openprm.integrations.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError
+from openprm.integrations.formats import split_list
 
 FORMATS: tuple[str, ...] = ("canonical", "hubspot", "salesforce")
 DEAL_COLUMNS: tuple[str, ...] = (
@@ -51,7 +51,6 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "closed_at",
     "products",
 )
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_PROPERTIES_CHARS = 20_000
 # Longest accepted cell per field (the model's column sizes).
@@ -111,21 +110,25 @@ DEFAULT_STAGE_MAPS: dict[str, dict[str, str]] = {
 
 def read_stage_map(stream: IO[bytes]) -> dict[str, str]:
     """A ``from,to`` CSV (header row required) as {normalized from-label: to-stage as written}."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    source = CsvSource(stream)
     try:
-        rows = [row for row in csv.reader(text) if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise CsvHeaderError(f"The stage map is not valid CSV: {exc}.") from exc
+        try:
+            header = source.read_header()
+        except CsvHeaderError as exc:
+            raise CsvHeaderError(f"The stage map: {exc}") from exc
+        if [norm_label(c) for c in header[:2]] != ["from", "to"]:
+            raise CsvHeaderError("The stage map needs a header row 'from,to'.")
+        mapping: dict[str, str] = {}
+        for record in source.records():
+            row = record.values
+            if record.error and not (row and record.error.startswith("Has ")):
+                raise CsvHeaderError(f"Stage map line {record.line}: {record.error}")
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                raise CsvHeaderError(f"Stage map line {record.line}: give both a 'from' and a 'to' stage.")
+            mapping[norm_label(row[0])] = row[1].strip()
+        return mapping
     finally:
-        text.detach()
-    if not rows or [norm_label(c) for c in rows[0][:2]] != ["from", "to"]:
-        raise CsvHeaderError("The stage map needs a header row 'from,to'.")
-    mapping: dict[str, str] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) < 2 or not row[0].strip() or not row[1].strip():
-            raise CsvHeaderError(f"Stage map line {number}: give both a 'from' and a 'to' stage.")
-        mapping[norm_label(row[0])] = row[1].strip()
-    return mapping
+        source.close()
 
 
 # --- amounts -------------------------------------------------------------------------------------------
@@ -178,12 +181,12 @@ def parse_amount(text: str) -> Amount:
     "USD 1,200"), thousands separators (",", ".", spaces, apostrophes) in groups of three, a "," or "."
     decimal separator, and a sign ("-5", "(5)"). When one separator appears once, followed by exactly
     three digits, "," is read as a thousands separator ("1,234" = 1234, as US exports write it) while
-    "." is refused as ambiguous. More than two decimals are rounded to cents (half up).
+    "." is refused as ambiguous. More than two decimals are rounded to cents, half up (``quantize_money``).
     """
     raw = text
     s = text.strip()
     if _SIMPLE_NUMBER.match(s):  # the common case, fast
-        return Amount(Decimal(s).quantize(CENT), "")
+        return Amount(quantize_money(Decimal(s)), "")
     s = s.translate(_SPACES).strip()
     if not s:
         raise AmountError("Not an amount: the cell is empty.")
@@ -206,7 +209,7 @@ def parse_amount(text: str) -> Amount:
         raise AmountError(f"Not an amount: '{raw}'.")
     number = _plain_number(s, raw)
     try:
-        value = Decimal(number).quantize(CENT, rounding=ROUND_HALF_UP)
+        value = quantize_money(Decimal(number))
     except InvalidOperation:
         raise AmountError(f"Not an amount: '{raw}'.") from None
     if abs(value) > MAX_AMOUNT:
@@ -336,6 +339,7 @@ _CANONICAL_FIELDS = {
     "title": "title",
     "lostreason": "lost_reason",
     "approvalstatus": "approval_status",
+    "approvedat": "approved_at",
     "contactname": "contact_name",
     "contactemail": "contact_email",
 }
@@ -512,7 +516,9 @@ class DealLayout:
     @functools.cached_property
     def date_fields(self) -> tuple[str, ...]:
         return tuple(
-            f for f in ("registered_at", "close_date", "closed_at", "expected_close_date") if f in self.index
+            f
+            for f in ("registered_at", "close_date", "closed_at", "expected_close_date", "approved_at")
+            if f in self.index
         )
 
     @property
@@ -548,6 +554,7 @@ class DealRow:
     title: str | None = None
     lost_reason: str | None = None
     approval_status: str | None = None
+    approved_at: datetime.datetime | None = None  # None: no such column, or blank
     contact_name: str | None = None
     contact_email: str | None = None
     properties: dict[str, str] | None = None  # None: the layout keeps no properties
@@ -563,17 +570,6 @@ def parse_deal_row(layout: DealLayout, record: CsvRecord, tz: datetime.tzinfo) -
     errors = row.errors
     if record.error:
         errors.append(RowError(line, "", record.error))
-        row.unreadable = True
-        return row
-    if len(values) != len(layout.header):
-        errors.append(RowError(line, "", f"Has {len(values)} fields; the header has {len(layout.header)}."))
-        row.unreadable = True
-        return row
-    joined = "".join(values)
-    if "\ufffd" in joined or "\x00" in joined:
-        bad_text = "\ufffd" in joined
-        message = "Not valid UTF-8 text; save the file as UTF-8." if bad_text else "Contains a NUL character."
-        errors.append(RowError(line, "", message))
         row.unreadable = True
         return row
 
@@ -652,6 +648,8 @@ def parse_deal_row(layout: DealLayout, record: CsvRecord, tz: datetime.tzinfo) -
             row.closed_at = moment
         elif fld == "expected_close_date":
             row.expected_close_date = moment.date()
+        elif fld == "approved_at":
+            row.approved_at = moment
         else:  # close_date (CRM layouts): the expected close, and the close of a won or lost deal
             row.closed_at = moment
             row.expected_close_date = moment.date()

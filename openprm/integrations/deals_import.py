@@ -9,8 +9,12 @@ file leaves nothing behind. A dry run (the preview) checks without writing.
 
 What an imported deal gets, and how it differs from ``deal_register``:
 
-* it is an *approved* registration (``approved_at`` = ``decided_at`` = ``registered_at``, protection
-  window from then), unless an ``approval_status`` column says otherwise;
+* it is an *approved* registration, unless an ``approval_status`` column says otherwise. It was approved
+  (``approved_at`` = ``decided_at``, the protection window runs from then) at the time in the file's
+  ``approved_at`` column; without one, an open deal at the time of the import (so historical open
+  registrations are not all expired by the next ``deals_expire`` run) and a won or lost deal at its
+  ``registered_at``. A re-import changes the approval time only when ``approved_at`` (or the status)
+  changes;
 * ``registered_at`` from the file (default: the time of the import); stage history ``registered_at`` →
   the program's first stage, then, if the file's stage is another one, a change to it at ``closed_at``
   for won/lost deals (``closed_at`` is required for those: the file's close date, else its expected
@@ -59,6 +63,7 @@ from openprm.deals.models import (
     Product,
 )
 from openprm.deals.services import add_business_days, customer_index, program_stages
+from openprm.integrations.csvread import CsvRecord, CsvSource, RowError
 from openprm.integrations.deals_formats import (
     DEFAULT_STAGE_MAPS,
     FORMATS,
@@ -69,7 +74,6 @@ from openprm.integrations.deals_formats import (
     norm_label,
     parse_deal_row,
 )
-from openprm.integrations.formats import CsvRecord, CsvSource, RowError
 from openprm.integrations.services import (
     MAX_KEPT_ERRORS,
     Action,
@@ -87,6 +91,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SOURCES = frozenset(DealSource.values)
 OPEN, LOST = str(Outcome.OPEN.value), str(Outcome.LOST.value)
 APPROVAL_STATUSES = frozenset(ApprovalStatus.values)
+WERE_APPROVED = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED})  # have an approval time
 
 __all__ = ["FORMATS", "DealImportResult", "DealPreviewRow", "deals_import", "partner_by_ref"]
 
@@ -347,7 +352,7 @@ class _Checker:
     def records(self, source: CsvSource) -> Iterator[CsvRecord]:
         salesforce = self.layout.format == "salesforce"
         for record in source.records():
-            if salesforce and not record.error and is_salesforce_footer(record.values):
+            if salesforce and record.values and is_salesforce_footer(record.values):
                 continue
             yield record
 
@@ -384,13 +389,15 @@ class _Checker:
             clashes = Deal.objects.filter(workspace_id=self.actor.workspace_id, external_id__in=missing)
             return {ext for ext in clashes.values_list("external_id", flat=True) if ext}
 
-    def _approval(self, status: str, registered_at: datetime.datetime, program: _Program) -> dict[str, Any]:
-        key = (status, registered_at, program.id)
+    def _approval(
+        self, status: str, registered_at: datetime.datetime, approved_at: datetime.datetime, program: _Program
+    ) -> dict[str, Any]:
+        key = (status, registered_at, approved_at, program.id)
         found = self._approvals.get(key)
         if found is None:
             if len(self._approvals) > 100_000:
                 self._approvals.clear()
-            found = self._approvals[key] = _approval_fields(status, registered_at, program)
+            found = self._approvals[key] = _approval_fields(status, registered_at, approved_at, program)
         return found
 
     def _check_row(
@@ -455,6 +462,11 @@ class _Checker:
                 "approval_status",
                 f"Unknown approval status '{approval}'. Known: {', '.join(ApprovalStatus.values)}.",
             )
+        if row.approved_at is not None and approval not in WERE_APPROVED:
+            error(
+                "approved_at",
+                f"Set, but the approval status is '{approval}': only an approved deal has an approval time.",
+            )
         if row.contact_email and not EMAIL_RE.match(row.contact_email):
             error("contact_email", f"'{row.contact_email}' is not a valid e-mail address.")
 
@@ -484,6 +496,8 @@ class _Checker:
         checked.products = products
 
         registered_at = row.registered_at or (current["registered_at"] if current else self.now)
+        if row.approved_at is not None and row.approved_at < registered_at:
+            error("approved_at", "Before the registration (registered_at): a deal is approved after it.")
         closed_at: datetime.datetime | None = None
         if stage is not None and stage.outcome != OPEN:
             closed_at = row.closed_at
@@ -538,13 +552,18 @@ class _Checker:
             if row.properties is not None
             else (current["properties"] if current else {}),
         }
+        # When an imported deal was approved: the file's approved_at, else (open deals) the import, so
+        # that its protection window runs from now rather than from a registration long past.
+        approved_at = row.approved_at or (registered_at if closed_at else max(registered_at, self.now))
         if current is None:
-            values.update(self._approval(approval, registered_at, program))
+            values.update(self._approval(approval, registered_at, approved_at, program))
             values["stage_changed_at"] = closed_at or registered_at
             checked.action = Action.CREATE
         else:
-            if approval != current["approval_status"]:
-                values.update(_approval_fields(approval, registered_at, program))
+            if approval != current["approval_status"] or (
+                row.approved_at is not None and row.approved_at != current["approved_at"]
+            ):
+                values.update(_approval_fields(approval, registered_at, approved_at, program))
             if stage.id != current["stage_id"]:
                 values["stage_changed_at"] = closed_at or self.now
             changed = tuple(k for k, v in values.items() if current.get(k) != v)
@@ -575,14 +594,16 @@ def _keep(value: str | None, current: dict[str, Any] | None, key: str, default: 
     return current[key] if current is not None else default
 
 
-def _approval_fields(status: str, registered_at: datetime.datetime, program: _Program) -> dict[str, Any]:
-    approved = status == ApprovalStatus.APPROVED
-    decided = status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED)
+def _approval_fields(
+    status: str, registered_at: datetime.datetime, approved_at: datetime.datetime, program: _Program
+) -> dict[str, Any]:
+    approved = status in WERE_APPROVED
     pending = status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO)
+    decided_at = approved_at if approved else registered_at if status == ApprovalStatus.REJECTED else None
     return {
-        "approved_at": registered_at if approved else None,
-        "decided_at": registered_at if decided else None,
-        "protection_expires_at": registered_at + datetime.timedelta(days=program.protection_days)
+        "approved_at": approved_at if approved else None,
+        "decided_at": decided_at,
+        "protection_expires_at": approved_at + datetime.timedelta(days=program.protection_days)
         if approved
         else None,
         "approval_due_at": add_business_days(registered_at, program.sla_days) if pending else None,

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from openprm.core.csvsafe import escape_row
+from openprm.integrations.csvread import (
+    CsvHeaderError,
+    CsvRecord,
+    CsvSource,
+    RowError,
+    header_columns,
+)
 from openprm.partners.services import PartnerInput
+
+__all__ = ["CsvHeaderError", "CsvRecord", "CsvSource", "RowError"]  # re-exported: the shared reader
 
 PARTNER_COLUMNS: tuple[str, ...] = (
     "external_id",
@@ -46,22 +55,6 @@ FIELD_TO_COLUMN: dict[str, str] = {
 }
 
 
-class CsvHeaderError(ValueError):
-    """The file cannot be imported at all (empty, not CSV, required columns missing...)."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    column: str  # "" when the problem concerns the whole row
-    message: str
-
-    def __str__(self) -> str:
-        if self.column:
-            return f"line {self.line}, column {self.column}: {self.message}"
-        return f"line {self.line}: {self.message}"
-
-
 def column_for_field(key: str) -> str:
     """The CSV column to blame for a service validation error on ``key``."""
     if key.startswith("custom_fields."):
@@ -84,62 +77,6 @@ def parse_iso_date(value: str) -> datetime.date:
 
 
 @dataclass(frozen=True)
-class CsvRecord:
-    line: int  # physical line where the record starts (1 = header)
-    values: list[str]
-    error: str = ""  # set when the record could not be read as CSV at all
-
-
-class CsvSource:
-    """Streams records from a binary file: UTF-8 (with or without BOM), any newline convention.
-
-    Blank lines are skipped; undecodable bytes become U+FFFD and are reported on their row. The wrapped
-    binary stream is detached, not closed, by :meth:`close`, so it can be read again from the start.
-    """
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        stream.seek(0)
-        self.text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-        self.reader = csv.reader(self.text)
-        self.header: list[str] = []
-
-    def read_header(self) -> list[str]:
-        try:
-            for values in self.reader:
-                if any(v.strip() for v in values):
-                    self.header = values
-                    return values
-        except csv.Error as exc:
-            raise CsvHeaderError(f"The header row is not valid CSV: {exc}.") from exc
-        raise CsvHeaderError("The file is empty: expected a header row.")
-
-    def records(self) -> Iterator[CsvRecord]:
-        while True:
-            start = self.reader.line_num + 1
-            try:
-                values = next(self.reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield CsvRecord(line=start, values=[], error=f"Not valid CSV: {exc}.")
-                continue
-            if not any(v.strip() for v in values):
-                continue
-            yield CsvRecord(line=start, values=values)
-
-    @property
-    def bytes_read(self) -> int:
-        try:
-            return self.stream.tell()
-        except (OSError, ValueError):
-            return 0
-
-    def close(self) -> None:
-        self.text.detach()
-
-
-@dataclass(frozen=True)
 class PartnerHeader:
     """Where each understood column sits in a partners file."""
 
@@ -149,17 +86,8 @@ class PartnerHeader:
 
     @classmethod
     def parse(cls, raw: list[str], custom_field_keys: list[str]) -> PartnerHeader:
-        columns = [name.strip().lower() for name in raw]
-        index: dict[str, int] = {}
-        duplicates = []
-        for position, name in enumerate(columns):
-            if not name:
-                continue
-            if name in index:
-                duplicates.append(name)
-            index[name] = position
-        if duplicates:
-            raise CsvHeaderError(f"Duplicate column(s) in the header: {', '.join(sorted(set(duplicates)))}.")
+        columns = header_columns(raw)
+        index = {name: position for position, name in enumerate(columns) if name}
         missing = [name for name in PARTNER_REQUIRED_COLUMNS if name not in index]
         if missing:
             raise CsvHeaderError(
@@ -197,16 +125,6 @@ def parse_partner_row(header: PartnerHeader, record: CsvRecord) -> PartnerRow:
     row = PartnerRow(line=record.line, external_id="", data={})
     if record.error:
         row.errors.append(RowError(record.line, "", record.error))
-        row.unreadable = True
-        return row
-    if len(values) != len(header.columns):
-        row.errors.append(
-            RowError(record.line, "", f"Has {len(values)} fields; the header has {len(header.columns)}.")
-        )
-        row.unreadable = True
-        return row
-    if any("\ufffd" in v for v in values):
-        row.errors.append(RowError(record.line, "", "Not valid UTF-8 text; save the file as UTF-8."))
         row.unreadable = True
         return row
 
@@ -307,14 +225,14 @@ class _Echo:
 
 
 def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
-    """Encode records as CSV text, one string per record."""
+    """Encode records as CSV text, one string per record, cells spreadsheet-safe (``core.csvsafe``)."""
     writer = csv.writer(_Echo())
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(escape_row(row))
 
 
 class RejectsWriter:
-    """Writes rejected records: the original columns plus ``line`` and ``error``."""
+    """Writes rejected records: the original columns plus ``line`` and ``error``, spreadsheet-safe."""
 
     def __init__(self, handle: IO[str]) -> None:
         self.writer = csv.writer(handle)
@@ -323,10 +241,10 @@ class RejectsWriter:
 
     def write(self, header: list[str], record: CsvRecord, errors: list[RowError]) -> None:
         if not self.header_written:
-            self.writer.writerow([*header, *REJECT_COLUMNS])
+            self.writer.writerow(escape_row([*header, *REJECT_COLUMNS]))
             self.header_written = True
         values = list(record.values)
         values = (values + [""] * len(header))[: len(header)] if values else [""] * len(header)
         message = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
-        self.writer.writerow([*values, str(record.line), message])
+        self.writer.writerow(escape_row([*values, str(record.line), message]))
         self.count += 1

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
@@ -201,6 +202,7 @@ def test_dates_without_offset_are_in_the_configured_time_zone(settings):
 
 
 def test_imports_a_canonical_file_with_history_keys_and_line_items(world, tmp_path, catalog):
+    before = timezone.now()
     out, _ = run("import", "deals", str(canonical(tmp_path, *CANONICAL)))
 
     assert out.strip() == "created 4, updated 0, unchanged 0, rejected 0"
@@ -210,8 +212,10 @@ def test_imports_a_canonical_file_with_history_keys_and_line_items(world, tmp_pa
     assert (d1.amount, d1.currency, d1.stage.key) == (Decimal("1234.50"), "USD", "registered")
     assert d1.registered_at == datetime.datetime(2026, 1, 10, tzinfo=UTC)
     assert d1.expected_close_date == datetime.date(2026, 3, 31) and d1.closed_at is None
-    assert d1.approval_status == ApprovalStatus.APPROVED and d1.approved_at == d1.registered_at
-    assert d1.protection_expires_at == d1.registered_at + datetime.timedelta(days=90)
+    # An open deal is approved at the import: its protection runs from then (no approved_at column).
+    assert d1.approval_status == ApprovalStatus.APPROVED and before <= d1.approved_at <= timezone.now()
+    assert d1.decided_at == d1.approved_at
+    assert d1.protection_expires_at == d1.approved_at + datetime.timedelta(days=90)
     assert d1.customer_domain == "initech.example" and d1.customer_key == "initech"
     assert history(d1) == [(None, "registered", d1.registered_at)]
 
@@ -219,6 +223,7 @@ def test_imports_a_canonical_file_with_history_keys_and_line_items(world, tmp_pa
     assert (d2.customer_domain, d2.customer_domain_root) == ("umbrella.example", "umbrella")
     assert d2.stage.key == "closed_won" and d2.closed_at == datetime.datetime(2026, 2, 20, tzinfo=UTC)
     assert d2.stage_changed_at == d2.closed_at
+    assert d2.approved_at == d2.decided_at == d2.registered_at  # a closed deal: approved when registered
     assert history(d2) == [
         (None, "registered", datetime.datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),
         ("registered", "closed_won", d2.closed_at),
@@ -735,3 +740,43 @@ def test_pending_deal_imports_belong_to_the_uploader_and_kind(world, client_for,
 def test_csv_header_error_for_service_callers(world, tmp_path):
     with pytest.raises(CsvHeaderError, match="Unknown format"):
         service(world, canonical(tmp_path, *CANONICAL), format="pipedrive")
+
+
+def test_historical_open_registrations_are_protected_from_the_import_not_expired(world, tmp_path):
+    """Item: an imported open deal's protection runs from the import unless the file has approved_at."""
+    from openprm.deals.services import deals_expire
+
+    old = (timezone.now() - datetime.timedelta(days=730)).date().isoformat()
+    path = canonical(
+        tmp_path,
+        f"H-1,A-1,Initech,registered,{old},",
+        f"H-2,A-1,Hooli,registered,{old},{old}",
+        f"H-3,A-1,Pied Piper,registered,{old},",
+        header="external_id,partner_external_id,customer_name,stage,registered_at,approved_at",
+    )
+    result = service(world, path)
+    assert [str(e) for e in result.errors] == [] and result.created == 3
+
+    assert deals_expire(workspace_id=world.workspace.pk) == 1  # H-2 only: approved two years ago per file
+    found = deals()
+    assert found["H-1"].approval_status == found["H-3"].approval_status == ApprovalStatus.APPROVED
+    assert found["H-1"].protection_expires_at > timezone.now() + datetime.timedelta(days=89)
+    assert found["H-2"].approval_status == ApprovalStatus.EXPIRED
+    assert found["H-2"].approved_at == datetime.datetime.fromisoformat(old).replace(tzinfo=UTC)
+
+    out, _ = run("import", "deals", str(path))  # a re-import keeps the approval time: nothing changes
+    assert "updated 0" in out and deals()["H-1"].approved_at == found["H-1"].approved_at
+
+
+def test_approved_at_must_follow_the_registration_and_belong_to_an_approved_deal(world, tmp_path):
+    path = canonical(
+        tmp_path,
+        "Q-1,A-1,Initech,2026-01-10,2026-01-09,",
+        "Q-2,A-1,Hooli,2026-01-10,2026-01-11,submitted",
+        header="external_id,partner_external_id,customer_name,registered_at,approved_at,approval_status",
+    )
+    with pytest.raises(CommandError, match="2 bad row"):
+        run("import", "deals", str(path))
+    _, err = run("import", "deals", str(path), "--dry-run")
+    assert "line 2, column approved_at: Before the registration (registered_at)" in err
+    assert "line 3, column approved_at: Set, but the approval status is 'submitted'" in err
