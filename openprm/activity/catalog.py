@@ -1,8 +1,10 @@
 """The event-type catalog: built-in types every workspace has, plus each workspace's custom types.
 
 A type says how its events count: ``contact`` types are communication with the partner (they set the
-last-contact date and pair into response times when they carry a direction); ``qualifying`` types make a
-partner *active* for the program's active-partner share. Pure data, no database access.
+last-contact date and pair into reply times when they carry a direction: within a conversation, by
+their ``in_reply_to`` / ``thread_id`` properties, else by the gap rule of ``activity.pairing``);
+``qualifying`` types make a partner *active* for the program's active-partner share.
+Pure data, no database access.
 """
 
 from __future__ import annotations

@@ -66,6 +66,8 @@ class Engagement:
     last_contact: datetime.date | None
     contacts: int
     contact_frequency: Decimal  # contact events per 30 days
+    # reply times: medians of replies paired within a conversation (``activity.pairing``: in_reply_to,
+    # thread_id, else the gap rule — never the next conversation's opening message)
     reply_partner_seconds: float | None  # median: the partner answering us
     reply_vendor_seconds: float | None  # median: us answering the partner
     logins: int

@@ -1,16 +1,30 @@
 """Pairs events into intervals: reply times, ticket resolution times, campaign deliveries. Pure.
 
 * **Replies.** Messages with a direction (inbound = partner → us, outbound = us → partner), in time
-  order. The first unanswered message of one side waits for the other side; the other side's next
-  message answers it (``reply.partner`` when the partner answers us, ``reply.vendor`` when we answer the
-  partner) and itself starts waiting. A message left unanswered for more than ``MAX_REPLY_GAP`` is
-  dropped: the next message starts afresh.
+  order, are paired *within a conversation* only (``reply.partner`` when the partner answers us,
+  ``reply.vendor`` when we answer the partner):
+
+  1. **Explicit reply.** A message whose ``in_reply_to`` property is the ``event_id`` of an earlier,
+     not yet answered message of the other side (same partner) answers that message, however long after.
+  2. **Thread.** Messages with the same ``thread_id`` property form one conversation: the first
+     unanswered message of one side waits, the other side's next message in the thread answers it (if
+     it comes within ``MAX_REPLY_GAP``) and itself starts waiting.
+  3. **Gap rule** (messages without a thread). The partner's other messages form conversations split by
+     silence: a message more than ``CONVERSATION_GAP`` (4 days) after the previous message of either
+     side opens a new conversation and answers nothing — the next conversation's opening message is not
+     a reply to the last one. Inside a conversation the first unanswered message of one side waits and
+     the other side's next message answers it if it comes within ``REPLY_WINDOW`` (7 days) of it (a
+     run of follow-ups keeps the conversation open, not the wait unbounded).
+
+  So a reply slower than 4 days with no thread id or ``in_reply_to`` is not measured (it reads as a new
+  conversation): send those properties to measure slow replies exactly.
 * **Tickets.** ``support_ticket_opened`` and ``support_ticket_resolved`` with the same ``ticket_id``
   property: ``ticket.resolved``, from opening to the first resolution after it.
 * **Deliverables.** ``campaign_deliverable_due`` (at the due time) and ``campaign_deliverable_submitted``
   with the same ``deliverable_id``: ``deliverable``, seconds late (≤ 0 is on time).
 
-An interval belongs to the (UTC) day it ended.
+Every rule looks only at earlier messages, so an interval depends only on events up to its end (the
+incremental re-pairing from a day on relies on it). An interval belongs to the (UTC) day it ended.
 """
 
 from __future__ import annotations
@@ -21,7 +35,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-MAX_REPLY_GAP = datetime.timedelta(days=30)
+MAX_REPLY_GAP = datetime.timedelta(days=30)  # in a thread: a later answer is not a reply any more
+CONVERSATION_GAP = datetime.timedelta(days=4)  # no thread: this much silence opens a new conversation
+REPLY_WINDOW = datetime.timedelta(days=7)  # no thread: a reply comes within this of the message it answers
 TICKET, DELIVERABLE = "support_ticket_", "campaign_deliverable_"  # type prefixes of items paired by ref
 REF_PREFIXES = (TICKET, DELIVERABLE)
 """Only these items pair by their ``ref``; no other item's ``ref`` changes a result."""
@@ -33,6 +49,9 @@ class Item:
     at: datetime.datetime
     direction: str = ""  # inbound / outbound for messages
     ref: str = ""  # ticket_id / deliverable_id
+    event_id: str = ""  # messages: the event's own id (what an ``in_reply_to`` names)
+    thread: str = ""  # messages: the ``thread_id`` property
+    reply_to: str = ""  # messages: the ``in_reply_to`` property
 
 
 @dataclass(frozen=True)
@@ -46,18 +65,55 @@ class Interval:
         return int((self.end - self.start).total_seconds())
 
 
+@dataclass
+class _Conversation:
+    waiting: list[Item]  # the unanswered run of one side (first one first)
+    last: datetime.datetime | None = None  # the latest message of either side
+
+
 def _replies(messages: list[Item]) -> list[Interval]:
     found: list[Interval] = []
-    waiting: Item | None = None
+    by_id: dict[str, Item] = {}
+    answered: set[str] = set()  # event ids of messages already answered (each is answered once)
+    conversations: dict[str, _Conversation] = {}
+    home: dict[str, str] = {}  # event id → its conversation key
+
+    def reply(start: Item, end: Item) -> None:
+        kind = "reply.partner" if start.direction == "outbound" else "reply.vendor"
+        found.append(Interval(kind, start.at, end.at))
+
     for message in messages:
-        if waiting is not None and message.at - waiting.at > MAX_REPLY_GAP:
-            waiting = None
-        if waiting is None or message.direction == waiting.direction:
-            waiting = waiting or message
-            continue
-        kind = "reply.partner" if waiting.direction == "outbound" else "reply.vendor"
-        found.append(Interval(kind, waiting.at, message.at))
-        waiting = message
+        target = by_id.get(message.reply_to) if message.reply_to else None
+        if target is not None and (target.direction == message.direction or target.event_id in answered):
+            target = None  # not an answer to the other side, or that message was answered already
+        key = f"t:{message.thread}" if message.thread else ""
+        if not message.thread and target is not None:
+            key = home.get(target.event_id, "")  # an explicit reply continues its target's conversation
+        conversation = conversations.setdefault(key, _Conversation(waiting=[]))
+        limit = MAX_REPLY_GAP if message.thread else REPLY_WINDOW
+        if not message.thread and (
+            conversation.last is not None and message.at - conversation.last > CONVERSATION_GAP
+        ):
+            conversation.waiting = []  # a new conversation: nothing before the silence is answered
+        waiting = conversation.waiting
+        if target is not None:
+            reply(target, message)
+            answered.add(target.event_id)
+            if not waiting or waiting[0].direction != message.direction:
+                conversation.waiting = [message]  # the other side's run is closed (only ``target`` answered)
+            else:
+                waiting.append(message)
+        elif waiting and waiting[0].direction != message.direction:
+            if message.at - waiting[0].at <= limit:
+                reply(waiting[0], message)
+                answered.update(i.event_id for i in waiting if i.event_id)
+            conversation.waiting = [message]
+        else:
+            waiting.append(message)
+        conversation.last = message.at
+        if message.event_id:
+            by_id.setdefault(message.event_id, message)
+            home.setdefault(message.event_id, key)
     return found
 
 
@@ -83,7 +139,7 @@ def _deliverables(items: list[Item]) -> list[Interval]:
 
 def pair(items: Iterable[Item]) -> list[Interval]:
     """Every interval the items form (any order in, chronological per kind out)."""
-    ordered = sorted(items, key=lambda i: (i.at, i.type, i.direction, i.ref))
+    ordered = sorted(items, key=lambda i: (i.at, i.type, i.direction, i.ref, i.event_id))
     messages = [
         i
         for i in ordered

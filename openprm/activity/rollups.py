@@ -17,9 +17,9 @@ Metric names (days are UTC):
   ``content.followers`` — the largest audience reported that day (a gauge: max, not sum);
 * ``clicks``; ``conversions.<kind>`` and ``conversions.<kind>.amount`` (accepted conversions only);
 * paired: ``reply.partner.count`` / ``.seconds`` (the partner answering us), ``reply.vendor.*`` (us
-  answering the partner), ``ticket.resolved.count`` / ``.seconds``, ``deliverable.on_time`` /
-  ``deliverable.late`` — on the day the pair completed; the individual intervals are kept in
-  ``PairedInterval`` for exact medians.
+  answering the partner; paired within a conversation, see ``pairing``), ``ticket.resolved.count`` /
+  ``.seconds``, ``deliverable.on_time`` / ``deliverable.late`` — on the day the pair completed; the
+  individual intervals are kept in ``PairedInterval`` for exact medians.
 """
 
 from __future__ import annotations
@@ -495,11 +495,19 @@ def rollups_filled(*, workspace_id: int) -> None:
 # --- paired metrics ------------------------------------------------------------------------------------
 
 
+def _json_text(name: str) -> str:
+    """SQL for the text of a top-level property (NULL when missing) on this database."""
+    if connection.vendor == "postgresql":
+        return f"properties ->> '{name}'"
+    return f"json_extract(properties, '$.{name}')"
+
+
 def _paired_items(
     workspace_id: int, partner_ids: Sequence[int], kinds: Mapping[str, EventKind]
 ) -> dict[int, list[pairing.Item]]:
     """The partners' events that pair, as ``pairing.Item``: one raw query reading only what pairing
-    needs (properties only of the types whose ticket/deliverable id pairs them)."""
+    needs (properties only of the types whose ticket/deliverable id pairs them; of messages, their
+    ``thread_id`` and ``in_reply_to``)."""
     types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
     with_ref = [t for t in types if t.startswith(pairing.REF_PREFIXES)]
     implied = {k: kind.direction for k, kind in kinds.items()}
@@ -509,7 +517,8 @@ def _paired_items(
 
     query = (
         "SELECT partner_id, type, occurred_at, direction, "  # noqa: S608
-        f"CASE WHEN type IN ({marks(with_ref)}) THEN properties END "
+        f"CASE WHEN type IN ({marks(with_ref)}) THEN properties END, event_id, "
+        f"{_json_text('thread_id')}, {_json_text('in_reply_to')} "
         f"FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE workspace_id = %s "
         f"AND partner_id IN ({marks(partner_ids)}) AND type IN ({marks(types)})"
     )
@@ -519,7 +528,7 @@ def _paired_items(
     with _reading_cursor() as cursor:
         cursor.execute(query, [*with_ref, workspace_id, *partner_ids, *types])
         while rows := cursor.fetchmany(10_000):
-            for partner_id, type_key, at, direction, properties in rows:
+            for partner_id, type_key, at, direction, properties, event_id, thread, reply_to in rows:
                 ref = ""
                 if properties is not None:
                     props = (properties_of(properties) if properties_of else properties) or {}
@@ -530,6 +539,9 @@ def _paired_items(
                         at=at_of(at) if at_of else at,
                         direction=direction or implied.get(type_key, ""),
                         ref=ref,
+                        event_id=event_id,
+                        thread="" if thread is None else str(thread),
+                        reply_to="" if reply_to is None else str(reply_to),
                     )
                 )
     return items

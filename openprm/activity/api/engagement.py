@@ -194,7 +194,11 @@ class EngagementOut(Schema):
     last_contact: datetime.date | None
     contacts: int
     contact_frequency: Decimal = Field(description="Contact events per 30 days")
-    reply_partner_seconds: float | None = Field(description="Median time the partner takes to answer us")
+    reply_partner_seconds: float | None = Field(
+        description="Median time the partner takes to answer us, within a conversation: a message's "
+        "in_reply_to or thread_id, else the other side's next message within 7 days unless 4 days of "
+        "silence opened a new conversation"
+    )
     reply_vendor_seconds: float | None = Field(description="Median time we take to answer the partner")
     logins: int
     downloads: int

@@ -119,7 +119,7 @@ def test_increments_match_a_rebuild_after_create_update_and_delete(
     )
     with scope(world.system.access_scope()):
         interactions.interaction_update(
-            actor=world.system, event=sent, data={"occurred_at": start - datetime.timedelta(days=4)}
+            actor=world.system, event=sent, data={"occurred_at": start - datetime.timedelta(days=2)}
         )
         interactions.interaction_delete(actor=world.system, event=answer)
     rollups_refresh_pairs(workspace_id=world.workspace.pk)
