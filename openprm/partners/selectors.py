@@ -246,6 +246,79 @@ def audit_list(*, actor: Actor, partner: Partner) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(partner_id=partner.pk).order_by("-at", "-id")
 
 
+@dataclass(frozen=True)
+class HistoryItem:
+    """One line of a partner's history panel: an audited change, or a lifecycle change without one."""
+
+    at: datetime.datetime
+    actor_label: str
+    action: str  # create, update, delete, or lifecycle
+    what: str  # e.g. "Updated partner", "Lifecycle change"
+    object_repr: str
+    changes: dict[str, Any]
+
+
+# A status change and the audit entry its service wrote in the same transaction are seconds apart at most.
+_SAME_CHANGE = datetime.timedelta(seconds=5)
+
+
+def partner_history(*, actor: Actor, partner: Partner) -> list[HistoryItem]:
+    """The partner's history, newest first: every audited change of it and its contacts, agreements, ...,
+    plus each lifecycle (status) change that no audit entry records (demo data, bulk imports), so the
+    panel shows what the lifecycle list shows. Two queries."""
+    actor.require(Perm.PARTNER_VIEW)
+    entries = list(audit_list(actor=actor, partner=partner))
+    partner_type = Partner._meta.label_lower
+    audited = [
+        (entry.at, entry.changes["status"].get("after"))
+        for entry in entries
+        if entry.object_type == partner_type and "status" in entry.changes
+    ]
+    labels = dict(StatusChange._meta.get_field("to_status").choices or [])
+
+    def readable(entry: AuditEntry) -> dict[str, Any]:
+        """Status values in words, as the lifecycle list writes them."""
+        status = entry.changes.get("status") if entry.object_type == partner_type else None
+        if not isinstance(status, dict):
+            return entry.changes
+        words = {k: labels.get(v, v) if isinstance(v, str) else v for k, v in status.items()}
+        return {**entry.changes, "status": words}
+
+    items = [
+        HistoryItem(
+            at=entry.at,
+            actor_label=entry.actor_label,
+            action=entry.action,
+            what=f"{entry.get_action_display()} {entry.object_type.rsplit('.', 1)[-1]}",
+            object_repr=entry.object_repr,
+            changes=readable(entry),
+        )
+        for entry in entries
+    ]
+    for change in status_history(actor=actor, partner=partner):
+        if any(
+            after == change.to_status and abs(at - change.changed_at) <= _SAME_CHANGE for at, after in audited
+        ):
+            continue
+        items.append(
+            HistoryItem(
+                at=change.changed_at,
+                actor_label=change.actor_label,
+                action="lifecycle",
+                what="Lifecycle change" if change.from_status else "Lifecycle start",
+                object_repr=partner.name,
+                changes={
+                    "status": {
+                        "before": labels.get(change.from_status) if change.from_status else None,
+                        "after": labels.get(change.to_status, change.to_status),
+                    }
+                },
+            )
+        )
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items
+
+
 def reference_data(*, actor: Actor) -> dict[str, Any]:
     """Choices for filters and forms."""
     return {

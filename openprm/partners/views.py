@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -235,7 +236,9 @@ def partner_restore(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _history(request: HttpRequest, partner: Partner) -> dict[str, Any]:
     actor = actor_of(request)
-    entries = paginate(request, selectors.audit_list(actor=actor, partner=partner), per_page=20)
+    entries = Paginator(selectors.partner_history(actor=actor, partner=partner), 20).get_page(
+        request.GET.get("page")
+    )
     return {"partner": partner, "history": entries}
 
 
