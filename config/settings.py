@@ -222,9 +222,6 @@ HUEY = {
     "consumer": {"workers": int(os.environ.get("PRM_QUEUE_WORKERS", "2")), "worker_type": "thread"},
 }
 
-# Tracking links may only point at these hosts (and their subdomains); empty = anywhere.
-PRM_TRACKING_HOSTS = [h.strip() for h in os.environ.get("PRM_TRACKING_HOSTS", "").split(",") if h.strip()]
-
 # Server (prm serve).
 PRM_BIND = os.environ.get("PRM_BIND", "127.0.0.1:8000")
 PRM_WORKERS = int(os.environ.get("PRM_WORKERS", "2"))

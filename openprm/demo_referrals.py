@@ -109,6 +109,10 @@ def demo_referrals_load(
     hashes = [ip_hash(ip) for ip in ips]
 
     with unscoped(), transaction.atomic():
+        # The demo links lead to www.vendor.example: the workspace allows that host (and its subdomains).
+        if "vendor.example" not in (workspace.tracking_allowed_hosts or []):
+            workspace.tracking_allowed_hosts = [*(workspace.tracking_allowed_hosts or []), "vendor.example"]
+            workspace.save(update_fields=["tracking_allowed_hosts"])
         TrackingLink.objects.bulk_create(links)
         Coupon.objects.bulk_create(coupons)
         table = FastTable(

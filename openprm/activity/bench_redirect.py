@@ -56,7 +56,11 @@ def _free_port() -> int:
 def _scratch() -> tuple[Workspace, TrackingLink]:
     token = uuid.uuid4().hex[:10]
     with unscoped(), transaction.atomic():
-        workspace = Workspace.objects.create(name=f"Bench redirect {token}", slug=f"bench-redirect-{token}")
+        workspace = Workspace.objects.create(
+            name=f"Bench redirect {token}",
+            slug=f"bench-redirect-{token}",
+            tracking_allowed_hosts=["vendor.example"],  # the redirect checks the link's allowed hosts
+        )
         workspace_bootstrap(workspace=workspace)
         kind = PartnerType.objects.get(workspace=workspace, key="referral")
         partner = Partner.objects.create(workspace=workspace, name="Bench Partner", type=kind)

@@ -75,7 +75,9 @@ class LinkEditForm(LinkForm):
     whether ``/r/<code>`` still redirects."""
 
     is_active = forms.BooleanField(
-        required=False, label="Active", help_text="Inactive links answer 404 and record no clicks"
+        required=False,
+        label="Active",
+        help_text="Inactive links show a 'deactivated' page (410) and record no clicks",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -111,3 +113,16 @@ class CouponEditForm(CouponForm):
         out = super().to_input()
         out["is_active"] = self.cleaned_data["is_active"]
         return out
+
+
+class TrackingHostsForm(forms.Form):
+    """Admins: the hosts tracking links may lead to (one per line or comma-separated; subdomains of a
+    host are allowed too). For a program, empty means the workspace's hosts apply."""
+
+    hosts = forms.CharField(
+        required=False,
+        max_length=10_000,
+        label="Allowed hosts",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "www.example.com\nshop.example.com"}),
+        help_text="One host per line (no https://, no path). A host also allows its subdomains.",
+    )

@@ -297,3 +297,29 @@ class ConversionOut(Schema):
     @staticmethod
     def resolve_refund_of(obj: Conversion) -> uuid.UUID | None:
         return obj.refund_of.public_id if obj.refund_of is not None else None
+
+
+# --- allowed destination hosts --------------------------------------------------------------------------
+
+Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoNul]
+
+
+class TrackingHostsIn(_Input):
+    hosts: list[Host] = Field(
+        max_length=100,
+        description="Host names (e.g. `www.example.com`; no scheme, path, port or wildcard). A host also "
+        "allows its subdomains. Stored lower-case and IDNA-encoded. For a program, `[]` means the "
+        "workspace's hosts apply.",
+    )
+
+
+class ProgramHostsOut(Schema):
+    program: RefOut
+    hosts: list[str] = Field(description="The program's own list (empty: the workspace's apply)")
+    effective: list[str] = Field(description="Where this program's links may lead")
+
+
+class TrackingHostsOut(Schema):
+    workspace: list[str] = Field(description="The workspace's allowed hosts (empty: links lead nowhere)")
+    programs: list[ProgramHostsOut]
+    outside_links: int = Field(description="Active links whose destination is outside their allowed hosts")

@@ -303,6 +303,9 @@ def link_list(request: HttpRequest) -> HttpResponse:
             "clicks": referral_selectors.link_click_counts(actor=actor, links=links),
             "conversions": referral_selectors.link_conversion_counts(actor=actor, links=links),
             "coupons": referral_selectors.coupon_list(actor=actor).filter(is_active=True)[:50],
+            "allowed_hosts": referral_selectors.tracking_hosts_for(
+                workspace_id=actor.workspace_id, program=None
+            ),
         },
     )
 

@@ -24,6 +24,7 @@ from openprm.activity.services.events import (
     events_ingest,
 )
 from openprm.core.actors import Actor
+from openprm.core.db import retry_on_dropped_connection
 from openprm.partners.schemas import ErrorOut
 
 router = Router(tags=["events"])
@@ -134,7 +135,10 @@ def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[Ing
             received=len(items), rejected=len(parse_errors), errors=parse_errors, refused=True
         )
         return Status(422, result)
-    result = events_ingest(actor=actor, items=valid_items, atomic=filters.atomic)
+    # A dropped database connection is retried once; re-sent event ids are skipped, so never stored twice.
+    result = retry_on_dropped_connection(
+        lambda: events_ingest(actor=actor, items=valid_items, atomic=filters.atomic)
+    )
     if parse_errors:  # their items were None ("must be an object"): report the parse error instead
         result.errors = sorted(
             [*parse_errors, *(e for e in result.errors if e.index not in unparsed)], key=lambda e: e.index

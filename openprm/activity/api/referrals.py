@@ -12,7 +12,7 @@ partner, and flagged — never silently accepted — by the fraud rules. Links a
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import P, Query, Router, Status
@@ -37,6 +37,8 @@ from openprm.activity.schemas_referrals import (
     LinkPatch,
     LinkQuery,
     Pagination,
+    TrackingHostsIn,
+    TrackingHostsOut,
 )
 from openprm.activity.selectors import referrals as selectors
 from openprm.activity.selectors.referrals import ReferralFilters
@@ -111,7 +113,8 @@ def link_get(request: HttpRequest, link_id: uuid.UUID) -> TrackingLink:
 
 @router.patch("/links/{link_id}", response={200: LinkOut, **ERRORS})
 def link_update(request: HttpRequest, link_id: uuid.UUID, payload: LinkPatch) -> TrackingLink:
-    """Edit a link or deactivate it (`is_active: false`: /r/<code> answers 404 from then on)."""
+    """Edit a link or deactivate it (`is_active: false`: /r/<code> answers 410 from then on). An active
+    link must lead to an allowed host (`GET /tracking-hosts`)."""
     actor = _actor(request)
     link = selectors.link_get(actor=actor, public_id=link_id)
     data = payload.to_input()
@@ -119,6 +122,61 @@ def link_update(request: HttpRequest, link_id: uuid.UUID, payload: LinkPatch) ->
         data["program_id"] = _program_id(payload.program)
     services.link_update(actor=actor, link=link, data=data)
     return selectors.link_get(actor=actor, public_id=link_id)
+
+
+# --- allowed destination hosts --------------------------------------------------------------------------
+
+
+def _hosts_out(actor: Actor) -> dict[str, Any]:
+    hosts = selectors.tracking_hosts_get(actor=actor)
+    return {
+        "workspace": hosts.workspace,
+        "programs": [
+            {
+                "program": {"public_id": p.program.public_id, "name": p.program.name},
+                "hosts": p.hosts,
+                "effective": p.effective,
+            }
+            for p in hosts.programs
+        ],
+        "outside_links": len(selectors.links_outside_hosts(actor=actor, hosts=hosts)),
+    }
+
+
+def _staff(actor: Actor) -> Actor:
+    if actor.is_partner_user:
+        raise PermissionDenied("Staff only")
+    return actor
+
+
+@router.get("/tracking-hosts", response={200: TrackingHostsOut, **ERRORS}, tags=["tracking hosts"])
+def tracking_hosts_get(request: HttpRequest) -> dict[str, Any]:
+    """Staff: where tracking links may lead — the workspace's hosts and each program's. A link with a
+    program uses the program's list when non-empty, else the workspace's; a host allows its subdomains."""
+    return _hosts_out(_staff(_actor(request)))
+
+
+@router.put("/tracking-hosts", response={200: TrackingHostsOut, **ERRORS}, tags=["tracking hosts"])
+def tracking_hosts_put(request: HttpRequest, payload: TrackingHostsIn) -> dict[str, Any]:
+    """Admins: replace the workspace's allowed hosts (audited). Links outside them stop redirecting."""
+    actor = _staff(_actor(request))
+    services.tracking_hosts_set(actor=actor, hosts=payload.hosts)
+    return _hosts_out(actor)
+
+
+@router.put(
+    "/tracking-hosts/programs/{program_id}",
+    response={200: TrackingHostsOut, **ERRORS},
+    tags=["tracking hosts"],
+)
+def tracking_hosts_program_put(
+    request: HttpRequest, program_id: uuid.UUID, payload: TrackingHostsIn
+) -> dict[str, Any]:
+    """Admins: replace a program's own allowed hosts (`[]`: the workspace's apply; audited)."""
+    actor = _staff(_actor(request))
+    program = Program.objects.get(public_id=program_id)
+    services.tracking_hosts_set(actor=actor, hosts=payload.hosts, program=program)
+    return _hosts_out(actor)
 
 
 # --- coupons --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ row. Counts on pages come from the rollups (per partner) and from one grouped qu
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,10 @@ from django.db.models import Count, Q, QuerySet, Sum
 from openprm.activity.models import Click, Conversion, Coupon, PartnerDayMetric, TrackingLink
 from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
+from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
+from openprm.core.scoping import unscoped
+from openprm.partners.models import Program
 
 
 @dataclass
@@ -173,3 +177,100 @@ def referral_totals(
 def flagged_count(*, actor: Actor) -> int:
     actor.require(Perm.PARTNER_VIEW)
     return Conversion.objects.filter(status=Conversion.Status.FLAGGED).count()
+
+
+# --- allowed destination hosts ------------------------------------------------------------------------------
+
+# The host of a stored destination, read the same way here and in the redirect's SQL (PostgreSQL): after
+# the scheme, past any ``user:password@``, up to the first ``/ ? # :`` (port). Lower-cased, not decoded:
+# a destination with a non-ASCII host matches no (IDNA-encoded) allowed host and is refused both ways.
+HOST_OF_URL = r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#]*@)?([^/?#:@]*)"
+_HOST_OF_URL = re.compile(HOST_OF_URL)
+
+
+def destination_host(url: str) -> str:
+    """The host a stored destination leads to, as the redirect compares it (see HOST_OF_URL)."""
+    match = _HOST_OF_URL.match(url)
+    return match.group(1).lower() if match else ""
+
+
+def host_allowed(url: str, allowed: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``url`` leads to one of ``allowed`` or a subdomain of one (exact labels: ``evil-x.com``
+    and ``x.com.evil.com`` are not ``x.com``)."""
+    host = destination_host(url)
+    return bool(host) and any(host == h or host.endswith("." + h) for h in allowed)
+
+
+def effective_hosts(workspace_hosts: Any, program_hosts: Any) -> list[str]:
+    """The hosts a link may lead to: its program's list when non-empty, else its workspace's."""
+    return list(program_hosts or ()) or list(workspace_hosts or ())
+
+
+def tracking_hosts_for(*, workspace_id: int, program: Program | None) -> list[str]:
+    """The hosts a link of ``program`` (or of no program) may lead to: the program's list when it is
+    non-empty, else the workspace's (an allowed host also allows its subdomains; empty: none)."""
+    with unscoped():
+        workspace_hosts = (
+            Workspace.objects.filter(pk=workspace_id).values_list("tracking_allowed_hosts", flat=True).first()
+        )
+    return effective_hosts(workspace_hosts, program.tracking_allowed_hosts if program is not None else None)
+
+
+@dataclass(frozen=True)
+class ProgramHosts:
+    program: Program
+    hosts: list[str]  # the program's own list (empty: the workspace's apply)
+    effective: list[str]
+
+
+@dataclass(frozen=True)
+class TrackingHosts:
+    workspace: list[str]
+    programs: list[ProgramHosts]
+
+    @property
+    def configured(self) -> bool:
+        """Whether any link can lead anywhere."""
+        return bool(self.workspace) or any(p.hosts for p in self.programs)
+
+
+def tracking_hosts_get(*, actor: Actor) -> TrackingHosts:
+    """Staff: the workspace's allowed hosts and each program's own list and effective list."""
+    actor.require(Perm.PARTNER_VIEW)
+    with unscoped():
+        workspace = Workspace.objects.get(pk=actor.workspace_id)
+    hosts = list(workspace.tracking_allowed_hosts or [])
+    programs = [
+        ProgramHosts(
+            program=program,
+            hosts=list(program.tracking_allowed_hosts or []),
+            effective=effective_hosts(hosts, program.tracking_allowed_hosts),
+        )
+        for program in Program.objects.order_by("-is_default", "name")
+    ]
+    return TrackingHosts(workspace=hosts, programs=programs)
+
+
+def links_outside_hosts(*, actor: Actor, hosts: TrackingHosts | None = None) -> list[int]:
+    """Ids of the active links (newest first) whose destination is outside their allowed hosts: the
+    redirect refuses them. One narrow read of (id, destination, program) over the links in scope, checked
+    in Python with the redirect's own rule; the page then loads one page of rows by id."""
+    hosts = hosts or tracking_hosts_get(actor=actor)
+    by_program = {p.program.pk: p.effective for p in hosts.programs}
+    rows = (
+        TrackingLink.objects.filter(is_active=True)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "destination", "program_id")
+    )
+    return [
+        pk
+        for pk, destination, program_id in rows.iterator(chunk_size=5000)
+        if not host_allowed(destination, by_program.get(program_id, hosts.workspace))
+    ]
+
+
+def links_by_ids(*, actor: Actor, ids: list[int]) -> list[TrackingLink]:
+    """The links ``ids`` (one page) in that order, with partner and program."""
+    actor.require(Perm.PARTNER_VIEW)
+    found = TrackingLink.objects.select_related("partner", "program").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]

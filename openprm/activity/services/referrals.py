@@ -10,6 +10,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import string
@@ -24,10 +25,17 @@ from django.utils import timezone
 
 from openprm.activity.models import Click, Coupon, RollupPending, TrackingLink
 from openprm.activity.rollups import rollups_fold_soon
+from openprm.activity.selectors.referrals import (
+    HOST_OF_URL,
+    effective_hosts,
+    host_allowed,
+    tracking_hosts_for,
+)
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, audited_change, snapshot
 from openprm.core.bulk import uuid4_hex
-from openprm.core.models import AuditEntry
+from openprm.core.db import retry_on_dropped_connection
+from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import unscoped
 from openprm.core.validation import clean_text
@@ -65,6 +73,85 @@ def _require_link_edit(actor: Actor) -> None:
         actor.require(Perm.PARTNER_EDIT)
 
 
+# --- allowed destination hosts ---------------------------------------------------------------------------
+# A link may only lead to a host on the allowed list of its program (when that list is non-empty) or else
+# of its workspace; an allowed host also allows its subdomains. With no list at all nobody can create or
+# save an active link, and ``/r/<code>`` refuses to send visitors anywhere.
+
+MAX_HOSTS = 100
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+NO_HOSTS_PARTNER = (
+    "The vendor has not configured allowed destinations for tracking links yet, so links cannot be "
+    "created. Please ask your partner manager."
+)
+NO_HOSTS_STAFF = (
+    "No allowed destination hosts are configured, so no tracking link can lead anywhere. An admin sets "
+    "them on Referrals › Allowed destinations (/activity/referrals/destinations/)."
+)
+
+
+def host_normalize(value: Any) -> str:
+    """One allowed host as stored: lower-case, IDNA (punycode), no scheme, path, port or wildcard.
+
+    Raises ValueError with the reason."""
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    host = value.strip().lower().removesuffix(".")
+    if not host:
+        raise ValueError("is empty")
+    if "*" in host:
+        raise ValueError(f"{value!r}: no wildcards; a host already allows its subdomains")
+    if "://" in host or "/" in host or "?" in host or "#" in host:
+        raise ValueError(f"{value!r}: give the host only (e.g. www.example.com), no scheme or path")
+    if ":" in host or "@" in host or any(c.isspace() for c in host):
+        raise ValueError(f"{value!r}: give the host only, no port, user or spaces")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{value!r} is not a valid host name") from None
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a valid host name (e.g. example.com)")
+    if labels[-1].isdigit():
+        raise ValueError(f"{value!r}: IP addresses are not allowed, give a host name")
+    return host
+
+
+def hosts_normalize(values: Any, field: str = "hosts") -> list[str]:
+    """A list of allowed hosts, normalised and de-duplicated in order (ValidationError on ``field``)."""
+    if isinstance(values, str):
+        values = [v for v in re.split(r"[\s,]+", values) if v]
+    if not isinstance(values, list | tuple):
+        raise ValidationError({field: "Give a list of host names."})
+    if len(values) > MAX_HOSTS:
+        raise ValidationError({field: f"At most {MAX_HOSTS} hosts."})
+    out: list[str] = []
+    for value in values:
+        try:
+            host = host_normalize(value)
+        except ValueError as exc:
+            raise ValidationError({field: f"Host {exc}."}) from None
+        if host not in out:
+            out.append(host)
+    return out
+
+
+def _destination_url(url: str) -> str:
+    """The destination as stored: its host IDNA-encoded and lower-cased (what the redirect compares)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if host else host
+    except UnicodeError:
+        return url
+    if ascii_host == host and host in parts.netloc:
+        return url
+    netloc = parts.netloc
+    userinfo, at, _ = netloc.rpartition("@")
+    port = f":{parts.port}" if parts.port is not None else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{ascii_host}{port}"))
+
+
 def _destination(errors: dict[str, str], value: Any) -> str:
     url = clean_text(errors, "destination", value, 2000, required=True)
     if "destination" in errors:
@@ -74,11 +161,43 @@ def _destination(errors: dict[str, str], value: Any) -> str:
     except ValidationError:
         errors["destination"] = "Enter a full http(s) address."
         return url
-    allowed = [h.lower() for h in getattr(settings, "PRM_TRACKING_HOSTS", ()) or ()]
-    host = (urlsplit(url).hostname or "").lower()
-    if allowed and not any(host == h or host.endswith("." + h) for h in allowed):
-        errors["destination"] = f"Links may only lead to {', '.join(allowed)}."
-    return url
+    try:
+        return _destination_url(url)
+    except ValueError:
+        errors["destination"] = "Enter a full http(s) address."
+        return url
+
+
+def _check_allowed(actor: Actor, *, destination: str, program: Program | None) -> None:
+    """Refuse an active link whose destination is outside the allowed hosts (or when none are set)."""
+    allowed = tracking_hosts_for(workspace_id=actor.workspace_id, program=program)
+    if not allowed:
+        raise ValidationError({"destination": NO_HOSTS_PARTNER if actor.is_partner_user else NO_HOSTS_STAFF})
+    if not host_allowed(destination, allowed):
+        raise ValidationError(
+            {"destination": f"Links may only lead to {', '.join(allowed)} (or their subdomains)."}
+        )
+
+
+def tracking_hosts_set(*, actor: Actor, hosts: Any, program: Program | None = None) -> list[str]:
+    """Admins: set the workspace's allowed destination hosts, or a program's (empty: the program uses
+    the workspace's). Hosts are normalised (lower-case, IDNA, host only); audited."""
+    if actor.is_partner_user:
+        raise PermissionDenied("Only the vendor's admins set the allowed destinations")
+    actor.require(Perm.WORKSPACE_ADMIN)
+    cleaned = hosts_normalize(hosts)
+    with transaction.atomic():
+        if program is None:
+            with unscoped():
+                target: Any = Workspace.objects.select_for_update().get(pk=actor.workspace_id)
+        else:
+            target = Program.objects.select_for_update().get(pk=program.pk)
+        with audited_change(actor=actor, instance=target):
+            target.tracking_allowed_hosts = cleaned
+            target.save(update_fields=["tracking_allowed_hosts"])
+    if program is not None:
+        program.tracking_allowed_hosts = cleaned
+    return cleaned
 
 
 def generate_code() -> str:
@@ -128,6 +247,8 @@ def link_create(*, actor: Actor, data: LinkInput) -> TrackingLink:
         raise ValidationError({"partner": "Choose the partner this link is for."})
     values = _clean_link(data, creating=True)
     program = _program(actor, data.get("program_id"))
+    if values.get("is_active", True):
+        _check_allowed(actor, destination=values["destination"], program=program)
     code = values.pop("code", None)
     given = code is not None
     for _ in range(5):
@@ -164,9 +285,13 @@ def link_update(*, actor: Actor, link: TrackingLink, data: LinkInput) -> Trackin
     values = _clean_link(data, creating=False)
     if "code" in values and values["code"] != link.code and _code_taken(values["code"], exclude=link.pk):
         raise ValidationError({"code": "This code is taken."})
+    program = _program(actor, data["program_id"]) if "program_id" in data else link.program
+    if values.get("is_active", link.is_active):
+        # An active link must lead to an allowed host: deactivating always works, anything else on a
+        # link outside the hosts needs its destination fixed (or the hosts widened) first.
+        _check_allowed(actor, destination=values.get("destination", link.destination), program=program)
     with transaction.atomic(), audited_change(actor=actor, instance=link, partner_id=link.partner_id):
-        if "program_id" in data:
-            link.program = _program(actor, data["program_id"])
+        link.program = program
         for key, value in values.items():
             setattr(link, key, value)
         try:
@@ -285,6 +410,7 @@ class RedirectLink(NamedTuple):
     utm_campaign: str
     utm_term: str
     utm_content: str
+    allowed: bool  # whether the destination is within the link's allowed hosts right now
 
 
 class RecordedClick(NamedTuple):
@@ -292,15 +418,45 @@ class RecordedClick(NamedTuple):
     clicked_at: datetime.datetime
 
 
+def _hosts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return list(value or ())
+
+
+def _redirect_link(row: Any) -> RedirectLink:
+    """A link row of the lookup (its columns, then the workspace's and the program's hosts)."""
+    *columns, workspace_hosts, program_hosts = row
+    allowed = host_allowed(columns[3], effective_hosts(_hosts(workspace_hosts), _hosts(program_hosts)))
+    return RedirectLink(*columns, allowed)  # type: ignore[call-arg]  # the 11 columns, then allowed
+
+
+def _link_columns(quote: Any) -> str:
+    return ", ".join(
+        f"l.{quote(c)}" for c in ("id", "workspace_id", "partner_id", "destination", *UTM_FIELDS)
+    )
+
+
+def _link_joins(quote: Any, extra: str = "") -> str:
+    """The link with its workspace and (optional) program: their allowed hosts come in the same read."""
+    return (
+        f"FROM {quote(TrackingLink._meta.db_table)} l "
+        f"JOIN {quote(Workspace._meta.db_table)} w ON w.id = l.workspace_id "
+        f"LEFT JOIN {quote(Program._meta.db_table)} p ON p.id = l.program_id {extra}"
+        "WHERE l.code = %s AND l.is_active"
+    )
+
+
 @functools.cache  # one database per process; built once
 def _redirect_sql() -> tuple[str, str, str]:
     """The link lookup, the click insert and the click's rollup queue entry (SQLite's redirect; the
     lookup alone serves HEAD requests on both databases)."""
     quote = connection.ops.quote_name
-    link_table = quote(TrackingLink._meta.db_table)
     click_table = quote(Click._meta.db_table)
-    columns = ", ".join(quote(c) for c in ("id", "workspace_id", "partner_id", "destination", *UTM_FIELDS))
-    select = f"SELECT {columns} FROM {link_table} WHERE {quote('code')} = %s AND {quote('is_active')}"  # noqa: S608
+    select = (
+        f"SELECT {_link_columns(quote)}, w.tracking_allowed_hosts, p.tracking_allowed_hosts "
+        + _link_joins(quote)
+    )
     click_columns = (
         "workspace_id",
         "partner_id",
@@ -324,18 +480,30 @@ def _redirect_sql() -> tuple[str, str, str]:
 
 @functools.cache
 def _redirect_sql_postgres() -> str:
-    """PostgreSQL: the lookup, the click and its rollup queue entry as one statement (one round trip,
-    atomic on its own): the redirect's cost is then mostly the HTTP request itself."""
+    """PostgreSQL: the lookup, the allowed-host check, the click and its rollup queue entry as one
+    statement (one round trip, atomic on its own): the redirect's cost is then mostly the HTTP request
+    itself. The host check is ``host_allowed`` in SQL (same host rule, HOST_OF_URL; a test compares
+    the two); a link outside its hosts is returned with ``allowed`` false and records no click."""
     quote = connection.ops.quote_name
-    link_table = quote(TrackingLink._meta.db_table)
     click_table = quote(Click._meta.db_table)
     pending_table = quote(RollupPending._meta.db_table)
-    columns = ", ".join(quote(c) for c in ("id", "workspace_id", "partner_id", "destination", *UTM_FIELDS))
+    assert "'" not in HOST_OF_URL and "%" not in HOST_OF_URL
+    hosts = (
+        "CASE WHEN jsonb_array_length(COALESCE(p.tracking_allowed_hosts, '[]'::jsonb)) > 0 "
+        "THEN p.tracking_allowed_hosts ELSE w.tracking_allowed_hosts END"
+    )
+    host = f"CROSS JOIN LATERAL (SELECT lower(substring(l.destination FROM '{HOST_OF_URL}')) AS host) d "  # noqa: S608
+    allowed = (
+        f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({hosts}) AS h(host) "  # noqa: S608
+        "WHERE d.host = h.host OR right(d.host, length(h.host) + 1) = '.' || h.host)"
+    )
     return (
-        f"WITH link AS (SELECT {columns} FROM {link_table} WHERE code = %s AND is_active), "  # noqa: S608
+        f"WITH link AS (SELECT {_link_columns(quote)}, {allowed} AS allowed "  # noqa: S608
+        f"{_link_joins(quote, host)}), "
         f"click AS (INSERT INTO {click_table} "
         "(workspace_id, partner_id, link_id, click_id, clicked_at, ip_hash, user_agent, referrer) "
-        "SELECT workspace_id, partner_id, id, %s, %s, %s, %s, %s FROM link RETURNING id, workspace_id), "
+        "SELECT workspace_id, partner_id, id, %s, %s, %s, %s, %s FROM link WHERE allowed "
+        "RETURNING id, workspace_id), "
         f"queued AS (INSERT INTO {pending_table} (workspace_id, created_at, event_ranges, click_ids) "
         "SELECT workspace_id, %s, '[]'::jsonb, jsonb_build_array(id) FROM click) "
         "SELECT link.* FROM link"
@@ -351,7 +519,18 @@ def link_active(*, code: str) -> RedirectLink | None:
     with connection.cursor() as cursor:
         cursor.execute(select, [code])
         row = cursor.fetchone()
-    return RedirectLink(*row) if row is not None else None
+    return _redirect_link(row) if row is not None else None
+
+
+def link_state(*, code: str) -> str:
+    """Why ``/r/<code>`` found no active link: ``"inactive"`` (deactivated) or ``"unknown"`` (the cold
+    path of the redirect's error page)."""
+    code = code.lower()
+    if LINK_CODE.match(code):
+        with unscoped():
+            if TrackingLink.objects.filter(code=code).exists():
+                return "inactive"
+    return "unknown"
 
 
 def destination_url(*, link: RedirectLink | TrackingLink, click_id: str | None) -> str:
@@ -370,41 +549,66 @@ def destination_url(*, link: RedirectLink | TrackingLink, click_id: str | None) 
 
 def click_record(
     *, code: str, ip: str, user_agent: str, referrer: str, now: datetime.datetime | None = None
-) -> tuple[RedirectLink, RecordedClick] | None:
+) -> tuple[RedirectLink, RecordedClick | None] | None:
     """Record a visit of ``/r/<code>``: the active link and the stored click, or None (no such link).
+    A link whose destination is outside its allowed hosts (``link.allowed`` false) records no click.
 
     The hot path of the product, so plain SQL: one indexed lookup, then the click insert and its entry in
     the rollup queue in one transaction (no visitor waits on a shared rollup row; the job worker adds
-    the clicks within seconds). Bots are recorded too (the fraud rules judge conversions, not clicks)."""
+    the clicks within seconds). Bots are recorded too (the fraud rules judge conversions, not clicks).
+
+    When the database connection drops under it, the visit is recorded once more on a new connection,
+    unless the first attempt's click (found by its click id) was committed after all: one click per
+    visit, and no error for the visitor."""
     at = now or timezone.now()
     click_id = uuid4_hex()
-    if connection.vendor == "postgresql":
-        code = code.lower()
-        if not LINK_CODE.match(code):
+    code = code.lower()
+    if not LINK_CODE.match(code):
+        return None
+    values = (
+        click_id,
+        at,
+        ip_hash(ip),
+        user_agent.replace("\x00", "")[:400],
+        referrer.replace("\x00", "")[:1000],
+    )
+
+    def committed() -> tuple[RedirectLink, RecordedClick | None] | None:
+        with unscoped():
+            if not Click.objects.filter(click_id=click_id).exists():
+                return None
+        link = link_active(code=code)
+        if link is None:  # deactivated in between: still the click that was stored
             return None
+        rollups_fold_soon(link.workspace_id)
+        return link, RecordedClick(click_id, at)
+
+    return retry_on_dropped_connection(lambda: _click_insert(code, values), committed=committed)
+
+
+def _click_insert(
+    code: str, values: tuple[str, datetime.datetime, str, str, str]
+) -> tuple[RedirectLink, RecordedClick | None] | None:
+    click_id, at, hashed_ip, user_agent, referrer = values
+    if connection.vendor == "postgresql":
         # Prepared once per connection (server-side binding): the server only binds and runs it.
         with connection.prepared_cursor() as cursor:  # type: ignore[attr-defined]  # our backend
             cursor.execute(
-                _redirect_sql_postgres(),
-                [
-                    code,
-                    click_id,
-                    at,
-                    ip_hash(ip),
-                    user_agent.replace("\x00", "")[:400],
-                    referrer.replace("\x00", "")[:1000],
-                    at,
-                ],
+                _redirect_sql_postgres(), [code, click_id, at, hashed_ip, user_agent, referrer, at]
             )
             row = cursor.fetchone()
         if row is None:
             return None
         found = RedirectLink(*row)
+        if not found.allowed:
+            return found, None
         transaction.on_commit(lambda: rollups_fold_soon(found.workspace_id))
         return found, RecordedClick(click_id, at)
     link = link_active(code=code)
     if link is None:
         return None
+    if not link.allowed:
+        return link, None
     _, insert, queue = _redirect_sql()
     stamp = connection.ops.adapt_datetimefield_value(at)
     params: list[Any] = [
@@ -413,9 +617,9 @@ def click_record(
         link.pk,
         click_id,
         stamp,
-        ip_hash(ip),
-        user_agent.replace("\x00", "")[:400],
-        referrer.replace("\x00", "")[:1000],
+        hashed_ip,
+        user_agent,
+        referrer,
     ]
     # The click and its queue entry as two plain statements: the write lock, which every redirect of
     # every server process takes in turn, is held for as little as possible.

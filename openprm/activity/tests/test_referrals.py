@@ -20,10 +20,19 @@ from openprm.activity.models import Click, Conversion, RollupPending, TrackingLi
 from openprm.activity.rollups import rollup_cells as stored_cells
 from openprm.activity.rollups import rollups_fold, rollups_rebuild
 from openprm.activity.services import referrals as services
-from openprm.core.models import AuditEntry
+from openprm.core.models import AuditEntry, Workspace
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import actor_for
 from openprm.partners.models import Contact, Program
+
+
+@pytest.fixture(autouse=True)
+def allowed_hosts(world: Any) -> None:
+    """The vendor's sites, where these tests' links lead (the allowed-hosts tests change them)."""
+    with unscoped():
+        Workspace.objects.filter(pk=world.workspace.pk).update(
+            tracking_allowed_hosts=["vendor.example", "v.example"]
+        )
 
 
 def rollup_cells(world: Any) -> Any:
@@ -155,14 +164,30 @@ def test_concurrent_redirects_store_every_click_once(world: Any) -> None:
         assert not RollupPending.objects.exists()  # every queue entry folded (jobs run inline here)
 
 
-def test_unknown_inactive_and_malformed_codes_are_404_and_record_nothing(world: Any, client: Client) -> None:
-    link = make_link(world)
+def test_unknown_inactive_and_malformed_codes_render_a_page_and_record_nothing(
+    world: Any, client: Client
+) -> None:
+    link = make_link(world, campaign="secret-campaign")
     actor = actor_for(world.admin)
     with scope(actor.access_scope()):
         services.link_update(actor=actor, link=link, data={"is_active": False})
-    for code in [link.code, "nosuchcode", "a" * 80, "bad%00code"]:
-        assert client.get(f"/r/{code}").status_code == 404
+    for code, status, title in [
+        (link.code, 410, "This link has been deactivated"),
+        (link.code.upper(), 410, "This link has been deactivated"),
+        ("nosuchcode", 404, "This link does not exist"),
+        ("a" * 80, 404, "This link does not exist"),
+        ("bad%00code", 404, "This link does not exist"),
+    ]:
+        response = client.get(f"/r/{code}")
+        html = response.content.decode()
+        assert response.status_code == status, code
+        assert response["Content-Type"].startswith("text/html") and "<!doctype html>" in html
+        assert title in html and 'id="link-unavailable"' in html
+        for leak in ("vendor.example", "secret-campaign", world.partner_a.name, "Set-Cookie"):
+            assert leak not in html, leak
+        assert not response.cookies
     assert client.head("/r/nosuchcode").status_code == 404
+    assert client.head(f"/r/{link.code}").status_code == 410
     assert client.post(f"/r/{link.code}").status_code == 405
     with unscoped():
         assert Click.objects.count() == 0
@@ -220,8 +245,9 @@ def test_link_codes_are_generated_validated_and_global(world: Any, api_for: Any)
     )
 
 
-def test_tracking_hosts_setting_limits_destinations(world: Any, api_for: Any, settings: Any) -> None:
-    settings.PRM_TRACKING_HOSTS = ["vendor.example"]
+def test_tracking_hosts_setting_limits_destinations(world: Any, api_for: Any) -> None:
+    with unscoped():
+        Workspace.objects.filter(pk=world.workspace.pk).update(tracking_allowed_hosts=["vendor.example"])
     api = api_for(world.a_admin)
     assert post(api, "/links", {"destination": "https://www.vendor.example/x"}).status_code == 201
     assert post(api, "/links", {"destination": "https://evil.example/"}).json()["field"] == "destination"

@@ -13,10 +13,20 @@ from django.test.utils import CaptureQueriesContext
 from openprm.activity.models import Conversion, Coupon, TrackingLink
 from openprm.activity.services import conversions
 from openprm.activity.services import referrals as services
+from openprm.core.models import Workspace
 from openprm.core.scoping import scope, unscoped
 from openprm.core.testing import actor_for
 
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def allowed_hosts(world: Any) -> None:
+    """The vendor's sites, where these tests' links lead (the allowed-hosts tests change them)."""
+    with unscoped():
+        Workspace.objects.filter(pk=world.workspace.pk).update(
+            tracking_allowed_hosts=["vendor.example", "v.example"]
+        )
 
 
 @dataclass
@@ -170,7 +180,7 @@ def test_portal_users_deactivate_and_reactivate_only_their_own_links(
     client = client_for(world.a_rep)
     own = f"/portal/links/{refs.link_a.public_id}/active/"
     assert client.post(own, {"active": "0"}).status_code == 302
-    assert Client().get(f"/r/{refs.link_a.code}").status_code == 404
+    assert Client().get(f"/r/{refs.link_a.code}").status_code == 410
     assert "Reactivate" in client.get("/portal/links/").content.decode()
     assert client.post(own, {"active": "1"}).status_code == 302
     assert Client().get(f"/r/{refs.link_a.code}").status_code == 302

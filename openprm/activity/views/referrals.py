@@ -26,7 +26,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from openprm.accounts.forms import add_service_errors
-from openprm.activity.forms_referrals import CouponEditForm, CouponForm, LinkEditForm, LinkForm
+from openprm.activity.forms_referrals import (
+    CouponEditForm,
+    CouponForm,
+    LinkEditForm,
+    LinkForm,
+    TrackingHostsForm,
+)
 from openprm.activity.models import Conversion, Coupon, TrackingLink
 from openprm.activity.selectors import referrals as selectors
 from openprm.activity.selectors.referrals import ReferralFilters
@@ -51,18 +57,47 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))[:100]
 
 
+UNAVAILABLE = {
+    # reason: (status, title, text) — the page says what happened, never where the link led or whose it is
+    "unknown": (
+        404,
+        "This link does not exist",
+        "There is no tracking link at this address. Check it for typos.",
+    ),
+    "inactive": (410, "This link has been deactivated", "The link was switched off by its owner."),
+    "destination": (
+        403,
+        "This link cannot be followed",
+        "The link leads to an address its vendor does not allow, so we do not send you there.",
+    ),
+}
+
+
+def link_unavailable(request: HttpRequest, reason: str) -> HttpResponse:
+    """The page a visitor sees instead of a redirect: unknown code (404), deactivated link (410) or a
+    destination outside the allowed hosts (403). Standalone: no session, no cookies, no data."""
+    status, title, text = UNAVAILABLE[reason]
+    response = render(
+        request,
+        "activity/referrals/unavailable.html",
+        {"status": status, "title": title, "text": text, "reason": reason},
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def track_redirect(request: HttpRequest, code: str) -> HttpResponse:
     """Record the click and send the visitor on, with ``prm_click`` and the link's UTM parameters.
 
-    Unknown and inactive codes are a 404 and record nothing. HEAD (link previews) redirects without
-    recording a click."""
+    Unknown and inactive codes, and links whose destination is outside the allowed hosts (checked at
+    every click: the hosts may have shrunk since the link was made), record nothing and show a page
+    saying so. HEAD (link previews) redirects without recording a click."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
+    click_id: str | None = None
     if request.method == "HEAD":
         link = services.link_active(code=code)
-        if link is None:
-            raise Http404
-        target = services.destination_url(link=link, click_id=None)
     else:
         recorded = services.click_record(
             code=code,
@@ -70,11 +105,13 @@ def track_redirect(request: HttpRequest, code: str) -> HttpResponse:
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             referrer=request.META.get("HTTP_REFERER", ""),
         )
-        if recorded is None:
-            raise Http404
-        link, click = recorded
-        target = services.destination_url(link=link, click_id=click.click_id)
-    response = HttpResponseRedirect(target)
+        link, click = recorded if recorded is not None else (None, None)
+        click_id = click.click_id if click is not None else None
+    if link is None:
+        return link_unavailable(request, services.link_state(code=code))
+    if not link.allowed:
+        return link_unavailable(request, "destination")
+    response = HttpResponseRedirect(services.destination_url(link=link, click_id=click_id))
     response["Cache-Control"] = "no-store"  # every visit must reach us to be counted
     response["Referrer-Policy"] = "no-referrer-when-downgrade"
     return response
@@ -183,6 +220,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "coupon_form": coupon_form,
             "coupon_page": coupon_page,
             "flagged": selectors.flagged_count(actor=actor),
+            "hosts_configured": selectors.tracking_hosts_get(actor=actor).configured,
         },
     )
 
@@ -264,7 +302,7 @@ def _active_flag(request: HttpRequest) -> bool:
 @staff_view
 @require_POST
 def link_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Deactivate (``active=0``: /r/<code> answers 404 from then on) or reactivate (``active=1``) a link."""
+    """Deactivate (``active=0``: /r/<code> answers 410 from then on) or reactivate (``active=1``) a link."""
     actor = actor_of(request)
     link = _link_or_404(request, public_id)
     active = _active_flag(request)
@@ -283,6 +321,61 @@ def coupon_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
     services.coupon_update(actor=actor, coupon=coupon, data={"is_active": active})
     messages.success(request, f"{'Reactivated' if active else 'Deactivated'} the coupon {coupon.code}.")
     return _back(request)
+
+
+@staff_view
+def destinations(request: HttpRequest) -> HttpResponse:
+    """Where tracking links may lead: the workspace's allowed hosts and each program's own list (admins
+    edit, other staff read), and the active links outside them (the redirect refuses those; staff fix
+    or deactivate them), a page at a time."""
+    actor = actor_of(request)
+    can_admin = actor.can(Perm.WORKSPACE_ADMIN)
+    hosts = selectors.tracking_hosts_get(actor=actor)
+    target = request.POST.get("target", "") if request.method == "POST" else ""
+    forms_by_target: dict[str, TrackingHostsForm] = {}
+    if can_admin:
+        forms_by_target["workspace"] = TrackingHostsForm(
+            initial={"hosts": "\n".join(hosts.workspace)}, prefix="workspace"
+        )
+        for entry in hosts.programs:
+            key = str(entry.program.public_id)
+            forms_by_target[key] = TrackingHostsForm(initial={"hosts": "\n".join(entry.hosts)}, prefix=key)
+    if request.method == "POST":
+        actor.require(Perm.WORKSPACE_ADMIN)
+        if target not in forms_by_target:
+            raise Http404
+        form = forms_by_target[target] = TrackingHostsForm(request.POST, prefix=target)
+        program = next((e.program for e in hosts.programs if str(e.program.public_id) == target), None)
+        if form.is_valid():
+            try:
+                saved = services.tracking_hosts_set(
+                    actor=actor, hosts=form.cleaned_data["hosts"], program=program
+                )
+            except ValidationError as exc:
+                form.add_error("hosts", exc.message_dict.get("hosts", exc.messages))
+            else:
+                where = program.name if program is not None else "the workspace"
+                listed = ", ".join(saved) if saved else "none" if program is None else "the workspace's"
+                messages.success(request, f"Allowed hosts for {where}: {listed}.")
+                return redirect("activity:destinations")
+    outside = selectors.links_outside_hosts(actor=actor, hosts=hosts)
+    page = Paginator(outside, 50).get_page(request.GET.get("page"))
+    links = selectors.links_by_ids(actor=actor, ids=list(page.object_list))
+    return render(
+        request,
+        "activity/referrals/destinations.html",
+        {
+            "hosts": hosts,
+            "can_admin": can_admin,
+            "can_edit": actor.can(Perm.PARTNER_EDIT),
+            "workspace_form": forms_by_target.get("workspace"),
+            "programs": [(e, forms_by_target.get(str(e.program.public_id))) for e in hosts.programs],
+            "page": page,
+            "outside": links,
+            "outside_count": len(outside),
+            "flagged": selectors.flagged_count(actor=actor),
+        },
+    )
 
 
 @staff_view
@@ -340,6 +433,7 @@ urlpatterns: list[URLPattern] = [
     path("referrals/links/<uuid:public_id>/active/", link_set_active, name="link_set_active"),
     path("referrals/coupons/<uuid:public_id>/", coupon_edit, name="coupon_edit"),
     path("referrals/coupons/<uuid:public_id>/active/", coupon_set_active, name="coupon_set_active"),
+    path("referrals/destinations/", destinations, name="destinations"),
     path("referrals/conversions/", conversions, name="conversions"),
     path("referrals/conversions/<uuid:public_id>/review/", conversion_review, name="conversion_review"),
 ]

@@ -94,6 +94,9 @@ def test_the_redirect_statement_is_prepared(client: Any, world: Any) -> None:
     from openprm.core.testing import actor_for
 
     actor = actor_for(world.admin)
+    type(world.workspace).objects.filter(pk=world.workspace.pk).update(
+        tracking_allowed_hosts=["vendor.example"]
+    )
     with scope(actor.access_scope()):
         link = referrals.link_create(
             actor=actor, data={"partner_id": world.partner_a.pk, "destination": "https://vendor.example/"}
