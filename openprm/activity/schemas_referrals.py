@@ -20,7 +20,7 @@ from openprm.activity.services.conversions import ConversionInput
 from openprm.activity.services.referrals import CouponInput, LinkInput
 from openprm.core.schemas import NoNul
 from openprm.core.validation import MAX_AMOUNT
-from openprm.partners.schemas import ErrorOut, Pagination
+from openprm.partners.schemas import STAFF_ONLY_NOTE, ErrorOut, Pagination, StaffOnlyFields
 
 __all__ = ["ErrorOut", "Pagination"]
 
@@ -251,11 +251,15 @@ class FlagOut(Schema):
     detail: str
 
 
-class ConversionOut(Schema):
+class ConversionOut(StaffOnlyFields):
+    STAFF_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"flags", "customer_email_hash", "idempotency_key", "properties"}
+    )
+
     public_id: uuid.UUID
     kind: str
     status: str
-    flags: list[FlagOut]
+    flags: list[FlagOut] = Field([], description=f"Fraud-rule findings. {STAFF_ONLY_NOTE}")
     partner: RefOut | None
     program: RefOut | None
     attributed_by: str = Field(
@@ -265,13 +269,13 @@ class ConversionOut(Schema):
     amount: Decimal
     currency: str
     customer_external_id: str
-    customer_email_hash: str
+    customer_email_hash: str = Field("", description=STAFF_ONLY_NOTE)
     click_id: str | None
     link_code: str | None
     coupon: str | None
     refund_of: uuid.UUID | None
-    idempotency_key: str
-    properties: dict[str, Any]
+    idempotency_key: str = Field("", description=STAFF_ONLY_NOTE)
+    properties: dict[str, Any] = Field({}, description=STAFF_ONLY_NOTE)
     created_at: datetime.datetime
 
     @staticmethod

@@ -18,9 +18,13 @@ from ninja.schema import DjangoGetter
 from pydantic import (
     AfterValidator,
     ConfigDict,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -119,6 +123,37 @@ class PartnerRemovedOut(Schema):
     public_id: uuid.UUID
     state: Literal["archived", "deleted"]
     archived_at: datetime.datetime | None = None
+
+
+class StaffOnlyFields(Schema):
+    """Base of output schemas holding internal fields (docs/visibility.md): the fields named in
+    ``STAFF_ONLY`` are left out of the answer when a partner user asked. Give those fields a default so
+    that the schema documents them as optional ("absent for partner users")."""
+
+    STAFF_ONLY: ClassVar[frozenset[str]] = frozenset()
+    _for_partner: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _audience(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
+        obj = handler(data)
+        actor = getattr((info.context or {}).get("request"), "actor", None)
+        if isinstance(obj, StaffOnlyFields):
+            obj._for_partner = bool(actor is not None and actor.is_partner_user)
+        return obj
+
+    def drop_staff_only(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._for_partner:
+            for key in self.STAFF_ONLY:
+                data.pop(key, None)
+        return data
+
+    @model_serializer(mode="wrap")  # unannotated return: the schema stays the model's own
+    def _staff_only(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        return self.drop_staff_only(handler(self))
+
+
+STAFF_ONLY_NOTE = "Staff only: absent for partner users"
 
 
 class Pagination(LimitOffsetPagination):
@@ -253,31 +288,45 @@ class TierOut(Schema):
     tier: str | None
 
 
-class PartnerOut(Schema):
+class PartnerOut(StaffOnlyFields):
+    STAFF_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {
+            "status",
+            "status_changed_at",
+            "tags",
+            "custom_fields",
+            "notes",
+            "last_contact_on",
+            "last_contact_at",
+        }
+    )
+
     public_id: uuid.UUID
     external_id: str | None
     name: str
     legal_name: str
     type: str
-    status: str
-    status_changed_at: datetime.datetime
+    status: str = Field("", description=f"Lifecycle status. {STAFF_ONLY_NOTE}")
+    status_changed_at: datetime.datetime | None = Field(None, description=STAFF_ONLY_NOTE)
     country: str
     region: str
     domains: list[str]
     website: str
-    owner: str | None = Field(description="E-mail of the owning staff user")
-    tags: list[str]
-    custom_fields: dict[str, Any]
+    owner: str | None = Field(description="E-mail of the owning staff user (the partner's partner manager)")
+    tags: list[str] = Field([], description=STAFF_ONLY_NOTE)
+    custom_fields: dict[str, Any] = Field({}, description=STAFF_ONLY_NOTE)
     start_date: datetime.date | None
-    notes: str
+    notes: str = Field("", description=STAFF_ONLY_NOTE)
     tiers: list[TierOut]
     created_at: datetime.datetime
     updated_at: datetime.datetime
     last_contact_on: datetime.date | None = Field(
-        description="Day (UTC) of the last contact with the partner in either direction"
+        None,
+        description=f"Day (UTC) of the last contact with the partner in either direction. {STAFF_ONLY_NOTE}",
     )
     last_contact_at: datetime.datetime | None = Field(
-        description="Deprecated: last_contact_on at 00:00 UTC (contact is tracked per day)"
+        None,
+        description=f"Deprecated: last_contact_on at 00:00 UTC (tracked per day). {STAFF_ONLY_NOTE}",
     )
     archived_at: datetime.datetime | None = Field(
         description="When the partner was archived (hidden, restorable); null for a live partner"

@@ -1,0 +1,302 @@
+"""Partner users never see the vendor's internal fields (docs/visibility.md).
+
+The walk is generated, so that a new endpoint or page is covered without touching this file: every GET
+operation of the OpenAPI schema (with a partner admin's token) and every URL of the URLconf (with a
+partner admin's session), filled with the ids of seeded objects. The seeded data carries a unique marker
+string in every internal field; any marker, and any key from the staff-only list, in any answer fails.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from openprm.accounts.models import Membership, Notification
+from openprm.activity.models import Click, Event, Conversion, Coupon, TrackingLink
+from openprm.activity.services import interactions as interaction_services
+from openprm.core.scoping import scope, unscoped
+from openprm.deals import services as deal_services
+from openprm.deals.models import Deal, DealConflict
+from openprm.partners import services as partner_services
+from openprm.partners.models import CustomFieldDefinition, PartnerStatus
+
+pytestmark = pytest.mark.django_db
+
+# Strings that only internal fields hold: none may reach a partner user.
+MARKERS = {
+    "partner notes": "INTERNAL-NOTE-7f3a",
+    "partner tag": "INTERNAL-TAG-91be",
+    "custom field value": "INTERNAL-CF-44d0",
+    "custom field label": "INTERNAL-CFLABEL-0c2e",
+    "lifecycle status label": "At risk",
+    "lifecycle status value": '"at_risk"',
+    "internal interaction note": "INTERNAL-INTERACTION-5e61",
+    "deal idempotency key": "INTERNAL-IDEM-2b7e",
+    "deal owner (vendor side)": "admin@vendor.test",
+    "other partner in a conflict": "Globex",
+    "other partner's deal": "OTHER-CONTACT-5d1c",
+    "approval override reason": "INTERNAL-OVERRIDE-19d4",
+    "conversion fraud flag": "INTERNAL-FLAG-a9f0",
+    "conversion idempotency key": "INTERNAL-CONVKEY-3c77",
+    "conversion properties": "INTERNAL-CONVPROP-61aa",
+    "customer e-mail hash": "feedface" * 8,
+    "visitor ip hash": "deadbeef" * 8,
+    "visitor user agent": "INTERNAL-UA-7721",
+}
+
+# JSON keys of internal fields (docs/visibility.md): their presence alone fails, whatever the value.
+STAFF_ONLY_KEYS = {
+    "notes",
+    "tags",
+    "custom_fields",
+    "status_changed_at",
+    "last_contact_on",
+    "last_contact_at",
+    "idempotency_key",
+    "customer_key",
+    "customer_domain_root",
+    "request_hash",
+    "conflicts_open",
+    "flags",
+    "customer_email_hash",
+    "ip_hash",
+    "user_agent",
+    "score",
+    "reasons",
+}
+
+# The API schema documents every field, staff ones included: only markers count there.
+SCHEMA_PATHS = {"/api/v1/openapi.json", "/api/v1/docs"}
+
+
+@pytest.fixture
+def seeded(world: Any, settings: Any) -> dict[str, Any]:
+    """Partner A (the walker's) with every internal field holding a marker, a conflicting deal of
+    partner B, a tracking link with a flagged conversion, and a decision notification."""
+    system = world.system
+    with scope(system.access_scope()):
+        CustomFieldDefinition.objects.create(
+            workspace=world.workspace, key="risk_memo", label=MARKERS["custom field label"], field_type="text"
+        )
+        partner_services.partner_update(
+            actor=system,
+            partner=world.partner_a,
+            data={
+                "notes": MARKERS["partner notes"],
+                "tags": [MARKERS["partner tag"]],
+                "custom_fields": {"risk_memo": MARKERS["custom field value"]},
+                "status": PartnerStatus.AT_RISK,
+                "owner_email": "manager@vendor.test",
+            },
+        )
+        contact = partner_services.contact_create(
+            actor=system, partner=world.partner_a, data={"name": "Ann Acme", "email": "ann@acme.example"}
+        )
+        agreement = partner_services.agreement_create(
+            actor=system, partner=world.partner_a, data={"title": "Reseller agreement", "status": "active"}
+        )
+        for kind, body in (("note", MARKERS["internal interaction note"]), ("call", "Quarterly call")):
+            interaction_services.interaction_create(
+                actor=system,
+                partner=world.partner_a,
+                data={"kind": kind, "occurred_at": timezone.now(), "subject": f"{kind} subject", "body": body},
+            )
+        other, _ = deal_services.deal_register(
+            actor=system,
+            data={
+                "partner_id": world.partner_b.pk,
+                "customer_name": "Initech GmbH",
+                "customer_domain": "initech.example",
+                "contact_name": MARKERS["other partner's deal"],
+                "amount": "7654321",
+            },
+        )
+    from openprm.core.testing import actor_for
+
+    partner_admin = actor_for(world.a_admin)
+    with scope(partner_admin.access_scope()):
+        deal, _ = deal_services.deal_register(
+            actor=partner_admin,
+            data={"customer_name": "Initech GmbH", "customer_domain": "initech.example", "amount": "1200"},
+        )
+    with unscoped():
+        Deal.objects.filter(pk=deal.pk).update(
+            idempotency_key=MARKERS["deal idempotency key"],
+            owner=world.admin,
+        )
+        conflict = DealConflict.objects.filter(deal=deal).first() or DealConflict.objects.get(other=deal)
+    with scope(system.access_scope()):
+        override = {"override_conflicts": True, "override_reason": MARKERS["approval override reason"]}
+        if "override_conflicts" not in inspect.signature(deal_services.deal_approve).parameters:
+            override = {}  # approvals that ignore conflicts (before the conflict rule)
+        deal_services.deal_approve(
+            actor=system, deal=Deal.objects.get(pk=deal.pk), note="Welcome aboard", **override
+        )
+    with unscoped():
+        link = TrackingLink.objects.create(
+            workspace=world.workspace, partner=world.partner_a, code="acme-spring", destination="https://x.test/"
+        )
+        coupon = Coupon.objects.create(workspace=world.workspace, partner=world.partner_a, code="ACME10")
+        click = Click.objects.create(
+            workspace=world.workspace,
+            partner=world.partner_a,
+            link=link,
+            click_id="c" * 32,
+            clicked_at=timezone.now(),
+            ip_hash=MARKERS["visitor ip hash"],
+            user_agent=MARKERS["visitor user agent"],
+        )
+        conversion = Conversion.objects.create(
+            workspace=world.workspace,
+            partner=world.partner_a,
+            kind=Conversion.Kind.values[0],
+            occurred_at=timezone.now(),
+            amount=Decimal("49.00"),
+            click=click,
+            link=link,
+            attributed_by="click",
+            status=Conversion.Status.FLAGGED,
+            flags=[{"rule": "ip_burst", "detail": MARKERS["conversion fraud flag"]}],
+            idempotency_key=MARKERS["conversion idempotency key"],
+            customer_email_hash=MARKERS["customer e-mail hash"],
+            properties={"order": MARKERS["conversion properties"]},
+        )
+        Notification.objects.create(
+            workspace=world.workspace, user=world.a_admin, partner=world.partner_a, title="Hello", body="Hi"
+        )
+        interactions = [
+            interaction_services.public_id_of(e)
+            for e in Event.objects.filter(partner=world.partner_a, source=Event.Source.UI)
+        ]
+        program = world.partner_a.enrolments.first().program
+        team = [m.public_id for m in Membership.objects.filter(partner=world.partner_a)]
+    return {
+        "partners": [world.partner_a.public_id],
+        "contacts": [contact.public_id],
+        "agreements": [agreement.public_id],
+        "interactions": interactions,
+        "deals": [deal.public_id, other.public_id],
+        "conflicts": [conflict.public_id],
+        "links": [link.public_id],
+        "coupons": [coupon.public_id],
+        "conversions": [conversion.public_id],
+        "programs": [program.public_id],
+        "code": ["acme-spring"],
+        "team": team,
+        "uidb64": ["MQ"],  # password reset / invitation links: any value (the page refuses it)
+        "token": ["set-password"],
+    }
+
+
+def _leaks(text: str, path: str) -> list[str]:
+    found = [f"{path}: {what} ({marker!r})" for what, marker in MARKERS.items() if marker in text]
+    if path in SCHEMA_PATHS:  # the schema lists every status value; only the seeded strings count there
+        return [f for f in found if "INTERNAL-" in f]
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return found
+    return found + [f"{path}: staff-only key {key!r}" for key in sorted(_keys(data) & STAFF_ONLY_KEYS)]
+
+
+def _keys(data: Any) -> set[str]:
+    if isinstance(data, dict):
+        return set(data).union(*(_keys(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(_keys(v) for v in data))
+    return set()
+
+
+def _fill(
+    template: str, ids: dict[str, list[Any]], param: re.Pattern[str], fallback: list[Any] | None = None
+) -> Iterator[str]:
+    """Every way to fill the template's parameters: each from the ids of the collection named by the
+    path segment before it (``/deals/{deal_id}`` → the seeded deals), else the fallback."""
+    match = param.search(template)
+    if match is None:
+        yield template
+        return
+    before = template[: match.start()].rstrip("/").rsplit("/", 1)[-1]
+    name = match.group("name")
+    values = ids.get(before) or ids.get(name) or fallback
+    assert values, f"{template}: no seeded ids for the parameter {name!r}; add them to the walker"
+    for value in values:
+        filled = template[: match.start()] + str(value) + template[match.end() :]
+        yield from _fill(filled, ids, param, fallback)
+
+
+def test_api_walk_shows_partner_users_no_internal_field(world, seeded, api_for):
+    client = api_for(world.a_admin)
+    schema = client.get("/api/v1/openapi.json").json()
+    walked, leaks = [], []
+    for template, operations in schema["paths"].items():
+        if "get" not in operations:
+            continue
+        for path in _fill(template, seeded, re.compile(r"\{(?P<name>\w+)\}")):
+            response = client.get(path)
+            assert response.status_code < 500, f"{path}: {response.status_code}"
+            walked.append((path, response.status_code))
+            leaks += _leaks(response.text, path)
+    for path in SCHEMA_PATHS:
+        leaks += _leaks(client.get(path).text, path)
+    assert not leaks, "\n".join(leaks)
+    ok = {p for p, status in walked if status == 200}
+    assert f"/api/v1/partners/{world.partner_a.public_id}" in ok  # the walk really saw the partner
+    assert f"/api/v1/deals/{seeded['deals'][0]}" in ok
+    assert f"/api/v1/conversions/{seeded['conversions'][0]}" in ok
+
+
+def test_partner_writes_answer_with_partner_safe_output(world, seeded, api_for):
+    """What a write returns is as partner-safe as what a read returns."""
+    client = api_for(world.a_admin)
+    created = client.post(
+        "/api/v1/deals",
+        {"customer_name": "Initech GmbH", "customer_domain": "initech.example", "amount": "10"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.text
+    contact = client.patch(
+        f"/api/v1/contacts/{seeded['contacts'][0]}", {"title": "CTO"}, content_type="application/json"
+    )
+    assert contact.status_code == 200, contact.text
+    leaks = _leaks(created.text, "POST /deals") + _leaks(contact.text, "PATCH /contacts")
+    assert not leaks, "\n".join(leaks)
+
+
+def _url_templates(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, str]]:
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if entry.namespace != "api":  # the API is walked through its schema above
+                yield from _url_templates(entry, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry.name or ""
+
+
+def test_page_walk_shows_partner_users_no_internal_field(world, seeded, client_for):
+    """Every page of the URLconf (the portal and any staff page) as a partner admin."""
+    client = client_for(world.a_admin)
+    param = re.compile(r"<(?:\w+:)?(?P<name>\w+)>")
+    walked, leaks = [], []
+    for template, name in _url_templates(get_resolver()):
+        if name == "logout" or template.startswith(("^", "static/", "media/")):
+            continue
+        # Staff pages whose ids the walker does not know get the partner's id: they must 404 anyway.
+        for path in _fill(template, seeded, param, fallback=seeded["partners"]):
+            response = client.get("/" + path)
+            assert response.status_code < 500, f"/{path}: {response.status_code}"
+            walked.append(("/" + path, response.status_code))
+            leaks += _leaks(response.content.decode(errors="replace"), "/" + path)
+    leaks += [f"mail to {m.to}: {w}" for m in mail.outbox for w in _leaks(m.body + m.subject, "mail")]
+    assert not leaks, "\n".join(leaks)
+    ok = {p for p, status in walked if status == 200}
+    assert {"/portal/", "/portal/deals/", f"/portal/deals/{seeded['deals'][0]}/", "/portal/conversions/"} <= ok
