@@ -40,6 +40,7 @@ from openprm.deals.schemas import (
     MetricsQuery,
     Pagination,
 )
+from openprm.deals.services.registration import OpenConflicts
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
 
@@ -162,12 +163,30 @@ def deal_move_stage(request: HttpRequest, deal_id: uuid.UUID, payload: DealStage
 
 
 @router.post("/deals/{deal_id}/approve", response={200: DealOut, **ERRORS})
-def deal_approve(request: HttpRequest, deal_id: uuid.UUID, payload: DealApproveIn) -> Deal:
-    """Staff: approve a registration; its protection window starts now."""
+def deal_approve(request: HttpRequest, deal_id: uuid.UUID, payload: DealApproveIn) -> Status[Any]:
+    """Staff: approve a registration; its protection window starts now.
+
+    A registration with open conflicts is refused with 409 `open_conflicts` (`errors` lists each
+    conflict) unless they are resolved first or `override_conflicts` is true with an `override_reason`
+    (kept in the deal's history)."""
     actor = _actor(request)
     deal = selectors.deal_get(actor=actor, public_id=deal_id)
-    services.deal_approve(actor=actor, deal=deal, note=payload.note)
-    return selectors.deal_get(actor=actor, public_id=deal_id)
+    try:
+        services.deal_approve(
+            actor=actor,
+            deal=deal,
+            note=payload.note,
+            override_conflicts=payload.override_conflicts,
+            override_reason=payload.override_reason,
+        )
+    except OpenConflicts as exc:
+        errors = [
+            {"field": f"conflicts.{c['conflict']}", "code": "open_conflict", "message": c["text"]}
+            for c in exc.conflicts
+        ]
+        body = {"code": "open_conflicts", "message": exc.summary, "field": "override_conflicts"}
+        return Status(409, {**body, "errors": errors})
+    return Status(200, selectors.deal_get(actor=actor, public_id=deal_id))
 
 
 @router.post("/deals/{deal_id}/reject", response={200: DealOut, **ERRORS})

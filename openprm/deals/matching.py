@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -154,6 +154,16 @@ _CANONICAL_TOKENS: dict[str, str] = {
     "2nd": "second",
     "3rd": "third",
 }
+
+# Glued words ("AcmeLabs", "NovaTech"): a token ending in one of these spellings, after a brand of at
+# least 4 letters, is compared split ("acme laboratories"), the way the spaced form is normalised.
+_GLUE_SPELLINGS: dict[str, str] = {
+    spelling: canonical
+    for abbreviation, canonical in _CANONICAL_TOKENS.items()
+    for spelling in (abbreviation, canonical)
+    if len(spelling) >= 3 and spelling.isalpha()
+}
+_GLUE_MIN_BRAND = 4
 
 # Words that carry little identity: industry words, stock business-name words, places.
 # A name made only of these (plus very short tokens) is "generic".
@@ -300,6 +310,17 @@ def normalize_company(name: str) -> str:
             break
         result = again
     return result
+
+
+def _unglue(token: str) -> tuple[str, ...]:
+    """``acmelabs`` -> (``acme``, ``laboratories``); other tokens unchanged (longest spelling wins)."""
+    if token in _GLUE_SPELLINGS or token in _GENERIC_WORDS:
+        return (token,)
+    for size in range(min(len(token) - _GLUE_MIN_BRAND, 13), 2, -1):
+        canonical = _GLUE_SPELLINGS.get(token[-size:])
+        if canonical is not None:
+            return (token[:-size], canonical)
+    return (token,)
 
 
 def customer_key(name: str) -> str:
@@ -523,6 +544,7 @@ class PreparedRecord:
     root_key: str  # root without hyphens, for comparisons
     root_core: str  # root_key without glued descriptor words ("acmegroup" -> "acme")
     domain_kind: str  # "none" | "generic" | "hosted" | "normal"
+    unglued: tuple[str, ...] = ()  # tokens, glued words split ("acmelabs" -> acme laboratories), or ()
 
 
 def _display(text: str) -> str:
@@ -537,6 +559,7 @@ def prepare(name: str, domain: str) -> PreparedRecord:
     domain = domain or ""
     norm = normalize_company(name)
     tokens = tuple(t for t in norm.split() if t not in _STOPWORDS) or tuple(norm.split())
+    unglued = tuple(part for t in tokens for part in _unglue(t))
     core = tuple(t for t in tokens if t not in _DROPPABLE_WORDS) or tokens
     acronym = "".join(t[0] for t in core) if len(core) >= 2 else ""
     distinctive = any(len(t) >= 4 and t not in _GENERIC_WORDS and not t.isdigit() for t in tokens)
@@ -570,6 +593,26 @@ def prepare(name: str, domain: str) -> PreparedRecord:
         root_key=root.replace("-", ""),
         root_core=_root_core(root.replace("-", "")),
         domain_kind=kind,
+        unglued=unglued if unglued != tokens else (),
+    )
+
+
+@lru_cache(maxsize=8192)
+def _unglued_record(rec: PreparedRecord) -> PreparedRecord:
+    """``rec`` with its glued words split, for a second look at the names."""
+    if not rec.unglued:
+        return rec
+    tokens = rec.unglued
+    core = tuple(t for t in tokens if t not in _DROPPABLE_WORDS) or tokens
+    return replace(
+        rec,
+        norm=" ".join(tokens),
+        tokens=tokens,
+        core=core,
+        compact="".join(tokens),
+        acronym="".join(t[0] for t in core) if len(core) >= 2 else "",
+        distinctive=any(len(t) >= 4 and t not in _GENERIC_WORDS and not t.isdigit() for t in tokens),
+        unglued=(),
     )
 
 
@@ -605,6 +648,8 @@ def blocking_keys(name: str, domain: str) -> set[str]:
         consonants = sorted(set(significant[0]) - set("aeiouy0123456789"))
         if len(consonants) >= 3:
             keys.add(f"c:{''.join(consonants)}")
+        if rec.unglued:  # "AcmeLabs Boston" also under the brand its spaced form starts with
+            keys.add(f"n:{rec.unglued[0]}")
         if rec.acronym and 2 <= len(rec.acronym) <= 6:
             keys.add(f"a:{rec.acronym}")
         if len(rec.tokens) == 1 and 2 <= len(rec.compact) <= 6:
@@ -684,7 +729,21 @@ def _quote_pair(a: PreparedRecord, b: PreparedRecord) -> str:
 
 
 def _name_signal(a: PreparedRecord, b: PreparedRecord) -> tuple[float, str, bool]:
-    """(weight, reason, names-equal) for the name comparison; symmetric in a, b."""
+    """(weight, reason, names-equal) for the name comparison; symmetric in a, b.
+
+    Names written with glued words ("AcmeLabs Boston") are compared with those words split, as the
+    spaced form is normalised ("Acme Labs Boston" -> "acme laboratories boston"): that comparison
+    decides when it finds anything, so "AcmeLabs Boston" ~ "Acme Boston" is a containment (labs is
+    an extra word), not "acme" abbreviating "acmelabs"."""
+    if a.unglued or b.unglued:
+        weight, reason, equal = _name_signal_once(_unglued_record(a), _unglued_record(b))
+        if weight:
+            glued = ", ".join(f"'{r.norm}'" for r in (a, b) if r.unglued)
+            return weight, f"{reason}; glued words split ({glued})", equal
+    return _name_signal_once(a, b)
+
+
+def _name_signal_once(a: PreparedRecord, b: PreparedRecord) -> tuple[float, str, bool]:
     if not a.compact or not b.compact:
         if not a.compact and not b.compact and a.raw_key and a.raw_key == b.raw_key:
             return _W_NAME_EXACT_GENERIC, f"identical company name text {_quote_pair(a, b)}", True

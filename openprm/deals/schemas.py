@@ -276,6 +276,12 @@ class DealRejectIn(_Input):
 class DealRequestInfoIn(_Input):
     message: Reason = Field(description="What the partner should add; shown to them")
 
+    override_conflicts: bool = Field(
+        False, description="Approve although the registration has open conflicts (needs override_reason)"
+    )
+    override_reason: Note = Field(
+        "", description="Why the conflicts are overridden; kept in the deal history"
+    )
 
 class ConflictResolveIn(_Input):
     resolution: ResolutionIn = Field(
@@ -353,6 +359,8 @@ class DealOut(Schema):
     @staticmethod
     def resolve_approval_note(obj: Deal) -> str:
         return obj.decision_note
+    line_items_total: Decimal | None = Field(description="Sum of the line items; null without line items")
+    amount_mismatch: bool = Field(description="The line items add up to something else than `amount`")
 
     @staticmethod
     def resolve_line_items(obj: Deal) -> list[DealLineItem]:
@@ -367,6 +375,16 @@ class DealOut(Schema):
         request = (context or {}).get("request")
         actor = getattr(request, "actor", None)
         if actor is None or actor.is_partner_user:
+    @staticmethod
+    def resolve_line_items_total(obj: Deal) -> Decimal | None:
+        lines = list(obj.line_items.all())
+        return sum((li.total for li in lines), Decimal("0")) if lines else None
+
+    @staticmethod
+    def resolve_amount_mismatch(obj: Deal) -> bool:
+        lines = list(obj.line_items.all())
+        return bool(lines) and sum((li.total for li in lines), Decimal("0")) != obj.amount
+
             return None
         if hasattr(obj, "conflicts_open"):  # annotated by the list endpoint
             return int(obj.conflicts_open)
@@ -408,28 +426,65 @@ class DealStageChangeOut(Schema):
 
 
 class DealConflictSideOut(Schema):
-    public_id: uuid.UUID
-    partner: DealRefOut
-    customer_name: str
-    customer_domain: str
-    amount: Decimal
-    currency: str
-    stage: str
-    approval_status: str
-    registered_at: datetime.datetime
+    """One side of a conflict. A side outside what the caller may see (staff restricted to the partners
+    they own) says only that it exists: ``visible`` false and every other field null."""
+
+    visible: bool = Field(True, description="False: a registration outside your partners (details hidden)")
+    public_id: uuid.UUID | None
+    partner: DealRefOut | None
+    customer_name: str | None
+    customer_domain: str | None
+    amount: Decimal | None
+    currency: str | None
+    stage: str | None
+    approval_status: str | None
+    registered_at: datetime.datetime | None
 
     @staticmethod
-    def resolve_stage(obj: Deal) -> str:
-        return obj.stage.key
+    def resolve_visible(obj: Any) -> bool:
+        return isinstance(obj, Deal)
+
+    @staticmethod
+    def resolve_stage(obj: Any) -> str | None:
+        return obj.stage.key if isinstance(obj, Deal) else None
+
+
+HIDDEN_SIDE: dict[str, Any] = dict.fromkeys(
+    [
+        *("public_id", "partner", "customer_name", "customer_domain", "amount", "currency"),
+        *("stage", "approval_status", "registered_at"),
+    ]
+)
+
+
+def _sides_hidden(obj: DealConflict, context: Any) -> bool:
+    """Whether a side of the conflict is outside the caller's scope (worked out once per conflict)."""
+    if not hasattr(obj, "_side_hidden"):
+        from openprm.deals.services.registration import deals_visible
+
+        actor = getattr((context or {}).get("request"), "actor", None)
+        ids = {obj.deal_id, obj.other_id}
+        visible = ids if actor is None else deals_visible(actor=actor, deal_ids=ids)
+        obj._side_hidden = {pk: pk not in visible for pk in ids}  # type: ignore[attr-defined]
+    return any(obj._side_hidden.values())  # type: ignore[attr-defined]
+
+
+def _side(obj: DealConflict, deal: Deal, context: Any) -> Deal | dict[str, Any]:
+    _sides_hidden(obj, context)
+    return HIDDEN_SIDE if obj._side_hidden[deal.pk] else deal  # type: ignore[attr-defined]
 
 
 class DealConflictOut(Schema):
     public_id: uuid.UUID
     deal: DealConflictSideOut = Field(description="The registration that was checked")
     other: DealConflictSideOut = Field(description="The other partner's registration it matched")
-    first_in: uuid.UUID = Field(description="Public id of whichever of the two was registered first")
+    first_in: uuid.UUID | None = Field(
+        description="Public id of whichever of the two was registered first (null when one is hidden)"
+    )
     score: float = Field(description="Match strength, 0-1")
-    reasons: list[str] = Field(description="Why the two look like the same customer")
+    reasons: list[str] = Field(
+        description="Why the two look like the same customer (empty when one side is hidden: they name it)"
+    )
     status: str
     detected_at: datetime.datetime
     resolved_at: datetime.datetime | None
@@ -437,8 +492,20 @@ class DealConflictOut(Schema):
     resolution_note: str
 
     @staticmethod
-    def resolve_first_in(obj: DealConflict) -> uuid.UUID:
-        return obj.first_in.public_id
+    def resolve_deal(obj: DealConflict, context: Any) -> Deal | dict[str, Any]:
+        return _side(obj, obj.deal, context)
+
+    @staticmethod
+    def resolve_other(obj: DealConflict, context: Any) -> Deal | dict[str, Any]:
+        return _side(obj, obj.other, context)
+
+    @staticmethod
+    def resolve_reasons(obj: DealConflict, context: Any) -> list[str]:
+        return [] if _sides_hidden(obj, context) else list(obj.reasons)
+
+    @staticmethod
+    def resolve_first_in(obj: DealConflict, context: Any) -> uuid.UUID | None:
+        return None if _sides_hidden(obj, context) else obj.first_in.public_id
 
     @staticmethod
     def resolve_resolved_by(obj: DealConflict) -> str:

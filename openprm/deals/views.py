@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,8 +35,10 @@ from openprm.deals.forms import (
     StageForm,
     close_month_choices,
 )
+from openprm.deals.history import deal_history_items
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict, DealStageChange, PipelineStage
 from openprm.deals.selectors import DealFilters
+from openprm.deals.services import registration
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
 
@@ -204,22 +207,43 @@ def _audit(request: HttpRequest, deal: Deal) -> dict[str, Any]:
     entries = AuditEntry.objects.filter(object_type="deals.deal", object_id=deal.public_id).order_by(
         "-at", "-id"
     )
-    return {"deal": deal, "history": paginate(request, entries, per_page=20)}
+    history = paginate(request, entries, per_page=20)
+    items = deal_history_items(history.object_list, currency=deal.currency)
+    return {"deal": deal, "history": history, "history_items": items}
+
+
+def _conflict_views(actor: Any, deal: Deal) -> list[ConflictView]:
+    """Each conflicting pair once, whichever direction it was stored in; rivals outside the actor's
+    partners (staff restricted to their own) are masked."""
+    conflicts = registration.deal_conflicts(deal=deal)
+    rivals = {c.other_id if c.deal_id == deal.pk else c.deal_id for c in conflicts}
+    visible = registration.deals_visible(actor=actor, deal_ids=rivals)
+    blocking = {c.pk for c in registration.conflicts_blocking(deal=deal)} if conflicts else set()
+    views = []
+    for c in conflicts:
+        other = c.other if c.deal_id == deal.pk else c.deal
+        views.append(
+            ConflictView(
+                conflict=c,
+                this=deal,
+                other=other,
+                first_in=c.first_in,
+                hidden=other.pk not in visible,
+                blocking=c.pk in blocking,
+            )
+        )
+    return views
 
 
 def _detail(request: HttpRequest, deal: Deal, status: int = 200, **forms: Any) -> HttpResponse:
+    hidden: bool = False  # the other registration is outside the actor's partners: shown as "exists" only
+    blocking: bool = False  # open, with a rival still in play: approval needs it resolved or overridden
     actor = actor_of(request)
     now = timezone.now()
     stages = services.program_stages(program=deal.program)
-    conflicts = [
-        ConflictView(
-            conflict=c,
-            this=deal,
-            other=c.other if c.deal_id == deal.pk else c.deal,
-            first_in=c.first_in,
-        )
-        for c in selectors.conflict_list(actor=actor, deal=deal)
-    ]
+    conflicts = _conflict_views(actor, deal)
+    lines = list(deal.line_items.all())
+    lines_total = sum((li.total for li in lines), Decimal("0"))
     context = {
         **_audit(request, deal),
         "stages": stages,
@@ -261,6 +285,9 @@ def _back(deal: Deal) -> HttpResponse:
 
 
 @staff_view
+        "blocking_conflicts": sum(1 for c in conflicts if c.blocking),
+        "lines_total": lines_total,
+        "amount_mismatch": bool(lines) and lines_total != deal.amount,
 @require_POST
 def deal_approve(request: HttpRequest, public_id: str) -> HttpResponse:
     actor, deal = _editable(request, public_id)
@@ -268,7 +295,13 @@ def deal_approve(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, deal, approve_form=form)
     try:
-        services.deal_approve(actor=actor, deal=deal, note=form.cleaned_data["note"])
+        services.deal_approve(
+            actor=actor,
+            deal=deal,
+            note=form.cleaned_data["note"],
+            override_conflicts=bool(request.POST.get("override_conflicts")),
+            override_reason=request.POST.get("override_reason", "").replace("\x00", "")[:2000],
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -415,6 +448,9 @@ def pipeline_review(request: HttpRequest) -> HttpResponse:
     return render(request, "deals/review.html", {"blocks": blocks, "now": now})
 
 
+    except PermissionDenied as exc:  # the other registration belongs to a partner the actor does not own
+        messages.error(request, str(exc))
+        return _back(this)
 @staff_view
 def partner_panel(request: HttpRequest, public_id: str) -> HttpResponse:
     """The "Deals" panel of the staff partner page (loaded into it by HTMX): metrics and recent deals."""

@@ -19,7 +19,7 @@ from openprm.core.actors import Actor
 from openprm.core.audit import apply_values, audit_record, audited_change, snapshot
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import PARTNER_ROLES, Perm
-from openprm.core.scoping import unscoped
+from openprm.core.scoping import scope, unscoped
 from openprm.core.validation import MAX_AMOUNT, clean_text
 from openprm.deals import matching
 from openprm.deals.models import (
@@ -397,14 +397,98 @@ def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
                 reasons.append(f"{other.partner.name} holds an approved registration (in the pipeline)")
             else:
                 reasons.append(f"{other.partner.name} has an open registration awaiting a decision")
+            values = {"score": Decimal(str(round(result.score, 4))), "reasons": reasons}
+            # One row per pair: a re-check of the earlier deal (an edit) updates the row its later rival
+            # created instead of storing the pair a second time in the other direction.
+            reverse = DealConflict.objects.filter(
+                workspace_id=deal.workspace_id, deal=other, other=deal
+            ).first()
+            if reverse is not None:
+                apply_values(reverse, values)
+                reverse.save(update_fields=list(values))
+                found.append(reverse)
+                continue
             conflict, _ = DealConflict.objects.update_or_create(
-                workspace_id=deal.workspace_id,
-                deal=deal,
-                other=other,
-                defaults={"score": Decimal(str(round(result.score, 4))), "reasons": reasons},
+                workspace_id=deal.workspace_id, deal=deal, other=other, defaults=values
             )
             found.append(conflict)
     return found
+
+
+def deals_visible(*, actor: Actor, deal_ids: Iterable[int]) -> set[int]:
+    """Which of these deals the actor may see (their access scope: own partners only, own partner...)."""
+    ids = set(deal_ids)
+    access = actor.access_scope()
+    if access.partner_id is None and access.owner_id is None and access.rep_user_id is None:
+        return ids  # workspace-wide staff: every deal of the workspace
+    with scope(access):
+        return set(Deal.objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def deal_conflicts(*, deal: Deal, open_only: bool = False) -> list[DealConflict]:
+    """The conflicts ``deal`` is on either side of, each pair once (older data may hold both directions:
+    the open row wins, then the latest). Workspace-wide: callers mask what the actor may not see."""
+    with unscoped():
+        rows = (
+            DealConflict.objects.filter(workspace_id=deal.workspace_id)
+            .filter(Q(deal=deal) | Q(other=deal))
+            .select_related("deal__partner", "deal__stage", "other__partner", "other__stage")
+            .order_by("-score", "id")
+        )
+        if open_only:
+            rows = rows.filter(status=ConflictStatus.OPEN)
+        conflicts = list(rows)
+    best: dict[frozenset[int], DealConflict] = {}
+    for conflict in conflicts:
+        pair = frozenset((conflict.deal_id, conflict.other_id))
+        kept = best.get(pair)
+        if kept is None or (
+            (conflict.status == ConflictStatus.OPEN, conflict.detected_at)
+            > (kept.status == ConflictStatus.OPEN, kept.detected_at)
+        ):
+            best[pair] = conflict
+    order = {id(c): i for i, c in enumerate(conflicts)}
+    return sorted(best.values(), key=lambda c: order[id(c)])
+
+
+def _rival(conflict: DealConflict, deal: Deal) -> Deal:
+    return conflict.other if conflict.deal_id == deal.pk else conflict.deal
+
+
+def conflicts_blocking(*, deal: Deal) -> list[DealConflict]:
+    """Open conflicts whose rival registration is still in play (not rejected or expired, not closed):
+    approving ``deal`` while they stand would protect two partners for the same customer."""
+    return [
+        conflict
+        for conflict in deal_conflicts(deal=deal, open_only=True)
+        if _rival(conflict, deal).approval_status not in (ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
+        and _rival(conflict, deal).stage.outcome == Outcome.OPEN
+    ]
+
+
+class OpenConflicts(ValidationError):
+    """Approval refused: the registration has open conflicts (the API answers 409 ``open_conflicts``)."""
+
+    def __init__(self, message: str, conflicts: list[dict[str, Any]]) -> None:
+        super().__init__({"override_conflicts": [message]})
+        self.conflicts = conflicts
+        self.summary = message
+
+
+def _describe_conflicts(actor: Actor, deal: Deal, conflicts: list[DealConflict]) -> list[dict[str, Any]]:
+    visible = deals_visible(actor=actor, deal_ids=[_rival(c, deal).pk for c in conflicts])
+    described = []
+    for conflict in conflicts:
+        rival = _rival(conflict, deal)
+        if rival.pk in visible:
+            text = (
+                f"{rival.partner.name}: {rival.customer_name} ({rival.currency} {rival.amount:,.2f}, "
+                f"{rival.get_approval_status_display().lower()}), match {round(conflict.score * 100)}%"
+            )
+        else:
+            text = "a registration of a partner you do not own (ask its owner or an admin)"
+        described.append({"conflict": str(conflict.public_id), "visible": rival.pk in visible, "text": text})
+    return described
 
 
 @transaction.atomic
@@ -454,7 +538,7 @@ def _notify_partner(deal: Deal, title: str, body: str) -> None:
     )
 
 
-def _decide(actor: Actor, deal: Deal, status: str, note: str) -> Deal:
+def _require_decidable(actor: Actor, deal: Deal) -> None:
     actor.require(Perm.PARTNER_EDIT)
     if actor.is_partner_user:
         raise PermissionDenied("Only the vendor decides registrations")
@@ -462,6 +546,10 @@ def _decide(actor: Actor, deal: Deal, status: str, note: str) -> Deal:
         raise ValidationError(
             {"approval_status": f"This registration is already {deal.get_approval_status_display().lower()}."}
         )
+
+
+def _decide(actor: Actor, deal: Deal, status: str, note: str) -> Deal:
+    _require_decidable(actor, deal)
     now = timezone.now()
     with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
         deal.approval_status = status
@@ -475,8 +563,46 @@ def _decide(actor: Actor, deal: Deal, status: str, note: str) -> Deal:
 
 
 @transaction.atomic
-def deal_approve(*, actor: Actor, deal: Deal, note: str = "") -> Deal:
+def deal_approve(
+    *,
+    actor: Actor,
+    deal: Deal,
+    note: str = "",
+    override_conflicts: bool = False,
+    override_reason: str = "",
+) -> Deal:
+    """Approve a registration. Open conflicts with registrations still in play refuse the approval
+    (:class:`OpenConflicts`) unless they are resolved first (reject the other, co-sell, dismiss) or the
+    approver overrides them with a reason, which is audited on the deal."""
+    _require_decidable(actor, deal)
+    blocking = conflicts_blocking(deal=deal)
+    override_reason = (override_reason or "").strip()[:2000]
+    if blocking and not override_conflicts:
+        described = _describe_conflicts(actor, deal, blocking)
+        count = len(blocking)
+        message = (
+            f"This registration has {count} open conflict{'s' if count != 1 else ''}: "
+            + "; ".join(d["text"] for d in described)
+            + ". Resolve them first (approve this and reject the other, co-sell, or not a conflict), "
+            "or approve anyway with override_conflicts and a reason."
+        )
+        raise OpenConflicts(message, described)
+    if blocking and (not override_reason or "\x00" in override_reason):
+        raise ValidationError(
+            {"override_reason": "Say why this registration is approved despite its conflicts."}
+        )
     deal = _decide(actor, deal, ApprovalStatus.APPROVED, note.strip()[:2000])
+    if blocking:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            instance=deal,
+            after={
+                "conflicts_overridden": len(blocking),
+                "override_reason": override_reason,
+            },
+            partner_id=deal.partner_id,
+        )
     protected = deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "—"
     _notify_partner(deal, f"Deal approved: {deal.customer_name}", f"Protected until {protected}.")
     return deal
@@ -578,6 +704,14 @@ def conflict_resolve(
         raise PermissionDenied("Only the vendor resolves conflicts")
     if conflict.status != ConflictStatus.OPEN:
         raise ValidationError({"resolution": "This conflict is already resolved."})
+    if deals_visible(actor=actor, deal_ids=[conflict.deal_id, conflict.other_id]) != {
+        conflict.deal_id,
+        conflict.other_id,
+    }:
+        raise PermissionDenied(
+            "This conflict involves a registration of a partner you do not own: "
+            "ask that partner's owner or an admin to resolve it."
+        )
     reason = (reason or "").strip()[:2000]
     with unscoped():
         deal, other = Deal.objects.get(pk=conflict.deal_id), Deal.objects.get(pk=conflict.other_id)
@@ -585,11 +719,11 @@ def conflict_resolve(
         if not reason:
             raise ValidationError({"reason": "Give the rejected partner a reason."})
         winner, loser = (deal, other) if resolution == Resolution.APPROVE_THIS else (other, deal)
-        with unscoped():
-            if winner.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
-                deal_approve(actor=actor, deal=winner)
+        with unscoped():  # the loser first: a rejected rival no longer blocks the winner's approval
             if loser.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
                 deal_reject(actor=actor, deal=loser, reason=reason)
+            if winner.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO):
+                deal_approve(actor=actor, deal=winner)
         status = ConflictStatus.RESOLVED
     elif resolution == Resolution.CO_SELL:
         first, later = (other, deal) if other.registered_at <= deal.registered_at else (deal, other)

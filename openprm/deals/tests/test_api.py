@@ -54,6 +54,8 @@ DEAL_KEYS = {
     "closed_at",
     "lost_reason",
     "line_items",
+    "line_items_total",
+    "amount_mismatch",
     "co_sellers",
     "properties",
 }
