@@ -267,6 +267,12 @@ class DealStageMove(_Input):
 
 class DealApproveIn(_Input):
     note: Note = ""
+    override_conflicts: bool = Field(
+        False, description="Approve although the registration has open conflicts (needs override_reason)"
+    )
+    override_reason: Note = Field(
+        "", description="Why the conflicts are overridden; kept in the deal history"
+    )
 
 
 class DealRejectIn(_Input):
@@ -276,12 +282,6 @@ class DealRejectIn(_Input):
 class DealRequestInfoIn(_Input):
     message: Reason = Field(description="What the partner should add; shown to them")
 
-    override_conflicts: bool = Field(
-        False, description="Approve although the registration has open conflicts (needs override_reason)"
-    )
-    override_reason: Note = Field(
-        "", description="Why the conflicts are overridden; kept in the deal history"
-    )
 
 class ConflictResolveIn(_Input):
     resolution: ResolutionIn = Field(
@@ -350,6 +350,8 @@ class DealOut(Schema):
     closed_at: datetime.datetime | None
     lost_reason: str
     line_items: list[DealLineItemOut]
+    line_items_total: Decimal | None = Field(description="Sum of the line items; null without line items")
+    amount_mismatch: bool = Field(description="The line items add up to something else than `amount`")
     co_sellers: list[DealCoSellerOut]
     properties: dict[str, Any]
     conflicts_open: int | None = Field(
@@ -359,22 +361,11 @@ class DealOut(Schema):
     @staticmethod
     def resolve_approval_note(obj: Deal) -> str:
         return obj.decision_note
-    line_items_total: Decimal | None = Field(description="Sum of the line items; null without line items")
-    amount_mismatch: bool = Field(description="The line items add up to something else than `amount`")
 
     @staticmethod
     def resolve_line_items(obj: Deal) -> list[DealLineItem]:
         return list(obj.line_items.all())
 
-    @staticmethod
-    def resolve_co_sellers(obj: Deal) -> list[DealCoSeller]:
-        return list(obj.co_sellers.all())
-
-    @staticmethod
-    def resolve_conflicts_open(obj: Deal, context: Any) -> int | None:
-        request = (context or {}).get("request")
-        actor = getattr(request, "actor", None)
-        if actor is None or actor.is_partner_user:
     @staticmethod
     def resolve_line_items_total(obj: Deal) -> Decimal | None:
         lines = list(obj.line_items.all())
@@ -385,6 +376,15 @@ class DealOut(Schema):
         lines = list(obj.line_items.all())
         return bool(lines) and sum((li.total for li in lines), Decimal("0")) != obj.amount
 
+    @staticmethod
+    def resolve_co_sellers(obj: Deal) -> list[DealCoSeller]:
+        return list(obj.co_sellers.all())
+
+    @staticmethod
+    def resolve_conflicts_open(obj: Deal, context: Any) -> int | None:
+        request = (context or {}).get("request")
+        actor = getattr(request, "actor", None)
+        if actor is None or actor.is_partner_user:
             return None
         if hasattr(obj, "conflicts_open"):  # annotated by the list endpoint
             return int(obj.conflicts_open)

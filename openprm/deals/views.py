@@ -176,6 +176,8 @@ class ConflictView:
     this: Deal
     other: Deal
     first_in: Deal
+    hidden: bool = False  # the other registration is outside the actor's partners: shown as "exists" only
+    blocking: bool = False  # open, with a rival still in play: approval needs it resolved or overridden
 
     @property
     def score_percent(self) -> int:
@@ -236,8 +238,6 @@ def _conflict_views(actor: Any, deal: Deal) -> list[ConflictView]:
 
 
 def _detail(request: HttpRequest, deal: Deal, status: int = 200, **forms: Any) -> HttpResponse:
-    hidden: bool = False  # the other registration is outside the actor's partners: shown as "exists" only
-    blocking: bool = False  # open, with a rival still in play: approval needs it resolved or overridden
     actor = actor_of(request)
     now = timezone.now()
     stages = services.program_stages(program=deal.program)
@@ -250,6 +250,9 @@ def _detail(request: HttpRequest, deal: Deal, status: int = 200, **forms: Any) -
         "stage_rows": _stage_rows(deal, now),
         "conflicts": conflicts,
         "open_conflicts": sum(1 for c in conflicts if c.conflict.status == "open"),
+        "blocking_conflicts": sum(1 for c in conflicts if c.blocking),
+        "lines_total": lines_total,
+        "amount_mismatch": bool(lines) and lines_total != deal.amount,
         "undecided": deal.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO),
         "approve_form": forms.get("approve_form") or DecisionNoteForm(),
         "reject_form": forms.get("reject_form") or RejectForm(),
@@ -285,9 +288,6 @@ def _back(deal: Deal) -> HttpResponse:
 
 
 @staff_view
-        "blocking_conflicts": sum(1 for c in conflicts if c.blocking),
-        "lines_total": lines_total,
-        "amount_mismatch": bool(lines) and lines_total != deal.amount,
 @require_POST
 def deal_approve(request: HttpRequest, public_id: str) -> HttpResponse:
     actor, deal = _editable(request, public_id)
@@ -413,6 +413,9 @@ def conflict_resolve(request: HttpRequest, public_id: str) -> HttpResponse:
         services.conflict_resolve(
             actor=actor, conflict=conflict, resolution=resolution, reason=form.cleaned_data["reason"]
         )
+    except PermissionDenied as exc:  # the other registration belongs to a partner the actor does not own
+        messages.error(request, str(exc))
+        return _back(this)
     except ValidationError as exc:
         _form_errors(form, exc, "reason")
         return _detail(request, this, resolve_error=(conflict.public_id, form))
@@ -448,9 +451,6 @@ def pipeline_review(request: HttpRequest) -> HttpResponse:
     return render(request, "deals/review.html", {"blocks": blocks, "now": now})
 
 
-    except PermissionDenied as exc:  # the other registration belongs to a partner the actor does not own
-        messages.error(request, str(exc))
-        return _back(this)
 @staff_view
 def partner_panel(request: HttpRequest, public_id: str) -> HttpResponse:
     """The "Deals" panel of the staff partner page (loaded into it by HTMX): metrics and recent deals."""
