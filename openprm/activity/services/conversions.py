@@ -29,7 +29,7 @@ from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
-from openprm.core.validation import MAX_AMOUNT, clean_text
+from openprm.core.validation import MAX_AMOUNT, clean_text, quantize_money
 from openprm.partners.models import Contact, Partner, Program
 
 EMAIL_HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -60,7 +60,7 @@ def _money(errors: dict[str, str], value: Any) -> Decimal:
     if value is None or value == "":
         return Decimal("0.00")
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = quantize_money(Decimal(str(value)))
     except (InvalidOperation, ValueError):
         errors["amount"] = f"Not an amount: '{value}'."
         return Decimal("0.00")
