@@ -333,10 +333,21 @@ def saved_view_list(*, actor: Actor) -> QuerySet[SavedView]:
     return SavedView.objects.filter(user_id=actor.user_id or 0)
 
 
+def program_list(*, actor: Actor) -> QuerySet[Program]:
+    actor.require(Perm.PARTNER_VIEW)
+    return Program.objects.prefetch_related("tiers").order_by("-is_default", "name", "id")
+
+
+def tier_get(*, actor: Actor, public_id: Any) -> Tier:
+    """The workspace's tier with this public id (Tier.DoesNotExist when missing or elsewhere)."""
+    actor.require(Perm.PARTNER_VIEW)
+    return Tier.objects.select_related("program").get(public_id=parse_uuid(str(public_id)))
+
+
 def program_get(*, actor: Actor, public_id: Any) -> Program:
     """The workspace's program with this public id (Program.DoesNotExist when missing or elsewhere)."""
     actor.require(Perm.PARTNER_VIEW)
-    return Program.objects.get(public_id=parse_uuid(str(public_id)))
+    return Program.objects.prefetch_related("tiers").get(public_id=parse_uuid(str(public_id)))
 
 
 @dataclass(frozen=True)

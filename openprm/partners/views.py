@@ -25,8 +25,10 @@ from openprm.partners.forms import (
     InviteForm,
     PartnerForm,
     PartnerTypeForm,
+    ProgramForm,
     SavedViewForm,
     TierChangeForm,
+    TierForm,
     partner_initial,
 )
 from openprm.partners.models import (
@@ -36,6 +38,7 @@ from openprm.partners.models import (
     Partner,
     PartnerStatus,
     Program,
+    Tier,
 )
 from openprm.partners.selectors import ARCHIVED_CHOICES, CONTRACT_CHOICES, PartnerFilters
 
@@ -473,8 +476,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
             "field_form": field_form,
             "types": ref["types"],
             "custom_fields": CustomFieldDefinition.objects.all(),
-            "programs": ref["programs"],
-            "tiers": ref["tiers"],
+            "programs": selectors.program_list(actor=actor),
         },
     )
 
@@ -494,5 +496,83 @@ def program_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(
         request,
         "partners/program_detail.html",
-        {"program": program, "enrolled": selectors.program_tiers(actor=actor, program=program)},
+        {
+            "program": program,
+            "enrolled": selectors.program_tiers(actor=actor, program=program),
+            "tier_form": TierForm(),
+        },
     )
+
+
+def _program_or_404(request: HttpRequest, public_id: Any) -> Program:
+    try:
+        return selectors.program_get(actor=actor_of(request), public_id=public_id)
+    except Program.DoesNotExist:
+        raise Http404 from None
+
+
+def _program_form_page(request: HttpRequest, program: Program | None) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require(Perm.WORKSPACE_ADMIN)
+    form = ProgramForm(request.POST or None, initial=ProgramForm.initial_of(program))
+    if request.method == "POST" and form.is_valid():
+        try:
+            if program is None:
+                program = services.program_create(actor=actor, data=form.cleaned_data)  # type: ignore[arg-type]
+                messages.success(request, f"Created the program {program.name}: add its tiers below.")
+            else:
+                services.program_update(actor=actor, program=program, data=form.cleaned_data)  # type: ignore[arg-type]
+                messages.success(request, f"Saved {program.name}.")
+        except ValidationError as exc:
+            from openprm.accounts.forms import add_service_errors
+
+            add_service_errors(form, exc)
+        else:
+            return redirect("partners:program_detail", public_id=program.public_id)
+    return render(request, "partners/program_form.html", {"form": form, "program": program})
+
+
+@staff_view
+def program_create(request: HttpRequest) -> HttpResponse:
+    return _program_form_page(request, None)
+
+
+@staff_view
+def program_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _program_form_page(request, _program_or_404(request, public_id))
+
+
+@staff_view
+@require_POST
+def program_tiers(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Add, rename, move (up/down) or delete a tier of the program; one action per post."""
+    actor = actor_of(request)
+    actor.require(Perm.WORKSPACE_ADMIN)
+    program = _program_or_404(request, public_id)
+    action = request.POST.get("action", "")
+    tier = None
+    if action in ("rename", "up", "down", "delete"):
+        tier = Tier.objects.filter(
+            program=program, public_id__in=_uuids([request.POST.get("tier", "")])
+        ).first()
+        if tier is None:
+            raise Http404
+    try:
+        if action == "add":
+            tier = services.tier_create(actor=actor, program=program, name=request.POST.get("name", ""))
+            messages.success(request, f"Added the tier {tier.name}.")
+        elif action == "rename" and tier is not None:
+            old = tier.name
+            services.tier_rename(actor=actor, tier=tier, name=request.POST.get("name", ""))
+            messages.success(request, f"Renamed {old} to {tier.name}.")
+        elif action in ("up", "down") and tier is not None:
+            services.tier_move(actor=actor, tier=tier, direction=action)
+            messages.success(request, f"Moved {tier.name} {action}.")
+        elif action == "delete" and tier is not None:
+            services.tier_delete(actor=actor, tier=tier)
+            messages.success(request, f"Removed the tier {tier.name}.")
+        else:
+            messages.error(request, "Choose what to do with the tier.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(reverse("partners:program_detail", args=[program.public_id]) + "#program-tiers")

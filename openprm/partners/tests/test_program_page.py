@@ -32,7 +32,7 @@ def url(program: Program) -> str:
 def tier_counts(html: str) -> dict[str, str]:
     section = html[html.index('id="program-tiers"') :]
     section = section[: section.index("</table>")]
-    return dict(re.findall(r"<tr><td[^>]*>([^<]+)</td><td>(\d+)</td></tr>", section))
+    return dict(re.findall(r"<tr><td[^>]*>([^<]+)</td><td>(\d+)</td>", section))
 
 
 def test_staff_see_the_program_its_tiers_and_the_active_partner_panel(world: Any, client_for: Any) -> None:
