@@ -1,17 +1,29 @@
 """Bulk appends for high-volume tables: COPY on PostgreSQL, ``executemany`` in one transaction elsewhere
-(no per-row ORM saves). Values are converted once per column to what each driver expects."""
+(no per-row ORM saves). Values are converted once per column to what each driver expects.
+
+After a large bulk write, :func:`analyze_tables` refreshes PostgreSQL's planner statistics of the tables
+written: on stale statistics (a table the planner still believes empty) the first queries after an
+import or the demo load chose nested loops over thousands of rows (a conflict check took ~26 s instead
+of milliseconds). Autovacuum gets there eventually, but only after the next queries have run."""
 
 from __future__ import annotations
 
 import datetime
 import functools
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
+
+logger = logging.getLogger(__name__)
+
+ANALYZE_MIN_ROWS = 1_000
+"""Below this many rows written, a bulk write leaves the statistics to autovacuum (ANALYZE samples up
+to 30,000 rows per table: worth it after an import, not after a small API batch)."""
 
 
 @functools.lru_cache(maxsize=65_536)  # imported dates repeat (days, the import's own "now")
@@ -136,3 +148,33 @@ class FastTable:
                 marks = ", ".join(["%s"] * len(rows[0]))
                 query = f"INSERT INTO {quote(self.table)} ({self.column_sql}) VALUES ({marks})"  # noqa: S608
                 cursor.executemany(query, rows)
+
+
+def analyze_tables(*models_: type[models.Model], rows: int, in_transaction: bool = False) -> bool:
+    """ANALYZE the tables of ``models_`` on PostgreSQL after a bulk write of ``rows`` rows (when at least
+    ANALYZE_MIN_ROWS); returns whether it was done or scheduled. Other databases: nothing.
+
+    By default it runs once the current transaction commits (at once outside one), so the statistics
+    count the committed rows and a failure cannot undo the write (it is logged). ``in_transaction`` runs
+    it now, inside the transaction: PostgreSQL's ANALYZE counts the transaction's own uncommitted rows, so
+    the queries later in the same transaction (the demo's conflict checks) are planned on them.
+    """
+    if connection.vendor != "postgresql" or rows < ANALYZE_MIN_ROWS or not models_:
+        return False
+    quote = connection.ops.quote_name
+    tables = ", ".join(quote(name) for name in dict.fromkeys(m._meta.db_table for m in models_))
+
+    def analyze() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {tables}")
+        except DatabaseError:
+            if in_transaction:
+                raise
+            logger.exception("ANALYZE %s failed after a bulk write", tables)
+
+    if in_transaction:
+        analyze()
+    else:
+        transaction.on_commit(analyze)
+    return True

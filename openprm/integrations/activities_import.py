@@ -18,6 +18,7 @@ from django.db import transaction
 from openprm.activity.models import Event
 from openprm.activity.services.events import events_ingest
 from openprm.core.actors import Actor
+from openprm.core.bulk import analyze_tables
 from openprm.integrations.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError, header_columns
 from openprm.integrations.services import MAX_KEPT_ERRORS, ImportResult
 
@@ -97,6 +98,7 @@ def activities_import(
                 _run(actor, source, header, columns, result, on_progress, on_reject)
                 if dry_run or (result.error_count and not skip_invalid):
                     raise _Rollback
+                analyze_tables(Event, rows=result.created)  # after the commit
         except _Rollback:
             result.refused = bool(result.error_count and not skip_invalid and not dry_run)
             if result.refused:

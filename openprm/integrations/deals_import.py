@@ -48,13 +48,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from openprm.core.actors import Actor
-from openprm.core.bulk import FastTable, uuid4_hex
+from openprm.core.bulk import FastTable, analyze_tables, uuid4_hex
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
+    CustomerKey,
     Deal,
     DealLineItem,
     DealSource,
@@ -882,6 +883,10 @@ def _deals_import(
                 if result.rejected and not skip_invalid:
                     raise _Refused
                 result.stage_changes = writer.stage_changes
+                written = [Deal, DealStageChange, CustomerKey]
+                written += [DealLineItem] if "products" in layout.index else []
+                written += [AuditEntry] if result.updated else []
+                analyze_tables(*written, rows=result.created + result.updated)  # after the commit
         except _Refused:
             result.refused = True
             result.created = result.updated = result.unchanged = 0

@@ -23,6 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from openprm.core.actors import Actor
+from openprm.core.bulk import analyze_tables
+from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.integrations.bulk import PartnerBulkWriter
@@ -35,7 +37,7 @@ from openprm.integrations.formats import (
     column_for_field,
     parse_partner_row,
 )
-from openprm.partners.models import Partner, PartnerProgram
+from openprm.partners.models import Partner, PartnerProgram, StatusChange
 from openprm.partners.services import (
     PartnerLookups,
     partner_clean,
@@ -339,6 +341,8 @@ def partners_import(
     if result.created or result.updated:
         try:
             _apply(actor, lookups, stream, on_progress, result, skip_invalid)
+            written = (Partner, Partner.tags.through, PartnerProgram, StatusChange, AuditEntry)
+            analyze_tables(*written, rows=result.created + result.updated)
         except _ChangedMeanwhile as exc:
             result.refused = True
             result.created = result.updated = result.unchanged = 0
