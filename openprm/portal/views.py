@@ -23,14 +23,16 @@ from openprm.activity.selectors import referrals as referral_selectors
 from openprm.activity.services import referrals as referral_services
 from openprm.core.http import actor_of, paginate, partner_view
 from openprm.core.permissions import Perm, Role
+from openprm.deals import matching
 from openprm.deals import selectors as deal_selectors
 from openprm.deals import services as deal_services
 from openprm.deals.forms import RegistrationForm, StageForm, registration_initial
-from openprm.deals.models import ApprovalStatus, Deal, DealStageChange
+from openprm.deals.models import ApprovalStatus, Deal, DealStageChange, Outcome
 from openprm.deals.selectors import DealFilters
 from openprm.partners import selectors, services
 from openprm.partners.forms import ContactForm
 from openprm.partners.models import Contact, Partner
+from openprm.portal import selectors as portal_selectors
 
 
 def _own_partner(request: HttpRequest) -> Partner:
@@ -55,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "contacts": selectors.contact_list(actor=actor, partner=partner),
             "agreements": selectors.agreement_list(actor=actor, partner=partner),
             "can_edit_contacts": actor.can(Perm.CONTACT_EDIT_OWN),
+            "summary": portal_selectors.portal_summary(actor=actor),
         },
     )
 
@@ -167,13 +170,28 @@ def _idempotency_key(request: HttpRequest) -> str:
         return uuid.uuid4().hex
 
 
+def _registration_checks(form: RegistrationForm, *, registering: bool) -> bool:
+    """The rules the registration service applies beyond the form's own (a real domain name; a close
+    date not in the past), checked on the same submit so that every invalid field is flagged at once
+    rather than one per submit. True when the form is valid."""
+    valid = form.is_valid()
+    data = form.cleaned_data
+    raw = data.get("customer_domain")
+    if raw and not matching.normalize_domain(raw):
+        form.add_error("customer_domain", f"'{raw}' is not a valid domain name.")
+    close = data.get("expected_close_date")
+    if registering and close is not None and close < timezone.localdate():
+        form.add_error("expected_close_date", "The expected close date is in the past.")
+    return valid and not form.errors
+
+
 @partner_view
 def deal_register(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     products = list(deal_selectors.products(actor=actor))
     form = RegistrationForm(request.POST or None, products=products)
     key = _idempotency_key(request)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _registration_checks(form, registering=True):
         try:
             deal, _ = deal_services.deal_register(actor=actor, data=form.to_input(), idempotency_key=key)
         except ValidationError as exc:
@@ -218,7 +236,7 @@ def _deal_page(request: HttpRequest, deal: Deal, stage_form: StageForm | None = 
             "deal": deal,
             "stage_rows": _stage_rows(deal),
             "stage_form": stage_form or StageForm(initial={"stage": deal.stage.key}, stages=stages),
-            "can_move": deal.approval_status == ApprovalStatus.APPROVED,
+            "can_move": _movable(deal),
             "can_edit_deal": deal.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO),
         },
     )
@@ -239,7 +257,7 @@ def deal_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         return redirect("portal:deal_detail", public_id=deal.public_id)
     products = list(deal_selectors.products(actor=actor))
     form = RegistrationForm(request.POST or None, products=products, initial=registration_initial(deal))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _registration_checks(form, registering=False):
         answering = deal.approval_status == ApprovalStatus.MORE_INFO
         try:
             deal_services.deal_update(actor=actor, deal=deal, data=form.to_input())
@@ -251,12 +269,21 @@ def deal_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "portal/deal_form.html", {"form": form, "deal": deal})
 
 
+def _movable(deal: Deal) -> bool:
+    """Partner users move approved deals that are still open; a closed deal's outcome is final here
+    (the vendor reopens it if it was closed by mistake)."""
+    return deal.approval_status == ApprovalStatus.APPROVED and deal.stage.outcome == Outcome.OPEN
+
+
 @partner_view
 @require_POST
 def deal_stage(request: HttpRequest, public_id: str) -> HttpResponse:
     actor = actor_of(request)
     deal = _deal_or_404(request, public_id)
     form = StageForm(request.POST, stages=deal_services.program_stages(program=deal.program))
+    if deal.stage.outcome != Outcome.OPEN:
+        messages.error(request, f"This deal is closed ({deal.stage.name}): its stage can no longer change.")
+        return redirect("portal:deal_detail", public_id=deal.public_id)
     if form.is_valid():
         try:
             deal_services.deal_move_stage(
@@ -340,7 +367,11 @@ def conversion_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
-            "statuses": Conversion.Status.choices,
+            # A fraud flag is the vendor's: partners see such conversions as "In review".
+            "statuses": [
+                (v, "In review" if v == Conversion.Status.FLAGGED else label)
+                for v, label in Conversion.Status.choices
+            ],
             "kinds": Conversion.Kind.choices,
         },
     )

@@ -47,6 +47,7 @@ def test_partner_admin_invites_a_colleague_on_a_phone(transactional_db, world, n
     login(page, "admin@acme.test")
     expect(page).to_have_url(re.compile(r"/portal/$"))
 
+    page.get_by_role("button", name="Menu").click()  # the header collapses on a phone
     page.locator("header nav").get_by_role("link", name="Team").click()
     expect(page).to_have_url(re.compile(r"/portal/team/$"))
     rows = page.locator("main table tbody tr")

@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from openprm.accounts.models import Membership, Notification
-from openprm.activity.models import Click, Event, Conversion, Coupon, TrackingLink
+from openprm.activity.models import Click, Conversion, Coupon, Event, TrackingLink
 from openprm.activity.services import interactions as interaction_services
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import services as deal_services
@@ -108,7 +108,12 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
             interaction_services.interaction_create(
                 actor=system,
                 partner=world.partner_a,
-                data={"kind": kind, "occurred_at": timezone.now(), "subject": f"{kind} subject", "body": body},
+                data={
+                    "kind": kind,
+                    "occurred_at": timezone.now(),
+                    "subject": f"{kind} subject",
+                    "body": body,
+                },
             )
         other, _ = deal_services.deal_register(
             actor=system,
@@ -143,7 +148,10 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         )
     with unscoped():
         link = TrackingLink.objects.create(
-            workspace=world.workspace, partner=world.partner_a, code="acme-spring", destination="https://x.test/"
+            workspace=world.workspace,
+            partner=world.partner_a,
+            code="acme-spring",
+            destination="https://x.test/",
         )
         coupon = Coupon.objects.create(workspace=world.workspace, partner=world.partner_a, code="ACME10")
         click = Click.objects.create(
@@ -299,4 +307,9 @@ def test_page_walk_shows_partner_users_no_internal_field(world, seeded, client_f
     leaks += [f"mail to {m.to}: {w}" for m in mail.outbox for w in _leaks(m.body + m.subject, "mail")]
     assert not leaks, "\n".join(leaks)
     ok = {p for p, status in walked if status == 200}
-    assert {"/portal/", "/portal/deals/", f"/portal/deals/{seeded['deals'][0]}/", "/portal/conversions/"} <= ok
+    assert {
+        "/portal/",
+        "/portal/deals/",
+        f"/portal/deals/{seeded['deals'][0]}/",
+        "/portal/conversions/",
+    } <= ok
