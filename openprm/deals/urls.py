@@ -1,10 +1,11 @@
 from django.urls import path
 
-from openprm.deals import views
+from openprm.deals import views, views_products
 
 app_name = "deals"
 urlpatterns = [
     path("stages/", views.stages, name="stages"),
+    path("products/", views_products.products, name="products"),
     path("", views.deal_list, name="list"),
     path("review/", views.pipeline_review, name="review"),
     path("partner/<uuid:public_id>/panel/", views.partner_panel, name="partner_panel"),

@@ -1,6 +1,14 @@
 """Deal services: every write to deals goes through here (one module per topic)."""
 
 from openprm.core.validation import MAX_AMOUNT
+from openprm.deals.services.products import (
+    ProductInput,
+    product_create,
+    product_deactivate,
+    product_update,
+    products_ensure,
+    products_upsert,
+)
 from openprm.deals.services.registration import (
     CONFLICT_CANDIDATE_LIMIT,
     DEFAULT_STAGES,
@@ -29,6 +37,7 @@ __all__ = [
     "MAX_AMOUNT",
     "DealInput",
     "LineInput",
+    "ProductInput",
     "Resolution",
     "add_business_days",
     "conflict_resolve",
@@ -42,6 +51,11 @@ __all__ = [
     "deal_request_info",
     "deal_update",
     "deals_expire",
+    "product_create",
+    "product_deactivate",
+    "product_update",
+    "products_ensure",
+    "products_upsert",
     "program_stages",
     "stage_update",
 ]

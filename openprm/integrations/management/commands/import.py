@@ -1,4 +1,4 @@
-"""`prm import partners|deals|activities FILE`: import a CSV file, all or nothing unless --skip-invalid.
+"""`prm import partners|deals|activities|products FILE`: import a CSV, all or nothing unless --skip-invalid.
 
 Deals also come as a HubSpot deals export or a Salesforce opportunity report (``--format``), with the
 partner from a column (``partner_external_id`` or ``--partner-column``) or ``--partner``, and stage names
@@ -21,9 +21,10 @@ from openprm.integrations.deals_formats import FORMATS, read_stage_map
 from openprm.integrations.deals_import import deals_import, partner_by_ref
 from openprm.integrations.formats import CsvHeaderError, CsvRecord, RejectsWriter, RowError
 from openprm.integrations.management.commands._common import cli_actor
+from openprm.integrations.products_import import products_import
 from openprm.integrations.services import ImportResult, ProgressCallback, RejectCallback, partners_import
 
-KINDS = ("partners", "deals", "activities")
+KINDS = ("partners", "deals", "activities", "products")
 
 
 class Command(BaseCommand):
@@ -76,7 +77,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        if options["kind"] in ("partners", "activities"):
+        if options["kind"] in ("partners", "activities", "products"):
             given = [
                 f"--{o.replace('_', '-')}" for o in ("partner", "partner_column", "stage_map") if options[o]
             ]
@@ -162,6 +163,8 @@ class Command(BaseCommand):
             return partners_import(**common)
         if options["kind"] == "activities":
             return activities_import(**common)
+        if options["kind"] == "products":
+            return products_import(**common)
         partner = None
         if options["partner"]:
             partner = partner_by_ref(actor=actor, ref=options["partner"])
