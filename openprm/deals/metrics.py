@@ -9,7 +9,11 @@ Conventions shared by every function:
   as stored; a caller converting currencies should round each converted amount to cents). Anything
   obtained by multiplying or dividing money is rounded once, at the end, to cents with ROUND_HALF_UP.
 * Ratios (win rate, revenue shares) are Decimals in [0, 1] rounded to 4 places with ROUND_HALF_UP.
-* Durations are fractional days as ``float``: ``timedelta.total_seconds() / 86400``.
+* Durations are counted in calendar days: the number of days between the two moments' dates in the
+  reporting time zone (``tz``, UTC unless given; callers pass the workspace's zone). Dates imported
+  without a time are stored as local midnight, so counting elapsed seconds would make a span across a
+  DST change 83.958 days instead of 84; counting dates gives whole days whatever the offsets.
+  Means and medians of day counts are ``float``.
 * Datetimes must be timezone-aware; period labels are computed in UTC unless another zone is given.
 * A metric without a meaningful value (e.g. a win rate with no closed deal) is ``None``, never 0.
 
@@ -23,9 +27,9 @@ from __future__ import annotations
 import inspect
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Literal
@@ -33,6 +37,7 @@ from typing import Literal
 __all__ = [
     "KPI_CATALOG",
     "DealFact",
+    "DealGroup",
     "DealSummary",
     "KpiDefinition",
     "Outcome",
@@ -45,6 +50,7 @@ __all__ = [
     "average_won_deal_size",
     "by_partner",
     "by_period",
+    "calendar_days",
     "period_label",
     "pipeline_value",
     "revenue_per_partner",
@@ -52,6 +58,7 @@ __all__ = [
     "sales_velocity",
     "summarize",
     "summarize_by_partner",
+    "summarize_groups",
     "time_in_stage",
     "time_to_close_days",
     "weighted_pipeline",
@@ -60,7 +67,6 @@ __all__ = [
 
 CENT = Decimal("0.01")
 RATIO_PLACES = Decimal("0.0001")
-SECONDS_PER_DAY = 86_400.0
 SOURCES = frozenset({"sourced", "influenced"})
 
 Period = Literal["month", "quarter", "year"]
@@ -197,8 +203,9 @@ def _ratio(value: Decimal) -> Decimal:
     return value.quantize(RATIO_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _days(delta: timedelta) -> float:
-    return delta.total_seconds() / SECONDS_PER_DAY
+def calendar_days(start: datetime, end: datetime, tz: tzinfo = UTC) -> int:
+    """Whole days from ``start``'s date to ``end``'s date, both in ``tz`` (negative if end is earlier)."""
+    return (end.astimezone(tz).date() - start.astimezone(tz).date()).days
 
 
 def _outcome_sums(deals: Iterable[DealFact]) -> tuple[int, int, Decimal]:
@@ -269,14 +276,15 @@ def average_won_deal_size(deals: Iterable[DealFact]) -> Decimal | None:
     return _money(won_amount / won)
 
 
-def time_to_close_days(deals: Iterable[DealFact]) -> TimeToClose:
+def time_to_close_days(deals: Iterable[DealFact], *, tz: tzinfo = UTC) -> TimeToClose:
     """Time to close: for won deals, the time from registration to close in days, reported as the
     median and the mean; lost and open deals are not counted. Lagging indicator: it measures
     deals already won.
 
-    Days are fractional (elapsed seconds / 86,400, so 36 hours is 1.5 days). A won deal without a
-    close date, or closed before it was registered (bad data), is left out of the median and mean and
-    counted in ``excluded`` instead; a deal closed at the instant it was registered counts as 0 days.
+    Days are calendar days between the registration date and the close date in ``tz`` (registered on
+    5 January and closed on 30 March is 84 days, across a DST change too). A won deal without a close
+    date, or closed before it was registered (bad data), is left out of the median and mean and counted
+    in ``excluded`` instead; a deal closed on the day it was registered counts as 0 days.
     median and mean are None when no won deal could be measured.
     """
     durations: list[float] = []
@@ -287,12 +295,14 @@ def time_to_close_days(deals: Iterable[DealFact]) -> TimeToClose:
         if deal.closed_at is None or deal.closed_at < deal.registered_at:
             excluded += 1
             continue
-        durations.append(_days(deal.closed_at - deal.registered_at))
+        durations.append(float(calendar_days(deal.registered_at, deal.closed_at, tz)))
     median, mean = _durations_summary(durations)
     return TimeToClose(median=median, mean=mean, count=len(durations), excluded=excluded)
 
 
-def sales_velocity(deals: Iterable[DealFact], *, cycle_days: float | None = None) -> Decimal | None:
+def sales_velocity(
+    deals: Iterable[DealFact], *, cycle_days: float | None = None, tz: tzinfo = UTC
+) -> Decimal | None:
     """Sales velocity: the revenue the pipeline is expected to produce per day, computed as the number of
     open deals multiplied by the win rate and by the average won deal size, divided by the average
     sales cycle length in days. Leading
@@ -309,12 +319,16 @@ def sales_velocity(deals: Iterable[DealFact], *, cycle_days: float | None = None
     won, lost, won_amount = _outcome_sums(deals)
     if won == 0:  # also covers "no closed deal"
         return None
-    cycle = cycle_days if cycle_days is not None else time_to_close_days(deals).mean
+    cycle = cycle_days if cycle_days is not None else time_to_close_days(deals, tz=tz).mean
     if cycle is None or cycle <= 0:
         return None
     open_count = sum(1 for d in deals if d.outcome is Outcome.OPEN)
+    return _velocity(open_count, won + lost, won_amount, cycle)
+
+
+def _velocity(open_count: int, closed: int, won_amount: Decimal, cycle: float) -> Decimal:
     # win rate * average won size = (won / closed) * (won_amount / won) = won_amount / closed
-    velocity = Decimal(open_count) * won_amount / Decimal(won + lost) / Decimal(repr(float(cycle)))
+    velocity = Decimal(open_count) * won_amount / Decimal(closed) / Decimal(repr(float(cycle)))
     return _money(velocity)
 
 
@@ -375,24 +389,27 @@ def average_revenue_per_partner(
     return _money(sum(per_partner.values(), Decimal(0)) / count)
 
 
-def average_open_deal_age_days(deals: Iterable[DealFact], *, now: datetime) -> float | None:
+def average_open_deal_age_days(deals: Iterable[DealFact], *, now: datetime, tz: tzinfo = UTC) -> float | None:
     """Open deal age: the mean time, in days, since registration of the deals still open. Leading
     indicator: an ageing pipeline signals deals likely to stall or be lost.
 
-    Days are fractional; deals registered after ``now`` count as 0 days. None when there is no open
-    deal.
+    Days are calendar days from the registration date to today's date in ``tz``; deals registered after
+    ``now`` count as 0 days. None when there is no open deal.
     """
     _require_aware(now, "now")
-    ages = [max(0.0, _days(now - d.registered_at)) for d in deals if d.outcome is Outcome.OPEN]
+    ages = [
+        float(max(0, calendar_days(d.registered_at, now, tz))) for d in deals if d.outcome is Outcome.OPEN
+    ]
     return statistics.fmean(ages) if ages else None
 
 
-def time_in_stage(spans: Iterable[StageSpan], *, now: datetime) -> dict[str, StageDuration]:
+def time_in_stage(spans: Iterable[StageSpan], *, now: datetime, tz: tzinfo = UTC) -> dict[str, StageDuration]:
     """Time in stage: for each pipeline stage, how long deals stay in it, in days, reported as the mean
     and the median; a deal still in a stage counts up to now. Leading indicator: long stays show where
     deals stall before they are lost.
 
-    Days are fractional. A span ending before it starts (bad data, or entered after ``now``) is left
+    Days are calendar days between the dates (in ``tz``) the deal entered and left. A span ending before
+    it starts (bad data, or entered after ``now``) is left
     out and counted in ``excluded``. Stages are in order of first appearance; a stage whose spans were
     all excluded has None mean and median.
     """
@@ -406,7 +423,7 @@ def time_in_stage(spans: Iterable[StageSpan], *, now: datetime) -> dict[str, Sta
         if end < span.entered_at:
             excluded[span.stage] += 1
         else:
-            bucket.append(_days(end - span.entered_at))
+            bucket.append(float(calendar_days(span.entered_at, end, tz)))
     result: dict[str, StageDuration] = {}
     for stage, values in durations.items():
         median, mean = _durations_summary(values)
@@ -468,7 +485,7 @@ def by_period(
 # --------------------------------------------------------------------------------------------- summary
 
 
-def summarize(deals: Iterable[DealFact], *, now: datetime) -> DealSummary:
+def summarize(deals: Iterable[DealFact], *, now: datetime, tz: tzinfo = UTC) -> DealSummary:
     """Every deal metric for one set of deals (one partner, a tier, the whole program), as of ``now``.
 
     Equivalent to calling each metric function on the same deals; ``sales_velocity`` uses the mean
@@ -477,7 +494,7 @@ def summarize(deals: Iterable[DealFact], *, now: datetime) -> DealSummary:
     _require_aware(now, "now")
     deals = list(deals)
     won, lost, won_amount = _outcome_sums(deals)
-    ttc = time_to_close_days(deals)
+    ttc = time_to_close_days(deals, tz=tz)
     velocity = None
     if won and ttc.mean is not None and ttc.mean > 0:
         velocity = sales_velocity(deals, cycle_days=ttc.mean)
@@ -492,13 +509,93 @@ def summarize(deals: Iterable[DealFact], *, now: datetime) -> DealSummary:
         won_count=won,
         lost_count=lost,
         open_count=len(deals) - won - lost,
-        average_open_deal_age_days=average_open_deal_age_days(deals, now=now),
+        average_open_deal_age_days=average_open_deal_age_days(deals, now=now, tz=tz),
     )
 
 
-def summarize_by_partner(deals: Iterable[DealFact], *, now: datetime) -> dict[int, DealSummary]:
+def summarize_by_partner(
+    deals: Iterable[DealFact], *, now: datetime, tz: tzinfo = UTC
+) -> dict[int, DealSummary]:
     """:func:`summarize` for each partner's deals; keys in order of first appearance."""
-    return {partner_id: summarize(group, now=now) for partner_id, group in by_partner(deals).items()}
+    return {partner_id: summarize(group, now=now, tz=tz) for partner_id, group in by_partner(deals).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DealGroup:
+    """Deals sharing an outcome, a source and a win probability, reduced to their count and total amount
+    (what a database ``GROUP BY`` returns)."""
+
+    outcome: Outcome
+    source: str
+    win_probability: Decimal
+    count: int
+    amount: Decimal
+
+
+def summarize_groups(
+    groups: Iterable[DealGroup],
+    *,
+    days_to_close: Mapping[int, int],
+    open_ages: Mapping[int, int],
+    excluded_from_close: int = 0,
+) -> DealSummary:
+    """:func:`summarize` from aggregates: ``groups`` of deals, the histogram of won deals' calendar days
+    to close (days → number of deals, measurable ones only) and of open deals' ages in calendar days
+    (negative ages count as 0). Gives exactly what :func:`summarize` gives for the same deals: the sums
+    are exact and rounded at the same points, the medians come from the histogram.
+    """
+    won = lost = open_count = 0
+    won_amount = pipeline = weighted = sourced = influenced = Decimal(0)
+    for group in groups:
+        outcome = Outcome(group.outcome)
+        if outcome is Outcome.WON:
+            won += group.count
+            won_amount += group.amount
+            if group.source == "sourced":
+                sourced += group.amount
+            else:
+                influenced += group.amount
+        elif outcome is Outcome.LOST:
+            lost += group.count
+        else:
+            open_count += group.count
+            pipeline += group.amount
+            weighted += group.amount * group.win_probability
+    ttc = _histogram_time_to_close(days_to_close, excluded_from_close)
+    velocity = None
+    if won and ttc.mean is not None and ttc.mean > 0:
+        velocity = _velocity(open_count, won + lost, won_amount, ttc.mean)
+    total = sourced + influenced
+    if total == 0:
+        split = RevenueSplit(sourced, influenced, total, None, None)
+    else:
+        share = _ratio(sourced / total)
+        split = RevenueSplit(sourced, influenced, total, share, Decimal(1) - share)
+    age_count = sum(open_ages.values())
+    age = (
+        statistics.fmean([float(max(0, days)) for days, n in sorted(open_ages.items()) for _ in range(n)])
+        if age_count
+        else None
+    )
+    return DealSummary(
+        pipeline_value=pipeline,
+        weighted_pipeline=_money(weighted),
+        win_rate=_ratio(Decimal(won) / Decimal(won + lost)) if won + lost else None,
+        average_won_deal_size=_money(won_amount / won) if won else None,
+        time_to_close=ttc,
+        sales_velocity=velocity,
+        revenue_split=split,
+        won_count=won,
+        lost_count=lost,
+        open_count=open_count,
+        average_open_deal_age_days=age,
+    )
+
+
+def _histogram_time_to_close(days_to_close: Mapping[int, int], excluded: int) -> TimeToClose:
+    values = [float(days) for days, n in sorted(days_to_close.items()) for _ in range(n)]
+    median, mean = _durations_summary(values)
+    return TimeToClose(median=median, mean=mean, count=len(values), excluded=excluded)
 
 
 # --------------------------------------------------------------------------------------------- catalog

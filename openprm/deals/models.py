@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import uuid
 from decimal import Decimal
 from typing import ClassVar
@@ -136,11 +137,18 @@ class Deal(TimestampedModel):
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
         ]
+        # The lists page on these: each sort of the deals table is an index scan that stops after a page
+        # (ORDER BY <sort>, id LIMIT 50); the pipeline review's open-stage filters lead with the stage.
         indexes = [
             models.Index(fields=["workspace", "partner", "stage"]),
             models.Index(fields=["workspace", "approval_status"]),
             models.Index(fields=["workspace", "customer_domain_root"]),
-            models.Index(fields=["workspace", "expected_close_date"]),
+            models.Index(fields=["workspace", "expected_close_date", "id"], name="deal_ws_close"),
+            models.Index(fields=["workspace", "registered_at", "id"], name="deal_ws_registered"),
+            models.Index(fields=["workspace", "amount", "id"], name="deal_ws_amount"),
+            models.Index(fields=["workspace", "customer_name", "id"], name="deal_ws_customer"),
+            models.Index(fields=["stage", "stage_changed_at"], name="deal_stage_changed"),
+            models.Index(fields=["stage", "expected_close_date"], name="deal_stage_close"),
         ]
         ordering = ["-registered_at", "-id"]
 
@@ -159,12 +167,17 @@ class Deal(TimestampedModel):
             and timezone.now() > self.approval_due_at
         )
 
-    def is_stalled(self, now: object = None) -> bool:
+    def calendar_days_in_stage(self, now: datetime.datetime | None = None) -> int:
+        """Calendar days (in the current time zone) since the deal entered its stage: 0 on that day."""
+        current = timezone.localtime(now if now is not None else timezone.now()).date()
+        return max(0, (current - timezone.localtime(self.stage_changed_at).date()).days)
+
+    def is_stalled(self, now: datetime.datetime | None = None) -> bool:
+        """In an open stage for at least the stage's stalled threshold (calendar days, as shown)."""
         limit = self.stage.stall_days
         if not limit or self.stage.outcome != Outcome.OPEN:
             return False
-        current = now if now is not None else timezone.now()
-        return (current - self.stage_changed_at).days >= limit  # type: ignore[operator]
+        return self.calendar_days_in_stage(now) >= limit
 
 
 class DealLineItem(models.Model):

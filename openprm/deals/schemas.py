@@ -38,7 +38,7 @@ from openprm.deals.models import (
     DealSource,
     DealStageChange,
 )
-from openprm.deals.selectors import SORTS, DealFilters
+from openprm.deals.selectors import SORTS, DealFilters, close_month_range
 from openprm.deals.services import MAX_AMOUNT, DealInput, Resolution
 from openprm.partners.schemas import ErrorOut, Pagination
 
@@ -126,7 +126,9 @@ class DealQuery(Schema):
     approval: ApprovalIn | None = None
     owner: Str40 | None = Field(None, description='Vendor-side owner: user public id, "me" or "none"')
     close_month: str | None = Field(
-        None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Expected close month, YYYY-MM"
+        None,
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+        description="Expected close month, YYYY-MM (1900-01 to 2999-12)",
     )
     amount_min: Money | None = None
     amount_max: Money | None = None
@@ -141,6 +143,13 @@ class DealQuery(Schema):
                 uuid.UUID(value)
             except ValueError:
                 raise ValueError('must be a user public id, "me" or "none"') from None
+        return value
+
+    @field_validator("close_month")
+    @classmethod
+    def _close_month(cls, value: str | None) -> str | None:
+        if value:
+            close_month_range(value)  # ValueError: a 422 naming the field
         return value
 
     def to_filters(self) -> DealFilters:

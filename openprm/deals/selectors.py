@@ -7,7 +7,22 @@ from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from openprm.core.actors import Actor
@@ -25,7 +40,7 @@ from openprm.deals.models import (
     PipelineStage,
     Product,
 )
-from openprm.partners.models import Partner
+from openprm.partners.models import Partner, PartnerProgram
 
 
 @dataclass
@@ -42,6 +57,15 @@ class DealFilters:
     amount_max: str = ""
     stalled: str = ""  # "1" for stalled only
     sort: str = "-registered"
+
+    def errors(self) -> dict[str, str]:
+        """Filter values that cannot be applied, by field (the page shows them; the API's schema refuses)."""
+        if self.close_month:
+            try:
+                close_month_range(self.close_month)
+            except ValueError as exc:
+                return {"close_month": str(exc)}
+        return {}
 
     @classmethod
     def from_mapping(cls, data: Any) -> DealFilters:
@@ -65,6 +89,27 @@ SORTS = {
 }
 
 
+CLOSE_MONTH_ERROR = "Use a month as YYYY-MM between 1900-01 and 2999-12."
+
+
+def close_month_range(value: str) -> tuple[datetime.date, datetime.date]:
+    """The first day of the month ``value`` (YYYY-MM) and of the next one; ValueError when it is not one.
+
+    A date range (not year/month lookups) so the list pages on the expected-close index; years are those
+    a close date may have (1900–2999), so ``0000-01`` is refused instead of reaching the database."""
+    year_text, sep, month_text = value.partition("-")
+    if not (
+        sep and len(year_text) == 4 and year_text.isdigit() and len(month_text) == 2 and month_text.isdigit()
+    ):
+        raise ValueError(CLOSE_MONTH_ERROR)
+    year, month = int(year_text), int(month_text)
+    if not (1900 <= year <= 2999 and 1 <= month <= 12):
+        raise ValueError(CLOSE_MONTH_ERROR)
+    start = datetime.date(year, month, 1)
+    end = datetime.date(year + 1, 1, 1) if month == 12 else datetime.date(year, month + 1, 1)
+    return start, end
+
+
 def _decimal(value: str) -> Decimal | None:
     try:
         number = Decimal(value)
@@ -73,24 +118,45 @@ def _decimal(value: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def stalled_q(now: datetime.datetime) -> Q:
-    """Open deals whose stage has a stall threshold they have exceeded.
+def open_stage_ids() -> list[int]:
+    """The ids of the open stages (a handful): deal filters name them instead of joining the stage table."""
+    return list(PipelineStage.objects.filter(outcome=Outcome.OPEN).values_list("pk", flat=True))
 
-    One condition per distinct threshold (a handful) rather than ``now - stall_days * 1 day`` in SQL:
-    SQLite cannot compare such date arithmetic with stored datetimes.
+
+def stalled_cutoff(now: datetime.datetime, days: int) -> datetime.datetime:
+    """A deal that entered its stage before this moment has been there ``days`` calendar days by today.
+
+    Days are calendar days in the current time zone (as the "days in stage" shown beside it): stalled
+    from the start of the day that is ``days`` after the day it entered its stage."""
+    today = timezone.localtime(now).date()
+    start = datetime.datetime.combine(today - datetime.timedelta(days=days - 1), datetime.time.min)
+    return timezone.make_aware(start)
+
+
+def stalled_q(now: datetime.datetime) -> Q:
+    """Open deals whose stage has a stall threshold they have reached.
+
+    One condition per distinct threshold on the stage ids (a handful, no join) rather than
+    ``now - stall_days * 1 day`` in SQL: SQLite cannot compare such date arithmetic with stored datetimes.
     """
-    thresholds = {
-        days
-        for days in PipelineStage.objects.filter(outcome=Outcome.OPEN).values_list("stall_days", flat=True)
-        if days
-    }
+    by_days: dict[int, list[int]] = {}
+    for pk, days in PipelineStage.objects.filter(outcome=Outcome.OPEN, stall_days__gt=0).values_list(
+        "pk", "stall_days"
+    ):
+        by_days.setdefault(days, []).append(pk)
     condition = Q(pk__in=[])
-    for days in sorted(thresholds):
-        condition |= Q(stage__stall_days=days, stage_changed_at__lte=now - datetime.timedelta(days=days))
-    return Q(stage__outcome=Outcome.OPEN) & condition
+    for days, stage_ids in sorted(by_days.items()):
+        condition |= Q(stage_id__in=stage_ids, stage_changed_at__lt=stalled_cutoff(now, days))
+    return condition
 
 
 def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[Deal]:
+    """The deals the actor sees, filtered and sorted; pages on an index (``ORDER BY … LIMIT``).
+
+    Every filter is on the deal row or a to-one relation, so no ``DISTINCT`` is needed: the tier filter,
+    the one to-many relation, is an ``EXISTS`` on the partner's enrolment in the deal's program. The
+    count of a page is then a plain ``COUNT(*)`` of the deals table. Filters whose value cannot be
+    applied (see :meth:`DealFilters.errors`) match nothing."""
     actor.require(Perm.PARTNER_VIEW)
     filters = filters or DealFilters()
     queryset = Deal.objects.select_related(
@@ -109,8 +175,13 @@ def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[D
         queryset = queryset.filter(partner__type__key=filters.type)
     if filters.tier:
         queryset = queryset.filter(
-            partner__enrolments__tier__public_id=parse_uuid(filters.tier),
-            partner__enrolments__program=F("program"),
+            Exists(
+                PartnerProgram.objects.filter(
+                    partner_id=OuterRef("partner_id"),
+                    program_id=OuterRef("program_id"),
+                    tier__public_id=parse_uuid(filters.tier),
+                )
+            )
         )
     if filters.stage:
         queryset = queryset.filter(stage__key=filters.stage)
@@ -124,17 +195,19 @@ def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[D
         queryset = queryset.filter(owner__public_id=parse_uuid(filters.owner))
     if filters.close_month:
         try:
-            year, month = (int(part) for part in filters.close_month.split("-", 1))
-            queryset = queryset.filter(expected_close_date__year=year, expected_close_date__month=month)
+            start, end = close_month_range(filters.close_month)
         except ValueError:
             queryset = queryset.none()
+        else:
+            queryset = queryset.filter(expected_close_date__gte=start, expected_close_date__lt=end)
     if (low := _decimal(filters.amount_min)) is not None:
         queryset = queryset.filter(amount__gte=low)
     if (high := _decimal(filters.amount_max)) is not None:
         queryset = queryset.filter(amount__lte=high)
     if filters.stalled:
         queryset = queryset.filter(stalled_q(timezone.now()))
-    return queryset.order_by(SORTS.get(filters.sort, "-registered_at"), "-id").distinct()
+    order = SORTS.get(filters.sort, "-registered_at")
+    return queryset.order_by(order, "-id" if order.startswith("-") else "id")
 
 
 def deal_get(*, actor: Actor, public_id: Any) -> Deal:
@@ -211,32 +284,29 @@ def customer_suggestions(*, actor: Actor, q: str, limit: int = 8) -> list[str]:
 # --- metrics -----------------------------------------------------------------------------------------
 
 
-def _facts(queryset: QuerySet[Deal], currency: str) -> list[metrics.DealFact]:
-    rows = (
-        queryset.filter(currency=currency)
-        .exclude(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED])
-        .values_list(
-            "partner_id",
-            "amount",
-            "stage__outcome",
-            "source",
-            "registered_at",
-            "closed_at",
-            "stage__win_probability",
+class _DaysBetween(Func):
+    """Whole days from one date expression to another (``end - start``), as an integer."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
         )
-    )
-    return [
-        metrics.DealFact(
-            partner_id=partner_id,
-            amount=amount,
-            outcome=metrics.Outcome(outcome),
-            source=source,
-            registered_at=registered_at,
-            closed_at=closed_at,
-            win_probability=probability,
-        )
-        for partner_id, amount, outcome, source, registered_at, closed_at, probability in rows
-    ]
+
+
+CENT = Decimal("0.01")
+
+
+def _local_date(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_current_timezone())
 
 
 @dataclass(frozen=True)
@@ -247,29 +317,95 @@ class DealMetrics:
 
 
 def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics:
-    """Deal metrics for one partner or the whole visible program, in the workspace's reporting currency."""
+    """Deal metrics for one partner or the whole visible program, in the workspace's reporting currency.
+
+    Computed by the database in one scan of the deals: counts and sums grouped by stage, source and a day
+    count (calendar days to close for won deals, age for open ones); the pure
+    :func:`metrics.summarize_groups` turns them into exactly what :func:`metrics.summarize` gives."""
     actor.require(Perm.PARTNER_VIEW)
     currency = Workspace.objects.get(pk=actor.workspace_id).currency
     queryset = Deal.objects.all() if partner is None else Deal.objects.filter(partner=partner)
-    facts = _facts(queryset, currency)
-    others = queryset.exclude(currency=currency).count()
-    return DealMetrics(
-        currency=currency, summary=metrics.summarize(facts, now=timezone.now()), other_currency_deals=others
+    stages = {
+        pk: (outcome, probability)
+        for pk, outcome, probability in PipelineStage.objects.values_list("pk", "outcome", "win_probability")
+    }
+    won_stages = [pk for pk, (outcome, _) in stages.items() if outcome == Outcome.WON] or [0]
+    open_stages = [pk for pk, (outcome, _) in stages.items() if outcome == Outcome.OPEN] or [0]
+    registered = _local_date("registered_at")
+    days = Case(
+        When(
+            stage_id__in=won_stages,
+            closed_at__isnull=False,
+            closed_at__gte=F("registered_at"),
+            then=_DaysBetween(_local_date("closed_at"), registered),
+        ),
+        When(
+            stage_id__in=open_stages,
+            then=_DaysBetween(Value(timezone.localdate(), output_field=DateField()), registered),
+        ),
+        default=Value(None),
+        output_field=IntegerField(),
     )
+    # 1: counted (reporting currency, not rejected or expired); 2: left out; 0: another currency
+    kind = Case(
+        When(~Q(currency=currency), then=Value(0)),
+        When(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED], then=Value(2)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    rows = (
+        queryset.order_by()
+        .annotate(kind=kind, days=days)
+        .values("stage_id", "source", "kind", "days")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .values_list("stage_id", "source", "kind", "days", "n", "total")
+    )
+    groups: dict[tuple[str, str, Decimal], list[Any]] = {}
+    days_to_close: dict[int, int] = {}
+    open_ages: dict[int, int] = {}
+    excluded = others = 0
+    for stage_id, source, kind_value, day_count, n, total in rows:
+        if kind_value == 0:
+            others += n
+            continue
+        if kind_value != 1:
+            continue
+        outcome, probability = stages[stage_id]
+        group = groups.setdefault((outcome, source, probability), [0, Decimal(0)])
+        group[0] += n
+        group[1] += (total or Decimal(0)).quantize(CENT)  # amounts are cents
+        if outcome == Outcome.WON:
+            if day_count is None:
+                excluded += n
+            else:
+                days_to_close[int(day_count)] = days_to_close.get(int(day_count), 0) + n
+        elif outcome == Outcome.OPEN:
+            open_ages[int(day_count)] = open_ages.get(int(day_count), 0) + n
+    summary = metrics.summarize_groups(
+        [
+            metrics.DealGroup(metrics.Outcome(outcome), source, probability, n, total)
+            for (outcome, source, probability), (n, total) in groups.items()
+        ],
+        days_to_close=days_to_close,
+        open_ages=open_ages,
+        excluded_from_close=excluded,
+    )
+    return DealMetrics(currency=currency, summary=summary, other_currency_deals=others)
 
 
 def pipeline_review(*, actor: Actor) -> dict[str, QuerySet[Deal]]:
     """The weekly review: stalled deals, closing this month, overdue close dates, overdue approvals."""
     now = timezone.now()
     today = timezone.localdate()
-    base = deal_list(actor=actor).filter(stage__outcome=Outcome.OPEN)
+    base = deal_list(actor=actor).filter(stage_id__in=open_stage_ids())
+    month_start, month_end = close_month_range(f"{today.year:04d}-{today.month:02d}")
     return {
-        "stalled": base.filter(stalled_q(now)).order_by("stage_changed_at"),
+        "stalled": base.filter(stalled_q(now)).order_by("stage_changed_at", "id"),
         "closing_this_month": base.filter(
-            expected_close_date__year=today.year, expected_close_date__month=today.month
-        ).order_by("expected_close_date"),
-        "overdue_close": base.filter(expected_close_date__lt=today).order_by("expected_close_date"),
+            expected_close_date__gte=month_start, expected_close_date__lt=month_end
+        ).order_by("expected_close_date", "id"),
+        "overdue_close": base.filter(expected_close_date__lt=today).order_by("expected_close_date", "id"),
         "approval_overdue": base.filter(
             approval_status=ApprovalStatus.SUBMITTED, approval_due_at__lt=now
-        ).order_by("approval_due_at"),
+        ).order_by("approval_due_at", "id"),
     }

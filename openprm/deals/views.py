@@ -42,7 +42,7 @@ from openprm.deals.services import registration
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
 
-BOARD_CARDS_PER_STAGE = 50
+BOARD_CARDS_PER_STAGE = 20  # cards per column; "Show more" loads the next ones into the column
 REVIEW_ROWS = 50
 
 
@@ -57,7 +57,7 @@ def _decorate(deals: Any, now: datetime.datetime) -> list[Deal]:
     """Attach what the rows and cards show (days in stage, stalled) without extra queries."""
     rows = list(deals)
     for deal in rows:
-        deal.days_in_stage = max(0, (now - deal.stage_changed_at).days)
+        deal.days_in_stage = deal.calendar_days_in_stage(now)
         deal.stalled = deal.is_stalled(now)
     return rows
 
@@ -81,34 +81,61 @@ class BoardColumn:
     stage: PipelineStage
     deals: list[Deal]
     count: int
+    offset: int = 0  # cards of this column shown before these
+    more_url: str = ""  # the next cards of the column (HTMX), when there are more
 
     @property
     def hidden(self) -> int:
-        return self.count - len(self.deals)
+        return max(0, self.count - self.offset - len(self.deals))
+
+    @property
+    def more_next(self) -> int:
+        return min(BOARD_CARDS_PER_STAGE, self.hidden)
+
+
+def _board_offset(source: Any) -> int:
+    try:
+        return max(0, min(100_000, int(source.get("offset", 0))))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _board(
-    request: HttpRequest, queryset: QuerySet[Deal], program: Program | None, now: datetime.datetime
+    request: HttpRequest,
+    queryset: QuerySet[Deal],
+    program: Program | None,
+    now: datetime.datetime,
+    source: Any,
 ) -> list[BoardColumn]:
-    """One column per stage of the program; a bounded number of cards per column (one query each)."""
+    """One column per stage of the program; a page of cards per column (one query each), the rest behind
+    "Show more" (``column`` and ``offset`` ask for one column's next page)."""
     if program is None:
         return []
     stages = services.program_stages(program=program)
+    only = str(source.get("column", ""))
+    offset = _board_offset(source) if only else 0
+    if only:
+        stages = [stage for stage in stages if stage.key == only]
     in_program = queryset.filter(program=program)
     counts = {
         row["stage_id"]: row["n"]
-        for row in in_program.order_by().values("stage_id").annotate(n=Count("id", distinct=True))
+        for row in in_program.filter(stage__in=stages).order_by().values("stage_id").annotate(n=Count("id"))
     }
-    return [
-        BoardColumn(
-            stage=stage,
-            deals=_decorate(in_program.filter(stage=stage)[:BOARD_CARDS_PER_STAGE], now)
-            if counts.get(stage.pk)
-            else [],
-            count=counts.get(stage.pk, 0),
+    base = {k: v for k, v in source.items() if k not in {"column", "offset", "csrfmiddlewaretoken"} and v}
+    columns = []
+    for stage in stages:
+        count = counts.get(stage.pk, 0)
+        cards = (
+            in_program.filter(stage=stage)[offset : offset + BOARD_CARDS_PER_STAGE] if count > offset else []
         )
-        for stage in stages
-    ]
+        column = BoardColumn(stage=stage, deals=_decorate(cards, now), count=count, offset=offset)
+        if column.hidden:
+            more = {**base, "view": "board", "program": program.public_id, "column": stage.key}
+            column.more_url = (
+                f"{reverse('deals:list')}?{urlencode({**more, 'offset': offset + len(column.deals)})}"
+            )
+        columns.append(column)
+    return columns
 
 
 def _list_context(request: HttpRequest, source: Any) -> dict[str, Any]:
@@ -125,11 +152,22 @@ def _list_context(request: HttpRequest, source: Any) -> dict[str, Any]:
         "query_without_sort": urlencode({k: v for k, v in params.items() if k != "sort"}),
         "query_without_view": urlencode({k: v for k, v in params.items() if k not in {"view", "program"}}),
         "now": now,
+        "filter_errors": filters.errors(),
     }
     if mode == "board":
         programs = _programs(request)
         program = _board_program(programs, str(source.get("program", "")))
-        context.update(programs=programs, program=program, columns=_board(request, queryset, program, now))
+        columns = _board(request, queryset, program, now, source)
+        context.update(programs=programs, program=program, columns=columns)
+        if source.get("column"):  # "Show more" of one column: its next cards only
+            column = columns[0] if columns else None
+            context.update(
+                cards_only=True,
+                cards=column.deals if column else [],
+                more_url=column.more_url if column else "",
+                more_next=column.more_next if column else 0,
+                more_left=column.hidden if column else 0,
+            )
     else:
         page = paginate(request, queryset)
         page.object_list = _decorate(page.object_list, now)
@@ -140,10 +178,13 @@ def _list_context(request: HttpRequest, source: Any) -> dict[str, Any]:
 @staff_view
 def deal_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
+    if request.GET.get("panel") == "summary":  # the program pipeline panel, loaded after the list
+        return render(request, "deals/_metrics.html", {"metrics": selectors.deal_metrics(actor=actor)})
     context = _list_context(request, request.GET)
     template = "deals/_board.html" if context["mode"] == "board" else "deals/_results.html"
+    status = 400 if context["filter_errors"] else 200  # a filter that cannot apply: say which, match nothing
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, template, context)
+        return render(request, template, context, status=status)
     ref = partner_selectors.reference_data(actor=actor)
     context.update(
         results_template=template,
@@ -154,9 +195,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         owners=staff_user_list(actor=actor),
         partners=Partner.objects.order_by("name").values_list("public_id", "name"),
         months=close_month_choices(timezone.localdate()),
-        summary=selectors.deal_metrics(actor=actor),
     )
-    return render(request, "deals/list.html", context)
+    return render(request, "deals/list.html", context, status=status)
 
 
 def _stage_choices(actor: Any) -> list[tuple[str, str]]:
@@ -251,6 +291,7 @@ def _detail(request: HttpRequest, deal: Deal, status: int = 200, **forms: Any) -
         "conflicts": conflicts,
         "open_conflicts": sum(1 for c in conflicts if c.conflict.status == "open"),
         "blocking_conflicts": sum(1 for c in conflicts if c.blocking),
+        "blocking_hidden": sum(1 for c in conflicts if c.blocking and c.hidden),
         "lines_total": lines_total,
         "amount_mismatch": bool(lines) and lines_total != deal.amount,
         "undecided": deal.approval_status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO),
@@ -259,7 +300,7 @@ def _detail(request: HttpRequest, deal: Deal, status: int = 200, **forms: Any) -
         "info_form": forms.get("info_form") or InfoRequestForm(),
         "stage_form": forms.get("stage_form") or StageForm(initial={"stage": deal.stage.key}, stages=stages),
         "resolve_error": forms.get("resolve_error"),
-        "days_in_stage": max(0, (now - deal.stage_changed_at).days),
+        "days_in_stage": deal.calendar_days_in_stage(now),
         "stalled": deal.is_stalled(now),
     }
     return render(request, "deals/detail.html", context, status=status)
@@ -304,6 +345,8 @@ def deal_approve(request: HttpRequest, public_id: str) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:  # overriding a conflict with a deal the actor may not see
+        messages.error(request, str(exc))
     else:
         messages.success(request, f"Approved the registration of {deal.customer_name}.")
     return _back(deal)

@@ -8,6 +8,7 @@ import random
 import statistics
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -209,25 +210,49 @@ class TestAverageWonDealSize:
 
 
 class TestTimeToClose:
-    def test_median_and_mean_in_fractional_days(self) -> None:
+    def test_median_and_mean_in_calendar_days(self) -> None:
         deals = [
-            won(registered=0, closed=1.5),
+            won(registered=0, closed=1.5),  # 1 Jan 00:00 → 2 Jan 12:00: 1 day
             won(registered=2, closed=5),  # 3 days
             won(registered=10, closed=20),  # 10 days
             lost(registered=0, closed=100),  # ignored
             deal(registered=0),  # ignored
         ]
         result = time_to_close_days(deals)
-        assert result == TimeToClose(median=3.0, mean=14.5 / 3, count=3, excluded=0)
+        assert result == TimeToClose(median=3.0, mean=14 / 3, count=3, excluded=0)
 
     def test_even_count_median_is_the_midpoint(self) -> None:
         result = time_to_close_days([won(closed=1), won(closed=2), won(closed=4), won(closed=10)])
         assert result.median == 3.0
         assert result.mean == 4.25
 
-    def test_hours_count_as_fractions(self) -> None:
+    def test_days_are_calendar_days(self) -> None:
         fact = DealFact(1, Decimal(1), Outcome.WON, "sourced", T0, T0 + timedelta(hours=36), Decimal(1))
-        assert time_to_close_days([fact]).median == 1.5
+        assert time_to_close_days([fact]).median == 1.0
+        late = DealFact(
+            1,
+            Decimal(1),
+            Outcome.WON,
+            "sourced",
+            T0 + timedelta(hours=23),
+            T0 + timedelta(hours=25),
+            Decimal(1),
+        )
+        assert time_to_close_days([late]).median == 1.0  # two hours, but the next day
+
+    def test_dates_across_a_dst_change_are_whole_days(self) -> None:
+        """Dates imported without a time are local midnight: 5 Jan → 30 Mar in Berlin is 84 days, not 83.958."""
+        berlin = ZoneInfo("Europe/Berlin")
+        registered = datetime(2026, 1, 5, tzinfo=berlin)
+        closed = datetime(2026, 3, 30, tzinfo=berlin)  # after the change to summer time on 29 March
+        fact = DealFact(1, Decimal(1), Outcome.WON, "sourced", registered, closed, Decimal(1))
+        assert time_to_close_days([fact], tz=berlin).median == 84.0
+        assert time_to_close_days([fact], tz=berlin).mean == 84.0
+        assert summarize([fact], now=closed, tz=berlin).time_to_close.mean == 84.0
+        open_fact = DealFact(1, Decimal(1), Outcome.OPEN, "sourced", registered, None, Decimal("0.5"))
+        assert average_open_deal_age_days([open_fact], now=closed, tz=berlin) == 84.0
+        span = StageSpan("qualify", registered, closed)
+        assert time_in_stage([span], now=closed, tz=berlin)["qualify"].mean_days == 84.0
 
     def test_excludes_negative_and_missing_durations(self) -> None:
         deals = [
@@ -243,7 +268,7 @@ class TestTimeToClose:
         registered = datetime(2026, 1, 1, 12, tzinfo=plus2)  # 10:00 UTC
         closed = datetime(2026, 1, 2, 10, tzinfo=UTC)
         fact = DealFact(1, Decimal(1), Outcome.WON, "sourced", registered, closed, Decimal(1))
-        assert time_to_close_days([fact]).median == 1.0
+        assert time_to_close_days([fact]).median == 1.0  # 1 Jan → 2 Jan in UTC
 
     def test_empty(self) -> None:
         assert time_to_close_days([]) == TimeToClose(None, None, 0, 0)
@@ -695,7 +720,7 @@ def test_time_to_close_ignores_open_and_lost_deals(deals: list[DealFact]) -> Non
     assert result.count + result.excluded == len(only_won)
     if result.count:
         durations = [
-            (d.closed_at - d.registered_at).total_seconds() / 86_400
+            float((d.closed_at.date() - d.registered_at.date()).days)
             for d in only_won
             if d.closed_at is not None and d.closed_at >= d.registered_at
         ]
@@ -802,8 +827,8 @@ def to_frame(deals: list[DealFact]) -> pd.DataFrame:
 def pandas_reference(df: pd.DataFrame) -> pd.DataFrame:
     """Per-partner win rate, won revenue (cents), average won size (cents), median days to close."""
     won = df[df.outcome == "won"].copy()
-    won["days"] = (won.closed - won.registered).dt.total_seconds() / 86_400
-    measurable = won[won.days >= 0]  # NaT (no close date) compares False, so it drops out too
+    won["days"] = (won.closed.dt.normalize() - won.registered.dt.normalize()).dt.days
+    measurable = won[won.closed >= won.registered]  # NaT (no close date) compares False: dropped too
     closed = df[df.outcome != "open"]
     return pd.DataFrame(
         {
@@ -854,10 +879,41 @@ def test_matches_an_independent_pandas_computation(seed: int) -> None:
     program = pandas_reference(df.assign(partner=0)).iloc[0]
     assert_matches(whole, sum(revenue.values(), Decimal(0)), program)
     assert whole.time_to_close.median == statistics.median(
-        (d.closed_at - d.registered_at).total_seconds() / 86_400
+        float((d.closed_at.date() - d.registered_at.date()).days)
         for d in deals
         if d.outcome is Outcome.WON and d.closed_at is not None and d.closed_at >= d.registered_at
     )
     excluded = df[(df.outcome == "won") & ~(df.closed >= df.registered)]
     assert whole.time_to_close.excluded == len(excluded) > 0
     assert whole.pipeline_value == Decimal(int(df[df.outcome == "open"].cents.sum())).scaleb(-2)
+
+
+@given(deal_lists)
+def test_summary_from_aggregates_equals_the_summary_of_the_deals(deals: list[DealFact]) -> None:
+    """What the database GROUP BY feeds (groups and day histograms) gives exactly :func:`summarize`."""
+    groups: dict[tuple[Outcome, str, Decimal], list[DealFact]] = {}
+    for d in deals:
+        groups.setdefault((d.outcome, d.source, d.win_probability), []).append(d)
+    close_days: dict[int, int] = {}
+    ages: dict[int, int] = {}
+    excluded = 0
+    for d in deals:
+        if d.outcome is Outcome.WON:
+            if d.closed_at is None or d.closed_at < d.registered_at:
+                excluded += 1
+            else:
+                days = metrics.calendar_days(d.registered_at, d.closed_at)
+                close_days[days] = close_days.get(days, 0) + 1
+        elif d.outcome is Outcome.OPEN:
+            age = metrics.calendar_days(d.registered_at, NOW)
+            ages[age] = ages.get(age, 0) + 1
+    result = metrics.summarize_groups(
+        [
+            metrics.DealGroup(o, s, p, len(g), sum((d.amount for d in g), Decimal(0)))
+            for (o, s, p), g in groups.items()
+        ],
+        days_to_close=close_days,
+        open_ages=ages,
+        excluded_from_close=excluded,
+    )
+    assert result == summarize(deals, now=NOW)

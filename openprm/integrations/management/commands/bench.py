@@ -20,7 +20,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", choices=sorted(BENCHES), help="Which benchmark.")
+        parser.add_argument("name", choices=sorted([*BENCHES, "deals-pages"]), help="Which benchmark.")
+        parser.add_argument(
+            "--partners", type=int, default=2_000, help="deals-pages: partners (default 2000)."
+        )
+        parser.add_argument("--deals", type=int, default=200_000, help="deals-pages: deals (default 200000).")
         parser.add_argument("--rows", type=int, help="deals-import: rows to generate (default 100000).")
         parser.add_argument("--events", type=int, help="ingest: events to generate (default 1000000).")
         parser.add_argument("--requests", type=int, help="redirect: requests per side (default 5000).")
@@ -37,6 +41,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
+        if name == "deals-pages":  # the deal pages at scale against one indexed page query
+            from openprm.integrations.bench_deals_pages import bench_deals_pages
+
+            if options["partners"] < 1 or options["deals"] < 1:
+                raise CommandError("--partners and --deals must be at least 1.")
+            pages = bench_deals_pages(
+                partners=options["partners"], deals=options["deals"], repeat=options["repeat"] or 7
+            )
+            self.stdout.write(json.dumps(pages) if options["json"] else json.dumps(pages, indent=2))
+            if not pages["within_target"]:
+                self.stderr.write(
+                    f"Above target: worst p95 {pages['worst_p95_ms']} ms > {pages['target_p95_ms']} ms."
+                )
+            return
         sizes = {
             "deals-import": ("rows", 100_000),
             "ingest": ("events", 1_000_000),
