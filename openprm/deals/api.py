@@ -184,7 +184,8 @@ def deal_approve(request: HttpRequest, deal_id: uuid.UUID, payload: DealApproveI
             {"field": f"conflicts.{c['conflict']}", "code": "open_conflict", "message": c["text"]}
             for c in exc.conflicts
         ]
-        body = {"code": "open_conflicts", "message": exc.summary, "field": "override_conflicts"}
+        message = f"{exc.summary} (send override_conflicts: true with an override_reason)"
+        body = {"code": "open_conflicts", "message": message, "field": "override_conflicts"}
         return Status(409, {**body, "errors": errors})
     return Status(200, selectors.deal_get(actor=actor, public_id=deal_id))
 

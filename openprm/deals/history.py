@@ -45,6 +45,8 @@ LABELS: dict[str, str] = {
     "conflicts_overridden": "Open conflicts overridden",
     "override_reason": "Override reason",
 }
+# What every registration starts with (or the amount already says): not repeated in its first entry.
+CREATE_IMPLIED = {"currency", "stage", "approval_status"}
 DATES = {"protection_expires_at", "expected_close_date"}  # shown as a calendar date
 TIMES = {"approval_due_at", "closed_at"}  # shown to the minute, local time
 CHOICES: dict[str, dict[str, str]] = {
@@ -150,7 +152,9 @@ def deal_history_items(entries: Iterable[AuditEntry], *, currency: str) -> list[
             if key not in changes or key in {"conflicts_overridden", "override_reason"}:
                 continue
             before, after = changes[key].get("before"), changes[key].get("after")
-            if entry.action == AuditEntry.Action.CREATE and after in (None, "", {}, []):
+            if entry.action == AuditEntry.Action.CREATE and (
+                after in (None, "", {}, []) or key in CREATE_IMPLIED
+            ):
                 continue
             shown.append(
                 Change(

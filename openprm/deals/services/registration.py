@@ -577,16 +577,21 @@ def deal_approve(
     _require_decidable(actor, deal)
     blocking = conflicts_blocking(deal=deal)
     override_reason = (override_reason or "").strip()[:2000]
+    described = _describe_conflicts(actor, deal, blocking) if blocking else []
     if blocking and not override_conflicts:
-        described = _describe_conflicts(actor, deal, blocking)
         count = len(blocking)
         message = (
             f"This registration has {count} open conflict{'s' if count != 1 else ''}: "
             + "; ".join(d["text"] for d in described)
             + ". Resolve them first (approve this and reject the other, co-sell, or not a conflict), "
-            "or approve anyway with override_conflicts and a reason."
+            "or approve anyway with a reason for overriding them."
         )
         raise OpenConflicts(message, described)
+    if any(not d["visible"] for d in described):  # nobody overrides what they may not see
+        raise PermissionDenied(
+            "A conflict is with a registration of a partner you do not own: ask its owner or an admin "
+            "to resolve it before this registration is approved."
+        )
     if blocking and (not override_reason or "\x00" in override_reason):
         raise ValidationError(
             {"override_reason": "Say why this registration is approved despite its conflicts."}

@@ -127,3 +127,20 @@ def test_deal_page_of_a_restricted_manager_masks_the_other_side(
         for word in secret_words:
             assert word not in box
         assert 'value="approve_this"' not in box  # no resolve buttons
+
+
+def test_restricted_manager_cannot_override_a_conflict_they_cannot_see(
+    world: Any, owners: dict[str, Any], api_for: Any, client_for: Any
+) -> None:
+    url = f"{API}/deals/{owners['b_deal'].public_id}/approve"
+    ben = api_for(owners["ben"])
+    refused = ben.post(url, data={}, content_type="application/json")
+    assert refused.status_code == 409
+    assert "Acme Resellers" not in refused.content.decode() and "ACME" not in refused.content.decode()
+    assert "partner you do not own" in refused.json()["errors"][0]["message"]
+    body = {"override_conflicts": True, "override_reason": "mine"}
+    response = ben.post(url, data=body, content_type="application/json")
+    assert response.status_code == 403 and "owner or an admin" in response.json()["message"]
+    assert fresh(owners["b_deal"]).approval_status == ApprovalStatus.SUBMITTED
+    page = client_for(owners["ben"]).get(reverse("deals:detail", args=[owners["b_deal"].public_id])).text
+    assert 'id="override-hidden"' in page and 'name="override_conflicts"' not in page
