@@ -83,6 +83,9 @@ class IngestQuery(Schema):
     atomic: bool = Field(False, description="All or nothing: store nothing if any event is bad")
 
 
+_TOO_DEEP = "JSON nested too deeply (an event is an object of at most a few levels)."
+
+
 def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
     """The body's events; NDJSON lines that are not JSON become per-index errors."""
     content_type = request.content_type or ""
@@ -101,11 +104,16 @@ def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
             except ValueError as exc:
                 errors.append(EventError(len(items), "", "invalid_json", f"Not JSON: {exc}"))
                 items.append(None)
+            except RecursionError:
+                errors.append(EventError(len(items), "", "invalid_json", f"Not JSON: {_TOO_DEEP}"))
+                items.append(None)
         return items, errors
     try:
         parsed = json.loads(text)
     except ValueError:
         raise HttpError(400, "Cannot parse request body: send a JSON array of events (or NDJSON).") from None
+    except RecursionError:
+        raise HttpError(400, f"Cannot parse request body: {_TOO_DEEP}") from None
     if not isinstance(parsed, list):
         raise HttpError(400, "Cannot parse request body: expected a JSON array of events.")
     return parsed, []
@@ -113,7 +121,8 @@ def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
 
 @router.post(
     "/events",
-    response={200: IngestOut, 422: IngestOut, 413: ErrorOut, codes_4xx: ErrorOut},
+    # 422: the batch refused (atomic=true), or a bad query parameter (the API's usual error)
+    response={200: IngestOut, 422: IngestOut | ErrorOut, 413: ErrorOut, codes_4xx: ErrorOut},
     openapi_extra=_BODY,
 )
 def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[IngestResult]:

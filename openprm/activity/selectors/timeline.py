@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import CharField, F, QuerySet, Value
 
-from openprm.activity.catalog import BUILTIN_TYPES
+from openprm.activity.catalog import BUILTIN_TYPES, TYPE_KEY
 from openprm.activity.models import Event
 from openprm.activity.rollups import workspace_kinds
 from openprm.activity.services.interactions import TYPES, event_ids_for, public_id_of
@@ -59,7 +59,18 @@ class TimelineFilters:
             except ValueError:
                 return None
 
-        return cls(type=str(data.get("type") or "").strip()[:60], start=day("from"), end=day("to"))
+        return cls(type=str(data.get("type") or "").strip(), start=day("from"), end=day("to"))
+
+    @property
+    def type_error(self) -> str:
+        """Why ``type`` cannot be a filter ("" when it can): it must look like an event type key."""
+        if not self.type or TYPE_KEY.match(self.type):
+            return ""
+        return "Type: not an event type (lower-case letters, digits and _); showing everything."
+
+
+BUILTIN_LABELS = {key: kind.label for key, kind in BUILTIN_TYPES.items()}
+"""The built-in types' labels ("E-mail sent to the partner", never the key run together)."""
 
 
 def type_labels(*, workspace_id: int) -> dict[str, str]:

@@ -338,3 +338,37 @@ def test_program_active_partner_share_reads_the_rollups(world, api_for, django_c
         .status_code
         == 404
     )
+
+
+NESTED = "[" * 1_000 + "]" * 1_000
+
+
+@pytest.mark.parametrize("url", [URL, "/api/v1/partners"])
+def test_json_nested_too_deep_is_a_400_like_the_partners_api(world, api_for, url):  # type: ignore[no-untyped-def]
+    response = api_for(world.admin).post(url, data=NESTED, content_type="application/json")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["field"] == "body", body
+    assert "nested" in body["message"].lower() or url != URL, body
+
+
+def test_ndjson_lines_nested_too_deep_are_per_index_errors(world, api_for):  # type: ignore[no-untyped-def]
+    text = json.dumps(ev(1)) + "\n" + "[" * 5_000 + "]" * 5_000 + "\n"
+    response = api_for(world.manager).post(URL, data=text, content_type="application/x-ndjson")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["stored"], body["rejected"]) == (1, 1)
+    assert body["errors"][0]["index"] == 1 and "nested" in body["errors"][0]["message"].lower()
+
+
+@pytest.mark.parametrize("query", ["atomic=maybe", "atomic=", "atomic=%00"])
+def test_a_bad_query_answers_as_the_schema_says(world, api_for, query):  # type: ignore[no-untyped-def]
+    """422 with the API's error shape (code, message, field) — and the OpenAPI schema documents it."""
+    response = api_for(world.manager).post(f"{URL}?{query}", data="[]", content_type="application/json")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error" and body["field"] == "atomic", body
+    spec = api_for(world.manager).get("/api/v1/openapi.json").json()
+    documented = spec["paths"][URL]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
+    refs = json.dumps(documented)
+    assert "ErrorOut" in refs and "IngestOut" in refs

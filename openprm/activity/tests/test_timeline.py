@@ -204,3 +204,34 @@ def test_queries_do_not_grow_with_rows(world: Any, client_for: Any) -> None:
     ingest(world, world.partner_a, 60, "resource_download")
     assert (_count(client, timeline), _count(client, panel)) == few
     assert few[0] <= 14 and few[1] <= 12
+
+
+def test_the_panel_and_the_timeline_show_type_labels_not_keys_run_together(
+    world: Any, client_for: Any
+) -> None:
+    log(world, world.partner_a, kind="email", occurred_at=NOW - datetime.timedelta(hours=3), subject="Offer")
+    log(
+        world,
+        world.partner_a,
+        kind="email",
+        direction="inbound",
+        occurred_at=NOW - datetime.timedelta(hours=1),
+        subject="Re: Offer",
+    )
+    client = client_for(world.manager)
+    a = world.partner_a.public_id
+    for url in (reverse("activity:engagement_panel", args=[a]), reverse("activity:timeline", args=[a])):
+        page = client.get(url).text
+        assert "Emailsent" not in page and "Emailreceived" not in page
+        assert "E-mail sent to the partner" in page and "E-mail from the partner" in page
+
+
+@pytest.mark.parametrize("value", ["%00", "a%00b", "Portal Login", "x" * 61, "%F0%9F%92%A5"])
+def test_a_type_filter_that_is_no_type_key_answers_400_naming_it(
+    world: Any, client_for: Any, value: str
+) -> None:
+    ingest(world, world.partner_a, 1)
+    url = reverse("activity:timeline", args=[world.partner_a.public_id])
+    response = client_for(world.manager).get(f"{url}?type={value}")
+    assert response.status_code == 400
+    assert "Type: not an event type" in response.text and "Portal login" in response.text  # unfiltered

@@ -4,6 +4,7 @@ panel of the program page (loaded by HTMX)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -118,6 +119,7 @@ def engagement_panel(request: HttpRequest, public_id: str) -> HttpResponse:
             "weekly_total": sum(found.weekly),
             "points": metrics.sparkline(found.weekly),
             "recent": timeline_selectors.interaction_list(actor=actor, partner=partner)[:5],
+            "labels": timeline_selectors.BUILTIN_LABELS,  # logged interactions are built-in types
         },
     )
 
@@ -154,9 +156,14 @@ def _timeline_page(
 ) -> HttpResponse:
     actor = actor_of(request)
     filters = timeline_selectors.TimelineFilters.from_mapping(request.GET)
+    if filters.type_error:  # e.g. a NUL byte: a 400 naming the filter, the page unfiltered
+        messages.error(request, filters.type_error)
+        filters, status = dataclasses.replace(filters, type=""), 400
     rows = timeline_selectors.timeline(actor=actor, partner=partner, filters=filters)
     page = paginate(request, rows, per_page=50)
-    params = {k: v for k, v in request.GET.items() if k in ("type", "from", "to") and v}
+    params = {k: v for k, v in request.GET.items() if k in ("from", "to") and v}
+    if filters.type:
+        params["type"] = filters.type
     labels = timeline_selectors.type_labels(workspace_id=actor.workspace_id)
     return render(
         request,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -98,3 +99,52 @@ def test_openapi_is_3_1_and_documents_every_operation(client: Any) -> None:
 
 def test_docs_page_answers(client: Any) -> None:
     assert client.get("/api/v1/docs").status_code == 200
+
+
+# Inputs that once reached a 500: each must answer a clear 4xx naming what is wrong.
+NESTED = "[" * 1_000 + "]" * 1_000
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "status"),
+    [
+        ("/api/v1/events", NESTED, "application/json", 400),
+        ("/api/v1/events", NESTED + "\n", "application/x-ndjson", 200),  # a per-line error
+        ("/api/v1/partners", NESTED, "application/json", 400),
+    ],
+)
+def test_json_nested_too_deep_is_a_client_error(
+    world: Any, api_for: Any, path: str, body: str, content_type: str, status: int
+) -> None:
+    response = api_for(world.admin).post(path, data=body, content_type=content_type)
+    assert response.status_code == status, response.content
+    assert "nested too deep" in response.text or path != "/api/v1/events"
+
+
+def test_the_events_bad_query_answer_matches_its_schema(world: Any, api_for: Any) -> None:
+    response = api_for(world.admin).post(
+        "/api/v1/events?atomic=maybe", data="[]", content_type="application/json"
+    )
+    assert response.status_code == 422 and response.json()["field"] == "atomic"
+    spec = api_for(world.admin).get("/api/v1/openapi.json").json()
+    documented = spec["paths"]["/api/v1/events"]["post"]["responses"]["422"]["content"]["application/json"]
+    validator = jsonschema_rs.Draft202012Validator({**documented["schema"], "components": spec["components"]})
+    validator.validate(response.json())  # the documented 422 covers the API's error shape
+
+
+@pytest.mark.parametrize("value", ["%00", "%00portal_login", "%C0%80"])
+def test_nul_in_the_timeline_type_filter_is_a_400(world: Any, client_for: Any, value: str) -> None:
+    url = f"/activity/partners/{world.partner_a.public_id}/timeline/?type={value}"
+    assert client_for(world.manager).get(url).status_code == 400
+
+
+@pytest.mark.parametrize("value", ["0000-01", "0000-12", "9999-12", "1899-12"])
+def test_a_close_month_outside_the_calendar_is_a_422_and_a_form_error(
+    world: Any, api_for: Any, client_for: Any, value: str
+) -> None:
+    for user in (world.admin, world.a_admin):  # any token: staff and partner
+        response = api_for(user).get("/api/v1/deals", {"close_month": value})
+        assert response.status_code == 422, response.content
+        assert response.json()["field"] == "close_month"
+    page = client_for(world.manager).get("/deals/", {"close_month": value})
+    assert page.status_code == 400 and "Close month: Use a month as YYYY-MM" in page.text
