@@ -39,7 +39,7 @@ import datetime
 import gc
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
@@ -63,7 +63,7 @@ from openprm.deals.models import (
     Outcome,
     Product,
 )
-from openprm.deals.services import add_business_days, customer_index, program_stages
+from openprm.deals.services import add_business_days, customer_index, products_ensure, program_stages
 from openprm.integrations.csvread import CsvRecord, CsvSource, RowError
 from openprm.integrations.deals_formats import (
     DEFAULT_STAGE_MAPS,
@@ -206,6 +206,7 @@ class _Lookups:
         self.products = {
             norm_label(p.name): _Product(p.pk, p.name, p.list_price) for p in Product.objects.all()
         }
+        self.new_product: Callable[[str], _Product] | None = None  # set by --create-products
         self.customers: dict[tuple[str, str], _Customer | None] = {}
         self._stages: dict[tuple[int, str], tuple[_Stage | None, str]] = {}
 
@@ -490,6 +491,8 @@ class _Checker:
             products = []
             for name in row.products:
                 product = lookups.products.get(norm_label(name))
+                if product is None and lookups.new_product is not None and name.strip():
+                    product = lookups.products[norm_label(name)] = lookups.new_product(name)
                 if product is None:
                     error("products", f"Unknown product '{name}': add it to the product catalog first.")
                 else:
@@ -807,6 +810,7 @@ def deals_import(
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
     on_reject: RejectCallback | None = None,
+    create_products: bool = False,
 ) -> DealImportResult:
     """Import a deals CSV (see the module docstring) from a seekable binary stream.
 
@@ -815,7 +819,8 @@ def deals_import(
     stage names (normalized with ``norm_label``) to stage keys or names and wins over the format's
     defaults. Raises CsvHeaderError when the file cannot be read at all. ``refused`` is set, and nothing
     written, when a record is bad and ``skip_invalid`` is false. ``on_reject`` is called for every bad
-    record, in file order.
+    record, in file order. ``create_products`` adds the products the file names and the catalog lacks
+    (list price 0, audited; rolled back with a refused file, not created by a dry run).
     """
     actor.require(Perm.PARTNER_IMPORT)
     actor.require(Perm.PARTNER_EDIT)
@@ -831,7 +836,18 @@ def deals_import(
             dry_run=dry_run,
             on_progress=on_progress,
             on_reject=on_reject,
+            create_products=create_products,
         )
+
+
+def _product_creator(actor: Actor, dry_run: bool) -> Callable[[str], _Product]:
+    def create(name: str) -> _Product:
+        if dry_run:
+            return _Product(0, name.strip(), Decimal(0))
+        product = products_ensure(actor=actor, names=[name])[name.strip().lower()]
+        return _Product(product.pk, product.name, product.list_price)
+
+    return create
 
 
 @contextlib.contextmanager
@@ -861,8 +877,11 @@ def _deals_import(
     dry_run: bool,
     on_progress: ProgressCallback | None,
     on_reject: RejectCallback | None,
+    create_products: bool = False,
 ) -> DealImportResult:
     lookups = _Lookups(actor, format if format in FORMATS else "canonical", stage_map or {})
+    if create_products:
+        lookups.new_product = _product_creator(actor, dry_run)
     source = CsvSource(stream)
     result = DealImportResult(format=format, dry_run=dry_run)
     try:

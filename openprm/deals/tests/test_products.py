@@ -223,3 +223,34 @@ def test_a_deals_file_naming_imported_products_imports(world: Any, tmp_path: Pat
         deal = Deal.objects.get(external_id="D-1")
         names = sorted(DealLineItem.objects.filter(deal=deal).values_list("product__name", flat=True))
     assert names == ["Analytics Suite", "Edge Gateway"]
+
+
+def test_a_deals_import_may_create_unknown_products(world: Any, tmp_path: Path, capsys: Any) -> None:
+    deals = write(
+        tmp_path,
+        "deals.csv",
+        "external_id,partner_external_id,customer_name,customer_domain,amount,currency,stage,products\n"
+        "D-1,A-1,Initech,initech.example,5000,USD,qualified,Analytics Suite;Edge Gateway\n"
+        "D-2,A-1,Hooli,hooli.example,7000,USD,qualified,analytics suite\n",
+    )
+    call_command("import", "deals", str(deals), "--create-products", "--dry-run")
+    assert catalog() == {}  # a dry run creates nothing
+    refused = write(
+        tmp_path, "refused.csv", deals.read_text() + "D-3,NO-SUCH,X,x.example,1,USD,qualified,Other\n"
+    )
+    with pytest.raises(CommandError, match="Import refused"):
+        call_command("import", "deals", str(refused), "--create-products")
+    assert catalog() == {}  # rolled back with the refused file
+    call_command("import", "deals", str(deals), "--create-products")
+    assert catalog() == {
+        "Analytics Suite": ("", Decimal("0.00"), "USD", True),
+        "Edge Gateway": ("", Decimal("0.00"), "USD", True),
+    }
+    assert audit_actions("Edge Gateway") == ["create"]
+    with unscoped():
+        hooli = Deal.objects.get(external_id="D-2")
+        assert list(DealLineItem.objects.filter(deal=hooli).values_list("product__name", flat=True)) == [
+            "Analytics Suite"
+        ]
+    with pytest.raises(CommandError, match="drop --create-products"):
+        call_command("import", "partners", str(deals), "--create-products")

@@ -59,6 +59,11 @@ class Command(BaseCommand):
             help="Deals: a CSV with a 'from,to' header mapping the file's stage names to stage keys.",
         )
         parser.add_argument(
+            "--create-products",
+            action="store_true",
+            help="Deals: add the products the file names and the catalog lacks (list price 0).",
+        )
+        parser.add_argument(
             "--skip-invalid",
             action="store_true",
             help="Import the valid rows and write the bad ones to a rejects file, instead of refusing.",
@@ -79,7 +84,9 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         if options["kind"] in ("partners", "activities", "products"):
             given = [
-                f"--{o.replace('_', '-')}" for o in ("partner", "partner_column", "stage_map") if options[o]
+                f"--{o.replace('_', '-')}"
+                for o in ("partner", "partner_column", "stage_map", "create_products")
+                if options[o]
             ]
             if options["format"] != "canonical":
                 given.insert(0, f"--format {options['format']}")
@@ -185,5 +192,6 @@ class Command(BaseCommand):
             default_partner=partner,
             partner_column=options["partner_column"],
             stage_map=stage_map,
+            create_products=options["create_products"],
             **common,
         )
