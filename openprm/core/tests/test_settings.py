@@ -32,10 +32,30 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         "--deploy",
         "--fail-level",
         "WARNING",
-        env={"PRM_SECURE": "true", "PRM_VAR_DIR": str(tmp_path)},
+        env={"PRM_SECURE": "true", "PRM_VAR_DIR": str(tmp_path), "PRM_EMAIL_HOST": "smtp.example.com"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_check_warns_about_console_mail_and_unset_tracking_hosts(tmp_path):
+    env = {"PRM_SECURE": "true", "PRM_VAR_DIR": str(tmp_path)}
+    assert run_prm("migrate", "-v", "0", env=env).returncode == 0
+    result = run_prm("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "openprm.W001" in output and "PRM_EMAIL_HOST" in output
+    assert "openprm.W002" in output and "Default workspace" in output
+
+    set_hosts = (
+        "from openprm.core.models import Workspace; "
+        "Workspace.objects.update(tracking_allowed_hosts=['example.com'])"
+    )
+    assert run_prm("shell", "-c", set_hosts, env=env).returncode == 0
+    clean = run_prm(
+        "check", "--deploy", "--fail-level", "WARNING", env={**env, "PRM_EMAIL_HOST": "smtp.example.com"}
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
 def test_secret_key_is_generated_once_and_kept_private(tmp_path):
