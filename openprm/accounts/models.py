@@ -47,7 +47,9 @@ class User(AbstractUser):
     REQUIRED_FIELDS: ClassVar[list[str]] = []
     objects: ClassVar[EmailUserManager] = EmailUserManager()
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
         constraints = [
             # E-mails are stored lower-cased; this refuses two spellings of one address at the database.
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),

@@ -200,9 +200,9 @@ def _invite_refused(*, actor: Actor, refused: InviteRefused, role: str, partner_
     so that the page shows the same "invited" message as for a new address: a partner cannot learn
     whether an address has an account elsewhere in the workspace.
     """
-    with unscoped():  # the partner's name through the inviter's own membership (accounts sits below partners)
+    with unscoped():  # the partner's name through a membership (accounts sits below partners)
         partner_label = (
-            Membership.objects.filter(workspace_id=actor.workspace_id, partner_id=partner_id)
+            Membership.objects.filter(workspace_id=actor.workspace_id, partner_id=partner_id or 0)
             .values_list("partner__name", flat=True)
             .first()
         ) or "a partner"

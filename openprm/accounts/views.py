@@ -129,7 +129,9 @@ def user_update(request: HttpRequest, public_id: str) -> HttpResponse:
     membership = get_object_or_404(selectors.staff_membership_list(actor=actor), public_id=public_id)
     form = StaffMemberForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request, " ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
+        )
         return redirect("users")
     try:
         services.membership_update(
