@@ -32,11 +32,21 @@ from faker import Faker
 from openprm import demo_deals
 from openprm.accounts.models import Membership, User
 from openprm.accounts.services import workspace_default
-from openprm.activity.models import Event
+from openprm.activity.models import (
+    Click,
+    Conversion,
+    Coupon,
+    Event,
+    PairedInterval,
+    PartnerDayMetric,
+    TrackingLink,
+)
 from openprm.activity.rollups import rollups_rebuild
+from openprm.core.bulk import analyze_tables
 from openprm.core.models import Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
+from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
 from openprm.demo_referrals import demo_referrals_load
 from openprm.partners.models import (
     Agreement,
@@ -1277,6 +1287,12 @@ def demo_load(
         say("Building the daily rollups…")
         result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)
 
+    analyze_tables(  # fresh planner statistics (PostgreSQL) of every table the load wrote, after the commit
+        *(Partner, Contact, PartnerProgram, StatusChange, Partner.tags.through, Agreement, Event),
+        *(Deal, DealStageChange, DealLineItem, CustomerKey, DealConflict),
+        *(TrackingLink, Coupon, Click, Conversion, PartnerDayMetric, PairedInterval),
+        rows=result.partners + result.events + result.deals,
+    )
     result.logins = logins
     result.logins_path = logins_file or logins_path()
     logins_write(result.logins_path, result.logins, seed=seed, now=now)

@@ -14,10 +14,12 @@ from typing import Any
 
 from django.db import connection
 
+from openprm.core.bulk import analyze_tables
 from openprm.core.models import Workspace
 from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
+    CustomerKey,
     Deal,
     DealLineItem,
     DealSource,
@@ -190,6 +192,9 @@ def load(
             for deal, pid, name, qty, price in lines
         ],
     )
+    # The conflict checks below run in the load's transaction: plan them on the rows just written.
+    written = (Partner, Deal, DealStageChange, CustomerKey, DealLineItem)
+    analyze_tables(*written, rows=len(deals), in_transaction=True)
     for deal in deals:  # conflicts among the still-undecided registrations
         if deal.approval_status == ApprovalStatus.SUBMITTED:
             conflicts_detect(deal=deal)
