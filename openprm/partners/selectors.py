@@ -258,6 +258,19 @@ class HistoryItem:
     changes: dict[str, Any]
 
 
+def _moment_text(value: Any) -> Any:
+    """An ISO date-time string as people read it (local time, to the minute); anything else as it is."""
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return value
+
+
 # A status change and the audit entry its service wrote in the same transaction are seconds apart at most.
 _SAME_CHANGE = datetime.timedelta(seconds=5)
 
@@ -277,12 +290,15 @@ def partner_history(*, actor: Actor, partner: Partner) -> list[HistoryItem]:
     labels = dict(StatusChange._meta.get_field("to_status").choices or [])
 
     def readable(entry: AuditEntry) -> dict[str, Any]:
-        """Status values in words, as the lifecycle list writes them."""
-        status = entry.changes.get("status") if entry.object_type == partner_type else None
-        if not isinstance(status, dict):
-            return entry.changes
-        words = {k: labels.get(v, v) if isinstance(v, str) else v for k, v in status.items()}
-        return {**entry.changes, "status": words}
+        """Status values in words, as the lifecycle list writes them; moments to the minute."""
+        changes: dict[str, Any] = {}
+        for field, change in entry.changes.items():
+            if isinstance(change, dict):
+                change = {k: _moment_text(v) for k, v in change.items()}
+                if field == "status" and entry.object_type == partner_type:
+                    change = {k: labels.get(v, v) if isinstance(v, str) else v for k, v in change.items()}
+            changes[field] = change
+        return changes
 
     items = [
         HistoryItem(

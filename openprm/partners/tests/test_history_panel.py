@@ -75,3 +75,4 @@ def test_a_status_change_made_through_the_service_shows_once(world: Any, client_
     assert "Updated partner" in shown[0] and "status : Applicant → Active" in shown[0]
     assert "Created partner" in shown[1]
     assert not any("Lifecycle" in row for row in shown)
+    assert not re.search(r"\d\d:\d\d:\d\d", shown[0]), shown[0]  # moments to the minute, no microseconds
