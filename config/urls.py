@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from config.api import api
 from openprm.activity.views.referrals import track_redirect
+from openprm.core.health import health
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("deals/", include("openprm.deals.urls")),
     path("activity/", include("openprm.activity.urls")),
     path("r/<str:code>", track_redirect, name="track_redirect"),
+    path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),
     path("import/", include("openprm.integrations.urls")),
 ]

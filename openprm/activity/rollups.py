@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from openprm.activity import pairing
@@ -48,6 +48,7 @@ from openprm.activity.models import (
     RollupPending,
     RollupState,
 )
+from openprm.core.health import QueueState
 from openprm.core.scoping import unscoped
 
 Cell = tuple[int, datetime.date, str]  # (partner_id, day, metric)
@@ -676,6 +677,26 @@ def rollups_rebuild(*, workspace_id: int, chunk: int = 20_000) -> int:
     _touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     with unscoped():
         return PartnerDayMetric.objects.filter(workspace_id=workspace_id).count()
+
+
+def rollups_queue_state(*, workspace_id: int | None = None, count_items: bool = False) -> QueueState:
+    """What waits for the job worker: queued batches (one query; with ``count_items`` their events and
+    clicks too, read from the queue rows) and the oldest batch's age. All workspaces when None."""
+    with unscoped():
+        pending = RollupPending.objects.all()
+        if workspace_id is not None:
+            pending = pending.filter(workspace_id=workspace_id)
+        found = pending.aggregate(n=Count("pk"), oldest=Min("created_at"))
+        detail = None
+        if count_items and found["n"]:
+            events = clicks = 0
+            for ranges, click_ids in pending.values_list("event_ranges", "click_ids").iterator():
+                events += sum(last - first + 1 for first, last in ranges)
+                clicks += len(click_ids)
+            detail = {"events": events, "clicks": clicks}
+    oldest = found["oldest"]
+    age = None if oldest is None else max((timezone.now() - oldest).total_seconds(), 0.0)
+    return QueueState(pending=found["n"], oldest_age_seconds=age, detail=detail)
 
 
 def _add(sums: Counts | Sums, more: Mapping[Cell, Decimal]) -> None:

@@ -6,8 +6,11 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from openprm.activity.models import RollupDirty, RollupPending
-from openprm.activity.rollups import rollups_fold, rollups_refresh_pairs
+from openprm.activity.rollups import rollups_fold, rollups_queue_state, rollups_refresh_pairs
+from openprm.core.health import register_probe
 from openprm.core.scoping import unscoped
+
+register_probe("rollups", rollups_queue_state)  # GET /health/: batches waiting for the fold
 
 
 @db_task()

@@ -102,3 +102,17 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValidationError("Audit entries are immutable")
+
+
+class WorkerHeartbeat(models.Model):
+    """The job worker's sign of life (one row per worker name), written every few seconds by `prm
+    worker` and read by `GET /health/` and `prm rollups status`: not tenant data."""
+
+    name = models.CharField(max_length=60, unique=True)
+    beat_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+    pid = models.IntegerField()
+    host = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -4,7 +4,9 @@
   result equals what the increments built; use it after a bug fix or a manual data repair);
 * ``refresh`` applies what is queued now (what `prm worker` does after every batch) — useful without a
   worker, e.g. after `prm import activities` in a cron job;
-* ``status`` prints the fill state: when the rollups were last updated and rebuilt, what is queued.
+* ``status`` prints the fill state: "Up to date" only when nothing is queued; otherwise how many batches
+  (and events, clicks) wait and for how long; when the rollups were last updated and rebuilt; and the
+  job worker's heartbeat (how long ago it last showed life).
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from openprm.activity.models import PartnerDayMetric, RollupDirty, RollupPending, RollupState
-from openprm.activity.rollups import rollups_fold, rollups_rebuild, rollups_refresh_pairs
+from openprm.activity.models import PartnerDayMetric, RollupDirty, RollupState
+from openprm.activity.rollups import (
+    rollups_fold,
+    rollups_queue_state,
+    rollups_rebuild,
+    rollups_refresh_pairs,
+)
+from openprm.core.health import WORKER_STALE_SECONDS, heartbeat_age
 from openprm.core.scoping import unscoped
 from openprm.integrations.management.commands._common import cli_actor
 
@@ -43,11 +51,48 @@ class Command(BaseCommand):
         with unscoped():
             state = RollupState.objects.filter(workspace_id=workspace_id).first()
             cells = PartnerDayMetric.objects.filter(workspace_id=workspace_id).count()
-            queued = RollupPending.objects.filter(workspace_id=workspace_id).count()
             dirty = RollupDirty.objects.filter(workspace_id=workspace_id).count()
+        queue = rollups_queue_state(workspace_id=workspace_id, count_items=True)
+        self.stdout.write(f"Status: {_status(state, queue.pending, dirty)}; {cells} cells.")
+        items = queue.detail or {"events": 0, "clicks": 0}
+        oldest = "" if queue.oldest_age_seconds is None else f", oldest {_ago(queue.oldest_age_seconds)}"
         self.stdout.write(
-            f"Status: {state.get_status_display() if state else 'never filled'}; {cells} cells; "
-            f"last update {state.filled_at if state and state.filled_at else '—'}; "
-            f"last rebuild {state.rebuilt_at if state and state.rebuilt_at else '—'}; "
-            f"queued batches {queued}; partners awaiting re-pairing {dirty}."
+            f"Queued: {queue.pending} batch(es) ({items['events']} events, {items['clicks']} clicks)"
+            f"{oldest}; partners awaiting re-pairing {dirty}."
         )
+        self.stdout.write(
+            f"Last update {state.filled_at if state and state.filled_at else '—'}; "
+            f"last rebuild {state.rebuilt_at if state and state.rebuilt_at else '—'}."
+        )
+        self.stdout.write(f"Worker: {_worker()}.")
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def _status(state: RollupState | None, queued: int, dirty: int) -> str:
+    if state is None and not queued:
+        return "never filled"
+    if state is not None and state.status != RollupState.Status.READY:
+        return state.get_status_display()
+    if queued or dirty:
+        return "Behind (work is queued for the job worker)"
+    return "Up to date"
+
+
+def _worker() -> str:
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.immediate:
+        return "not needed (PRM_QUEUE_IMMEDIATE: jobs run inline)"
+    age = heartbeat_age()
+    if age is None:
+        return "never seen — start it with `prm worker` (or `prm serve`, which runs one)"
+    if age > WORKER_STALE_SECONDS:
+        return f"NOT RUNNING — last heartbeat {_ago(age)}"
+    return f"running, last heartbeat {_ago(age)}"

@@ -1,4 +1,7 @@
-"""`prm worker`: run the job worker (huey consumer) — rollup refreshes and other background jobs."""
+"""`prm worker`: run the job worker (huey consumer) — rollup refreshes and other background jobs.
+
+While it runs, a heartbeat thread updates its ``WorkerHeartbeat`` row every 15 s (``core.health``):
+`GET /health/` and `prm rollups status` tell from its age whether a worker is alive."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from openprm.core.health import HEARTBEAT_SECONDS, Heartbeat
+
 
 class Command(BaseCommand):
     help = "Run the background job worker (until interrupted)."
@@ -14,9 +19,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, help="Worker threads (default: PRM_QUEUE_WORKERS).")
         parser.add_argument("--quiet", action="store_true", help="Log warnings and errors only.")
+        parser.add_argument(
+            "--heartbeat",
+            type=float,
+            default=HEARTBEAT_SECONDS,
+            help=f"Seconds between heartbeats (default {HEARTBEAT_SECONDS:g}).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         extra = ["--workers", str(options["workers"])] if options["workers"] else []
         if options["quiet"]:
             extra.append("--quiet")
-        call_command("run_huey", *extra)
+        heartbeat = Heartbeat(interval=max(options["heartbeat"], 0.5)).start()
+        try:
+            call_command("run_huey", *extra)
+        finally:
+            heartbeat.stop()
