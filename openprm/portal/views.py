@@ -215,12 +215,16 @@ def deal_submitted(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "portal/deal_submitted.html", {"deal": _deal_or_404(request, public_id)})
 
 
-def _stage_rows(deal: Deal) -> list[tuple[DealStageChange, datetime.datetime | None, float]]:
+def _stage_rows(deal: Deal) -> list[tuple[DealStageChange, datetime.datetime | None, float | None]]:
+    """(change, left at, days in the stage); a closing stage has no time in stage (the deal is over)."""
     changes = list(deal_selectors.stage_changes(deal=deal).order_by("changed_at", "id"))
     now = timezone.now()
-    rows = []
+    rows: list[tuple[DealStageChange, datetime.datetime | None, float | None]] = []
     for index, change in enumerate(changes):
         left_at = changes[index + 1].changed_at if index + 1 < len(changes) else None
+        if left_at is None and change.to_stage.outcome != Outcome.OPEN:
+            rows.append((change, None, None))
+            continue
         rows.append(
             (change, left_at, max(0.0, ((left_at or now) - change.changed_at).total_seconds() / 86400))
         )

@@ -25,7 +25,7 @@ from openprm.activity.models import Click, Conversion, Coupon, Event, TrackingLi
 from openprm.activity.services import interactions as interaction_services
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import services as deal_services
-from openprm.deals.models import Deal, DealConflict
+from openprm.deals.models import Deal, DealConflict, Product
 from openprm.partners import services as partner_services
 from openprm.partners.models import CustomFieldDefinition, PartnerStatus
 
@@ -154,6 +154,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
             destination="https://x.test/",
         )
         coupon = Coupon.objects.create(workspace=world.workspace, partner=world.partner_a, code="ACME10")
+        product = Product.objects.create(workspace=world.workspace, name="Seats", list_price=Decimal("120"))
         click = Click.objects.create(
             workspace=world.workspace,
             partner=world.partner_a,
@@ -196,6 +197,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         "conflicts": [conflict.public_id],
         "links": [link.public_id],
         "coupons": [coupon.public_id],
+        "products": [product.public_id],
         "conversions": [conversion.public_id],
         "programs": [program.public_id],
         "code": ["acme-spring"],
