@@ -20,7 +20,7 @@ from ninja.responses import codes_4xx
 
 from openprm.core.actors import Actor
 from openprm.deals import selectors, services
-from openprm.deals.models import ConflictStatus, Deal, DealConflict, DealStageChange
+from openprm.deals.models import ConflictStatus, Deal, DealConflict, DealStageChange, Outcome
 from openprm.deals.schemas import (
     ConflictQuery,
     ConflictResolveIn,
@@ -155,9 +155,14 @@ def deal_update(request: HttpRequest, deal_id: uuid.UUID, payload: DealPatch) ->
 
 @router.post("/deals/{deal_id}/stage", response={200: DealOut, **ERRORS})
 def deal_move_stage(request: HttpRequest, deal_id: uuid.UUID, payload: DealStageMove) -> Deal:
-    """Move to another stage of the deal's program; partner users only once the deal is approved."""
+    """Move to another stage of the deal's program; partner users only once the deal is approved, and
+    not once it is closed (won or lost: the outcome is final for them, staff may reopen)."""
     actor = _actor(request)
     deal = selectors.deal_get(actor=actor, public_id=deal_id)
+    if actor.is_partner_user and deal.stage.outcome != Outcome.OPEN:
+        raise ValidationError(
+            {"stage": f"The deal is closed ({deal.stage.name}): its stage no longer changes."}
+        )
     services.deal_move_stage(actor=actor, deal=deal, stage_key=payload.stage, lost_reason=payload.lost_reason)
     return selectors.deal_get(actor=actor, public_id=deal_id)
 

@@ -197,3 +197,20 @@ def test_menu_offers_api_links_exactly_when_the_role_may_hold_tokens(world, clie
         assert ("API tokens" in nav) is allowed and ("API docs" in nav) is allowed, (role, allowed)
     team_link = reverse("portal:team") in nav
     assert team_link is (role == Role.PARTNER_ADMIN)
+
+
+def test_partner_api_refuses_to_move_a_closed_deal(world, pipeline, api_for):
+    lost, won = pipeline["lost"], pipeline["won"]
+    client = api_for(world.a_admin)
+    for deal in (lost, won):
+        response = client.post(
+            f"/api/v1/deals/{deal.public_id}/stage", {"stage": "qualified"}, content_type="application/json"
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "stage" and "closed" in response.json()["message"]
+    with unscoped():
+        assert Deal.objects.select_related("stage").get(pk=lost.pk).stage.key == "closed_lost"
+    staff = api_for(world.manager).post(  # staff may still reopen a deal closed by mistake
+        f"/api/v1/deals/{lost.public_id}/stage", {"stage": "qualified"}, content_type="application/json"
+    )
+    assert staff.status_code == 200, staff.text
