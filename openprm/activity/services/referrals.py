@@ -418,10 +418,16 @@ class RecordedClick(NamedTuple):
     clicked_at: datetime.datetime
 
 
-def _hosts(value: Any) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def _parsed_hosts(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text) or ())
+
+
+def _hosts(value: Any) -> tuple[str, ...]:
+    """A host list as the raw read returns it (JSON text on SQLite; parsed once per distinct text)."""
     if isinstance(value, str):
-        value = json.loads(value)
-    return list(value or ())
+        return _parsed_hosts(value)
+    return tuple(value or ())
 
 
 def _redirect_link(row: Any) -> RedirectLink:
