@@ -348,7 +348,7 @@ class _Checker:
         self.now = timezone.now()
         self.tz = default_timezone()
         self.seen: dict[str, int] = {}  # external id → first line
-        self._approvals: dict[tuple[str, datetime.datetime, int], dict[str, Any]] = {}
+        self._approvals: dict[tuple[str, datetime.datetime, datetime.datetime, int], dict[str, Any]] = {}
         self.restricted = actor.access_scope().owner_id is not None or actor.partner_id is not None
 
     def records(self, source: CsvSource) -> Iterator[CsvRecord]:
