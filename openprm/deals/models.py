@@ -38,6 +38,25 @@ class Outcome(models.TextChoices):
     LOST = "lost", "Lost"
 
 
+# Days without a stage change after which an open deal shows as stalled, per default stage. Chosen for B2B
+# partner deals with cycles of one to six months: a registration should be qualified within two weeks;
+# qualifying and writing a proposal take about a month each; negotiation (legal, procurement) six weeks.
+# Admins change them per program on the stages page; empty means the stage never stalls.
+DEFAULT_STALL_DAYS: dict[str, int] = {
+    "registered": 14,
+    "qualified": 30,
+    "proposal_sent": 30,
+    "negotiating": 45,
+}
+# The defaults before these (14/21/21/30): migration 0007 moves stages still at them to the new ones.
+PREVIOUS_DEFAULT_STALL_DAYS: dict[str, int] = {
+    "registered": 14,
+    "qualified": 21,
+    "proposal_sent": 21,
+    "negotiating": 30,
+}
+
+
 class PipelineStage(WorkspaceModel):
     """A stage of a program's pipeline, with its win probability and stalled-deal threshold."""
 

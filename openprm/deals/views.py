@@ -38,7 +38,14 @@ from openprm.deals.forms import (
     close_month_choices,
 )
 from openprm.deals.history import deal_history_items
-from openprm.deals.models import ApprovalStatus, Deal, DealConflict, DealStageChange, PipelineStage
+from openprm.deals.models import (
+    DEFAULT_STALL_DAYS,
+    ApprovalStatus,
+    Deal,
+    DealConflict,
+    DealStageChange,
+    PipelineStage,
+)
 from openprm.deals.selectors import DealFilters
 from openprm.deals.services import registration
 from openprm.partners import selectors as partner_selectors
@@ -557,5 +564,8 @@ def stages(request: HttpRequest) -> HttpResponse:
     programs = []
     for program in Program.objects.all():
         services.program_stages(program=program)  # make sure defaults exist
-        programs.append((program, list(selectors.stages_for(actor=actor, program_id=program.pk))))
+        stage_list = list(selectors.stages_for(actor=actor, program_id=program.pk))
+        for item in stage_list:
+            item.default_stall_days = DEFAULT_STALL_DAYS.get(item.key)  # shown beside the threshold
+        programs.append((program, stage_list))
     return render(request, "deals/stages.html", {"programs": programs, "errors": errors})

@@ -64,3 +64,30 @@ def test_closing_stage_probability_cannot_change(world, client_for):
 def test_only_admins_configure_stages(world, client_for):
     assert client_for(world.manager).get(reverse("deals:stages")).status_code == 403
     assert client_for(world.a_admin).get(reverse("deals:stages")).status_code == 404
+
+
+def test_stalled_thresholds_have_documented_defaults_shown_beside_each_stage(world, client_for):
+    from openprm.deals.models import DEFAULT_STALL_DAYS
+
+    assert DEFAULT_STALL_DAYS == {"registered": 14, "qualified": 30, "proposal_sent": 30, "negotiating": 45}
+    page = client_for(world.admin).get(reverse("deals:stages")).text
+    assert "Defaults: registered 14 days, qualified 30, proposal sent 30, negotiating 45." in page
+    for days in (14, 30, 45):
+        assert f'<span class="muted">default {days}</span>' in page
+
+
+def test_stages_still_at_the_first_defaults_move_to_the_new_ones(world):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("openprm.deals.migrations.0007_stalled_thresholds_defaults")
+    with unscoped():
+        PipelineStage.objects.filter(key="qualified").update(stall_days=21)
+        PipelineStage.objects.filter(key="proposal_sent").update(stall_days=25)  # an admin's own choice
+        PipelineStage.objects.filter(key="negotiating").update(stall_days=30)
+    with unscoped():  # as migrations run
+        migration.forwards(apps, None)
+    assert (stage("qualified").stall_days, stage("proposal_sent").stall_days) == (30, 25)
+    assert stage("negotiating").stall_days == 45
+    assert stage("registered").stall_days == 14
