@@ -59,3 +59,28 @@ def test_same_team_duplicate_still_says_so(world, client_for):
     )
     assert response.status_code == 200
     assert "already" in response.text
+
+
+def test_owned_only_staff_inviting_an_address_outside_their_book_gets_an_error_not_a_500(world):
+    from django.core.exceptions import ValidationError
+
+    from openprm.accounts.services import user_invite
+    from openprm.core.permissions import Role
+    from openprm.core.scoping import scope
+    from openprm.core.testing import actor_for, make_user
+
+    own_book = make_user(world.workspace, "own.book@vendor.test", Role.MANAGER, owned_only=True)
+    with unscoped():
+        world.partner_a.owner = own_book
+        world.partner_a.save(update_fields=["owner"])
+    actor = actor_for(own_book)
+    with scope(actor.access_scope()), pytest.raises(ValidationError) as exc:
+        # admin@globex.test belongs to partner B, which this manager cannot see.
+        user_invite(
+            actor=actor,
+            email="admin@globex.test",
+            role="partner_rep",
+            partner_id=world.partner_a.pk,
+            base_url="/",
+        )
+    assert exc.value.message_dict["email"] == ["This person already has an account in this workspace."]
