@@ -135,3 +135,19 @@ def test_copy_button_copies_the_tracking_url(transactional_db, world, data, new_
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.endswith("/r/acme-spring-campaign-2026") and copied.startswith("http")
     _no_sideways_scroll(page, "links")
+
+
+def test_copy_button_copies_a_new_api_token(transactional_db, world, new_page, login):
+    page = new_page(permissions=["clipboard-read", "clipboard-write"])
+    login(page, "admin@acme.test")
+    page.goto("/settings/tokens/")
+    page.get_by_label("Name").fill("CRM sync")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create token").click()
+    token = page.locator("#new-token").inner_text().strip()
+    assert token.startswith("prm_")
+    page.get_by_role("button", name="Copy token").click()
+    button = page.locator("button[data-copy-from='#new-token']")  # its name changes while it says Copied
+    expect(button).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    expect(button).to_have_text("Copy token", timeout=5000)  # back to its label
