@@ -344,7 +344,12 @@ def destinations(request: HttpRequest) -> HttpResponse:
         actor.require(Perm.WORKSPACE_ADMIN)
         if target not in forms_by_target:
             raise Http404
-        form = forms_by_target[target] = TrackingHostsForm(request.POST, prefix=target)
+        forms_by_target[target] = TrackingHostsForm(request.POST, prefix=target)
+    for key, form in forms_by_target.items():
+        if key != "workspace":
+            form.fields["hosts"].widget.attrs.update(rows=2, placeholder="Empty: the workspace's hosts")
+    if request.method == "POST":
+        form = forms_by_target[target]
         program = next((e.program for e in hosts.programs if str(e.program.public_id) == target), None)
         if form.is_valid():
             try:
