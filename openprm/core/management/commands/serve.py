@@ -25,7 +25,8 @@ class WorkerSupervisor:
     back off (``backoff`` seconds, doubled after every exit within ``stable`` seconds of its start, at most
     ``max_backoff``) so a worker that cannot start does not spin. ``stop()`` terminates the child (then
     kills it after ``grace`` seconds); it only acts in the process that started the supervisor, never in a
-    forked gunicorn worker that inherited it.
+    forked gunicorn worker that inherited it. (Under gunicorn the arbiter may reap the child first: its
+    exit code then reads 0, but the exit is seen and the worker restarted all the same.)
     """
 
     def __init__(
