@@ -30,6 +30,10 @@ customer, properties, products...), a stage change appends a ``DealStageChange``
 closes, else at the time of the import), nothing is ever duplicated, and a deal cannot move to another
 partner. A blank cell clears its field (a blank amount is 0), except ``registered_at``, source and
 approval status, which keep the deal's value; a missing column leaves its field unchanged.
+
+An import that wrote 1,000 deals or more ANALYZEs the tables it wrote once it commits (PostgreSQL;
+``core.bulk.analyze_tables``): the first registrations after it are then checked for conflicts on
+current statistics.
 """
 
 from __future__ import annotations
