@@ -132,7 +132,9 @@ class CsvSource:
                     if problem == NOT_UTF8:
                         raise CsvHeaderError(f"The header row: {NOT_UTF8}")
                     if problem:
-                        raise CsvHeaderError("The header row contains a NUL character.")
+                        raise CsvHeaderError(
+                            "The header row contains NUL characters: save the file as UTF-8 text."
+                        )
                     self.header = [unescape_cell(v) for v in values]
                     return self.header
         except csv.Error as exc:

@@ -122,7 +122,7 @@ def test_activities_short_rows_are_rejected_like_the_other_importers(world, tmp_
 
 def test_utf8_with_bom_and_a_bare_header_still_read():
     assert wide_encoding("a,b\r\nü,é\r\n".encode()) == ""
-    assert wide_encoding("日本語,テキスト\r\n".encode("utf-16-le")) == ""  # no NULs: left to UTF-8 decoding
+    assert wide_encoding("名前,説明\r\n日本語,テキスト\r\n".encode()) == ""  # multi-byte UTF-8: not wide
     source = CsvSource(io.BytesIO("\ufeffa,b\r\n1,2\r\n".encode()))
     try:
         assert source.read_header() == ["a", "b"]
