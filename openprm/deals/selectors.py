@@ -143,7 +143,8 @@ def stalled_q(now: datetime.datetime) -> Q:
     for pk, days in PipelineStage.objects.filter(outcome=Outcome.OPEN, stall_days__gt=0).values_list(
         "pk", "stall_days"
     ):
-        by_days.setdefault(days, []).append(pk)
+        if days:
+            by_days.setdefault(days, []).append(pk)
     condition = Q(pk__in=[])
     for days, stage_ids in sorted(by_days.items()):
         condition |= Q(stage_id__in=stage_ids, stage_changed_at__lt=stalled_cutoff(now, days))

@@ -566,6 +566,6 @@ def stages(request: HttpRequest) -> HttpResponse:
         services.program_stages(program=program)  # make sure defaults exist
         stage_list = list(selectors.stages_for(actor=actor, program_id=program.pk))
         for item in stage_list:
-            item.default_stall_days = DEFAULT_STALL_DAYS.get(item.key)  # shown beside the threshold
+            item.default_stall_days = DEFAULT_STALL_DAYS.get(item.key)  # type: ignore[attr-defined]
         programs.append((program, stage_list))
     return render(request, "deals/stages.html", {"programs": programs, "errors": errors})
