@@ -99,13 +99,13 @@ def product_post(request: HttpRequest, payload: ProductCreate) -> Status[Product
     return Status(201, product_create(actor=_staff(request), data=payload.to_input()))
 
 
-@router.get("/products/{public_id}", response={200: ProductOut, **ERRORS})
-def product_get(request: HttpRequest, public_id: uuid.UUID) -> Product:
+@router.get("/products/{product_id}", response={200: ProductOut, **ERRORS})
+def product_get(request: HttpRequest, product_id: uuid.UUID) -> Product:
     _staff(request)
-    return _product(public_id)
+    return _product(product_id)
 
 
-@router.patch("/products/{public_id}", response={200: ProductOut, **ERRORS})
-def product_patch(request: HttpRequest, public_id: uuid.UUID, payload: ProductPatch) -> Product:
+@router.patch("/products/{product_id}", response={200: ProductOut, **ERRORS})
+def product_patch(request: HttpRequest, product_id: uuid.UUID, payload: ProductPatch) -> Product:
     actor = _staff(request)
-    return product_update(actor=actor, product=_product(public_id), data=payload.to_input())
+    return product_update(actor=actor, product=_product(product_id), data=payload.to_input())

@@ -75,11 +75,11 @@ def tier_create(request: HttpRequest, public_id: uuid.UUID, payload: TierCreate)
     return Status(201, services.tier_create(actor=actor, program=program, name=payload.name))
 
 
-@router.patch("/tiers/{public_id}", response={200: TierOut, **ERRORS})
-def tier_update(request: HttpRequest, public_id: uuid.UUID, payload: TierPatch) -> Tier:
+@router.patch("/tiers/{tier_id}", response={200: TierOut, **ERRORS})
+def tier_update(request: HttpRequest, tier_id: uuid.UUID, payload: TierPatch) -> Tier:
     """Rename a tier and/or move it one rank up or down (swapping with its neighbour)."""
     actor = _staff(request)
-    tier = selectors.tier_get(actor=actor, public_id=public_id)
+    tier = selectors.tier_get(actor=actor, public_id=tier_id)
     data: dict[str, Any] = payload.model_dump(exclude_unset=True)
     if "name" in data:
         tier = services.tier_rename(actor=actor, tier=tier, name=data["name"])
@@ -88,9 +88,9 @@ def tier_update(request: HttpRequest, public_id: uuid.UUID, payload: TierPatch) 
     return tier
 
 
-@router.delete("/tiers/{public_id}", response={204: None, **ERRORS})
-def tier_delete(request: HttpRequest, public_id: uuid.UUID) -> Status[None]:
+@router.delete("/tiers/{tier_id}", response={204: None, **ERRORS})
+def tier_delete(request: HttpRequest, tier_id: uuid.UUID) -> Status[None]:
     """Remove a tier no partner holds (the tiers above move down a rank)."""
     actor = _staff(request)
-    services.tier_delete(actor=actor, tier=selectors.tier_get(actor=actor, public_id=public_id))
+    services.tier_delete(actor=actor, tier=selectors.tier_get(actor=actor, public_id=tier_id))
     return Status(204, None)
