@@ -374,10 +374,11 @@ class ProgramTiers:
 
 
 def program_tiers(*, actor: Actor, program: Program) -> ProgramTiers:
-    """The program's tiers and how many of the actor's visible partners are enrolled in each (2 queries)."""
+    """The program's tiers and how many of the actor's visible, live (not archived) partners are enrolled in
+    each (2 queries)."""
     actor.require(Perm.PARTNER_VIEW)
     counts: dict[int | None, int] = dict(
-        PartnerProgram.objects.filter(program=program)
+        PartnerProgram.objects.filter(program=program, partner__archived_at__isnull=True)
         .order_by()
         .values("tier_id")
         .annotate(n=Count("id"))

@@ -208,3 +208,20 @@ def test_purge_is_explicit_complete_and_leaves_its_audit_entry(
     entry = audit(partner)[-1]
     assert entry.action == "delete" and entry.actor_label == "admin@vendor.test"
     assert "(purged)" in entry.object_repr and entry.changes["purged"]["after"]["deals.Deal"] == 1
+
+
+def test_the_program_page_counts_live_partners_only(world: Any, api_for: Any, client_for: Any) -> None:
+    from openprm.partners.models import Program
+
+    with unscoped():
+        program = Program.objects.get(workspace=world.workspace, is_default=True)
+    url = reverse("partners:program_detail", args=[program.public_id])
+    assert '<th id="program-enrolled">2</th>' in client_for(world.analyst).get(url).content.decode()
+    api_for(world.admin).patch(
+        f"{API}/partners/{world.partner_a.public_id}", {"status": "active"}, content_type="application/json"
+    )
+    assert (
+        api_for(world.admin).delete(f"{API}/partners/{world.partner_a.public_id}").json()["state"]
+        == "archived"
+    )
+    assert '<th id="program-enrolled">1</th>' in client_for(world.analyst).get(url).content.decode()
