@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -220,6 +221,21 @@ def first_rows(queryset: QuerySet[Deal], limit: int) -> QuerySet[Deal]:
     return queryset.filter(pk__in=queryset.values("pk")[:limit])
 
 
+def first_rows_by_stage(
+    queryset: QuerySet[Deal], limit: int, *, stage_ids: list[int], order: tuple[str, str]
+) -> QuerySet[Deal]:
+    """:func:`first_rows` for a list sorted ascending by ``order`` (a non-null field, then "id") whose
+    filter names several stages: the first ``limit`` of each stage come from the (stage, field) index
+    in one ``UNION ALL`` and are merged here, instead of walking the whole workspace in date order.
+    Where the database cannot sort inside a UNION (SQLite), it is :func:`first_rows`."""
+    ordered = queryset.order_by(*order)
+    if len(stage_ids) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+        return first_rows(ordered, limit)
+    parts = [ordered.filter(stage_id=stage_id).values_list(*order)[:limit] for stage_id in stage_ids]
+    candidates = sorted(parts[0].union(*parts[1:], all=True))[:limit]
+    return ordered.filter(pk__in=[row[-1] for row in candidates])
+
+
 def deal_get(*, actor: Actor, public_id: Any) -> Deal:
     """The deal, or Deal.DoesNotExist when missing or out of the actor's scope."""
     actor.require(Perm.PARTNER_VIEW)
@@ -419,3 +435,12 @@ def pipeline_review(*, actor: Actor) -> dict[str, QuerySet[Deal]]:
             approval_status=ApprovalStatus.SUBMITTED, approval_due_at__lt=now
         ).order_by("approval_due_at", "id"),
     }
+
+
+def pipeline_review_rows(*, key: str, queryset: QuerySet[Deal], limit: int) -> QuerySet[Deal]:
+    """The first rows of a pipeline-review section (see :func:`pipeline_review`), found on indexes."""
+    if key == "overdue_close":
+        return first_rows_by_stage(
+            queryset, limit, stage_ids=open_stage_ids(), order=("expected_close_date", "id")
+        )
+    return first_rows(queryset, limit)

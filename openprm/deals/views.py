@@ -508,7 +508,9 @@ def pipeline_review(request: HttpRequest) -> HttpResponse:
             "title": titles[key][0],
             "help": titles[key][1],
             "count": queryset.count(),
-            "deals": _decorate(selectors.first_rows(queryset, REVIEW_ROWS), now),
+            "deals": _decorate(
+                selectors.pipeline_review_rows(key=key, queryset=queryset, limit=REVIEW_ROWS), now
+            ),
         }
         for key, queryset in sections.items()
     ]

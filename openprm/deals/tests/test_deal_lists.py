@@ -221,3 +221,26 @@ def test_filters_report_only_their_own_errors() -> None:
     assert DealFilters(close_month="2026-02").errors() == {}
     assert set(DealFilters(close_month="0000-01").errors()) == {"close_month"}
     assert selectors.close_month_range("2026-12") == (datetime.date(2026, 12, 1), datetime.date(2027, 1, 1))
+
+
+def test_review_lists_overdue_deals_of_every_open_stage_oldest_first(world: Any) -> None:
+    """The overdue section merges the first rows of each open stage (UNION ALL on PostgreSQL)."""
+    today = timezone.localdate()
+    plan = [("Oldest", "negotiating", 40), ("Middle", "registered", 20), ("Newest", "qualified", 5)]
+    actor = actor_for(world.manager)
+    for name, key, days in plan:
+        deal = register(world.a_admin, name)
+        with scope(actor.access_scope()):
+            if key != "registered":
+                services.deal_move_stage(actor=actor, deal=deal, stage_key=key, lost_reason="")
+            Deal.objects.filter(pk=deal.pk).update(expected_close_date=today - datetime.timedelta(days=days))
+    closed = register(world.a_admin, "Closed")
+    with scope(actor.access_scope()):
+        services.deal_move_stage(actor=actor, deal=closed, stage_key="closed_lost", lost_reason="price")
+        Deal.objects.filter(pk=closed.pk).update(expected_close_date=today - datetime.timedelta(days=90))
+        sections = selectors.pipeline_review(actor=actor)
+        rows = selectors.pipeline_review_rows(
+            key="overdue_close", queryset=sections["overdue_close"], limit=2
+        )
+        assert [d.customer_name for d in rows] == ["Oldest", "Middle"]
+        assert sections["overdue_close"].count() == 3
