@@ -5,41 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_workspace_tracking_allowed_hosts'),
-        ('deals', '0005_customer_key_index'),
-        ('partners', '0008_partner_live_name_index'),
+        ("core", "0005_workspace_tracking_allowed_hosts"),
+        ("deals", "0005_customer_key_index"),
+        ("partners", "0008_partner_live_name_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='deal',
-            name='deals_deal_workspa_b3f794_idx',
+            model_name="deal",
+            name="deals_deal_workspa_b3f794_idx",
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['workspace', 'expected_close_date', 'id'], name='deal_ws_close'),
+            model_name="deal",
+            index=models.Index(fields=["workspace", "expected_close_date", "id"], name="deal_ws_close"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['workspace', 'registered_at', 'id'], name='deal_ws_registered'),
+            model_name="deal",
+            index=models.Index(fields=["workspace", "registered_at", "id"], name="deal_ws_registered"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['workspace', 'amount', 'id'], name='deal_ws_amount'),
+            model_name="deal",
+            index=models.Index(fields=["workspace", "amount", "id"], name="deal_ws_amount"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['workspace', 'customer_name', 'id'], name='deal_ws_customer'),
+            model_name="deal",
+            index=models.Index(fields=["workspace", "customer_name", "id"], name="deal_ws_customer"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['stage', 'stage_changed_at'], name='deal_stage_changed'),
+            model_name="deal",
+            index=models.Index(fields=["stage", "stage_changed_at"], name="deal_stage_changed"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['stage', 'expected_close_date'], name='deal_stage_close'),
+            model_name="deal",
+            index=models.Index(fields=["stage", "expected_close_date"], name="deal_stage_close"),
         ),
     ]

@@ -87,7 +87,7 @@ def test_corpus_precision_and_recall() -> None:
 
 
 def test_glued_words_match_their_spaced_form_without_false_positives() -> None:
-    """"AcmeLabs Boston" ~ "Acme Labs Boston" (the spaced form expands Labs/Tech, the glued one used to
+    """ "AcmeLabs Boston" ~ "Acme Labs Boston" (the spaced form expands Labs/Tech, the glued one used to
     stay whole and score 0), while glued names of other companies stay apart."""
     glued = [p for p in load_corpus() if "glued" in p.note]
     assert sum(p.label for p in glued) >= 8 and sum(not p.label for p in glued) >= 8

@@ -241,7 +241,7 @@ class TestTimeToClose:
         assert time_to_close_days([late]).median == 1.0  # two hours, but the next day
 
     def test_dates_across_a_dst_change_are_whole_days(self) -> None:
-        """Dates imported without a time are local midnight: 5 Jan → 30 Mar in Berlin is 84 days, not 83.958."""
+        """Dates imported without a time are local midnight: 5 Jan → 30 Mar in Berlin is 84 days."""
         berlin = ZoneInfo("Europe/Berlin")
         registered = datetime(2026, 1, 5, tzinfo=berlin)
         closed = datetime(2026, 3, 30, tzinfo=berlin)  # after the change to summer time on 29 March
