@@ -16,11 +16,12 @@ from ninja.responses import codes_4xx
 
 from openprm.accounts import selectors, services
 from openprm.accounts.models import Membership
-from openprm.accounts.schemas import ApiErrorOut, UserOut, UserPatch
+from openprm.accounts.schemas import UserOut, UserPatch
 from openprm.core.actors import Actor
+from openprm.core.schemas import ErrorOut
 
 router = Router(tags=["users"])
-ERRORS: dict[Any, Any] = {codes_4xx: ApiErrorOut}
+ERRORS: dict[Any, Any] = {codes_4xx: ErrorOut}
 
 
 def _actor(request: HttpRequest) -> Actor:

@@ -29,9 +29,3 @@ class UserPatch(Schema):
 
     role: StaffRole | None = None
     is_active: bool | None = None
-
-
-class ApiErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None

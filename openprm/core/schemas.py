@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from ninja import Schema
 from pydantic import AfterValidator, StringConstraints
 
 
@@ -30,3 +31,18 @@ Name = Annotated[
 ]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_no_nul)]
 Long = Annotated[str, StringConstraints(max_length=20000), AfterValidator(_no_nul)]
+
+
+class ErrorItem(Schema):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every error: a stable `code`, a message, and for input errors the offending `field`."""
+
+    code: str
+    message: str
+    field: str | None = None
+    errors: list[ErrorItem] = []

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from openprm.core.schemas import Long, Name, NoNul
+from openprm.core.schemas import ErrorItem, ErrorOut, Long, Name, NoNul  # noqa: F401 - the apps' APIs import them here
 from openprm.partners import selectors
 from openprm.partners.models import (
     Agreement,
@@ -100,21 +100,6 @@ class _Patch(_Input):
         if value is None and info.field_name not in cls.NULLABLE:
             raise ValueError("may be left out, but not null")
         return value
-
-
-class ErrorItem(Schema):
-    field: str
-    code: str
-    message: str
-
-
-class ErrorOut(Schema):
-    """Every error: a stable `code`, a message, and for input errors the offending `field`."""
-
-    code: str
-    message: str
-    field: str | None = None
-    errors: list[ErrorItem] = []
 
 
 class PartnerRemovedOut(Schema):
