@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -49,33 +47,12 @@ class ApiErrorMiddleware:
 # Our pages run no inline <script>: scripts come from our own static files (htmx from the django-htmx
 # wheel, the API docs' Swagger UI from django-ninja's; its settings are a JSON data block, not script),
 # styles may be inline (htmx 2 injects its indicator style), images may be data: URIs (Swagger UI's icons).
-#
-# Transitional: a few templates still carry these exact inline event handlers. 'unsafe-hashes' lets
-# exactly these strings run and nothing else; once the templates move them to data attributes handled by
-# static/openprm/app.js, empty this list. Handlers that embed a template value (a confirm naming the
-# partner or tier) cannot be allowed by a fixed hash: the browser blocks them (no confirmation shown).
-LEGACY_INLINE_HANDLERS = (
-    "this.form.submit()",
-    "document.getElementById('saved-query').value = location.search.slice(1)",
-    "document.querySelectorAll('input[name=partners]').forEach(c => c.checked = this.checked)",
-    "return confirm('Remove this contact?')",
-    "return confirm('Remove this field from the partner form?')",
-    "return confirm('Remove this interaction?')",
-)
-
-
-def _csp_hash(source: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
-
+# Event handlers are data attributes handled by static/openprm/app.js (data-confirm, data-autosubmit...).
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        " ".join(
-            ["script-src 'self'"]
-            + (["'unsafe-hashes'"] if LEGACY_INLINE_HANDLERS else [])
-            + [_csp_hash(h) for h in LEGACY_INLINE_HANDLERS]
-        ),
+        "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self'",

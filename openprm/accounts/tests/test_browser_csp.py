@@ -60,7 +60,7 @@ def test_staff_pages_and_api_docs_load_without_violations(transactional_db, worl
     ):
         visit(page, errors, url)
 
-    # A legacy inline handler that the policy lets run by its hash: the status filter submits itself.
+    # The status filter submits itself (a data-autosubmit attribute handled by app.js, no inline handler).
     page.goto("/activity/referrals/conversions/")
     with page.expect_navigation():
         page.locator("select[name=status]").select_option("flagged")
@@ -97,12 +97,21 @@ def test_portal_loads_without_violations_and_htmx_still_works(transactional_db, 
     assert violations(page, errors) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="partners/detail.html asks before archiving with an inline onsubmit that embeds the partner's "
-    "name (no fixed hash can allow it): it needs a data-confirm attribute handled by app.js",
-)
-def test_partner_page_loads_without_violations(transactional_db, world, new_page, login):
+def test_partner_page_loads_without_violations_and_asks_before_archiving(
+    transactional_db, world, new_page, login
+):
     page, errors = watched(new_page)
     login(page, "admin@vendor.test")
     visit(page, errors, f"/partners/{world.partner_a.public_id}/")
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.get_by_role("button", name="Archive").click()
+    page.wait_for_timeout(300)
+    assert asked and "Archive Acme Resellers?" in asked[0]  # the confirmation names the partner
+    expect(page.locator("main")).not_to_contain_text("Archived")  # Cancel archived nothing
+    assert violations(page, errors) == []

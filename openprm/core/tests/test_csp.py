@@ -34,7 +34,23 @@ def test_policy_forbids_inline_script_framing_and_foreign_sources():
     assert policy["default-src"] == "default-src 'self'"
     script = policy["script-src"].split()
     assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
-    assert all(s in ("script-src", "'self'", "'unsafe-hashes'") or s.startswith("'sha256-") for s in script)
+    assert script == ["script-src", "'self'"]  # no inline handler allowed, not even by its hash
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
     assert policy["base-uri"] == "base-uri 'self'" and policy["form-action"] == "form-action 'self'"
     assert policy["object-src"] == "object-src 'none'"
+
+
+def test_no_template_carries_inline_script_or_event_handlers():
+    import re
+    from pathlib import Path
+
+    import openprm
+
+    handler = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+    inline_script = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
+    found = []
+    for path in Path(openprm.__file__).parent.rglob("templates/**/*.html"):
+        text = path.read_text()
+        found += [f"{path.name}: {m.group(0)}" for m in handler.finditer(text)]
+        found += [f"{path.name}: {m.group(0)}" for m in inline_script.finditer(text)]
+    assert found == []  # the CSP (script-src 'self') would block them: use data attributes and app.js

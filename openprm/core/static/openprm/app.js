@@ -4,6 +4,9 @@
 //   data-copy="text"      a button copying the text (or, with data-copy-from="#id", that field's value)
 //   data-autosubmit       a <select> (or input) submitting its form when changed
 //   data-select-on-focus  a read-only field selecting its whole value when focused or clicked
+//   data-confirm="text"   a form (on submit) or button (on click) that asks first; Cancel stops it
+//   data-select-all="sel" a checkbox that checks or unchecks every box matching the selector
+//   data-query-into="#id" a button copying the page's query string into that field before submitting
 (function () {
   "use strict";
 
@@ -87,7 +90,39 @@
     });
   }
 
+  function confirmations() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-confirm], input[type=submit][data-confirm]");
+      if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+    });
+    document.addEventListener("submit", function (event) {
+      var form = event.target.closest("form[data-confirm]");
+      if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  }
+
+  function selectAll() {
+    document.addEventListener("click", function (event) {
+      var box = event.target.closest("[data-select-all]");
+      if (!box) return;
+      document.querySelectorAll(box.getAttribute("data-select-all")).forEach(function (other) {
+        other.checked = box.checked;
+      });
+    });
+  }
+
+  function queryInto() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-query-into]");
+      var field = button ? document.querySelector(button.getAttribute("data-query-into")) : null;
+      if (field) field.value = window.location.search.slice(1);
+    });
+  }
+
   function start() {
+    confirmations();
+    selectAll();
+    queryInto();
     menu();
     copyButtons();
     autosubmit();
