@@ -35,6 +35,7 @@ def test_conflicting_registration_is_resolved_and_closed(transactional_db, world
     partner = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     login(partner, "admin@globex.test")
     expect(partner).to_have_url(re.compile(r"/portal/$"))
+    partner.get_by_role("button", name="Menu").click()  # the phone header keeps its links behind Menu
     partner.locator("header nav").get_by_role("link", name="Register a deal").click()
     expect(partner.locator("h1")).to_have_text("Register a deal")
     started = time.perf_counter()  # landed on the form
@@ -82,6 +83,7 @@ def test_conflicting_registration_is_resolved_and_closed(transactional_db, world
     # Partner B sees the decision, then closes the deal as won.
     partner.goto("/portal/")
     expect(partner.locator("#notification-count")).to_have_text("1")
+    partner.get_by_role("button", name="Menu").click()
     partner.locator("header nav").get_by_role("link", name="Deals", exact=True).click()
     partner.locator("#my-deals").get_by_role("link", name="Acme Corp").click()
     expect(partner.locator("#status")).to_contain_text("Approved")
