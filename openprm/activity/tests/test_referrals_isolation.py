@@ -225,6 +225,17 @@ def test_staff_pages_list_links_and_the_review_queue(world: Any, refs: Refs, cli
     assert flagged.status == Conversion.Status.ACCEPTED
 
 
+def test_finance_reviews_flagged_conversions_on_the_page(world: Any, refs: Refs, client_for: Any) -> None:
+    flagged = _record(world, "flagged", customer_external_id="nobody")
+    finance = client_for(world.finance)
+    queue = finance.get("/activity/referrals/conversions/?status=flagged").content.decode()
+    assert "Accept</button>" in queue and "Reject</button>" in queue
+    review = f"/activity/referrals/conversions/{flagged.public_id}/review/"
+    assert finance.post(review, {"decision": "reject", "note": "Own purchase"}).status_code == 302
+    flagged.refresh_from_db()
+    assert flagged.status == Conversion.Status.REJECTED
+
+
 def test_staff_link_creation_on_the_page(world: Any, client_for: Any) -> None:
     response = client_for(world.manager).post(
         "/activity/referrals/",

@@ -398,7 +398,7 @@ def conversions(request: HttpRequest) -> HttpResponse:
             "statuses": Conversion.Status.choices,
             "kinds": Conversion.Kind.choices,
             "partners": _partners(),
-            "can_review": actor.can(Perm.PARTNER_EDIT),
+            "can_review": actor.can(Perm.CONVERSION_REVIEW),
             "flagged": selectors.flagged_count(actor=actor),
         },
     )
