@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from openprm.core.models import TimestampedModel, Workspace, WorkspaceModel
 from openprm.core.scoping import ScopedManager
+from openprm.core.validation import quantize_money
 from openprm.partners.models import Partner, Program
 
 
@@ -215,7 +216,7 @@ class DealLineItem(models.Model):
 
     @property
     def total(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+        return quantize_money(self.quantity * self.unit_price)
 
 
 class DealCoSeller(models.Model):

@@ -20,9 +20,10 @@ from openprm.core.audit import apply_values, audit_record, audited_change, snaps
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import PARTNER_ROLES, Perm
 from openprm.core.scoping import scope, unscoped
-from openprm.core.validation import MAX_AMOUNT, clean_text
+from openprm.core.validation import MAX_AMOUNT, clean_text, quantize_money
 from openprm.deals import matching
 from openprm.deals.models import (
+    DEFAULT_STALL_DAYS,
     ApprovalStatus,
     ConflictStatus,
     CustomerKey,
@@ -39,10 +40,10 @@ from openprm.deals.models import (
 from openprm.partners.models import Partner, Program
 
 DEFAULT_STAGES: list[tuple[str, str, Decimal, str, int | None]] = [
-    ("registered", "Registered", Decimal("0.1"), Outcome.OPEN, 14),
-    ("qualified", "Qualified", Decimal("0.25"), Outcome.OPEN, 21),
-    ("proposal_sent", "Proposal sent", Decimal("0.5"), Outcome.OPEN, 21),
-    ("negotiating", "Negotiating", Decimal("0.75"), Outcome.OPEN, 30),
+    ("registered", "Registered", Decimal("0.1"), Outcome.OPEN, DEFAULT_STALL_DAYS["registered"]),
+    ("qualified", "Qualified", Decimal("0.25"), Outcome.OPEN, DEFAULT_STALL_DAYS["qualified"]),
+    ("proposal_sent", "Proposal sent", Decimal("0.5"), Outcome.OPEN, DEFAULT_STALL_DAYS["proposal_sent"]),
+    ("negotiating", "Negotiating", Decimal("0.75"), Outcome.OPEN, DEFAULT_STALL_DAYS["negotiating"]),
     ("closed_won", "Closed won", Decimal("1"), Outcome.WON, None),
     ("closed_lost", "Closed lost", Decimal("0"), Outcome.LOST, None),
 ]
@@ -113,7 +114,7 @@ def _money(errors: dict[str, str], key: str, value: Any, required: bool = True) 
             errors[key] = "This field is required."
         return None
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = quantize_money(Decimal(str(value)))
     except (InvalidOperation, ValueError):
         errors[key] = f"Not an amount: '{value}'."
         return None
@@ -272,7 +273,7 @@ def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None 
         **values,
     )
     if not deal.amount and lines:
-        deal.amount = sum((q * p for _, _, q, p in lines), Decimal("0")).quantize(Decimal("0.01"))
+        deal.amount = quantize_money(sum((q * p for _, _, q, p in lines), Decimal("0")))
     if deal.external_id:
         with unscoped():
             taken = Deal.objects.filter(
