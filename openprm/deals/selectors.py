@@ -119,6 +119,11 @@ def _decimal(value: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+# Registrations still in the pipeline: a rejected or expired one sits in its stage forever, so it is
+# never "stalled", "closing" or "overdue", and the board leaves it out unless the approval filter asks.
+IN_PIPELINE = (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO, ApprovalStatus.APPROVED)
+
+
 def open_stage_ids() -> list[int]:
     """The ids of the open stages (a handful): deal filters name them instead of joining the stage table."""
     return list(PipelineStage.objects.filter(outcome=Outcome.OPEN).values_list("pk", flat=True))
@@ -149,7 +154,7 @@ def stalled_q(now: datetime.datetime) -> Q:
     condition = Q(pk__in=[])
     for days, stage_ids in sorted(by_days.items()):
         condition |= Q(stage_id__in=stage_ids, stage_changed_at__lt=stalled_cutoff(now, days))
-    return condition
+    return condition & Q(approval_status__in=IN_PIPELINE)
 
 
 def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[Deal]:
@@ -423,7 +428,7 @@ def pipeline_review(*, actor: Actor) -> dict[str, QuerySet[Deal]]:
     """The weekly review: stalled deals, closing this month, overdue close dates, overdue approvals."""
     now = timezone.now()
     today = timezone.localdate()
-    base = deal_list(actor=actor).filter(stage_id__in=open_stage_ids())
+    base = deal_list(actor=actor).filter(stage_id__in=open_stage_ids(), approval_status__in=IN_PIPELINE)
     month_start, month_end = close_month_range(f"{today.year:04d}-{today.month:02d}")
     return {
         "stalled": base.filter(stalled_q(now)).order_by("stage_changed_at", "id"),

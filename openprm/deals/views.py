@@ -125,6 +125,8 @@ def _board(
     offset = _board_offset(source) if only else 0
     if only:
         stages = [stage for stage in stages if stage.key == only]
+    if not source.get("approval"):  # rejected and expired registrations are not in the pipeline
+        queryset = queryset.filter(approval_status__in=selectors.IN_PIPELINE)
     in_program = queryset.filter(program=program)
     counts = {
         row["stage_id"]: row["n"]

@@ -244,3 +244,35 @@ def test_review_lists_overdue_deals_of_every_open_stage_oldest_first(world: Any)
         )
         assert [d.customer_name for d in rows] == ["Oldest", "Middle"]
         assert sections["overdue_close"].count() == 3
+
+
+# --- rejected and expired registrations are not in the pipeline ---------------------------------------
+
+
+def test_rejected_and_expired_registrations_are_never_stalled_overdue_or_on_the_board(
+    world: Any, client_for: Any
+) -> None:
+    live = register(world.a_admin, "Initech")
+    rejected = register(world.a_admin, "Umbrella")
+    expired = register(world.b_admin, "Hooli")
+    admin = actor_for(world.admin)
+    with scope(admin.access_scope()):
+        services.deal_approve(actor=admin, deal=live)
+        services.deal_reject(actor=admin, deal=rejected, reason="Duplicate")
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    with unscoped():
+        Deal.objects.filter(pk=expired.pk).update(approval_status="expired")
+        Deal.objects.filter(pk__in=[live.pk, rejected.pk, expired.pk]).update(
+            stage_changed_at=long_ago, expected_close_date=long_ago.date()
+        )
+    with scope(admin.access_scope()):
+        review = selectors.pipeline_review(actor=admin)
+        for key in ("stalled", "overdue_close"):
+            assert list(review[key].values_list("pk", flat=True)) == [live.pk], key
+        stalled = selectors.deal_list(actor=admin, filters=DealFilters(stalled="1"))
+        assert list(stalled.values_list("pk", flat=True)) == [live.pk]
+    client = client_for(world.manager)
+    board = client.get(reverse("deals:list"), {"view": "board"}).text
+    assert "Initech" in board and "Umbrella" not in board and "Hooli" not in board
+    asked = client.get(reverse("deals:list"), {"view": "board", "approval": "rejected"}).text
+    assert "Umbrella" in asked and "Initech" not in asked
