@@ -26,6 +26,16 @@ def actor_for_user(user: User) -> Actor | None:
     )
 
 
+def archived_partner_of(user: User) -> str:
+    """The name of the archived partner whose portal login this user had ("" if none): its archiving
+    suspended the membership, and the user is told so instead of "no access"."""
+    with unscoped():
+        names = Membership.objects.filter(
+            user=user, is_active=False, partner__archived_at__isnull=False
+        ).values_list("partner__name", flat=True)
+        return next(iter(names[:1]), "")
+
+
 def membership_list(*, actor: Actor, partner_id: int | None = None) -> QuerySet[Membership]:
     """Memberships visible to the actor (partner users: their own partner's team)."""
     queryset = Membership.objects.select_related("user", "partner")

@@ -57,7 +57,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 def home(request: HttpRequest) -> HttpResponse:
     actor = getattr(request, "actor", None)
     if actor is None:
-        return render(request, "accounts/no_access.html", status=403)
+        archived = selectors.archived_partner_of(request.user) if request.user.is_authenticated else ""
+        return render(request, "accounts/no_access.html", {"archived_partner": archived}, status=403)
     return redirect("portal:home" if actor.is_partner_user else "partners:list")
 
 

@@ -188,8 +188,13 @@ class _Lookups:
         self.by_external_id: dict[str, int] = {}
         self.by_name: dict[str, int] = {}  # lower-cased name → id; 0 when several partners share it
         self.names: dict[int, str] = {}
-        for pk, external_id, name in Partner.objects.values_list("id", "external_id", "name"):
+        self.archived: set[int] = set()  # new business for them is refused, as deal_register does
+        for pk, external_id, name, archived_at in Partner.objects.values_list(
+            "id", "external_id", "name", "archived_at"
+        ):
             self.names[pk] = name
+            if archived_at:
+                self.archived.add(pk)
             if external_id:
                 self.by_external_id[external_id] = pk
             key = name.strip().lower()
@@ -438,6 +443,8 @@ class _Checker:
             partner_id = self.default_partner.pk
         else:
             error("partner", "Required: the partner this deal belongs to.")
+        if partner_id in lookups.archived and current is None:
+            error("partner", f"{lookups.names[partner_id]} is archived: restore it before adding to it.")
         if partner_id is not None:
             checked.partner_name = lookups.names.get(partner_id, "")
         if current is not None and partner_id is not None and current["partner_id"] != partner_id:

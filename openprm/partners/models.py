@@ -185,6 +185,11 @@ class Partner(TimestampedModel):
         return self.name
 
     @property
+    def archived_message(self) -> str:
+        """The error for writing new business to an archived partner ("" when it is live)."""
+        return f"{self.name} is archived: restore it before adding to it." if self.archived_at else ""
+
+    @property
     def primary_domain(self) -> str:
         return self.domains[0] if self.domains else ""
 

@@ -245,6 +245,8 @@ def link_create(*, actor: Actor, data: LinkInput) -> TrackingLink:
     partner = Partner.objects.filter(pk=partner_id).first() if partner_id is not None else None
     if partner is None:
         raise ValidationError({"partner": "Choose the partner this link is for."})
+    if partner.archived_at:
+        raise ValidationError({"partner": partner.archived_message})
     values = _clean_link(data, creating=True)
     program = _program(actor, data.get("program_id"))
     if values.get("is_active", True):
@@ -348,6 +350,8 @@ def coupon_create(*, actor: Actor, data: CouponInput) -> Coupon:
     partner = Partner.objects.filter(pk=partner_id).first() if partner_id is not None else None
     if partner is None:
         raise ValidationError({"partner": "Choose the partner this coupon is for."})
+    if partner.archived_at:
+        raise ValidationError({"partner": partner.archived_message})
     values = _clean_coupon(data, creating=True)
     if _coupon_taken(actor, values["code"]):
         raise ValidationError({"code": "This coupon code exists already."})

@@ -127,7 +127,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 def _partners() -> list[tuple[str, str]]:
     return [
-        (str(pid), name) for pid, name in Partner.objects.order_by("name").values_list("public_id", "name")
+        (str(pid), name)
+        for pid, name in Partner.objects.filter(archived_at__isnull=True)
+        .order_by("name")
+        .values_list("public_id", "name")
     ]
 
 

@@ -214,6 +214,8 @@ def _partner_for(actor: Actor, data: DealInput) -> Partner:
     partner = Partner.objects.filter(pk=partner_id).first()
     if partner is None:
         raise ValidationError({"partner": "Unknown partner."})
+    if partner.archived_at:
+        raise ValidationError({"partner": partner.archived_message})
     return partner
 
 
@@ -684,8 +686,11 @@ def deal_add_co_seller(*, actor: Actor, deal: Deal, partner_id: int, role: str) 
     if partner_id == deal.partner_id:
         raise ValidationError({"co_sellers": "The registering partner cannot also be its co-seller."})
     with unscoped():
-        if not Partner.objects.filter(pk=partner_id, workspace_id=deal.workspace_id).exists():
+        co_partner = Partner.objects.filter(pk=partner_id, workspace_id=deal.workspace_id).first()
+        if co_partner is None:
             raise ValidationError({"co_sellers": "Unknown co-sell partner."})
+        if co_partner.archived_at:
+            raise ValidationError({"co_sellers": co_partner.archived_message})
         co_seller, _ = DealCoSeller.objects.update_or_create(
             workspace_id=deal.workspace_id, deal=deal, partner_id=partner_id, defaults={"role": role}
         )

@@ -4,6 +4,7 @@ restorable, logins suspended, audited), deletes one without any; a purge is a se
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any
 
 import pytest
@@ -225,3 +226,59 @@ def test_the_program_page_counts_live_partners_only(world: Any, api_for: Any, cl
         == "archived"
     )
     assert '<th id="program-enrolled">1</th>' in client_for(world.analyst).get(url).content.decode()
+
+
+def test_an_archived_partner_takes_no_new_business_and_its_users_are_told_why(
+    world: Any, api_for: Any, client_for: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from openprm.activity.services import referrals
+    from openprm.core.models import Workspace
+
+    with unscoped():
+        Workspace.objects.filter(pk=world.workspace.pk).update(tracking_allowed_hosts=["vendor.example"])
+    deal = with_history(world, django_capture_on_commit_callbacks)
+    admin = api_for(world.admin)
+    assert admin.delete(f"{API}/partners/{world.partner_a.public_id}").json()["state"] == "archived"
+    staff = actor_for(world.admin)
+    with scope(staff.access_scope()):
+        for create in (
+            lambda: deal_services.deal_register(
+                actor=staff, data={"partner_id": world.partner_a.pk, "customer_name": "Hooli", "amount": "5"}
+            ),
+            lambda: referrals.link_create(
+                actor=staff, data={"partner_id": world.partner_a.pk, "destination": "https://vendor.example/"}
+            ),
+            lambda: referrals.coupon_create(
+                actor=staff, data={"partner_id": world.partner_a.pk, "code": "ARCH"}
+            ),
+        ):
+            with pytest.raises(Exception, match="restore it before adding to it") as caught:
+                create()
+            assert caught.type.__name__ == "ValidationError"
+        other, _ = deal_services.deal_register(
+            actor=staff, data={"partner_id": world.partner_b.pk, "customer_name": "Hooli", "amount": "5"}
+        )
+        with pytest.raises(Exception, match="restore it before adding to it"):
+            deal_services.deal_add_co_seller(
+                actor=staff, deal=other, partner_id=world.partner_a.pk, role="influencer"
+            )
+    # a deals file naming it is refused by line; the link picker no longer offers it
+    path = tmp_path / "deals.csv"
+    path.write_text("external_id,partner_external_id,customer_name,amount\nX-1,A-1,Umbrella,100\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import", "deals", str(path), "--format", "canonical", stderr=err)
+    assert "Acme Resellers is archived" in err.getvalue()
+    with unscoped():
+        assert not Deal.objects.filter(external_id="X-1").exists()
+    assert (
+        "Acme Resellers" not in client_for(world.manager).get("/activity/referrals/").text.split("<table")[0]
+    )
+    with pytest.raises(CommandError, match="archived"):
+        call_command("createuser", "--email", "new@acme.test", "--role", "partner_rep", "--partner", "A-1")
+    # its users learn why they cannot get in
+    page = client_for(world.a_rep).get("/")
+    assert (
+        page.status_code == 403 and "Partner account archived" in page.text and "Acme Resellers" in page.text
+    )
+    assert deal.partner_id == world.partner_a.pk

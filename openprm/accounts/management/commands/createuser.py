@@ -86,6 +86,8 @@ class Command(BaseCommand):
                 partner = None
         if partner is None:
             raise CommandError(f"No partner with external id or public id '{ref}'.")
+        if partner.archived_at:
+            raise CommandError(partner.archived_message)
         return partner
 
     def password(self, given: str | None) -> tuple[str, bool]:
