@@ -124,6 +124,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
+        from openprm.core.staticfiles import static_collect_if_stale
+
+        # Before the application loads: whitenoise indexes the collected files when it starts.
+        if static_collect_if_stale():  # a fresh PRM_VAR_DIR, or static files added since the last run
+            self.stdout.write("Static files collected.")
         from config.wsgi import application
 
         config = {
