@@ -30,6 +30,7 @@ from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
 from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
+from openprm.core.scoping import unscoped
 from openprm.deals import metrics
 from openprm.deals.models import (
     ApprovalStatus,
@@ -276,7 +277,17 @@ def conflict_list(
     actor.require(Perm.PARTNER_VIEW)
     if actor.is_partner_user:
         return DealConflict.objects.none()
-    queryset = DealConflict.objects.select_related("deal__partner", "other__partner", "other__stage")
+    access = actor.access_scope()
+    if access.owner_id is not None:
+        # Staff restricted to their own partners see a conflict when their deal is on EITHER side (the
+        # scoped manager follows the registering side only); the other side is masked in the output.
+        with unscoped():
+            queryset = DealConflict.objects.filter(workspace_id=access.workspace_id).filter(
+                Q(deal__partner__owner_id=access.owner_id) | Q(other__partner__owner_id=access.owner_id)
+            )
+    else:
+        queryset = DealConflict.objects.all()
+    queryset = queryset.select_related("deal__partner", "other__partner", "other__stage")
     if deal is not None:
         queryset = queryset.filter(Q(deal=deal) | Q(other=deal))
     if open_only:

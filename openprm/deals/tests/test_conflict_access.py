@@ -144,3 +144,20 @@ def test_restricted_manager_cannot_override_a_conflict_they_cannot_see(
     assert fresh(owners["b_deal"]).approval_status == ApprovalStatus.SUBMITTED
     page = client_for(owners["ben"]).get(reverse("deals:detail", args=[owners["b_deal"].public_id])).text
     assert 'id="override-hidden"' in page and 'name="override_conflicts"' not in page
+
+
+def test_the_owner_of_the_first_registered_deal_sees_the_conflict_too_masked(
+    world: Any, owners: dict[str, Any], api_for: Any
+) -> None:
+    """The conflict row hangs off B's (later) deal; Anna owns A's deal on its other side."""
+    anna = api_for(owners["anna"])
+    listed = anna.get(f"{API}/conflicts").json()["items"]
+    assert len(listed) == 1 and listed[0]["public_id"] == str(owners["conflict"].public_id)
+    sides = {side["visible"]: side for side in (listed[0]["deal"], listed[0]["other"])}
+    assert sides[True]["public_id"] == str(owners["a_deal"].public_id)
+    assert sides[False]["partner"] is None and "31337" not in str(listed[0])
+    on_deal = anna.get(f"{API}/deals/{owners['a_deal'].public_id}/conflicts").json()["items"]
+    assert [c["public_id"] for c in on_deal] == [str(owners["conflict"].public_id)]
+    # a manager owning neither side sees nothing
+    carl = make_user(world.workspace, "carl@vendor.test", Role.MANAGER, owned_only=True)
+    assert api_for(carl).get(f"{API}/conflicts").json()["items"] == []
