@@ -117,11 +117,12 @@ def load(
     start = now - D(days=730)
 
     def attach_lines(deal: Deal) -> None:
-        """One or two catalog products; the deal's amount is their total with a negotiated discount/markup."""
+        """One or two catalog products at a negotiated price (discount or markup); amount = their total."""
         picked = [(p, Decimal(rng.choice([1, 1, 2, 3]))) for p in rng.sample(products, rng.choice([1, 1, 2]))]
-        lines.extend((deal, p.pk, p.name, qty, p.list_price) for p, qty in picked)
-        total = sum((qty * p.list_price for p, qty in picked), Decimal("0"))
-        deal.amount = (total * Decimal(str(round(rng.uniform(0.6, 1.3), 2)))).quantize(Decimal("1"))
+        factor = Decimal(str(round(rng.uniform(0.6, 1.3), 2)))  # the negotiated price, in the unit prices
+        priced = [(p, qty, (p.list_price * factor).quantize(Decimal("1"))) for p, qty in picked]
+        lines.extend((deal, p.pk, p.name, qty, unit) for p, qty, unit in priced)
+        deal.amount = sum((qty * unit for _, qty, unit in priced), Decimal("0"))
 
     for index, demo in enumerate(partners):
         rate = DEALS_PER_MONTH.get(demo.status, 0.0)

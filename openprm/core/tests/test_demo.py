@@ -362,3 +362,18 @@ def test_demo_pipeline_is_recent_with_a_believable_stalled_share(db, var_dir):
         assert not Deal.objects.filter(
             approval_status=ApprovalStatus.APPROVED, protection_expires_at__lt=NOW, stage__order=1
         ).exists()
+
+
+def test_demo_deal_amounts_equal_their_line_items(db, var_dir):
+    from openprm.deals.models import Deal
+
+    demo_load(partners=20, seed=3, now=NOW)
+    with unscoped():
+        deals = list(Deal.objects.prefetch_related("line_items"))
+    assert len(deals) > 20
+    mismatched = [
+        d.customer_name
+        for d in deals
+        if sum((li.quantity * li.unit_price for li in d.line_items.all()), 0) != d.amount
+    ]
+    assert mismatched == []  # no deal page warns about its own demo line items
