@@ -93,3 +93,22 @@ def test_analyze_inside_a_transaction_counts_its_own_rows():
     assert analyze_tables(Deal, rows=ANALYZE_MIN_ROWS - 1, in_transaction=True) is False
     done = analyze_tables(Deal, Deal, rows=ANALYZE_MIN_ROWS, in_transaction=True)
     assert done is POSTGRESQL
+
+
+def test_deals_import_looks_existing_deals_up_by_external_id_without_sorting(world, tmp_path):
+    """An ORDER BY on the lookup made SQLite walk the (workspace, registered_at) index for every batch of
+    a large import instead of the external-id index: 100,000 rows took twice as long."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = tmp_path / "deals.csv"
+    path.write_text("external_id,partner_external_id,customer_name,amount\nD-1,A-1,Initech,100\n")
+    with CaptureQueriesContext(connection) as queries:
+        call_command("import", "deals", str(path), "--format", "canonical")
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and '"deals_deal"."external_id" IN' in q["sql"]
+    ]
+    assert lookups and all("ORDER BY" not in sql for sql in lookups)
