@@ -169,6 +169,8 @@ class Deal(TimestampedModel):
             models.Index(fields=["workspace", "customer_name", "id"], name="deal_ws_customer"),
             models.Index(fields=["stage", "stage_changed_at"], name="deal_stage_changed"),
             models.Index(fields=["stage", "expected_close_date"], name="deal_stage_close"),
+            # The board's column counts (stage, of the registrations still in the pipeline): index-only.
+            models.Index(fields=["stage", "approval_status", "workspace"], name="deal_stage_approval"),
         ]
         ordering = ["-registered_at", "-id"]
 
