@@ -7,7 +7,8 @@ UV := .tools/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test setup lint typecheck migrations-check pytest test-sqlite test-postgres demo serve clean
+# `make check` is the fast lane while coding: lint, types and the SQLite suite without the browser tests.
+.PHONY: run test check setup lint typecheck migrations-check pytest test-sqlite test-postgres demo serve clean
 
 # uv comes from pip into a private tools venv when it is not already installed.
 $(UV):
@@ -34,6 +35,7 @@ run: setup
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy openprm config
@@ -55,6 +57,9 @@ test-postgres: $(VENV)/.synced
 pytest: test-sqlite test-postgres
 
 test: setup lint typecheck migrations-check pytest
+
+check: setup lint typecheck migrations-check
+	env -u DATABASE_URL $(BIN)/pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache

@@ -52,7 +52,7 @@ def system(workspace):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def world(workspace, system, tmp_path, settings):  # type: ignore[no-untyped-def]
     from openprm.core.permissions import Role
-    from openprm.core.testing import World, make_partner, make_user
+    from openprm.testing import World, make_partner, make_user
 
     settings.MEDIA_ROOT = tmp_path / "media"
     partner_a = make_partner(
@@ -107,7 +107,7 @@ def api_for(db):  # type: ignore[no-untyped-def]
 
     from openprm.accounts.services import token_create
     from openprm.core.scoping import scope
-    from openprm.core.testing import actor_for
+    from openprm.testing import actor_for
 
     def make(user):  # type: ignore[no-untyped-def]
         actor = actor_for(user)

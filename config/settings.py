@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "openprm.activity",
     "openprm.portal",
     "openprm.integrations",
+    "openprm.demo",
+    "openprm.bench",
 ]
 
 MIDDLEWARE = [

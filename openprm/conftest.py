@@ -120,7 +120,7 @@ def page(new_page: Callable[..., Any]) -> Any:
 @pytest.fixture
 def login() -> Callable[[Any, str], Any]:
     """login(page, email) → logs in through the real form at /login/ and waits for the landing page."""
-    from openprm.core.testing import PASSWORD
+    from openprm.testing import PASSWORD
 
     def do(page: Any, email: str, password: str = PASSWORD) -> Any:
         page.goto("/login/")

@@ -46,3 +46,16 @@ class Actor:
             user_id=self.user_id,
             rep_user_id=self.user_id if self.role == Role.PARTNER_REP else None,
         )
+
+
+def cli_actor(workspace_slug: str) -> Actor:
+    """The system actor of the workspace with this slug, labelled "cli" in the audit trail."""
+    from django.core.management.base import CommandError
+
+    from openprm.core.models import Workspace
+
+    try:
+        workspace = Workspace.objects.get(slug=workspace_slug)
+    except Workspace.DoesNotExist:
+        raise CommandError(f"No workspace with slug '{workspace_slug}'.") from None
+    return Actor.system(workspace.pk, label="cli")

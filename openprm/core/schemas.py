@@ -1,11 +1,27 @@
-"""Input types shared by API schemas: bounded, NUL-free strings, so bad input is a 422, never a 500."""
+"""What every app's API schemas share: bounded, NUL-free strings (bad input is a 422, never a 500), the
+request-body bases (``Input``, ``Patch``), the audience-aware output base (``StaffOnlyFields``), the error
+body and the list pagination."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from ninja import Schema
-from pydantic import AfterValidator, StringConstraints
+from django.conf import settings
+from ninja import Field, Schema
+from ninja.pagination import LimitOffsetPagination
+from ninja.schema import DjangoGetter
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 
 def _no_nul(value: str) -> str:
@@ -46,3 +62,76 @@ class ErrorOut(Schema):
     message: str
     field: str | None = None
     errors: list[ErrorItem] = []
+
+
+def enum_schema(values: list[str]) -> WithJsonSchema:
+    """Document a choices field as a plain string enum (the value is still validated by its type)."""
+    return WithJsonSchema({"type": "string", "enum": list(values)})
+
+
+class Input(Schema):
+    """Base of request bodies: a JSON object, without unknown keys (a typo is a 422, not a silent no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _object(cls, data: Any) -> Any:
+        # Ninja validates the raw value first (extra="forbid"), then again wrapped in a DjangoGetter.
+        if not isinstance(data, dict | DjangoGetter):
+            raise ValueError("the request body must be a JSON object")
+        return data
+
+
+class Patch(Input):
+    """Base of PATCH schemas: sending ``null`` for a non-nullable field is a 422 naming that field."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class StaffOnlyFields(Schema):
+    """Base of output schemas holding internal fields (docs/visibility.md): the fields named in
+    ``STAFF_ONLY`` are left out of the answer when a partner user asked. Give those fields a default so
+    that the schema documents them as optional ("absent for partner users")."""
+
+    STAFF_ONLY: ClassVar[frozenset[str]] = frozenset()
+    _for_partner: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _audience(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
+        obj = handler(data)
+        actor = getattr((info.context or {}).get("request"), "actor", None)
+        if isinstance(obj, StaffOnlyFields):
+            obj._for_partner = bool(actor is not None and actor.is_partner_user)
+        return obj
+
+    def drop_staff_only(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._for_partner:
+            for key in self.STAFF_ONLY:
+                data.pop(key, None)
+        return data
+
+    @model_serializer(mode="wrap")  # unannotated return: the schema stays the model's own
+    def _staff_only(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        return self.drop_staff_only(handler(self))
+
+
+STAFF_ONLY_NOTE = "Staff only: absent for partner users"
+
+
+class Pagination(LimitOffsetPagination):
+    """`limit` (1-500, default 50) and `offset`; answers `{"items": [...], "count": N}`."""
+
+    class Input(LimitOffsetPagination.Input):
+        limit: int = Field(
+            settings.NINJA_PAGINATION_PER_PAGE, ge=1, le=settings.NINJA_PAGINATION_MAX_PER_PAGE_SIZE
+        )
+        offset: int = Field(0, ge=0, le=10**9)

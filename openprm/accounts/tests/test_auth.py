@@ -13,7 +13,7 @@ from django.urls import reverse
 from openprm.accounts.models import ApiToken
 from openprm.accounts.services import token_authenticate
 from openprm.core.scoping import unscoped
-from openprm.core.testing import PASSWORD
+from openprm.testing import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from openprm.accounts.models import ApiToken, Membership, User
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import PASSWORD, actor_for
+from openprm.testing import PASSWORD, actor_for
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"

@@ -67,7 +67,7 @@ def test_owned_only_staff_inviting_an_address_outside_their_book_gets_an_error_n
     from openprm.accounts.services import user_invite
     from openprm.core.permissions import Role
     from openprm.core.scoping import scope
-    from openprm.core.testing import actor_for, make_user
+    from openprm.testing import actor_for, make_user
 
     own_book = make_user(world.workspace, "own.book@vendor.test", Role.MANAGER, owned_only=True)
     with unscoped():

@@ -11,7 +11,7 @@ from django.urls import reverse
 from openprm.accounts.models import Membership
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import unscoped
-from openprm.core.testing import PASSWORD
+from openprm.testing import PASSWORD
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"

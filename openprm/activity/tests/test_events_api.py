@@ -14,7 +14,7 @@ from openprm.activity.models import Event, PartnerDayMetric
 from openprm.activity.rollups import rollup_cells, rollups_rebuild
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
-from openprm.core.testing import make_user
+from openprm.testing import make_user
 
 pytestmark = pytest.mark.django_db
 

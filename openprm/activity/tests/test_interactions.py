@@ -17,8 +17,8 @@ from openprm.activity.services import interactions
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import make_user
 from openprm.partners import services as partner_services
+from openprm.testing import make_user
 
 API = "/api/v1"
 NOW = timezone.now()

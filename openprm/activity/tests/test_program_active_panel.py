@@ -19,8 +19,8 @@ from openprm.core.actors import Actor
 from openprm.core.models import Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import make_partner, make_user
 from openprm.partners.models import Program
+from openprm.testing import make_partner, make_user
 
 pytestmark = pytest.mark.django_db
 

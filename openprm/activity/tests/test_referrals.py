@@ -22,8 +22,8 @@ from openprm.activity.rollups import rollups_fold, rollups_rebuild
 from openprm.activity.services import referrals as services
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.partners.models import Contact, Program
+from openprm.testing import actor_for
 
 
 @pytest.fixture(autouse=True)
@@ -581,7 +581,7 @@ def test_review_accepts_and_rejects_with_exact_rollups_and_audit(world: Any, api
 
 
 def test_demo_referrals_are_consistent(world: Any) -> None:
-    from openprm.demo_referrals import demo_referrals_load
+    from openprm.demo.referrals import demo_referrals_load
 
     counts = demo_referrals_load(
         workspace=world.workspace, partners=[world.partner_a, world.partner_b], seed=3, now=timezone.now()

@@ -74,7 +74,7 @@ def connection_dropped(when: Callable[[str], bool], *, after: bool = False) -> I
 def link(world: Any) -> Any:
     from openprm.activity.services import referrals
     from openprm.core.scoping import scope
-    from openprm.core.testing import actor_for
+    from openprm.testing import actor_for
 
     with unscoped():
         Workspace.objects.filter(pk=world.workspace.pk).update(tracking_allowed_hosts=["vendor.example"])

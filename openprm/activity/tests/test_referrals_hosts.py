@@ -17,8 +17,8 @@ from openprm.activity.selectors.referrals import host_allowed
 from openprm.activity.services import referrals as services
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.partners.models import Program
+from openprm.testing import actor_for
 
 API = "/api/v1"
 PAGE = "/activity/referrals/destinations/"
@@ -397,7 +397,7 @@ def test_the_page_lists_active_links_outside_the_hosts_a_page_at_a_time(world: A
 
 def test_owned_only_staff_see_only_their_own_partners_links_outside(world: Any, client_for: Any) -> None:
     from openprm.core.permissions import Role
-    from openprm.core.testing import make_user
+    from openprm.testing import make_user
 
     set_hosts(world, ["vendor.example"])
     raw_link(world, "off-a", "https://evil.example/")
@@ -422,7 +422,7 @@ def test_demo_links_lead_to_allowed_hosts(world: Any) -> None:
     from django.utils import timezone
 
     from openprm.activity.selectors.referrals import links_outside_hosts
-    from openprm.demo_referrals import demo_referrals_load
+    from openprm.demo.referrals import demo_referrals_load
 
     set_hosts(world, [])
     demo_referrals_load(workspace=world.workspace, partners=[world.partner_a], seed=3, now=timezone.now())

@@ -15,7 +15,7 @@ from openprm.activity.services import conversions
 from openprm.activity.services import referrals as services
 from openprm.core.models import Workspace
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
+from openprm.testing import actor_for
 
 API = "/api/v1"
 
@@ -134,7 +134,7 @@ def test_partner_users_cannot_create_for_another_partner(world: Any, api_for: An
 
 def test_owned_only_staff_see_their_own_book(world: Any, refs: Refs, api_for: Any) -> None:
     from openprm.core.permissions import Role
-    from openprm.core.testing import make_user
+    from openprm.testing import make_user
 
     owner = make_user(world.workspace, "own@vendor.test", Role.MANAGER, owned_only=True)
     with unscoped():

@@ -16,8 +16,8 @@ from openprm.activity.services import referrals as services
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for, make_user
 from openprm.partners.models import Program
+from openprm.testing import actor_for, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from openprm.activity.rollups import rollups_rebuild
 from openprm.activity.services import interactions
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import make_user
+from openprm.testing import make_user
 
 NOW = timezone.now()
 
@@ -92,8 +92,8 @@ def test_partner_page_loads_the_panel(world: Any, client_for: Any) -> None:
 
 
 def test_timeline_merges_events_and_deals_and_filters(world: Any, logged: Any, client_for: Any) -> None:
-    from openprm.core.testing import actor_for
     from openprm.deals.services import deal_register
+    from openprm.testing import actor_for
 
     actor = actor_for(world.a_admin)
     with scope(actor.access_scope()):
@@ -115,7 +115,7 @@ def test_timeline_merges_events_and_deals_and_filters(world: Any, logged: Any, c
 
 def test_custom_event_types_show_their_label_and_filter(world: Any, client_for: Any) -> None:
     from openprm.activity.services.events import event_type_create
-    from openprm.core.testing import actor_for
+    from openprm.testing import actor_for
 
     actor = actor_for(world.admin)
     with scope(actor.access_scope()):

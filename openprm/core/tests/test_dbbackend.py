@@ -91,7 +91,7 @@ def test_prepared_cursor_prepares_a_repeated_statement_and_django_cursors_never_
 def test_the_redirect_statement_is_prepared(client: Any, world: Any) -> None:
     from openprm.activity.services import referrals
     from openprm.core.scoping import scope
-    from openprm.core.testing import actor_for
+    from openprm.testing import actor_for
 
     actor = actor_for(world.admin)
     type(world.workspace).objects.filter(pk=world.workspace.pk).update(

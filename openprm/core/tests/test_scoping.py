@@ -7,9 +7,9 @@ from django.db import DatabaseError, connection, transaction
 
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import ScopeError, scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals.models import CustomerKey
 from openprm.partners.models import Contact, Partner, Tag, Tier
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

@@ -23,9 +23,9 @@ from schemathesis.checks import not_a_server_error
 
 from config.wsgi import application
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict
+from openprm.testing import actor_for
 
 API = "/api/v1"
 DEAL_KEYS = {

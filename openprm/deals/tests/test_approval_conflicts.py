@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import Deal
+from openprm.testing import actor_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict
+from openprm.testing import actor_for
 
 PHONE = {"width": 390, "height": 844}
 REGISTRATION_BUDGET_SECONDS = 120  # the product promise: a registration in under two minutes

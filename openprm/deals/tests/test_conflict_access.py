@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for, make_user
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, ConflictStatus, Deal, DealConflict
 from openprm.partners.models import Partner
+from openprm.testing import actor_for, make_user
 
 pytestmark = pytest.mark.django_db
 

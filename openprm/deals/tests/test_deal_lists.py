@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import metrics, selectors, services
 from openprm.deals.models import Deal, PipelineStage
 from openprm.deals.selectors import DealFilters
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import Deal, DealConflict
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

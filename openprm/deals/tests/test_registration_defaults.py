@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from openprm.core.scoping import scope
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import DEFAULT_STALL_DAYS
 from openprm.partners.models import Program
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

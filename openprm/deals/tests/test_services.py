@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from openprm.accounts.models import Notification
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import (
     ApprovalStatus,
@@ -23,6 +22,7 @@ from openprm.deals.models import (
     DealStageChange,
 )
 from openprm.deals.services import registration
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from huey.contrib.djhuey import HUEY
 from openprm.accounts.models import Notification
 from openprm.core.models import Workspace
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, Deal
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from openprm.accounts.models import Notification
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for, make_user
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, ConflictStatus, Deal, DealConflict, DealCoSeller, Product
 from openprm.partners import services as partner_services
+from openprm.testing import actor_for, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,13 @@ from django.core.management.base import CommandError
 from openprm.activity.models import Event
 from openprm.activity.services import conversions
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.core.validation import quantize_money
 from openprm.deals.models import Deal
 from openprm.integrations.csvread import CsvHeaderError, CsvSource, wide_encoding
 from openprm.integrations.tests.helpers import HEADER as PARTNER_HEADER
 from openprm.integrations.tests.helpers import run
 from openprm.partners.models import Partner
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,11 @@ import pytest
 
 from openprm.core.csvsafe import FORMULA_PREFIXES, escape_cell, unescape_cell
 from openprm.core.scoping import unscoped
-from openprm.core.testing import make_partner
 from openprm.integrations.csvread import CsvSource
 from openprm.integrations.formats import csv_lines
 from openprm.integrations.tests.helpers import HEADER, csv_file, run
 from openprm.partners.models import CustomFieldDefinition, Partner
+from openprm.testing import make_partner
 
 # Every dangerous prefix, in text a person or an attacker may type, and the quote-escaped forms themselves.
 DANGEROUS = [

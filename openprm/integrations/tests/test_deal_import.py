@@ -17,7 +17,6 @@ from django.utils import timezone
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for, make_partner, make_user
 from openprm.deals.models import (
     ApprovalStatus,
     CustomerKey,
@@ -36,6 +35,7 @@ from openprm.integrations.deals_formats import (
 from openprm.integrations.deals_import import deals_import
 from openprm.integrations.formats import CsvHeaderError
 from openprm.integrations.tests.helpers import run
+from openprm.testing import actor_for, make_partner, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import make_partner
 from openprm.integrations.tests.helpers import HEADER, run
 from openprm.partners.models import CustomFieldDefinition, Partner, Program, Tier
+from openprm.testing import make_partner
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +98,8 @@ def test_partners_without_external_id_are_exported_but_not_matched(world, tmp_pa
 
 def test_export_runs_in_the_actors_scope(world):
     """The rows are read lazily, after the caller's scope may have ended."""
-    from openprm.core.testing import actor_for
     from openprm.integrations.selectors import partner_export
+    from openprm.testing import actor_for
 
     actor = actor_for(world.analyst)
     with scope(actor.access_scope()):

@@ -12,9 +12,9 @@ from django.urls import reverse
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
-from openprm.core.testing import make_partner, make_user
 from openprm.integrations.tests.helpers import HEADER
 from openprm.partners.models import Partner
+from openprm.testing import make_partner, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import make_partner
 from openprm.partners import services
 from openprm.partners.models import Agreement, Contact, Partner, Program, Tier
+from openprm.testing import make_partner
 
 API = "/api/v1"
 PARTNER_KEYS = {
@@ -554,7 +554,7 @@ def test_list_endpoints_never_include_the_other_partners_rows(world: Any, rows: 
 
 def test_staff_restricted_to_own_book_sees_only_their_partners(world: Any, api_for: Any) -> None:
     from openprm.core.permissions import Role
-    from openprm.core.testing import make_user
+    from openprm.testing import make_user
 
     rep = make_user(world.workspace, "owner@vendor.test", Role.MANAGER, owned_only=True)
     api = api_for(rep)
@@ -617,7 +617,7 @@ def test_role_may_write_only_what_it_is_allowed(
 
 def test_partner_manager_role_may_edit_own_contacts(world: Any, rows: Rows, api_for: Any) -> None:
     from openprm.core.permissions import Role
-    from openprm.core.testing import make_user
+    from openprm.testing import make_user
 
     api = api_for(make_user(world.workspace, "pm@acme.test", Role.PARTNER_MANAGER, partner=world.partner_a))
     assert patch(api, f"/contacts/{rows.a_contact.public_id}", {"phone": "+49 30 1234"}).status_code == 200

@@ -17,10 +17,10 @@ from openprm.activity.models import Event
 from openprm.activity.services.events import events_ingest
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for, make_partner
 from openprm.deals import services as deal_services
 from openprm.deals.models import Deal
 from openprm.partners.models import Partner
+from openprm.testing import actor_for, make_partner
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"

@@ -11,9 +11,9 @@ from django.utils import timezone
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import make_user
 from openprm.partners import services
 from openprm.partners.models import Agreement, Contact, Partner
+from openprm.testing import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,7 @@ def test_contract_filter_finds_expiring_agreements(world, children, client_for):
 def test_list_query_count_does_not_grow_with_partners(world, client_for, django_assert_max_num_queries):
     client = client_for(world.manager)
     for i in range(30):
-        from openprm.core.testing import make_partner
+        from openprm.testing import make_partner
 
         make_partner(
             world.system, f"Bulk partner {i:02d}", tags=["bulk", f"t{i}"], tiers={"Partner Program": "Gold"}

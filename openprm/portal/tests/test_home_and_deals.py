@@ -13,10 +13,10 @@ from django.utils import timezone
 from openprm.core import permissions
 from openprm.core.permissions import Perm, Role
 from openprm.core.scoping import scope, unscoped
-from openprm.core.testing import actor_for
 from openprm.deals import services as deal_services
 from openprm.deals.models import Deal
 from openprm.portal.selectors import portal_summary
+from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +185,7 @@ def test_registration_with_only_service_level_problems_shows_them_together(world
 @pytest.mark.parametrize("role", [Role.PARTNER_ADMIN, Role.PARTNER_MANAGER, Role.PARTNER_REP])
 def test_menu_offers_api_links_exactly_when_the_role_may_hold_tokens(world, client_for, monkeypatch, role):
     """The menu follows the permission table (whatever it says for a role, the menu agrees)."""
-    from openprm.core.testing import make_user
+    from openprm.testing import make_user
 
     user = make_user(world.workspace, f"{role}@acme.test", role, partner=world.partner_a)
     for allowed in (True, False):

@@ -125,7 +125,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
                 "amount": "7654321",
             },
         )
-    from openprm.core.testing import actor_for
+    from openprm.testing import actor_for
 
     partner_admin = actor_for(world.a_admin)
     with scope(partner_admin.access_scope()):

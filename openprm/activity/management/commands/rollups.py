@@ -23,9 +23,9 @@ from openprm.activity.rollups import (
     rollups_rebuild,
     rollups_refresh_pairs,
 )
+from openprm.core.actors import cli_actor
 from openprm.core.health import WORKER_STALE_SECONDS, heartbeat_age
 from openprm.core.scoping import unscoped
-from openprm.integrations.management.commands._common import cli_actor
 
 
 class Command(BaseCommand):

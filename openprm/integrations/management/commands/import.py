@@ -14,13 +14,12 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from openprm.core.actors import Actor
+from openprm.core.actors import Actor, cli_actor
 from openprm.core.scoping import scope
 from openprm.integrations.activities_import import activities_import
 from openprm.integrations.deals_formats import FORMATS, read_stage_map
 from openprm.integrations.deals_import import deals_import, partner_by_ref
 from openprm.integrations.formats import CsvHeaderError, CsvRecord, RejectsWriter, RowError
-from openprm.integrations.management.commands._common import cli_actor
 from openprm.integrations.products_import import products_import
 from openprm.integrations.services import ImportResult, ProgressCallback, RejectCallback, partners_import
 

@@ -350,13 +350,13 @@ def bench_deals_import(
 
 
 def _bench_ingest(**options: Any) -> dict[str, Any]:
-    from openprm.integrations.bench_ingest import bench_ingest
+    from openprm.bench.ingest import bench_ingest
 
     return bench_ingest(**options)
 
 
 def _bench_redirect(**options: Any) -> dict[str, Any]:
-    from openprm.activity.bench_redirect import bench_redirect
+    from openprm.bench.redirect import bench_redirect
 
     return bench_redirect(**options)
 

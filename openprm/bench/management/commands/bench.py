@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from openprm.integrations.bench import BENCHES
+from openprm.bench.deals_import import BENCHES
 
 
 class Command(BaseCommand):
@@ -42,7 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
         if name == "deals-pages":  # the deal pages at scale against one indexed page query
-            from openprm.integrations.bench_deals_pages import bench_deals_pages
+            from openprm.bench.deals_pages import bench_deals_pages
 
             if options["partners"] < 1 or options["deals"] < 1:
                 raise CommandError("--partners and --deals must be at least 1.")

@@ -200,7 +200,7 @@ def dataset(*, partners: int, deals: int, seed: int = 7) -> tuple[Workspace, boo
             _analyze()
             return existing, True
         if existing is not None:  # a run interrupted while writing: start again
-            from openprm.integrations.bench import _delete_workspaces
+            from openprm.bench.deals_import import _delete_workspaces
 
             _delete_workspaces([existing.pk])
         with transaction.atomic():
@@ -299,7 +299,7 @@ def bench_deals_pages(*, partners: int = 2_000, deals: int = 200_000, repeat: in
     workspace, reused = dataset(partners=partners, deals=deals)
     build_seconds = time.perf_counter() - started
     user = _bench_user(workspace)
-    from openprm.core.testing import actor_for
+    from openprm.testing import actor_for
 
     actor = actor_for(user)
     with scope(actor.access_scope()):

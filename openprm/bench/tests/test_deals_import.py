@@ -8,10 +8,10 @@ import pytest
 from django.core.management.base import CommandError
 from django.db import connection
 
+from openprm.bench.deals_import import generate_deals_csv
 from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
 from openprm.deals.models import CustomerKey, Deal, DealStageChange
-from openprm.integrations.bench import generate_deals_csv
 from openprm.integrations.tests.helpers import run
 
 pytestmark = pytest.mark.django_db

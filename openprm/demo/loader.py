@@ -29,7 +29,6 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
-from openprm import demo_deals
 from openprm.accounts.models import Membership, User
 from openprm.accounts.services import workspace_default
 from openprm.activity.models import (
@@ -47,7 +46,8 @@ from openprm.core.models import Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
 from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
-from openprm.demo_referrals import demo_referrals_load
+from openprm.demo import deals as demo_deals
+from openprm.demo.referrals import demo_referrals_load
 from openprm.partners.models import (
     Agreement,
     AgreementStatus,
