@@ -47,8 +47,8 @@ from openprm.deals.models import (
     DealStageChange,
 )
 from openprm.deals.services import program_stages
-from openprm.integrations.deals_formats import DEAL_COLUMNS
-from openprm.integrations.deals_import import deals_import
+from openprm.integrations.formats.deals import DEAL_COLUMNS
+from openprm.integrations.services.deals import deals_import
 from openprm.partners.models import Partner, PartnerType, Program
 from openprm.partners.services import workspace_bootstrap
 

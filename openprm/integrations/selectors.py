@@ -8,7 +8,7 @@ from itertools import islice
 from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
 from openprm.core.scoping import scope
-from openprm.integrations.formats import partner_export_header, partner_export_row
+from openprm.integrations.formats.partners import partner_export_header, partner_export_row
 from openprm.partners.models import CustomFieldDefinition, Program
 from openprm.partners.selectors import PartnerFilters, partner_list
 

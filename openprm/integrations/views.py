@@ -17,17 +17,18 @@ from openprm.accounts.forms import add_service_errors
 from openprm.core.actors import Actor
 from openprm.core.http import actor_of, staff_view
 from openprm.core.permissions import Perm
-from openprm.integrations import services
-from openprm.integrations.deals_formats import DEAL_COLUMNS
-from openprm.integrations.deals_import import deals_import, partner_by_ref
-from openprm.integrations.formats import PARTNER_COLUMNS, CsvHeaderError, csv_lines
+from openprm.integrations.formats.deals import DEAL_COLUMNS
+from openprm.integrations.formats.partners import PARTNER_COLUMNS, CsvHeaderError, csv_lines
 from openprm.integrations.forms import (
     DealImportOptionsForm,
     DealImportUploadForm,
     ImportConfirmForm,
     ImportUploadForm,
 )
-from openprm.integrations.pending import (
+from openprm.integrations.selectors import partner_export
+from openprm.integrations.services import partners as partner_import
+from openprm.integrations.services.deals import deals_import, partner_by_ref
+from openprm.integrations.services.pending import (
     PendingImport,
     PendingImportMissing,
     pending_import_discard,
@@ -35,7 +36,6 @@ from openprm.integrations.pending import (
     pending_import_get,
     pending_import_save,
 )
-from openprm.integrations.selectors import partner_export
 from openprm.partners.selectors import PartnerFilters
 
 
@@ -75,7 +75,7 @@ def partners_import_preview(request: HttpRequest, token: uuid.UUID) -> HttpRespo
     confirming = request.method == "POST" and form.is_valid()
     try:
         with pending.open() as stream:
-            result = services.partners_import(
+            result = partner_import.partners_import(
                 actor=actor,
                 stream=stream,
                 skip_invalid=confirming and form.cleaned_data["skip_invalid"],

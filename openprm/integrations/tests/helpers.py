@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
-from openprm.integrations.formats import PARTNER_COLUMNS
+from openprm.integrations.formats.partners import PARTNER_COLUMNS
 
 HEADER = ",".join(PARTNER_COLUMNS)
 

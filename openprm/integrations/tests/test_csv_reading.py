@@ -14,7 +14,7 @@ from openprm.activity.services import conversions
 from openprm.core.scoping import scope, unscoped
 from openprm.core.validation import quantize_money
 from openprm.deals.models import Deal
-from openprm.integrations.csvread import CsvHeaderError, CsvSource, wide_encoding
+from openprm.integrations.formats.csvread import CsvHeaderError, CsvSource, wide_encoding
 from openprm.integrations.tests.helpers import HEADER as PARTNER_HEADER
 from openprm.integrations.tests.helpers import run
 from openprm.partners.models import Partner

@@ -25,15 +25,15 @@ from openprm.deals.models import (
     DealStageChange,
     Product,
 )
-from openprm.integrations.deals_formats import (
+from openprm.integrations.formats.deals import (
     DEAL_COLUMNS,
     AmountError,
     DateError,
     parse_amount,
     parse_datetime,
 )
-from openprm.integrations.deals_import import deals_import
-from openprm.integrations.formats import CsvHeaderError
+from openprm.integrations.formats.partners import CsvHeaderError
+from openprm.integrations.services.deals import deals_import
 from openprm.integrations.tests.helpers import run
 from openprm.testing import actor_for, make_partner, make_user
 

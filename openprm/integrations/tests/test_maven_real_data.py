@@ -32,8 +32,8 @@ from django.db.models import Count
 from openprm.core.scoping import scope, unscoped
 from openprm.deals.models import Deal, DealLineItem, Product
 from openprm.deals.selectors import deal_metrics
-from openprm.integrations.deals_formats import DEAL_COLUMNS
-from openprm.integrations.deals_import import deals_import
+from openprm.integrations.formats.deals import DEAL_COLUMNS
+from openprm.integrations.services.deals import deals_import
 from openprm.partners.models import Partner
 from openprm.testing import make_partner
 

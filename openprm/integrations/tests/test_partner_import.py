@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
-from openprm.integrations.formats import CsvHeaderError
-from openprm.integrations.services import partners_import
+from openprm.integrations.formats.partners import CsvHeaderError
+from openprm.integrations.services.partners import partners_import
 from openprm.integrations.tests.helpers import HEADER, csv_file, run
 from openprm.partners.models import CustomFieldDefinition, Partner, Program, Tier
 from openprm.testing import actor_for, make_partner, make_user

@@ -16,12 +16,17 @@ from tqdm import tqdm
 
 from openprm.core.actors import Actor, cli_actor
 from openprm.core.scoping import scope
-from openprm.integrations.activities_import import activities_import
-from openprm.integrations.deals_formats import FORMATS, read_stage_map
-from openprm.integrations.deals_import import deals_import, partner_by_ref
-from openprm.integrations.formats import CsvHeaderError, CsvRecord, RejectsWriter, RowError
-from openprm.integrations.products_import import products_import
-from openprm.integrations.services import ImportResult, ProgressCallback, RejectCallback, partners_import
+from openprm.integrations.formats.deals import FORMATS, read_stage_map
+from openprm.integrations.formats.partners import CsvHeaderError, CsvRecord, RejectsWriter, RowError
+from openprm.integrations.services.activities import activities_import
+from openprm.integrations.services.deals import deals_import, partner_by_ref
+from openprm.integrations.services.partners import (
+    ImportResult,
+    ProgressCallback,
+    RejectCallback,
+    partners_import,
+)
+from openprm.integrations.services.products import products_import
 
 KINDS = ("partners", "deals", "activities", "products")
 

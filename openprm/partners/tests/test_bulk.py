@@ -9,7 +9,7 @@ import pytest
 from openprm.core.audit import snapshot
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
-from openprm.integrations.services import partners_import
+from openprm.integrations.services.partners import partners_import
 from openprm.integrations.tests.helpers import HEADER, csv_file
 from openprm.partners.models import CustomFieldDefinition, Partner, StatusChange, Tag
 from openprm.partners.services import partner_create, partner_update

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from openprm.core.csvsafe import escape_row
-from openprm.integrations.csvread import (
+from openprm.integrations.formats.csvread import (
     CsvHeaderError,
     CsvRecord,
     CsvSource,

@@ -19,8 +19,14 @@ from openprm.activity.models import Event
 from openprm.activity.services.events import events_ingest
 from openprm.core.actors import Actor
 from openprm.core.bulk import analyze_tables
-from openprm.integrations.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError, header_columns
-from openprm.integrations.services import MAX_KEPT_ERRORS, ImportResult
+from openprm.integrations.formats.csvread import (
+    CsvHeaderError,
+    CsvRecord,
+    CsvSource,
+    RowError,
+    header_columns,
+)
+from openprm.integrations.services.partners import MAX_KEPT_ERRORS, ImportResult
 
 ACTIVITY_COLUMNS = (
     "event_id",

@@ -14,8 +14,14 @@ from typing import IO, Any
 from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
 from openprm.deals.services import ProductInput, products_upsert
-from openprm.integrations.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError, header_columns
-from openprm.integrations.services import ImportResult, ProgressCallback, RejectCallback
+from openprm.integrations.formats.csvread import (
+    CsvHeaderError,
+    CsvRecord,
+    CsvSource,
+    RowError,
+    header_columns,
+)
+from openprm.integrations.services.partners import ImportResult, ProgressCallback, RejectCallback
 
 COLUMNS = ("name", "sku", "list_price", "currency", "active")
 TRUE = {"true", "yes", "1", "y"}

@@ -27,8 +27,7 @@ from openprm.core.bulk import analyze_tables
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
-from openprm.integrations.bulk import PartnerBulkWriter
-from openprm.integrations.formats import (
+from openprm.integrations.formats.partners import (
     CsvRecord,
     CsvSource,
     PartnerHeader,
@@ -42,6 +41,7 @@ from openprm.partners.services import (
     PartnerLookups,
     partner_clean,
 )
+from openprm.partners.services.bulk import PartnerBulkWriter
 
 BATCH_SIZE = 500
 MAX_KEPT_ERRORS = 1000

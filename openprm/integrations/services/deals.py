@@ -68,8 +68,8 @@ from openprm.deals.models import (
     Product,
 )
 from openprm.deals.services import add_business_days, customer_index, products_ensure, program_stages
-from openprm.integrations.csvread import CsvRecord, CsvSource, RowError
-from openprm.integrations.deals_formats import (
+from openprm.integrations.formats.csvread import CsvRecord, CsvSource, RowError
+from openprm.integrations.formats.deals import (
     DEFAULT_STAGE_MAPS,
     FORMATS,
     DealLayout,
@@ -79,7 +79,7 @@ from openprm.integrations.deals_formats import (
     norm_label,
     parse_deal_row,
 )
-from openprm.integrations.services import (
+from openprm.integrations.services.partners import (
     MAX_KEPT_ERRORS,
     Action,
     ImportResult,

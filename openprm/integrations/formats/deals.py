@@ -33,8 +33,8 @@ from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from openprm.core.validation import MAX_AMOUNT, quantize_money
-from openprm.integrations.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError
-from openprm.integrations.formats import split_list
+from openprm.integrations.formats.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError
+from openprm.integrations.formats.partners import split_list
 
 FORMATS: tuple[str, ...] = ("canonical", "hubspot", "salesforce")
 DEAL_COLUMNS: tuple[str, ...] = (
