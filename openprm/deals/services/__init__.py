@@ -1,6 +1,7 @@
 """Deal services: every write to deals goes through here (one module per topic)."""
 
 from openprm.core.validation import MAX_AMOUNT
+from openprm.deals.services.conflicts import CONFLICT_CANDIDATE_LIMIT, conflicts_detect, customer_index
 from openprm.deals.services.products import (
     ProductInput,
     product_create,
@@ -10,15 +11,12 @@ from openprm.deals.services.products import (
     products_upsert,
 )
 from openprm.deals.services.registration import (
-    CONFLICT_CANDIDATE_LIMIT,
     DEFAULT_STAGES,
     DealInput,
     LineInput,
     Resolution,
     add_business_days,
     conflict_resolve,
-    conflicts_detect,
-    customer_index,
     deal_add_co_seller,
     deal_approve,
     deal_move_stage,

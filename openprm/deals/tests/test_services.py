@@ -21,7 +21,7 @@ from openprm.deals.models import (
     DealCoSeller,
     DealStageChange,
 )
-from openprm.deals.services import registration
+from openprm.deals.services import conflicts as conflict_services
 from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db
@@ -233,7 +233,7 @@ def test_partners_cannot_register_a_close_date_in_the_past(world):
 
 
 def test_open_conflict_found_even_behind_a_long_closed_history(world, monkeypatch):
-    monkeypatch.setattr(registration, "CONFLICT_CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(conflict_services, "CONFLICT_CANDIDATE_LIMIT", 3)
     manager = actor_for(world.manager)
     for _ in range(5):  # partner A's long history with the customer, all lost
         old = register(world.a_admin, customer_name="Wayne Enterprises", customer_domain="wayne.example")
