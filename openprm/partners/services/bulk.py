@@ -19,7 +19,7 @@ from openprm.core.actors import Actor
 from openprm.core.audit import diff, snapshot
 from openprm.core.models import AuditEntry
 from openprm.partners.models import Partner, PartnerProgram, Program, StatusChange, Tag, Tier
-from openprm.partners.services import PartnerLookups
+from openprm.partners.services.clean import PartnerLookups
 
 Enrolments = dict[int, int | None]  # program id → tier id
 # (partner as it is, its tag names, its enrolments, the cleaned values that change)
@@ -65,7 +65,7 @@ class PartnerBulkWriter:
         return list(resolved.values())
 
     def _extra(self, tags: list[str], enrolments: Enrolments) -> dict[str, Any]:
-        """What the services add to the audit snapshot (see partners.services._partner_extra)."""
+        """What the services add to the audit snapshot (see services.partners.partner_audit_extra)."""
         tiers = {}
         for program_id, tier_id in enrolments.items():
             tier = self.tiers.get(tier_id) if tier_id is not None else None
