@@ -10,12 +10,17 @@ import json
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.errors import HttpError
-from ninja.responses import codes_4xx
-from pydantic import Field
 
 from openprm.activity.rollups import workspace_kinds
+from openprm.activity.schemas.events import (
+    INGEST_BODY,
+    EventTypeIn,
+    EventTypeOut,
+    IngestOut,
+    IngestQuery,
+)
 from openprm.activity.services.events import (
     MAX_BATCH,
     EventError,
@@ -23,65 +28,11 @@ from openprm.activity.services.events import (
     event_type_create,
     events_ingest,
 )
-from openprm.core.actors import Actor
+from openprm.core.api import ERRORS, request_actor
 from openprm.core.db import retry_on_dropped_connection
-from openprm.partners.schemas import ErrorOut
+from openprm.core.schemas import ErrorOut
 
 router = Router(tags=["events"])
-
-_EVENT_SCHEMA = {
-    "type": "object",
-    "required": ["event_id", "type", "occurred_at"],
-    "properties": {
-        "event_id": {
-            "type": "string",
-            "maxLength": 100,
-            "description": "Unique per workspace; re-sent ids are ignored",
-        },
-        "partner": {"type": "string", "format": "uuid", "description": "The partner's public id"},
-        "partner_external_id": {"type": "string", "description": "Or the partner's external id"},
-        "type": {"type": "string", "description": "A built-in or custom event type key (GET /event-types)"},
-        "occurred_at": {"type": "string", "format": "date-time"},
-        "direction": {"type": "string", "enum": ["", "inbound", "outbound"]},
-        "value": {"type": "number"},
-        "properties": {"type": "object", "description": "At most 16 KB of JSON"},
-        "actor_email": {"type": "string", "description": "A contact of the partner or a workspace user"},
-        "source": {"type": "string", "enum": ["api", "integration", "csv"]},
-    },
-    "additionalProperties": False,
-}
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"type": "array", "maxItems": MAX_BATCH, "items": _EVENT_SCHEMA}},
-            "application/x-ndjson": {
-                "schema": {"type": "string", "description": "One event object per line"}
-            },
-        },
-    }
-}
-
-
-class EventErrorOut(Schema):
-    index: int
-    field: str
-    code: str
-    message: str
-
-
-class IngestOut(Schema):
-    received: int
-    stored: int = Field(description="New events stored by this request")
-    duplicates: int = Field(description="Events whose event_id was already stored (or repeated in the batch)")
-    rejected: int
-    refused: bool = Field(description="atomic=true and some event was bad: nothing was stored")
-    errors: list[EventErrorOut]
-
-
-class IngestQuery(Schema):
-    atomic: bool = Field(False, description="All or nothing: store nothing if any event is bad")
-
 
 _TOO_DEEP = "JSON nested too deeply (an event is an object of at most a few levels)."
 
@@ -122,8 +73,8 @@ def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
 @router.post(
     "/events",
     # 422: the batch refused (atomic=true), or a bad query parameter (the API's usual error)
-    response={200: IngestOut, 422: IngestOut | ErrorOut, 413: ErrorOut, codes_4xx: ErrorOut},
-    openapi_extra=_BODY,
+    response={200: IngestOut, 422: IngestOut | ErrorOut, 413: ErrorOut, **ERRORS},
+    openapi_extra=INGEST_BODY,
 )
 def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[IngestResult]:
     """Send events in bulk: a JSON array or NDJSON (`Content-Type: application/x-ndjson`), at most 10,000.
@@ -132,8 +83,7 @@ def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[Ing
     `atomic=true`, nothing is stored when any is bad: 422). An event whose `event_id` is already stored
     is counted as a duplicate and not stored again, so a failed request can simply be re-sent.
     """
-    actor = request.actor  # type: ignore[attr-defined]
-    assert isinstance(actor, Actor)
+    actor = request_actor(request)
     items, parse_errors = _items(request)
     if len(items) > MAX_BATCH:
         raise HttpError(413, f"At most {MAX_BATCH} events per request; this one has {len(items)}.")
@@ -155,27 +105,10 @@ def events_post(request: HttpRequest, filters: Query[IngestQuery]) -> Status[Ing
     return Status(422 if result.refused else 200, result)
 
 
-class EventTypeOut(Schema):
-    key: str
-    label: str
-    category: str
-    contact: bool = Field(description="Communication with the partner (last contact, reply times)")
-    qualifying: bool = Field(description="Counts towards the program's active-partner share")
-    builtin: bool
-
-
-class EventTypeIn(Schema):
-    key: str = Field(max_length=60, description="Lower-case letters, digits and _, e.g. webinar_attended")
-    label: str = Field(max_length=120)
-    contact: bool = False
-    qualifying: bool = True
-
-
-@router.get("/event-types", response={200: list[EventTypeOut], codes_4xx: ErrorOut})
+@router.get("/event-types", response={200: list[EventTypeOut], **ERRORS})
 def event_types(request: HttpRequest) -> list[EventTypeOut]:
     """The event types this workspace accepts: the built-in catalog and its own custom types."""
-    actor = request.actor  # type: ignore[attr-defined]
-    assert isinstance(actor, Actor)
+    actor = request_actor(request)
     kinds = workspace_kinds(actor.workspace_id)
     return [
         EventTypeOut(
@@ -190,11 +123,10 @@ def event_types(request: HttpRequest) -> list[EventTypeOut]:
     ]
 
 
-@router.post("/event-types", response={201: EventTypeOut, codes_4xx: ErrorOut})
+@router.post("/event-types", response={201: EventTypeOut, **ERRORS})
 def event_type_add(request: HttpRequest, payload: EventTypeIn) -> Status[EventTypeOut]:
     """Admins: add a custom event type (its key is then accepted by POST /events and the CSV import)."""
-    actor = request.actor  # type: ignore[attr-defined]
-    assert isinstance(actor, Actor)
+    actor = request_actor(request)
     created = event_type_create(actor=actor, **payload.model_dump())
     return Status(
         201,

@@ -19,10 +19,9 @@ from ninja import P, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 from ninja.params import HeaderEx
-from ninja.responses import codes_4xx
 
 from openprm.activity.models import Conversion, Coupon, TrackingLink
-from openprm.activity.schemas_referrals import (
+from openprm.activity.schemas.referrals import (
     ConversionCreate,
     ConversionOut,
     ConversionQuery,
@@ -30,13 +29,11 @@ from openprm.activity.schemas_referrals import (
     CouponCreate,
     CouponOut,
     CouponPatch,
-    ErrorOut,
     IdempotencyKey,
     LinkCreate,
     LinkOut,
     LinkPatch,
     LinkQuery,
-    Pagination,
     TrackingHostsIn,
     TrackingHostsOut,
 )
@@ -45,18 +42,12 @@ from openprm.activity.selectors.referrals import ReferralFilters
 from openprm.activity.services import conversions
 from openprm.activity.services import referrals as services
 from openprm.core.actors import Actor
+from openprm.core.api import ERRORS, request_actor
+from openprm.core.schemas import Pagination
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
 
 router = Router(tags=["referrals"])
-
-ERRORS: dict[Any, Any] = {codes_4xx: ErrorOut}
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor = getattr(request, "actor", None)
-    assert isinstance(actor, Actor), "the API's auth classes set request.actor"
-    return actor
 
 
 def _partner_id(actor: Actor, public_id: uuid.UUID | None, field: str = "partner") -> int | None:
@@ -88,13 +79,15 @@ def _filters(**values: Any) -> ReferralFilters:
 @paginate(Pagination)
 def link_list(request: HttpRequest, filters: Query[LinkQuery]) -> QuerySet[TrackingLink]:
     """Tracking links, newest first (partner users: their own partner's)."""
-    return selectors.link_list(actor=_actor(request), filters=_filters(partner=filters.partner, q=filters.q))
+    return selectors.link_list(
+        actor=request_actor(request), filters=_filters(partner=filters.partner, q=filters.q)
+    )
 
 
 @router.post("/links", response={201: LinkOut, **ERRORS})
 def link_create(request: HttpRequest, payload: LinkCreate) -> Status[TrackingLink]:
     """Create a tracking link. Staff pass `partner`; partner users create links for their own partner."""
-    actor = _actor(request)
+    actor = request_actor(request)
     data = payload.to_input()
     if actor.is_partner_user:
         if payload.partner is not None:
@@ -108,14 +101,14 @@ def link_create(request: HttpRequest, payload: LinkCreate) -> Status[TrackingLin
 
 @router.get("/links/{link_id}", response={200: LinkOut, **ERRORS})
 def link_get(request: HttpRequest, link_id: uuid.UUID) -> TrackingLink:
-    return selectors.link_get(actor=_actor(request), public_id=link_id)
+    return selectors.link_get(actor=request_actor(request), public_id=link_id)
 
 
 @router.patch("/links/{link_id}", response={200: LinkOut, **ERRORS})
 def link_update(request: HttpRequest, link_id: uuid.UUID, payload: LinkPatch) -> TrackingLink:
     """Edit a link or deactivate it (`is_active: false`: /r/<code> answers 410 from then on). An active
     link must lead to an allowed host (`GET /tracking-hosts`)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     link = selectors.link_get(actor=actor, public_id=link_id)
     data = payload.to_input()
     if "program" in payload.model_fields_set:
@@ -153,13 +146,13 @@ def _staff(actor: Actor) -> Actor:
 def tracking_hosts_get(request: HttpRequest) -> dict[str, Any]:
     """Staff: where tracking links may lead — the workspace's hosts and each program's. A link with a
     program uses the program's list when non-empty, else the workspace's; a host allows its subdomains."""
-    return _hosts_out(_staff(_actor(request)))
+    return _hosts_out(_staff(request_actor(request)))
 
 
 @router.put("/tracking-hosts", response={200: TrackingHostsOut, **ERRORS}, tags=["tracking hosts"])
 def tracking_hosts_put(request: HttpRequest, payload: TrackingHostsIn) -> dict[str, Any]:
     """Admins: replace the workspace's allowed hosts (audited). Links outside them stop redirecting."""
-    actor = _staff(_actor(request))
+    actor = _staff(request_actor(request))
     services.tracking_hosts_set(actor=actor, hosts=payload.hosts)
     return _hosts_out(actor)
 
@@ -173,7 +166,7 @@ def tracking_hosts_program_put(
     request: HttpRequest, program_id: uuid.UUID, payload: TrackingHostsIn
 ) -> dict[str, Any]:
     """Admins: replace a program's own allowed hosts (`[]`: the workspace's apply; audited)."""
-    actor = _staff(_actor(request))
+    actor = _staff(request_actor(request))
     program = Program.objects.get(public_id=program_id)
     services.tracking_hosts_set(actor=actor, hosts=payload.hosts, program=program)
     return _hosts_out(actor)
@@ -187,14 +180,14 @@ def tracking_hosts_program_put(
 def coupon_list(request: HttpRequest, filters: Query[LinkQuery]) -> QuerySet[Coupon]:
     """Coupon codes (partner users: their own partner's)."""
     return selectors.coupon_list(
-        actor=_actor(request), filters=_filters(partner=filters.partner, q=filters.q)
+        actor=request_actor(request), filters=_filters(partner=filters.partner, q=filters.q)
     )
 
 
 @router.post("/coupons", response={201: CouponOut, **ERRORS})
 def coupon_create(request: HttpRequest, payload: CouponCreate) -> Status[Coupon]:
     """Staff: give a partner a coupon code (unique in the workspace, stored upper-case)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     data = payload.to_input()
     if not actor.is_partner_user:
         data["partner_id"] = _partner_id(actor, payload.partner)  # type: ignore[typeddict-item]
@@ -205,13 +198,13 @@ def coupon_create(request: HttpRequest, payload: CouponCreate) -> Status[Coupon]
 
 @router.get("/coupons/{coupon_id}", response={200: CouponOut, **ERRORS})
 def coupon_get(request: HttpRequest, coupon_id: uuid.UUID) -> Coupon:
-    return selectors.coupon_get(actor=_actor(request), public_id=coupon_id)
+    return selectors.coupon_get(actor=request_actor(request), public_id=coupon_id)
 
 
 @router.patch("/coupons/{coupon_id}", response={200: CouponOut, **ERRORS})
 def coupon_update(request: HttpRequest, coupon_id: uuid.UUID, payload: CouponPatch) -> Coupon:
     """Staff: edit or deactivate a coupon."""
-    actor = _actor(request)
+    actor = request_actor(request)
     coupon = selectors.coupon_get(actor=actor, public_id=coupon_id)
     data = payload.to_input()
     if "program" in payload.model_fields_set:
@@ -228,7 +221,7 @@ def coupon_update(request: HttpRequest, coupon_id: uuid.UUID, payload: CouponPat
 def conversion_list(request: HttpRequest, filters: Query[ConversionQuery]) -> QuerySet[Conversion]:
     """Conversions, newest first; `status=flagged` is the review queue (partner users: their own)."""
     return selectors.conversion_list(
-        actor=_actor(request),
+        actor=request_actor(request),
         filters=_filters(
             partner=filters.partner,
             status=filters.status.value if filters.status else None,
@@ -252,7 +245,7 @@ def conversion_record(
     within the program's window). Fraud rules flag — never drop — suspicious ones (`status: flagged`).
     Repeating an idempotency key returns the stored conversion (200); reusing it for a different request
     is a 409."""
-    actor = _actor(request)
+    actor = request_actor(request)
     if payload.idempotency_key and idempotency_key and payload.idempotency_key != idempotency_key:
         raise ValidationError({"idempotency_key": "The body and the Idempotency-Key header disagree."})
     try:
@@ -267,7 +260,7 @@ def conversion_record(
 
 @router.get("/conversions/{conversion_id}", response={200: ConversionOut, **ERRORS})
 def conversion_get(request: HttpRequest, conversion_id: uuid.UUID) -> Conversion:
-    return selectors.conversion_get(actor=_actor(request), public_id=conversion_id)
+    return selectors.conversion_get(actor=request_actor(request), public_id=conversion_id)
 
 
 @router.post("/conversions/{conversion_id}/accept", response={200: ConversionOut, **ERRORS})
@@ -275,7 +268,7 @@ def conversion_accept(
     request: HttpRequest, conversion_id: uuid.UUID, payload: ConversionReviewIn | None = None
 ) -> Conversion:
     """Staff: accept a flagged conversion; it counts for its partner from now on (audited)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     conversion = selectors.conversion_get(actor=actor, public_id=conversion_id)
     conversions.conversion_accept(actor=actor, conversion=conversion, note=payload.note if payload else "")
     return selectors.conversion_get(actor=actor, public_id=conversion_id)
@@ -286,7 +279,7 @@ def conversion_reject(
     request: HttpRequest, conversion_id: uuid.UUID, payload: ConversionReviewIn | None = None
 ) -> Conversion:
     """Staff: reject a flagged or accepted conversion; it stops counting (audited)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     conversion = selectors.conversion_get(actor=actor, public_id=conversion_id)
     conversions.conversion_reject(actor=actor, conversion=conversion, note=payload.note if payload else "")
     return selectors.conversion_get(actor=actor, public_id=conversion_id)

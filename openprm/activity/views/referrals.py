@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from openprm.accounts.forms import add_service_errors
-from openprm.activity.forms_referrals import (
+from openprm.activity.forms import (
     CouponEditForm,
     CouponForm,
     LinkEditForm,

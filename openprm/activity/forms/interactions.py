@@ -1,4 +1,4 @@
-"""Forms of the activity pages."""
+"""The form of logging an interaction (a note, call, meeting or e-mail) on a partner's timeline."""
 
 from __future__ import annotations
 
@@ -26,25 +26,3 @@ class InteractionForm(forms.Form):
     def __init__(self, *args: Any, partner: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["contact"].queryset = Contact.objects.filter(partner=partner)  # type: ignore[attr-defined]
-
-
-class EventTypeForm(forms.Form):
-    """A custom event type of the workspace (its key is then accepted by the events API and CSV import)."""
-
-    key = forms.CharField(
-        max_length=60,
-        help_text="Lower-case letters, digits and _, starting with a letter, e.g. webinar_attended",
-        widget=forms.TextInput(attrs={"placeholder": "webinar_attended"}),
-    )
-    label = forms.CharField(max_length=120)
-    contact = forms.BooleanField(
-        required=False,
-        label="Communication with the partner",
-        help_text="Counts as contact (last contact, contact frequency)",
-    )
-    qualifying = forms.BooleanField(
-        required=False,
-        initial=True,
-        label="Qualifying activity",
-        help_text="Makes the partner active for the program's active-partner share",
-    )

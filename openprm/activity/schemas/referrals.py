@@ -12,17 +12,13 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from ninja import Field, Schema
-from ninja.schema import DjangoGetter
-from pydantic import ConfigDict, StringConstraints, WithJsonSchema, field_validator, model_validator
+from pydantic import StringConstraints
 
 from openprm.activity.models import Conversion, Coupon, TrackingLink
 from openprm.activity.services.conversions import ConversionInput
 from openprm.activity.services.referrals import CouponInput, LinkInput
-from openprm.core.schemas import NoNul
+from openprm.core.schemas import STAFF_ONLY_NOTE, Input, NoNul, Patch, StaffOnlyFields, enum_schema
 from openprm.core.validation import MAX_AMOUNT
-from openprm.partners.schemas import STAFF_ONLY_NOTE, ErrorOut, Pagination, StaffOnlyFields
-
-__all__ = ["ErrorOut", "Pagination"]
 
 Str64 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), NoNul]
 Str120 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), NoNul]
@@ -33,32 +29,8 @@ Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
 IdempotencyKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
-KindIn = Annotated[Conversion.Kind, WithJsonSchema({"type": "string", "enum": Conversion.Kind.values})]
-StatusIn = Annotated[Conversion.Status, WithJsonSchema({"type": "string", "enum": Conversion.Status.values})]
-
-
-class _Input(Schema):
-    """A JSON object without unknown keys (a typo is a 422, not a silent no-op)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _object(cls, data: Any) -> Any:
-        if not isinstance(data, dict | DjangoGetter):
-            raise ValueError("the request body must be a JSON object")
-        return data
-
-
-class _Patch(_Input):
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _not_null(cls, value: Any, info: Any) -> Any:
-        if value is None and info.field_name not in cls.NULLABLE:
-            raise ValueError("may be left out, but not null")
-        return value
+KindIn = Annotated[Conversion.Kind, enum_schema(Conversion.Kind.values)]
+StatusIn = Annotated[Conversion.Status, enum_schema(Conversion.Status.values)]
 
 
 class RefOut(Schema):
@@ -78,7 +50,7 @@ class LinkQuery(Schema):
     q: Str200 | None = Field(None, description="Part of the code or campaign")
 
 
-class LinkCreate(_Input):
+class LinkCreate(Input):
     partner: uuid.UUID | None = Field(
         None, description="Staff: the partner's public id. Partner users: leave out."
     )
@@ -107,7 +79,7 @@ class LinkCreate(_Input):
         return data
 
 
-class LinkPatch(_Patch):
+class LinkPatch(Patch):
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"program"})
     program: uuid.UUID | None = None
     code: Str64 | None = None
@@ -158,7 +130,7 @@ class LinkOut(Schema):
 # --- coupons --------------------------------------------------------------------------------------------
 
 
-class CouponCreate(_Input):
+class CouponCreate(Input):
     partner: uuid.UUID = Field(description="The partner's public id")
     program: uuid.UUID | None = None
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul]
@@ -168,7 +140,7 @@ class CouponCreate(_Input):
         return {"code": self.code, "description": self.description}
 
 
-class CouponPatch(_Patch):
+class CouponPatch(Patch):
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"program"})
     program: uuid.UUID | None = None
     code: Str64 | None = None
@@ -208,7 +180,7 @@ class ConversionQuery(Schema):
     kind: KindIn | None = None
 
 
-class ConversionCreate(_Input):
+class ConversionCreate(Input):
     kind: KindIn
     amount: Money = Field(Decimal("0"), description='Decimal string or number, e.g. "49.00"')
     currency: Currency | None = Field(None, description="ISO 4217; left out: the workspace currency")
@@ -242,7 +214,7 @@ class ConversionCreate(_Input):
         }
 
 
-class ConversionReviewIn(_Input):
+class ConversionReviewIn(Input):
     note: Note = ""
 
 
@@ -308,7 +280,7 @@ class ConversionOut(StaffOnlyFields):
 Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoNul]
 
 
-class TrackingHostsIn(_Input):
+class TrackingHostsIn(Input):
     hosts: list[Host] = Field(
         max_length=100,
         description="Host names (e.g. `www.example.com`; no scheme, path, port or wildcard). A host also "
