@@ -5,7 +5,7 @@ every bad field, against the workspace's reference data loaded once (``PartnerLo
 from __future__ import annotations
 
 import datetime
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict
@@ -16,6 +16,7 @@ from django_countries import countries
 
 from openprm.accounts.models import Membership
 from openprm.core.actors import Actor
+from openprm.core.domains import normalize_domain
 from openprm.core.scoping import unscoped
 from openprm.core.validation import clean_text
 from openprm.partners.models import (
@@ -26,8 +27,8 @@ from openprm.partners.models import (
     Tier,
 )
 
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_TAGS = 50
+MAX_DOMAINS = 20
 
 
 class PartnerInput(TypedDict, total=False):
@@ -81,13 +82,6 @@ class PartnerLookups:
             if program.is_default:
                 return program
         return next(iter(self.programs.values()), None)
-
-
-def normalize_domain(value: str) -> str:
-    value = value.strip().lower()
-    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
-    value = value.split("/")[0].split("?")[0].split(":")[0].rstrip(".")
-    return value.removeprefix("www.")
 
 
 def clean_choice(
@@ -149,108 +143,153 @@ def _clean_custom_fields(
     return cleaned
 
 
+Cleaner = Callable[[dict[str, str], Any, PartnerLookups], Any]
+
+
+def _text(key: str, max_length: int, *, required: bool = False) -> Cleaner:
+    return lambda errors, raw, lookups: clean_text(errors, key, raw, max_length, required)
+
+
+def _external_id(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> str | None:
+    return clean_text(errors, "external_id", raw, 100) or None
+
+
+def _type(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> PartnerType | None:
+    key = clean_text(errors, "type", raw, 40, required=True).lower()
+    if not key or "type" in errors:
+        return None
+    if key not in lookups.types:
+        errors["type"] = f"Unknown partner type '{key}'. Known: {', '.join(sorted(lookups.types))}."
+    return lookups.types.get(key)
+
+
+def _status(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> str:
+    return clean_choice(errors, "status", raw, PartnerStatus.values, "status", PartnerStatus.APPLICANT)
+
+
+def _country(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> str:
+    """An ISO 3166 code; an English country name is accepted and turned into its code."""
+    code = clean_text(errors, "country", raw, 60).upper()
+    if code and code not in countries:
+        by_name = countries.by_name(code.title())
+        if by_name:
+            return str(by_name)
+        errors["country"] = f"Unknown country '{raw}'; use an ISO 3166 code such as DE."
+    return code
+
+
+def _domains(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> list[str]:
+    """Each domain as ``core.domains.normalize_domain`` reduces it, the rule conflict matching applies to
+    customer domains: a partner's stored domain is what matching computes for the same input. Blank entries
+    are skipped and repeats dropped; an entry that names no host (an IP address, a lone label, NUL...) is
+    an error. At most 20 are kept."""
+    values = [raw] if isinstance(raw, str) else list(raw or [])
+    domains: list[str] = []
+    for value in values:
+        text = str(value).strip()
+        if not text:
+            continue
+        domain = "" if "\x00" in text else normalize_domain(text)
+        if not domain:
+            errors["domains"] = f"'{value}' is not a valid domain name."
+            break
+        if domain not in domains:
+            domains.append(domain)
+    return domains[:MAX_DOMAINS]
+
+
+def _website(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> str:
+    website = clean_text(errors, "website", raw, 300)
+    if website and "website" not in errors:
+        if "://" not in website:
+            website = "https://" + website
+        try:
+            URLValidator(schemes=["http", "https"])(website)
+        except ValidationError:
+            errors["website"] = f"'{raw}' is not a valid web address."
+    return website
+
+
+def _owner(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> int | None:
+    """The id of the active staff user with this e-mail; blank: no owner."""
+    email = clean_text(errors, "owner_email", raw, 254).lower()
+    if email and "owner_email" not in errors and email not in lookups.owners:
+        errors["owner_email"] = f"No staff user with e-mail '{email}' in this workspace."
+    return lookups.owners.get(email)
+
+
+def _tags(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> list[str]:
+    """Tag names, the first spelling of each kept (tags differing only in case are one tag)."""
+    tags: list[str] = []
+    for value in raw or []:
+        tag = clean_text(errors, "tags", value, 60)
+        if tag and tag.lower() not in {t.lower() for t in tags}:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        errors["tags"] = f"At most {MAX_TAGS} tags."
+    return tags
+
+
+def _custom_fields(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> dict[str, Any]:
+    return _clean_custom_fields(errors, raw or {}, lookups)
+
+
+def _start_date(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> datetime.date | None:
+    if raw is not None and not isinstance(raw, datetime.date):
+        errors["start_date"] = "Use an ISO date (YYYY-MM-DD)."
+    return raw  # type: ignore[no-any-return]
+
+
+def _tiers(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> list[tuple[Program, Tier | None]]:
+    """Program name → tier name (None: enrolled without a tier), as (program, tier) pairs."""
+    enrolments: list[tuple[Program, Tier | None]] = []
+    for program_name, tier_name in (raw or {}).items():
+        program = lookups.programs.get(str(program_name).strip().lower())
+        if program is None:
+            errors["program"] = f"Unknown program '{program_name}'."
+            continue
+        tier = None
+        if tier_name:
+            tier = lookups.tiers.get((program.pk, str(tier_name).strip().lower()))
+            if tier is None:
+                known = [t.name for (pid, _), t in lookups.tiers.items() if pid == program.pk]
+                errors["tier"] = f"Unknown tier '{tier_name}' in {program.name}. Known: {', '.join(known)}."
+                continue
+        enrolments.append((program, tier))
+    return enrolments
+
+
+# Input key → (key of the cleaned value, its cleaner), in the order errors are reported.
+_FIELDS: dict[str, tuple[str, Cleaner]] = {
+    "external_id": ("external_id", _external_id),
+    "name": ("name", _text("name", 200, required=True)),
+    "legal_name": ("legal_name", _text("legal_name", 200)),
+    "type": ("type", _type),
+    "status": ("status", _status),
+    "country": ("country", _country),
+    "region": ("region", _text("region", 60)),
+    "domains": ("domains", _domains),
+    "website": ("website", _website),
+    "owner_email": ("owner_id", _owner),
+    "tags": ("tags", _tags),
+    "custom_fields": ("custom_fields", _custom_fields),
+    "start_date": ("start_date", _start_date),
+    "notes": ("notes", _text("notes", 20000)),
+    "tiers": ("tiers", _tiers),
+}
+_REQUIRED_ON_CREATE = frozenset({"name", "type"})
+
+
 def partner_clean(*, data: PartnerInput, lookups: PartnerLookups, creating: bool) -> dict[str, Any]:
-    """Validate caller input; return model-ready values or raise ValidationError naming every bad field."""
+    """Validate caller input; return model-ready values or raise ValidationError naming every bad field.
+
+    Only the keys present in ``data`` are cleaned (on create, also the required ``name`` and ``type``);
+    ``owner_email`` comes back as ``owner_id`` and ``tiers`` as (program, tier) pairs."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    if "external_id" in data:
-        ext = clean_text(errors, "external_id", data["external_id"], 100)
-        out["external_id"] = ext or None
-    if creating or "name" in data:
-        out["name"] = clean_text(errors, "name", data.get("name"), 200, required=True)
-    if "legal_name" in data:
-        out["legal_name"] = clean_text(errors, "legal_name", data["legal_name"], 200)
-    if creating or "type" in data:
-        key = clean_text(errors, "type", data.get("type"), 40, required=True).lower()
-        if key and "type" not in errors:
-            if key in lookups.types:
-                out["type"] = lookups.types[key]
-            else:
-                errors["type"] = f"Unknown partner type '{key}'. Known: {', '.join(sorted(lookups.types))}."
-    if "status" in data:
-        out["status"] = clean_choice(
-            errors, "status", data["status"], PartnerStatus.values, "status", PartnerStatus.APPLICANT
-        )
-    if "country" in data:
-        code = clean_text(errors, "country", data["country"], 60).upper()
-        if code and code not in countries:
-            by_name = countries.by_name(code.title())
-            if by_name:
-                code = by_name
-            else:
-                errors["country"] = f"Unknown country '{data['country']}'; use an ISO 3166 code such as DE."
-        out["country"] = code
-    if "region" in data:
-        out["region"] = clean_text(errors, "region", data["region"], 60)
-    if "domains" in data:
-        domains: list[str] = []
-        raw_domains = data["domains"] or []
-        if isinstance(raw_domains, str):
-            raw_domains = [raw_domains]
-        for raw in raw_domains:
-            domain = normalize_domain(str(raw))
-            if not domain:
-                continue
-            if "\x00" in domain or not DOMAIN_RE.match(domain):
-                errors["domains"] = f"'{raw}' is not a valid domain name."
-                break
-            if domain not in domains:
-                domains.append(domain)
-        out["domains"] = domains[:20]
-    if "website" in data:
-        website = clean_text(errors, "website", data["website"], 300)
-        if website and "website" not in errors:
-            if "://" not in website:
-                website = "https://" + website
-            try:
-                URLValidator(schemes=["http", "https"])(website)
-            except ValidationError:
-                errors["website"] = f"'{data['website']}' is not a valid web address."
-        out["website"] = website
-    if "owner_email" in data:
-        email = clean_text(errors, "owner_email", data["owner_email"], 254).lower()
-        if email and "owner_email" not in errors:
-            if email not in lookups.owners:
-                errors["owner_email"] = f"No staff user with e-mail '{email}' in this workspace."
-            out["owner_id"] = lookups.owners.get(email)
-        elif not email:
-            out["owner_id"] = None
-    if "tags" in data:
-        tags: list[str] = []
-        for raw in data["tags"] or []:
-            tag = clean_text(errors, "tags", raw, 60)
-            if tag and tag.lower() not in {t.lower() for t in tags}:
-                tags.append(tag)
-        if len(tags) > MAX_TAGS:
-            errors["tags"] = f"At most {MAX_TAGS} tags."
-        out["tags"] = tags
-    if "custom_fields" in data:
-        out["custom_fields"] = _clean_custom_fields(errors, data["custom_fields"] or {}, lookups)
-    if "start_date" in data:
-        start = data["start_date"]
-        if start is not None and not isinstance(start, datetime.date):
-            errors["start_date"] = "Use an ISO date (YYYY-MM-DD)."
-        out["start_date"] = start
-    if "notes" in data:
-        out["notes"] = clean_text(errors, "notes", data["notes"], 20000)
-    if "tiers" in data:
-        enrolments: list[tuple[Program, Tier | None]] = []
-        for program_name, tier_name in (data["tiers"] or {}).items():
-            program = lookups.programs.get(str(program_name).strip().lower())
-            if program is None:
-                errors["program"] = f"Unknown program '{program_name}'."
-                continue
-            tier = None
-            if tier_name:
-                tier = lookups.tiers.get((program.pk, str(tier_name).strip().lower()))
-                if tier is None:
-                    known = [t.name for (pid, _), t in lookups.tiers.items() if pid == program.pk]
-                    errors["tier"] = (
-                        f"Unknown tier '{tier_name}' in {program.name}. Known: {', '.join(known)}."
-                    )
-                    continue
-            enrolments.append((program, tier))
-        out["tiers"] = enrolments
+    for key, (out_key, cleaner) in _FIELDS.items():
+        if key in data or (creating and key in _REQUIRED_ON_CREATE):
+            out[out_key] = cleaner(errors, data.get(key), lookups)
     if errors:
         raise ValidationError(errors)
     return out
