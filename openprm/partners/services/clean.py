@@ -237,7 +237,7 @@ def _custom_fields(errors: dict[str, str], raw: Any, lookups: PartnerLookups) ->
 def _start_date(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> datetime.date | None:
     if raw is not None and not isinstance(raw, datetime.date):
         errors["start_date"] = "Use an ISO date (YYYY-MM-DD)."
-    return raw  # type: ignore[no-any-return]
+    return raw
 
 
 def _tiers(errors: dict[str, str], raw: Any, lookups: PartnerLookups) -> list[tuple[Program, Tier | None]]:
