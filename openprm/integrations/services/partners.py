@@ -1,62 +1,61 @@
-"""CSV imports. Every record is validated by ``partner_clean``, the partner service's own validation.
+"""The partners import: the canonical partners CSV through the import runner (``runner.py``).
 
-An import reads the file twice, streaming it both times:
-
-1. *check*: every record is parsed, validated and classified (create / update / unchanged / rejected)
-   against the database in batches; nothing is written. This alone is the preview / --dry-run.
-2. *apply* (only when the check found no bad row, or ``skip_invalid``): the file is read again, checked
-   again, and the valid records are written in batches (``bulk.py``: what partner_create/partner_update
-   write, audit entries included) inside one transaction, so an error part-way leaves nothing behind.
-
-Memory stays bounded by the batch size, except for the map of external ids seen so far (needed to report a
-duplicate id naming its first line) and the first ``MAX_KEPT_ERRORS`` errors kept for display.
+Every record is validated by ``partner_clean``, the partner service's own validation, classified against
+the database a batch at a time (create / update / unchanged / rejected) and written by the partners
+app's ``PartnerBulkWriter`` (what partner_create / partner_update write, audit entries included). The
+runner makes it one pass in one transaction: all or nothing unless ``skip_invalid``; a dry run is the
+preview.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import models
 
 from openprm.core.actors import Actor
-from openprm.core.bulk import analyze_tables
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.integrations.formats.partners import (
     CsvRecord,
-    CsvSource,
     PartnerHeader,
     PartnerRow,
     RowError,
     column_for_field,
     parse_partner_row,
 )
-from openprm.partners.models import Partner, PartnerProgram, StatusChange
-from openprm.partners.services import (
-    PartnerLookups,
-    partner_clean,
+from openprm.integrations.services.runner import (
+    MAX_KEPT_ERRORS,
+    PREVIEW_ROWS,
+    Action,
+    ImportResult,
+    ProgressCallback,
+    RejectCallback,
+    Written,
+    import_run,
 )
+from openprm.partners.models import Partner, PartnerProgram, StatusChange
+from openprm.partners.services import PartnerLookups, partner_clean
 from openprm.partners.services.bulk import PartnerBulkWriter
 
+# Re-exported: the report and callbacks were defined here before the shared runner.
+__all__ = [
+    "MAX_KEPT_ERRORS",
+    "PREVIEW_ROWS",
+    "Action",
+    "ImportResult",
+    "PartnerImport",
+    "PreviewRow",
+    "ProgressCallback",
+    "RejectCallback",
+    "partners_import",
+]
+
 BATCH_SIZE = 500
-MAX_KEPT_ERRORS = 1000
-PREVIEW_ROWS = 20
-PROGRESS_EVERY = 200
-
-ProgressCallback = Callable[[str, int], None]  # (stage: "check" | "import", bytes read so far)
-RejectCallback = Callable[[list[str], CsvRecord, list[RowError]], None]  # (file header, record, errors)
-
-
-class Action(enum.StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    REJECT = "reject"
 
 
 @dataclass
@@ -73,46 +72,31 @@ class PreviewRow:
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    rows: int = 0
-    dry_run: bool = False
-    refused: bool = False  # bad rows found and skip_invalid not set: nothing was written
-    errors: list[RowError] = field(default_factory=list)  # the first MAX_KEPT_ERRORS
-    preview: list[PreviewRow] = field(default_factory=list)  # the first PREVIEW_ROWS records
-    error_count: int = 0  # all errors, kept or not
-
-    @property
-    def errors_not_kept(self) -> int:
-        return self.error_count - len(self.errors)
-
-    def summary(self) -> str:
-        verb = "would be " if self.dry_run else ""
-        return (
-            f"{verb}created {self.created}, {verb}updated {self.updated}, "
-            f"unchanged {self.unchanged}, rejected {self.rejected}"
-        )
-
-
-@dataclass
-class _Checked:
-    row: PartnerRow
-    record: CsvRecord
-    action: Action
-    current: _Current | None = None  # the partner as it is (updates)
-    values: dict[str, Any] | None = None  # partner_clean's output; for updates only what changes
-
-
-@dataclass
 class _Current:
     """An existing partner with its tag names and enrolments (program id → tier id)."""
 
     partner: Partner
     tags: list[str] = field(default_factory=list)
     enrolments: dict[int, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class _Item:
+    """A partners record on its way through the runner: parsed, then classified, then written."""
+
+    record: CsvRecord
+    row: PartnerRow
+    action: Action = Action.REJECT
+    current: _Current | None = None  # the partner as it is (updates)
+    values: dict[str, Any] | None = None  # partner_clean's output; for updates only what changes
+
+    @property
+    def errors(self) -> list[RowError]:
+        return self.row.errors
+
+    @property
+    def key(self) -> str:
+        return self.row.external_id
 
 
 def _load_existing(external_ids: set[str]) -> dict[str, _Current]:
@@ -136,72 +120,83 @@ def _load_existing(external_ids: set[str]) -> dict[str, _Current]:
     return {c.partner.external_id: c for c in current.values() if c.partner.external_id}
 
 
-class _PartnerImport:
-    """One pass over a partners file (see the module docstring)."""
+class PartnerImport:
+    """The partners format of the runner (``runner.ImportFormat``)."""
+
+    batch_size = BATCH_SIZE
+    check_first = True  # a refused file writes nothing; a row changed meanwhile refuses it
 
     def __init__(self, *, actor: Actor, lookups: PartnerLookups) -> None:
         self.actor = actor
         self.lookups = lookups
-        self.seen: dict[str, int] = {}  # external id → first line
+        self.writer = PartnerBulkWriter(actor=actor, lookups=lookups)
+        self.header: PartnerHeader | None = None
 
-    def batches(
-        self, source: CsvSource, on_progress: Callable[[int], None] | None
-    ) -> Iterator[list[_Checked]]:
-        header = PartnerHeader.parse(source.read_header(), list(self.lookups.custom_fields))
-        batch: list[tuple[CsvRecord, PartnerRow]] = []
-        for count, record in enumerate(source.records(), start=1):
-            row = parse_partner_row(header, record)
-            self._check_duplicate(row)
-            batch.append((record, row))
-            if len(batch) >= BATCH_SIZE:
-                yield self._classify(batch)
-                batch = []
-            if on_progress is not None and count % PROGRESS_EVERY == 0:
-                on_progress(source.bytes_read)
-        if batch:
-            yield self._classify(batch)
-        if on_progress is not None:
-            on_progress(source.bytes_read)
+    def read_header(self, header: list[str]) -> None:
+        self.header = PartnerHeader.parse(header, list(self.lookups.custom_fields))
 
-    def _check_duplicate(self, row: PartnerRow) -> None:
-        if not row.external_id:
-            return
-        first = self.seen.get(row.external_id)
-        if first is None:
-            self.seen[row.external_id] = row.line
-        else:
-            row.errors.append(
-                RowError(
-                    row.line,
-                    "external_id",
-                    f"Duplicate external_id '{row.external_id}': already used on line {first}.",
-                )
-            )
+    def parse(self, record: CsvRecord) -> _Item:
+        assert self.header is not None
+        return _Item(record, parse_partner_row(self.header, record))
 
-    def _classify(self, batch: list[tuple[CsvRecord, PartnerRow]]) -> list[_Checked]:
-        ids = {row.external_id for _, row in batch if row.external_id}
+    def duplicate(self, row: _Item, first_line: int) -> RowError:
+        external_id = row.row.external_id
+        message = f"Duplicate external_id '{external_id}': already used on line {first_line}."
+        return RowError(row.row.line, "external_id", message)
+
+    def validate(self, rows: list[_Item]) -> None:
+        ids = {item.row.external_id for item in rows if item.row.external_id}
         existing = _load_existing(ids)
-        hidden: set[str] = set()
-        if self.actor.access_scope().owner_id is not None or self.actor.partner_id is not None:
-            missing = ids - existing.keys()
-            if missing:
-                with unscoped():  # external ids are unique per workspace, whoever may see the partner
-                    clashes = Partner.objects.filter(
-                        workspace_id=self.actor.workspace_id, external_id__in=missing
-                    )
-                    hidden = {ext for ext in clashes.values_list("external_id", flat=True) if ext}
-        return [self._check_row(record, row, existing.get(row.external_id), hidden) for record, row in batch]
+        hidden = self._hidden(ids - existing.keys())
+        for item in rows:
+            self._check(item, existing.get(item.row.external_id), hidden)
 
-    def _check_row(
-        self, record: CsvRecord, row: PartnerRow, current: _Current | None, hidden: set[str]
-    ) -> _Checked:
+    def write(self, rows: list[_Item], *, dry_run: bool) -> Written:
+        if not dry_run:
+            self.writer.create([i.values for i in rows if i.action is Action.CREATE and i.values is not None])
+            self.writer.update(
+                [
+                    (i.current.partner, i.current.tags, i.current.enrolments, i.values)
+                    for i in rows
+                    if i.action is Action.UPDATE and i.current is not None and i.values is not None
+                ]
+            )
+        return Written.of([item.action for item in rows])
+
+    def preview(self, row: _Item) -> PreviewRow:
+        data = row.row.data
+        return PreviewRow(
+            line=row.row.line,
+            action=Action.REJECT if row.errors else row.action,
+            external_id=row.row.external_id,
+            name=str(data.get("name", "")),
+            type=str(data.get("type", "")),
+            tier=row.row.tier or "",
+            status=str(data.get("status", "")),
+            country=str(data.get("country", "")),
+            errors=list(row.errors),
+        )
+
+    def tables(self) -> Sequence[type[models.Model]]:
+        return (Partner, Partner.tags.through, PartnerProgram, StatusChange, AuditEntry)
+
+    def _hidden(self, missing: set[str]) -> set[str]:
+        """External ids of partners the actor may not see (external ids are unique per workspace)."""
+        if not missing or (self.actor.access_scope().owner_id is None and self.actor.partner_id is None):
+            return set()
+        with unscoped():  # external ids are unique per workspace, whoever may see the partner
+            clashes = Partner.objects.filter(workspace_id=self.actor.workspace_id, external_id__in=missing)
+            return {ext for ext in clashes.values_list("external_id", flat=True) if ext}
+
+    def _check(self, item: _Item, current: _Current | None, hidden: set[str]) -> None:
+        row = item.row
         if row.unreadable:
-            return _Checked(row, record, Action.REJECT)
+            return
         if row.external_id in hidden:
             row.errors.append(
                 RowError(row.line, "external_id", "A partner you may not change already has this id.")
             )
-            return _Checked(row, record, Action.REJECT)
+            return
         partner = current.partner if current else None
         self._complete(row, current)
         try:  # also for rows already known bad, so that every problem of the row is reported at once
@@ -213,14 +208,17 @@ class _PartnerImport:
                 if column not in reported:
                     row.errors.extend(RowError(row.line, column, message) for message in messages)
         if row.errors:
-            return _Checked(row, record, Action.REJECT)
+            return
+        item.current = current
         if current is None:
-            return _Checked(row, record, Action.CREATE, values=values)
+            item.action, item.values = Action.CREATE, values
+            return
         changed = _changed_inputs(current, values)
         if not changed:
-            return _Checked(row, record, Action.UNCHANGED, current)
-        values = {key: value for key, value in values.items() if _INPUT_KEY.get(key, key) in changed}
-        return _Checked(row, record, Action.UPDATE, current, values)
+            item.action = Action.UNCHANGED
+            return
+        item.action = Action.UPDATE
+        item.values = {key: value for key, value in values.items() if _INPUT_KEY.get(key, key) in changed}
 
     def _complete(self, row: PartnerRow, current: _Current | None) -> None:
         """Fill in the parts of the input that depend on the partner as it is now."""
@@ -297,21 +295,6 @@ def _changed_inputs(current: _Current, values: dict[str, Any]) -> set[str]:
     return changed
 
 
-def _preview(checked: _Checked) -> PreviewRow:
-    data = checked.row.data
-    return PreviewRow(
-        line=checked.row.line,
-        action=checked.action,
-        external_id=checked.row.external_id,
-        name=str(data.get("name", "")),
-        type=str(data.get("type", "")),
-        tier=checked.row.tier or "",
-        status=str(data.get("status", "")),
-        country=str(data.get("country", "")),
-        errors=list(checked.row.errors),
-    )
-
-
 def partners_import(
     *,
     actor: Actor,
@@ -325,120 +308,17 @@ def partners_import(
 
     Raises CsvHeaderError when the file cannot be read at all. Otherwise returns counts; ``refused`` is
     set (and nothing written) when a record is bad and ``skip_invalid`` is false. ``on_reject`` is called
-    for every bad record, in file order, during the check.
+    for every bad record, in file order.
     """
     actor.require(Perm.PARTNER_IMPORT)
     actor.require(Perm.PARTNER_EDIT)
-    lookups = PartnerLookups.load(actor)
-    result = _check(actor, lookups, stream, on_progress, on_reject)
-    result.dry_run = dry_run
-    if dry_run:
-        return result
-    if result.rejected and not skip_invalid:
-        result.refused = True
-        result.created = result.updated = result.unchanged = 0  # nothing was written
-        return result
-    if result.created or result.updated:
-        try:
-            _apply(actor, lookups, stream, on_progress, result, skip_invalid)
-            written = (Partner, Partner.tags.through, PartnerProgram, StatusChange, AuditEntry)
-            analyze_tables(*written, rows=result.created + result.updated)
-        except _ChangedMeanwhile as exc:
-            result.refused = True
-            result.created = result.updated = result.unchanged = 0
-            result.errors = exc.errors[:MAX_KEPT_ERRORS]
-            result.error_count = len(exc.errors)
-            result.rejected = len({e.line for e in exc.errors})
-    return result
-
-
-class _ChangedMeanwhile(Exception):
-    """The data changed between the check and the write so that the write would not be all-or-nothing."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-def _check(
-    actor: Actor,
-    lookups: PartnerLookups,
-    stream: IO[bytes],
-    on_progress: ProgressCallback | None,
-    on_reject: RejectCallback | None,
-) -> ImportResult:
-    result = ImportResult()
-    source = CsvSource(stream)
-    progress = (lambda done: on_progress("check", done)) if on_progress else None
-    try:
-        for batch in _PartnerImport(actor=actor, lookups=lookups).batches(source, progress):
-            for checked in batch:
-                result.rows += 1
-                if len(result.preview) < PREVIEW_ROWS:
-                    result.preview.append(_preview(checked))
-                if checked.action is Action.REJECT:
-                    result.rejected += 1
-                    result.error_count += len(checked.row.errors)
-                    room = MAX_KEPT_ERRORS - len(result.errors)
-                    if room > 0:
-                        result.errors.extend(checked.row.errors[:room])
-                    if on_reject is not None:
-                        on_reject(source.header, checked.record, checked.row.errors)
-                elif checked.action is Action.CREATE:
-                    result.created += 1
-                elif checked.action is Action.UPDATE:
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
-    finally:
-        source.close()
-    return result
-
-
-@transaction.atomic
-def _apply(
-    actor: Actor,
-    lookups: PartnerLookups,
-    stream: IO[bytes],
-    on_progress: ProgressCallback | None,
-    result: ImportResult,
-    skip_invalid: bool,
-) -> None:
-    """Write the valid records; counts are recomputed from what was actually written.
-
-    The records are checked again as they are written. A record that turned bad since the check (someone
-    changed the data meanwhile) rolls everything back unless ``skip_invalid``; so does a clash with a
-    concurrent write (a unique external id taken meanwhile).
-    """
-    created = updated = unchanged = rejected = 0
-    writer = PartnerBulkWriter(actor=actor, lookups=lookups)
-    source = CsvSource(stream)
-    progress = (lambda done: on_progress("import", done)) if on_progress else None
-    try:
-        for batch in _PartnerImport(actor=actor, lookups=lookups).batches(source, progress):
-            creates = [c.values for c in batch if c.action is Action.CREATE and c.values is not None]
-            updates = [
-                (c.current.partner, c.current.tags, c.current.enrolments, c.values)
-                for c in batch
-                if c.action is Action.UPDATE and c.current is not None and c.values is not None
-            ]
-            late = [c for c in batch if c.action is Action.REJECT]
-            if late and not skip_invalid:
-                raise _ChangedMeanwhile([e for c in late for e in c.row.errors])
-            try:
-                with transaction.atomic():
-                    writer.create(creates)
-                    writer.update(updates)
-            except IntegrityError as exc:
-                message = (
-                    f"Changed by someone else during the import ({exc}); nothing was imported. Try again."
-                )
-                raise _ChangedMeanwhile([RowError(batch[0].row.line, "", message)]) from exc
-            created += len(creates)
-            updated += len(updates)
-            unchanged += sum(1 for c in batch if c.action is Action.UNCHANGED)
-            rejected += len(late)
-    finally:
-        source.close()
-    result.created, result.updated, result.unchanged = created, updated, unchanged
-    result.rejected = max(result.rejected, rejected)
+    fmt = PartnerImport(actor=actor, lookups=PartnerLookups.load(actor))
+    return import_run(
+        fmt=fmt,
+        stream=stream,
+        result=ImportResult(),
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        on_progress=on_progress,
+        on_reject=on_reject,
+    )
