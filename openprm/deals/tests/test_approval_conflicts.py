@@ -45,7 +45,7 @@ def test_service_refuses_approval_with_open_conflicts(world: Any, rivals: tuple[
     first, second = rivals
     actor = actor_for(world.manager)
     for deal, rival_partner in ((first, "Globex Referrals"), (second, "Acme Resellers")):
-        with scope(actor.access_scope()), pytest.raises(services.registration.OpenConflicts) as refused:
+        with scope(actor.access_scope()), pytest.raises(services.OpenConflicts) as refused:
             services.deal_approve(actor=actor, deal=deal)
         assert "1 open conflict" in refused.value.summary and rival_partner in refused.value.summary
         assert fresh(deal).approval_status == ApprovalStatus.SUBMITTED

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,28 +12,11 @@ from django.urls import reverse
 
 from openprm.accounts.forms import add_service_errors
 from openprm.core.http import actor_of, paginate, staff_view
-from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
-from openprm.deals import services
+from openprm.deals import selectors, services
+from openprm.deals.filters import ProductFilters
+from openprm.deals.forms import ProductForm, product_initial
 from openprm.deals.models import Product
-
-
-class ProductForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    sku = forms.CharField(max_length=60, required=False, label="SKU")
-    list_price = forms.CharField(max_length=40, required=False, label="List price", help_text="e.g. 1250.00")
-    currency = forms.CharField(max_length=3, required=False, help_text="ISO code; empty: the workspace's")
-    is_active = forms.BooleanField(required=False, initial=True, label="Active")
-
-
-def _initial(product: Product) -> dict[str, Any]:
-    return {
-        "name": product.name,
-        "sku": product.sku,
-        "list_price": product.list_price,
-        "currency": product.currency,
-        "is_active": product.is_active,
-    }
 
 
 @staff_view
@@ -48,10 +29,10 @@ def products(request: HttpRequest) -> HttpResponse:
     edit_id = request.POST.get("product") or request.GET.get("edit")
     if edit_id:
         try:
-            editing = Product.objects.get(public_id=parse_uuid(edit_id))
-        except (Product.DoesNotExist, ValueError):
+            editing = selectors.product_get(actor=actor, public_id=edit_id)
+        except Product.DoesNotExist:
             raise Http404 from None
-    form = ProductForm(request.POST or None, initial=_initial(editing) if editing else None)
+    form = ProductForm(request.POST or None, initial=product_initial(editing) if editing else None)
     if request.method == "POST":
         actor.require(Perm.PARTNER_EDIT)
         if form.is_valid():
@@ -67,24 +48,17 @@ def products(request: HttpRequest) -> HttpResponse:
                 add_service_errors(form, exc)
             else:
                 return redirect(reverse("deals:products") + "#product-" + str(product.public_id))
-    q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    filters = ProductFilters.from_mapping(request.GET)
     show = request.GET.get("show", "")
-    queryset = Product.objects.order_by("name", "id")
-    if q:
-        queryset = queryset.filter(name__icontains=q) | queryset.filter(sku__iexact=q)
-    if show == "active":
-        queryset = queryset.filter(is_active=True)
-    elif show == "inactive":
-        queryset = queryset.filter(is_active=False)
     return render(
         request,
         "deals/products.html",
         {
-            "page": paginate(request, queryset),
+            "page": paginate(request, selectors.product_list(actor=actor, filters=filters)),
             "form": form,
             "editing": editing,
-            "q": q,
+            "q": filters.q,
             "show": show,
-            "query": urlencode({k: v for k, v in {"q": q, "show": show}.items() if v}),
+            "query": urlencode({k: v for k, v in {"q": filters.q, "show": show}.items() if v}),
         },
     )

@@ -1,7 +1,8 @@
 """A deal's audit trail in words for people: who did what ("Anna Admin approved the registration"), the
 fields that matter with readable values (amounts with their currency, dates as dates, stage names), and
 internal bookkeeping (idempotency keys, customer keys, timestamps of the record itself) left out. The raw
-field diff stays available to the page behind a "details" disclosure."""
+field diff stays available to the page behind a "details" disclosure. Also the deal's stage changes, as
+the API's history and the pages' time-in-stage rows read them."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from openprm.accounts.models import User
 from openprm.core.models import AuditEntry
-from openprm.deals.models import ApprovalStatus, DealSource
+from openprm.deals.models import ApprovalStatus, Deal, DealSource, DealStageChange
 
 # Fields people read, with their labels, in the order they are listed. Anything else is bookkeeping.
 LABELS: dict[str, str] = {
@@ -169,3 +171,15 @@ def deal_history_items(entries: Iterable[AuditEntry], *, currency: str) -> list[
             )
         )
     return items
+
+
+def deal_audit_entries(*, deal: Deal) -> QuerySet[AuditEntry]:
+    """The deal's audit trail, newest first (the caller pages it and words it with
+    :func:`deal_history_items`)."""
+    return AuditEntry.objects.filter(object_type="deals.deal", object_id=deal.public_id).order_by(
+        "-at", "-id"
+    )
+
+
+def stage_changes(*, deal: Deal) -> QuerySet[DealStageChange]:
+    return DealStageChange.objects.filter(deal=deal).select_related("from_stage", "to_stage")

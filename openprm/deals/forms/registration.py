@@ -1,17 +1,15 @@
-"""Page forms for deals: they parse browser input into service input; the services validate what matters."""
+"""The registration form (the portal's register and edit pages): browser input parsed into the service's
+``DealInput``; the service validates what matters."""
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 
-from openprm.deals.models import DealSource, PipelineStage, Product
+from openprm.deals.models import DealSource, Product
 from openprm.deals.services import DealInput
-
-DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class RegistrationForm(forms.Form):
@@ -34,7 +32,9 @@ class RegistrationForm(forms.Form):
         label="Deal value",
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
     )
-    expected_close_date = forms.DateField(label="Expected close date", widget=DATE)
+    expected_close_date = forms.DateField(
+        label="Expected close date", widget=forms.DateInput(attrs={"type": "date"})
+    )
     contact_name = forms.CharField(max_length=200, required=False, label="Customer contact name")
     contact_email = forms.EmailField(max_length=254, required=False, label="Customer contact e-mail")
     product = forms.ChoiceField(required=False, label="Product")
@@ -90,80 +90,3 @@ def registration_initial(deal: Any) -> dict[str, Any]:
         "source": deal.source,
         "description": deal.description,
     }
-
-
-class DecisionNoteForm(forms.Form):
-    note = forms.CharField(max_length=2000, required=False, label="Note to the partner (optional)")
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        max_length=2000,
-        label="Reason (sent to the partner)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Give the partner a reason for the rejection."},
-    )
-
-
-class InfoRequestForm(forms.Form):
-    message = forms.CharField(
-        max_length=2000,
-        label="What do you need to know?",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say what information you need."},
-    )
-
-
-class StageForm(forms.Form):
-    stage = forms.ChoiceField(label="Stage")
-    lost_reason = forms.CharField(max_length=300, required=False, label="Lost reason")
-
-    def __init__(self, *args: Any, stages: list[PipelineStage], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [(s.key, s.name) for s in stages]  # type: ignore[attr-defined]
-        self.lost_keys = {s.key for s in stages if s.outcome == "lost"}
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("stage") in self.lost_keys and not (data.get("lost_reason") or "").strip():
-            self.add_error("lost_reason", "Say why the deal was lost.")
-        return data
-
-
-RESOLUTION_CHOICES = [
-    ("approve_this", "Approve this & reject the other"),
-    ("approve_other", "Approve the other & reject this"),
-    ("co_sell", "Mark co-sell"),
-    ("dismiss", "Not a conflict"),
-]
-
-
-class ConflictResolveForm(forms.Form):
-    """Resolutions are relative to the deal whose page the form is on (``this``)."""
-
-    resolution = forms.ChoiceField(choices=RESOLUTION_CHOICES)
-    reason = forms.CharField(max_length=2000, required=False, label="Reason (sent to the rejected partner)")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if (
-            data.get("resolution") in ("approve_this", "approve_other")
-            and not (data.get("reason") or "").strip()
-        ):
-            self.add_error("reason", "Give the rejected partner a reason.")
-        return data
-
-
-def close_month_choices(today: datetime.date, months: int = 12) -> list[tuple[str, str]]:
-    """This month, the previous three and the next ``months`` as (YYYY-MM, label)."""
-    out = []
-    year, month = today.year, today.month - 3
-    while month < 1:
-        year, month = year - 1, month + 12
-    for _ in range(months + 4):
-        value = f"{year:04d}-{month:02d}"
-        out.append((value, datetime.date(year, month, 1).strftime("%b %Y")))
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
-    return out
