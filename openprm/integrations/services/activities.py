@@ -1,82 +1,89 @@
 """`prm import activities FILE`: the canonical activities CSV through the event ingestion service.
 
-Columns ``event_id,partner_external_id,type,occurred_at,direction,value,properties`` (``properties`` a JSON
-object); other columns are kept as properties of their rows. Rows go through ``events_ingest`` in
-batches, so a file behaves exactly like the same events sent to ``POST /api/v1/events``: a re-imported
-``event_id`` is a duplicate, never a second event. All or nothing unless ``skip_invalid``: the whole
-file is one transaction, rolled back when a row is bad (or for a dry run).
+The rows are checked by ``events_check`` and stored by ``events_ingest`` a batch at a time, so a file
+behaves exactly like the same events sent to ``POST /api/v1/events``: a re-imported ``event_id`` is a
+duplicate, never a second event (counted as unchanged). All or nothing unless ``skip_invalid``: the runner
+makes the whole file one transaction, rolled back when a row is bad. Only the ingestion knows whether an
+event is already stored, so a dry run ingests too, inside the transaction the runner rolls back.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO
 
-from django.db import transaction
+from django.db import models
 
 from openprm.activity.models import Event
-from openprm.activity.services.events import events_ingest
+from openprm.activity.services.events import events_check, events_ingest
 from openprm.core.actors import Actor
-from openprm.core.bulk import analyze_tables
-from openprm.integrations.formats.csvread import (
-    CsvHeaderError,
-    CsvRecord,
-    CsvSource,
-    RowError,
-    header_columns,
+from openprm.core.permissions import Perm
+from openprm.integrations.formats.activities import (
+    ACTIVITY_COLUMNS,
+    ActivityRow,
+    activity_columns,
+    parse_activity_row,
 )
-from openprm.integrations.services.partners import MAX_KEPT_ERRORS, ImportResult
-
-ACTIVITY_COLUMNS = (
-    "event_id",
-    "partner_external_id",
-    "type",
-    "occurred_at",
-    "direction",
-    "value",
-    "properties",
+from openprm.integrations.formats.csvread import CsvRecord, RowError
+from openprm.integrations.services.runner import (
+    ChangedMeanwhile,
+    ImportResult,
+    ProgressCallback,
+    RejectCallback,
+    Written,
+    import_run,
 )
-REQUIRED = ("event_id", "partner_external_id", "type", "occurred_at")
-BATCH = 5_000
+
+__all__ = ["ACTIVITY_COLUMNS", "ActivityImport", "activities_import"]
+
+BATCH_SIZE = 5_000  # events_ingest takes at most 10,000
+SOURCE = Event.Source.CSV
 
 
-class _Rollback(Exception):
-    pass
+class ActivityImport:
+    """The activities format of the runner (``runner.ImportFormat``)."""
+
+    batch_size = BATCH_SIZE
+    check_first = False  # one read; a refused file is rolled back
+
+    def __init__(self, *, actor: Actor) -> None:
+        self.actor = actor
+        self.columns: list[str] = []
+
+    def read_header(self, header: list[str]) -> None:
+        self.columns = activity_columns(header)
+
+    def parse(self, record: CsvRecord) -> ActivityRow:
+        return parse_activity_row(self.columns, record)
+
+    def duplicate(self, row: ActivityRow, first_line: int) -> RowError:
+        raise AssertionError("activities rows have no key: repeated event ids are duplicates, not errors")
+
+    def validate(self, rows: list[ActivityRow]) -> None:
+        candidates = [row for row in rows if not row.errors]
+        _, errors = events_check(actor=self.actor, items=[row.item for row in candidates], source=SOURCE)
+        for error in errors:
+            row = candidates[error.index]
+            row.errors.append(RowError(row.line, _column(error.field), error.message))
+
+    def write(self, rows: list[ActivityRow], *, dry_run: bool) -> Written:
+        outcome = events_ingest(actor=self.actor, items=[row.item for row in rows], source=SOURCE)
+        if outcome.errors:  # valid when checked a moment ago
+            raise ChangedMeanwhile(
+                [RowError(rows[e.index].line, _column(e.field), e.message) for e in outcome.errors]
+            )
+        return Written(created=outcome.stored, unchanged=outcome.duplicates)
+
+    def preview(self, row: ActivityRow) -> ActivityRow:
+        return row
+
+    def tables(self) -> Sequence[type[models.Model]]:
+        return (Event,)
 
 
-def _item(columns: list[str], record: CsvRecord) -> tuple[dict[str, Any] | None, RowError | None]:
-    """A record → an event item for the ingestion service (or the error that prevents it)."""
-    if record.error:
-        return None, RowError(record.line, "", record.error)
-    cells = {name: record.values[i].strip() for i, name in enumerate(columns)}
-    item: dict[str, Any] = {k: cells.get(k, "") for k in REQUIRED}
-    item["source"] = Event.Source.CSV
-    if cells.get("direction"):
-        item["direction"] = cells["direction"]
-    if cells.get("value"):
-        try:
-            number = float(cells["value"].replace(",", ""))
-        except ValueError:
-            return None, RowError(record.line, "value", f"'{cells['value'][:40]}' is not a number.")
-        item["value"] = int(number) if number.is_integer() and abs(number) < 2**53 else number
-    properties: dict[str, Any] = {}
-    if cells.get("properties"):
-        try:
-            properties = json.loads(cells["properties"])
-        except ValueError:
-            return None, RowError(record.line, "properties", 'Not a JSON object (e.g. {"reach": 1200}).')
-        if not isinstance(properties, dict):
-            return None, RowError(record.line, "properties", 'Not a JSON object (e.g. {"reach": 1200}).')
-    for name, value in cells.items():
-        if name and name not in ACTIVITY_COLUMNS and value:
-            properties.setdefault(name, value)
-    if properties:
-        item["properties"] = properties
-    for key in REQUIRED:
-        if not item[key]:
-            return None, RowError(record.line, key, "Required.")
-    return item, None
+def _column(field: str) -> str:
+    """The CSV column of an ingestion error's field."""
+    return "partner_external_id" if field == "partner" else field
 
 
 def activities_import(
@@ -85,76 +92,18 @@ def activities_import(
     stream: IO[bytes],
     skip_invalid: bool = False,
     dry_run: bool = False,
-    on_progress: Callable[[str, int], None] | None = None,
-    on_reject: Callable[[list[str], CsvRecord, list[RowError]], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_reject: RejectCallback | None = None,
 ) -> ImportResult:
-    source = CsvSource(stream)
-    try:
-        header = source.read_header()
-        columns = header_columns(header)
-        missing = [name for name in REQUIRED if name not in columns]
-        if missing:
-            raise CsvHeaderError(
-                f"Missing required column(s): {', '.join(missing)}. "
-                f"The activities header is: {','.join(ACTIVITY_COLUMNS)}."
-            )
-        result = ImportResult(dry_run=dry_run)
-        try:
-            with transaction.atomic():
-                _run(actor, source, header, columns, result, on_progress, on_reject)
-                if dry_run or (result.error_count and not skip_invalid):
-                    raise _Rollback
-                analyze_tables(Event, rows=result.created)  # after the commit
-        except _Rollback:
-            result.refused = bool(result.error_count and not skip_invalid and not dry_run)
-            if result.refused:
-                result.created = result.unchanged = 0
-        return result
-    finally:
-        source.close()
-
-
-def _run(
-    actor: Actor,
-    source: CsvSource,
-    header: list[str],
-    columns: list[str],
-    result: ImportResult,
-    on_progress: Callable[[str, int], None] | None,
-    on_reject: Callable[[list[str], CsvRecord, list[RowError]], None] | None,
-) -> None:
-    batch: list[tuple[CsvRecord, dict[str, Any]]] = []
-
-    def reject(record: CsvRecord, errors: list[RowError]) -> None:
-        result.rejected += 1
-        result.error_count += len(errors)
-        room = MAX_KEPT_ERRORS - len(result.errors)
-        if room > 0:
-            result.errors.extend(errors[:room])
-        if on_reject is not None:
-            on_reject(header, record, errors)
-
-    def flush() -> None:
-        outcome = events_ingest(actor=actor, items=[item for _, item in batch], source=Event.Source.CSV)
-        result.created += outcome.stored
-        result.unchanged += outcome.duplicates
-        for error in outcome.errors:
-            record = batch[error.index][0]
-            column = "partner_external_id" if error.field == "partner" else error.field
-            reject(record, [RowError(record.line, column, error.message)])
-        batch.clear()
-        if on_progress is not None:
-            on_progress("import", source.bytes_read)
-
-    for record in source.records():
-        result.rows += 1
-        item, error = _item(columns, record)
-        if error is not None:
-            reject(record, [error])
-            continue
-        assert item is not None
-        batch.append((record, item))
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
+    """Import a canonical activities CSV from a seekable binary stream (see the module docstring).
+    Raises CsvHeaderError when the file cannot be read at all or lacks a required column."""
+    actor.require(Perm.ACTIVITY_INGEST)
+    return import_run(
+        fmt=ActivityImport(actor=actor),
+        stream=stream,
+        result=ImportResult(),
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        on_progress=on_progress,
+        on_reject=on_reject,
+    )
