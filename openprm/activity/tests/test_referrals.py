@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from openprm.activity import attribution
-from openprm.activity.models import Click, Conversion, RollupPending, TrackingLink
+from openprm.activity.models import Click, Conversion, Coupon, RollupPending, TrackingLink
 from openprm.activity.rollups import rollup_cells as stored_cells
 from openprm.activity.rollups import rollups_fold, rollups_rebuild
 from openprm.activity.services import referrals as services
@@ -545,7 +545,7 @@ def test_deactivated_coupon_or_link_code_still_attributes_but_is_flagged(world: 
     link = make_link(world)
     actor = actor_for(world.admin)
     with scope(actor.access_scope()), unscoped():
-        coupon = services.Coupon.objects.get(code="OLD10")
+        coupon = Coupon.objects.get(code="OLD10")
         services.coupon_update(actor=actor, coupon=coupon, data={"is_active": False})
         services.link_update(actor=actor, link=link, data={"is_active": False})
     by_coupon = convert(api, "old-coupon", coupon="old10", customer_external_id="y")

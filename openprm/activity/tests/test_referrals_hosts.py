@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -270,7 +271,7 @@ def test_hosts_are_normalised_and_bad_ones_refused() -> None:
         ("exa mple.com", "no port, user or spaces"),
         ("", "is empty"),
     ]:
-        with pytest.raises(services.ValidationError) as exc:
+        with pytest.raises(ValidationError) as exc:
             services.hosts_normalize([bad])
         assert reason in exc.value.message_dict["hosts"][0], bad
 
