@@ -1,5 +1,5 @@
 """Demo deals: a product catalog and 24 months of registrations with realistic stage progressions,
-a few cross-partner conflicts, stalled deals and pending approvals. Called by ``openprm.demo``."""
+a few cross-partner conflicts, stalled deals and pending approvals. Called by ``loader``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime
 import functools
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from openprm.deals.models import (
     Product,
 )
 from openprm.deals.services import add_business_days, conflicts_detect, customer_index, program_stages
+from openprm.demo.rows import insert_rows
 from openprm.partners.models import Partner, PartnerStatus, Program
 
 D = datetime.timedelta
@@ -100,7 +101,6 @@ def load(
     owner_ids: list[int],
     rng: random.Random,
     now: datetime.datetime,
-    insert_rows: Callable[[type[Any], list[str], list[tuple[Any, ...]]], None],
 ) -> int:
     """Generate the demo deals (inside the caller's transaction and unscoped block); returns the count."""
     stages = {s.key: s for s in program_stages(program=program)}

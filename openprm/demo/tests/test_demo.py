@@ -18,7 +18,8 @@ from openprm.activity.catalog import BUILTIN_TYPES
 from openprm.activity.models import Event, PartnerDayMetric, RollupDirty
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
-from openprm.demo.loader import demo_load, logins_read
+from openprm.demo.loader import demo_load
+from openprm.demo.people import logins_read
 from openprm.partners.models import (
     Agreement,
     AgreementStatus,

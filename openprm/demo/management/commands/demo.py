@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from openprm.accounts.services import workspace_default
-from openprm.demo.loader import demo_load, demo_partner_count, logins_path, logins_read, logins_table
+from openprm.demo.loader import demo_load, demo_partner_count
+from openprm.demo.people import logins_path, logins_read, logins_table
 
 
 def site_url(bind: str | None = None) -> str:

@@ -1,0 +1,446 @@
+"""Demo partners: who they are (type, region, name, domain), their lifecycle, contacts, agreements,
+enrolments and tags — planned from the demo's dice, then written.
+
+A partner's lifecycle is built backwards from its current status (an at-risk partner was active before,
+a churned one went through at-risk first...), and everything else is dated from it: the start date, the
+agreements' terms, the enrolments, the status history.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from openprm.core.models import Workspace
+from openprm.demo.plan import D, Dice, Lifecycle, PartnerPlan, ascii_fold, slug
+from openprm.demo.words import (
+    BRAND_STEMS,
+    BRAND_TAILS,
+    DOMAIN_STOPWORDS,
+    LEGAL_SUFFIX,
+    TAGS,
+    TYPE_SUFFIXES,
+)
+from openprm.partners.models import (
+    Agreement,
+    AgreementStatus,
+    Contact,
+    Partner,
+    PartnerProgram,
+    PartnerStatus,
+    PartnerType,
+    Program,
+    StatusChange,
+    Tier,
+)
+from openprm.partners.services import DEFAULT_PROGRAM
+
+REFERRAL_PROGRAM = "Referral Program"
+REFERRAL_TIERS = ["Registered", "Preferred", "Elite"]
+REFERRAL_TYPES = ("referral", "affiliate", "influencer")  # partners who get tracking links and coupons
+TYPE_WEIGHTS = {
+    "reseller": 22,
+    "referral": 16,
+    "affiliate": 13,
+    "technology": 10,
+    "agency": 10,
+    "distributor": 6,
+    "influencer": 12,
+    "service": 11,
+}
+TYPE_ACTIVITY = {
+    "reseller": 1.15,
+    "distributor": 1.0,
+    "technology": 0.9,
+    "agency": 0.9,
+    "service": 0.9,
+    "referral": 0.7,
+    "affiliate": 0.5,
+    "influencer": 0.6,
+}
+STATUS_WEIGHTS = {
+    PartnerStatus.ACTIVE: 60,
+    PartnerStatus.AT_RISK: 9,
+    PartnerStatus.ONBOARDING: 8,
+    PartnerStatus.APPLICANT: 6,
+    PartnerStatus.INACTIVE: 8,
+    PartnerStatus.CHURNED: 9,
+}
+REGION_WEIGHTS = {"NA": 36, "EMEA": 38, "LATAM": 11, "APAC": 15}
+# region → (country, Faker locale, weight)
+COUNTRIES: dict[str, list[tuple[str, str, int]]] = {
+    "NA": [("US", "en_US", 72), ("CA", "en_CA", 28)],
+    "EMEA": [
+        ("GB", "en_GB", 22),
+        ("DE", "de_DE", 20),
+        ("FR", "fr_FR", 14),
+        ("NL", "nl_NL", 10),
+        ("ES", "es_ES", 8),
+        ("IT", "it_IT", 7),
+        ("SE", "sv_SE", 7),
+        ("PL", "pl_PL", 6),
+        ("IE", "en_IE", 6),
+    ],
+    "LATAM": [
+        ("BR", "pt_BR", 40),
+        ("MX", "es_MX", 30),
+        ("CO", "es_CO", 12),
+        ("CL", "es_CL", 10),
+        ("AR", "es_AR", 8),
+    ],
+    "APAC": [
+        ("AU", "en_AU", 30),
+        ("IN", "en_IN", 28),
+        ("JP", "ja_JP", 17),
+        ("SG", "en_GB", 15),
+        ("NZ", "en_NZ", 10),
+    ],
+}
+LOCALES = sorted({locale for options in COUNTRIES.values() for _, locale, _ in options})
+CONTACT_TITLES = {
+    Contact.Role.EXECUTIVE: ["CEO", "Managing Director", "Founder", "VP Partnerships", "COO"],
+    Contact.Role.SALES: ["Account Executive", "Head of Sales", "Sales Manager", "Channel Sales Lead"],
+    Contact.Role.MARKETING: ["Marketing Manager", "Head of Marketing", "Demand Generation Lead"],
+    Contact.Role.TECHNICAL: ["Solutions Architect", "CTO", "Pre-sales Engineer", "Technical Lead"],
+    Contact.Role.FINANCE: ["Finance Manager", "Controller", "Accounts Payable"],
+    Contact.Role.OPERATIONS: ["Operations Manager", "Partner Operations", "Office Manager"],
+    Contact.Role.OTHER: ["Consultant", "Project Manager"],
+}
+AGREEMENT_KIND = {
+    "reseller": Agreement.Kind.RESELLER,
+    "distributor": Agreement.Kind.RESELLER,
+    "referral": Agreement.Kind.REFERRAL,
+    "affiliate": Agreement.Kind.AFFILIATE,
+    "influencer": Agreement.Kind.AFFILIATE,
+    "service": Agreement.Kind.MSA,
+}
+AGREEMENT_TERMS = [
+    "Standard terms.",
+    "Net 30 payment, 12-month term.",
+    "Includes MDF and deal protection of 90 days.",
+    "",
+]
+DAYS_SINCE_DOWNTURN = {  # how long ago an at-risk / inactive / churned partner got there (days)
+    PartnerStatus.AT_RISK.value: (7, 120),
+    PartnerStatus.INACTIVE.value: (30, 300),
+    PartnerStatus.CHURNED.value: (20, 500),
+}
+
+
+@dataclass
+class Programs:
+    """The default program and the demo's referral program, each with its tiers by rank."""
+
+    default: Program
+    default_tiers: list[Tier]
+    referral: Program
+    referral_tiers: list[Tier]
+
+
+class PartnerPlanner:
+    """Plans partners one at a time; remembers the names and domains taken so far (they are unique)."""
+
+    def __init__(
+        self,
+        dice: Dice,
+        *,
+        workspace: Workspace,
+        types: dict[str, PartnerType],
+        owner_by_region: dict[str, int],
+    ) -> None:
+        self.dice = dice
+        self.workspace = workspace
+        self.types = types
+        self.owner_by_region = owner_by_region
+        self.names: set[str] = set()
+        self.domains: set[str] = set()
+        english = dice.fakers["en_US"]
+        self.customer_pool = sorted({english.company() for _ in range(400)})  # the customers partners mention
+
+    def lifecycle(self, status: str) -> Lifecycle:
+        """Dated status history ending in ``status`` (built backwards from the latest change)."""
+        dice, now, S = self.dice, self.dice.now, PartnerStatus
+        if status == S.APPLICANT:
+            return [(now - dice.days(1, 40), S.APPLICANT)]
+        if status == S.ONBOARDING:
+            start = now - dice.days(10, 100)
+            return [(start - dice.days(5, 40), S.APPLICANT), (start, S.ONBOARDING)]
+        tail: Lifecycle = []
+        if status == S.ACTIVE:
+            active_at = now - dice.days(80, 2000)
+            if dice.rng.random() < 0.15 and (now - active_at).days > 400:  # a past wobble, recovered
+                dip = active_at + dice.days(120, (now - active_at).days - 200)
+                tail = [(dip, S.AT_RISK), (dip + dice.days(40, 120), S.ACTIVE)]
+        else:
+            last = now - dice.days(*DAYS_SINCE_DOWNTURN[status])
+            tail = [(last, status)]
+            if status == S.CHURNED and dice.rng.random() < 0.4:
+                tail.insert(0, (last - dice.days(30, 120), S.INACTIVE))
+            if status != S.AT_RISK:
+                tail.insert(0, (tail[0][0] - dice.days(45, 150), S.AT_RISK))
+            active_at = tail[0][0] - dice.days(150, 1200)
+        start = active_at - dice.days(20, 90)
+        return [(start - dice.days(5, 45), S.APPLICANT), (start, S.ONBOARDING), (active_at, S.ACTIVE), *tail]
+
+    def company_name(self, type_key: str, locale: str) -> tuple[str, str]:
+        """(display name, legal name) — unique within the demo."""
+        rng, fake = self.dice.rng, self.dice.fakers[locale]
+        country_suffix = ""
+        for _ in range(8):
+            if type_key == "influencer":
+                first, last = self.dice.person(locale)
+                name = rng.choice([f"{first} {last}", f"{first} {last} Media", f"{ascii_fold(first)}Talks"])
+                legal = ""
+            elif locale != "ja_JP" and rng.random() < 0.4:
+                legal = fake.company()
+                name = legal
+            else:
+                stem = rng.choice(BRAND_STEMS) + rng.choice(BRAND_TAILS)
+                name = f"{stem} {rng.choice(TYPE_SUFFIXES[type_key])}"
+                legal = ""
+            name = name + country_suffix
+            if name not in self.names:
+                self.names.add(name)
+                return name, legal
+            country_suffix = f" {rng.choice(['Group', 'International', 'One', 'Plus', '360'])}"
+        name = f"{name} {len(self.names)}"
+        self.names.add(name)
+        return name, ""
+
+    def domain_for(self, name: str) -> str:
+        words = [w for w in slug(name).split("-") if w not in DOMAIN_STOPWORDS]
+        base = "-".join(words[:2]) or "partner"
+        domain, n = f"{base}.example", 2
+        while domain in self.domains:
+            domain, n = f"{base}{n}.example", n + 1
+        self.domains.add(domain)
+        return domain
+
+    def plan(self, *, index: int, type_key: str, status: str) -> PartnerPlan:
+        dice, rng = self.dice, self.dice.rng
+        region = dice.pick(REGION_WEIGHTS)
+        options = COUNTRIES[region]
+        country, locale, _ = rng.choices(options, weights=[w for _, _, w in options])[0]
+        name, legal = self.company_name(type_key, locale)
+        if not legal and type_key != "influencer":
+            legal = f"{name} {LEGAL_SUFFIX[country]}"
+        domain = self.domain_for(name)
+        events = self.lifecycle(status)
+        start = next((at for at, s in events if s == PartnerStatus.ONBOARDING), None)
+        owner = None
+        if rng.random() > (0.5 if status == PartnerStatus.APPLICANT else 0.05):
+            owner = self.owner_by_region[region]
+        tier_rank: int | None = None
+        if status != PartnerStatus.APPLICANT:
+            weights = [45, 30, 17, 8] if status == PartnerStatus.ACTIVE else [60, 27, 10, 3]
+            tier_rank = 1 if status == PartnerStatus.ONBOARDING else rng.choices([1, 2, 3, 4], weights)[0]
+        partner = Partner(
+            public_id=dice.uid(),
+            workspace=self.workspace,
+            external_id=f"PRT-{10000 + index}",
+            name=name,
+            legal_name=legal,
+            type=self.types[type_key],
+            status=status,
+            status_changed_at=events[-1][0],
+            country=country,
+            region=region,
+            domains=[domain],
+            website=f"https://www.{domain}",
+            owner_id=owner,
+            start_date=start.date() if start else None,
+            notes=rng.choice(
+                [
+                    "",
+                    "",
+                    f"Focus on {rng.choice(TAGS[6:12])} customers in {country}.",
+                    f"Introduced by {' '.join(dice.person(locale))} at a partner event.",
+                ]
+            ),
+        )
+        activity = {None: 1.0, 1: 2.0, 2: 3.0, 3: 4.5, 4: 6.5}[tier_rank] * TYPE_ACTIVITY[type_key]
+        activity *= rng.lognormvariate(0, 0.3)
+        plan = PartnerPlan(
+            partner=partner,
+            type_key=type_key,
+            locale=locale,
+            tier_rank=tier_rank,
+            events=events,
+            activity=activity,
+            customers=rng.sample(self.customer_pool, 6),
+        )
+        plan.contacts = self.contacts(plan, domain)
+        return plan
+
+    def contacts(self, plan: PartnerPlan, domain: str) -> list[Contact]:
+        dice, rng = self.dice, self.dice.rng
+        fake = dice.fakers[plan.locale]
+        contacts: list[Contact] = []
+        used: set[str] = set()
+        roles = [Contact.Role.EXECUTIVE, *rng.sample(list(CONTACT_TITLES)[1:], 4)]
+        for position in range(rng.choices([1, 2, 3, 4, 5], [15, 30, 28, 17, 10])[0]):
+            first, last = dice.person(plan.locale)
+            local = f"{slug(first, '')}.{slug(last, '')}".strip(".") or f"contact{position}"
+            while local in used:
+                local += str(position)
+            used.add(local)
+            role = roles[position]
+            contacts.append(
+                Contact(
+                    public_id=dice.uid(),
+                    workspace=self.workspace,
+                    partner=plan.partner,
+                    name=f"{first} {last}",
+                    email=f"{local}@{domain}",
+                    phone=fake.phone_number()[:40],
+                    title=rng.choice(CONTACT_TITLES[role]),
+                    role=role,
+                    is_primary=position == 0,
+                )
+            )
+        return contacts
+
+    def enrolments(self, plan: PartnerPlan, programs: Programs) -> list[PartnerProgram]:
+        """The default program at the partner's tier; referral-type partners (and a few others) also
+        join the referral program. Applicants are not enrolled yet."""
+        dice, rng, p = self.dice, self.dice.rng, plan.partner
+        if plan.tier_rank is None:
+            return []
+        tiers = programs.default_tiers
+        out = [
+            PartnerProgram(
+                public_id=dice.uid(),
+                workspace=self.workspace,
+                partner=p,
+                program=programs.default,
+                tier=tiers[min(plan.tier_rank, len(tiers)) - 1] if tiers else None,
+                joined_on=p.start_date or dice.today,
+            )
+        ]
+        if plan.type_key in REFERRAL_TYPES or rng.random() < 0.12:
+            rank = rng.choices([1, 2, 3], [55, 32, 13])[0]
+            joined = min(dice.today, (p.start_date or dice.today) + D(days=rng.randint(0, 200)))
+            out.append(
+                PartnerProgram(
+                    public_id=dice.uid(),
+                    workspace=self.workspace,
+                    partner=p,
+                    program=programs.referral,
+                    tier=programs.referral_tiers[min(rank, len(programs.referral_tiers)) - 1],
+                    joined_on=joined,
+                )
+            )
+        return out
+
+    def history(
+        self, plan: PartnerPlan, *, owner_labels: dict[int, str], fallback: str
+    ) -> list[StatusChange]:
+        """The lifecycle as status-change rows: the application came in by form, staff moved it on."""
+        p, out, previous = plan.partner, [], ""
+        for at, status in plan.events:
+            label = (
+                "application form"
+                if status == PartnerStatus.APPLICANT
+                else owner_labels.get(p.owner_id or 0, fallback)
+            )
+            out.append(
+                StatusChange(
+                    workspace=self.workspace,
+                    partner=p,
+                    from_status=previous,
+                    to_status=status,
+                    changed_at=at,
+                    actor_label=label,
+                )
+            )
+            previous = status
+        return out
+
+    def tags(self, plan: PartnerPlan) -> list[str]:
+        """A few tags; partners sliding away are often on the watchlist."""
+        rng = self.dice.rng
+        names = rng.sample(TAGS[:-1], rng.choices([0, 1, 2, 3], [25, 35, 28, 12])[0])
+        if plan.partner.status in (PartnerStatus.AT_RISK, PartnerStatus.INACTIVE) and rng.random() < 0.6:
+            names.append("watchlist")
+        return names
+
+    def agreements(self, plan: PartnerPlan) -> list[Agreement]:
+        """The agreements on file, consistent with the lifecycle: current terms for active partners (some
+        expiring soon), expired or terminated ones for partners who left, drafts for newcomers."""
+        rng, today, p, S, A = self.dice.rng, self.dice.today, plan.partner, PartnerStatus, AgreementStatus
+        kind = AGREEMENT_KIND.get(plan.type_key, Agreement.Kind.PARTNER)
+        out: list[Agreement] = []
+
+        def add(
+            status: str,
+            start: datetime.date | None,
+            end: datetime.date | None,
+            auto: bool = False,
+            k: str = kind,
+        ) -> None:
+            year = (start or today).year
+            out.append(
+                Agreement(
+                    public_id=self.dice.uid(),
+                    workspace=self.workspace,
+                    partner=p,
+                    kind=k,
+                    status=status,
+                    title=f"{Agreement.Kind(k).label} {year} – {p.name}"[:200],
+                    start_date=start,
+                    end_date=end,
+                    auto_renew=auto,
+                    renewal_notice_days=rng.choice([30, 60, 90]),
+                    terms_summary=rng.choice(AGREEMENT_TERMS),
+                )
+            )
+
+        if p.status == S.APPLICANT:
+            if rng.random() < 0.3:
+                add(A.DRAFT, None, None)
+            return out
+        start = p.start_date or today
+        if p.status == S.ONBOARDING:
+            status = rng.choices([A.PENDING_SIGNATURE, A.DRAFT, A.ACTIVE], [50, 30, 20])[0]
+            add(status, start, start + D(days=365))
+            return out
+        term = rng.choice([365, 730, 1095])
+        if p.status in (S.ACTIVE, S.AT_RISK):
+            left = rng.randint(1, 60) if rng.random() < 0.13 else rng.randint(61, term)
+            end = today + D(days=left)
+            current_start = max(start, end - D(days=term))
+            if current_start > start + D(days=60) and rng.random() < 0.3:  # the previous term, on file
+                add(A.EXPIRED, start, current_start - D(days=1))
+            add(A.ACTIVE, current_start, end, auto=left > 60 and rng.random() < 0.4)
+        else:
+            last_change = plan.events[-1][0].date()
+            end = max(start + D(days=90), last_change - D(days=rng.randint(0, 60)))
+            if p.status == S.CHURNED and rng.random() < 0.7:
+                add(A.TERMINATED, start, last_change)
+            elif p.status == S.INACTIVE and rng.random() < 0.3:
+                add(A.ACTIVE, start, today + D(days=rng.randint(61, 300)), auto=True)
+            else:
+                add(A.EXPIRED, start, end)
+        if rng.random() < 0.35:
+            add(A.ACTIVE, start - D(days=rng.randint(5, 30)), None, k=Agreement.Kind.NDA)
+        return out
+
+
+def programs_ensure(workspace: Workspace) -> Programs:
+    """The default program and the demo's referral program (created with its tiers when missing)."""
+    default = Program.objects.filter(workspace=workspace, is_default=True).first()
+    if default is None:
+        default, _ = Program.objects.get_or_create(workspace=workspace, name=DEFAULT_PROGRAM)
+    referral, _ = Program.objects.get_or_create(
+        workspace=workspace,
+        name=REFERRAL_PROGRAM,
+        defaults={"description": "Commission-only program for referral partners, affiliates and creators."},
+    )
+    for rank, name in enumerate(REFERRAL_TIERS, start=1):
+        Tier.objects.get_or_create(workspace=workspace, program=referral, rank=rank, defaults={"name": name})
+    return Programs(
+        default=default,
+        default_tiers=list(Tier.objects.filter(program=default).order_by("rank")),
+        referral=referral,
+        referral_tiers=list(Tier.objects.filter(program=referral).order_by("rank")),
+    )
