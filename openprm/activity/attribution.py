@@ -60,10 +60,6 @@ def email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-def email_domain(email: str) -> str:
-    return email.strip().lower().rpartition("@")[2]
-
-
 @dataclass(frozen=True)
 class Rule:
     """A program's attribution settings."""

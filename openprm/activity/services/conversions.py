@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,10 +26,11 @@ from openprm.activity.models import Click, Conversion, Coupon, TrackingLink
 from openprm.activity.rollups import conversion_deltas, rollups_add
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
+from openprm.core.domains import normalize_domain
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
-from openprm.core.validation import MAX_AMOUNT, clean_text, quantize_money
+from openprm.core.validation import clean_money, clean_text
 from openprm.partners.models import Contact, Partner, Program
 
 EMAIL_HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -56,19 +57,6 @@ class ConversionInput(TypedDict, total=False):
     properties: dict[str, Any]
 
 
-def _money(errors: dict[str, str], value: Any) -> Decimal:
-    if value is None or value == "":
-        return Decimal("0.00")
-    try:
-        amount = quantize_money(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        errors["amount"] = f"Not an amount: '{value}'."
-        return Decimal("0.00")
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        errors["amount"] = f"Must be between 0 and {MAX_AMOUNT}."
-    return amount
-
-
 def _clean_conversion(
     data: ConversionInput, *, workspace_currency: str, now: datetime.datetime
 ) -> dict[str, Any]:
@@ -78,7 +66,8 @@ def _clean_conversion(
     if "kind" not in errors and kind not in Conversion.Kind.values:
         errors["kind"] = f"Unknown kind '{kind}'. Known: {', '.join(Conversion.Kind.values)}."
     out["kind"] = kind
-    out["amount"] = _money(errors, data.get("amount"))
+    amount = clean_money(errors, "amount", data.get("amount"), required=False)
+    out["amount"] = Decimal("0.00") if amount is None else amount  # left out: a zero-amount event
     currency = clean_text(errors, "currency", data.get("currency") or workspace_currency, 3).upper()
     if "currency" not in errors and (len(currency) != 3 or not currency.isalpha() or not currency.isascii()):
         errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
@@ -108,7 +97,8 @@ def _clean_conversion(
         errors["customer_email_hash"] = "A hex SHA-256 of the trimmed, lower-cased e-mail address."
     if email and hashed and attribution.email_hash(email) != hashed:
         errors["customer_email_hash"] = "Does not match customer_email."
-    out["customer_email_domain"] = attribution.email_domain(email) if email else ""
+    # Normalised like the partners' domains it is compared with (the self-referral rule).
+    out["customer_email_domain"] = normalize_domain(email) if email else ""
     out["customer_email_hash"] = attribution.email_hash(email) if email else hashed
     out["click_id"] = clean_text(errors, "click_id", data.get("click_id"), 32).lower()
     out["link_code"] = clean_text(errors, "link_code", data.get("link_code"), 64).lower()

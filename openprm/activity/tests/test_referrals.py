@@ -20,6 +20,7 @@ from openprm.activity.models import Click, Conversion, Coupon, RollupPending, Tr
 from openprm.activity.rollups import rollup_cells as stored_cells
 from openprm.activity.rollups import rollups_fold, rollups_rebuild
 from openprm.activity.services import referrals as services
+from openprm.core.domains import normalize_domain
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.scoping import scope, unscoped
 from openprm.partners.models import Contact, Program
@@ -513,6 +514,21 @@ def test_self_referral_by_domain_and_by_contact_is_flagged(world: Any, client: C
     assert [f["rule"] for f in by_contact["flags"]] == ["self_referral"]
     clean = convert(api, "ok", click_id=click(client, link), customer_email="someone@else.example")
     assert clean["status"] == "accepted"
+
+
+def test_self_referral_compares_domains_as_partner_domains_are_stored(
+    world: Any, client: Client, api_for: Any
+) -> None:
+    """A customer's e-mail domain is normalised like the partner's domains (core.domains): an
+    international domain, a ``www.`` host or a trailing dot is still the partner's own domain."""
+    with unscoped():
+        world.partner_a.domains = [normalize_domain("bücher.example")]  # stored in IDNA form
+        world.partner_a.save(update_fields=["domains"])
+    api = api_for(world.admin)
+    link = make_link(world)
+    for key, email in [("idn", "chef@Bücher.example"), ("www", "chef@www.xn--bcher-kva.example.")]:
+        flagged = convert(api, key, click_id=click(client, link), customer_email=email)
+        assert [f["rule"] for f in flagged["flags"]] == ["self_referral"], email
 
 
 def test_click_flood_is_flagged(world: Any, api_for: Any) -> None:
