@@ -9,8 +9,8 @@ from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
 from openprm.core.scoping import scope
 from openprm.integrations.formats.partners import partner_export_header, partner_export_row
-from openprm.partners.models import CustomFieldDefinition, Program
 from openprm.partners.selectors import PartnerFilters, partner_list
+from openprm.partners.services import PartnerLookups
 
 EXPORT_BATCH = 500
 
@@ -20,14 +20,16 @@ def partner_export(*, actor: Actor, filters: PartnerFilters | None = None) -> It
 
     Permission and filters are checked now; rows are read lazily in batches, each inside the actor's
     scope, so the iterator may be consumed after the request's scope has ended (streaming responses).
+    The custom fields and the default program (whose tier is the ``tier`` column) are the import's own
+    (``PartnerLookups``), so that an exported file imports unchanged.
     """
     actor.require(Perm.PARTNER_EXPORT)
     access = actor.access_scope()
     with scope(access):
         queryset = partner_list(actor=actor, filters=filters)
-        custom_keys = sorted(CustomFieldDefinition.objects.values_list("key", flat=True))
-        # The default program, as PartnerLookups.default_program picks it (the tier column is its tier).
-        default = Program.objects.order_by("-is_default", "name").values_list("pk", flat=True).first()
+        lookups = PartnerLookups.load(actor)
+    custom_keys = sorted(lookups.custom_fields)
+    default = lookups.default_program.pk if lookups.default_program else None
 
     def rows() -> Iterator[list[str]]:
         yield partner_export_header(custom_keys)

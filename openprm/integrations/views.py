@@ -17,8 +17,10 @@ from openprm.accounts.forms import add_service_errors
 from openprm.core.actors import Actor
 from openprm.core.http import actor_of, staff_view
 from openprm.core.permissions import Perm
+from openprm.integrations.formats.csvread import CsvHeaderError
+from openprm.integrations.formats.csvwrite import csv_lines
 from openprm.integrations.formats.deals import DEAL_COLUMNS
-from openprm.integrations.formats.partners import PARTNER_COLUMNS, CsvHeaderError, csv_lines
+from openprm.integrations.formats.partners import PARTNER_COLUMNS
 from openprm.integrations.forms import (
     DealImportOptionsForm,
     DealImportUploadForm,
@@ -26,8 +28,8 @@ from openprm.integrations.forms import (
     ImportUploadForm,
 )
 from openprm.integrations.selectors import partner_export
-from openprm.integrations.services import partners as partner_import
 from openprm.integrations.services.deals import deals_import, partner_by_ref
+from openprm.integrations.services.partners import partners_import as partners_import_run
 from openprm.integrations.services.pending import (
     PendingImport,
     PendingImportMissing,
@@ -36,7 +38,10 @@ from openprm.integrations.services.pending import (
     pending_import_get,
     pending_import_save,
 )
+from openprm.integrations.services.runner import ImportResult
 from openprm.partners.selectors import PartnerFilters
+
+REFUSED = "Nothing was imported: the file has bad rows. Fix them, or skip them."
 
 
 def _pending_or_404(actor: Actor, token: uuid.UUID, kind: str = "partners") -> PendingImport:
@@ -44,6 +49,21 @@ def _pending_or_404(actor: Actor, token: uuid.UUID, kind: str = "partners") -> P
         return pending_import_get(actor=actor, token=token, kind=kind)
     except PendingImportMissing:
         raise Http404 from None
+
+
+def _after_import(
+    request: HttpRequest, pending: PendingImport, result: ImportResult, *, confirming: bool, again: str
+) -> HttpResponse | None:
+    """The answer to a confirmed import: its result page, or (refused) the preview again at ``again``;
+    None for a preview, which the caller renders."""
+    if confirming and not result.refused:
+        pending_import_finish(pending=pending, result=result)
+        messages.success(request, f"Import finished: {result.summary()}.")
+        return redirect(f"integrations:{pending.kind}_import_result", token=pending.token)
+    if result.refused:  # the preview showed bad rows and the user did not choose to skip them
+        messages.error(request, REFUSED)
+        return redirect(again)
+    return None
 
 
 @staff_view
@@ -75,7 +95,7 @@ def partners_import_preview(request: HttpRequest, token: uuid.UUID) -> HttpRespo
     confirming = request.method == "POST" and form.is_valid()
     try:
         with pending.open() as stream:
-            result = partner_import.partners_import(
+            result = partners_import_run(
                 actor=actor,
                 stream=stream,
                 skip_invalid=confirming and form.cleaned_data["skip_invalid"],
@@ -89,13 +109,10 @@ def partners_import_preview(request: HttpRequest, token: uuid.UUID) -> HttpRespo
             "file_error": f"{pending.filename}: {exc}",
         }
         return render(request, "integrations/partners_import.html", context, status=400)
-    if confirming and not result.refused:
-        pending_import_finish(pending=pending, result=result)
-        messages.success(request, f"Import finished: {result.summary()}.")
-        return redirect("integrations:partners_import_result", token=pending.token)
-    if result.refused:  # the preview showed bad rows and the user did not choose to skip them
-        messages.error(request, "Nothing was imported: the file has bad rows. Fix them, or skip them.")
-        return redirect("integrations:partners_import_preview", token=pending.token)
+    again = reverse("integrations:partners_import_preview", kwargs={"token": pending.token})
+    answer = _after_import(request, pending, result, confirming=confirming, again=again)
+    if answer is not None:
+        return answer
     context["result"] = result
     return render(request, "integrations/partners_import_preview.html", context)
 
@@ -189,13 +206,9 @@ def deals_import_preview(request: HttpRequest, token: uuid.UUID) -> HttpResponse
         pending_import_discard(pending=pending)
         upload = DealImportUploadForm(initial=options.cleaned_data if options.is_valid() else None)
         return _deals_upload_page(request, upload, status=400, file_error=f"{pending.filename}: {problem}")
-    if confirming and not result.refused:
-        pending_import_finish(pending=pending, result=result)
-        messages.success(request, f"Import finished: {result.summary()}.")
-        return redirect("integrations:deals_import_result", token=pending.token)
-    if result.refused:
-        messages.error(request, "Nothing was imported: the file has bad rows. Fix them, or skip them.")
-        return redirect(request.get_full_path())
+    answer = _after_import(request, pending, result, confirming=confirming, again=request.get_full_path())
+    if answer is not None:
+        return answer
     context = {"pending": pending, "form": form, "result": result, "options": options.cleaned_data}
     return render(request, "integrations/deals_import_preview.html", context)
 

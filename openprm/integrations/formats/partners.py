@@ -1,4 +1,4 @@
-"""Canonical CSV formats: columns, reading a file in a streaming way, and row ↔ partner mapping.
+"""The canonical partners CSV: columns, one record → partner input, one partner → a record.
 
 Pure functions over plain values (no database access), shared by the import service, the export
 selector, the CLI and the pages.
@@ -6,14 +6,11 @@ selector, the CLI and the pages.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
-from openprm.core.csvsafe import escape_row
 from openprm.integrations.formats.csvread import (
     CsvHeaderError,
     CsvRecord,
@@ -42,7 +39,6 @@ PARTNER_COLUMNS: tuple[str, ...] = (
 PARTNER_REQUIRED_COLUMNS: tuple[str, ...] = ("external_id", "name", "type")
 # Optional extra columns the importer understands besides the canonical ones and custom field keys.
 PARTNER_EXTRA_COLUMNS: tuple[str, ...] = ("program",)
-REJECT_COLUMNS: tuple[str, ...] = ("line", "error")
 
 LIST_SPLIT_RE = re.compile(r"[;|]")
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -215,36 +211,3 @@ def partner_export_row(
     reserved = set(PARTNER_COLUMNS) | set(PARTNER_EXTRA_COLUMNS)
     row.extend(_cell(custom.get(key)) for key in custom_field_keys if key.lower() not in reserved)
     return row
-
-
-class _Echo:
-    """A file-like object whose write() returns the text, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
-    """Encode records as CSV text, one string per record, cells spreadsheet-safe (``core.csvsafe``)."""
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow(escape_row(row))
-
-
-class RejectsWriter:
-    """Writes rejected records: the original columns plus ``line`` and ``error``, spreadsheet-safe."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        self.writer = csv.writer(handle)
-        self.header_written = False
-        self.count = 0
-
-    def write(self, header: list[str], record: CsvRecord, errors: list[RowError]) -> None:
-        if not self.header_written:
-            self.writer.writerow(escape_row([*header, *REJECT_COLUMNS]))
-            self.header_written = True
-        values = list(record.values)
-        values = (values + [""] * len(header))[: len(header)] if values else [""] * len(header)
-        message = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
-        self.writer.writerow(escape_row([*values, str(record.line), message]))
-        self.count += 1

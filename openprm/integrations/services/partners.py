@@ -20,11 +20,10 @@ from openprm.core.actors import Actor
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
+from openprm.integrations.formats.csvread import CsvRecord, RowError
 from openprm.integrations.formats.partners import (
-    CsvRecord,
     PartnerHeader,
     PartnerRow,
-    RowError,
     column_for_field,
     parse_partner_row,
 )

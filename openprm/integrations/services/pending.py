@@ -23,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
 from openprm.core.actors import Actor
-from openprm.integrations.services.partners import ImportResult
+from openprm.integrations.services.runner import ImportResult
 
 PENDING_TTL = datetime.timedelta(days=1)
 KEPT_RESULT_ERRORS = 200

@@ -11,7 +11,7 @@ import pytest
 from openprm.core.csvsafe import FORMULA_PREFIXES, escape_cell, unescape_cell
 from openprm.core.scoping import unscoped
 from openprm.integrations.formats.csvread import CsvSource
-from openprm.integrations.formats.partners import csv_lines
+from openprm.integrations.formats.csvwrite import csv_lines
 from openprm.integrations.tests.helpers import HEADER, csv_file, run
 from openprm.partners.models import CustomFieldDefinition, Partner
 from openprm.testing import make_partner

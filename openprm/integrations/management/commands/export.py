@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from openprm.core.actors import cli_actor
-from openprm.integrations.formats.partners import csv_lines
+from openprm.integrations.formats.csvwrite import csv_lines
 from openprm.integrations.selectors import partner_export
 
 KINDS = ("partners",)

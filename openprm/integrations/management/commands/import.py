@@ -8,6 +8,7 @@ mapped by a ``from,to`` CSV (``--stage-map``) on top of each format's defaults.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,19 +17,76 @@ from tqdm import tqdm
 
 from openprm.core.actors import Actor, cli_actor
 from openprm.core.scoping import scope
+from openprm.integrations.formats.csvread import CsvHeaderError, CsvRecord, RowError
+from openprm.integrations.formats.csvwrite import RejectsWriter
 from openprm.integrations.formats.deals import FORMATS, read_stage_map
-from openprm.integrations.formats.partners import CsvHeaderError, CsvRecord, RejectsWriter, RowError
 from openprm.integrations.services.activities import activities_import
 from openprm.integrations.services.deals import deals_import, partner_by_ref
-from openprm.integrations.services.partners import (
-    ImportResult,
-    ProgressCallback,
-    RejectCallback,
-    partners_import,
-)
+from openprm.integrations.services.partners import partners_import
 from openprm.integrations.services.products import products_import
+from openprm.integrations.services.runner import ImportResult
 
+# The imports that take the canonical format only, and no deals options.
+CANONICAL_IMPORTS: dict[str, Callable[..., ImportResult]] = {
+    "partners": partners_import,
+    "activities": activities_import,
+    "products": products_import,
+}
 KINDS = ("partners", "deals", "activities", "products")
+DEALS_OPTIONS = ("partner", "partner_column", "stage_map", "create_products")
+
+
+class _ProgressBars:
+    """One progress bar per stage of the import ("check", "import") on standard error, over the file's
+    size in bytes; off when standard error is not a terminal."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.bars: dict[str, tqdm[Any]] = {}
+
+    def __call__(self, stage: str, done: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            label = "Checking" if stage == "check" else "Importing"
+            bar = self.bars[stage] = tqdm(
+                total=self.size,
+                desc=label,
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                disable=None,
+                leave=False,
+            )
+        bar.update(max(0, done - bar.n))
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+class _Rejects:
+    """Reports every rejected record on standard error and, given a path, writes it to a rejects file
+    (created on the first rejected record)."""
+
+    def __init__(self, command: BaseCommand, path: Path | None) -> None:
+        self.command = command
+        self.path = path
+        self.handle: IO[str] | None = None
+        self.writer: RejectsWriter | None = None
+
+    def __call__(self, header: list[str], record: CsvRecord, errors: list[RowError]) -> None:
+        for error in errors:
+            self.command.stderr.write(str(error))
+        if self.path is None:
+            return
+        if self.writer is None:
+            self.handle = self.path.open("w", encoding="utf-8", newline="")
+            self.writer = RejectsWriter(self.handle)
+        self.writer.write(header, record, errors)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
 
 class Command(BaseCommand):
@@ -86,12 +144,8 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        if options["kind"] in ("partners", "activities", "products"):
-            given = [
-                f"--{o.replace('_', '-')}"
-                for o in ("partner", "partner_column", "stage_map", "create_products")
-                if options[o]
-            ]
+        if options["kind"] in CANONICAL_IMPORTS:
+            given = [f"--{o.replace('_', '-')}" for o in DEALS_OPTIONS if options[o]]
             if options["format"] != "canonical":
                 given.insert(0, f"--format {options['format']}")
             if given:
@@ -103,50 +157,19 @@ class Command(BaseCommand):
         if rejects_path is None and options["skip_invalid"]:
             rejects_path = path.with_name(f"{path.stem}.rejects.csv")
         actor = cli_actor(options["workspace"])
-        size = path.stat().st_size
-        bars: dict[str, tqdm[Any]] = {}
-
-        def progress(stage: str, done: int) -> None:
-            bar = bars.get(stage)
-            if bar is None:
-                label = "Checking" if stage == "check" else "Importing"
-                bar = bars[stage] = tqdm(
-                    total=size,
-                    desc=label,
-                    unit="B",
-                    unit_scale=True,
-                    file=sys.stderr,
-                    disable=None,
-                    leave=False,
-                )
-            bar.update(max(0, done - bar.n))
-
-        rejects_file: IO[str] | None = None
-        writer: RejectsWriter | None = None
-
-        def reject(header: list[str], record: CsvRecord, errors: list[RowError]) -> None:
-            nonlocal rejects_file, writer
-            for error in errors:
-                self.stderr.write(str(error))
-            if rejects_path is not None:
-                if writer is None:
-                    rejects_file = rejects_path.open("w", encoding="utf-8", newline="")
-                    writer = RejectsWriter(rejects_file)
-                writer.write(header, record, errors)
-
+        progress = _ProgressBars(path.stat().st_size)
+        rejects = _Rejects(self, rejects_path)
         try:
             with path.open("rb") as stream, scope(actor.access_scope()):
-                result = self._import(actor, stream, options, progress, reject)
+                result = self._import(actor, stream, options, progress, rejects)
         except CsvHeaderError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         finally:
-            for bar in bars.values():
-                bar.close()
-            if rejects_file is not None:
-                rejects_file.close()
+            progress.close()
+            rejects.close()
 
-        if writer is not None and rejects_path is not None:
-            self.stderr.write(f"{writer.count} rejected row(s) written to {rejects_path}")
+        if rejects.writer is not None:
+            self.stderr.write(f"{rejects.writer.count} rejected row(s) written to {rejects_path}")
         if result.refused:
             raise CommandError(
                 f"Import refused: {result.rejected} bad row(s) of {result.rows}; nothing was imported. "
@@ -159,8 +182,8 @@ class Command(BaseCommand):
         actor: Actor,
         stream: IO[bytes],
         options: dict[str, Any],
-        progress: ProgressCallback,
-        reject: RejectCallback,
+        progress: _ProgressBars,
+        rejects: _Rejects,
     ) -> ImportResult:
         common = {
             "actor": actor,
@@ -168,14 +191,15 @@ class Command(BaseCommand):
             "skip_invalid": options["skip_invalid"],
             "dry_run": options["dry_run"],
             "on_progress": progress,
-            "on_reject": reject,
+            "on_reject": rejects,
         }
-        if options["kind"] == "partners":
-            return partners_import(**common)
-        if options["kind"] == "activities":
-            return activities_import(**common)
-        if options["kind"] == "products":
-            return products_import(**common)
+        canonical = CANONICAL_IMPORTS.get(options["kind"])
+        if canonical is not None:
+            return canonical(**common)
+        return deals_import(**self._deals_options(actor, options), **common)
+
+    def _deals_options(self, actor: Actor, options: dict[str, Any]) -> dict[str, Any]:
+        """The deals import's own arguments: the default partner and the stage map looked up."""
         partner = None
         if options["partner"]:
             partner = partner_by_ref(actor=actor, ref=options["partner"])
@@ -191,11 +215,10 @@ class Command(BaseCommand):
                     stage_map = read_stage_map(handle)
                 except CsvHeaderError as exc:
                     raise CommandError(f"{map_path}: {exc}") from exc
-        return deals_import(
-            format=options["format"],
-            default_partner=partner,
-            partner_column=options["partner_column"],
-            stage_map=stage_map,
-            create_products=options["create_products"],
-            **common,
-        )
+        return {
+            "format": options["format"],
+            "default_partner": partner,
+            "partner_column": options["partner_column"],
+            "stage_map": stage_map,
+            "create_products": options["create_products"],
+        }
