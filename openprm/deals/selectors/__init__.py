@@ -25,7 +25,7 @@ from openprm.deals.selectors.deals import (
 )
 from openprm.deals.selectors.history import deal_audit_entries, deal_history_items, stage_changes
 from openprm.deals.selectors.metrics import CENT, DealMetrics, deal_metrics, stage_history
-from openprm.deals.selectors.pipeline import pipeline_review, pipeline_review_rows, stages_for
+from openprm.deals.selectors.pipeline import pipeline_review, pipeline_review_rows, stage_counts, stages_for
 from openprm.deals.selectors.products import product_get, product_list, products
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "product_list",
     "products",
     "stage_changes",
+    "stage_counts",
     "stage_history",
     "stages_for",
     "stalled_cutoff",

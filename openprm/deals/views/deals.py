@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -84,11 +84,7 @@ def _board(
     if not source.get("approval"):  # rejected and expired registrations are not in the pipeline
         queryset = queryset.filter(approval_status__in=selectors.IN_PIPELINE)
     in_program = queryset.filter(program=program)
-    counts = {
-        row["stage_id"]: row["n"]
-        # The program's stage ids imply the program: counting by stage alone is an index-only scan.
-        for row in queryset.filter(stage__in=stages).order_by().values("stage_id").annotate(n=Count("*"))
-    }
+    counts = selectors.stage_counts(queryset=queryset, stages=stages)
     base = {k: v for k, v in source.items() if k not in {"column", "offset", "csrfmiddlewaretoken"} and v}
     columns = []
     for stage in stages:

@@ -16,7 +16,7 @@ from openprm.deals import selectors, services
 from openprm.deals.models import DEFAULT_STALL_DAYS
 from openprm.deals.views.common import decorate
 from openprm.partners import selectors as partner_selectors
-from openprm.partners.models import Partner, Program
+from openprm.partners.models import Partner
 
 REVIEW_ROWS = 50
 
@@ -94,7 +94,7 @@ def stages(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Stage “{stage.name}” saved.")
             return redirect("deals:stages")
     programs = []
-    for program in Program.objects.all():
+    for program in partner_selectors.program_list(actor=actor):
         services.program_stages(program=program)  # make sure defaults exist
         stage_list = list(selectors.stages_for(actor=actor, program_id=program.pk))
         for item in stage_list:
