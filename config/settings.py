@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "openprm.partners",
     "openprm.deals",
     "openprm.activity",
+    "openprm.metrics",
     "openprm.portal",
     "openprm.integrations",
     "openprm.demo",

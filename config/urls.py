@@ -10,6 +10,7 @@ urlpatterns = [
     path("partners/", include("openprm.partners.urls")),
     path("deals/", include("openprm.deals.urls")),
     path("activity/", include("openprm.activity.urls")),
+    path("metrics/", include("openprm.metrics.urls")),
     path("r/<str:code>", track_redirect, name="track_redirect"),
     path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),

@@ -17,17 +17,16 @@ Conventions shared by every function:
 * Datetimes must be timezone-aware; period labels are computed in UTC unless another zone is given.
 * A metric without a meaningful value (e.g. a win rate with no closed deal) is ``None``, never 0.
 
-The first paragraph of each metric function's docstring, "Name: definition", is the user-facing name
-and definition published in :data:`KPI_CATALOG`; keep it free of implementation detail and say whether
-the metric is a leading or a lagging indicator.
+What each metric is called and how users read it (label, unit, direction, definition, leading or
+lagging) is in ``metrics.catalog``, the one place for names and definitions; the docstrings here say
+how each is computed.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,11 +34,9 @@ from enum import StrEnum
 from typing import Literal
 
 __all__ = [
-    "KPI_CATALOG",
     "DealFact",
     "DealGroup",
     "DealSummary",
-    "KpiDefinition",
     "Outcome",
     "RevenueSplit",
     "StageDuration",
@@ -71,8 +68,6 @@ SOURCES = frozenset({"sourced", "influenced"})
 
 Period = Literal["month", "quarter", "year"]
 PeriodKey = Literal["registered", "closed"]
-KpiKind = Literal["leading", "lagging"]
-KpiUnit = Literal["currency", "ratio", "days", "currency_per_day"]
 
 
 class Outcome(StrEnum):
@@ -181,15 +176,6 @@ class DealSummary:
     @property
     def deal_count(self) -> int:
         return self.won_count + self.lost_count + self.open_count
-
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    key: str
-    name: str
-    definition: str  # what users read: the first paragraph of the metric function's docstring
-    kind: KpiKind
-    unit: KpiUnit
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -596,40 +582,3 @@ def _histogram_time_to_close(days_to_close: Mapping[int, int], excluded: int) ->
     values = [float(days) for days, n in sorted(days_to_close.items()) for _ in range(n)]
     median, mean = _durations_summary(values)
     return TimeToClose(median=median, mean=mean, count=len(values), excluded=excluded)
-
-
-# --------------------------------------------------------------------------------------------- catalog
-
-
-def _docstring_kpi(func: Callable[..., object]) -> tuple[str, str]:
-    """(name, definition) from a metric docstring whose first paragraph reads "Name: definition..."."""
-    doc = inspect.cleandoc(func.__doc__ or "")
-    first = " ".join(doc.split("\n\n", 1)[0].split())
-    name, sep, definition = first.partition(": ")
-    if not sep or not name or not definition:
-        raise ValueError(f"{func.__name__}: the docstring must start with 'Name: definition'")
-    return name, definition[0].upper() + definition[1:]
-
-
-def _kpi(func: Callable[..., object], kind: KpiKind, unit: KpiUnit) -> KpiDefinition:
-    name, definition = _docstring_kpi(func)
-    return KpiDefinition(key=func.__name__, name=name, definition=definition, kind=kind, unit=unit)
-
-
-KPI_CATALOG: dict[str, KpiDefinition] = {
-    kpi.key: kpi
-    for kpi in (
-        _kpi(pipeline_value, "leading", "currency"),
-        _kpi(weighted_pipeline, "leading", "currency"),
-        _kpi(win_rate, "lagging", "ratio"),
-        _kpi(average_won_deal_size, "lagging", "currency"),
-        _kpi(time_to_close_days, "lagging", "days"),
-        _kpi(sales_velocity, "leading", "currency_per_day"),
-        _kpi(revenue_split, "lagging", "currency"),
-        _kpi(revenue_per_partner, "lagging", "currency"),
-        _kpi(average_revenue_per_partner, "lagging", "currency"),
-        _kpi(average_open_deal_age_days, "leading", "days"),
-        _kpi(time_in_stage, "leading", "days"),
-    )
-}
-"""The deal KPIs, keyed by metric function name; name and definition come from the function docstring."""

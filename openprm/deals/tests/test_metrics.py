@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import random
 import statistics
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 
 from openprm.deals import metrics
 from openprm.deals.metrics import (
-    KPI_CATALOG,
     DealFact,
     Outcome,
     RevenueSplit,
@@ -542,71 +540,6 @@ class TestSummarize:
     def test_naive_now_rejected(self) -> None:
         with pytest.raises(ValueError):
             summarize([], now=datetime(2026, 1, 1))
-
-
-# ------------------------------------------------------------------------------------------- catalog
-
-
-class TestCatalog:
-    METRIC_FUNCTIONS = (
-        pipeline_value,
-        weighted_pipeline,
-        win_rate,
-        average_won_deal_size,
-        time_to_close_days,
-        sales_velocity,
-        revenue_split,
-        revenue_per_partner,
-        average_revenue_per_partner,
-        average_open_deal_age_days,
-        time_in_stage,
-    )
-
-    def test_every_metric_function_is_catalogued_under_its_name(self) -> None:
-        assert set(KPI_CATALOG) == {f.__name__ for f in self.METRIC_FUNCTIONS}
-        for key, kpi in KPI_CATALOG.items():
-            assert kpi.key == key
-
-    def test_name_and_definition_are_the_first_docstring_paragraph(self) -> None:
-        for func in self.METRIC_FUNCTIONS:
-            first = " ".join(inspect.cleandoc(func.__doc__ or "").split("\n\n")[0].split())
-            kpi = KPI_CATALOG[func.__name__]
-            assert first.lower() == f"{kpi.name}: {kpi.definition}".lower()
-            assert kpi.definition[0].isupper()
-
-    def test_catalog_text_reads_well(self) -> None:
-        assert KPI_CATALOG["pipeline_value"].name == "Pipeline"
-        assert KPI_CATALOG["pipeline_value"].definition.startswith("The total amount of all open deals")
-        assert KPI_CATALOG["revenue_split"].name == "Partner-sourced and partner-influenced revenue"
-
-    def test_a_docstring_without_a_name_is_refused(self) -> None:
-        def nameless() -> None:
-            """Just words, no name."""
-
-        with pytest.raises(ValueError):
-            metrics._kpi(nameless, "leading", "days")
-
-    def test_definitions_are_readable_and_state_their_kind(self) -> None:
-        for kpi in KPI_CATALOG.values():
-            assert kpi.kind in ("leading", "lagging")
-            assert kpi.unit in ("currency", "ratio", "days", "currency_per_day")
-            assert f"{kpi.kind.capitalize()} indicator" in kpi.definition, kpi.key
-            other = "lagging" if kpi.kind == "leading" else "leading"
-            assert f"{other.capitalize()} indicator" not in kpi.definition, kpi.key
-            assert "\n" not in kpi.definition
-            assert "``" not in kpi.definition, f"{kpi.key}: no code markup in user-facing text"
-            assert kpi.definition.endswith("."), kpi.key
-            assert kpi.name and kpi.name[0].isupper()
-
-    def test_leading_and_lagging(self) -> None:
-        leading = {k for k, v in KPI_CATALOG.items() if v.kind == "leading"}
-        assert leading == {
-            "pipeline_value",
-            "weighted_pipeline",
-            "sales_velocity",
-            "average_open_deal_age_days",
-            "time_in_stage",
-        }
 
 
 # ------------------------------------------------------------------------------------------- properties

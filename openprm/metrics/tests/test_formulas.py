@@ -1,4 +1,4 @@
-"""The pure engagement metrics (``activity.metrics``)."""
+"""The pure engagement formulas (``metrics.formulas``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openprm.activity import metrics
-from openprm.activity.metrics import Period
+from openprm.metrics import formulas as metrics
+from openprm.metrics.formulas import Period
 
 D = datetime.date
 P = Period(D(2025, 1, 1), D(2025, 3, 31))

@@ -1,8 +1,9 @@
 """Engagement metrics as pure functions over plain data (no Django, no database).
 
-Callers (``selectors.engagement``) load one partner's daily rollup cells — ``(day, metric) → value``,
+Callers (``metrics.selectors``) load one partner's daily rollup cells — ``(day, metric) → value``,
 metric names as documented in ``activity.rollups`` — and the paired intervals (reply, ticket resolution)
-that ended in the period, and pass them here.
+that ended in the period, and pass them here. What each result field means, and how it reads, is in
+``metrics.catalog`` (one entry per :class:`Engagement` field; a test holds the two together).
 
 Conventions:
 

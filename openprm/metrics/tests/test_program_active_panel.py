@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from openprm.activity.models import EventType
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def panel_url(program: Program, days: Any = None) -> str:
-    url = f"/activity/programs/{program.public_id}/active-partners/"
+    url = reverse("metrics:program_active_panel", args=[program.public_id])
     return url if days is None else f"{url}?days={days}"
 
 
