@@ -2,10 +2,10 @@
 
 One streaming pass in one transaction. Records are read in batches of ``BATCH_SIZE``; each batch is
 checked against the database (existing deals by external id, partners, stages, products) and written
-straight away with a handful of bulk statements (COPY on PostgreSQL, ``executemany`` on SQLite; no
-per-row service call). A bad record stops the writing (unless ``skip_invalid``) but the rest of the file
-is still checked so that every bad row is reported; the transaction is then rolled back, so a refused
-file leaves nothing behind. A dry run (the preview) checks without writing.
+straight away by the deals bulk service (a handful of statements per batch, no per-row service call). A
+bad record stops the writing (unless ``skip_invalid``) but the rest of the file is still checked so that
+every bad row is reported; the transaction is then rolled back, so a refused file leaves nothing
+behind. A dry run (the preview) checks without writing.
 
 What an imported deal gets, and how it differs from ``deal_register``:
 
@@ -19,11 +19,12 @@ What an imported deal gets, and how it differs from ``deal_register``:
   the program's first stage, then, if the file's stage is another one, a change to it at ``closed_at``
   for won/lost deals (``closed_at`` is required for those: the file's close date, else its expected
   close date) or at ``registered_at`` for open deals (the file does not say when they moved);
-* its customer's blocking keys are indexed (``CustomerKey``, once per customer) so that later
-  registrations are checked against it, but conflict detection is *not* run for imported deals (CRM
-  data is already settled and it would cost a fuzzy comparison per candidate per row);
-* no audit entry per created deal (it would double the rows an import writes; the stage history
-  records who imported it, with ``actor_label``); updates of existing deals are audited field by field.
+* it is written by the deals bulk service (``deals.services.bulk``), with what ``deal_register`` writes:
+  its customer's blocking keys in the conflict index, one audit entry, and a conflict check — batched,
+  one candidate query per batch — when it is in play (open, neither rejected nor expired). A conflict is
+  stored only when one of the two deals awaits a decision (two approved CRM deals for one customer inform
+  no decision); the result counts them (``conflicts``) and the summary names them. Updates of existing
+  deals are audited field by field, as ``deal_update`` records them.
 
 Re-importing is idempotent by external id: a known deal is updated in place (stage, amount, dates,
 customer, properties, products...), a stage change appends a ``DealStageChange`` (at ``closed_at`` when it
@@ -42,32 +43,31 @@ import contextlib
 import datetime
 import gc
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from openprm.core.actors import Actor
-from openprm.core.bulk import FastTable, analyze_tables, uuid4_hex
-from openprm.core.models import AuditEntry, Workspace
+from openprm.core.bulk import analyze_tables
+from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
-from openprm.deals import matching
-from openprm.deals.models import (
-    ApprovalStatus,
-    CustomerKey,
-    Deal,
-    DealLineItem,
-    DealSource,
-    DealStageChange,
-    Outcome,
-    Product,
+from openprm.deals.models import ApprovalStatus, Deal, DealLineItem, DealSource, Outcome, Product
+from openprm.deals.services import products_ensure, program_stages
+from openprm.deals.services.bulk import (
+    DEAL_FIELDS,
+    QUANTITY_ONE,
+    WERE_APPROVED,
+    DealBulkWriter,
+    DealChange,
+    DealCreate,
+    approval_fields,
 )
-from openprm.deals.services import add_business_days, customer_index, products_ensure, program_stages
+from openprm.deals.services.conflicts import DealCustomer, deal_customer
 from openprm.integrations.formats.csvread import CsvRecord, CsvSource, RowError
 from openprm.integrations.formats.deals import (
     DEFAULT_STAGE_MAPS,
@@ -96,7 +96,6 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SOURCES = frozenset(DealSource.values)
 OPEN, LOST = str(Outcome.OPEN.value), str(Outcome.LOST.value)
 APPROVAL_STATUSES = frozenset(ApprovalStatus.values)
-WERE_APPROVED = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED})  # have an approval time
 
 __all__ = ["FORMATS", "DealImportResult", "DealPreviewRow", "deals_import", "partner_by_ref"]
 
@@ -119,6 +118,11 @@ class DealImportResult(ImportResult):
     format: str = "canonical"
     deal_preview: list[DealPreviewRow] = field(default_factory=list)
     stage_changes: int = 0  # stage history rows written
+    conflicts: int = 0  # conflicts with other partners' deals found (stored or refreshed)
+
+    def summary(self) -> str:
+        found = f", conflicts {self.conflicts}" if self.conflicts else ""
+        return super().summary() + found
 
 
 def partner_by_ref(*, actor: Actor, ref: str) -> Partner | None:
@@ -169,14 +173,6 @@ class _Product:
     price: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class _Customer:
-    key: str  # normalized company name
-    domain: str
-    root: str
-    blocking_keys: tuple[str, ...]
-
-
 class _Lookups:
     """Partners, programs with their stages, products and the currency, loaded once per import."""
 
@@ -216,7 +212,6 @@ class _Lookups:
             norm_label(p.name): _Product(p.pk, p.name, p.list_price) for p in Product.objects.all()
         }
         self.new_product: Callable[[str], _Product] | None = None  # set by --create-products
-        self.customers: dict[tuple[str, str], _Customer | None] = {}
         self._stages: dict[tuple[int, str], tuple[_Stage | None, str]] = {}
 
     def partner(self, ref: str) -> int | None:
@@ -279,55 +274,10 @@ class _Lookups:
             return None, f"Unknown stage '{label}'. Known: {known}; or map it with a stage map (from,to)."
         return stage, ""
 
-    def customer(self, name: str, raw_domain: str) -> _Customer | None:
-        """Normalized customer fields and blocking keys (cached); None when the domain is invalid."""
-        cache_key = (name, raw_domain)
-        if cache_key in self.customers:
-            return self.customers[cache_key]
-        domain = matching.normalize_domain(raw_domain) if raw_domain else ""
-        result: _Customer | None = None
-        if domain or not raw_domain:
-            domain = domain[:253]
-            keys = tuple(sorted(key[:120] for key in matching.blocking_keys(name, domain)))
-            root = matching.domain_root(domain)[:100] if domain else ""
-            result = _Customer(matching.customer_key(name), domain, root, keys)
-        if len(self.customers) >= CUSTOMER_CACHE_SIZE:
-            self.customers.clear()
-        self.customers[cache_key] = result
-        return result
-
 
 # --- checking ------------------------------------------------------------------------------------------
 
-# Deal fields an import sets (attnames), in the order the writer inserts them after the id.
-_DEAL_FIELDS: tuple[str, ...] = (
-    "partner_id",
-    "program_id",
-    "external_id",
-    "title",
-    "customer_name",
-    "customer_key",
-    "customer_domain",
-    "customer_domain_root",
-    "contact_name",
-    "contact_email",
-    "amount",
-    "currency",
-    "expected_close_date",
-    "source",
-    "stage_id",
-    "stage_changed_at",
-    "approval_status",
-    "approval_due_at",
-    "decided_at",
-    "protection_expires_at",
-    "registered_at",
-    "approved_at",
-    "closed_at",
-    "lost_reason",
-    "properties",
-)
-_EXISTING_FIELDS = ("id", "public_id", *_DEAL_FIELDS)
+_EXISTING_FIELDS = ("id", "public_id", *DEAL_FIELDS)
 
 
 @dataclass(slots=True)
@@ -340,7 +290,7 @@ class _Checked:
     changed: tuple[str, ...] = ()  # fields that differ (updates)
     stage: _Stage | None = None
     first_stage: _Stage | None = None
-    customer: _Customer | None = None
+    customer: DealCustomer | None = None
     products: list[_Product] | None = None  # None: the file has no products column
     products_changed: bool = False
     partner_name: str = ""
@@ -489,15 +439,15 @@ class _Checker:
             error("contact_email", f"'{row.contact_email}' is not a valid e-mail address.")
 
         raw_domain = row.customer_domain
-        customer: _Customer | None
+        customer: DealCustomer | None
         if raw_domain is None and current is not None and row.customer_name == current["customer_name"]:
-            customer = _Customer(
+            customer = DealCustomer(
                 current["customer_key"], current["customer_domain"], current["customer_domain_root"], ()
             )
         else:
             if raw_domain is None:
                 raw_domain = current["customer_domain"] if current else ""
-            customer = lookups.customer(row.customer_name, raw_domain) if row.customer_name else None
+            customer = deal_customer(row.customer_name, raw_domain) if row.customer_name else None
             if customer is None and row.customer_name:
                 error("customer_domain", f"'{raw_domain}' is not a valid domain name.")
         checked.customer = customer
@@ -591,20 +541,11 @@ class _Checker:
                 products is not None and [p.name for p in products] != current["products"]
             )
             checked.changed = changed
-            for key in _DEAL_FIELDS:
+            for key in DEAL_FIELDS:
                 values.setdefault(key, current[key])
             checked.action = Action.UPDATE if changed or checked.products_changed else Action.UNCHANGED
         checked.values = values
         return checked
-
-
-def _plain(value: Any) -> Any:
-    """A value as the audit trail stores it (JSON: dates as ISO text, decimals and ids as text)."""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    return value
 
 
 def _keep(value: str | None, current: dict[str, Any] | None, key: str, default: str) -> str:
@@ -617,179 +558,48 @@ def _keep(value: str | None, current: dict[str, Any] | None, key: str, default: 
 def _approval_fields(
     status: str, registered_at: datetime.datetime, approved_at: datetime.datetime, program: _Program
 ) -> dict[str, Any]:
-    approved = status in WERE_APPROVED
-    pending = status in (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO)
-    decided_at = approved_at if approved else registered_at if status == ApprovalStatus.REJECTED else None
-    return {
-        "approved_at": approved_at if approved else None,
-        "decided_at": decided_at,
-        "protection_expires_at": approved_at + datetime.timedelta(days=program.protection_days)
-        if approved
-        else None,
-        "approval_due_at": add_business_days(registered_at, program.sla_days) if pending else None,
-    }
+    return approval_fields(
+        status=status,
+        registered_at=registered_at,
+        approved_at=approved_at,
+        protection_days=program.protection_days,
+        sla_days=program.sla_days,
+    )
 
 
 # --- writing -------------------------------------------------------------------------------------------
 
 
-_CHANGE_FIELDS = (
-    "workspace_id",
-    "deal_id",
-    "from_stage_id",
-    "to_stage_id",
-    "changed_at",
-    "actor_label",
-    "lost_reason",
-)
-_LINE_FIELDS = ("workspace_id", "deal_id", "product_id", "product_name", "quantity", "unit_price")
-_INSERT_FIELDS = ("public_id", "created_at", "updated_at", "workspace_id", *_DEAL_FIELDS)
-
-
-def _customer_order(checked: _Checked) -> str:
-    return checked.customer.key if checked.customer is not None else ""
+def _lines(products: list[_Product] | None) -> list[tuple[int | None, str, Decimal, Decimal]]:
+    return [(p.id, p.name, QUANTITY_ONE, p.price) for p in products or ()]
 
 
 class _Writer:
-    """Writes checked batches: new deals with their history, keys and line items; updates of known ones."""
+    """Hands the checked batches to the deals bulk service."""
 
     def __init__(self, actor: Actor) -> None:
-        self.actor = actor
-        self.workspace_id = actor.workspace_id
-        self.label = actor.label[:254]
-        self.deals = FastTable(Deal, _INSERT_FIELDS, with_ids=True)
-        self.changes = FastTable(DealStageChange, _CHANGE_FIELDS)
-        self.indexed: set[tuple[str, str]] = set()  # (customer key, domain) this import has indexed
-        self.lines = FastTable(DealLineItem, _LINE_FIELDS)
-        self.stage_changes = 0
+        self.bulk = DealBulkWriter(actor=actor)
 
     def write(self, batch: list[_Checked]) -> None:
-        # New deals in customer order: the customer indexes are then written page by page.
-        creates = sorted((c for c in batch if c.action is Action.CREATE), key=_customer_order)
-        updates = [c for c in batch if c.action is Action.UPDATE]
-        now = timezone.now()
-        changes: list[list[Any]] = []
-        keys: dict[str, tuple[str, ...]] = {}  # customers to index: customer key → blocking keys
-        lines: list[list[Any]] = []
-        workspace_id, label = self.workspace_id, self.label
-        deal_rows: list[list[Any]] = []
-        for deal_id, checked in zip(self.deals.ids(len(creates)), creates, strict=True):
+        creates: list[DealCreate] = []
+        updates: list[DealChange] = []
+        for checked in batch:
             values = checked.values
-            assert values is not None and checked.stage is not None and checked.first_stage is not None
-            deal_rows.append(
-                [deal_id, uuid4_hex(), now, now, workspace_id, *map(values.__getitem__, _DEAL_FIELDS)]
-            )
-            first, stage = checked.first_stage, checked.stage
-            changes.append([workspace_id, deal_id, None, first.id, values["registered_at"], label, ""])
-            if stage.id != first.id:
-                changes.append(
-                    [
-                        workspace_id,
-                        deal_id,
-                        first.id,
-                        stage.id,
-                        values["stage_changed_at"],
-                        label,
-                        values["lost_reason"],
-                    ]
-                )
-            customer = checked.customer
-            assert customer is not None
-            if (customer.key, customer.domain) not in self.indexed:
-                self.indexed.add((customer.key, customer.domain))
-                keys[customer.key] = tuple({*keys.get(customer.key, ()), *customer.blocking_keys})
-            for product in checked.products or ():
-                lines.append(
-                    [workspace_id, deal_id, product.id, product.name, Decimal("1.00"), product.price]
-                )
-        self.deals.insert(deal_rows)
-        if updates:
-            self._update(updates, now, changes, keys, lines)
-        self.changes.insert(changes)
-        self.lines.insert(lines)
-        customer_index(workspace_id=workspace_id, customers=keys.items())
-        self.stage_changes += len(changes)
-
-    def _update(
-        self,
-        updates: list[_Checked],
-        now: datetime.datetime,
-        changes: list[list[Any]],
-        keys: dict[str, tuple[str, ...]],
-        lines: list[list[Any]],
-    ) -> None:
-        columns = [*_DEAL_FIELDS, "updated_at"]
-        convert = dict(self.deals.convert)
-        positions = {name: i for i, name in enumerate(_INSERT_FIELDS, start=1)}
-        params: list[list[Any]] = []
-        relined: list[int] = []
-        entries: list[AuditEntry] = []
-        for checked in updates:
-            values, current = checked.values, checked.current
-            assert values is not None and current is not None and checked.stage is not None
-            deal_id = current["id"]
-            row: list[Any] = []
-            for name in columns:
-                value = now if name == "updated_at" else values[name]
-                fn = convert.get(positions[name])
-                row.append(fn(value) if fn is not None and value is not None else value)
-            params.append([*row, deal_id])
-            if "stage_id" in checked.changed:
-                changes.append(
-                    [
-                        self.workspace_id,
-                        deal_id,
-                        current["stage_id"],
-                        checked.stage.id,
-                        values["stage_changed_at"],
-                        self.label,
-                        values["lost_reason"],
-                    ]
-                )
-            if {"customer_name", "customer_domain"} & set(checked.changed):
-                customer = checked.customer
-                assert customer is not None
-                found = customer.blocking_keys or tuple(  # the cached form of an unchanged customer has none
-                    matching.blocking_keys(values["customer_name"], values["customer_domain"])
-                )
-                keys[customer.key] = tuple({*keys.get(customer.key, ()), *found})
-            if checked.products_changed:
-                relined.append(deal_id)
-                for product in checked.products or ():
-                    lines.append(
-                        [self.workspace_id, deal_id, product.id, product.name, Decimal("1.00"), product.price]
+            if checked.action is Action.CREATE:
+                assert values is not None
+                creates.append(DealCreate(values=values, lines=_lines(checked.products)))
+            elif checked.action is Action.UPDATE:
+                assert values is not None and checked.current is not None
+                updates.append(
+                    DealChange(
+                        current=checked.current,
+                        values=values,
+                        changed=checked.changed,
+                        lines=_lines(checked.products) if checked.products_changed else None,
+                        products_before=checked.current.get("products", []),
                     )
-            audit = {k: {"before": _plain(current[k]), "after": _plain(values[k])} for k in checked.changed}
-            if checked.products_changed:
-                audit["products"] = {
-                    "before": current["products"],
-                    "after": [p.name for p in checked.products or ()],
-                }
-            entries.append(
-                AuditEntry(
-                    workspace_id=self.workspace_id,
-                    partner_id=values["partner_id"],
-                    actor_id=self.actor.user_id,
-                    actor_label=self.label,
-                    action=AuditEntry.Action.UPDATE,
-                    object_type=Deal._meta.label_lower,
-                    object_id=current["public_id"],
-                    object_repr=(values["title"] or f"{values['customer_name']} ({values['partner_id']})")[
-                        :300
-                    ],
-                    changes=audit,
                 )
-            )
-        quote = connection.ops.quote_name
-        column_of = {f.attname: f.column for f in Deal._meta.concrete_fields}
-        assignments = ", ".join(f"{quote(column_of[name])} = %s" for name in columns)
-        with connection.cursor() as cursor:
-            query = f"UPDATE {quote(Deal._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
-            cursor.executemany(query, params)
-        if relined:
-            with unscoped():
-                DealLineItem.objects.filter(deal_id__in=relined).delete()
-        AuditEntry.objects.bulk_create(entries)
+        self.bulk.write(creates=creates, updates=updates)
 
 
 # --- the import ----------------------------------------------------------------------------------------
@@ -917,11 +727,9 @@ def _deals_import(
                 _run(checker, writer, source, result, skip_invalid, on_progress, on_reject)
                 if result.rejected and not skip_invalid:
                     raise _Refused
-                result.stage_changes = writer.stage_changes
-                written = [Deal, DealStageChange, CustomerKey]
-                written += [DealLineItem] if "products" in layout.index else []
-                written += [AuditEntry] if result.updated else []
-                analyze_tables(*written, rows=result.created + result.updated)  # after the commit
+                result.stage_changes = writer.bulk.stage_changes
+                result.conflicts = writer.bulk.conflicts
+                analyze_tables(*writer.bulk.tables, rows=result.created + result.updated)  # after the commit
         except _Refused:
             result.refused = True
             result.created = result.updated = result.unchanged = 0

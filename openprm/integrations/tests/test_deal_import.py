@@ -366,7 +366,9 @@ def test_reimport_is_idempotent_and_records_stage_changes(world, tmp_path, catal
         entry = AuditEntry.objects.filter(object_type="deals.deal").latest("id")
     assert entry.object_id == d1.public_id and entry.actor_label == "cli"
     assert entry.changes["amount"] == {"before": "1234.50", "after": "2000.00"}
-    assert {"stage_id", "closed_at", "stage_changed_at"} <= set(entry.changes)
+    # As deal_update and deal_move_stage record them: field names, the stage by name.
+    assert {"stage", "closed_at", "stage_changed_at"} <= set(entry.changes)
+    assert entry.changes["stage"] == {"before": "Registered", "after": "Closed won"}
 
     reopened = canonical(tmp_path, CANONICAL[0].replace('"$1,234.50"', "2000"), name="reopened.csv")
     out, _ = run("import", "deals", str(reopened))
