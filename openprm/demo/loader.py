@@ -30,10 +30,11 @@ from openprm.activity.models import (
     TrackingLink,
 )
 from openprm.activity.rollups import rollups_rebuild
+from openprm.core.actors import Actor
 from openprm.core.bulk import analyze_tables
 from openprm.core.models import Workspace
 from openprm.core.permissions import Role
-from openprm.core.scoping import unscoped
+from openprm.core.scoping import scope
 from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
 from openprm.demo import deals as demo_deals
 from openprm.demo.activity import EventRow, engagement_events, interactions
@@ -42,7 +43,9 @@ from openprm.demo.partners import (
     REFERRAL_TYPES,
     STATUS_WEIGHTS,
     TYPE_WEIGHTS,
+    PartnerExtras,
     PartnerPlanner,
+    partners_write,
     programs_ensure,
 )
 from openprm.demo.people import (
@@ -56,8 +59,7 @@ from openprm.demo.people import (
 )
 from openprm.demo.plan import Dice, PartnerPlan
 from openprm.demo.referrals import demo_referrals_load
-from openprm.demo.rows import event_writer, insert_objects
-from openprm.demo.words import TAGS
+from openprm.demo.rows import event_writer
 from openprm.partners.models import (
     Agreement,
     Contact,
@@ -65,11 +67,11 @@ from openprm.partners.models import (
     PartnerProgram,
     PartnerType,
     StatusChange,
-    Tag,
 )
 from openprm.partners.services import workspace_bootstrap
 
 BATCH_SIZE = 1000
+ACTOR_LABEL = "demo"  # the audit trail's name for the load
 EVENT_BATCH = 20_000
 
 
@@ -90,8 +92,8 @@ class DemoResult:
 
 
 def demo_partner_count(workspace: Workspace) -> int:
-    with unscoped():
-        return Partner.objects.filter(workspace=workspace).count()
+    with scope(Actor.system(workspace.pk).access_scope()):
+        return Partner.objects.count()
 
 
 class _Load:
@@ -101,6 +103,7 @@ class _Load:
         self, *, workspace: Workspace, seed: int, now: datetime.datetime, say: Callable[[str], None]
     ):
         self.workspace, self.seed, self.say = workspace, seed, say
+        self.actor = Actor.system(workspace.pk, label=ACTOR_LABEL)
         self.dice = Dice(seed=seed, now=now, locales=LOCALES)
         self.result = DemoResult()
         self.logins: list[DemoLogin] = []
@@ -108,7 +111,7 @@ class _Load:
         self.plans: list[PartnerPlan] = []
 
     def account(self, login: DemoLogin, partner: Partner | None = None, owned_only: bool = False) -> User:
-        user = user_ensure(self.workspace, login, partner=partner, owned_only=owned_only)
+        user = user_ensure(self.actor, login, partner=partner, owned_only=owned_only)
         self.logins.append(login)
         return user
 
@@ -131,44 +134,37 @@ class _Load:
                 contact.user = self.account(login, partner=plan.partner)
 
     def partners(self, count: int, managers: list[int]) -> None:
-        workspace = self.workspace
+        """Plan the partners and everything around them, then write them (see ``partners_write``), their
+        portal users, contacts and agreements."""
         self.say(f"Generating {count} partners (seed {self.seed})…")
-        types = {t.key: t for t in PartnerType.objects.filter(workspace=workspace)}
-        programs = programs_ensure(workspace)
-        existing_tags = set(Tag.objects.filter(workspace=workspace).values_list("name", flat=True))
-        Tag.objects.bulk_create([Tag(workspace=workspace, name=n) for n in TAGS if n not in existing_tags])
-        tags = {t.name: t.pk for t in Tag.objects.filter(workspace=workspace, name__in=TAGS)}
+        types = {t.key: t for t in PartnerType.objects.all()}
+        self.programs = programs = programs_ensure(actor=self.actor)
         by_region = {"EMEA": managers[0], "APAC": managers[0], "NA": managers[1], "LATAM": managers[1]}
-        planner = PartnerPlanner(self.dice, workspace=workspace, types=types, owner_by_region=by_region)
+        planner = PartnerPlanner(self.dice, workspace=self.workspace, types=types, owner_by_region=by_region)
         type_keys = self.dice.mix(TYPE_WEIGHTS, count)
         statuses = self.dice.mix(STATUS_WEIGHTS, count)
         self.plans = [
             planner.plan(index=i + 1, type_key=type_keys[i], status=statuses[i]) for i in range(count)
         ]
-        Partner.objects.bulk_create([plan.partner for plan in self.plans], batch_size=BATCH_SIZE)
+        emails = {user.pk: email for email, user in self.staff.items()}
+        extras = [
+            PartnerExtras(
+                enrolments=planner.enrolments(plan, programs),
+                history=planner.history(plan, owner_labels=emails, fallback=ADMIN_EMAIL),
+                tags=planner.tags(plan),
+                agreements=planner.agreements(plan),
+            )
+            for plan in self.plans
+        ]
+        partners_write(actor=self.actor, plans=self.plans, extras=extras, owner_emails=emails)
         self.portal_accounts()
         contacts = [c for plan in self.plans for c in plan.contacts]
         Contact.objects.bulk_create(contacts, batch_size=BATCH_SIZE)
-
-        enrolments: list[PartnerProgram] = []
-        changes: list[StatusChange] = []
-        agreements: list[Agreement] = []
-        through = Partner.tags.through
-        tag_links = []
-        labels = {user.pk: email for email, user in self.staff.items()}
-        for plan in self.plans:
-            enrolments += planner.enrolments(plan, programs)
-            changes += planner.history(plan, owner_labels=labels, fallback=ADMIN_EMAIL)
-            tag_links += [
-                through(partner_id=plan.partner.pk, tag_id=tags[name]) for name in planner.tags(plan)
-            ]
-            agreements += planner.agreements(plan)
-        for model, objs in ((PartnerProgram, enrolments), (StatusChange, changes), (through, tag_links)):
-            insert_objects(model, objs)
-        insert_objects(Agreement, agreements)
-        self.programs = programs
+        agreements = [a for extra in extras for a in extra.agreements]
+        Agreement.objects.bulk_create(agreements, batch_size=BATCH_SIZE)
         self.result.partners, self.result.contacts = len(self.plans), len(contacts)
-        self.result.agreements, self.result.status_changes = len(agreements), len(changes)
+        self.result.agreements = len(agreements)
+        self.result.status_changes = sum(len(extra.history) for extra in extras)
 
     def activity(self) -> None:
         self.say("Generating 24 months of activity (interactions and engagement events)…")
@@ -232,7 +228,7 @@ def demo_load(
     now = now or timezone.now()
     load = _Load(workspace=workspace, seed=seed, now=now, say=progress or (lambda message: None))
     result = load.result
-    with transaction.atomic(), unscoped():
+    with transaction.atomic(), scope(load.actor.access_scope()):
         workspace_bootstrap(workspace=workspace)
         managers = load.staff_accounts()
         load.partners(partners, managers)

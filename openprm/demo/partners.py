@@ -9,8 +9,10 @@ agreements' terms, the enrolments, the status history.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from openprm.core.actors import Actor
 from openprm.core.models import Workspace
 from openprm.demo.plan import D, Dice, Lifecycle, PartnerPlan, ascii_fold, slug
 from openprm.demo.words import (
@@ -33,8 +35,17 @@ from openprm.partners.models import (
     StatusChange,
     Tier,
 )
-from openprm.partners.services import DEFAULT_PROGRAM
+from openprm.partners.services import (
+    DEFAULT_PROGRAM,
+    PartnerInput,
+    PartnerLookups,
+    partner_clean,
+    program_create,
+    tier_create,
+)
+from openprm.partners.services.bulk import PartnerBulkWriter
 
+WRITE_BATCH = 1000
 REFERRAL_PROGRAM = "Referral Program"
 REFERRAL_TIERS = ["Registered", "Preferred", "Elite"]
 REFERRAL_TYPES = ("referral", "affiliate", "influencer")  # partners who get tracking links and coupons
@@ -125,6 +136,16 @@ DAYS_SINCE_DOWNTURN = {  # how long ago an at-risk / inactive / churned partner 
     PartnerStatus.INACTIVE.value: (30, 300),
     PartnerStatus.CHURNED.value: (20, 500),
 }
+
+
+@dataclass
+class PartnerExtras:
+    """What is planned around a partner once all partners are planned (drawn in this order)."""
+
+    enrolments: list[PartnerProgram]
+    history: list[StatusChange]
+    tags: list[str]
+    agreements: list[Agreement]
 
 
 @dataclass
@@ -426,21 +447,96 @@ class PartnerPlanner:
         return out
 
 
-def programs_ensure(workspace: Workspace) -> Programs:
-    """The default program and the demo's referral program (created with its tiers when missing)."""
-    default = Program.objects.filter(workspace=workspace, is_default=True).first()
+def programs_ensure(*, actor: Actor) -> Programs:
+    """The default program and the demo's referral program with its tiers (created through the partners'
+    services when missing: audited like an admin's)."""
+    default = Program.objects.filter(is_default=True).first()
     if default is None:
-        default, _ = Program.objects.get_or_create(workspace=workspace, name=DEFAULT_PROGRAM)
-    referral, _ = Program.objects.get_or_create(
-        workspace=workspace,
-        name=REFERRAL_PROGRAM,
-        defaults={"description": "Commission-only program for referral partners, affiliates and creators."},
-    )
-    for rank, name in enumerate(REFERRAL_TIERS, start=1):
-        Tier.objects.get_or_create(workspace=workspace, program=referral, rank=rank, defaults={"name": name})
+        default = Program.objects.filter(name=DEFAULT_PROGRAM).first() or program_create(
+            actor=actor, data={"name": DEFAULT_PROGRAM}
+        )
+    referral = Program.objects.filter(name=REFERRAL_PROGRAM).first()
+    if referral is None:
+        description = "Commission-only program for referral partners, affiliates and creators."
+        referral = program_create(actor=actor, data={"name": REFERRAL_PROGRAM, "description": description})
+    names = set(Tier.objects.filter(program=referral).values_list("name", flat=True))
+    for name in REFERRAL_TIERS:
+        if name not in names:
+            tier_create(actor=actor, program=referral, name=name)
     return Programs(
         default=default,
         default_tiers=list(Tier.objects.filter(program=default).order_by("rank")),
         referral=referral,
         referral_tiers=list(Tier.objects.filter(program=referral).order_by("rank")),
     )
+
+
+def _partner_input(plan: PartnerPlan, extras: PartnerExtras, owner_emails: dict[int, str]) -> PartnerInput:
+    """The planned partner as the input a person or an import would give the partners' services."""
+    p = plan.partner
+    return {
+        "external_id": p.external_id,
+        "name": p.name,
+        "legal_name": p.legal_name,
+        "type": plan.type_key,
+        "status": p.status,
+        "country": str(p.country),
+        "region": p.region,
+        "domains": list(p.domains),
+        "website": p.website,
+        "owner_email": owner_emails.get(p.owner_id) if p.owner_id else None,
+        "tags": extras.tags,
+        "start_date": p.start_date,
+        "notes": p.notes,
+        "tiers": {e.program.name: e.tier.name if e.tier else None for e in extras.enrolments},
+    }
+
+
+def partners_write(
+    *,
+    actor: Actor,
+    plans: Sequence[PartnerPlan],
+    extras: Sequence[PartnerExtras],
+    owner_emails: dict[int, str],
+) -> None:
+    """Write the planned partners through the partners' bulk service (``PartnerBulkWriter``): cleaned by
+    ``partner_clean`` like any input, stored with their tags, enrolments and a "create" audit entry each.
+
+    Two things the bulk service cannot express are then set directly (``_backdate``): the partner's
+    public id and status date are passed through as extra model values; the enrolments' join dates and
+    ids and the dated status history replace what the service wrote "now"."""
+    lookups = PartnerLookups.load(actor)
+    writer = PartnerBulkWriter(actor=actor, lookups=lookups)
+    batch = []
+    for plan, extra in zip(plans, extras, strict=True):
+        cleaned = partner_clean(
+            data=_partner_input(plan, extra, owner_emails), lookups=lookups, creating=True
+        )
+        cleaned.update(public_id=plan.partner.public_id, status_changed_at=plan.partner.status_changed_at)
+        batch.append(cleaned)
+    for start in range(0, len(batch), WRITE_BATCH):
+        writer.create(batch[start : start + WRITE_BATCH])
+    for start in range(0, len(plans), WRITE_BATCH):
+        chunk = plans[start : start + WRITE_BATCH]
+        stored = Partner.objects.filter(public_id__in=[plan.partner.public_id for plan in chunk])
+        ids = dict(stored.values_list("public_id", "pk"))
+        for plan in chunk:
+            plan.partner.pk = ids[plan.partner.public_id]
+            plan.partner._state.adding = False
+    _backdate(plans, extras)
+
+
+def _backdate(plans: Sequence[PartnerPlan], extras: Sequence[PartnerExtras]) -> None:
+    """Give the partners their past: the bulk service records a creation "now" (one status change from
+    nothing, enrolments joined today with fresh ids); the demo's partners have years of lifecycle."""
+    planned = {(e.partner.pk, e.program.pk): e for extra in extras for e in extra.enrolments}
+    ids = [plan.partner.pk for plan in plans]
+    for start in range(0, len(ids), WRITE_BATCH):
+        chunk = ids[start : start + WRITE_BATCH]
+        rows = list(PartnerProgram.objects.filter(partner_id__in=chunk).order_by("pk"))
+        for row in rows:
+            row.public_id = planned[(row.partner_id, row.program_id)].public_id
+            row.joined_on = planned[(row.partner_id, row.program_id)].joined_on
+        PartnerProgram.objects.bulk_update(rows, ["public_id", "joined_on"])
+        StatusChange.objects.filter(partner_id__in=chunk).delete()
+    StatusChange.objects.bulk_create([c for extra in extras for c in extra.history], batch_size=WRITE_BATCH)

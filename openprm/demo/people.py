@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, get_hasher, make_password
 
 from openprm.accounts.models import Membership, User
-from openprm.core.models import Workspace
+from openprm.accounts.services import user_create
+from openprm.core.actors import Actor
 from openprm.core.permissions import Role
 from openprm.demo.plan import PartnerPlan
 from openprm.partners.models import Partner, PartnerStatus
@@ -63,18 +64,43 @@ def _hash_random_password(raw: str) -> str:
 
 
 def user_ensure(
-    workspace: Workspace, login: DemoLogin, *, partner: Partner | None = None, owned_only: bool = False
+    actor: Actor, login: DemoLogin, *, partner: Partner | None = None, owned_only: bool = False
 ) -> User:
-    """The demo user with that e-mail (created, or reactivated, with a new password) and its membership."""
-    user = User.objects.filter(email=login.email).first() or User(email=login.email)
+    """The demo user with that e-mail and its membership: created by the accounts service (audited, as an
+    admin's), or reactivated when the workspace had it already; either way with the login's password."""
+    user = User.objects.filter(email=login.email).first()
+    membership = Membership.objects.filter(user=user).first() if user is not None else None
+    if membership is None:
+        partner_id = partner.pk if partner is not None else None
+        membership = user_create(
+            actor=actor,
+            email=login.email,
+            role=login.role,
+            full_name=login.name,
+            partner_id=partner_id,
+            owned_only=owned_only,
+        )
+    else:
+        _membership_restore(membership, login, partner=partner, owned_only=owned_only)
+    return _password_set(membership.user, login)
+
+
+def _membership_restore(
+    membership: Membership, login: DemoLogin, *, partner: Partner | None, owned_only: bool
+) -> None:
+    """Give an existing member the demo login's role (no accounts service sets the partner or the
+    owned-only flag of an existing membership)."""
+    membership.role, membership.partner, membership.owned_only = login.role, partner, owned_only
+    membership.is_active = True
+    membership.save(update_fields=["role", "partner", "owned_only", "is_active", "updated_at"])
+
+
+def _password_set(user: User, login: DemoLogin) -> User:
+    """Set the login's password with the demo's light hash (``_hash_random_password``): the accounts
+    service hashes with the full work factor, ~0.4 s per login."""
     user.full_name, user.is_active = login.name, True
     user.password = _hash_random_password(login.password)
-    user.save()
-    Membership.objects.update_or_create(
-        workspace=workspace,
-        user=user,
-        defaults={"role": login.role, "partner": partner, "owned_only": owned_only, "is_active": True},
-    )
+    user.save(update_fields=["full_name", "is_active", "password"])
     return user
 
 

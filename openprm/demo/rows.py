@@ -6,7 +6,7 @@ COPY on PostgreSQL, ``executemany`` elsewhere, in the load's transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -14,13 +14,6 @@ from django.db import connection, models
 
 from openprm.activity.models import Event
 from openprm.demo.activity import EventRow
-
-
-def insert_objects(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Insert rows whose primary keys nobody needs back."""
-    fields = [f for f in model._meta.concrete_fields if f is not model._meta.pk]
-    rows = (tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in objs)
-    insert_rows(model, [f.column for f in fields], rows)
 
 
 def insert_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:

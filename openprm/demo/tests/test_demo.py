@@ -16,6 +16,7 @@ from django.test import RequestFactory
 from openprm.accounts.models import Membership, User
 from openprm.activity.catalog import BUILTIN_TYPES
 from openprm.activity.models import Event, PartnerDayMetric, RollupDirty
+from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
 from openprm.demo.loader import demo_load
@@ -224,6 +225,22 @@ def test_demo_is_a_realistic_program(demo):
         assert {"deliverable.on_time", "deliverable.late", "content.followers"} <= metrics
         assert demo.rollup_cells == PartnerDayMetric.objects.count() > 0
         assert not RollupDirty.objects.exists()
+
+
+def test_demo_writes_through_the_owning_apps_services(demo):
+    """Partners come from the partners' bulk service and logins from the accounts service, as an import
+    or an admin would make them: one "create" audit entry each, by the demo."""
+    with unscoped():
+        created = AuditEntry.objects.filter(action=AuditEntry.Action.CREATE, actor_label="demo")
+        by_type = Counter(created.values_list("object_type", flat=True))
+        assert by_type["partners.partner"] == demo.partners
+        assert by_type["accounts.membership"] == len(demo.logins)
+        partner = Partner.objects.order_by("pk").first()
+        assert partner is not None
+        entry = created.get(object_id=partner.public_id)
+        assert entry.changes["status"]["after"] == partner.status and entry.partner_id == partner.pk
+        # ...while the partner keeps its dated past (the bulk service records a creation "now")
+        assert StatusChange.objects.filter(partner=partner).order_by("changed_at").first().changed_at < NOW
 
 
 def recent_per_partner(status: str, days: int = 90) -> float:
