@@ -1,5 +1,7 @@
 """Reads of a partner's timeline: its events (logged interactions included) and its deals' registrations
-and stage changes, newest first, and the logged interactions on their own."""
+and stage changes, newest first, and the logged interactions on their own.
+
+The deal rows come from deals' selectors (``deals.selectors.timeline``): activity reads no deals model."""
 
 from __future__ import annotations
 
@@ -17,7 +19,11 @@ from openprm.activity.services.interactions import TYPES, event_ids_for, public_
 from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
-from openprm.deals.models import DealStageChange
+from openprm.deals.selectors.timeline import (
+    StageChangeEntry,
+    partner_stage_changes,
+    stage_change_entries,
+)
 from openprm.partners.models import Partner
 
 DEALS = "deal"
@@ -97,7 +103,7 @@ class Entry:
 
     at: datetime.datetime
     event: Event | None = None
-    stage_change: DealStageChange | None = None
+    stage_change: StageChangeEntry | None = None
     interaction_id: uuid.UUID | None = None  # set for logged interactions (they can be removed)
 
 
@@ -118,17 +124,17 @@ def timeline(*, actor: Actor, partner: Partner, filters: TimelineFilters) -> Que
     actor.require(Perm.PARTNER_VIEW)
     start, end = _bounds(filters)
     events = Event.objects.filter(partner=partner)
-    changes = DealStageChange.objects.filter(deal__partner=partner)
+    changes = partner_stage_changes(actor=actor, partner=partner, start=start, end=end)
     if start is not None:
-        events, changes = events.filter(occurred_at__gte=start), changes.filter(changed_at__gte=start)
+        events = events.filter(occurred_at__gte=start)
     if end is not None:
-        events, changes = events.filter(occurred_at__lt=end), changes.filter(changed_at__lt=end)
+        events = events.filter(occurred_at__lt=end)
     if filters.type == INTERACTIONS:
         events = events.filter(source=Event.Source.UI, type__in=TYPES)
     elif filters.type and filters.type != DEALS:
         events = events.filter(type=filters.type)
     event_rows = events.order_by().annotate(src=Value("event", CharField()), at=F("occurred_at"))
-    change_rows = changes.order_by().annotate(src=Value(DEALS, CharField()), at=F("changed_at"))
+    change_rows = changes.annotate(src=Value(DEALS, CharField()))
     event_rows_v = event_rows.values_list("src", "id", "at")
     change_rows_v = change_rows.values_list("src", "id", "at")
     if filters.type == DEALS:
@@ -146,11 +152,7 @@ def entries(rows: Any) -> list[Entry]:
     events = (
         Event.objects.select_related("actor_user", "actor_contact").in_bulk(event_ids) if event_ids else {}
     )
-    changes = (
-        DealStageChange.objects.select_related("deal", "from_stage", "to_stage").in_bulk(change_ids)
-        if change_ids
-        else {}
-    )
+    changes = stage_change_entries(ids=change_ids)
     found = []
     for src, pk, _ in rows:
         if src == "event" and pk in events:

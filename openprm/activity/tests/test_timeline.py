@@ -113,6 +113,37 @@ def test_timeline_merges_events_and_deals_and_filters(world: Any, logged: Any, c
     assert "Acme call" not in client.get(url + f"?to={old}").text
 
 
+def test_deal_rows_come_from_deals_selectors_scoped_to_the_actor(world: Any, client_for: Any) -> None:
+    """The registration, then each move "from → to" with its lost reason, linking to the deal: read
+    through deals' selectors (activity reads no deals model); staff restricted to other partners get
+    none of these rows, even by id."""
+    from openprm.deals.selectors.timeline import partner_stage_changes, stage_change_entries
+    from openprm.deals.services import deal_move_stage, deal_register
+    from openprm.testing import actor_for
+
+    registrant, manager = actor_for(world.a_admin), actor_for(world.manager)
+    with scope(registrant.access_scope()):
+        deal, _ = deal_register(actor=registrant, data={"customer_name": "Initrode", "amount": "1000"})  # type: ignore[typeddict-item]
+    with scope(manager.access_scope()):
+        deal_move_stage(actor=manager, deal=deal, stage_key="closed_lost", lost_reason="Budget cut")
+        ids = list(partner_stage_changes(actor=manager, partner=world.partner_a).values_list("id", flat=True))
+        rows = sorted(stage_change_entries(ids=ids).values(), key=lambda row: row.id)
+    assert [(r.from_stage, r.to_stage, r.lost_reason) for r in rows] == [
+        (None, "Registered", ""),
+        ("Registered", "Closed lost", "Budget cut"),
+    ]
+    assert {r.deal_public_id for r in rows} == {deal.public_id} and rows[0].customer_name == "Initrode"
+    text = client_for(world.manager).get(reverse("activity:timeline", args=[world.partner_a.public_id])).text
+    assert "Deal registered" in text and "Deal stage change" in text
+    assert "Registered → <strong>Closed lost</strong>" in text and "Budget cut" in text
+    assert reverse("deals:detail", args=[deal.public_id]) in text
+
+    owner_only = actor_for(make_user(world.workspace, "own@vendor.test", Role.MANAGER, owned_only=True))
+    with scope(owner_only.access_scope()):
+        assert not partner_stage_changes(actor=owner_only, partner=world.partner_a).exists()
+        assert stage_change_entries(ids=ids) == {}
+
+
 def test_custom_event_types_show_their_label_and_filter(world: Any, client_for: Any) -> None:
     from openprm.activity.services.events import event_type_create
     from openprm.testing import actor_for
