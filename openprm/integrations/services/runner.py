@@ -155,7 +155,8 @@ class ImportFormat(Protocol[RowT]):
 
     def write(self, rows: list[RowT], *, dry_run: bool) -> Written:
         """Write the valid rows of a batch (all in the runner's transaction), or, dry run, say what
-        writing them would do; may write then too, the runner rolls a dry run back. Raises
+        writing them would do. A format that does not check first may write in a dry run too (the runner
+        rolls it back); a ``check_first`` one must not (its check runs outside the transaction). Raises
         ChangedMeanwhile when a row can no longer be written as it was validated."""
 
     def preview(self, row: RowT) -> object:
