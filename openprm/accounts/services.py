@@ -4,6 +4,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -20,7 +21,8 @@ from django.utils.http import urlsafe_base64_encode
 from openprm.accounts.models import ApiToken, Membership, Notification, RateLimitHit, User
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
-from openprm.core.models import AuditEntry, Workspace
+from openprm.core.models import AuditEntry, OutboxMessage, Workspace
+from openprm.core.outbox import outbox_put
 from openprm.core.permissions import PARTNER_ROLES, STAFF_ROLES, Perm, Role
 from openprm.core.scoping import unscoped
 
@@ -230,16 +232,12 @@ def _invite_refused(*, actor: Actor, refused: InviteRefused, role: str, partner_
         for user_id in admin_ids
     )
     email = refused.user.email
-    transaction.on_commit(
-        lambda: send_mail(
-            subject="An invitation to OpenPRM was not applied",
-            message=render_to_string(
-                "accounts/email/invitation_refused.txt",
-                {"email": email, "invited_by": actor.label, "partner": partner_label},
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[email],
-        )
+    _email_put(
+        workspace_id=actor.workspace_id,
+        kind="invitation_refused",
+        to=email,
+        invited_by=actor.label,
+        partner=partner_label,
     )
     stand_in = User(email=email)
     return Membership(workspace_id=actor.workspace_id, user=stand_in, role=role, partner_id=partner_id)
@@ -256,7 +254,8 @@ def user_invite(
     partner_id: int | None = None,
     owned_only: bool = False,
 ) -> Membership:
-    """Create the user's membership and, once committed, e-mail them a link to choose a password.
+    """Create the user's membership and e-mail them a link to choose a password (through the outbox:
+    sent once the membership is committed, retried while the mail server is away).
 
     A partner user inviting an address that already belongs to someone else in the workspace gets the
     same answer as for a new address, and nothing changes for that person (see ``_invite_refused``).
@@ -272,9 +271,12 @@ def user_invite(
         )
     except InviteRefused as refused:
         return _invite_refused(actor=actor, refused=refused, role=role, partner_id=partner_id)
-    user = membership.user
-    transaction.on_commit(
-        lambda: password_set_email_send(user=user, base_url=base_url, invited_by=actor.label)
+    _email_put(
+        workspace_id=actor.workspace_id,
+        kind="invitation",
+        user_id=membership.user_id,
+        base_url=base_url,
+        invited_by=actor.label,
     )
     return membership
 
@@ -344,6 +346,40 @@ def membership_update(
         partner_id=membership.partner_id,
     )
     return membership
+
+
+# --- e-mails (through the outbox) -----------------------------------------------------------------------
+
+EMAIL = "email"  # the outbox topic of account e-mails; ``accounts.tasks`` registers ``email_send`` for it
+
+
+def _email_put(*, workspace_id: int, kind: str, **payload: Any) -> None:
+    """Announce an e-mail in the current transaction: the payload names what to send (ids and labels),
+    the mail itself is built when it is sent (a password link is minted then, never stored)."""
+    outbox_put(workspace_id=workspace_id, topic=EMAIL, payload={"kind": kind, **payload})
+
+
+def email_send(message: OutboxMessage) -> None:
+    """Send an account e-mail from the outbox (the ``email`` topic's handler)."""
+    payload = message.payload
+    if payload["kind"] == "invitation":
+        user = User.objects.filter(pk=payload["user_id"]).first()
+        if user is None:  # deleted since it was invited: nobody to write to
+            logger.info("Invitation e-mail of a deleted user %s not sent", payload["user_id"])
+            return
+        password_set_email_send(user=user, base_url=payload["base_url"], invited_by=payload["invited_by"])
+    elif payload["kind"] == "invitation_refused":
+        send_mail(
+            subject="An invitation to OpenPRM was not applied",
+            message=render_to_string(
+                "accounts/email/invitation_refused.txt",
+                {"email": payload["to"], "invited_by": payload["invited_by"], "partner": payload["partner"]},
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[payload["to"]],
+        )
+    else:
+        raise ValueError(f"Unknown account e-mail {payload['kind']!r}")
 
 
 def password_set_email_send(*, user: User, base_url: str, invited_by: str | None = None) -> None:

@@ -5,12 +5,13 @@
   every ``HEARTBEAT_SECONDS``; any process reads its age.
 * **Probes.** An app whose work waits for the worker registers a probe (``register_probe``): one cheap
   query answering how much waits and how old the oldest item is (``activity`` registers the rollup
-  queue).
-* **``GET /health/``** (no login, no session, JSON, two or three small queries)::
+  queue, ``core.outbox`` the messages due).
+* **``GET /health/``** (no login, no session, JSON, one small query per probe and one for the heartbeat)::
 
       {"status": "ok" | "degraded" | "down", "database": "ok" | "error",
        "worker": {"status": "ok" | "stale" | "missing" | "immediate", "heartbeat_age_seconds": 3.2},
-       "queue": {"rollups": {"pending": 2, "oldest_age_seconds": 4.1}}}
+       "queue": {"outbox": {"pending": 0, "oldest_age_seconds": null},
+                 "rollups": {"pending": 2, "oldest_age_seconds": 4.1}}}
 
   HTTP 503 and ``down`` when the database does not answer or no worker has beaten within
   ``WORKER_STALE_SECONDS`` (120 s: eight missed beats); ``degraded`` (HTTP 200) when the worker lives
@@ -32,11 +33,11 @@ from typing import Any
 from django.db import DatabaseError, close_old_connections, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.utils.module_loading import autodiscover_modules
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from openprm.core.models import WorkerHeartbeat
+from openprm.core.tasks import load_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -128,13 +129,8 @@ def register_probe(name: str, probe: Callable[[], QueueState]) -> None:
 
 
 def probes() -> dict[str, Callable[[], QueueState]]:
-    if not _loaded.is_set():
-        autodiscover_modules("tasks")  # what the worker loads too: every app's jobs and probes
-        _loaded.set()
+    load_jobs()  # what the worker loads too: every app's jobs and probes, and the schedule
     return dict(sorted(_PROBES.items()))
-
-
-_loaded = threading.Event()
 
 
 # --- the endpoint ----------------------------------------------------------------------------------------

@@ -116,3 +116,38 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """A side effect announced by a change and delivered after it commits (``core.outbox``).
+
+    Written in the transaction of the change (rolled back with it); the worker delivers it once, retrying
+    with exponential backoff (``available_at`` is when the next attempt may run). Workspace-wide, staff
+    only: payloads may name people and addresses that partner users must not read."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=60)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["OutboxMessage"]()
+
+    class Meta:
+        indexes = [
+            # "undelivered and due": the delivery's query and the catch-up's, only over pending rows
+            models.Index(
+                fields=["workspace", "available_at"],
+                name="core_outbox_due",
+                condition=models.Q(delivered_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

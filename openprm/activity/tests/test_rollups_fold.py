@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openprm.activity import pairing, rollups
+from openprm.activity import pairing
 from openprm.activity.models import Event, PairedInterval, PartnerDayMetric, RollupDirty, RollupPending
 from openprm.activity.rollups import (
     event_deltas,
@@ -26,6 +26,7 @@ from openprm.activity.rollups import (
     rollups_refresh_pairs,
     workspace_kinds,
 )
+from openprm.activity.rollups import fold as fold_module
 from openprm.core.scoping import unscoped
 
 pytestmark = pytest.mark.django_db
@@ -227,7 +228,8 @@ def test_batches_without_paired_events_leave_the_paired_metrics_alone(world: Any
 def test_concurrent_folds_count_each_event_once(world: Any, api_for: Any, monkeypatch: Any) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the in-memory SQLite test database cannot be written from several threads")
-    monkeypatch.setattr(rollups, "_enqueue_fold", lambda workspace_id: None)  # leave the batches queued
+    # the fold job is never enqueued: the batches stay queued for the threads below
+    monkeypatch.setattr(fold_module, "enqueue_after_commit", lambda name, workspace_id: None)
     api = api_for(world.manager)
     batches = 40
     for n in range(batches):  # every batch touches the same cells: the folds contend for the same rows

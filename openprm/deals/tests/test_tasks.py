@@ -1,5 +1,6 @@
-"""The job worker enforces protection windows on its own: an hourly periodic task runs the expiry in every
-workspace (before, it ran only when someone typed `prm deals expire`)."""
+"""The job worker enforces protection windows on its own: an hourly job of the one schedule
+(``config/tasks.py``) runs the expiry in every workspace (before, it ran only when someone typed
+`prm deals expire`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def approved(world: Any, name: str) -> Deal:
 
 
 def test_hourly_task_expires_deals_past_their_protection_window(world: Any) -> None:
-    from openprm.deals.tasks import expire_protection_windows
+    from config.tasks import deals_expire_protection
 
     Workspace.objects.create(name="Second", slug="second")  # an empty workspace is visited too
     stale, fresh = approved(world, "Stale Co"), approved(world, "Fresh Co")
@@ -38,18 +39,18 @@ def test_hourly_task_expires_deals_past_their_protection_window(world: Any) -> N
         Deal.objects.filter(pk=stale.pk).update(
             protection_expires_at=timezone.now() - datetime.timedelta(hours=1)
         )
-    assert expire_protection_windows.call_local() == 1
+    assert deals_expire_protection.call_local() == 1
     with unscoped():
         assert Deal.objects.get(pk=stale.pk).approval_status == ApprovalStatus.EXPIRED
         assert Deal.objects.get(pk=fresh.pk).approval_status == ApprovalStatus.APPROVED
         assert Notification.objects.filter(title="Registration expired: Stale Co").exists()
-    assert expire_protection_windows.call_local() == 0  # nothing left to expire
+    assert deals_expire_protection.call_local() == 0  # nothing left to expire
 
 
 def test_task_is_on_the_worker_schedule_every_hour() -> None:
-    from openprm.deals.tasks import expire_protection_windows
+    from config.tasks import deals_expire_protection
 
-    [task] = [t for t in HUEY._registry.periodic_tasks if type(t) is expire_protection_windows.task_class]
+    [task] = [t for t in HUEY._registry.periodic_tasks if type(t) is deals_expire_protection.task_class]
     hour = datetime.datetime(2026, 12, 5, 10, 0)
     runs = [hour + datetime.timedelta(minutes=m) for m in range(120)]
     assert sum(task.validate_datetime(t) for t in runs) == 2

@@ -25,7 +25,7 @@ from openprm.activity.rollups import (
 )
 from openprm.core.actors import cli_actor
 from openprm.core.health import WORKER_STALE_SECONDS, heartbeat_age
-from openprm.core.scoping import unscoped
+from openprm.core.tasks import workspace_scope
 
 
 class Command(BaseCommand):
@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 f"Applied {batches} queued batch(es), re-paired {partners} partner(s) "
                 f"in {time.perf_counter() - started:.1f} s."
             )
-        with unscoped():
+        with workspace_scope(workspace_id):
             state = RollupState.objects.filter(workspace_id=workspace_id).first()
             cells = PartnerDayMetric.objects.filter(workspace_id=workspace_id).count()
             dirty = RollupDirty.objects.filter(workspace_id=workspace_id).count()

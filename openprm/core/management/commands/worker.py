@@ -1,4 +1,5 @@
-"""`prm worker`: run the job worker (huey consumer) — rollup refreshes and other background jobs.
+"""`prm worker`: run the job worker (huey consumer) — the on-demand jobs apps enqueue after their
+commits (rollup folds, outbox deliveries) and the periodic jobs of the one schedule, ``config/tasks.py``.
 
 While it runs, a heartbeat thread updates its ``WorkerHeartbeat`` row every 15 s (``core.health``):
 `GET /health/` and `prm rollups status` tell from its age whether a worker is alive."""
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from openprm.core.health import HEARTBEAT_SECONDS, Heartbeat
+from openprm.core.tasks import load_jobs
 
 
 class Command(BaseCommand):
@@ -30,6 +32,7 @@ class Command(BaseCommand):
         extra = ["--workers", str(options["workers"])] if options["workers"] else []
         if options["quiet"]:
             extra.append("--quiet")
+        load_jobs()  # every app's tasks and the schedule (huey would find the apps' tasks modules only)
         heartbeat = Heartbeat(interval=max(options["heartbeat"], 0.5)).start()
         try:
             call_command("run_huey", *extra)

@@ -1,0 +1,36 @@
+"""The one schedule: every periodic job of the installation, with its crontab (``core.tasks``).
+
+Nothing else in the code base is periodic: apps' ``tasks`` modules hold on-demand jobs, and the jobs
+below are thin loops over them. Each periodic job spans workspaces, so it lists the workspaces that have
+work (the only ``unscoped`` reads a job needs) and runs the workspace job for each, inside that
+workspace's scope. `prm worker` imports this module (``core.tasks.load_jobs``); huey's own autodiscovery
+would not, as ``config`` is no app.
+"""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from openprm.activity.rollups import rollups_workspaces_behind
+from openprm.activity.tasks import fold_rollups
+from openprm.core.outbox import deliver_outbox, outbox_workspaces_due
+from openprm.core.tasks import periodic_job, workspace_ids
+from openprm.deals.tasks import expire_protection_windows
+
+
+@periodic_job(crontab(minute="*"))
+def rollups_catch_up() -> int:
+    """Every minute: fold what a lost or delayed fold job left queued (metrics fresh within 60 s)."""
+    return sum(fold_rollups.call_local(workspace_id) for workspace_id in rollups_workspaces_behind())
+
+
+@periodic_job(crontab(minute="7"))
+def deals_expire_protection() -> int:
+    """Hourly at :07: expire approved registrations whose protection window ended, in every workspace."""
+    return sum(expire_protection_windows.call_local(workspace_id) for workspace_id in workspace_ids())
+
+
+@periodic_job(crontab(minute="*"))
+def outbox_catch_up() -> int:
+    """Every minute: deliver outbox messages that are due (retries whose time came, lost jobs)."""
+    return sum(deliver_outbox.call_local(workspace_id) for workspace_id in outbox_workspaces_due())

@@ -1,0 +1,182 @@
+"""The task base: how every background job is declared, scoped and enqueued (pretix's pattern).
+
+* **Workspace jobs** (``@workspace_task``): a job about one workspace takes the workspace id as its first
+  argument and runs inside that workspace's access scope as the system actor, so job code reads through
+  the scoped managers like a request does. ``unscoped()`` stays for the few jobs that truly span
+  workspaces — the schedule's catch-ups, which list the workspaces that have work and then run the
+  workspace job for each.
+* **Enqueued after commit**: ``task.delay_on_commit(workspace_id)`` enqueues once the surrounding
+  transaction commits, so a job never runs for a change that was rolled back, nor before its rows are
+  visible to the worker. Code below the task layer that must not import the job (the rollups, which
+  the activity jobs import) names it instead: ``enqueue_after_commit(name, workspace_id=...)``.
+* **Immediate mode**: with ``PRM_QUEUE_IMMEDIATE`` (tests, ``make run`` without a worker) huey runs a job
+  inline when it is enqueued — still after the commit.
+* **One schedule**: periodic jobs are declared with ``@periodic_job`` in ``config/tasks.py`` only
+  (``SCHEDULE_MODULE``); apps' ``tasks`` modules hold on-demand jobs. ``load_jobs()`` imports both, as
+  the worker must before it starts: huey's autodiscovery finds apps' ``tasks`` modules, not ``config``.
+  One decorator for every periodic job is also the one place to add a cross-worker lock when several
+  workers share a Redis queue (each would otherwise run the schedule).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import import_module
+from typing import Any, Generic, TypeVar
+
+from django.db import transaction
+from django.utils.module_loading import autodiscover_modules
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from openprm.core.actors import Actor
+from openprm.core.models import Workspace
+from openprm.core.scoping import AccessScope, scope
+
+SCHEDULE_MODULE = "config.tasks"  # the one schedule: every periodic job, with its crontab
+
+R = TypeVar("R")
+
+_TASKS: dict[str, WorkspaceTask[Any]] = {}
+_PERIODIC: dict[str, Callable[[], Any]] = {}
+_loaded = threading.Event()
+
+
+@contextmanager
+def workspace_scope(workspace_id: int) -> Iterator[AccessScope]:
+    """The access scope of the workspace's system actor: every row of that workspace, no other's."""
+    with scope(Actor.system(workspace_id).access_scope()) as access:
+        yield access
+
+
+class WorkspaceTask(Generic[R]):
+    """A job about one workspace (see the module docstring); made by ``@workspace_task``.
+
+    Its huey name stays ``<module>.<function>`` (jobs already queued under that name keep running)."""
+
+    def __init__(self, fn: Callable[..., R]) -> None:
+        self.fn = fn
+        self.name = f"{fn.__module__}.{fn.__name__}"
+        self.__doc__ = fn.__doc__
+
+        @functools.wraps(fn)
+        def run(workspace_id: int, *args: Any, **kwargs: Any) -> R:
+            with workspace_scope(workspace_id):
+                return fn(workspace_id, *args, **kwargs)
+
+        self._run = run
+        self.huey_task = db_task()(run)
+        self._scheduled: dict[int, float] = {}  # workspace → when this process last scheduled a delayed run
+
+    def call_local(self, workspace_id: int, *args: Any, **kwargs: Any) -> R:
+        """Run now, in this process, inside the workspace's scope (the schedule's catch-ups, commands)."""
+        return self._run(workspace_id, *args, **kwargs)
+
+    def delay(self, workspace_id: int, *args: Any, **kwargs: Any) -> None:
+        """Enqueue now: only from code that runs after the commit (an ``on_commit`` callback)."""
+        self.huey_task(workspace_id, *args, **kwargs)
+
+    __call__ = delay
+
+    def delay_on_commit(self, workspace_id: int, *args: Any, once: bool = False, **kwargs: Any) -> None:
+        """Enqueue once the surrounding transaction commits (never, if it rolls back); right away when
+        no transaction is open.
+
+        ``once``: skip when the callback registered last already enqueues this job for the workspace in
+        a transaction this one is part of — a loop writing many rows wakes the job once (a job that
+        takes whatever is waiting, such as the outbox delivery)."""
+        callback = _Delay(self, workspace_id, args, kwargs)
+        if once and _registered_last(callback):
+            return
+        transaction.on_commit(callback)
+
+    def delay_coalesced(self, workspace_id: int, *, delay: float) -> None:
+        """Run ``delay`` seconds from now unless this process already scheduled a run for the workspace
+        within the last ``delay`` seconds (that run takes this work too): one job for many small writes,
+        e.g. clicks. Inline in immediate mode. Call it after the commit."""
+        if HUEY.immediate:
+            self.delay(workspace_id)
+            return
+        now = time.monotonic()
+        if now - self._scheduled.get(workspace_id, -delay) < delay:
+            return
+        self._scheduled[workspace_id] = now
+        self.huey_task.schedule(args=(workspace_id,), delay=delay)
+
+
+class _Delay:
+    """An ``on_commit`` callback enqueueing a job (comparable, for ``delay_on_commit(once=True)``)."""
+
+    def __init__(self, task: WorkspaceTask[Any], workspace_id: int, args: Any, kwargs: Any) -> None:
+        self.key = (task.name, workspace_id, args, tuple(sorted(kwargs.items())))
+        self.task, self.workspace_id, self.args, self.kwargs = task, workspace_id, args, kwargs
+
+    def __call__(self) -> None:
+        self.task.delay(self.workspace_id, *self.args, **self.kwargs)
+
+
+def _registered_last(callback: _Delay) -> bool:
+    """Whether the last commit callback is the same job, registered in this transaction or one
+    enclosing it (so it runs if and only if this transaction commits)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block or not connection.run_on_commit:
+        return False
+    savepoints, last, _ = connection.run_on_commit[-1]
+    return (
+        isinstance(last, _Delay) and last.key == callback.key and savepoints <= set(connection.savepoint_ids)
+    )
+
+
+def workspace_task(fn: Callable[..., R]) -> WorkspaceTask[R]:
+    """Declare an on-demand job about one workspace (in an app's ``tasks`` module)."""
+    task = WorkspaceTask(fn)
+    _TASKS[task.name] = task
+    return task
+
+
+def periodic_job(cron: Callable[..., bool]) -> Callable[[Callable[[], R]], Any]:
+    """Declare a periodic job (in ``config/tasks.py`` only): ``cron`` is a ``huey.crontab``."""
+
+    def decorate(fn: Callable[[], R]) -> Any:
+        _PERIODIC[f"{fn.__module__}.{fn.__name__}"] = fn
+        return db_periodic_task(cron)(fn)
+
+    return decorate
+
+
+def load_jobs() -> None:
+    """Import every app's ``tasks`` module and the schedule, once per process (what the worker runs)."""
+    if not _loaded.is_set():
+        autodiscover_modules("tasks")
+        import_module(SCHEDULE_MODULE)
+        _loaded.set()
+
+
+def job(name: str) -> WorkspaceTask[Any]:
+    """The workspace job registered under ``name`` (``<module>.<function>``), loading the jobs first if
+    this process has not yet; a LookupError names a job that does not exist."""
+    if name not in _TASKS:
+        load_jobs()
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise LookupError(f"No workspace job named {name!r}") from None
+
+
+def enqueue_after_commit(name: str, *, workspace_id: int) -> None:
+    """Enqueue the job ``name`` for the workspace once the transaction commits, for code that must not
+    import the task layer (it imports that code)."""
+    transaction.on_commit(lambda: job(name).delay(workspace_id))
+
+
+def periodic_jobs() -> dict[str, Callable[[], Any]]:
+    """Every periodic job declared (after ``load_jobs``), by ``<module>.<function>``."""
+    return dict(sorted(_PERIODIC.items()))
+
+
+def workspace_ids() -> list[int]:
+    """Every workspace, for periodic jobs that visit each (the workspace table is not tenant data)."""
+    return list(Workspace.objects.order_by("pk").values_list("pk", flat=True))
