@@ -216,6 +216,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Job queue (prm worker): huey, on a SQLite file shared by the web processes and the worker.
 # PRM_QUEUE_IMMEDIATE=true runs jobs inline instead (tests, single-process development).
+# Jobs are built on openprm.core.tasks; every periodic job is in config/tasks.py (the one schedule).
 HUEY = {
     "huey_class": "huey.SqliteHuey",
     "name": "openprm",
