@@ -45,7 +45,7 @@ def test_staff_see_the_program_its_tiers_and_the_active_partner_panel(world: Any
         counts = tier_counts(html)
         assert counts["Silver"] == "1" and counts["Gold"] == "1" and counts["No tier"] == "0"
         assert '<th id="program-enrolled">2</th>' in html
-        assert f'hx-get="/activity/programs/{program.public_id}/active-partners/"' in html
+        assert f'hx-get="/metrics/programs/{program.public_id}/active-partners/"' in html
         assert f"/partners/?program={program.public_id}" in html
 
 
