@@ -9,10 +9,9 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
-from openprm.core.schemas import NoNul
+from openprm.core.schemas import Input, NoNul, Patch
 from openprm.partners.models import Program, Tier
-from openprm.partners.schemas import _Input, _Patch
-from openprm.partners.services import PROGRAM_WINDOWS, ProgramInput
+from openprm.partners.services.programs import PROGRAM_WINDOWS, ProgramInput
 
 ProgramName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoNul]
 TierName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), NoNul]
@@ -24,7 +23,7 @@ def _window(key: str, default: int | None) -> object:
     return Field(default, ge=low, le=high, description=f"{unit.capitalize()}, {low}–{high}")
 
 
-class ProgramCreate(_Input):
+class ProgramCreate(Input):
     name: ProgramName
     description: Description = ""
     is_default: bool = Field(False, description="New partners are enrolled in the default program")
@@ -38,7 +37,7 @@ class ProgramCreate(_Input):
         return ProgramInput(**self.model_dump())  # type: ignore[typeddict-item]
 
 
-class ProgramPatch(_Patch):
+class ProgramPatch(Patch):
     name: ProgramName | None = None
     description: Description | None = None
     is_default: bool | None = None
@@ -77,11 +76,11 @@ class ProgramOut(Schema):
         return sorted(obj.tiers.all(), key=lambda t: t.rank)
 
 
-class TierCreate(_Input):
+class TierCreate(Input):
     name: TierName
 
 
-class TierPatch(_Patch):
+class TierPatch(Patch):
     name: TierName | None = None
     move: Literal["up", "down"] | None = Field(
         None, description='"up": swap with the next higher tier; "down": with the next lower one'
