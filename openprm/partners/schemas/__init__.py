@@ -24,6 +24,7 @@ from openprm.partners.schemas.partners import (
     PartnerPatch,
     PartnerQuery,
     PartnerRemovedOut,
+    PartnerTierOut,
     TierRef,
 )
 from openprm.partners.schemas.programs import (
@@ -59,6 +60,7 @@ __all__ = [
     "PartnerPatch",
     "PartnerQuery",
     "PartnerRemovedOut",
+    "PartnerTierOut",
     "ProgramCreate",
     "ProgramOut",
     "ProgramPatch",

@@ -150,7 +150,10 @@ class PartnerPatch(Patch):
         return _partner_input(self.model_dump(exclude_unset=True))
 
 
-class TierOut(Schema):
+class PartnerTierOut(Schema):
+    """A program the partner is enrolled in and its tier there (null: no tier). Not the program API's
+    ``TierOut``, a ranked tier record: one name for both documented the one as the other."""
+
     program: str
     tier: str | None
 
@@ -184,7 +187,7 @@ class PartnerOut(StaffOnlyFields):
     custom_fields: dict[str, Any] = Field({}, description=STAFF_ONLY_NOTE)
     start_date: datetime.date | None
     notes: str = Field("", description=STAFF_ONLY_NOTE)
-    tiers: list[TierOut]
+    tiers: list[PartnerTierOut]
     created_at: datetime.datetime
     updated_at: datetime.datetime
     last_contact_on: datetime.date | None = Field(

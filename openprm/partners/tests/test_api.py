@@ -717,3 +717,14 @@ def test_session_auth_reads_in_scope(world: Any, rows: Rows, client_for: Any) ->
     browser = client_for(world.a_rep)
     assert browser.get(f"{API}/contacts/{rows.a_contact.public_id}").status_code == 200
     assert browser.get(f"{API}/contacts/{rows.b_contact.public_id}").status_code == 404
+
+
+def test_the_openapi_document_describes_a_partners_tiers_as_answered(client: Client) -> None:
+    """A partner's ``tiers`` are program/tier name pairs; the program API's tiers are ranked tier records.
+    Both schemas were called TierOut, so the document described a partner's tiers as the other kind."""
+    schemas = client.get(f"{API}/openapi.json").json()["components"]["schemas"]
+    ref = schemas["PartnerOut"]["properties"]["tiers"]["items"]["$ref"]
+    enrolment = schemas[ref.rsplit("/", 1)[-1]]
+    assert set(enrolment["properties"]) == {"program", "tier"}
+    program_tiers = schemas["ProgramOut"]["properties"]["tiers"]["items"]["$ref"]
+    assert set(schemas[program_tiers.rsplit("/", 1)[-1]]["properties"]) == {"public_id", "name", "rank"}
