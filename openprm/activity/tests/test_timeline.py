@@ -65,7 +65,7 @@ def logged(world: Any) -> dict[str, Event]:
 
 def urls(world: Any, logged: dict[str, Event]) -> tuple[list[str], list[str]]:
     a = world.partner_a.public_id
-    gets = [reverse("activity:engagement_panel", args=[a]), reverse("activity:timeline", args=[a])]
+    gets = [reverse("metrics:engagement_panel", args=[a]), reverse("activity:timeline", args=[a])]
     posts = [
         reverse("activity:interaction_create", args=[a]),
         reverse("activity:interaction_delete", args=[interactions.public_id_of(logged["a"])]),
@@ -76,7 +76,7 @@ def urls(world: Any, logged: dict[str, Event]) -> tuple[list[str], list[str]]:
 def test_panel_shows_engagement_and_an_svg_trend(world: Any, logged: Any, client_for: Any) -> None:
     ingest(world, world.partner_a, 12)
     page = client_for(world.analyst).get(
-        reverse("activity:engagement_panel", args=[world.partner_a.public_id])
+        reverse("metrics:engagement_panel", args=[world.partner_a.public_id])
     )
     assert page.status_code == 200
     text = page.text
@@ -88,7 +88,7 @@ def test_panel_shows_engagement_and_an_svg_trend(world: Any, logged: Any, client
 
 def test_partner_page_loads_the_panel(world: Any, client_for: Any) -> None:
     page = client_for(world.manager).get(reverse("partners:detail", args=[world.partner_a.public_id])).text
-    assert reverse("activity:engagement_panel", args=[world.partner_a.public_id]) in page
+    assert reverse("metrics:engagement_panel", args=[world.partner_a.public_id]) in page
 
 
 def test_timeline_merges_events_and_deals_and_filters(world: Any, logged: Any, client_for: Any) -> None:
@@ -213,7 +213,7 @@ def _count(client: Any, url: str) -> int:
 def test_queries_do_not_grow_with_rows(world: Any, client_for: Any) -> None:
     client = client_for(world.manager)
     timeline = reverse("activity:timeline", args=[world.partner_a.public_id])
-    panel = reverse("activity:engagement_panel", args=[world.partner_a.public_id])
+    panel = reverse("metrics:engagement_panel", args=[world.partner_a.public_id])
     for i in range(3):
         log(
             world,
@@ -251,7 +251,7 @@ def test_the_panel_and_the_timeline_show_type_labels_not_keys_run_together(
     )
     client = client_for(world.manager)
     a = world.partner_a.public_id
-    for url in (reverse("activity:engagement_panel", args=[a]), reverse("activity:timeline", args=[a])):
+    for url in (reverse("metrics:engagement_panel", args=[a]), reverse("activity:timeline", args=[a])):
         page = client.get(url).text
         assert "Emailsent" not in page and "Emailreceived" not in page
         assert "E-mail sent to the partner" in page and "E-mail from the partner" in page
