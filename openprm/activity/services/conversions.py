@@ -57,6 +57,55 @@ class ConversionInput(TypedDict, total=False):
     properties: dict[str, Any]
 
 
+def _clean_occurred(errors: dict[str, str], value: Any, now: datetime.datetime) -> datetime.datetime:
+    """When the conversion happened: left out is now; naive is UTC; at most a day ahead, not before 2000."""
+    occurred = now if value is None else value
+    if not isinstance(occurred, datetime.datetime):
+        errors["occurred_at"] = "Use an ISO date-time."
+        occurred = now
+    elif timezone.is_naive(occurred):
+        occurred = timezone.make_aware(occurred, datetime.UTC)
+    if occurred > now + FUTURE_TOLERANCE:
+        errors["occurred_at"] = "Lies more than a day in the future."
+    elif occurred.year < 2000:
+        errors["occurred_at"] = "Lies before the year 2000."
+    return occurred
+
+
+def _clean_customer(errors: dict[str, str], data: ConversionInput, out: dict[str, Any]) -> None:
+    """The customer's ids: an external id, and an e-mail address (kept only as its hash and its domain)
+    or the hash alone."""
+    out["customer_external_id"] = clean_text(
+        errors, "customer_external_id", data.get("customer_external_id"), 200
+    )
+    email = clean_text(errors, "customer_email", data.get("customer_email"), 254)
+    if email and "customer_email" not in errors and ("@" not in email or email.startswith("@")):
+        errors["customer_email"] = "Not an e-mail address."
+    hashed = clean_text(errors, "customer_email_hash", data.get("customer_email_hash"), 64).lower()
+    if hashed and "customer_email_hash" not in errors and not EMAIL_HASH.match(hashed):
+        errors["customer_email_hash"] = "A hex SHA-256 of the trimmed, lower-cased e-mail address."
+    if email and hashed and attribution.email_hash(email) != hashed:
+        errors["customer_email_hash"] = "Does not match customer_email."
+    # Normalised like the partners' domains it is compared with (the self-referral rule).
+    out["customer_email_domain"] = normalize_domain(email) if email else ""
+    out["customer_email_hash"] = attribution.email_hash(email) if email else hashed
+
+
+def _clean_refund_of(errors: dict[str, str], kind: str, refund_of: Any) -> uuid.UUID | None:
+    """The refunded conversion's public id: required for a refund, refused for anything else."""
+    parsed = None
+    if refund_of:
+        try:
+            parsed = uuid.UUID(str(refund_of))
+        except ValueError:
+            errors["refund_of"] = "Not a conversion id."
+    if kind == Conversion.Kind.REFUND and refund_of is None and "refund_of" not in errors:
+        errors["refund_of"] = "A refund names the conversion it refunds."
+    if kind != Conversion.Kind.REFUND and refund_of:
+        errors["refund_of"] = "Only refunds refer to another conversion."
+    return parsed
+
+
 def _clean_conversion(
     data: ConversionInput, *, workspace_currency: str, now: datetime.datetime
 ) -> dict[str, Any]:
@@ -72,48 +121,13 @@ def _clean_conversion(
     if "currency" not in errors and (len(currency) != 3 or not currency.isalpha() or not currency.isascii()):
         errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
     out["currency"] = currency
-    occurred = data.get("occurred_at")
-    out["occurred_given"] = occurred is not None
-    if occurred is None:
-        occurred = now
-    elif not isinstance(occurred, datetime.datetime):
-        errors["occurred_at"] = "Use an ISO date-time."
-        occurred = now
-    elif timezone.is_naive(occurred):
-        occurred = timezone.make_aware(occurred, datetime.UTC)
-    if occurred > now + FUTURE_TOLERANCE:
-        errors["occurred_at"] = "Lies more than a day in the future."
-    elif occurred.year < 2000:
-        errors["occurred_at"] = "Lies before the year 2000."
-    out["occurred_at"] = occurred
-    out["customer_external_id"] = clean_text(
-        errors, "customer_external_id", data.get("customer_external_id"), 200
-    )
-    email = clean_text(errors, "customer_email", data.get("customer_email"), 254)
-    if email and "customer_email" not in errors and ("@" not in email or email.startswith("@")):
-        errors["customer_email"] = "Not an e-mail address."
-    hashed = clean_text(errors, "customer_email_hash", data.get("customer_email_hash"), 64).lower()
-    if hashed and "customer_email_hash" not in errors and not EMAIL_HASH.match(hashed):
-        errors["customer_email_hash"] = "A hex SHA-256 of the trimmed, lower-cased e-mail address."
-    if email and hashed and attribution.email_hash(email) != hashed:
-        errors["customer_email_hash"] = "Does not match customer_email."
-    # Normalised like the partners' domains it is compared with (the self-referral rule).
-    out["customer_email_domain"] = normalize_domain(email) if email else ""
-    out["customer_email_hash"] = attribution.email_hash(email) if email else hashed
+    out["occurred_given"] = data.get("occurred_at") is not None
+    out["occurred_at"] = _clean_occurred(errors, data.get("occurred_at"), now)
+    _clean_customer(errors, data, out)
     out["click_id"] = clean_text(errors, "click_id", data.get("click_id"), 32).lower()
     out["link_code"] = clean_text(errors, "link_code", data.get("link_code"), 64).lower()
     out["coupon"] = clean_text(errors, "coupon", data.get("coupon"), 64).upper()
-    refund_of = data.get("refund_of")
-    out["refund_of"] = None
-    if refund_of:
-        try:
-            out["refund_of"] = uuid.UUID(str(refund_of))
-        except ValueError:
-            errors["refund_of"] = "Not a conversion id."
-    if kind == Conversion.Kind.REFUND and refund_of is None and "refund_of" not in errors:
-        errors["refund_of"] = "A refund names the conversion it refunds."
-    if kind != Conversion.Kind.REFUND and refund_of:
-        errors["refund_of"] = "Only refunds refer to another conversion."
+    out["refund_of"] = _clean_refund_of(errors, kind, data.get("refund_of"))
     properties = data.get("properties") or {}
     if not isinstance(properties, dict) or len(json.dumps(properties, default=str)) > 20000:
         errors["properties"] = "Must be an object of at most 20,000 characters."
@@ -183,8 +197,9 @@ def _touches(workspace_id: int, clicks: list[Click], explicit_pk: int | None) ->
     }
 
 
-def _evidence(workspace_id: int, values: dict[str, Any]) -> tuple[attribution.Evidence, dict[str, Any]]:
-    """The attribution inputs (and the rows they name; unknown references are a 422 on their field)."""
+def _references(workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """The click, link, coupon and refunded conversion the report names (an unknown one is a 422 on
+    its field); the refunded conversion is locked, so two refunds of it are decided one after the other."""
     refs: dict[str, Any] = {"click": None, "link": None, "coupon": None, "refund_of": None}
     errors: dict[str, str] = {}
     if values["click_id"]:
@@ -201,7 +216,6 @@ def _evidence(workspace_id: int, values: dict[str, Any]) -> tuple[attribution.Ev
         refs["coupon"] = Coupon.objects.filter(workspace_id=workspace_id, code=values["coupon"]).first()
         if refs["coupon"] is None:
             errors["coupon"] = "Unknown coupon."
-    original: attribution.Original | None = None
     if values["refund_of"] is not None:
         refs["refund_of"] = (
             Conversion.objects.filter(workspace_id=workspace_id, public_id=values["refund_of"])
@@ -212,21 +226,32 @@ def _evidence(workspace_id: int, values: dict[str, Any]) -> tuple[attribution.Ev
             errors["refund_of"] = "Unknown conversion."
     if errors:
         raise ValidationError(errors)
-    if (refunded := refs["refund_of"]) is not None:
-        _check_refund(refunded, values)
-        original = attribution.Original(
-            partner_id=refunded.partner_id,
-            program_id=refunded.program_id,
-            click_pk=refunded.click_id,
-            attributed_by=refunded.attributed_by,
-            accepted=refunded.status == Conversion.Status.ACCEPTED,
-        )
+    return refs
+
+
+def _original(refunded: Conversion | None, values: dict[str, Any]) -> attribution.Original | None:
+    """What a refund inherits from the conversion it refunds (None: not a refund)."""
+    if refunded is None:
+        return None
+    _check_refund(refunded, values)
+    return attribution.Original(
+        partner_id=refunded.partner_id,
+        program_id=refunded.program_id,
+        click_pk=refunded.click_id,
+        attributed_by=refunded.attributed_by,
+        accepted=refunded.status == Conversion.Status.ACCEPTED,
+    )
+
+
+def _priors(workspace_id: int, values: dict[str, Any]) -> list[Conversion]:
+    """The customer's earlier accepted, attributed conversions (by external id or e-mail hash), oldest
+    first, with their clicks."""
     customer = Q(pk__in=[])
     if values["customer_external_id"]:
         customer |= Q(customer_external_id=values["customer_external_id"])
     if values["customer_email_hash"]:
         customer |= Q(customer_email_hash=values["customer_email_hash"])
-    priors_rows = list(
+    return list(
         Conversion.objects.filter(
             customer,
             workspace_id=workspace_id,
@@ -237,9 +262,14 @@ def _evidence(workspace_id: int, values: dict[str, Any]) -> tuple[attribution.Ev
         .exclude(kind=Conversion.Kind.REFUND)
         .select_related("click")
         .order_by("occurred_at", "id")[:PRIOR_LIMIT]
-        if original is None
-        else []
     )
+
+
+def _evidence(workspace_id: int, values: dict[str, Any]) -> tuple[attribution.Evidence, dict[str, Any]]:
+    """The attribution inputs (and the rows they name; unknown references are a 422 on their field)."""
+    refs = _references(workspace_id, values)
+    original = _original(refs["refund_of"], values)
+    priors_rows = _priors(workspace_id, values) if original is None else []
     clicks = [p.click for p in priors_rows if p.click is not None]
     if refs["click"] is not None:
         clicks.append(refs["click"])

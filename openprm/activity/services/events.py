@@ -188,75 +188,29 @@ class _Bad(Exception):
 
 
 def _check(item: Any, lookups: _Lookups, now: datetime.datetime, source: str) -> list[Any]:
-    """One item → a row in ``_COLUMNS`` order (properties serialized); raises ``_Bad``."""
+    """One item → a row in ``_COLUMNS`` order (properties serialized); raises ``_Bad`` for the first bad
+    field, in the order of the checks below."""
     if not isinstance(item, dict):
         raise _Bad("", "invalid_type", "Each event must be a JSON object.")
     if not FIELDS.issuperset(item):
         name = sorted(item.keys() - FIELDS)[0]
         raise _Bad(str(name)[:60], "unknown_field", f"Unknown field '{str(name)[:60]}'.")
-    event_id = item.get("event_id")
-    if not isinstance(event_id, str) or not (event_id := event_id.strip()):
-        raise _Bad("event_id", "required", "event_id is required (a string unique to this event).")
-    if len(event_id) > MAX_EVENT_ID or not event_id.isprintable():  # NUL is not printable
-        raise _Bad("event_id", "invalid", f"event_id must be at most {MAX_EVENT_ID} printable characters.")
-
+    event_id = _event_id(item)
     type_key = item.get("type")
     if not isinstance(type_key, str):
         raise _Bad("type", "required", "type is required (an event type key).")
     kind = lookups.kinds.get(type_key)
     if kind is None:
         raise _Bad("type", "unknown_type", f"Unknown event type '{type_key[:60]}'. Known: {lookups.known}.")
-
     external = item.get("partner_external_id")
     partner_id = lookups.by_external.get(external) if type(external) is str else None
     if partner_id is None or "partner" in item:
         partner_id = _partner(item, lookups)
     occurred_at = _moment(item.get("occurred_at"), lookups.latest)
-
-    direction = item.get("direction") or ""
-    if not isinstance(direction, str) or (direction and direction not in DIRECTIONS):
-        raise _Bad("direction", "invalid", "direction must be 'inbound', 'outbound' or empty.")
-    if kind.direction and direction and direction != kind.direction:
-        raise _Bad("direction", "invalid", f"A {type_key} event is always {kind.direction}.")
-
-    value = item.get("value")
-    if value is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Bad("value", "invalid_type", "value must be a number.")
-        if (isinstance(value, float) and not math.isfinite(value)) or abs(value) >= MAX_VALUE:
-            raise _Bad("value", "invalid", "value must be a finite number below 1e15 in size.")
-        value = Decimal(str(value)).quantize(Decimal("0.0001"))
-
-    properties = item.get("properties")
-    if properties is None:
-        serialized = "{}"
-    elif not isinstance(properties, dict):
-        raise _Bad("properties", "invalid_type", "properties must be a JSON object.")
-    else:
-        serialized = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
-        if len(serialized.encode()) > MAX_PROPERTIES_BYTES:
-            raise _Bad("properties", "too_large", f"properties must be at most {MAX_PROPERTIES_BYTES} bytes.")
-        if "\\u0000" in serialized or _has_nul(serialized):
-            raise _Bad("properties", "invalid", "properties must not contain NUL characters.")
-
-    contact_id = user_id = None
-    email = item.get("actor_email")
-    if email is not None:
-        if not isinstance(email, str):
-            raise _Bad("actor_email", "invalid_type", "actor_email must be a string.")
-        contact_id, contact_partner, user_id = lookups.emails.get(email.strip().lower(), (None, None, None))
-        if contact_id is not None and contact_partner != partner_id:
-            contact_id = None  # another partner's contact: not this event's actor
-        if contact_id is None and user_id is None:
-            raise _Bad(
-                "actor_email", "not_found", "No contact of this partner or workspace user has this e-mail."
-            )
-
-    given_source = item.get("source")
-    if given_source is not None:
-        if given_source not in (Event.Source.API, Event.Source.INTEGRATION, Event.Source.CSV):
-            raise _Bad("source", "invalid", "source must be 'api', 'integration' or 'csv'.")
-        source = given_source
+    direction = _direction(item, kind, type_key)
+    value = _value(item)
+    serialized = _properties(item)
+    contact_id, user_id = _actor_ids(item, lookups, partner_id)
     return [
         lookups.workspace_id,
         partner_id,
@@ -269,8 +223,80 @@ def _check(item: Any, lookups: _Lookups, now: datetime.datetime, source: str) ->
         direction,
         value,
         serialized,
-        source,
+        _source(item, source),
     ]
+
+
+def _event_id(item: dict[str, Any]) -> str:
+    event_id = item.get("event_id")
+    if not isinstance(event_id, str) or not (event_id := event_id.strip()):
+        raise _Bad("event_id", "required", "event_id is required (a string unique to this event).")
+    if len(event_id) > MAX_EVENT_ID or not event_id.isprintable():  # NUL is not printable
+        raise _Bad("event_id", "invalid", f"event_id must be at most {MAX_EVENT_ID} printable characters.")
+    return event_id
+
+
+def _direction(item: dict[str, Any], kind: EventKind, type_key: str) -> str:
+    """inbound, outbound or empty; a type with a fixed direction refuses the other one."""
+    direction = item.get("direction") or ""
+    if not isinstance(direction, str) or (direction and direction not in DIRECTIONS):
+        raise _Bad("direction", "invalid", "direction must be 'inbound', 'outbound' or empty.")
+    if kind.direction and direction and direction != kind.direction:
+        raise _Bad("direction", "invalid", f"A {type_key} event is always {kind.direction}.")
+    return direction
+
+
+def _value(item: dict[str, Any]) -> Decimal | None:
+    """The event's number, finite and below 1e15 in size, kept to 4 decimal places (None: none given)."""
+    value = item.get("value")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Bad("value", "invalid_type", "value must be a number.")
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) >= MAX_VALUE:
+        raise _Bad("value", "invalid", "value must be a finite number below 1e15 in size.")
+    return Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
+def _properties(item: dict[str, Any]) -> str:
+    """The properties as compact JSON text: an object of at most MAX_PROPERTIES_BYTES, without NUL."""
+    properties = item.get("properties")
+    if properties is None:
+        return "{}"
+    if not isinstance(properties, dict):
+        raise _Bad("properties", "invalid_type", "properties must be a JSON object.")
+    serialized = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
+    if len(serialized.encode()) > MAX_PROPERTIES_BYTES:
+        raise _Bad("properties", "too_large", f"properties must be at most {MAX_PROPERTIES_BYTES} bytes.")
+    if "\\u0000" in serialized or _has_nul(serialized):
+        raise _Bad("properties", "invalid", "properties must not contain NUL characters.")
+    return serialized
+
+
+def _actor_ids(item: dict[str, Any], lookups: _Lookups, partner_id: int) -> tuple[int | None, int | None]:
+    """(contact id, user id) of ``actor_email``: a contact of this event's partner or a workspace user."""
+    email = item.get("actor_email")
+    if email is None:
+        return None, None
+    if not isinstance(email, str):
+        raise _Bad("actor_email", "invalid_type", "actor_email must be a string.")
+    contact_id, contact_partner, user_id = lookups.emails.get(email.strip().lower(), (None, None, None))
+    if contact_id is not None and contact_partner != partner_id:
+        contact_id = None  # another partner's contact: not this event's actor
+    if contact_id is None and user_id is None:
+        raise _Bad(
+            "actor_email", "not_found", "No contact of this partner or workspace user has this e-mail."
+        )
+    return contact_id, user_id
+
+
+def _source(item: dict[str, Any], default: str) -> str:
+    given = item.get("source")
+    if given is None:
+        return default
+    if given not in (Event.Source.API, Event.Source.INTEGRATION, Event.Source.CSV):
+        raise _Bad("source", "invalid", "source must be 'api', 'integration' or 'csv'.")
+    return str(given)
 
 
 def _partner(item: dict[str, Any], lookups: _Lookups) -> int:
