@@ -168,6 +168,42 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect(back if back.startswith("/activity/referrals/") else "activity:referrals")
 
 
+def _create_forms(
+    request: HttpRequest, partners: list[tuple[str, str]]
+) -> tuple[Any, Any, HttpResponse | None]:
+    """The new-link and new-coupon forms (the page has both; each names its button) and, when a posted
+    one was saved, the redirect back to the list."""
+    actor = actor_of(request)
+    programs = _programs()
+    posted = request.POST if request.method == "POST" else None
+    adding_coupon = "add_coupon" in request.POST
+    form = LinkForm(None if adding_coupon else posted, partners=partners, programs=programs)
+    coupon_form = CouponForm(
+        posted if adding_coupon else None, partners=partners, programs=programs, prefix="coupon"
+    )
+    if adding_coupon:
+        coupon = _saved(coupon_form, lambda data: services.coupon_create(actor=actor, data=data))
+        if coupon is not None:
+            messages.success(request, f"Created the coupon {coupon.code}.")
+            return form, coupon_form, redirect("activity:referrals")
+    elif posted is not None:
+        link = _saved(form, lambda data: services.link_create(actor=actor, data=data))
+        if link is not None:
+            messages.success(request, f"Created /r/{link.code}.")
+            return form, coupon_form, redirect("activity:referrals")
+    return form, coupon_form, None
+
+
+def _partner_totals(actor: Any) -> list[tuple[str, Any]]:
+    """The 20 partners with the most clicks in the last TOTALS_DAYS days (from the rollups), by name."""
+    since = timezone.now().date() - datetime.timedelta(days=TOTALS_DAYS)
+    totals = selectors.referral_totals(actor=actor, since=since)
+    partner_names = dict(Partner.objects.filter(pk__in=list(totals)).values_list("pk", "name"))
+    return sorted(
+        ((partner_names.get(p, "?"), t) for p, t in totals.items()), key=lambda row: -row[1].clicks
+    )[:20]
+
+
 @staff_view
 def referrals(request: HttpRequest) -> HttpResponse:
     """Tracking links (with clicks and conversions), coupons, each partner's last-30-day totals from the
@@ -176,35 +212,17 @@ def referrals(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         actor.require(Perm.PARTNER_EDIT)
     filters = ReferralFilters.from_mapping(request.GET)
-    can_edit = actor.can(Perm.PARTNER_EDIT)
     partners = _partners()
     form = coupon_form = None
-    if can_edit:
-        programs = _programs()
-        posted = request.POST if request.method == "POST" else None
-        adding_coupon = "add_coupon" in request.POST  # the page has two forms; each names its button
-        form = LinkForm(None if adding_coupon else posted, partners=partners, programs=programs)
-        coupon_form = CouponForm(
-            posted if adding_coupon else None, partners=partners, programs=programs, prefix="coupon"
-        )
-        if adding_coupon:
-            coupon = _saved(coupon_form, lambda data: services.coupon_create(actor=actor, data=data))
-            if coupon is not None:
-                messages.success(request, f"Created the coupon {coupon.code}.")
-                return redirect("activity:referrals")
-        elif posted is not None:
-            link = _saved(form, lambda data: services.link_create(actor=actor, data=data))
-            if link is not None:
-                messages.success(request, f"Created /r/{link.code}.")
-                return redirect("activity:referrals")
+    if actor.can(Perm.PARTNER_EDIT):
+        form, coupon_form, done = _create_forms(request, partners)
+        if done is not None:
+            return done
     page = paginate(request, selectors.link_list(actor=actor, filters=filters), per_page=50)
     links = list(page.object_list)
     coupon_page = Paginator(selectors.coupon_list(actor=actor, filters=filters), 50).get_page(
         request.GET.get("coupon_page")
     )
-    since = timezone.now().date() - datetime.timedelta(days=TOTALS_DAYS)
-    totals = selectors.referral_totals(actor=actor, since=since)
-    partner_names = dict(Partner.objects.filter(pk__in=list(totals)).values_list("pk", "name"))
     return render(
         request,
         "activity/referrals/links.html",
@@ -214,9 +232,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "links": links,
             "clicks": selectors.link_click_counts(actor=actor, links=links),
             "conversions": selectors.link_conversion_counts(actor=actor, links=links),
-            "totals": sorted(
-                ((partner_names.get(p, "?"), t) for p, t in totals.items()), key=lambda row: -row[1].clicks
-            )[:20],
+            "totals": _partner_totals(actor),
             "totals_days": TOTALS_DAYS,
             "partners": partners,
             "form": form,
@@ -326,46 +342,57 @@ def coupon_set_active(request: HttpRequest, public_id: str) -> HttpResponse:
     return _back(request)
 
 
-@staff_view
-def destinations(request: HttpRequest) -> HttpResponse:
-    """Where tracking links may lead: the workspace's allowed hosts and each program's own list (admins
-    edit, other staff read), and the active links outside them (the redirect refuses those; staff fix
-    or deactivate them), a page at a time."""
-    actor = actor_of(request)
-    can_admin = actor.can(Perm.WORKSPACE_ADMIN)
-    hosts = selectors.tracking_hosts_get(actor=actor)
-    target = request.POST.get("target", "") if request.method == "POST" else ""
-    forms_by_target: dict[str, TrackingHostsForm] = {}
-    if can_admin:
-        forms_by_target["workspace"] = TrackingHostsForm(
-            initial={"hosts": "\n".join(hosts.workspace)}, prefix="workspace"
-        )
-        for entry in hosts.programs:
-            key = str(entry.program.public_id)
-            forms_by_target[key] = TrackingHostsForm(initial={"hosts": "\n".join(entry.hosts)}, prefix=key)
+def _hosts_forms(request: HttpRequest, hosts: Any, target: str) -> dict[str, TrackingHostsForm]:
+    """Admins: one hosts form for the workspace and one per program, keyed "workspace" or the program's
+    public id; the posted one (``target``) is bound to the request."""
+    forms_by_target: dict[str, TrackingHostsForm] = {
+        "workspace": TrackingHostsForm(initial={"hosts": "\n".join(hosts.workspace)}, prefix="workspace")
+    }
+    for entry in hosts.programs:
+        key = str(entry.program.public_id)
+        forms_by_target[key] = TrackingHostsForm(initial={"hosts": "\n".join(entry.hosts)}, prefix=key)
     if request.method == "POST":
-        actor.require(Perm.WORKSPACE_ADMIN)
         if target not in forms_by_target:
             raise Http404
         forms_by_target[target] = TrackingHostsForm(request.POST, prefix=target)
     for key, form in forms_by_target.items():
         if key != "workspace":
             form.fields["hosts"].widget.attrs.update(rows=2, placeholder="Empty: the workspace's hosts")
+    return forms_by_target
+
+
+def _hosts_saved(request: HttpRequest, hosts: Any, form: TrackingHostsForm, target: str) -> bool:
+    """Save the posted hosts form of ``target`` (the service's errors go to the form); True when saved."""
+    program = next((e.program for e in hosts.programs if str(e.program.public_id) == target), None)
+    if not form.is_valid():
+        return False
+    try:
+        saved = services.tracking_hosts_set(
+            actor=actor_of(request), hosts=form.cleaned_data["hosts"], program=program
+        )
+    except ValidationError as exc:
+        form.add_error("hosts", exc.message_dict.get("hosts", exc.messages))
+        return False
+    where = program.name if program is not None else "the workspace"
+    listed = ", ".join(saved) if saved else "none" if program is None else "the workspace's"
+    messages.success(request, f"Allowed hosts for {where}: {listed}.")
+    return True
+
+
+@staff_view
+def destinations(request: HttpRequest) -> HttpResponse:
+    """Where tracking links may lead: the workspace's allowed hosts and each program's own list (admins
+    edit, other staff read), and the active links outside them (the redirect refuses those; staff fix
+    or deactivate them), a page at a time."""
+    actor = actor_of(request)
     if request.method == "POST":
-        form = forms_by_target[target]
-        program = next((e.program for e in hosts.programs if str(e.program.public_id) == target), None)
-        if form.is_valid():
-            try:
-                saved = services.tracking_hosts_set(
-                    actor=actor, hosts=form.cleaned_data["hosts"], program=program
-                )
-            except ValidationError as exc:
-                form.add_error("hosts", exc.message_dict.get("hosts", exc.messages))
-            else:
-                where = program.name if program is not None else "the workspace"
-                listed = ", ".join(saved) if saved else "none" if program is None else "the workspace's"
-                messages.success(request, f"Allowed hosts for {where}: {listed}.")
-                return redirect("activity:destinations")
+        actor.require(Perm.WORKSPACE_ADMIN)
+    can_admin = actor.can(Perm.WORKSPACE_ADMIN)
+    hosts = selectors.tracking_hosts_get(actor=actor)
+    target = request.POST.get("target", "") if request.method == "POST" else ""
+    forms_by_target = _hosts_forms(request, hosts, target) if can_admin else {}
+    if request.method == "POST" and _hosts_saved(request, hosts, forms_by_target[target], target):
+        return redirect("activity:destinations")
     outside = selectors.links_outside_hosts(actor=actor, hosts=hosts)
     page = Paginator(outside, 50).get_page(request.GET.get("page"))
     links = selectors.links_by_ids(actor=actor, ids=list(page.object_list))
