@@ -9,6 +9,7 @@ from openprm.partners.selectors.contacts import contact_get, contact_list
 from openprm.partners.selectors.history import HistoryItem, audit_list, partner_history
 from openprm.partners.selectors.partners import (
     LastContact,
+    custom_field_list,
     last_contact_on,
     last_contact_register,
     partner_get,
@@ -40,6 +41,7 @@ __all__ = [
     "audit_list",
     "contact_get",
     "contact_list",
+    "custom_field_list",
     "last_contact_on",
     "last_contact_register",
     "partner_get",

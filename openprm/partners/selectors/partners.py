@@ -18,6 +18,7 @@ from openprm.partners.filters import PartnerFilters, partner_filter
 from openprm.partners.models import (
     Agreement,
     AgreementStatus,
+    CustomFieldDefinition,
     Partner,
     PartnerProgram,
     PartnerType,
@@ -119,6 +120,11 @@ def reference_data(*, actor: Actor) -> dict[str, Any]:
         "tiers": list(Tier.objects.select_related("program")),
         "tags": list(Tag.objects.all()),
     }
+
+
+def custom_field_list(*, actor: Actor) -> QuerySet[CustomFieldDefinition]:
+    """The workspace's custom partner fields (by label): the partner form's extra fields."""
+    return CustomFieldDefinition.objects.all()
 
 
 def saved_view_list(*, actor: Actor) -> QuerySet[SavedView]:

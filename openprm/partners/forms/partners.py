@@ -1,4 +1,5 @@
-"""Page forms: they parse browser input into service input; the services do the validation that matters."""
+"""Page forms of partners: they parse browser input into service input; the services do the validation
+that matters."""
 
 from __future__ import annotations
 
@@ -9,23 +10,9 @@ from django.core.exceptions import ValidationError
 from django_countries import countries
 
 from openprm.accounts.models import User
-from openprm.partners.models import (
-    Agreement,
-    AgreementStatus,
-    Contact,
-    CustomFieldDefinition,
-    PartnerStatus,
-    PartnerType,
-    Program,
-    Tier,
-)
+from openprm.partners.forms.fields import DATE, split_list
+from openprm.partners.models import CustomFieldDefinition, PartnerStatus, PartnerType, Program, Tier
 from openprm.partners.services import PartnerInput
-
-DATE = forms.DateInput(attrs={"type": "date"})
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
 
 
 class PartnerForm(forms.Form):
@@ -108,10 +95,10 @@ class PartnerForm(forms.Form):
             "external_id": data["external_id"] or None,
             "country": data["country"],
             "region": data["region"],
-            "domains": _split(data["domains"]),
+            "domains": split_list(data["domains"]),
             "website": data["website"],
             "owner_email": data["owner"] or None,
-            "tags": _split(data["tags"]),
+            "tags": split_list(data["tags"]),
             "start_date": data["start_date"],
             "notes": data["notes"],
             "tiers": tiers,
@@ -153,31 +140,6 @@ def partner_initial(partner: Any) -> dict[str, Any]:
     return initial
 
 
-class ContactForm(forms.ModelForm):
-    class Meta:
-        model = Contact
-        fields = ["name", "email", "phone", "title", "role", "is_primary"]
-
-
-class AgreementForm(forms.ModelForm):
-    status = forms.ChoiceField(choices=AgreementStatus.choices)
-
-    class Meta:
-        model = Agreement
-        fields = [
-            "title",
-            "kind",
-            "status",
-            "start_date",
-            "end_date",
-            "auto_renew",
-            "renewal_notice_days",
-            "terms_summary",
-            "file",
-        ]
-        widgets = {"start_date": DATE, "end_date": DATE}
-
-
 class TierChangeForm(forms.Form):
     program = forms.CharField(max_length=120)
     tier = forms.CharField(max_length=60, required=False)
@@ -195,73 +157,3 @@ class BulkForm(forms.Form):
 class SavedViewForm(forms.Form):
     name = forms.CharField(max_length=80)
     query = forms.CharField(max_length=2000, required=False)
-
-
-class InviteForm(forms.Form):
-    role = forms.ChoiceField(
-        choices=[
-            ("partner_rep", "Partner rep"),
-            ("partner_manager", "Partner manager"),
-            ("partner_admin", "Partner admin"),
-        ]
-    )
-
-
-class PartnerTypeForm(forms.Form):
-    key = forms.SlugField(max_length=40, help_text="e.g. marketplace")
-    label = forms.CharField(max_length=80)
-
-
-class CustomFieldForm(forms.Form):
-    key = forms.SlugField(max_length=40, help_text="Column name in CSV files, e.g. crm_account_id")
-    label = forms.CharField(max_length=80)
-    field_type = forms.ChoiceField(choices=CustomFieldDefinition.FieldType.choices)
-    choices = forms.CharField(max_length=2000, required=False, help_text="For choice fields: comma-separated")
-    required = forms.BooleanField(required=False)
-
-    def choice_list(self) -> list[str]:
-        return _split(self.cleaned_data.get("choices") or "")
-
-
-class ProgramForm(forms.Form):
-    """A program's name and settings; the service checks the bounds and the unique name."""
-
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False)
-    is_default = forms.BooleanField(
-        required=False, label="Default program", help_text="New partners are enrolled in it"
-    )
-    approval_sla_days = forms.IntegerField(
-        label="Approval SLA (business days)", help_text="Registrations should be decided within it (1–90)"
-    )
-    protection_days = forms.IntegerField(
-        label="Registration protection (days)",
-        help_text="An approved registration stays protected this long (1–1095)",
-    )
-    attribution_model = forms.ChoiceField(
-        choices=Program._meta.get_field("attribution_model").choices,  # type: ignore[arg-type]
-        help_text="Which of a customer's clicks earns a conversion",
-    )
-    attribution_window_days = forms.IntegerField(
-        label="Attribution window (days)", help_text="Conversions within it count for a click (1–365)"
-    )
-    active_window_days = forms.IntegerField(
-        label="Active window (days)",
-        help_text="A partner is active with a qualifying activity within it (1–730)",
-    )
-
-    @staticmethod
-    def initial_of(program: Program | None) -> dict[str, Any]:
-        if program is None:
-            return {
-                "approval_sla_days": 2,
-                "protection_days": 90,
-                "attribution_model": "last_click",
-                "attribution_window_days": 30,
-                "active_window_days": 90,
-            }
-        return {name: getattr(program, name) for name in ProgramForm.base_fields}
-
-
-class TierForm(forms.Form):
-    name = forms.CharField(max_length=60, label="Tier name")
