@@ -26,6 +26,14 @@ def actor_for_user(user: User) -> Actor | None:
     )
 
 
+def actor_for_email(email: str) -> Actor | None:
+    """The actor of the active user with this e-mail (case and surrounding spaces ignored), as
+    ``actor_for_user``; None when there is no such user or they have no active membership. The command
+    line's "act as this user" (``--email``)."""
+    user = User.objects.filter(email=email.strip().lower()).first()
+    return actor_for_user(user) if user is not None else None
+
+
 def archived_partner_of(user: User) -> str:
     """The name of the archived partner whose portal login this user had ("" if none): its archiving
     suspended the membership, and the user is told so instead of "no access"."""

@@ -6,8 +6,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from openprm.accounts.models import User
-from openprm.accounts.selectors import actor_for_user, token_list
+from openprm.accounts.selectors import actor_for_email, token_list
 from openprm.accounts.services import TOKEN_PREFIX, token_create, token_revoke
 from openprm.core.actors import Actor
 from openprm.core.scoping import scope
@@ -50,8 +49,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
 
     def actor(self, email: str) -> Actor:
-        user = User.objects.filter(email=email.strip().lower()).first()
-        actor = actor_for_user(user) if user is not None else None
+        actor = actor_for_email(email)
         if actor is None:
             raise CommandError(f"No active user with a workspace membership has the e-mail '{email}'.")
         return actor

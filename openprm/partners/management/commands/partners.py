@@ -13,8 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from openprm.accounts.models import User
-from openprm.accounts.selectors import actor_for_user
+from openprm.accounts.selectors import actor_for_email
 from openprm.core.actors import Actor
 from openprm.core.scoping import scope
 from openprm.partners import selectors, services
@@ -51,8 +50,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
 
     def actor(self, email: str) -> Actor:
-        user = User.objects.filter(email=email.strip().lower()).first()
-        actor = actor_for_user(user) if user is not None else None
+        actor = actor_for_email(email)
         if actor is None or not actor.is_staff:
             raise CommandError(f"No active staff user has the e-mail '{email}'.")
         return actor
