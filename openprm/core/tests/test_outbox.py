@@ -336,5 +336,9 @@ def test_a_real_worker_delivers_an_invitation(
 
 
 def test_the_backoff_doubles_up_to_a_cap() -> None:
-    assert [outbox.backoff_seconds(n) for n in (1, 2, 3)] == [BACKOFF_SECONDS, 2 * BACKOFF_SECONDS, 4 * BACKOFF_SECONDS]
+    assert [outbox.backoff_seconds(n) for n in (1, 2, 3)] == [
+        BACKOFF_SECONDS,
+        2 * BACKOFF_SECONDS,
+        4 * BACKOFF_SECONDS,
+    ]
     assert outbox.backoff_seconds(40) == outbox.BACKOFF_MAX_SECONDS
