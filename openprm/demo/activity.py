@@ -3,7 +3,10 @@ the partner's engagement level (``plan.engagement``): healthy partners are in re
 download, train and certify, open and resolve tickets, deliver campaigns and answer surveys; declining ones
 fade in the months before the downturn; churned ones go quiet. Influencers and affiliates also post content.
 
-Generators return event rows in ``EVENT_COLUMNS`` order (Python values); ``loader`` writes them.
+Engagement events are stored the way any event source's are: through activity's ingestion
+(``events_ingest``: validated, stored once, rollups queued). Logged interactions are written directly
+(``rows.event_writer``): they carry both the partner's contact and the staff member who logged them, and
+no bulk path of activity stores that (``interactions.interaction_create`` is one at a time).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from openprm.activity.services.events import MAX_BATCH, events_ingest
+from openprm.core.actors import Actor
 from openprm.demo.plan import D, Dice, PartnerPlan, engagement
 from openprm.demo.words import (
     BODIES,
@@ -37,8 +42,9 @@ EVENT_COLUMNS = [
     "properties",
     "source",
 ]
-"""Generated event rows: Python values in this order."""
+"""Generated interaction rows: Python values in this order."""
 EventRow = tuple[Any, ...]
+EventItem = dict[str, Any]  # an event as the ingestion API takes it
 INTERACTION_TYPE = {("email", "inbound"): "email_received", ("email", "outbound"): "email_sent"}
 KINDS = ["email", "call", "meeting", "note"]
 KIND_CUM_WEIGHTS = [46, 66, 80, 100]
@@ -156,20 +162,22 @@ class _Engagement:
         self.start = plan.history_start(dice.now)
         self.ended = plan.events[-1][0] if p.status == PartnerStatus.CHURNED else dice.now
         self.key = p.public_id.hex[:12]
+        self.partner = str(p.public_id)
         self.counter = 0
         self.creator = plan.type_key in ("influencer", "affiliate")
         self.campaigns = plan.type_key in ("influencer", "affiliate", "agency", "reseller", "referral")
         self.followers = dice.rng.randint(2_000, 80_000) if self.creator else 0
-        self.rows: list[EventRow] = []
+        self.items: list[EventItem] = []
 
     def add(self, type_key: str, at: datetime.datetime, source: str = "api", **properties: Any) -> None:
         if self.start <= at < self.ended:
             self.counter += 1
-            value = properties.pop("value", None)
-            event_id = f"demo-{self.key}-{self.counter}"
-            self.rows.append(
-                (event_id, self.plan.partner.pk, type_key, "", at, None, None, value, properties, source)
-            )
+            item: EventItem = {"event_id": f"demo-{self.key}-{self.counter}", "partner": self.partner}
+            item["type"] = type_key
+            item.update(occurred_at=at.isoformat(), source=source, properties=properties)
+            if "value" in properties:
+                item["value"] = properties.pop("value")
+            self.items.append(item)
 
     def moment(self, week: datetime.datetime) -> datetime.datetime:
         rng = self.dice.rng
@@ -246,8 +254,8 @@ class _Engagement:
             self.posts(week, level)
 
 
-def engagement_events(dice: Dice, plan: PartnerPlan) -> list[EventRow]:
-    """The partner's engagement events over the history window (none for applicants)."""
+def engagement_events(dice: Dice, plan: PartnerPlan) -> list[EventItem]:
+    """The partner's engagement events over the history window (none for applicants), as ingestion items."""
     if plan.partner.status == PartnerStatus.APPLICANT:
         return []
     events = _Engagement(dice, plan)
@@ -258,4 +266,18 @@ def engagement_events(dice: Dice, plan: PartnerPlan) -> list[EventRow]:
         if level > 0.01:
             events.week(week, level)
         week += D(days=7)
-    return events.rows
+    return events.items
+
+
+def engagement_ingest(*, actor: Actor, items: list[EventItem]) -> int:
+    """Store engagement events through activity's ingestion, a batch at a time; every one must be stored
+    (a rejected demo event is a bug in the generator, not data to skip)."""
+    stored = 0
+    for start in range(0, len(items), MAX_BATCH):
+        batch = items[start : start + MAX_BATCH]
+        result = events_ingest(actor=actor, items=batch, atomic=True)
+        if result.refused or result.stored != len(batch):
+            errors = [e.as_dict() for e in result.errors[:3]]
+            raise RuntimeError(f"The demo's events were refused ({result.duplicates} duplicates): {errors}")
+        stored += result.stored
+    return stored

@@ -37,7 +37,7 @@ from openprm.core.permissions import Role
 from openprm.core.scoping import scope
 from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
 from openprm.demo import deals as demo_deals
-from openprm.demo.activity import EventRow, engagement_events, interactions
+from openprm.demo.activity import EventItem, EventRow, engagement_events, engagement_ingest, interactions
 from openprm.demo.partners import (
     LOCALES,
     REFERRAL_TYPES,
@@ -59,7 +59,7 @@ from openprm.demo.people import (
 )
 from openprm.demo.plan import Dice, PartnerPlan
 from openprm.demo.referrals import demo_referrals_load
-from openprm.demo.rows import event_writer
+from openprm.demo.rows import EventWriter, event_writer, insert_objects
 from openprm.partners.models import (
     Agreement,
     Contact,
@@ -161,27 +161,32 @@ class _Load:
         contacts = [c for plan in self.plans for c in plan.contacts]
         Contact.objects.bulk_create(contacts, batch_size=BATCH_SIZE)
         agreements = [a for extra in extras for a in extra.agreements]
-        Agreement.objects.bulk_create(agreements, batch_size=BATCH_SIZE)
+        insert_objects(Agreement, agreements)
         self.result.partners, self.result.contacts = len(self.plans), len(contacts)
         self.result.agreements = len(agreements)
         self.result.status_changes = sum(len(extra.history) for extra in extras)
 
     def activity(self) -> None:
+        """Interactions and engagement events, partner by partner (the dice's order), written a batch at a
+        time: the interactions directly, the engagement events through activity's ingestion."""
         self.say("Generating 24 months of activity (interactions and engagement events)…")
         write = event_writer(self.workspace.pk)
         fallback_owner = [self.staff[ADMIN_EMAIL].pk]
-        buffer: list[EventRow] = []
+        logged: list[EventRow] = []
+        items: list[EventItem] = []
         for plan in self.plans:
-            logged = interactions(self.dice, plan, fallback_owner)
-            self.result.interactions += len(logged)
-            buffer += logged
-            buffer += engagement_events(self.dice, plan)
-            if len(buffer) >= EVENT_BATCH:
-                write(buffer)
-                self.result.events += len(buffer)
-                buffer = []
-        write(buffer)
-        self.result.events += len(buffer)
+            logged += interactions(self.dice, plan, fallback_owner)
+            items += engagement_events(self.dice, plan)
+            if len(logged) + len(items) >= EVENT_BATCH:
+                self.events_store(write, logged, items)
+                logged, items = [], []
+        self.events_store(write, logged, items)
+
+    def events_store(self, write: EventWriter, logged: list[EventRow], items: list[EventItem]) -> None:
+        write(logged)
+        stored = engagement_ingest(actor=self.actor, items=items)
+        self.result.interactions += len(logged)
+        self.result.events += len(logged) + stored
 
     def deals(self, count: int, managers: list[int]) -> None:
         self.say("Generating deals…")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from openprm.core.actors import Actor
 from openprm.core.models import Workspace
 from openprm.demo.plan import D, Dice, Lifecycle, PartnerPlan, ascii_fold, slug
+from openprm.demo.rows import insert_objects, update_objects
 from openprm.demo.words import (
     BRAND_STEMS,
     BRAND_TAILS,
@@ -529,14 +530,9 @@ def partners_write(
 def _backdate(plans: Sequence[PartnerPlan], extras: Sequence[PartnerExtras]) -> None:
     """Give the partners their past: the bulk service records a creation "now" (one status change from
     nothing, enrolments joined today with fresh ids); the demo's partners have years of lifecycle."""
-    planned = {(e.partner.pk, e.program.pk): e for extra in extras for e in extra.enrolments}
+    enrolments = [e for extra in extras for e in extra.enrolments]
+    update_objects(PartnerProgram, enrolments, ["public_id", "joined_on"], keys=["partner", "program"])
     ids = [plan.partner.pk for plan in plans]
     for start in range(0, len(ids), WRITE_BATCH):
-        chunk = ids[start : start + WRITE_BATCH]
-        rows = list(PartnerProgram.objects.filter(partner_id__in=chunk).order_by("pk"))
-        for row in rows:
-            row.public_id = planned[(row.partner_id, row.program_id)].public_id
-            row.joined_on = planned[(row.partner_id, row.program_id)].joined_on
-        PartnerProgram.objects.bulk_update(rows, ["public_id", "joined_on"])
-        StatusChange.objects.filter(partner_id__in=chunk).delete()
-    StatusChange.objects.bulk_create([c for extra in extras for c in extra.history], batch_size=WRITE_BATCH)
+        StatusChange.objects.filter(partner_id__in=ids[start : start + WRITE_BATCH]).delete()
+    insert_objects(StatusChange, [change for extra in extras for change in extra.history])

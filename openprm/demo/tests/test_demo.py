@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import RequestFactory
+from django.utils import timezone
 
 from openprm.accounts.models import Membership, User
 from openprm.activity.catalog import BUILTIN_TYPES
@@ -227,9 +228,11 @@ def test_demo_is_a_realistic_program(demo):
         assert not RollupDirty.objects.exists()
 
 
-def test_demo_writes_through_the_owning_apps_services(demo):
+def test_demo_writes_through_the_owning_apps_services(db, var_dir):
     """Partners come from the partners' bulk service and logins from the accounts service, as an import
     or an admin would make them: one "create" audit entry each, by the demo."""
+    loaded_at = timezone.now()
+    demo = demo_load(partners=20, seed=42, now=NOW)
     with unscoped():
         created = AuditEntry.objects.filter(action=AuditEntry.Action.CREATE, actor_label="demo")
         by_type = Counter(created.values_list("object_type", flat=True))
@@ -241,6 +244,9 @@ def test_demo_writes_through_the_owning_apps_services(demo):
         assert entry.changes["status"]["after"] == partner.status and entry.partner_id == partner.pk
         # ...while the partner keeps its dated past (the bulk service records a creation "now")
         assert StatusChange.objects.filter(partner=partner).order_by("changed_at").first().changed_at < NOW
+        # Engagement events arrive through the ingestion API's path: received when the demo stored them.
+        ingested = Event.objects.exclude(source=Event.Source.UI)
+        assert ingested.exists() and not ingested.filter(received_at__lt=loaded_at).exists()
 
 
 def recent_per_partner(status: str, days: int = 90) -> float:
