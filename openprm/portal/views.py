@@ -17,7 +17,7 @@ from openprm.accounts import selectors as account_selectors
 from openprm.accounts import services as account_services
 from openprm.accounts.forms import PartnerUserForm, add_service_errors
 from openprm.accounts.models import Membership, Notification
-from openprm.activity.forms_referrals import LinkForm
+from openprm.activity.forms import LinkForm
 from openprm.activity.models import Conversion, TrackingLink
 from openprm.activity.selectors import referrals as referral_selectors
 from openprm.activity.services import referrals as referral_services

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from openprm.activity.models import Event
 from openprm.activity.rollups import Cell, event_deltas, rollups_add, rollups_filled, workspace_kinds
+from openprm.activity.tasks import refresh_pairs
 from openprm.core.actors import Actor
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
@@ -154,9 +155,7 @@ def _rollup(workspace_id: int, *, added: Iterable[Event] = (), removed: Iterable
         dirty[partner_id] = min(day, dirty.get(partner_id, day))
     rollups_add(workspace_id=workspace_id, sums=sums, gauges=gauges, dirty=dirty)
     if dirty:
-        from openprm.activity.tasks import refresh_pairs
-
-        transaction.on_commit(lambda: refresh_pairs(workspace_id))
+        refresh_pairs.delay_on_commit(workspace_id, once=True)
     transaction.on_commit(lambda: rollups_filled(workspace_id=workspace_id))
 
 
