@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -48,17 +48,27 @@ def _apply_enrolments(partner: Partner, enrolments: list[tuple[Program, Tier | N
     getattr(partner, "_prefetched_objects_cache", {}).pop("enrolments", None)
 
 
-def _check_external_id(workspace_id: int, external_id: str | None, exclude_pk: int | None) -> None:
-    """External ids are unique per workspace, whatever part of it the actor may see."""
-    if not external_id:
+def external_ids_check(*, workspace_id: int, claims: Sequence[tuple[str | None, int | None]]) -> None:
+    """External ids are unique per workspace, whatever part of it the actor may see. Each claim is (external
+    id, pk of the partner taking it; None for a new partner): the id must be free, or already that
+    partner's, and not claimed twice. One query; ValidationError naming the first id taken."""
+    wanted = [external_id for external_id, _ in claims if external_id]
+    if not wanted:
         return
+    holders: dict[str, object] = {}  # external id → the pk holding it (a new partner: a token of its own)
     with unscoped():
-        clash = Partner.objects.filter(workspace_id=workspace_id, external_id=external_id)
-        if exclude_pk:
-            clash = clash.exclude(pk=exclude_pk)
-        taken = clash.exists()
-    if taken:
-        raise ValidationError({"external_id": f"Another partner already has external id '{external_id}'."})
+        taken = Partner.objects.filter(workspace_id=workspace_id, external_id__in=wanted)
+        for external_id, holder_pk in taken.values_list("external_id", "pk"):
+            holders[str(external_id)] = holder_pk
+    for external_id, pk in claims:
+        if not external_id:
+            continue
+        holder = holders.get(external_id)
+        if holder is not None and (pk is None or holder != pk):
+            raise ValidationError(
+                {"external_id": f"Another partner already has external id '{external_id}'."}
+            )
+        holders[external_id] = pk if pk is not None else object()
 
 
 @transaction.atomic
@@ -70,7 +80,7 @@ def partner_create(*, actor: Actor, data: PartnerInput, lookups: PartnerLookups 
     enrolments = values.pop("tiers", None)
     if enrolments is None and lookups.default_program is not None:
         enrolments = [(lookups.default_program, None)]
-    _check_external_id(actor.workspace_id, values.get("external_id"), None)
+    external_ids_check(workspace_id=actor.workspace_id, claims=[(values.get("external_id"), None)])
     if actor.owned_only and "owner_id" not in values:
         values["owner_id"] = actor.user_id
     partner = Partner(workspace_id=actor.workspace_id, **values)
@@ -101,7 +111,7 @@ def partner_update(
     tags = values.pop("tags", None)
     enrolments = values.pop("tiers", None)
     if "external_id" in values:
-        _check_external_id(actor.workspace_id, values["external_id"], partner.pk)
+        external_ids_check(workspace_id=actor.workspace_id, claims=[(values["external_id"], partner.pk)])
     old_status = partner.status
     for key, value in values.items():
         setattr(partner, key, value)
