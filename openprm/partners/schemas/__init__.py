@@ -1,19 +1,7 @@
 """Per-endpoint input/output schemas of the partner API, one module per topic: ``partners`` (and ``/me``),
 ``contacts``, ``agreements``, ``programs`` (field types in ``fields``). The request bases, the error body
-and the page shape are core's (``openprm.core.schemas``)."""
+and the page shape are core's (``openprm.core.schemas``): import them from there."""
 
-from openprm.core.schemas import (
-    STAFF_ONLY_NOTE,
-    ErrorItem,
-    ErrorOut,
-    Input,
-    Long,
-    Name,
-    NoNul,
-    Pagination,
-    Patch,
-    StaffOnlyFields,
-)
 from openprm.partners.schemas.agreements import AgreementCreate, AgreementOut, AgreementPatch
 from openprm.partners.schemas.contacts import ContactCreate, ContactOut, ContactPatch
 from openprm.partners.schemas.fields import When
@@ -36,25 +24,14 @@ from openprm.partners.schemas.programs import (
     TierPatch,
 )
 
-# Other apps imported the shared bases from here before they moved to core; kept until none does.
-_Input = Input
-_Patch = Patch
-
 __all__ = [
-    "STAFF_ONLY_NOTE",
     "AgreementCreate",
     "AgreementOut",
     "AgreementPatch",
     "ContactCreate",
     "ContactOut",
     "ContactPatch",
-    "ErrorItem",
-    "ErrorOut",
-    "Long",
     "MeOut",
-    "Name",
-    "NoNul",
-    "Pagination",
     "PartnerCreate",
     "PartnerOut",
     "PartnerPatch",
@@ -64,12 +41,9 @@ __all__ = [
     "ProgramCreate",
     "ProgramOut",
     "ProgramPatch",
-    "StaffOnlyFields",
     "TierCreate",
     "TierOut",
     "TierPatch",
     "TierRef",
     "When",
-    "_Input",
-    "_Patch",
 ]
