@@ -3,9 +3,14 @@
 Deterministic for a seed. Clicks follow a long-tailed share per partner (a few partners bring most of the
 traffic), weekday-heavy; about 4% of clicks sign up, a third of signups buy, buyers pay monthly until now and
 a few ask for a refund. A handful of conversions trip the fraud rules (coupon without a click, a partner's
-own domain, nobody to attribute) and wait in the review queue. Conversions are attributed by the real
-``attribution.attribute``. Rows are written in bulk (COPY / executemany for clicks, ``bulk_create`` for the
-rest) and the rollups get their deltas in the same transaction.
+own domain, nobody to attribute) and wait in the review queue.
+
+Links, coupons and the allowed destination host are made by activity's services. Clicks and conversions
+happened in the past, which activity's services cannot record (``click_record`` stores a visitor's click
+now; ``conversion_record`` attributes a conversion reported now against stored clicks), so they are written
+here in bulk (COPY / executemany for clicks, ``bulk_create`` for conversions), attributed by the real
+``attribution.attribute``, and their rollup deltas are added through ``rollups_add`` in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -22,11 +27,20 @@ from django.db import transaction
 from openprm.activity import attribution
 from openprm.activity.models import Click, Conversion, Coupon, TrackingLink
 from openprm.activity.rollups import click_deltas, conversion_deltas, rollups_add
-from openprm.activity.services.referrals import CODE_ALPHABET, ip_hash
+from openprm.activity.services.referrals import (
+    CODE_ALPHABET,
+    CouponInput,
+    LinkInput,
+    coupon_create,
+    ip_hash,
+    link_create,
+    tracking_hosts_set,
+)
+from openprm.core.actors import Actor
 from openprm.core.bulk import FastTable, uuid4_hex
 from openprm.core.models import Workspace
-from openprm.core.scoping import unscoped
-from openprm.partners.models import Program
+from openprm.core.scoping import scope, unscoped
+from openprm.partners.models import Partner, Program
 
 CLICKS_PER_PARTNER = 120  # on average, across the partners with links
 SIGNUP_RATE = 0.04
@@ -48,6 +62,17 @@ REFERRERS = [
     "https://news.ycombinator.com/",
 ]
 PAGES = ["/", "/pricing", "/signup", "/features", "/blog/partner-launch"]
+VENDOR_HOST = "vendor.example"
+CLICK_COLUMNS = [
+    "workspace_id",
+    "partner_id",
+    "link_id",
+    "click_id",
+    "clicked_at",
+    "ip_hash",
+    "user_agent",
+    "referrer",
+]
 
 
 def _code(rng: random.Random, taken: set[str]) -> str:
@@ -58,142 +83,159 @@ def _code(rng: random.Random, taken: set[str]) -> str:
             return code
 
 
-def demo_referrals_load(
-    *, workspace: Workspace, partners: list[Any], seed: int, now: datetime.datetime
-) -> dict[str, int]:
-    """Load the referral demo data for ``partners`` of ``workspace``; returns counts per kind of row."""
-    rng = random.Random(seed)
-    with unscoped():
-        program = Program.objects.filter(workspace=workspace).order_by("-is_default", "name").first()
-        taken = set(TrackingLink.objects.values_list("code", flat=True))
-        rules: dict[int | None, attribution.Rule] = {
-            p.pk: attribution.Rule(p.attribution_model, p.attribution_window_days)
-            for p in Program.objects.filter(workspace=workspace)
+def _plan_links(
+    rng: random.Random, tracked: list[Partner], program: Program | None, taken: set[str]
+) -> list[LinkInput]:
+    """One to three links per tracked partner, to pages of the vendor's site."""
+    return [
+        {
+            "partner_id": partner.pk,
+            "program_id": program.pk if program else None,
+            "code": _code(rng, taken),
+            "destination": f"https://www.vendor.example{rng.choice(PAGES)}",
+            "campaign": rng.choice(["", "newsletter", "webinar", "launch", "blog"]),
+            "utm_source": "partner",
+            "utm_medium": rng.choice(["referral", "email", "social"]),
+            "utm_campaign": f"p{index}",
         }
-    if program is not None:
-        rules[None] = rules[program.pk]
-    tracked = [p for p in partners if rng.random() < 0.7]
-    links = [
-        TrackingLink(
-            workspace=workspace,
-            partner=partner,
-            program=program,
-            code=_code(rng, taken),
-            destination=f"https://www.vendor.example{rng.choice(PAGES)}",
-            campaign=rng.choice(["", "newsletter", "webinar", "launch", "blog"]),
-            utm_source="partner",
-            utm_medium=rng.choice(["referral", "email", "social"]),
-            utm_campaign=f"p{index}",
-        )
         for index, partner in enumerate(tracked)
         for _ in range(rng.choice([1, 1, 2, 3]))
     ]
-    coupons = [
-        Coupon(
-            workspace=workspace,
-            partner=partner,
-            program=program,
-            code=f"P{index:04d}{rng.choice(['SAVE10', 'WELCOME', 'VIP'])}",
-            description="Partner discount",
-        )
+
+
+def _plan_coupons(rng: random.Random, tracked: list[Partner], program: Program | None) -> list[CouponInput]:
+    return [
+        {
+            "partner_id": partner.pk,
+            "program_id": program.pk if program else None,
+            "code": f"P{index:04d}{rng.choice(['SAVE10', 'WELCOME', 'VIP'])}",
+            "description": "Partner discount",
+        }
         for index, partner in enumerate(tracked)
         if rng.random() < 0.3
     ]
-    weights = {link.partner.pk: rng.paretovariate(1.2) for link in links}
-    total_weight = sum(weights.values()) or 1.0
-    budget = CLICKS_PER_PARTNER * len({link.partner.pk for link in links})
-    by_partner: defaultdict[int, list[TrackingLink]] = defaultdict(list)
-    for link in links:
-        by_partner[link.partner.pk].append(link)
+
+
+def _allow_vendor_site(actor: Actor, workspace: Workspace) -> None:
+    """The demo links lead to www.vendor.example: the workspace allows that host (and its subdomains)."""
+    hosts = list(Workspace.objects.get(pk=workspace.pk).tracking_allowed_hosts or [])
+    if VENDOR_HOST not in hosts:
+        workspace.tracking_allowed_hosts = tracking_hosts_set(actor=actor, hosts=[*hosts, VENDOR_HOST])
+
+
+def demo_referrals_load(
+    *, workspace: Workspace, partners: list[Partner], seed: int, now: datetime.datetime
+) -> dict[str, int]:
+    """Load the referral demo data for ``partners`` of ``workspace``; returns counts per kind of row.
+
+    Links, coupons and the allowed host are made by activity's services (validated and audited, as an
+    admin's); clicks and conversions, which happened in the past, are written here (see the docstring)."""
+    actor = Actor.system(workspace.pk, label="demo")
+    with scope(actor.access_scope()), transaction.atomic():
+        return _load(actor, workspace, partners, random.Random(seed), now)
+
+
+def _load(
+    actor: Actor, workspace: Workspace, partners: list[Partner], rng: random.Random, now: datetime.datetime
+) -> dict[str, int]:
+    program = Program.objects.order_by("-is_default", "name").first()
+    with unscoped():  # link codes are global: /r/<code> carries no workspace
+        taken = set(TrackingLink.objects.values_list("code", flat=True))
+    rules: dict[int | None, attribution.Rule] = {
+        p.pk: attribution.Rule(p.attribution_model, p.attribution_window_days) for p in Program.objects.all()
+    }
+    if program is not None:
+        rules[None] = rules[program.pk]
+    tracked = [p for p in partners if rng.random() < 0.7]
+    link_data = _plan_links(rng, tracked, program, taken)
+    coupon_data = _plan_coupons(rng, tracked, program)
+    weights = {data["partner_id"]: rng.paretovariate(1.2) for data in link_data}
     ips = [f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(5000)]
     hashes = [ip_hash(ip) for ip in ips]
 
-    with unscoped(), transaction.atomic():
-        # The demo links lead to www.vendor.example: the workspace allows that host (and its subdomains).
-        if "vendor.example" not in (workspace.tracking_allowed_hosts or []):
-            workspace.tracking_allowed_hosts = [*(workspace.tracking_allowed_hosts or []), "vendor.example"]
-            workspace.save(update_fields=["tracking_allowed_hosts"])
-        TrackingLink.objects.bulk_create(links)
-        Coupon.objects.bulk_create(coupons)
-        table = FastTable(
-            Click,
-            [
-                "workspace_id",
-                "partner_id",
-                "link_id",
-                "click_id",
-                "clicked_at",
-                "ip_hash",
-                "user_agent",
-                "referrer",
-            ],
-            with_ids=True,
-        )
-        rows: list[list[Any]] = []
-        touches: list[attribution.Touch] = []
-        for partner_id, partner_links in by_partner.items():
-            count = max(1, round(budget * weights[partner_id] / total_weight))
-            count = min(count, 4000)
-            ids = table.ids(count)
-            for click_pk in ids:
-                link = rng.choice(partner_links)
-                at = now - datetime.timedelta(seconds=rng.randrange(365 * 86400))
-                if at.weekday() >= 5 and rng.random() < 0.5:
-                    at -= datetime.timedelta(days=2)
-                rows.append(
-                    [
-                        click_pk,
-                        workspace.pk,
-                        partner_id,
-                        link.pk,
-                        uuid4_hex(),
-                        at,
-                        rng.choice(hashes),
-                        rng.choice(AGENTS),
-                        rng.choice(REFERRERS),
-                    ]
-                )
-                touches.append(attribution.Touch(click_pk, partner_id, program.pk if program else None, at))
-        sums = click_deltas((row[2], row[5]) for row in rows)
-        table.insert(rows)
-
-        conversions = _conversions(rng, workspace, touches, coupons, rules, now)
-        Conversion.objects.bulk_create(conversions)
-        refunds = [
-            Conversion(
-                workspace=workspace,
-                partner_id=c.partner_id,
-                program_id=c.program_id,
-                kind=Conversion.Kind.REFUND,
-                occurred_at=min(now, c.occurred_at + datetime.timedelta(days=rng.randrange(1, 20))),
-                amount=c.amount,
-                currency=c.currency,
-                customer_external_id=c.customer_external_id,
-                click_id=c.click_id,
-                refund_of=c,
-                attributed_by=attribution.BY_REFUND,
-                status=c.status,
-                idempotency_key=f"demo-refund-{c.idempotency_key}",
-            )
-            for c in conversions
-            if c.kind == Conversion.Kind.PURCHASE
-            and c.status == Conversion.Status.ACCEPTED
-            and rng.random() < REFUND_RATE
-        ]
-        Conversion.objects.bulk_create(refunds)
-        for cell, value in conversion_deltas(
-            (c.partner_id, c.kind, c.occurred_at, c.amount, c.status) for c in [*conversions, *refunds]
-        ).items():
-            sums[cell] += value
-        rollups_add(workspace_id=workspace.pk, sums=sums)
+    _allow_vendor_site(actor, workspace)
+    links = [link_create(actor=actor, data=data) for data in link_data]
+    coupons = [coupon_create(actor=actor, data=data) for data in coupon_data]
+    by_partner: defaultdict[int, list[TrackingLink]] = defaultdict(list)
+    for link in links:
+        by_partner[link.partner_id].append(link)
+    clicks, touches = _clicks(rng, workspace, program, by_partner, weights, hashes, now)
+    conversions = _conversions(rng, workspace, touches, coupons, rules, now)
+    Conversion.objects.bulk_create(conversions)
+    refunds = _refunds(rng, workspace, conversions, now)
+    Conversion.objects.bulk_create(refunds)
     every = [*conversions, *refunds]
+    sums = click_deltas(clicks)
+    for cell, value in conversion_deltas(
+        (c.partner_id, c.kind, c.occurred_at, c.amount, c.status) for c in every
+    ).items():
+        sums[cell] += value
+    rollups_add(workspace_id=workspace.pk, sums=sums)
     return {
         "links": len(links),
         "coupons": len(coupons),
-        "clicks": len(rows),
+        "clicks": len(clicks),
         "conversions": len(every),
         "flagged": sum(1 for c in every if c.status == Conversion.Status.FLAGGED),
     }
+
+
+def _clicks(
+    rng: random.Random,
+    workspace: Workspace,
+    program: Program | None,
+    by_partner: dict[int, list[TrackingLink]],
+    weights: dict[int, float],
+    hashes: list[str],
+    now: datetime.datetime,
+) -> tuple[list[tuple[int, datetime.datetime]], list[attribution.Touch]]:
+    """A year of clicks on the links, a long-tailed share per partner, weekday-heavy; returns (partner id,
+    time) of each and the touches attribution needs. Written directly (COPY / executemany): the redirect's
+    ``click_record`` stores one click of a visitor "now", with its own fold."""
+    table = FastTable(Click, CLICK_COLUMNS, with_ids=True)
+    budget, total_weight = CLICKS_PER_PARTNER * len(weights), sum(weights.values()) or 1.0
+    rows: list[list[Any]] = []
+    touches: list[attribution.Touch] = []
+    for partner_id, partner_links in by_partner.items():
+        count = min(max(1, round(budget * weights[partner_id] / total_weight)), 4000)
+        for click_pk in table.ids(count):
+            link = rng.choice(partner_links)
+            at = now - datetime.timedelta(seconds=rng.randrange(365 * 86400))
+            if at.weekday() >= 5 and rng.random() < 0.5:
+                at -= datetime.timedelta(days=2)
+            visitor = [rng.choice(hashes), rng.choice(AGENTS), rng.choice(REFERRERS)]
+            rows.append([click_pk, workspace.pk, partner_id, link.pk, uuid4_hex(), at, *visitor])
+            touches.append(attribution.Touch(click_pk, partner_id, program.pk if program else None, at))
+    clicks = [(row[2], row[5]) for row in rows]
+    table.insert(rows)
+    return clicks, touches
+
+
+def _refunds(
+    rng: random.Random, workspace: Workspace, conversions: list[Conversion], now: datetime.datetime
+) -> list[Conversion]:
+    """A few accepted purchases are refunded within 20 days."""
+    return [
+        Conversion(
+            workspace=workspace,
+            partner_id=c.partner_id,
+            program_id=c.program_id,
+            kind=Conversion.Kind.REFUND,
+            occurred_at=min(now, c.occurred_at + datetime.timedelta(days=rng.randrange(1, 20))),
+            amount=c.amount,
+            currency=c.currency,
+            customer_external_id=c.customer_external_id,
+            click_id=c.click_id,
+            refund_of=c,
+            attributed_by=attribution.BY_REFUND,
+            status=c.status,
+            idempotency_key=f"demo-refund-{c.idempotency_key}",
+        )
+        for c in conversions
+        if c.kind == Conversion.Kind.PURCHASE
+        and c.status == Conversion.Status.ACCEPTED
+        and rng.random() < REFUND_RATE
+    ]
 
 
 def _conversion(workspace: Workspace, decision: attribution.Decision, key: str, **values: Any) -> Conversion:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from openprm.accounts.models import Membership, User
 from openprm.activity.catalog import BUILTIN_TYPES
-from openprm.activity.models import Event, PartnerDayMetric, RollupDirty
+from openprm.activity.models import Coupon, Event, PartnerDayMetric, RollupDirty, TrackingLink
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
@@ -238,6 +238,10 @@ def test_demo_writes_through_the_owning_apps_services(db, var_dir):
         by_type = Counter(created.values_list("object_type", flat=True))
         assert by_type["partners.partner"] == demo.partners
         assert by_type["accounts.membership"] == len(demo.logins)
+        # tracking links and coupons from activity's services, the vendor's site allowed by an admin's change
+        assert by_type["activity.trackinglink"] == TrackingLink.objects.count() > 0
+        assert by_type["activity.coupon"] == Coupon.objects.count()
+        assert AuditEntry.objects.filter(object_type="core.workspace", actor_label="demo").count() == 1
         partner = Partner.objects.order_by("pk").first()
         assert partner is not None
         entry = created.get(object_id=partner.public_id)
