@@ -170,7 +170,5 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/", "openprm.accounts.api.router")
 api.add_router("/", "openprm.partners.api.router")
 api.add_router("/", "openprm.deals.api.router")
-api.add_router("/", "openprm.activity.api.events.router")
-api.add_router("/", "openprm.activity.api.referrals.router")
-api.add_router("/", "openprm.activity.api.engagement.router")
+api.add_router("/", "openprm.activity.api.router")
 api.add_router("/", "openprm.metrics.api.router")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openprm.activity.views import engagement, events, referrals
+from openprm.activity.views import events, referrals, timeline
 
 app_name = "activity"
-urlpatterns = [*engagement.urlpatterns, *events.urlpatterns, *referrals.urlpatterns]
+urlpatterns = [*timeline.urlpatterns, *events.urlpatterns, *referrals.urlpatterns]

@@ -1,9 +1,10 @@
 """What every app's API schemas share: bounded, NUL-free strings (bad input is a 422, never a 500), the
 request-body bases (``Input``, ``Patch``), the audience-aware output base (``StaffOnlyFields``), the error
-body and the list pagination."""
+body, the list pagination and sane moments (``When``)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any, ClassVar
 
 from django.conf import settings
@@ -47,6 +48,18 @@ Name = Annotated[
 ]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_no_nul)]
 Long = Annotated[str, StringConstraints(max_length=20000), AfterValidator(_no_nul)]
+
+
+def _moment(value: datetime.datetime) -> datetime.datetime:
+    # Years before 1900 are typos, and near year 1 an offset makes the UTC conversion overflow.
+    if value.year < 1900:
+        raise ValueError("must be in 1900 or later")
+    return value.astimezone(datetime.UTC) if value.tzinfo else value
+
+
+When = Annotated[datetime.datetime, AfterValidator(_moment)]
+"""A moment sent to the API: one with an offset is converted to UTC, a naive one is passed on for the
+service to make aware, and a year before 1900 is a 422 (not an overflow deep in the database layer)."""
 
 
 class ErrorItem(Schema):

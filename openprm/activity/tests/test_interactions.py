@@ -184,6 +184,28 @@ def test_interaction_crud(world: Any, rows: dict[str, Any], api_for: Any) -> Non
     assert api.get(API + url).status_code == 404
 
 
+def test_the_openapi_document_keeps_operation_ids_tags_and_enums(client: Client) -> None:
+    # Operation ids are the API's public names (generated clients use them): moving the endpoints to
+    # another module must not rename them.
+    document = client.get(f"{API}/openapi.json").json()
+    operations = {
+        (method, path.removeprefix(API)): (op["operationId"], op["tags"])
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if "interaction" in path
+    }
+    named = "openprm_activity_api_engagement_interaction_"
+    assert operations == {
+        ("get", "/partners/{public_id}/interactions"): (named + "list", ["interactions"]),
+        ("post", "/partners/{public_id}/interactions"): (named + "create", ["interactions"]),
+        ("get", "/interactions/{public_id}"): (named + "get", ["interactions"]),
+        ("patch", "/interactions/{public_id}"): (named + "update", ["interactions"]),
+        ("delete", "/interactions/{public_id}"): (named + "delete", ["interactions"]),
+    }
+    kind = document["components"]["schemas"]["InteractionCreate"]["properties"]["kind"]
+    assert kind == {"type": "string", "enum": ["note", "call", "meeting", "email"], "title": "Kind"}
+
+
 def test_migrated_ids_keep_working(world: Any, api_for: Any) -> None:
     public_id = uuid.uuid4()
     with unscoped():

@@ -1,6 +1,7 @@
-"""Staff pages of engagement: the partner's timeline (events, deals, logged interactions) and logging an
-interaction on it. The engagement panel of the partner page and the active-partner panel of the program
-page are the metrics app's (``metrics.views``)."""
+"""The partner's timeline page (events, deals, logged interactions, newest first) and the two forms posted
+from it: logging an interaction and removing one. A rejected log renders the timeline again with the
+form's errors. The engagement panel of the partner page and the active-partner panel of the program page
+are the metrics app's (``metrics.views``)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def _timeline_page(
     labels = timeline_selectors.type_labels(workspace_id=actor.workspace_id)
     return render(
         request,
-        "activity/engagement/timeline.html",
+        "activity/timeline/timeline.html",
         {
             "partner": partner,
             "page": page,
