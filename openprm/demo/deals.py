@@ -1,21 +1,27 @@
 """Demo deals: a product catalog and 24 months of registrations with realistic stage progressions,
-a few cross-partner conflicts, stalled deals and pending approvals. Called by ``loader``."""
+a few cross-partner conflicts, stalled deals and pending approvals. Called by ``loader``.
+
+The catalog comes from the deals' product service and conflicts are found by the deals' detection
+(``conflicts_detect_batch``, as for registrations and imports). The deals themselves are written directly
+(``_deals_write``): the deals bulk service (``deals.services.bulk.DealBulkWriter``) writes neither a deal's
+owner, nor who registered it (a partner rep's portal shows the deals they registered), nor the decision
+note, and it draws the public ids itself; see the report of the reshaping step (issue 10).
+"""
 
 from __future__ import annotations
 
 import datetime
-import functools
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 
+from openprm.core.actors import Actor
 from openprm.core.bulk import analyze_tables
-from openprm.core.models import Workspace
 from openprm.deals import matching
 from openprm.deals.models import (
     ApprovalStatus,
@@ -28,7 +34,13 @@ from openprm.deals.models import (
     PipelineStage,
     Product,
 )
-from openprm.deals.services import add_business_days, conflicts_detect, customer_index, program_stages
+from openprm.deals.services import add_business_days, customer_index, products_upsert, program_stages
+from openprm.deals.services.conflicts import (
+    ConflictSubject,
+    DealCustomer,
+    conflicts_detect_batch,
+    deal_customer,
+)
 from openprm.demo.rows import insert_rows
 from openprm.partners.models import Partner, PartnerStatus, Program
 
@@ -65,12 +77,16 @@ class DemoPartner:
     registrar_ids: list[int]  # portal users who register this partner's deals (may be empty)
 
 
-@functools.lru_cache(maxsize=4096)
-def _customer(name: str, raw_domain: str) -> tuple[str, str, str, tuple[str, ...]]:
-    """(normalised name, domain, domain root, blocking keys): demo customers repeat, so compute once."""
-    domain = matching.normalize_domain(raw_domain)
-    keys = tuple(sorted(k[:120] for k in matching.blocking_keys(name, domain)))
-    return matching.customer_key(name), domain, matching.domain_root(domain)[:100], keys
+History = list[tuple[str, datetime.datetime, str]]  # (stage key, when, lost reason), oldest first
+Line = tuple[Product, Decimal, Decimal]  # (product, quantity, unit price)
+
+
+@dataclass
+class PlannedDeal:
+    deal: Deal
+    history: History
+    customer: DealCustomer
+    lines: list[Line] = field(default_factory=list)
 
 
 def customer_pool(fake: Any, *, size: int) -> list[str]:
@@ -92,9 +108,17 @@ def _domain(name: str) -> str:
     return f"{slug.strip('-')[:40] or 'customer'}.example"
 
 
+def _catalog(actor: Actor, rng: random.Random) -> list[Product]:
+    """The product catalog, through the deals' product service (validated, audited), by name."""
+    products_upsert(actor=actor, items=[{"name": n, "sku": s, "list_price": p} for n, s, p in PRODUCTS])
+    for _ in PRODUCTS:  # the ids the demo drew for its products before the service made them: the same
+        _uid(rng)  # seed keeps giving the same deals
+    return list(Product.objects.order_by("name"))
+
+
 def load(
     *,
-    workspace: Workspace,
+    actor: Actor,
     program: Program,
     partners: Sequence[DemoPartner],
     customers: list[str],
@@ -102,266 +126,281 @@ def load(
     rng: random.Random,
     now: datetime.datetime,
 ) -> int:
-    """Generate the demo deals (inside the caller's transaction and unscoped block); returns the count."""
+    """Generate the demo deals (inside the caller's transaction and scope); returns the count."""
     stages = {s.key: s for s in program_stages(program=program)}
-    Product.objects.bulk_create(
-        [
-            Product(workspace=workspace, public_id=_uid(rng), name=n, sku=s, list_price=p)
-            for n, s, p in PRODUCTS
-        ]
-    )
-    products = list(Product.objects.filter(workspace=workspace).order_by("name"))
-    deals: list[Deal] = []
-    plans: list[tuple[Deal, list[tuple[str, datetime.datetime, str]]]] = []
-    lines: list[tuple[Deal, int, str, Decimal, Decimal]] = []
-    start = now - D(days=730)
-
-    def attach_lines(deal: Deal) -> None:
-        """One or two catalog products at a negotiated price (discount or markup); amount = their total."""
-        picked = [(p, Decimal(rng.choice([1, 1, 2, 3]))) for p in rng.sample(products, rng.choice([1, 1, 2]))]
-        factor = Decimal(str(round(rng.uniform(0.6, 1.3), 2)))  # the negotiated price, in the unit prices
-        priced = [(p, qty, (p.list_price * factor).quantize(Decimal("1"))) for p, qty in picked]
-        lines.extend((deal, p.pk, p.name, qty, unit) for p, qty, unit in priced)
-        deal.amount = sum((qty * unit for _, qty, unit in priced), Decimal("0"))
-
+    planner = _Planner(stages, _catalog(actor, rng), owner_ids, customers, rng, now)
+    planned: list[PlannedDeal] = []
     for index, demo in enumerate(partners):
+        planned += planner.partner_deals(demo)
+        # now and then, a recent registration of a customer another partner already holds
+        if index % 97 == 5 and len(partners) > 10:
+            planned += planner.rival_pair(demo, partners[(index * 7 + 3) % len(partners)])
+    _deals_write(actor.workspace_id, planned, stages)
+    _conflicts_detect(actor.workspace_id, planned)
+    return len(planned)
+
+
+def _deals_write(workspace_id: int, planned: list[PlannedDeal], stages: dict[str, PipelineStage]) -> None:
+    """The deals, their stage histories (dated in the past) and line items, and their customers in the
+    conflict index (the deals' ``customer_index``)."""
+    Deal.objects.bulk_create([p.deal for p in planned], batch_size=1000)
+    when = connection.ops.adapt_datetimefield_value
+    money = connection.ops.adapt_decimalfield_value
+    stage_ids = {key: stage.pk for key, stage in stages.items()}
+    changes: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
+    indexed: dict[str, tuple[str, ...]] = {}
+    for item in planned:
+        deal, previous = item.deal, None
+        for key, at, reason in item.history:
+            changes.append((workspace_id, deal.pk, previous, stage_ids[key], when(at), "demo", reason))
+            previous = stage_ids[key]
+        lines += [(workspace_id, deal.pk, p.pk, p.name, money(q), money(u)) for p, q, u in item.lines]
+        customer = item.customer
+        indexed[customer.key] = tuple({*indexed.get(customer.key, ()), *customer.blocking_keys})
+    columns = [
+        "workspace_id",
+        "deal_id",
+        "from_stage_id",
+        "to_stage_id",
+        "changed_at",
+        "actor_label",
+        "lost_reason",
+    ]
+    insert_rows(DealStageChange, columns, changes)
+    customer_index(workspace_id=workspace_id, customers=indexed.items())
+    columns = ["workspace_id", "deal_id", "product_id", "product_name", "quantity", "unit_price"]
+    insert_rows(DealLineItem, columns, lines)
+
+
+def _conflicts_detect(workspace_id: int, planned: list[PlannedDeal]) -> None:
+    """Conflicts among the still-undecided registrations, found by the deals' detection. It runs in the
+    load's transaction: its queries are planned on fresh statistics of the rows just written."""
+    written = (Partner, Deal, DealStageChange, CustomerKey, DealLineItem)
+    analyze_tables(*written, rows=len(planned), in_transaction=True)
+    subjects = [
+        ConflictSubject(
+            deal_id=item.deal.pk,
+            partner_id=item.deal.partner_id,
+            customer_name=item.deal.customer_name,
+            customer_domain=item.deal.customer_domain,
+            blocking_keys=item.customer.blocking_keys,
+            pending=True,
+        )
+        for item in planned
+        if item.deal.approval_status == ApprovalStatus.SUBMITTED
+    ]
+    conflicts_detect_batch(workspace_id=workspace_id, subjects=subjects)
+
+
+class _Planner:
+    """Plans deals from the demo's dice: a partner's registrations over 24 months, with their outcomes."""
+
+    def __init__(
+        self,
+        stages: dict[str, PipelineStage],
+        products: list[Product],
+        owner_ids: list[int],
+        customers: list[str],
+        rng: random.Random,
+        now: datetime.datetime,
+    ) -> None:
+        self.stages, self.products, self.owner_ids, self.customers = stages, products, owner_ids, customers
+        self.rng, self.now = rng, now
+        self.start = now - D(days=730)
+
+    def lines(self, item: PlannedDeal) -> PlannedDeal:
+        """One or two catalog products at a negotiated price (discount or markup); amount = their total."""
+        rng = self.rng
+        picked = [
+            (p, Decimal(rng.choice([1, 1, 2, 3]))) for p in rng.sample(self.products, rng.choice([1, 1, 2]))
+        ]
+        factor = Decimal(str(round(rng.uniform(0.6, 1.3), 2)))  # the negotiated price, in the unit prices
+        item.lines = [(p, qty, (p.list_price * factor).quantize(Decimal("1"))) for p, qty in picked]
+        item.deal.amount = sum((qty * unit for _, qty, unit in item.lines), Decimal("0"))
+        return item
+
+    def partner_deals(self, demo: DemoPartner) -> list[PlannedDeal]:
+        """The partner's registrations: a few a month while it sells, none before it did."""
+        rng, now = self.rng, self.now
         rate = DEALS_PER_MONTH.get(demo.status, 0.0)
         if demo.type_key in ("affiliate", "influencer"):
             rate *= 0.2
-        count = sum(1 for _ in range(24) if rng.random() < rate)
-        for _ in range(count):
-            registered = start + D(days=rng.uniform(0, 728))
+        out = []
+        for _ in range(sum(1 for _ in range(24) if rng.random() < rate)):
+            registered = self.start + D(days=rng.uniform(0, 728))
             if demo.status == PartnerStatus.CHURNED and registered > now - D(days=200):
                 registered -= D(days=300)
-            deal, history = _plan_deal(demo, registered, customers, stages, rng, now, owner_ids)
-            deals.append(deal)
-            plans.append((deal, history))
-            attach_lines(deal)
-        # now and then, a recent registration of a customer another partner already holds
-        if index % 97 == 5 and len(partners) > 10:
-            other = partners[(index * 7 + 3) % len(partners)]
-            if other.partner.pk != demo.partner.pk and other.status == PartnerStatus.ACTIVE:
-                name = rng.choice(customers)
-                for holder, delay in ((other, 20), (demo, 2)):
-                    registered = now - D(days=delay, hours=rng.randint(1, 20))
-                    deal, history = _plan_deal(
-                        holder,
-                        registered,
-                        [name],
-                        stages,
-                        rng,
-                        now,
-                        owner_ids,
-                        keep_open=True,
-                        variant=holder is demo,
-                    )
-                    attach_lines(deal)
-                    deals.append(deal)
-                    plans.append((deal, history))
-    Deal.objects.bulk_create(deals, batch_size=1000)
-    when = connection.ops.adapt_datetimefield_value
-    money = connection.ops.adapt_decimalfield_value
-    changes: list[tuple[Any, ...]] = []
-    indexed: dict[str, tuple[str, ...]] = {}
-    for deal, history in plans:
-        previous: int | None = None
-        for key, at, reason in history:
-            stage_id = stages[key].pk
-            changes.append((workspace.pk, deal.pk, previous, stage_id, when(at), "demo", reason))
-            previous = stage_id
-        info = _customer(deal.customer_name, deal.customer_domain)
-        indexed[info[0]] = tuple({*indexed.get(info[0], ()), *info[3]})
-    insert_rows(
-        DealStageChange,
-        [
-            "workspace_id",
-            "deal_id",
-            "from_stage_id",
-            "to_stage_id",
-            "changed_at",
-            "actor_label",
-            "lost_reason",
-        ],
-        changes,
-    )
-    customer_index(workspace_id=workspace.pk, customers=indexed.items())
-    insert_rows(
-        DealLineItem,
-        ["workspace_id", "deal_id", "product_id", "product_name", "quantity", "unit_price"],
-        [
-            (workspace.pk, deal.pk, pid, name, money(qty), money(price))
-            for deal, pid, name, qty, price in lines
-        ],
-    )
-    # The conflict checks below run in the load's transaction: plan them on the rows just written.
-    written = (Partner, Deal, DealStageChange, CustomerKey, DealLineItem)
-    analyze_tables(*written, rows=len(deals), in_transaction=True)
-    for deal in deals:  # conflicts among the still-undecided registrations
-        if deal.approval_status == ApprovalStatus.SUBMITTED:
-            conflicts_detect(deal=deal)
-    return len(deals)
+            out.append(self.lines(self.deal(demo, registered, self.customers)))
+        return out
 
+    def rival_pair(self, demo: DemoPartner, other: DemoPartner) -> list[PlannedDeal]:
+        """A customer another (active) partner registered 20 days ago, registered again by ``demo``,
+        written differently: both wait for a decision, in conflict."""
+        if other.partner.pk == demo.partner.pk or other.status != PartnerStatus.ACTIVE:
+            return []
+        name = self.rng.choice(self.customers)
+        out = []
+        for holder, delay in ((other, 20), (demo, 2)):
+            registered = self.now - D(days=delay, hours=self.rng.randint(1, 20))
+            item = self.deal(holder, registered, [name], keep_open=True, variant=holder is demo)
+            out.append(self.lines(item))
+        return out
 
-def _plan_open_deal(
-    demo: DemoPartner,
-    registered: datetime.datetime,
-    customer: str,
-    info: tuple[str, str, str, tuple[str, ...]],
-    stages: dict[str, PipelineStage],
-    rng: random.Random,
-    now: datetime.datetime,
-    status: str,
-) -> tuple[Deal, list[tuple[str, datetime.datetime, str]]]:
-    """An approved deal still in the pipeline, planned backwards from today so that it is recent: its
-    time in the current stage is under the stage's stalled threshold, except for a stalled few."""
-    keys = [k for k, _ in OPEN_STAGE_WEIGHTS]
-    current = rng.choices(keys, weights=[w for _, w in OPEN_STAGE_WEIGHTS])[0]
-    limit = stages[current].stall_days or 30
-    if rng.random() < STALLED_SHARE:
-        in_stage = rng.uniform(limit + 1, limit * 2.5)
-    else:
-        in_stage = rng.uniform(0.2, limit * 0.8)
-    at = now - D(days=in_stage)
-    history: list[tuple[str, datetime.datetime, str]] = []
-    for key in reversed(keys[1 : keys.index(current) + 1]):
-        history.append((key, at, ""))
-        at -= D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
-    approved_at = at
-    registered = approved_at - D(hours=rng.randint(4, 70))
-    history.append(("registered", registered, ""))
-    history.reverse()
-    stage = stages[current]
-    deal = Deal(
-        public_id=_uid(rng),
-        workspace_id=demo.partner.workspace_id,
-        partner=demo.partner,
-        program=stage.program,
-        registered_by_id=None,
-        owner_id=demo.partner.owner_id,
-        customer_name=customer,
-        customer_key=info[0],
-        customer_domain=info[1],
-        customer_domain_root=info[2],
-        contact_name="",
-        amount=Decimal("0"),
-        currency="USD",
-        expected_close_date=(now + D(days=rng.randint(-10, 90))).date(),
-        source=DealSource.SOURCED if rng.random() < 0.7 else DealSource.INFLUENCED,
-        stage=stage,
-        stage_changed_at=history[-1][1],
-        approval_status=status,
-        approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
-        decided_at=approved_at,
-        decision_note="",
-        approved_at=approved_at,
-        protection_expires_at=approved_at + D(days=stage.program.protection_days),
-        registered_at=registered,
-        closed_at=None,
-        lost_reason="",
-    )
-    return deal, history
-
-
-def _plan_deal(
-    demo: DemoPartner,
-    registered: datetime.datetime,
-    customers: list[str],
-    stages: dict[str, PipelineStage],
-    rng: random.Random,
-    now: datetime.datetime,
-    owner_ids: list[int],
-    keep_open: bool = False,
-    variant: bool = False,
-) -> tuple[Deal, list[tuple[str, datetime.datetime, str]]]:
-    customer = rng.choice(customers)
-    domain = _domain(customer)
-    if variant:  # the same customer written differently by the second partner
-        customer = customer.upper().replace(",", "") + " Inc."
-        domain = "www." + domain
-    info = _customer(customer, domain)
-    history: list[tuple[str, datetime.datetime, str]] = [("registered", registered, "")]
-    age = (now - registered).days
-    approved_at = registered + D(hours=rng.randint(4, 70))
-    status = ApprovalStatus.APPROVED
-    if keep_open or age < 4:
-        status = rng.choice([ApprovalStatus.SUBMITTED, ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO])
-    elif rng.random() < 0.06:
-        status = ApprovalStatus.REJECTED
-    outcome_roll = rng.random()
-    at = approved_at
-    reached = "registered"
-    closed_at = None
-    lost_reason = ""
-    if status == ApprovalStatus.APPROVED:
-        won_share = 0.45 if demo.status == PartnerStatus.ACTIVE else 0.3
-        target = (
-            "closed_won"
-            if outcome_roll < won_share
-            else "closed_lost"
-            if outcome_roll < won_share + 0.3
-            else "open"
-        )
-        if target == "open" and age > OPEN_HORIZON_DAYS and not keep_open:
-            # An old registration is no longer open: it closed, or it expired unprogressed.
-            late = rng.random()
-            target = "expired" if late < 0.25 else "closed_won" if late < 0.55 else "closed_lost"
-            if target == "expired":
-                status = ApprovalStatus.EXPIRED
-        if target == "open":
-            deal, history = _plan_open_deal(demo, registered, customer, info, stages, rng, now, status)
-            deal.registered_by_id = rng.choice(demo.registrar_ids) if demo.registrar_ids else None
-            deal.owner_id = demo.partner.owner_id or (owner_ids[0] if owner_ids else None)
-            return deal, history
-        path = ["qualified", "proposal_sent", "negotiating"]
-        depth = len(path) if target in ("closed_won", "closed_lost") else 0
-        for key in path[:depth]:
-            at = at + D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
-            if at >= now:
-                break
+    def _open_deal(self, demo: DemoPartner, customer: str, info: DealCustomer, status: str) -> PlannedDeal:
+        """An approved deal still in the pipeline, planned backwards from today so that it is recent: its
+        time in the current stage is under the stage's stalled threshold, except for a stalled few."""
+        rng, now, stages = self.rng, self.now, self.stages
+        keys = [k for k, _ in OPEN_STAGE_WEIGHTS]
+        current = rng.choices(keys, weights=[w for _, w in OPEN_STAGE_WEIGHTS])[0]
+        limit = stages[current].stall_days or 30
+        if rng.random() < STALLED_SHARE:
+            in_stage = rng.uniform(limit + 1, limit * 2.5)
+        else:
+            in_stage = rng.uniform(0.2, limit * 0.8)
+        at = now - D(days=in_stage)
+        history: History = []
+        for key in reversed(keys[1 : keys.index(current) + 1]):
             history.append((key, at, ""))
-            reached = key
-        if target in ("closed_won", "closed_lost") and at < now:
-            close_at = at + D(days=rng.randint(*STAGE_GAPS["close"]))
-            if close_at < now:
-                lost_reason = rng.choice(LOST_REASONS) if target == "closed_lost" else ""
-                history.append((target, close_at, lost_reason))
-                reached, closed_at = target, close_at
-    stage = stages[reached]
-    decided = (
-        approved_at
-        if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
-        else None
-    )
-    deal = Deal(
-        public_id=_uid(rng),
-        workspace_id=demo.partner.workspace_id,
-        partner=demo.partner,
-        program=stage.program,
-        registered_by_id=rng.choice(demo.registrar_ids) if demo.registrar_ids else None,
-        owner_id=demo.partner.owner_id or (owner_ids[0] if owner_ids else None),
-        customer_name=customer,
-        customer_key=info[0],
-        customer_domain=info[1],
-        customer_domain_root=info[2],
-        contact_name="",
-        amount=Decimal("0"),
-        currency="USD",
-        expected_close_date=(closed_at or (history[-1][1] + D(days=rng.randint(10, 90)))).date(),
-        source=DealSource.SOURCED if rng.random() < 0.7 else DealSource.INFLUENCED,
-        stage=stage,
-        stage_changed_at=history[-1][1],
-        approval_status=status,
-        approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
-        decided_at=decided,
-        decision_note="Duplicate of an existing opportunity" if status == ApprovalStatus.REJECTED else "",
-        approved_at=approved_at if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED) else None,
-        protection_expires_at=(approved_at + D(days=stage.program.protection_days))
-        if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED)
-        else None,
-        registered_at=registered,
-        closed_at=closed_at,
-        lost_reason=lost_reason,
-    )
-    if stage.outcome != Outcome.OPEN:
-        deal.protection_expires_at = None
-    return deal, history
+            at -= D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
+        approved_at = at
+        registered = approved_at - D(hours=rng.randint(4, 70))
+        history.append(("registered", registered, ""))
+        history.reverse()
+        stage = stages[current]
+        deal = Deal(
+            public_id=_uid(rng),
+            workspace_id=demo.partner.workspace_id,
+            partner=demo.partner,
+            program=stage.program,
+            registered_by_id=None,
+            owner_id=demo.partner.owner_id,
+            customer_name=customer,
+            customer_key=info.key,
+            customer_domain=info.domain,
+            customer_domain_root=info.root,
+            contact_name="",
+            amount=Decimal("0"),
+            currency="USD",
+            expected_close_date=(now + D(days=rng.randint(-10, 90))).date(),
+            source=DealSource.SOURCED if rng.random() < 0.7 else DealSource.INFLUENCED,
+            stage=stage,
+            stage_changed_at=history[-1][1],
+            approval_status=status,
+            approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
+            decided_at=approved_at,
+            decision_note="",
+            approved_at=approved_at,
+            protection_expires_at=approved_at + D(days=stage.program.protection_days),
+            registered_at=registered,
+            closed_at=None,
+            lost_reason="",
+        )
+        return PlannedDeal(deal, history, info)
+
+    def deal(
+        self,
+        demo: DemoPartner,
+        registered: datetime.datetime,
+        customers: list[str],
+        keep_open: bool = False,
+        variant: bool = False,
+    ) -> PlannedDeal:
+        """A registration and what became of it: approved (then won, lost, expired or still open), rejected
+        now and then, or, when recent, awaiting a decision."""
+        rng, now, stages, owner_ids = self.rng, self.now, self.stages, self.owner_ids
+        customer = rng.choice(customers)
+        domain = _domain(customer)
+        if variant:  # the same customer written differently by the second partner
+            customer = customer.upper().replace(",", "") + " Inc."
+            domain = "www." + domain
+        info = deal_customer(customer, domain)
+        assert info is not None  # a generated domain is valid
+        history: History = [("registered", registered, "")]
+        age = (now - registered).days
+        approved_at = registered + D(hours=rng.randint(4, 70))
+        status = ApprovalStatus.APPROVED
+        if keep_open or age < 4:
+            status = rng.choice(
+                [ApprovalStatus.SUBMITTED, ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO]
+            )
+        elif rng.random() < 0.06:
+            status = ApprovalStatus.REJECTED
+        outcome_roll = rng.random()
+        at = approved_at
+        reached = "registered"
+        closed_at = None
+        lost_reason = ""
+        if status == ApprovalStatus.APPROVED:
+            won_share = 0.45 if demo.status == PartnerStatus.ACTIVE else 0.3
+            target = (
+                "closed_won"
+                if outcome_roll < won_share
+                else "closed_lost"
+                if outcome_roll < won_share + 0.3
+                else "open"
+            )
+            if target == "open" and age > OPEN_HORIZON_DAYS and not keep_open:
+                # An old registration is no longer open: it closed, or it expired unprogressed.
+                late = rng.random()
+                target = "expired" if late < 0.25 else "closed_won" if late < 0.55 else "closed_lost"
+                if target == "expired":
+                    status = ApprovalStatus.EXPIRED
+            if target == "open":
+                item = self._open_deal(demo, customer, info, status)
+                item.deal.registered_by_id = rng.choice(demo.registrar_ids) if demo.registrar_ids else None
+                item.deal.owner_id = demo.partner.owner_id or (owner_ids[0] if owner_ids else None)
+                return item
+            path = ["qualified", "proposal_sent", "negotiating"]
+            depth = len(path) if target in ("closed_won", "closed_lost") else 0
+            for key in path[:depth]:
+                at = at + D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
+                if at >= now:
+                    break
+                history.append((key, at, ""))
+                reached = key
+            if target in ("closed_won", "closed_lost") and at < now:
+                close_at = at + D(days=rng.randint(*STAGE_GAPS["close"]))
+                if close_at < now:
+                    lost_reason = rng.choice(LOST_REASONS) if target == "closed_lost" else ""
+                    history.append((target, close_at, lost_reason))
+                    reached, closed_at = target, close_at
+        stage = stages[reached]
+        decided = (
+            approved_at
+            if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
+            else None
+        )
+        deal = Deal(
+            public_id=_uid(rng),
+            workspace_id=demo.partner.workspace_id,
+            partner=demo.partner,
+            program=stage.program,
+            registered_by_id=rng.choice(demo.registrar_ids) if demo.registrar_ids else None,
+            owner_id=demo.partner.owner_id or (owner_ids[0] if owner_ids else None),
+            customer_name=customer,
+            customer_key=info.key,
+            customer_domain=info.domain,
+            customer_domain_root=info.root,
+            contact_name="",
+            amount=Decimal("0"),
+            currency="USD",
+            expected_close_date=(closed_at or (history[-1][1] + D(days=rng.randint(10, 90)))).date(),
+            source=DealSource.SOURCED if rng.random() < 0.7 else DealSource.INFLUENCED,
+            stage=stage,
+            stage_changed_at=history[-1][1],
+            approval_status=status,
+            approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
+            decided_at=decided,
+            decision_note="Duplicate of an existing opportunity" if status == ApprovalStatus.REJECTED else "",
+            approved_at=approved_at if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED) else None,
+            protection_expires_at=(approved_at + D(days=stage.program.protection_days))
+            if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED)
+            else None,
+            registered_at=registered,
+            closed_at=closed_at,
+            lost_reason=lost_reason,
+        )
+        if stage.outcome != Outcome.OPEN:
+            deal.protection_expires_at = None
+        return PlannedDeal(deal, history, info)

@@ -191,7 +191,7 @@ class _Load:
     def deals(self, count: int, managers: list[int]) -> None:
         self.say("Generating deals…")
         self.result.deals = demo_deals.load(
-            workspace=self.workspace,
+            actor=self.actor,
             program=self.programs.default,
             partners=[
                 demo_deals.DemoPartner(

@@ -20,6 +20,7 @@ from openprm.activity.models import Coupon, Event, PartnerDayMetric, RollupDirty
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
 from openprm.core.scoping import unscoped
+from openprm.deals.models import Product
 from openprm.demo.loader import demo_load
 from openprm.demo.people import logins_read
 from openprm.partners.models import (
@@ -242,6 +243,7 @@ def test_demo_writes_through_the_owning_apps_services(db, var_dir):
         assert by_type["activity.trackinglink"] == TrackingLink.objects.count() > 0
         assert by_type["activity.coupon"] == Coupon.objects.count()
         assert AuditEntry.objects.filter(object_type="core.workspace", actor_label="demo").count() == 1
+        assert by_type["deals.product"] == Product.objects.count() == 6  # the catalog, from its service
         partner = Partner.objects.order_by("pk").first()
         assert partner is not None
         entry = created.get(object_id=partner.public_id)
