@@ -94,9 +94,33 @@ def clean_choice(
     return value
 
 
+_TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
+
+
+def _typed_value(kind: str, raw: Any) -> Any:
+    """The stored form of a number, date or yes/no value; ValueError (InvalidOperation) when it is not
+    one."""
+    if kind == CustomFieldDefinition.FieldType.NUMBER:
+        number = Decimal(str(raw))
+        if not number.is_finite():
+            raise ValueError(raw)
+        return str(number)
+    if kind == CustomFieldDefinition.FieldType.DATE:
+        return datetime.date.fromisoformat(str(raw)).isoformat()
+    if isinstance(raw, bool):
+        return raw
+    if str(raw).lower() in _TRUE:
+        return True
+    if str(raw).lower() in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
 def _clean_custom_fields(
     errors: dict[str, str], values: dict[str, Any], lookups: PartnerLookups
 ) -> dict[str, Any]:
+    """The values of the workspace's custom fields by key (blank ones left out), each in its stored form;
+    an unknown key, a value not of its field's type and a missing required field are errors."""
     cleaned: dict[str, Any] = {}
     if not isinstance(values, dict):
         errors["custom_fields"] = "Must be an object of field key → value."
@@ -106,37 +130,20 @@ def _clean_custom_fields(
         where = f"custom_fields.{key}"
         if definition is None:
             errors[where] = "Unknown custom field."
+        elif raw is None or raw == "":
             continue
-        if raw is None or raw == "":
-            continue
-        kind = definition.field_type
-        try:
-            if kind == CustomFieldDefinition.FieldType.NUMBER:
-                number = Decimal(str(raw))
-                if not number.is_finite():
-                    raise ValueError
-                cleaned[key] = str(number)
-            elif kind == CustomFieldDefinition.FieldType.DATE:
-                cleaned[key] = datetime.date.fromisoformat(str(raw)).isoformat()
-            elif kind == CustomFieldDefinition.FieldType.BOOLEAN:
-                if isinstance(raw, bool):
-                    cleaned[key] = raw
-                elif str(raw).lower() in {"true", "yes", "1"}:
-                    cleaned[key] = True
-                elif str(raw).lower() in {"false", "no", "0"}:
-                    cleaned[key] = False
-                else:
-                    raise ValueError
-            elif kind == CustomFieldDefinition.FieldType.CHOICE:
-                if str(raw) not in definition.choices:
-                    errors[where] = f"'{raw}' is not one of: {', '.join(definition.choices)}."
-                    continue
+        elif definition.field_type == CustomFieldDefinition.FieldType.TEXT:
+            cleaned[key] = clean_text(errors, where, raw, 1000)
+        elif definition.field_type == CustomFieldDefinition.FieldType.CHOICE:
+            if str(raw) in definition.choices:
                 cleaned[key] = str(raw)
             else:
-                text = clean_text(errors, where, raw, 1000)
-                cleaned[key] = text
-        except (ValueError, InvalidOperation):
-            errors[where] = f"Not a valid {definition.get_field_type_display().lower()}: '{raw}'."
+                errors[where] = f"'{raw}' is not one of: {', '.join(definition.choices)}."
+        else:
+            try:
+                cleaned[key] = _typed_value(definition.field_type, raw)
+            except (ValueError, InvalidOperation):
+                errors[where] = f"Not a valid {definition.get_field_type_display().lower()}: '{raw}'."
     for key, definition in lookups.custom_fields.items():
         if definition.required and key not in cleaned:
             errors[f"custom_fields.{key}"] = "This custom field is required."
