@@ -193,6 +193,17 @@ def _conflicts_detect(workspace_id: int, planned: list[PlannedDeal]) -> None:
     conflicts_detect_batch(workspace_id=workspace_id, subjects=subjects)
 
 
+@dataclass
+class _Path:
+    """Where a registration went: its approval status and its stages so far."""
+
+    status: str
+    history: History
+    stage: str = "registered"
+    closed_at: datetime.datetime | None = None
+    lost_reason: str = ""
+
+
 class _Planner:
     """Plans deals from the demo's dice: a partner's registrations over 24 months, with their outcomes."""
 
@@ -308,76 +319,91 @@ class _Planner:
     ) -> PlannedDeal:
         """A registration and what became of it: approved (then won, lost, expired or still open), rejected
         now and then, or, when recent, awaiting a decision."""
-        rng, now, stages, owner_ids = self.rng, self.now, self.stages, self.owner_ids
-        customer = rng.choice(customers)
+        rng = self.rng
+        customer, info = self._customer(customers, variant)
+        age = (self.now - registered).days
+        approved_at = registered + D(hours=rng.randint(4, 70))
+        path = _Path(self._decision(pending=keep_open or age < 4), [("registered", registered, "")])
+        outcome_roll = rng.random()
+        if path.status == ApprovalStatus.APPROVED:
+            target = self._target(demo, outcome_roll, old=age > OPEN_HORIZON_DAYS and not keep_open)
+            if target == "expired":
+                path.status = ApprovalStatus.EXPIRED
+            if target == "open":
+                item = self._open_deal(demo, customer, info, path.status)
+                item.deal.registered_by_id = rng.choice(demo.registrar_ids) if demo.registrar_ids else None
+                item.deal.owner_id = demo.partner.owner_id or (self.owner_ids[0] if self.owner_ids else None)
+                return item
+            self._progress(path, approved_at, target)
+        return self._decided_deal(demo, customer, info, registered, approved_at, path)
+
+    def _customer(self, customers: list[str], variant: bool) -> tuple[str, DealCustomer]:
+        """A customer from ``customers``; the ``variant`` spelling is how a second partner writes it."""
+        customer = self.rng.choice(customers)
         domain = _domain(customer)
-        if variant:  # the same customer written differently by the second partner
+        if variant:
             customer = customer.upper().replace(",", "") + " Inc."
             domain = "www." + domain
         info = deal_customer(customer, domain)
         assert info is not None  # a generated domain is valid
-        history: History = [("registered", registered, "")]
-        age = (now - registered).days
-        approved_at = registered + D(hours=rng.randint(4, 70))
-        status = ApprovalStatus.APPROVED
-        if keep_open or age < 4:
-            status = rng.choice(
+        return customer, info
+
+    def _decision(self, *, pending: bool) -> str:
+        if pending:
+            return self.rng.choice(
                 [ApprovalStatus.SUBMITTED, ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO]
             )
-        elif rng.random() < 0.06:
-            status = ApprovalStatus.REJECTED
-        outcome_roll = rng.random()
-        at = approved_at
-        reached = "registered"
-        closed_at = None
-        lost_reason = ""
-        if status == ApprovalStatus.APPROVED:
-            won_share = 0.45 if demo.status == PartnerStatus.ACTIVE else 0.3
-            target = (
-                "closed_won"
-                if outcome_roll < won_share
-                else "closed_lost"
-                if outcome_roll < won_share + 0.3
-                else "open"
-            )
-            if target == "open" and age > OPEN_HORIZON_DAYS and not keep_open:
-                # An old registration is no longer open: it closed, or it expired unprogressed.
-                late = rng.random()
-                target = "expired" if late < 0.25 else "closed_won" if late < 0.55 else "closed_lost"
-                if target == "expired":
-                    status = ApprovalStatus.EXPIRED
-            if target == "open":
-                item = self._open_deal(demo, customer, info, status)
-                item.deal.registered_by_id = rng.choice(demo.registrar_ids) if demo.registrar_ids else None
-                item.deal.owner_id = demo.partner.owner_id or (owner_ids[0] if owner_ids else None)
-                return item
-            path = ["qualified", "proposal_sent", "negotiating"]
-            depth = len(path) if target in ("closed_won", "closed_lost") else 0
-            for key in path[:depth]:
-                at = at + D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
-                if at >= now:
-                    break
-                history.append((key, at, ""))
-                reached = key
-            if target in ("closed_won", "closed_lost") and at < now:
-                close_at = at + D(days=rng.randint(*STAGE_GAPS["close"]))
-                if close_at < now:
-                    lost_reason = rng.choice(LOST_REASONS) if target == "closed_lost" else ""
-                    history.append((target, close_at, lost_reason))
-                    reached, closed_at = target, close_at
-        stage = stages[reached]
-        decided = (
-            approved_at
-            if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
-            else None
-        )
+        return ApprovalStatus.REJECTED if self.rng.random() < 0.06 else ApprovalStatus.APPROVED
+
+    def _target(self, demo: DemoPartner, roll: float, *, old: bool) -> str:
+        """Where an approved deal is heading; an old registration is no longer open: it closed, or it
+        expired unprogressed."""
+        won_share = 0.45 if demo.status == PartnerStatus.ACTIVE else 0.3
+        target = "closed_won" if roll < won_share else "closed_lost" if roll < won_share + 0.3 else "open"
+        if target == "open" and old:
+            late = self.rng.random()
+            target = "expired" if late < 0.25 else "closed_won" if late < 0.55 else "closed_lost"
+        return target
+
+    def _progress(self, path: _Path, approved_at: datetime.datetime, target: str) -> None:
+        """Move a won or lost deal through the stages after its approval, and close it (unless that
+        would be in the future)."""
+        rng, now, at = self.rng, self.now, approved_at
+        if target not in ("closed_won", "closed_lost"):
+            return
+        for key in ("qualified", "proposal_sent", "negotiating"):
+            at = at + D(days=rng.randint(*STAGE_GAPS[key]), hours=rng.randint(0, 23))
+            if at >= now:
+                return
+            path.history.append((key, at, ""))
+            path.stage = key
+        close_at = at + D(days=rng.randint(*STAGE_GAPS["close"]))
+        if close_at < now:
+            path.lost_reason = rng.choice(LOST_REASONS) if target == "closed_lost" else ""
+            path.history.append((target, close_at, path.lost_reason))
+            path.stage, path.closed_at = target, close_at
+
+    def _decided_deal(
+        self,
+        demo: DemoPartner,
+        customer: str,
+        info: DealCustomer,
+        registered: datetime.datetime,
+        approved_at: datetime.datetime,
+        path: _Path,
+    ) -> PlannedDeal:
+        """The deal row of a registration that is not open in the pipeline (closed, expired, rejected or
+        awaiting a decision)."""
+        rng, stage, status, history = self.rng, self.stages[path.stage], path.status, path.history
+        was_approved = status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED)
+        protected = was_approved and stage.outcome == Outcome.OPEN
         deal = Deal(
             public_id=_uid(rng),
             workspace_id=demo.partner.workspace_id,
             partner=demo.partner,
             program=stage.program,
             registered_by_id=rng.choice(demo.registrar_ids) if demo.registrar_ids else None,
-            owner_id=demo.partner.owner_id or (owner_ids[0] if owner_ids else None),
+            owner_id=demo.partner.owner_id or (self.owner_ids[0] if self.owner_ids else None),
             customer_name=customer,
             customer_key=info.key,
             customer_domain=info.domain,
@@ -385,22 +411,18 @@ class _Planner:
             contact_name="",
             amount=Decimal("0"),
             currency="USD",
-            expected_close_date=(closed_at or (history[-1][1] + D(days=rng.randint(10, 90)))).date(),
+            expected_close_date=(path.closed_at or (history[-1][1] + D(days=rng.randint(10, 90)))).date(),
             source=DealSource.SOURCED if rng.random() < 0.7 else DealSource.INFLUENCED,
             stage=stage,
             stage_changed_at=history[-1][1],
             approval_status=status,
             approval_due_at=add_business_days(registered, stage.program.approval_sla_days),
-            decided_at=decided,
+            decided_at=approved_at if was_approved or status == ApprovalStatus.REJECTED else None,
             decision_note="Duplicate of an existing opportunity" if status == ApprovalStatus.REJECTED else "",
-            approved_at=approved_at if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED) else None,
-            protection_expires_at=(approved_at + D(days=stage.program.protection_days))
-            if status in (ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED)
-            else None,
+            approved_at=approved_at if was_approved else None,
+            protection_expires_at=approved_at + D(days=stage.program.protection_days) if protected else None,
             registered_at=registered,
-            closed_at=closed_at,
-            lost_reason=lost_reason,
+            closed_at=path.closed_at,
+            lost_reason=path.lost_reason,
         )
-        if stage.outcome != Outcome.OPEN:
-            deal.protection_expires_at = None
         return PlannedDeal(deal, history, info)

@@ -39,10 +39,8 @@ from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, 
 from openprm.demo import deals as demo_deals
 from openprm.demo.activity import EventItem, EventRow, engagement_events, engagement_ingest, interactions
 from openprm.demo.partners import (
-    LOCALES,
     REFERRAL_TYPES,
     STATUS_WEIGHTS,
-    TYPE_WEIGHTS,
     PartnerExtras,
     PartnerPlanner,
     partners_write,
@@ -60,6 +58,7 @@ from openprm.demo.people import (
 from openprm.demo.plan import Dice, PartnerPlan
 from openprm.demo.referrals import demo_referrals_load
 from openprm.demo.rows import EventWriter, event_writer, insert_objects
+from openprm.demo.words import LOCALES, TYPE_WEIGHTS
 from openprm.partners.models import (
     Agreement,
     Contact,

@@ -17,11 +17,15 @@ from openprm.core.models import Workspace
 from openprm.demo.plan import D, Dice, Lifecycle, PartnerPlan, ascii_fold, slug
 from openprm.demo.rows import insert_objects, update_objects
 from openprm.demo.words import (
+    AGREEMENT_TERMS,
     BRAND_STEMS,
     BRAND_TAILS,
+    COUNTRIES,
     DOMAIN_STOPWORDS,
     LEGAL_SUFFIX,
+    REGION_WEIGHTS,
     TAGS,
+    TYPE_ACTIVITY,
     TYPE_SUFFIXES,
 )
 from openprm.partners.models import (
@@ -50,26 +54,6 @@ WRITE_BATCH = 1000
 REFERRAL_PROGRAM = "Referral Program"
 REFERRAL_TIERS = ["Registered", "Preferred", "Elite"]
 REFERRAL_TYPES = ("referral", "affiliate", "influencer")  # partners who get tracking links and coupons
-TYPE_WEIGHTS = {
-    "reseller": 22,
-    "referral": 16,
-    "affiliate": 13,
-    "technology": 10,
-    "agency": 10,
-    "distributor": 6,
-    "influencer": 12,
-    "service": 11,
-}
-TYPE_ACTIVITY = {
-    "reseller": 1.15,
-    "distributor": 1.0,
-    "technology": 0.9,
-    "agency": 0.9,
-    "service": 0.9,
-    "referral": 0.7,
-    "affiliate": 0.5,
-    "influencer": 0.6,
-}
 STATUS_WEIGHTS = {
     PartnerStatus.ACTIVE: 60,
     PartnerStatus.AT_RISK: 9,
@@ -78,37 +62,6 @@ STATUS_WEIGHTS = {
     PartnerStatus.INACTIVE: 8,
     PartnerStatus.CHURNED: 9,
 }
-REGION_WEIGHTS = {"NA": 36, "EMEA": 38, "LATAM": 11, "APAC": 15}
-# region → (country, Faker locale, weight)
-COUNTRIES: dict[str, list[tuple[str, str, int]]] = {
-    "NA": [("US", "en_US", 72), ("CA", "en_CA", 28)],
-    "EMEA": [
-        ("GB", "en_GB", 22),
-        ("DE", "de_DE", 20),
-        ("FR", "fr_FR", 14),
-        ("NL", "nl_NL", 10),
-        ("ES", "es_ES", 8),
-        ("IT", "it_IT", 7),
-        ("SE", "sv_SE", 7),
-        ("PL", "pl_PL", 6),
-        ("IE", "en_IE", 6),
-    ],
-    "LATAM": [
-        ("BR", "pt_BR", 40),
-        ("MX", "es_MX", 30),
-        ("CO", "es_CO", 12),
-        ("CL", "es_CL", 10),
-        ("AR", "es_AR", 8),
-    ],
-    "APAC": [
-        ("AU", "en_AU", 30),
-        ("IN", "en_IN", 28),
-        ("JP", "ja_JP", 17),
-        ("SG", "en_GB", 15),
-        ("NZ", "en_NZ", 10),
-    ],
-}
-LOCALES = sorted({locale for options in COUNTRIES.values() for _, locale, _ in options})
 CONTACT_TITLES = {
     Contact.Role.EXECUTIVE: ["CEO", "Managing Director", "Founder", "VP Partnerships", "COO"],
     Contact.Role.SALES: ["Account Executive", "Head of Sales", "Sales Manager", "Channel Sales Lead"],
@@ -126,12 +79,6 @@ AGREEMENT_KIND = {
     "influencer": Agreement.Kind.AFFILIATE,
     "service": Agreement.Kind.MSA,
 }
-AGREEMENT_TERMS = [
-    "Standard terms.",
-    "Net 30 payment, 12-month term.",
-    "Includes MDF and deal protection of 90 days.",
-    "",
-]
 DAYS_SINCE_DOWNTURN = {  # how long ago an at-risk / inactive / churned partner got there (days)
     PartnerStatus.AT_RISK.value: (7, 120),
     PartnerStatus.INACTIVE.value: (30, 300),

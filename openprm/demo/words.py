@@ -1,4 +1,5 @@
-"""The demo's vocabulary: the words its partners, interactions and events are made of (plain data).
+"""The demo's vocabulary and proportions: the words its partners, interactions and events are made of and
+how its partners spread over types, regions and countries (plain data).
 
 Kept apart from the generators so that they read as logic; changing a list changes the demo's content
 (a list's length changes what every later random draw picks), so edit with the seed-stability test in mind.
@@ -7,6 +8,63 @@ Kept apart from the generators so that they read as logic; changing a list chang
 from __future__ import annotations
 
 # --- partners -------------------------------------------------------------------------------------
+TYPE_WEIGHTS = {
+    "reseller": 22,
+    "referral": 16,
+    "affiliate": 13,
+    "technology": 10,
+    "agency": 10,
+    "distributor": 6,
+    "influencer": 12,
+    "service": 11,
+}
+TYPE_ACTIVITY = {
+    "reseller": 1.15,
+    "distributor": 1.0,
+    "technology": 0.9,
+    "agency": 0.9,
+    "service": 0.9,
+    "referral": 0.7,
+    "affiliate": 0.5,
+    "influencer": 0.6,
+}
+REGION_WEIGHTS = {"NA": 36, "EMEA": 38, "LATAM": 11, "APAC": 15}
+# region → (country, Faker locale, weight)
+COUNTRIES: dict[str, list[tuple[str, str, int]]] = {
+    "NA": [("US", "en_US", 72), ("CA", "en_CA", 28)],
+    "EMEA": [
+        ("GB", "en_GB", 22),
+        ("DE", "de_DE", 20),
+        ("FR", "fr_FR", 14),
+        ("NL", "nl_NL", 10),
+        ("ES", "es_ES", 8),
+        ("IT", "it_IT", 7),
+        ("SE", "sv_SE", 7),
+        ("PL", "pl_PL", 6),
+        ("IE", "en_IE", 6),
+    ],
+    "LATAM": [
+        ("BR", "pt_BR", 40),
+        ("MX", "es_MX", 30),
+        ("CO", "es_CO", 12),
+        ("CL", "es_CL", 10),
+        ("AR", "es_AR", 8),
+    ],
+    "APAC": [
+        ("AU", "en_AU", 30),
+        ("IN", "en_IN", 28),
+        ("JP", "ja_JP", 17),
+        ("SG", "en_GB", 15),
+        ("NZ", "en_NZ", 10),
+    ],
+}
+LOCALES = sorted({locale for options in COUNTRIES.values() for _, locale, _ in options})
+AGREEMENT_TERMS = [
+    "Standard terms.",
+    "Net 30 payment, 12-month term.",
+    "Includes MDF and deal protection of 90 days.",
+    "",
+]
 LEGAL_SUFFIX = {
     "US": "Inc.",
     "CA": "Ltd.",
