@@ -51,61 +51,63 @@ def _moment_text(value: Any) -> Any:
 _SAME_CHANGE = datetime.timedelta(seconds=5)
 
 
+_PARTNER = Partner._meta.label_lower
+_STATUS_LABELS: dict[str, str] = dict(StatusChange._meta.get_field("to_status").choices or [])  # type: ignore[arg-type]
+
+
+def _audited_item(entry: AuditEntry) -> HistoryItem:
+    """An audit entry as the panel shows it: a partner's status values in words, as the lifecycle list
+    writes them; moments to the minute."""
+    changes: dict[str, Any] = {}
+    for field, change in entry.changes.items():
+        if isinstance(change, dict):
+            change = {k: _moment_text(v) for k, v in change.items()}
+            if field == "status" and entry.object_type == _PARTNER:
+                change = {k: _STATUS_LABELS.get(v, v) if isinstance(v, str) else v for k, v in change.items()}
+        changes[field] = change
+    return HistoryItem(
+        at=entry.at,
+        actor_label=entry.actor_label,
+        action=entry.action,
+        what=f"{entry.get_action_display()} {entry.object_type.rsplit('.', 1)[-1]}",
+        object_repr=entry.object_repr,
+        changes=changes,
+    )
+
+
+def _lifecycle_item(change: StatusChange, partner: Partner) -> HistoryItem:
+    return HistoryItem(
+        at=change.changed_at,
+        actor_label=change.actor_label,
+        action="lifecycle",
+        what="Lifecycle change" if change.from_status else "Lifecycle start",
+        object_repr=partner.name,
+        changes={
+            "status": {
+                "before": _STATUS_LABELS.get(change.from_status) if change.from_status else None,
+                "after": _STATUS_LABELS.get(change.to_status, change.to_status),
+            }
+        },
+    )
+
+
 def partner_history(*, actor: Actor, partner: Partner) -> list[HistoryItem]:
     """The partner's history, newest first: every audited change of it and its contacts, agreements, ...,
     plus each lifecycle (status) change that no audit entry records (demo data, bulk imports), so the
     panel shows what the lifecycle list shows. Two queries."""
     actor.require(Perm.PARTNER_VIEW)
     entries = list(audit_list(actor=actor, partner=partner))
-    partner_type = Partner._meta.label_lower
     audited = [
         (entry.at, entry.changes["status"].get("after"))
         for entry in entries
-        if entry.object_type == partner_type and "status" in entry.changes
+        if entry.object_type == _PARTNER and "status" in entry.changes
     ]
-    labels = dict(StatusChange._meta.get_field("to_status").choices or [])
-
-    def readable(entry: AuditEntry) -> dict[str, Any]:
-        """Status values in words, as the lifecycle list writes them; moments to the minute."""
-        changes: dict[str, Any] = {}
-        for field, change in entry.changes.items():
-            if isinstance(change, dict):
-                change = {k: _moment_text(v) for k, v in change.items()}
-                if field == "status" and entry.object_type == partner_type:
-                    change = {k: labels.get(v, v) if isinstance(v, str) else v for k, v in change.items()}
-            changes[field] = change
-        return changes
-
-    items = [
-        HistoryItem(
-            at=entry.at,
-            actor_label=entry.actor_label,
-            action=entry.action,
-            what=f"{entry.get_action_display()} {entry.object_type.rsplit('.', 1)[-1]}",
-            object_repr=entry.object_repr,
-            changes=readable(entry),
-        )
-        for entry in entries
-    ]
+    items = [_audited_item(entry) for entry in entries]
     for change in status_history(actor=actor, partner=partner):
-        if any(
+        recorded = any(
             after == change.to_status and abs(at - change.changed_at) <= _SAME_CHANGE for at, after in audited
-        ):
-            continue
-        items.append(
-            HistoryItem(
-                at=change.changed_at,
-                actor_label=change.actor_label,
-                action="lifecycle",
-                what="Lifecycle change" if change.from_status else "Lifecycle start",
-                object_repr=partner.name,
-                changes={
-                    "status": {
-                        "before": labels.get(change.from_status) if change.from_status else None,
-                        "after": labels.get(change.to_status, change.to_status),
-                    }
-                },
-            )
         )
+        if not recorded:
+            items.append(_lifecycle_item(change, partner))
     items.sort(key=lambda item: item.at, reverse=True)
     return items
