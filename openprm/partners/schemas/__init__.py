@@ -4,7 +4,6 @@ and the page shape are core's (``openprm.core.schemas``): import them from there
 
 from openprm.partners.schemas.agreements import AgreementCreate, AgreementOut, AgreementPatch
 from openprm.partners.schemas.contacts import ContactCreate, ContactOut, ContactPatch
-from openprm.partners.schemas.fields import When
 from openprm.partners.schemas.partners import (
     MeOut,
     PartnerCreate,
@@ -45,5 +44,4 @@ __all__ = [
     "TierOut",
     "TierPatch",
     "TierRef",
-    "When",
 ]

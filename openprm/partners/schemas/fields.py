@@ -1,12 +1,11 @@
-"""Field types of the partner API's schemas: bounded, NUL-free strings, closed enums documented inline,
-sane moments. Bad input is a 422 at the edge, never a database error."""
+"""Field types of the partner API's schemas: bounded, NUL-free strings and closed enums documented
+inline. Bad input is a 422 at the edge, never a database error."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 
 from openprm.core.schemas import NoNul, enum_schema
 from openprm.partners.models import Agreement, AgreementStatus, Contact, PartnerStatus
@@ -28,12 +27,4 @@ AgreementKindIn = Annotated[Agreement.Kind, enum_schema(Agreement.Kind.values)]
 AgreementStatusIn = Annotated[AgreementStatus, enum_schema(AgreementStatus.values)]
 
 
-def _moment(value: datetime.datetime) -> datetime.datetime:
-    # Years before 1900 are typos, and near year 1 an offset makes the UTC conversion overflow.
-    if value.year < 1900:
-        raise ValueError("must be in 1900 or later")
-    return value.astimezone(datetime.UTC) if value.tzinfo else value
-
-
-When = Annotated[datetime.datetime, AfterValidator(_moment)]
 CustomValue = Str1000 | bool | int | float | None
