@@ -3,8 +3,19 @@ activity (logged interactions and engagement events, with their rollups), deals,
 demo logins for every role.
 
 Everything is generated from one seeded ``random.Random`` (and seeded Faker instances, ``plan.Dice``), so
-the same seed and the same ``now`` give identical rows, public ids included. The steps below run in this
-order because each draws from the same dice. Rows are written in one transaction.
+the same seed and the same ``now`` give identical rows, public ids included (except the ids the apps'
+services draw themselves: memberships, tracking links, coupons, conversions...). The steps below run in
+this order because each draws from the same dice. Rows are written in one transaction, inside the
+workspace's access scope, by the demo's system actor (audited as "demo").
+
+The demo writes like any other client of the apps: through their services where those can say what the
+demo needs — partners (the partners' bulk service), logins, programs and tiers, the product catalog,
+engagement events (activity's ingestion), tracking links, coupons and allowed hosts, conflict detection
+and the customer index, the rollups. What no service of the owning app can express yet is written
+directly, each in a small named function that says why: the partners' dated past
+(``partners._backdate``), contacts and agreements (``partners.contacts_write``, ``agreements_write``),
+logged interactions (``rows.event_writer``), deals with their owners, stage histories and line items
+(``deals._deals_write``), past clicks and conversions (``referrals._clicks``).
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from openprm.activity.models import (
 from openprm.activity.rollups import rollups_rebuild
 from openprm.core.actors import Actor
 from openprm.core.bulk import analyze_tables
-from openprm.core.models import Workspace
+from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope
 from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
@@ -43,6 +54,9 @@ from openprm.demo.partners import (
     STATUS_WEIGHTS,
     PartnerExtras,
     PartnerPlanner,
+    Programs,
+    agreements_write,
+    contacts_write,
     partners_write,
     programs_ensure,
 )
@@ -57,19 +71,20 @@ from openprm.demo.people import (
 )
 from openprm.demo.plan import Dice, PartnerPlan
 from openprm.demo.referrals import demo_referrals_load
-from openprm.demo.rows import EventWriter, event_writer, insert_objects
+from openprm.demo.rows import EventWriter, event_writer
 from openprm.demo.words import LOCALES, TYPE_WEIGHTS
 from openprm.partners.models import (
     Agreement,
     Contact,
     Partner,
     PartnerProgram,
+    PartnerStatus,
     PartnerType,
+    Program,
     StatusChange,
 )
 from openprm.partners.services import workspace_bootstrap
 
-BATCH_SIZE = 1000
 ACTOR_LABEL = "demo"  # the audit trail's name for the load
 EVENT_BATCH = 20_000
 
@@ -132,12 +147,11 @@ class _Load:
                 )
                 contact.user = self.account(login, partner=plan.partner)
 
-    def partners(self, count: int, managers: list[int]) -> None:
+    def partners(self, count: int, managers: list[int], programs: Programs) -> None:
         """Plan the partners and everything around them, then write them (see ``partners_write``), their
         portal users, contacts and agreements."""
         self.say(f"Generating {count} partners (seed {self.seed})…")
         types = {t.key: t for t in PartnerType.objects.all()}
-        self.programs = programs = programs_ensure(actor=self.actor)
         by_region = {"EMEA": managers[0], "APAC": managers[0], "NA": managers[1], "LATAM": managers[1]}
         planner = PartnerPlanner(self.dice, workspace=self.workspace, types=types, owner_by_region=by_region)
         type_keys = self.dice.mix(TYPE_WEIGHTS, count)
@@ -157,12 +171,8 @@ class _Load:
         ]
         partners_write(actor=self.actor, plans=self.plans, extras=extras, owner_emails=emails)
         self.portal_accounts()
-        contacts = [c for plan in self.plans for c in plan.contacts]
-        Contact.objects.bulk_create(contacts, batch_size=BATCH_SIZE)
-        agreements = [a for extra in extras for a in extra.agreements]
-        insert_objects(Agreement, agreements)
-        self.result.partners, self.result.contacts = len(self.plans), len(contacts)
-        self.result.agreements = len(agreements)
+        self.result.partners, self.result.contacts = len(self.plans), contacts_write(self.plans)
+        self.result.agreements = agreements_write(extras)
         self.result.status_changes = sum(len(extra.history) for extra in extras)
 
     def activity(self) -> None:
@@ -182,16 +192,17 @@ class _Load:
         self.events_store(write, logged, items)
 
     def events_store(self, write: EventWriter, logged: list[EventRow], items: list[EventItem]) -> None:
+        """One batch: the logged interactions written directly, the engagement events ingested."""
         write(logged)
         stored = engagement_ingest(actor=self.actor, items=items)
         self.result.interactions += len(logged)
         self.result.events += len(logged) + stored
 
-    def deals(self, count: int, managers: list[int]) -> None:
+    def deals(self, count: int, managers: list[int], program: Program) -> None:
         self.say("Generating deals…")
         self.result.deals = demo_deals.load(
             actor=self.actor,
-            program=self.programs.default,
+            program=program,
             partners=[
                 demo_deals.DemoPartner(
                     partner=plan.partner,
@@ -210,7 +221,9 @@ class _Load:
     def referrals(self) -> None:
         self.say("Generating tracking links, coupons, clicks and conversions…")
         referrers = [
-            p.partner for p in self.plans if p.type_key in REFERRAL_TYPES and p.partner.status == "active"
+            p.partner
+            for p in self.plans
+            if p.type_key in REFERRAL_TYPES and p.partner.status == PartnerStatus.ACTIVE
         ]
         counts = demo_referrals_load(
             workspace=self.workspace, partners=referrers, seed=self.seed, now=self.dice.now
@@ -235,14 +248,15 @@ def demo_load(
     with transaction.atomic(), scope(load.actor.access_scope()):
         workspace_bootstrap(workspace=workspace)
         managers = load.staff_accounts()
-        load.partners(partners, managers)
+        programs = programs_ensure(actor=load.actor)
+        load.partners(partners, managers, programs)
         load.activity()
-        load.deals(partners, managers)
+        load.deals(partners, managers, programs.default)
         load.referrals()
         load.say("Building the daily rollups…")
         result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)
     analyze_tables(  # fresh planner statistics (PostgreSQL) of every table the load wrote, after the commit
-        *(Partner, Contact, PartnerProgram, StatusChange, Partner.tags.through, Agreement, Event),
+        *(Partner, Contact, PartnerProgram, StatusChange, Partner.tags.through, Agreement, Event, AuditEntry),
         *(Deal, DealStageChange, DealLineItem, CustomerKey, DealConflict),
         *(TrackingLink, Coupon, Click, Conversion, PartnerDayMetric, PairedInterval),
         rows=result.partners + result.events + result.deals,

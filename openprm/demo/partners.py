@@ -483,3 +483,19 @@ def _backdate(plans: Sequence[PartnerPlan], extras: Sequence[PartnerExtras]) -> 
     for start in range(0, len(ids), WRITE_BATCH):
         StatusChange.objects.filter(partner_id__in=ids[start : start + WRITE_BATCH]).delete()
     insert_objects(StatusChange, [change for extra in extras for change in extra.history])
+
+
+def contacts_write(plans: Sequence[PartnerPlan]) -> int:
+    """The partners' contacts (the portal users' linked). Written directly: the partners app has no bulk
+    path for contacts (``contact_create`` is one at a time and draws its own public id)."""
+    contacts = [contact for plan in plans for contact in plan.contacts]
+    Contact.objects.bulk_create(contacts, batch_size=WRITE_BATCH)
+    return len(contacts)
+
+
+def agreements_write(extras: Sequence[PartnerExtras]) -> int:
+    """The agreements on file. Written directly: the partners app has no bulk path for agreements
+    (``agreement_create`` is one at a time and draws its own public id)."""
+    agreements = [agreement for extra in extras for agreement in extra.agreements]
+    insert_objects(Agreement, agreements)
+    return len(agreements)
