@@ -4,8 +4,9 @@
 ``deals_deal`` table of the current database, each time into a fresh scratch workspace:
 
 * **ours** — ``deals_import``, the service behind `prm import deals` and the import pages: parsing and
-  validation of every cell, partner/stage/customer resolution, the deal rows, their stage history and
-  blocking keys, in one transaction;
+  validation of every cell, partner/stage/customer resolution, then the deals bulk service: the deal rows,
+  their stage history, blocking keys, one audit entry per deal and the batched conflict check of the
+  deals in play, in one transaction;
 * **baseline** — the same file read with the ``csv`` module and only the conversions a valid row needs
   (partner and stage ids from dicts, ``Decimal``, ISO dates, a UUID), written with PostgreSQL ``COPY``
   (psycopg 3 ``cursor.copy()``) or SQLite ``executemany`` in batches of 1,000, in one transaction, into
@@ -14,8 +15,11 @@
 
 Both timings include reading the file. The baseline runs first, so ours writes into the larger table.
 Customers are drawn from a pool (real pipelines have several deals per customer), which is also what
-keeps the cost of normalizing company names for the conflict index bounded. Scratch workspaces and
-everything in them are deleted afterwards unless ``keep``.
+keeps the cost of normalizing company names for the conflict index bounded. Each customer mostly buys
+through its own partner, some deals (``OVERLAP``) go through another one; open deals are recent ones and
+the newest may await a decision, so the conflict check finds rivals to score and conflicts to store
+(``ours_conflicts_found``). Scratch workspaces and everything in them are deleted afterwards unless
+``keep``.
 """
 
 from __future__ import annotations
@@ -53,46 +57,73 @@ from openprm.partners.models import Partner, PartnerType, Program
 from openprm.partners.services import workspace_bootstrap
 
 DEALS_TARGET = 0.3
-STAGES = [  # (stage key, share of the rows)
-    ("registered", 20),
-    ("qualified", 15),
-    ("proposal_sent", 10),
-    ("negotiating", 5),
-    ("closed_won", 30),
-    ("closed_lost", 20),
-]
-SUFFIXES = ["GmbH", "Inc", "Ltd", "LLC", "SA", "AG", "Group", "Holdings", "Systems", "Labs"]
-WORDS = [
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Cyberdyne",
-    "Soylent", "Wonka", "Gringotts", "Oceanic", "Aperture", "Monarch", "Nakatomi", "Massive", "Dynamic",
-    "Virtual", "Blue", "Northwind", "Contoso", "Fabrikam", "Litware", "Proseware", "Tailspin", "Woodgrove",
+OPEN_STAGES = [("registered", 35), ("qualified", 30), ("proposal_sent", 20), ("negotiating", 15)]
+OPEN_HORIZON_DAYS = 120  # deals registered within this many days of the file's last day may still be open
+OPEN_SHARE = 0.8  # ... and are, this often (the others closed); older ones are won or lost
+PENDING_DAYS = 14  # open deals registered within this many days may still await a decision
+PENDING_SHARE = 0.5  # ... and do, this often (an approval_status of submitted)
+WON_SHARE = 0.6  # of closed deals
+OVERLAP = 0.05  # share of a customer's deals registered by another partner than its own
+DAYS = 700
+SYLLABLES = [
+    "ka", "lo", "mi", "ra", "zen", "tor", "vex", "quin", "dal", "bri", "sol", "tek", "nor", "vi", "lu",
+    "mar", "phi", "gra", "den", "cor", "fin", "ly", "sa", "ter", "ox", "ul", "wen", "jo", "pri", "sto",
 ]  # fmt: skip
+INDUSTRIES = [
+    "Logistics", "Analytics", "Robotics", "Foods", "Textiles", "Energy", "Pharma", "Media", "Software",
+    "Motors", "Dynamics", "Systems", "Consulting", "Retail", "Insurance", "Aerospace", "Labs", "Health",
+]  # fmt: skip
+SUFFIXES = ["GmbH", "Inc", "Ltd", "LLC", "SA", "AG", "Group", "Holdings", "Corp", "BV"]
+
+
+def _customers(rng: random.Random, count: int, partners: int) -> list[tuple[str, str, int]]:
+    """(name, domain, home partner) of ``count`` customers with distinct made-up brands; a third have no
+    domain. Each customer mostly buys through its home partner."""
+    brands: set[str] = set()
+    pool: list[tuple[str, str, int]] = []
+    while len(pool) < count:
+        brand = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 3, 3))))
+        if brand in brands:
+            continue
+        brands.add(brand)
+        name = f"{brand.capitalize()} {rng.choice(INDUSTRIES)} {rng.choice(SUFFIXES)}"
+        domain = f"{brand}.example" if len(pool) % 3 else ""
+        pool.append((name, domain, rng.randrange(partners)))
+    return pool
+
+
+def _stage_and_status(rng: random.Random, age_days: int) -> tuple[str, str]:
+    """A deal's stage and approval status (blank: approved) for its age: open deals are recent ones, and
+    the newest of them may await a decision."""
+    if age_days <= OPEN_HORIZON_DAYS and rng.random() < OPEN_SHARE:
+        stage = rng.choices([k for k, _ in OPEN_STAGES], [w for _, w in OPEN_STAGES])[0]
+        pending = age_days <= PENDING_DAYS and rng.random() < PENDING_SHARE
+        return stage, "submitted" if pending else ""
+    return ("closed_won" if rng.random() < WON_SHARE else "closed_lost"), ""
 
 
 def generate_deals_csv(path: Path, *, rows: int, partners: int, customers: int, seed: int = 42) -> None:
-    """Write ``rows`` canonical deal rows (the same file for the same arguments)."""
+    """Write ``rows`` canonical deal rows (the same file for the same arguments): several deals per
+    customer over two years, most through the customer's own partner, some (``OVERLAP``) through
+    another one, so that open deals of two partners for one customer make conflicts to find."""
     rng = random.Random(seed)
-    pool = []
-    for i in range(customers):
-        name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i} {rng.choice(SUFFIXES)}"
-        domain = f"{name.split()[0].lower()}{name.split()[1].lower()}{i}.example" if i % 3 else ""
-        pool.append((name, domain))
-    weights = [share for _, share in STAGES]
-    keys = [key for key, _ in STAGES]
+    pool = _customers(rng, customers, partners)
     start = datetime.date(2024, 1, 1)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(DEAL_COLUMNS)
+        writer.writerow([*DEAL_COLUMNS, "approval_status"])
         for i in range(rows):
-            name, domain = pool[rng.randrange(customers)]
-            stage = rng.choices(keys, weights)[0]
-            registered = start + datetime.timedelta(days=rng.randrange(700))
+            name, domain, home = pool[rng.randrange(customers)]
+            partner = rng.randrange(partners) if rng.random() < OVERLAP else home
+            day = rng.randrange(DAYS)
+            stage, status = _stage_and_status(rng, DAYS - 1 - day)
+            registered = start + datetime.timedelta(days=day)
             closing = registered + datetime.timedelta(days=rng.randrange(5, 200))
             closed = stage.startswith("closed_")
             writer.writerow(
                 [
                     f"BENCH-{i:08d}",
-                    f"BP-{rng.randrange(partners):05d}",
+                    f"BP-{partner:05d}",
                     name,
                     domain,
                     f"{rng.randrange(100, 500_000)}.{rng.randrange(100):02d}",
@@ -103,6 +134,7 @@ def generate_deals_csv(path: Path, *, rows: int, partners: int, customers: int, 
                     "" if closed else closing.isoformat(),
                     closing.isoformat() if closed else "",
                     "",
+                    status,
                 ]
             )
 
@@ -261,6 +293,8 @@ class _Round:
     baseline_rows_read: int
     stage_changes: int
     keys: int
+    conflicts: int
+    audit_entries: int
 
 
 def _deals_round(path: Path, partners: int, keep: bool) -> _Round:
@@ -294,6 +328,8 @@ def _deals_round(path: Path, partners: int, keep: bool) -> _Round:
                 baseline_rows_read=rows_read,
                 stage_changes=DealStageChange.objects.filter(workspace=ours_ws).count(),
                 keys=CustomerKey.objects.filter(workspace=ours_ws).count(),
+                conflicts=DealConflict.objects.filter(workspace=ours_ws).count(),
+                audit_entries=AuditEntry.objects.filter(workspace=ours_ws, object_type="deals.deal").count(),
             )
     finally:
         if created and not keep:
@@ -343,6 +379,8 @@ def bench_deals_import(
         "baseline_rows_read": last.baseline_rows_read,
         "ours_stage_changes_written": last.stage_changes,
         "ours_keys_written": last.keys,
+        "ours_conflicts_found": last.conflicts,
+        "ours_audit_entries_written": last.audit_entries,
         "partners": partners,
         "customers": customers,
         "kept": keep,

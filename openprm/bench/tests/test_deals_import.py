@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 from django.core.management.base import CommandError
 from django.db import connection
 
-from openprm.bench.deals_import import generate_deals_csv
+from openprm.bench.deals_import import bench_deals_import, generate_deals_csv
 from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
 from openprm.deals.models import CustomerKey, Deal, DealStageChange
@@ -41,6 +42,7 @@ def test_deals_import_bench_prints_json_and_cleans_up(workspace):
     assert result["ours_deals_written"] == result["baseline_deals_written"] == 2000
     assert result["baseline_rows_read"] == 2000
     assert result["ours_stage_changes_written"] > 2000 and result["ours_keys_written"] > 2000
+    assert result["ours_audit_entries_written"] == 2000  # one per imported deal, as registration writes
     for key in ("ours_rows_per_s", "baseline_rows_per_s", "ratio"):
         assert isinstance(result[key], float) and result[key] > 0
     assert result["ratio"] == pytest.approx(
@@ -79,3 +81,24 @@ def test_generated_file_is_deterministic(tmp_path):
     generate_deals_csv(second, rows=200, partners=5, customers=20)
     assert first.read_bytes() == second.read_bytes()
     assert first.read_text().count("\n") == 201
+
+
+def test_generated_file_has_pending_registrations_and_cross_partner_customers(tmp_path):
+    """What makes the conflict check work: customers with deals of several partners, some awaiting a
+    decision, open deals among the recent ones only."""
+    path = tmp_path / "deals.csv"
+    generate_deals_csv(path, rows=20_000, partners=50, customers=500)
+    rows = list(csv.DictReader(path.open()))
+    partners_of: dict[str, set[str]] = {}
+    for row in rows:
+        partners_of.setdefault(row["customer_name"], set()).add(row["partner_external_id"])
+    shared = sum(1 for found in partners_of.values() if len(found) > 1)
+    assert 0.3 * len(partners_of) < shared < len(partners_of)  # overlap, but most deals go home
+    pending = [row for row in rows if row["approval_status"] == "submitted"]
+    assert pending and all(not row["stage"].startswith("closed_") for row in pending)
+    assert all(row["registered_at"] >= "2025-08-01" for row in rows if not row["stage"].startswith("closed_"))
+
+
+def test_the_bench_finds_conflicts_in_its_file(workspace):
+    result = bench_deals_import(rows=3000, partners=20, customers=150)
+    assert result["ours_conflicts_found"] > 0 and result["ours_audit_entries_written"] == 3000

@@ -22,10 +22,12 @@ two decided deals informs no decision. A re-written pair refreshes its row (stat
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as encode_text
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -51,6 +53,8 @@ from openprm.deals.services import add_business_days
 from openprm.deals.services.conflicts import (
     OUT_OF_PLAY,
     PENDING,
+    CandidateCache,
+    ConflictCandidate,
     ConflictSubject,
     DealCustomer,
     conflicts_detect_batch,
@@ -205,16 +209,81 @@ class _Names:
         return audit_value(value)
 
 
-def _audited_fields() -> list[tuple[str, str, Any]]:
-    """(field name, attname, default) of what ``snapshot`` records for a deal, in its order; the fields a
-    bulk write does not set have their default (None ones are left out of a create entry, as by diff)."""
-    fields = []
-    for fld in Deal._meta.concrete_fields:
-        if fld.name in SKIPPED_FIELDS:
-            continue
-        default = None if fld.attname in DEAL_FIELDS or fld.is_relation else fld.get_default()
-        fields.append((fld.name, fld.attname, default))
-    return fields
+class _CreateEntry:
+    """The ``changes`` of a create entry, as ``audit_record(after=snapshot(deal))`` records them (every
+    field that is set, by field name, related objects by name), written straight as JSON text: through
+    dicts and ``json.dumps`` the ~30 fields of each deal cost more than the rest of its audit write.
+    Fragments of values that repeat (names, dates, stages) are kept, up to ``MEMO`` per field."""
+
+    MEMO = 16_384
+
+    def __init__(self, names: _Names) -> None:
+        # (attname, JSON before its value, how to encode one, fragments by value or None) of each field
+        # a bulk write sets, and the fixed fragment of each other field that has a default (None ones
+        # are left out, as by ``diff``), in the order of ``snapshot``.
+        self.fields: list[tuple[str, str, Callable[[Any], str], dict[Any, str] | None] | str] = []
+        encoders: dict[str, Callable[[Any], str]] = {
+            "partner": lambda pk: encode_text(names.partners[pk]),
+            "program": lambda pk: encode_text(names.programs[pk]),
+            "stage": lambda pk: encode_text(names.stages[pk].name),
+        }
+        for fld in Deal._meta.concrete_fields:
+            if fld.name in SKIPPED_FIELDS:
+                continue
+            head = f'"{fld.name}": {{"before": null, "after": '
+            kind = fld.get_internal_type()
+            encode = encoders.get(fld.name) or _ENCODERS.get(kind, _encode_json)
+            if fld.attname in DEAL_FIELDS:
+                # Not datetimes: equal instants in other offsets are written apart.
+                repeats = kind not in ("JSONField", "DecimalField", "DateTimeField")
+                repeats = repeats and fld.attname != "external_id"
+                self.fields.append((fld.attname, head, encode, {} if repeats else None))
+            elif not fld.is_relation and fld.get_default() is not None:
+                self.fields.append(head + encode(fld.get_default()) + "}")
+
+    def changes(self, values: dict[str, Any]) -> str:
+        parts = []
+        for spec in self.fields:
+            if isinstance(spec, str):
+                parts.append(spec)
+                continue
+            attname, head, encode, memo = spec
+            value = values[attname]
+            if value is None:
+                continue
+            if memo is None:
+                parts.append(head + encode(value) + "}")
+                continue
+            fragment = memo.get(value)
+            if fragment is None:
+                if len(memo) >= self.MEMO:
+                    memo.clear()
+                fragment = memo[value] = head + encode(value) + "}"
+            parts.append(fragment)
+        return "{" + ", ".join(parts) + "}"
+
+
+def _encode_json(value: Any) -> str:
+    return json.dumps(audit_value(value))
+
+
+def _encode_iso(value: datetime.date) -> str:
+    return '"' + value.isoformat() + '"'
+
+
+def _encode_str(value: Any) -> str:
+    return '"' + str(value) + '"'  # decimals: digits, sign and point only
+
+
+_ENCODERS: dict[str, Callable[[Any], str]] = {
+    "CharField": encode_text,
+    "TextField": encode_text,
+    "EmailField": encode_text,
+    "SlugField": encode_text,
+    "DateTimeField": _encode_iso,
+    "DateField": _encode_iso,
+    "DecimalField": _encode_str,
+}
 
 
 _STAGE_CHANGE_FIELDS = (
@@ -267,12 +336,15 @@ class DealBulkWriter:
         self.workspace_id = actor.workspace_id
         self.label = actor.label[:254]
         self.names = _Names(actor.workspace_id)
-        self.audited = _audited_fields()
+        self.create_entry = _CreateEntry(self.names)
         self.deals = FastTable(Deal, _INSERT_FIELDS, with_ids=True)
         self.changes = FastTable(DealStageChange, _STAGE_CHANGE_FIELDS)
         self.lines = FastTable(DealLineItem, _LINE_FIELDS)
         self.audits = FastTable(AuditEntry, _AUDIT_FIELDS)
+        changes_at = _AUDIT_FIELDS.index("changes")  # JSON text, encoded here: no conversion
+        self.audits.convert = [(at, fn) for at, fn in self.audits.convert if at != changes_at]
         self.indexed: set[tuple[str, str]] = set()  # (customer key, domain) this writer has indexed
+        self.candidates = CandidateCache(actor.workspace_id)  # what its conflict checks have read
         self.stage_changes = 0  # stage history rows written
         self.audit_entries = 0
         self.conflicts = 0  # conflict rows stored or refreshed
@@ -303,8 +375,9 @@ class DealBulkWriter:
                 subjects += batch.update(updates)
             batch.flush()
             found = conflicts_detect_batch(
-                workspace_id=self.workspace_id, subjects=subjects, decided_pairs=False
+                workspace_id=self.workspace_id, subjects=subjects, decided_pairs=False, cache=self.candidates
             )
+        self.candidates.trim()
         self.conflicts += len(found)
 
 
@@ -326,6 +399,26 @@ class _Batch:
         if (customer.key, customer.domain) not in self.writer.indexed:
             self.writer.indexed.add((customer.key, customer.domain))
             self.keys[customer.key] = tuple({*self.keys.get(customer.key, ()), *customer.blocking_keys})
+            self.writer.candidates.customer_indexed(customer.key, customer.blocking_keys)
+
+    def _note(self, deal_id: int, values: dict[str, Any], was: str | None = None) -> bool:
+        """Tell the writer's candidate cache what the deal is now; returns whether it is in play."""
+        names = self.writer.names
+        in_play = _in_play(names.stages[values["stage_id"]], values["approval_status"])
+        candidate = None
+        if in_play:
+            candidate = ConflictCandidate(
+                id=deal_id,
+                partner_id=values["partner_id"],
+                partner_name=names.partners[values["partner_id"]],
+                customer_key=values["customer_key"],
+                customer_name=values["customer_name"],
+                customer_domain=values["customer_domain"],
+                registered_at=values["registered_at"],
+                approval_status=values["approval_status"],
+            )
+        self.writer.candidates.deal_written(deal_id, candidate, was)
+        return in_play
 
     @staticmethod
     def _subject(deal_id: int, values: dict[str, Any]) -> ConflictSubject:
@@ -338,7 +431,8 @@ class _Batch:
             pending=values["approval_status"] in PENDING,
         )
 
-    def _audit(self, action: str, values: dict[str, Any], public_id: Any, changes: dict[str, Any]) -> None:
+    def _audit(self, action: str, values: dict[str, Any], public_id: Any, changes: str) -> None:
+        """One audit entry; ``changes`` as JSON text."""
         writer = self.writer
         self.audits.append(
             [
@@ -361,7 +455,7 @@ class _Batch:
             self.lines.append([workspace_id, deal_id, product_id, name, quantity, price])
 
     def create(self, creates: Sequence[DealCreate]) -> list[ConflictSubject]:
-        writer, names = self.writer, self.writer.names
+        writer = self.writer
         # In customer order: the customer indexes are then written page by page.
         creates = sorted(creates, key=lambda c: c.values["customer_key"])
         rows: list[list[Any]] = []
@@ -374,14 +468,9 @@ class _Batch:
             for from_id, to_id, at, reason in item.history or self._history(values):
                 self.history.append([workspace_id, deal_id, from_id, to_id, at, label, reason])
             self._lines(deal_id, item.lines)
-            changes = {}
-            for name, attname, default in writer.audited:
-                value = names.of(name, values.get(attname, default))
-                if value is not None:
-                    changes[name] = {"before": None, "after": value}
-            self._audit(AuditEntry.Action.CREATE, values, public_id, changes)
+            self._audit(AuditEntry.Action.CREATE, values, public_id, writer.create_entry.changes(values))
             self._index(values)
-            if _in_play(names.stages[values["stage_id"]], values["approval_status"]):
+            if self._note(deal_id, values):
                 subjects.append(self._subject(deal_id, values))
         writer.deals.insert(rows)
         return subjects
@@ -424,9 +513,11 @@ class _Batch:
             if item.lines is not None:
                 self.relined.append(deal_id)
                 self._lines(deal_id, item.lines)
-            self._audit(AuditEntry.Action.UPDATE, values, current["public_id"], self._update_changes(item))
+            changes = json.dumps(self._update_changes(item))
+            self._audit(AuditEntry.Action.UPDATE, values, current["public_id"], changes)
             if {"customer_name", "customer_domain"} & set(item.changed):
                 self._index(values)
+            self._note(deal_id, values, was=current["customer_key"])
             if self._recheck(item):
                 subjects.append(self._subject(deal_id, values))
         quote = connection.ops.quote_name

@@ -14,13 +14,13 @@ deals, but their registration must still be checked against them.
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 
 from openprm.core.domains import normalize_domain
 from openprm.core.scoping import unscoped
@@ -31,6 +31,7 @@ CONFLICT_CANDIDATE_LIMIT = 200
 """Other partners' open deals scored per checked deal, newest first, however much history exists."""
 PENDING = (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO)  # awaiting the vendor's decision
 OUT_OF_PLAY = (ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)  # never a rival
+_CHUNK = 2_000  # values per statement, well under the databases' limits on parameters
 
 
 # --- the customer index --------------------------------------------------------------------------------
@@ -61,16 +62,17 @@ def deal_customer(name: str, raw_domain: str) -> DealCustomer | None:
 def customer_index(*, workspace_id: int, customers: Iterable[tuple[str, Iterable[str]]]) -> None:
     """Add (blocking key → customer key) rows for ``customers`` [(customer_key, blocking keys)] to the
     conflict index; pairs already there are skipped, so callers need not know what is indexed."""
-    with unscoped():
-        CustomerKey.objects.bulk_create(
-            (
-                CustomerKey(workspace_id=workspace_id, key=key[:120], customer_key=customer)
-                for customer, keys in customers
-                for key in sorted(set(keys))
-            ),
-            batch_size=2_000,
-            ignore_conflicts=True,
-        )
+    rows = [(workspace_id, key[:120], customer) for customer, keys in customers for key in sorted(set(keys))]
+    quote = connection.ops.quote_name
+    table = quote(CustomerKey._meta.db_table)
+    columns = ", ".join(quote(column) for column in ("workspace_id", "key", "customer_key"))
+    size = _CHUNK // 3  # rows per statement: a plain multi-row INSERT, no model instances (bulk imports)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            marks = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {marks} ON CONFLICT DO NOTHING"  # noqa: S608
+            cursor.execute(sql, [value for row in chunk for value in row])
 
 
 def deal_index(deal: Deal) -> None:
@@ -94,7 +96,9 @@ class ConflictSubject:
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class ConflictCandidate:
+    """An open deal still in play (neither rejected nor expired): a possible rival."""
+
     id: int
     partner_id: int
     partner_name: str
@@ -121,6 +125,86 @@ _CANDIDATE_FIELDS = (
 )
 
 
+class CandidateCache:
+    """What the conflict checks of one bulk writer have read, kept for its later batches: the customers
+    each blocking key leads to, and each customer's deals in play, are read once per writer (rather
+    than once per batch, which made an import quadratic) and kept current with the writer's own writes
+    (``customer_indexed``, ``deal_written``). Writes by others during the import are seen for the
+    customers not read yet. Dropped whole past ``MAX_ENTRIES`` (read again as needed)."""
+
+    MAX_ENTRIES = 500_000
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+        self.keys: dict[str, set[str]] = {}  # blocking key → customer keys
+        self.deals: dict[str, dict[int, ConflictCandidate]] = {}  # customer key → its deals in play
+        self.pending: dict[str, dict[int, ConflictCandidate]] = {}  # ... those awaiting a decision
+        self.size = 0
+
+    def customers_of(self, keys: Iterable[str]) -> dict[str, set[str]]:
+        """Blocking key → the customer keys it leads to (one query for the keys not read yet)."""
+        missing = sorted(key for key in set(keys) if key not in self.keys)
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            for key in chunk:
+                self.keys[key] = set()
+            index = CustomerKey.objects.filter(workspace_id=self.workspace_id, key__in=chunk)
+            for key, customer in index.values_list("key", "customer_key"):
+                self.keys[key].add(customer)
+                self.size += 1
+        return self.keys
+
+    def deals_of(self, customers: Iterable[str]) -> dict[str, dict[int, ConflictCandidate]]:
+        """Customer key → its deals in play (one query per 2,000 customers not read yet).
+
+        Looked up by customer key with the workspace compared as ``workspace_id + 0``: without
+        statistics SQLite otherwise walks every deal of the workspace (an index led by it)."""
+        missing = sorted(customer for customer in customers if customer not in self.deals)
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            for customer in chunk:
+                self.deals[customer] = {}
+            for row in (
+                _in_play(self.workspace_id).filter(customer_key__in=chunk).values_list(*_CANDIDATE_FIELDS)
+            ):
+                self.add(ConflictCandidate(*row))
+        return self.deals
+
+    def add(self, candidate: ConflictCandidate) -> None:
+        """Keep a deal in play of a customer already read."""
+        self.deals[candidate.customer_key][candidate.id] = candidate
+        if candidate.pending:
+            self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
+        self.size += 1
+
+    def customer_indexed(self, customer: str, keys: Iterable[str]) -> None:
+        for key in keys:
+            found = self.keys.get(key)
+            if found is not None:
+                found.add(customer)
+
+    def deal_written(self, deal_id: int, candidate: ConflictCandidate | None, was: str | None = None) -> None:
+        """A deal written under customer ``was`` (None: new) is now ``candidate`` (None: out of play)."""
+        if was is not None and was in self.deals:
+            self.deals[was].pop(deal_id, None)
+            self.pending.get(was, {}).pop(deal_id, None)
+        if candidate is not None and candidate.customer_key in self.deals:
+            self.add(candidate)
+
+    def trim(self) -> None:
+        if self.size > self.MAX_ENTRIES:
+            self.keys, self.deals, self.pending, self.size = {}, {}, {}, 0
+
+
+def _in_play(workspace_id: int) -> QuerySet[Deal]:
+    return (
+        Deal.objects.alias(in_workspace=F("workspace_id") + 0)
+        .filter(in_workspace=workspace_id, stage__outcome=Outcome.OPEN)
+        .exclude(approval_status__in=OUT_OF_PLAY)
+        .order_by()
+    )
+
+
 def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
     """Score other partners' open registrations and pipeline deals for the same customer; store matches
     (registration and edits: every pair counts, the deal itself is being decided)."""
@@ -136,87 +220,77 @@ def conflicts_detect(*, deal: Deal) -> list[DealConflict]:
 
 
 def conflicts_detect_batch(
-    *, workspace_id: int, subjects: Sequence[ConflictSubject], decided_pairs: bool = True
+    *,
+    workspace_id: int,
+    subjects: Sequence[ConflictSubject],
+    decided_pairs: bool = True,
+    cache: CandidateCache | None = None,
 ) -> list[DealConflict]:
     """Check ``subjects`` (written and indexed) against the open deals of other partners, the subjects
     themselves included; returns the conflict rows stored or refreshed.
 
     ``decided_pairs=False`` skips a pair when neither deal awaits a decision (both approved already):
     bulk imports of CRM history use it, a conflict there informs no decision. Each subject scores at
-    most ``CONFLICT_CANDIDATE_LIMIT`` candidates, the newest first."""
+    most ``CONFLICT_CANDIDATE_LIMIT`` candidates, the newest first. A bulk writer passes its ``cache``."""
     if not subjects:
         return []
     with unscoped():
-        keyed, candidates = _candidates(workspace_id, subjects, decided_pairs)
-        pairs = _pairs(subjects, keyed, candidates, decided_pairs)
-        matches = _score(pairs)
-        return _store(workspace_id, matches)
+        if cache is None and len(subjects) == 1:
+            cache = _candidates_of_one(workspace_id, subjects[0])
+        else:
+            cache = cache or CandidateCache(workspace_id)
+            keys = {key for subject in subjects for key in subject.blocking_keys}
+            keyed = cache.customers_of(keys)
+            cache.deals_of(set().union(*(keyed[key] for key in keys)))
+        pairs = _pairs(subjects, cache, decided_pairs)
+        return _store(workspace_id, _score(pairs))
 
 
-def _candidates(
-    workspace_id: int, subjects: Sequence[ConflictSubject], decided_pairs: bool
-) -> tuple[dict[str, list[str]] | None, dict[str, list[_Candidate]]]:
-    """Blocking key → customer keys (None for a single subject: every candidate is its own), and the
-    open deals still in play under those customer keys, by customer key: one query (two for a batch)."""
-    keys = sorted({key for subject in subjects for key in subject.blocking_keys})
-    index = CustomerKey.objects.filter(workspace_id=workspace_id, key__in=keys)
-    query = (
-        Deal.objects.filter(
-            workspace_id=workspace_id,
-            customer_key__in=index.values("customer_key"),
-            stage__outcome=Outcome.OPEN,
-        )
-        .exclude(approval_status__in=OUT_OF_PLAY)
-        .order_by()
-    )
-    if not decided_pairs and not any(subject.pending for subject in subjects):
-        query = query.filter(approval_status__in=PENDING)  # only a pending rival can make a pair
-    keyed: dict[str, list[str]] | None = None
-    if len(subjects) == 1:  # the cap applies to open deals of other partners, however much history exists
-        query = query.exclude(partner_id=subjects[0].partner_id).order_by("-registered_at")
-        query = query[:CONFLICT_CANDIDATE_LIMIT]
-    else:
-        keyed = defaultdict(list)
-        for key, customer in index.values_list("key", "customer_key"):
-            keyed[key].append(customer)
-    by_customer: dict[str, list[_Candidate]] = defaultdict(list)
-    for row in query.values_list(*_CANDIDATE_FIELDS):
-        candidate = _Candidate(*row)
-        by_customer[candidate.customer_key].append(candidate)
-    return keyed, by_customer
+def _candidates_of_one(workspace_id: int, subject: ConflictSubject) -> CandidateCache:
+    """A registration's candidates: the newest ``CONFLICT_CANDIDATE_LIMIT`` deals in play of other
+    partners under its blocking keys (the cap applies to those, however much history exists)."""
+    found = CandidateCache(workspace_id)
+    keyed = found.customers_of(subject.blocking_keys)
+    customers = sorted({customer for key in subject.blocking_keys for customer in keyed[key]})
+    rivals = _in_play(workspace_id).exclude(partner_id=subject.partner_id).order_by("-registered_at")
+    for start in range(0, len(customers), _CHUNK):
+        chunk = customers[start : start + _CHUNK]
+        for customer in chunk:
+            found.deals[customer] = {}
+        for row in rivals.filter(customer_key__in=chunk)[:CONFLICT_CANDIDATE_LIMIT].values_list(
+            *_CANDIDATE_FIELDS
+        ):
+            found.add(ConflictCandidate(*row))
+    return found
 
 
-def _newest_first(candidate: _Candidate) -> tuple[datetime.datetime, int]:
+def _newest_first(candidate: ConflictCandidate) -> tuple[datetime.datetime, int]:
     return candidate.registered_at, candidate.id
 
 
 def _pairs(
-    subjects: Sequence[ConflictSubject],
-    keyed: dict[str, list[str]] | None,
-    candidates: dict[str, list[_Candidate]],
-    decided_pairs: bool,
-) -> list[tuple[ConflictSubject, _Candidate]]:
+    subjects: Sequence[ConflictSubject], found: CandidateCache, decided_pairs: bool
+) -> list[tuple[ConflictSubject, ConflictCandidate]]:
     """The (subject, candidate) pairs to score, each pair of deals once: when two subjects find each other,
     the later registration is the subject (the ``deal`` side), as had they been registered in turn."""
-    registered = {c.id: _newest_first(c) for group in candidates.values() for c in group}
-    pairs: dict[tuple[int, int], tuple[ConflictSubject, _Candidate]] = {}
+    pairs: dict[tuple[int, int], tuple[ConflictSubject, ConflictCandidate]] = {}
+    empty: dict[int, ConflictCandidate] = {}
     for subject in subjects:
-        if keyed is None:
-            pool = [c for group in candidates.values() for c in group]
-        else:
-            customers = {customer for key in subject.blocking_keys for customer in keyed.get(key, ())}
-            pool = [c for customer in customers for c in candidates[customer]] if customers else []
+        customers = {customer for key in subject.blocking_keys for customer in found.keys.get(key, ())}
+        # Without decided pairs, a subject that does not await a decision pairs with pending rivals only.
+        rivals = found.deals if decided_pairs or subject.pending else found.pending
         pool = [
             c
-            for c in pool
-            if c.partner_id != subject.partner_id and (decided_pairs or subject.pending or c.pending)
+            for customer in customers
+            for c in rivals.get(customer, empty).values()
+            if c.partner_id != subject.partner_id
         ]
         pool.sort(key=_newest_first, reverse=True)
         for candidate in pool[:CONFLICT_CANDIDATE_LIMIT]:
             pair = (min(subject.deal_id, candidate.id), max(subject.deal_id, candidate.id))
-            found = pairs.get(pair)
-            # Found from both sides: both are subjects, and so candidates of each other (registered).
-            if found is None or registered[subject.deal_id] > registered[found[0].deal_id]:
+            known = pairs.get(pair)
+            # Found from both sides: ``known`` holds this subject as the other's candidate.
+            if known is None or _newest_first(known[1]) > _newest_first(candidate):
                 pairs[pair] = (subject, candidate)
     return list(pairs.values())
 
@@ -227,7 +301,7 @@ def _compare(name_a: str, domain_a: str, name_b: str, domain_b: str) -> matching
 
 
 def _score(
-    pairs: list[tuple[ConflictSubject, _Candidate]],
+    pairs: list[tuple[ConflictSubject, ConflictCandidate]],
 ) -> dict[tuple[int, int], tuple[Decimal, list[str]]]:
     """(deal id, other id) → the conflict row's values (score, reasons) for the pairs that match."""
     matches: dict[tuple[int, int], tuple[Decimal, list[str]]] = {}
