@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Generic, Protocol, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from openprm.core.bulk import analyze_tables
@@ -249,6 +250,12 @@ class _Run(Generic[RowT, ResultT]):
             self._conflict([RowError(self.line, "", message)])
         except ChangedMeanwhile as exc:
             self._conflict(exc.errors)
+        except ValidationError as exc:  # a bulk service's own check lost a race (e.g. an external id taken)
+            detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+            message = (
+                f"Changed by someone else during the import ({detail}); nothing was imported. Try again."
+            )
+            self._conflict([RowError(self.line, "", message)])
 
     def _pass(self, *, dry_run: bool) -> None:
         """Check, report and (unless the file is being refused) write, a batch at a time."""

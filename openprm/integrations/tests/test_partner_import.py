@@ -439,3 +439,26 @@ def test_a_row_that_turns_bad_between_check_and_write_rolls_everything_back(worl
     assert result.refused and (result.created, result.rejected) == (0, 1)
     assert [(e.line, e.column) for e in result.errors] == [(3, "external_id")]
     assert set(partners()) == {"A-1", "B-1", "R-2"}  # R-1 was not written either
+
+
+def test_an_id_taken_right_before_the_write_refuses_the_file_cleanly(world, tmp_path, monkeypatch):
+    """The bulk service checks external ids itself: losing that race (another request takes the id
+    right before the batch is written) refuses the file with a message, not an exception."""
+    from openprm.partners.services.bulk import PartnerBulkWriter
+
+    actor = actor_for(world.manager)
+    path = csv_file(tmp_path, "R-1,First,reseller,,,,,,,,", "R-2,Second,reseller,,,,,,,,")
+    create = PartnerBulkWriter.create
+
+    def racing_create(self: PartnerBulkWriter, batch: list) -> None:
+        with unscoped():
+            make_partner(world.system, "Someone else's", external_id="R-2")
+        create(self, batch)
+
+    monkeypatch.setattr(PartnerBulkWriter, "create", racing_create)
+    with scope(actor.access_scope()):
+        result = partners_import(actor=actor, stream=path.open("rb"))
+
+    assert result.refused and result.created == 0
+    assert "nothing was imported" in str(result.errors[0]) and "external" in str(result.errors[0]).lower()
+    assert set(partners()) == {"A-1", "B-1"}  # the rival's row rolled back with the import's transaction
