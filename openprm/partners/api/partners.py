@@ -1,4 +1,4 @@
-"""Partners over HTTP, and who am I (interactions are events now: ``activity.api.engagement``).
+"""Partners over HTTP, and who am I (interactions are events now: ``activity.api.interactions``).
 
 Thin endpoints: parse (schemas) → one selector/service call → render. Ids are public UUIDs; an id outside
 the caller's scope answers 404 exactly like a missing one (the selectors raise DoesNotExist). Writes are
