@@ -196,13 +196,8 @@ class PartnerPlanner:
         domain = self.domain_for(name)
         events = self.lifecycle(status)
         start = next((at for at, s in events if s == PartnerStatus.ONBOARDING), None)
-        owner = None
-        if rng.random() > (0.5 if status == PartnerStatus.APPLICANT else 0.05):
-            owner = self.owner_by_region[region]
-        tier_rank: int | None = None
-        if status != PartnerStatus.APPLICANT:
-            weights = [45, 30, 17, 8] if status == PartnerStatus.ACTIVE else [60, 27, 10, 3]
-            tier_rank = 1 if status == PartnerStatus.ONBOARDING else rng.choices([1, 2, 3, 4], weights)[0]
+        owner = self._owner(region, status)
+        tier_rank = self._tier_rank(status)
         partner = Partner(
             public_id=dice.uid(),
             workspace=self.workspace,
@@ -240,6 +235,18 @@ class PartnerPlanner:
         )
         plan.contacts = self.contacts(plan, domain)
         return plan
+
+    def _owner(self, region: str, status: str) -> int | None:
+        """The region's manager owns nearly every partner; half the applicants are not assigned yet."""
+        unowned = 0.5 if status == PartnerStatus.APPLICANT else 0.05
+        return self.owner_by_region[region] if self.dice.rng.random() > unowned else None
+
+    def _tier_rank(self, status: str) -> int | None:
+        """Applicants have no tier, newcomers the lowest; active partners reach the higher ones."""
+        if status == PartnerStatus.APPLICANT:
+            return None
+        weights = [45, 30, 17, 8] if status == PartnerStatus.ACTIVE else [60, 27, 10, 3]
+        return 1 if status == PartnerStatus.ONBOARDING else self.dice.rng.choices([1, 2, 3, 4], weights)[0]
 
     def contacts(self, plan: PartnerPlan, domain: str) -> list[Contact]:
         dice, rng = self.dice, self.dice.rng
@@ -334,65 +341,70 @@ class PartnerPlanner:
         return names
 
     def agreements(self, plan: PartnerPlan) -> list[Agreement]:
-        """The agreements on file, consistent with the lifecycle: current terms for active partners (some
-        expiring soon), expired or terminated ones for partners who left, drafts for newcomers."""
-        rng, today, p, S, A = self.dice.rng, self.dice.today, plan.partner, PartnerStatus, AgreementStatus
+        """The agreements on file, consistent with the lifecycle: drafts for newcomers, current terms for
+        active partners (some expiring soon), expired or terminated ones for partners who left; an NDA
+        for a third of them."""
+        rng, today, p, A = self.dice.rng, self.dice.today, plan.partner, AgreementStatus
         kind = AGREEMENT_KIND.get(plan.type_key, Agreement.Kind.PARTNER)
-        out: list[Agreement] = []
-
-        def add(
-            status: str,
-            start: datetime.date | None,
-            end: datetime.date | None,
-            auto: bool = False,
-            k: str = kind,
-        ) -> None:
-            year = (start or today).year
-            out.append(
-                Agreement(
-                    public_id=self.dice.uid(),
-                    workspace=self.workspace,
-                    partner=p,
-                    kind=k,
-                    status=status,
-                    title=f"{Agreement.Kind(k).label} {year} – {p.name}"[:200],
-                    start_date=start,
-                    end_date=end,
-                    auto_renew=auto,
-                    renewal_notice_days=rng.choice([30, 60, 90]),
-                    terms_summary=rng.choice(AGREEMENT_TERMS),
-                )
-            )
-
-        if p.status == S.APPLICANT:
-            if rng.random() < 0.3:
-                add(A.DRAFT, None, None)
-            return out
+        if p.status == PartnerStatus.APPLICANT:
+            return [self._agreement(p, kind, A.DRAFT, None, None)] if rng.random() < 0.3 else []
         start = p.start_date or today
-        if p.status == S.ONBOARDING:
+        if p.status == PartnerStatus.ONBOARDING:
             status = rng.choices([A.PENDING_SIGNATURE, A.DRAFT, A.ACTIVE], [50, 30, 20])[0]
-            add(status, start, start + D(days=365))
-            return out
+            return [self._agreement(p, kind, status, start, start + D(days=365))]
+        out = self._terms(plan, kind, start)
+        if rng.random() < 0.35:
+            out.append(
+                self._agreement(p, Agreement.Kind.NDA, A.ACTIVE, start - D(days=rng.randint(5, 30)), None)
+            )
+        return out
+
+    def _terms(self, plan: PartnerPlan, kind: str, start: datetime.date) -> list[Agreement]:
+        """A partner's terms after onboarding: running (and the previous term, on file, now and then), or
+        ended with the partnership."""
+        rng, today, p, A = self.dice.rng, self.dice.today, plan.partner, AgreementStatus
         term = rng.choice([365, 730, 1095])
-        if p.status in (S.ACTIVE, S.AT_RISK):
+        if p.status in (PartnerStatus.ACTIVE, PartnerStatus.AT_RISK):
             left = rng.randint(1, 60) if rng.random() < 0.13 else rng.randint(61, term)
             end = today + D(days=left)
             current_start = max(start, end - D(days=term))
-            if current_start > start + D(days=60) and rng.random() < 0.3:  # the previous term, on file
-                add(A.EXPIRED, start, current_start - D(days=1))
-            add(A.ACTIVE, current_start, end, auto=left > 60 and rng.random() < 0.4)
-        else:
-            last_change = plan.events[-1][0].date()
-            end = max(start + D(days=90), last_change - D(days=rng.randint(0, 60)))
-            if p.status == S.CHURNED and rng.random() < 0.7:
-                add(A.TERMINATED, start, last_change)
-            elif p.status == S.INACTIVE and rng.random() < 0.3:
-                add(A.ACTIVE, start, today + D(days=rng.randint(61, 300)), auto=True)
-            else:
-                add(A.EXPIRED, start, end)
-        if rng.random() < 0.35:
-            add(A.ACTIVE, start - D(days=rng.randint(5, 30)), None, k=Agreement.Kind.NDA)
-        return out
+            out = []
+            if current_start > start + D(days=60) and rng.random() < 0.3:
+                out.append(self._agreement(p, kind, A.EXPIRED, start, current_start - D(days=1)))
+            auto = left > 60 and rng.random() < 0.4
+            return [*out, self._agreement(p, kind, A.ACTIVE, current_start, end, auto=auto)]
+        last_change = plan.events[-1][0].date()
+        end = max(start + D(days=90), last_change - D(days=rng.randint(0, 60)))
+        if p.status == PartnerStatus.CHURNED and rng.random() < 0.7:
+            return [self._agreement(p, kind, A.TERMINATED, start, last_change)]
+        if p.status == PartnerStatus.INACTIVE and rng.random() < 0.3:
+            end = today + D(days=rng.randint(61, 300))
+            return [self._agreement(p, kind, A.ACTIVE, start, end, auto=True)]
+        return [self._agreement(p, kind, A.EXPIRED, start, end)]
+
+    def _agreement(
+        self,
+        partner: Partner,
+        kind: str,
+        status: str,
+        start: datetime.date | None,
+        end: datetime.date | None,
+        auto: bool = False,
+    ) -> Agreement:
+        rng, year = self.dice.rng, (start or self.dice.today).year
+        return Agreement(
+            public_id=self.dice.uid(),
+            workspace=self.workspace,
+            partner=partner,
+            kind=kind,
+            status=status,
+            title=f"{Agreement.Kind(kind).label} {year} – {partner.name}"[:200],
+            start_date=start,
+            end_date=end,
+            auto_renew=auto,
+            renewal_notice_days=rng.choice([30, 60, 90]),
+            terms_summary=rng.choice(AGREEMENT_TERMS),
+        )
 
 
 def programs_ensure(*, actor: Actor) -> Programs:

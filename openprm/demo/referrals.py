@@ -254,91 +254,85 @@ def _conversion(workspace: Workspace, decision: attribution.Decision, key: str, 
     )
 
 
-def _conversions(
-    rng: random.Random,
-    workspace: Workspace,
-    touches: list[attribution.Touch],
-    coupons: list[Coupon],
-    rules: dict[int | None, attribution.Rule],
-    now: datetime.datetime,
-) -> list[Conversion]:
-    out: list[Conversion] = []
-    serial = 0
-    for touch in touches:
-        if rng.random() >= SIGNUP_RATE:
-            continue
-        serial += 1
-        customer = f"demo-cust-{serial:06d}"
+class _Conversions:
+    """The conversions of a year of clicks, attributed by ``attribution.attribute`` as they would be when
+    reported: about 4% of clicks sign up, a third of signups buy and pay monthly; coupons bring purchases
+    without a click; a few conversions nobody can be credited with."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        workspace: Workspace,
+        rules: dict[int | None, attribution.Rule],
+        now: datetime.datetime,
+    ) -> None:
+        self.rng, self.workspace, self.rules, self.now = rng, workspace, rules, now
+        self.out: list[Conversion] = []
+
+    def add(self, decision: attribution.Decision, key: str, **values: Any) -> None:
+        self.out.append(_conversion(self.workspace, decision, key, **values))
+
+    def signup(self, touch: attribution.Touch, customer: str) -> None:
+        """A visitor of ``touch`` signs up within three days (now and then a partner's own staff)."""
+        rng, now = self.rng, self.now
         signed_up = min(now, touch.at + datetime.timedelta(hours=rng.uniform(0.1, 72)))
-        evidence = attribution.Evidence(
-            occurred_at=signed_up, rules=rules, explicit_click=dataclasses.replace(touch, explicit=True)
+        explicit = dataclasses.replace(touch, explicit=True)
+        decision = attribution.attribute(
+            attribution.Evidence(occurred_at=signed_up, rules=self.rules, explicit_click=explicit)
         )
-        decision = attribution.attribute(evidence)
         facts = attribution.FraudFacts(partner_has_click=True)
         if rng.random() < 0.01:  # the partner signed up its own staff
             facts = attribution.FraudFacts(
                 customer_email_domain="partner.example", partner_domains=frozenset({"partner.example"})
             )
-        flags = (*decision.flags, *attribution.fraud_flags(decision, facts))
-        decision = dataclasses.replace(decision, flags=flags)
-        out.append(
-            _conversion(
-                workspace,
-                decision,
-                f"demo-{customer}-signup",
-                kind=Conversion.Kind.SIGNUP,
-                occurred_at=signed_up,
-                customer_external_id=customer,
-            )
+        decision = dataclasses.replace(
+            decision, flags=(*decision.flags, *attribution.fraud_flags(decision, facts))
         )
-        if decision.flags or rng.random() >= PURCHASE_RATE:
-            continue
+        kind = Conversion.Kind.SIGNUP
+        self.add(
+            decision,
+            f"demo-{customer}-signup",
+            kind=kind,
+            occurred_at=signed_up,
+            customer_external_id=customer,
+        )
+        if not decision.flags and rng.random() < PURCHASE_RATE:
+            self.subscription(decision, touch, customer, signed_up)
+
+    def subscription(
+        self,
+        decision: attribution.Decision,
+        touch: attribution.Touch,
+        customer: str,
+        signed_up: datetime.datetime,
+    ) -> None:
+        """A purchase within 25 days of the signup, then a payment every 30 days (a year at most)."""
+        rng, now = self.rng, self.now
         bought = min(now, signed_up + datetime.timedelta(days=rng.uniform(0, 25)))
         plan = rng.choice(PLANS)
         prior = attribution.Prior(decision.partner_id or 0, decision.program_id, signed_up, touch)
-        purchase = attribution.attribute(
-            attribution.Evidence(occurred_at=bought, rules=rules, priors=[prior])
-        )
-        out.append(
-            _conversion(
-                workspace,
-                purchase,
-                f"demo-{customer}-purchase",
-                kind=Conversion.Kind.PURCHASE,
-                occurred_at=bought,
-                amount=plan,
-                customer_external_id=customer,
+        paid, month, kind, key = bought, 0, Conversion.Kind.PURCHASE, f"demo-{customer}-purchase"
+        while (paid < now and month <= 12) or month == 0:
+            credited = attribution.attribute(
+                attribution.Evidence(occurred_at=paid, rules=self.rules, priors=[prior])
             )
-        )
-        paid = bought + datetime.timedelta(days=30)
-        month = 1
-        while paid < now and month <= 12:
-            recurring = attribution.attribute(
-                attribution.Evidence(occurred_at=paid, rules=rules, priors=[prior])
-            )
-            out.append(
-                _conversion(
-                    workspace,
-                    recurring,
-                    f"demo-{customer}-m{month}",
-                    kind=Conversion.Kind.RECURRING,
-                    occurred_at=paid,
-                    amount=plan,
-                    customer_external_id=customer,
+            self.add(credited, key, kind=kind, occurred_at=paid, amount=plan, customer_external_id=customer)
+            paid, month = paid + datetime.timedelta(days=30), month + 1
+            kind, key = Conversion.Kind.RECURRING, f"demo-{customer}-m{month}"
+
+    def coupon_purchases(self, coupons: list[Coupon]) -> None:
+        """Coupon-only purchases: no click, so flagged for review."""
+        rng = self.rng
+        for index, coupon in enumerate(coupons):
+            for n in range(rng.randrange(0, 4)):
+                decision = attribution.Decision(
+                    coupon.partner.pk, coupon.program_id, None, attribution.BY_COUPON
                 )
-            )
-            paid += datetime.timedelta(days=30)
-            month += 1
-    for index, coupon in enumerate(coupons):  # coupon-only purchases: no click, so flagged for review
-        for n in range(rng.randrange(0, 4)):
-            decision = attribution.Decision(coupon.partner.pk, coupon.program_id, None, attribution.BY_COUPON)
-            decision = dataclasses.replace(
-                decision, flags=attribution.fraud_flags(decision, attribution.FraudFacts())
-            )
-            at = now - datetime.timedelta(days=rng.uniform(0, 90))
-            out.append(
-                _conversion(
-                    workspace,
+                decision = dataclasses.replace(
+                    decision, flags=attribution.fraud_flags(decision, attribution.FraudFacts())
+                )
+                at = self.now - datetime.timedelta(days=rng.uniform(0, 90))
+                self.add(
                     decision,
                     f"demo-coupon-{index}-{n}",
                     kind=Conversion.Kind.PURCHASE,
@@ -347,24 +341,37 @@ def _conversions(
                     customer_external_id=f"demo-coupon-cust-{index}-{n}",
                     coupon=coupon,
                 )
-            )
-    for n in range(rng.randrange(3, 8)):  # nobody to attribute
-        nobody = attribution.Decision(
-            None,
-            None,
-            None,
-            "",
-            attribution.fraud_flags(attribution.Decision(None, None, None, ""), attribution.FraudFacts()),
-        )
-        at = now - datetime.timedelta(days=rng.uniform(0, 60))
-        out.append(
-            _conversion(
-                workspace,
-                nobody,
+
+    def unattributed(self) -> None:
+        """A few signups nobody can be credited with (flagged)."""
+        nobody = attribution.Decision(None, None, None, "")
+        flagged = dataclasses.replace(nobody, flags=attribution.fraud_flags(nobody, attribution.FraudFacts()))
+        for n in range(self.rng.randrange(3, 8)):
+            at = self.now - datetime.timedelta(days=self.rng.uniform(0, 60))
+            kind = Conversion.Kind.SIGNUP
+            self.add(
+                flagged,
                 f"demo-unattributed-{n}",
-                kind=Conversion.Kind.SIGNUP,
+                kind=kind,
                 occurred_at=at,
                 customer_external_id=f"demo-anon-{n}",
             )
-        )
-    return out
+
+
+def _conversions(
+    rng: random.Random,
+    workspace: Workspace,
+    touches: list[attribution.Touch],
+    coupons: list[Coupon],
+    rules: dict[int | None, attribution.Rule],
+    now: datetime.datetime,
+) -> list[Conversion]:
+    conversions = _Conversions(rng, workspace, rules, now)
+    serial = 0
+    for touch in touches:
+        if rng.random() < SIGNUP_RATE:
+            serial += 1
+            conversions.signup(touch, f"demo-cust-{serial:06d}")
+    conversions.coupon_purchases(coupons)
+    conversions.unattributed()
+    return conversions.out
