@@ -1,5 +1,5 @@
-"""The partner page's history panel shows lifecycle changes and audited changes alike: rows written without
-an audit entry (the demo, bulk imports) are not "No changes recorded", and a service change shows once."""
+"""The partner page's history panel shows lifecycle changes and audited changes alike: status changes no audit
+entry records (the demo's dated lifecycle history) are not "No changes recorded", and a service change shows once."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_lifecycle_changes_without_audit_entries_show_in_the_history(world: Any,
         ("onboarding", "active", 200),
         ("active", "at_risk", 10),
     ]
-    with unscoped():  # written the way the demo and the bulk importer write them: no audit entries
+    with unscoped():  # a lifecycle history with no audit entries (as the demo backdates it)
         partner = Partner.objects.create(
             workspace=world.workspace,
             name="Quiet History Ltd",
