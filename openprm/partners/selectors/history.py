@@ -93,8 +93,8 @@ def _lifecycle_item(change: StatusChange, partner: Partner) -> HistoryItem:
 
 def partner_history(*, actor: Actor, partner: Partner) -> list[HistoryItem]:
     """The partner's history, newest first: every audited change of it and its contacts, agreements, ...,
-    plus each lifecycle (status) change that no audit entry records (the demo's dated history, rows older than the audit trail), so the
-    panel shows what the lifecycle list shows. Two queries."""
+    plus each lifecycle (status) change that no audit entry records (the demo's dated history, rows older
+    than the audit trail), so the panel shows what the lifecycle list shows. Two queries."""
     actor.require(Perm.PARTNER_VIEW)
     entries = list(audit_list(actor=actor, partner=partner))
     audited = [

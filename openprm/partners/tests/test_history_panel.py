@@ -1,5 +1,6 @@
-"""The partner page's history panel shows lifecycle changes and audited changes alike: status changes no audit
-entry records (the demo's dated lifecycle history) are not "No changes recorded", and a service change shows once."""
+"""The partner page's history panel shows lifecycle changes and audited changes alike: status changes that no
+audit entry records (the demo's dated lifecycle history) are not "No changes recorded", and a service change
+shows once."""
 
 from __future__ import annotations
 
