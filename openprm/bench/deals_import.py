@@ -158,15 +158,25 @@ def _scratch_workspace(label: str, partners: int) -> tuple[Workspace, Program, d
 
 
 def _delete_workspaces(workspace_ids: list[int]) -> None:
-    """Delete the scratch workspaces and all their rows: raw deletes for the big tables, then the rest."""
+    """Delete the scratch workspaces and all their rows: raw deletes for the big tables, then the rest.
+
+    Their audit entries too: on PostgreSQL a trigger refuses to delete audit entries, so it is disabled
+    inside this transaction only (ALTER TABLE is transactional; no other session writes audit entries
+    meanwhile, the table is locked). The one place that deletes audit entries: throwaway bench data."""
     quote = connection.ops.quote_name
     big = [CustomerKey, DealStageChange, DealLineItem, DealConflict, DealCoSeller, AuditEntry, Deal]
     marks = ", ".join(["%s"] * len(workspace_ids))
+    audit = quote(AuditEntry._meta.db_table)
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # checks deferred so far first: ALTER waits for none
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"ALTER TABLE {audit} DISABLE TRIGGER core_auditentry_no_update")
             for model in big:
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id IN ({marks})", workspace_ids)  # noqa: S608
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {audit} ENABLE TRIGGER core_auditentry_no_update")
         Partner.objects.filter(workspace_id__in=workspace_ids).delete()  # before the types they protect
         Workspace.objects.filter(pk__in=workspace_ids).delete()
 

@@ -126,19 +126,30 @@ _CANDIDATE_FIELDS = (
 
 
 class CandidateCache:
-    """What the conflict checks of one bulk writer have read, kept for its later batches: the customers
-    each blocking key leads to, and each customer's deals in play, are read once per writer (rather
-    than once per batch, which made an import quadratic) and kept current with the writer's own writes
-    (``customer_indexed``, ``deal_written``). Writes by others during the import are seen for the
-    customers not read yet. Dropped whole past ``MAX_ENTRIES`` (read again as needed)."""
+    """What the conflict checks of one bulk writer have read, kept for its later batches (read once per
+    batch, the import was quadratic) and kept current with the writer's own writes
+    (``customer_indexed``, ``deal_written``):
+
+    * for subjects that pair with any rival: the customers each blocking key leads to, and each such
+      customer's deals in play, read as needed;
+    * for the others (approved deals, without decided pairs): every deal in play awaiting a decision —
+      few — read once, with the blocking keys that lead to their customers.
+
+    Writes by others during the import are seen for what was not read yet. Dropped whole past
+    ``MAX_ENTRIES`` (read again as needed)."""
 
     MAX_ENTRIES = 500_000
 
     def __init__(self, workspace_id: int) -> None:
         self.workspace_id = workspace_id
-        self.keys: dict[str, set[str]] = {}  # blocking key → customer keys
-        self.deals: dict[str, dict[int, ConflictCandidate]] = {}  # customer key → its deals in play
-        self.pending: dict[str, dict[int, ConflictCandidate]] = {}  # ... those awaiting a decision
+        self._reset()
+
+    def _reset(self) -> None:
+        self.keys: dict[str, set[str]] = {}  # blocking key → customer keys (the keys read)
+        self.deals: dict[str, dict[int, ConflictCandidate]] = {}  # customer → its deals in play
+        self.pending: dict[str, dict[int, ConflictCandidate]] | None = None  # customer → deals awaiting
+        self.pending_keys: dict[str, set[str]] = {}  # blocking key → customers in ``pending``
+        self.pending_keyed: set[str] = set()  # the customers whose keys are in ``pending_keys``
         self.size = 0
 
     def customers_of(self, keys: Iterable[str]) -> dict[str, set[str]]:
@@ -173,27 +184,55 @@ class CandidateCache:
     def add(self, candidate: ConflictCandidate) -> None:
         """Keep a deal in play of a customer already read."""
         self.deals[candidate.customer_key][candidate.id] = candidate
-        if candidate.pending:
-            self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
         self.size += 1
 
+    def pending_rivals(self) -> tuple[dict[str, set[str]], dict[str, dict[int, ConflictCandidate]]]:
+        """(blocking key → customers, customer → deals) of every deal in play awaiting a decision: the
+        deals read the first time (on the approval status index), new customers' keys when they come."""
+        if self.pending is None:
+            self.pending = {}
+            awaiting = Deal.objects.filter(workspace_id=self.workspace_id, approval_status__in=PENDING)
+            awaiting = awaiting.filter(stage__outcome=Outcome.OPEN).order_by()
+            for row in awaiting.values_list(*_CANDIDATE_FIELDS):
+                candidate = ConflictCandidate(*row)
+                self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
+                self.size += 1
+        missing = sorted(customer for customer in self.pending if customer not in self.pending_keyed)
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            index = CustomerKey.objects.filter(workspace_id=self.workspace_id, customer_key__in=chunk)
+            for key, customer in index.values_list("key", "customer_key"):
+                self.pending_keys.setdefault(key, set()).add(customer)
+                self.size += 1
+        self.pending_keyed.update(missing)
+        return self.pending_keys, self.pending
+
     def customer_indexed(self, customer: str, keys: Iterable[str]) -> None:
+        """The writer indexed ``customer`` under ``keys``."""
         for key in keys:
             found = self.keys.get(key)
             if found is not None:
                 found.add(customer)
+            if customer in self.pending_keyed:
+                self.pending_keys.setdefault(key, set()).add(customer)
 
     def deal_written(self, deal_id: int, candidate: ConflictCandidate | None, was: str | None = None) -> None:
         """A deal written under customer ``was`` (None: new) is now ``candidate`` (None: out of play)."""
-        if was is not None and was in self.deals:
-            self.deals[was].pop(deal_id, None)
-            self.pending.get(was, {}).pop(deal_id, None)
-        if candidate is not None and candidate.customer_key in self.deals:
+        if was is not None:
+            self.deals.get(was, {}).pop(deal_id, None)
+            if self.pending is not None:
+                self.pending.get(was, {}).pop(deal_id, None)
+        if candidate is None:
+            return
+        if candidate.customer_key in self.deals:
             self.add(candidate)
+        if candidate.pending and self.pending is not None:
+            self.pending.setdefault(candidate.customer_key, {})[deal_id] = candidate
+            self.size += 1
 
     def trim(self) -> None:
         if self.size > self.MAX_ENTRIES:
-            self.keys, self.deals, self.pending, self.size = {}, {}, {}, 0
+            self._reset()
 
 
 def _in_play(workspace_id: int) -> QuerySet[Deal]:
@@ -239,9 +278,12 @@ def conflicts_detect_batch(
             cache = _candidates_of_one(workspace_id, subjects[0])
         else:
             cache = cache or CandidateCache(workspace_id)
-            keys = {key for subject in subjects for key in subject.blocking_keys}
+            deciding = [subject for subject in subjects if decided_pairs or subject.pending]
+            keys = {key for subject in deciding for key in subject.blocking_keys}
             keyed = cache.customers_of(keys)
             cache.deals_of(set().union(*(keyed[key] for key in keys)))
+            if len(deciding) < len(subjects):
+                cache.pending_rivals()
         pairs = _pairs(subjects, cache, decided_pairs)
         return _store(workspace_id, _score(pairs))
 
@@ -276,9 +318,10 @@ def _pairs(
     pairs: dict[tuple[int, int], tuple[ConflictSubject, ConflictCandidate]] = {}
     empty: dict[int, ConflictCandidate] = {}
     for subject in subjects:
-        customers = {customer for key in subject.blocking_keys for customer in found.keys.get(key, ())}
-        # Without decided pairs, a subject that does not await a decision pairs with pending rivals only.
-        rivals = found.deals if decided_pairs or subject.pending else found.pending
+        keyed, rivals = found.keys, found.deals
+        if not (decided_pairs or subject.pending):  # it pairs with rivals awaiting a decision only
+            keyed, rivals = found.pending_keys, found.pending or {}
+        customers = {customer for key in subject.blocking_keys for customer in keyed.get(key, ())}
         pool = [
             c
             for customer in customers
