@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from openprm.core.actors import Actor
+from openprm.core.filters import owner_filter
 from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
 from openprm.core.scoping import scope
@@ -85,16 +86,6 @@ def _partner_filters(queryset: QuerySet[Deal], filters: DealFilters) -> QuerySet
     return queryset
 
 
-def _owner_filter(queryset: QuerySet[Deal], owner: str, actor: Actor) -> QuerySet[Deal]:
-    if owner == "me":
-        return queryset.filter(owner_id=actor.user_id)
-    if owner == "none":
-        return queryset.filter(owner__isnull=True)
-    if owner:
-        return queryset.filter(owner__public_id=parse_uuid(owner))
-    return queryset
-
-
 def _value_filters(queryset: QuerySet[Deal], filters: DealFilters) -> QuerySet[Deal]:
     """Filters on when the deal is expected to close and what it is worth."""
     if filters.close_month:
@@ -135,7 +126,7 @@ def deal_list(*, actor: Actor, filters: DealFilters | None = None) -> QuerySet[D
         queryset = queryset.filter(stage__key=filters.stage)
     if filters.approval:
         queryset = queryset.filter(approval_status=filters.approval)
-    queryset = _owner_filter(queryset, filters.owner, actor)
+    queryset = owner_filter(queryset, filters.owner, actor)
     queryset = _value_filters(queryset, filters)
     if filters.stalled:
         queryset = queryset.filter(stalled_q(timezone.now()))

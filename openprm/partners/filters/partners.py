@@ -13,6 +13,7 @@ from django.db.models import DateField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from openprm.core.actors import Actor
+from openprm.core.filters import owner_filter
 from openprm.core.ids import parse_uuid
 from openprm.partners.models import Agreement, Partner
 
@@ -89,7 +90,7 @@ def partner_filter(
     if filters.region:
         queryset = queryset.filter(region__iexact=filters.region)
     queryset = _contract(queryset, filters.contract)
-    queryset = _owner(queryset, filters.owner, actor)
+    queryset = owner_filter(queryset, filters.owner, actor)
     if filters.tag:
         queryset = queryset.filter(tags__name=filters.tag)
     return _sorted(queryset, filters.sort).distinct()
@@ -114,16 +115,6 @@ def _contract(queryset: QuerySet[Partner], contract: str) -> QuerySet[Partner]:
         return queryset.filter(Q(has_live_agreement=False)).filter(any_agreement)
     if contract == "none":
         return queryset.filter(~any_agreement)
-    return queryset
-
-
-def _owner(queryset: QuerySet[Partner], owner: str, actor: Actor) -> QuerySet[Partner]:
-    if owner == "me":
-        return queryset.filter(owner_id=actor.user_id)
-    if owner == "none":
-        return queryset.filter(owner__isnull=True)
-    if owner:
-        return queryset.filter(owner__public_id=parse_uuid(owner))
     return queryset
 
 
