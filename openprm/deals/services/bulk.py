@@ -219,10 +219,10 @@ class _CreateEntry:
     MEMO = 16_384
 
     def __init__(self, names: _Names) -> None:
-        # (attname, JSON before its value, how to encode one, fragments by value or None) of each field
-        # a bulk write sets, and the fixed fragment of each other field that has a default (None ones
-        # are left out, as by ``diff``), in the order of ``snapshot``.
-        self.fields: list[tuple[str, str, Callable[[Any], str], dict[Any, str] | None] | str] = []
+        # (attname, JSON before its value, how to encode one, fragments by value or None, whether the
+        # value is a datetime) of each field a bulk write sets, and the fixed fragment of each other field
+        # that has a default (None ones are left out, as by ``diff``), in the order of ``snapshot``.
+        self.fields: list[tuple[str, str, Callable[[Any], str], dict[Any, str] | None, bool] | str] = []
         encoders: dict[str, Callable[[Any], str]] = {
             "partner": lambda pk: encode_text(names.partners[pk]),
             "program": lambda pk: encode_text(names.programs[pk]),
@@ -235,10 +235,9 @@ class _CreateEntry:
             kind = fld.get_internal_type()
             encode = encoders.get(fld.name) or _ENCODERS.get(kind, _encode_json)
             if fld.attname in DEAL_FIELDS:
-                # Not datetimes: equal instants in other offsets are written apart.
-                repeats = kind not in ("JSONField", "DecimalField", "DateTimeField")
-                repeats = repeats and fld.attname != "external_id"
-                self.fields.append((fld.attname, head, encode, {} if repeats else None))
+                repeats = kind not in ("JSONField", "DecimalField") and fld.attname != "external_id"
+                memo: dict[Any, str] | None = {} if repeats else None
+                self.fields.append((fld.attname, head, encode, memo, kind == "DateTimeField"))
             elif not fld.is_relation and fld.get_default() is not None:
                 self.fields.append(head + encode(fld.get_default()) + "}")
 
@@ -248,18 +247,19 @@ class _CreateEntry:
             if isinstance(spec, str):
                 parts.append(spec)
                 continue
-            attname, head, encode, memo = spec
+            attname, head, encode, memo, zoned = spec
             value = values[attname]
             if value is None:
                 continue
             if memo is None:
                 parts.append(head + encode(value) + "}")
                 continue
-            fragment = memo.get(value)
+            key = (value, value.tzinfo) if zoned else value  # equal instants in two zones read apart
+            fragment = memo.get(key)
             if fragment is None:
                 if len(memo) >= self.MEMO:
                     memo.clear()
-                fragment = memo[value] = head + encode(value) + "}"
+                fragment = memo[key] = head + encode(value) + "}"
             parts.append(fragment)
         return "{" + ",".join(parts) + "}"
 

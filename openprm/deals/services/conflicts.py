@@ -166,10 +166,7 @@ class CandidateCache:
         return self.keys
 
     def deals_of(self, customers: Iterable[str]) -> dict[str, dict[int, ConflictCandidate]]:
-        """Customer key → its deals in play (one query per 2,000 customers not read yet).
-
-        Looked up by customer key with the workspace compared as ``workspace_id + 0``: without
-        statistics SQLite otherwise walks every deal of the workspace (an index led by it)."""
+        """Customer key → its deals in play (one query per 2,000 customers not read yet)."""
         missing = sorted(customer for customer in customers if customer not in self.deals)
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
@@ -188,7 +185,9 @@ class CandidateCache:
 
     def pending_rivals(self) -> tuple[dict[str, set[str]], dict[str, dict[int, ConflictCandidate]]]:
         """(blocking key → customers, customer → deals) of every deal in play awaiting a decision: the
-        deals read the first time (on the approval status index), new customers' keys when they come."""
+        deals read the first time (on the approval status index), the keys of customers new to it then.
+        Those keys are computed from the customers' deals, so a key only a variant no deal carries any
+        more indexed (the index is only ever added to) does not lead to them here."""
         if self.pending is None:
             self.pending = {}
             awaiting = Deal.objects.filter(workspace_id=self.workspace_id, approval_status__in=PENDING)
@@ -198,12 +197,18 @@ class CandidateCache:
                 self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
                 self.size += 1
         missing = sorted(customer for customer in self.pending if customer not in self.pending_keyed)
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
-            index = CustomerKey.objects.filter(workspace_id=self.workspace_id, customer_key__in=chunk)
-            for key, customer in index.values_list("key", "customer_key"):
-                self.pending_keys.setdefault(key, set()).add(customer)
-                self.size += 1
+        for start in range(0, len(missing), _CHUNK):  # the index has no customer-key access path:
+            # the keys of every variant (name, domain) these customers' deals are registered under
+            variants = _in_workspace(self.workspace_id).filter(
+                customer_key__in=missing[start : start + _CHUNK]
+            )
+            for customer, name, domain in variants.values_list(
+                "customer_key", "customer_name", "customer_domain"
+            ).distinct():
+                found = deal_customer(name, domain)
+                for key in found.blocking_keys if found is not None else ():
+                    self.pending_keys.setdefault(key, set()).add(customer)
+                    self.size += 1
         self.pending_keyed.update(missing)
         return self.pending_keys, self.pending
 
@@ -235,12 +240,18 @@ class CandidateCache:
             self._reset()
 
 
+def _in_workspace(workspace_id: int) -> QuerySet[Deal]:
+    """The workspace's deals, to be looked up by customer key: the workspace compared as
+    ``workspace_id + 0``, since without statistics SQLite otherwise walks every deal of the workspace (an
+    index led by it) instead of the customer key's index."""
+    return Deal.objects.alias(in_workspace=F("workspace_id") + 0).filter(in_workspace=workspace_id).order_by()
+
+
 def _in_play(workspace_id: int) -> QuerySet[Deal]:
     return (
-        Deal.objects.alias(in_workspace=F("workspace_id") + 0)
-        .filter(in_workspace=workspace_id, stage__outcome=Outcome.OPEN)
+        _in_workspace(workspace_id)
+        .filter(stage__outcome=Outcome.OPEN)
         .exclude(approval_status__in=OUT_OF_PLAY)
-        .order_by()
     )
 
 

@@ -88,7 +88,7 @@ from openprm.integrations.services.partners import (
 )
 from openprm.partners.models import Partner, PartnerProgram, Program
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000  # rows checked and written at a time: fewer round trips, bounded memory
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 1000
 CUSTOMER_CACHE_SIZE = 50_000
