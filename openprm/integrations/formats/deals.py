@@ -1,6 +1,7 @@
 """Deal CSV layouts (canonical, HubSpot deals export, Salesforce opportunity report) and cell parsing.
 
-Pure functions over plain values (no database access), used by ``deals_import`` and the tests.
+Pure functions over plain values (no database access), used by ``deals_import`` and the tests. Cells
+holding amounts and dates are read by ``amounts.py`` and ``dates.py``.
 
 Each layout maps the file's header labels to the fields a deal import understands; labels are compared
 case-, space- and punctuation-insensitively ("Deal Stage" = "dealstage" = "deal_stage"). Columns a
@@ -27,14 +28,49 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO
 
-from openprm.core.validation import MAX_AMOUNT, quantize_money
+from openprm.integrations.formats.amounts import (
+    CURRENCY_SYMBOLS,
+    DOLLAR_CURRENCIES,
+    Amount,
+    AmountError,
+    parse_amount,
+)
 from openprm.integrations.formats.csvread import CsvHeaderError, CsvRecord, CsvSource, RowError
+from openprm.integrations.formats.dates import (
+    DATE_HELP,
+    DateError,
+    default_timezone,
+    parse_date,
+    parse_datetime,
+)
 from openprm.integrations.formats.partners import split_list
+
+# Amounts and dates are parsed in their own modules; their names stay importable from here.
+__all__ = [
+    "CURRENCY_SYMBOLS",
+    "DATE_HELP",
+    "DEAL_COLUMNS",
+    "DEFAULT_STAGE_MAPS",
+    "DOLLAR_CURRENCIES",
+    "FORMATS",
+    "Amount",
+    "AmountError",
+    "DateError",
+    "DealLayout",
+    "DealRow",
+    "default_timezone",
+    "is_salesforce_footer",
+    "norm_label",
+    "parse_amount",
+    "parse_date",
+    "parse_datetime",
+    "parse_deal_row",
+    "read_stage_map",
+]
 
 FORMATS: tuple[str, ...] = ("canonical", "hubspot", "salesforce")
 DEAL_COLUMNS: tuple[str, ...] = (
@@ -129,194 +165,6 @@ def read_stage_map(stream: IO[bytes]) -> dict[str, str]:
         return mapping
     finally:
         source.close()
-
-
-# --- amounts -------------------------------------------------------------------------------------------
-
-CURRENCY_SYMBOLS: dict[str, str] = {
-    "$": "USD",
-    "US$": "USD",
-    "€": "EUR",
-    "£": "GBP",
-    "¥": "JPY",
-    "₹": "INR",
-    "₩": "KRW",
-    "A$": "AUD",
-    "AU$": "AUD",
-    "C$": "CAD",
-    "CA$": "CAD",
-    "NZ$": "NZD",
-    "HK$": "HKD",
-    "S$": "SGD",
-    "R$": "BRL",
-    "MX$": "MXN",
-}
-# A bare "$" is read as USD, but agrees with a currency column naming any dollar (or peso) currency.
-DOLLAR_CURRENCIES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN", "BRL", "TWD", "ARS", "CLP"})
-_SIMPLE_NUMBER = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
-_PREFIX = re.compile(r"^([A-Za-z]{3}(?![A-Za-z])|[A-Z]{1,2}\$|[$€£¥₹₩])\s*")
-_SUFFIX = re.compile(r"\s*((?<![A-Za-z])[A-Za-z]{3}|[$€£¥₹₩])$")
-_NUMBER_CHARS = re.compile(r"^\d[\d.,' ]*$")
-_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2212": "-"})
-
-
-class AmountError(ValueError):
-    """The text is not an amount; the message says why."""
-
-
-@dataclass(frozen=True)
-class Amount:
-    value: Decimal  # rounded to cents; may be negative (the caller decides whether that is allowed)
-    currency: str  # ISO code from a symbol or code written with the number, "" when none
-
-
-def _currency_of(token: str) -> str:
-    return CURRENCY_SYMBOLS.get(token.upper() if len(token) > 1 else token, "") or token.upper()
-
-
-def parse_amount(text: str) -> Amount:
-    """Read an amount as people and CRMs write it.
-
-    Accepts a currency symbol or ISO code before or after the number ("$1,234.50", "1 234,50 €",
-    "USD 1,200"), thousands separators (",", ".", spaces, apostrophes) in groups of three, a "," or "."
-    decimal separator, and a sign ("-5", "(5)"). When one separator appears once, followed by exactly
-    three digits, "," is read as a thousands separator ("1,234" = 1234, as US exports write it) while
-    "." is refused as ambiguous. More than two decimals are rounded to cents, half up (``quantize_money``).
-    """
-    raw = text
-    s = text.strip()
-    if _SIMPLE_NUMBER.match(s):  # the common case, fast
-        return Amount(quantize_money(Decimal(s)), "")
-    s = s.translate(_SPACES).strip()
-    if not s:
-        raise AmountError("Not an amount: the cell is empty.")
-    negative = False
-    if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1].strip()
-    if s and s[0] in "-+":
-        negative, s = s[0] == "-", s[1:].strip()
-    currency = ""
-    if match := _PREFIX.match(s):
-        currency, s = _currency_of(match.group(1)), s[match.end() :]
-    if match := _SUFFIX.search(s):
-        if currency:
-            raise AmountError(f"Not an amount: '{raw}' (two currencies).")
-        currency, s = _currency_of(match.group(1)), s[: match.start()]
-    s = s.strip()
-    if s and s[0] in "-+" and not negative:
-        negative, s = s[0] == "-", s[1:].strip()
-    if not s or not _NUMBER_CHARS.match(s) or not s[-1].isdigit():
-        raise AmountError(f"Not an amount: '{raw}'.")
-    number = _plain_number(s, raw)
-    try:
-        value = quantize_money(Decimal(number))
-    except InvalidOperation:
-        raise AmountError(f"Not an amount: '{raw}'.") from None
-    if abs(value) > MAX_AMOUNT:
-        raise AmountError(f"Too large: '{raw}' (at most {MAX_AMOUNT}).")
-    return Amount(-value if negative else value, currency)
-
-
-def _plain_number(s: str, raw: str) -> str:
-    """ "1.234.567,89" → "1234567.89"; raises AmountError when the separators make no sense."""
-    spaced = " " in s or "'" in s
-    s = s.replace("'", " ")
-    commas, dots = s.count(","), s.count(".")
-    decimal_sep = ""
-    if commas and dots:
-        decimal_sep = "," if s.rfind(",") > s.rfind(".") else "."
-        if s.count(decimal_sep) > 1:
-            raise AmountError(f"Not an amount: '{raw}' (misplaced separators).")
-    elif commas or dots:
-        sep = "," if commas else "."
-        if s.count(sep) == 1:
-            before, after = s.split(sep)
-            before = before.replace(" ", "")
-            looks_grouped = len(after) == 3 and 1 <= len(before) <= 3 and before[0] != "0"
-            if spaced or not looks_grouped:
-                decimal_sep = sep
-            elif sep == ".":
-                raise AmountError(
-                    f"Ambiguous amount '{raw}': '.' followed by three digits may separate thousands or "
-                    "decimals. Write it without a thousands separator (1234 or 1.23), or with both "
-                    "separators (1,234.00 or 1.234,00)."
-                )
-    if decimal_sep:
-        whole, fraction = s.rsplit(decimal_sep, 1)
-        if not fraction.isdigit():
-            raise AmountError(f"Not an amount: '{raw}' (misplaced separators).")
-    else:
-        whole, fraction = s, ""
-    groups = re.split(r"[ .,]+", whole.strip())
-    if len(groups) > 1 and (
-        not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:]) or not all(groups)
-    ):
-        raise AmountError(f"Not an amount: '{raw}' (thousands separators must group three digits).")
-    digits = "".join(groups)
-    if not digits.isdigit():
-        raise AmountError(f"Not an amount: '{raw}'.")
-    return f"{digits}.{fraction}" if fraction else digits
-
-
-# --- dates ---------------------------------------------------------------------------------------------
-
-_ISO_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
-)
-_US_RE = re.compile(
-    r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])\.?[Mm]?\.?)?$"
-)
-_US_24H_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-DATE_HELP = "Use YYYY-MM-DD (ISO, optionally with a time) or M/D/YYYY (US)."
-
-
-class DateError(ValueError):
-    """The text is not a date; the message says why."""
-
-
-def parse_datetime(text: str, tz: datetime.tzinfo) -> datetime.datetime:
-    """An ISO or US (M/D/YYYY, optionally with a 12- or 24-hour time) date as an aware datetime.
-
-    A date or time without an offset is in ``tz``; a date alone is midnight there.
-    """
-    s = text.strip()
-    try:
-        if len(s) == 10 and s[4] == "-":  # the common case, fast
-            day = datetime.date.fromisoformat(s)
-            return datetime.datetime(day.year, day.month, day.day, tzinfo=tz)
-        iso = _ISO_RE.match(s)
-        moment = datetime.datetime.fromisoformat(s.replace(" Z", "Z")) if iso else _parse_us(s)
-    except ValueError:
-        raise DateError(f"Not a valid date: '{text}'. {DATE_HELP}") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
-
-
-def _parse_us(s: str) -> datetime.datetime:
-    match = _US_RE.match(s) or _US_24H_RE.match(s)
-    if match is None:
-        raise ValueError(s)
-    groups = match.groups()
-    month, day, year = int(groups[0]), int(groups[1]), int(groups[2])
-    hour = int(groups[3]) if groups[3] else 0
-    minute = int(groups[4]) if groups[4] else 0
-    second = int(groups[5]) if groups[5] else 0
-    meridiem = groups[6].lower() if len(groups) > 6 and groups[6] else ""
-    if meridiem:
-        if not 1 <= hour <= 12:
-            raise ValueError(s)
-        hour = hour % 12 + (12 if meridiem == "p" else 0)
-    return datetime.datetime(year, month, day, hour, minute, second)
-
-
-def parse_date(text: str, tz: datetime.tzinfo) -> datetime.date:
-    """The calendar date of :func:`parse_datetime` (in its own offset)."""
-    return parse_datetime(text, tz).date()
-
-
-def default_timezone() -> datetime.tzinfo:
-    from django.conf import settings
-
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE or "UTC")
 
 
 # --- layouts -------------------------------------------------------------------------------------------

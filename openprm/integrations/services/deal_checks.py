@@ -22,13 +22,8 @@ from openprm.deals.services import program_stages
 from openprm.deals.services.bulk import DEAL_FIELDS, WERE_APPROVED, approval_fields
 from openprm.deals.services.conflicts import DealCustomer, deal_customer
 from openprm.integrations.formats.csvread import CsvRecord, RowError
-from openprm.integrations.formats.deals import (
-    DEFAULT_STAGE_MAPS,
-    DealLayout,
-    DealRow,
-    default_timezone,
-    norm_label,
-)
+from openprm.integrations.formats.dates import default_timezone
+from openprm.integrations.formats.deals import DEFAULT_STAGE_MAPS, DealLayout, DealRow, norm_label
 from openprm.integrations.services.runner import Action
 from openprm.partners.models import Partner, PartnerProgram, Program
 
