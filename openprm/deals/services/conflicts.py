@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
@@ -130,8 +131,9 @@ class CandidateCache:
     batch, the import was quadratic) and kept current with the writer's own writes
     (``customer_indexed``, ``deal_written``):
 
-    * for subjects that pair with any rival: the customers each blocking key leads to, and each such
-      customer's deals in play, read as needed;
+    * for subjects that pair with any rival: the customers each blocking key leads to, read as needed,
+      and every deal in play of the workspace, read at once the first time (at most ``MAX_ENTRIES``;
+      past that, each customer's when it is reached);
     * for the others (approved deals, without decided pairs): every deal in play awaiting a decision —
       few — read once, with the blocking keys that lead to their customers.
 
@@ -147,6 +149,7 @@ class CandidateCache:
     def _reset(self) -> None:
         self.keys: dict[str, set[str]] = {}  # blocking key → customer keys (the keys read)
         self.deals: dict[str, dict[int, ConflictCandidate]] = {}  # customer → its deals in play
+        self.complete: bool | None = None  # whether ``deals`` holds every customer (None: not read yet)
         self.pending: dict[str, dict[int, ConflictCandidate]] | None = None  # customer → deals awaiting
         self.pending_keys: dict[str, set[str]] = {}  # blocking key → customers in ``pending``
         self.pending_keyed: set[str] = set()  # the customers whose keys are in ``pending_keys``
@@ -166,7 +169,15 @@ class CandidateCache:
         return self.keys
 
     def deals_of(self, customers: Iterable[str]) -> dict[str, dict[int, ConflictCandidate]]:
-        """Customer key → its deals in play (one query per 2,000 customers not read yet)."""
+        """Customer key → its deals in play: every one of the workspace read the first time (one query),
+        else (too many) those of the customers not read yet (one query per 2,000)."""
+        if self.complete is None:
+            rows = self._in_play_everywhere()
+            self.complete = rows is not None
+            for row in rows or ():
+                self.add(ConflictCandidate(*row))
+        if self.complete:
+            return self.deals
         missing = sorted(customer for customer in customers if customer not in self.deals)
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
@@ -178,9 +189,16 @@ class CandidateCache:
                 self.add(ConflictCandidate(*row))
         return self.deals
 
+    def _in_play_everywhere(self) -> list[tuple[Any, ...]] | None:
+        """Every deal in play of the workspace, or None when there are more than ``MAX_ENTRIES``."""
+        rows = Deal.objects.filter(workspace_id=self.workspace_id, stage__outcome=Outcome.OPEN)
+        rows = rows.exclude(approval_status__in=OUT_OF_PLAY).order_by()
+        found = list(rows.values_list(*_CANDIDATE_FIELDS)[: self.MAX_ENTRIES + 1])
+        return found if len(found) <= self.MAX_ENTRIES else None
+
     def add(self, candidate: ConflictCandidate) -> None:
-        """Keep a deal in play of a customer already read."""
-        self.deals[candidate.customer_key][candidate.id] = candidate
+        """Keep a deal in play of a customer read (any, once every one is)."""
+        self.deals.setdefault(candidate.customer_key, {})[candidate.id] = candidate
         self.size += 1
 
     def pending_rivals(self) -> tuple[dict[str, set[str]], dict[str, dict[int, ConflictCandidate]]]:
@@ -188,6 +206,12 @@ class CandidateCache:
         deals read the first time (on the approval status index), the keys of customers new to it then.
         Those keys are computed from the customers' deals, so a key only a variant no deal carries any
         more indexed (the index is only ever added to) does not lead to them here."""
+        if self.pending is None and self.complete:
+            self.pending = {}
+            for customer, deals in self.deals.items():
+                for candidate in deals.values():
+                    if candidate.pending:
+                        self.pending.setdefault(customer, {})[candidate.id] = candidate
         if self.pending is None:
             self.pending = {}
             awaiting = Deal.objects.filter(workspace_id=self.workspace_id, approval_status__in=PENDING)
@@ -229,7 +253,7 @@ class CandidateCache:
                 self.pending.get(was, {}).pop(deal_id, None)
         if candidate is None:
             return
-        if candidate.customer_key in self.deals:
+        if self.complete or candidate.customer_key in self.deals:
             self.add(candidate)
         if candidate.pending and self.pending is not None:
             self.pending.setdefault(candidate.customer_key, {})[deal_id] = candidate

@@ -69,7 +69,7 @@ from openprm.integrations.services.runner import (
 )
 from openprm.partners.models import Partner
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5_000  # rows checked and written at a time: per-batch queries are few, memory bounded
 
 __all__ = ["FORMATS", "DealImport", "DealImportResult", "DealPreviewRow", "deals_import", "partner_by_ref"]
 

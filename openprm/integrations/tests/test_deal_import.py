@@ -33,7 +33,7 @@ from openprm.integrations.formats.deals import (
     parse_datetime,
 )
 from openprm.integrations.formats.partners import CsvHeaderError
-from openprm.integrations.services.deals import deals_import
+from openprm.integrations.services.deals import DealImport, deals_import
 from openprm.integrations.tests.helpers import run
 from openprm.testing import actor_for, make_partner, make_user
 
@@ -465,7 +465,8 @@ def test_dry_run_writes_nothing(world, tmp_path, catalog):
     assert counts() == (0, 0, 0, 0)
 
 
-def test_large_file_streams_in_batches(world, tmp_path):
+def test_large_file_streams_in_batches(world, tmp_path, monkeypatch):
+    monkeypatch.setattr(DealImport, "batch_size", 1000)  # batches of this file, whatever the default
     lines = [
         f"L-{i},{'A-1' if i % 2 else 'B-1'},Customer {i % 37},c{i % 37}.example,{i}.5,,"
         f"{['registered', 'qualified', 'closed_won', 'closed_lost'][i % 4]},,2025-06-01,,"

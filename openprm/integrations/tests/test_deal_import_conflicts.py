@@ -154,7 +154,7 @@ def test_small_batches_find_the_conflicts_one_batch_finds(world, monkeypatch, tm
     generate_deals_csv(path, rows=1500, partners=12, customers=60)
 
     def pairs(batch_size: int) -> set[frozenset[str]]:
-        monkeypatch.setattr(deal_imports, "BATCH_SIZE", batch_size)
+        monkeypatch.setattr(deal_imports.DealImport, "batch_size", batch_size)
         workspace, _, _ = _scratch_workspace("conflicts", 12)  # partners BP-00000...
         actor = Actor.system(workspace.pk, label="test")
         with scope(actor.access_scope()), path.open("rb") as stream:
