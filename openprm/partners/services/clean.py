@@ -97,6 +97,16 @@ def clean_choice(
 _TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
 
 
+_TYPED_KINDS = frozenset(
+    {
+        CustomFieldDefinition.FieldType.NUMBER,
+        CustomFieldDefinition.FieldType.DATE,
+        CustomFieldDefinition.FieldType.BOOLEAN,
+        CustomFieldDefinition.FieldType.CHOICE,
+    }
+)
+
+
 def _typed_value(kind: str, raw: Any) -> Any:
     """The stored form of a number, date or yes/no value; ValueError (InvalidOperation) when it is not
     one."""
@@ -132,7 +142,7 @@ def _clean_custom_fields(
             errors[where] = "Unknown custom field."
         elif raw is None or raw == "":
             continue
-        elif definition.field_type == CustomFieldDefinition.FieldType.TEXT:
+        elif definition.field_type not in _TYPED_KINDS:  # text (and a definition stored without a type)
             cleaned[key] = clean_text(errors, where, raw, 1000)
         elif definition.field_type == CustomFieldDefinition.FieldType.CHOICE:
             if str(raw) in definition.choices:
