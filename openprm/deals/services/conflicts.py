@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
@@ -127,18 +126,15 @@ _CANDIDATE_FIELDS = (
 
 
 class CandidateCache:
-    """What the conflict checks of one bulk writer have read, kept for its later batches (read once per
-    batch, the import was quadratic) and kept current with the writer's own writes
-    (``customer_indexed``, ``deal_written``):
+    """What the conflict checks of one bulk writer read, kept for its later batches (read per batch, an
+    import was quadratic) and kept current with the writer's own writes (``customer_indexed``,
+    ``deal_written``). Writes by others during the import are seen for what was not read yet.
 
-    * for subjects that pair with any rival: the customers each blocking key leads to, read as needed,
-      and every deal in play of the workspace, read at once the first time (at most ``MAX_ENTRIES``;
-      past that, each customer's when it is reached);
-    * for the others (approved deals, without decided pairs): every deal in play awaiting a decision —
-      few — read once, with the blocking keys that lead to their customers.
-
-    Writes by others during the import are seen for what was not read yet. Dropped whole past
-    ``MAX_ENTRIES`` (read again as needed)."""
+    At the first check the workspace's whole customer index and every deal in play are read (two
+    queries; a batch then needs none): ``complete``. Past ``MAX_ENTRIES`` of either, they are read as
+    needed instead: the customers of each blocking key, the deals in play of each customer reached, and
+    — for the subjects that pair with pending rivals only — every deal awaiting a decision (few), with
+    the keys of their customers' deals (the index cannot be read by customer)."""
 
     MAX_ENTRIES = 500_000
 
@@ -147,16 +143,37 @@ class CandidateCache:
         self._reset()
 
     def _reset(self) -> None:
+        self.complete: bool | None = None  # whether everything below is held (None: not read yet)
         self.keys: dict[str, set[str]] = {}  # blocking key → customer keys (the keys read)
         self.deals: dict[str, dict[int, ConflictCandidate]] = {}  # customer → its deals in play
-        self.complete: bool | None = None  # whether ``deals`` holds every customer (None: not read yet)
         self.pending: dict[str, dict[int, ConflictCandidate]] | None = None  # customer → deals awaiting
         self.pending_keys: dict[str, set[str]] = {}  # blocking key → customers in ``pending``
         self.pending_keyed: set[str] = set()  # the customers whose keys are in ``pending_keys``
         self.size = 0
 
+    def load(self) -> None:
+        """Read the whole index and every deal in play, unless either passes ``MAX_ENTRIES``."""
+        limit = self.MAX_ENTRIES + 1
+        index = CustomerKey.objects.filter(workspace_id=self.workspace_id).order_by()
+        keys = list(index.values_list("key", "customer_key")[:limit])
+        rows = Deal.objects.filter(workspace_id=self.workspace_id, stage__outcome=Outcome.OPEN)
+        rows = rows.exclude(approval_status__in=OUT_OF_PLAY).order_by()
+        deals = list(rows.values_list(*_CANDIDATE_FIELDS)[:limit]) if len(keys) < limit else []
+        self.complete = len(keys) < limit and len(deals) < limit
+        if not self.complete:
+            return
+        for key, customer in keys:
+            self.keys.setdefault(key, set()).add(customer)
+        self.pending = {}
+        for row in deals:
+            self.add(ConflictCandidate(*row))
+        self.size = len(keys) + len(deals)
+        self.pending_keys = self.keys  # every customer's keys are there
+
     def customers_of(self, keys: Iterable[str]) -> dict[str, set[str]]:
-        """Blocking key → the customer keys it leads to (one query for the keys not read yet)."""
+        """Blocking key → the customer keys it leads to (incomplete: one query for the keys not read)."""
+        if self.complete:
+            return self.keys
         missing = sorted(key for key in set(keys) if key not in self.keys)
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
@@ -169,13 +186,7 @@ class CandidateCache:
         return self.keys
 
     def deals_of(self, customers: Iterable[str]) -> dict[str, dict[int, ConflictCandidate]]:
-        """Customer key → its deals in play: every one of the workspace read the first time (one query),
-        else (too many) those of the customers not read yet (one query per 2,000)."""
-        if self.complete is None:
-            rows = self._in_play_everywhere()
-            self.complete = rows is not None
-            for row in rows or ():
-                self.add(ConflictCandidate(*row))
+        """Customer key → its deals in play (incomplete: one query per 2,000 customers not read)."""
         if self.complete:
             return self.deals
         missing = sorted(customer for customer in customers if customer not in self.deals)
@@ -189,29 +200,19 @@ class CandidateCache:
                 self.add(ConflictCandidate(*row))
         return self.deals
 
-    def _in_play_everywhere(self) -> list[tuple[Any, ...]] | None:
-        """Every deal in play of the workspace, or None when there are more than ``MAX_ENTRIES``."""
-        rows = Deal.objects.filter(workspace_id=self.workspace_id, stage__outcome=Outcome.OPEN)
-        rows = rows.exclude(approval_status__in=OUT_OF_PLAY).order_by()
-        found = list(rows.values_list(*_CANDIDATE_FIELDS)[: self.MAX_ENTRIES + 1])
-        return found if len(found) <= self.MAX_ENTRIES else None
-
     def add(self, candidate: ConflictCandidate) -> None:
-        """Keep a deal in play of a customer read (any, once every one is)."""
+        """Keep a deal in play of a customer read (any, once complete)."""
         self.deals.setdefault(candidate.customer_key, {})[candidate.id] = candidate
+        if candidate.pending and self.pending is not None:
+            self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
         self.size += 1
 
     def pending_rivals(self) -> tuple[dict[str, set[str]], dict[str, dict[int, ConflictCandidate]]]:
-        """(blocking key → customers, customer → deals) of every deal in play awaiting a decision: the
-        deals read the first time (on the approval status index), the keys of customers new to it then.
-        Those keys are computed from the customers' deals, so a key only a variant no deal carries any
+        """(blocking key → customers, customer → deals) of every deal in play awaiting a decision.
+
+        Incomplete: the deals read the first time (on the approval status index), the keys of customers
+        new to them computed from those customers' deals, so a key only a variant no deal carries any
         more indexed (the index is only ever added to) does not lead to them here."""
-        if self.pending is None and self.complete:
-            self.pending = {}
-            for customer, deals in self.deals.items():
-                for candidate in deals.values():
-                    if candidate.pending:
-                        self.pending.setdefault(customer, {})[candidate.id] = candidate
         if self.pending is None:
             self.pending = {}
             awaiting = Deal.objects.filter(workspace_id=self.workspace_id, approval_status__in=PENDING)
@@ -220,9 +221,13 @@ class CandidateCache:
                 candidate = ConflictCandidate(*row)
                 self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
                 self.size += 1
-        missing = sorted(customer for customer in self.pending if customer not in self.pending_keyed)
-        for start in range(0, len(missing), _CHUNK):  # the index has no customer-key access path:
-            # the keys of every variant (name, domain) these customers' deals are registered under
+        if not self.complete:
+            self._key_pending_customers()
+        return self.pending_keys, self.pending
+
+    def _key_pending_customers(self) -> None:
+        missing = sorted(customer for customer in self.pending or () if customer not in self.pending_keyed)
+        for start in range(0, len(missing), _CHUNK):
             variants = _in_workspace(self.workspace_id).filter(
                 customer_key__in=missing[start : start + _CHUNK]
             )
@@ -234,11 +239,13 @@ class CandidateCache:
                     self.pending_keys.setdefault(key, set()).add(customer)
                     self.size += 1
         self.pending_keyed.update(missing)
-        return self.pending_keys, self.pending
 
     def customer_indexed(self, customer: str, keys: Iterable[str]) -> None:
         """The writer indexed ``customer`` under ``keys``."""
         for key in keys:
+            if self.complete:
+                self.keys.setdefault(key, set()).add(customer)
+                continue
             found = self.keys.get(key)
             if found is not None:
                 found.add(customer)
@@ -255,12 +262,12 @@ class CandidateCache:
             return
         if self.complete or candidate.customer_key in self.deals:
             self.add(candidate)
-        if candidate.pending and self.pending is not None:
+        elif candidate.pending and self.pending is not None:
             self.pending.setdefault(candidate.customer_key, {})[deal_id] = candidate
             self.size += 1
 
     def trim(self) -> None:
-        if self.size > self.MAX_ENTRIES:
+        if self.size > 2 * self.MAX_ENTRIES:
             self._reset()
 
 
@@ -313,10 +320,12 @@ def conflicts_detect_batch(
             cache = _candidates_of_one(workspace_id, subjects[0])
         else:
             cache = cache or CandidateCache(workspace_id)
+            if cache.complete is None:
+                cache.load()
             deciding = [subject for subject in subjects if decided_pairs or subject.pending]
             keys = {key for subject in deciding for key in subject.blocking_keys}
             keyed = cache.customers_of(keys)
-            cache.deals_of(set().union(*(keyed[key] for key in keys)))
+            cache.deals_of(set().union(*(keyed.get(key, ()) for key in keys)))
             if len(deciding) < len(subjects):
                 cache.pending_rivals()
         pairs = _pairs(subjects, cache, decided_pairs)

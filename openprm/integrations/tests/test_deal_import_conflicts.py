@@ -15,6 +15,7 @@ from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import services
 from openprm.deals.models import Deal, DealConflict
+from openprm.deals.services.conflicts import CandidateCache
 from openprm.integrations.formats.deals import DEAL_COLUMNS
 from openprm.integrations.services import deals as deal_imports
 from openprm.integrations.services.deals import deals_import
@@ -148,8 +149,10 @@ def test_a_pending_imported_deal_conflicts_with_an_approved_one_in_the_same_file
     assert pair == ("D-2", "D-1")  # the later registration on the deal side, as had it been registered
 
 
-def test_small_batches_find_the_conflicts_one_batch_finds(world, monkeypatch, tmp_path):
-    """The candidates a writer keeps between batches stay current with what it writes."""
+@pytest.mark.parametrize("cache_limit", [CandidateCache.MAX_ENTRIES, 10])
+def test_small_batches_find_the_conflicts_one_batch_finds(world, monkeypatch, tmp_path, cache_limit):
+    """The candidates a writer keeps between batches stay current with what it writes, whether it holds
+    the whole workspace's or (past its limit) reads them as it goes."""
     path = tmp_path / "bench.csv"
     generate_deals_csv(path, rows=1500, partners=12, customers=60)
 
@@ -165,4 +168,5 @@ def test_small_batches_find_the_conflicts_one_batch_finds(world, monkeypatch, tm
             return {frozenset(p) for p in found.values_list("deal__external_id", "other__external_id")}
 
     whole = pairs(5_000)
+    monkeypatch.setattr(CandidateCache, "MAX_ENTRIES", cache_limit)
     assert whole and pairs(37) == whole
