@@ -8,7 +8,8 @@ every field of the deal that is set, by field name, related objects by name). Pe
 ``deal_update`` and ``deal_move_stage``: the changed fields, a stage change when the stage moved, the
 line items when they changed, the new customer's keys, one ``update`` audit entry with the changed
 fields. ``tests/test_bulk.py`` compares both paths on the same deal; extend it when the services gain a
-side effect.
+side effect. A new deal may also carry its owner, who registered it, a description, a decision note and
+its public id (``DealCreate.extra``, ``public_id``: demo data, backfills); updates set ``DEAL_FIELDS``.
 
 Conflict detection, batched (``conflicts.conflicts_detect_batch``: one candidate query per batch): a
 written deal is checked when it is in play — in an open stage, neither rejected nor expired — and is
@@ -33,6 +34,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from openprm.accounts.models import User
 from openprm.core.actors import Actor
 from openprm.core.audit import SKIPPED_FIELDS
 from openprm.core.bulk import FastTable, uuid4_hex
@@ -91,6 +93,13 @@ DEAL_FIELDS: tuple[str, ...] = (
     "lost_reason",
     "properties",
 )
+# Deal fields a new deal may set too (``DealCreate.extra``), and their defaults.
+OPTIONAL_FIELDS: dict[str, Any] = {
+    "owner_id": None,
+    "registered_by_id": None,
+    "description": "",
+    "decision_note": "",
+}
 WERE_APPROVED = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED})  # have an approval time
 QUANTITY_ONE = Decimal("1.00")
 _COMPACT = (",", ":")  # JSON separators of the audit changes written here (no spaces: smaller rows)
@@ -109,6 +118,8 @@ class DealCreate:
     # The stage history; None: the program's first stage at registered_at, then (another stage) a move
     # to the deal's stage at stage_changed_at.
     history: Sequence[StageStep] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # any of OPTIONAL_FIELDS (demo data, backfills)
+    public_id: uuid.UUID | str | None = None  # None: a new random one
 
 
 @dataclass(slots=True)
@@ -173,6 +184,14 @@ class _Names:
         self.first_stage: dict[int, int] = {}  # program → its first stage
         self.programs: dict[int, str] = {}
         self.partners: dict[int, str] = {}
+        self.users: dict[int, str] = {}
+
+    def user(self, pk: int) -> str:
+        """A user as the audit trail names one (``str(user)``), read the first time."""
+        found = self.users.get(pk)
+        if found is None:
+            found = self.users[pk] = str(User.objects.get(pk=pk))
+        return found
 
     def load(self, values: dict[str, Any]) -> None:
         if values["stage_id"] not in self.stages or values["program_id"] not in self.first_stage:
@@ -219,14 +238,16 @@ class _CreateEntry:
     MEMO = 16_384
 
     def __init__(self, names: _Names) -> None:
-        # (attname, JSON before its value, how to encode one, fragments by value or None, whether the
-        # value is a datetime) of each field a bulk write sets, and the fixed fragment of each other field
-        # that has a default (None ones are left out, as by ``diff``), in the order of ``snapshot``.
-        self.fields: list[tuple[str, str, Callable[[Any], str], dict[Any, str] | None, bool] | str] = []
+        # (attname, default, JSON before its value, how to encode one, fragments by value or None, whether
+        # the value is a datetime) of each field a bulk write sets, and the fixed fragment of each other
+        # field that has a default (None ones are left out, as by ``diff``), in the order of ``snapshot``.
+        self.fields: list[tuple[str, Any, str, Callable[[Any], str], dict[Any, str] | None, bool] | str] = []
         encoders: dict[str, Callable[[Any], str]] = {
             "partner": lambda pk: encode_text(names.partners[pk]),
             "program": lambda pk: encode_text(names.programs[pk]),
             "stage": lambda pk: encode_text(names.stages[pk].name),
+            "owner": lambda pk: encode_text(names.user(pk)),
+            "registered_by": lambda pk: encode_text(names.user(pk)),
         }
         for fld in Deal._meta.concrete_fields:
             if fld.name in SKIPPED_FIELDS:
@@ -234,10 +255,11 @@ class _CreateEntry:
             head = f'"{fld.name}":{{"before":null,"after":'
             kind = fld.get_internal_type()
             encode = encoders.get(fld.name) or _ENCODERS.get(kind, _encode_json)
-            if fld.attname in DEAL_FIELDS:
+            if fld.attname in DEAL_FIELDS or fld.attname in OPTIONAL_FIELDS:
                 repeats = kind not in ("JSONField", "DecimalField") and fld.attname != "external_id"
                 memo: dict[Any, str] | None = {} if repeats else None
-                self.fields.append((fld.attname, head, encode, memo, kind == "DateTimeField"))
+                default = OPTIONAL_FIELDS.get(fld.attname)
+                self.fields.append((fld.attname, default, head, encode, memo, kind == "DateTimeField"))
             elif not fld.is_relation and fld.get_default() is not None:
                 self.fields.append(head + encode(fld.get_default()) + "}")
 
@@ -247,8 +269,8 @@ class _CreateEntry:
             if isinstance(spec, str):
                 parts.append(spec)
                 continue
-            attname, head, encode, memo, zoned = spec
-            value = values[attname]
+            attname, default, head, encode, memo, zoned = spec
+            value = values.get(attname, default)
             if value is None:
                 continue
             if memo is None:
@@ -297,7 +319,7 @@ _STAGE_CHANGE_FIELDS = (
     "lost_reason",
 )
 _LINE_FIELDS = ("workspace_id", "deal_id", "product_id", "product_name", "quantity", "unit_price")
-_INSERT_FIELDS = ("public_id", "created_at", "updated_at", "workspace_id", *DEAL_FIELDS)
+_INSERT_FIELDS = ("public_id", "created_at", "updated_at", "workspace_id", *DEAL_FIELDS, *OPTIONAL_FIELDS)
 _AUDIT_FIELDS = (
     "workspace_id",
     "partner_id",
@@ -465,12 +487,15 @@ class _Batch:
         workspace_id, label, now = writer.workspace_id, writer.label, self.now
         for deal_id, item in zip(writer.deals.ids(len(creates)), creates, strict=True):
             values = item.values
-            public_id = uuid4_hex()
-            rows.append([deal_id, public_id, now, now, workspace_id, *map(values.__getitem__, DEAL_FIELDS)])
+            public_id = item.public_id or uuid4_hex()
+            extra = item.extra
+            row = [deal_id, public_id, now, now, workspace_id, *map(values.__getitem__, DEAL_FIELDS)]
+            rows.append([*row, *(extra.get(name, default) for name, default in OPTIONAL_FIELDS.items())])
             for from_id, to_id, at, reason in item.history or self._history(values):
                 self.history.append([workspace_id, deal_id, from_id, to_id, at, label, reason])
             self._lines(deal_id, item.lines)
-            self._audit(AuditEntry.Action.CREATE, values, public_id, writer.create_entry.changes(values))
+            audited = {**values, **extra} if extra else values
+            self._audit(AuditEntry.Action.CREATE, values, public_id, writer.create_entry.changes(audited))
             self._index(values)
             if self._note(deal_id, values):
                 subjects.append(self._subject(deal_id, values))
@@ -569,6 +594,7 @@ class _Batch:
 
 __all__ = [
     "DEAL_FIELDS",
+    "OPTIONAL_FIELDS",
     "DealBulkWriter",
     "DealChange",
     "DealCreate",

@@ -4,6 +4,7 @@ history and customer index, and conflicts found in batches with the single-deal 
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, CustomerKey, Deal, DealConflict, DealStageChange
-from openprm.deals.services.bulk import DEAL_FIELDS, DealBulkWriter, DealChange, DealCreate
+from openprm.deals.services.bulk import DEAL_FIELDS, OPTIONAL_FIELDS, DealBulkWriter, DealChange, DealCreate
 from openprm.deals.services.conflicts import deal_customer
 from openprm.partners.models import Program
 from openprm.testing import actor_for
@@ -116,6 +117,40 @@ def test_a_created_deal_is_audited_as_deal_register_audits_it(world):
     assert bulk_entry.changes == expected
     assert bulk_entry.changes["stage"] == {"before": None, "after": "Registered"}
     assert bulk_entry.changes["partner"] == {"before": None, "after": "Acme Resellers"}
+
+
+def test_owner_registrar_and_public_id_are_written_and_audited_as_the_service_does(world):
+    """A staff registration with an owner: the bulk path given the same (``extra``) writes the same
+    entry, and keeps the public id it is given."""
+    manager = actor_for(world.manager)
+    with scope(manager.access_scope()):
+        registered, _ = services.deal_register(
+            actor=manager,
+            data={
+                "partner_id": world.partner_b.pk,
+                "customer_name": "Hooli",
+                "amount": "10",
+                "owner_id": world.admin.pk,
+                "description": "Expansion",
+            },
+        )
+    fields = (*DEAL_FIELDS, *OPTIONAL_FIELDS)
+    with unscoped():
+        stored = Deal.objects.values(*fields).get(pk=registered.pk)
+    values = {k: v for k, v in stored.items() if k in DEAL_FIELDS}
+    extra = {k: v for k, v in stored.items() if k in OPTIONAL_FIELDS}
+    public_id = uuid.uuid4()
+    bulk_write(manager, creates=[DealCreate(values=values, extra=extra, public_id=public_id)])
+
+    with unscoped():
+        bulk = Deal.objects.get(public_id=public_id)
+    assert (bulk.owner_id, bulk.registered_by_id, bulk.description) == (
+        world.admin.pk,
+        world.manager.pk,
+        "Expansion",
+    )
+    assert audit_of(bulk).changes == audit_of(registered).changes
+    assert audit_of(bulk).changes["owner"] == {"before": None, "after": str(world.admin)}
 
 
 def test_created_deals_get_history_keys_and_one_audit_entry_each(world):
