@@ -11,10 +11,11 @@ fields. ``tests/test_bulk.py`` compares both paths on the same deal; extend it w
 side effect. A new deal may also carry its owner, who registered it, a description, a decision note and
 its public id (``DealCreate.extra``, ``public_id``: demo data, backfills); updates set ``DEAL_FIELDS``.
 
-Conflict detection, batched (``conflicts.conflicts_detect_batch``: one candidate query per batch): a
-written deal is checked when it is in play — in an open stage, neither rejected nor expired — and is
-new, or its customer changed, or it just came into play or to await a decision. Its rivals are other
-partners' deals in play, as for a registration. A pair is stored only when at least one of its two deals
+Conflict detection, batched (``conflicts.conflicts_detect_batch``; the writer reads the workspace's
+candidates once, at its first check, and keeps them current with what it writes): a written deal is
+checked when it is in play — in an open stage, neither rejected nor expired — and is new, or its
+customer changed, or it just came into play or to await a decision. Its rivals are other partners' deals
+in play, as for a registration. A pair is stored only when at least one of its two deals
 awaits a decision (submitted, more information asked): an import of CRM history carries many approved
 deals of several partners for one customer ("Unknown account", a key account), and a conflict between
 two decided deals informs no decision. A re-written pair refreshes its row (status kept), never adds one.

@@ -3,9 +3,11 @@ same customer (as ``deals.matching`` judges it) are stored as ``DealConflict`` r
 
 One implementation serves one deal (registration and edits: :func:`conflicts_detect`) and a batch (the
 bulk service: :func:`conflicts_detect_batch`): the subjects' blocking keys lead through the
-``CustomerKey`` index to the candidate deals in one query, the candidates are scored in Python
-(``matching.prepare`` / ``compare_prepared``, each distinct pair of customer records once), and the
-matches are written with bulk statements, one row per pair of deals whichever side found it.
+``CustomerKey`` index to the candidate deals — for one deal two small queries; a bulk writer reads the
+workspace's index and deals in play once and keeps them (:class:`CandidateCache`) —, the candidates are
+scored in Python (``matching.prepare`` / ``compare_prepared``, each distinct pair of customer records
+once), and the matches are written with bulk statements, one row per pair of deals whichever side found
+it.
 
 Runs across the whole workspace whatever the actor may see: a partner must not learn of other partners'
 deals, but their registration must still be checked against them.
