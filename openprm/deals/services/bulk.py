@@ -26,18 +26,15 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii as encode_text
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from openprm.accounts.models import User
 from openprm.core.actors import Actor
-from openprm.core.audit import SKIPPED_FIELDS
 from openprm.core.bulk import FastTable, uuid4_hex
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
@@ -50,9 +47,9 @@ from openprm.deals.models import (
     DealLineItem,
     DealStageChange,
     Outcome,
-    PipelineStage,
 )
 from openprm.deals.services import add_business_days
+from openprm.deals.services.bulk_audit import COMPACT, CreateEntry, DealNames, StageName, audit_value
 from openprm.deals.services.conflicts import (
     OUT_OF_PLAY,
     PENDING,
@@ -64,7 +61,6 @@ from openprm.deals.services.conflicts import (
     customer_index,
     deal_customer,
 )
-from openprm.partners.models import Partner, Program
 
 # The deal fields a bulk write sets (attnames); the others keep their defaults (description, owner...).
 DEAL_FIELDS: tuple[str, ...] = (
@@ -103,7 +99,6 @@ OPTIONAL_FIELDS: dict[str, Any] = {
 }
 WERE_APPROVED = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.EXPIRED})  # have an approval time
 QUANTITY_ONE = Decimal("1.00")
-_COMPACT = (",", ":")  # JSON separators of the audit changes written here (no spaces: smaller rows)
 
 Line = tuple[int | None, str, Decimal, Decimal]  # (product id, product name, quantity, unit price)
 StageStep = tuple[int | None, int, datetime.datetime, str]  # (from stage, to stage, changed at, lost reason)
@@ -157,159 +152,6 @@ def approval_fields(
     }
 
 
-def audit_value(value: Any) -> Any:
-    """A value as the audit trail stores it (``core.audit.snapshot``): dates as ISO text, decimals and
-    ids as text."""
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Stage:
-    name: str
-    outcome: str
-    program_id: int
-    order: int
-
-
-class _Names:
-    """Names of the stages, programs and partners of the workspace (related objects are audited by
-    name), loaded once and again when a batch names one created since."""
-
-    def __init__(self, workspace_id: int) -> None:
-        self.workspace_id = workspace_id
-        self.stages: dict[int, _Stage] = {}
-        self.first_stage: dict[int, int] = {}  # program → its first stage
-        self.programs: dict[int, str] = {}
-        self.partners: dict[int, str] = {}
-        self.users: dict[int, str] = {}
-
-    def user(self, pk: int) -> str:
-        """A user as the audit trail names one (``str(user)``), read the first time."""
-        found = self.users.get(pk)
-        if found is None:
-            found = self.users[pk] = str(User.objects.get(pk=pk))
-        return found
-
-    def load(self, values: dict[str, Any]) -> None:
-        if values["stage_id"] not in self.stages or values["program_id"] not in self.first_stage:
-            self._load_stages()
-        if values["partner_id"] not in self.partners:
-            with unscoped():
-                partners = Partner.objects.filter(workspace_id=self.workspace_id)
-                self.partners = dict(partners.values_list("id", "name"))
-
-    def _load_stages(self) -> None:
-        with unscoped():
-            stages = PipelineStage.objects.filter(workspace_id=self.workspace_id).order_by(
-                "program_id", "order"
-            )
-            rows = stages.values_list("id", "name", "outcome", "program_id", "order")
-            self.stages = {
-                pk: _Stage(name, outcome, program, order) for pk, name, outcome, program, order in rows
-            }
-            programs = Program.objects.filter(workspace_id=self.workspace_id)
-            self.programs = dict(programs.values_list("id", "name"))
-        self.first_stage = {}
-        for pk, stage in self.stages.items():
-            self.first_stage.setdefault(stage.program_id, pk)
-
-    def of(self, name: str, value: Any) -> Any:
-        """A field's audited value: related objects by name."""
-        if value is None:
-            return None
-        if name == "stage":
-            return self.stages[value].name
-        if name == "program":
-            return self.programs[value]
-        if name == "partner":
-            return self.partners[value]
-        return audit_value(value)
-
-
-class _CreateEntry:
-    """The ``changes`` of a create entry, as ``audit_record(after=snapshot(deal))`` records them (every
-    field that is set, by field name, related objects by name), written straight as JSON text: through
-    dicts and ``json.dumps`` the ~30 fields of each deal cost more than the rest of its audit write.
-    Fragments of values that repeat (names, dates, stages) are kept, up to ``MEMO`` per field."""
-
-    MEMO = 16_384
-
-    def __init__(self, names: _Names) -> None:
-        # (attname, default, JSON before its value, how to encode one, fragments by value or None, whether
-        # the value is a datetime) of each field a bulk write sets, and the fixed fragment of each other
-        # field that has a default (None ones are left out, as by ``diff``), in the order of ``snapshot``.
-        self.fields: list[tuple[str, Any, str, Callable[[Any], str], dict[Any, str] | None, bool] | str] = []
-        encoders: dict[str, Callable[[Any], str]] = {
-            "partner": lambda pk: encode_text(names.partners[pk]),
-            "program": lambda pk: encode_text(names.programs[pk]),
-            "stage": lambda pk: encode_text(names.stages[pk].name),
-            "owner": lambda pk: encode_text(names.user(pk)),
-            "registered_by": lambda pk: encode_text(names.user(pk)),
-        }
-        for fld in Deal._meta.concrete_fields:
-            if fld.name in SKIPPED_FIELDS:
-                continue
-            head = f'"{fld.name}":{{"before":null,"after":'
-            kind = fld.get_internal_type()
-            encode = encoders.get(fld.name) or _ENCODERS.get(kind, _encode_json)
-            if fld.attname in DEAL_FIELDS or fld.attname in OPTIONAL_FIELDS:
-                repeats = kind not in ("JSONField", "DecimalField") and fld.attname != "external_id"
-                memo: dict[Any, str] | None = {} if repeats else None
-                default = OPTIONAL_FIELDS.get(fld.attname)
-                self.fields.append((fld.attname, default, head, encode, memo, kind == "DateTimeField"))
-            elif not fld.is_relation and fld.get_default() is not None:
-                self.fields.append(head + encode(fld.get_default()) + "}")
-
-    def changes(self, values: dict[str, Any]) -> str:
-        parts = []
-        for spec in self.fields:
-            if isinstance(spec, str):
-                parts.append(spec)
-                continue
-            attname, default, head, encode, memo, zoned = spec
-            value = values.get(attname, default)
-            if value is None:
-                continue
-            if memo is None:
-                parts.append(head + encode(value) + "}")
-                continue
-            key = (value, value.tzinfo) if zoned else value  # equal instants in two zones read apart
-            fragment = memo.get(key)
-            if fragment is None:
-                if len(memo) >= self.MEMO:
-                    memo.clear()
-                fragment = memo[key] = head + encode(value) + "}"
-            parts.append(fragment)
-        return "{" + ",".join(parts) + "}"
-
-
-def _encode_json(value: Any) -> str:
-    return json.dumps(audit_value(value), separators=_COMPACT)
-
-
-def _encode_iso(value: datetime.date) -> str:
-    return '"' + value.isoformat() + '"'
-
-
-def _encode_str(value: Any) -> str:
-    return '"' + str(value) + '"'  # decimals: digits, sign and point only
-
-
-_ENCODERS: dict[str, Callable[[Any], str]] = {
-    "CharField": encode_text,
-    "TextField": encode_text,
-    "EmailField": encode_text,
-    "SlugField": encode_text,
-    "DateTimeField": _encode_iso,
-    "DateField": _encode_iso,
-    "DecimalField": _encode_str,
-}
-
-
 _STAGE_CHANGE_FIELDS = (
     "workspace_id",
     "deal_id",
@@ -346,7 +188,7 @@ def _customer(values: dict[str, Any]) -> DealCustomer:
     return customer
 
 
-def _in_play(stage: _Stage, approval_status: str) -> bool:
+def _in_play(stage: StageName, approval_status: str) -> bool:
     return stage.outcome == Outcome.OPEN and approval_status not in OUT_OF_PLAY
 
 
@@ -359,8 +201,8 @@ class DealBulkWriter:
         self.actor = actor
         self.workspace_id = actor.workspace_id
         self.label = actor.label[:254]
-        self.names = _Names(actor.workspace_id)
-        self.create_entry = _CreateEntry(self.names)
+        self.names = DealNames(actor.workspace_id)
+        self.create_entry = CreateEntry(self.names, {**dict.fromkeys(DEAL_FIELDS), **OPTIONAL_FIELDS})
         self.deals = FastTable(Deal, _INSERT_FIELDS, with_ids=True)
         self.changes = FastTable(DealStageChange, _STAGE_CHANGE_FIELDS)
         self.lines = FastTable(DealLineItem, _LINE_FIELDS)
@@ -541,7 +383,7 @@ class _Batch:
             if item.lines is not None:
                 self.relined.append(deal_id)
                 self._lines(deal_id, item.lines)
-            changes = json.dumps(self._update_changes(item), separators=_COMPACT)
+            changes = json.dumps(self._update_changes(item), separators=COMPACT)
             self._audit(AuditEntry.Action.UPDATE, values, current["public_id"], changes)
             if {"customer_name", "customer_domain"} & set(item.changed):
                 self._index(values)
