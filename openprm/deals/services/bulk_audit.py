@@ -106,9 +106,9 @@ class CreateEntry:
     def __init__(self, names: DealNames, fields: Mapping[str, Any]) -> None:
         """``fields``: attname → default of the deal fields a bulk write sets (None: required)."""
         # (attname, default, JSON before its value, how to encode one, fragments by value or None, whether
-        # the value is a datetime) of each field a bulk write sets, and the fixed fragment of each other
-        # field that has a default (None ones are left out, as by ``diff``), in the order of ``snapshot``.
-        self.fields: list[tuple[str, Any, str, Callable[[Any], str], dict[Any, str] | None, bool] | str] = []
+        # the value is a datetime) of each field ``snapshot`` records, in its order; a None value is left
+        # out (as by ``diff``), a field no bulk write sets has its column's default.
+        self.fields: list[tuple[str, Any, str, Callable[[Any], str], dict[Any, str] | None, bool]] = []
         encoders: dict[str, Callable[[Any], str]] = {
             "partner": lambda pk: encode_text(names.partners[pk]),
             "program": lambda pk: encode_text(names.programs[pk]),
@@ -123,20 +123,16 @@ class CreateEntry:
             kind = fld.get_internal_type()
             encode = encoders.get(fld.name) or _ENCODERS.get(kind, _encode_json)
             if fld.attname in fields:
-                repeats = kind not in ("JSONField", "DecimalField") and fld.attname != "external_id"
-                memo: dict[Any, str] | None = {} if repeats else None
                 default = fields[fld.attname]
-                self.fields.append((fld.attname, default, head, encode, memo, kind == "DateTimeField"))
-            elif not fld.is_relation and fld.get_default() is not None:
-                self.fields.append(head + encode(fld.get_default()) + "}")
+            else:  # not written by a bulk write: the column's default
+                default = None if fld.is_relation else fld.get_default()
+            repeats = kind not in ("JSONField", "DecimalField") and fld.attname != "external_id"
+            memo: dict[Any, str] | None = {} if repeats else None
+            self.fields.append((fld.attname, default, head, encode, memo, kind == "DateTimeField"))
 
     def changes(self, values: dict[str, Any]) -> str:
         parts = []
-        for spec in self.fields:
-            if isinstance(spec, str):
-                parts.append(spec)
-                continue
-            attname, default, head, encode, memo, zoned = spec
+        for attname, default, head, encode, memo, zoned in self.fields:
             value = values.get(attname, default)
             if value is None:
                 continue

@@ -170,7 +170,6 @@ class CandidateCache:
         for row in deals:
             self.add(ConflictCandidate(*row))
         self.size = len(keys) + len(deals)
-        self.pending_keys = self.keys  # every customer's keys are there
 
     def customers_of(self, keys: Iterable[str]) -> dict[str, set[str]]:
         """Blocking key → the customer keys it leads to (incomplete: one query for the keys not read)."""
@@ -223,7 +222,12 @@ class CandidateCache:
                 candidate = ConflictCandidate(*row)
                 self.pending.setdefault(candidate.customer_key, {})[candidate.id] = candidate
                 self.size += 1
-        if not self.complete:
+        if self.complete:  # the index, narrowed to the customers awaiting a decision (few)
+            waiting = {customer for customer, deals in self.pending.items() if deals}
+            self.pending_keys = {
+                key: found & waiting for key, found in self.keys.items() if not found.isdisjoint(waiting)
+            }
+        else:
             self._key_pending_customers()
         return self.pending_keys, self.pending
 
