@@ -131,13 +131,14 @@ class CreateEntry:
             self.fields.append((fld.attname, default, head, encode, memo, kind == "DateTimeField"))
 
     def changes(self, values: dict[str, Any]) -> str:
-        parts = []
+        parts: list[str] = []
+        append, get = parts.append, values.get  # bound once: ~30 fields a deal, 100,000s of deals
         for attname, default, head, encode, memo, zoned in self.fields:
-            value = values.get(attname, default)
+            value = get(attname, default)
             if value is None:
                 continue
             if memo is None:
-                parts.append(head + encode(value) + "}")
+                append(head + encode(value) + "}")
                 continue
             key = (value, value.tzinfo) if zoned else value  # equal instants in two zones read apart
             fragment = memo.get(key)
@@ -145,11 +146,13 @@ class CreateEntry:
                 if len(memo) >= self.MEMO:
                     memo.clear()
                 fragment = memo[key] = head + encode(value) + "}"
-            parts.append(fragment)
+            append(fragment)
         return "{" + ",".join(parts) + "}"
 
 
 def _encode_json(value: Any) -> str:
+    if type(value) is dict and not value:  # most deals' properties: json.dumps({}) is "{}"
+        return "{}"
     return json.dumps(audit_value(value), separators=COMPACT)
 
 
