@@ -1,0 +1,1 @@
+"""The import and export pages (one module per format)."""
