@@ -11,6 +11,10 @@ urlpatterns = [
     path("deals/", include("openprm.deals.urls")),
     path("activity/", include("openprm.activity.urls")),
     path("metrics/", include("openprm.metrics.urls")),
+    path("finance/", include("openprm.finance.urls")),
+    path("customers/", include("openprm.customers.urls")),
+    path("scorecards/", include("openprm.scorecards.urls")),
+    path("dashboards/", include("openprm.dashboards.urls")),
     path("r/<str:code>", track_redirect, name="track_redirect"),
     path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),

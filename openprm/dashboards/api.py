@@ -1,0 +1,7 @@
+"""Dashboards over HTTP (under /api/v1/)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["dashboards"])
