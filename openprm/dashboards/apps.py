@@ -2,7 +2,9 @@ from django.apps import AppConfig
 
 
 class DashboardsConfig(AppConfig):
-    """Staff dashboards with charts (program overview, partner dashboard, cohorts): views over the metric engine and scorecards."""
+    """Staff dashboards with charts (program overview, partner dashboard, cohorts): views over the metric
+    engine and scorecards.
+    """
 
     name = "openprm.dashboards"
     label = "dashboards"

@@ -2,7 +2,9 @@ from django.apps import AppConfig
 
 
 class ScorecardsConfig(AppConfig):
-    """Targets, scorecards, tier recommendations, leaderboards and Pareto: figures from the metric engine judged against goals."""
+    """Targets, scorecards, tier recommendations, leaderboards and Pareto: figures from the metric engine
+    judged against goals.
+    """
 
     name = "openprm.scorecards"
     label = "scorecards"
