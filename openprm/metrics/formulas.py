@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from openprm.metrics.periods import Period
+
 Cells = Mapping[tuple[datetime.date, str], Decimal]
 """One partner's rollup cells: (day, metric) → value."""
 
@@ -35,28 +37,6 @@ HISTORY_METRICS = (
     "content.followers",
 )
 """Metrics whose value depends on days before the period (last contact, certifications, audience)."""
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime.date
-    end: datetime.date
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValueError("a period ends on or after its start")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def __contains__(self, day: object) -> bool:
-        return isinstance(day, datetime.date) and self.start <= day <= self.end
-
-    @classmethod
-    def last(cls, days: int, *, end: datetime.date) -> Period:
-        """The ``days`` days up to and including ``end``."""
-        return cls(end - datetime.timedelta(days=days - 1), end)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,10 @@
+"""How each catalogued metric is computed by the engine: one :class:`~openprm.metrics.engine.Formula` per
+metric key, grouped by where its inputs come from. ``FORMULAS`` is the whole set; a test holds it and the
+catalog to each other (a catalogued metric the engine cannot compute says why in the catalog)."""
+
+from __future__ import annotations
+
+from openprm.metrics.engine import Formula
+from openprm.metrics.kpis import deals, engagement
+
+FORMULAS: dict[str, Formula] = {**deals.FORMULAS, **engagement.FORMULAS}
