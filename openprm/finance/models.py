@@ -1,0 +1,146 @@
+"""The financial inputs of the metric catalog beyond deals and events.
+
+- ``PartnerCost``: what a partnership cost in a month (fees, enablement, MDF, other); staff only.
+- ``Invoice``: invoices the vendor sent a partner (receivables: "the partner pays us on time"), with the
+  due and paid dates and the disputed/corrected flags behind payment timeliness and invoice accuracy.
+- ``SellThroughLine``: a distributor's monthly report line per SKU and region (units sold, units on hand
+  at the month's end, price charged and list price).
+- ``CompanyRevenue``: the workspace's total revenue per month over all channels (for "% of total").
+
+Amounts are in the workspace currency (an invoice carries its own currency code). Months are stored as
+their first day.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.db import models
+
+from openprm.core.models import TimestampedModel, Workspace
+from openprm.core.scoping import ScopedManager
+from openprm.partners.models import Partner
+
+
+class CostCategory(models.TextChoices):
+    FEES = "fees", "Fees"
+    ENABLEMENT = "enablement", "Enablement"
+    MDF = "mdf", "MDF"
+    OTHER = "other", "Other"
+
+
+class PartnerCost(TimestampedModel):
+    """What the partnership with one partner cost in one month, per category (one row per category)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField(help_text="The month (its first day)")
+    category = models.CharField(max_length=12, choices=CostCategory.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    note = models.TextField(blank=True)
+
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True  # partner users never see what they cost
+    objects = ScopedManager["PartnerCost"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "partner", "period", "category"], name="finance_cost_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "period"], name="finance_cost_period")]
+        ordering = ["-period", "partner_id", "category"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.period:%Y-%m}"
+
+
+class Invoice(TimestampedModel):
+    """An invoice the vendor sent the partner (a receivable): paid on time when ``paid_on <= due_on``,
+    accurate when neither disputed nor corrected."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(max_length=60)
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    paid_on = models.DateField(null=True, blank=True)
+    disputed = models.BooleanField(default=False)
+    corrected = models.BooleanField(default=False)
+    note = models.TextField(blank=True)  # internal: never shown to partner users
+
+    objects = ScopedManager["Invoice"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="finance_invoice_unique_number")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "due_on", "partner"], name="finance_invoice_due"),
+            models.Index(fields=["workspace", "issued_on", "partner"], name="finance_invoice_issued"),
+            models.Index(fields=["workspace", "partner", "-issued_on"], name="finance_invoice_partner"),
+        ]
+        ordering = ["-issued_on", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def paid_on_time(self) -> bool | None:
+        """True/False once paid; None while unpaid."""
+        return None if self.paid_on is None else self.paid_on <= self.due_on
+
+
+class SellThroughLine(TimestampedModel):
+    """One line of a distributor's monthly sell-through report: a SKU in a region."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField(help_text="The month (its first day)")
+    sku = models.CharField(max_length=60)
+    region = models.CharField(max_length=60, blank=True)
+    units_sold = models.PositiveIntegerField(default=0)
+    units_on_hand = models.PositiveIntegerField(default=0, help_text="At the end of the month")
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, help_text="Price charged per unit")
+    list_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    objects = ScopedManager["SellThroughLine"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "partner", "period", "sku", "region"],
+                name="finance_sellthrough_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "period"], name="finance_sellthrough_period")]
+        ordering = ["-period", "partner_id", "sku", "region"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.region} {self.period:%Y-%m}"
+
+
+class CompanyRevenue(TimestampedModel):
+    """The company's total revenue in a month over all channels (direct and partners), in the workspace
+    currency: the denominator of "partner revenue as % of total"."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField(help_text="The month (its first day)")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    note = models.TextField(blank=True)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["CompanyRevenue"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "period"], name="finance_company_revenue_unique")
+        ]
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m}"
