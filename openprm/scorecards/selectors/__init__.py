@@ -1,0 +1,68 @@
+"""Reads of the scorecards app (one module per topic): targets and their progress; scorecards, tier
+progress and configuration; leaderboard, Pareto and trends. Figures come from ``metrics.figures`` only."""
+
+from openprm.scorecards.selectors.rankings import (
+    Leaderboard,
+    Pareto,
+    Standing,
+    Trend,
+    leaderboard,
+    pareto,
+    trends,
+)
+from openprm.scorecards.selectors.scorecards import (
+    KEY_FIGURES,
+    SORT_KEYS,
+    Scorecard,
+    ScorecardRow,
+    TierProgress,
+    config_for,
+    config_get,
+    criteria_list,
+    criterion_get,
+    program_choices,
+    scorecard,
+    scorecard_table,
+    tier_choices,
+    tier_progress,
+)
+from openprm.scorecards.selectors.targets import (
+    HistoryItem,
+    Progress,
+    partner_targets,
+    target_get,
+    target_history,
+    target_list,
+    target_progress,
+)
+
+__all__ = [
+    "KEY_FIGURES",
+    "SORT_KEYS",
+    "HistoryItem",
+    "Leaderboard",
+    "Pareto",
+    "Progress",
+    "Scorecard",
+    "ScorecardRow",
+    "Standing",
+    "TierProgress",
+    "Trend",
+    "config_for",
+    "config_get",
+    "criteria_list",
+    "criterion_get",
+    "leaderboard",
+    "pareto",
+    "partner_targets",
+    "program_choices",
+    "scorecard",
+    "scorecard_table",
+    "target_get",
+    "target_history",
+    "target_list",
+    "target_progress",
+    "tier_choices",
+    "tier_progress",
+    "trends",
+]

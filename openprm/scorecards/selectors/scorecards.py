@@ -1,0 +1,488 @@
+"""Scorecards: each partner scored over a period against its targets or its program's peers, weighted by the
+program's configuration, ranked, and judged against the program's tier criteria.
+
+Every figure comes from ``metrics.figures.metric_table``. A partner's score must not depend on who looks at
+it, so the peers a percentile and a rank band are computed over are *all* the live partners of the program,
+read with the workspace's system actor (``_peers``: the one place this app crosses the viewer's scope);
+what leaves here is only the viewed partners' own figures, scores and rank bands — never a peer's name or
+figure.
+
+The program a partner is scored in is its *home* program: its first enrolment, the default program first.
+Partners in no program are scored together under the default configuration.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from openprm.core.actors import Actor
+from openprm.core.permissions import Perm
+from openprm.core.scoping import scope
+from openprm.metrics import figures
+from openprm.metrics.engine import Table, Value
+from openprm.metrics.periods import Period
+from openprm.partners.filters import PartnerFilters
+from openprm.partners.models import Partner, PartnerProgram, Program, Tier
+from openprm.scorecards import scoring
+from openprm.scorecards.models import ScorecardConfig, Target, TierCriterion
+from openprm.scorecards.scoring import Config, DimensionScore, Recommendation
+
+KEY_FIGURES = ("won_revenue", "pipeline_value", "win_rate")
+"""Figures every scorecard row carries next to the scores."""
+
+
+@contextmanager
+def _peers(actor: Actor) -> Iterator[Actor]:
+    """The workspace-wide actor percentiles and ranks are computed with (see the module docstring)."""
+    peers = Actor.system(actor.workspace_id, label="scorecards")
+    with scope(peers.access_scope()):
+        yield peers
+
+
+def today() -> datetime.date:
+    return timezone.now().astimezone(datetime.UTC).date()
+
+
+# ------------------------------------------------------------------------------------------ configuration
+
+
+def config_for(*, program_id: int | None) -> Config:
+    """The program's scorecard configuration, or :data:`scoring.DEFAULT` when none is set."""
+    if program_id is None:
+        return scoring.DEFAULT
+    stored = ScorecardConfig.objects.filter(program_id=program_id).first()
+    if stored is None:
+        return scoring.DEFAULT
+    return scoring.parse_config(stored.dimensions, stored.cap)
+
+
+def config_get(*, actor: Actor, program: Program) -> tuple[Config, bool]:
+    """The program's configuration and whether it was set (False: the default applies)."""
+    actor.require(Perm.PARTNER_VIEW)
+    stored = ScorecardConfig.objects.filter(program=program).first()
+    if stored is None:
+        return scoring.DEFAULT, False
+    return scoring.parse_config(stored.dimensions, stored.cap), True
+
+
+def criteria_list(*, actor: Actor, program: Program | None = None) -> list[TierCriterion]:
+    """Tier criteria, by program and tier rank."""
+    actor.require(Perm.PARTNER_VIEW)
+    queryset = TierCriterion.objects.select_related("tier", "tier__program")
+    if program is not None:
+        queryset = queryset.filter(tier__program=program)
+    return list(queryset.order_by("tier__program__name", "tier__rank", "metric", "id"))
+
+
+def criterion_get(*, actor: Actor, public_id: Any) -> TierCriterion:
+    from openprm.core.ids import parse_uuid
+
+    actor.require(Perm.PARTNER_VIEW)
+    return TierCriterion.objects.select_related("tier", "tier__program").get(
+        public_id=parse_uuid(str(public_id))
+    )
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+@dataclass
+class Scorecard:
+    partner_id: int
+    partner_public_id: Any
+    partner_name: str
+    program: str | None
+    tier: str | None
+    period: Period
+    overall: Decimal | None
+    dimensions: list[DimensionScore]
+    recommendation: Recommendation
+    rank_band: str
+    peers: int  # partners of the program with an overall score
+    cap: int
+    figures: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass
+class ScorecardRow:
+    partner_id: int
+    public_id: Any
+    name: str
+    program: str | None
+    tier: str | None
+    overall: Decimal | None
+    dimensions: dict[str, Decimal | None]
+    figures: dict[str, Value]
+    recommendation: str  # promote, keep, demote, assign, none
+    recommended_tier: str | None
+    rank: int | None  # 1 = best of its program
+    rank_band: str
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    partner_name: str
+    program: str | None
+    period: Period
+    current: str | None
+    next_tier: str | None
+    recommendation: Recommendation
+    current_checks: tuple[scoring.CriterionCheck, ...]  # the criteria of the current tier
+    next_checks: tuple[scoring.CriterionCheck, ...]  # the criteria of the next tier, met or with the gap
+
+
+# ----------------------------------------------------------------------------------------------- the core
+
+
+@dataclass
+class _Enrolments:
+    home: dict[int, int | None]  # partner -> home program (None: none)
+    tiers: dict[int, dict[int, int | None]]  # partner -> program -> tier
+    members: dict[int | None, list[int]]  # program -> its live partners (None: the unenrolled)
+    programs: dict[int, Program]
+    tier_names: dict[int, str]
+
+
+def _enrolments() -> _Enrolments:
+    """Every live partner's enrolments (2 queries; run inside :func:`_peers`)."""
+    rows = (
+        PartnerProgram.objects.filter(partner__archived_at__isnull=True)
+        .select_related("program", "tier")
+        .order_by("-program__is_default", "program__name", "program_id")
+    )
+    out = _Enrolments({}, defaultdict(dict), defaultdict(list), {}, {})
+    for row in rows:
+        out.programs[row.program_id] = row.program
+        if row.tier_id is not None and row.tier is not None:
+            out.tier_names[row.tier_id] = row.tier.name
+        out.tiers[row.partner_id][row.program_id] = row.tier_id
+        out.members[row.program_id].append(row.partner_id)
+        out.home.setdefault(row.partner_id, row.program_id)
+    for pid in Partner.objects.filter(archived_at__isnull=True).order_by().values_list("pk", flat=True):
+        if pid not in out.home:
+            out.home[pid] = None
+            out.members[None].append(pid)
+    return out
+
+
+def effective_targets(
+    period_key: str, enrolments: _Enrolments, partner_ids: Sequence[int]
+) -> dict[int, dict[str, Decimal]]:
+    """partner -> metric -> target value over ``period_key``: the program's, overridden by the tier's,
+    overridden by the partner's own (home program last so that it wins)."""
+    own: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    by_tier: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    by_program: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for key, partner_id, tier_id, program_id, value in Target.objects.filter(period=period_key).values_list(
+        "metric", "partner_id", "tier_id", "program_id", "value"
+    ):
+        if partner_id is not None:
+            own[partner_id][key] = value
+        elif tier_id is not None:
+            by_tier[tier_id][key] = value
+        elif program_id is not None:
+            by_program[program_id][key] = value
+    out: dict[int, dict[str, Decimal]] = {}
+    for pid in partner_ids:
+        merged: dict[str, Decimal] = {}
+        for enrolled, tier in reversed(list(enrolments.tiers.get(pid, {}).items())):
+            merged.update(by_program.get(enrolled, {}))
+            if tier is not None:
+                merged.update(by_tier.get(tier, {}))
+        merged.update(own.get(pid, {}))
+        out[pid] = merged
+    return out
+
+
+@dataclass
+class _Program:
+    program_id: int | None
+    config: Config
+    members: list[int]
+    scored: dict[int, scoring.Scored]
+    ranks: dict[int, int]
+    rules: dict[int, list[scoring.TierRule]]  # partner -> the program's tiers with the partner's checks
+
+
+def _value(value: Value) -> Decimal | None:
+    raw = value.value
+    if raw is None or isinstance(raw, datetime.date):
+        return None
+    return raw if isinstance(raw, Decimal) else Decimal(str(raw))
+
+
+def _score_programs(
+    *, peers: Actor, period: Period, programs: set[int | None], enrolments: _Enrolments, extra: Sequence[str]
+) -> tuple[dict[int | None, _Program], Table]:
+    """Score every member of ``programs`` over ``period`` with one metric_table call (plus one per other
+    period grain that tier criteria use)."""
+    configs = {p: config_for(program_id=p) for p in programs}
+    keys = list(dict.fromkeys([k for c in configs.values() for k in c.keys] + list(extra)))
+    members = sorted({pid for p in programs for pid in enrolments.members.get(p, [])})
+    table = figures.metric_table(actor=peers, keys=keys, period=period, partners=members, totals=False)
+    targets = effective_targets(period.key, enrolments, members)
+    out: dict[int | None, _Program] = {}
+    for program_id in programs:
+        config = configs[program_id]
+        ids = enrolments.members.get(program_id, [])
+        pct = {
+            key: scoring.percentiles(
+                {pid: _value(table.value(pid, key)) for pid in ids}, lower=scoring.lower_is_better(key)
+            )
+            for key in config.keys
+        }
+        scored: dict[int, scoring.Scored] = {}
+        for pid in ids:
+            metric_scores = {
+                spec.key: scoring.score_metric(
+                    spec,
+                    value=table.value(pid, spec.key).value,
+                    missing=table.value(pid, spec.key).missing,
+                    target=targets[pid].get(spec.key),
+                    percentile=pct[spec.key].get(pid),
+                    cap=config.cap,
+                )
+                for d in config.dimensions
+                for spec in d.metrics
+            }
+            scored[pid] = scoring.weigh(config, metric_scores)
+        ranking = sorted((s.overall, pid) for pid, s in scored.items() if s.overall is not None)  # ascending
+        ranks: dict[int, int] = {}
+        values = [overall for overall, _ in ranking]
+        for overall, pid in ranking:
+            ranks[pid] = 1 + sum(1 for v in values if v > overall)
+        out[program_id] = _Program(program_id, config, ids, scored, ranks, {})
+    _judge_tiers(peers=peers, period=period, enrolments=enrolments, programs=out, table=table)
+    return out, table
+
+
+def _judge_tiers(
+    *,
+    peers: Actor,
+    period: Period,
+    enrolments: _Enrolments,
+    programs: dict[int | None, _Program],
+    table: Table,
+) -> None:
+    """Fill each program's tier rules per partner from the tier criteria (one query, plus one metric_table
+    per period grain other than ``period``'s)."""
+    ids = [p for p in programs if p is not None]
+    criteria = list(
+        TierCriterion.objects.filter(tier__program_id__in=ids).select_related("tier").order_by("tier__rank")
+    )
+    tiers = list(Tier.objects.filter(program_id__in=ids).order_by("rank"))
+    currency = _currency(peers)
+    periods: dict[str, Period] = {}
+    for c in criteria:
+        grain_period = Period.of(c.grain, period.start)
+        periods.setdefault(grain_period.key, grain_period)
+    tables: dict[str, Table] = {period.key: table}
+    for key, grain_period in periods.items():
+        if key in tables:
+            continue
+        needed = sorted({c.metric for c in criteria if c.metric != TierCriterion.OVERALL})
+        members = sorted({pid for p in ids for pid in programs[p].members})
+        if needed:
+            tables[key] = figures.metric_table(
+                actor=peers, keys=needed, period=grain_period, partners=members, totals=False
+            )
+    for program_id in ids:
+        program = programs[program_id]
+        program_tiers = [t for t in tiers if t.program_id == program_id]
+        for pid in program.members:
+            rules = []
+            for tier in program_tiers:
+                checks = []
+                for c in criteria:
+                    if c.tier_id != tier.pk:
+                        continue
+                    grain_period = Period.of(c.grain, period.start)
+                    if c.metric == TierCriterion.OVERALL:
+                        value: Any = program.scored[pid].overall
+                        shown = period
+                    else:
+                        found = tables.get(grain_period.key)
+                        cell = found.value(pid, c.metric) if found is not None else Value(None)
+                        value = None if cell.missing else cell.value
+                        shown = grain_period
+                    checks.append(
+                        scoring.check_criterion(
+                            c.metric, c.minimum, value, grain=c.grain, period=shown.key, currency=currency
+                        )
+                    )
+                rules.append(scoring.TierRule(tier.pk, tier.name, tier.rank, tuple(checks)))
+            program.rules[pid] = rules
+
+
+def _currency(actor: Actor) -> str:
+    from openprm.core.models import Workspace
+
+    return Workspace.objects.filter(pk=actor.workspace_id).values_list("currency", flat=True).first() or "USD"
+
+
+def _recommendation(program: _Program, enrolments: _Enrolments, pid: int) -> Recommendation:
+    if program.program_id is None:
+        return Recommendation("none", None, None, None, ("Not enrolled in a program.",), ())
+    current = enrolments.tiers.get(pid, {}).get(program.program_id)
+    return scoring.recommend(program.rules.get(pid, []), current)
+
+
+def _names(program: _Program, enrolments: _Enrolments, pid: int) -> tuple[str | None, str | None]:
+    if program.program_id is None:
+        return None, None
+    tier_id = enrolments.tiers.get(pid, {}).get(program.program_id)
+    return str(enrolments.programs[program.program_id]), enrolments.tier_names.get(
+        tier_id
+    ) if tier_id else None
+
+
+def _require_visible(actor: Actor, partner: Partner) -> None:
+    """Partner.DoesNotExist unless the actor may see the partner (the same answer as a missing one)."""
+    actor.require(Perm.PARTNER_VIEW)
+    if actor.is_partner_user and partner.pk != actor.partner_id:
+        raise Partner.DoesNotExist
+    if not Partner.objects.filter(pk=partner.pk).exists():
+        raise Partner.DoesNotExist
+
+
+# ------------------------------------------------------------------------------------------------ selectors
+
+
+def scorecard(*, actor: Actor, partner: Partner, period: Period) -> Scorecard:
+    """One partner's scorecard over ``period``: dimensions and metrics with value, target, score and
+    contribution, the overall score, the tier recommendation and the rank band within its program."""
+    return _card(actor, partner, period)[0]
+
+
+def _card(actor: Actor, partner: Partner, period: Period) -> tuple[Scorecard, list[scoring.TierRule]]:
+    _require_visible(actor, partner)
+    with _peers(actor) as peers:
+        enrolments = _enrolments()
+        home = enrolments.home.get(partner.pk)
+        programs, table = _score_programs(
+            peers=peers, period=period, programs={home}, enrolments=enrolments, extra=KEY_FIGURES
+        )
+    program = programs[home]
+    scored = program.scored[partner.pk]
+    program_name, tier_name = _names(program, enrolments, partner.pk)
+    rank = program.ranks.get(partner.pk)
+    card = Scorecard(
+        partner_id=partner.pk,
+        partner_public_id=partner.public_id,
+        partner_name=partner.name,
+        program=program_name,
+        tier=tier_name,
+        period=period,
+        overall=scored.overall,
+        dimensions=scored.dimensions,
+        recommendation=_recommendation(program, enrolments, partner.pk),
+        rank_band=scoring.rank_band(rank, len(program.ranks)) if rank else "",
+        peers=len(program.ranks),
+        cap=program.config.cap,
+        figures={k: table.value(partner.pk, k) for k in KEY_FIGURES},
+    )
+    return card, program.rules.get(partner.pk, [])
+
+
+def scorecard_table(
+    *, actor: Actor, period: Period, filters: PartnerFilters | None = None, sort: str = "-overall"
+) -> list[ScorecardRow]:
+    """Every visible partner matching ``filters``: overall and dimension scores, key figures, the tier
+    recommendation and the rank band, sorted by ``sort`` (overall, name, program, tier, a dimension key or a
+    key figure; ``-`` for descending)."""
+    visible = figures.partner_ids(actor=actor, filters=filters)
+    names = dict(Partner.objects.filter(pk__in=visible).values_list("pk", "name")) if visible else {}
+    public = dict(Partner.objects.filter(pk__in=visible).values_list("pk", "public_id")) if visible else {}
+    with _peers(actor) as peers:
+        enrolments = _enrolments()
+        homes = {enrolments.home.get(pid) for pid in visible}
+        programs, table = _score_programs(
+            peers=peers, period=period, programs=homes, enrolments=enrolments, extra=KEY_FIGURES
+        )
+    rows: list[ScorecardRow] = []
+    for pid in visible:
+        program = programs[enrolments.home.get(pid)]
+        scored = program.scored.get(pid)
+        if scored is None:
+            continue
+        program_name, tier_name = _names(program, enrolments, pid)
+        rec = _recommendation(program, enrolments, pid)
+        rank = program.ranks.get(pid)
+        rows.append(
+            ScorecardRow(
+                partner_id=pid,
+                public_id=public[pid],
+                name=names[pid],
+                program=program_name,
+                tier=tier_name,
+                overall=scored.overall,
+                dimensions={d.key: d.score for d in scored.dimensions},
+                figures={k: table.value(pid, k) for k in KEY_FIGURES},
+                recommendation=rec.action,
+                recommended_tier=rec.recommended,
+                rank=rank,
+                rank_band=scoring.rank_band(rank, len(program.ranks)) if rank else "",
+            )
+        )
+    return sort_rows(rows, sort)
+
+
+SORT_KEYS = ("overall", "name", "program", "tier", *scoring.DIMENSIONS, *KEY_FIGURES)
+
+
+def sort_rows(rows: list[ScorecardRow], sort: str) -> list[ScorecardRow]:
+    """``rows`` by ``sort``; rows without the value last whichever the direction, ties by name."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-") if sort.lstrip("-") in SORT_KEYS else "overall"
+
+    def value(row: ScorecardRow) -> Any:
+        if key == "overall":
+            return row.overall
+        if key in ("name", "program", "tier"):
+            found = getattr(row, key)
+            return found.lower() if found else None
+        if key in scoring.DIMENSIONS:
+            return row.dimensions.get(key)
+        return _value(row.figures[key])
+
+    present = [r for r in rows if value(r) is not None]
+    absent = [r for r in rows if value(r) is None]
+    present.sort(key=lambda r: r.name.lower())
+    present.sort(key=value, reverse=descending)
+    absent.sort(key=lambda r: r.name.lower())
+    return present + absent
+
+
+def tier_progress(*, actor: Actor, partner: Partner, period: Period) -> TierProgress:
+    """The partner's current tier, the next one, and each criterion of both met or with its gap."""
+    card, rules = _card(actor, partner, period)
+    current = next((r for r in rules if r.name == card.tier), None)
+    following = next((r for r in rules if r.name == card.recommendation.next_tier), None)
+    return TierProgress(
+        partner_name=partner.name,
+        program=card.program,
+        period=period,
+        current=card.tier,
+        next_tier=card.recommendation.next_tier,
+        recommendation=card.recommendation,
+        current_checks=current.checks if current else (),
+        next_checks=following.checks if following else (),
+    )
+
+
+def program_choices(*, actor: Actor) -> list[Program]:
+    actor.require(Perm.PARTNER_VIEW)
+    return list(Program.objects.order_by("-is_default", "name", "id"))
+
+
+def tier_choices(*, actor: Actor) -> list[Tier]:
+    actor.require(Perm.PARTNER_VIEW)
+    return list(Tier.objects.select_related("program").order_by("program__name", "rank"))
