@@ -1,5 +1,5 @@
 """Reads of the finance app, one module per topic: ``metric_inputs`` (the metric engine's inputs) and
-``finance`` (scoped lists and gets for pages and API). Every name other apps use is importable from here."""
+``records`` (scoped lists and gets for pages and API). Every name other apps use is importable from here."""
 
 from openprm.finance.selectors.metric_inputs import (
     INPUTS,
@@ -8,5 +8,16 @@ from openprm.finance.selectors.metric_inputs import (
     metric_inputs,
     sellthrough_by_region,
 )
+from openprm.finance.selectors.records import can_read, record_get, record_list, record_totals
 
-__all__ = ["INPUTS", "TOTAL", "input_availability", "metric_inputs", "sellthrough_by_region"]
+__all__ = [
+    "INPUTS",
+    "TOTAL",
+    "can_read",
+    "input_availability",
+    "metric_inputs",
+    "record_get",
+    "record_list",
+    "record_totals",
+    "sellthrough_by_region",
+]

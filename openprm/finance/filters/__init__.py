@@ -1,0 +1,60 @@
+"""The finance lists' filters, shared by the pages and the API (``GET /finance/...``)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+INVOICE_STATUSES = ("paid", "unpaid", "overdue", "late", "disputed", "corrected")
+
+
+def _month(text: str) -> datetime.date | None:
+    text = text.strip()
+    try:
+        return datetime.date.fromisoformat(text + "-01" if len(text) == 7 else text)
+    except ValueError:
+        return None
+
+
+@dataclass
+class FinanceFilters:
+    """``partner``: a partner's public id; ``start``/``end``: months or days, both included (the month of
+    costs, sell-through and revenue; the issue date of invoices); the rest apply to one kind each."""
+
+    partner: str = ""
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    category: str = ""  # costs
+    status: str = ""  # invoices: one of INVOICE_STATUSES
+    sku: str = ""  # sell-through
+    region: str = ""  # sell-through
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> FinanceFilters:
+        """A page's query string (unknown or malformed values are ignored)."""
+
+        def text(key: str, limit: int = 100) -> str:
+            return str(data.get(key, "") or "").replace("\x00", "").strip()[:limit]
+
+        status = text("status")
+        return cls(
+            partner=text("partner", 64),
+            start=_month(text("start", 10)),
+            end=_month_end(text("end", 10)),
+            category=text("category", 12),
+            status=status if status in INVOICE_STATUSES else "",
+            sku=text("sku", 60),
+            region=text("region", 60),
+        )
+
+
+def _month_end(text: str) -> datetime.date | None:
+    """The last day of a ``YYYY-MM`` month, or the day given."""
+    day = _month(text)
+    if day is None or len(text.strip()) != 7:
+        return day
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+
+
+__all__ = ["INVOICE_STATUSES", "FinanceFilters"]
