@@ -108,7 +108,7 @@ def _domain(name: str) -> str:
     return f"{slug.strip('-')[:40] or 'customer'}.example"
 
 
-def _catalog(actor: Actor, rng: random.Random) -> list[Product]:
+def catalog(actor: Actor, rng: random.Random) -> list[Product]:
     """The product catalog, through the deals' product service (validated, audited), by name."""
     products_upsert(actor=actor, items=[{"name": n, "sku": s, "list_price": p} for n, s, p in PRODUCTS])
     for _ in PRODUCTS:  # the ids the demo drew for its products before the service made them: the same
@@ -128,7 +128,7 @@ def load(
 ) -> int:
     """Generate the demo deals (inside the caller's transaction and scope); returns the count."""
     stages = {s.key: s for s in program_stages(program=program)}
-    planner = _Planner(stages, _catalog(actor, rng), owner_ids, customers, rng, now)
+    planner = DealPlanner(stages, catalog(actor, rng), owner_ids, customers, rng, now)
     planned: list[PlannedDeal] = []
     for index, demo in enumerate(partners):
         planned += planner.partner_deals(demo)
@@ -204,7 +204,7 @@ class _Path:
     lost_reason: str = ""
 
 
-class _Planner:
+class DealPlanner:
     """Plans deals from the demo's dice: a partner's registrations over 24 months, with their outcomes."""
 
     def __init__(
@@ -219,6 +219,7 @@ class _Planner:
         self.stages, self.products, self.owner_ids, self.customers = stages, products, owner_ids, customers
         self.rng, self.now = rng, now
         self.start = now - D(days=730)
+        self.known: dict[tuple[str, bool], tuple[str, DealCustomer]] = {}  # (name, variant) → customer
 
     def lines(self, item: PlannedDeal) -> PlannedDeal:
         """One or two catalog products at a negotiated price (discount or markup); amount = their total."""
@@ -339,13 +340,17 @@ class _Planner:
 
     def _customer(self, customers: list[str], variant: bool) -> tuple[str, DealCustomer]:
         """A customer from ``customers``; the ``variant`` spelling is how a second partner writes it."""
-        customer = self.rng.choice(customers)
-        domain = _domain(customer)
+        picked = self.rng.choice(customers)
+        known = self.known.get((picked, variant))
+        if known is not None:  # normalising a name is costly; 100,000s of deals share their customers
+            return known
+        customer, domain = picked, _domain(picked)
         if variant:
             customer = customer.upper().replace(",", "") + " Inc."
             domain = "www." + domain
         info = deal_customer(customer, domain)
         assert info is not None  # a generated domain is valid
+        self.known[picked, variant] = customer, info
         return customer, info
 
     def _decision(self, *, pending: bool) -> str:

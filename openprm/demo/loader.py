@@ -37,7 +37,7 @@ from openprm.activity.models import (
     Coupon,
     Event,
     PairedInterval,
-    PartnerDayMetric,
+    PartnerDay,
     TrackingLink,
 )
 from openprm.activity.rollups import rollups_rebuild
@@ -101,6 +101,7 @@ class DemoResult:
     conversions: int = 0
     status_changes: int = 0
     deals: int = 0
+    co_sellers: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
     logins_path: Path | None = None
 
@@ -258,7 +259,7 @@ def demo_load(
     analyze_tables(  # fresh planner statistics (PostgreSQL) of every table the load wrote, after the commit
         *(Partner, Contact, PartnerProgram, StatusChange, Partner.tags.through, Agreement, Event, AuditEntry),
         *(Deal, DealStageChange, DealLineItem, CustomerKey, DealConflict),
-        *(TrackingLink, Coupon, Click, Conversion, PartnerDayMetric, PairedInterval),
+        *(TrackingLink, Coupon, Click, Conversion, PartnerDay, PairedInterval),
         rows=result.partners + result.events + result.deals,
     )
     result.logins = load.logins

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from openprm.accounts.services import workspace_default
 from openprm.demo.loader import demo_load, demo_partner_count
 from openprm.demo.people import logins_path, logins_read, logins_table
+from openprm.demo.scale import SCALES, scale_load
 
 
 def site_url(bind: str | None = None) -> str:
@@ -31,6 +32,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--partners", type=int, default=200, help="how many partners (default 200)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        parser.add_argument(
+            "--scale",
+            choices=sorted(SCALES),
+            help=(
+                "a large program for benchmarks instead: s = 200 partners, 20,000 deals, 500,000 events; "
+                "m = 2,000 partners, 200,000 deals, 5,000,000 events (minutes on PostgreSQL)"
+            ),
+        )
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when the workspace already has partners"
         )
@@ -61,9 +70,17 @@ class Command(BaseCommand):
                 "Use --if-empty to skip quietly, or start from a fresh database."
             )
         started = time.monotonic()
-        result = demo_load(
-            partners=count, seed=options["seed"], workspace=workspace, progress=self.stdout.write
-        )
+        if options["scale"]:
+            result = scale_load(
+                scale=SCALES[options["scale"]],
+                seed=options["seed"],
+                workspace=workspace,
+                progress=self.stdout.write,
+            )
+        else:
+            result = demo_load(
+                partners=count, seed=options["seed"], workspace=workspace, progress=self.stdout.write
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded in {time.monotonic() - started:.1f} s: {result.partners} partners, "
@@ -71,7 +88,7 @@ class Command(BaseCommand):
                 f"{result.events} events ({result.interactions} logged interactions), "
                 f"{result.clicks} clicks, {result.conversions} conversions, "
                 f"{result.rollup_cells} rollup cells, {result.status_changes} status changes, "
-                f"{result.deals} deals, "
+                f"{result.deals} deals{f' ({result.co_sellers} co-sold)' if result.co_sellers else ''}, "
                 f"{len(result.logins)} logins."
             )
         )
