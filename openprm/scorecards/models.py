@@ -117,7 +117,6 @@ class ScorecardConfig(WorkspaceModel):
     dimensions = models.JSONField(default=list)
     cap = models.PositiveSmallIntegerField(default=150, help_text="Attainment counted up to this percent")
 
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["workspace", "program"], name="scorecardconfig_unique_program")
@@ -137,7 +136,6 @@ class TierCriterion(WorkspaceModel):
     metric = models.CharField(max_length=60)
     minimum = models.DecimalField(max_digits=18, decimal_places=4)
     grain = models.CharField(max_length=8, choices=Grain.choices, default=Grain.YEAR)
-
 
     class Meta:
         constraints = [

@@ -406,6 +406,8 @@ def rank_band(rank: int, count: int) -> str:
     """ "top 10%", "top 25%", "top 50%" or "bottom 50%" for the ``rank``-th (1 = best) of ``count``."""
     if count <= 0 or rank <= 0:
         return ""
+    if count == 1:
+        return "the only partner ranked"
     share = Decimal(rank) / Decimal(count)
     for band in (10, 25, 50):
         if share <= Decimal(band) / HUNDRED:

@@ -96,10 +96,14 @@ def tier_criterion_create(*, actor: Actor, tier: Tier, data: dict[str, Any]) -> 
 def tier_criterion_update(*, actor: Actor, criterion: TierCriterion, data: dict[str, Any]) -> TierCriterion:
     _require(actor)
     values = _clean_criterion(data, criterion)
-    if "metric" in values and values["metric"] != criterion.metric and (
-        TierCriterion.objects.filter(tier=criterion.tier, metric=values["metric"])
-        .exclude(pk=criterion.pk)
-        .exists()
+    if (
+        "metric" in values
+        and values["metric"] != criterion.metric
+        and (
+            TierCriterion.objects.filter(tier=criterion.tier, metric=values["metric"])
+            .exclude(pk=criterion.pk)
+            .exists()
+        )
     ):
         raise ValidationError(
             {"metric": f"{criterion.tier.name} already has a {values['metric']} criterion."}
