@@ -111,9 +111,9 @@ def _accounts_by_ref(items: Sequence[Item]) -> dict[str, CustomerAccount]:
 def _finish(actor: Actor, model: type[models.Model], batch: _Batch, dry_run: bool) -> UpsertResult:
     """Write the plan (unless dry run): creates in bulk with their audit entries, updates one by one."""
     result = UpsertResult(actions=["reject"] * batch.count)
-    if batch.errors:
+    if batch.errors:  # nothing is written; the good items still say what they would do
         result.errors = batch.errors
-        return result
+        dry_run = True
     creates: list[models.Model] = []
     entries: list[AuditEntry] = []
     with transaction.atomic():
@@ -153,6 +153,8 @@ def _finish(actor: Actor, model: type[models.Model], batch: _Batch, dry_run: boo
         if not dry_run and creates:
             model._default_manager.bulk_create(creates, batch_size=1000)
             AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    if result.errors:
+        result.created = result.updated = result.unchanged = 0
     return result
 
 

@@ -9,6 +9,7 @@ is on update. Dates are ``date`` objects or ISO text (``YYYY-MM-DD``).
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -118,7 +119,8 @@ def change_clean(*, data: dict[str, Any], current: AccountChange | None) -> dict
     if creating or "occurred_on" in data:
         out["occurred_on"] = clean_date(errors, "occurred_on", data.get("occurred_on"), required=True)
     if creating or "amount" in data:
-        out["amount"] = clean_money(errors, "amount", data.get("amount"), required=False) or 0
+        amount = clean_money(errors, "amount", data.get("amount"), required=False)
+        out["amount"] = Decimal("0.00") if amount is None else amount
     if errors:
         raise ValidationError(errors)
     return out
