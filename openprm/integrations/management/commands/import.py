@@ -21,6 +21,7 @@ from openprm.integrations.formats.csvread import CsvHeaderError, CsvRecord, RowE
 from openprm.integrations.formats.csvwrite import RejectsWriter
 from openprm.integrations.formats.deals import FORMATS, read_stage_map
 from openprm.integrations.services.activities import activities_import
+from openprm.integrations.services.customers import CUSTOMER_IMPORTS
 from openprm.integrations.services.deals import deals_import, partner_by_ref
 from openprm.integrations.services.partners import partners_import
 from openprm.integrations.services.products import products_import
@@ -31,8 +32,9 @@ CANONICAL_IMPORTS: dict[str, Callable[..., ImportResult]] = {
     "partners": partners_import,
     "activities": activities_import,
     "products": products_import,
+    **CUSTOMER_IMPORTS,  # accounts, account-changes, csat, usage
 }
-KINDS = ("partners", "deals", "activities", "products")
+KINDS = ("partners", "deals", "activities", "products", *CUSTOMER_IMPORTS)
 DEALS_OPTIONS = ("partner", "partner_column", "stage_map", "create_products")
 
 
