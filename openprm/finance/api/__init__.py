@@ -6,7 +6,6 @@ Staff read every kind (restricted staff: their own partners' rows); admins and f
 sell-through lines; costs, company revenue and other partners' rows answer 404 to them, like missing ones.
 """
 
-
 import uuid
 from typing import Any
 

@@ -162,6 +162,13 @@ def clean_partner(errors: dict[str, str], data: dict[str, Any], ctx: Context, cu
     return partner.pk
 
 
+def _written_currencies(errors: dict[str, str], data: dict[str, Any], expected: str) -> None:
+    """A currency written with an amount in a file ("$1,200") must be the one the amount is in."""
+    for key, code in (data.get("written_currencies") or {}).items():
+        if code != expected and key not in errors:
+            errors[key] = f"Written in {code}, but the amount is in {expected}."
+
+
 def _note(errors: dict[str, str], data: dict[str, Any], out: dict[str, Any], current: Any) -> None:
     if current is None or "note" in data:
         out["note"] = clean_text(errors, "note", data.get("note"), 2000)
@@ -184,6 +191,7 @@ def clean_cost(data: dict[str, Any], current: PartnerCost | None, ctx: Context) 
     if _wants(data, current, "amount"):
         out["amount"] = clean_money(errors, "amount", data.get("amount"))
     _note(errors, data, out, current)
+    _written_currencies(errors, data, ctx.currency)
     if errors:
         raise ValidationError(errors)
     return out
@@ -202,11 +210,13 @@ def clean_invoice(data: dict[str, Any], current: Invoice | None, ctx: Context) -
     if _wants(data, current, "amount"):
         out["amount"] = clean_money(errors, "amount", data.get("amount"))
     if _wants(data, current, "currency"):
-        out["currency"] = clean_currency(errors, "currency", data.get("currency"), ctx.currency)
+        written = (data.get("written_currencies") or {}).get("amount")
+        out["currency"] = clean_currency(errors, "currency", data.get("currency") or written, ctx.currency)
     for key in ("disputed", "corrected"):
         if _wants(data, current, key):
             out[key] = clean_bool(errors, key, data.get(key))
     _note(errors, data, out, current)
+    _written_currencies(errors, data, out.get("currency") or getattr(current, "currency", ctx.currency))
     issued = out.get("issued_on", getattr(current, "issued_on", None))
     due = out.get("due_on", getattr(current, "due_on", None))
     if issued and due and due < issued and "due_on" not in errors:
@@ -231,6 +241,7 @@ def clean_sellthrough(data: dict[str, Any], current: SellThroughLine | None, ctx
     for key in ("unit_price", "list_price"):
         if _wants(data, current, key):
             out[key] = clean_money(errors, key, data.get(key))
+    _written_currencies(errors, data, ctx.currency)
     if errors:
         raise ValidationError(errors)
     return out
@@ -246,6 +257,7 @@ def clean_company_revenue(
     if _wants(data, current, "amount"):
         out["amount"] = clean_money(errors, "amount", data.get("amount"))
     _note(errors, data, out, current)
+    _written_currencies(errors, data, ctx.currency)
     if errors:
         raise ValidationError(errors)
     return out

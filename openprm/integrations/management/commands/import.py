@@ -1,4 +1,6 @@
-"""`prm import partners|deals|activities|products FILE`: import a CSV, all or nothing unless --skip-invalid.
+"""`prm import partners|deals|activities|products FILE`: import a CSV, all or nothing unless --skip-invalid
+(also the finance kinds: costs, invoices, sellthrough, company-revenue; the customer kinds: accounts,
+account-changes, csat, usage).
 
 Deals also come as a HubSpot deals export or a Salesforce opportunity report (``--format``), with the
 partner from a column (``partner_external_id`` or ``--partner-column``) or ``--partner``, and stage names
@@ -23,6 +25,7 @@ from openprm.integrations.formats.deals import FORMATS, read_stage_map
 from openprm.integrations.services.activities import activities_import
 from openprm.integrations.services.customers import CUSTOMER_IMPORTS
 from openprm.integrations.services.deals import deals_import, partner_by_ref
+from openprm.integrations.services.finance import FINANCE_IMPORTS
 from openprm.integrations.services.partners import partners_import
 from openprm.integrations.services.products import products_import
 from openprm.integrations.services.runner import ImportResult
@@ -32,9 +35,10 @@ CANONICAL_IMPORTS: dict[str, Callable[..., ImportResult]] = {
     "partners": partners_import,
     "activities": activities_import,
     "products": products_import,
+    **FINANCE_IMPORTS,  # costs, invoices, sellthrough, company-revenue
     **CUSTOMER_IMPORTS,  # accounts, account-changes, csat, usage
 }
-KINDS = ("partners", "deals", "activities", "products", *CUSTOMER_IMPORTS)
+KINDS = ("partners", "deals", "activities", "products", *FINANCE_IMPORTS, *CUSTOMER_IMPORTS)
 DEALS_OPTIONS = ("partner", "partner_column", "stage_map", "create_products")
 
 
