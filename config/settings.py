@@ -186,6 +186,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"  # created above so whitenoise finds it
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "openprm.dashboards.staticfiles.NodeModulesFinder",  # the chart library from node_modules (npm lockfile)
+]
 MEDIA_ROOT = Path(os.environ.get("PRM_MEDIA_DIR", VAR_DIR / "media"))
 MEDIA_URL = "media/"  # never served publicly; attachments go through scoped views
 STORAGES = {
