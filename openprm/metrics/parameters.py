@@ -58,6 +58,12 @@ PARAMETERS: dict[str, Parameter] = {
             "0.05",
             "A sell-through line is price-compliant when charged at least list price × (1 − tolerance).",
         ),
+        Parameter(
+            "partnership_cost_per_year",
+            "Yearly cost of a partnership",
+            "0",
+            "What running one partnership costs per year beyond its recorded costs (partner lifetime value).",
+        ),
     )
 }
 

@@ -10,7 +10,19 @@ Input names:
   seconds of replies or ticket resolutions ending in the period; ``first:<gauge>`` / ``final:<gauge>`` — the
   first and last value of a gauge (audience) reported in the period.
 * deals (deal rollups, ``deals.rollups.read``): ``deals.*`` flows and ``pipeline.*`` stocks at the end.
-* partners: ``partner.tenure_days`` (days from the partner's start date to the period's end, or None).
+* partners: ``partner.tenure_days`` (days from the partner's start date to the period's end, or None);
+  ``partner.agreement_in_force`` (1 when an active or expiring agreement has started by the period's end
+  and has not ended before it, or renews itself); ``partner.tier_rank_change`` (never available: tier
+  changes are not recorded with their dates yet).
+* finance (``finance.selectors.metric_inputs``): ``cost.*``, ``invoices.*``, ``sellthrough.*`` and
+  ``company.revenue`` (workspace-level: repeated for every partner so a share reads per partner), with the
+  pricing tolerance from the parameters; plus ``invoices.disputed`` and ``invoices.disputes_corrected``
+  (invoices issued in the period that were disputed, and of those corrected), one grouped query here.
+* customers (``customers.selectors.metric_inputs``): ``accounts.*``, ``renewals.*``, ``upsells.*``,
+  ``csat.*`` and ``usage.*``.
+* lifetime: ``lifetime:<deal input>`` — a deal flow summed from the beginning up to the period's end
+  (the revenue won to date of the partner lifetime value).
+* model: ``model.*`` — outputs of predictive models (churn risk: issue 12); never available yet.
 """
 
 from __future__ import annotations
@@ -21,13 +33,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Count, Q
 
 from openprm.activity.models import RollupState
 from openprm.activity.rollups import read as activity_read
+from openprm.customers.selectors import metric_inputs as customers_inputs
 from openprm.deals.rollups import read as deals_read
+from openprm.finance.models import Invoice
+from openprm.finance.selectors import metric_inputs as finance_inputs
 from openprm.metrics.engine import TOTAL, Raw, Source
-from openprm.metrics.periods import LATEST, Period
-from openprm.partners.models import Partner
+from openprm.metrics.periods import EARLIEST, LATEST, Period
+from openprm.partners.models import Agreement, AgreementStatus, Partner
 
 Fetched = dict[int, dict[str, Raw]]
 AVAILABILITY_SECONDS = 300
@@ -49,6 +65,7 @@ ACTIVITY_PREFIXES = (
     "median:",
     "first:",
     "final:",
+    "survey.",
 )
 
 
@@ -162,26 +179,173 @@ def _deals_available(workspace_id: int, names: set[str]) -> Collection[str]:
 
 # --------------------------------------------------------------------------------------------- partners
 
-PARTNER_INPUTS = ("partner.tenure_days",)
+PARTNER_INPUTS = ("partner.tenure_days", "partner.agreement_in_force")
+UNRECORDED = ("partner.tier_rank_change",)  # asked for by a formula, never available yet
 
 
 def _partners_fetch(
     workspace_id: int, partner_ids: Sequence[int], period: Period, names: set[str], params: Mapping[str, Any]
 ) -> Fetched:
     out: Fetched = {}
+    if "partner.agreement_in_force" in names:
+        _agreements(out, workspace_id, partner_ids, period)
+    if "partner.tenure_days" not in names:
+        out.setdefault(TOTAL, {})
+        return out
     starts = Partner.objects.filter(workspace_id=workspace_id, pk__in=list(partner_ids)).values_list(
         "pk", "start_date"
     )
     for partner_id, start in starts:
         if start is not None and start <= period.end:
-            out[partner_id] = {"partner.tenure_days": (period.end - start).days + 1}
-    tenures = [int(v["partner.tenure_days"]) for v in out.values()]  # type: ignore[arg-type]
-    out[TOTAL] = {"partner.tenure_days": sum(tenures) / len(tenures) if tenures else None}
+            out.setdefault(partner_id, {})["partner.tenure_days"] = (period.end - start).days + 1
+    tenures = [
+        int(v["partner.tenure_days"])  # type: ignore[arg-type]
+        for k, v in out.items()
+        if k != TOTAL and "partner.tenure_days" in v
+    ]
+    out.setdefault(TOTAL, {})["partner.tenure_days"] = sum(tenures) / len(tenures) if tenures else None
     return out
 
 
+def _agreements(out: Fetched, workspace_id: int, partner_ids: Sequence[int], period: Period) -> None:
+    """``partner.agreement_in_force``: one query over the partners' live agreements at the period's end."""
+    live = (AgreementStatus.ACTIVE, AgreementStatus.EXPIRING)
+    found = (
+        Agreement.objects.filter(workspace_id=workspace_id, partner_id__in=list(partner_ids), status__in=live)
+        .filter(Q(start_date__isnull=True) | Q(start_date__lte=period.end))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=period.end) | Q(auto_renew=True))
+        .order_by()
+        .values_list("partner_id", flat=True)
+        .distinct()
+    )
+    in_force = set(found)
+    for partner_id in in_force:
+        out.setdefault(partner_id, {})["partner.agreement_in_force"] = 1
+    out.setdefault(TOTAL, {})["partner.agreement_in_force"] = len(in_force)
+
+
 def _partners_available(workspace_id: int, names: set[str]) -> Collection[str]:
-    return names & set(PARTNER_INPUTS)
+    found = names & {"partner.tenure_days"}
+    if "partner.agreement_in_force" in names and Agreement.objects.filter(workspace_id=workspace_id).exists():
+        found.add("partner.agreement_in_force")
+    return found
+
+
+# --------------------------------------------------------------------------------------------- finance
+
+FINANCE_PREFIXES = ("cost.", "invoices.", "sellthrough.", "company.")
+WORKSPACE_LEVEL = ("company.revenue",)  # answered under TOTAL only: repeated for each partner here
+DISPUTES = ("invoices.disputed", "invoices.disputes_corrected")
+
+
+def _finance_fetch(
+    workspace_id: int, partner_ids: Sequence[int], period: Period, names: set[str], params: Mapping[str, Any]
+) -> Fetched:
+    found = finance_inputs.metric_inputs(
+        workspace_id,
+        partner_ids=partner_ids,
+        start=period.start,
+        end=period.end,
+        names=names - set(DISPUTES),
+        tolerance=Decimal(str(params["pricing_tolerance"])),
+    )
+    out: Fetched = {int(k): dict(v) for k, v in found.items()}
+    total = out.setdefault(TOTAL, {})
+    for name in WORKSPACE_LEVEL:
+        if name in names and total.get(name) is not None:
+            for partner_id in partner_ids:
+                out.setdefault(partner_id, {})[name] = total[name]
+    if names & set(DISPUTES):
+        _disputes(out, workspace_id, partner_ids, period)
+    return out
+
+
+def _disputes(out: Fetched, workspace_id: int, partner_ids: Sequence[int], period: Period) -> None:
+    """Invoices issued in the period that were disputed, and of those corrected: one grouped query."""
+    rows = (
+        Invoice.objects.filter(
+            workspace_id=workspace_id,
+            partner_id__in=list(partner_ids),
+            issued_on__gte=period.start,
+            issued_on__lte=period.end,
+            disputed=True,
+        )
+        .values("partner_id")
+        .order_by("partner_id")
+        .annotate(disputed=Count("id"), corrected=Count("id", filter=Q(corrected=True)))
+    )
+    total = out.setdefault(TOTAL, {})
+    for row in rows:
+        values = {"invoices.disputed": row["disputed"], "invoices.disputes_corrected": row["corrected"]}
+        out.setdefault(row["partner_id"], {}).update(values)
+        for name, value in values.items():
+            _add(total, name, Decimal(value))
+
+
+def _finance_available(workspace_id: int, names: set[str]) -> Collection[str]:
+    key = f"metrics:available:finance:{workspace_id}"
+    found: set[str] | None = cache.get(key)
+    if found is None:
+        found = set(finance_inputs.input_availability(workspace_id))
+        if "invoices.issued" in found:
+            found |= set(DISPUTES)
+        cache.set(key, found, AVAILABILITY_SECONDS)
+    return names & found
+
+
+# --------------------------------------------------------------------------------------------- customers
+
+CUSTOMER_PREFIXES = ("accounts.", "renewals.", "upsells.", "csat.", "usage.")
+
+
+def _customers_fetch(
+    workspace_id: int, partner_ids: Sequence[int], period: Period, names: set[str], params: Mapping[str, Any]
+) -> Fetched:
+    found = customers_inputs.metric_inputs(
+        workspace_id, partner_ids=partner_ids, start=period.start, end=period.end, names=names
+    )
+    return {int(k): dict(v) for k, v in found.items()}
+
+
+def _customers_available(workspace_id: int, names: set[str]) -> Collection[str]:
+    key = f"metrics:available:customers:{workspace_id}"
+    found: set[str] | None = cache.get(key)
+    if found is None:
+        found = set(customers_inputs.input_availability(workspace_id))
+        cache.set(key, found, AVAILABILITY_SECONDS)
+    return names & found
+
+
+# --------------------------------------------------------------------------------------------- lifetime
+
+
+def _lifetime_fetch(
+    workspace_id: int, partner_ids: Sequence[int], period: Period, names: set[str], params: Mapping[str, Any]
+) -> Fetched:
+    """``lifetime:<deal input>``: the deal flow from the beginning up to the period's end."""
+    underlying = {name.partition(":")[2]: name for name in names}
+    found = deals_read.metric_inputs(
+        workspace_id, partner_ids=partner_ids, start=EARLIEST, end=period.end, names=set(underlying)
+    )
+    return {
+        int(k): {underlying[n]: v for n, v in values.items() if n in underlying}
+        for k, values in found.items()
+    }
+
+
+def _lifetime_available(workspace_id: int, names: set[str]) -> Collection[str]:
+    underlying = {name.partition(":")[2]: name for name in names}
+    return {underlying[n] for n in _deals_available(workspace_id, set(underlying))}
+
+
+def _never(
+    workspace_id: int, partner_ids: Sequence[int], period: Period, names: set[str], params: Mapping[str, Any]
+) -> Fetched:
+    return {TOTAL: {}}
+
+
+def _none_available(workspace_id: int, names: set[str]) -> Collection[str]:
+    return set()
 
 
 def today() -> datetime.date:
@@ -189,8 +353,13 @@ def today() -> datetime.date:
 
 
 SOURCES: list[Source] = [
+    Source("lifetime", ("lifetime:",), _lifetime_fetch, _lifetime_available),
     Source("activity", ACTIVITY_PREFIXES, _activity_fetch, _activity_available),
     Source("deals", ("deals.", "pipeline."), _deals_fetch, _deals_available),
+    Source("unrecorded", UNRECORDED, _never, _none_available),
     Source("partners", ("partner.",), _partners_fetch, _partners_available),
+    Source("finance", FINANCE_PREFIXES, _finance_fetch, _finance_available),
+    Source("customers", CUSTOMER_PREFIXES, _customers_fetch, _customers_available),
+    Source("model", ("model.",), _never, _none_available),
 ]
 """Every source, in the order they are asked (the first whose prefixes match answers an input)."""

@@ -13,9 +13,10 @@ from django.urls import path
 from django.utils import timezone
 
 from openprm.activity.selectors import timeline as timeline_selectors
-from openprm.core.http import actor_of, staff_view
+from openprm.core.http import actor_of, member_view, staff_view
 from openprm.metrics import formulas, selectors
-from openprm.metrics.catalog import metric
+from openprm.metrics import glossary as metric_glossary
+from openprm.metrics.catalog import METRICS, Family, metric
 from openprm.metrics.display import percent, show
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
@@ -24,7 +25,7 @@ PERIODS = (30, 90, 180, 365)
 DEFAULT_PERIOD = 90
 ACTIVE_WINDOWS = (7, 30, 60, 90, 180, 365)  # offered next to the program's own active window
 
-Figure = tuple[str, str, str]  # (label, value, hint) as the panel shows them
+Figure = tuple[str, str, str]  # (metric key, value, hint): the panel labels it with {% metric_label %}
 
 
 def _today() -> datetime.date:
@@ -47,8 +48,9 @@ def _value(e: formulas.Engagement, key: str, *, empty: str = "—") -> str:
 def _figure(
     e: formulas.Engagement, key: str, hint: str = "", *, suffix: str = "", empty: str = "—"
 ) -> Figure:
-    """A catalogued metric as the panel shows it: its label, its value (by unit) and a hint."""
-    return metric(key).label, _value(e, key, empty=empty) + suffix, hint
+    """A catalogued metric as the panel shows it: its key (labelled by the template), its value (by unit)
+    and a hint."""
+    return key, _value(e, key, empty=empty) + suffix, hint
 
 
 def engagement_figures(e: formulas.Engagement) -> list[Figure]:
@@ -132,3 +134,21 @@ urlpatterns = [
     path("partners/<uuid:public_id>/engagement/", engagement_panel, name="engagement_panel"),
     path("programs/<uuid:public_id>/active-partners/", program_active_panel, name="program_active_panel"),
 ]
+
+
+@member_view
+def glossary(request: HttpRequest) -> HttpResponse:
+    """Every metric of the catalog, for staff and partner users: searchable here (``?q=``, ``?family=``)
+    and in the browser as one types (``metrics/glossary.js``); each entry's anchor is its key."""
+    q = request.GET.get("q", "")[:100].replace("\x00", "")
+    family = request.GET.get("family", "")
+    family = family if family in {f.value for f in Family} else ""
+    found = metric_glossary.search(q=q, family=family)
+    return render(
+        request,
+        "metrics/glossary.html",
+        {"entries": found, "q": q, "family": family, "families": list(Family), "total": len(METRICS)},
+    )
+
+
+urlpatterns += [path("glossary/", glossary, name="glossary")]

@@ -31,3 +31,7 @@ def per(
 
 def per_30_days(number: Decimal | int, days: int) -> Decimal:
     return (Decimal(number) * 30 / days).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+FACTOR_PLACES = Decimal("0.01")
+SCORE_PLACES = Decimal("0.01")

@@ -67,4 +67,7 @@ FORMULAS: dict[str, Formula] = {
         lambda i: ratio(i["deals.won.influenced.amount"], i["deals.won.amount"]),
     ),
     "revenue_per_partner": _f(("deals.won.amount",), lambda i: per(i["deals.won.amount"], i.partners)),
+    "average_revenue_per_partner": _f(
+        ("deals.won.amount",), lambda i: per(i["deals.won.amount"], i.partners)
+    ),
 }

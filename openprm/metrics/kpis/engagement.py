@@ -118,6 +118,12 @@ FORMULAS: dict[str, Formula] = {
         "campaign deliverables (due and approved events)",
         required=("events.campaign_deliverable_due",),
     ),
+    "deliverable_quality": Formula(
+        ("events.campaign_deliverable_approved", "events.campaign_deliverable_submitted"),
+        _rate("events.campaign_deliverable_approved", ("events.campaign_deliverable_submitted",)),
+        "campaign deliverables (submitted and approved events)",
+        required=("events.campaign_deliverable_submitted",),
+    ),
     "deliverables_on_time": Formula(
         ("deliverable.on_time",),
         lambda i: int(i["deliverable.on_time"]),
@@ -173,6 +179,7 @@ FORMULAS: dict[str, Formula] = {
 
 
 def _growth(first: Raw, final: Raw) -> Decimal | None:
+    """Followers at the end minus followers at the start (the catalog's count, not a ratio)."""
     if first is None or final is None or isinstance(first, datetime.date) or isinstance(final, datetime.date):
         return None
-    return ratio(Decimal(str(final)) - Decimal(str(first)), Decimal(str(first)))
+    return Decimal(str(final)) - Decimal(str(first))

@@ -88,12 +88,12 @@ def quiet(**values: Any) -> Engagement:
 
 def test_a_quiet_partner_shows_the_always_figures_labelled_by_the_catalog() -> None:
     figures = engagement_figures(quiet())
-    assert [label for label, _, _ in figures] == [metric(key).label for key in ALWAYS]
-    assert figures[0] == ("Last contact", "never", "either direction")
-    assert figures[1] == ("Contacts / 30 days", "0.00", "0 in the period")
-    assert figures[2] == ("Partner replies in", "—", "median")
-    assert figures[5] == ("Training completion", "—", "0 of 0 started")
-    assert figures[7] == ("Support tickets", "0 opened", "0 resolved, median —")
+    assert [key for key, _, _ in figures] == list(ALWAYS)
+    assert figures[0] == ("last_contact", "never", "either direction")
+    assert figures[1] == ("contact_frequency", "0.00", "0 in the period")
+    assert figures[2] == ("reply_partner_seconds", "—", "median")
+    assert figures[5] == ("training_completion_rate", "—", "0 of 0 started")
+    assert figures[7] == ("tickets_opened", "0 opened", "0 resolved, median —")
 
 
 def test_values_are_formatted_by_unit_and_optional_figures_appear_when_they_apply() -> None:
@@ -125,7 +125,7 @@ def test_values_are_formatted_by_unit_and_optional_figures_appear_when_they_appl
         conversions=8,
         conversion_rate=Decimal("0.0357"),
     )
-    figures = {label: (value, hint) for label, value, hint in engagement_figures(busy)}
+    figures = {metric(key).label: (value, hint) for key, value, hint in engagement_figures(busy)}
     keys = [*ALWAYS, "campaign_completion_rate", "engagement_rate", "conversion_rate"]
     assert list(figures) == [metric(key).label for key in keys]
     assert figures["Last contact"] == ("2026-03-20", "either direction")
@@ -164,7 +164,7 @@ def panel(partner: Any, days: Any = None) -> str:
 
 
 def shown(html: str) -> dict[str, str]:
-    return dict(re.findall(r"<div><dt>([^<]*)</dt><dd>([^<]*)", html))
+    return dict(re.findall(r"<div><dt><a [^>]*>([^<]*)</a></dt><dd>([^<]*)", html))
 
 
 @pytest.mark.django_db
