@@ -10,8 +10,9 @@
   data, no target where one is needed, no value for the partner) is left out and the weights of the others
   are rescaled, so the overall score always reads 0–100 (capped at 100).
 * **Tiers** — a partner qualifies for a tier when it meets every criterion of the tier; the recommendation
-  is the highest tier with criteria that it qualifies for (the lowest tier is the floor), with the gaps to
-  the next tier written out ("€12,000 more won revenue to reach Gold").
+  is the highest tier it qualifies for (a tier without criteria counts up to the current tier only; the
+  lowest tier is the floor), with the gaps to the next tier written out ("€12,000 more won revenue to reach
+  Gold").
 """
 
 from __future__ import annotations
@@ -499,7 +500,9 @@ class Recommendation:
 
 
 def recommend(rules: Sequence[TierRule], current_tier_id: int | None) -> Recommendation:
-    """Promote, keep or demote from the program's tiers (lowest first) and their checks."""
+    """Promote, keep or demote from the program's tiers (lowest first) and their checks. A tier with
+    criteria is reached by meeting all of them; a tier without criteria is never recommended above the
+    current tier, and never a reason to leave it (nothing to fall short of)."""
     ordered = sorted(rules, key=lambda r: r.rank)
     by_id = {r.tier_id: r for r in ordered}
     current = by_id.get(current_tier_id) if current_tier_id is not None else None
@@ -508,17 +511,20 @@ def recommend(rules: Sequence[TierRule], current_tier_id: int | None) -> Recomme
         return Recommendation(
             "none", current_name, None, None, ("No tier criteria set for the program.",), ()
         )
-    qualified = [r for r in ordered if r.qualifies]
+    held = current.rank if current else 0
+    qualified = [r for r in ordered if r.qualifies or (not r.checks and r.rank <= held)]
     target = qualified[-1] if qualified else ordered[0]
-    above = [r for r in ordered if r.rank > (current.rank if current else 0)]
+    above = [r for r in ordered if r.rank > held]
     next_rule = above[0] if above else None
     gaps: tuple[str, ...] = ()
     if next_rule is not None and next_rule.checks:
         gaps = tuple(f"{c.text} to reach {next_rule.name}" for c in next_rule.checks if not c.met)
     reasons: list[str] = []
-    if qualified:
+    if qualified and target.checks:
         met = "; ".join(_met_text(c) for c in target.checks)
         reasons.append(f"Meets every criterion of {target.name}: {met}.")
+    elif qualified:
+        reasons.append(f"{target.name} has no criteria to fall short of.")
     else:
         reasons.append(f"Meets no tier's criteria: {target.name} is the floor.")
     if current is None:

@@ -162,11 +162,17 @@ def targets_bulk_set(*, actor: Actor, rows: Sequence[Mapping[str, Any]], dry_run
         data["notes"] = row.get("notes") or ""
         if actor.owned_only and data.get("partner") is None and not errors:
             errors.append(RowError(line, "partner_external_id", "You set targets on your own partners only."))
-        if not errors:
-            try:
-                values = target_clean(data=data, current=None)
-            except ValidationError as exc:
-                errors += [RowError(line, f, " ".join(m)) for f, m in exc.message_dict.items()]
+        scope_reported = bool(errors) and any(
+            e.field in ("partner_external_id", "tier", "program") for e in errors
+        )
+        try:
+            values = target_clean(data=data, current=None)
+        except ValidationError as exc:
+            errors += [
+                RowError(line, f, " ".join(m))
+                for f, m in exc.message_dict.items()
+                if not (f in ("scope", "partner", "tier", "program") and scope_reported)
+            ]
         if errors:
             result.errors += errors
             continue
