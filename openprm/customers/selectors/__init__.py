@@ -11,6 +11,7 @@ from openprm.customers.selectors.records import (
     csat_get,
     csat_list,
     csat_summary,
+    partner_choices,
     usage_get,
     usage_list,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "csat_summary",
     "input_availability",
     "metric_inputs",
+    "partner_choices",
     "usage_get",
     "usage_list",
 ]

@@ -14,6 +14,7 @@ from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
 from openprm.customers.filters import ACCOUNT_SORTS, AccountFilters, RecordFilters
 from openprm.customers.models import AccountChange, CsatChannel, CsatResponse, CustomerAccount, UsageRecord
+from openprm.partners.models import Partner
 
 
 def account_list(*, actor: Actor, filters: AccountFilters | None = None) -> QuerySet[CustomerAccount]:
@@ -99,3 +100,14 @@ def usage_list(*, actor: Actor, filters: RecordFilters | None = None) -> QuerySe
 def usage_get(*, actor: Actor, public_id: Any) -> UsageRecord:
     actor.require(Perm.PARTNER_VIEW)
     return UsageRecord.objects.select_related("account", "partner").get(public_id=parse_uuid(str(public_id)))
+
+
+def partner_choices(*, actor: Actor) -> list[tuple[str, str]]:
+    """(public id, name) of the live partners the actor may see: the account form's choices."""
+    actor.require(Perm.PARTNER_VIEW)
+    rows = (
+        Partner.objects.filter(archived_at__isnull=True)
+        .order_by("name", "id")
+        .values_list("public_id", "name")
+    )
+    return [(str(public_id), name) for public_id, name in rows]

@@ -105,6 +105,7 @@ class CustomerImport:
             "line": row.line,
             "action": row.action or "reject",
             "cells": [row.cell(column) for column in self.fmt.columns if column in self.columns],
+            "columns": [column for column in self.fmt.columns if column in self.columns],
             "errors": row.errors,
         }
 
