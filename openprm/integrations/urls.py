@@ -1,5 +1,6 @@
 from django.urls import path
 
+from openprm.integrations.views import customers as customer_imports
 from openprm.integrations.views import deals, partners
 
 app_name = "integrations"
@@ -11,4 +12,27 @@ urlpatterns = [
     path("deals/", deals.deals_import_upload, name="deals_import"),
     path("deals/<uuid:token>/", deals.deals_import_preview, name="deals_import_preview"),
     path("deals/<uuid:token>/result/", deals.deals_import_result, name="deals_import_result"),
+]
+
+# customer imports (accounts, account-changes, csat, usage): named after the pending upload's kind
+urlpatterns += [
+    path("customers/<str:kind>/", customer_imports.customers_import_upload, name="customers_import"),
+    *(
+        pattern
+        for kind, pending_kind in customer_imports.PENDING_KINDS.items()
+        for pattern in (
+            path(
+                f"customers/{kind}/<uuid:token>/",
+                customer_imports.customers_import_preview,
+                {"kind": kind},
+                f"{pending_kind}_import_preview",
+            ),
+            path(
+                f"customers/{kind}/<uuid:token>/result/",
+                customer_imports.customers_import_result,
+                {"kind": kind},
+                f"{pending_kind}_import_result",
+            ),
+        )
+    ),
 ]
