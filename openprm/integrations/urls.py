@@ -1,7 +1,8 @@
 from django.urls import path
 
+from openprm.integrations.formats.finance import COLUMNS as FINANCE_KINDS
 from openprm.integrations.views import customers as customer_imports
-from openprm.integrations.views import deals, partners
+from openprm.integrations.views import deals, finance, partners
 
 app_name = "integrations"
 urlpatterns = [
@@ -12,6 +13,26 @@ urlpatterns = [
     path("deals/", deals.deals_import_upload, name="deals_import"),
     path("deals/<uuid:token>/", deals.deals_import_preview, name="deals_import_preview"),
     path("deals/<uuid:token>/result/", deals.deals_import_result, name="deals_import_result"),
+    path("finance/<str:kind>/", finance.finance_import_upload, name="finance_import"),
+    # named per kind: the shared import steps redirect to "<kind>_import_preview" and "<kind>_import_result"
+    *(
+        pattern
+        for kind in FINANCE_KINDS
+        for pattern in (
+            path(
+                f"finance/{kind}/<uuid:token>/",
+                finance.finance_import_preview,
+                {"kind": kind},
+                f"{kind}_import_preview",
+            ),
+            path(
+                f"finance/{kind}/<uuid:token>/result/",
+                finance.finance_import_result,
+                {"kind": kind},
+                f"{kind}_import_result",
+            ),
+        )
+    ),
 ]
 
 # customer imports (accounts, account-changes, csat, usage): named after the pending upload's kind

@@ -8,7 +8,13 @@ from openprm.finance.selectors.metric_inputs import (
     metric_inputs,
     sellthrough_by_region,
 )
-from openprm.finance.selectors.records import can_read, record_get, record_list, record_totals
+from openprm.finance.selectors.records import (
+    can_read,
+    partner_options,
+    record_get,
+    record_list,
+    record_totals,
+)
 
 __all__ = [
     "INPUTS",
@@ -16,6 +22,7 @@ __all__ = [
     "can_read",
     "input_availability",
     "metric_inputs",
+    "partner_options",
     "record_get",
     "record_list",
     "record_totals",

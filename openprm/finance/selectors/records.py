@@ -19,6 +19,7 @@ from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
 from openprm.finance.filters import FinanceFilters
 from openprm.finance.services.records import COMPANY_REVENUE, COSTS, INVOICES, SELLTHROUGH, Kind
+from openprm.partners.models import Partner
 
 PARTNER_READABLE = frozenset({INVOICES.name, SELLTHROUGH.name})
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
@@ -96,23 +97,25 @@ def record_get(*, actor: Actor, kind: Kind, public_id: Any) -> Any:
 def record_totals(queryset: QuerySet[Any], kind: Kind) -> dict[str, Any]:
     """The figures under a list (one aggregate query over the filtered rows)."""
     queryset = queryset.order_by()
+    sums: dict[str, Any] = {"rows": Count("id")}
     if kind is SELLTHROUGH:
         revenue = ExpressionWrapper(F("units_sold") * F("unit_price"), output_field=_MONEY)
-        totals = queryset.aggregate(
-            rows=Count("id"),
-            units_sold=Sum("units_sold"),
-            units_on_hand=Sum("units_on_hand"),
-            revenue=Sum(revenue),
-        )
-    elif kind is INVOICES:
-        totals = queryset.aggregate(
-            rows=Count("id"),
-            amount=Sum("amount"),
-            unpaid=Sum("amount", filter=Q(paid_on__isnull=True)),
-        )
+        sums |= {"sold": Sum("units_sold"), "stock": Sum("units_on_hand"), "money": Sum(revenue)}
+        names = {"sold": "units_sold", "stock": "units_on_hand", "money": "revenue"}
     else:
-        totals = queryset.aggregate(rows=Count("id"), amount=Sum("amount"))
-    return {key: value if value is not None else 0 for key, value in totals.items()}
+        sums["total"] = Sum("amount")
+        names = {"total": "amount"}
+        if kind is INVOICES:
+            sums["open"] = Sum("amount", filter=Q(paid_on__isnull=True))
+            names["open"] = "unpaid"
+    totals = queryset.aggregate(**sums)
+    return {names.get(key, key): value if value is not None else 0 for key, value in totals.items()}
 
 
-__all__ = ["can_read", "record_get", "record_list", "record_totals"]
+def partner_options(*, actor: Actor) -> list[tuple[str, str]]:
+    """(public id, name) of the live partners the actor may see, by name: the pages' partner filter."""
+    rows = Partner.objects.filter(archived_at__isnull=True).order_by("name").values_list("public_id", "name")
+    return [(str(public_id), name) for public_id, name in rows]
+
+
+__all__ = ["can_read", "partner_options", "record_get", "record_list", "record_totals"]

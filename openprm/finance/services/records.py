@@ -216,7 +216,7 @@ def clean_invoice(data: dict[str, Any], current: Invoice | None, ctx: Context) -
         if _wants(data, current, key):
             out[key] = clean_bool(errors, key, data.get(key))
     _note(errors, data, out, current)
-    _written_currencies(errors, data, out.get("currency") or getattr(current, "currency", ctx.currency))
+    _written_currencies(errors, data, str(out.get("currency") or getattr(current, "currency", ctx.currency)))
     issued = out.get("issued_on", getattr(current, "issued_on", None))
     due = out.get("due_on", getattr(current, "due_on", None))
     if issued and due and due < issued and "due_on" not in errors:
