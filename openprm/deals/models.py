@@ -340,3 +340,91 @@ class DealConflict(models.Model):
     @property
     def first_in(self) -> Deal:
         return self.other if self.other.registered_at <= self.deal.registered_at else self.deal
+
+
+class RollupGrain(models.IntegerChoices):
+    DAY = 0, "Day"
+    MONTH = 1, "Month"  # ``day`` is the first of the month
+    EVER = 2, "Since ever"  # ``day`` is ROLLUP_EVER: the sum over every day (stocks)
+
+
+ROLLUP_EVER = datetime.date(1, 1, 1)
+
+
+def _rollup_fk(model: type[models.Model] | str) -> models.ForeignKey:
+    return models.ForeignKey(
+        model, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+
+
+class DealDayRollup(models.Model):
+    """Deal flows per partner, currency and UTC day (and month): registrations, wins, losses, days to
+    close, co-sold wins (``deals.rollups.contributions`` says what each deal adds). Maintained by every
+    deal write, rebuilt by ``prm deals rollups-rebuild``; derived data, no surrogate key."""
+
+    pk = models.CompositePrimaryKey("workspace", "grain", "day", "partner", "currency")
+    workspace = _rollup_fk(Workspace)
+    grain = models.PositiveSmallIntegerField(choices=RollupGrain.choices)
+    day = models.DateField()
+    partner = _rollup_fk(Partner)
+    currency = models.CharField(max_length=3)
+    registered = models.IntegerField(default=0)
+    registered_amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    registered_all = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+    won_amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    won_sourced = models.IntegerField(default=0)
+    won_sourced_amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    won_influenced = models.IntegerField(default=0)
+    won_influenced_amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    won_measured = models.IntegerField(default=0)
+    won_days = models.BigIntegerField(default=0)
+    lost = models.IntegerField(default=0)
+    lost_amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    cosell_won = models.IntegerField(default=0)
+    cosell_won_amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+
+    objects = ScopedManager["DealDayRollup"]()
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day} ({self.currency})"
+
+
+class DealStageRollup(models.Model):
+    """What entered (+) and left (−) each pipeline stage per partner, currency and UTC day (and month,
+    and since ever): summed up to a day they give the deals, amount and registration days (for ages) in
+    the stage at the end of that day."""
+
+    pk = models.CompositePrimaryKey("workspace", "grain", "day", "partner", "currency", "stage")
+    workspace = _rollup_fk(Workspace)
+    grain = models.PositiveSmallIntegerField(choices=RollupGrain.choices)
+    day = models.DateField()
+    partner = _rollup_fk(Partner)
+    currency = models.CharField(max_length=3)
+    stage = _rollup_fk(PipelineStage)
+    count = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    reg_days = models.BigIntegerField(default=0)  # sum of the deals' registration days (proleptic ordinals)
+
+    objects = ScopedManager["DealStageRollup"]()
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day} stage {self.stage_id} ({self.currency})"
+
+
+class DealCloseDays(models.Model):
+    """Won deals per partner, currency, close day and calendar days from registration to close: the
+    histogram medians of time to close are read from."""
+
+    pk = models.CompositePrimaryKey("workspace", "day", "partner", "currency", "days")
+    workspace = _rollup_fk(Workspace)
+    day = models.DateField()
+    partner = _rollup_fk(Partner)
+    currency = models.CharField(max_length=3)
+    days = models.IntegerField()
+    count = models.IntegerField(default=0)
+
+    objects = ScopedManager["DealCloseDays"]()
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: {self.count} in {self.days} days"

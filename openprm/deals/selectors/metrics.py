@@ -16,6 +16,7 @@ from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
 from openprm.deals import metrics
 from openprm.deals.models import ApprovalStatus, Deal, DealStageChange, Outcome, PipelineStage
+from openprm.deals.rollups import read
 from openprm.partners.models import Partner
 
 CENT = Decimal("0.01")
@@ -97,10 +98,31 @@ def _kind(currency: str) -> Case:
 
 
 def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics:
-    """Deal metrics for one partner or the whole visible program, in the workspace's reporting currency.
+    """Deal metrics for one partner or the whole visible program, in the workspace's reporting currency:
+    read from the deal rollups (``deals.rollups.read.deal_totals``), the pipeline as at today (UTC).
 
-    Computed by the database in one scan of the deals: counts and sums grouped by stage, source and a day
-    count (calendar days to close for won deals, age for open ones); the pure
+    A partner rep sees only the deals they registered, which the per-partner rollups do not tell
+    apart: theirs are counted from the deals (:func:`scanned_deal_metrics`; a rep's are few)."""
+    actor.require(Perm.PARTNER_VIEW)
+    access = actor.access_scope()
+    if access.rep_user_id is not None:
+        return scanned_deal_metrics(actor=actor, partner=partner)
+    partner_ids: list[int] | None = None
+    if partner is not None:
+        partner_ids = [partner.pk]
+    elif access.partner_id is not None:
+        partner_ids = [access.partner_id]
+    elif access.owner_id is not None:  # staff restricted to the partners they own
+        partner_ids = list(Partner.objects.values_list("pk", flat=True))
+    totals = read.deal_totals(actor.workspace_id, partner_ids=partner_ids, on=timezone.now().date())
+    return DealMetrics(
+        currency=totals.currency, summary=totals.summary, other_currency_deals=totals.other_currency_deals
+    )
+
+
+def scanned_deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics:
+    """:func:`deal_metrics` over the deals the actor sees, in one scan of them: counts and sums grouped
+    by stage, source and a day count (calendar days to close for won deals, age for open ones); the pure
     :func:`metrics.summarize_groups` turns them into exactly what :func:`metrics.summarize` gives."""
     actor.require(Perm.PARTNER_VIEW)
     currency = Workspace.objects.get(pk=actor.workspace_id).currency

@@ -19,6 +19,7 @@ from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict, Outcome
+from openprm.deals.rollups import deals_tracked
 from openprm.deals.selectors import conflict_rival, conflicts_blocking, deals_visible
 
 UNDECIDED = (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO)
@@ -84,7 +85,8 @@ def _require_decidable(actor: Actor, deal: Deal) -> None:
 def _decide(actor: Actor, deal: Deal, status: str, note: str) -> Deal:
     _require_decidable(actor, deal)
     now = timezone.now()
-    with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
+    tracked = deals_tracked(deal.workspace_id, [deal.pk])  # rejected registrations leave the figures
+    with tracked, audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
         deal.approval_status = status
         deal.decided_at = now
         deal.decision_note = note
@@ -199,7 +201,8 @@ def deals_expire(*, workspace_id: int, now: datetime.datetime | None = None) -> 
         system = Actor.system(workspace_id, label="protection-window expiry")
         count = 0
         for deal in stale.select_related("program"):
-            with audited_change(actor=system, instance=deal, partner_id=deal.partner_id):
+            tracked = deals_tracked(workspace_id, [deal.pk])  # expired registrations leave the figures
+            with tracked, audited_change(actor=system, instance=deal, partner_id=deal.partner_id):
                 deal.approval_status = ApprovalStatus.EXPIRED
                 deal.save(update_fields=["approval_status", "updated_at"])
             _notify_partner(

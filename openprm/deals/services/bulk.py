@@ -48,6 +48,7 @@ from openprm.deals.models import (
     DealStageChange,
     Outcome,
 )
+from openprm.deals.rollups import ROLLUP_MODELS, deals_tracked
 from openprm.deals.services import add_business_days
 from openprm.deals.services.bulk_audit import COMPACT, CreateEntry, DealNames, StageName, audit_value
 from openprm.deals.services.conflicts import (
@@ -221,7 +222,7 @@ class DealBulkWriter:
     def tables(self) -> list[type[models.Model]]:
         """The tables written so far whose statistics matter (to ANALYZE after a large write): not the
         audit trail, only ever read by object or partner on its indexes."""
-        written: list[type[models.Model]] = [Deal, DealStageChange, CustomerKey]
+        written: list[type[models.Model]] = [Deal, DealStageChange, CustomerKey, *ROLLUP_MODELS]
         return (
             written
             + ([DealLineItem] if self.wrote_lines else [])
@@ -237,10 +238,13 @@ class DealBulkWriter:
             self.names.load(values)
         batch = _Batch(self, now)
         with transaction.atomic():
-            subjects = batch.create(creates)
-            if updates:
-                subjects += batch.update(updates)
-            batch.flush()
+            # The rollups follow the batch: what its deals add after it minus what they added before.
+            with deals_tracked(self.workspace_id, [u.current["id"] for u in updates]) as tracked:
+                subjects = batch.create(creates)
+                if updates:
+                    subjects += batch.update(updates)
+                batch.flush()
+                tracked.update(batch.created)
             found = conflicts_detect_batch(
                 workspace_id=self.workspace_id, subjects=subjects, decided_pairs=False, cache=self.candidates
             )
@@ -259,6 +263,7 @@ class _Batch:
         self.audits: list[list[Any]] = []
         self.keys: dict[str, tuple[str, ...]] = {}  # customers to index: customer key → blocking keys
         self.relined: list[int] = []
+        self.created: list[int] = []  # ids of the new deals
 
     def _index(self, values: dict[str, Any]) -> None:
         """Add the deal's customer to the conflict index, once per customer and writer."""
@@ -329,6 +334,7 @@ class _Batch:
         subjects: list[ConflictSubject] = []
         workspace_id, label, now = writer.workspace_id, writer.label, self.now
         for deal_id, item in zip(writer.deals.ids(len(creates)), creates, strict=True):
+            self.created.append(deal_id)
             values = item.values
             public_id = item.public_id or uuid4_hex()
             extra = item.extra

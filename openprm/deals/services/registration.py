@@ -30,6 +30,7 @@ from openprm.deals.models import (
     PipelineStage,
     Product,
 )
+from openprm.deals.rollups import deals_tracked
 from openprm.deals.services.approval import UNDECIDED
 from openprm.deals.services.conflicts import conflicts_detect, deal_index
 from openprm.deals.services.resolution import deal_add_co_seller
@@ -296,26 +297,28 @@ def deal_register(*, actor: Actor, data: DealInput, idempotency_key: str | None 
     if not deal.amount and lines:
         deal.amount = quantize_money(sum((q * p for _, _, q, p in lines), Decimal("0")))
     _require_free_external_id(actor, deal.external_id)
-    try:
-        with transaction.atomic():
-            deal.save()
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        existing = _deal_with_key(actor, partner, idempotency_key)  # a concurrent retry won the race
-        if existing is None:
-            raise
-        return existing, False
-    _save_lines(deal, lines)
-    for partner_id, role in data.get("co_sellers", []):
-        deal_add_co_seller(actor=actor, deal=deal, partner_id=partner_id, role=role)
-    DealStageChange.objects.create(
-        workspace_id=actor.workspace_id,
-        deal=deal,
-        to_stage=first_stage,
-        changed_at=deal.registered_at,
-        actor_label=actor.label,
-    )
+    with deals_tracked(actor.workspace_id) as tracked:  # the new deal's rollup contributions
+        try:
+            with transaction.atomic():
+                deal.save()
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            existing = _deal_with_key(actor, partner, idempotency_key)  # a concurrent retry won the race
+            if existing is None:
+                raise
+            return existing, False
+        tracked.add(deal.pk)
+        _save_lines(deal, lines)
+        for partner_id, role in data.get("co_sellers", []):
+            deal_add_co_seller(actor=actor, deal=deal, partner_id=partner_id, role=role)
+        DealStageChange.objects.create(
+            workspace_id=actor.workspace_id,
+            deal=deal,
+            to_stage=first_stage,
+            changed_at=deal.registered_at,
+            actor_label=actor.label,
+        )
     deal_index(deal)
     audit_record(
         actor=actor,
@@ -344,7 +347,10 @@ def deal_update(*, actor: Actor, deal: Deal, data: DealInput) -> Deal:
         actor.require(Perm.PARTNER_EDIT)
     values = _clean(data, creating=False, workspace_currency=deal.currency)
     lines = values.pop("line_items", None)
-    with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
+    with (
+        deals_tracked(deal.workspace_id, [deal.pk]),
+        audited_change(actor=actor, instance=deal, partner_id=deal.partner_id),
+    ):
         apply_values(deal, values)
         if actor.is_partner_user and deal.approval_status == ApprovalStatus.MORE_INFO:
             deal.approval_status = ApprovalStatus.SUBMITTED  # answered: the SLA clock starts again

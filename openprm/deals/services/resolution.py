@@ -13,6 +13,7 @@ from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.deals.models import ConflictStatus, Deal, DealConflict, DealCoSeller
+from openprm.deals.rollups import deals_tracked
 from openprm.deals.selectors import deals_visible
 from openprm.deals.services.approval import UNDECIDED, deal_approve, deal_reject
 from openprm.partners.models import Partner
@@ -31,9 +32,10 @@ def deal_add_co_seller(*, actor: Actor, deal: Deal, partner_id: int, role: str) 
             raise ValidationError({"co_sellers": "Unknown co-sell partner."})
         if co_partner.archived_at:
             raise ValidationError({"co_sellers": co_partner.archived_message})
-        co_seller, _ = DealCoSeller.objects.update_or_create(
-            workspace_id=deal.workspace_id, deal=deal, partner_id=partner_id, defaults={"role": role}
-        )
+        with deals_tracked(deal.workspace_id, [deal.pk]):  # co-sold wins count for the co-seller
+            co_seller, _ = DealCoSeller.objects.update_or_create(
+                workspace_id=deal.workspace_id, deal=deal, partner_id=partner_id, defaults={"role": role}
+            )
     return co_seller
 
 

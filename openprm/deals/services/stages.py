@@ -24,6 +24,7 @@ from openprm.deals.models import (
     Outcome,
     PipelineStage,
 )
+from openprm.deals.rollups import deals_tracked
 from openprm.partners.models import Program
 
 DEFAULT_STAGES: list[tuple[str, str, Decimal, str, int | None]] = [
@@ -102,21 +103,22 @@ def deal_move_stage(*, actor: Actor, deal: Deal, stage_key: str, lost_reason: st
         return deal
     now = timezone.now()
     previous = deal.stage
-    with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
-        deal.stage = stage
-        deal.stage_changed_at = now
-        deal.closed_at = now if stage.outcome != Outcome.OPEN else None
-        deal.lost_reason = lost_reason if stage.outcome == Outcome.LOST else ""
-        deal.save()
-    DealStageChange.objects.create(
-        workspace_id=deal.workspace_id,
-        deal=deal,
-        from_stage=previous,
-        to_stage=stage,
-        changed_at=now,
-        actor_label=actor.label,
-        lost_reason=deal.lost_reason,
-    )
+    with deals_tracked(deal.workspace_id, [deal.pk]):  # pipeline stocks, won/lost flows
+        with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
+            deal.stage = stage
+            deal.stage_changed_at = now
+            deal.closed_at = now if stage.outcome != Outcome.OPEN else None
+            deal.lost_reason = lost_reason if stage.outcome == Outcome.LOST else ""
+            deal.save()
+        DealStageChange.objects.create(
+            workspace_id=deal.workspace_id,
+            deal=deal,
+            from_stage=previous,
+            to_stage=stage,
+            changed_at=now,
+            actor_label=actor.label,
+            lost_reason=deal.lost_reason,
+        )
     return deal
 
 
