@@ -2,9 +2,12 @@
 
 The rows are checked by ``events_check`` and stored by ``events_ingest`` a batch at a time, so a file
 behaves exactly like the same events sent to ``POST /api/v1/events``: a re-imported ``event_id`` is a
-duplicate, never a second event (counted as unchanged). All or nothing unless ``skip_invalid``: the runner
-makes the whole file one transaction, rolled back when a row is bad. Only the ingestion knows whether an
-event is already stored, so a dry run ingests too, inside the transaction the runner rolls back.
+duplicate, never a second event (counted as unchanged). All or nothing on bad rows unless
+``skip_invalid``: the whole file is checked before anything is written. It is then written in chunks of
+``COMMIT_EVERY`` rows, each committed (the runner's chunked commits): millions of events become visible
+as they arrive, and an import stopped half-way (a crash, a clash) is completed by running it again, the
+events already stored being recognised by their ``event_id``. Only the ingestion knows whether an event
+is already stored, so a dry run ingests too, inside a transaction the runner rolls back.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from openprm.integrations.services.runner import (
 __all__ = ["ACTIVITY_COLUMNS", "ActivityImport", "activities_import"]
 
 BATCH_SIZE = 5_000  # events_ingest takes at most 10,000
+COMMIT_EVERY = 50_000  # rows per committed chunk
 SOURCE = Event.Source.CSV
 
 
@@ -44,7 +48,9 @@ class ActivityImport:
     """The activities format of the runner (``runner.ImportFormat``)."""
 
     batch_size = BATCH_SIZE
-    check_first = False  # one read; a refused file is rolled back
+    check_first = True  # the whole file is checked before any chunk is written
+    commit_every = COMMIT_EVERY
+    write_checks = True  # events_ingest checks every row again and ``write`` refuses one turned bad
 
     def __init__(self, *, actor: Actor) -> None:
         self.actor = actor

@@ -23,6 +23,16 @@ is known to be refused only check the rest (deals: one read, for speed).
 A dry run (the preview, ``--dry-run``) is the checking pass inside a transaction that is always rolled
 back: formats whose outcome only a write can tell (activities: stored or already there) write, the others
 only count what they would do.
+
+**Chunked commits** (a format with ``commit_every`` > 0: activities, whose writes are idempotent by
+``event_id``): a large file is not one long transaction with nothing visible until it ends. The whole file
+is checked first without writing (line-numbered errors; a bad row anywhere refuses the file and nothing is
+written), then read again and written in chunks of about ``commit_every`` rows, each committed on its
+own; ``ImportResult.committed`` counts the rows committed so far and ``on_progress("committed", rows)``
+reports each commit. A failure in a chunk rolls back that chunk only: the result says where it stopped
+and how many rows were committed before (``interrupted``), and running the same file again completes the
+import — rows already written are recognised (unchanged), never written twice. A format whose ``write``
+checks the rows itself (``write_checks``: raises ChangedMeanwhile) is not validated a third time.
 """
 
 from __future__ import annotations
@@ -70,6 +80,8 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)  # the first MAX_KEPT_ERRORS
     preview: list[Any] = field(default_factory=list)  # the first PREVIEW_ROWS rows, as the format shows them
     error_count: int = 0  # all errors, kept or not
+    committed: int = 0  # chunked imports: rows committed so far (written or recognised as already there)
+    interrupted: bool = False  # chunked imports: stopped after committing ``committed`` rows; run it again
 
     @property
     def errors_not_kept(self) -> int:
@@ -171,6 +183,12 @@ class _Rollback(Exception):
     """Leaves the transaction of a dry run or a refused file without writing anything."""
 
 
+def commit_every(fmt: ImportFormat[Any]) -> int:
+    """Rows per committed chunk of a format that writes in chunks (see the module docstring); 0: one
+    transaction. An optional attribute, so that formats written before chunking need not declare it."""
+    return int(getattr(fmt, "commit_every", 0) or 0)
+
+
 def import_run(
     *,
     fmt: ImportFormat[RowT],
@@ -216,6 +234,7 @@ class _Run(Generic[RowT, ResultT]):
         self.on_reject = on_reject
         self.seen: dict[str, int] = {}  # key → first line
         self.line = 0  # the first line of the batch being written
+        self.kept = (0, 0, 0)  # chunked imports: (created, updated, unchanged) as of the last commit
 
     @property
     def refusing(self) -> bool:
@@ -224,6 +243,9 @@ class _Run(Generic[RowT, ResultT]):
 
     def execute(self) -> None:
         result = self.result
+        if commit_every(self.fmt) and not self.dry_run:
+            self._chunked()
+            return
         if self.dry_run or not self.fmt.check_first:
             self._transaction(lambda: self._pass(dry_run=self.dry_run))
         else:
@@ -256,6 +278,75 @@ class _Run(Generic[RowT, ResultT]):
                 f"Changed by someone else during the import ({detail}); nothing was imported. Try again."
             )
             self._conflict([RowError(self.line, "", message)])
+
+    def _chunked(self) -> None:
+        """Check the whole file writing nothing, then write it in committed chunks (module docstring)."""
+        result = self.result
+        for batch in self._batches("check"):
+            self._check(batch)
+        if self.refusing:
+            result.refused = True
+            return
+        if result.rows == result.rejected:
+            return
+        # The writing pass checks each batch again (rows that turned bad since), unless the format's write
+        # does and the file had no bad row to skip.
+        checks = bool(result.rejected) or not getattr(self.fmt, "write_checks", False)
+        result.rejected = 0  # counted again by the writing pass, with the rows that turned bad since
+        self.seen.clear()
+        self.source.close()
+        self.source = CsvSource(self.source.stream)  # from the start again
+        self.source.read_header()
+        size = commit_every(self.fmt)
+        batches = self._batches("import")
+        more = True
+        while more:
+            more = False
+            try:
+                with transaction.atomic():
+                    rows = 0
+                    for batch in batches:
+                        self._write_batch(batch, checks=checks)
+                        rows += len(batch)
+                        if rows >= size:
+                            more = True
+                            break
+            except (IntegrityError, ChangedMeanwhile, ValidationError) as exc:
+                self._interrupted(exc)
+                return
+            result.committed = result.created + result.updated + result.unchanged
+            self.kept = (result.created, result.updated, result.unchanged)
+            if self.on_progress is not None:
+                self.on_progress("committed", result.committed)
+        analyze_tables(*self.fmt.tables(), rows=result.created + result.updated)
+
+    def _write_batch(self, batch: list[RowT], *, checks: bool) -> None:
+        """One batch of the chunked writing pass: rows that turned bad since the check refuse the rest of
+        the file (unless ``skip_invalid``: then they are skipped, already reported by the check)."""
+        if checks:
+            self.fmt.validate(batch)
+        late = [row for row in batch if row.errors]
+        if late and not self.skip_invalid:
+            raise ChangedMeanwhile([error for row in late for error in row.errors])
+        self.result.rejected += len(late)
+        self._write([row for row in batch if not row.errors], dry_run=False)
+
+    def _interrupted(self, exc: Exception) -> None:
+        """A chunk failed and was rolled back; the chunks before it stay committed."""
+        result = self.result
+        result.interrupted = True
+        if isinstance(exc, ChangedMeanwhile):
+            errors = exc.errors
+        else:
+            errors = [RowError(self.line, "", f"Changed by someone else during the import ({exc}).")]
+        line = errors[0].line if errors else self.line
+        note = (
+            f"The import stopped at line {line}: {result.committed} row(s) before it were imported. "
+            "Run it again to complete it: rows already imported are recognised, never imported twice."
+        )
+        self._conflict([*errors, RowError(line, "", note)])
+        result.refused = False  # not all or nothing: the committed chunks stay
+        result.created, result.updated, result.unchanged = self.kept
 
     def _pass(self, *, dry_run: bool) -> None:
         """Check, report and (unless the file is being refused) write, a batch at a time."""

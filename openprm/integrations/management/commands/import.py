@@ -51,6 +51,10 @@ class _ProgressBars:
         self.bars: dict[str, tqdm[Any]] = {}
 
     def __call__(self, stage: str, done: int) -> None:
+        if stage == "committed":  # a chunked import committed ``done`` rows so far
+            for bar in self.bars.values():
+                bar.set_postfix_str(f"{done:,} rows committed")
+            return
         bar = self.bars.get(stage)
         if bar is None:
             label = "Checking" if stage == "check" else "Importing"
@@ -176,6 +180,8 @@ class Command(BaseCommand):
 
         if rejects.writer is not None:
             self.stderr.write(f"{rejects.writer.count} rejected row(s) written to {rejects_path}")
+        if result.interrupted:
+            raise CommandError("; ".join(str(error) for error in result.errors[-2:]))
         if result.refused:
             raise CommandError(
                 f"Import refused: {result.rejected} bad row(s) of {result.rows}; nothing was imported. "
