@@ -108,3 +108,21 @@ def _xlsx(value: Cell) -> Any:
     if isinstance(value, str):
         return escape_cell(value)
     return value
+
+
+def export_scorecards(*, actor: Any, period_key: str, fmt: str) -> bytes:
+    """The scorecard table of every partner the actor may see over ``period_key``, as CSV or XLSX bytes
+    (``prm export scorecards``). A ValueError names an unreadable period or format."""
+    from openprm.core.scoping import scope
+    from openprm.metrics.periods import parse_period
+    from openprm.scorecards.selectors import scorecard_table
+
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"{fmt!r}: the format is csv or xlsx.")
+    period = parse_period(period_key)
+    with scope(actor.access_scope()):
+        rows = scorecard_table(actor=actor, period=period, sort="-overall")
+    header, body = scorecard_sheet(rows, period.key)
+    if fmt == "xlsx":
+        return to_xlsx(header, body, f"scorecards-{period.key}")
+    return to_csv(header, body).encode("utf-8")

@@ -161,7 +161,11 @@ def test_forms_set_targets_import_csv_and_criteria(data: Any, client_for: Any) -
         {"action": "save", "metric": "logins", "period": "2026-W02", "scope": "tier", "value": "3"},
     )
     assert wrong.status_code == 200 and "Choose the tier." in wrong.content.decode()
-    csv_text = "metric,period,partner_external_id,tier,program,value,owner_email,notes\nwon_revenue,2026,B-1,,,5000,,\nlogins,2026,,Gold,,x,,\n"
+    csv_text = (
+        "metric,period,partner_external_id,tier,program,value,owner_email,notes\n"
+        "won_revenue,2026,B-1,,,5000,,\n"
+        "logins,2026,,Gold,,x,,\n"
+    )
     refused = admin.post(
         "/scorecards/targets/", {"action": "import", "file": SimpleUploadedFile("t.csv", csv_text.encode())}
     )
