@@ -134,7 +134,7 @@ class _Partner:
         self.start = int(plan.history_start(now).timestamp())
         self.partner_id = plan.partner.pk
         self.key = f"s-{plan.partner.public_id.hex[:12]}-"
-        self.contacts = [c.pk for c in plan.contacts] or [None]
+        self.contacts: list[int | None] = [c.pk for c in plan.contacts] or [None]
         self.owner = plan.partner.owner_id
         self.left = budget.events
         self.counter = 0

@@ -52,8 +52,8 @@ class _ProgressBars:
 
     def __call__(self, stage: str, done: int) -> None:
         if stage == "committed":  # a chunked import committed ``done`` rows so far
-            for bar in self.bars.values():
-                bar.set_postfix_str(f"{done:,} rows committed")
+            for shown in self.bars.values():
+                shown.set_postfix_str(f"{done:,} rows committed")
             return
         bar = self.bars.get(stage)
         if bar is None:
