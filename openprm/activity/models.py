@@ -1,7 +1,7 @@
 """Events (everything partners do), referral tracking (links, clicks, coupons, conversions) and the
 per-partner daily rollups that pages read instead of raw events.
 
-High-volume tables (``Event``, ``Click``, ``PartnerDayMetric``) are append-only or upsert-only, carry
+High-volume tables (``Event``, ``Click``, ``PartnerDay``) are append-only or upsert-only, carry
 ``workspace_id`` and ``partner_id`` and have no database foreign-key constraints (bulk paths write them
 with COPY / executemany; deletes cascade in Django). Unique constraints lead with ``workspace``.
 """
@@ -87,28 +87,95 @@ class Event(models.Model):
         return f"{self.type} {self.event_id}"
 
 
-class PartnerDayMetric(models.Model):
-    """One metric of one partner on one (UTC) day, maintained incrementally by every write that feeds
-    it (``activity.rollups``) and rebuildable from the raw rows (`prm rollups rebuild`)."""
+def _count() -> models.IntegerField:
+    return models.IntegerField(null=True, blank=True)
 
+
+def _amount() -> models.DecimalField:
+    return models.DecimalField(max_digits=24, decimal_places=4, null=True, blank=True)
+
+
+class PartnerDay(models.Model):
+    """The rollups of one partner on one (UTC) day: one row, the metrics in columns — per built-in event
+    type its count (``events_<type>``) and value sum (``value_<type>``), contact, content, clicks,
+    conversions per kind, the paired figures — and ``extra`` for the rest (the workspace's own event
+    types: ``{"events.<type>": n, "value.<type>": x}``). A metric's column is its name with dots as
+    underscores (``events.*``: ``events_total``); ``activity.rollups.columns`` maps the two. NULL is 0.
+
+    Maintained incrementally by every write that feeds it (``activity.rollups``) and rebuildable from the
+    raw rows (`prm rollups rebuild`). No surrogate key: the primary key is (workspace, partner, day)."""
+
+    pk = models.CompositePrimaryKey("workspace_id", "partner_id", "day")
     workspace = _fk(Workspace, index=False)
     partner = _fk(Partner, index=False)
     day = models.DateField()
-    metric = models.CharField(max_length=80)
-    value = models.DecimalField(max_digits=24, decimal_places=4, default=Decimal(0))
+    events_total = _count()  # every event, whatever its type
+    events_portal_login = _count()
+    events_resource_download = _count()
+    events_training_started = _count()
+    events_training_completed = _count()
+    events_certification_earned = _count()
+    events_certification_expired = _count()
+    events_meeting = _count()
+    events_email_sent = _count()
+    events_email_received = _count()
+    events_call = _count()
+    events_note = _count()
+    events_support_ticket_opened = _count()
+    events_support_ticket_resolved = _count()
+    events_campaign_deliverable_due = _count()
+    events_campaign_deliverable_submitted = _count()
+    events_campaign_deliverable_approved = _count()
+    events_content_post = _count()
+    events_survey_response = _count()
+    value_portal_login = _amount()
+    value_resource_download = _amount()
+    value_training_started = _amount()
+    value_training_completed = _amount()
+    value_certification_earned = _amount()
+    value_certification_expired = _amount()
+    value_meeting = _amount()
+    value_email_sent = _amount()
+    value_email_received = _amount()
+    value_call = _amount()
+    value_note = _amount()
+    value_support_ticket_opened = _amount()
+    value_support_ticket_resolved = _amount()
+    value_campaign_deliverable_due = _amount()
+    value_campaign_deliverable_submitted = _amount()
+    value_campaign_deliverable_approved = _amount()
+    value_content_post = _amount()
+    value_survey_response = _amount()
+    contact = _count()
+    contact_inbound = _count()
+    contact_outbound = _count()
+    content_reach = _amount()
+    content_impressions = _amount()
+    content_engagements = _amount()
+    content_followers = _amount()  # a gauge: the day's largest audience reported
+    clicks = _count()
+    conversions_signup = _count()
+    conversions_signup_amount = _amount()
+    conversions_purchase = _count()
+    conversions_purchase_amount = _amount()
+    conversions_recurring_payment = _count()
+    conversions_recurring_payment_amount = _amount()
+    conversions_refund = _count()
+    conversions_refund_amount = _amount()
+    reply_partner_count = _count()
+    reply_partner_seconds = models.BigIntegerField(null=True, blank=True)
+    reply_vendor_count = _count()
+    reply_vendor_seconds = models.BigIntegerField(null=True, blank=True)
+    ticket_resolved_count = _count()
+    ticket_resolved_seconds = models.BigIntegerField(null=True, blank=True)
+    deliverable_on_time = _count()
+    deliverable_late = _count()
+    extra = models.JSONField(null=True, blank=True)
 
-    objects = ScopedManager["PartnerDayMetric"]()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "partner", "metric", "day"], name="rollup_unique_cell"
-            )
-        ]
-        indexes = [models.Index(fields=["workspace", "metric", "day"], name="rollup_metric_day")]
+    objects = ScopedManager["PartnerDay"]()
 
     def __str__(self) -> str:
-        return f"{self.partner_id} {self.day} {self.metric}={self.value}"
+        return f"{self.partner_id} {self.day}"
 
 
 class PairedInterval(models.Model):

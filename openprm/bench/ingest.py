@@ -28,14 +28,13 @@ import uuid
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
 from openprm.accounts.models import ApiToken, Membership, User
 from openprm.accounts.services import token_create
-from openprm.activity.models import Event, PairedInterval, PartnerDayMetric, RollupDirty, RollupState
-from openprm.activity.rollups import rollups_fold, rollups_refresh_pairs
+from openprm.activity.models import Event, PairedInterval, PartnerDay, RollupDirty, RollupState
+from openprm.activity.rollups import read, rollups_fold, rollups_refresh_pairs
 from openprm.core.actors import Actor
 from openprm.core.bulk import FastTable
 from openprm.core.models import Workspace
@@ -135,7 +134,7 @@ def _cleanup(workspaces: list[Workspace]) -> None:
     quote = connection.ops.quote_name
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
-            for model in (Event, PartnerDayMetric, PairedInterval, RollupDirty, RollupState):
+            for model in (Event, PartnerDay, PairedInterval, RollupDirty, RollupState):
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id IN ({marks})", ids)  # noqa: S608
         users = list(Membership.objects.filter(workspace_id__in=ids).values_list("user_id", flat=True))
@@ -217,10 +216,9 @@ def bench_ingest(
         with unscoped():
             ours_count = Event.objects.filter(workspace=ours_ws).count()
             baseline_count = Event.objects.filter(workspace=base_ws).count()
-            cells = PartnerDayMetric.objects.filter(workspace=ours_ws).count()
-            counted = PartnerDayMetric.objects.filter(
-                workspace=ours_ws, metric__startswith="events."
-            ).aggregate(total=Sum("value"))["total"]
+            cells = PartnerDay.objects.filter(workspace=ours_ws).count()
+        totals = read.stock(ours_ws.pk, metrics=[read.ALL_EVENTS], on_or_before=datetime.date.max).values()
+        counted = sum(values.get(read.ALL_EVENTS, 0) for values in totals)
         duplicates = sum(r["duplicates"] for r in resent)
         restored = sum(r["stored"] for r in resent)
         if stored != rows or ours_count != rows or restored != 0 or duplicates != rows or counted != rows:
@@ -251,7 +249,7 @@ def bench_ingest(
         "baseline_events_written": baseline_count,
         "worker_fold_seconds": round(fold_seconds, 3),
         "worker_batches_folded": folded,
-        "rollup_cells": cells,
+        "rollup_rows": cells,
         "rollup_events_counted": int(counted),
         "partners": partners,
         "kept": keep,

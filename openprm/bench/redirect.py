@@ -20,6 +20,7 @@ are deleted afterwards unless ``keep``.
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import os
 import socket
@@ -34,8 +35,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.db import connection, transaction
 
-from openprm.activity.models import Click, PartnerDayMetric, RollupPending, RollupState, TrackingLink
-from openprm.activity.rollups import rollups_fold
+from openprm.activity.models import Click, PartnerDay, RollupPending, RollupState, TrackingLink
+from openprm.activity.rollups import read, rollups_fold
 from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
 from openprm.partners.models import Partner, PartnerType
@@ -79,7 +80,7 @@ def _cleanup(workspace: Workspace) -> None:
     quote = connection.ops.quote_name
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
-            for model in (Click, PartnerDayMetric, RollupPending, RollupState):
+            for model in (Click, PartnerDay, RollupPending, RollupState):
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace.pk])  # noqa: S608
         TrackingLink.objects.filter(workspace=workspace).delete()
@@ -229,10 +230,8 @@ def bench_redirect(
         rollups_fold(workspace_id=workspace.pk)  # what the job worker does within seconds
         with unscoped():
             stored = set(Click.objects.filter(workspace=workspace).values_list("click_id", flat=True))
-            cells = PartnerDayMetric.objects.filter(workspace=workspace, metric="clicks").values_list(
-                "value", flat=True
-            )
-            rolled_up = int(sum(cells))
+            totals = read.stock(workspace.pk, metrics=["clicks"], on_or_before=datetime.date.max).values()
+            rolled_up = int(sum(values.get("clicks", 0) for values in totals))
         if bad or len(click_ids) != len(answers) or stored != click_ids or rolled_up != len(answers):
             raise RuntimeError(
                 f"Clicks lost or wrong answers: {len(bad)} bad statuses, {len(click_ids)} click ids for "

@@ -1,4 +1,7 @@
-"""Per-partner daily rollups: ``PartnerDayMetric`` (workspace, partner, day, metric) → value.
+"""Per-partner daily rollups: ``PartnerDay``, one row per (workspace, partner, UTC day) with the metrics
+in columns (``columns`` maps metric names to them; the workspace's own event types go in its ``extra``
+JSON). Everything reads them through ``read`` — sums per partner, month or day, stocks, last days,
+gauge ends, interval medians — and nothing else.
 
 Every write that feeds a metric gets its delta counted exactly once: a stored event batch or click queues
 a ``RollupPending`` row that the job worker folds in (``rollups_fold``: the deltas of many batches summed
@@ -7,11 +10,14 @@ Metrics that pair events with each other — reply times, ticket resolution time
 deliveries — depend on the order of events, not just on their sum, so events that pair mark their
 partners *dirty* from the earliest day they touched and ``rollups_refresh_pairs`` (run by the job worker
 right after the fold) recomputes them from there; other events leave the paired metrics alone.
-``rollups_rebuild`` recomputes everything from the raw rows; it gives the same table as the increments.
+``rollups_rebuild`` recomputes everything from the raw rows, the database doing the summing (one grouped
+``INSERT … SELECT``; only paired events stream through Python, per partner); it gives the same table as
+the increments.
 
 Metric names (days are UTC):
 
 * ``events.<type>`` — number of events of the type; ``value.<type>`` — sum of their values;
+  ``events.*`` — every event, whatever its type;
 * ``contact``, ``contact.inbound``, ``contact.outbound`` — communication events (``catalog`` ``contact``);
 * ``content.reach`` / ``content.impressions`` / ``content.engagements`` — sums over content posts;
   ``content.followers`` — the largest audience reported that day (a gauge: max, not sum);
@@ -21,9 +27,10 @@ Metric names (days are UTC):
   ``.seconds``, ``deliverable.on_time`` / ``deliverable.late`` — on the day the pair completed; the
   individual intervals are kept in ``PairedInterval`` for exact medians.
 
-Modules: ``deltas`` (what a row adds: pure), ``store`` (raw reads, cell upserts, the lock, the fill
-state), ``fold`` (the queue and its fold), ``pairs`` (paired metrics), ``rebuild``. The package sits
-below the task layer: ``activity.tasks`` imports it, never the other way round.
+Modules: ``deltas`` (what a row adds: pure), ``columns`` (metric names ↔ columns), ``store`` (raw reads,
+row upserts, the lock, the fill state), ``fold`` (the queue and its fold), ``pairs`` (paired metrics),
+``rebuild``, ``read`` (every read). The package sits below the task layer: ``activity.tasks`` imports
+it, never the other way round.
 """
 
 from __future__ import annotations

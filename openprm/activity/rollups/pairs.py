@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from openprm.activity import pairing
 from openprm.activity.catalog import EventKind
-from openprm.activity.models import Event, PairedInterval, PartnerDayMetric, RollupDirty
+from openprm.activity.models import Event, PairedInterval, RollupDirty
+from openprm.activity.rollups import columns
 from openprm.activity.rollups.deltas import PAIRED_TYPES, Cell, day_of, workspace_kinds
 from openprm.activity.rollups.store import converter, pg_array, reading_cursor, touch, upsert
 from openprm.core.tasks import workspace_scope
@@ -28,15 +28,14 @@ def _json_text(name: str) -> str:
     return f"json_extract(properties, '$.{name}')"
 
 
-def _paired_items(
-    workspace_id: int, partner_ids: Sequence[int], kinds: Mapping[str, EventKind]
-) -> dict[int, list[pairing.Item]]:
-    """The partners' events that pair, as ``pairing.Item``: one raw query reading only what pairing
-    needs (properties only of the types whose ticket/deliverable id pairs them; of messages, their
-    ``thread_id`` and ``in_reply_to``)."""
+def _paired_query(
+    workspace_id: int, kinds: Mapping[str, EventKind], partner_ids: Sequence[int] | None
+) -> tuple[str, list[object]]:
+    """One raw query reading only what pairing needs of the events that pair (properties only of the
+    types whose ticket/deliverable id pairs them; of messages, their ``thread_id`` and ``in_reply_to``):
+    of the given partners, or of all (then sorted by partner, for streaming)."""
     types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
     with_ref = [t for t in types if t.startswith(pairing.REF_PREFIXES)]
-    implied = {k: kind.direction for k, kind in kinds.items()}
 
     def marks(values: Sequence[object]) -> str:
         return ", ".join(["%s"] * len(values))
@@ -46,20 +45,35 @@ def _paired_items(
         f"CASE WHEN type IN ({marks(with_ref)}) THEN properties END, event_id, "
         f"{_json_text('thread_id')}, {_json_text('in_reply_to')} "
         f"FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE workspace_id = %s "
-        f"AND partner_id IN ({marks(partner_ids)}) AND type IN ({marks(types)})"
+        f"AND type IN ({marks(types)})"
     )
+    params: list[object] = [*with_ref, workspace_id, *types]
+    if partner_ids is None:
+        query += " ORDER BY partner_id"
+    else:
+        query += f" AND partner_id IN ({marks(partner_ids)})"
+        params += partner_ids
+    return query, params
+
+
+def _items(
+    workspace_id: int, kinds: Mapping[str, EventKind], partner_ids: Sequence[int] | None
+) -> Iterator[tuple[int, pairing.Item]]:
+    """(partner_id, item) of the partners' events that pair (see ``_paired_query``)."""
+    implied = {k: kind.direction for k, kind in kinds.items()}
     at_of = converter(Event, "occurred_at")
     properties_of = converter(Event, "properties")
-    items: dict[int, list[pairing.Item]] = defaultdict(list)
+    query, params = _paired_query(workspace_id, kinds, partner_ids)
     with reading_cursor() as cursor:
-        cursor.execute(query, [*with_ref, workspace_id, *partner_ids, *types])
+        cursor.execute(query, params)
         while rows := cursor.fetchmany(10_000):
             for partner_id, type_key, at, direction, properties, event_id, thread, reply_to in rows:
                 ref = ""
                 if properties is not None:
                     props = (properties_of(properties) if properties_of else properties) or {}
                     ref = str(props.get("ticket_id") or props.get("deliverable_id") or "")
-                items[partner_id].append(
+                yield (
+                    partner_id,
                     pairing.Item(
                         type=type_key,
                         at=at_of(at) if at_of else at,
@@ -68,8 +82,17 @@ def _paired_items(
                         event_id=event_id,
                         thread="" if thread is None else str(thread),
                         reply_to="" if reply_to is None else str(reply_to),
-                    )
+                    ),
                 )
+
+
+def _paired_items(
+    workspace_id: int, partner_ids: Sequence[int], kinds: Mapping[str, EventKind]
+) -> dict[int, list[pairing.Item]]:
+    """The partners' events that pair, as ``pairing.Item``, per partner."""
+    items: dict[int, list[pairing.Item]] = defaultdict(list)
+    for partner_id, item in _items(workspace_id, kinds, partner_ids):
+        items[partner_id].append(item)
     return items
 
 
@@ -78,14 +101,14 @@ def _insert_intervals(workspace_id: int, rows: Sequence[tuple[int, str, datetime
     if not rows:
         return
     table = connection.ops.quote_name(PairedInterval._meta.db_table)
-    columns = "(workspace_id, partner_id, kind, day, seconds)"
+    target = f"{table} (workspace_id, partner_id, kind, day, seconds)"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             partners, kinds, days, seconds = zip(*rows, strict=True)
             names = sorted(set(kinds))
             position = {name: i for i, name in enumerate(names, 1)}
             cursor.execute(
-                f"INSERT INTO {table} {columns} SELECT %s, p, (%s::text[])[k], d, s "  # noqa: S608
+                f"INSERT INTO {target} SELECT %s, p, (%s::text[])[k], d, s "  # noqa: S608
                 "FROM unnest(%s::bigint[], %s::int[], %s::date[], %s::bigint[]) AS interval(p, k, d, s)",
                 [
                     workspace_id,
@@ -99,7 +122,7 @@ def _insert_intervals(workspace_id: int, rows: Sequence[tuple[int, str, datetime
             return
         adapt_day = connection.ops.adapt_datefield_value
         cursor.executemany(
-            f"INSERT INTO {table} {columns} VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+            f"INSERT INTO {target} VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
             [[workspace_id, p, k, adapt_day(d), s] for p, k, d, s in rows],
         )
 
@@ -122,14 +145,7 @@ def repair(
         PairedInterval.objects.filter(
             workspace_id=workspace_id, partner_id__in=partner_ids, day__gte=since
         ).delete()
-        PartnerDayMetric.objects.filter(
-            Q(metric__startswith="reply.")
-            | Q(metric__startswith="ticket.")
-            | Q(metric__startswith="deliverable."),
-            workspace_id=workspace_id,
-            partner_id__in=partner_ids,
-            day__gte=since,
-        ).delete()
+    _clear_paired(workspace_id, partner_ids, since)
     intervals: list[tuple[int, str, datetime.date, int]] = []
     cells: dict[Cell, Decimal] = {}
     for partner_id in partner_ids:
@@ -138,6 +154,52 @@ def repair(
         cells.update(pairing.interval_metrics(partner_id, found))
     _insert_intervals(workspace_id, intervals)
     upsert(workspace_id, cells, gauge=False)
+
+
+def _clear_paired(workspace_id: int, partner_ids: Sequence[int], since: datetime.date) -> None:
+    """Set the paired figures of these partners to nothing from ``since`` on (before they are re-added)."""
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(partner_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(columns.TABLE)} SET "  # noqa: S608
+            + ", ".join(f"{c} = NULL" for c in columns.PAIRED_COLUMNS)
+            + f" WHERE workspace_id = %s AND partner_id IN ({marks}) AND day >= %s",
+            [workspace_id, *partner_ids, connection.ops.adapt_datefield_value(since)],
+        )
+
+
+def rebuild_pairs(workspace_id: int, kinds: Mapping[str, EventKind], *, flush: int = 100_000) -> None:
+    """The paired intervals and figures of every partner, into a workspace's empty paired rollups: the
+    events that pair stream past once, sorted by partner, each partner's paired when the next begins;
+    intervals and figures are written every ``flush`` intervals (memory stays bounded)."""
+    intervals: list[tuple[int, str, datetime.date, int]] = []
+    cells: dict[Cell, Decimal] = {}
+
+    def done(partner_id: int, items: list[pairing.Item]) -> None:
+        found = pairing.pair(items)
+        intervals.extend((partner_id, i.kind, day_of(i.end), i.seconds) for i in found)
+        cells.update(pairing.interval_metrics(partner_id, found))
+
+    def write() -> None:
+        _insert_intervals(workspace_id, intervals)
+        upsert(workspace_id, cells, gauge=False)
+        intervals.clear()
+        cells.clear()
+
+    current: int | None = None
+    items: list[pairing.Item] = []
+    for partner_id, item in _items(workspace_id, kinds, None):
+        if partner_id != current:
+            if current is not None:
+                done(current, items)
+                if len(intervals) >= flush:
+                    write()
+            current, items = partner_id, []
+        items.append(item)
+    if current is not None:
+        done(current, items)
+    write()
 
 
 def rollups_refresh_pairs(*, workspace_id: int, chunk: int = 1_000) -> int:

@@ -1,9 +1,9 @@
 """Reading the event rollups: the ONLY way anything reads them (the metric engine, selectors, benches).
 
-Every function answers one aggregate query (or one per few thousand partners) over the rollup tables —
-never raw events — and returns plain dicts of ``Decimal`` (``float`` for medians). Metric names are the
-ones documented in the package docstring; ``events.*`` is the total over every event type. Days are
-whole UTC days, ``start`` and ``end`` both included.
+Every function answers with one aggregate query (per few thousand partners on SQLite) over the rollup
+tables — never raw events — and returns plain dicts of ``Decimal`` (``float`` for medians). Metric names
+are the ones documented in the package docstring; ``events.*`` is the total over every event type. Days
+are whole UTC days, ``start`` and ``end`` both included.
 
 Scoping: the caller names the workspace and, usually, the partners (a selector that scoped them by its
 actor). When an access scope is active the reads are narrowed to it as well — a partner user's scope
@@ -21,31 +21,22 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
-from openprm.activity.models import PairedInterval, PartnerDayMetric
-from openprm.activity.rollups.deltas import GAUGES
+from openprm.activity.models import PairedInterval, PartnerDay
+from openprm.activity.rollups import columns
 from openprm.core.scoping import ScopeError, active_scope_or_none
 from openprm.partners.models import Partner
 
 By = Literal["partner", "month", "partner_month", "day"]
 Key = int | datetime.date | tuple[int, datetime.date]
-ALL_EVENTS = "events.*"
+ALL_EVENTS = columns.ALL_EVENTS
 INTERVAL_KINDS = ("reply.partner", "reply.vendor", "ticket.resolved")
-PLACES = Decimal("0.0001")  # rollup values carry 4 decimal places
 _CHUNK = 5_000  # partner ids per query on SQLite (PostgreSQL takes them as one array)
 
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-def _number(value: Any) -> Decimal:
-    """A database number as a Decimal of the rollups' precision (SQLite sums decimals as floats)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    return Decimal(str(value)).quantize(PLACES)
 
 
 def _day(value: Any) -> datetime.date:
@@ -56,8 +47,14 @@ def _day(value: Any) -> datetime.date:
     return datetime.date.fromisoformat(str(value)[:10])
 
 
+def _rows(query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return list(cursor.fetchall())
+
+
 def _scope(workspace_id: int) -> tuple[str, list[Any]]:
-    """SQL conditions (on ``partner_id``) narrowing a read to the active access scope, if any."""
+    """SQL conditions (on ``t.partner_id``) narrowing a read to the active access scope, if any."""
     scope = active_scope_or_none()
     if scope is None:
         return "", []
@@ -65,11 +62,11 @@ def _scope(workspace_id: int) -> tuple[str, list[Any]]:
         raise ScopeError("rollups of another workspace read inside an access scope")
     sql, params = "", []
     if scope.partner_id is not None:
-        sql += " AND partner_id = %s"
+        sql += " AND t.partner_id = %s"
         params.append(scope.partner_id)
     if scope.owner_id is not None:
         table = connection.ops.quote_name(Partner._meta.db_table)
-        sql += f" AND partner_id IN (SELECT id FROM {table} WHERE workspace_id = %s AND owner_id = %s)"  # noqa: S608
+        sql += f" AND t.partner_id IN (SELECT id FROM {table} WHERE workspace_id = %s AND owner_id = %s)"  # noqa: S608
         params += [workspace_id, scope.owner_id]
     return sql, params
 
@@ -84,37 +81,52 @@ def _partner_parts(partner_ids: Collection[int] | None) -> Iterator[tuple[str, l
     if not ids:
         return
     if _postgres():
-        yield " AND partner_id = ANY(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"]
+        yield " AND t.partner_id = ANY(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"]
         return
     for start in range(0, len(ids), _CHUNK):
         part = ids[start : start + _CHUNK]
-        yield f" AND partner_id IN ({', '.join(['%s'] * len(part))})", list(part)
+        yield f" AND t.partner_id IN ({', '.join(['%s'] * len(part))})", list(part)
 
 
-def _names(metrics: Collection[str]) -> tuple[list[str], bool]:
-    """The stored metric names to read, and whether ``events.*`` (every event type) was asked for."""
-    wanted = set(metrics)
-    return sorted(wanted - {ALL_EVENTS}), ALL_EVENTS in wanted
+def _where(workspace_id: int, start: datetime.date | None, end: datetime.date) -> tuple[str, list[Any]]:
+    """Rows of the workspace from ``start`` (or ever) to ``end``, narrowed to the active scope."""
+    where = "t.workspace_id = %s AND t.day <= %s"
+    params: list[Any] = [workspace_id, end]
+    if start is not None:
+        where += " AND t.day >= %s"
+        params.append(start)
+    scope_sql, scope_params = _scope(workspace_id)
+    return where + scope_sql, params + scope_params
 
 
-def _metric_condition(names: Sequence[str], all_events: bool) -> tuple[str, list[Any]]:
-    parts, params = [], list[Any]()
-    if names:
-        parts.append(f"metric IN ({', '.join(['%s'] * len(names))})")
-        params += names
-    if all_events:
-        parts.append("metric LIKE %s")
-        params.append("events.%")
-    return "(" + " OR ".join(parts) + ")", params
+def _split(metrics: Collection[str]) -> tuple[list[str], list[str]]:
+    """The asked metrics that have a column (as columns) and those kept in ``extra`` (as names)."""
+    own = sorted({columns.COLUMN_OF[m] for m in metrics if m in columns.COLUMN_OF}, key=columns.COLUMNS.index)
+    return own, sorted({m for m in metrics if m not in columns.COLUMN_OF})
 
 
-def _rows(query: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return list(cursor.fetchall())
+def _group(by: By) -> list[str]:
+    if by == "partner":
+        return ["t.partner_id"]
+    if by == "day":
+        return ["t.day"]
+    month = "CAST(date_trunc('month', t.day) AS date)" if _postgres() else "substr(t.day, 1, 7) || '-01'"
+    return [month] if by == "month" else ["t.partner_id", month]
 
 
-_TABLE = PartnerDayMetric._meta.db_table
+def _key(by: By, parts: Sequence[Any]) -> Key:
+    if by == "partner":
+        return int(parts[0])
+    if by in ("day", "month"):
+        return _day(parts[0])
+    return (int(parts[0]), _day(parts[1]))
+
+
+def _extra_each() -> str:
+    """A FROM item listing each row's ``extra`` entries as ``e.key``, ``e.value``."""
+    if _postgres():
+        return "CROSS JOIN LATERAL jsonb_each_text(t.extra) AS e"
+    return "CROSS JOIN json_each(t.extra) AS e"
 
 
 def _cells(
@@ -126,64 +138,39 @@ def _cells(
     partner_ids: Collection[int] | None,
     by: By,
 ) -> dict[Key, dict[str, Decimal]]:
-    names, all_events = _names(metrics)
-    if not names and not all_events:
+    own, extra = _split(metrics)
+    if not own and not extra:
         return {}
-    quote = connection.ops.quote_name
-    if by == "partner":
-        group = ["partner_id"]
-    elif by == "day":
-        group = ["day"]
-    else:
-        month = "CAST(date_trunc('month', day) AS date)" if _postgres() else "substr(day, 1, 7) || '-01'"
-        group = [month] if by == "month" else ["partner_id", month]
-    gauges = [n for n in names if n in GAUGES]
-    flows = [n for n in names if n not in GAUGES]
-    scope_sql, scope_params = _scope(workspace_id)
+    table = connection.ops.quote_name(columns.TABLE)
+    group = _group(by)
+    keys = ", ".join(group)
+    positions = ", ".join(str(i + 1) for i in range(len(group)))
+    where, params = _where(workspace_id, start, end)
     found: dict[Key, dict[str, Decimal]] = defaultdict(dict)
+    aggregates = ", ".join(f"{'MAX' if c in columns.GAUGE_COLUMNS else 'SUM'}(t.{c})" for c in own)
     for partner_sql, partner_params in _partner_parts(partner_ids):
-        for selected, all_flag, aggregate in ((flows, all_events, "SUM"), (gauges, False, "MAX")):
-            if not selected and not all_flag:
-                continue
-            condition, metric_params = _metric_condition(selected, all_flag)
-            where = "workspace_id = %s AND day <= %s"
-            params: list[Any] = [workspace_id, end]
-            if start is not None:
-                where += " AND day >= %s"
-                params.append(start)
-            keys = ", ".join(group)
-            # events.* sums every event type: rows of a type also asked for by name count in both
+        if own:
             query = (
-                f"SELECT {keys}, metric, {aggregate}(value) FROM {quote(_TABLE)} "  # noqa: S608
-                f"WHERE {where} AND {condition}{partner_sql}{scope_sql} GROUP BY {keys}, metric"
+                f"SELECT {keys}, {aggregates} FROM {table} AS t "  # noqa: S608
+                f"WHERE {where}{partner_sql} GROUP BY {positions}"
             )
-            rows = _rows(query, [*params, *metric_params, *partner_params, *scope_params])
-            for row in rows:
-                *key_parts, metric, value = row
-                key = _key(by, key_parts)
-                number = _number(value)
-                targets = []
-                if metric in selected:
-                    targets.append(metric)
-                if all_flag and metric.startswith("events."):
-                    targets.append(ALL_EVENTS)
-                cell = found[key]
-                for target in targets:
-                    if aggregate == "MAX":
-                        cell[target] = max(cell.get(target, number), number)
-                    else:
-                        cell[target] = cell.get(target, Decimal(0)) + number
-    return {key: values for key, values in found.items() if any(values.values())}
-
-
-def _key(by: By, parts: Sequence[Any]) -> Key:
-    if by == "partner":
-        return int(parts[0])
-    if by == "day":
-        return _day(parts[0])
-    if by == "month":
-        return _day(parts[0])
-    return (int(parts[0]), _day(parts[1]))
+            for row in _rows(query, [*params, *partner_params]):
+                cell = found[_key(by, row[: len(group)])]
+                for column, value in zip(own, row[len(group) :], strict=True):
+                    if value:
+                        cell[columns.METRIC_OF[column]] = columns.decimal(value)
+        if extra:
+            number = "CAST(e.value AS numeric)" if _postgres() else "e.value"
+            query = (
+                f"SELECT {keys}, e.key, SUM({number}) FROM {table} AS t {_extra_each()} "  # noqa: S608
+                f"WHERE t.extra IS NOT NULL AND e.key IN ({', '.join(['%s'] * len(extra))}) AND {where}"
+                f"{partner_sql} GROUP BY {positions}, e.key"
+            )
+            for row in _rows(query, [*extra, *params, *partner_params]):
+                *parts, name, value = row
+                if value:
+                    found[_key(by, parts)][name] = columns.decimal(value)
+    return {key: values for key, values in found.items() if values}
 
 
 def sums(
@@ -199,7 +186,7 @@ def sums(
     partner id, the first day of the month, (partner id, first day of the month) or the day.
 
     A gauge (``content.followers``) gives its largest value of the group instead of a sum. Only groups
-    with a non-zero value appear; within a group, metrics without rows are absent (read them as 0)."""
+    with a non-zero value appear; within a group, metrics without a value are absent (read them as 0)."""
     return _cells(workspace_id, metrics=metrics, start=start, end=end, partner_ids=partner_ids, by=by)
 
 
@@ -228,23 +215,27 @@ def last_days(
 ) -> dict[int, datetime.date]:
     """Per partner, the latest day up to ``on_or_before`` (and from ``since``) on which any of the
     metrics is above 0 (e.g. the last contact, the last qualifying event). Partners with none are absent."""
-    names, all_events = _names(metrics)
-    if not names and not all_events:
+    own, extra = _split(metrics)
+    if not own and not extra:
         return {}
-    condition, metric_params = _metric_condition(names, all_events)
-    scope_sql, scope_params = _scope(workspace_id)
-    where = "workspace_id = %s AND day <= %s AND value > 0"
-    params: list[Any] = [workspace_id, on_or_before]
-    if since is not None:
-        where += " AND day >= %s"
-        params.append(since)
+    conditions = [f"t.{c} > 0" for c in own]
+    condition_params: list[Any] = []
+    for name in extra:
+        if _postgres():
+            conditions.append("CAST(t.extra ->> %s AS numeric) > 0")
+            condition_params.append(name)
+        else:
+            conditions.append("json_extract(t.extra, %s) > 0")
+            condition_params.append(f'$."{name}"')
+    table = connection.ops.quote_name(columns.TABLE)
+    where, params = _where(workspace_id, since, on_or_before)
     found: dict[int, datetime.date] = {}
     for partner_sql, partner_params in _partner_parts(partner_ids):
         query = (
-            f"SELECT partner_id, MAX(day) FROM {connection.ops.quote_name(_TABLE)} "  # noqa: S608
-            f"WHERE {where} AND {condition}{partner_sql}{scope_sql} GROUP BY partner_id"
+            f"SELECT t.partner_id, MAX(t.day) FROM {table} AS t "  # noqa: S608
+            f"WHERE {where}{partner_sql} AND ({' OR '.join(conditions)}) GROUP BY t.partner_id"
         )
-        for partner_id, day in _rows(query, [*params, *metric_params, *partner_params, *scope_params]):
+        for partner_id, day in _rows(query, [*params, *partner_params, *condition_params]):
             found[int(partner_id)] = _day(day)
     return found
 
@@ -264,46 +255,59 @@ def gauge_ends(
     value reported on or before ``end``; at the start, the latest reported before ``start`` or — for a
     gauge first reported inside the period — the first reported in it. ``carry_in=False``: only values
     reported inside the period (the first and the last of them). Partners with no value are absent."""
-    quote = connection.ops.quote_name
-    table = quote(_TABLE)
-    scope_sql, scope_params = _scope(workspace_id)
+    column = columns.COLUMN_OF.get(metric)
+    if column not in columns.GAUGE_COLUMNS:
+        raise ValueError(f"{metric} is not a gauge")
+    table = connection.ops.quote_name(columns.TABLE)
+    where, params = _where(workspace_id, None if carry_in else start, end)
     found: dict[int, tuple[Decimal, Decimal]] = {}
-    lower = None if carry_in else start
+
+    def at(alias: str, day: str) -> str:
+        return (
+            f"LEFT JOIN {table} AS {alias} ON {alias}.workspace_id = %s "
+            f"AND {alias}.partner_id = g.partner_id AND {alias}.day = g.{day}"
+        )
+
     for partner_sql, partner_params in _partner_parts(partner_ids):
-        where = "workspace_id = %s AND metric = %s AND day <= %s"
-        params: list[Any] = [workspace_id, metric, end]
-        if lower is not None:
-            where += " AND day >= %s"
-            params.append(lower)
-        # per partner: the last day before the period, the first and the last day up to its end
+        # per partner: the last day reported before the period, the first in it, the last up to its end
         query = (
-            "SELECT g.partner_id, b.value, f.value, l.value FROM ("  # noqa: S608
-            "SELECT partner_id, MAX(CASE WHEN day < %s THEN day END) AS before_day, "
-            "MIN(CASE WHEN day >= %s THEN day END) AS first_day, MAX(day) AS last_day "
-            f"FROM {table} WHERE {where}{partner_sql}{scope_sql} GROUP BY partner_id) g "
-            f"LEFT JOIN {table} b ON b.workspace_id = %s AND b.partner_id = g.partner_id "
-            "AND b.metric = %s AND b.day = g.before_day "
-            f"LEFT JOIN {table} f ON f.workspace_id = %s AND f.partner_id = g.partner_id "
-            "AND f.metric = %s AND f.day = g.first_day "
-            f"JOIN {table} l ON l.workspace_id = %s AND l.partner_id = g.partner_id "
-            "AND l.metric = %s AND l.day = g.last_day"
+            f"SELECT g.partner_id, b.{column}, f.{column}, l.{column} FROM ("  # noqa: S608
+            "SELECT t.partner_id, MAX(CASE WHEN t.day < %s THEN t.day END) AS before_day, "
+            "MIN(CASE WHEN t.day >= %s THEN t.day END) AS first_day, MAX(t.day) AS last_day "
+            f"FROM {table} AS t WHERE {where}{partner_sql} AND t.{column} IS NOT NULL "
+            f"GROUP BY t.partner_id) AS g "
+            f"{at('b', 'before_day')} {at('f', 'first_day')} {at('l', 'last_day')}"
         )
         rows = _rows(
-            query,
-            [
-                start,
-                start,
-                *params,
-                *partner_params,
-                *scope_params,
-                *([workspace_id, metric] * 3),
-            ],
+            query, [start, start, *params, *partner_params, workspace_id, workspace_id, workspace_id]
         )
         for partner_id, before, first, last in rows:
             opening = before if before is not None else first
-            if opening is None:
+            if opening is None or last is None:
                 continue
-            found[int(partner_id)] = (_number(opening), _number(last))
+            found[int(partner_id)] = (columns.decimal(opening), columns.decimal(last))
+    return found
+
+
+def gauge_latest(
+    workspace_id: int, *, metric: str, on_or_before: datetime.date, partner_ids: Collection[int] | None = None
+) -> dict[int, tuple[datetime.date, Decimal]]:
+    """Per partner, the latest value of a gauge reported on or before the day, with its day."""
+    column = columns.COLUMN_OF.get(metric)
+    if column not in columns.GAUGE_COLUMNS:
+        raise ValueError(f"{metric} is not a gauge")
+    table = connection.ops.quote_name(columns.TABLE)
+    where, params = _where(workspace_id, None, on_or_before)
+    found: dict[int, tuple[datetime.date, Decimal]] = {}
+    for partner_sql, partner_params in _partner_parts(partner_ids):
+        query = (
+            f"SELECT g.partner_id, g.last_day, l.{column} FROM ("  # noqa: S608
+            f"SELECT t.partner_id, MAX(t.day) AS last_day FROM {table} AS t "
+            f"WHERE {where}{partner_sql} AND t.{column} IS NOT NULL GROUP BY t.partner_id) AS g "
+            f"JOIN {table} AS l ON l.workspace_id = %s AND l.partner_id = g.partner_id AND l.day = g.last_day"
+        )
+        for partner_id, day, value in _rows(query, [*params, *partner_params, workspace_id]):
+            found[int(partner_id)] = (_day(day), columns.decimal(value))
     return found
 
 
@@ -317,32 +321,58 @@ def interval_medians(
 ) -> dict[int, float]:
     """The exact median, in seconds, of the paired intervals of ``kind`` (``reply.partner``,
     ``reply.vendor``, ``ticket.resolved``) that ended in the period: per partner, and under key 0 over
-    all the given partners together. Partners without an interval are absent (and 0 when none has any)."""
+    all the given partners together. Partners without an interval are absent (key 0 too when none has)."""
+    found = kind_medians(workspace_id, kinds=[kind], start=start, end=end, partner_ids=partner_ids)
+    return found.get(kind, {})
+
+
+def kind_medians(
+    workspace_id: int,
+    *,
+    kinds: Collection[str],
+    start: datetime.date,
+    end: datetime.date,
+    partner_ids: Collection[int] | None = None,
+) -> dict[str, dict[int, float]]:
+    """``interval_medians`` of several kinds in one query: kind → partner (0: all of them) → median."""
     table = connection.ops.quote_name(PairedInterval._meta.db_table)
-    scope_sql, scope_params = _scope(workspace_id)
-    where = "workspace_id = %s AND kind = %s AND day >= %s AND day <= %s"
-    params: list[Any] = [workspace_id, kind, start, end]
-    found: dict[int, float] = {}
+    where, params = _where(workspace_id, start, end)
+    wanted = sorted(set(kinds))
+    if not wanted:
+        return {}
+    marks = ", ".join(["%s"] * len(wanted))
+    found: dict[str, dict[int, float]] = defaultdict(dict)
     if _postgres():
         for partner_sql, partner_params in _partner_parts(partner_ids):
             query = (
-                "SELECT partner_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) "  # noqa: S608
-                f"FROM {table} WHERE {where}{partner_sql}{scope_sql} "
-                "GROUP BY GROUPING SETS ((partner_id), ())"
+                "SELECT t.kind, t.partner_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY t.seconds) "  # noqa: S608
+                f"FROM {table} AS t WHERE t.kind IN ({marks}) AND {where}{partner_sql} "
+                "GROUP BY GROUPING SETS ((t.kind, t.partner_id), (t.kind))"
             )
-            for partner_id, median in _rows(query, [*params, *partner_params, *scope_params]):
+            for kind, partner_id, median in _rows(query, [*wanted, *params, *partner_params]):
                 if median is not None:
-                    found[0 if partner_id is None else int(partner_id)] = float(median)
-        return found
-    every: list[int] = []
-    per_partner: dict[int, list[int]] = defaultdict(list)
+                    found[kind][0 if partner_id is None else int(partner_id)] = float(median)
+        return dict(found)
+    every: dict[str, list[int]] = defaultdict(list)
+    per_partner: dict[tuple[str, int], list[int]] = defaultdict(list)
     for partner_sql, partner_params in _partner_parts(partner_ids):
-        query = f"SELECT partner_id, seconds FROM {table} WHERE {where}{partner_sql}{scope_sql}"  # noqa: S608
-        for partner_id, seconds in _rows(query, [*params, *partner_params, *scope_params]):
-            per_partner[int(partner_id)].append(int(seconds))
-            every.append(int(seconds))
-    for partner_id, values in per_partner.items():
-        found[partner_id] = float(statistics.median(values))
-    if every:
-        found[0] = float(statistics.median(every))
-    return found
+        query = (
+            f"SELECT t.kind, t.partner_id, t.seconds FROM {table} AS t "  # noqa: S608
+            f"WHERE t.kind IN ({marks}) AND {where}{partner_sql}"
+        )
+        for kind, partner_id, seconds in _rows(query, [*wanted, *params, *partner_params]):
+            per_partner[(kind, int(partner_id))].append(int(seconds))
+            every[kind].append(int(seconds))
+    for (kind, partner_id), values in per_partner.items():
+        found[kind][partner_id] = float(statistics.median(values))
+    for kind, values in every.items():
+        found[kind][0] = float(statistics.median(values))
+    return dict(found)
+
+
+def last_contact_subquery() -> Subquery:
+    """The day of a partner's last contact, as a subquery on ``OuterRef("pk")`` (for partner lists:
+    one index probe per listed partner, within the active scope's workspace)."""
+    return Subquery(
+        PartnerDay.objects.filter(partner_id=OuterRef("pk"), contact__gt=0).order_by("-day").values("day")[:1]
+    )

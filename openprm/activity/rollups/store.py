@@ -5,6 +5,8 @@ exclusively; the fill state (``RollupState``)."""
 from __future__ import annotations
 
 import datetime
+import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -12,7 +14,8 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from openprm.activity.models import Event, PartnerDayMetric, RollupDirty, RollupState
+from openprm.activity.models import Event, RollupDirty, RollupState
+from openprm.activity.rollups import columns
 from openprm.activity.rollups.deltas import Cell, DayRow, Number
 from openprm.core.tasks import workspace_scope
 
@@ -87,58 +90,112 @@ def pg_array(values: Iterable[object]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def upsert(workspace_id: int, cells: Mapping[Cell, Number], *, gauge: bool) -> None:
-    """Add (or, for gauges, raise to) each cell's value; PostgreSQL takes the cells as arrays, many
-    thousand per statement, SQLite one statement per cell in one ``executemany``."""
-    if not cells:
+def _json_number(value: object) -> object:
+    """Numbers in ``extra`` are JSON numbers (a Decimal's float has the same short decimal text)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _assignments(table: str) -> str:
+    """``DO UPDATE SET`` of an upsert into ``PartnerDay``: sums add (NULL is 0, a 0 result is NULL),
+    gauges keep the larger, ``extra`` merges key by key (keys summing to 0 dropped)."""
+    parts = []
+    for column in columns.COLUMNS:
+        old, new = f"{table}.{column}", f"excluded.{column}"
+        if column in columns.GAUGE_COLUMNS:
+            parts.append(f"{column} = CASE WHEN {old} IS NULL OR {new} > {old} THEN {new} ELSE {old} END")
+        else:
+            parts.append(f"{column} = NULLIF(COALESCE({old}, 0) + COALESCE({new}, 0), 0)")
+    if connection.vendor == "postgresql":
+        merged = (
+            "(SELECT jsonb_object_agg(k, s) FROM (SELECT k, SUM(v) AS s FROM ("  # noqa: S608
+            f"SELECT key, value::numeric FROM jsonb_each_text({table}.extra) UNION ALL "
+            "SELECT key, value::numeric FROM jsonb_each_text(excluded.extra)) AS x(k, v) "
+            "GROUP BY k HAVING SUM(v) <> 0) AS y)"
+        )
+    else:
+        merged = (
+            "(SELECT NULLIF(json_group_object(k, s), '{}') FROM (SELECT key AS k, SUM(value) AS s FROM ("  # noqa: S608
+            f"SELECT key, value FROM json_each({table}.extra) UNION ALL "
+            "SELECT key, value FROM json_each(excluded.extra)) GROUP BY key HAVING SUM(value) <> 0))"
+        )
+    parts.append(
+        f"extra = CASE WHEN excluded.extra IS NULL THEN {table}.extra "
+        f"WHEN {table}.extra IS NULL THEN excluded.extra ELSE {merged} END"
+    )
+    return ", ".join(parts)
+
+
+def upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapping[str, Number]]) -> None:
+    """Add rows — (partner, day) → {column, or metric name for ``extra``: value} — to ``PartnerDay``:
+    PostgreSQL takes them as one JSON document per 20,000 rows (``jsonb_to_recordset``), SQLite one
+    statement per row in one ``executemany``."""
+    if not rows:
         return
     quote = connection.ops.quote_name
-    table = quote(PartnerDayMetric._meta.db_table)
-    update = (
-        f"CASE WHEN excluded.value > {table}.value THEN excluded.value ELSE {table}.value END"
-        if gauge
-        else f"{table}.value + excluded.value"
-    )
-    conflict = f"ON CONFLICT (workspace_id, partner_id, metric, day) DO UPDATE SET value = {update}"
-    ordered = sorted(cells)  # a fixed order, so concurrent writers lock rows in the same order
+    table = quote(columns.TABLE)
+    known = set(columns.COLUMNS)
+    conflict = f"ON CONFLICT (workspace_id, partner_id, day) DO UPDATE SET {_assignments(table)}"
+    names = ", ".join(columns.COLUMNS)
+    ordered = sorted(rows)  # a fixed order, so concurrent writers lock rows in the same order
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            names = sorted({metric for _, _, metric in cells})  # metrics by their position in names
-            position = {name: i for i, name in enumerate(names, 1)}
-            query = (
-                f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) "  # noqa: S608
-                "SELECT %s, p, d, (%s::text[])[m], v "
-                "FROM unnest(%s::bigint[], %s::date[], %s::int[], %s::numeric[]) AS cell(p, d, m, v) "
-                f"{conflict}"
+            types = ", ".join(
+                f"{c} {'numeric' if c in columns.DECIMAL_COLUMNS else 'bigint'}" for c in columns.COLUMNS
             )
-            for start in range(0, len(ordered), 50_000):
-                part = ordered[start : start + 50_000]
-                partners, days, metrics = zip(*part, strict=True)
-                cursor.execute(
-                    query,
-                    [
-                        workspace_id,
-                        names,
-                        pg_array(partners),
-                        pg_array(days),
-                        pg_array(map(position.__getitem__, metrics)),
-                        pg_array(map(cells.__getitem__, part)),
-                    ],
-                )
+            query = (
+                f"INSERT INTO {table} (workspace_id, partner_id, day, {names}, extra) "  # noqa: S608
+                f"SELECT %s, partner_id, day, {names}, extra FROM jsonb_to_recordset(%s::jsonb) "
+                f"AS r(partner_id bigint, day date, {types}, extra jsonb) {conflict}"
+            )
+            for start in range(0, len(ordered), 20_000):
+                documents = []
+                for key in ordered[start : start + 20_000]:
+                    values = rows[key]
+                    document: dict[str, object] = {"partner_id": key[0], "day": key[1].isoformat()}
+                    extra = {}
+                    for name, value in values.items():
+                        if name in known:
+                            document[name] = str(value) if isinstance(value, Decimal) else value
+                        else:
+                            extra[name] = value
+                    if extra:
+                        document["extra"] = extra
+                    documents.append(document)
+                cursor.execute(query, [workspace_id, json.dumps(documents, default=_json_number)])
             return
         adapt_number = connection.ops.adapt_decimalfield_value
-        day_texts = {d: connection.ops.adapt_datefield_value(d) for d in {d for _, d, _ in cells}}
-        rows: list[tuple[int, int, Any, str, Any]] = []
-        for cell in ordered:
-            number: Any = cells[cell]
-            if type(number) is not int:  # counts go as they are, other numbers as Django writes decimals
-                number = adapt_number(number, 24, 4)
-            rows.append((workspace_id, cell[0], day_texts[cell[1]], cell[2], number))
+        adapt_day = connection.ops.adapt_datefield_value
+        marks = ", ".join(["%s"] * (len(columns.COLUMNS) + 4))
+        params: list[list[Any]] = []
+        for key in ordered:
+            values = rows[key]
+            row: list[Any] = [workspace_id, key[0], adapt_day(key[1])]
+            for column in columns.COLUMNS:
+                number: Any = values.get(column)
+                if number is not None and type(number) is not int:
+                    number = adapt_number(number, 24, 4)
+                row.append(number)
+            extra = {name: value for name, value in values.items() if name not in known}
+            row.append(json.dumps(extra, default=_json_number) if extra else None)
+            params.append(row)
         cursor.executemany(
-            f"INSERT INTO {table} (workspace_id, partner_id, day, metric, value) "  # noqa: S608
-            f"VALUES (%s, %s, %s, %s, %s) {conflict}",
-            rows,
+            f"INSERT INTO {table} (workspace_id, partner_id, day, {names}, extra) "  # noqa: S608
+            f"VALUES ({marks}) {conflict}",
+            params,
         )
+
+
+def upsert(workspace_id: int, cells: Mapping[Cell, Number], *, gauge: bool) -> None:
+    """Add (or, for gauges, raise to) each cell's value."""
+    if gauge:
+        rows: dict[tuple[int, datetime.date], dict[str, Number]] = defaultdict(dict)
+        for (partner_id, day, metric), value in cells.items():
+            rows[(partner_id, day)][columns.COLUMN_OF[metric]] = value
+        upsert_rows(workspace_id, rows)
+    else:
+        upsert_rows(workspace_id, columns.rows_of(cells))
 
 
 _LOCK_NAMESPACE = 7301  # PostgreSQL advisory locks: (namespace, workspace id)
@@ -163,8 +220,12 @@ def rollups_add(
 ) -> None:
     """Add deltas to the rollups (inside the caller's transaction) and mark partners for re-pairing."""
     lock(workspace_id)
-    upsert(workspace_id, {cell: v for cell, v in (sums or {}).items() if v}, gauge=False)
-    upsert(workspace_id, dict(gauges or {}), gauge=True)
+    rows = columns.rows_of(sums or {})
+    for (partner_id, day, metric), value in (gauges or {}).items():
+        row = rows.setdefault((partner_id, day), {})
+        column = columns.COLUMN_OF[metric]
+        row[column] = max(row.get(column, value), value)
+    upsert_rows(workspace_id, rows)
     if dirty:
         _mark_dirty(workspace_id, dirty)
 

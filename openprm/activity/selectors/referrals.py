@@ -10,9 +10,10 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 
-from openprm.activity.models import Click, Conversion, Coupon, PartnerDayMetric, TrackingLink
+from openprm.activity.models import Click, Conversion, Coupon, TrackingLink
+from openprm.activity.rollups import read
 from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
 from openprm.core.models import Workspace
@@ -145,25 +146,27 @@ def referral_totals(
         *(f"conversions.{k}.amount" for k in kinds[1:]),
     ]
     metrics.append("conversions.refund.amount")
-    queryset = PartnerDayMetric.objects.filter(metric__in=metrics)
-    if since is not None:
-        queryset = queryset.filter(day__gte=since)
-    if partner_ids is not None:
-        queryset = queryset.filter(partner_id__in=partner_ids)
-    rows = queryset.order_by().values("partner_id", "metric").annotate(total=Sum("value"))
+    if since is None:
+        found = read.stock(
+            actor.workspace_id, metrics=metrics, on_or_before=datetime.date.max, partner_ids=partner_ids
+        )
+    else:
+        found = read.sums(
+            actor.workspace_id, start=since, end=datetime.date.max, metrics=metrics, partner_ids=partner_ids
+        )
     clicks: dict[int, Decimal] = {}
     conversions: dict[int, Decimal] = {}
     revenue: dict[int, Decimal] = {}
-    for row in rows:
-        partner_id, metric, total = row["partner_id"], row["metric"], row["total"] or Decimal(0)
-        if metric == "clicks":
-            clicks[partner_id] = clicks.get(partner_id, Decimal(0)) + total
-        elif metric == "conversions.refund.amount":
-            revenue[partner_id] = revenue.get(partner_id, Decimal(0)) - total
-        elif metric.endswith(".amount"):
-            revenue[partner_id] = revenue.get(partner_id, Decimal(0)) + total
-        else:
-            conversions[partner_id] = conversions.get(partner_id, Decimal(0)) + total
+    for partner_id, values in found.items():
+        for metric, total in values.items():
+            if metric == "clicks":
+                clicks[partner_id] = clicks.get(partner_id, Decimal(0)) + total
+            elif metric == "conversions.refund.amount":
+                revenue[partner_id] = revenue.get(partner_id, Decimal(0)) - total
+            elif metric.endswith(".amount"):
+                revenue[partner_id] = revenue.get(partner_id, Decimal(0)) + total
+            else:
+                conversions[partner_id] = conversions.get(partner_id, Decimal(0)) + total
     return {
         p: ReferralTotals(
             clicks=int(clicks.get(p, 0)),

@@ -13,18 +13,17 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from openprm.activity.models import PartnerDayMetric, RollupPending
+from openprm.activity.models import RollupPending
+from openprm.activity.rollups import rollup_cells
 from openprm.core.scoping import unscoped
 
 FRESHNESS_SECONDS = 60
 
 
 def _metrics(workspace_id: int) -> dict[str, float]:
-    with unscoped():
-        rows = PartnerDayMetric.objects.filter(workspace_id=workspace_id).values_list("metric", "value")
-        totals: dict[str, float] = {}
-        for metric, value in rows:
-            totals[metric] = totals.get(metric, 0) + float(value)
+    totals: dict[str, float] = {}
+    for (_, _, metric), value in rollup_cells(workspace_id=workspace_id).items():
+        totals[metric] = totals.get(metric, 0) + float(value)
     return totals
 
 

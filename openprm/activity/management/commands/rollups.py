@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from openprm.activity.models import PartnerDayMetric, RollupDirty, RollupState
+from openprm.activity.models import PartnerDay, RollupDirty, RollupState
 from openprm.activity.rollups import (
     rollups_fold,
     rollups_queue_state,
@@ -39,8 +39,10 @@ class Command(BaseCommand):
         workspace_id = cli_actor(options["workspace"]).workspace_id
         started = time.perf_counter()
         if options["action"] == "rebuild":
-            cells = rollups_rebuild(workspace_id=workspace_id)
-            self.stdout.write(f"Rebuilt {cells} rollup cells in {time.perf_counter() - started:.1f} s.")
+            rows = rollups_rebuild(workspace_id=workspace_id)
+            self.stdout.write(
+                f"Rebuilt {rows} rollup rows (partner-days) in {time.perf_counter() - started:.1f} s."
+            )
         elif options["action"] == "refresh":
             batches = rollups_fold(workspace_id=workspace_id)
             partners = rollups_refresh_pairs(workspace_id=workspace_id)
@@ -50,10 +52,10 @@ class Command(BaseCommand):
             )
         with workspace_scope(workspace_id):
             state = RollupState.objects.filter(workspace_id=workspace_id).first()
-            cells = PartnerDayMetric.objects.filter(workspace_id=workspace_id).count()
+            rows = PartnerDay.objects.filter(workspace_id=workspace_id).count()
             dirty = RollupDirty.objects.filter(workspace_id=workspace_id).count()
         queue = rollups_queue_state(workspace_id=workspace_id, count_items=True)
-        self.stdout.write(f"Status: {_status(state, queue.pending, dirty)}; {cells} cells.")
+        self.stdout.write(f"Status: {_status(state, queue.pending, dirty)}; {rows} rows (partner-days).")
         items = queue.detail or {"events": 0, "clicks": 0}
         oldest = "" if queue.oldest_age_seconds is None else f", oldest {_ago(queue.oldest_age_seconds)}"
         self.stdout.write(
