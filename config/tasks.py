@@ -16,6 +16,7 @@ from openprm.activity.tasks import fold_rollups
 from openprm.core.outbox import deliver_outbox, outbox_workspaces_due
 from openprm.core.tasks import periodic_job, workspace_ids
 from openprm.deals.tasks import expire_protection_windows
+from openprm.metrics.tasks import close_last_month
 
 
 @periodic_job(crontab(minute="*"))
@@ -34,3 +35,9 @@ def deals_expire_protection() -> int:
 def outbox_catch_up() -> int:
     """Every minute: deliver outbox messages that are due (retries whose time came, lost jobs)."""
     return sum(deliver_outbox.call_local(workspace_id) for workspace_id in outbox_workspaces_due())
+
+
+@periodic_job(crontab(day="1", hour="2", minute="17"))
+def metrics_monthly_close() -> int:
+    """Monthly on the 1st at 02:17 UTC: close last month's metrics in every workspace (idempotent)."""
+    return sum(close_last_month.call_local(workspace_id) for workspace_id in workspace_ids())

@@ -100,6 +100,8 @@ class Value:
 
     value: Raw
     missing: str = ""  # "no data: needs …" when the workspace lacks the inputs
+    late: Raw = None  # a closed period's live value when late data changed it (``metrics.closing``)
+    adjusted: bool = False  # True when ``late`` holds a late adjustment (the live value may be None)
 
     @property
     def available(self) -> bool:

@@ -2,8 +2,10 @@
 catalogued metrics for them over a period or a series of periods. Pages, the API, exports, targets and
 scorecards all read figures through here.
 
-A partner user sees only their own partner; staff restricted to their own partners see only those. Closed
-periods (``metrics.closing``) are served from their snapshots.
+A partner user sees only their own partner; staff restricted to their own partners see only those; partner
+users never get the metrics built on internal figures (partnership costs, the company's revenue:
+:func:`staff_only`). Closed periods (``metrics.closing``) are served from their snapshots, with late
+adjustments next to the closed values.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from collections.abc import Sequence
 
 from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
-from openprm.metrics import engine
+from openprm.metrics import closing, engine
 from openprm.metrics.catalog import metric
 from openprm.metrics.kpis import FORMULAS
-from openprm.metrics.parameters import params_at
+from openprm.metrics.parameters import DEFAULTS, params_at
 from openprm.metrics.periods import Period
 from openprm.metrics.sources import SOURCES
 from openprm.partners.filters import PartnerFilters, partner_filter
@@ -26,6 +28,19 @@ class NotComputableError(LookupError):
     """A catalogued metric the engine does not compute (it is shown on its own page)."""
 
 
+class StaffOnlyMetricError(LookupError):
+    """A metric built on internal figures, asked for by a partner user."""
+
+
+STAFF_ONLY_INPUTS = ("cost.", "company.")  # partnership costs and the company's revenue are internal
+
+
+def staff_only(key: str) -> bool:
+    """Whether metric ``key`` reads internal figures (partner users never see it)."""
+    formula = FORMULAS.get(key)
+    return formula is not None and any(n.startswith(STAFF_ONLY_INPUTS) for n in formula.names(DEFAULTS))
+
+
 def partner_ids(*, actor: Actor, filters: PartnerFilters | None = None) -> list[int]:
     """The ids of the live partners the actor may see that match ``filters``, in id order."""
     actor.require(Perm.PARTNER_VIEW)
@@ -33,13 +48,16 @@ def partner_ids(*, actor: Actor, filters: PartnerFilters | None = None) -> list[
     return sorted(queryset.order_by().values_list("pk", flat=True))
 
 
-def formulas_for(keys: Sequence[str]) -> dict[str, engine.Formula]:
-    """The formulas of ``keys`` (an unknown key raises UnknownMetricError naming the closest ones)."""
+def formulas_for(keys: Sequence[str], actor: Actor | None = None) -> dict[str, engine.Formula]:
+    """The formulas of ``keys`` (an unknown key raises UnknownMetricError naming the closest ones; a
+    staff-only one asked for by a partner user, StaffOnlyMetricError)."""
     found = {}
     for key in keys:
         metric(key)
         if key not in FORMULAS:
             raise NotComputableError(f"{key!r} is not computed by the metric engine (see its own page).")
+        if actor is not None and actor.is_partner_user and staff_only(key):
+            raise StaffOnlyMetricError(f"{key!r} is not available to partner users.")
         found[key] = FORMULAS[key]
     return found
 
@@ -57,9 +75,15 @@ def metric_table(
     ``filters``) and for the whole set, over ``period``."""
     visible = partner_ids(actor=actor, filters=filters)
     ids = visible if partners is None else sorted(set(partners) & set(visible))
+    formulas = formulas_for(keys, actor)
+    record = closing.closed_record(actor.workspace_id, period)
+    if record is not None:
+        return closing.closed_table(
+            record=record, formulas=formulas, partner_ids=ids, period=period, totals=totals
+        )
     return engine.compute(
         workspace_id=actor.workspace_id,
-        formulas=formulas_for(keys),
+        formulas=formulas,
         partner_ids=ids,
         period=period,
         params=params_at(actor.workspace_id, period.start),
@@ -80,16 +104,27 @@ def metric_series(
     """:func:`metric_table` for each of ``periods`` (a trend), the partner set resolved once."""
     visible = partner_ids(actor=actor, filters=filters)
     ids = visible if partners is None else sorted(set(partners) & set(visible))
-    formulas = formulas_for(keys)
-    return [
-        engine.compute(
-            workspace_id=actor.workspace_id,
-            formulas=formulas,
-            partner_ids=ids,
-            period=period,
-            params=params_at(actor.workspace_id, period.start),
-            sources=SOURCES,
-            totals=totals,
+    formulas = formulas_for(keys, actor)
+    closed = closing.closed_keys(actor.workspace_id, periods)
+    tables = []
+    for period in periods:
+        record = closing.closed_record(actor.workspace_id, period) if period.key in closed else None
+        if record is not None:
+            tables.append(
+                closing.closed_table(
+                    record=record, formulas=formulas, partner_ids=ids, period=period, totals=totals
+                )
+            )
+            continue
+        tables.append(
+            engine.compute(
+                workspace_id=actor.workspace_id,
+                formulas=formulas,
+                partner_ids=ids,
+                period=period,
+                params=params_at(actor.workspace_id, period.start),
+                sources=SOURCES,
+                totals=totals,
+            )
         )
-        for period in periods
-    ]
+    return tables

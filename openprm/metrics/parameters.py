@@ -10,11 +10,15 @@ month chosen and never alters an earlier one; closed periods keep their snapshot
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from openprm.activity.catalog import BUILTIN_TYPES
+
+TYPE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class Parameter:
     label: str
     default: Any
     help: str
+    kind: str = "days"  # days | types | ratio | money: how a new value is checked (:func:`clean_value`)
 
 
 PARAMETERS: dict[str, Parameter] = {
@@ -33,36 +38,42 @@ PARAMETERS: dict[str, Parameter] = {
             "Active window (days)",
             90,
             "A partner is active with a qualifying event within this many days up to the period's end.",
+            "days",
         ),
         Parameter(
             "qualifying_types",
             "Event types that make a partner active",
             sorted(k for k, kind in BUILTIN_TYPES.items() if kind.qualifying),
             "Event types whose occurrence counts as activity for the active-partner share.",
+            "types",
         ),
         Parameter(
             "contact_types",
             "Event types that count as contact",
             sorted(k for k, kind in BUILTIN_TYPES.items() if kind.contact),
             "Event types that are communication with the partner (communication frequency, collaboration).",
+            "types",
         ),
         Parameter(
             "collaboration_types",
             "Event types that count as collaboration",
             ["meeting", "call"],
             "Joint work with the partner: meetings, calls (collaboration frequency).",
+            "types",
         ),
         Parameter(
             "pricing_tolerance",
             "Pricing tolerance",
             "0.05",
             "A sell-through line is price-compliant when charged at least list price × (1 − tolerance).",
+            "ratio",
         ),
         Parameter(
             "partnership_cost_per_year",
             "Yearly cost of a partnership",
             "0",
             "What running one partnership costs per year beyond its recorded costs (partner lifetime value).",
+            "money",
         ),
     )
 }
@@ -78,5 +89,51 @@ def params_at(workspace_id: int, day: datetime.date) -> Mapping[str, Any]:
 
 
 def _versions(workspace_id: int, day: datetime.date) -> dict[str, Any]:
-    """The stored versions effective on ``day`` (none until admins set any)."""
-    return {}
+    """The stored versions effective on ``day``: per key, the latest version from on or before it (one
+    query over the workspace's few versions)."""
+    from openprm.metrics.models import MetricParameter
+
+    found: dict[str, Any] = {}
+    rows = MetricParameter.objects.filter(workspace_id=workspace_id, effective_from__lte=day).order_by(
+        "key", "-effective_from"
+    )
+    for key, value in rows.values_list("key", "value"):
+        if key in PARAMETERS:
+            found.setdefault(key, value)
+    return found
+
+
+def clean_value(key: str, value: Any) -> Any:
+    """``value`` of parameter ``key`` as stored, or a ``ValueError`` saying what is expected."""
+    parameter = PARAMETERS.get(key)
+    if parameter is None:
+        raise KeyError(f"No parameter {key!r}; known: {', '.join(sorted(PARAMETERS))}.")
+    if parameter.kind == "days":
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("Give a whole number of days.")
+        try:
+            days = int(value)
+        except ValueError:
+            raise ValueError("Give a whole number of days.") from None
+        if not 1 <= days <= 3660:
+            raise ValueError("Give between 1 and 3660 days.")
+        return days
+    if parameter.kind == "types":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+            raise ValueError("Give a list of event type keys.")
+        keys = sorted({t.strip() for t in items if t.strip()})
+        if not keys or len(keys) > 50 or not all(TYPE_KEY.match(t) for t in keys):
+            raise ValueError("Give 1 to 50 event type keys (lower-case letters, digits, underscores).")
+        return keys
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("Give a number.") from None
+    if not number.is_finite() or isinstance(value, bool):
+        raise ValueError("Give a number.")
+    if parameter.kind == "ratio" and not Decimal(0) <= number <= Decimal(1):
+        raise ValueError("Give a fraction between 0 and 1 (0.05 is 5%).")
+    if parameter.kind == "money" and not Decimal(0) <= number < Decimal("1e12"):
+        raise ValueError("Give an amount of 0 or more.")
+    return str(number.quantize(Decimal("0.0001")).normalize())

@@ -37,10 +37,10 @@ from django.db.models import Count, Q
 
 from openprm.activity.models import RollupState
 from openprm.activity.rollups import read as activity_read
-from openprm.customers.selectors import metric_inputs as customers_inputs
+from openprm.customers import selectors as customers_inputs
 from openprm.deals.rollups import read as deals_read
+from openprm.finance import selectors as finance_inputs
 from openprm.finance.models import Invoice
-from openprm.finance.selectors import metric_inputs as finance_inputs
 from openprm.metrics.engine import TOTAL, Raw, Source
 from openprm.metrics.periods import EARLIEST, LATEST, Period
 from openprm.partners.models import Agreement, AgreementStatus, Partner

@@ -40,7 +40,12 @@ def data(world: Any, django_capture_on_commit_callbacks: Any) -> Any:
     register(world, world.partner_b, "200.00", "closed_won")
     now = timezone.now().replace(microsecond=0)
     items = [
-        {"event_id": f"e{i}", "partner_external_id": p, "type": "portal_login", "occurred_at": now.isoformat()}
+        {
+            "event_id": f"e{i}",
+            "partner_external_id": p,
+            "type": "portal_login",
+            "occurred_at": now.isoformat(),
+        }
         for i, p in enumerate(["A-1", "A-1", "B-1"])
     ]
     with django_capture_on_commit_callbacks(execute=True), scope(world.system.access_scope()):
