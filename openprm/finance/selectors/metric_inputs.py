@@ -41,6 +41,7 @@ from openprm.core.scoping import unscoped
 from openprm.finance.models import CompanyRevenue, CostCategory, Invoice, PartnerCost, SellThroughLine
 
 TOTAL = 0
+CENT = Decimal("0.01")
 DEFAULT_TOLERANCE = Decimal("0.05")  # a price up to 5% below list is compliant
 
 Value = Decimal | int | float | None
@@ -90,6 +91,8 @@ def _first_month_in(start: datetime.date) -> datetime.date:
 def _add(out: Inputs, partner_id: int, name: str, value: Value) -> None:
     if value is None:
         return
+    if isinstance(value, Decimal):
+        value = value.quantize(CENT)  # SQLite's sums carry float-like digits
     out.setdefault(partner_id, {})[name] = value
     total = out.setdefault(TOTAL, {})
     current = total.get(name)
@@ -203,7 +206,7 @@ def _company(out: Inputs, workspace_id: int, start: datetime.date, end: datetime
         workspace_id=workspace_id, period__gte=_first_month_in(start), period__lte=end
     ).aggregate(total=Sum("amount"), months=Count("id"))
     if total["months"]:
-        out.setdefault(TOTAL, {})["company.revenue"] = total["total"]
+        out.setdefault(TOTAL, {})["company.revenue"] = Decimal(total["total"]).quantize(CENT)
 
 
 def metric_inputs(
@@ -276,6 +279,9 @@ def sellthrough_by_region(
             .annotate(units=Sum("units_sold"), revenue=Sum(revenue))
         )
         return {
-            row["region"]: {"units": int(row["units"] or 0), "revenue": row["revenue"] or Decimal("0")}
+            row["region"]: {
+                "units": int(row["units"] or 0),
+                "revenue": Decimal(row["revenue"] or 0).quantize(CENT),
+            }
             for row in rows
         }

@@ -188,7 +188,7 @@ def _close(actual: dict[int, dict[str, object]], expected: dict[int, dict[str, o
         for name, value in values.items():
             got = actual[key][name]
             if isinstance(value, Decimal) and name.endswith(".avg"):
-                assert abs(Decimal(got) - value) < Decimal("0.0001"), (key, name)  # type: ignore[arg-type]
+                assert abs(Decimal(got) - value) < Decimal("0.05"), (key, name)  # cents, per partner  # type: ignore[arg-type]
             else:
                 assert got == value, (key, name, got, value)
 

@@ -165,9 +165,7 @@ def test_import_pages_upload_preview_confirm(world, client_for) -> None:  # type
     assert client_for(world.manager).get("/import/finance/costs/").status_code == 403
     assert client.get("/import/finance/nonsense/").status_code == 404
     text = b"partner_external_id,period,category,amount\nA-1,2026-01,fees,10\nB-1,2026-01,oops,5\n"
-    upload = client.post(
-        "/import/finance/costs/", {"file": SimpleUploadedFile("c.csv", text, "text/csv")}
-    )
+    upload = client.post("/import/finance/costs/", {"file": SimpleUploadedFile("c.csv", text, "text/csv")})
     assert upload.status_code == 302
     preview_url = upload["Location"]
     preview = client.get(preview_url).content.decode()
