@@ -47,6 +47,7 @@ from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope
 from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
+from openprm.demo import customers as demo_customers
 from openprm.demo import deals as demo_deals
 from openprm.demo import finance as demo_finance
 from openprm.demo.activity import EventItem, EventRow, engagement_events, engagement_ingest, interactions
@@ -256,6 +257,7 @@ def demo_load(
         load.deals(partners, managers, programs.default)
         load.referrals()
         demo_finance.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
+        demo_customers.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
         load.say("Building the daily rollups…")
         result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)
     analyze_tables(  # fresh planner statistics (PostgreSQL) of every table the load wrote, after the commit
