@@ -192,7 +192,7 @@ def _config(actor: Actor, program: Any) -> dict[str, Any]:
 
 
 @router.get(
-    "/scorecards/config/{program_id}",
+    "/scorecards/programs/{program_id}/config",
     response={200: ConfigOut, **ERRORS},
     operation_id="openprm_scorecards_api_config_get",
 )
@@ -203,7 +203,7 @@ def config_get(request: HttpRequest, program_id: uuid.UUID) -> dict[str, Any]:
 
 
 @router.put(
-    "/scorecards/config/{program_id}",
+    "/scorecards/programs/{program_id}/config",
     response={200: ConfigOut, **ERRORS},
     operation_id="openprm_scorecards_api_config_put",
 )
@@ -219,7 +219,7 @@ def config_put(request: HttpRequest, program_id: uuid.UUID, payload: ConfigIn) -
 
 
 @router.delete(
-    "/scorecards/config/{program_id}",
+    "/scorecards/programs/{program_id}/config",
     response={200: ConfigOut, **ERRORS},
     operation_id="openprm_scorecards_api_config_delete",
 )

@@ -199,7 +199,7 @@ def test_config_and_tier_criteria(data: Any, api_for: Any) -> None:
     with scope(data.system.access_scope()):
         program = Program.objects.get(name="Partner Program")
         gold = Tier.objects.get(name="Gold", program=program)
-    url = f"/api/v1/scorecards/config/{program.public_id}"
+    url = f"/api/v1/scorecards/programs/{program.public_id}/config"
     assert admin.get(url).json()["is_default"] is True
     body = {
         "dimensions": [
