@@ -25,7 +25,7 @@ SSR_TIMEOUT_SECONDS = 30
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 MUTED = "#667085"
 
-Number = Decimal | int | float | None
+Number = Decimal | int | float | datetime.date | None  # what the engine gives (a date is not drawn)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Chart:
 
 def plain(value: Number, unit: Unit) -> float | None:
     """A value as drawn: a float (JSON), ratios as percents rounded to 0.1."""
-    if value is None:
+    if value is None or isinstance(value, datetime.date):
         return None
     number = float(value)
     if unit.kind == "percent":
@@ -76,8 +76,8 @@ def _base(title: str, subtitle: str) -> dict[str, Any]:
         "title": {"text": title, "subtext": subtitle, "left": 0, "textStyle": {"fontSize": 14}},
         "color": PALETTE,
         "tooltip": {"trigger": "axis", "confine": True},
-        "legend": {"top": 0, "right": 0, "type": "scroll"},
-        "grid": {"left": 8, "right": 16, "top": 64, "bottom": 8, "containLabel": True},
+        "legend": {"top": 0, "right": 0, "type": "scroll", "width": "45%"},
+        "grid": {"left": 8, "right": 16, "top": 84, "bottom": 8, "containLabel": True},
         "textStyle": {"fontFamily": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
         "animation": True,
     }
@@ -89,7 +89,15 @@ def _empty(option: dict[str, Any], message: str) -> dict[str, Any]:
             "type": "text",
             "left": "center",
             "top": "middle",
-            "style": {"text": message, "fill": MUTED, "fontSize": 13, "width": 320, "overflow": "break"},
+            "style": {
+                "text": message,
+                "fill": MUTED,
+                "fontSize": 13,
+                "lineHeight": 18,
+                "width": 280,
+                "overflow": "break",
+                "align": "center",
+            },
         }
     ]
     return option
@@ -159,13 +167,14 @@ def pie_chart(
         {
             "name": title,
             "type": "pie",
-            "radius": ["35%", "62%"],
-            "center": ["50%", "52%"],
-            "label": {"formatter": "{b}: {c} ({d}%)"},
+            "radius": ["32%", "58%"],
+            "center": ["50%", "54%"],
+            "minShowLabelAngle": 18,  # small slices: in the tooltip and the legend, not as crowded labels
+            "label": {"formatter": "{b}: {c}", "overflow": "truncate", "width": 90},
             "data": [{"name": name, "value": plain(value, unit)} for name, value in items],
         }
     ]
-    has_data = any(value for _, value in items)
+    has_data = any(plain(value, unit) for _, value in items)
     return Chart(
         option=option if has_data else _empty(option, empty), unit=unit, empty="" if has_data else empty
     )

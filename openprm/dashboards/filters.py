@@ -52,7 +52,7 @@ class DashboardFilters:
     start: str = ""  # a custom range's first day (YYYY-MM-DD), with ``end``
     end: str = ""
     by: str = "tier"  # cohorts: how partners are grouped
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict, init=False)
 
     @classmethod
     def from_mapping(cls, data: Any) -> DashboardFilters:

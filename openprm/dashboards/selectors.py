@@ -72,6 +72,7 @@ CURRENCY_KEYS = {
     "average_won_deal_size",
 }
 EXPIRING_DAYS = 90
+MISSING = "__missing__"
 NO_TIER = "No tier"
 NO_REGION = "No region"
 NO_START = "No start date"
@@ -161,18 +162,24 @@ def _trend_table(
 def _series(
     actor: Actor, f: DashboardFilters, keys: Sequence[str], partners: Sequence[int] | None = None
 ) -> tuple[list[Period], dict[str, list[Any]]]:
+    """The 12 months of the trend and each key's value for the whole set per month; under the key
+    ``MISSING``, the engine's "no data: needs …" of the first key the workspace has no inputs for."""
     months = _months(f)
     tables = figures.metric_series(
         actor=actor, keys=keys, periods=months, filters=f.partners(), partners=partners
     )
-    return months, {key: [t.total(key).value for t in tables] for key in keys}
+    values: dict[str, list[Any]] = {key: [t.total(key).value for t in tables] for key in keys}
+    last = tables[-1] if tables else None
+    values[MISSING] = (
+        [next((last.total(k).missing for k in keys if last.total(k).missing), "")] if last else [""]
+    )
+    return months, values
 
 
-def _missing(actor: Actor, f: DashboardFilters, key: str) -> str:
-    """Why ``key`` has no figures ("no data: needs …"), or ""."""
-    period = _months(f)[-1]
-    table = figures.metric_table(actor=actor, keys=[key], period=period, filters=f.partners(), partners=[])
-    return table.total(key).missing
+def _empty(values: dict[str, list[Any]], message: str) -> str:
+    """What an empty chart says: the engine's "no data: needs …" when that is why, else ``message``."""
+    missing = values.get(MISSING, [""])[0]
+    return f"{missing[:1].upper()}{missing[1:]}." if missing else message
 
 
 def revenue_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] | None = None) -> Panel:
@@ -190,7 +197,9 @@ def revenue_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] | N
         x_name="Month",
         kind="bar",
         stack=True,
-        empty="No won partner deals in these 12 months. Register or import deals, or widen the filters.",
+        empty=_empty(
+            values, "No won partner deals in these 12 months. Register or import deals, or widen the filters."
+        ),
     )
     table = _trend_table(
         "revenue",
@@ -212,7 +221,10 @@ def win_rate_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] | 
         series=[(_label("win_rate"), values["win_rate"])],
         unit=PERCENT,
         x_name="Month",
-        empty="No deals were won or lost in these 12 months. Close deals (won or lost) to see the win rate.",
+        empty=_empty(
+            values,
+            "No deals were won or lost in these 12 months. Close deals (won or lost) to see the win rate.",
+        ),
     )
     table = _trend_table(
         "win_rate", "Win rate by month", months, [Column.of(k) for k in keys], [values[k] for k in keys]
@@ -230,8 +242,7 @@ def active_share_panel(actor: Actor, f: DashboardFilters) -> Panel:
         series=[(_label("active_partner_share"), values["active_partner_share"])],
         unit=PERCENT,
         x_name="Month",
-        empty=_missing(actor, f, "active_partner_share")
-        or "No partner was active in these 12 months. Record activities or import them.",
+        empty=_empty(values, "No partner was active in these 12 months. Record activities or import them."),
     )
     table = _trend_table(
         "active_share",
@@ -252,7 +263,9 @@ def engagement_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] 
         series=[(_label(k), values[k]) for k in ENGAGEMENT_KEYS],
         unit=count("events"),
         x_name="Month",
-        empty="No partner activity in these 12 months. Log interactions or send events to the API.",
+        empty=_empty(
+            values, "No partner activity in these 12 months. Log interactions or send events to the API."
+        ),
     )
     table = _trend_table(
         "engagement",
@@ -282,6 +295,14 @@ def _stage_formula(name: str, compute: Callable[[engine.Inputs], engine.Raw]) ->
     return engine.Formula(inputs=(name,), compute=compute, needs=DEAL_NEEDS)
 
 
+def _money_of(name: str) -> Callable[[engine.Inputs], engine.Raw]:
+    return lambda inputs: money(inputs[name])
+
+
+def _count_of(name: str) -> Callable[[engine.Inputs], engine.Raw]:
+    return lambda inputs: int(inputs[name])
+
+
 def pipeline_by_stage(
     actor: Actor, f: DashboardFilters, partners: Sequence[int] | None = None
 ) -> tuple[list[tuple[str, str]], engine.Table]:
@@ -292,8 +313,8 @@ def pipeline_by_stage(
     formulas: dict[str, engine.Formula] = {}
     for key, _ in stages:
         amount, number = f"pipeline.stage.{key}.amount", f"pipeline.stage.{key}.count"
-        formulas[f"{key}.amount"] = _stage_formula(amount, lambda i, n=amount: money(i[n]))
-        formulas[f"{key}.count"] = _stage_formula(number, lambda i, n=number: int(i[n]))
+        formulas[f"{key}.amount"] = _stage_formula(amount, _money_of(amount))
+        formulas[f"{key}.count"] = _stage_formula(number, _count_of(number))
     period = f.period_value
     visible = figures.partner_ids(actor=actor, filters=f.partners())
     ids = visible if partners is None else sorted(set(partners) & set(visible))
@@ -322,7 +343,10 @@ def pipeline_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] | 
         unit=Unit.currency(currency),
         x_name="Stage",
         kind="bar",
-        empty="No open deals at the end of the period. Register deals or pick a later period.",
+        empty=_empty(
+            {MISSING: [found.total(f"{stages[0][0]}.amount").missing if stages else ""]},
+            "No open deals at the end of the period. Register deals or pick a later period.",
+        ),
     )
     table = Table(
         key="pipeline",
@@ -388,7 +412,10 @@ def top_partners_panel(actor: Actor, f: DashboardFilters) -> Panel:
         x_name="Partner",
         kind="bar",
         horizontal=True,
-        empty="No partner won a deal in this period. Pick a longer period or check the filters.",
+        empty=_empty(
+            {MISSING: [found.value(top[0], "won_revenue").missing if top else ""]},
+            "No partner won a deal in this period. Pick a longer period or check the filters.",
+        ),
     )
     table = _leader_table("top_partners", f"Top {LEADERS} partners", top, found, infos, currency)
     return Panel("top_partners", chart, table)
@@ -432,11 +459,7 @@ def mix_panel(actor: Actor, f: DashboardFilters, by: str) -> Panel:
     ids = figures.partner_ids(actor=actor, filters=f.partners())
     counts = _group_counts(partner_infos(ids=ids, program=f.program), by)
     title = f"Partners by {COHORTS[by].lower()}"
-    note = (
-        " (a partner in several programs counts in each of its tiers)"
-        if by == "tier" and not f.program
-        else ""
-    )
+    note = " (some in several tiers)" if by == "tier" and not f.program else ""
     chart = pie_chart(
         title=title,
         subtitle=f"{len(ids):,} partners{note}",
@@ -646,7 +669,10 @@ def cohort_panels(actor: Actor, f: DashboardFilters) -> list[Panel]:
         unit=Unit.currency(currency),
         x_name=label,
         kind="bar",
-        empty="No won revenue in this period for these partners. Pick a longer period.",
+        empty=_empty(
+            {MISSING: [tables[0].total("revenue_per_partner").missing if tables else ""]},
+            "No won revenue in this period for these partners. Pick a longer period.",
+        ),
     )
     win = axis_chart(
         title=f"Win rate by {label.lower()}",
@@ -656,7 +682,10 @@ def cohort_panels(actor: Actor, f: DashboardFilters) -> list[Panel]:
         unit=PERCENT,
         x_name=label,
         kind="bar",
-        empty="No deals were won or lost in this period by these partners.",
+        empty=_empty(
+            {MISSING: [tables[0].total("win_rate").missing if tables else ""]},
+            "No deals were won or lost in this period by these partners.",
+        ),
     )
     return [Panel("cohorts", chart, table), Panel("cohort_win_rate", win, None)]
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from openprm.metrics.catalog import Unit, metric
 from openprm.metrics.display import show
@@ -159,7 +160,7 @@ def to_xlsx(table: Table, filters: Sequence[tuple[str, str]]) -> bytes:
             if column.kind in XLSX_NUMBER:
                 cell.number_format = XLSX_NUMBER[column.kind]
     for index, column in enumerate(table.columns, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
+        letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(12, min(40, len(column.label) + 4))
     about = book.create_sheet("Filters")
     about.append(["Table", table.title])
