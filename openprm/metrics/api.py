@@ -21,8 +21,8 @@ from openprm.core.schemas import Pagination
 from openprm.finance.selectors import sellthrough_by_region
 from openprm.metrics import closing, engine, figures, formulas, glossary, selectors, services
 from openprm.metrics.catalog import UnknownMetricError
-from openprm.metrics.models import MetricParameter, PeriodClose
-from openprm.metrics.parameters import PARAMETERS, params_at
+from openprm.metrics.models import PeriodClose
+from openprm.metrics.parameters import parameter_overview, version_out
 from openprm.metrics.periods import Grain, Period, parse_period
 from openprm.metrics.schemas import (
     ActiveShareOut,
@@ -276,44 +276,12 @@ def _staff(actor: Actor) -> None:
         raise Http404
 
 
-def _version(v: MetricParameter) -> dict[str, Any]:
-    return {
-        "id": v.public_id,
-        "key": v.key,
-        "value": v.value,
-        "effective_from": v.effective_from,
-        "note": v.note,
-        "created_by": v.created_by.email if v.created_by else None,
-        "created_at": v.created_at,
-    }
-
-
 @router.get("/metrics/parameters", tags=TAGS, response={200: list[ParameterOut], **ERRORS})
 def parameter_list(request: HttpRequest) -> list[dict[str, Any]]:
     """Staff: every metric parameter with its default, the value in effect today and its versions."""
     actor = request_actor(request)
     _staff(actor)
-    return selectors_parameters(actor)
-
-
-def selectors_parameters(actor: Actor) -> list[dict[str, Any]]:
-    current = params_at(actor.workspace_id, _today())
-    versions: dict[str, list[dict[str, Any]]] = {}
-    rows = MetricParameter.objects.filter(workspace_id=actor.workspace_id).select_related("created_by")
-    for v in rows.order_by("key", "-effective_from"):
-        versions.setdefault(v.key, []).append(_version(v))
-    return [
-        {
-            "key": p.key,
-            "label": p.label,
-            "help": p.help,
-            "kind": p.kind,
-            "default": p.default,
-            "current": current[p.key],
-            "versions": versions.get(p.key, []),
-        }
-        for p in PARAMETERS.values()
-    ]
+    return parameter_overview(actor.workspace_id, _today())
 
 
 @router.post("/metrics/parameters", tags=TAGS, response={201: ParameterVersionOut, **ERRORS})
@@ -324,7 +292,7 @@ def parameter_create(request: HttpRequest, body: ParameterIn) -> tuple[int, dict
     version = services.parameter_add(
         actor=actor, key=body.key, value=body.value, effective_from=body.effective_from, note=body.note
     )
-    return 201, _version(version)
+    return 201, version_out(version)
 
 
 # --------------------------------------------------------------------------------------------- periods

@@ -137,3 +137,39 @@ def clean_value(key: str, value: Any) -> Any:
     if parameter.kind == "money" and not Decimal(0) <= number < Decimal("1e12"):
         raise ValueError("Give an amount of 0 or more.")
     return str(number.quantize(Decimal("0.0001")).normalize())
+
+
+def version_out(v: Any) -> dict[str, Any]:
+    """A stored version as pages and the API show it."""
+    return {
+        "id": v.public_id,
+        "key": v.key,
+        "value": v.value,
+        "effective_from": v.effective_from,
+        "note": v.note,
+        "created_by": v.created_by.email if v.created_by else None,
+        "created_at": v.created_at,
+    }
+
+
+def parameter_overview(workspace_id: int, today: datetime.date) -> list[dict[str, Any]]:
+    """Every parameter with its default, the value in effect ``today`` and its versions, newest first."""
+    from openprm.metrics.models import MetricParameter
+
+    current = params_at(workspace_id, today)
+    versions: dict[str, list[dict[str, Any]]] = {}
+    rows = MetricParameter.objects.filter(workspace_id=workspace_id).select_related("created_by")
+    for v in rows.order_by("key", "-effective_from"):
+        versions.setdefault(v.key, []).append(version_out(v))
+    return [
+        {
+            "key": p.key,
+            "label": p.label,
+            "help": p.help,
+            "kind": p.kind,
+            "default": p.default,
+            "current": current[p.key],
+            "versions": versions.get(p.key, []),
+        }
+        for p in PARAMETERS.values()
+    ]

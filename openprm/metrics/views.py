@@ -7,17 +7,22 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
 from openprm.activity.selectors import timeline as timeline_selectors
-from openprm.core.http import actor_of, member_view, staff_view
-from openprm.metrics import formulas, selectors
+from openprm.core.http import actor_of, member_view, paginate, staff_view
+from openprm.metrics import closing, formulas, selectors, services
 from openprm.metrics import glossary as metric_glossary
 from openprm.metrics.catalog import METRICS, Family, metric
 from openprm.metrics.display import percent, show
+from openprm.metrics.models import PeriodClose
+from openprm.metrics.parameters import PARAMETERS, parameter_overview
+from openprm.metrics.periods import Period
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
 
@@ -152,3 +157,74 @@ def glossary(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns += [path("glossary/", glossary, name="glossary")]
+
+
+# --------------------------------------------------------------------------------------------- settings
+
+
+@staff_view
+def parameters_page(request: HttpRequest) -> HttpResponse:
+    """Staff: the metric parameters, the value in effect today and every version; admins add a version
+    from a month on (refused inside a closed period)."""
+    actor = actor_of(request)
+    if request.method == "POST":
+        key = request.POST.get("key", "")
+        raw = request.POST.get("value", "").replace("\x00", "")
+        value: Any = raw
+        if PARAMETERS.get(key) is not None and PARAMETERS[key].kind == "types":
+            value = raw.split(",")
+        try:
+            start = datetime.date.fromisoformat(request.POST.get("effective_from", "") + "-01")
+            services.parameter_add(
+                actor=actor, key=key, value=value, effective_from=start, note=request.POST.get("note", "")
+            )
+        except ValueError:
+            messages.error(request, "Give the month the version applies from (YYYY-MM).")
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{PARAMETERS[key].label}: new version from {start:%Y-%m}.")
+            return redirect("metrics:parameters")
+    rows = parameter_overview(actor.workspace_id, _today())
+    return render(request, "metrics/parameters.html", {"parameters": rows, "this_month": f"{_today():%Y-%m}"})
+
+
+@staff_view
+def periods_page(request: HttpRequest) -> HttpResponse:
+    """Staff: the closed and reopened periods; admins close a month and reopen a period (with a reason)."""
+    actor = actor_of(request)
+    if request.method == "POST":
+        period = request.POST.get("period", "").replace("\x00", "").strip()
+        try:
+            if request.POST.get("action") == "reopen":
+                done = closing.period_reopen(
+                    actor=actor, period=period, reason=request.POST.get("reason", "")
+                )
+                messages.success(request, f"Reopened {', '.join(r.period for r in done)}.")
+            else:
+                done = closing.period_close(actor=actor, period=period)
+                if done:
+                    messages.success(request, f"Closed {', '.join(r.period for r in done)}.")
+                else:
+                    messages.info(request, f"{period} was already closed: nothing changed.")
+        except (closing.PeriodError, PermissionDenied) as error:
+            messages.error(request, str(error))
+        else:
+            return redirect("metrics:periods")
+    rows = PeriodClose.objects.filter(workspace_id=actor.workspace_id).select_related(
+        "closed_by", "reopened_by"
+    )
+    last_month = Period.month_of(_today().replace(day=1) - datetime.timedelta(days=1))
+    return render(
+        request,
+        "metrics/periods.html",
+        {"periods": paginate(request, rows.order_by("-start", "end")), "last_month": last_month.key},
+    )
+
+
+urlpatterns += [
+    path("parameters/", parameters_page, name="parameters"),
+    path("periods/", periods_page, name="periods"),
+]
