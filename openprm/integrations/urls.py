@@ -14,6 +14,7 @@ urlpatterns = [
     path("deals/<uuid:token>/", deals.deals_import_preview, name="deals_import_preview"),
     path("deals/<uuid:token>/result/", deals.deals_import_result, name="deals_import_result"),
     path("finance/<str:kind>/", finance.finance_import_upload, name="finance_import"),
+    path("finance/<str:kind>/export.csv", finance.finance_export_csv, name="finance_export"),
     # named per kind: the shared import steps redirect to "<kind>_import_preview" and "<kind>_import_result"
     *(
         pattern

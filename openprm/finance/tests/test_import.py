@@ -143,3 +143,22 @@ def test_cli(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         call_command("import", "company-revenue", str(bad), stderr=err)
     assert "line 3, column period" in err.getvalue()
     assert counts() == (0, 0, 3, 0)
+
+
+def test_an_export_imports_unchanged(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    actor = actor_for(world.finance)
+    for kind, text in (("costs", COSTS), ("invoices", INVOICES), ("sellthrough", SELLTHROUGH)):
+        run(actor, kind, text)
+        path = tmp_path / f"{kind}.csv"
+        call_command("export", kind, "--output", str(path), stderr=io.StringIO())
+        exported = path.read_text()
+        assert exported.splitlines()[0].startswith(
+            ("partner_external_id,period", "partner_external_id,number")
+        )
+        again = run(actor, kind, exported)
+        assert (again.created, again.updated, again.refused) == (0, 0, False)
+        assert again.unchanged == (2 if kind == "invoices" else 3)
+    assert (
+        "A-1,INV-100,2026-01-05,2026-02-04,500.00,USD,2026-02-01,false,false,"
+        in (tmp_path / "invoices.csv").read_text()
+    )

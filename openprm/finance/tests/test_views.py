@@ -184,3 +184,22 @@ def test_import_pages_upload_preview_confirm(world, client_for) -> None:  # type
         "/import/finance/invoices/", {"file": SimpleUploadedFile("i.csv", b"number\nX\n", "text/csv")}
     )
     assert "lacks the column" in client.get(header["Location"]).content.decode()
+
+
+def test_export_link_follows_the_filters_and_the_scope(world, client_for, rows) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(world.analyst)
+    page = client.get(f"/finance/invoices/?partner={world.partner_b.public_id}").content.decode()
+    assert f'href="/import/finance/invoices/export.csv?partner={world.partner_b.public_id}"' in page
+    body = b"".join(
+        client.get(
+            f"/import/finance/invoices/export.csv?partner={world.partner_b.public_id}"
+        ).streaming_content
+    )
+    assert body.decode().splitlines()[1:] == ["B-1,INV-B,2026-03-01,2026-03-31,250.00,USD,,false,false,"]
+    own = make_user(world.workspace, "own@vendor.test", Role.ANALYST, owned_only=True)
+    with unscoped():
+        world.partner_a.owner = own
+        world.partner_a.save()
+    mine = b"".join(client_for(own).get("/import/finance/costs/export.csv").streaming_content).decode()
+    assert mine.splitlines()[1:] == ["A-1,2026-03,fees,1000.00,"]
+    assert client_for(world.a_admin).get("/import/finance/invoices/export.csv").status_code == 404

@@ -6,16 +6,20 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from openprm.accounts.forms import add_service_errors
 from openprm.core.http import actor_of, staff_view
+from openprm.finance.filters import FinanceFilters
 from openprm.finance.services import require_writer
 from openprm.integrations.formats.csvread import CsvHeaderError
+from openprm.integrations.formats.csvwrite import csv_lines
 from openprm.integrations.formats.finance import COLUMNS, REQUIRED
 from openprm.integrations.forms import ImportConfirmForm, ImportUploadForm
+from openprm.integrations.selectors.finance import finance_export
 from openprm.integrations.services.finance import finance_import
 from openprm.integrations.services.pending import pending_import_discard, pending_import_save
 from openprm.integrations.views.common import after_import, pending_or_404
@@ -116,3 +120,16 @@ def finance_import_result(request: HttpRequest, kind: str, token: uuid.UUID) -> 
         return redirect(f"integrations:{kind}_import_preview", token=pending.token)
     context = {"pending": pending, "kind": kind, "title": TITLES[kind], "list_url": LISTS[kind]}
     return render(request, "integrations/finance_import_result.html", {**context, **pending.result})
+
+
+@staff_view
+def finance_export_csv(request: HttpRequest, kind: str) -> StreamingHttpResponse:
+    """The kind's list, filtered by the same query string as its page, as its canonical CSV (every staff
+    role: what the list shows)."""
+    kind = _kind(kind)
+    rows = finance_export(
+        actor=actor_of(request), kind=kind, filters=FinanceFilters.from_mapping(request.GET)
+    )
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{timezone.localdate().isoformat()}.csv"'
+    return response

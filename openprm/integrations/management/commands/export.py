@@ -1,5 +1,6 @@
 """`prm export partners [--output PATH]`: write the canonical CSV (to stdout by default).
-`prm export scorecards --period YYYY-MM --format csv|xlsx [--output PATH]`: every partner's scorecard."""
+`prm export scorecards --period YYYY-MM --format csv|xlsx [--output PATH]`: every partner's scorecard.
+`prm export costs|invoices|sellthrough|company-revenue [--output PATH]`: the finance CSVs (re-importable)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from openprm.core.actors import cli_actor
 from openprm.integrations.formats.csvwrite import csv_lines
 from openprm.integrations.selectors import partner_export
+from openprm.integrations.selectors.finance import FINANCE_EXPORTS, finance_export
 
-KINDS = ("partners", "scorecards")
+KINDS = ("partners", "scorecards", *FINANCE_EXPORTS)
 
 
 class Command(BaseCommand):
@@ -31,7 +33,10 @@ class Command(BaseCommand):
         if options["kind"] == "scorecards":
             self._scorecards(actor, options)
             return
-        lines = csv_lines(partner_export(actor=actor))
+        if options["kind"] in FINANCE_EXPORTS:  # costs, invoices, sellthrough, company-revenue
+            lines = csv_lines(finance_export(actor=actor, kind=options["kind"]))
+        else:
+            lines = csv_lines(partner_export(actor=actor))
         output: Path | None = options["output"]
         if output is None:
             for line in lines:
@@ -41,7 +46,8 @@ class Command(BaseCommand):
         with output.open("w", encoding="utf-8", newline="") as handle:
             for count, line in enumerate(lines):  # noqa: B007 - the last index is the row count
                 handle.write(line)
-        self.stderr.write(f"{max(count, 0)} partner(s) written to {output}")
+        noun = "partner(s)" if options["kind"] == "partners" else f"{options['kind']} record(s)"
+        self.stderr.write(f"{max(count, 0)} {noun} written to {output}")
 
     def _scorecards(self, actor: Any, options: dict[str, Any]) -> None:
         """`prm export scorecards --period YYYY-MM --format csv|xlsx`: every partner's scorecard."""
