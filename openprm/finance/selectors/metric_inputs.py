@@ -17,7 +17,9 @@ Inputs:
   due date), ``invoices.paid_late`` (paid after it, by ``end``) and ``invoices.overdue_unpaid`` (not paid
   by ``end`` and due before ``today``: an invoice of the running month not yet due is not overdue).
   ``invoices.issued``: invoices issued in the period; ``invoices.accurate``: of those, neither disputed
-  nor corrected; ``invoices.amount``: their total in the workspace currency (others are left out).
+  nor corrected; ``invoices.disputed``: of those, disputed, and ``invoices.disputes_corrected``: disputed
+  and corrected (disputes resolved); ``invoices.amount``: their total in the workspace currency (others
+  are left out).
 - ``sellthrough.units_sold``, ``sellthrough.revenue`` (units × price charged), ``sellthrough.lines`` and
   ``sellthrough.lines_compliant`` (price charged at least ``list × (1 − tolerance)``) over the months in
   the period; ``sellthrough.units_on_hand``: units on hand at the partner's last reported month in the
@@ -58,6 +60,8 @@ INVOICE_INPUTS = frozenset(
         "invoices.overdue_unpaid",
         "invoices.issued",
         "invoices.accurate",
+        "invoices.disputed",
+        "invoices.disputes_corrected",
         "invoices.amount",
     }
 )
@@ -145,6 +149,8 @@ def _invoices(
                 "invoices.overdue_unpaid": Count("id", filter=due & unpaid_at_end & Q(due_on__lt=today)),
                 "invoices.issued": Count("id", filter=issued),
                 "invoices.accurate": Count("id", filter=issued & Q(disputed=False, corrected=False)),
+                "invoices.disputed": Count("id", filter=issued & Q(disputed=True)),
+                "invoices.disputes_corrected": Count("id", filter=issued & Q(disputed=True, corrected=True)),
                 "invoices.amount": Sum("amount", filter=issued & Q(currency=currency)),
             }
         )

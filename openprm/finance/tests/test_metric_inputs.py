@@ -149,6 +149,8 @@ def _expected(frames: dict[str, pd.DataFrame], pids: list[int], start, end, tole
         i = issued[issued.partner == pid]
         put(pid, "invoices.issued", len(i))
         put(pid, "invoices.accurate", int((~i.disputed & ~i.corrected).sum()))
+        put(pid, "invoices.disputed", int(i.disputed.sum()))
+        put(pid, "invoices.disputes_corrected", int((i.disputed & i.corrected).sum()))
         put(pid, "invoices.amount", sum(i[i.currency == "USD"].amount, Decimal(0)))
     lines = frames["lines"][frames["lines"].partner.isin(pids)]
     lines = lines[(lines.period >= start) & (lines.period <= end)] if len(lines) else lines
