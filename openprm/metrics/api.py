@@ -226,7 +226,7 @@ def metric_series(request: HttpRequest, query: Query[SeriesQuery]) -> dict[str, 
         )
     except (UnknownMetricError, figures.NotComputableError, figures.StaffOnlyMetricError) as error:
         raise ValidationError({"metrics": str(error.args[0])}) from None
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "partner": None,
             "name": "All partners" if not actor.is_partner_user else "Total",

@@ -74,7 +74,7 @@ def decode(value: Any) -> Raw:
         if value.startswith("@"):
             return datetime.date.fromisoformat(value[1:])
         return Decimal(value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _encode_all(values: Mapping[str, Raw]) -> dict[str, Any]:
