@@ -25,6 +25,7 @@ from config.wsgi import application
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import services
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict
+from openprm.deals.rollups import rollups_rebuild
 from openprm.testing import actor_for
 
 API = "/api/v1"
@@ -586,6 +587,7 @@ def test_metrics_on_a_hand_built_set(world: Any, api_for: Any) -> None:
                 )
     register(world.b_admin, customer_name="Elsewhere", amount="777")  # partner B: outside the filter
     register(staff, partner_id=world.partner_a.pk, customer_name="Euro", amount="50", currency="EUR")
+    rollups_rebuild(workspace_id=world.workspace.pk)  # the dates above were backdated past the services
 
     body = ok(api_for(world.manager).get(f"{API}/metrics/deals?partner={world.partner_a.public_id}"))
     assert body["currency"] == "USD"
