@@ -76,8 +76,8 @@ def _base(title: str, subtitle: str) -> dict[str, Any]:
         "title": {"text": title, "subtext": subtitle, "left": 0, "textStyle": {"fontSize": 14}},
         "color": PALETTE,
         "tooltip": {"trigger": "axis", "confine": True},
-        "legend": {"top": 0, "right": 0, "type": "scroll", "width": "45%"},
-        "grid": {"left": 8, "right": 16, "top": 84, "bottom": 8, "containLabel": True},
+        "legend": {"bottom": 0, "left": "center", "type": "scroll"},
+        "grid": {"left": 8, "right": 16, "top": 72, "bottom": 32, "containLabel": True},
         "textStyle": {"fontFamily": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
         "animation": True,
     }
@@ -118,6 +118,7 @@ def axis_chart(
     kind: str = "line",
     stack: bool = False,
     horizontal: bool = False,
+    every_label: bool = False,
     empty: str,
 ) -> Chart:
     """A line or bar chart over categories (months, stages, partners): one series per (name, values).
@@ -131,15 +132,26 @@ def axis_chart(
         "data": list(categories),
         "axisLabel": {"hideOverlap": True},
     }
+    rotated = every_label and len(categories) > 4
+    if every_label:  # named categories (stages, cohorts): each one labelled, slanted when they are many
+        category_axis["axisLabel"] = {
+            "interval": 0,
+            "rotate": (45 if len(categories) > 10 else 30) if rotated else 0,
+            "width": 110,
+            "overflow": "truncate",
+        }
+        category_axis["nameGap"] = 64 if rotated else 28
     value_axis: dict[str, Any] = {"type": "value", "name": unit.axis, "nameTextStyle": {"align": "left"}}
     if unit.kind == "percent":
         value_axis.update(min=0, max=100)
-    if horizontal:
-        category_axis.update(inverse=True, nameLocation="end", nameGap=8)
+    if horizontal:  # bars of named things (partners): the names are the axis, the title says what they are
+        category_axis.update(inverse=True, name="")
+        value_axis.update(nameLocation="end", nameTextStyle={"align": "right", "verticalAlign": "top"})
         option.update(xAxis=value_axis, yAxis=category_axis)
+        option["grid"]["right"] = 24
     else:
         option.update(xAxis=category_axis, yAxis=value_axis)
-        option["grid"]["bottom"] = 28
+        option["grid"]["bottom"] = 92 if rotated else 56
     option["series"] = [
         {
             "name": name,
@@ -169,8 +181,8 @@ def pie_chart(
             "type": "pie",
             "radius": ["32%", "58%"],
             "center": ["50%", "54%"],
-            "minShowLabelAngle": 18,  # small slices: in the tooltip and the legend, not as crowded labels
-            "label": {"formatter": "{b}: {c}", "overflow": "truncate", "width": 90},
+            "minShowLabelAngle": 14,  # small slices: in the tooltip and the legend, not as crowded labels
+            "label": {"position": "inside", "formatter": "{c}", "color": "#fff", "fontWeight": "bold"},
             "data": [{"name": name, "value": plain(value, unit)} for name, value in items],
         }
     ]

@@ -343,6 +343,7 @@ def pipeline_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] | 
         unit=Unit.currency(currency),
         x_name="Stage",
         kind="bar",
+        every_label=True,
         empty=_empty(
             {MISSING: [found.total(f"{stages[0][0]}.amount").missing if stages else ""]},
             "No open deals at the end of the period. Register deals or pick a later period.",
@@ -669,6 +670,7 @@ def cohort_panels(actor: Actor, f: DashboardFilters) -> list[Panel]:
         unit=Unit.currency(currency),
         x_name=label,
         kind="bar",
+        every_label=True,
         empty=_empty(
             {MISSING: [tables[0].total("revenue_per_partner").missing if tables else ""]},
             "No won revenue in this period for these partners. Pick a longer period.",
@@ -682,6 +684,7 @@ def cohort_panels(actor: Actor, f: DashboardFilters) -> list[Panel]:
         unit=PERCENT,
         x_name=label,
         kind="bar",
+        every_label=True,
         empty=_empty(
             {MISSING: [tables[0].total("win_rate").missing if tables else ""]},
             "No deals were won or lost in this period by these partners.",

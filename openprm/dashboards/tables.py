@@ -22,6 +22,7 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+NUMERIC = {"currency", "percent", "count", "days", "number", "metric"}
 XLSX_NUMBER = {
     "currency": "#,##0.00",
     "percent": "0.0%",
@@ -36,6 +37,10 @@ class Column:
     label: str
     kind: str = "text"  # text | currency | percent | count | days | date | link
     metric: str = ""  # the catalogued metric the column shows (its label links to the glossary)
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC
 
     @property
     def definition(self) -> str:
@@ -76,16 +81,16 @@ class Table:
         kind = Column.of(key).kind
         return [Column(c.label, kind, key) if c.kind == "metric" else c for c in self.columns]
 
-    def cells(self) -> list[list[tuple[str, str, str]]]:
-        """Rows as a page shows them: (text, link, column label) per cell; the first cell links to
-        ``links``."""
+    def cells(self) -> list[list[tuple[str, str, str, bool]]]:
+        """Rows as a page shows them: (text, link, column label, numeric) per cell; the first cell links
+        to ``links``."""
         out = []
         for index, row in enumerate(self.rows):
             link = self.links[index] if index < len(self.links) else ""
             columns = self.typed(index)
             out.append(
                 [
-                    (display(v, c), link if i == 0 else "", c.label)
+                    (display(v, c), link if i == 0 else "", c.label, c.numeric)
                     for i, (v, c) in enumerate(zip(row, columns, strict=True))
                 ]
             )
@@ -93,12 +98,14 @@ class Table:
 
 
 def display(value: Any, column: Column) -> str:
+    """A cell as the page shows it: amounts with thousands separators, other figures as the catalog
+    shows them (``metrics.display.show``)."""
     if value is None:
         return "—"
+    if column.kind == "currency" and isinstance(value, int | float | Decimal):
+        return f"{value:,.2f}"
     if column.metric:
         return show(metric(column.metric), value)
-    if column.kind == "currency":
-        return f"{value:,.2f}"
     if column.kind == "count" and isinstance(value, int | Decimal):
         return f"{value:,.0f}"
     if column.kind == "percent":
