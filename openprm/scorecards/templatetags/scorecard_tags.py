@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from openprm.metrics.catalog import metric
+from openprm.metrics.catalog import Unit, metric
 from openprm.metrics.display import EMPTY, show
 
 register = template.Library()
@@ -18,7 +18,15 @@ def figure(key: str, value: Any) -> str:
     """``value`` of metric ``key`` as a page shows it ("—" when there is none)."""
     if key == "overall_score":
         return EMPTY if value is None else f"{value}"
-    return show(metric(key), value)
+    entry = metric(key)
+    if isinstance(value, Decimal):  # targets are stored with 4 places: show them as the metric's values
+        if entry.unit is Unit.CURRENCY:
+            value = value.quantize(Decimal("0.01"))
+        elif entry.unit in (Unit.COUNT, Unit.DAYS) and value == value.to_integral_value():
+            value = int(value)
+        elif entry.unit is not Unit.RATIO:
+            value = value.normalize()
+    return show(entry, value)
 
 
 @register.filter

@@ -195,9 +195,7 @@ def config(request: HttpRequest) -> HttpResponse:
         spec = next((d for d in current.dimensions if d.key == key), None)
         metrics = list(spec.metrics) if spec else []
         rows = [{"key": m.key, "weight": m.weight.normalize(), "method": m.method} for m in metrics]
-        rows += [{"key": "", "weight": "", "method": "auto"}] * (
-            max(2, 6 - len(rows)) if len(rows) < 12 else 0
-        )
+        rows += [{"key": "", "weight": "", "method": "auto"}] * min(2, 12 - len(rows))
         slots.append(
             {
                 "key": key,
