@@ -20,11 +20,11 @@ from openprm.finance.filters import INVOICE_STATUSES, FinanceFilters
 from openprm.finance.forms import FORMS, record_initial
 from openprm.finance.models import CostCategory
 
-PAGES = {  # kind → (URL name, title)
-    "costs": ("finance:costs", "Partnership costs"),
-    "invoices": ("finance:invoices", "Invoices"),
-    "sellthrough": ("finance:sellthrough", "Sell-through"),
-    "company-revenue": ("finance:company_revenue", "Company revenue"),
+PAGES = {  # kind → (URL name, title, what the form adds)
+    "costs": ("finance:costs", "Partnership costs", "a cost"),
+    "invoices": ("finance:invoices", "Invoices", "an invoice"),
+    "sellthrough": ("finance:sellthrough", "Sell-through", "a sell-through line"),
+    "company-revenue": ("finance:company_revenue", "Company revenue", "a month's revenue"),
 }
 FILTER_KEYS = ("partner", "start", "end", "category", "status", "sku", "region")
 
@@ -35,7 +35,7 @@ def records(request: HttpRequest, kind: str) -> HttpResponse:
     ``record``), delete (POST with ``record`` and ``delete``)."""
     actor = actor_of(request)
     spec = services.KINDS[kind]
-    url_name, title = PAGES[kind]
+    url_name, title, adds = PAGES[kind]
     can_edit = actor.role in services.WRITER_ROLES
     editing = None
     edit_id = request.POST.get("record") or request.GET.get("edit")
@@ -75,6 +75,7 @@ def records(request: HttpRequest, kind: str) -> HttpResponse:
         {
             "kind": kind,
             "title": title,
+            "adds": adds,
             "url_name": url_name,
             "pages": PAGES,
             "page": paginate(request, queryset),
