@@ -14,7 +14,8 @@ traffic, from ``loader._Load``) with the volume written by the bulk paths:
 * then the deal rollups (``deal_rollups_rebuild``: when the deals app provides a rebuild) and ANALYZE.
 
 Everything up to the rollups is one transaction: a failed load leaves the workspace empty. Memory stays
-bounded by a chunk of events and a batch of deals (plus the partners' plans).
+bounded by a chunk of events and a batch of deals (plus the partners' plans), in the server too: foreign
+keys are checked as each statement ends, not all at the commit.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from openprm.demo.loader import DemoResult, _Load
 from openprm.demo.partners import programs_ensure
 from openprm.demo.people import logins_path, logins_write
 from openprm.demo.rows import insert_rows
-from openprm.demo.scale_deals import deals_load
+from openprm.demo.scale_deals import customer_names, deals_load
 from openprm.demo.scale_events import EVENT_COLUMNS, budgets, event_rows
 from openprm.partners.models import Contact, Partner, Program
 from openprm.partners.services import workspace_bootstrap
@@ -77,6 +78,15 @@ def deal_rollups_rebuild(workspace_id: int) -> bool:
         return False
     rebuild(workspace_id=workspace_id)
     return True
+
+
+def _check_references_per_statement() -> None:
+    """PostgreSQL checks Django's foreign keys (deferrable, initially deferred) at commit: millions of
+    rows would queue tens of millions of checks in the server's memory until then. Checked as each
+    statement ends instead, the queue holds one chunk's."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class _ScaleLoad(_Load):
@@ -117,7 +127,7 @@ class _ScaleLoad(_Load):
                 )
                 for plan in self.plans
             ],
-            customers=demo_deals.customer_pool(self.dice.fakers["en_US"], size=max(600, total // 5)),
+            customers=customer_names(self.dice, size=max(600, total // 5)),
             owner_ids=managers,
             total=total,
             rng=self.dice.rng,
@@ -147,6 +157,7 @@ def scale_load(
     load = _ScaleLoad(workspace=workspace, seed=seed, now=now, say=timed)
     result = load.result
     with transaction.atomic(), scope(load.actor.access_scope()):
+        _check_references_per_statement()
         workspace_bootstrap(workspace=workspace)
         managers = load.staff_accounts()
         programs = programs_ensure(actor=load.actor)

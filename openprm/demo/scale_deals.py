@@ -23,7 +23,9 @@ from openprm.deals.models import ApprovalStatus, Deal, DealCoSeller, Outcome
 from openprm.deals.services import program_stages
 from openprm.deals.services.bulk import DEAL_FIELDS, DealBulkWriter, DealCreate, StageStep
 from openprm.demo.deals import DEALS_PER_MONTH, DealPlanner, DemoPartner, PlannedDeal, catalog
+from openprm.demo.plan import Dice
 from openprm.demo.rows import insert_rows
+from openprm.demo.words import LOCALES
 from openprm.partners.models import PartnerStatus, Program
 
 D = datetime.timedelta
@@ -36,6 +38,30 @@ CO_SELLER_ROLES = {  # the role a partner of this type plays on another partner'
     "agency": DealCoSeller.Role.INFLUENCER,
     "referral": DealCoSeller.Role.REFERRAL,
 }
+
+
+CUSTOMER_WORDS = [
+    "Holdings", "Group", "Systems", "Logistics", "Foods", "Health", "Energy", "Labs", "Retail", "Partners",
+    "Manufacturing", "Analytics", "Media", "Capital", "Pharma", "Motors", "Textiles", "Insurance", "Telecom",
+    "Engineering", "Hospitality", "Software", "Construction", "Chemicals",
+]  # fmt: skip
+CUSTOMER_SUFFIXES = ["Inc.", "LLC", "Ltd", "GmbH", "SA", "BV", "AG", "plc", "Corp.", ""]
+
+
+def customer_names(dice: Dice, *, size: int) -> list[str]:
+    """``size`` distinct customer companies (sorted): the demo's family names of every locale with an
+    industry and a legal form. Faker's ``company()`` (the small demo's pool) is too slow for 40,000."""
+    families = sorted({family for locale in LOCALES for family in _families(dice, locale)})
+    rng, names = dice.rng, set[str]()
+    while len(names) < size:
+        name = f"{rng.choice(families)} {rng.choice(CUSTOMER_WORDS)} {rng.choice(CUSTOMER_SUFFIXES)}"
+        names.add(name.strip())
+    return sorted(names)
+
+
+def _families(dice: Dice, locale: str) -> list[str]:
+    dice.person(locale)  # samples the locale's name pools once
+    return dice.name_pools[locale][1]
 
 
 @dataclass
