@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -169,7 +170,9 @@ def _same(got: dict[int, dict[str, Any]], expected: dict[int, dict[str, Any]], p
             assert Decimal(str(have)) == Decimal(str(want)), (key, name, have, want)
 
 
-def test_every_input_matches_pandas(workspace: Any, system: Any) -> None:
+@pytest.mark.parametrize("few", [50, 1])  # partners filtered in SQL, or (many partners) here
+def test_every_input_matches_pandas(workspace: Any, system: Any, monkeypatch: Any, few: int) -> None:
+    monkeypatch.setattr(sys.modules["openprm.customers.selectors.metric_inputs"], "FEW_PARTNERS", few)
     partners = [make_partner(system, f"Partner {n}") for n in range(4)]
     frames = _generate(workspace, partners)
     ids = [p.pk for p in partners]
@@ -184,7 +187,9 @@ def test_every_input_matches_pandas(workspace: Any, system: Any) -> None:
         )
 
 
-def test_a_subset_of_partners_and_names(workspace: Any, system: Any) -> None:
+@pytest.mark.parametrize("few", [50, 1])
+def test_a_subset_of_partners_and_names(workspace: Any, system: Any, monkeypatch: Any, few: int) -> None:
+    monkeypatch.setattr(sys.modules["openprm.customers.selectors.metric_inputs"], "FEW_PARTNERS", few)
     partners = [make_partner(system, f"Partner {n}") for n in range(4)]
     frames = _generate(workspace, partners, seed=5)
     start, end = PERIODS[1]
