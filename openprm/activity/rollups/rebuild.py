@@ -187,6 +187,8 @@ def rollups_rebuild(*, workspace_id: int) -> int:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         lock(workspace_id, exclusive=True)  # no fold or direct delta meanwhile
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # room to sort and group in memory, this transaction only
+                cursor.execute("SET LOCAL work_mem = '64MB'")
             for model in (PartnerDay, PairedInterval, RollupDirty, RollupPending):  # pending: counted below
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608

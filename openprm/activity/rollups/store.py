@@ -97,11 +97,12 @@ def _json_number(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _assignments(table: str) -> str:
-    """``DO UPDATE SET`` of an upsert into ``PartnerDay``: sums add (NULL is 0, a 0 result is NULL),
-    gauges keep the larger, ``extra`` merges key by key (keys summing to 0 dropped)."""
+def _assignments(table: str, present: Sequence[str], extra: bool) -> str:
+    """``DO UPDATE SET`` of an upsert into ``PartnerDay`` of the ``present`` columns (and ``extra``): sums
+    add (NULL is 0, a 0 result is NULL), gauges keep the larger, ``extra`` merges key by key (keys
+    summing to 0 dropped)."""
     parts = []
-    for column in columns.COLUMNS:
+    for column in present:
         old, new = f"{table}.{column}", f"excluded.{column}"
         if column in columns.GAUGE_COLUMNS:
             parts.append(f"{column} = CASE WHEN {old} IS NULL OR {new} > {old} THEN {new} ELSE {old} END")
@@ -120,6 +121,8 @@ def _assignments(table: str) -> str:
             f"SELECT key, value FROM json_each({table}.extra) UNION ALL "
             "SELECT key, value FROM json_each(excluded.extra)) GROUP BY key HAVING SUM(value) <> 0))"
         )
+    if not extra:
+        return ", ".join(parts)
     parts.append(
         f"extra = CASE WHEN excluded.extra IS NULL THEN {table}.extra "
         f"WHEN {table}.extra IS NULL THEN excluded.extra ELSE {merged} END"
@@ -136,17 +139,25 @@ def upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapp
     quote = connection.ops.quote_name
     table = quote(columns.TABLE)
     known = set(columns.COLUMNS)
-    conflict = f"ON CONFLICT (workspace_id, partner_id, day) DO UPDATE SET {_assignments(table)}"
-    names = ", ".join(columns.COLUMNS)
+    named = {name for values in rows.values() for name in values}
+    present = [c for c in columns.COLUMNS if c in named]  # only the columns these rows touch
+    extra_present = bool(named - known)
+    conflict = (
+        "ON CONFLICT (workspace_id, partner_id, day) DO UPDATE SET "
+        f"{_assignments(table, present, extra_present)}"
+    )
+    if not present and not extra_present:
+        return
+    names = ", ".join([*present, "extra"])
     ordered = sorted(rows)  # a fixed order, so concurrent writers lock rows in the same order
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             types = ", ".join(
-                f"{c} {'numeric' if c in columns.DECIMAL_COLUMNS else 'bigint'}" for c in columns.COLUMNS
+                f"{c} {'numeric' if c in columns.DECIMAL_COLUMNS else 'bigint'}" for c in present
             )
             query = (
-                f"INSERT INTO {table} (workspace_id, partner_id, day, {names}, extra) "  # noqa: S608
-                f"SELECT %s, partner_id, day, {names}, extra FROM jsonb_to_recordset(%s::jsonb) "
+                f"INSERT INTO {table} (workspace_id, partner_id, day, {names}) "  # noqa: S608
+                f"SELECT %s, partner_id, day, {names} FROM jsonb_to_recordset(%s::jsonb) "
                 f"AS r(partner_id bigint, day date, {types}, extra jsonb) {conflict}"
             )
             for start in range(0, len(ordered), 20_000):
@@ -167,12 +178,12 @@ def upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapp
             return
         adapt_number = connection.ops.adapt_decimalfield_value
         adapt_day = connection.ops.adapt_datefield_value
-        marks = ", ".join(["%s"] * (len(columns.COLUMNS) + 4))
+        marks = ", ".join(["%s"] * (len(present) + 4))
         params: list[list[Any]] = []
         for key in ordered:
             values = rows[key]
             row: list[Any] = [workspace_id, key[0], adapt_day(key[1])]
-            for column in columns.COLUMNS:
+            for column in present:
                 number: Any = values.get(column)
                 if number is not None and type(number) is not int:
                     number = adapt_number(number, 24, 4)
@@ -181,7 +192,7 @@ def upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapp
             row.append(json.dumps(extra, default=_json_number) if extra else None)
             params.append(row)
         cursor.executemany(
-            f"INSERT INTO {table} (workspace_id, partner_id, day, {names}, extra) "  # noqa: S608
+            f"INSERT INTO {table} (workspace_id, partner_id, day, {names}) "  # noqa: S608
             f"VALUES ({marks}) {conflict}",
             params,
         )

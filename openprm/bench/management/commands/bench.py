@@ -20,7 +20,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", choices=sorted([*BENCHES, "deals-pages"]), help="Which benchmark.")
+        parser.add_argument(
+            "name",
+            choices=sorted([*BENCHES, "deals-pages", "rollups", "dashboards"]),
+            help="Which benchmark.",
+        )
         parser.add_argument(
             "--partners", type=int, default=2_000, help="deals-pages: partners (default 2000)."
         )
@@ -28,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, help="deals-import: rows to generate (default 100000).")
         parser.add_argument("--events", type=int, help="ingest: events to generate (default 1000000).")
         parser.add_argument("--requests", type=int, help="redirect: requests per side (default 5000).")
+        parser.add_argument(
+            "--scale", choices=["s", "m"], default="m", help="dashboards: the scale dataset (default m)."
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
         parser.add_argument("--keep", action="store_true", help="Keep the scratch workspaces and their rows.")
         parser.add_argument(
@@ -41,6 +48,29 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
+        if name == "dashboards":  # the dashboards and scorecards on the scale dataset (loaded when empty)
+            from openprm.bench.dashboards import bench_dashboards
+
+            found = bench_dashboards(scale=options["scale"], repeat=options["repeat"] or 20)
+            self.stdout.write(json.dumps(found) if options["json"] else json.dumps(found, indent=2))
+            if not found["within_target"]:
+                self.stderr.write(
+                    f"Above target: {found['worst_p95_ms']} (targets {found['target_p95_ms']})."
+                )
+            return
+        if name == "rollups":  # a full rollup rebuild against one raw GROUP BY over the same events
+            from openprm.bench.rollups import bench_rollups
+
+            rollups = bench_rollups(
+                events=options["events"] or 200_000,
+                partners=options["partners"],
+                keep=options["keep"],
+                repeat=options["repeat"] or 1,
+            )
+            self.stdout.write(json.dumps(rollups) if options["json"] else json.dumps(rollups, indent=2))
+            if not rollups["within_target"]:
+                self.stderr.write(f"Above target: rebuild/raw {rollups['ratio']} > {rollups['target']}.")
+            return
         if name == "deals-pages":  # the deal pages at scale against one indexed page query
             from openprm.bench.deals_pages import bench_deals_pages
 
