@@ -283,13 +283,10 @@ def _disputes(out: Fetched, workspace_id: int, partner_ids: Sequence[int], perio
 
 
 def _finance_available(workspace_id: int, names: set[str]) -> Collection[str]:
-    key = f"metrics:available:finance:{workspace_id}"
-    found: set[str] | None = cache.get(key)
-    if found is None:
-        found = set(finance_inputs.input_availability(workspace_id))
-        if "invoices.issued" in found:
-            found |= set(DISPUTES)
-        cache.set(key, found, AVAILABILITY_SECONDS)
+    """One EXISTS per finance table (not cached: a first import shows at once)."""
+    found = set(finance_inputs.input_availability(workspace_id))
+    if "invoices.issued" in found:
+        found |= set(DISPUTES)
     return names & found
 
 
@@ -308,12 +305,8 @@ def _customers_fetch(
 
 
 def _customers_available(workspace_id: int, names: set[str]) -> Collection[str]:
-    key = f"metrics:available:customers:{workspace_id}"
-    found: set[str] | None = cache.get(key)
-    if found is None:
-        found = set(customers_inputs.input_availability(workspace_id))
-        cache.set(key, found, AVAILABILITY_SECONDS)
-    return names & found
+    """One EXISTS per customers table (not cached: a first import shows at once)."""
+    return names & set(customers_inputs.input_availability(workspace_id))
 
 
 # --------------------------------------------------------------------------------------------- lifetime
