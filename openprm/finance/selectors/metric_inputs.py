@@ -31,10 +31,10 @@ Inputs:
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from collections.abc import Collection
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
@@ -163,6 +163,16 @@ def _invoices(
             _add(out, partner_id, name, value)
 
 
+_SELLTHROUGH_PER_PARTNER = """
+WITH months AS ({months}),
+     latest AS (SELECT partner_id, MAX(period) AS period FROM months GROUP BY partner_id)
+SELECT months.partner_id, SUM(months.sold), SUM(months.money), SUM(months.lines), SUM(months.compliant),
+       SUM(months.stock), COUNT(*), MAX(CASE WHEN months.period = latest.period THEN months.stock END)
+FROM months JOIN latest ON latest.partner_id = months.partner_id
+GROUP BY months.partner_id
+"""
+
+
 def _sellthrough(
     out: Inputs,
     workspace_id: int,
@@ -171,9 +181,11 @@ def _sellthrough(
     end: datetime.date,
     tolerance: Decimal,
 ) -> None:
+    """One query: the lines summed per partner and month (the on-hand figures are per month), then per
+    partner, with the on-hand of its latest month and the number of months it reported."""
     revenue = ExpressionWrapper(F("units_sold") * F("unit_price"), output_field=_MONEY)
     floor = ExpressionWrapper(F("list_price") * (Decimal("1") - tolerance), output_field=_MONEY)
-    rows = (
+    months = (
         SellThroughLine.objects.filter(
             workspace_id=workspace_id,
             partner_id__in=partner_ids,
@@ -189,22 +201,19 @@ def _sellthrough(
             lines=Count("id"),
             compliant=Count("id", filter=Q(unit_price__gte=floor)),
         )
-        .values_list("partner_id", "period", "sold", "stock", "money", "lines", "compliant")
+        .values("partner_id", "period", "sold", "stock", "money", "lines", "compliant")
     )
-    months: dict[int, list[tuple[datetime.date, int, int, Decimal, int, int]]] = defaultdict(list)
-    for partner_id, period, sold, on_hand, money, lines, compliant in rows:
-        months[partner_id].append(
-            (period, int(sold or 0), int(on_hand or 0), Decimal(money or 0), int(lines), int(compliant))
-        )
-    for partner_id, reported in months.items():
-        reported.sort()
-        stock = [month[2] for month in reported]
-        _add(out, partner_id, "sellthrough.units_sold", sum(month[1] for month in reported))
-        _add(out, partner_id, "sellthrough.revenue", sum((month[3] for month in reported), Decimal("0")))
-        _add(out, partner_id, "sellthrough.lines", sum(month[4] for month in reported))
-        _add(out, partner_id, "sellthrough.lines_compliant", sum(month[5] for month in reported))
-        _add(out, partner_id, "sellthrough.units_on_hand", stock[-1])
-        _add(out, partner_id, "sellthrough.units_on_hand.avg", Decimal(sum(stock)) / len(stock))
+    sql, params = months.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_SELLTHROUGH_PER_PARTNER.format(months=sql), params)
+        rows = cursor.fetchall()
+    for partner_id, sold, money, lines, compliant, stock, reported, latest in rows:
+        _add(out, partner_id, "sellthrough.units_sold", int(sold or 0))
+        _add(out, partner_id, "sellthrough.revenue", Decimal(str(money or 0)))
+        _add(out, partner_id, "sellthrough.lines", int(lines or 0))
+        _add(out, partner_id, "sellthrough.lines_compliant", int(compliant or 0))
+        _add(out, partner_id, "sellthrough.units_on_hand", int(latest or 0))
+        _add(out, partner_id, "sellthrough.units_on_hand.avg", Decimal(int(stock or 0)) / int(reported))
 
 
 def _company(out: Inputs, workspace_id: int, start: datetime.date, end: datetime.date) -> None:
