@@ -85,11 +85,13 @@ def to_csv(header: list[str], rows: list[list[Cell]]) -> str:
 
 def to_xlsx(header: list[str], rows: list[list[Cell]], title: str) -> bytes:
     """An XLSX workbook of one sheet: the header in bold, numbers as numbers, the header row frozen."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
-    book = Workbook(write_only=False)
+    book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)
     sheet.title = title[:31]
     sheet.append(header)
     for cell in sheet[1]:

@@ -276,7 +276,9 @@ def _judge_tiers(
     per period grain other than ``period``'s)."""
     ids = [p for p in programs if p is not None]
     criteria = list(
-        TierCriterion.objects.filter(tier__program_id__in=ids).select_related("tier").order_by("tier__rank")
+        TierCriterion.objects.filter(tier__program_id__in=ids)
+        .select_related("tier")
+        .order_by("tier__rank", "metric", "id")
     )
     tiers = list(Tier.objects.filter(program_id__in=ids).order_by("rank"))
     currency = _currency(peers)

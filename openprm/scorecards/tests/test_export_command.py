@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_export_scorecards_xlsx_and_csv(data: Any, tmp_path: Path) -> None:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl import load_workbook
 
     period = this_month().key
     target = tmp_path / "scorecards.xlsx"

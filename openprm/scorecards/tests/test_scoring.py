@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openprm.scorecards import scoring
@@ -53,6 +53,7 @@ def test_percentiles_mid_rank_with_ties_and_direction() -> None:
     assert scoring.percentiles({}, lower=False) == {}
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=50), min_size=2, max_size=40))
 def test_percentiles_stay_in_range_and_follow_the_order(numbers: list[int]) -> None:
     values = {i + 1: D(n) for i, n in enumerate(numbers)}

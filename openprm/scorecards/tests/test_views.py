@@ -61,7 +61,7 @@ def with_targets_target(data: Any, partner: Any) -> Target:
 
 
 def test_scorecard_table_exports_csv_and_xlsx(with_targets: Any, client_for: Any) -> None:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl import load_workbook
 
     admin = client_for(with_targets.admin)
     csv_text = admin.get("/scorecards/?format=csv&sort=name").content.decode()
