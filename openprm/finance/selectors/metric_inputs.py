@@ -104,19 +104,29 @@ def _add(out: Inputs, partner_id: int, name: str, value: Value) -> None:
 
 
 def _costs(
-    out: Inputs, workspace_id: int, partner_ids: Collection[int], start: datetime.date, end: datetime.date
+    out: Inputs,
+    workspace_id: int,
+    partner_ids: Collection[int],
+    start: datetime.date,
+    end: datetime.date,
+    lifetime: bool,
 ) -> None:
+    """One query; the months before the period are read only when ``cost.lifetime`` is asked for."""
     first = _first_month_in(start)
     in_period = Q(period__gte=first)
     sums = {
         f"cost.{category}": Sum("amount", filter=in_period & Q(category=category))
         for category in CostCategory.values
     }
+    costs = PartnerCost.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids, period__lte=end)
+    if lifetime:
+        sums["cost.lifetime"] = Sum("amount")
+    else:
+        costs = costs.filter(period__gte=first)
     rows = (
-        PartnerCost.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids, period__lte=end)
-        .values("partner_id")
+        costs.values("partner_id")
         .order_by()
-        .annotate(**{"cost.total": Sum("amount", filter=in_period), "cost.lifetime": Sum("amount")}, **sums)
+        .annotate(**{"cost.total": Sum("amount", filter=in_period)}, **sums)
     )
     for row in rows:
         partner_id = row.pop("partner_id")
@@ -244,7 +254,7 @@ def metric_inputs(
         return out
     with unscoped():
         if ids and wanted & COST_INPUTS:
-            _costs(out, workspace_id, ids, start, end)
+            _costs(out, workspace_id, ids, start, end, lifetime="cost.lifetime" in wanted)
         if ids and wanted & INVOICE_INPUTS:
             _invoices(out, workspace_id, ids, start, end, today or timezone.now().date())
         if ids and wanted & SELLTHROUGH_INPUTS:
