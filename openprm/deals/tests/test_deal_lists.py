@@ -16,6 +16,7 @@ from django.utils import timezone
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import metrics, selectors, services
 from openprm.deals.models import Deal, PipelineStage
+from openprm.deals.rollups import rollups_rebuild
 from openprm.deals.selectors import DealFilters
 from openprm.testing import actor_for
 
@@ -144,6 +145,7 @@ def test_metrics_from_the_database_equal_the_pure_summary(world: Any, settings: 
             closed_at=now - datetime.timedelta(days=3),
         )
         Deal.objects.filter(pk=deals[3].pk).update(registered_at=now - datetime.timedelta(days=12))
+        rollups_rebuild(workspace_id=world.workspace.pk)  # backdated past the services
         result = selectors.deal_metrics(actor=actor)
         facts = [
             metrics.DealFact(
@@ -183,6 +185,7 @@ def test_days_to_close_are_whole_calendar_days_across_dst(world: Any, settings: 
                 closed_at=datetime.datetime(2026, 3, 30, tzinfo=tz),
                 stage_changed_at=datetime.datetime(2026, 3, 30, tzinfo=tz),
             )
+            rollups_rebuild(workspace_id=world.workspace.pk)  # backdated past the services
             summary = selectors.deal_metrics(actor=actor).summary
         assert summary.time_to_close.median == 84.0
         assert summary.time_to_close.mean == 84.0
