@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from openprm.core.scoping import scope
+from openprm.metrics.periods import Period
 from openprm.partners.filters import PartnerFilters
 from openprm.partners.models import Partner, Tier
 from openprm.scorecards import selectors, services
@@ -171,3 +173,35 @@ def test_trends_month_over_month(data: Any) -> None:
     assert won.current.value == D("1000.00") and won.previous.value == D("0.00")
     assert won.change is None  # from nothing: no percentage
     assert total[0].current.value == D("1200.00")
+
+
+def test_baseline_is_the_previous_period_of_the_same_grain(data: Any) -> None:
+    actor = actor_for(data.admin)
+    following = this_month().end + datetime.timedelta(days=1)
+    next_month = Period.month_of(following)
+    with scope(actor.access_scope()):
+        gold, silver = Tier.objects.get(name="Gold"), Tier.objects.get(name="Silver")
+        own = services.target_create(
+            actor=actor,
+            data={"metric": "won_revenue", "period": next_month.key, "partner": data.partner_a, "value": "9"},
+        )
+        tier = services.target_create(
+            actor=actor, data={"metric": "logins", "period": next_month.key, "tier": gold, "value": "9"}
+        )
+        program = services.target_create(
+            actor=actor,
+            data={"metric": "won_revenue", "period": next_month.key, "program": silver.program, "value": "9"},
+        )
+        year = services.target_create(
+            actor=actor,
+            data={
+                "metric": "won_revenue",
+                "period": str(following.year),
+                "partner": data.partner_b,
+                "value": "9",
+            },
+        )
+    assert own.baseline == D("1000.0000")  # this month's won revenue: the month before next month
+    assert tier.baseline == D("1.0000")  # B, the only Gold partner, logged in once
+    assert program.baseline == D("600.0000")  # the mean of A's 1,000 and B's 200
+    assert year.baseline == (D("200.0000") if following.year == this_month().start.year + 1 else D("0.0000"))
