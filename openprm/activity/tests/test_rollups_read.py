@@ -243,3 +243,83 @@ def test_a_rebuild_reads_the_same(filled: Any) -> None:
     before = read.sums(world.workspace.pk, start=start, end=end, metrics=METRICS, by="partner_month")
     rollups_rebuild(workspace_id=world.workspace.pk)
     assert read.sums(world.workspace.pk, start=start, end=end, metrics=METRICS, by="partner_month") == before
+
+
+def test_the_workspaces_own_types_are_read_from_extra(world: Any, api_for: Any) -> None:
+    """A workspace type has no column: its count and value live in the row's JSON and read the same."""
+    response = api_for(world.admin).post(
+        "/api/v1/event-types",
+        data=json.dumps({"key": "webinar_attended", "label": "Webinar", "contact": True}),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    events = [
+        {
+            "event_id": "w-1",
+            "partner_external_id": "A-1",
+            "type": "webinar_attended",
+            "value": 2.5,
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "direction": "inbound",
+        },
+        {
+            "event_id": "w-2",
+            "partner_external_id": "A-1",
+            "type": "webinar_attended",
+            "value": 1,
+            "occurred_at": "2026-03-01T11:00:00Z",
+        },
+        {
+            "event_id": "w-3",
+            "partner_external_id": "A-1",
+            "type": "webinar_attended",
+            "occurred_at": "2026-03-04T11:00:00Z",
+        },
+        {
+            "event_id": "w-4",
+            "partner_external_id": "A-1",
+            "type": "portal_login",
+            "occurred_at": "2026-03-04T12:00:00Z",
+        },
+    ]
+    store(api_for(world.manager), events)
+    workspace_id, a = world.workspace.pk, world.partner_a.pk
+    for build in ("increments", "rebuild"):
+        if build == "rebuild":
+            rollups_rebuild(workspace_id=workspace_id)
+        else:
+            rollups_fold(workspace_id=workspace_id)
+        metrics = [
+            "events.webinar_attended",
+            "value.webinar_attended",
+            "events.*",
+            "contact",
+            "contact.inbound",
+        ]
+        found = read.sums(
+            workspace_id, start=datetime.date(2026, 3, 1), end=datetime.date(2026, 3, 31), metrics=metrics
+        )
+        assert found == {
+            a: {
+                "events.webinar_attended": 3,
+                "value.webinar_attended": Decimal("3.5"),
+                "events.*": 4,
+                "contact": 3,
+                "contact.inbound": 1,
+            }
+        }, build
+        by_day = read.sums(
+            workspace_id,
+            start=datetime.date(2026, 3, 1),
+            end=datetime.date(2026, 3, 31),
+            metrics=["events.webinar_attended"],
+            by="day",
+        )
+        assert by_day == {
+            datetime.date(2026, 3, 1): {"events.webinar_attended": 2},
+            datetime.date(2026, 3, 4): {"events.webinar_attended": 1},
+        }
+        last = read.last_days(
+            workspace_id, metrics=["value.webinar_attended"], on_or_before=datetime.date(2026, 3, 31)
+        )
+        assert last == {a: datetime.date(2026, 3, 1)}  # the event of 03-04 has no value
