@@ -31,10 +31,12 @@ from openprm.metrics.catalog import metric
 from openprm.metrics.kpis.common import money
 from openprm.metrics.kpis.deals import NEEDS as DEAL_NEEDS
 from openprm.metrics.parameters import params_at
-from openprm.metrics.periods import Period
+from openprm.metrics.periods import Period, parse_period
 from openprm.metrics.sources import SOURCES
 from openprm.partners.models import Partner, PartnerProgram
 from openprm.partners.selectors import agreements_expiring
+from openprm.scorecards.filters import TargetFilters
+from openprm.scorecards.selectors import Progress, partner_targets, scorecard, target_list, target_progress
 
 LEADERS = 10  # partners in the top and in the bottom list
 LEADER_KEYS = ("won_revenue", "pipeline_value", "win_rate", "deal_count", "contacts")
@@ -72,6 +74,7 @@ CURRENCY_KEYS = {
     "average_won_deal_size",
 }
 EXPIRING_DAYS = 90
+TARGETS_SHOWN = 30
 MISSING = "__missing__"
 NO_TIER = "No tier"
 NO_REGION = "No region"
@@ -480,17 +483,90 @@ def mix_panel(actor: Actor, f: DashboardFilters, by: str) -> Panel:
 # --------------------------------------------------------------------------------------------- others
 
 
-def targets_panel(actor: Actor, f: DashboardFilters) -> Panel:
-    """Target attainment: read from the scorecards' targets once they exist (until then, the empty state
-    says how to set one)."""
-    del actor, f
+def _attainment_value(progress: Progress) -> Decimal | None:
+    """A partner target's attainment, a tier's or program's median attainment (as a ratio)."""
+    found = progress.attainment if progress.partner_id is not None else progress.median_attainment
+    return None if found is None else found / 100
+
+
+def _target_row(progress: Progress, currency: str) -> list[Any]:
+    target = progress.target
+    if target.partner is not None:
+        who = target.partner.name
+    elif target.tier is not None:
+        who = f"{target.tier.program.name} · {target.tier.name} (tier)"
+    else:
+        who = f"{target.program.name if target.program else ''} (program)"
+    label = metric(target.metric).label
+    unit = f" {currency}" if metric(target.metric).unit.value == "currency" else ""
+    pace = progress.pace.text if progress.pace is not None else progress.missing
+    if target.partner_id is None:
+        pace = f"{progress.on_track} of {progress.partners} partners on track"
+    return [
+        label,
+        who,
+        target.period,
+        f"{target.value.normalize():,f}{unit}",
+        _attainment_value(progress),
+        pace,
+    ]
+
+
+def targets_panel(actor: Actor, f: DashboardFilters, partner: Partner | None = None) -> Panel:
+    """Target attainment for the targets set on the period (or a period inside it): a partner's own
+    attainment and pace, a tier's or program's median attainment and how many partners are on track
+    (``scorecards.selectors.target_progress``). With ``partner``: that partner's effective targets."""
+    currency = currency_of(actor)
+    period = f.period_value
+    if partner is not None:
+        progress = partner_targets(actor=actor, partner=partner)
+    else:
+        visible = set(figures.partner_ids(actor=actor, filters=f.partners()))
+        targets = [
+            t
+            for t in target_list(actor=actor, filters=TargetFilters(program=f.program)).select_related(
+                "partner", "tier", "tier__program", "program"
+            )[:500]
+            if _inside(t.period, period) and (t.partner_id is None or t.partner_id in visible)
+        ][:TARGETS_SHOWN]
+        progress = target_progress(actor=actor, targets=targets)
+    rows = [_target_row(p, currency) for p in progress]
     table = Table(
         key="targets",
-        title="Target attainment",
-        columns=[Column("Target"), Column("Partner, tier or program"), Column("Attainment", "percent")],
-        empty="No targets for this period yet. Set targets per partner, tier or program to follow them here.",
+        title="Targets and pace" if partner is not None else f"Target attainment, {period.label}",
+        columns=[
+            Column("Metric"),
+            Column("For"),
+            Column("Period"),
+            Column("Target"),
+            Column("Attainment", "percent"),
+            Column("Pace"),
+        ],
+        rows=rows,
+        empty="No targets for this period yet. Set targets per partner, tier or program (Scorecards → "
+        "Targets) to follow them here.",
     )
-    return Panel("targets", None, table)
+    chart = axis_chart(
+        title="Target attainment",
+        subtitle="Partner targets: attainment; tier and program targets: the median partner's",
+        categories=[f"{row[0]} · {row[1]} · {row[2]}" for row in rows],
+        series=[("Attainment", [row[4] for row in rows])],
+        unit=PERCENT,
+        x_name="Target",
+        kind="bar",
+        horizontal=True,
+        empty=table.empty,
+    )
+    chart.option["xAxis"].pop("max", None)  # attainment may pass 100 %
+    return Panel("targets", chart, table)
+
+
+def _inside(key: str, period: Period) -> bool:
+    try:
+        found = parse_period(key)
+    except ValueError:
+        return False
+    return period.start <= found.start and found.end <= period.end
 
 
 def agreements_panel(actor: Actor, f: DashboardFilters) -> Panel:
@@ -599,6 +675,49 @@ def partner_deals_panel(actor: Actor, f: DashboardFilters, partner: Partner) -> 
     return Panel("deals", None, table)
 
 
+def partner_scorecard_panel(actor: Actor, f: DashboardFilters, partner: Partner) -> Panel:
+    """The partner's scorecard for the period (``scorecards.selectors.scorecard``): each dimension's
+    score, weight and contribution, as a bar chart and a table."""
+    card = scorecard(actor=actor, partner=partner, period=f.period_value)
+    rows = [[d.label, d.score, d.share / 100, _contribution(d)] for d in card.dimensions]
+    table = Table(
+        key="scorecard",
+        title=f"Scorecard, {card.period.label}",
+        columns=[
+            Column("Dimension"),
+            Column("Score (0–100)", "number"),
+            Column("Weight", "percent"),
+            Column("Points", "number"),
+        ],
+        rows=rows,
+        empty="No scorecard: the partner is not enrolled in a program with a scorecard.",
+    )
+    chart = axis_chart(
+        title=f"Scorecard: {_score(card.overall)} overall",
+        subtitle=" · ".join(
+            [card.program or "No program", card.tier or "no tier", card.rank_band or "not ranked"]
+        ),
+        categories=[d.label for d in card.dimensions],
+        series=[("Score", [d.score for d in card.dimensions])],
+        unit=Unit("score", "count"),
+        x_name="Dimension",
+        kind="bar",
+        every_label=True,
+        empty="No scored metric for this period yet: record deals and activities, or set targets.",
+    )
+    chart.option["yAxis"].update(min=0, max=100)
+    return Panel("scorecard", chart, table)
+
+
+def _contribution(dimension: Any) -> Decimal | None:
+    points = [m.contribution for m in dimension.metrics if m.contribution is not None]
+    return sum(points, Decimal(0)) if points else None
+
+
+def _score(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
 PARTNER: dict[str, Callable[[Actor, DashboardFilters, Partner], Panel]] = {
     "figures": partner_figures_panel,
     "revenue": lambda a, f, p: revenue_panel(a, f, [p.pk]),
@@ -606,7 +725,8 @@ PARTNER: dict[str, Callable[[Actor, DashboardFilters, Partner], Panel]] = {
     "engagement": lambda a, f, p: engagement_panel(a, f, [p.pk]),
     "pipeline": lambda a, f, p: pipeline_panel(a, f, [p.pk]),
     "deals": partner_deals_panel,
-    "targets": lambda a, f, p: targets_panel(a, f),
+    "targets": lambda a, f, p: targets_panel(a, f, p),
+    "scorecard": partner_scorecard_panel,
 }
 
 

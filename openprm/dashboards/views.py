@@ -33,12 +33,19 @@ CHARTS = {
         ("win_rate", ""),
         ("active_share", ""),
         ("engagement", ""),
-        ("top_partners", "wide"),
+        ("top_partners", ""),
+        ("targets", ""),
         ("by_tier", "third"),
         ("by_type", "third"),
         ("by_region", "third"),
     ],
-    "partner": [("revenue", "wide"), ("win_rate", ""), ("pipeline", ""), ("engagement", "wide")],
+    "partner": [
+        ("scorecard", ""),
+        ("revenue", ""),
+        ("win_rate", ""),
+        ("pipeline", ""),
+        ("engagement", "wide"),
+    ],
     "cohorts": [("cohorts", ""), ("cohort_win_rate", "")],
 }
 EXPORTS = {
@@ -46,7 +53,7 @@ EXPORTS = {
         "revenue", "pipeline", "win_rate", "active_share", "engagement", "top_partners",
         "bottom_partners", "by_tier", "by_type", "by_region", "targets", "agreements",
     ),
-    "partner": ("figures", "revenue", "win_rate", "pipeline", "engagement", "deals", "targets"),
+    "partner": ("figures", "scorecard", "revenue", "win_rate", "pipeline", "engagement", "deals", "targets"),
     "cohorts": ("cohorts",),
 }  # fmt: skip
 

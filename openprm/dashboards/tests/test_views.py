@@ -239,3 +239,56 @@ def test_the_overview_reads_a_fixed_number_of_queries_whatever_the_partners(
     with CaptureQueriesContext(connection) as after:
         assert client.get("/dashboards/data/top_partners/").status_code == 200
     assert len(after) <= len(before) + 1  # at most a cache refill, never a query per partner
+
+
+# --- scorecards ------------------------------------------------------------------------------------------
+
+
+def test_target_attainment_is_the_scorecards_progress(data: Any, client_for: Any) -> None:
+    from openprm.dashboards.filters import today
+    from openprm.metrics.periods import Period
+    from openprm.scorecards import services as scorecard_services
+    from openprm.scorecards.selectors import target_progress
+
+    actor = actor_for(data.admin)
+    month = Period.month_of(today()).key
+    with scope(actor.access_scope()):
+        target = scorecard_services.target_create(
+            actor=actor,
+            data={"metric": "won_revenue", "period": month, "partner": data.partner_a, "value": "4000"},
+        )
+        expected = target_progress(actor=actor, targets=[target])[0]
+    assert expected.attainment is not None and float(expected.attainment) == 25.0  # 1,000 of 4,000
+    client = client_for(data.admin)
+    body = client.get("/dashboards/data/targets/").json()
+    assert body["option"]["yAxis"]["data"] == [f"Won revenue · Acme Resellers · {month}"]
+    assert series_of(body)["Attainment"] == [as_drawn(expected.attainment / 100, percent=True)]
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/dashboards/export/targets.xlsx").content))
+    row = list(book["Data"].iter_rows(min_row=2, values_only=True))[0]
+    assert row[:4] == ("Won revenue", "Acme Resellers", month, "4,000 USD")
+    assert row[4] == float(expected.attainment / 100)
+    partner = client.get(f"/dashboards/partners/{data.partner_a.public_id}/").content.decode()
+    assert "Targets and pace" in partner and "4,000 USD" in partner
+    # another partner's target is not shown to staff restricted to Globex
+    owner = make_user(data.workspace, "own-b@vendor.test", Role.MANAGER, owned_only=True)
+    with unscoped():
+        data.partner_b.owner = owner
+        data.partner_b.save(update_fields=["owner"])
+    assert client_for(owner).get("/dashboards/data/targets/").json()["empty"]
+
+
+def test_the_partner_scorecard_is_the_scorecards_one(data: Any, client_for: Any) -> None:
+    from openprm.scorecards.selectors import scorecard
+
+    actor = actor_for(data.admin)
+    period = DashboardFilters().period_value
+    with scope(actor.access_scope()):
+        card = scorecard(actor=actor, partner=data.partner_a, period=period)
+    client = client_for(data.admin)
+    body = client.get(f"/dashboards/partners/{data.partner_a.public_id}/data/scorecard/").json()
+    assert body["option"]["xAxis"]["data"] == [d.label for d in card.dimensions]
+    assert series_of(body)["Score"] == [as_drawn(d.score) for d in card.dimensions]
+    assert card.dimensions and body["option"]["title"]["text"].startswith("Scorecard: ")
+    csv_text = client.get(f"/dashboards/partners/{data.partner_a.public_id}/export/scorecard.csv")
+    rows = list(csv.reader(io.StringIO(csv_text.content.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == [d.label for d in card.dimensions]
