@@ -264,7 +264,7 @@ def test_target_attainment_is_the_scorecards_progress(data: Any, client_for: Any
     assert body["option"]["yAxis"]["data"] == [f"Won revenue · Acme Resellers · {month}"]
     assert series_of(body)["Attainment"] == [as_drawn(expected.attainment / 100, percent=True)]
     book = openpyxl.load_workbook(io.BytesIO(client.get("/dashboards/export/targets.xlsx").content))
-    row = list(book["Data"].iter_rows(min_row=2, values_only=True))[0]
+    row = next(book["Data"].iter_rows(min_row=2, values_only=True))
     assert row[:4] == ("Won revenue", "Acme Resellers", month, "4,000 USD")
     assert row[4] == float(expected.attainment / 100)
     partner = client.get(f"/dashboards/partners/{data.partner_a.public_id}/").content.decode()
