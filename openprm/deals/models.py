@@ -345,7 +345,7 @@ class DealConflict(models.Model):
 class RollupGrain(models.IntegerChoices):
     DAY = 0, "Day"
     MONTH = 1, "Month"  # ``day`` is the first of the month
-    EVER = 2, "Since ever"  # ``day`` is ROLLUP_EVER: the sum over every day (stocks)
+    EVER = 2, "Since ever"  # ``day`` is ROLLUP_EVER: the sum over every day
 
 
 ROLLUP_EVER = datetime.date(1, 1, 1)
@@ -358,9 +358,10 @@ def _rollup_fk(model: type[models.Model] | str) -> models.ForeignKey:
 
 
 class DealDayRollup(models.Model):
-    """Deal flows per partner, currency and UTC day (and month): registrations, wins, losses, days to
-    close, co-sold wins (``deals.rollups.contributions`` says what each deal adds). Maintained by every
-    deal write, rebuilt by ``prm deals rollups-rebuild``; derived data, no surrogate key."""
+    """Deal flows per partner, currency and UTC day (and month, and since ever): registrations, wins,
+    losses, days to close, co-sold wins (``deals.rollups.contributions`` says what each deal adds).
+    Maintained by every deal write, rebuilt by ``prm deals rollups-rebuild``; derived data, no
+    surrogate key."""
 
     pk = models.CompositePrimaryKey("workspace", "grain", "day", "partner", "currency")
     workspace = _rollup_fk(Workspace)

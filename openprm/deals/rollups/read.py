@@ -249,15 +249,19 @@ def _histograms(
     partner_ids: Collection[int] | None,
     start: datetime.date,
     end: datetime.date,
+    *,
+    by_partner: bool = True,
 ) -> dict[int, dict[int, int]]:
-    """Per partner: calendar days to close → won deals closed in start..end."""
+    """Per partner (or, not ``by_partner``, all together under key 0): calendar days to close → won
+    deals closed in start..end."""
     params: list[Any] = [workspace_id, currency, _day(start), _day(end)]
+    partner = "partner_id" if by_partner else "0"
     query = (
-        f"SELECT partner_id, days, SUM(count) FROM {_table(DealCloseDays)} "  # noqa: S608
+        f"SELECT {partner}, days, SUM(count) FROM {_table(DealCloseDays)} "  # noqa: S608
         "WHERE workspace_id = %s AND currency = %s AND day BETWEEN %s AND %s"
     )
     query += _partner_filter(partner_ids, params)
-    query += " GROUP BY partner_id, days"
+    query += f" GROUP BY {partner}, days" if by_partner else " GROUP BY days"
     out: dict[int, dict[int, int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(query, params)
@@ -423,7 +427,7 @@ def deal_totals(workspace_id: int, *, partner_ids: Collection[int] | None, on: d
     """Every deal figure of the pages since ever, the pipeline as at the end of ``on``: what
     :func:`metrics.summarize` gives over the same deals (rounded at the same points)."""
     currency = _reporting_currency(workspace_id)
-    flows = _flows(workspace_id, currency, partner_ids, ("grain = 1", []), [*FLOWS], True)  # every month
+    flows = _flows(workspace_id, currency, partner_ids, ("grain = 2", []), [*FLOWS], True)  # since ever
     totals: dict[str, Any] = {}
     for entry in flows.values():
         for name, value in entry.items():
@@ -449,7 +453,10 @@ def deal_totals(workspace_id: int, *, partner_ids: Collection[int] | None, on: d
             )
         )
     merged: dict[int, int] = {}
-    for histogram in _histograms(workspace_id, currency, partner_ids, EVER_START, datetime.date.max).values():
+    everyone = _histograms(
+        workspace_id, currency, partner_ids, EVER_START, datetime.date.max, by_partner=False
+    )
+    for histogram in everyone.values():
         for days, count in histogram.items():
             merged[days] = merged.get(days, 0) + count
     won = totals.get("deals.won", 0)

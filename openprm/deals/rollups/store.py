@@ -151,14 +151,18 @@ Rows = dict[tuple[Any, ...], list[Number]]
 
 def rows_of(change: Contributions) -> tuple[Rows, Rows, Rows]:
     """The table rows of the cells: (flows, stages, closes), keyed by each table's primary key without
-    the workspace, values in column order. Flows go to their day and month, stages also to "since ever"."""
+    the workspace, values in column order: every cell goes to its day, its month and "since ever"."""
     day_grain, month_grain, ever_grain = int(RollupGrain.DAY), int(RollupGrain.MONTH), int(RollupGrain.EVER)
     months: dict[datetime.date, datetime.date] = {}
     flows: Rows = {}
     width = len(FLOW_COLUMNS)
     for (partner, currency, day, column), value in change.flows.items():
         month = months.get(day) or months.setdefault(day, day.replace(day=1))
-        for key in ((day_grain, day, partner, currency), (month_grain, month, partner, currency)):
+        for key in (
+            (day_grain, day, partner, currency),
+            (month_grain, month, partner, currency),
+            (ever_grain, ROLLUP_EVER, partner, currency),
+        ):
             row = flows.get(key)
             if row is None:
                 row = flows[key] = [0] * width
@@ -166,14 +170,14 @@ def rows_of(change: Contributions) -> tuple[Rows, Rows, Rows]:
     stages: Rows = {}
     for (partner, currency, stage, day, column), value in change.stages.items():
         month = months.get(day) or months.setdefault(day, day.replace(day=1))
-        for key in (
+        for stage_key in (
             (day_grain, day, partner, currency, stage),
             (month_grain, month, partner, currency, stage),
             (ever_grain, ROLLUP_EVER, partner, currency, stage),
         ):
-            row = stages.get(key)
+            row = stages.get(stage_key)
             if row is None:
-                row = stages[key] = [0, 0, 0]
+                row = stages[stage_key] = [0, 0, 0]
             row[column] += value
     closes: Rows = {
         (day, partner, currency, days): [n] for (partner, currency, day, days), n in change.closes.items()
