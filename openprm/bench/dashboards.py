@@ -140,7 +140,7 @@ def bench_dashboards(
     year = str(timezone.now().astimezone(datetime.UTC).year)
     requests: dict[str, tuple[str, Callable[[], None]]] = {
         f"overview:{key}": ("overview", _get(browser, f"/dashboards/data/{key}/?period={year}"))
-        for key, _ in CHARTS["overview"]
+        for key, _, _ in CHARTS["overview"]
     }
     requests["overview:page"] = ("overview", _get(browser, f"/dashboards/?period={year}"))
     requests["scorecard"] = ("scorecard", _get(api, f"/api/v1/scorecards/partners/{sample}"))

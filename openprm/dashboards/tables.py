@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -87,6 +88,8 @@ class Table:
         out = []
         for index, row in enumerate(self.rows):
             link = self.links[index] if index < len(self.links) else ""
+            if self.row_metrics and not link:  # a figures table: each row's label leads to its definition
+                link = f"{reverse('metrics:glossary')}#{self.row_metrics[index]}"
             columns = self.typed(index)
             out.append(
                 [

@@ -21,32 +21,33 @@ from openprm.core.actors import Actor
 from openprm.core.http import actor_of, staff_view
 from openprm.dashboards import selectors
 from openprm.dashboards.filters import COHORTS, DashboardFilters, presets, today
-from openprm.dashboards.selectors import Panel
+from openprm.dashboards.selectors import ENGAGEMENT_KEYS, Panel
 from openprm.dashboards.tables import FORMATS, Table, to_csv, to_xlsx
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner
 
-CHARTS = {
+CHARTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    # (panel, size, the catalogued metrics it shows: their labels link to the glossary under the chart)
     "overview": [
-        ("revenue", "wide"),
-        ("pipeline", ""),
-        ("win_rate", ""),
-        ("active_share", ""),
-        ("engagement", ""),
-        ("top_partners", ""),
-        ("targets", ""),
-        ("by_tier", "third"),
-        ("by_type", "third"),
-        ("by_region", "third"),
+        ("revenue", "wide", ("sourced_revenue", "influenced_revenue")),
+        ("pipeline", "", ("pipeline_value",)),
+        ("win_rate", "", ("win_rate",)),
+        ("active_share", "", ("active_partner_share",)),
+        ("engagement", "", ENGAGEMENT_KEYS),
+        ("top_partners", "", ("won_revenue",)),
+        ("targets", "", ()),
+        ("by_tier", "third", ()),
+        ("by_type", "third", ()),
+        ("by_region", "third", ()),
     ],
     "partner": [
-        ("scorecard", ""),
-        ("revenue", ""),
-        ("win_rate", ""),
-        ("pipeline", ""),
-        ("engagement", "wide"),
+        ("scorecard", "", ()),
+        ("revenue", "", ("sourced_revenue", "influenced_revenue")),
+        ("win_rate", "", ("win_rate",)),
+        ("pipeline", "", ("pipeline_value",)),
+        ("engagement", "wide", ENGAGEMENT_KEYS),
     ],
-    "cohorts": [("cohorts", ""), ("cohort_win_rate", "")],
+    "cohorts": [("cohorts", "", ("revenue_per_partner",)), ("cohort_win_rate", "", ("win_rate",))],
 }
 EXPORTS = {
     "overview": (
@@ -146,10 +147,11 @@ def _context(request: HttpRequest, page: str, base: str, f: DashboardFilters) ->
         {
             "key": key,
             "size": size,
+            "metrics": metrics,
             "url": f"{base}data/{key}/?{query}",
             "exports": _export_links(base, key, query),
         }
-        for key, size in CHARTS[page]
+        for key, size, metrics in CHARTS[page]
     ]
     offered = presets(today())
     other = None
