@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 
@@ -133,3 +134,10 @@ def test_the_command_loads_a_named_scale(db, var_dir, capsys, monkeypatch):
     assert "8 partners" in out and "800 events" in out and "80 deals" in out
     with unscoped():
         assert Event.objects.count() == 800
+
+
+def test_the_command_refuses_a_partner_count_with_a_scale(db, var_dir):
+    with pytest.raises(CommandError, match="drop --partners"):
+        call_command("demo", "--scale", "s", "--partners", "50")
+    with unscoped():
+        assert not Partner.objects.exists()

@@ -30,7 +30,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--partners", type=int, default=200, help="how many partners (default 200)")
+        parser.add_argument("--partners", type=int, default=None, help="how many partners (default 200)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
         parser.add_argument(
             "--scale",
@@ -56,7 +56,9 @@ class Command(BaseCommand):
         if options["show_logins"]:
             self.show_logins(site_url(options["bind"]))
             return
-        count = options["partners"]
+        if options["scale"] and options["partners"] is not None:
+            raise CommandError("--scale sets the number of partners: drop --partners.")
+        count = 200 if options["partners"] is None else options["partners"]
         if not 1 <= count <= 100_000:
             raise CommandError("--partners must be between 1 and 100000.")
         workspace = workspace_default()
