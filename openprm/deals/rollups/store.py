@@ -192,12 +192,25 @@ _TABLES: tuple[tuple[type[models.Model], tuple[str, ...], tuple[str, ...]], ...]
 )
 
 
-def _adapt(value: Any) -> Any:
-    if isinstance(value, datetime.date):
-        return connection.ops.adapt_datefield_value(value)
-    if type(value) is int or isinstance(value, str):
-        return value
-    return connection.ops.adapt_decimalfield_value(value, 20, 2)
+def _adapter() -> Any:
+    """A converter of key and column values to what this database takes (dates and decimals as the
+    ORM writes them on SQLite; PostgreSQL's driver takes them as they are)."""
+    if connection.vendor == "postgresql":
+        return lambda value: value
+    ops = connection.ops
+    adapt_day, adapt_decimal = ops.adapt_datefield_value, ops.adapt_decimalfield_value
+    days: dict[datetime.date, Any] = {}
+
+    def adapt(value: Any) -> Any:
+        kind = type(value)
+        if kind is int or kind is str:
+            return value
+        if kind is datetime.date:
+            found = days.get(value)
+            return found if found is not None else days.setdefault(value, adapt_day(value))
+        return adapt_decimal(value, 20, 2)
+
+    return adapt
 
 
 def apply(workspace_id: int, change: Contributions) -> None:
@@ -219,12 +232,13 @@ def apply(workspace_id: int, change: Contributions) -> None:
             f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({key_sql}) DO UPDATE SET {update}"
         )
         ordered = sorted(rows.items(), key=lambda item: tuple(map(str, item[0])))  # a fixed lock order
-        params = [[workspace_id, *map(_adapt, key), *map(_adapt, values)] for key, values in ordered]
+        adapt = _adapter()
+        params = [[workspace_id, *map(adapt, key), *map(adapt, values)] for key, values in ordered]
         # Amounts: SQLite adds decimals as floats, whose sums of opposites may leave a residue.
         zero = " AND ".join(
             f"ABS({quote(c)}) < 0.005" if c.endswith("amount") else f"{quote(c)} = 0" for c in columns
         )
-        days = sorted({_adapt(key[keys.index("day")]) for key in rows})
+        days = sorted({adapt(key[keys.index("day")]) for key in rows})
         partners = sorted({key[keys.index("partner_id")] for key in rows})
         with connection.cursor() as cursor:
             cursor.executemany(query, params)
@@ -254,17 +268,20 @@ def insert(workspace_id: int, change: Contributions) -> int:
                     for row in data:
                         copy.write_row(row)
             else:
+                adapt = _adapter()
                 marks = ", ".join(["%s"] * len(names))
                 query = f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"  # noqa: S608
                 for start in range(0, len(data), 10_000):
-                    cursor.executemany(query, [[*map(_adapt, row)] for row in data[start : start + 10_000]])
+                    cursor.executemany(query, [[*map(adapt, row)] for row in data[start : start + 10_000]])
     return written
 
 
 def clear(workspace_id: int) -> None:
-    with unscoped():
+    """Delete the workspace's rollup rows (one statement per table)."""
+    with connection.cursor() as cursor:
         for model, _, _ in _TABLES:
-            model._default_manager.filter(workspace_id=workspace_id).delete()
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608
 
 
 def table_rows(workspace_id: int) -> dict[str, dict[tuple[Any, ...], tuple[Number, ...]]]:
