@@ -1,10 +1,5 @@
-"""Staff dashboards: the program overview, a partner's dashboard and the cohort comparison.
-
-Pages render the filters and the tables; each chart's option is a JSON data request
-(``…/data/<panel>/``, the same filters in the query string) that ``dashboards.js`` draws with ECharts;
-each table exports to CSV or XLSX (``…/export/<panel>.<csv|xlsx>``) with the filters applied. Partner
-users get 404 (staff area); staff restricted to their own partners see only those (``metrics.figures``).
-"""
+"""What the dashboard pages share: their chart slots and exports, the filters, the chart data
+requests (JSON, 422 naming a bad filter) and the CSV/XLSX exports."""
 
 from __future__ import annotations
 
@@ -13,12 +8,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.urls import reverse
 
 from openprm.accounts.selectors import staff_user_list
 from openprm.core.actors import Actor
-from openprm.core.http import actor_of, staff_view
+from openprm.core.http import actor_of
 from openprm.dashboards import selectors
 from openprm.dashboards.filters import COHORTS, DashboardFilters, presets, today
 from openprm.dashboards.selectors import ENGAGEMENT_KEYS, Panel
@@ -59,7 +52,7 @@ EXPORTS = {
 }  # fmt: skip
 
 
-def _filters(request: HttpRequest) -> DashboardFilters:
+def filters_of(request: HttpRequest) -> DashboardFilters:
     return DashboardFilters.from_mapping(request.GET)
 
 
@@ -68,7 +61,7 @@ def _invalid(f: DashboardFilters) -> JsonResponse:
     return JsonResponse({"code": "invalid_filter", "message": message, "field": field}, status=422)
 
 
-def _partner(actor: Actor, public_id: Any) -> Partner:
+def partner_or_404(actor: Actor, public_id: Any) -> Partner:
     try:
         return partner_selectors.partner_get(actor=actor, public_id=public_id)
     except Partner.DoesNotExist:
@@ -85,18 +78,18 @@ def _cohort_panel(actor: Actor, f: DashboardFilters, key: str) -> Panel:
 def _panel(
     request: HttpRequest, page: str, key: str, public_id: Any = None
 ) -> tuple[Panel, DashboardFilters]:
-    actor, f = actor_of(request), _filters(request)
+    actor, f = actor_of(request), filters_of(request)
     if page == "overview" and key in selectors.OVERVIEW:
         return selectors.OVERVIEW[key](actor, f), f
     if page == "partner" and key in selectors.PARTNER:
-        return selectors.PARTNER[key](actor, f, _partner(actor, public_id)), f
+        return selectors.PARTNER[key](actor, f, partner_or_404(actor, public_id)), f
     if page == "cohorts" and key in ("cohorts", "cohort_win_rate"):
         return _cohort_panel(actor, f, key), f
     raise Http404
 
 
-def _data(request: HttpRequest, page: str, key: str, public_id: Any = None) -> HttpResponse:
-    f = _filters(request)
+def chart_data(request: HttpRequest, page: str, key: str, public_id: Any = None) -> HttpResponse:
+    f = filters_of(request)
     if f.errors:
         return _invalid(f)
     panel, _ = _panel(request, page, key, public_id)
@@ -105,8 +98,8 @@ def _data(request: HttpRequest, page: str, key: str, public_id: Any = None) -> H
     return JsonResponse(panel.chart.as_json())
 
 
-def _export(request: HttpRequest, page: str, key: str, fmt: str, public_id: Any = None) -> HttpResponse:
-    f = _filters(request)
+def table_export(request: HttpRequest, page: str, key: str, fmt: str, public_id: Any = None) -> HttpResponse:
+    f = filters_of(request)
     if f.errors:
         return _invalid(f)
     if fmt not in FORMATS or key not in EXPORTS[page]:
@@ -138,7 +131,7 @@ def _described(request: HttpRequest, f: DashboardFilters) -> list[tuple[str, str
     return out
 
 
-def _context(request: HttpRequest, page: str, base: str, f: DashboardFilters) -> dict[str, Any]:
+def page_context(request: HttpRequest, page: str, base: str, f: DashboardFilters) -> dict[str, Any]:
     """What every dashboard page shows: the filter bar, the chart slots and the export links."""
     actor = actor_of(request)
     query = urlencode(f.query())
@@ -149,7 +142,7 @@ def _context(request: HttpRequest, page: str, base: str, f: DashboardFilters) ->
             "size": size,
             "metrics": metrics,
             "url": f"{base}data/{key}/?{query}",
-            "exports": _export_links(base, key, query),
+            "exports": export_links(base, key, query),
         }
         for key, size, metrics in CHARTS[page]
     ]
@@ -174,93 +167,17 @@ def _context(request: HttpRequest, page: str, base: str, f: DashboardFilters) ->
     }
 
 
-def _export_links(base: str, key: str, query: str) -> list[tuple[str, str]]:
+def export_links(base: str, key: str, query: str) -> list[tuple[str, str]]:
     suffix = f"?{query}" if query else ""
     return [(fmt.upper(), f"{base}export/{key}.{fmt}{suffix}") for fmt in FORMATS]
 
 
-def _tables(
+def page_tables(
     build: Callable[[str], Panel], keys: tuple[str, ...], base: str, query: str
 ) -> list[dict[str, Any]]:
     out = []
     for key in keys:
         table = build(key).table
         assert isinstance(table, Table)
-        out.append({"table": table, "exports": _export_links(base, key, query)})
+        out.append({"table": table, "exports": export_links(base, key, query)})
     return out
-
-
-@staff_view
-def overview(request: HttpRequest) -> HttpResponse:
-    """The program overview: revenue, pipeline, win rate, active share, engagement, leaders, mix, targets
-    and agreements expiring, for the filtered partners and period."""
-    actor, f = actor_of(request), _filters(request)
-    base = reverse("dashboards:overview")
-    context = _context(request, "overview", base, f)
-    context["tables"] = _tables(
-        lambda key: selectors.OVERVIEW[key](actor, f),
-        ("bottom_partners", "targets", "agreements"),
-        base,
-        context["query"],
-    )
-    return render(request, "dashboards/overview.html", context)
-
-
-@staff_view
-def overview_data(request: HttpRequest, key: str) -> HttpResponse:
-    return _data(request, "overview", key)
-
-
-@staff_view
-def overview_export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
-    return _export(request, "overview", key, fmt)
-
-
-@staff_view
-def partner(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """One partner's dashboard: key figures against the previous period, trends, pipeline, engagement,
-    targets and the latest deals."""
-    actor, f = actor_of(request), _filters(request)
-    found = _partner(actor, public_id)
-    base = reverse("dashboards:partner", args=[found.public_id])
-    context = _context(request, "partner", base, f)
-    context["partner"] = found
-    context["tables"] = _tables(
-        lambda key: selectors.PARTNER[key](actor, f, found),
-        ("figures", "targets", "deals"),
-        base,
-        context["query"],
-    )
-    return render(request, "dashboards/partner.html", context)
-
-
-@staff_view
-def partner_data(request: HttpRequest, public_id: Any, key: str) -> HttpResponse:
-    return _data(request, "partner", key, public_id)
-
-
-@staff_view
-def partner_export(request: HttpRequest, public_id: Any, key: str, fmt: str) -> HttpResponse:
-    return _export(request, "partner", key, fmt, public_id)
-
-
-@staff_view
-def cohorts(request: HttpRequest) -> HttpResponse:
-    """Partners grouped by tier, type, region or start quarter, their figures side by side."""
-    actor, f = actor_of(request), _filters(request)
-    base = reverse("dashboards:cohorts")
-    context = _context(request, "cohorts", base, f)
-    panels = selectors.cohort_panels(actor, f)
-    table = panels[0].table
-    context["tables"] = [{"table": table, "exports": _export_links(base, "cohorts", context["query"])}]
-    return render(request, "dashboards/cohorts.html", context)
-
-
-@staff_view
-def cohorts_data(request: HttpRequest, key: str) -> HttpResponse:
-    return _data(request, "cohorts", key)
-
-
-@staff_view
-def cohorts_export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
-    return _export(request, "cohorts", key, fmt)
