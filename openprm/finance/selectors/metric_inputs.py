@@ -44,6 +44,7 @@ from openprm.finance.models import CompanyRevenue, CostCategory, Invoice, Partne
 
 TOTAL = 0
 CENT = Decimal("0.01")
+WIDE_SELECTION = 50
 DEFAULT_TOLERANCE = Decimal("0.05")  # a price up to 5% below list is compliant
 
 Value = Decimal | int | float | None
@@ -98,9 +99,31 @@ def _add(out: Inputs, partner_id: int, name: str, value: Value) -> None:
     if isinstance(value, Decimal):
         value = value.quantize(CENT)  # SQLite's sums carry float-like digits
     out.setdefault(partner_id, {})[name] = value
-    total = out.setdefault(TOTAL, {})
-    current = total.get(name)
-    total[name] = value if current is None else current + value  # type: ignore[operator]
+
+
+def _of(partner_ids: Collection[int]) -> Q:
+    """The rows of the asked partners: an IN list for a few, the whole workspace past
+    ``WIDE_SELECTION`` (a 2,000-id IN list costs more to plan and test per row than it saves; the
+    others' rows are dropped here)."""
+    return Q(partner_id__in=partner_ids) if len(partner_ids) <= WIDE_SELECTION else Q()
+
+
+def _finish(out: Inputs, asked: Collection[int], wanted: set[str]) -> Inputs:
+    """Only the asked partners and names, and their sums under TOTAL (with the workspace-level inputs)."""
+    keep = set(asked)
+    total = {name: value for name, value in out.get(TOTAL, {}).items() if name in wanted}
+    result: Inputs = {TOTAL: total}
+    for partner_id, values in out.items():
+        if partner_id == TOTAL or partner_id not in keep:
+            continue
+        mine = {name: value for name, value in values.items() if name in wanted}
+        if not mine:
+            continue
+        result[partner_id] = mine
+        for name, value in mine.items():
+            current = total.get(name)
+            total[name] = value if current is None else current + value  # type: ignore[operator]
+    return result
 
 
 def _costs(
@@ -118,7 +141,7 @@ def _costs(
         f"cost.{category}": Sum("amount", filter=in_period & Q(category=category))
         for category in CostCategory.values
     }
-    costs = PartnerCost.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids, period__lte=end)
+    costs = PartnerCost.objects.filter(_of(partner_ids), workspace_id=workspace_id, period__lte=end)
     if lifetime:
         sums["cost.lifetime"] = Sum("amount")
     else:
@@ -147,7 +170,7 @@ def _invoices(
     issued = Q(issued_on__gte=start, issued_on__lte=end)
     unpaid_at_end = Q(paid_on__isnull=True) | Q(paid_on__gt=end)
     rows = (
-        Invoice.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids)
+        Invoice.objects.filter(_of(partner_ids), workspace_id=workspace_id)
         .filter(due | issued)
         .values("partner_id")
         .order_by()
@@ -197,8 +220,8 @@ def _sellthrough(
     floor = ExpressionWrapper(F("list_price") * (Decimal("1") - tolerance), output_field=_MONEY)
     months = (
         SellThroughLine.objects.filter(
+            _of(partner_ids),
             workspace_id=workspace_id,
-            partner_id__in=partner_ids,
             period__gte=_first_month_in(start),
             period__lte=end,
         )
@@ -261,10 +284,7 @@ def metric_inputs(
             _sellthrough(out, workspace_id, ids, start, end, Decimal(str(tolerance)))
         if wanted & COMPANY_INPUTS:
             _company(out, workspace_id, start, end)
-    for values in out.values():
-        for name in [name for name in values if name not in wanted]:
-            del values[name]
-    return {key: values for key, values in out.items() if values or key == TOTAL}
+    return _finish(out, ids, wanted)
 
 
 def input_availability(workspace_id: int) -> set[str]:

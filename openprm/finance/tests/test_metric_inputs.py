@@ -4,6 +4,7 @@ periods (a month, a quarter, a mid-month custom range, a year) and partner subse
 from __future__ import annotations
 
 import datetime
+import importlib
 import random
 from decimal import Decimal
 
@@ -195,9 +196,16 @@ def _close(actual: dict[int, dict[str, object]], expected: dict[int, dict[str, o
                 assert got == value, (key, name, got, value)
 
 
-def test_inputs_match_an_independent_computation(workspace, system) -> None:  # type: ignore[no-untyped-def]
+def test_inputs_match_an_independent_computation(workspace, system, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Both ways of reading: an IN list of the asked partners, and (past WIDE_SELECTION, set low here)
+    the whole workspace with the others dropped."""
+    module = importlib.import_module(
+        "openprm.finance.selectors.metric_inputs"
+    )  # the package's name is the function
+
     partners, frames = _frames(workspace, system)
-    for pids in (partners, partners[1:4]):
+    for pids, wide in ((partners, 50), (partners[1:4], 50), (partners, 2), (partners[1:4], 2)):
+        monkeypatch.setattr(module, "WIDE_SELECTION", wide)
         for start, end in PERIODS:
             actual = metric_inputs(
                 workspace.pk, partner_ids=pids, start=start, end=end, names=INPUTS, today=TODAY
