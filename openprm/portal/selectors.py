@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -17,6 +18,15 @@ from django.utils import timezone
 from openprm.core.actors import Actor
 from openprm.deals import selectors as deal_selectors
 from openprm.deals.models import ApprovalStatus, Deal, Outcome
+from openprm.metrics.figures import StaffOnlyMetricError, staff_only
+from openprm.metrics.periods import Period
+from openprm.partners.models import Partner
+from openprm.scorecards import selectors as scorecard_selectors
+from openprm.scorecards.scoring import CriterionCheck, lower_is_better
+from openprm.scorecards.selectors import Progress, Scorecard, TierProgress, Trend
+
+if TYPE_CHECKING:
+    from openprm.scorecards.models import Target
 
 RECENT_DECISIONS = 5
 # Registrations that may still become business: waiting for a decision, or approved and not closed.
@@ -90,3 +100,102 @@ def portal_summary(*, actor: Actor, now: datetime.datetime | None = None) -> Por
         ).order_by("-decided_at", "-id")[:RECENT_DECISIONS]
     )
     return PortalSummary(figures=figures, decisions=decisions, year=local_now.year)
+
+
+# --- performance ------------------------------------------------------------------------------------------
+# The partner's own scorecard, targets, tier progress, trends and rank band, read from the scorecards
+# selectors (which read the metric engine). Peers only ever reach this page as the rank band: no other
+# partner's name, figure or id. Metrics that read internal figures (partnership costs, the company's
+# revenue: ``figures.staff_only``) keep their place in the score but show no value, target or points.
+
+PERFORMANCE_TRENDS = ("won_revenue", "pipeline_value", "win_rate", "deal_count", "logins", "contacts")
+
+
+@dataclass(frozen=True)
+class TierStep:
+    """One criterion of a tier with how far along the partner is (0–100, 100 when met)."""
+
+    check: CriterionCheck
+    percent: int
+
+
+@dataclass(frozen=True)
+class Performance:
+    partner: Partner
+    period: Period
+    card: Scorecard
+    tier: TierProgress
+    next_steps: list[TierStep]  # the next tier's criteria
+    keep_steps: list[TierStep]  # the current tier's criteria
+    trends: list[Trend]
+    targets: list[Progress]
+    internal: frozenset[str]  # metrics of the scorecard whose figures partner users do not see
+
+    @property
+    def gaps(self) -> int:
+        return sum(1 for s in self.next_steps if not s.check.met)
+
+
+def step_percent(check: CriterionCheck) -> int:
+    """How much of a criterion's minimum is reached, 0–100 (for a lower-is-better metric: the minimum ÷
+    the value); 100 only when it is met."""
+    if check.met:
+        return 100
+    if check.value is None:
+        return 0
+    value = Decimal(str(check.value))
+    if lower_is_better(check.metric):
+        share = check.minimum / value if value > 0 else Decimal(1)
+    else:
+        share = value / check.minimum if check.minimum > 0 else Decimal(1)
+    return max(0, min(99, int(share * 100)))
+
+
+def performance(
+    *, actor: Actor, partner: Partner, period: Period, today: datetime.date | None = None
+) -> Performance:
+    """The partner's performance over ``period`` as its own users see it. Targets are those in force on
+    the period's last day (or today, for the current period): that month's, quarter's and year's."""
+    today = today or timezone.now().astimezone(datetime.UTC).date()
+    card = scorecard_selectors.scorecard(actor=actor, partner=partner, period=period)
+    tier = scorecard_selectors.tier_progress(actor=actor, partner=partner, period=period)
+    trends = scorecard_selectors.trends(actor=actor, partner=partner, period=period, keys=PERFORMANCE_TRENDS)
+    day = min(period.end, today)
+    periods = [Period.month_of(day), Period.quarter_of(day), Period.year(day.year)]
+    try:
+        targets = scorecard_selectors.partner_targets(
+            actor=actor, partner=partner, periods=periods, today=today
+        )
+    except StaffOnlyMetricError:
+        targets = _targets_without_internal(actor=actor, partner=partner, periods=periods, today=today)
+    scored = {m.key for d in card.dimensions for m in d.metrics}
+    return Performance(
+        partner=partner,
+        period=period,
+        card=card,
+        tier=tier,
+        next_steps=[TierStep(c, step_percent(c)) for c in tier.next_checks],
+        keep_steps=[TierStep(c, step_percent(c)) for c in tier.current_checks],
+        trends=trends,
+        targets=[p for p in targets if not staff_only(p.target.metric)],
+        internal=frozenset(k for k in scored if staff_only(k)),
+    )
+
+
+def _targets_without_internal(
+    *, actor: Actor, partner: Partner, periods: list[Period], today: datetime.date
+) -> list[Progress]:
+    """The partner's effective targets leaving out those of internal metrics, whose figures a partner
+    user may not read (``partner_targets`` refuses the whole list when one of them is set): its own
+    overriding its tier's overriding its program's, for the same metric and period."""
+    keys = {p.key for p in periods}
+    rank = {"program": 0, "tier": 1, "partner": 2}
+    chosen: dict[tuple[str, str], Target] = {}
+    for target in scorecard_selectors.target_list(actor=actor):
+        if target.period not in keys or staff_only(target.metric):
+            continue
+        key = (target.metric, target.period)
+        if key not in chosen or rank[target.scope] > rank[chosen[key].scope]:
+            chosen[key] = target
+    ordered = sorted(chosen.values(), key=lambda t: (t.period, t.metric))
+    return scorecard_selectors.target_progress(actor=actor, targets=ordered, partner=partner, today=today)

@@ -19,6 +19,9 @@ urlpatterns = [
     path("links/", views.link_list, name="links"),
     path("links/<uuid:public_id>/active/", views.link_set_active, name="link_set_active"),
     path("conversions/", views.conversion_list, name="conversions"),
+    path("performance/", views.performance, name="performance"),
+    path("performance/data/<slug:key>/", views.performance_data, name="performance_data"),
+    path("performance/export/<slug:key>.<slug:fmt>", views.performance_export, name="performance_export"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/count/", views.notification_count, name="notification_count"),
 ]
