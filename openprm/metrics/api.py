@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from openprm.core.actors import Actor
@@ -285,14 +285,14 @@ def parameter_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/metrics/parameters", tags=TAGS, response={201: ParameterVersionOut, **ERRORS})
-def parameter_create(request: HttpRequest, body: ParameterIn) -> tuple[int, dict[str, Any]]:
+def parameter_create(request: HttpRequest, body: ParameterIn) -> Status:
     """Admins: a new version of a parameter from a month on (refused inside a closed period)."""
     actor = request_actor(request)
     _staff(actor)
     version = services.parameter_add(
         actor=actor, key=body.key, value=body.value, effective_from=body.effective_from, note=body.note
     )
-    return 201, version_out(version)
+    return Status(201, version_out(version))
 
 
 # --------------------------------------------------------------------------------------------- periods
