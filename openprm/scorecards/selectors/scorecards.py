@@ -13,6 +13,7 @@ Partners in no program are scored together under the default configuration.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -147,25 +148,25 @@ class _Enrolments:
     home: dict[int, int | None]  # partner -> home program (None: none)
     tiers: dict[int, dict[int, int | None]]  # partner -> program -> tier
     members: dict[int | None, list[int]]  # program -> its live partners (None: the unenrolled)
-    programs: dict[int, Program]
+    programs: dict[int, str]  # program -> name
     tier_names: dict[int, str]
 
 
 def _enrolments() -> _Enrolments:
-    """Every live partner's enrolments (2 queries; run inside :func:`_peers`)."""
+    """Every live partner's enrolments (2 queries of plain values; run inside :func:`_peers`)."""
     rows = (
         PartnerProgram.objects.filter(partner__archived_at__isnull=True)
-        .select_related("program", "tier")
         .order_by("-program__is_default", "program__name", "program_id")
+        .values_list("partner_id", "program_id", "tier_id", "program__name", "tier__name")
     )
     out = _Enrolments({}, defaultdict(dict), defaultdict(list), {}, {})
-    for row in rows:
-        out.programs[row.program_id] = row.program
-        if row.tier_id is not None and row.tier is not None:
-            out.tier_names[row.tier_id] = row.tier.name
-        out.tiers[row.partner_id][row.program_id] = row.tier_id
-        out.members[row.program_id].append(row.partner_id)
-        out.home.setdefault(row.partner_id, row.program_id)
+    for partner_id, program_id, tier_id, program_name, tier_name in rows:
+        out.programs[program_id] = program_name
+        if tier_id is not None:
+            out.tier_names[tier_id] = tier_name
+        out.tiers[partner_id][program_id] = tier_id
+        out.members[program_id].append(partner_id)
+        out.home.setdefault(partner_id, program_id)
     for pid in Partner.objects.filter(archived_at__isnull=True).order_by().values_list("pk", flat=True):
         if pid not in out.home:
             out.home[pid] = None
@@ -254,11 +255,13 @@ def _score_programs(
                 for spec in d.metrics
             }
             scored[pid] = scoring.weigh(config, metric_scores)
-        ranking = sorted((s.overall, pid) for pid, s in scored.items() if s.overall is not None)  # ascending
-        ranks: dict[int, int] = {}
-        values = [overall for overall, _ in ranking]
-        for overall, pid in ranking:
-            ranks[pid] = 1 + sum(1 for v in values if v > overall)
+        overalls = sorted(o for o in (x.overall for x in scored.values()) if o is not None)
+        # rank = 1 + how many scored higher (ties share a rank)
+        ranks = {
+            pid: 1 + len(overalls) - bisect.bisect_right(overalls, x.overall)
+            for pid, x in scored.items()
+            if x.overall is not None
+        }
         out[program_id] = _Program(program_id, config, ids, scored, ranks, {})
     _judge_tiers(peers=peers, period=period, enrolments=enrolments, programs=out, table=table)
     return out, table
@@ -296,6 +299,10 @@ def _judge_tiers(
             tables[key] = figures.metric_table(
                 actor=peers, keys=needed, period=grain_period, partners=members, totals=False
             )
+    by_tier: dict[int, list[TierCriterion]] = defaultdict(list)
+    grain_periods = {c.pk: Period.of(c.grain, period.start) for c in criteria}
+    for c in criteria:
+        by_tier[c.tier_id].append(c)
     for program_id in ids:
         program = programs[program_id]
         program_tiers = [t for t in tiers if t.program_id == program_id]
@@ -303,10 +310,8 @@ def _judge_tiers(
             rules = []
             for tier in program_tiers:
                 checks = []
-                for c in criteria:
-                    if c.tier_id != tier.pk:
-                        continue
-                    grain_period = Period.of(c.grain, period.start)
+                for c in by_tier.get(tier.pk, ()):
+                    grain_period = grain_periods[c.pk]
                     if c.metric == TierCriterion.OVERALL:
                         value: Any = program.scored[pid].overall
                         shown = period
@@ -341,9 +346,7 @@ def _names(program: _Program, enrolments: _Enrolments, pid: int) -> tuple[str | 
     if program.program_id is None:
         return None, None
     tier_id = enrolments.tiers.get(pid, {}).get(program.program_id)
-    return str(enrolments.programs[program.program_id]), enrolments.tier_names.get(
-        tier_id
-    ) if tier_id else None
+    return enrolments.programs[program.program_id], enrolments.tier_names.get(tier_id) if tier_id else None
 
 
 def _require_visible(actor: Actor, partner: Partner) -> None:
@@ -401,8 +404,11 @@ def scorecard_table(
     recommendation and the rank band, sorted by ``sort`` (overall, name, program, tier, a dimension key or a
     key figure; ``-`` for descending)."""
     visible = figures.partner_ids(actor=actor, filters=filters)
-    names = dict(Partner.objects.filter(pk__in=visible).values_list("pk", "name")) if visible else {}
-    public = dict(Partner.objects.filter(pk__in=visible).values_list("pk", "public_id")) if visible else {}
+    found = (
+        list(Partner.objects.filter(pk__in=visible).values_list("pk", "name", "public_id")) if visible else []
+    )
+    names = {pk: name for pk, name, _ in found}
+    public = {pk: public_id for pk, _, public_id in found}
     with _peers(actor) as peers:
         enrolments = _enrolments()
         homes = {enrolments.home.get(pid) for pid in visible}
