@@ -73,8 +73,20 @@ def _next_month(day: datetime.date) -> datetime.date:
     return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
 
 
+SQL_PARTNER_LIMIT = 50  # past this many partners, read the workspace's rows and keep theirs here
+
+
+def _kept(partner_ids: Collection[int] | None) -> set[int] | None:
+    """The partners to keep in Python (None: the query already filtered, or everyone)."""
+    if partner_ids is None or len(partner_ids) <= SQL_PARTNER_LIMIT:
+        return None
+    return {int(p) for p in partner_ids}
+
+
 def _partner_filter(partner_ids: Collection[int] | None, params: list[Any]) -> str:
-    if partner_ids is None:
+    """The SQL filter on a few partners (a 2,000-id list costs more to plan and test per row than a
+    read of the workspace's rows, which ``_kept`` then narrows)."""
+    if partner_ids is None or len(partner_ids) > SQL_PARTNER_LIMIT:
         return ""
     ids = sorted({int(p) for p in partner_ids})
     if connection.vendor == "postgresql":
@@ -138,7 +150,10 @@ def _flows(
     out: dict[int, dict[str, Value]] = {}
     with connection.cursor() as cursor:
         cursor.execute(query, params)
+        kept = _kept(partner_ids)
         for partner_id, row_currency, registered_all, *values in cursor.fetchall():
+            if kept is not None and partner_id not in kept:
+                continue
             entry = out.setdefault(partner_id, {})
             if row_currency == currency:
                 for name, value in zip(columns, values, strict=True):
@@ -199,7 +214,12 @@ def _stock_rows(
     query += " GROUP BY partner_id, stage_id"
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return [(p, s, int(n or 0), _cents(a), int(r or 0)) for p, s, n, a, r in cursor.fetchall() if n or a]
+        kept = _kept(partner_ids)
+        return [
+            (p, s, int(n or 0), _cents(a), int(r or 0))
+            for p, s, n, a, r in cursor.fetchall()
+            if (n or a) and (kept is None or p in kept)
+        ]
 
 
 def _stocks(
@@ -255,6 +275,8 @@ def _histograms(
     """Per partner (or, not ``by_partner``, all together under key 0): calendar days to close → won
     deals closed in start..end."""
     params: list[Any] = [workspace_id, currency, _day(start), _day(end)]
+    kept = _kept(partner_ids)
+    by_partner = by_partner or kept is not None  # narrowed here: grouped by partner first
     partner = "partner_id" if by_partner else "0"
     query = (
         f"SELECT {partner}, days, SUM(count) FROM {_table(DealCloseDays)} "  # noqa: S608
@@ -266,7 +288,7 @@ def _histograms(
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         for partner_id, days, count in cursor.fetchall():
-            if count:
+            if count and (kept is None or partner_id in kept):
                 out.setdefault(partner_id, {})[int(days)] = int(count)
     return out
 
