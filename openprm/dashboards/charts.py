@@ -146,6 +146,9 @@ def axis_chart(
         value_axis.update(min=0, max=100)
     if horizontal:  # bars of named things (partners): the names are the axis, the title says what they are
         category_axis.update(inverse=True, name="")
+        category_axis["axisLabel"] = {"width": 130, "overflow": "truncate", "interval": 0}
+        value_axis["axisLabel"] = {"hideOverlap": True}
+        value_axis["splitNumber"] = 3
         value_axis.update(nameLocation="end", nameTextStyle={"align": "right", "verticalAlign": "top"})
         option.update(xAxis=value_axis, yAxis=category_axis)
         option["grid"]["right"] = 24
