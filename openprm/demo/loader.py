@@ -46,7 +46,17 @@ from openprm.core.bulk import analyze_tables
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope
-from openprm.deals.models import CustomerKey, Deal, DealConflict, DealLineItem, DealStageChange
+from openprm.deals.models import (
+    CustomerKey,
+    Deal,
+    DealCloseDays,
+    DealConflict,
+    DealDayRollup,
+    DealLineItem,
+    DealStageChange,
+    DealStageRollup,
+)
+from openprm.deals.rollups import rollups_rebuild as deal_rollups_rebuild
 from openprm.demo import customers as demo_customers
 from openprm.demo import deals as demo_deals
 from openprm.demo import finance as demo_finance
@@ -260,9 +270,11 @@ def demo_load(
         demo_customers.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
         load.say("Building the daily rollups…")
         result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)
+        deal_rollups_rebuild(workspace_id=workspace.pk)  # the demo writes deals directly: rebuild theirs
     analyze_tables(  # fresh planner statistics (PostgreSQL) of every table the load wrote, after the commit
         *(Partner, Contact, PartnerProgram, StatusChange, Partner.tags.through, Agreement, Event, AuditEntry),
         *(Deal, DealStageChange, DealLineItem, CustomerKey, DealConflict),
+        *(DealDayRollup, DealStageRollup, DealCloseDays),
         *(TrackingLink, Coupon, Click, Conversion, PartnerDay, PairedInterval),
         rows=result.partners + result.events + result.deals,
     )

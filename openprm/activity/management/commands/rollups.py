@@ -1,6 +1,6 @@
 """`prm rollups rebuild|refresh|status`: the per-partner daily rollups the pages read.
 
-* ``rebuild`` recomputes every rollup of a workspace from the raw events, clicks and conversions (the
+* ``rebuild`` recomputes every rollup of a workspace from the raw events, clicks, conversions and deals (the
   result equals what the increments built; use it after a bug fix or a manual data repair);
 * ``refresh`` applies what is queued now (what `prm worker` does after every batch) — useful without a
   worker, e.g. after `prm import activities` in a cron job;
@@ -26,6 +26,7 @@ from openprm.activity.rollups import (
 from openprm.core.actors import cli_actor
 from openprm.core.health import WORKER_STALE_SECONDS, heartbeat_age
 from openprm.core.tasks import workspace_scope
+from openprm.deals.rollups import rollups_rebuild as deal_rollups_rebuild
 
 
 class Command(BaseCommand):
@@ -40,8 +41,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         if options["action"] == "rebuild":
             rows = rollups_rebuild(workspace_id=workspace_id)
+            deal_rows = deal_rollups_rebuild(workspace_id=workspace_id)
             self.stdout.write(
-                f"Rebuilt {rows} rollup rows (partner-days) in {time.perf_counter() - started:.1f} s."
+                f"Rebuilt {rows} event rollup rows (partner-days) and {deal_rows} deal rollup rows "
+                f"in {time.perf_counter() - started:.1f} s."
             )
         elif options["action"] == "refresh":
             batches = rollups_fold(workspace_id=workspace_id)
