@@ -98,9 +98,10 @@ def _amount() -> models.DecimalField:
 class PartnerDay(models.Model):
     """The rollups of one partner on one (UTC) day: one row, the metrics in columns — per built-in event
     type its count (``events_<type>``) and value sum (``value_<type>``), contact, content, clicks,
-    conversions per kind, the paired figures — and ``extra`` for the rest (the workspace's own event
-    types: ``{"events.<type>": n, "value.<type>": x}``). A metric's column is its name with dots as
-    underscores (``events.*``: ``events_total``); ``activity.rollups.columns`` maps the two. NULL is 0.
+    conversions per kind, the paired figures, the survey figures — and ``extra`` for the rest (the
+    workspace's own event types: ``{"events.<type>": n, "value.<type>": x}``). A metric's column is its
+    name with dots as underscores (``events.*``: ``events_total``); ``activity.rollups.columns`` maps the
+    two. NULL is 0.
 
     Maintained incrementally by every write that feeds it (``activity.rollups``) and rebuildable from the
     raw rows (`prm rollups rebuild`). No surrogate key: the primary key is (workspace, partner, day)."""
@@ -170,6 +171,10 @@ class PartnerDay(models.Model):
     ticket_resolved_seconds = models.BigIntegerField(null=True, blank=True)
     deliverable_on_time = _count()
     deliverable_late = _count()
+    survey_responses = _count()  # survey_response events with a value (a 0–10 score)
+    survey_score = _amount()  # the sum of their scores
+    survey_promoters = _count()  # scores of 9 or more
+    survey_detractors = _count()  # scores of 6 or less
     extra = models.JSONField(null=True, blank=True)
 
     objects = ScopedManager["PartnerDay"]()

@@ -25,7 +25,10 @@ Metric names (days are UTC):
 * paired: ``reply.partner.count`` / ``.seconds`` (the partner answering us), ``reply.vendor.*`` (us
   answering the partner; paired within a conversation, see ``pairing``), ``ticket.resolved.count`` /
   ``.seconds``, ``deliverable.on_time`` / ``deliverable.late`` — on the day the pair completed; the
-  individual intervals are kept in ``PairedInterval`` for exact medians.
+  individual intervals are kept in ``PairedInterval`` for exact medians;
+* survey figures (NPS, satisfaction) from ``survey_response`` events with a value (a 0–10 score):
+  ``survey.responses`` (their number), ``survey.score`` (the sum of their scores), ``survey.promoters``
+  (scores of 9 or more), ``survey.detractors`` (6 or less).
 
 Modules: ``deltas`` (what a row adds: pure), ``columns`` (metric names ↔ columns), ``store`` (raw reads,
 row upserts, the lock, the fill state), ``fold`` (the queue and its fold), ``pairs`` (paired metrics),

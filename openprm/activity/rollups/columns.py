@@ -39,6 +39,7 @@ def _metric(column: str) -> str:
         "reply_partner",
         "reply_vendor",
         "ticket_resolved",
+        "survey",
     ):
         if column.startswith(prefix + "_"):
             return f"{prefix.replace('_', '.')}.{column[len(prefix) + 1 :]}"

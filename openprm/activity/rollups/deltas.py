@@ -16,6 +16,9 @@ from openprm.core.tasks import workspace_scope
 Cell = tuple[int, datetime.date, str]  # (partner_id, day, metric)
 Sums = defaultdict[Cell, Decimal]
 GAUGES = frozenset({"content.followers"})
+SURVEY_TYPE = "survey_response"
+PROMOTER = 9  # a survey score (0–10) of 9 or more: a promoter
+DETRACTOR = 6  # a score of 6 or less: a detractor
 PAIRED_TYPES = frozenset(
     {
         "support_ticket_opened",
@@ -53,7 +56,7 @@ def _number(value: Any) -> Decimal | None:
 Number = int | Decimal
 Counts = defaultdict[Cell, Number]  # counts stay ints while they are summed (cheaper than Decimal)
 DayRow = tuple[int, str, datetime.date, str, Decimal | None, Mapping[str, Any] | None]
-_Handler = tuple[str, str, bool, str, bool, bool]  # names, contact, implied direction, paired, content
+_Handler = tuple[str, str, bool, str, bool, bool, bool]  # names, contact, direction, paired, content, survey
 
 
 def _handler(type_key: str, kinds: Mapping[str, EventKind]) -> _Handler:
@@ -66,6 +69,7 @@ def _handler(type_key: str, kinds: Mapping[str, EventKind]) -> _Handler:
         kind.direction if kind else "",
         type_key in PAIRED_TYPES,
         type_key == "content_post",
+        type_key == SURVEY_TYPE,
     )
 
 
@@ -85,10 +89,17 @@ def day_deltas(
         handler = handlers.get(type_key)
         if handler is None:
             handler = handlers[type_key] = _handler(type_key, kinds)
-        count_name, value_name, contact, implied, paired, content = handler
+        count_name, value_name, contact, implied, paired, content, survey = handler
         sums[(partner_id, day, count_name)] += 1
         if value is not None:
             sums[(partner_id, day, value_name)] += value
+            if survey:
+                sums[(partner_id, day, "survey.responses")] += 1
+                sums[(partner_id, day, "survey.score")] += value
+                if value >= PROMOTER:
+                    sums[(partner_id, day, "survey.promoters")] += 1
+                elif value <= DETRACTOR:
+                    sums[(partner_id, day, "survey.detractors")] += 1
         if contact:
             sums[(partner_id, day, "contact")] += 1
             if direction := direction or implied:

@@ -3,10 +3,11 @@ result equals what the increments built, which the tests check through ``rollup_
 
 The database does the summing: one ``INSERT … SELECT`` groups the events by partner, day and type and
 pivots the groups into ``PartnerDay`` rows (the same deltas as ``deltas.day_deltas``: counts, values,
-contact and its directions, content sums and the followers gauge, the workspace's own types in
-``extra``); clicks and accepted conversions are grouped into the same rows by two more. Only the paired
-metrics need the events one by one, in order: the events of the paired types stream past once, sorted by
-partner, and each partner's are paired as soon as the next partner's begin (``pairs.rebuild_pairs``).
+contact and its directions, content sums and the followers gauge, the survey figures, the workspace's
+own types in ``extra``); clicks and accepted conversions are grouped into the same rows by two more.
+Only the paired metrics need the events one by one, in order: the events of the paired types stream past
+once, sorted by partner, and each partner's are paired as soon as the next partner's begin
+(``pairs.rebuild_pairs``).
 Nothing grows with the number of events but the database's own sort."""
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from openprm.activity.models import (
     RollupState,
 )
 from openprm.activity.rollups import columns
-from openprm.activity.rollups.deltas import Cell, workspace_kinds
+from openprm.activity.rollups.deltas import DETRACTOR, PROMOTER, SURVEY_TYPE, Cell, workspace_kinds
 from openprm.activity.rollups.pairs import rebuild_pairs
 from openprm.activity.rollups.store import lock, touch
 from openprm.core.tasks import workspace_scope
@@ -82,7 +83,7 @@ def event_rows_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[s
     params: list[Any] = []
 
     # level 1: one group per partner, day and type (what the raw GROUP BY reads)
-    inner_params: list[Any] = [CONTENT_TYPE] * len(content) + [workspace_id]
+    inner_params: list[Any] = [PROMOTER, DETRACTOR] + [CONTENT_TYPE] * len(content) + [workspace_id]
     props = ", ".join(
         f"{'MAX' if columns.COLUMN_OF[f'content.{name}'] in columns.GAUGE_COLUMNS else 'SUM'}"
         f"(CASE WHEN type = %s THEN {_property(name)} END) AS p_{name}"
@@ -93,6 +94,8 @@ def event_rows_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[s
         "SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END) AS n_in, "
         "SUM(CASE WHEN direction = 'outbound' THEN 1 ELSE 0 END) AS n_out, "
         "SUM(CASE WHEN direction = '' THEN 1 ELSE 0 END) AS n_none, "
+        "COUNT(value) AS n_v, SUM(CASE WHEN value >= %s THEN 1 ELSE 0 END) AS n_hi, "
+        "SUM(CASE WHEN value <= %s THEN 1 ELSE 0 END) AS n_lo, "
         f"{props} FROM {quote(Event._meta.db_table)} WHERE workspace_id = %s GROUP BY partner_id, 2, type"
     )
 
@@ -117,6 +120,16 @@ def event_rows_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[s
     for name in content:
         column = columns.COLUMN_OF[f"content.{name}"]
         selected.append(f"MAX(p_{name})" if column in columns.GAUGE_COLUMNS else f"NULLIF(SUM(p_{name}), 0)")
+        names.append(column)
+    # the survey figures: the survey responses with a score, their sum, promoters and detractors
+    for column, group in (
+        ("survey_responses", "n_v"),
+        ("survey_score", "v"),
+        ("survey_promoters", "n_hi"),
+        ("survey_detractors", "n_lo"),
+    ):
+        selected.append(f"NULLIF(SUM(CASE WHEN type = %s THEN {group} END), 0)")
+        params.append(SURVEY_TYPE)
         names.append(column)
     # the workspace's own (and any unknown) types: {"events.<type>": n, "value.<type>": v} in extra
     own_counts = _in(builtin, params, negate=True)

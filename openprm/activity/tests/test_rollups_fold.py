@@ -73,6 +73,16 @@ def mixed_events() -> list[dict[str, Any]]:
         ev(17, "partner_chat", at="2026-10-06T10:00:00Z", direction="outbound"),
         ev(18, "partner_chat", at="2026-10-06T12:00:00Z", direction="inbound"),
         ev(19, "note"),
+        # survey scores (0–10): promoters from 9, detractors up to 6, a response without a score counts
+        # in events.survey_response only, a lone 0 leaves a response and a detractor but no score
+        ev(20, "survey_response", value=9),
+        ev(21, "survey_response", value=10),
+        ev(22, "survey_response", value=6),
+        ev(23, "survey_response", value=0),
+        ev(24, "survey_response", value=8.9999),
+        ev(25, "survey_response"),
+        ev(26, "survey_response", at="2026-10-07T10:00:00Z", value=0),
+        ev(27, "survey_response", at="2026-10-07T23:59:59+00:00", value=6.0001, partner_external_id="B-1"),
     ]
     events += [
         ev(100 + i, at=f"2026-10-{1 + i % 28:02d}T12:00:00Z", partner_external_id="B-1") for i in range(40)
@@ -96,7 +106,7 @@ def test_many_queued_batches_fold_in_one_go_to_the_same_table_as_a_rebuild(world
     for start in range(0, len(events), 3):
         post(api, events[start : start + 3])
     batches = queued()
-    assert batches == 20
+    assert batches == 23
     workspace_id = world.workspace.pk
 
     assert rollups_fold(workspace_id=workspace_id) == batches
@@ -121,6 +131,19 @@ def test_many_queued_batches_fold_in_one_go_to_the_same_table_as_a_rebuild(world
     assert (a, datetime.date(2026, 10, 6), "reply.vendor.count") not in incremental
     assert incremental[(a, datetime.date(2026, 10, 6), "reply.partner.seconds")] == 2 * 3600
     assert sum(v for (p, _, m), v in incremental.items() if p == b and m == "events.portal_login") == 40
+    # partner A on 11-01: 7.5, 9, 10, 6, 0, 8.9999 and one without a score; partner B: 0.1 and 0.2
+    assert incremental[(a, nov1, "events.survey_response")] == 7
+    assert incremental[(a, nov1, "survey.responses")] == 6
+    assert incremental[(a, nov1, "survey.score")] == Decimal("41.4999")
+    assert incremental[(a, nov1, "survey.promoters")] == 2
+    assert incremental[(a, nov1, "survey.detractors")] == 2
+    assert incremental[(b, nov1, "survey.detractors")] == 2
+    assert (b, nov1, "survey.promoters") not in incremental
+    oct7 = datetime.date(2026, 10, 7)
+    assert incremental[(a, oct7, "survey.responses")] == incremental[(a, oct7, "survey.detractors")] == 1
+    assert (a, oct7, "survey.score") not in incremental
+    assert incremental[(b, oct7, "survey.responses")] == 1
+    assert (b, oct7, "survey.detractors") not in incremental  # 6.0001 is above 6
 
     rollups_rebuild(workspace_id=workspace_id)
     assert rollup_cells(workspace_id=workspace_id) == incremental

@@ -51,7 +51,9 @@ def random_events(seed: int, n: int) -> list[dict[str, Any]]:
             "occurred_at": at.astimezone(datetime.timezone(offset)).isoformat(),
         }
         if type_key == "survey_response":
-            event["value"] = rng.choice([1, 2.5, 0.1, 7])
+            score = rng.choice([1, 2.5, 0.1, 7, 9, 10, 6, 0, 8.9999, 6.0001, None])
+            if score is not None:
+                event["value"] = score
         if type_key == "meeting" and rng.random() < 0.5:
             event["direction"] = rng.choice(["inbound", "outbound"])
         if type_key == "content_post":
@@ -128,6 +130,11 @@ def expected(
     for name in ("reach", "impressions"):
         posts = inside.dropna(subset=[name])
         put(posts.groupby(group)[name].apply(lambda s: sum(s, Decimal(0))), f"content.{name}")
+    scored = inside[(inside["type"] == "survey_response") & inside["value"].notna()]
+    put(scored.groupby(group).size(), "survey.responses")
+    put(scored.groupby(group)["value"].apply(lambda s: sum(s, Decimal(0))), "survey.score")
+    put(scored[scored["value"] >= 9].groupby(group).size(), "survey.promoters")
+    put(scored[scored["value"] <= 6].groupby(group).size(), "survey.detractors")
     return found
 
 
@@ -139,6 +146,10 @@ METRICS = [f"events.{t}" for t in TYPES] + [
     "contact.outbound",
     "content.reach",
     "content.impressions",
+    "survey.responses",
+    "survey.score",
+    "survey.promoters",
+    "survey.detractors",
 ]
 
 
