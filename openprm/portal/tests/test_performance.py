@@ -168,6 +168,9 @@ def test_other_partners_data_is_unreachable_by_any_id_or_parameter(perf: Any, cl
     # B's own users see B's figures on the same URLs (the page follows the user, not the URL)
     b_page = client_for(perf.b_admin).get(f"/portal/performance/?period={_month()}").content.decode()
     assert B_NAME in b_page and "Acme" not in b_page
+    # a partner rep sees their partner's page too (the partner's scorecard, not a leaderboard)
+    rep_page = client_for(perf.a_rep).get(f"/portal/performance/?period={_month()}").content.decode()
+    assert 'id="overall"' in rep_page and B_NAME not in rep_page
 
 
 def test_staff_are_refused_and_anonymous_users_sent_to_log_in(perf: Any, client_for: Any) -> None:
