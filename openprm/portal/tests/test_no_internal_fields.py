@@ -24,10 +24,13 @@ from openprm.accounts.models import Membership, Notification
 from openprm.activity.models import Click, Conversion, Coupon, Event, TrackingLink
 from openprm.activity.services import interactions as interaction_services
 from openprm.core.scoping import scope, unscoped
+from openprm.customers.models import AccountChange, CsatResponse, CustomerAccount, UsageRecord
 from openprm.deals import services as deal_services
 from openprm.deals.models import Deal, DealConflict, Product
+from openprm.finance.models import CompanyRevenue, Invoice, PartnerCost, SellThroughLine
 from openprm.partners import services as partner_services
 from openprm.partners.models import CustomFieldDefinition, PartnerStatus
+from openprm.scorecards.models import Target, TierCriterion
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +54,10 @@ MARKERS = {
     "customer e-mail hash": "feedface" * 8,
     "visitor ip hash": "deadbeef" * 8,
     "visitor user agent": "INTERNAL-UA-7721",
+    "partnership cost note": "INTERNAL-COST-8e21",
+    "invoice note": "INTERNAL-INVOICE-4b90",
+    "customer account note": "INTERNAL-ACCOUNT-0d3f",
+    "target notes": "INTERNAL-TARGET-77c1",
 }
 
 # JSON keys of internal fields (docs/visibility.md): their presence alone fails, whatever the value.
@@ -72,6 +79,13 @@ STAFF_ONLY_KEYS = {
     "user_agent",
     "score",
     "reasons",
+}
+
+# Keys that name something else where a partner may read it: a customer's CSAT answer ("score"), the
+# partner's own scorecard and tier progress (metric "score", why a tier is recommended: "reasons").
+PARTNER_KEYS_BY_PATH = {
+    "/api/v1/customers/csat": {"score"},
+    "/api/v1/scorecards/partners/": {"score", "reasons"},
 }
 
 # The API schema documents every field, staff ones included: only markers count there.
@@ -188,6 +202,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         ]
         program = world.partner_a.enrolments.first().program
         team = [m.public_id for m in Membership.objects.filter(partner=world.partner_a)]
+        finance, customers, scorecards = _seed_figures(world, program)
     return {
         "partners": [world.partner_a.public_id],
         "contacts": [contact.public_id],
@@ -202,9 +217,77 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         "programs": [program.public_id],
         "code": ["acme-spring"],
         "team": team,
+        **finance,
+        **customers,
+        **scorecards,
         "uidb64": ["MQ"],  # password reset / invitation links: any value (the page refuses it)
         "token": ["set-password"],
     }
+
+
+def _seed_figures(world: Any, program: Any) -> tuple[dict[str, list[Any]], ...]:
+    """Partner A's financial inputs, customer account and target, each internal note holding a marker."""
+    ws, a, today = world.workspace, world.partner_a, timezone.now().date()
+    month = today.replace(day=1)
+    cost = PartnerCost.objects.create(
+        workspace=ws,
+        partner=a,
+        period=month,
+        category="fees",
+        amount=Decimal("100"),
+        note=MARKERS["partnership cost note"],
+    )
+    invoice = Invoice.objects.create(
+        workspace=ws,
+        partner=a,
+        number="INV-1",
+        issued_on=today,
+        due_on=today,
+        amount=Decimal("10"),
+        currency="USD",
+        note=MARKERS["invoice note"],
+    )
+    line = SellThroughLine.objects.create(
+        workspace=ws, partner=a, period=month, sku="SKU-1", units_sold=3, unit_price=Decimal("9")
+    )
+    revenue = CompanyRevenue.objects.create(workspace=ws, period=month, amount=Decimal("1000"))
+    account = CustomerAccount.objects.create(
+        workspace=ws, partner=a, name="Initrode", started_on=today, note=MARKERS["customer account note"]
+    )
+    change = AccountChange.objects.create(
+        workspace=ws, partner=a, account=account, kind="renewal", occurred_on=today, amount=Decimal("5")
+    )
+    answer = CsatResponse.objects.create(
+        workspace=ws, partner=a, account=account, channel="partner", score=4, answered_on=today
+    )
+    usage = UsageRecord.objects.create(
+        workspace=ws, partner=a, account=account, month=month, features_used=2, features_available=5
+    )
+    target = Target.objects.create(
+        workspace=ws,
+        metric="won_revenue",
+        period=f"{today:%Y-%m}",
+        grain="month",
+        partner=a,
+        value=Decimal("1000"),
+        notes=MARKERS["target notes"],
+    )
+    tier = program.tiers.order_by("rank").first()
+    criterion = TierCriterion.objects.create(workspace=ws, tier=tier, metric="won_revenue", minimum=1)
+    finance = {
+        "costs": [cost.public_id],
+        "invoices": [invoice.public_id],
+        "sellthrough": [line.public_id],
+        "company-revenue": [revenue.public_id],
+    }
+    customers = {
+        "accounts": [account.public_id],
+        "changes": [change.public_id],
+        "csat": [answer.public_id],
+        "usage": [usage.public_id],
+    }
+    scorecards = {"targets": [target.public_id], "tier-criteria": [criterion.public_id]}
+    return finance, customers, scorecards
 
 
 def _leaks(text: str, path: str) -> list[str]:
@@ -215,7 +298,9 @@ def _leaks(text: str, path: str) -> list[str]:
         data = json.loads(text)
     except ValueError:
         return found
-    return found + [f"{path}: staff-only key {key!r}" for key in sorted(_keys(data) & STAFF_ONLY_KEYS)]
+    allowed = set().union(*(keys for prefix, keys in PARTNER_KEYS_BY_PATH.items() if path.startswith(prefix)))
+    internal = (_keys(data) & STAFF_ONLY_KEYS) - allowed
+    return found + [f"{path}: staff-only key {key!r}" for key in sorted(internal)]
 
 
 def _keys(data: Any) -> set[str]:
