@@ -3,8 +3,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("PRM_STATIC_MANIFEST", "false")
+
+# Property tests on a shared, noisy machine: no per-example deadline and no "too slow" health check
+# (generation speed says nothing about the code under test). Tests that set their own health checks
+# list too_slow as well.
+settings.register_profile("openprm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("openprm")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -329,7 +329,11 @@ class Operations:
 OPERATIONS = ["register", "register", "move", "move", "decide", "edit", "co_sell", "expire", "bulk"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(seed=st.integers(0, 2**32 - 1), steps=st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=14))
 def test_increments_equal_a_rebuild_after_random_writes(world: Any, seed: int, steps: list[str]) -> None:
     ops = Operations(world, random.Random(seed))
