@@ -64,6 +64,7 @@ def test_the_schedule_lists_exactly_the_periodic_jobs() -> None:
         "config.tasks.rollups_catch_up",
         "config.tasks.deals_expire_protection",
         "config.tasks.outbox_catch_up",
+        "config.tasks.metrics_monthly_close",
     }
     assert schedule.__name__ == SCHEDULE_MODULE
     assert set(periodic_jobs()) == expected

@@ -12,7 +12,12 @@ ROOT = Path(openprm.__file__).parent
 APPS = ("accounts", "partners", "deals", "activity", "metrics", "portal", "integrations")
 LAYERS = ("models", "services", "selectors")
 # Pure functions over plain data (no writes, no requests) that the demo computes with, and the rollups API.
-PURE = ("openprm.activity.attribution", "openprm.deals.matching", "openprm.activity.rollups")
+PURE = (
+    "openprm.activity.attribution",
+    "openprm.deals.matching",
+    "openprm.activity.rollups",
+    "openprm.deals.rollups",
+)
 OFF_PRODUCT = ("demo", "bench", "testing")
 
 
