@@ -24,6 +24,7 @@ PAGES = {
     "review",
     "api_list",
     "api_metrics",
+    "api_metrics_partner",
     "detail",
 }
 

@@ -24,10 +24,12 @@ def test_the_bench_times_a_rebuild_against_the_raw_group_by(capsys: Any) -> None
     found = json.loads(capsys.readouterr().out)
     assert found["events"] == found["events_in_workspace"] == 3000
     assert found["raw_group_by_seconds"] > 0 and found["rebuild_seconds"] > 0
-    assert found["ratio"] == pytest.approx(found["rebuild_seconds"] / found["raw_group_by_seconds"], rel=0.01)
+    # the ratio is of the unrounded times; the seconds printed are rounded (milliseconds at this size)
+    assert found["ratio"] == pytest.approx(found["rebuild_seconds"] / found["raw_group_by_seconds"], rel=0.2)
     assert 0 < found["rollup_rows"] <= found["raw_group_by_rows"]  # one row per partner and day
     assert found["paired_intervals"] > 0  # tickets and messages were paired
-    assert found["peak_rss_bytes"] >= found["rss_before_rebuild_mb"] * 2**20 > 0
+    # the RSS before is reported in MB rounded to 0.1: the peak is at least that, to the rounding
+    assert found["peak_rss_bytes"] >= (found["rss_before_rebuild_mb"] - 0.1) * 2**20 > 0
     if found["events_table_bytes"] is not None:
         assert 0 < found["rollups_to_events"] < 1
     with unscoped():  # the scratch workspace is gone with its rows
