@@ -34,6 +34,15 @@ def _jobs_inline():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():  # type: ignore[no-untyped-def]
+    """Every test starts with an empty cache: all tests share the one default workspace's id, so what a
+    previous test cached for it would leak into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_settings(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {

@@ -169,12 +169,9 @@ def _deals_fetch(
 
 
 def _deals_available(workspace_id: int, names: set[str]) -> Collection[str]:
-    key = f"metrics:available:deals:{workspace_id}"
-    found: set[str] | None = cache.get(key)
-    if found is None:
-        found = set(deals_read.input_availability(workspace_id))
-        cache.set(key, found, AVAILABILITY_SECONDS)
-    return names & found
+    """Asked on every computation (an EXISTS and the pipeline's stages): a cached answer would read "no
+    data" for minutes after a workspace's first deal."""
+    return names & deals_read.input_availability(workspace_id)
 
 
 # --------------------------------------------------------------------------------------------- partners

@@ -14,6 +14,7 @@ import pytest
 from openprm.core.permissions import Role
 from openprm.core.scoping import scope, unscoped
 from openprm.dashboards.filters import DashboardFilters
+from openprm.dashboards.tests.conftest import register
 from openprm.metrics import figures
 from openprm.partners.filters import PartnerFilters
 from openprm.partners.models import Tier
@@ -104,9 +105,13 @@ def test_partners_by_tier_and_cohorts_by_tier(data: Any, client_for: Any) -> Non
 
 
 def test_an_empty_chart_says_what_to_do(world: Any, client_for: Any) -> None:
-    body = client_for(world.admin).get("/dashboards/data/revenue/").json()
-    assert body["empty"].startswith("No won partner deals")
+    client = client_for(world.admin)
+    body = client.get("/dashboards/data/revenue/").json()
+    assert body["empty"] == "No data: needs deals (register or import deals)."  # the engine's reason
     assert body["option"]["graphic"][0]["style"]["text"] == body["empty"]
+    register(world, world.partner_a, "300.00")  # a deal, none won yet: the panel's own advice
+    body = client.get("/dashboards/data/revenue/").json()
+    assert body["empty"].startswith("No won partner deals")
 
 
 def test_pages_render_with_their_chart_requests_and_exports(data: Any, client_for: Any) -> None:
