@@ -15,6 +15,7 @@ from ninja import Query, Router, Status
 
 from openprm.core.actors import Actor
 from openprm.core.api import ERRORS, request_actor
+from openprm.metrics.figures import staff_only
 from openprm.metrics.periods import Period, parse_period
 from openprm.partners.selectors import partner_get, program_get, tier_get
 from openprm.scorecards import selectors, services
@@ -43,6 +44,7 @@ from openprm.scorecards.schemas.scorecards import (
     trend_out,
 )
 from openprm.scorecards.scoring import metric_problem
+from openprm.scorecards.selectors.targets import scorecard_shown
 
 router = Router(tags=["scorecards"])
 
@@ -88,7 +90,8 @@ def scorecard_get(request: HttpRequest, partner_id: uuid.UUID, query: Query[Peri
     the tier recommendation and the rank band."""
     actor = request_actor(request)
     partner = partner_get(actor=actor, public_id=partner_id)
-    return scorecard_out(selectors.scorecard(actor=actor, partner=partner, period=period_of(query.period)))
+    card = selectors.scorecard(actor=actor, partner=partner, period=period_of(query.period))
+    return scorecard_out(scorecard_shown(actor=actor, card=card))
 
 
 @router.get(
@@ -114,7 +117,7 @@ def partner_trends(
     """Each metric over the period, the period before and a year before, with the changes."""
     actor = request_actor(request)
     partner = partner_get(actor=actor, public_id=partner_id)
-    keys = _keys(query.keys)
+    keys = _keys(query.keys, actor)
     rows = selectors.trends(actor=actor, partner=partner, period=period_of(query.period), keys=keys)
     return [trend_out(t) for t in rows]
 
@@ -127,14 +130,18 @@ def partner_trends(
 def trends(request: HttpRequest, query: Query[TrendQuery]) -> list[dict[str, Any]]:
     """The same for all the partners you may see together."""
     actor = _staff(request)
-    rows = selectors.trends(actor=actor, partner=None, period=period_of(query.period), keys=_keys(query.keys))
+    rows = selectors.trends(
+        actor=actor, partner=None, period=period_of(query.period), keys=_keys(query.keys, actor)
+    )
     return [trend_out(t) for t in rows]
 
 
-def _keys(text: str) -> list[str]:
+def _keys(text: str, actor: Actor) -> list[str]:
     keys = [k.strip() for k in text.split(",") if k.strip()][:20]
     for key in keys:
         problem = metric_problem(key)
+        if not problem and actor.is_partner_user and staff_only(key):
+            problem = f"{key!r} is not available to partner users."
         if problem:
             raise ValidationError({"keys": problem})
     return keys

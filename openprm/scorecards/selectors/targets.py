@@ -5,10 +5,17 @@ What an actor sees: staff every target (staff restricted to their own partners: 
 and the tier and program targets); a partner user their own partner's targets and those of the tiers and
 programs their partner is enrolled in — never another partner's. Notes are internal: the API and pages
 leave them out for partner users.
+
+Targets on metrics built on internal figures (partnership costs, the company's revenue:
+``figures.staff_only``) are staff-only as a whole: staff may set one for a partner, a tier or a program,
+but a partner user never gets it from here — it is left out of every list (``target_list``,
+``partner_targets``) and ``target_get`` answers DoesNotExist (a 404), so neither its value nor its metric
+reaches the partner's pages or API, and the metric engine is never asked for a figure it would refuse.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,22 +33,42 @@ from openprm.core.ids import parse_uuid
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.metrics import figures
+from openprm.metrics.catalog import METRICS
 from openprm.metrics.engine import Value
 from openprm.metrics.periods import Period, parse_period
 from openprm.partners.models import Partner, PartnerProgram
 from openprm.scorecards import scoring
 from openprm.scorecards.filters import TargetFilters
 from openprm.scorecards.models import Target
+from openprm.scorecards.selectors.scorecards import Scorecard
 
 
 def _today() -> datetime.date:
     return timezone.now().astimezone(datetime.UTC).date()
 
 
+INTERNAL_FIGURE = "internal figure"
+
+
+def _internal_metrics() -> list[str]:
+    """The metrics whose targets partner users never see (built on internal figures)."""
+    return sorted(key for key in METRICS if figures.staff_only(key))
+
+
+def _for_audience(actor: Actor, queryset: QuerySet[Target]) -> QuerySet[Target]:
+    """``queryset`` without the targets of internal metrics when the actor is a partner user."""
+    if actor.is_partner_user:
+        return queryset.exclude(metric__in=_internal_metrics())
+    return queryset
+
+
 def _visible(actor: Actor) -> QuerySet[Target]:
     actor.require(Perm.PARTNER_VIEW)
-    queryset = Target.objects.select_related(
-        "partner", "tier", "tier__program", "program", "owner", "accepted_by", "created_by"
+    queryset = _for_audience(
+        actor,
+        Target.objects.select_related(
+            "partner", "tier", "tier__program", "program", "owner", "accepted_by", "created_by"
+        ),
     )
     if actor.partner_id is not None:
         enrolments = list(
@@ -175,8 +202,10 @@ def target_progress(
     today: datetime.date | None = None,
 ) -> list[Progress]:
     """How each target stands on ``today``: one metric_table call per distinct period. With ``partner``,
-    every target reads that partner's own value (its effective targets, see :func:`partner_targets`)."""
+    every target reads that partner's own value (its effective targets, see :func:`partner_targets`).
+    A partner user handed a target of an internal metric gets no figure for it (never an error)."""
     today = today or _today()
+    hidden = (lambda key: figures.staff_only(key)) if actor.is_partner_user else (lambda key: False)
     members = _members(actor, targets) if partner is None else {t.pk: [partner.pk] for t in targets}
     by_period: dict[str, list[Target]] = defaultdict(list)
     for t in targets:
@@ -184,7 +213,9 @@ def target_progress(
     out: dict[int, Progress] = {}
     for period_key, group in by_period.items():
         period = parse_period(period_key)
-        keys = sorted({t.metric for t in group if not scoring.metric_problem(t.metric)})
+        keys = sorted(
+            {t.metric for t in group if not scoring.metric_problem(t.metric) and not hidden(t.metric)}
+        )
         ids = sorted({pid for t in group for pid in members[t.pk]})
         table = (
             figures.metric_table(actor=actor, keys=keys, period=period, partners=ids, totals=False)
@@ -194,6 +225,9 @@ def target_progress(
         elapsed = period.elapsed(today)
         for t in group:
             progress = Progress(t, period)
+            if hidden(t.metric):
+                out[t.pk] = progress
+                continue
             visible = [pid for pid in members[t.pk] if table is not None and pid in table.rows]
             progress.partners = len(visible)
             for pid in visible:
@@ -233,7 +267,9 @@ def partner_targets(
     today = today or _today()
     periods = periods or [Period.month_of(today), Period.quarter_of(today), Period.year(today.year)]
     enrolments = list(PartnerProgram.objects.filter(partner=partner).values_list("program_id", "tier_id"))
-    candidates = Target.objects.select_related("partner", "tier", "tier__program", "program", "owner").filter(
+    candidates = _for_audience(
+        actor, Target.objects.select_related("partner", "tier", "tier__program", "program", "owner")
+    ).filter(
         Q(partner=partner)
         | Q(tier_id__in=[t for _, t in enrolments if t is not None])
         | Q(program_id__in=[p for p, _ in enrolments]),
@@ -247,3 +283,34 @@ def partner_targets(
             chosen[key] = target
     ordered = sorted(chosen.values(), key=lambda t: (t.period, t.metric))
     return target_progress(actor=actor, targets=ordered, partner=partner, today=today)
+
+
+def scorecard_shown(*, actor: Actor, card: Scorecard) -> Scorecard:
+    """``card`` as ``actor`` may see it: for a partner user, the metrics built on internal figures keep
+    their place in the score (as on the portal) but carry no value, target, attainment, percentile, score
+    or points — a target set on one never reaches the partner through its scorecard either."""
+    if not actor.is_partner_user:
+        return card
+    dimensions = [
+        dataclasses.replace(
+            d,
+            metrics=[
+                dataclasses.replace(
+                    m,
+                    value=None,
+                    missing=INTERNAL_FIGURE,
+                    target=None,
+                    attainment=None,
+                    percentile=None,
+                    score=None,
+                    contribution=None,
+                    note=INTERNAL_FIGURE,
+                )
+                if figures.staff_only(m.key)
+                else m
+                for m in d.metrics
+            ],
+        )
+        for d in card.dimensions
+    ]
+    return dataclasses.replace(card, dimensions=dimensions)

@@ -17,6 +17,7 @@ from openprm.accounts.forms import add_service_errors
 from openprm.accounts.selectors import staff_user_list
 from openprm.core.http import actor_of, member_view, staff_view
 from openprm.core.permissions import Perm, Role
+from openprm.metrics.figures import staff_only
 from openprm.partners.models import Partner
 from openprm.scorecards import selectors, services
 from openprm.scorecards.filters import SCOPES, TargetFilters
@@ -163,7 +164,7 @@ def targets(request: HttpRequest) -> HttpResponse:
             "progress": progress,
             "filters": filters,
             "scopes": SCOPES,
-            "metrics": metric_choices(),
+            "metrics": [c for c in metric_choices() if not actor.is_partner_user or not staff_only(c[0])],
             "programs": selectors.program_choices(actor=actor),
             "form": form,
             "editing": editing,
