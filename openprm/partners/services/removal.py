@@ -4,7 +4,8 @@ explicit request only."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -32,6 +33,24 @@ SETUP_RELATIONS = frozenset(
         "core.auditentry",
     }
 )
+
+
+class PurgeStep(Protocol):
+    """An app above this one deleting its rows of a purged partner itself, through its own write path
+    (see :func:`register_purge_step`); returns the deleted row counts per model label."""
+
+    def __call__(self, *, partner: Partner) -> Mapping[str, int]: ...
+
+
+_PURGE_STEPS: dict[str, PurgeStep] = {}
+
+
+def register_purge_step(name: str, step: PurgeStep) -> None:
+    """Run ``step(partner=...)`` inside every partner purge's transaction, before the cascade. For apps
+    whose derived rows the cascade alone would leave wrong: the deals app deletes the partner's deals
+    inside its rollup tracking, so the co-sold wins they credited to other partners go with them.
+    Registered from the app's ``AppConfig.ready`` (this layer does not import the apps above it)."""
+    _PURGE_STEPS[name] = step
 
 
 def partner_has_history(*, partner: Partner) -> bool:
@@ -153,12 +172,17 @@ def partner_purge(*, actor: Actor, partner: Partner, confirm: str) -> dict[str, 
         object_id=partner.public_id,
         object_repr=f"{partner} (purged)"[:300],
     )
+    counts: dict[str, int] = {}
     with unscoped():
+        for step in _PURGE_STEPS.values():  # the apps' own write paths first (deal rollups stay exact)
+            for label, deleted in step(partner=partner).items():
+                counts[label] = counts.get(label, 0) + deleted
         Membership.objects.filter(partner=partner).delete()
-        _, counts = Partner.objects.filter(pk=partner.pk).delete()
+        for label, deleted in Partner.objects.filter(pk=partner.pk).delete()[1].items():
+            counts[label] = counts.get(label, 0) + deleted
     entry.changes = {
         **{key: {"before": value, "after": None} for key, value in before.items()},
         "purged": {"before": None, "after": {k: v for k, v in sorted(counts.items()) if v}},
     }
     entry.save()
-    return dict(counts)
+    return counts
