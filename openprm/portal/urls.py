@@ -22,6 +22,9 @@ urlpatterns = [
     path("performance/", views.performance, name="performance"),
     path("performance/data/<slug:key>/", views.performance_data, name="performance_data"),
     path("performance/export/<slug:key>.<slug:fmt>", views.performance_export, name="performance_export"),
+    path("customers/", views.customer_list, name="customers"),
+    path("customers/<uuid:public_id>/", views.customer_detail, name="customer_detail"),
+    path("invoices/", views.invoice_list, name="invoices"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/count/", views.notification_count, name="notification_count"),
 ]

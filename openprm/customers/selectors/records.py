@@ -7,13 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, FloatField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
 from openprm.customers.filters import ACCOUNT_SORTS, AccountFilters, RecordFilters
-from openprm.customers.models import AccountChange, CsatChannel, CsatResponse, CustomerAccount, UsageRecord
+from openprm.customers.models import (
+    AccountChange,
+    ChangeKind,
+    CsatChannel,
+    CsatResponse,
+    CustomerAccount,
+    UsageRecord,
+)
 from openprm.partners.models import Partner
 
 
@@ -32,6 +40,30 @@ def account_list(*, actor: Actor, filters: AccountFilters | None = None) -> Quer
     elif filters.status == "churned":
         queryset = queryset.filter(ended_on__isnull=False)
     return queryset.order_by(*ACCOUNT_SORTS.get(filters.sort, ACCOUNT_SORTS["name"]))
+
+
+def account_summaries(*, actor: Actor, filters: AccountFilters | None = None) -> QuerySet[CustomerAccount]:
+    """:func:`account_list` with what a partner reads next to each account (the portal's Customers page):
+    ``last_renewal_on`` and ``renewals`` (its renewal changes), ``csat_average`` and ``csat_answers`` (its
+    CSAT answers). One query: each figure is a correlated subquery, so no join multiplies the rows."""
+    renewals = (
+        AccountChange.objects.filter(account=OuterRef("pk"), kind=ChangeKind.RENEWAL)
+        .order_by()
+        .values("account")
+    )
+    answers = CsatResponse.objects.filter(account=OuterRef("pk")).order_by().values("account")
+
+    def first(queryset: QuerySet[Any], output: Any) -> Subquery:
+        return Subquery(queryset.values("figure")[:1], output_field=output)
+
+    return account_list(actor=actor, filters=filters).annotate(
+        last_renewal_on=first(
+            renewals.annotate(figure=Max("occurred_on")), CustomerAccount._meta.get_field("started_on")
+        ),
+        renewals=Coalesce(first(renewals.annotate(figure=Count("id")), IntegerField()), 0),
+        csat_average=first(answers.annotate(figure=Avg("score")), FloatField()),
+        csat_answers=Coalesce(first(answers.annotate(figure=Count("id")), IntegerField()), 0),
+    )
 
 
 def account_get(*, actor: Actor, public_id: Any) -> CustomerAccount:

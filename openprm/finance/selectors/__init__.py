@@ -10,6 +10,7 @@ from openprm.finance.selectors.metric_inputs import (
 )
 from openprm.finance.selectors.records import (
     can_read,
+    invoice_totals_by_currency,
     partner_options,
     record_get,
     record_list,
@@ -21,6 +22,7 @@ __all__ = [
     "TOTAL",
     "can_read",
     "input_availability",
+    "invoice_totals_by_currency",
     "metric_inputs",
     "partner_options",
     "record_get",

@@ -112,10 +112,41 @@ def record_totals(queryset: QuerySet[Any], kind: Kind) -> dict[str, Any]:
     return {names.get(key, key): value if value is not None else 0 for key, value in totals.items()}
 
 
+def invoice_totals_by_currency(
+    queryset: QuerySet[Any], *, today: datetime.date | None = None
+) -> list[dict[str, Any]]:
+    """Under a list of invoices, per currency (most invoiced first): invoices, total amount, unpaid and
+    overdue (unpaid past the due date) amounts, and disputed invoices — one grouped aggregate query, so
+    amounts in different currencies are never added together."""
+    today = today or timezone.now().date()
+    unpaid = Q(paid_on__isnull=True)
+    rows = (
+        queryset.order_by()
+        .values("currency")
+        .annotate(
+            invoices=Count("id"),
+            total=Sum("amount"),
+            unpaid=Sum("amount", filter=unpaid),
+            overdue=Sum("amount", filter=unpaid & Q(due_on__lt=today)),
+            disputed=Count("id", filter=Q(disputed=True)),
+        )
+    )
+    zero = Decimal("0.00")
+    out = [{**row, **{k: row[k] or zero for k in ("total", "unpaid", "overdue")}} for row in rows]
+    return sorted(out, key=lambda row: (-row["total"], row["currency"]))
+
+
 def partner_options(*, actor: Actor) -> list[tuple[str, str]]:
     """(public id, name) of the live partners the actor may see, by name: the pages' partner filter."""
     rows = Partner.objects.filter(archived_at__isnull=True).order_by("name").values_list("public_id", "name")
     return [(str(public_id), name) for public_id, name in rows]
 
 
-__all__ = ["can_read", "partner_options", "record_get", "record_list", "record_totals"]
+__all__ = [
+    "can_read",
+    "invoice_totals_by_currency",
+    "partner_options",
+    "record_get",
+    "record_list",
+    "record_totals",
+]
