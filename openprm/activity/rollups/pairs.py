@@ -18,7 +18,7 @@ from openprm.activity.catalog import EventKind
 from openprm.activity.models import Event, PairedInterval, RollupDirty
 from openprm.activity.rollups import columns
 from openprm.activity.rollups.deltas import PAIRED_TYPES, Cell, day_of, workspace_kinds
-from openprm.activity.rollups.store import converter, pg_array, reading_cursor, touch, upsert
+from openprm.activity.rollups.store import converter, reading_cursor, touch, upsert
 from openprm.core.tasks import workspace_scope
 
 
@@ -29,12 +29,35 @@ def _json_text(name: str) -> str:
     return f"json_extract(properties, '$.{name}')"
 
 
+def _json_type(name: str) -> str:
+    """SQL for the JSON type of a top-level property ('string' for text on both databases; 'null' or
+    NULL when null or missing)."""
+    if connection.vendor == "postgresql":
+        return f"jsonb_typeof(properties -> '{name}')"
+    return f"replace(json_type(properties, '$.{name}'), 'text', 'string')"
+
+
+def _ref_sql() -> str:
+    """SQL for an item's ``ref`` where the database can tell it exactly — what ``_items`` would make of
+    the properties (``ticket_id``, else ``deliverable_id``, else ""): a non-empty text ``ticket_id``; a
+    non-empty text ``deliverable_id`` without a ``ticket_id``; "" without either. NULL otherwise (a
+    number, a boolean, an empty text …): then the properties are read and Python decides."""
+    ticket, deliverable = _json_type("ticket_id"), _json_type("deliverable_id")
+    return (
+        f"CASE WHEN {ticket} = 'string' AND {_json_text('ticket_id')} <> '' THEN {_json_text('ticket_id')} "
+        f"WHEN COALESCE({ticket}, 'null') = 'null' AND {deliverable} = 'string' "
+        f"AND {_json_text('deliverable_id')} <> '' THEN {_json_text('deliverable_id')} "
+        f"WHEN COALESCE({ticket}, 'null') = 'null' AND COALESCE({deliverable}, 'null') = 'null' THEN '' END"
+    )
+
+
 def _paired_query(
     workspace_id: int, kinds: Mapping[str, EventKind], partner_ids: Sequence[int] | None
 ) -> tuple[str, list[object]]:
-    """One raw query reading only what pairing needs of the events that pair (properties only of the
-    types whose ticket/deliverable id pairs them; of messages, their ``thread_id`` and ``in_reply_to``):
-    of the given partners, or of all (then sorted by partner, for streaming)."""
+    """One raw query reading only what pairing needs of the events that pair (of the types whose ticket or
+    deliverable id pairs them, the ref — and the properties only where the database cannot tell the ref,
+    see ``_ref_sql``; of messages, their ``thread_id`` and ``in_reply_to``): of the given partners, or of
+    all (then sorted by partner, for streaming)."""
     types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
     with_ref = [t for t in types if t.startswith(pairing.REF_PREFIXES)]
 
@@ -47,19 +70,25 @@ def _paired_query(
         if connection.vendor == "postgresql"
         else "occurred_at"
     )
-    query = (
-        f"SELECT partner_id, type, {at}, direction, "  # noqa: S608
-        f"CASE WHEN type IN ({marks(with_ref)}) THEN properties END, event_id, "
-        f"{_json_text('thread_id')}, {_json_text('in_reply_to')} "
+    inner = (
+        f"SELECT partner_id, type, {at} AS at, direction, "  # noqa: S608
+        f"CASE WHEN type IN ({marks(with_ref)}) THEN {_ref_sql()} END AS ref, "
+        f"type IN ({marks(with_ref)}) AS with_ref, properties, event_id, "
+        f"{_json_text('thread_id')} AS thread, {_json_text('in_reply_to')} AS reply_to "
         f"FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE workspace_id = %s "
         f"AND type IN ({marks(types)})"
     )
-    params: list[object] = [*with_ref, workspace_id, *types]
+    params: list[object] = [*with_ref, *with_ref, workspace_id, *types]
+    if partner_ids is not None:
+        inner += f" AND partner_id IN ({marks(partner_ids)})"
+        params += partner_ids
+    query = (
+        "SELECT partner_id, type, at, direction, ref, "  # noqa: S608
+        "CASE WHEN with_ref AND ref IS NULL THEN properties END, "
+        f"event_id, thread, reply_to FROM ({inner}) AS e"
+    )
     if partner_ids is None:
         query += " ORDER BY partner_id"
-    else:
-        query += f" AND partner_id IN ({marks(partner_ids)})"
-        params += partner_ids
     return query, params
 
 
@@ -83,11 +112,12 @@ def _items(
     with reading_cursor() as cursor:
         cursor.execute(query, params)
         while rows := cursor.fetchmany(20_000):
-            for partner_id, type_key, at, direction, properties, event_id, thread, reply_to in rows:
-                ref = ""
-                if properties is not None:
-                    props = (properties_of(properties) if properties_of else properties) or {}
-                    ref = str(props.get("ticket_id") or props.get("deliverable_id") or "")
+            for partner_id, type_key, at, direction, ref, properties, event_id, thread, reply_to in rows:
+                if ref is None:
+                    ref = ""
+                    if properties is not None:
+                        props = (properties_of(properties) if properties_of else properties) or {}
+                        ref = str(props.get("ticket_id") or props.get("deliverable_id") or "")
                 yield (
                     partner_id,
                     pairing.Item(
@@ -112,35 +142,38 @@ def _paired_items(
     return items
 
 
-def _insert_intervals(workspace_id: int, rows: Sequence[tuple[int, str, datetime.date, int]]) -> None:
-    """Store (partner_id, kind, day, seconds) intervals: arrays on PostgreSQL, ``executemany`` on SQLite."""
+def _append(table: str, names: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Append rows of ints, dates, None and strings without tabs, backslashes or line breaks to a table:
+    ``COPY`` of text built by one ``join`` per chunk on PostgreSQL (no per-value adaptation), one
+    ``executemany`` on SQLite (dates as ISO text, as Django stores them)."""
     if not rows:
         return
-    table = connection.ops.quote_name(PairedInterval._meta.db_table)
-    target = f"{table} (workspace_id, partner_id, kind, day, seconds)"
+    target = f"{table} ({', '.join(names)})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            partners, kinds, days, seconds = zip(*rows, strict=True)
-            names = sorted(set(kinds))
-            position = {name: i for i, name in enumerate(names, 1)}
-            cursor.execute(
-                f"INSERT INTO {target} SELECT %s, p, (%s::text[])[k], d, s "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::int[], %s::date[], %s::bigint[]) AS interval(p, k, d, s)",
-                [
-                    workspace_id,
-                    names,
-                    pg_array(partners),
-                    pg_array(map(position.__getitem__, kinds)),
-                    pg_array(days),
-                    pg_array(seconds),
-                ],
-            )
+            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                for start in range(0, len(rows), 10_000):
+                    copy.write(
+                        "".join(
+                            "\t".join(["\\N" if value is None else str(value) for value in row]) + "\n"
+                            for row in rows[start : start + 10_000]
+                        )
+                    )
             return
-        adapt_day = connection.ops.adapt_datefield_value
-        cursor.executemany(
-            f"INSERT INTO {target} VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
-            [[workspace_id, p, k, adapt_day(d), s] for p, k, d, s in rows],
-        )
+        params: list[list[Any]] = [
+            [value.isoformat() if isinstance(value, datetime.date) else value for value in row]
+            for row in rows
+        ]
+        cursor.executemany(f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(names))})", params)  # noqa: S608
+
+
+def _insert_intervals(workspace_id: int, rows: Sequence[tuple[int, str, datetime.date, int]]) -> None:
+    """Store (partner_id, kind, day, seconds) intervals."""
+    _append(
+        connection.ops.quote_name(PairedInterval._meta.db_table),
+        ["workspace_id", "partner_id", "kind", "day", "seconds"],
+        [(workspace_id, *row) for row in rows],
+    )
 
 
 def repair(
@@ -185,10 +218,32 @@ def _clear_paired(workspace_id: int, partner_ids: Sequence[int], since: datetime
         )
 
 
-def rebuild_pairs(workspace_id: int, kinds: Mapping[str, EventKind], *, flush: int = 100_000) -> None:
-    """The paired intervals and figures of every partner, into a workspace's empty paired rollups: the
-    events that pair stream past once, sorted by partner, each partner's paired when the next begins;
-    intervals and figures are written every ``flush`` intervals (memory stays bounded)."""
+_FIGURE_AT = {columns.METRIC_OF[c]: i for i, c in enumerate(columns.PAIRED_COLUMNS, 2)}
+
+
+def _figure_rows(cells: Mapping[Cell, Decimal]) -> list[list[object]]:
+    """Paired cells as rows of (partner_id, day, *``columns.PAIRED_COLUMNS``), zeros as NULL (a cell of
+    another metric raises ``KeyError``)."""
+    rows: dict[tuple[int, datetime.date], list[object]] = {}
+    width = 2 + len(columns.PAIRED_COLUMNS)
+    for (partner_id, day, metric), value in cells.items():
+        if not value:
+            continue
+        row = rows.get((partner_id, day))
+        if row is None:
+            row = rows[(partner_id, day)] = [partner_id, day, *[None] * (width - 2)]
+        row[_FIGURE_AT[metric]] = int(value)
+    return [rows[key] for key in sorted(rows)]
+
+
+def rebuild_pairs(
+    workspace_id: int, kinds: Mapping[str, EventKind], *, into: str, flush: int = 100_000
+) -> None:
+    """The paired intervals and figures of every partner, for a rebuild: the events that pair stream past
+    once, sorted by partner, each partner's paired when the next begins; the intervals are appended to
+    the workspace's (emptied) ``PairedInterval`` rows, the figures to the table ``into`` — one row per
+    partner and day: (partner_id, day, *``columns.PAIRED_COLUMNS``) — every ``flush`` intervals (memory
+    stays bounded). The rebuild then writes the figures into ``PartnerDay`` with the rest of each row."""
     intervals: list[tuple[int, str, datetime.date, int]] = []
     cells: dict[Cell, Decimal] = {}
 
@@ -199,7 +254,7 @@ def rebuild_pairs(workspace_id: int, kinds: Mapping[str, EventKind], *, flush: i
 
     def write() -> None:
         _insert_intervals(workspace_id, intervals)
-        upsert(workspace_id, cells, gauge=False)
+        _append(into, ["partner_id", "day", *columns.PAIRED_COLUMNS], _figure_rows(cells))
         intervals.clear()
         cells.clear()
 

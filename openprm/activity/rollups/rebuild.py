@@ -1,13 +1,15 @@
 """The rebuild: every rollup of a workspace recomputed from the raw rows (``prm rollups rebuild``); the
 result equals what the increments built, which the tests check through ``rollup_cells``.
 
-The database does the summing: one ``INSERT … SELECT`` groups the events by partner, day and type and
-pivots the groups into ``PartnerDay`` rows (the same deltas as ``deltas.day_deltas``: counts, values,
-contact and its directions, content sums and the followers gauge, the survey figures, the workspace's
-own types in ``extra``); clicks and accepted conversions are grouped into the same rows by two more.
-Only the paired metrics need the events one by one, in order: the events of the paired types stream past
-once, sorted by partner, and each partner's are paired as soon as the next partner's begin
-(``pairs.rebuild_pairs``).
+Each ``PartnerDay`` row is written once (no row is inserted and then updated, which on PostgreSQL would
+leave a dead version of every row and its index entry behind). The paired metrics need the events one by
+one, in order: the events of the paired types stream past once, sorted by partner, each partner's are
+paired as soon as the next partner's begin, and the figures go into a temporary table (``COPY`` on
+PostgreSQL) with the intervals (``pairs.rebuild_pairs``). Then the database does the summing in one
+``INSERT … SELECT``: the events grouped by partner, day and type and pivoted into one row per partner and
+day (the same deltas as ``deltas.day_deltas``: counts, values, contact and its directions, content sums
+and the followers gauge, the survey figures, the workspace's own types in ``extra``), joined with the
+clicks, the accepted conversions and the paired figures, each grouped by partner and day.
 Nothing grows with the number of events but the database's own sort."""
 
 from __future__ import annotations
@@ -46,14 +48,6 @@ def _day(column: str) -> str:
     return f"substr({column}, 1, 10)"
 
 
-def _in(values: Sequence[str], params: list[Any], *, negate: bool = False) -> str:
-    """``type IN (...)`` (or NOT IN) with its values appended to ``params``; never empty SQL."""
-    if not values:
-        return "TRUE" if negate else "FALSE"
-    params.extend(values)
-    return f"type {'NOT ' if negate else ''}IN ({', '.join(['%s'] * len(values))})"
-
-
 def _property(name: str) -> str:
     """SQL for a content post's numeric property (NULL when missing, not a number, or a boolean)."""
     if connection.vendor == "postgresql":
@@ -67,10 +61,16 @@ def _property(name: str) -> str:
     )
 
 
-def event_rows_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
-    """The ``INSERT … SELECT`` that writes every event's deltas into fresh ``PartnerDay`` rows."""
+def _event_columns_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, list[Any], list[str]]:
+    """The events' part of the rows: a ``SELECT partner_id, day, <columns>`` that groups the events by
+    partner and day (the same deltas as ``deltas.day_deltas``); returns it, its parameters and the names of
+    its columns after the two keys.
+
+    Two levels: one group per partner, day and type (what the raw GROUP BY reads), each numbered by its
+    type (``ti``: 1… for the types with columns or a role, 0 for the rest), then the groups of a partner
+    and day pivoted into one row by aggregates that compare integers, not type names. A partner and day
+    has at most one group per type, so a type's own columns take that group's figures (``MAX … FILTER``)."""
     postgres = connection.vendor == "postgresql"
-    quote = connection.ops.quote_name
     builtin = [
         c.removeprefix("events_") for c in columns.COLUMNS if c.startswith("events_") and c != "events_total"
     ]
@@ -79,42 +79,51 @@ def event_rows_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[s
         d: sorted(k for k, kind in kinds.items() if kind.contact and kind.direction == d)
         for d in ("inbound", "outbound")
     }
-    content = list(CONTENT_PROPERTIES)
-    params: list[Any] = []
+    named = [*builtin, *sorted({*contact, SURVEY_TYPE, CONTENT_TYPE} - set(builtin))]
+    number = {type_key: i for i, type_key in enumerate(named, 1)}  # 0: a type without a role of its own
+    own = f"(ti = 0 OR ti > {len(builtin)})"  # the workspace's own (and unknown) types: extra
 
-    # level 1: one group per partner, day and type (what the raw GROUP BY reads)
-    inner_params: list[Any] = [PROMOTER, DETRACTOR] + [CONTENT_TYPE] * len(content) + [workspace_id]
+    def among(type_keys: Sequence[str]) -> str:
+        if not type_keys:
+            return "FALSE"
+        return f"ti IN ({', '.join(str(number[t]) for t in type_keys)})"
+
+    content = list(CONTENT_PROPERTIES)
+
+    # level 1: one group per partner, day and type, numbered
+    inner_params: list[Any] = [*named, PROMOTER, DETRACTOR, *[CONTENT_TYPE] * len(content), workspace_id]
+    numbered = " ".join(f"WHEN %s THEN {i}" for i in range(1, len(named) + 1))
     props = ", ".join(
         f"{'MAX' if columns.COLUMN_OF[f'content.{name}'] in columns.GAUGE_COLUMNS else 'SUM'}"
         f"(CASE WHEN type = %s THEN {_property(name)} END) AS p_{name}"
         for name in content
     )
     inner = (
-        f"SELECT partner_id, {_day('occurred_at')} AS day, type, COUNT(*) AS n, SUM(value) AS v, "  # noqa: S608
-        "SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END) AS n_in, "
-        "SUM(CASE WHEN direction = 'outbound' THEN 1 ELSE 0 END) AS n_out, "
-        "SUM(CASE WHEN direction = '' THEN 1 ELSE 0 END) AS n_none, "
-        "COUNT(value) AS n_v, SUM(CASE WHEN value >= %s THEN 1 ELSE 0 END) AS n_hi, "
-        "SUM(CASE WHEN value <= %s THEN 1 ELSE 0 END) AS n_lo, "
-        f"{props} FROM {quote(Event._meta.db_table)} WHERE workspace_id = %s GROUP BY partner_id, 2, type"
+        f"SELECT partner_id, {_day('occurred_at')} AS day, type, CASE type {numbered} ELSE 0 END AS ti, "  # noqa: S608
+        "COUNT(*) AS n, SUM(value) AS v, "
+        "COUNT(*) FILTER (WHERE direction = 'inbound') AS n_in, "
+        "COUNT(*) FILTER (WHERE direction = 'outbound') AS n_out, "
+        "COUNT(*) FILTER (WHERE direction = '') AS n_none, "
+        "COUNT(value) AS n_v, COUNT(*) FILTER (WHERE value >= %s) AS n_hi, "
+        "COUNT(*) FILTER (WHERE value <= %s) AS n_lo, "
+        f"{props} FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE workspace_id = %s "
+        "GROUP BY partner_id, 2, type"
     )
 
     # level 2: the groups of a partner and day pivoted into one row
     selected: list[str] = ["SUM(n)"]
     names: list[str] = [columns.TOTAL_COLUMN]
     for type_key in builtin:
-        selected.append("SUM(CASE WHEN type = %s THEN n END)")
-        params.append(type_key)
+        selected.append(f"MAX(n) FILTER (WHERE ti = {number[type_key]})")
         names.append(f"events_{type_key}")
     for type_key in builtin:
-        selected.append("NULLIF(SUM(CASE WHEN type = %s THEN v END), 0)")
-        params.append(type_key)
+        selected.append(f"NULLIF(MAX(v) FILTER (WHERE ti = {number[type_key]}), 0)")
         names.append(f"value_{type_key}")
-    selected.append(f"SUM(CASE WHEN {_in(contact, params)} THEN n END)")
+    selected.append(f"SUM(n) FILTER (WHERE {among(contact)})")
     names.append("contact")
     for direction, short in (("inbound", "n_in"), ("outbound", "n_out")):
-        explicit = f"SUM(CASE WHEN {_in(contact, params)} THEN {short} ELSE 0 END)"
-        implicit = f"SUM(CASE WHEN {_in(implied[direction], params)} THEN n_none ELSE 0 END)"
+        explicit = f"COALESCE(SUM({short}) FILTER (WHERE {among(contact)}), 0)"
+        implicit = f"COALESCE(SUM(n_none) FILTER (WHERE {among(implied[direction])}), 0)"
         selected.append(f"NULLIF({explicit} + {implicit}, 0)")
         names.append(f"contact_{direction}")
     for name in content:
@@ -128,93 +137,136 @@ def event_rows_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[s
         ("survey_promoters", "n_hi"),
         ("survey_detractors", "n_lo"),
     ):
-        selected.append(f"NULLIF(SUM(CASE WHEN type = %s THEN {group} END), 0)")
-        params.append(SURVEY_TYPE)
+        selected.append(f"NULLIF(MAX({group}) FILTER (WHERE ti = {number[SURVEY_TYPE]}), 0)")
         names.append(column)
     # the workspace's own (and any unknown) types: {"events.<type>": n, "value.<type>": v} in extra
-    own_counts = _in(builtin, params, negate=True)
-    own_values = _in(builtin, params, negate=True)
     if postgres:
         extra = (
-            "NULLIF(COALESCE(jsonb_object_agg('events.' || type, n) FILTER (WHERE "
-            f"{own_counts}), '{{}}') || COALESCE(jsonb_object_agg('value.' || type, v) FILTER (WHERE "
-            f"{own_values} AND v <> 0), '{{}}'), '{{}}')"
+            f"NULLIF(COALESCE(jsonb_object_agg('events.' || type, n) FILTER (WHERE {own}), '{{}}') "
+            f"|| COALESCE(jsonb_object_agg('value.' || type, v) FILTER (WHERE {own} AND v <> 0), '{{}}'), "
+            "'{}')"
         )
     else:
         extra = (
-            "NULLIF(json_patch(json_group_object('events.' || type, n) FILTER (WHERE "
-            f"{own_counts}), json_group_object('value.' || type, v) FILTER (WHERE "
-            f"{own_values} AND v <> 0)), '{{}}')"
+            f"NULLIF(json_patch(json_group_object('events.' || type, n) FILTER (WHERE {own}), "
+            f"json_group_object('value.' || type, v) FILTER (WHERE {own} AND v <> 0)), '{{}}')"
         )
     selected.append(extra)
     names.append("extra")
     query = (
-        f"INSERT INTO {quote(columns.TABLE)} (workspace_id, partner_id, day, {', '.join(names)}) "  # noqa: S608
-        f"SELECT %s, partner_id, day, {', '.join(selected)} FROM ({inner}) AS g GROUP BY partner_id, day"
+        f"SELECT partner_id, day, {', '.join(f'{s} AS {n}' for s, n in zip(selected, names, strict=True))} "  # noqa: S608
+        f"FROM ({inner}) AS g GROUP BY partner_id, day"
     )
-    return query, [workspace_id, *params, *inner_params]
+    return query, inner_params, names
 
 
-def _click_and_conversion_sql(workspace_id: int) -> list[tuple[str, list[Any]]]:
+def _other_columns_sql(workspace_id: int, paired: str) -> tuple[str, list[Any], list[str]]:
+    """The rest of the rows: clicks, accepted conversions and the paired figures (from the ``paired``
+    table that ``pairs.rebuild_pairs`` filled), each grouped by partner and day, in one ``SELECT
+    partner_id, day, <columns>``; returns it, its parameters and the names of its columns."""
     quote = connection.ops.quote_name
-    table = quote(columns.TABLE)
-    clicks = (
-        f"INSERT INTO {table} (workspace_id, partner_id, day, clicks) "  # noqa: S608
-        f"SELECT %s, partner_id, {_day('clicked_at')}, COUNT(*) FROM {quote(Click._meta.db_table)} "
-        "WHERE workspace_id = %s GROUP BY partner_id, 3 "
-        "ON CONFLICT (workspace_id, partner_id, day) DO UPDATE SET clicks = excluded.clicks"
-    )
     kinds = [c.removeprefix("conversions_") for c in columns.COLUMNS if c.startswith("conversions_")]
     kinds = [k for k in kinds if not k.endswith("_amount")]
-    selected, names, params = [], [], []
+    conversion_names: list[str] = []
+    conversion_sums: list[str] = []
+    conversion_params: list[Any] = []
     for kind in kinds:
-        selected += [
+        conversion_sums += [
             "NULLIF(SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END), 0)",
             "NULLIF(SUM(CASE WHEN kind = %s THEN amount END), 0)",
         ]
-        params += [kind, kind]
-        names += [f"conversions_{kind}", f"conversions_{kind}_amount"]
-    conversions = (
-        f"INSERT INTO {table} (workspace_id, partner_id, day, {', '.join(names)}) "  # noqa: S608
-        f"SELECT %s, partner_id, {_day('occurred_at')}, {', '.join(selected)} "
-        f"FROM {quote(Conversion._meta.db_table)} "
-        "WHERE workspace_id = %s AND partner_id IS NOT NULL AND status = %s GROUP BY partner_id, 3 "
-        "ON CONFLICT (workspace_id, partner_id, day) DO UPDATE SET "
-        + ", ".join(f"{n} = excluded.{n}" for n in names)
+        conversion_params += [kind, kind]
+        conversion_names += [f"conversions_{kind}", f"conversions_{kind}_amount"]
+    paired_names = list(columns.PAIRED_COLUMNS)
+    names = ["clicks", *conversion_names, *paired_names]
+
+    def part(values: Mapping[str, str]) -> str:  # typed NULLs: PostgreSQL matches UNION types pairwise
+        nothing = {
+            n: f"CAST(NULL AS {'numeric' if n in columns.DECIMAL_COLUMNS else 'bigint'})" for n in names
+        }
+        return ", ".join(f"{values.get(n, nothing[n])} AS {n}" for n in names)
+
+    clicks = (
+        f"SELECT partner_id, {_day('clicked_at')} AS day, {part({'clicks': 'COUNT(*)'})} "  # noqa: S608
+        f"FROM {quote(Click._meta.db_table)} WHERE workspace_id = %s GROUP BY partner_id, 2"
     )
-    return [
-        (clicks, [workspace_id, workspace_id]),
-        (conversions, [workspace_id, *params, workspace_id, Conversion.Status.ACCEPTED.value]),
-    ]
+    conversions = (
+        f"SELECT partner_id, {_day('occurred_at')} AS day, "  # noqa: S608
+        f"{part(dict(zip(conversion_names, conversion_sums, strict=True)))} "
+        f"FROM {quote(Conversion._meta.db_table)} "
+        "WHERE workspace_id = %s AND partner_id IS NOT NULL AND status = %s GROUP BY partner_id, 2"
+    )
+    figures = f"SELECT partner_id, day, {part({n: n for n in paired_names})} FROM {paired}"  # noqa: S608
+    query = (
+        f"SELECT partner_id, day, {', '.join(f'SUM({n}) AS {n}' for n in names)} "  # noqa: S608
+        f"FROM ({clicks} UNION ALL {conversions} UNION ALL {figures}) AS parts GROUP BY partner_id, day"
+    )
+    params = [workspace_id, *conversion_params, workspace_id, Conversion.Status.ACCEPTED.value]
+    return query, params, names
+
+
+def rows_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> tuple[str, list[Any]]:
+    """The one ``INSERT … SELECT`` that writes every ``PartnerDay`` row of the workspace, each once: the
+    events' part and the rest (clicks, conversions, paired figures) joined on partner and day."""
+    quote = connection.ops.quote_name
+    events, event_params, event_names = _event_columns_sql(workspace_id, kinds)
+    other, other_params, other_names = _other_columns_sql(workspace_id, paired)
+    selected = [f"e.{n}" for n in event_names] + [f"o.{n}" for n in other_names]
+    query = (
+        f"INSERT INTO {quote(columns.TABLE)} (workspace_id, partner_id, day, "  # noqa: S608
+        f"{', '.join([*event_names, *other_names])}) "
+        f"SELECT %s, COALESCE(e.partner_id, o.partner_id), COALESCE(e.day, o.day), {', '.join(selected)} "
+        f"FROM ({events}) AS e FULL JOIN ({other}) AS o ON o.partner_id = e.partner_id AND o.day = e.day"
+    )
+    return query, [workspace_id, *event_params, *other_params]
+
+
+PAIRED_TABLE = "rollups_rebuild_paired"
+"""The rebuild's temporary table of paired figures (per partner and day: ``columns.PAIRED_COLUMNS``)."""
+
+
+def _paired_table(cursor: Any) -> None:
+    """(Re)create the temporary table of paired figures: no index, dropped at commit on PostgreSQL."""
+    postgres = connection.vendor == "postgresql"
+    figures = ", ".join(
+        f"{c} {'bigint' if c.endswith('_seconds') else 'integer'}" for c in columns.PAIRED_COLUMNS
+    )
+    cursor.execute(f"DROP TABLE IF EXISTS {PAIRED_TABLE}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {PAIRED_TABLE} (partner_id bigint, day {'date' if postgres else 'text'}, "
+        f"{figures}){' ON COMMIT DROP' if postgres else ''}"
+    )
 
 
 def rollups_rebuild(*, workspace_id: int) -> int:
-    """Recompute every rollup of the workspace from the raw rows, in one transaction; returns the rows."""
+    """Recompute every rollup of the workspace from the raw rows, in one transaction; returns the rows.
+
+    The paired figures go first, into a temporary table (``pairs.rebuild_pairs``: streamed, COPY on
+    PostgreSQL); then one ``INSERT … SELECT`` writes each ``PartnerDay`` row once, with every column."""
     touch(workspace_id, status=RollupState.Status.REBUILDING)
     kinds = workspace_kinds(workspace_id)
     outermost = not connection.in_atomic_block
     quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(), workspace_scope(workspace_id):
-        if outermost and connection.vendor == "postgresql":  # one snapshot: scans and queue deletion
+        if outermost and postgres:  # one snapshot: scans and queue deletion
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         lock(workspace_id, exclusive=True)  # no fold or direct delta meanwhile
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":  # room to sort and group in memory, this transaction only
+            if postgres:  # room to sort and group in memory, this transaction only
                 cursor.execute("SET LOCAL work_mem = '64MB'")
             for model in (PartnerDay, PairedInterval, RollupDirty, RollupPending):  # pending: counted below
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608
-            cursor.execute(*event_rows_sql(workspace_id, kinds))
-            for query, params in _click_and_conversion_sql(workspace_id):
-                cursor.execute(query, params)
-        rebuild_pairs(workspace_id, kinds)
+            _paired_table(cursor)
+        rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM {quote(columns.TABLE)} WHERE workspace_id = %s",  # noqa: S608
-                [workspace_id],
-            )
-            rows = int(cursor.fetchone()[0])
+            if postgres:  # the planner's estimate of the paired figures (temporary tables are never analyzed)
+                cursor.execute(f"ANALYZE {PAIRED_TABLE}")
+            cursor.execute(*rows_sql(workspace_id, kinds, PAIRED_TABLE))
+            rows = int(cursor.rowcount)
+            cursor.execute(f"DROP TABLE {PAIRED_TABLE}")
     now = timezone.now()
     touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     return rows

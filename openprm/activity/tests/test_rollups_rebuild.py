@@ -1,0 +1,93 @@
+"""The rebuild (``rollups_rebuild``) writes each ``PartnerDay`` row once, with every column — the paired
+figures go through a temporary table (``COPY`` on PostgreSQL), not through updates of rows already written
+— and gives the table the increments built; the database tells a ticket's or deliverable's ref where it
+can, exactly as Python reads it from the properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from openprm.activity.models import Event, PartnerDay
+from openprm.activity.rollups import pairs as pairs_module
+from openprm.activity.rollups import (
+    rollup_cells,
+    rollups_fold,
+    rollups_rebuild,
+    rollups_refresh_pairs,
+    workspace_kinds,
+)
+from openprm.activity.tests.test_rollups_fold import add_custom_types, ev, mixed_events, post
+from openprm.core.scoping import unscoped
+
+pytestmark = pytest.mark.django_db
+
+PROPERTIES: list[dict[str, Any]] = [
+    {"ticket_id": "T-1"},
+    {"ticket_id": "T-2", "deliverable_id": "D-1"},
+    {"ticket_id": ""},
+    {"ticket_id": "", "deliverable_id": "D-2"},
+    {"ticket_id": None, "deliverable_id": "D-3"},
+    {"ticket_id": 0, "deliverable_id": "D-4"},
+    {"ticket_id": False, "deliverable_id": 5},
+    {"ticket_id": 7},
+    {"ticket_id": 1.5},
+    {"ticket_id": True},
+    {"ticket_id": ["a"]},
+    {"ticket_id": {"k": 1}},
+    {"deliverable_id": "D-5"},
+    {"deliverable_id": ""},
+    {"deliverable_id": 12},
+    {"deliverable_id": None},
+    {"other": "x"},
+    {},
+]
+
+
+def test_the_database_reads_a_ref_as_python_reads_the_properties(world: Any, api_for: Any) -> None:
+    types = ("support_ticket_opened", "support_ticket_resolved", "campaign_deliverable_due")
+    post(
+        api_for(world.manager),
+        [ev(i, types[i % len(types)], properties=p) for i, p in enumerate(PROPERTIES)],
+    )
+    workspace_id = world.workspace.pk
+    with unscoped():
+        stored = {e.event_id: e.properties for e in Event.objects.filter(workspace_id=workspace_id)}
+    expected = {
+        event_id: str(p.get("ticket_id") or p.get("deliverable_id") or "") for event_id, p in stored.items()
+    }
+    assert len(expected) == len(PROPERTIES)
+    kinds = workspace_kinds(workspace_id)
+    for partner_ids in (None, [world.partner_a.pk]):  # the rebuild's stream, the pair refresh's read
+        found = {i.event_id: i.ref for _, i in pairs_module._items(workspace_id, kinds, partner_ids)}
+        assert found == expected
+
+
+def test_a_rebuild_writes_each_row_once_and_equals_the_increments(world: Any, api_for: Any) -> None:
+    add_custom_types(api_for(world.admin))
+    post(api_for(world.manager), mixed_events())
+    workspace_id = world.workspace.pk
+    rollups_fold(workspace_id=workspace_id)
+    rollups_refresh_pairs(workspace_id=workspace_id)
+    incremental = rollup_cells(workspace_id=workspace_id)
+    assert any(metric.startswith(("reply.", "ticket.", "deliverable.")) for _, _, metric in incremental)
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = rollups_rebuild(workspace_id=workspace_id)
+    table = PartnerDay._meta.db_table
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if table in q["sql"] and not q["sql"].lstrip().upper().startswith(("SELECT", "DELETE"))
+    ]
+    assert len(writes) == 1, writes  # one INSERT … SELECT: no upsert or update of the rows afterwards
+    assert writes[0].startswith("INSERT") and "ON CONFLICT" not in writes[0]
+    assert rollup_cells(workspace_id=workspace_id) == incremental
+    with unscoped():
+        assert rows == PartnerDay.objects.filter(workspace_id=workspace_id).count()
+
+    rollups_rebuild(workspace_id=workspace_id)  # again, in the same transaction: its temporary table anew
+    assert rollup_cells(workspace_id=workspace_id) == incremental
