@@ -387,6 +387,11 @@ class DealDayRollup(models.Model):
 
     objects = ScopedManager["DealDayRollup"]()
 
+    class Meta:
+        indexes = [  # one partner's or a few partners' rows (the key leads with the grain and day)
+            models.Index(fields=["workspace", "partner", "grain", "day"], name="deals_dayrollup_partner_idx")
+        ]
+
     def __str__(self) -> str:
         return f"{self.partner_id} {self.day} ({self.currency})"
 
@@ -409,6 +414,13 @@ class DealStageRollup(models.Model):
 
     objects = ScopedManager["DealStageRollup"]()
 
+    class Meta:
+        indexes = [  # one partner's or a few partners' rows (the key leads with the grain and day)
+            models.Index(
+                fields=["workspace", "partner", "grain", "day"], name="deals_stagerollup_partner_idx"
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.partner_id} {self.day} stage {self.stage_id} ({self.currency})"
 
@@ -426,6 +438,11 @@ class DealCloseDays(models.Model):
     count = models.IntegerField(default=0)
 
     objects = ScopedManager["DealCloseDays"]()
+
+    class Meta:
+        indexes = [  # one partner's or a few partners' rows (the key leads with the day)
+            models.Index(fields=["workspace", "partner", "day"], name="deals_closedays_partner_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.day}: {self.count} in {self.days} days"

@@ -240,13 +240,19 @@ def apply(workspace_id: int, change: Contributions) -> None:
         )
         days = sorted({adapt(key[keys.index("day")]) for key in rows})
         partners = sorted({key[keys.index("partner_id")] for key in rows})
+        # The touched partners lead (the partner index): not a scan of the workspace's rows per write.
+        where = f"workspace_id = %s AND partner_id IN ({', '.join(['%s'] * len(partners))})"
+        where_params: list[Any] = [workspace_id, *partners]
+        if "grain" in keys:
+            grains = sorted({key[keys.index("grain")] for key in rows})
+            where += f" AND grain IN ({', '.join(['%s'] * len(grains))})"
+            where_params.extend(grains)
         with connection.cursor() as cursor:
             cursor.executemany(query, params)
             cursor.execute(
-                f"DELETE FROM {table} WHERE workspace_id = %s AND {zero} "  # noqa: S608
-                f"AND day IN ({', '.join(['%s'] * len(days))}) "
-                f"AND partner_id IN ({', '.join(['%s'] * len(partners))})",
-                [workspace_id, *days, *partners],
+                f"DELETE FROM {table} WHERE {where} AND {zero} "  # noqa: S608
+                f"AND day IN ({', '.join(['%s'] * len(days))})",
+                [*where_params, *days],
             )
 
 

@@ -456,9 +456,8 @@ def test_metric_inputs_over_a_period_and_stocks_at_its_end(world: Any) -> None:
         weighted = sum((d.amount * probability[s] for d, s in open_at_end), Decimal(0))
         assert entry.get("pipeline.open.weighted", Decimal(0)) == weighted.quantize(Decimal("0.01"))
     total = got[0]
-    assert total.get("deals.won", 0) == got.get(a, {}).get("deals.won", 0) + got.get(b, {}).get(
-        "deals.won", 0
-    )
+    won_counts = [int(got.get(p, {}).get("deals.won") or 0) for p in (a, b)]
+    assert total.get("deals.won", 0) == sum(won_counts)
     series = read.series(workspace_id, partner_ids=[a, b], start=start, end=end, names=names, grain="month")
     assert sum(v.get("deals.won", 0) for v in series.values()) == total.get("deals.won", 0)  # type: ignore[misc]
     assert list(series.values())[-1].get("pipeline.open", 0) == total.get("pipeline.open", 0)
@@ -499,3 +498,93 @@ def test_system_actor_writes_are_tracked_too(world: Any) -> None:
         names=["deals.registered", "pipeline.open.amount"],
     )
     assert got[world.partner_a.pk] == {"deals.registered": 1, "pipeline.open.amount": Decimal("10.00")}
+
+
+# --- reads: every path gives the same figures -------------------------------------------------------------
+
+READ_NAMES = [
+    *read.FLOWS,
+    read.OTHER_CURRENCY,
+    read.MEDIAN,
+    *read.OPEN_STOCKS,
+    "pipeline.stage.qualified.count",
+    "pipeline.stage.closed_won.amount",
+]
+
+
+def written(world: Any, seed: int, rounds: int = 3) -> tuple[int, list[int]]:
+    ops = Operations(world, random.Random(seed))
+    for step in OPERATIONS * rounds:
+        ops.run(step)
+    with unscoped():
+        partners = set(
+            Deal.objects.filter(workspace_id=world.workspace.pk).values_list("partner_id", flat=True)
+        )
+    assert partners <= {world.partner_a.pk, world.partner_b.pk}  # so "a and b" is the whole workspace
+    return world.workspace.pk, [world.partner_a.pk, world.partner_b.pk]
+
+
+def test_few_partners_many_partners_and_the_whole_workspace_read_the_same(
+    world: Any, monkeypatch: Any
+) -> None:
+    """A few partners (filtered in SQL), many (grouped reads keep theirs in Python, totals filter by one
+    array or JSON list) and the whole workspace (no partner condition) give the same figures."""
+    workspace_id, ids = written(world, 21)
+    today = timezone.now().date()
+    spans = [(day(-200), day(-40)), (day(-31), today), (datetime.date(1900, 1, 1), day(-60))]
+
+    def reads() -> tuple[list[Any], Any]:
+        inputs = [
+            read.metric_inputs(workspace_id, partner_ids=ids, start=start, end=end, names=READ_NAMES)
+            for start, end in spans
+        ]
+        return inputs, read.deal_totals(workspace_id, partner_ids=ids, on=today)
+
+    few = reads()
+    assert few[1] == read.deal_totals(workspace_id, partner_ids=None, on=today)
+    assert few[0][0][0]["deals.registered.all"]  # the period holds data
+    monkeypatch.setattr(read, "SQL_PARTNER_LIMIT", 0)
+    monkeypatch.setattr(read, "PG_PARTNER_LIMIT", 0)
+    assert reads() == few
+
+
+def test_flows_since_ever_minus_what_lies_outside_equal_the_months_and_days(
+    world: Any, monkeypatch: Any
+) -> None:
+    """The two ways of reading a period's flows agree: whole months plus the edge days, and the
+    since-ever rows minus the months and days before and after (every edge: mid-month, month ends,
+    the future)."""
+    workspace_id, ids = written(world, 8)
+    today = timezone.now().date()
+    spans = [
+        (day(-200), day(-40)),
+        (day(-31), today),
+        (day(-300).replace(day=1), day(-100)),
+        (
+            day(-45),
+            (day(-45).replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            - datetime.timedelta(days=1),
+        ),
+        (day(-120), today + datetime.timedelta(days=40)),
+        (day(-3), day(-3)),
+    ]
+    names = [*read.FLOWS, read.OTHER_CURRENCY]
+    direct = [
+        read.metric_inputs(workspace_id, partner_ids=ids, start=s, end=e, names=names) for s, e in spans
+    ]
+    assert all(result[0].get("deals.registered.all") for result in direct[:3])
+    monkeypatch.setattr(read, "SINCE_EVER_BEFORE", datetime.date.max)  # every period through since-ever
+    complement = [
+        read.metric_inputs(workspace_id, partner_ids=ids, start=s, end=e, names=names) for s, e in spans
+    ]
+    assert complement == direct
+
+
+def test_since_ever_rows_are_one_per_partner_currency_and_stage(world: Any) -> None:
+    workspace_id, _ = written(world, 13, rounds=2)
+    rows = rollup_rows(workspace_id=workspace_id)
+    for table, width in (("dealdayrollup", 2), ("dealstagerollup", 3)):
+        ever = [key for key in rows[table] if key[0] == 2]
+        months = {(key[2], *key[3 : 2 + width]) for key in rows[table] if key[0] == 1}
+        assert ever and all(key[1] == datetime.date(1, 1, 1) for key in ever)
+        assert {(key[2], *key[3 : 2 + width]) for key in ever} <= months
