@@ -216,7 +216,9 @@ def metric_series(request: HttpRequest, query: Query[SeriesQuery]) -> dict[str, 
         {k: getattr(query, k) for k in ("program", "tier", "type", "region", "owner", "tag")}
     )
     try:
-        tables = figures.metric_series(actor=actor, keys=keys, periods=periods, filters=filters)
+        tables = figures.metric_series(
+            actor=actor, keys=keys, periods=periods, filters=filters, per_partner=False
+        )
         partner_tables = (
             figures.metric_series(
                 actor=actor, keys=keys, periods=periods, partners=[p.pk for p in named], totals=False

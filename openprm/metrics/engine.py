@@ -108,7 +108,11 @@ class Value:
         return not self.missing
 
 
-Fetch = Callable[[int, Sequence[int], Period, set[str], Mapping[str, Any]], dict[int, dict[str, Raw]]]
+Fetched = dict[int, dict[str, Raw]]
+Fetch = Callable[[int, Sequence[int], Period, set[str], Mapping[str, Any]], Fetched]
+SeriesFetch = Callable[
+    [int, Sequence[int], Sequence[Period], set[str], Mapping[str, Any], bool], dict[str, Fetched] | None
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ class Source:
     prefixes: tuple[str, ...]  # the inputs it answers: names starting with one of these
     fetch: Fetch  # (workspace_id, partner_ids, period, names, params) -> {partner_id | TOTAL: {name: value}}
     available: Callable[[int, set[str]], Collection[str]]  # which of the names the workspace has data for
+    series: SeriesFetch | None = None
+    """Optional: the inputs of several periods at once — (workspace_id, partner_ids, periods, names, params,
+    per_partner) -> {period key: what ``fetch`` gives for it}; with ``per_partner`` False only TOTAL is
+    needed. None (or answering None) when it cannot: the engine then fetches period by period."""
 
     def answers(self, name: str) -> bool:
         return name.startswith(self.prefixes)
@@ -160,6 +168,23 @@ def _aggregate(values: list[Raw], how: Aggregate) -> Raw:
     return statistics.median(decimals)
 
 
+def _wanted(
+    formulas: Mapping[str, Formula], params: Mapping[str, Any], sources: Sequence[Source]
+) -> dict[Source, set[str]]:
+    wanted: dict[Source, set[str]] = {}
+    for formula in formulas.values():
+        for name in formula.names(params):
+            wanted.setdefault(_source_of(name, sources), set()).add(name)
+    return wanted
+
+
+def _available(workspace_id: int, wanted: Mapping[Source, set[str]]) -> set[str]:
+    available: set[str] = set()
+    for source, names in wanted.items():
+        available |= set(source.available(workspace_id, names))
+    return available
+
+
 def compute(
     *,
     workspace_id: int,
@@ -172,28 +197,84 @@ def compute(
 ) -> Table:
     """The values of ``formulas`` (key → formula) for each of ``partner_ids`` and, with ``totals``, for
     the whole set (:data:`TOTAL`), over ``period``: one fetch per source that any formula needs."""
-    keys = tuple(formulas)
-    table = Table(period=period, keys=keys, partner_ids=tuple(partner_ids))
+    wanted = _wanted(formulas, params, sources)
+    fetched: Fetched = {}
+    if partner_ids:
+        for source, names in wanted.items():
+            for key, values in source.fetch(workspace_id, partner_ids, period, names, params).items():
+                fetched.setdefault(key, {}).update(values)
+    available = _available(workspace_id, wanted)
+    return _table(formulas, partner_ids, period, params, fetched, available, totals=totals, rows=True)
+
+
+def compute_series(
+    *,
+    workspace_id: int,
+    formulas: Mapping[str, Formula],
+    partner_ids: Sequence[int],
+    periods: Sequence[Period],
+    params: Callable[[Period], Mapping[str, Any]],
+    sources: Sequence[Source],
+    totals: bool = True,
+    per_partner: bool = True,
+) -> list[Table]:
+    """:func:`compute` for each of ``periods`` (a trend) — the same values — with each source asked once
+    for all the periods when it can (``Source.series``), and the workspace's data availability asked once.
+
+    ``per_partner=False``: only the set's values (:data:`TOTAL`) are wanted; the tables then hold no
+    partner rows, unless a formula's set value is built from the partners' values (``Aggregate`` other
+    than INPUTS), and the sources may answer the totals alone."""
+    all_params = [params(p) for p in periods]
+    rows = per_partner or any(f.total != Aggregate.INPUTS for f in formulas.values())
     wanted: dict[Source, set[str]] = {}
-    for formula in formulas.values():
-        for name in formula.names(params):
-            wanted.setdefault(_source_of(name, sources), set()).add(name)
-    available: set[str] = set()
-    fetched: dict[int, dict[str, Raw]] = {}
-    for source, names in wanted.items():
-        available |= set(source.available(workspace_id, names))
-        if not partner_ids:
-            continue
-        for key, values in source.fetch(workspace_id, partner_ids, period, names, params).items():
-            fetched.setdefault(key, {}).update(values)
+    for p in {id(x): x for x in all_params}.values():
+        for source, names in _wanted(formulas, p, sources).items():
+            wanted.setdefault(source, set()).update(names)
+    available = _available(workspace_id, wanted)
+    fetched: dict[str, Fetched] = {p.key: {} for p in periods}
+    if partner_ids and periods:
+        for source, names in wanted.items():
+            together = None
+            uniform = all(p == all_params[0] for p in all_params)
+            if source.series is not None and uniform:
+                together = source.series(workspace_id, partner_ids, periods, names, all_params[0], rows)
+            for period, period_params in zip(periods, all_params, strict=True):
+                found = (
+                    together.get(period.key, {})
+                    if together is not None
+                    else source.fetch(workspace_id, partner_ids, period, names, period_params)
+                )
+                into = fetched[period.key]
+                for key, values in found.items():
+                    into.setdefault(key, {}).update(values)
+    return [
+        _table(formulas, partner_ids, p, pp, fetched[p.key], available, totals=totals, rows=rows)
+        for p, pp in zip(periods, all_params, strict=True)
+    ]
+
+
+def _table(
+    formulas: Mapping[str, Formula],
+    partner_ids: Sequence[int],
+    period: Period,
+    params: Mapping[str, Any],
+    fetched: Fetched,
+    available: set[str],
+    *,
+    totals: bool,
+    rows: bool,
+) -> Table:
+    """The values from the fetched inputs (``rows``: also each partner's)."""
+    table = Table(period=period, keys=tuple(formulas), partner_ids=tuple(partner_ids))
     table.inputs = fetched
     missing = {key: f.needs for key, f in formulas.items() if not set(f.required_names(params)) <= available}
-    for partner_id in partner_ids:
-        inputs = Inputs(fetched.get(partner_id, {}), period, params)
-        table.rows[partner_id] = {
-            k: Value(None, f"no data: needs {missing[k]}") if k in missing else Value(f.compute(inputs))
-            for k, f in formulas.items()
-        }
+    if rows:
+        for partner_id in partner_ids:
+            inputs = Inputs(fetched.get(partner_id, {}), period, params)
+            table.rows[partner_id] = {
+                k: Value(None, f"no data: needs {missing[k]}") if k in missing else Value(f.compute(inputs))
+                for k, f in formulas.items()
+            }
     if totals:
         inputs = Inputs(fetched.get(TOTAL, {}), period, params, partners=len(partner_ids))
         row: dict[str, Value] = {}

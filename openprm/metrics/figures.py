@@ -17,7 +17,7 @@ from openprm.core.permissions import Perm
 from openprm.metrics import closing, engine
 from openprm.metrics.catalog import metric
 from openprm.metrics.kpis import FORMULAS
-from openprm.metrics.parameters import DEFAULTS, params_at
+from openprm.metrics.parameters import DEFAULTS, params_at, params_on
 from openprm.metrics.periods import Period
 from openprm.metrics.sources import SOURCES
 from openprm.partners.filters import PartnerFilters, partner_filter
@@ -100,31 +100,38 @@ def metric_series(
     filters: PartnerFilters | None = None,
     partners: Sequence[int] | None = None,
     totals: bool = True,
+    per_partner: bool = True,
 ) -> list[engine.Table]:
-    """:func:`metric_table` for each of ``periods`` (a trend), the partner set resolved once."""
+    """:func:`metric_table` for each of ``periods`` (a trend), the partner set resolved once and the open
+    periods computed together (``engine.compute_series``). ``per_partner=False`` when only the set's values
+    are read (a program trend): the partners' rows may then be left out."""
     visible = partner_ids(actor=actor, filters=filters)
     ids = visible if partners is None else sorted(set(partners) & set(visible))
     formulas = formulas_for(keys, actor)
     closed = closing.closed_keys(actor.workspace_id, periods)
-    tables = []
-    for period in periods:
-        record = closing.closed_record(actor.workspace_id, period) if period.key in closed else None
-        if record is not None:
-            tables.append(
-                closing.closed_table(
-                    record=record, formulas=formulas, partner_ids=ids, period=period, totals=totals
-                )
-            )
-            continue
-        tables.append(
-            engine.compute(
-                workspace_id=actor.workspace_id,
-                formulas=formulas,
-                partner_ids=ids,
-                period=period,
-                params=params_at(actor.workspace_id, period.start),
-                sources=SOURCES,
-                totals=totals,
-            )
+    records = {
+        p.key: record
+        for p in periods
+        if p.key in closed and (record := closing.closed_record(actor.workspace_id, p)) is not None
+    }
+    open_periods = [p for p in periods if p.key not in records]
+    in_effect = params_on(actor.workspace_id, [p.start for p in open_periods])
+    computed = engine.compute_series(
+        workspace_id=actor.workspace_id,
+        formulas=formulas,
+        partner_ids=ids,
+        periods=open_periods,
+        params=lambda p: in_effect[p.start],
+        sources=SOURCES,
+        totals=totals,
+        per_partner=per_partner,
+    )
+    live = {t.period.key: t for t in computed}
+    return [
+        closing.closed_table(
+            record=records[p.key], formulas=formulas, partner_ids=ids, period=p, totals=totals
         )
-    return tables
+        if p.key in records
+        else live[p.key]
+        for p in periods
+    ]

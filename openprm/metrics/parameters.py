@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -86,6 +86,29 @@ def params_at(workspace_id: int, day: datetime.date) -> Mapping[str, Any]:
     values = dict(DEFAULTS)
     values.update(_versions(workspace_id, day))
     return values
+
+
+def params_on(workspace_id: int, days: Sequence[datetime.date]) -> dict[datetime.date, Mapping[str, Any]]:
+    """:func:`params_at` for each of ``days`` (a trend's first days) from one query."""
+    from openprm.metrics.models import MetricParameter
+
+    if not days:
+        return {}
+    rows = list(
+        MetricParameter.objects.filter(workspace_id=workspace_id, effective_from__lte=max(days))
+        .order_by("key", "-effective_from")
+        .values_list("key", "value", "effective_from")
+    )
+    out: dict[datetime.date, Mapping[str, Any]] = {}
+    for day in days:
+        values = dict(DEFAULTS)
+        seen: set[str] = set()
+        for key, value, effective in rows:
+            if key in PARAMETERS and key not in seen and effective <= day:
+                values[key] = value
+                seen.add(key)
+        out[day] = values
+    return out
 
 
 def _versions(workspace_id: int, day: datetime.date) -> dict[str, Any]:

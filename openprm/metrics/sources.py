@@ -28,6 +28,7 @@ Input names:
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -37,15 +38,15 @@ from django.db.models import Count, Q
 
 from openprm.activity.models import RollupState
 from openprm.activity.rollups import read as activity_read
+from openprm.activity.rollups.columns import GAUGES
 from openprm.customers import selectors as customers_inputs
 from openprm.deals.rollups import read as deals_read
 from openprm.finance import selectors as finance_inputs
 from openprm.finance.models import Invoice
-from openprm.metrics.engine import TOTAL, Raw, Source
+from openprm.metrics.engine import TOTAL, Fetched, Raw, Source
 from openprm.metrics.periods import EARLIEST, LATEST, Period
 from openprm.partners.models import Agreement, AgreementStatus, Partner
 
-Fetched = dict[int, dict[str, Raw]]
 AVAILABILITY_SECONDS = 300
 
 # --------------------------------------------------------------------------------------------- activity
@@ -122,6 +123,129 @@ def _activity_fetch(
         else:
             raise LookupError(f"unknown activity input {name!r}")
     out[TOTAL] = total
+    return out
+
+
+def _monthly(periods: Sequence[Period]) -> bool:
+    """Whether every period is made of whole calendar months (months, quarters, years)."""
+    return all(
+        p.start.day == 1 and (p.end + datetime.timedelta(days=1)).day == 1 and p.start <= p.end
+        for p in periods
+    )
+
+
+def _combine(kind: str, values: list[Any]) -> Any:
+    """The latest of the days (``last``) or the sum of the stocks."""
+    return max(values) if kind == "last" else sum(values, Decimal(0))
+
+
+def _month(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _activity_series(
+    workspace_id: int,
+    partner_ids: Sequence[int],
+    periods: Sequence[Period],
+    names: set[str],
+    params: Mapping[str, Any],
+    per_partner: bool,
+) -> dict[str, Fetched] | None:
+    """The activity inputs of periods made of whole months, month by month in one query per kind of
+    read: sums grouped by (partner and) month and added up per period; the latest days (``last:``) and
+    stocks (``stock:``) carried forward from what came before the first period. Medians and gauge ends
+    are read period by period (they do not add up)."""
+    if not _monthly(periods) or names & set(GAUGES):  # a gauge's largest value does not add up by month
+        return None
+    first, end = min(p.start for p in periods), max(p.end for p in periods)
+    of_month = {}
+    for p in periods:
+        day = p.start
+        while day <= p.end:
+            of_month[day] = p.key
+            day = (day + datetime.timedelta(days=32)).replace(day=1)
+    out: dict[str, Fetched] = {p.key: {} for p in periods}
+    by: activity_read.By = "partner_month" if per_partner else "month"
+
+    def split(key: Any) -> tuple[int, datetime.date]:
+        return (int(key[0]), key[1]) if per_partner else (TOTAL, key)
+
+    plain = sorted(n for n in names if ":" not in n)
+    if plain:
+        found = activity_read.sums(
+            workspace_id, start=first, end=end, metrics=plain, partner_ids=partner_ids, by=by
+        )
+        for key, values in found.items():
+            partner_id, month = split(key)
+            if month not in of_month:  # between two of the periods
+                continue
+            fetched = out[of_month[month]]
+            for name, value in values.items():
+                if partner_id != TOTAL:
+                    _add(fetched.setdefault(partner_id, {}), name, value)
+                _add(fetched.setdefault(TOTAL, {}), name, value)
+    rest = {n for n in names if ":" in n and n.partition(":")[0] not in ("last", "stock")}
+    for name in sorted(n for n in names if n.startswith(("last:", "stock:"))):
+        kind, _, argument = name.partition(":")
+        metrics = argument.split("|") if kind == "last" else [argument]
+        before = first - datetime.timedelta(days=1)
+        if kind == "last":
+            carried: dict[int, Any] = dict(
+                activity_read.last_days(
+                    workspace_id, metrics=metrics, on_or_before=before, partner_ids=partner_ids
+                )
+            )
+            months: dict[Any, Any] = activity_read.last_days_by(
+                workspace_id, metrics=metrics, start=first, end=end, partner_ids=partner_ids, by=by
+            )
+        else:
+            carried = {
+                k: v.get(argument, Decimal(0))
+                for k, v in activity_read.stock(
+                    workspace_id, metrics=metrics, on_or_before=before, partner_ids=partner_ids
+                ).items()
+            }
+            months = {
+                k: v.get(argument, Decimal(0))
+                for k, v in activity_read.sums(
+                    workspace_id, start=first, end=end, metrics=metrics, partner_ids=partner_ids, by=by
+                ).items()
+            }
+        if not per_partner:  # the whole set's latest day, or stock, before the first period
+            before_values = list(carried.values())
+            carried = {TOTAL: _combine(kind, before_values) if before_values else None}
+        by_month: dict[datetime.date, dict[int, Any]] = defaultdict(dict)
+        for key, value in months.items():
+            partner_id, month = split(key)
+            by_month[month][partner_id] = value
+        month = _month(first)
+        while month <= end:
+            for partner_id, value in by_month.get(month, {}).items():
+                current = carried.get(partner_id)
+                if kind == "last":
+                    carried[partner_id] = value if current is None else max(current, value)
+                else:
+                    carried[partner_id] = value + (current or Decimal(0))
+            period_key = of_month.get(month)
+            following = (month + datetime.timedelta(days=32)).replace(day=1)
+            if period_key is not None and of_month.get(following) != period_key:  # the period's last month
+                fetched = out[period_key]
+                live = {k: v for k, v in carried.items() if (v is not None if kind == "last" else v)}
+                if kind == "last":
+                    for partner_id, day in live.items():
+                        if partner_id != TOTAL:
+                            fetched.setdefault(partner_id, {})[name] = day
+                    fetched.setdefault(TOTAL, {})[name] = max(live.values(), default=None)
+                else:
+                    for partner_id, value in live.items():
+                        if partner_id != TOTAL:
+                            fetched.setdefault(partner_id, {})[name] = value
+                        _add(fetched.setdefault(TOTAL, {}), name, value)
+            month = following
+    if rest:
+        for p in periods:
+            for key, found_rest in _activity_fetch(workspace_id, partner_ids, p, rest, params).items():
+                out[p.key].setdefault(key, {}).update(found_rest)
     return out
 
 
@@ -344,7 +468,7 @@ def today() -> datetime.date:
 
 SOURCES: list[Source] = [
     Source("lifetime", ("lifetime:",), _lifetime_fetch, _lifetime_available),
-    Source("activity", ACTIVITY_PREFIXES, _activity_fetch, _activity_available),
+    Source("activity", ACTIVITY_PREFIXES, _activity_fetch, _activity_available, _activity_series),
     Source("deals", ("deals.", "pipeline."), _deals_fetch, _deals_available),
     Source("unrecorded", UNRECORDED, _never, _none_available),
     Source("partners", ("partner.",), _partners_fetch, _partners_available),

@@ -215,6 +215,33 @@ def last_days(
 ) -> dict[int, datetime.date]:
     """Per partner, the latest day up to ``on_or_before`` (and from ``since``) on which any of the
     metrics is above 0 (e.g. the last contact, the last qualifying event). Partners with none are absent."""
+    found = _last_days(workspace_id, metrics, on_or_before, since, partner_ids, "partner")
+    return {int(key): day for key, day in found.items() if isinstance(key, int)}
+
+
+def last_days_by(
+    workspace_id: int,
+    *,
+    metrics: Collection[str],
+    start: datetime.date,
+    end: datetime.date,
+    partner_ids: Collection[int] | None = None,
+    by: By = "partner_month",
+) -> dict[Any, datetime.date]:
+    """:func:`last_days` within each group of ``by`` (``partner_month``: (partner id, first day of the
+    month); ``month``: over all the partners) of the days ``start``..``end`` — a trend's latest days in one
+    query (the latest up to a month's end is the latest of the groups up to it)."""
+    return _last_days(workspace_id, metrics, end, start, partner_ids, by)
+
+
+def _last_days(
+    workspace_id: int,
+    metrics: Collection[str],
+    on_or_before: datetime.date,
+    since: datetime.date | None,
+    partner_ids: Collection[int] | None,
+    by: By,
+) -> dict[Key, datetime.date]:
     own, extra = _split(metrics)
     if not own and not extra:
         return {}
@@ -229,14 +256,16 @@ def last_days(
             condition_params.append(f'$."{name}"')
     table = connection.ops.quote_name(columns.TABLE)
     where, params = _where(workspace_id, since, on_or_before)
-    found: dict[int, datetime.date] = {}
+    group = _group(by)
+    positions = ", ".join(str(i + 1) for i in range(len(group)))
+    found: dict[Key, datetime.date] = {}
     for partner_sql, partner_params in _partner_parts(partner_ids):
         query = (
-            f"SELECT t.partner_id, MAX(t.day) FROM {table} AS t "  # noqa: S608
-            f"WHERE {where}{partner_sql} AND ({' OR '.join(conditions)}) GROUP BY t.partner_id"
+            f"SELECT {', '.join(group)}, MAX(t.day) FROM {table} AS t "  # noqa: S608
+            f"WHERE {where}{partner_sql} AND ({' OR '.join(conditions)}) GROUP BY {positions}"
         )
-        for partner_id, day in _rows(query, [*params, *partner_params, *condition_params]):
-            found[int(partner_id)] = _day(day)
+        for *parts, day in _rows(query, [*params, *partner_params, *condition_params]):
+            found[_key(by, parts)] = _day(day)
     return found
 
 

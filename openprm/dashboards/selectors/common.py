@@ -148,7 +148,7 @@ def series(
     ``MISSING``, the engine's "no data: needs …" of the first key the workspace has no inputs for."""
     months = months_of(f)
     tables = figures.metric_series(
-        actor=actor, keys=keys, periods=months, filters=f.partners(), partners=partners
+        actor=actor, keys=keys, periods=months, filters=f.partners(), partners=partners, per_partner=False
     )
     values: dict[str, list[Any]] = {key: [t.total(key).value for t in tables] for key in keys}
     last = tables[-1] if tables else None

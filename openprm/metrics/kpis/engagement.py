@@ -4,6 +4,7 @@ event types that count as contact or activity taken from the effective-dated par
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any
@@ -31,19 +32,28 @@ def _last(key: str) -> Callable[[Mapping[str, Any]], Collection[str]]:
     return lambda params: ["last:" + "|".join(f"events.{t}" for t in params[key])]
 
 
+@functools.lru_cache(maxsize=256)
+def _last_name(types: tuple[str, ...]) -> str:
+    return "last:" + "|".join(f"events.{t}" for t in types)
+
+
 def _last_value(key: str) -> Callable[[Inputs], Raw]:
     def compute(i: Inputs) -> Raw:
-        return i.raw("last:" + "|".join(f"events.{t}" for t in i.params[key]))
+        return i.raw(_last_name(tuple(i.params[key])))
 
     return compute
 
 
+_last_qualifying = _last_value("qualifying_types")
+
+
 def _active(i: Inputs) -> int:
-    day = _last_value("qualifying_types")(i)
+    """1 when the partner's last qualifying event falls within the active window before the period's end
+    (evaluated for every partner and period of a trend: kept lean)."""
+    day = _last_qualifying(i)
     if not isinstance(day, datetime.date):
         return 0
-    window = int(i.params["active_window_days"])
-    return int(day > i.period.end - datetime.timedelta(days=window))
+    return int(day > i.period.end - datetime.timedelta(days=int(i.params["active_window_days"])))
 
 
 def _sum(name: str) -> Callable[[Inputs], Raw]:

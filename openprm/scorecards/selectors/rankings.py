@@ -188,6 +188,7 @@ def trends(*, actor: Actor, partner: Partner | None, period: Period, keys: Seque
         keys=keys,
         periods=[period, period.previous(), period.year_before()],
         partners=[partner.pk] if partner is not None else None,
+        per_partner=partner is not None,
     )
     who = partner.pk if partner is not None else TOTAL
     out: list[Trend] = []
