@@ -205,7 +205,8 @@ def _since_ever() -> _Rows:
 
 
 def _converters(columns: list[str]) -> list[Any]:
-    return [_cents if name.endswith(".amount") else _count for name in columns]
+    cents = _cents_reader()
+    return [cents if name.endswith(".amount") else _count for name in columns]
 
 
 def _count(value: Any) -> int:
@@ -282,6 +283,18 @@ def _cents(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT, ROUND_HALF_UP)
 
 
+ZERO_CENTS = Decimal("0.00")
+
+
+def _summed_cents(value: Any) -> Decimal:
+    """:func:`_cents` of a PostgreSQL sum of ``numeric(20, 2)`` (already exact, with two places)."""
+    return ZERO_CENTS if value is None else value
+
+
+def _cents_reader() -> Any:
+    return _summed_cents if connection.vendor == "postgresql" else _cents
+
+
 @dataclasses.dataclass(frozen=True)
 class _Stage:
     key: str
@@ -351,10 +364,11 @@ def _stock_rows(
     where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
     query += where
     query += " GROUP BY partner_id, stage_id" if by_partner else " GROUP BY stage_id"
+    cents = _cents_reader()
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return [
-            (p, s, int(n or 0), _cents(a), int(r or 0))
+            (p, s, int(n or 0), cents(a), int(r or 0))
             for p, s, n, a, r in cursor.fetchall()
             if (n or a) and (kept is None or p in kept)
         ]
@@ -368,31 +382,36 @@ def _stocks(
     names: set[str],
 ) -> tuple[dict[int, dict[str, Value]], Decimal]:
     """The stocks of each partner at the end of ``at``, and the weighted pipeline of them all (rounded
-    once, on the total). Reads only the stages the names need."""
-    stages = context.stages
-    wanted = {
-        pk
-        for pk, stage in stages.items()
-        if (stage.outcome == "open" and names & set(OPEN_STOCKS))
-        or f"pipeline.stage.{stage.key}.count" in names
-        or f"pipeline.stage.{stage.key}.amount" in names
+    once, on the total)."""
+    by_stage = {  # (count name, amount name, open, win probability) of each stage
+        pk: (
+            f"pipeline.stage.{stage.key}.count",
+            f"pipeline.stage.{stage.key}.amount",
+            stage.outcome == "open",
+            stage.probability,
+        )
+        for pk, stage in context.stages.items()
     }
     raw: dict[int, dict[str, Any]] = {}
     today = at.toordinal()
     weighted_total = Decimal(0)
-    rows = _stock_rows(workspace_id, context.currency, partner_ids, at, stage_ids=wanted)
-    for partner_id, stage_id, count, amount, reg_days in rows:
-        stage = stages.get(stage_id)
+    # Every stage is read: a partner with deals only in closed stages still answers (weighted 0.00).
+    for partner_id, stage_id, count, amount, reg_days in _stock_rows(
+        workspace_id, context.currency, partner_ids, at
+    ):
+        stage = by_stage.get(stage_id)
         if stage is None:
             continue
-        entry = raw.setdefault(partner_id, {})
-        for name, value in (
-            (f"pipeline.stage.{stage.key}.count", count),
-            (f"pipeline.stage.{stage.key}.amount", amount),
-        ):
-            entry[name] = entry.get(name, 0) + value
-        if stage.outcome == "open":
-            weighted = amount * stage.probability
+        count_name, amount_name, is_open, probability = stage
+        entry = raw.get(partner_id)
+        if entry is None:
+            entry = raw[partner_id] = {}
+        if count_name in names:
+            entry[count_name] = entry.get(count_name, 0) + count
+        if amount_name in names:
+            entry[amount_name] = entry.get(amount_name, 0) + amount
+        if is_open:
+            weighted = amount * probability
             weighted_total += weighted
             entry["pipeline.open"] = entry.get("pipeline.open", 0) + count
             entry["pipeline.open.amount"] = entry.get("pipeline.open.amount", Decimal(0)) + amount
