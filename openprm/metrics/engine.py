@@ -194,9 +194,11 @@ def compute(
     params: Mapping[str, Any],
     sources: Sequence[Source],
     totals: bool = True,
+    per_partner: bool = True,
 ) -> Table:
     """The values of ``formulas`` (key → formula) for each of ``partner_ids`` and, with ``totals``, for
-    the whole set (:data:`TOTAL`), over ``period``: one fetch per source that any formula needs."""
+    the whole set (:data:`TOTAL`), over ``period``: one fetch per source that any formula needs.
+    ``per_partner=False``: only the set's values are wanted (see :func:`compute_series`)."""
     wanted = _wanted(formulas, params, sources)
     fetched: Fetched = {}
     if partner_ids:
@@ -204,7 +206,8 @@ def compute(
             for key, values in source.fetch(workspace_id, partner_ids, period, names, params).items():
                 fetched.setdefault(key, {}).update(values)
     available = _available(workspace_id, wanted)
-    return _table(formulas, partner_ids, period, params, fetched, available, totals=totals, rows=True)
+    rows = per_partner or any(f.total != Aggregate.INPUTS for f in formulas.values())
+    return _table(formulas, partner_ids, period, params, fetched, available, totals=totals, rows=rows)
 
 
 def compute_series(

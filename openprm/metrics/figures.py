@@ -17,6 +17,8 @@ from openprm.core.permissions import Perm
 from openprm.metrics import closing, engine
 from openprm.metrics.catalog import metric
 from openprm.metrics.kpis import FORMULAS
+from openprm.metrics.kpis.common import money
+from openprm.metrics.kpis.deals import NEEDS as DEAL_NEEDS
 from openprm.metrics.parameters import DEFAULTS, params_at, params_on
 from openprm.metrics.periods import Period
 from openprm.metrics.sources import SOURCES
@@ -70,9 +72,10 @@ def metric_table(
     filters: PartnerFilters | None = None,
     partners: Sequence[int] | None = None,
     totals: bool = True,
+    per_partner: bool = True,
 ) -> engine.Table:
     """Values of ``keys`` for each visible partner (of ``partners`` when given, else all matching
-    ``filters``) and for the whole set, over ``period``."""
+    ``filters``) and for the whole set, over ``period`` (``per_partner=False``: the set's values only)."""
     visible = partner_ids(actor=actor, filters=filters)
     ids = visible if partners is None else sorted(set(partners) & set(visible))
     formulas = formulas_for(keys, actor)
@@ -89,6 +92,43 @@ def metric_table(
         params=params_at(actor.workspace_id, period.start),
         sources=SOURCES,
         totals=totals,
+        per_partner=per_partner,
+    )
+
+
+def _stage_formula(name: str, money_value: bool) -> engine.Formula:
+    def compute(inputs: engine.Inputs) -> engine.Raw:
+        return money(inputs[name]) if money_value else int(inputs[name])
+
+    return engine.Formula(inputs=(name,), compute=compute, needs=DEAL_NEEDS)
+
+
+def pipeline_by_stage(
+    *,
+    actor: Actor,
+    stage_keys: Sequence[str],
+    period: Period,
+    filters: PartnerFilters | None = None,
+    partners: Sequence[int] | None = None,
+) -> engine.Table:
+    """The open pipeline at the period's end split by stage, for the set: the catalog's
+    ``pipeline_value`` and ``open_count`` restricted to each stage (``<stage key>.amount`` and
+    ``<stage key>.count``), from the deal rollups' stage inputs (``pipeline.stage.<key>.amount`` /
+    ``.count``)."""
+    visible = partner_ids(actor=actor, filters=filters)
+    ids = visible if partners is None else sorted(set(partners) & set(visible))
+    formulas: dict[str, engine.Formula] = {}
+    for key in stage_keys:
+        formulas[f"{key}.amount"] = _stage_formula(f"pipeline.stage.{key}.amount", True)
+        formulas[f"{key}.count"] = _stage_formula(f"pipeline.stage.{key}.count", False)
+    return engine.compute(
+        workspace_id=actor.workspace_id,
+        formulas=formulas,
+        partner_ids=ids,
+        period=period,
+        params=params_at(actor.workspace_id, period.start),
+        sources=SOURCES,
+        per_partner=False,
     )
 
 

@@ -62,6 +62,7 @@ ACTIVITY_PREFIXES = (
     "ticket.",
     "deliverable.",
     "last:",
+    "active:",
     "stock:",
     "median:",
     "first:",
@@ -98,6 +99,18 @@ def _activity_fetch(
             for partner_id, day in days.items():
                 out.setdefault(partner_id, {})[name] = day
             total[name] = max(days.values(), default=None)
+        elif kind == "active":
+            window, _, metrics = argument.partition(":")
+            days = activity_read.last_days(
+                workspace_id,
+                metrics=metrics.split("|"),
+                on_or_before=period.end,
+                since=period.end - datetime.timedelta(days=int(window) - 1),
+                partner_ids=partner_ids,
+            )
+            for partner_id in days:
+                out.setdefault(partner_id, {})[name] = 1
+            total[name] = len(days)
         elif kind == "stock":
             stocks = activity_read.stock(
                 workspace_id, metrics=[argument], on_or_before=period.end, partner_ids=partner_ids
@@ -184,69 +197,121 @@ def _activity_series(
                 if partner_id != TOTAL:
                     _add(fetched.setdefault(partner_id, {}), name, value)
                 _add(fetched.setdefault(TOTAL, {}), name, value)
-    rest = {n for n in names if ":" in n and n.partition(":")[0] not in ("last", "stock")}
-    for name in sorted(n for n in names if n.startswith(("last:", "stock:"))):
+    carried_kinds = ("last", "active", "stock")
+    rest = {n for n in names if ":" in n and n.partition(":")[0] not in carried_kinds}
+    ends = {p.key: p.end for p in periods}
+    for name in sorted(n for n in names if n.partition(":")[0] in carried_kinds):
         kind, _, argument = name.partition(":")
-        metrics = argument.split("|") if kind == "last" else [argument]
-        before = first - datetime.timedelta(days=1)
-        if kind == "last":
-            carried: dict[int, Any] = dict(
-                activity_read.last_days(
-                    workspace_id, metrics=metrics, on_or_before=before, partner_ids=partner_ids
-                )
-            )
-            months: dict[Any, Any] = activity_read.last_days_by(
-                workspace_id, metrics=metrics, start=first, end=end, partner_ids=partner_ids, by=by
-            )
-        else:
-            carried = {
-                k: v.get(argument, Decimal(0))
-                for k, v in activity_read.stock(
-                    workspace_id, metrics=metrics, on_or_before=before, partner_ids=partner_ids
-                ).items()
-            }
-            months = {
-                k: v.get(argument, Decimal(0))
-                for k, v in activity_read.sums(
-                    workspace_id, start=first, end=end, metrics=metrics, partner_ids=partner_ids, by=by
-                ).items()
-            }
-        if not per_partner:  # the whole set's latest day, or stock, before the first period
+        window = 0
+        if kind == "active":  # whether the latest day is within the window: per partner whatever is asked
+            window_text, _, argument = argument.partition(":")
+            window = int(window_text)
+        grouped = per_partner or kind == "active"
+        carried, months = _carried_reads(
+            workspace_id,
+            partner_ids,
+            kind,
+            argument,
+            first,
+            end,
+            "partner_month" if grouped else "month",
+            since=first - datetime.timedelta(days=window) if kind == "active" else None,
+        )
+        if not grouped:  # the whole set's latest day, or stock, before the first period
             before_values = list(carried.values())
             carried = {TOTAL: _combine(kind, before_values) if before_values else None}
         by_month: dict[datetime.date, dict[int, Any]] = defaultdict(dict)
         for key, value in months.items():
-            partner_id, month = split(key)
+            partner_id, month = (int(key[0]), key[1]) if grouped else (TOTAL, key)
             by_month[month][partner_id] = value
         month = _month(first)
         while month <= end:
             for partner_id, value in by_month.get(month, {}).items():
                 current = carried.get(partner_id)
-                if kind == "last":
-                    carried[partner_id] = value if current is None else max(current, value)
-                else:
+                if kind == "stock":
                     carried[partner_id] = value + (current or Decimal(0))
+                else:
+                    carried[partner_id] = value if current is None else max(current, value)
             period_key = of_month.get(month)
             following = (month + datetime.timedelta(days=32)).replace(day=1)
             if period_key is not None and of_month.get(following) != period_key:  # the period's last month
-                fetched = out[period_key]
-                live = {k: v for k, v in carried.items() if (v is not None if kind == "last" else v)}
-                if kind == "last":
-                    for partner_id, day in live.items():
-                        if partner_id != TOTAL:
-                            fetched.setdefault(partner_id, {})[name] = day
-                    fetched.setdefault(TOTAL, {})[name] = max(live.values(), default=None)
-                else:
-                    for partner_id, value in live.items():
-                        if partner_id != TOTAL:
-                            fetched.setdefault(partner_id, {})[name] = value
-                        _add(fetched.setdefault(TOTAL, {}), name, value)
+                _emit(out[period_key], name, kind, carried, ends[period_key], window, per_partner)
             month = following
     if rest:
         for p in periods:
             for key, found_rest in _activity_fetch(workspace_id, partner_ids, p, rest, params).items():
                 out[p.key].setdefault(key, {}).update(found_rest)
     return out
+
+
+def _carried_reads(
+    workspace_id: int,
+    partner_ids: Sequence[int],
+    kind: str,
+    argument: str,
+    first: datetime.date,
+    end: datetime.date,
+    by: activity_read.By,
+    since: datetime.date | None = None,
+) -> tuple[dict[int, Any], dict[Any, Any]]:
+    """What a carried-forward input starts from (per partner, before ``first``; latest days only from
+    ``since`` when older ones do not matter) and its month groups from ``first`` to ``end``: the latest
+    days (``last``, ``active``) or the sums (``stock``)."""
+    before = first - datetime.timedelta(days=1)
+    if kind != "stock":
+        metrics = argument.split("|")
+        carried: dict[int, Any] = dict(
+            activity_read.last_days(
+                workspace_id, metrics=metrics, on_or_before=before, since=since, partner_ids=partner_ids
+            )
+        )
+        months: dict[Any, Any] = activity_read.last_days_by(
+            workspace_id, metrics=metrics, start=first, end=end, partner_ids=partner_ids, by=by
+        )
+        return carried, months
+    stocks = activity_read.stock(
+        workspace_id, metrics=[argument], on_or_before=before, partner_ids=partner_ids
+    )
+    sums = activity_read.sums(
+        workspace_id, start=first, end=end, metrics=[argument], partner_ids=partner_ids, by=by
+    )
+    return (
+        {k: v.get(argument, Decimal(0)) for k, v in stocks.items()},
+        {k: v.get(argument, Decimal(0)) for k, v in sums.items()},
+    )
+
+
+def _emit(
+    fetched: Fetched,
+    name: str,
+    kind: str,
+    carried: dict[int, Any],
+    period_end: datetime.date,
+    window: int,
+    per_partner: bool,
+) -> None:
+    """A carried-forward input at a period's end, as the per-period fetch gives it."""
+    total = fetched.setdefault(TOTAL, {})
+    if kind == "last":
+        live = {k: v for k, v in carried.items() if v is not None}
+        for partner_id, day in live.items():
+            if partner_id != TOTAL:
+                fetched.setdefault(partner_id, {})[name] = day
+        total[name] = max(live.values(), default=None)
+    elif kind == "active":
+        since = period_end - datetime.timedelta(days=window)
+        active = [k for k, day in carried.items() if day is not None and day > since]
+        if per_partner:
+            for partner_id in active:
+                fetched.setdefault(partner_id, {})[name] = 1
+        total[name] = len(active)
+    else:
+        for partner_id, value in carried.items():
+            if not value:
+                continue
+            if partner_id != TOTAL:
+                fetched.setdefault(partner_id, {})[name] = value
+            _add(total, name, value)
 
 
 def _underlying(name: str) -> list[str]:
@@ -256,6 +321,8 @@ def _underlying(name: str) -> list[str]:
     kind, _, argument = name.partition(":")
     if kind == "last":
         return argument.split("|")
+    if kind == "active":
+        return argument.partition(":")[2].split("|")
     if kind == "median":
         return [f"{argument}.count"]
     return [argument]

@@ -3,7 +3,7 @@ active-partner share and engagement by month, and the open pipeline by stage."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from openprm.core.actors import Actor
 from openprm.dashboards.charts import PERCENT, Unit, axis_chart, count
@@ -21,10 +21,6 @@ from openprm.dashboards.selectors.common import (
 from openprm.dashboards.tables import Column, Table
 from openprm.deals.selectors.pipeline import stages_for
 from openprm.metrics import engine, figures
-from openprm.metrics.kpis.common import money
-from openprm.metrics.kpis.deals import NEEDS as DEAL_NEEDS
-from openprm.metrics.parameters import params_at
-from openprm.metrics.sources import SOURCES
 
 
 def revenue_panel(actor: Actor, f: DashboardFilters, partners: Sequence[int] | None = None) -> Panel:
@@ -135,40 +131,17 @@ def _open_stages(actor: Actor, f: DashboardFilters) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def _stage_formula(name: str, compute: Callable[[engine.Inputs], engine.Raw]) -> engine.Formula:
-    return engine.Formula(inputs=(name,), compute=compute, needs=DEAL_NEEDS)
-
-
-def _money_of(name: str) -> Callable[[engine.Inputs], engine.Raw]:
-    return lambda inputs: money(inputs[name])
-
-
-def _count_of(name: str) -> Callable[[engine.Inputs], engine.Raw]:
-    return lambda inputs: int(inputs[name])
-
-
 def pipeline_by_stage(
     actor: Actor, f: DashboardFilters, partners: Sequence[int] | None = None
 ) -> tuple[list[tuple[str, str]], engine.Table]:
-    """The open pipeline at the period's end split by stage: the catalog's ``pipeline_value`` and
-    ``open_count`` restricted to one stage each, from the deal rollups' stage inputs
-    (``pipeline.stage.<key>.amount`` / ``.count``) through the engine."""
+    """The open pipeline at the period's end split by stage (``figures.pipeline_by_stage``)."""
     stages = _open_stages(actor, f)
-    formulas: dict[str, engine.Formula] = {}
-    for key, _ in stages:
-        amount, number = f"pipeline.stage.{key}.amount", f"pipeline.stage.{key}.count"
-        formulas[f"{key}.amount"] = _stage_formula(amount, _money_of(amount))
-        formulas[f"{key}.count"] = _stage_formula(number, _count_of(number))
-    period = f.period_value
-    visible = figures.partner_ids(actor=actor, filters=f.partners())
-    ids = visible if partners is None else sorted(set(partners) & set(visible))
-    table = engine.compute(
-        workspace_id=actor.workspace_id,
-        formulas=formulas,
-        partner_ids=ids,
-        period=period,
-        params=params_at(actor.workspace_id, period.start),
-        sources=SOURCES,
+    table = figures.pipeline_by_stage(
+        actor=actor,
+        stage_keys=[key for key, _ in stages],
+        period=f.period_value,
+        filters=f.partners(),
+        partners=partners,
     )
     return stages, table
 

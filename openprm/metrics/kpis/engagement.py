@@ -44,16 +44,24 @@ def _last_value(key: str) -> Callable[[Inputs], Raw]:
     return compute
 
 
-_last_qualifying = _last_value("qualifying_types")
+def _active_name(params: Mapping[str, Any]) -> str:
+    """The input counting the partners with a qualifying event within the active window before the
+    period's end (1 per active partner; the set's count under TOTAL): ``active:<days>:<m1>|<m2>…``."""
+    return _active_input(int(params["active_window_days"]), tuple(params["qualifying_types"]))
+
+
+@functools.lru_cache(maxsize=256)
+def _active_input(window: int, types: tuple[str, ...]) -> str:
+    return f"active:{window}:" + "|".join(f"events.{t}" for t in types)
 
 
 def _active(i: Inputs) -> int:
-    """1 when the partner's last qualifying event falls within the active window before the period's end
-    (evaluated for every partner and period of a trend: kept lean)."""
-    day = _last_qualifying(i)
-    if not isinstance(day, datetime.date):
-        return 0
-    return int(day > i.period.end - datetime.timedelta(days=int(i.params["active_window_days"])))
+    return int(i[_active_name(i.params)])
+
+
+def _active_share(i: Inputs) -> Decimal:
+    """The share of the set's partners that are active (0 or 1 for one partner), unrounded as a mean."""
+    return i[_active_name(i.params)] / i.partners
 
 
 def _sum(name: str) -> Callable[[Inputs], Raw]:
@@ -182,9 +190,9 @@ FORMULAS: dict[str, Formula] = {
         lambda i: _growth(i.raw("first:content.followers"), i.raw("final:content.followers")),
         AUDIENCE,
     ),
-    "active_partners": Formula(_last("qualifying_types"), _active, EVENTS, total=Aggregate.SUM),
-    "active_partner_share": Formula(_last("qualifying_types"), _active, EVENTS, total=Aggregate.MEAN),
-    "enrolled_partners": Formula((), lambda i: 1, "partners", total=Aggregate.SUM),
+    "active_partners": Formula(lambda p: [_active_name(p)], _active, EVENTS),
+    "active_partner_share": Formula(lambda p: [_active_name(p)], _active_share, EVENTS),
+    "enrolled_partners": Formula((), lambda i: i.partners, "partners"),  # 1 per partner, the set's size
 }
 
 
