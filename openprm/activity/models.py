@@ -179,6 +179,17 @@ class PartnerDay(models.Model):
 
     objects = ScopedManager["PartnerDay"]()
 
+    class Meta:
+        indexes = [
+            # the certification stock (earned − expired since ever) reads only these few rows
+            models.Index(
+                fields=["workspace", "partner", "day"],
+                name="partnerday_certifications",
+                condition=models.Q(events_certification_earned__gt=0)
+                | models.Q(events_certification_expired__gt=0),
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.partner_id} {self.day}"
 

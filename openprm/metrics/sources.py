@@ -90,6 +90,7 @@ def _activity_fetch(
             out.setdefault(int(partner_id), {}).update(values)
             for name, value in values.items():
                 _add(total, name, value)
+    stocks: dict[int, dict[str, Decimal]] | None = None
     for name in sorted(n for n in names if ":" in n):
         kind, _, argument = name.partition(":")
         if kind == "last":
@@ -112,11 +113,15 @@ def _activity_fetch(
                 out.setdefault(partner_id, {})[name] = 1
             total[name] = len(days)
         elif kind == "stock":
-            stocks = activity_read.stock(
-                workspace_id, metrics=[argument], on_or_before=period.end, partner_ids=partner_ids
-            )
+            if stocks is None:  # every stock input in one read
+                wanted = sorted(n.partition(":")[2] for n in names if n.startswith("stock:"))
+                stocks = activity_read.stock(
+                    workspace_id, metrics=wanted, on_or_before=period.end, partner_ids=partner_ids
+                )
             for partner_id, values in stocks.items():
-                value = values.get(argument, Decimal(0))
+                if argument not in values:
+                    continue
+                value = values[argument]
                 out.setdefault(partner_id, {})[name] = value
                 _add(total, name, value)
         elif kind == "median":

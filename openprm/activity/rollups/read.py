@@ -137,10 +137,16 @@ def _cells(
     end: datetime.date,
     partner_ids: Collection[int] | None,
     by: By,
+    nonzero: bool = False,
 ) -> dict[Key, dict[str, Decimal]]:
+    """``nonzero``: read only the rows where one of the (count) columns asked is above 0 — the same sums
+    (counts are never negative), and a sparse stock such as certifications reads its partial index."""
     own, extra = _split(metrics)
     if not own and not extra:
         return {}
+    sparse = ""
+    if nonzero and own and not extra and all(c.startswith("events_") for c in own):
+        sparse = " AND (" + " OR ".join(f"t.{c} > 0" for c in own) + ")"
     table = connection.ops.quote_name(columns.TABLE)
     group = _group(by)
     keys = ", ".join(group)
@@ -152,7 +158,7 @@ def _cells(
         if own:
             query = (
                 f"SELECT {keys}, {aggregates} FROM {table} AS t "  # noqa: S608
-                f"WHERE {where}{partner_sql} GROUP BY {positions}"
+                f"WHERE {where}{partner_sql}{sparse} GROUP BY {positions}"
             )
             for row in _rows(query, [*params, *partner_params]):
                 cell = found[_key(by, row[: len(group)])]
@@ -200,7 +206,13 @@ def stock(
     """Each metric summed per partner over its whole history up to ``on_or_before`` (e.g. certifications
     earned and expired: the active ones are their difference)."""
     found = _cells(
-        workspace_id, metrics=metrics, start=None, end=on_or_before, partner_ids=partner_ids, by="partner"
+        workspace_id,
+        metrics=metrics,
+        start=None,
+        end=on_or_before,
+        partner_ids=partner_ids,
+        by="partner",
+        nonzero=True,
     )
     return {key: values for key, values in found.items() if isinstance(key, int)}
 
