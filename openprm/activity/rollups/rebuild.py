@@ -205,21 +205,41 @@ def _other_columns_sql(workspace_id: int, paired: str) -> tuple[str, list[Any], 
     return query, params, names
 
 
-def rows_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> tuple[str, list[Any]]:
-    """The one ``INSERT … SELECT`` that writes every ``PartnerDay`` row of the workspace, each once: the
-    events' part and the rest (clicks, conversions, paired figures) joined on partner and day."""
+def rows_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> list[tuple[str, list[Any]]]:
+    """The statements that write every ``PartnerDay`` row of the workspace, each once, in one ``INSERT …
+    SELECT``: the events' part and the rest (clicks, conversions, paired figures) in a full join on
+    partner and day. PostgreSQL hashes or merges the two; SQLite joins by nested loops, so there the rest
+    goes first into a temporary table keyed by partner and day (``OTHER_TABLE``) that the join looks up."""
     quote = connection.ops.quote_name
     events, event_params, event_names = _event_columns_sql(workspace_id, kinds)
     other, other_params, other_names = _other_columns_sql(workspace_id, paired)
+    statements: list[tuple[str, list[Any]]] = []
+    if connection.vendor != "postgresql":
+        statements += [
+            (f"DROP TABLE IF EXISTS {OTHER_TABLE}", []),
+            (
+                # typed keys, or SQLite cannot look them up
+                f"CREATE TEMPORARY TABLE {OTHER_TABLE} (partner_id integer, day text, "
+                f"{', '.join(other_names)}, PRIMARY KEY (partner_id, day))",
+                [],
+            ),
+            (f"INSERT INTO {OTHER_TABLE} {other}", other_params),
+        ]
+        other, other_params = OTHER_TABLE, []
+    else:
+        other = f"({other})"
     selected = [f"e.{n}" for n in event_names] + [f"o.{n}" for n in other_names]
     query = (
         f"INSERT INTO {quote(columns.TABLE)} (workspace_id, partner_id, day, "  # noqa: S608
         f"{', '.join([*event_names, *other_names])}) "
         f"SELECT %s, COALESCE(e.partner_id, o.partner_id), COALESCE(e.day, o.day), {', '.join(selected)} "
-        f"FROM ({events}) AS e FULL JOIN ({other}) AS o ON o.partner_id = e.partner_id AND o.day = e.day"
+        f"FROM ({events}) AS e FULL JOIN {other} AS o ON o.partner_id = e.partner_id AND o.day = e.day"
     )
-    return query, [workspace_id, *event_params, *other_params]
+    return [*statements, (query, [workspace_id, *event_params, *other_params])]
 
+
+OTHER_TABLE = "rollups_rebuild_other"
+"""SQLite: the rebuild's temporary table of clicks, conversions and paired figures per partner and day."""
 
 PAIRED_TABLE = "rollups_rebuild_paired"
 """The rebuild's temporary table of paired figures (per partner and day: ``columns.PAIRED_COLUMNS``)."""
@@ -264,9 +284,12 @@ def rollups_rebuild(*, workspace_id: int) -> int:
         with connection.cursor() as cursor:
             if postgres:  # the planner's estimate of the paired figures (temporary tables are never analyzed)
                 cursor.execute(f"ANALYZE {PAIRED_TABLE}")
-            cursor.execute(*rows_sql(workspace_id, kinds, PAIRED_TABLE))
-            rows = int(cursor.rowcount)
+            for query, params in rows_sql(workspace_id, kinds, PAIRED_TABLE):
+                cursor.execute(query, params)
+            rows = int(cursor.rowcount)  # of the last statement: the one INSERT into PartnerDay
             cursor.execute(f"DROP TABLE {PAIRED_TABLE}")
+            if not postgres:
+                cursor.execute(f"DROP TABLE {OTHER_TABLE}")
     now = timezone.now()
     touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     return rows
