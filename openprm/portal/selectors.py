@@ -106,7 +106,9 @@ def portal_summary(*, actor: Actor, now: datetime.datetime | None = None) -> Por
 # The partner's own scorecard, targets, tier progress, trends and rank band, read from the scorecards
 # selectors (which read the metric engine). Peers only ever reach this page as the rank band: no other
 # partner's name, figure or id. Metrics that read internal figures (partnership costs, the company's
-# revenue: ``figures.staff_only``) keep their place in the score but show no value, target or points.
+# revenue: ``figures.staff_only``) are kept from partner users by the scorecards selectors themselves: a
+# scored one keeps its place without value, target or points (``Scorecard.withheld``), a tier criterion on
+# one reads met or not met only.
 
 PERFORMANCE_TRENDS = ("won_revenue", "pipeline_value", "win_rate", "deal_count", "logins", "contacts")
 
@@ -129,7 +131,6 @@ class Performance:
     keep_steps: list[TierStep]  # the current tier's criteria
     trends: list[Trend]
     targets: list[Progress]
-    internal: frozenset[str]  # metrics of the scorecard whose figures partner users do not see
 
     @property
     def gaps(self) -> int:
@@ -141,7 +142,7 @@ def step_percent(check: CriterionCheck) -> int:
     the value); 100 only when it is met."""
     if check.met:
         return 100
-    if check.value is None:
+    if check.value is None or check.minimum is None:
         return 0
     value = Decimal(str(check.value))
     if lower_is_better(check.metric):
@@ -168,7 +169,6 @@ def performance(
         )
     except StaffOnlyMetricError:
         targets = _targets_without_internal(actor=actor, partner=partner, periods=periods, today=today)
-    scored = {m.key for d in card.dimensions for m in d.metrics}
     return Performance(
         partner=partner,
         period=period,
@@ -178,7 +178,6 @@ def performance(
         keep_steps=[TierStep(c, step_percent(c)) for c in tier.current_checks],
         trends=trends,
         targets=[p for p in targets if not staff_only(p.target.metric)],
-        internal=frozenset(k for k in scored if staff_only(k)),
     )
 
 

@@ -423,7 +423,7 @@ def rank_band(rank: int, count: int) -> str:
 class CriterionCheck:
     metric: str
     label: str
-    minimum: Decimal
+    minimum: Decimal | None  # None: withheld (a requirement on an internal figure, shown to a partner user)
     grain: str
     period: str  # the period the value is taken over
     value: Any
@@ -544,5 +544,7 @@ def recommend(rules: Sequence[TierRule], current_tier_id: int | None) -> Recomme
 
 
 def _met_text(check: CriterionCheck) -> str:
+    if check.minimum is None:
+        return f"{check.label.lower()} (met)"
     sign = "≤" if lower_is_better(check.metric) else "≥"
     return f"{check.label.lower()} {check.value} {sign} {check.minimum.normalize():f}"

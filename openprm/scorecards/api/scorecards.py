@@ -44,7 +44,6 @@ from openprm.scorecards.schemas.scorecards import (
     trend_out,
 )
 from openprm.scorecards.scoring import metric_problem
-from openprm.scorecards.selectors.targets import scorecard_shown
 
 router = Router(tags=["scorecards"])
 
@@ -90,8 +89,7 @@ def scorecard_get(request: HttpRequest, partner_id: uuid.UUID, query: Query[Peri
     the tier recommendation and the rank band."""
     actor = request_actor(request)
     partner = partner_get(actor=actor, public_id=partner_id)
-    card = selectors.scorecard(actor=actor, partner=partner, period=period_of(query.period))
-    return scorecard_out(scorecard_shown(actor=actor, card=card))
+    return scorecard_out(selectors.scorecard(actor=actor, partner=partner, period=period_of(query.period)))
 
 
 @router.get(

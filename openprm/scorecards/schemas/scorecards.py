@@ -155,9 +155,11 @@ class ScorecardRowOut(Schema):
 
 
 class CheckOut(Schema):
-    metric: str
+    metric: str = Field(
+        description='"program_requirement" for a criterion on an internal metric (partner users)'
+    )
     label: str
-    minimum: Decimal
+    minimum: Decimal | None = Field(description="None for a criterion on an internal metric (partner users)")
     grain: str
     period: str
     value: Any

@@ -9,11 +9,21 @@ figure.
 
 The program a partner is scored in is its *home* program: its first enrolment, the default program first.
 Partners in no program are scored together under the default configuration.
+
+Metrics built on internal figures (partnership costs, the company's revenue: ``figures.staff_only``) are
+staff-only, and this module is where partner users are kept from them, so that every caller (pages, API,
+portal, exports) gets the same answer: for a partner user, :func:`scorecard` and :func:`tier_progress` keep
+such a metric's place in the card but carry no value, target, attainment, percentile, score or points
+(:data:`INTERNAL_FIGURE`), and a tier criterion on one reads as met or not met only — no metric, value,
+minimum or gap (:data:`REQUIREMENT`), in the checks and in the recommendation's reasons and gaps alike.
+The scores themselves are the program's rule and do not change with the viewer: the overall score (and a
+dimension's) still counts the internal metric. :func:`scorecard_table` carries no metric's own figure.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -34,10 +44,17 @@ from openprm.partners.filters import PartnerFilters
 from openprm.partners.models import Partner, PartnerProgram, Program, Tier
 from openprm.scorecards import scoring
 from openprm.scorecards.models import ScorecardConfig, Target, TierCriterion
-from openprm.scorecards.scoring import Config, DimensionScore, Recommendation
+from openprm.scorecards.scoring import Config, DimensionScore, MetricScore, Recommendation
 
 KEY_FIGURES = ("won_revenue", "pipeline_value", "win_rate")
 """Figures every scorecard row carries next to the scores."""
+
+INTERNAL_FIGURE = "internal figure"
+"""What a partner user reads in place of an internal metric's value on a scorecard."""
+REQUIREMENT = "Requirement set by your partner manager"
+"""What a partner user reads in place of a tier criterion on an internal metric."""
+REQUIREMENT_KEY = "program_requirement"
+"""The ``metric`` of such a criterion's check as a partner user gets it (not a catalogued metric)."""
 
 
 @contextmanager
@@ -110,6 +127,7 @@ class Scorecard:
     peers: int  # partners of the program with an overall score
     cap: int
     figures: dict[str, Value] = field(default_factory=dict)
+    withheld: frozenset[str] = frozenset()  # metrics shown without figures (internal, to a partner user)
 
 
 @dataclass
@@ -335,11 +353,67 @@ def _currency(actor: Actor) -> str:
     return Workspace.objects.filter(pk=actor.workspace_id).values_list("currency", flat=True).first() or "USD"
 
 
-def _recommendation(program: _Program, enrolments: _Enrolments, pid: int) -> Recommendation:
+def _recommendation(
+    program: _Program, enrolments: _Enrolments, pid: int, rules: list[scoring.TierRule] | None = None
+) -> Recommendation:
+    """The tier recommendation from the partner's tier rules (``rules``: as shown to the viewer)."""
     if program.program_id is None:
         return Recommendation("none", None, None, None, ("Not enrolled in a program.",), ())
     current = enrolments.tiers.get(pid, {}).get(program.program_id)
-    return scoring.recommend(program.rules.get(pid, []), current)
+    return scoring.recommend(program.rules.get(pid, []) if rules is None else rules, current)
+
+
+# ------------------------------------------------------------------------------- what partner users see
+
+
+def _shown_metric(m: MetricScore) -> MetricScore:
+    """An internal metric's score as a partner user sees it: its place, method and share of the overall
+    score (so that the page says whether it counted), never its value, target or score."""
+    return dataclasses.replace(
+        m,
+        value=None,
+        missing=INTERNAL_FIGURE,
+        target=None,
+        attainment=None,
+        percentile=None,
+        score=None,
+        contribution=None,
+        note=INTERNAL_FIGURE,
+    )
+
+
+def _shown_dimensions(dimensions: list[DimensionScore], withheld: frozenset[str]) -> list[DimensionScore]:
+    return [
+        dataclasses.replace(d, metrics=[_shown_metric(m) if m.key in withheld else m for m in d.metrics])
+        if any(m.key in withheld for m in d.metrics)
+        else d
+        for d in dimensions
+    ]
+
+
+def _shown_check(c: scoring.CriterionCheck) -> scoring.CriterionCheck:
+    """A criterion on an internal metric as a partner user sees it: met or not, nothing else."""
+    return scoring.CriterionCheck(
+        metric=REQUIREMENT_KEY,
+        label=REQUIREMENT,
+        minimum=None,
+        grain=c.grain,
+        period=c.period,
+        value=None,
+        met=c.met,
+        gap=None,
+        text="" if c.met else f"meet a {REQUIREMENT.lower()}",
+    )
+
+
+def _shown_rules(rules: list[scoring.TierRule]) -> list[scoring.TierRule]:
+    return [
+        dataclasses.replace(
+            r,
+            checks=tuple(_shown_check(c) if figures.staff_only(c.metric) else c for c in r.checks),
+        )
+        for r in rules
+    ]
 
 
 def _names(program: _Program, enrolments: _Enrolments, pid: int) -> tuple[str | None, str | None]:
@@ -363,7 +437,8 @@ def _require_visible(actor: Actor, partner: Partner) -> None:
 
 def scorecard(*, actor: Actor, partner: Partner, period: Period) -> Scorecard:
     """One partner's scorecard over ``period``: dimensions and metrics with value, target, score and
-    contribution, the overall score, the tier recommendation and the rank band within its program."""
+    contribution, the overall score, the tier recommendation and the rank band within its program (for a
+    partner user, without internal figures: see the module docstring)."""
     return _card(actor, partner, period)[0]
 
 
@@ -379,6 +454,12 @@ def _card(actor: Actor, partner: Partner, period: Period) -> tuple[Scorecard, li
     scored = program.scored[partner.pk]
     program_name, tier_name = _names(program, enrolments, partner.pk)
     rank = program.ranks.get(partner.pk)
+    rules = program.rules.get(partner.pk, [])
+    dimensions = scored.dimensions
+    withheld: frozenset[str] = frozenset()
+    if actor.is_partner_user:  # see the module docstring
+        withheld = frozenset(m.key for d in dimensions for m in d.metrics if figures.staff_only(m.key))
+        rules, dimensions = _shown_rules(rules), _shown_dimensions(dimensions, withheld)
     card = Scorecard(
         partner_id=partner.pk,
         partner_public_id=partner.public_id,
@@ -387,14 +468,15 @@ def _card(actor: Actor, partner: Partner, period: Period) -> tuple[Scorecard, li
         tier=tier_name,
         period=period,
         overall=scored.overall,
-        dimensions=scored.dimensions,
-        recommendation=_recommendation(program, enrolments, partner.pk),
+        dimensions=dimensions,
+        recommendation=_recommendation(program, enrolments, partner.pk, rules),
         rank_band=scoring.rank_band(rank, len(program.ranks)) if rank else "",
         peers=len(program.ranks),
         cap=program.config.cap,
         figures={k: table.value(partner.pk, k) for k in KEY_FIGURES},
+        withheld=withheld,
     )
-    return card, program.rules.get(partner.pk, [])
+    return card, rules
 
 
 def scorecard_table(
@@ -470,7 +552,8 @@ def sort_rows(rows: list[ScorecardRow], sort: str) -> list[ScorecardRow]:
 
 
 def tier_progress(*, actor: Actor, partner: Partner, period: Period) -> TierProgress:
-    """The partner's current tier, the next one, and each criterion of both met or with its gap."""
+    """The partner's current tier, the next one, and each criterion of both met or with its gap (for a
+    partner user, a criterion on an internal metric is met or not met only: see the module docstring)."""
     card, rules = _card(actor, partner, period)
     current = next((r for r in rules if r.name == card.tier), None)
     following = next((r for r in rules if r.name == card.recommendation.next_tier), None)

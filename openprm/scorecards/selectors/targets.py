@@ -15,7 +15,6 @@ reaches the partner's pages or API, and the metric engine is never asked for a f
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
@@ -40,14 +39,10 @@ from openprm.partners.models import Partner, PartnerProgram
 from openprm.scorecards import scoring
 from openprm.scorecards.filters import TargetFilters
 from openprm.scorecards.models import Target
-from openprm.scorecards.selectors.scorecards import Scorecard
 
 
 def _today() -> datetime.date:
     return timezone.now().astimezone(datetime.UTC).date()
-
-
-INTERNAL_FIGURE = "internal figure"
 
 
 def _internal_metrics() -> list[str]:
@@ -283,34 +278,3 @@ def partner_targets(
             chosen[key] = target
     ordered = sorted(chosen.values(), key=lambda t: (t.period, t.metric))
     return target_progress(actor=actor, targets=ordered, partner=partner, today=today)
-
-
-def scorecard_shown(*, actor: Actor, card: Scorecard) -> Scorecard:
-    """``card`` as ``actor`` may see it: for a partner user, the metrics built on internal figures keep
-    their place in the score (as on the portal) but carry no value, target, attainment, percentile, score
-    or points — a target set on one never reaches the partner through its scorecard either."""
-    if not actor.is_partner_user:
-        return card
-    dimensions = [
-        dataclasses.replace(
-            d,
-            metrics=[
-                dataclasses.replace(
-                    m,
-                    value=None,
-                    missing=INTERNAL_FIGURE,
-                    target=None,
-                    attainment=None,
-                    percentile=None,
-                    score=None,
-                    contribution=None,
-                    note=INTERNAL_FIGURE,
-                )
-                if figures.staff_only(m.key)
-                else m
-                for m in d.metrics
-            ],
-        )
-        for d in card.dimensions
-    ]
-    return dataclasses.replace(card, dimensions=dimensions)

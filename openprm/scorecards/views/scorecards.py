@@ -21,7 +21,6 @@ from openprm.scorecards import selectors, services
 from openprm.scorecards.exports import leaderboard_sheet, scorecard_sheet
 from openprm.scorecards.forms import METHOD_CHOICES, CriterionForm, metric_choices
 from openprm.scorecards.scoring import DIMENSIONS, label_of, metric_problem
-from openprm.scorecards.selectors.targets import scorecard_shown
 from openprm.scorecards.views.common import file_response, partner_filters, period_from
 
 TREND_KEYS = ("won_revenue", "pipeline_value", "win_rate", "deal_count", "logins", "contacts")
@@ -64,9 +63,7 @@ def partner(request: HttpRequest, partner_id: str) -> HttpResponse:
     try:
         found = partner_get(actor=actor, public_id=partner_id)
         period = period_from(request)
-        card = scorecard_shown(
-            actor=actor, card=selectors.scorecard(actor=actor, partner=found, period=period)
-        )
+        card = selectors.scorecard(actor=actor, partner=found, period=period)
         progress = selectors.tier_progress(actor=actor, partner=found, period=period)
         trends = selectors.trends(actor=actor, partner=found, period=period, keys=TREND_KEYS)
         targets = selectors.partner_targets(actor=actor, partner=found)
