@@ -244,7 +244,14 @@ def _score_programs(
     """Score every member of ``programs`` over ``period`` with one metric_table call (plus one per other
     period grain that tier criteria use)."""
     configs = {p: config_for(program_id=p) for p in programs}
-    keys = list(dict.fromkeys([k for c in configs.values() for k in c.keys] + list(extra)))
+    criteria = _criteria(programs)
+    # the criteria over ``period`` itself are read from this table too: it must hold their metrics
+    judged = [
+        c.metric
+        for c in criteria
+        if c.metric != TierCriterion.OVERALL and Period.of(c.grain, period.start).key == period.key
+    ]
+    keys = list(dict.fromkeys([k for c in configs.values() for k in c.keys] + list(extra) + judged))
     members = sorted({pid for p in programs for pid in enrolments.members.get(p, [])})
     table = figures.metric_table(actor=peers, keys=keys, period=period, partners=members, totals=False)
     targets = effective_targets(period.key, enrolments, members)
@@ -281,26 +288,31 @@ def _score_programs(
             if x.overall is not None
         }
         out[program_id] = _Program(program_id, config, ids, scored, ranks, {})
-    _judge_tiers(peers=peers, period=period, enrolments=enrolments, programs=out, table=table)
+    _judge_tiers(peers=peers, period=period, programs=out, table=table, criteria=criteria)
     return out, table
+
+
+def _criteria(programs: set[int | None]) -> list[TierCriterion]:
+    """The tier criteria of ``programs`` (one query)."""
+    ids = [p for p in programs if p is not None]
+    return list(
+        TierCriterion.objects.filter(tier__program_id__in=ids)
+        .select_related("tier")
+        .order_by("tier__rank", "metric", "id")
+    )
 
 
 def _judge_tiers(
     *,
     peers: Actor,
     period: Period,
-    enrolments: _Enrolments,
     programs: dict[int | None, _Program],
     table: Table,
+    criteria: list[TierCriterion],
 ) -> None:
-    """Fill each program's tier rules per partner from the tier criteria (one query, plus one metric_table
-    per period grain other than ``period``'s)."""
+    """Fill each program's tier rules per partner from the tier criteria (``table`` holds the metrics of
+    those over ``period``; one metric_table per other period grain that they use)."""
     ids = [p for p in programs if p is not None]
-    criteria = list(
-        TierCriterion.objects.filter(tier__program_id__in=ids)
-        .select_related("tier")
-        .order_by("tier__rank", "metric", "id")
-    )
     tiers = list(Tier.objects.filter(program_id__in=ids).order_by("rank"))
     currency = _currency(peers)
     periods: dict[str, Period] = {}

@@ -141,6 +141,26 @@ def test_tier_progress_and_recommendation_with_gaps(data: Any) -> None:
     assert any("Below Gold's criteria" in r for r in b.recommendation.reasons)
 
 
+def test_a_criterion_on_a_metric_the_scorecard_does_not_score_reads_its_value(data: Any) -> None:
+    """Lost deals are not on the (default) scorecard: Gold's monthly criterion on them is still judged on
+    the month's figure (it used to read "no lost deals yet"), as is Silver's quarterly one."""
+    actor = actor_for(data.admin)
+    period = this_month()
+    with scope(actor.access_scope()):
+        gold, silver = Tier.objects.get(name="Gold"), Tier.objects.get(name="Silver")
+        services.tier_criterion_create(
+            actor=actor, tier=gold, data={"metric": "lost_count", "minimum": "0", "grain": "month"}
+        )
+        services.tier_criterion_create(
+            actor=actor, tier=silver, data={"metric": "lost_count", "minimum": "1", "grain": "quarter"}
+        )
+        a = selectors.tier_progress(actor=actor, partner=data.partner_a, period=period)
+    (monthly,), (quarterly,) = a.next_checks, a.current_checks
+    assert (monthly.grain, monthly.value, monthly.met, monthly.gap) == ("month", 1, False, D(1))
+    assert monthly.text == "1 less lost deals"  # at most 0 lost deals a month (lower is better)
+    assert (quarterly.grain, quarterly.value, quarterly.met) == ("quarter", 1, True)
+
+
 def test_leaderboard_and_pareto(data: Any, world: Any) -> None:
     from openprm.testing import make_partner
 
