@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -18,15 +17,11 @@ from django.utils import timezone
 from openprm.core.actors import Actor
 from openprm.deals import selectors as deal_selectors
 from openprm.deals.models import ApprovalStatus, Deal, Outcome
-from openprm.metrics.figures import StaffOnlyMetricError, staff_only
 from openprm.metrics.periods import Period
 from openprm.partners.models import Partner
 from openprm.scorecards import selectors as scorecard_selectors
 from openprm.scorecards.scoring import CriterionCheck, lower_is_better
 from openprm.scorecards.selectors import Progress, Scorecard, TierProgress, Trend
-
-if TYPE_CHECKING:
-    from openprm.scorecards.models import Target
 
 RECENT_DECISIONS = 5
 # Registrations that may still become business: waiting for a decision, or approved and not closed.
@@ -108,7 +103,7 @@ def portal_summary(*, actor: Actor, now: datetime.datetime | None = None) -> Por
 # partner's name, figure or id. Metrics that read internal figures (partnership costs, the company's
 # revenue: ``figures.staff_only``) are kept from partner users by the scorecards selectors themselves: a
 # scored one keeps its place without value, target or points (``Scorecard.withheld``), a tier criterion on
-# one reads met or not met only.
+# one reads met or not met only, and a target on one is never listed.
 
 PERFORMANCE_TRENDS = ("won_revenue", "pipeline_value", "win_rate", "deal_count", "logins", "contacts")
 
@@ -163,12 +158,7 @@ def performance(
     trends = scorecard_selectors.trends(actor=actor, partner=partner, period=period, keys=PERFORMANCE_TRENDS)
     day = min(period.end, today)
     periods = [Period.month_of(day), Period.quarter_of(day), Period.year(day.year)]
-    try:
-        targets = scorecard_selectors.partner_targets(
-            actor=actor, partner=partner, periods=periods, today=today
-        )
-    except StaffOnlyMetricError:
-        targets = _targets_without_internal(actor=actor, partner=partner, periods=periods, today=today)
+    targets = scorecard_selectors.partner_targets(actor=actor, partner=partner, periods=periods, today=today)
     return Performance(
         partner=partner,
         period=period,
@@ -177,24 +167,5 @@ def performance(
         next_steps=[TierStep(c, step_percent(c)) for c in tier.next_checks],
         keep_steps=[TierStep(c, step_percent(c)) for c in tier.current_checks],
         trends=trends,
-        targets=[p for p in targets if not staff_only(p.target.metric)],
+        targets=targets,
     )
-
-
-def _targets_without_internal(
-    *, actor: Actor, partner: Partner, periods: list[Period], today: datetime.date
-) -> list[Progress]:
-    """The partner's effective targets leaving out those of internal metrics, whose figures a partner
-    user may not read (``partner_targets`` refuses the whole list when one of them is set): its own
-    overriding its tier's overriding its program's, for the same metric and period."""
-    keys = {p.key for p in periods}
-    rank = {"program": 0, "tier": 1, "partner": 2}
-    chosen: dict[tuple[str, str], Target] = {}
-    for target in scorecard_selectors.target_list(actor=actor):
-        if target.period not in keys or staff_only(target.metric):
-            continue
-        key = (target.metric, target.period)
-        if key not in chosen or rank[target.scope] > rank[chosen[key].scope]:
-            chosen[key] = target
-    ordered = sorted(chosen.values(), key=lambda t: (t.period, t.metric))
-    return scorecard_selectors.target_progress(actor=actor, targets=ordered, partner=partner, today=today)

@@ -207,27 +207,87 @@ def test_exports_open(perf: Any, client_for: Any) -> None:
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content))["Data"]
     assert sheet.cell(row=1, column=1).value == "Month"
-    assert sum(float(row[1] or 0) for row in sheet.iter_rows(min_row=2, values_only=True)) == 1000.0
+    assert sum(float(str(row[1] or 0)) for row in sheet.iter_rows(min_row=2, values_only=True)) == 1000.0
 
 
 def test_internal_metric_targets_and_figures_stay_hidden(perf: Any, client_for: Any) -> None:
-    """A target on partnership costs (an internal figure) is left out; the page still renders."""
+    """Targets on internal figures — the partner's own, its tier's and its program's — are left out (the
+    targets selector never lists them to a partner user); the others are still chosen partner over tier
+    over program, and the page renders."""
     admin = actor_for(perf.admin)
+    month = _month()
     with scope(admin.access_scope()):
-        scorecard_services.target_create(
-            actor=admin,
-            data={
-                "metric": "partnership_costs",
-                "period": _month(),
-                "partner": perf.partner_a,
-                "value": "5150",
-            },
-        )
-    response = client_for(perf.a_admin).get(f"/portal/performance/?period={_month()}")
+        silver = Tier.objects.get(name="Silver")
+        for metric, value, where in (
+            ("partnership_costs", "5150", {"partner": perf.partner_a}),
+            ("cac_per_partner", "5151", {"tier": silver}),
+            ("cost_per_partner_dollar", "5152", {"program": silver.program}),
+            ("won_revenue", "5153", {"tier": silver}),  # overridden by A's own won-revenue target
+            ("logins", "12", {"program": silver.program}),
+        ):
+            payload: Any = {"metric": metric, "period": month, "value": value, **where}
+            scorecard_services.target_create(actor=admin, data=payload)
+    response = client_for(perf.a_admin).get(f"/portal/performance/?period={month}")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "5,150" not in body and 'data-metric="partnership_costs"' not in body
-    assert any(p.target.metric == "won_revenue" for p in response.context["perf"].targets)
+    for leak in ("5,150", "5150", "5,151", "5151", "5,152", "5152", "partnership_costs", "cac_per_partner"):
+        assert leak not in body
+    assert 'data-metric="cost_per_partner_dollar"' not in body
+    shown = {(p.target.metric, p.target.scope, p.target.value) for p in response.context["perf"].targets}
+    assert shown == {("won_revenue", "partner", Decimal("4000")), ("logins", "program", Decimal("12"))}
+
+
+def test_tier_criteria_on_internal_figures_read_met_or_not_only(perf: Any, client_for: Any) -> None:
+    """Silver (A's tier) caps partnership costs, Gold the cost per partner dollar: A's users read each as
+    a requirement set by their partner manager, met or not met yet, with no figure, minimum or gap; the
+    overall score and the other criteria are as before; staff (on the scorecard page) see the figures."""
+    from openprm.finance.services.records import COSTS, record_create
+
+    admin = actor_for(perf.admin)
+    with scope(admin.access_scope()):
+        record_create(
+            actor=admin,
+            kind=COSTS,
+            data={
+                "partner_id": perf.partner_a.pk,
+                "period": _month(),
+                "category": "mdf",
+                "amount": "7531.09",
+            },
+        )
+        gold, silver = Tier.objects.get(name="Gold"), Tier.objects.get(name="Silver")
+        scorecard_services.tier_criterion_create(
+            actor=admin,
+            tier=silver,
+            data={"metric": "partnership_costs", "minimum": "24680.11", "grain": "month"},
+        )
+        scorecard_services.tier_criterion_create(
+            actor=admin,
+            tier=gold,
+            data={"metric": "cost_per_partner_dollar", "minimum": "3.1415", "grain": "month"},
+        )
+    for user in (perf.a_admin, perf.a_rep):
+        response = client_for(user).get(f"/portal/performance/?period={_month()}")
+        assert response.status_code == 200
+        body = response.content.decode()
+        # costs 7,531.09; ratio 7.53; minimums 24,680.11 and 3.1415; gap 4.39
+        for leak in ("7531", "7,531", "7.53", "24680", "24,680", "3.1415", "3.14", "4.39", "4.4 less"):
+            assert leak not in body, leak
+        for label in (
+            "Partnership costs",
+            "Cost per partner dollar",
+            "partnership costs",
+            "cost per partner",
+        ):
+            assert label not in body, label
+        assert body.count('data-metric="program_requirement"') == 2  # Gold's step and Silver's kept one
+        assert "To reach Gold:" in body and "$200 more won revenue" in body
+        assert "meet a requirement set by your partner manager" in body
+        assert "Requirement set by your partner manager" in body and "not met yet" in body
+        assert body.count("<progress ") == 3  # won revenue, logins, Silver's won revenue: not the hidden ones
+        assert "2 steps to Gold" in body
+    staff = client_for(perf.admin).get(f"/scorecards/partners/{perf.partner_a.public_id}/").content.decode()
+    assert "less cost per partner dollar to reach Gold" in staff and "7531.09" in staff
 
 
 def test_home_links_to_performance_with_a_summary(perf: Any, client_for: Any) -> None:
