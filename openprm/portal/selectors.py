@@ -153,8 +153,7 @@ def performance(
     """The partner's performance over ``period`` as its own users see it. Targets are those in force on
     the period's last day (or today, for the current period): that month's, quarter's and year's."""
     today = today or timezone.now().astimezone(datetime.UTC).date()
-    card = scorecard_selectors.scorecard(actor=actor, partner=partner, period=period)
-    tier = scorecard_selectors.tier_progress(actor=actor, partner=partner, period=period)
+    card, tier = scorecard_selectors.scorecard_with_progress(actor=actor, partner=partner, period=period)
     trends = scorecard_selectors.trends(actor=actor, partner=partner, period=period, keys=PERFORMANCE_TRENDS)
     day = min(period.end, today)
     periods = [Period.month_of(day), Period.quarter_of(day), Period.year(day.year)]

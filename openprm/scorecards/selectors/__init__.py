@@ -23,6 +23,7 @@ from openprm.scorecards.selectors.scorecards import (
     program_choices,
     scorecard,
     scorecard_table,
+    scorecard_with_progress,
     tier_choices,
     tier_progress,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "program_choices",
     "scorecard",
     "scorecard_table",
+    "scorecard_with_progress",
     "target_get",
     "target_history",
     "target_list",

@@ -566,7 +566,20 @@ def sort_rows(rows: list[ScorecardRow], sort: str) -> list[ScorecardRow]:
 def tier_progress(*, actor: Actor, partner: Partner, period: Period) -> TierProgress:
     """The partner's current tier, the next one, and each criterion of both met or with its gap (for a
     partner user, a criterion on an internal metric is met or not met only: see the module docstring)."""
+    return _progress(partner, period, *_card(actor, partner, period))
+
+
+def scorecard_with_progress(
+    *, actor: Actor, partner: Partner, period: Period
+) -> tuple[Scorecard, TierProgress]:
+    """:func:`scorecard` and :func:`tier_progress` together, the program scored once (a page showing both)."""
     card, rules = _card(actor, partner, period)
+    return card, _progress(partner, period, card, rules)
+
+
+def _progress(
+    partner: Partner, period: Period, card: Scorecard, rules: list[scoring.TierRule]
+) -> TierProgress:
     current = next((r for r in rules if r.name == card.tier), None)
     following = next((r for r in rules if r.name == card.recommendation.next_tier), None)
     return TierProgress(

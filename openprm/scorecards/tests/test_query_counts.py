@@ -65,3 +65,20 @@ def test_target_list_page_and_api_queries_do_not_grow(data: Any, client_for: Any
     assert api.get("/api/v1/targets").json()["count"] == 8
     assert many_page == few_page
     assert many_api == few_api
+
+
+def test_scorecard_with_progress_scores_the_program_once(data: Any) -> None:
+    """The scorecard page and the portal's Performance page show a scorecard and its tier progress: read
+    together, they cost what the scorecard alone costs, and equal the two read apart."""
+    for user in (data.admin, data.a_admin):
+        actor = actor_for(user)
+        with scope(actor.access_scope()):
+            args = {"actor": actor, "partner": data.partner_a, "period": this_month()}
+            selectors.scorecard_with_progress(**args)  # warm: first-use lookups
+            alone = queries(lambda: selectors.scorecard(**args))
+            together = queries(lambda: selectors.scorecard_with_progress(**args))
+            assert together == alone
+            assert selectors.scorecard_with_progress(**args) == (
+                selectors.scorecard(**args),
+                selectors.tier_progress(**args),
+            )

@@ -63,8 +63,7 @@ def partner(request: HttpRequest, partner_id: str) -> HttpResponse:
     try:
         found = partner_get(actor=actor, public_id=partner_id)
         period = period_from(request)
-        card = selectors.scorecard(actor=actor, partner=found, period=period)
-        progress = selectors.tier_progress(actor=actor, partner=found, period=period)
+        card, progress = selectors.scorecard_with_progress(actor=actor, partner=found, period=period)
         trends = selectors.trends(actor=actor, partner=found, period=period, keys=TREND_KEYS)
         targets = selectors.partner_targets(actor=actor, partner=found)
     except Partner.DoesNotExist:
