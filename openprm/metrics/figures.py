@@ -64,6 +64,34 @@ def formulas_for(keys: Sequence[str], actor: Actor | None = None) -> dict[str, e
     return found
 
 
+def _ids(actor: Actor, filters: PartnerFilters | None, partners: Sequence[int] | None) -> list[int]:
+    """The visible partners matching ``filters``, narrowed to ``partners`` when given."""
+    visible = partner_ids(actor=actor, filters=filters)
+    return visible if partners is None else sorted(set(partners) & set(visible))
+
+
+def _compute(
+    actor: Actor,
+    formulas: dict[str, engine.Formula],
+    ids: Sequence[int],
+    period: Period,
+    *,
+    totals: bool = True,
+    per_partner: bool = True,
+) -> engine.Table:
+    """The engine over an open period, with the parameters in effect at its start."""
+    return engine.compute(
+        workspace_id=actor.workspace_id,
+        formulas=formulas,
+        partner_ids=ids,
+        period=period,
+        params=params_at(actor.workspace_id, period.start),
+        sources=SOURCES,
+        totals=totals,
+        per_partner=per_partner,
+    )
+
+
 def metric_table(
     *,
     actor: Actor,
@@ -76,24 +104,14 @@ def metric_table(
 ) -> engine.Table:
     """Values of ``keys`` for each visible partner (of ``partners`` when given, else all matching
     ``filters``) and for the whole set, over ``period`` (``per_partner=False``: the set's values only)."""
-    visible = partner_ids(actor=actor, filters=filters)
-    ids = visible if partners is None else sorted(set(partners) & set(visible))
+    ids = _ids(actor, filters, partners)
     formulas = formulas_for(keys, actor)
     record = closing.closed_record(actor.workspace_id, period)
     if record is not None:
         return closing.closed_table(
             record=record, formulas=formulas, partner_ids=ids, period=period, totals=totals
         )
-    return engine.compute(
-        workspace_id=actor.workspace_id,
-        formulas=formulas,
-        partner_ids=ids,
-        period=period,
-        params=params_at(actor.workspace_id, period.start),
-        sources=SOURCES,
-        totals=totals,
-        per_partner=per_partner,
-    )
+    return _compute(actor, formulas, ids, period, totals=totals, per_partner=per_partner)
 
 
 def _stage_formula(name: str, money_value: bool) -> engine.Formula:
@@ -115,21 +133,11 @@ def pipeline_by_stage(
     ``pipeline_value`` and ``open_count`` restricted to each stage (``<stage key>.amount`` and
     ``<stage key>.count``), from the deal rollups' stage inputs (``pipeline.stage.<key>.amount`` /
     ``.count``)."""
-    visible = partner_ids(actor=actor, filters=filters)
-    ids = visible if partners is None else sorted(set(partners) & set(visible))
     formulas: dict[str, engine.Formula] = {}
     for key in stage_keys:
         formulas[f"{key}.amount"] = _stage_formula(f"pipeline.stage.{key}.amount", True)
         formulas[f"{key}.count"] = _stage_formula(f"pipeline.stage.{key}.count", False)
-    return engine.compute(
-        workspace_id=actor.workspace_id,
-        formulas=formulas,
-        partner_ids=ids,
-        period=period,
-        params=params_at(actor.workspace_id, period.start),
-        sources=SOURCES,
-        per_partner=False,
-    )
+    return _compute(actor, formulas, _ids(actor, filters, partners), period, per_partner=False)
 
 
 def metric_series(
@@ -145,8 +153,7 @@ def metric_series(
     """:func:`metric_table` for each of ``periods`` (a trend), the partner set resolved once and the open
     periods computed together (``engine.compute_series``). ``per_partner=False`` when only the set's values
     are read (a program trend): the partners' rows may then be left out."""
-    visible = partner_ids(actor=actor, filters=filters)
-    ids = visible if partners is None else sorted(set(partners) & set(visible))
+    ids = _ids(actor, filters, partners)
     formulas = formulas_for(keys, actor)
     closed = closing.closed_keys(actor.workspace_id, periods)
     records = {
