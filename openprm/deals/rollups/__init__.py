@@ -1,6 +1,7 @@
 """Deal rollups: what deals add up to per partner, currency and UTC day (flows: ``DealDayRollup``), what
 sits in each pipeline stage at a day (stocks: ``DealStageRollup``) and the days-to-close histogram
-(``DealCloseDays``); read by the metric engine and the deal pages through :mod:`.read` only.
+(``DealCloseDays``); read by the metric engine and the deal pages through :mod:`.read` and
+:mod:`.summary` only.
 
 Exact by construction: ``contributions.contributions`` says what one deal adds, from its state and
 stage history; every deal write runs inside :func:`deals_tracked`, which applies what the deals it
@@ -8,7 +9,8 @@ touched add after the write minus what they added before, in the write's transac
 :func:`rollups_rebuild` (``prm deals rollups-rebuild``) sums the contributions of every deal. The tests
 check that increments equal a rebuild after random sequences of writes.
 
-Modules: ``contributions`` (pure), ``store`` (reading deal states, writing rows), ``read`` (the reads).
+Modules: ``contributions`` (pure), ``store`` (reading deal states, writing rows), ``read`` (the reads),
+``summary`` (the deal summary of the pages, on ``read``'s helpers).
 """
 
 from __future__ import annotations

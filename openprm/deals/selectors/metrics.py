@@ -16,7 +16,7 @@ from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
 from openprm.deals import metrics
 from openprm.deals.models import ApprovalStatus, Deal, DealStageChange, Outcome, PipelineStage
-from openprm.deals.rollups import read
+from openprm.deals.rollups.summary import deal_totals
 from openprm.partners.models import Partner
 
 CENT = Decimal("0.01")
@@ -99,7 +99,7 @@ def _kind(currency: str) -> Case:
 
 def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics:
     """Deal metrics for one partner or the whole visible program, in the workspace's reporting currency:
-    read from the deal rollups (``deals.rollups.read.deal_totals``), the pipeline as at today (UTC).
+    read from the deal rollups (``deals.rollups.summary.deal_totals``), the pipeline as at today (UTC).
 
     A partner rep sees only the deals they registered, which the per-partner rollups do not tell
     apart: theirs are counted from the deals (:func:`scanned_deal_metrics`; a rep's are few)."""
@@ -114,7 +114,7 @@ def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics
         partner_ids = [access.partner_id]
     elif access.owner_id is not None:  # staff restricted to the partners they own
         partner_ids = list(Partner.objects.values_list("pk", flat=True))
-    totals = read.deal_totals(actor.workspace_id, partner_ids=partner_ids, on=timezone.now().date())
+    totals = deal_totals(actor.workspace_id, partner_ids=partner_ids, on=timezone.now().date())
     return DealMetrics(
         currency=totals.currency, summary=totals.summary, other_currency_deals=totals.other_currency_deals
     )

@@ -20,7 +20,7 @@ from openprm.core.actors import Actor
 from openprm.core.scoping import scope, unscoped
 from openprm.deals import metrics, selectors, services
 from openprm.deals.models import Deal, DealDayRollup, DealStageRollup, PipelineStage
-from openprm.deals.rollups import contributions, read, rollup_rows, rollups_rebuild
+from openprm.deals.rollups import contributions, read, rollup_rows, rollups_rebuild, summary
 from openprm.deals.rollups.contributions import DealState
 from openprm.deals.services.bulk import DEAL_FIELDS, DealBulkWriter, DealChange, DealCreate
 from openprm.deals.services.conflicts import deal_customer
@@ -538,10 +538,10 @@ def test_few_partners_many_partners_and_the_whole_workspace_read_the_same(
             read.metric_inputs(workspace_id, partner_ids=ids, start=start, end=end, names=READ_NAMES)
             for start, end in spans
         ]
-        return inputs, read.deal_totals(workspace_id, partner_ids=ids, on=today)
+        return inputs, summary.deal_totals(workspace_id, partner_ids=ids, on=today)
 
     few = reads()
-    assert few[1] == read.deal_totals(workspace_id, partner_ids=None, on=today)
+    assert few[1] == summary.deal_totals(workspace_id, partner_ids=None, on=today)
     assert few[0][0][0]["deals.registered.all"]  # the period holds data
     monkeypatch.setattr(read, "SQL_PARTNER_LIMIT", 0)
     monkeypatch.setattr(read, "PG_PARTNER_LIMIT", 0)
