@@ -1,6 +1,15 @@
-"""Reads of the scorecards app (one module per topic): targets and their progress; scorecards, tier
-progress and configuration; leaderboard, Pareto and trends. Figures come from ``metrics.figures`` only."""
+"""Reads of the scorecards app (one module per topic): targets and their progress; scorecards and tier
+progress; configuration, tier criteria and the program and tier choices; leaderboard, Pareto and trends.
+Figures come from ``metrics.figures`` only."""
 
+from openprm.scorecards.selectors.config import (
+    config_for,
+    config_get,
+    criteria_list,
+    criterion_get,
+    program_choices,
+    tier_choices,
+)
 from openprm.scorecards.selectors.rankings import (
     Leaderboard,
     Pareto,
@@ -16,15 +25,9 @@ from openprm.scorecards.selectors.scorecards import (
     Scorecard,
     ScorecardRow,
     TierProgress,
-    config_for,
-    config_get,
-    criteria_list,
-    criterion_get,
-    program_choices,
     scorecard,
     scorecard_table,
     scorecard_with_progress,
-    tier_choices,
     tier_progress,
 )
 from openprm.scorecards.selectors.targets import (

@@ -41,10 +41,11 @@ from openprm.metrics import figures
 from openprm.metrics.engine import Table, Value
 from openprm.metrics.periods import Period
 from openprm.partners.filters import PartnerFilters
-from openprm.partners.models import Partner, PartnerProgram, Program, Tier
+from openprm.partners.models import Partner, PartnerProgram, Tier
 from openprm.scorecards import scoring
-from openprm.scorecards.models import ScorecardConfig, Target, TierCriterion
+from openprm.scorecards.models import Target, TierCriterion
 from openprm.scorecards.scoring import Config, DimensionScore, MetricScore, Recommendation
+from openprm.scorecards.selectors.config import config_for
 
 KEY_FIGURES = ("won_revenue", "pipeline_value", "win_rate")
 """Figures every scorecard row carries next to the scores."""
@@ -67,46 +68,6 @@ def _peers(actor: Actor) -> Iterator[Actor]:
 
 def today() -> datetime.date:
     return timezone.now().astimezone(datetime.UTC).date()
-
-
-# ------------------------------------------------------------------------------------------ configuration
-
-
-def config_for(*, program_id: int | None) -> Config:
-    """The program's scorecard configuration, or :data:`scoring.DEFAULT` when none is set."""
-    if program_id is None:
-        return scoring.DEFAULT
-    stored = ScorecardConfig.objects.filter(program_id=program_id).first()
-    if stored is None:
-        return scoring.DEFAULT
-    return scoring.parse_config(stored.dimensions, stored.cap)
-
-
-def config_get(*, actor: Actor, program: Program) -> tuple[Config, bool]:
-    """The program's configuration and whether it was set (False: the default applies)."""
-    actor.require(Perm.PARTNER_VIEW)
-    stored = ScorecardConfig.objects.filter(program=program).first()
-    if stored is None:
-        return scoring.DEFAULT, False
-    return scoring.parse_config(stored.dimensions, stored.cap), True
-
-
-def criteria_list(*, actor: Actor, program: Program | None = None) -> list[TierCriterion]:
-    """Tier criteria, by program and tier rank."""
-    actor.require(Perm.PARTNER_VIEW)
-    queryset = TierCriterion.objects.select_related("tier", "tier__program")
-    if program is not None:
-        queryset = queryset.filter(tier__program=program)
-    return list(queryset.order_by("tier__program__name", "tier__rank", "metric", "id"))
-
-
-def criterion_get(*, actor: Actor, public_id: Any) -> TierCriterion:
-    from openprm.core.ids import parse_uuid
-
-    actor.require(Perm.PARTNER_VIEW)
-    return TierCriterion.objects.select_related("tier", "tier__program").get(
-        public_id=parse_uuid(str(public_id))
-    )
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -592,13 +553,3 @@ def _progress(
         current_checks=current.checks if current else (),
         next_checks=following.checks if following else (),
     )
-
-
-def program_choices(*, actor: Actor) -> list[Program]:
-    actor.require(Perm.PARTNER_VIEW)
-    return list(Program.objects.order_by("-is_default", "name", "id"))
-
-
-def tier_choices(*, actor: Actor) -> list[Tier]:
-    actor.require(Perm.PARTNER_VIEW)
-    return list(Tier.objects.select_related("program").order_by("program__name", "rank"))
