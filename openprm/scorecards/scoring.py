@@ -403,6 +403,30 @@ def weigh(config: Config, scores: Mapping[str, MetricScore]) -> Scored:
     return Scored(q1(min(overall, HUNDRED)), dims)
 
 
+def overall_only(config: Config, scores: Mapping[str, Decimal | None]) -> Decimal | None:
+    """The overall score :func:`weigh` gives from each metric's score (key → score or None), without
+    building the dimensions: what a program's peers need for the ranks (the same arithmetic, in order)."""
+    live: list[tuple[Decimal, list[tuple[Decimal, Decimal]]]] = []
+    for spec in config.dimensions:
+        scored = [
+            (m.weight, score)
+            for m in spec.metrics
+            if m.weight > 0 and (score := scores.get(m.key)) is not None
+        ]
+        if scored and spec.weight > 0:
+            live.append((spec.weight, scored))
+    total_weight = sum((weight for weight, _ in live), Decimal(0))
+    if not live or total_weight <= 0:
+        return None
+    overall = Decimal(0)
+    for weight, scored in live:
+        dim_share = weight / total_weight
+        metric_total = sum((w for w, _ in scored), Decimal(0))
+        for w, score in scored:
+            overall += dim_share * (w / metric_total) * score
+    return q1(min(overall, HUNDRED))
+
+
 def rank_band(rank: int, count: int) -> str:
     """ "top 10%", "top 25%", "top 50%" or "bottom 50%" for the ``rank``-th (1 = best) of ``count``."""
     if count <= 0 or rank <= 0:

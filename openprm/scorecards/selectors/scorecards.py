@@ -26,7 +26,7 @@ import bisect
 import dataclasses
 import datetime
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -200,10 +200,17 @@ def _value(value: Value) -> Decimal | None:
 
 
 def _score_programs(
-    *, peers: Actor, period: Period, programs: set[int | None], enrolments: _Enrolments, extra: Sequence[str]
+    *,
+    peers: Actor,
+    period: Period,
+    programs: set[int | None],
+    enrolments: _Enrolments,
+    extra: Sequence[str],
+    full: Collection[int] | None = None,
 ) -> tuple[dict[int | None, _Program], Table]:
     """Score every member of ``programs`` over ``period`` with one metric_table call (plus one per other
-    period grain that tier criteria use)."""
+    period grain that tier criteria use). Only the partners of ``full`` (all when None) get their
+    dimensions and tier rules; the other members get the overall score their ranks need."""
     configs = {p: config_for(program_id=p) for p in programs}
     criteria = _criteria(programs)
     # the criteria over ``period`` itself are read from this table too: it must hold their metrics
@@ -240,7 +247,11 @@ def _score_programs(
                 for d in config.dimensions
                 for spec in d.metrics
             }
-            scored[pid] = scoring.weigh(config, metric_scores)
+            if full is None or pid in full:
+                scored[pid] = scoring.weigh(config, metric_scores)
+            else:  # a peer: its overall score only
+                overall = scoring.overall_only(config, {k: m.score for k, m in metric_scores.items()})
+                scored[pid] = scoring.Scored(overall, [])
         overalls = sorted(o for o in (x.overall for x in scored.values()) if o is not None)
         # rank = 1 + how many scored higher (ties share a rank)
         ranks = {
@@ -249,7 +260,7 @@ def _score_programs(
             if x.overall is not None
         }
         out[program_id] = _Program(program_id, config, ids, scored, ranks, {})
-    _judge_tiers(peers=peers, period=period, programs=out, table=table, criteria=criteria)
+    _judge_tiers(peers=peers, period=period, programs=out, table=table, criteria=criteria, full=full)
     return out, table
 
 
@@ -270,6 +281,7 @@ def _judge_tiers(
     programs: dict[int | None, _Program],
     table: Table,
     criteria: list[TierCriterion],
+    full: Collection[int] | None = None,
 ) -> None:
     """Fill each program's tier rules per partner from the tier criteria (``table`` holds the metrics of
     those over ``period``; one metric_table per other period grain that they use)."""
@@ -298,6 +310,8 @@ def _judge_tiers(
         program = programs[program_id]
         program_tiers = [t for t in tiers if t.program_id == program_id]
         for pid in program.members:
+            if full is not None and pid not in full:
+                continue
             rules = []
             for tier in program_tiers:
                 checks = []
@@ -421,7 +435,12 @@ def _card(actor: Actor, partner: Partner, period: Period) -> tuple[Scorecard, li
         enrolments = _enrolments()
         home = enrolments.home.get(partner.pk)
         programs, table = _score_programs(
-            peers=peers, period=period, programs={home}, enrolments=enrolments, extra=KEY_FIGURES
+            peers=peers,
+            period=period,
+            programs={home},
+            enrolments=enrolments,
+            extra=KEY_FIGURES,
+            full={partner.pk},
         )
     program = programs[home]
     scored = program.scored[partner.pk]
@@ -468,7 +487,12 @@ def scorecard_table(
         enrolments = _enrolments()
         homes = {enrolments.home.get(pid) for pid in visible}
         programs, table = _score_programs(
-            peers=peers, period=period, programs=homes, enrolments=enrolments, extra=KEY_FIGURES
+            peers=peers,
+            period=period,
+            programs=homes,
+            enrolments=enrolments,
+            extra=KEY_FIGURES,
+            full=set(visible),
         )
     rows: list[ScorecardRow] = []
     for pid in visible:

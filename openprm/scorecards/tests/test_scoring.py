@@ -4,6 +4,7 @@ weighting with rescaling, rank bands, tier checks and recommendations."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -243,3 +244,30 @@ def test_recommendations_promote_keep_demote() -> None:
     assert (demote.action, demote.recommended) == ("demote", "Silver")
     assert "Below Gold's criteria: €5 more won revenue." in demote.reasons
     assert scoring.recommend([_rule(1, "Silver", 1), _rule(2, "Gold", 2)], 1).action == "none"
+
+
+_WEIGHT = st.integers(min_value=0, max_value=5).map(D)
+_SCORE = st.one_of(st.none(), st.integers(min_value=0, max_value=1500).map(lambda n: D(n) / 10))
+
+
+@given(
+    st.lists(
+        st.tuples(_WEIGHT, st.lists(st.tuples(_WEIGHT, _SCORE), min_size=1, max_size=4)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_peers_overall_score_is_the_weighed_overall(dimensions: list[Any]) -> None:
+    """Peers are ranked by ``overall_only``: the same overall score as the full ``weigh``."""
+    specs, scores = [], {}
+    for d, (weight, metrics) in enumerate(dimensions):
+        specs.append(
+            DimensionSpec(
+                f"dim{d}", weight, tuple(MetricSpec(f"m{d}_{i}", w) for i, (w, _) in enumerate(metrics))
+            )
+        )
+        for i, (w, score) in enumerate(metrics):
+            scores[f"m{d}_{i}"] = scoring.MetricScore(f"m{d}_{i}", w, "percentile", score=score)
+    config = Config(dimensions=tuple(specs))
+    expected = scoring.weigh(config, scores).overall
+    assert scoring.overall_only(config, {k: m.score for k, m in scores.items()}) == expected
