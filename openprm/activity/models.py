@@ -184,6 +184,7 @@ class PartnerDay(models.Model):
             # the certification stock (earned − expired since ever) reads only these few rows
             models.Index(
                 fields=["workspace", "partner", "day"],
+                include=["events_certification_earned", "events_certification_expired"],  # index-only
                 name="partnerday_certifications",
                 condition=models.Q(events_certification_earned__gt=0)
                 | models.Q(events_certification_expired__gt=0),
