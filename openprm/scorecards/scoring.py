@@ -372,6 +372,32 @@ def score_metric(
     return out
 
 
+def score_only(
+    spec: MetricSpec,
+    *,
+    value: Any,
+    missing: str,
+    target: Decimal | None,
+    percentile: Decimal | None,
+    cap: int,
+) -> Decimal | None:
+    """The score :func:`score_metric` gives, without its explanation (a program's peers, one per partner
+    and metric: kept lean)."""
+    if missing or value is None:
+        return None
+    if spec.method == "percentile" or (spec.method == "auto" and target is None):
+        return percentile
+    if target is None:
+        return None
+    lower = lower_is_better(spec.key)
+    decimal_value = value if isinstance(value, Decimal) else Decimal(str(value))
+    reached = attainment(decimal_value, target, lower=lower)
+    if reached is None:
+        perfect = (lower and decimal_value <= 0) or (not lower and target <= 0)
+        return Decimal(cap) if perfect else None
+    return min(reached, Decimal(cap))
+
+
 def weigh(config: Config, scores: Mapping[str, MetricScore]) -> Scored:
     """The weighted overall score from each metric's score, rescaling the weights over what was scored."""
     dims: list[DimensionScore] = []

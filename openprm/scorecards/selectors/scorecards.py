@@ -47,6 +47,7 @@ from openprm.scorecards.models import Target, TierCriterion
 from openprm.scorecards.scoring import Config, DimensionScore, MetricScore, Recommendation
 from openprm.scorecards.selectors.config import config_for
 
+NO_VALUE = Value(None)
 KEY_FIGURES = ("won_revenue", "pipeline_value", "win_rate")
 """Figures every scorecard row carries next to the scores."""
 
@@ -234,24 +235,35 @@ def _score_programs(
             for key in config.keys
         }
         scored: dict[int, scoring.Scored] = {}
+        specs = [spec for d in config.dimensions for spec in d.metrics]
         for pid in ids:
-            metric_scores = {
-                spec.key: scoring.score_metric(
-                    spec,
-                    value=table.value(pid, spec.key).value,
-                    missing=table.value(pid, spec.key).missing,
-                    target=targets[pid].get(spec.key),
-                    percentile=pct[spec.key].get(pid),
-                    cap=config.cap,
-                )
-                for d in config.dimensions
-                for spec in d.metrics
-            }
+            row, own, shares = table.rows.get(pid, {}), targets[pid], {k: p.get(pid) for k, p in pct.items()}
             if full is None or pid in full:
-                scored[pid] = scoring.weigh(config, metric_scores)
+                explained = {
+                    s.key: scoring.score_metric(
+                        s,
+                        value=row.get(s.key, NO_VALUE).value,
+                        missing=row.get(s.key, NO_VALUE).missing,
+                        target=own.get(s.key),
+                        percentile=shares[s.key],
+                        cap=config.cap,
+                    )
+                    for s in specs
+                }
+                scored[pid] = scoring.weigh(config, explained)
             else:  # a peer: its overall score only
-                overall = scoring.overall_only(config, {k: m.score for k, m in metric_scores.items()})
-                scored[pid] = scoring.Scored(overall, [])
+                scores = {
+                    s.key: scoring.score_only(
+                        s,
+                        value=row.get(s.key, NO_VALUE).value,
+                        missing=row.get(s.key, NO_VALUE).missing,
+                        target=own.get(s.key),
+                        percentile=shares[s.key],
+                        cap=config.cap,
+                    )
+                    for s in specs
+                }
+                scored[pid] = scoring.Scored(scoring.overall_only(config, scores), [])
         overalls = sorted(o for o in (x.overall for x in scored.values()) if o is not None)
         # rank = 1 + how many scored higher (ties share a rank)
         ranks = {

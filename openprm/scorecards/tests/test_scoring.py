@@ -271,3 +271,19 @@ def test_a_peers_overall_score_is_the_weighed_overall(dimensions: list[Any]) -> 
     config = Config(dimensions=tuple(specs))
     expected = scoring.weigh(config, scores).overall
     assert scoring.overall_only(config, {k: m.score for k, m in scores.items()}) == expected
+
+
+@given(
+    method=st.sampled_from(scoring.METHODS),
+    key=st.sampled_from(["won_revenue", "time_to_close_days", "win_rate"]),  # higher and lower is better
+    value=st.one_of(st.none(), st.integers(min_value=-5, max_value=500).map(D)),
+    missing=st.sampled_from(["", "no data: needs deals"]),
+    target=st.one_of(st.none(), st.integers(min_value=-2, max_value=300).map(D)),
+    percentile=st.one_of(st.none(), st.integers(min_value=0, max_value=1000).map(lambda n: D(n) / 10)),
+)
+def test_a_peers_metric_score_is_the_explained_score(
+    method: str, key: str, value: Any, missing: str, target: Any, percentile: Any
+) -> None:
+    spec = MetricSpec(key, D(1), method)
+    given_ = {"value": value, "missing": missing, "target": target, "percentile": percentile, "cap": 150}
+    assert scoring.score_only(spec, **given_) == scoring.score_metric(spec, **given_).score
