@@ -95,21 +95,9 @@ def _amount() -> models.DecimalField:
     return models.DecimalField(max_digits=24, decimal_places=4, null=True, blank=True)
 
 
-class PartnerDay(models.Model):
-    """The rollups of one partner on one (UTC) day: one row, the metrics in columns — per built-in event
-    type its count (``events_<type>``) and value sum (``value_<type>``), contact, content, clicks,
-    conversions per kind, the paired figures, the survey figures — and ``extra`` for the rest (the
-    workspace's own event types: ``{"events.<type>": n, "value.<type>": x}``). A metric's column is its
-    name with dots as underscores (``events.*``: ``events_total``); ``activity.rollups.columns`` maps the
-    two. NULL is 0.
+class RollupFigures(models.Model):
+    """The metric columns that ``PartnerDay`` and ``PartnerMonth`` share (NULL is 0)."""
 
-    Maintained incrementally by every write that feeds it (``activity.rollups``) and rebuildable from the
-    raw rows (`prm rollups rebuild`). No surrogate key: the primary key is (workspace, partner, day)."""
-
-    pk = models.CompositePrimaryKey("workspace_id", "partner_id", "day")
-    workspace = _fk(Workspace, index=False)
-    partner = _fk(Partner, index=False)
-    day = models.DateField()
     events_total = _count()  # every event, whatever its type
     events_portal_login = _count()
     events_resource_download = _count()
@@ -175,6 +163,26 @@ class PartnerDay(models.Model):
     survey_score = _amount()  # the sum of their scores
     survey_promoters = _count()  # scores of 9 or more
     survey_detractors = _count()  # scores of 6 or less
+
+    class Meta:
+        abstract = True
+
+
+class PartnerDay(RollupFigures):
+    """The rollups of one partner on one (UTC) day: one row, the metrics in columns — per built-in event
+    type its count (``events_<type>``) and value sum (``value_<type>``), contact, content, clicks,
+    conversions per kind, the paired figures, the survey figures — and ``extra`` for the rest (the
+    workspace's own event types: ``{"events.<type>": n, "value.<type>": x}``). A metric's column is its
+    name with dots as underscores (``events.*``: ``events_total``); ``activity.rollups.columns`` maps the
+    two. NULL is 0.
+
+    Maintained incrementally by every write that feeds it (``activity.rollups``) and rebuildable from the
+    raw rows (`prm rollups rebuild`). No surrogate key: the primary key is (workspace, partner, day)."""
+
+    pk = models.CompositePrimaryKey("workspace_id", "partner_id", "day")
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    day = models.DateField()
     extra = models.JSONField(null=True, blank=True)
 
     objects = ScopedManager["PartnerDay"]()
@@ -193,6 +201,24 @@ class PartnerDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.day}"
+
+
+class PartnerMonth(RollupFigures):
+    """``PartnerDay`` summed per calendar month (``month``: its first day), without ``extra`` (the
+    workspace's own types stay day-level): the additive columns are the sums of the month's days, the
+    gauges (``content.followers``) their largest value. Reads over whole months take these rows instead
+    of every day's. Never updated by deltas: every writer of ``PartnerDay`` re-aggregates the months it
+    touched from their days (``activity.rollups.months``), so a month always equals its days."""
+
+    pk = models.CompositePrimaryKey("workspace_id", "partner_id", "month")
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    month = models.DateField()
+
+    objects = ScopedManager["PartnerMonth"]()
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.month}"
 
 
 class PairedInterval(models.Model):

@@ -14,6 +14,10 @@ right after the fold) recomputes them from there; other events leave the paired 
 ``INSERT … SELECT``; only paired events stream through Python, per partner); it gives the same table as
 the increments.
 
+``PartnerMonth`` holds the same columns (not ``extra``) per partner and calendar month, re-aggregated from
+the days by every writer of ``PartnerDay`` (``months``: never by deltas, so a month equals its days);
+``read.sums`` over whole months reads them plus the edge days instead of every day.
+
 Metric names (days are UTC):
 
 * ``events.<type>`` — number of events of the type; ``value.<type>`` — sum of their values;
@@ -32,8 +36,8 @@ Metric names (days are UTC):
 
 Modules: ``deltas`` (what a row adds: pure), ``columns`` (metric names ↔ columns), ``store`` (raw reads,
 row upserts, the lock, the fill state), ``fold`` (the queue and its fold), ``pairs`` (paired metrics),
-``rebuild``, ``read`` (every read). The package sits below the task layer: ``activity.tasks`` imports
-it, never the other way round.
+``rebuild``, ``months`` (the monthly level), ``read`` (every read). The package sits below the task
+layer: ``activity.tasks`` imports it, never the other way round.
 """
 
 from __future__ import annotations

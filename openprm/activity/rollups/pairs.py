@@ -16,7 +16,7 @@ from django.utils import timezone
 from openprm.activity import pairing
 from openprm.activity.catalog import EventKind
 from openprm.activity.models import Event, PairedInterval, RollupDirty
-from openprm.activity.rollups import columns
+from openprm.activity.rollups import columns, months
 from openprm.activity.rollups.deltas import PAIRED_TYPES, Cell, day_of, workspace_kinds
 from openprm.activity.rollups.store import converter, reading_cursor, touch, upsert
 from openprm.core.tasks import workspace_scope
@@ -190,6 +190,7 @@ def repair(
     since = min(since_by_partner.values())
     partner_ids = sorted(since_by_partner)
     items = _paired_items(workspace_id, partner_ids, kinds or workspace_kinds(workspace_id))
+    months.lock_partners(workspace_id, partner_ids)  # before their days change (see ``months``)
     with workspace_scope(workspace_id):
         PairedInterval.objects.filter(
             workspace_id=workspace_id, partner_id__in=partner_ids, day__gte=since
@@ -202,7 +203,8 @@ def repair(
         intervals += [(partner_id, i.kind, day_of(i.end), i.seconds) for i in found]
         cells.update(pairing.interval_metrics(partner_id, found))
     _insert_intervals(workspace_id, intervals)
-    upsert(workspace_id, cells, gauge=False)
+    upsert(workspace_id, cells, gauge=False, refresh_months=False)
+    months.months_refresh_since(workspace_id, partner_ids, since)  # the cleared months too
 
 
 def _clear_paired(workspace_id: int, partner_ids: Sequence[int], since: datetime.date) -> None:

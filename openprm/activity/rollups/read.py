@@ -13,6 +13,7 @@ another workspace is refused. Outside any scope (jobs, CLI) the workspace is rea
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import statistics
 from collections import defaultdict
@@ -23,7 +24,7 @@ from typing import Any, Literal
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
-from openprm.activity.models import PairedInterval, PartnerDay
+from openprm.activity.models import PairedInterval, PartnerDay, PartnerMonth
 from openprm.activity.rollups import columns
 from openprm.core.scoping import ScopeError, active_scope_or_none
 from openprm.partners.models import Partner
@@ -140,7 +141,11 @@ def _cells(
     nonzero: bool = False,
 ) -> dict[Key, dict[str, Decimal]]:
     """``nonzero``: read only the rows where one of the (count) columns asked is above 0 — the same sums
-    (counts are never negative), and a sparse stock such as certifications reads its partial index."""
+    (counts are never negative), and a sparse stock such as certifications reads its partial index.
+
+    Column metrics over a range holding whole calendar months, grouped other than by day, read those
+    months from ``PartnerMonth`` and only the edge days from ``PartnerDay`` (a year for 2,000 partners:
+    ~38,000 rows instead of ~730,000); the stock keeps its partial index of days (measured as fast)."""
     own, extra = _split(metrics)
     if not own and not extra:
         return {}
@@ -154,13 +159,26 @@ def _cells(
     where, params = _where(workspace_id, start, end)
     found: dict[Key, dict[str, Decimal]] = defaultdict(dict)
     aggregates = ", ".join(f"{'MAX' if c in columns.GAUGE_COLUMNS else 'SUM'}(t.{c})" for c in own)
+    whole = None if extra or sparse or by == "day" or start is None else _whole_months(start, end)
     for partner_sql, partner_params in _partner_parts(partner_ids):
         if own:
-            query = (
-                f"SELECT {keys}, {aggregates} FROM {table} AS t "  # noqa: S608
-                f"WHERE {where}{partner_sql}{sparse} GROUP BY {positions}"
-            )
-            for row in _rows(query, [*params, *partner_params]):
+            if whole is None or start is None:
+                query = (
+                    f"SELECT {keys}, {aggregates} FROM {table} AS t "  # noqa: S608
+                    f"WHERE {where}{partner_sql}{sparse} GROUP BY {positions}"
+                )
+                query_params = [*params, *partner_params]
+            else:
+                rows_sql, query_params = _month_rows(
+                    workspace_id,
+                    own,
+                    start=start,
+                    end=end,
+                    whole=whole,
+                    partner=(partner_sql, partner_params),
+                )
+                query = f"SELECT {keys}, {aggregates} FROM ({rows_sql}) AS t GROUP BY {positions}"  # noqa: S608
+            for row in _rows(query, query_params):
                 cell = found[_key(by, row[: len(group)])]
                 for column, value in zip(own, row[len(group) :], strict=True):
                     if value:
@@ -177,6 +195,67 @@ def _cells(
                 if value:
                     found[_key(by, parts)][name] = columns.decimal(value)
     return {key: values for key, values in found.items() if values}
+
+
+def _next_month(day: datetime.date) -> datetime.date | None:
+    """The first day of the month after ``day``'s (None after the last representable month)."""
+    if day.year == datetime.MAXYEAR and day.month == 12:
+        return None
+    return datetime.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _whole_months(start: datetime.date, end: datetime.date) -> tuple[datetime.date, datetime.date] | None:
+    """The first days of the first and the last calendar month lying wholly within ``start``..``end``
+    (None when there is none). Open ends such as ``date.max`` are fine."""
+    first = start if start.day == 1 else _next_month(start)
+    if end.day == calendar.monthrange(end.year, end.month)[1]:
+        last = end.replace(day=1)
+    elif end.year == datetime.MINYEAR and end.month == 1:
+        return None
+    else:
+        last = (end.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    return (first, last) if first is not None and first <= last else None
+
+
+def _month_rows(
+    workspace_id: int,
+    own: Sequence[str],
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    whole: tuple[datetime.date, datetime.date],
+    partner: tuple[str, list[Any]],
+) -> tuple[str, list[Any]]:
+    """The rows of a read over whole months and edge days: the ``PartnerMonth`` rows of the whole months
+    (their ``day``: the month's first) and the ``PartnerDay`` rows of the edge days before and after them,
+    ``UNION ALL``, each narrowed to the scope and to the ``partner`` condition; returns the SQL and its
+    parameters."""
+    quote = connection.ops.quote_name
+    first, last = whole
+    after_start = _next_month(last)
+    scope_sql, scope_params = _scope(workspace_id)
+    partner_sql, partner_params = partner
+    names = ", ".join(f"t.{c}" for c in own)
+    months_sql = (
+        f"SELECT t.partner_id, t.month AS day, {names} FROM {quote(PartnerMonth._meta.db_table)} AS t "  # noqa: S608
+        f"WHERE t.workspace_id = %s AND t.month >= %s AND t.month <= %s{scope_sql}{partner_sql}"
+    )
+    months_params: list[Any] = [workspace_id, first, last, *scope_params, *partner_params]
+    edges, edge_params = [], []
+    if start < first:
+        edges.append("(t.day >= %s AND t.day < %s)")
+        edge_params += [start, first]
+    if after_start is not None and after_start <= end:
+        edges.append("(t.day >= %s AND t.day <= %s)")
+        edge_params += [after_start, end]
+    if not edges:
+        return months_sql, months_params
+    days_sql = (
+        f"SELECT t.partner_id, t.day, {names} FROM {quote(columns.TABLE)} AS t "  # noqa: S608
+        f"WHERE t.workspace_id = %s AND ({' OR '.join(edges)}){scope_sql}{partner_sql}"
+    )
+    days_params = [workspace_id, *edge_params, *scope_params, *partner_params]
+    return f"{months_sql} UNION ALL {days_sql}", [*months_params, *days_params]
 
 
 def sums(

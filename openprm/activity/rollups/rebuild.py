@@ -34,6 +34,7 @@ from openprm.activity.models import (
 )
 from openprm.activity.rollups import columns
 from openprm.activity.rollups.deltas import DETRACTOR, PROMOTER, SURVEY_TYPE, Cell, workspace_kinds
+from openprm.activity.rollups.months import months_rebuild
 from openprm.activity.rollups.pairs import rebuild_pairs
 from openprm.activity.rollups.store import lock, touch
 from openprm.core.tasks import workspace_scope
@@ -262,7 +263,8 @@ def rollups_rebuild(*, workspace_id: int) -> int:
     """Recompute every rollup of the workspace from the raw rows, in one transaction; returns the rows.
 
     The paired figures go first, into a temporary table (``pairs.rebuild_pairs``: streamed, COPY on
-    PostgreSQL); then one ``INSERT … SELECT`` writes each ``PartnerDay`` row once, with every column."""
+    PostgreSQL); then one ``INSERT … SELECT`` writes each ``PartnerDay`` row once, with every column, and
+    another the ``PartnerMonth`` rows from them (``months.months_rebuild``)."""
     touch(workspace_id, status=RollupState.Status.REBUILDING)
     kinds = workspace_kinds(workspace_id)
     outermost = not connection.in_atomic_block
@@ -290,6 +292,7 @@ def rollups_rebuild(*, workspace_id: int) -> int:
             cursor.execute(f"DROP TABLE {PAIRED_TABLE}")
             if not postgres:
                 cursor.execute(f"DROP TABLE {OTHER_TABLE}")
+        months_rebuild(workspace_id)  # the months of those days: one grouped INSERT … SELECT
     now = timezone.now()
     touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     return rows

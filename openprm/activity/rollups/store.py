@@ -15,7 +15,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from openprm.activity.models import Event, RollupDirty, RollupState
-from openprm.activity.rollups import columns
+from openprm.activity.rollups import columns, months
 from openprm.activity.rollups.deltas import Cell, DayRow, Number
 from openprm.core.tasks import workspace_scope
 
@@ -130,12 +130,27 @@ def _assignments(table: str, present: Sequence[str], extra: bool) -> str:
     return ", ".join(parts)
 
 
-def upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapping[str, Number]]) -> None:
+def upsert_rows(
+    workspace_id: int,
+    rows: Mapping[tuple[int, datetime.date], Mapping[str, Number]],
+    *,
+    refresh_months: bool = True,
+) -> None:
     """Add rows — (partner, day) → {column, or metric name for ``extra``: value} — to ``PartnerDay``:
     PostgreSQL takes them as one JSON document per 20,000 rows (``jsonb_to_recordset``), SQLite one
-    statement per row in one ``executemany``."""
+    statement per row in one ``executemany``. Then the months they touched are re-aggregated
+    (``months.months_refresh``; ``refresh_months=False``: the caller does it), the partners locked first."""
     if not rows:
         return
+    if refresh_months:
+        months.lock_partners(workspace_id, {partner_id for partner_id, _ in rows})
+        _upsert_rows(workspace_id, rows)
+        months.months_refresh(workspace_id, rows)
+    else:
+        _upsert_rows(workspace_id, rows)
+
+
+def _upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapping[str, Number]]) -> None:
     quote = connection.ops.quote_name
     table = quote(columns.TABLE)
     known = set(columns.COLUMNS)
@@ -198,15 +213,17 @@ def upsert_rows(workspace_id: int, rows: Mapping[tuple[int, datetime.date], Mapp
         )
 
 
-def upsert(workspace_id: int, cells: Mapping[Cell, Number], *, gauge: bool) -> None:
+def upsert(
+    workspace_id: int, cells: Mapping[Cell, Number], *, gauge: bool, refresh_months: bool = True
+) -> None:
     """Add (or, for gauges, raise to) each cell's value."""
     if gauge:
         rows: dict[tuple[int, datetime.date], dict[str, Number]] = defaultdict(dict)
         for (partner_id, day, metric), value in cells.items():
             rows[(partner_id, day)][columns.COLUMN_OF[metric]] = value
-        upsert_rows(workspace_id, rows)
+        upsert_rows(workspace_id, rows, refresh_months=refresh_months)
     else:
-        upsert_rows(workspace_id, columns.rows_of(cells))
+        upsert_rows(workspace_id, columns.rows_of(cells), refresh_months=refresh_months)
 
 
 _LOCK_NAMESPACE = 7301  # PostgreSQL advisory locks: (namespace, workspace id)

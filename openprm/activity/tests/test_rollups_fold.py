@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from openprm.activity import pairing
 from openprm.activity.models import Event, PairedInterval, RollupDirty, RollupPending
 from openprm.activity.rollups import (
+    columns,
     event_deltas,
+    months,
     rollup_cells,
     rollups_fold,
     rollups_rebuild,
@@ -32,6 +34,34 @@ from openprm.core.scoping import unscoped
 pytestmark = pytest.mark.django_db
 
 PAIRED_PREFIXES = ("reply.", "ticket.", "deliverable.")
+
+
+def months_of(
+    cells: dict[tuple[int, datetime.date, str], Decimal],
+) -> dict[tuple[int, datetime.date, str], Decimal]:
+    """The month cells that day cells add up to, computed here: the columns' metrics (not ``extra``'s)
+    summed per partner and calendar month, the gauges' largest value."""
+    found: dict[tuple[int, datetime.date, str], Decimal] = {}
+    for (partner_id, day, metric), value in cells.items():
+        column = columns.COLUMN_OF.get(metric)
+        if column is None:
+            continue
+        key = (partner_id, day.replace(day=1), metric)
+        if column in columns.GAUGE_COLUMNS:
+            found[key] = max(found.get(key, value), value)
+        else:
+            found[key] = found.get(key, Decimal(0)) + value
+    return {key: value for key, value in found.items() if value}
+
+
+def assert_months_match_days(workspace_id: int) -> dict[tuple[int, datetime.date, str], Decimal]:
+    """``PartnerMonth`` equals its days re-aggregated (in Python, and by the database anew)."""
+    stored = months.month_cells(workspace_id=workspace_id)
+    assert stored == months_of(rollup_cells(workspace_id=workspace_id))
+    with unscoped():
+        months.months_rebuild(workspace_id)
+    assert months.month_cells(workspace_id=workspace_id) == stored
+    return stored
 
 
 def ev(i: int, type: str = "portal_login", at: str = "2026-11-01T10:00:00Z", **extra: Any) -> dict[str, Any]:
@@ -144,9 +174,12 @@ def test_many_queued_batches_fold_in_one_go_to_the_same_table_as_a_rebuild(world
     assert (a, oct7, "survey.score") not in incremental
     assert incremental[(b, oct7, "survey.responses")] == 1
     assert (b, oct7, "survey.detractors") not in incremental  # 6.0001 is above 6
+    incremental_months = assert_months_match_days(workspace_id)
+    assert incremental_months[(a, nov1, "content.followers")] == 520  # a gauge: the month's largest
 
     rollups_rebuild(workspace_id=workspace_id)
     assert rollup_cells(workspace_id=workspace_id) == incremental
+    assert months.month_cells(workspace_id=workspace_id) == incremental_months  # what a rebuild writes
 
 
 def test_the_fold_counts_stored_events_as_the_orm_reads_them(world: Any, api_for: Any) -> None:
@@ -243,8 +276,10 @@ def test_batches_without_paired_events_leave_the_paired_metrics_alone(world: Any
         ]
     assert rollups_refresh_pairs(workspace_id=workspace_id) == 1
     cells = rollup_cells(workspace_id=workspace_id)
+    month_cells = assert_months_match_days(workspace_id)  # the re-paired month too
     rollups_rebuild(workspace_id=workspace_id)
     assert rollup_cells(workspace_id=workspace_id) == cells
+    assert months.month_cells(workspace_id=workspace_id) == month_cells
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -291,6 +326,9 @@ def test_concurrent_folds_count_each_event_once(world: Any, api_for: Any, monkey
     for (_, _, metric), value in rollup_cells(workspace_id=world.workspace.pk).items():
         totals[metric] += value
     assert totals["events.portal_login"] == batches * 10
+    # each fold re-aggregated the month after the others' days committed: the months equal their days
+    stored = months.month_cells(workspace_id=world.workspace.pk)
+    assert stored == months_of(rollup_cells(workspace_id=world.workspace.pk))
 
 
 ITEMS = st.lists(

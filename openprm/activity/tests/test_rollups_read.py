@@ -11,10 +11,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from openprm.activity.catalog import BUILTIN_TYPES
-from openprm.activity.models import Event, PairedInterval
-from openprm.activity.rollups import read, rollups_fold, rollups_rebuild, rollups_refresh_pairs
+from openprm.activity.models import Event, PairedInterval, PartnerMonth
+from openprm.activity.rollups import columns, read, rollups_fold, rollups_rebuild, rollups_refresh_pairs
 from openprm.core.scoping import AccessScope, ScopeError, scope, unscoped
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +173,39 @@ def test_sums_equal_pandas_over_the_raw_events(filled: Any, by: Any, group: list
         want = {(int(p), m): v for (p, m), v in want.items()}
     assert found == want
     assert len(found) > 1
+
+
+@pytest.mark.parametrize("by", ["partner", "month", "partner_month"])
+def test_a_read_of_whole_months_and_edge_days_equals_the_days_read(
+    filled: Any, by: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _ = filled
+    workspace_id = world.workspace.pk
+    every = [m for m in columns.METRIC_OF.values() if m != "events.*"] + ["events.*"]  # gauges too
+    ranges = [
+        (datetime.date(2026, 1, 17), datetime.date(2026, 4, 9)),  # edges on both sides
+        (datetime.date(2026, 2, 1), datetime.date(2026, 3, 31)),  # whole months only
+        (datetime.date(2026, 1, 31), datetime.date(2026, 3, 1)),  # one edge day each side
+        (datetime.date(2025, 12, 1), datetime.date(2026, 12, 31)),  # the year, beyond the data
+        (datetime.date(2026, 2, 2), datetime.date(2026, 2, 27)),  # no whole month: days only
+        (datetime.date(2026, 1, 5), datetime.date.max),  # open ends (all-time totals)
+        (datetime.date.min, datetime.date(2026, 3, 10)),
+    ]
+    month_table = PartnerMonth._meta.db_table
+    found = {}
+    for start, end in ranges:
+        with CaptureQueriesContext(connection) as queries:
+            found[start, end] = read.sums(workspace_id, start=start, end=end, metrics=every, by=by)
+        whole = start.day == 1 or start.month != end.month
+        assert any(month_table in q["sql"] for q in queries.captured_queries) == whole
+    with unscoped():
+        assert PartnerMonth.objects.filter(workspace_id=workspace_id).exists()
+    monkeypatch.setattr(read, "_whole_months", lambda start, end: None)  # the days only
+    for (start, end), months_read in found.items():
+        days_read = read.sums(workspace_id, start=start, end=end, metrics=every, by=by)
+        assert months_read == days_read, (start, end)
+        assert days_read
+    assert any("content.followers" in cells for cells in found[ranges[0]].values())
 
 
 def test_sums_of_some_partners_and_their_scope(filled: Any) -> None:

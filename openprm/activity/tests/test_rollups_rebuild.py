@@ -12,15 +12,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from openprm.activity.models import Event, PartnerDay
-from openprm.activity.rollups import pairs as pairs_module
 from openprm.activity.rollups import (
+    months,
     rollup_cells,
     rollups_fold,
     rollups_rebuild,
     rollups_refresh_pairs,
     workspace_kinds,
 )
-from openprm.activity.tests.test_rollups_fold import add_custom_types, ev, mixed_events, post
+from openprm.activity.rollups import pairs as pairs_module
+from openprm.activity.tests.test_rollups_fold import (
+    add_custom_types,
+    assert_months_match_days,
+    ev,
+    mixed_events,
+    post,
+)
 from openprm.core.scoping import unscoped
 
 pytestmark = pytest.mark.django_db
@@ -74,14 +81,16 @@ def test_a_rebuild_writes_each_row_once_and_equals_the_increments(world: Any, ap
     rollups_refresh_pairs(workspace_id=workspace_id)
     incremental = rollup_cells(workspace_id=workspace_id)
     assert any(metric.startswith(("reply.", "ticket.", "deliverable.")) for _, _, metric in incremental)
+    incremental_months = assert_months_match_days(workspace_id)
 
     with CaptureQueriesContext(connection) as queries:
         rows = rollups_rebuild(workspace_id=workspace_id)
     table = PartnerDay._meta.db_table
-    writes = [
+    writes = [  # of PartnerDay rows (the months are inserted from them afterwards)
         q["sql"]
         for q in queries.captured_queries
-        if table in q["sql"] and not q["sql"].lstrip().upper().startswith(("SELECT", "DELETE"))
+        if table in q["sql"].split(" SELECT ")[0]
+        and not q["sql"].lstrip().upper().startswith(("SELECT", "DELETE"))
     ]
     assert len(writes) == 1, writes  # one INSERT … SELECT: no upsert or update of the rows afterwards
     assert writes[0].startswith("INSERT") and "ON CONFLICT" not in writes[0]
@@ -89,5 +98,8 @@ def test_a_rebuild_writes_each_row_once_and_equals_the_increments(world: Any, ap
     with unscoped():
         assert rows == PartnerDay.objects.filter(workspace_id=workspace_id).count()
 
+    assert months.month_cells(workspace_id=workspace_id) == incremental_months
+
     rollups_rebuild(workspace_id=workspace_id)  # again, in the same transaction: its temporary table anew
     assert rollup_cells(workspace_id=workspace_id) == incremental
+    assert months.month_cells(workspace_id=workspace_id) == incremental_months
