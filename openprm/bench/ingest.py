@@ -33,7 +33,14 @@ from django.utils import timezone
 
 from openprm.accounts.models import ApiToken, Membership, User
 from openprm.accounts.services import token_create
-from openprm.activity.models import Event, PairedInterval, PartnerDay, RollupDirty, RollupState
+from openprm.activity.models import (
+    Event,
+    PairedInterval,
+    PartnerDay,
+    PartnerMonth,
+    RollupDirty,
+    RollupState,
+)
 from openprm.activity.rollups import read, rollups_fold, rollups_refresh_pairs
 from openprm.core.actors import Actor
 from openprm.core.bulk import FastTable
@@ -134,7 +141,7 @@ def _cleanup(workspaces: list[Workspace]) -> None:
     quote = connection.ops.quote_name
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
-            for model in (Event, PartnerDay, PairedInterval, RollupDirty, RollupState):
+            for model in (Event, PartnerDay, PartnerMonth, PairedInterval, RollupDirty, RollupState):
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id IN ({marks})", ids)  # noqa: S608
         users = list(Membership.objects.filter(workspace_id__in=ids).values_list("user_id", flat=True))

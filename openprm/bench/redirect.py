@@ -35,7 +35,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.db import connection, transaction
 
-from openprm.activity.models import Click, PartnerDay, RollupPending, RollupState, TrackingLink
+from openprm.activity.models import (
+    Click,
+    PartnerDay,
+    PartnerMonth,
+    RollupPending,
+    RollupState,
+    TrackingLink,
+)
 from openprm.activity.rollups import read, rollups_fold
 from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
@@ -80,7 +87,7 @@ def _cleanup(workspace: Workspace) -> None:
     quote = connection.ops.quote_name
     with unscoped(), transaction.atomic():
         with connection.cursor() as cursor:
-            for model in (Click, PartnerDay, RollupPending, RollupState):
+            for model in (Click, PartnerDay, PartnerMonth, RollupPending, RollupState):
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace.pk])  # noqa: S608
         TrackingLink.objects.filter(workspace=workspace).delete()

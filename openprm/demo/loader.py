@@ -38,6 +38,7 @@ from openprm.activity.models import (
     Event,
     PairedInterval,
     PartnerDay,
+    PartnerMonth,
     TrackingLink,
 )
 from openprm.activity.rollups import rollups_rebuild
@@ -275,7 +276,7 @@ def demo_load(
         *(Partner, Contact, PartnerProgram, StatusChange, Partner.tags.through, Agreement, Event, AuditEntry),
         *(Deal, DealStageChange, DealLineItem, CustomerKey, DealConflict),
         *(DealDayRollup, DealStageRollup, DealCloseDays),
-        *(TrackingLink, Coupon, Click, Conversion, PartnerDay, PairedInterval),
+        *(TrackingLink, Coupon, Click, Conversion, PartnerDay, PartnerMonth, PairedInterval),
         rows=result.partners + result.events + result.deals,
     )
     result.logins = load.logins
