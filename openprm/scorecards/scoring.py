@@ -398,34 +398,79 @@ def score_only(
     return min(reached, Decimal(cap))
 
 
+@dataclass(frozen=True)
+class _Shares:
+    """How the weights rescale over the metrics that were scored: per live dimension its share of the
+    overall and each scored metric's share inside it (the same for every partner scored on the same
+    metrics, so computed once per pattern)."""
+
+    dimensions: tuple[tuple[int, Decimal, Decimal, tuple[tuple[int, Decimal, Decimal], ...]], ...]
+    # (dimension index, its share, its share in percent, ((metric index, inner share, share in percent), …))
+
+
+_SHARES: dict[tuple[int, tuple[tuple[bool, ...], ...]], tuple[Config, _Shares | None]] = {}
+
+
+def _shares(config: Config, scored: tuple[tuple[bool, ...], ...]) -> _Shares | None:
+    """:func:`_shares_of`, remembered per configuration object and pattern (a frozen configuration hashes
+    all its specs on every call: too slow for every partner of a program)."""
+    key = (id(config), scored)
+    found = _SHARES.get(key)
+    if found is None or found[0] is not config:
+        if len(_SHARES) > 4096:
+            _SHARES.clear()
+        found = _SHARES[key] = (config, _shares_of(config, scored))
+    return found[1]
+
+
+def _shares_of(config: Config, scored: tuple[tuple[bool, ...], ...]) -> _Shares | None:
+    live = [
+        (d, spec)
+        for d, spec in enumerate(config.dimensions)
+        if spec.weight > 0
+        and any(flag and m.weight > 0 for flag, m in zip(scored[d], spec.metrics, strict=True))
+    ]
+    total_weight = sum((spec.weight for _, spec in live), Decimal(0))
+    if not live or total_weight <= 0:
+        return None
+    out = []
+    for d, spec in live:
+        dim_share = spec.weight / total_weight
+        metrics = [(i, m) for i, m in enumerate(spec.metrics) if scored[d][i] and m.weight > 0]
+        metric_total = sum((m.weight for _, m in metrics), Decimal(0))
+        inner = tuple(
+            (i, m.weight / metric_total, q1(dim_share * (m.weight / metric_total) * HUNDRED))
+            for i, m in metrics
+        )
+        out.append((d, dim_share, q1(dim_share * HUNDRED), inner))
+    return _Shares(tuple(out))
+
+
 def weigh(config: Config, scores: Mapping[str, MetricScore]) -> Scored:
     """The weighted overall score from each metric's score, rescaling the weights over what was scored."""
     dims: list[DimensionScore] = []
-    live: list[tuple[DimensionScore, list[MetricScore]]] = []
+    rows: list[list[MetricScore | None]] = []
     for spec in config.dimensions:
-        metrics = [scores[m.key] for m in spec.metrics if m.key in scores]
-        dim = DimensionScore(spec.key, spec.label, spec.weight, None, Decimal(0), metrics)
-        dims.append(dim)
-        scored = [m for m in metrics if m.score is not None and m.weight > 0]
-        if scored and spec.weight > 0:
-            live.append((dim, scored))
-    total_weight = sum((d.weight for d, _ in live), Decimal(0))
-    if not live or total_weight <= 0:
+        found = [scores.get(m.key) for m in spec.metrics]
+        metrics = [m for m in found if m is not None]
+        dims.append(DimensionScore(spec.key, spec.label, spec.weight, None, Decimal(0), metrics))
+        rows.append(found)
+    pattern = tuple(tuple(m is not None and m.score is not None for m in found) for found in rows)
+    shares = _shares(config, pattern)
+    if shares is None:
         return Scored(None, dims)
     overall = Decimal(0)
-    for dim, scored in live:
-        dim_share = dim.weight / total_weight
-        metric_total = sum((m.weight for m in scored), Decimal(0))
+    for d, dim_share, dim_percent, inner in shares.dimensions:
         dim_score = Decimal(0)
-        for m in scored:
-            assert m.score is not None
-            inner = m.weight / metric_total
-            dim_score += inner * m.score
-            m.share = q1(dim_share * inner * HUNDRED)
-            m.contribution = q1(dim_share * inner * m.score)
-            overall += dim_share * inner * m.score
-        dim.share = q1(dim_share * HUNDRED)
-        dim.score = q1(min(dim_score, HUNDRED))
+        for i, share, percent in inner:
+            m = rows[d][i]
+            assert m is not None and m.score is not None
+            dim_score += share * m.score
+            m.share = percent
+            m.contribution = q1(dim_share * share * m.score)
+            overall += dim_share * share * m.score
+        dims[d].share = dim_percent
+        dims[d].score = q1(min(dim_score, HUNDRED))
     return Scored(q1(min(overall, HUNDRED)), dims)
 
 

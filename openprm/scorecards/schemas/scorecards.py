@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import StringConstraints, field_validator
+from pydantic import BaseModel, StringConstraints, field_validator
 
 from openprm.core.schemas import Input, NoNul, Patch
 from openprm.metrics.engine import Value
@@ -83,7 +83,7 @@ class TrendQuery(PeriodQuery):
     )
 
 
-class FigureOut(Schema):
+class FigureOut(BaseModel):  # plain pydantic: built from dicts, thousands per table (no attribute getter)
     value: Any
     missing: str = ""
 
@@ -140,7 +140,7 @@ class ScorecardOut(Schema):
     figures: dict[str, FigureOut]
 
 
-class ScorecardRowOut(Schema):
+class ScorecardRowOut(BaseModel):  # plain pydantic: one per partner, built from dicts
     partner_id: uuid.UUID
     partner: str
     program: str | None
