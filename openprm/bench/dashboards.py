@@ -33,6 +33,7 @@ from openprm.activity.rollups import rollups_rebuild
 from openprm.bench.rollups import REBUILD_TARGET, raw_group_by
 from openprm.core.models import Workspace
 from openprm.core.permissions import Role
+from openprm.core.runtime import settle
 from openprm.core.scoping import scope, unscoped
 from openprm.dashboards.views import CHARTS
 from openprm.demo.scale import SCALES, scale_load
@@ -149,6 +150,7 @@ def bench_dashboards(
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    settle()  # the process state a served request runs in (config/wsgi.py does the same at start-up)
     timings: dict[str, dict[str, float]] = {}
     with override_settings(STORAGES=plain):
         for name, (_, run) in requests.items():

@@ -28,8 +28,15 @@ def test_staleness_follows_the_manifest_and_the_sources(settings, tmp_path):
     manifest = tmp_path / "static" / staticfiles.MANIFEST
     manifest.write_text("{}")
     assert not staticfiles.static_is_stale()
-    old = time.time() - 3600
-    os.utime(manifest, (old, old))  # collected an hour ago; the sources changed since
+    from django.contrib.staticfiles.finders import get_finders
+
+    newest = max(
+        Path(storage.path(path)).stat().st_mtime
+        for finder in get_finders()
+        for path, storage in finder.list([])
+    )
+    old = newest - 60
+    os.utime(manifest, (old, old))  # collected a minute before the newest source changed
     assert staticfiles.static_is_stale()
 
 
