@@ -20,8 +20,9 @@ from openprm.deals.models import ApprovalStatus, Deal, Outcome
 from openprm.metrics.periods import Period
 from openprm.partners.models import Partner
 from openprm.scorecards import selectors as scorecard_selectors
-from openprm.scorecards.scoring import CriterionCheck, lower_is_better
+from openprm.scorecards.scoring import lower_is_better
 from openprm.scorecards.selectors import Progress, Scorecard, TierProgress, Trend
+from openprm.scorecards.tiers import CriterionCheck
 
 RECENT_DECISIONS = 5
 # Registrations that may still become business: waiting for a decision, or approved and not closed.

@@ -23,7 +23,7 @@ from openprm.partners.models import Tier
 from openprm.partners.services import partner_update
 from openprm.portal.selectors import step_percent
 from openprm.scorecards import services as scorecard_services
-from openprm.scorecards.scoring import check_criterion
+from openprm.scorecards.tiers import check_criterion
 from openprm.testing import actor_for
 
 pytestmark = pytest.mark.django_db

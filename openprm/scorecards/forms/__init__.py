@@ -8,7 +8,8 @@ from django import forms
 
 from openprm.metrics.kpis import FORMULAS
 from openprm.scorecards.models import Grain
-from openprm.scorecards.scoring import METHODS, label_of, metric_problem
+from openprm.scorecards.scoring import METHODS, metric_problem
+from openprm.scorecards.tiers import label_of
 
 
 def metric_choices(*, overall: bool = False) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, StringConstraints, field_validator
 from openprm.core.schemas import Input, NoNul, Patch
 from openprm.metrics.engine import Value
 from openprm.partners.filters import PartnerFilters
-from openprm.scorecards import scoring
+from openprm.scorecards import tiers
 from openprm.scorecards.selectors import (
     SORT_KEYS,
     Leaderboard,
@@ -275,7 +275,7 @@ class CriterionOut(Schema):
 # --------------------------------------------------------------------------------------------- builders
 
 
-def _rec(rec: scoring.Recommendation) -> dict[str, Any]:
+def _rec(rec: tiers.Recommendation) -> dict[str, Any]:
     return {
         "action": rec.action,
         "current": rec.current,
@@ -306,7 +306,7 @@ def scorecard_out(card: Scorecard) -> dict[str, Any]:
                 "metrics": [
                     {
                         "key": m.key,
-                        "label": scoring.label_of(m.key),
+                        "label": tiers.label_of(m.key),
                         "method": m.method,
                         "weight": m.weight,
                         "value": m.value,
@@ -345,7 +345,7 @@ def row_out(row: ScorecardRow) -> dict[str, Any]:
     }
 
 
-def _check(c: scoring.CriterionCheck) -> dict[str, Any]:
+def _check(c: tiers.CriterionCheck) -> dict[str, Any]:
     return {
         "metric": c.metric,
         "label": c.label,
@@ -426,7 +426,7 @@ def criterion_out(c: Any) -> dict[str, Any]:
         "tier_id": c.tier.public_id,
         "tier": c.tier.name,
         "metric": c.metric,
-        "label": scoring.label_of(c.metric),
+        "label": tiers.label_of(c.metric),
         "minimum": c.minimum,
         "grain": c.grain,
         "created_at": c.created_at,

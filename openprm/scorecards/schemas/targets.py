@@ -137,7 +137,7 @@ def _ref(obj: Any) -> dict[str, Any] | None:
 
 
 def target_out(progress: Progress) -> dict[str, Any]:
-    from openprm.scorecards.scoring import label_of
+    from openprm.scorecards.tiers import label_of
 
     t = progress.target
     pace = progress.pace

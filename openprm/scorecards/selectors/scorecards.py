@@ -42,10 +42,11 @@ from openprm.metrics.engine import Table, Value
 from openprm.metrics.periods import Period
 from openprm.partners.filters import PartnerFilters
 from openprm.partners.models import Partner, PartnerProgram, Tier
-from openprm.scorecards import scoring
+from openprm.scorecards import scoring, tiers
 from openprm.scorecards.models import Target, TierCriterion
-from openprm.scorecards.scoring import Config, DimensionScore, MetricScore, Recommendation
+from openprm.scorecards.scoring import Config, DimensionScore, MetricScore
 from openprm.scorecards.selectors.config import config_for
+from openprm.scorecards.tiers import Recommendation
 
 NO_VALUE = Value(None)
 KEY_FIGURES = ("won_revenue", "pipeline_value", "win_rate")
@@ -116,8 +117,8 @@ class TierProgress:
     current: str | None
     next_tier: str | None
     recommendation: Recommendation
-    current_checks: tuple[scoring.CriterionCheck, ...]  # the criteria of the current tier
-    next_checks: tuple[scoring.CriterionCheck, ...]  # the criteria of the next tier, met or with the gap
+    current_checks: tuple[tiers.CriterionCheck, ...]  # the criteria of the current tier
+    next_checks: tuple[tiers.CriterionCheck, ...]  # the criteria of the next tier, met or with the gap
 
 
 # ----------------------------------------------------------------------------------------------- the core
@@ -190,7 +191,7 @@ class _Program:
     members: list[int]
     scored: dict[int, scoring.Scored]
     ranks: dict[int, int]
-    rules: dict[int, list[scoring.TierRule]]  # partner -> the program's tiers with the partner's checks
+    rules: dict[int, list[tiers.TierRule]]  # partner -> the program's tiers with the partner's checks
 
 
 def _value(value: Value) -> Decimal | None:
@@ -298,7 +299,7 @@ def _judge_tiers(
     """Fill each program's tier rules per partner from the tier criteria (``table`` holds the metrics of
     those over ``period``; one metric_table per other period grain that they use)."""
     ids = [p for p in programs if p is not None]
-    tiers = list(Tier.objects.filter(program_id__in=ids).order_by("rank"))
+    program_tier_rows = list(Tier.objects.filter(program_id__in=ids).order_by("rank"))
     currency = _currency(peers)
     periods: dict[str, Period] = {}
     for c in criteria:
@@ -320,7 +321,7 @@ def _judge_tiers(
         by_tier[c.tier_id].append(c)
     for program_id in ids:
         program = programs[program_id]
-        program_tiers = [t for t in tiers if t.program_id == program_id]
+        program_tiers = [t for t in program_tier_rows if t.program_id == program_id]
         for pid in program.members:
             if full is not None and pid not in full:
                 continue
@@ -338,11 +339,11 @@ def _judge_tiers(
                         value = None if cell.missing else cell.value
                         shown = grain_period
                     checks.append(
-                        scoring.check_criterion(
+                        tiers.check_criterion(
                             c.metric, c.minimum, value, grain=c.grain, period=shown.key, currency=currency
                         )
                     )
-                rules.append(scoring.TierRule(tier.pk, tier.name, tier.rank, tuple(checks)))
+                rules.append(tiers.TierRule(tier.pk, tier.name, tier.rank, tuple(checks)))
             program.rules[pid] = rules
 
 
@@ -353,13 +354,13 @@ def _currency(actor: Actor) -> str:
 
 
 def _recommendation(
-    program: _Program, enrolments: _Enrolments, pid: int, rules: list[scoring.TierRule] | None = None
+    program: _Program, enrolments: _Enrolments, pid: int, rules: list[tiers.TierRule] | None = None
 ) -> Recommendation:
     """The tier recommendation from the partner's tier rules (``rules``: as shown to the viewer)."""
     if program.program_id is None:
         return Recommendation("none", None, None, None, ("Not enrolled in a program.",), ())
     current = enrolments.tiers.get(pid, {}).get(program.program_id)
-    return scoring.recommend(program.rules.get(pid, []) if rules is None else rules, current)
+    return tiers.recommend(program.rules.get(pid, []) if rules is None else rules, current)
 
 
 # ------------------------------------------------------------------------------- what partner users see
@@ -390,9 +391,9 @@ def _shown_dimensions(dimensions: list[DimensionScore], withheld: frozenset[str]
     ]
 
 
-def _shown_check(c: scoring.CriterionCheck) -> scoring.CriterionCheck:
+def _shown_check(c: tiers.CriterionCheck) -> tiers.CriterionCheck:
     """A criterion on an internal metric as a partner user sees it: met or not, nothing else."""
-    return scoring.CriterionCheck(
+    return tiers.CriterionCheck(
         metric=REQUIREMENT_KEY,
         label=REQUIREMENT,
         minimum=None,
@@ -405,7 +406,7 @@ def _shown_check(c: scoring.CriterionCheck) -> scoring.CriterionCheck:
     )
 
 
-def _shown_rules(rules: list[scoring.TierRule]) -> list[scoring.TierRule]:
+def _shown_rules(rules: list[tiers.TierRule]) -> list[tiers.TierRule]:
     return [
         dataclasses.replace(
             r,
@@ -441,7 +442,7 @@ def scorecard(*, actor: Actor, partner: Partner, period: Period) -> Scorecard:
     return _card(actor, partner, period)[0]
 
 
-def _card(actor: Actor, partner: Partner, period: Period) -> tuple[Scorecard, list[scoring.TierRule]]:
+def _card(actor: Actor, partner: Partner, period: Period) -> tuple[Scorecard, list[tiers.TierRule]]:
     _require_visible(actor, partner)
     with _peers(actor) as peers:
         enrolments = _enrolments()
@@ -574,9 +575,7 @@ def scorecard_with_progress(
     return card, _progress(partner, period, card, rules)
 
 
-def _progress(
-    partner: Partner, period: Period, card: Scorecard, rules: list[scoring.TierRule]
-) -> TierProgress:
+def _progress(partner: Partner, period: Period, card: Scorecard, rules: list[tiers.TierRule]) -> TierProgress:
     current = next((r for r in rules if r.name == card.tier), None)
     following = next((r for r in rules if r.name == card.recommendation.next_tier), None)
     return TierProgress(

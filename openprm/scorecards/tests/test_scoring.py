@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openprm.scorecards import scoring
+from openprm.scorecards import scoring, tiers
 from openprm.scorecards.scoring import Config, DimensionSpec, MetricSpec
 
 D = Decimal
@@ -190,30 +190,30 @@ def test_parse_config_names_every_bad_part() -> None:
 
 
 def test_criterion_gaps_in_words() -> None:
-    gap = scoring.check_criterion(
+    gap = tiers.check_criterion(
         "won_revenue", D(50000), D(38000), grain="year", period="2026", currency="EUR"
     )
     assert not gap.met and gap.gap == D(12000) and gap.text == "€12,000 more won revenue"
-    certs = scoring.check_criterion(
+    certs = tiers.check_criterion(
         "active_certifications", D(2), 1, grain="year", period="2026", currency="EUR"
     )
     assert certs.text == "1 more active certifications"
-    cycle = scoring.check_criterion(
+    cycle = tiers.check_criterion(
         "time_to_close_days", D(30), D(42), grain="quarter", period="2026-Q4", currency="USD"
     )
     assert not cycle.met and cycle.text == "12.0 less time to close"
-    assert scoring.check_criterion(
+    assert tiers.check_criterion(
         "time_to_close_days", D(30), D(20), grain="year", period="2026", currency="USD"
     ).met
-    score = scoring.check_criterion(
+    score = tiers.check_criterion(
         "overall_score", D(70), D("64.5"), grain="year", period="2026", currency="USD"
     )
     assert score.text == "5.5 points more overall score"
 
 
-def _rule(tier_id: int, name: str, rank: int, *met: bool) -> scoring.TierRule:
+def _rule(tier_id: int, name: str, rank: int, *met: bool) -> tiers.TierRule:
     checks = tuple(
-        scoring.CriterionCheck(
+        tiers.CriterionCheck(
             "won_revenue",
             "Won revenue",
             D(1),
@@ -226,24 +226,24 @@ def _rule(tier_id: int, name: str, rank: int, *met: bool) -> scoring.TierRule:
         )
         for ok in met
     )
-    return scoring.TierRule(tier_id, name, rank, checks)
+    return tiers.TierRule(tier_id, name, rank, checks)
 
 
 def test_recommendations_promote_keep_demote() -> None:
     rules = [_rule(1, "Silver", 1), _rule(2, "Gold", 2, True, True), _rule(3, "Platinum", 3, True, False)]
-    promote = scoring.recommend(rules, 1)
+    promote = tiers.recommend(rules, 1)
     assert (promote.action, promote.recommended, promote.next_tier) == ("promote", "Gold", "Gold")
     assert "Meets every criterion of Gold" in promote.reasons[0]
-    keep = scoring.recommend(rules, 2)
+    keep = tiers.recommend(rules, 2)
     assert (keep.action, keep.next_tier, keep.gaps) == (
         "keep",
         "Platinum",
         ("€5 more won revenue to reach Platinum",),
     )
-    demote = scoring.recommend([_rule(1, "Silver", 1), _rule(2, "Gold", 2, False)], 2)
+    demote = tiers.recommend([_rule(1, "Silver", 1), _rule(2, "Gold", 2, False)], 2)
     assert (demote.action, demote.recommended) == ("demote", "Silver")
     assert "Below Gold's criteria: €5 more won revenue." in demote.reasons
-    assert scoring.recommend([_rule(1, "Silver", 1), _rule(2, "Gold", 2)], 1).action == "none"
+    assert tiers.recommend([_rule(1, "Silver", 1), _rule(2, "Gold", 2)], 1).action == "none"
 
 
 _WEIGHT = st.integers(min_value=0, max_value=5).map(D)

@@ -20,7 +20,8 @@ from openprm.partners.selectors import partner_get, program_get, reference_data
 from openprm.scorecards import selectors, services
 from openprm.scorecards.exports import leaderboard_sheet, scorecard_sheet
 from openprm.scorecards.forms import METHOD_CHOICES, CriterionForm, metric_choices
-from openprm.scorecards.scoring import DIMENSIONS, label_of, metric_problem
+from openprm.scorecards.scoring import DIMENSIONS, metric_problem
+from openprm.scorecards.tiers import label_of
 from openprm.scorecards.views.common import file_response, partner_filters, period_from
 
 TREND_KEYS = ("won_revenue", "pipeline_value", "win_rate", "deal_count", "logins", "contacts")
