@@ -125,10 +125,17 @@ def _rollups(workspace: Workspace, repeat: int) -> dict[str, Any]:
 
 
 def bench_dashboards(
-    *, scale: str = "m", repeat: int = 20, load: bool = True, rollups: bool = True, rebuild_repeat: int = 1
+    *,
+    scale: str = "m",
+    repeat: int = 20,
+    load: bool = True,
+    rollups: bool = True,
+    rebuild_repeat: int = 1,
+    only: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Time the dashboards' data requests, one scorecard and the scorecard table on the scale dataset,
-    and the rollup rebuild against a raw GROUP BY; returns the JSON-ready result."""
+    and the rollup rebuild against a raw GROUP BY; returns the JSON-ready result. ``only``: time just the
+    requests whose names start with one of these."""
     workspace, partners, load_seconds = dataset(scale, load=load)
     user = _admin(workspace)
     actor = actor_for(user)
@@ -146,6 +153,10 @@ def bench_dashboards(
     requests["overview:page"] = ("overview", _get(browser, f"/dashboards/?period={year}"))
     requests["scorecard"] = ("scorecard", _get(api, f"/api/v1/scorecards/partners/{sample}"))
     requests["scorecard_table"] = ("scorecard_table", _get(api, "/api/v1/scorecards"))
+    if only:
+        requests = {name: request for name, request in requests.items() if name.startswith(only)}
+        if not requests:
+            raise DatasetError(f"No request is named like {', '.join(only)}")
     plain = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
