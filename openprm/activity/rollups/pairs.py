@@ -51,15 +51,25 @@ def _ref_sql() -> str:
     )
 
 
+def paired_types(kinds: Mapping[str, EventKind]) -> tuple[list[str], list[str]]:
+    """The types whose events pair (the contact types and ``PAIRED_TYPES``), sorted, and those of them
+    whose ticket or deliverable id pairs them (their ``ref``, see ``_ref_sql``)."""
+    types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
+    return types, [t for t in types if t.startswith(pairing.REF_PREFIXES)]
+
+
 def _paired_query(
-    workspace_id: int, kinds: Mapping[str, EventKind], partner_ids: Sequence[int] | None
+    workspace_id: int,
+    kinds: Mapping[str, EventKind],
+    partner_ids: Sequence[int] | None,
+    *,
+    ordered: bool = False,
 ) -> tuple[str, list[object]]:
     """One raw query reading only what pairing needs of the events that pair (of the types whose ticket or
     deliverable id pairs them, the ref — and the properties only where the database cannot tell the ref,
     see ``_ref_sql``; of messages, their ``thread_id`` and ``in_reply_to``): of the given partners, or of
-    all (then sorted by partner, for streaming)."""
-    types = sorted({k for k, kind in kinds.items() if kind.contact} | PAIRED_TYPES)
-    with_ref = [t for t in types if t.startswith(pairing.REF_PREFIXES)]
+    all; sorted by partner (for streaming) when ``ordered`` or of all."""
+    types, with_ref = paired_types(kinds)
 
     def marks(values: Sequence[object]) -> str:
         return ", ".join(["%s"] * len(values))
@@ -87,7 +97,7 @@ def _paired_query(
         "CASE WHEN with_ref AND ref IS NULL THEN properties END, "
         f"event_id, thread, reply_to FROM ({inner}) AS e"
     )
-    if partner_ids is None:
+    if partner_ids is None or ordered:
         query += " ORDER BY partner_id"
     return query, params
 
@@ -101,14 +111,18 @@ def _from_epoch(microseconds: Any) -> datetime.datetime:
 
 
 def _items(
-    workspace_id: int, kinds: Mapping[str, EventKind], partner_ids: Sequence[int] | None
+    workspace_id: int,
+    kinds: Mapping[str, EventKind],
+    partner_ids: Sequence[int] | None,
+    *,
+    ordered: bool = False,
 ) -> Iterator[tuple[int, pairing.Item]]:
     """(partner_id, item) of the partners' events that pair (see ``_paired_query``)."""
     implied = {k: kind.direction for k, kind in kinds.items()}
     at_of = _from_epoch if connection.vendor == "postgresql" else converter(Event, "occurred_at")
 
     properties_of = converter(Event, "properties")
-    query, params = _paired_query(workspace_id, kinds, partner_ids)
+    query, params = _paired_query(workspace_id, kinds, partner_ids, ordered=ordered)
     with reading_cursor() as cursor:
         cursor.execute(query, params)
         while rows := cursor.fetchmany(20_000):
@@ -239,13 +253,21 @@ def _figure_rows(cells: Mapping[Cell, Decimal]) -> list[list[object]]:
 
 
 def rebuild_pairs(
-    workspace_id: int, kinds: Mapping[str, EventKind], *, into: str, flush: int = 100_000
+    workspace_id: int,
+    kinds: Mapping[str, EventKind],
+    *,
+    into: str,
+    partner_ids: Sequence[int] | None = None,
+    flush: int = 100_000,
 ) -> None:
-    """The paired intervals and figures of every partner, for a rebuild: the events that pair stream past
-    once, sorted by partner, each partner's paired when the next begins; the intervals are appended to
-    the workspace's (emptied) ``PairedInterval`` rows, the figures to the table ``into`` — one row per
-    partner and day: (partner_id, day, *``columns.PAIRED_COLUMNS``) — every ``flush`` intervals (memory
-    stays bounded). The rebuild then writes the figures into ``PartnerDay`` with the rest of each row."""
+    """The paired intervals and figures of every partner (or of these), for a rebuild: the events that
+    pair stream past once, sorted by partner, each partner's paired when the next begins; the intervals
+    are appended to the workspace's (emptied) ``PairedInterval`` rows, the figures to the table ``into`` —
+    one row per partner and day: (partner_id, day, *``columns.PAIRED_COLUMNS``) — every ``flush``
+    intervals (memory stays bounded). The rebuild then writes the figures into ``PartnerDay`` with the
+    rest of each row. (PostgreSQL pairs most partners in SQL instead: ``pairs_sql``.)"""
+    if partner_ids is not None and not partner_ids:
+        return
     intervals: list[tuple[int, str, datetime.date, int]] = []
     cells: dict[Cell, Decimal] = {}
 
@@ -262,7 +284,7 @@ def rebuild_pairs(
 
     current: int | None = None
     items: list[pairing.Item] = []
-    for partner_id, item in _items(workspace_id, kinds, None):
+    for partner_id, item in _items(workspace_id, kinds, partner_ids, ordered=True):
         if partner_id != current:
             if current is not None:
                 done(current, items)

@@ -32,7 +32,7 @@ from openprm.activity.models import (
     RollupPending,
     RollupState,
 )
-from openprm.activity.rollups import columns
+from openprm.activity.rollups import columns, pairs_sql
 from openprm.activity.rollups.deltas import DETRACTOR, PROMOTER, SURVEY_TYPE, Cell, workspace_kinds
 from openprm.activity.rollups.months import months_rebuild
 from openprm.activity.rollups.pairs import rebuild_pairs
@@ -282,7 +282,12 @@ def rollups_rebuild(*, workspace_id: int) -> int:
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608
             _paired_table(cursor)
-        rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE)
+        if postgres:  # the database pairs every partner but those only Python can (``pairs_sql``)
+            python_ids = pairs_sql.python_partners(workspace_id, kinds)
+            pairs_sql.insert_pairs(workspace_id, kinds, into=PAIRED_TABLE, skip=python_ids)
+            rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE, partner_ids=python_ids)
+        else:
+            rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE)
         with connection.cursor() as cursor:
             if postgres:  # the planner's estimate of the paired figures (temporary tables are never analyzed)
                 cursor.execute(f"ANALYZE {PAIRED_TABLE}")
