@@ -167,6 +167,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error(request, exc.status_code, CODES.get(exc.status_code, "error"), str(exc.message), **extra)
 
 
+api.add_router("/", "openprm.core.jobs_api.router")
 api.add_router("/", "openprm.accounts.api.router")
 api.add_router("/", "openprm.partners.api.router")
 api.add_router("/", "openprm.deals.api.router")

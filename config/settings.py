@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -227,18 +228,27 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = os.environ.get("PRM_FROM_EMAIL", "OpenPRM <noreply@openprm.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Job queue (prm worker): huey, on a SQLite file shared by the web processes and the worker.
+# Job queue (prm worker): huey, on a SQLite file shared by the web processes and the worker (embedded:
+# `make run` needs nothing else). PRM_REDIS_URL (redis://host:6379/0) puts the queue on Redis instead, for
+# several workers on one or more machines sharing the database: each periodic run is claimed once
+# (core.jobruns). PRM_QUEUE_NAME names the queue (its Redis keys; one per installation sharing a Redis).
 # PRM_QUEUE_IMMEDIATE=true runs jobs inline instead (tests, single-process development).
 # Jobs are built on openprm.core.tasks; every periodic job is in config/tasks.py (the one schedule).
-HUEY = {
-    "huey_class": "huey.SqliteHuey",
-    "name": "openprm",
+PRM_REDIS_URL = os.environ.get("PRM_REDIS_URL", "")
+HUEY: dict[str, Any] = {
+    "huey_class": "openprm.core.jobqueue.SqliteQueue",
+    "name": os.environ.get("PRM_QUEUE_NAME") or "openprm",
     "filename": os.environ.get("PRM_QUEUE_FILE") or str(VAR_DIR / "queue.sqlite3"),
     "immediate": env_bool("PRM_QUEUE_IMMEDIATE"),
     "results": False,
     "utc": True,
     "consumer": {"workers": int(os.environ.get("PRM_QUEUE_WORKERS", "2")), "worker_type": "thread"},
 }
+if PRM_REDIS_URL:
+    del HUEY["filename"]
+    HUEY.update({"huey_class": "openprm.core.jobqueue.RedisQueue", "url": PRM_REDIS_URL})
+# Job runs (the Jobs page, /api/v1/jobs/runs) older than this many days are pruned daily.
+PRM_JOB_RUNS_KEEP_DAYS = int(os.environ.get("PRM_JOB_RUNS_KEEP_DAYS", "30"))
 
 # Server (prm serve).
 PRM_BIND = os.environ.get("PRM_BIND", "127.0.0.1:8000")

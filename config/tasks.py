@@ -13,6 +13,7 @@ from huey import crontab
 
 from openprm.activity.rollups import rollups_workspaces_behind
 from openprm.activity.tasks import fold_rollups
+from openprm.core.jobruns import run_prune
 from openprm.core.outbox import deliver_outbox, outbox_workspaces_due
 from openprm.core.tasks import periodic_job, workspace_ids
 from openprm.deals.tasks import expire_protection_windows
@@ -41,3 +42,9 @@ def outbox_catch_up() -> int:
 def metrics_monthly_close() -> int:
     """Monthly on the 1st at 02:17 UTC: close last month's metrics in every workspace (idempotent)."""
     return sum(close_last_month.call_local(workspace_id) for workspace_id in workspace_ids())
+
+
+@periodic_job(crontab(hour="3", minute="41"))
+def jobs_prune_runs() -> int:
+    """Daily at 03:41 UTC: delete job runs older than PRM_JOB_RUNS_KEEP_DAYS (30 days by default)."""
+    return run_prune()

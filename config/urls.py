@@ -7,6 +7,7 @@ from openprm.core.health import health
 urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("openprm.accounts.urls")),
+    path("settings/", include("openprm.core.urls")),  # the installation's admin pages: Jobs
     path("partners/", include("openprm.partners.urls")),
     path("deals/", include("openprm.deals.urls")),
     path("activity/", include("openprm.activity.urls")),

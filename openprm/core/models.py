@@ -151,3 +151,63 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class JobRun(models.Model):
+    """One run of a background job (``core.jobruns``): every periodic run, and the on-demand workspace
+    jobs that failed or did work. Listed for admins on the Jobs page and ``/api/v1/jobs/runs``.
+
+    Not a tenant model behind the scoped manager: periodic runs belong to the installation (no
+    workspace), and the worker writes rows outside any scope. Reads go through ``jobruns.run_list``,
+    which shows an admin their workspace's runs and the installation's, never another workspace's.
+
+    A periodic run's row is also its claim: one non-skipped row per (job, scheduled minute, attempt)
+    across every worker sharing the database (the unique constraint below); a worker that loses the
+    race records a ``skipped`` row instead and does not run the job."""
+
+    class Kind(models.TextChoices):
+        PERIODIC = "periodic", "Periodic"
+        WORKSPACE = "workspace", "Workspace job"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        RETRYING = "retrying", "Failed, will retry"
+        SKIPPED = "skipped", "Skipped (another worker ran it)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    job = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scheduled_for = models.DateTimeField(null=True, blank=True)  # periodic: the minute the schedule fired
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    result_count = models.BigIntegerField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "scheduled_for", "attempt"],
+                condition=models.Q(kind="periodic") & ~models.Q(status="skipped"),
+                name="core_jobrun_one_claim",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["started_at"], name="core_jobrun_started"),
+            models.Index(fields=["job", "started_at"], name="core_jobrun_job_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return None if self.finished_at is None else (self.finished_at - self.started_at).total_seconds()

@@ -14,12 +14,21 @@
 * **One schedule**: periodic jobs are declared with ``@periodic_job`` in ``config/tasks.py`` only
   (``SCHEDULE_MODULE``); apps' ``tasks`` modules hold on-demand jobs. ``load_jobs()`` imports both, as
   the worker must before it starts: huey's autodiscovery finds apps' ``tasks`` modules, not ``config``.
-  One decorator for every periodic job is also the one place to add a cross-worker lock when several
-  workers share a Redis queue (each would otherwise run the schedule).
+* **Runs recorded, once per minute across workers** (``core.jobruns``): ``@periodic_job`` claims each
+  (job, scheduled minute) before running it — several workers sharing a Redis queue each enqueue the
+  schedule, one runs it, the others record ``skipped`` — and records every run (start, end, status,
+  error, the count the job returned). ``@workspace_task`` records a run when it fails, does work or is
+  a retry; not the empty wake-ups. ``call_local`` (a job run inside another, e.g. a catch-up's loop over
+  workspaces) records nothing of its own: the run around it does.
+* **Retries with backoff**: a failed workspace job is retried ``RETRIES`` times, ``RETRY_DELAY`` seconds
+  after the first failure and ``RETRY_BACKOFF`` times longer after each next one (30 s, 2 min, 8 min),
+  each attempt recorded. A periodic job retries likewise, except one that runs every minute: its next
+  run a minute later is its retry.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import threading
 import time
@@ -29,19 +38,25 @@ from importlib import import_module
 from typing import Any, Generic, TypeVar
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from openprm.core import jobqueue, jobruns
 from openprm.core.actors import Actor
 from openprm.core.models import Workspace
 from openprm.core.scoping import AccessScope, scope
 
 SCHEDULE_MODULE = "config.tasks"  # the one schedule: every periodic job, with its crontab
 
+RETRIES = 3  # attempts after the first, for a job that fails
+RETRY_DELAY = 30  # seconds before the first retry...
+RETRY_BACKOFF = 4  # ...and this many times longer before each next one: 30 s, 2 min, 8 min
+
 R = TypeVar("R")
 
 _TASKS: dict[str, WorkspaceTask[Any]] = {}
-_PERIODIC: dict[str, Callable[[], Any]] = {}
+_PERIODIC: dict[str, jobruns.PeriodicJob] = {}
 _loaded = threading.Event()
 
 
@@ -67,8 +82,30 @@ class WorkspaceTask(Generic[R]):
             with workspace_scope(workspace_id):
                 return fn(workspace_id, *args, **kwargs)
 
+        @functools.wraps(fn)
+        def recorded(workspace_id: int, *args: Any, task: Any = None, **kwargs: Any) -> R:
+            attempt, started = _attempt(task, RETRIES), timezone.now()
+            try:
+                result = run(workspace_id, *args, **kwargs)
+            except Exception as exc:
+                jobruns.run_record(
+                    job=self.name,
+                    workspace_id=workspace_id,
+                    started_at=started,
+                    attempt=attempt,
+                    error=exc,
+                    retrying=_will_retry(task),
+                )
+                raise
+            jobruns.run_record(
+                job=self.name, workspace_id=workspace_id, started_at=started, attempt=attempt, result=result
+            )
+            return result
+
         self._run = run
-        self.huey_task = db_task()(run)
+        self.huey_task = db_task(
+            retries=RETRIES, retry_delay=RETRY_DELAY, retry_backoff=RETRY_BACKOFF, context=True
+        )(recorded)
         self._scheduled: dict[int, float] = {}  # workspace → when this process last scheduled a delayed run
 
     def call_local(self, workspace_id: int, *args: Any, **kwargs: Any) -> R:
@@ -137,12 +174,57 @@ def workspace_task(fn: Callable[..., R]) -> WorkspaceTask[R]:
     return task
 
 
-def periodic_job(cron: Callable[..., bool]) -> Callable[[Callable[[], R]], Any]:
-    """Declare a periodic job (in ``config/tasks.py`` only): ``cron`` is a ``huey.crontab``."""
+def _attempt(task: Any, retries: int) -> int:
+    """Which attempt this is (1 = the first run): huey counts the retries left down from ``retries``."""
+    return 1 if task is None else max(retries - int(task.retries), 0) + 1
+
+
+def _will_retry(task: Any) -> bool:
+    """Whether huey retries the task after this failure (retries left; never when run inline by hand)."""
+    return task is not None and int(task.retries) > 0
+
+
+def periodic_job(
+    cron: Callable[..., bool], *, retries: int | None = None
+) -> Callable[[Callable[[], R]], Any]:
+    """Declare a periodic job (in ``config/tasks.py`` only): ``cron`` is a ``huey.crontab``.
+
+    Each run is claimed for its scheduled minute (once across every worker) and recorded; a failed run is
+    retried ``retries`` times with backoff — by default ``RETRIES``, or none for a job that runs every
+    minute (its next run is its retry)."""
+    parsed = jobruns.Cron.of(cron)
+    if retries is None:
+        retries = 0 if parsed is not None and parsed.every_minute else RETRIES
 
     def decorate(fn: Callable[[], R]) -> Any:
-        _PERIODIC[f"{fn.__module__}.{fn.__name__}"] = fn
-        return db_periodic_task(cron)(fn)
+        name = f"{fn.__module__}.{fn.__name__}"
+        total = retries
+
+        @functools.wraps(fn)
+        def claimed(*, scheduled_for: str | None = None, task: Any = None) -> R | None:
+            slot = (
+                datetime.datetime.fromisoformat(scheduled_for)
+                if scheduled_for
+                else jobqueue.slot_start(timezone.now())  # run by hand (`huey` call, tests)
+            )
+            run = jobruns.run_claim(job=name, scheduled_for=slot, attempt=_attempt(task, total))
+            if run is None:
+                return None  # another worker has this minute
+            try:
+                result = fn()
+            except Exception as exc:
+                jobruns.run_finish(run, error=exc, retrying=_will_retry(task))
+                raise
+            jobruns.run_finish(run, result=result)
+            return result
+
+        _PERIODIC[name] = jobruns.PeriodicJob(name=name, fn=fn, cron=cron, retries=total)
+        kwargs: dict[str, Any] = {
+            "retries": total,
+            "retry_delay": RETRY_DELAY,
+            "retry_backoff": RETRY_BACKOFF,
+        }
+        return db_periodic_task(cron, context=True, **kwargs)(claimed)
 
     return decorate
 
@@ -172,9 +254,14 @@ def enqueue_after_commit(name: str, *, workspace_id: int) -> None:
     transaction.on_commit(lambda: job(name).delay(workspace_id))
 
 
-def periodic_jobs() -> dict[str, Callable[[], Any]]:
+def periodic_jobs() -> dict[str, jobruns.PeriodicJob]:
     """Every periodic job declared (after ``load_jobs``), by ``<module>.<function>``."""
     return dict(sorted(_PERIODIC.items()))
+
+
+def job_names() -> list[str]:
+    """Every job's name, periodic and on-demand (after ``load_jobs``): the Jobs page's filter."""
+    return sorted({*_PERIODIC, *_TASKS})
 
 
 def workspace_ids() -> list[int]:

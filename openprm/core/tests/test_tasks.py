@@ -65,6 +65,7 @@ def test_the_schedule_lists_exactly_the_periodic_jobs() -> None:
         "config.tasks.deals_expire_protection",
         "config.tasks.outbox_catch_up",
         "config.tasks.metrics_monthly_close",
+        "config.tasks.jobs_prune_runs",
     }
     assert schedule.__name__ == SCHEDULE_MODULE
     assert set(periodic_jobs()) == expected
@@ -74,6 +75,7 @@ def test_the_schedule_lists_exactly_the_periodic_jobs() -> None:
     assert minutes_run(schedule.rollups_catch_up.task_class) == list(range(60)) * 2
     assert minutes_run(schedule.outbox_catch_up.task_class) == list(range(60)) * 2
     assert minutes_run(schedule.deals_expire_protection.task_class) == [7, 7]
+    assert minutes_run(schedule.jobs_prune_runs.task_class, hours=24) == [41]
     for name in expected:
         doc = getattr(schedule, name.rsplit(".", 1)[1]).__doc__
         assert doc and doc.strip(), name
