@@ -39,7 +39,10 @@ def _empty_cache():  # type: ignore[no-untyped-def]
     previous test cached for it would leak into the next."""
     from django.core.cache import cache
 
+    from openprm.metrics.dataversion import clear_cache
+
     cache.clear()
+    clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -105,3 +105,23 @@ class MetricSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} · partner {self.partner_id}"
+
+
+class DataChange(models.Model):
+    """A committed transaction that changed a tracked table (``metrics.dataversion``): written by database
+    triggers only, counted into the data version, folded into :class:`DataVersion` now and then."""
+
+    xid = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.xid)
+
+
+class DataVersion(models.Model):
+    """The changes already folded into the data version (one row, ``id`` 1; ``metrics.dataversion``)."""
+
+    id = models.IntegerField(primary_key=True)
+    folded = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.folded)

@@ -22,7 +22,6 @@ dimension's) still counts the internal metric. :func:`scorecard_table` carries n
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import datetime
 from collections import defaultdict
@@ -37,7 +36,7 @@ from django.utils import timezone
 from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
 from openprm.core.scoping import scope
-from openprm.metrics import figures
+from openprm.metrics import dataversion, figures
 from openprm.metrics.engine import Table, Value
 from openprm.metrics.periods import Period
 from openprm.partners.filters import PartnerFilters
@@ -46,9 +45,10 @@ from openprm.scorecards import scoring, tiers
 from openprm.scorecards.models import Target, TierCriterion
 from openprm.scorecards.scoring import Config, DimensionScore, MetricScore
 from openprm.scorecards.selectors.config import config_for
+from openprm.scorecards.selectors.peers import NO_VALUE, peer_scores, peer_table
+from openprm.scorecards.selectors.peers import value_of as _value
 from openprm.scorecards.tiers import Recommendation
 
-NO_VALUE = Value(None)
 KEY_FIGURES = ("won_revenue", "pipeline_value", "win_rate")
 """Figures every scorecard row carries next to the scores."""
 
@@ -194,13 +194,6 @@ class _Program:
     rules: dict[int, list[tiers.TierRule]]  # partner -> the program's tiers with the partner's checks
 
 
-def _value(value: Value) -> Decimal | None:
-    raw = value.value
-    if raw is None or isinstance(raw, datetime.date):
-        return None
-    return raw if isinstance(raw, Decimal) else Decimal(str(raw))
-
-
 def _score_programs(
     *,
     peers: Actor,
@@ -223,56 +216,37 @@ def _score_programs(
     ]
     keys = list(dict.fromkeys([k for c in configs.values() for k in c.keys] + list(extra) + judged))
     members = sorted({pid for p in programs for pid in enrolments.members.get(p, [])})
-    table = figures.metric_table(actor=peers, keys=keys, period=period, partners=members, totals=False)
+    table = peer_table(peers, keys, period, members)
     targets = effective_targets(period.key, enrolments, members)
     out: dict[int | None, _Program] = {}
     for program_id in programs:
         config = configs[program_id]
         ids = enrolments.members.get(program_id, [])
-        pct = {
-            key: scoring.percentiles(
-                {pid: _value(table.value(pid, key)) for pid in ids}, lower=scoring.lower_is_better(key)
-            )
-            for key in config.keys
-        }
+        peer = dataversion.cached(
+            peers.workspace_id,
+            ("scorecards.peers", program_id, period.key, tuple(keys), tuple(ids)),
+            lambda config=config, ids=ids: peer_scores(config, ids, table, targets),  # type: ignore[misc]
+        )
         scored: dict[int, scoring.Scored] = {}
         specs = [spec for d in config.dimensions for spec in d.metrics]
         for pid in ids:
-            row, own, shares = table.rows.get(pid, {}), targets[pid], {k: p.get(pid) for k, p in pct.items()}
             if full is None or pid in full:
+                row, own = table.rows.get(pid, {}), targets[pid]
                 explained = {
                     s.key: scoring.score_metric(
                         s,
                         value=row.get(s.key, NO_VALUE).value,
                         missing=row.get(s.key, NO_VALUE).missing,
                         target=own.get(s.key),
-                        percentile=shares[s.key],
+                        percentile=peer.shares[s.key].get(pid),
                         cap=config.cap,
                     )
                     for s in specs
                 }
                 scored[pid] = scoring.weigh(config, explained)
             else:  # a peer: its overall score only
-                scores = {
-                    s.key: scoring.score_only(
-                        s,
-                        value=row.get(s.key, NO_VALUE).value,
-                        missing=row.get(s.key, NO_VALUE).missing,
-                        target=own.get(s.key),
-                        percentile=shares[s.key],
-                        cap=config.cap,
-                    )
-                    for s in specs
-                }
-                scored[pid] = scoring.Scored(scoring.overall_only(config, scores), [])
-        overalls = sorted(o for o in (x.overall for x in scored.values()) if o is not None)
-        # rank = 1 + how many scored higher (ties share a rank)
-        ranks = {
-            pid: 1 + len(overalls) - bisect.bisect_right(overalls, x.overall)
-            for pid, x in scored.items()
-            if x.overall is not None
-        }
-        out[program_id] = _Program(program_id, config, ids, scored, ranks, {})
+                scored[pid] = scoring.Scored(peer.overall[pid], [])
+        out[program_id] = _Program(program_id, config, ids, scored, peer.ranks, {})
     _judge_tiers(peers=peers, period=period, programs=out, table=table, criteria=criteria, full=full)
     return out, table
 
