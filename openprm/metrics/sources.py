@@ -101,17 +101,9 @@ def _activity_fetch(
                 out.setdefault(partner_id, {})[name] = day
             total[name] = max(days.values(), default=None)
         elif kind == "active":
-            window, _, metrics = argument.partition(":")
-            days = activity_read.last_days(
-                workspace_id,
-                metrics=metrics.split("|"),
-                on_or_before=period.end,
-                since=period.end - datetime.timedelta(days=int(window) - 1),
-                partner_ids=partner_ids,
-            )
-            for partner_id in days:
-                out.setdefault(partner_id, {})[name] = 1
-            total[name] = len(days)
+            active = _active(workspace_id, partner_ids, [period], name, per_partner=True)[period.key]
+            for key, active_values in active.items():
+                (total if key == TOTAL else out.setdefault(key, {})).update(active_values)
         elif kind == "stock":
             if stocks is None:  # every stock input in one read
                 wanted = sorted(n.partition(":")[2] for n in names if n.startswith("stock:"))
@@ -202,32 +194,23 @@ def _activity_series(
                 if partner_id != TOTAL:
                     _add(fetched.setdefault(partner_id, {}), name, value)
                 _add(fetched.setdefault(TOTAL, {}), name, value)
-    carried_kinds = ("last", "active", "stock")
-    rest = {n for n in names if ":" in n and n.partition(":")[0] not in carried_kinds}
-    ends = {p.key: p.end for p in periods}
+    carried_kinds = ("last", "stock")
+    rest = {n for n in names if ":" in n and n.partition(":")[0] not in (*carried_kinds, "active")}
+    for name in sorted(n for n in names if n.startswith("active:")):
+        for active_period, found_active in _active(
+            workspace_id, partner_ids, periods, name, per_partner=per_partner
+        ).items():
+            for key, active_values in found_active.items():
+                out[active_period].setdefault(key, {}).update(active_values)
     for name in sorted(n for n in names if n.partition(":")[0] in carried_kinds):
         kind, _, argument = name.partition(":")
-        window = 0
-        if kind == "active":  # whether the latest day is within the window: per partner whatever is asked
-            window_text, _, argument = argument.partition(":")
-            window = int(window_text)
-        grouped = per_partner or kind == "active"
-        carried, months = _carried_reads(
-            workspace_id,
-            partner_ids,
-            kind,
-            argument,
-            first,
-            end,
-            "partner_month" if grouped else "month",
-            since=first - datetime.timedelta(days=window) if kind == "active" else None,
-        )
-        if not grouped:  # the whole set's latest day, or stock, before the first period
+        carried, months = _carried_reads(workspace_id, partner_ids, kind, argument, first, end, by)
+        if not per_partner:  # the whole set's latest day, or stock, before the first period
             before_values = list(carried.values())
             carried = {TOTAL: _combine(kind, before_values) if before_values else None}
         by_month: dict[datetime.date, dict[int, Any]] = defaultdict(dict)
         for key, value in months.items():
-            partner_id, month = (int(key[0]), key[1]) if grouped else (TOTAL, key)
+            partner_id, month = (int(key[0]), key[1]) if per_partner else (TOTAL, key)
             by_month[month][partner_id] = value
         month = _month(first)
         while month <= end:
@@ -240,7 +223,7 @@ def _activity_series(
             period_key = of_month.get(month)
             following = (month + datetime.timedelta(days=32)).replace(day=1)
             if period_key is not None and of_month.get(following) != period_key:  # the period's last month
-                _emit(out[period_key], name, kind, carried, ends[period_key], window, per_partner)
+                _emit(out[period_key], name, kind, carried)
             month = following
     if rest:
         for p in periods:
@@ -257,17 +240,15 @@ def _carried_reads(
     first: datetime.date,
     end: datetime.date,
     by: activity_read.By,
-    since: datetime.date | None = None,
 ) -> tuple[dict[int, Any], dict[Any, Any]]:
-    """What a carried-forward input starts from (per partner, before ``first``; latest days only from
-    ``since`` when older ones do not matter) and its month groups from ``first`` to ``end``: the latest
-    days (``last``, ``active``) or the sums (``stock``)."""
+    """What a carried-forward input starts from (per partner, before ``first``) and its month groups from
+    ``first`` to ``end``: the latest days (``last``) or the sums (``stock``)."""
     before = first - datetime.timedelta(days=1)
     if kind != "stock":
         metrics = argument.split("|")
         carried: dict[int, Any] = dict(
             activity_read.last_days(
-                workspace_id, metrics=metrics, on_or_before=before, since=since, partner_ids=partner_ids
+                workspace_id, metrics=metrics, on_or_before=before, partner_ids=partner_ids
             )
         )
         months: dict[Any, Any] = activity_read.last_days_by(
@@ -286,15 +267,7 @@ def _carried_reads(
     )
 
 
-def _emit(
-    fetched: Fetched,
-    name: str,
-    kind: str,
-    carried: dict[int, Any],
-    period_end: datetime.date,
-    window: int,
-    per_partner: bool,
-) -> None:
+def _emit(fetched: Fetched, name: str, kind: str, carried: dict[int, Any]) -> None:
     """A carried-forward input at a period's end, as the per-period fetch gives it."""
     total = fetched.setdefault(TOTAL, {})
     if kind == "last":
@@ -303,13 +276,6 @@ def _emit(
             if partner_id != TOTAL:
                 fetched.setdefault(partner_id, {})[name] = day
         total[name] = max(live.values(), default=None)
-    elif kind == "active":
-        since = period_end - datetime.timedelta(days=window)
-        active = [k for k, day in carried.items() if day is not None and day > since]
-        if per_partner:
-            for partner_id in active:
-                fetched.setdefault(partner_id, {})[name] = 1
-        total[name] = len(active)
     else:
         for partner_id, value in carried.items():
             if not value:
@@ -317,6 +283,29 @@ def _emit(
             if partner_id != TOTAL:
                 fetched.setdefault(partner_id, {})[name] = value
             _add(total, name, value)
+
+
+def _active(
+    workspace_id: int, partner_ids: Sequence[int], periods: Sequence[Period], name: str, *, per_partner: bool
+) -> dict[str, Fetched]:
+    """``active:<window>:<m1>|<m2>…`` at the end of each period, per period key: 1 per partner with a day
+    on which any of the metrics is non-zero within the window's days up to the period's end (with
+    ``per_partner``), their count under TOTAL; one read for all the periods."""
+    window, _, metrics = name.removeprefix("active:").partition(":")
+    found = activity_read.active_at(
+        workspace_id,
+        metrics=metrics.split("|"),
+        ends={p.end for p in periods},
+        window=int(window),
+        partner_ids=partner_ids,
+    )
+    out: dict[str, Fetched] = {}
+    for period in periods:
+        active = found[period.end]
+        fetched: Fetched = {partner_id: {name: 1} for partner_id in active} if per_partner else {}
+        fetched[TOTAL] = {name: len(active)}
+        out[period.key] = fetched
+    return out
 
 
 def _underlying(name: str) -> list[str]:

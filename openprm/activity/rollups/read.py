@@ -336,15 +336,7 @@ def _last_days(
     own, extra = _split(metrics)
     if not own and not extra:
         return {}
-    conditions = [f"t.{c} > 0" for c in own]
-    condition_params: list[Any] = []
-    for name in extra:
-        if _postgres():
-            conditions.append("CAST(t.extra ->> %s AS numeric) > 0")
-            condition_params.append(name)
-        else:
-            conditions.append("json_extract(t.extra, %s) > 0")
-            condition_params.append(f'$."{name}"')
+    positive, positive_params = _positive(own, extra)
     table = connection.ops.quote_name(columns.TABLE)
     where, params = _where(workspace_id, since, on_or_before)
     group = _group(by)
@@ -353,11 +345,119 @@ def _last_days(
     for partner_sql, partner_params in _partner_parts(partner_ids):
         query = (
             f"SELECT {', '.join(group)}, MAX(t.day) FROM {table} AS t "  # noqa: S608
-            f"WHERE {where}{partner_sql} AND ({' OR '.join(conditions)}) GROUP BY {positions}"
+            f"WHERE {where}{partner_sql} AND {positive} GROUP BY {positions}"
         )
-        for *parts, day in _rows(query, [*params, *partner_params, *condition_params]):
+        for *parts, day in _rows(query, [*params, *partner_params, *positive_params]):
             found[_key(by, parts)] = _day(day)
     return found
+
+
+def _positive(own: Sequence[str], extra: Sequence[str]) -> tuple[str, list[Any]]:
+    """The SQL condition (and its parameters) that any of the columns or ``extra`` metrics is above 0."""
+    conditions = [f"t.{c} > 0" for c in own]
+    params: list[Any] = []
+    for name in extra:
+        if _postgres():
+            conditions.append("CAST(t.extra ->> %s AS numeric) > 0")
+            params.append(name)
+        else:
+            conditions.append("json_extract(t.extra, %s) > 0")
+            params.append(f'$."{name}"')
+    return f"({' OR '.join(conditions)})", params
+
+
+def active_at(
+    workspace_id: int,
+    *,
+    metrics: Collection[str],
+    ends: Collection[datetime.date],
+    window: int,
+    partner_ids: Collection[int] | None = None,
+) -> dict[datetime.date, set[int]]:
+    """Per day of ``ends``, the partners with a day among the ``window`` days up to it (itself included)
+    on which any of the metrics is above 0 (the active partners at each period's end), in two queries
+    for any number of ends: the ``PartnerMonth`` rows of every month the windows touch — a month lying
+    wholly inside a window makes its partners active there — then, only for the partners not active by
+    whole months and with activity in an edge month, the edge days from ``PartnerDay``. Metrics whose
+    month sums may hide a day's (amounts, ``extra`` types) read every window's days."""
+    found: dict[datetime.date, set[int]] = {end: set() for end in ends}
+    own, extra = _split(metrics)
+    if window < 1 or (not own and not extra) or (partner_ids is not None and not partner_ids):
+        return found
+    by_months = not extra and not any(c in columns.DECIMAL_COLUMNS for c in own)
+    pieces = {
+        end: _pieces(datetime.date.fromordinal(max(1, end.toordinal() - window + 1)), end) for end in found
+    }
+    (positive, positive_params), (scope_sql, scope_params) = _positive(own, extra), _scope(workspace_id)
+    where = f"t.workspace_id = %s AND {positive}{scope_sql}"
+    where_params = [workspace_id, *positive_params, *scope_params]
+    months: dict[datetime.date, set[int]] = defaultdict(set)
+    if by_months:
+        touched = sorted({lo.replace(day=1) for each in pieces.values() for lo, _ in each})
+        table = connection.ops.quote_name(PartnerMonth._meta.db_table)
+        for partner_sql, partner_params in _partner_parts(partner_ids):
+            query = (
+                f"SELECT t.partner_id, t.month FROM {table} AS t WHERE {where} "  # noqa: S608
+                f"AND t.month >= %s AND t.month <= %s{partner_sql}"
+            )
+            for partner_id, month in _rows(query, [*where_params, touched[0], touched[-1], *partner_params]):
+                months[_day(month)].add(int(partner_id))
+    edges: dict[tuple[datetime.date, datetime.date], set[int] | None] = {}  # None: every partner
+    waiting: dict[tuple[datetime.date, datetime.date], list[datetime.date]] = defaultdict(list)
+    everyone = None if partner_ids is None else {int(p) for p in partner_ids}
+    for end, each in pieces.items():
+        whole = [lo for lo, hi in each if lo.day == 1 and hi.day == calendar.monthrange(hi.year, hi.month)[1]]
+        found[end].update(*(months.get(lo, ()) for lo in whole))  # empty unless by_months
+        for lo, hi in each if not by_months else [p for p in each if p[0] not in whole]:
+            wanted = months.get(lo.replace(day=1), set()) - found[end] if by_months else everyone
+            if wanted is None or wanted:
+                current = edges.get((lo, hi), set())
+                edges[(lo, hi)] = None if wanted is None or current is None else current | wanted
+                waiting[(lo, hi)].append(end)
+    for edge, partner_id in _edge_days(where, where_params, edges):
+        for end in waiting[edge]:
+            found[end].add(partner_id)
+    return found
+
+
+def _pieces(start: datetime.date, end: datetime.date) -> list[tuple[datetime.date, datetime.date]]:
+    """The days ``start``..``end`` split at month boundaries: (first, last) of each piece."""
+    out = []
+    while start <= end:
+        following = _next_month(start)
+        out.append((start, end if following is None else min(end, following - datetime.timedelta(days=1))))
+        if following is None:
+            break
+        start = following
+    return out
+
+
+def _edge_days(
+    where: str, where_params: list[Any], edges: dict[tuple[datetime.date, datetime.date], set[int] | None]
+) -> Iterator[tuple[tuple[datetime.date, datetime.date], int]]:
+    """(edge, partner) for the partners of each edge (None: all of them) with a day inside it meeting
+    ``where``: one query, a ``UNION ALL`` branch per edge."""
+    if not edges:
+        return
+    table = connection.ops.quote_name(columns.TABLE)
+    order = list(edges)
+    branches, params = [], []
+    listed = (
+        " AND t.partner_id = ANY(%s::bigint[])"
+        if _postgres()
+        else " AND t.partner_id IN (SELECT value FROM json_each(%s))"
+    )
+    for number, (lo, hi) in enumerate(order):
+        partners = edges[(lo, hi)]
+        branches.append(
+            f"SELECT DISTINCT {number}, t.partner_id FROM {table} AS t WHERE {where} "  # noqa: S608
+            f"AND t.day >= %s AND t.day <= %s{'' if partners is None else listed}"
+        )
+        params += [*where_params, lo, hi]
+        if partners is not None:  # a PostgreSQL array literal or a JSON array: the same text
+            params.append(("{%s}" if _postgres() else "[%s]") % ",".join(map(str, sorted(partners))))
+    for number, partner_id in _rows(" UNION ALL ".join(branches), params):
+        yield order[int(number)], int(partner_id)
 
 
 def gauge_ends(
