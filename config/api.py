@@ -169,6 +169,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", "openprm.core.jobs_api.router")
 api.add_router("/", "openprm.accounts.api.router")
+api.add_router("/", "openprm.notifications.api.router")
 api.add_router("/", "openprm.partners.api.router")
 api.add_router("/", "openprm.deals.api.router")
 api.add_router("/", "openprm.activity.api.router")

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "axes",
     "openprm.core",
     "openprm.accounts",
+    "openprm.notifications",
     "openprm.partners",
     "openprm.deals",
     "openprm.activity",

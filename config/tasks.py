@@ -48,3 +48,11 @@ def metrics_monthly_close() -> int:
 def jobs_prune_runs() -> int:
     """Daily at 03:41 UTC: delete job runs older than PRM_JOB_RUNS_KEEP_DAYS (30 days by default)."""
     return run_prune()
+
+
+@periodic_job(crontab(hour="7", minute="3"))
+def notifications_daily_digest() -> int:
+    """Daily at 07:03 UTC: e-mail each user who chose a digest what they were notified of since the last."""
+    from openprm.notifications.tasks import send_digests
+
+    return sum(send_digests.call_local(workspace_id) for workspace_id in workspace_ids())

@@ -19,5 +19,6 @@ urlpatterns = [
     path("r/<str:code>", track_redirect, name="track_redirect"),
     path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),
+    path("notifications/", include("openprm.notifications.urls")),
     path("import/", include("openprm.integrations.urls")),
 ]

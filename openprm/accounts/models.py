@@ -152,6 +152,11 @@ class Notification(TimestampedModel):
     partner = models.ForeignKey(
         "partners.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # What it is about (``notifications.notify`` sets these; ``kind`` e.g. "deal.approved"), how urgent
+    # ("info", "warning", "critical"), and the key that groups repeats of one thing into one message.
+    kind = models.CharField(max_length=60, blank=True)
+    severity = models.CharField(max_length=10, default="info")
+    group_key = models.CharField(max_length=200, blank=True)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     link = models.CharField(max_length=300, blank=True)

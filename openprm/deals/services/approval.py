@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from openprm.accounts.models import Membership, Notification
+from openprm.accounts.models import Membership
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, audited_change
 from openprm.core.models import AuditEntry
@@ -21,6 +21,7 @@ from openprm.core.scoping import unscoped
 from openprm.deals.models import ApprovalStatus, Deal, DealConflict, Outcome
 from openprm.deals.rollups import deals_tracked
 from openprm.deals.selectors import conflict_rival, conflicts_blocking, deals_visible
+from openprm.notifications.services import notify
 
 UNDECIDED = (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO)
 
@@ -34,24 +35,24 @@ class OpenConflicts(ValidationError):
         self.summary = message
 
 
-def _notify_partner(deal: Deal, title: str, body: str) -> None:
-    """A notification to the partner's admins and managers and to the rep who registered the deal."""
+def _notify_partner(deal: Deal, kind: str, title: str, body: str, severity: str = "info") -> None:
+    """Tell the partner's admins and managers and the rep who registered the deal (in-app, and by e-mail
+    per their preferences: ``notifications.notify``)."""
     with unscoped():
         user_ids = set(
             Membership.objects.filter(partner_id=deal.partner_id, is_active=True)
             .filter(Q(role__in=["partner_admin", "partner_manager"]) | Q(user_id=deal.registered_by_id))
             .values_list("user_id", flat=True)
         )
-    Notification.objects.bulk_create(
-        Notification(
-            workspace_id=deal.workspace_id,
-            user_id=user_id,
-            partner_id=deal.partner_id,
-            title=title,
-            body=body,
-            link=f"/portal/deals/{deal.public_id}/",
-        )
-        for user_id in sorted(user_ids)
+    notify(
+        workspace_id=deal.workspace_id,
+        kind=kind,
+        severity=severity,
+        title=title,
+        body=body,
+        link=f"/portal/deals/{deal.public_id}/",
+        users=sorted(user_ids),
+        partner_id=deal.partner_id,
     )
 
 
@@ -158,7 +159,9 @@ def deal_approve(
             partner_id=deal.partner_id,
         )
     protected = deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "—"
-    _notify_partner(deal, f"Deal approved: {deal.customer_name}", f"Protected until {protected}.")
+    _notify_partner(
+        deal, "deal.approved", f"Deal approved: {deal.customer_name}", f"Protected until {protected}."
+    )
     return deal
 
 
@@ -169,7 +172,7 @@ def deal_reject(*, actor: Actor, deal: Deal, reason: str) -> Deal:
     if not reason or "\x00" in reason:
         raise ValidationError({"reason": "Give the partner a reason for the rejection."})
     deal = _decide(actor, deal, ApprovalStatus.REJECTED, reason[:2000])
-    _notify_partner(deal, f"Deal rejected: {deal.customer_name}", reason)
+    _notify_partner(deal, "deal.rejected", f"Deal rejected: {deal.customer_name}", reason, "warning")
     return deal
 
 
@@ -182,7 +185,9 @@ def deal_request_info(*, actor: Actor, deal: Deal, message: str) -> Deal:
     deal = _decide(actor, deal, ApprovalStatus.MORE_INFO, message[:2000])
     deal.decided_at = None
     deal.save(update_fields=["decided_at"])
-    _notify_partner(deal, f"More information needed: {deal.customer_name}", message)
+    _notify_partner(
+        deal, "deal.more_info", f"More information needed: {deal.customer_name}", message, "warning"
+    )
     return deal
 
 
@@ -207,6 +212,7 @@ def deals_expire(*, workspace_id: int, now: datetime.datetime | None = None) -> 
                 deal.save(update_fields=["approval_status", "updated_at"])
             _notify_partner(
                 deal,
+                "deal.expired",
                 f"Registration expired: {deal.customer_name}",
                 "The protection window ended without progress. Register it again if it is live.",
             )

@@ -1,0 +1,433 @@
+"""Writes: ``notify`` (the one way any part of the product tells people something), the delivery of what
+it queued (the outbox handler, with an attempt log), the daily digest, read marks, preferences and
+webhook endpoints.
+
+``notify`` runs in the caller's transaction: the in-app rows and the outbox messages of the other
+channels exist if and only if the change they announce does. Per recipient and channel, notifications
+with one ``group_key`` within the group wait (``PRM_NOTIFY_GROUP_WAIT_SECONDS``) become one message: the
+first opens a delivery due at the end of the window, the next ones join it. A delivery is tried from the
+outbox; each try is logged (``DeliveryAttempt``); a failed try queues the next one after the outbox's
+backoff, up to ``PRM_NOTIFY_MAX_ATTEMPTS``; a delivered one is never sent again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from openprm.accounts.models import Membership, Notification
+from openprm.core.actors import Actor
+from openprm.core.audit import audit_record, snapshot
+from openprm.core.models import AuditEntry, OutboxMessage
+from openprm.core.outbox import backoff_seconds, outbox_put
+from openprm.core.permissions import Perm
+from openprm.core.scoping import unscoped
+from openprm.core.tasks import workspace_scope
+from openprm.notifications import channels, conf
+from openprm.notifications.models import (
+    SEVERITIES,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    Preference,
+    WebhookEndpoint,
+)
+
+TOPIC = "notifications.deliver"  # the outbox topic; ``notifications.tasks`` registers ``delivery_send``
+DIGEST_MAX_ITEMS = 200
+
+
+# --- notify -----------------------------------------------------------------------------------------------
+
+
+def _recipients(workspace_id: int, user_ids: Iterable[int], partner_id: int | None) -> list[tuple[int, str]]:
+    """(user id, e-mail) of the active members among ``user_ids``: staff, and users of ``partner_id`` —
+    never a user of another partner (a partner user only hears about their own partner)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return []
+    with unscoped():
+        members = Membership.objects.filter(
+            workspace_id=workspace_id, user_id__in=wanted, is_active=True, user__is_active=True
+        ).values_list("user_id", "user__email", "partner_id")
+        return sorted(
+            {
+                (uid, email)
+                for uid, email, member_of in members
+                if member_of is None or member_of == partner_id
+            }
+        )
+
+
+def _partner_label(partner_id: int | None) -> str:
+    if partner_id is None:
+        return ""
+    with unscoped():  # notifications sit below partners: the name through the app registry
+        partner = apps.get_model("partners", "Partner")
+        return str(partner.objects.filter(pk=partner_id).values_list("name", flat=True).first() or "")
+
+
+def _preferences(workspace_id: int, user_ids: list[int]) -> dict[int, Preference]:
+    found = Preference.objects.filter(workspace_id=workspace_id, user_id__in=user_ids)
+    return {p.user_id: p for p in found}
+
+
+def wants_email_now(preference: Preference | None, severity: str) -> bool:
+    if preference is None:
+        return True
+    severities = preference.severities or SEVERITIES
+    return preference.email and preference.mode == Preference.Mode.IMMEDIATE and severity in severities
+
+
+def _enqueue(
+    *,
+    workspace_id: int,
+    channel: str,
+    target: str,
+    item: dict[str, Any],
+    now: datetime.datetime,
+    group_key: str,
+    user_id: int | None = None,
+    endpoint: WebhookEndpoint | None = None,
+) -> Delivery:
+    """Join the open delivery of this group, recipient and channel, or open one (and its outbox message)."""
+    due = now
+    if group_key:
+        open_ = Delivery.objects.filter(
+            channel=channel,
+            user_id=user_id,
+            endpoint=endpoint,
+            group_key=group_key,
+            digest=False,
+            status=Delivery.Status.PENDING,
+            attempts=0,
+            due_at__gt=now,
+        )
+        if connection.vendor == "postgresql":
+            open_ = open_.select_for_update()
+        joined = open_.order_by("pk").first()
+        if joined is not None:
+            joined.items = [*joined.items, item]
+            joined.save(update_fields=["items", "updated_at"])
+            return joined
+        due = now + datetime.timedelta(seconds=conf.group_wait_seconds())
+    delivery = Delivery.objects.create(
+        workspace_id=workspace_id,
+        channel=channel,
+        user_id=user_id,
+        endpoint=endpoint,
+        target=target,
+        group_key=group_key,
+        items=[item],
+        due_at=due,
+    )
+    _put(delivery, at=due)
+    return delivery
+
+
+def _put(delivery: Delivery, *, at: datetime.datetime) -> None:
+    message = outbox_put(
+        workspace_id=delivery.workspace_id, topic=TOPIC, payload={"delivery_id": delivery.pk}
+    )
+    if at > message.available_at:
+        OutboxMessage.objects.filter(pk=message.pk).update(available_at=at)
+
+
+@transaction.atomic
+def notify(
+    *,
+    workspace_id: int,
+    kind: str,
+    title: str,
+    users: Iterable[int],
+    severity: str = "info",
+    body: str = "",
+    link: str = "",
+    partner_id: int | None = None,
+    group_key: str = "",
+    group_title: str = "",
+    webhooks: bool = True,
+) -> list[Notification]:
+    """Tell ``users`` (ids of staff users, or of users of ``partner_id``) something: an in-app notification
+    each, an e-mail to those whose preferences want it now (or in their digest), and a post to each
+    enabled webhook endpoint that wants this kind and severity (unless ``webhooks`` is False)."""
+    if severity not in SEVERITIES:
+        raise ValidationError({"severity": [f"One of {', '.join(SEVERITIES)}."]})
+    now = timezone.now()
+    recipients = _recipients(workspace_id, users, partner_id)
+    fields = {"kind": kind, "severity": severity, "title": title[:200], "body": body, "link": link[:300]}
+    rows = Notification.objects.bulk_create(
+        Notification(
+            workspace_id=workspace_id, user_id=uid, partner_id=partner_id, group_key=group_key[:200], **fields
+        )
+        for uid, _email in recipients
+    )
+    item = {
+        **fields,
+        "id": str(rows[0].public_id) if rows else "",
+        "partner": _partner_label(partner_id),
+        "group_title": group_title,
+        "created_at": now.isoformat(),
+    }
+    with workspace_scope(workspace_id):  # whoever acts (a partner user too) queues staff-only rows
+        preferences = _preferences(workspace_id, [uid for uid, _email in recipients])
+        for uid, email in recipients:
+            if wants_email_now(preferences.get(uid), severity):
+                _enqueue(
+                    workspace_id=workspace_id,
+                    channel=Channel.EMAIL,
+                    target=email,
+                    user_id=uid,
+                    item=item,
+                    now=now,
+                    group_key=group_key,
+                )
+        endpoints = (
+            WebhookEndpoint.objects.filter(enabled=True) if webhooks else WebhookEndpoint.objects.none()
+        )
+        for endpoint in endpoints:
+            if endpoint.wants(kind=kind, severity=severity):
+                channel = Channel.SLACK if endpoint.kind == WebhookEndpoint.Kind.SLACK else Channel.WEBHOOK
+                _enqueue(
+                    workspace_id=workspace_id,
+                    channel=channel,
+                    target=endpoint.url,
+                    endpoint=endpoint,
+                    item=item,
+                    now=now,
+                    group_key=group_key,
+                )
+    return rows
+
+
+# --- delivery ---------------------------------------------------------------------------------------------
+
+
+def _send(delivery: Delivery) -> channels.Sent:
+    if delivery.channel == Channel.EMAIL:
+        if delivery.user is None or not delivery.user.is_active:
+            raise channels.DeliveryError("The recipient's account is inactive", permanent=True)
+        return channels.send_email(to=delivery.user.email, items=delivery.items, digest=delivery.digest)
+    endpoint = delivery.endpoint
+    if endpoint is None or not endpoint.enabled:
+        raise channels.DeliveryError("The endpoint is disabled", permanent=True)
+    if delivery.channel == Channel.SLACK:
+        return channels.send_slack(url=endpoint.url, items=delivery.items)
+    return channels.send_generic(
+        url=endpoint.url, secret=endpoint.secret, delivery_id=str(delivery.public_id), items=delivery.items
+    )
+
+
+def delivery_send(message: OutboxMessage) -> None:
+    """Try a delivery once (the outbox topic's handler): log the attempt; on failure queue the next try
+    after the backoff, or give up after the last attempt. A delivered delivery is never sent again."""
+    found = Delivery.objects.select_related("endpoint", "user").filter(pk=message.payload["delivery_id"])
+    if connection.vendor == "postgresql":
+        found = found.select_for_update(of=("self",))
+    delivery = found.first()
+    if delivery is None or delivery.status != Delivery.Status.PENDING:
+        return  # delivered already, given up, or its endpoint was deleted
+    number = delivery.attempts + 1
+    at, started = timezone.now(), time.monotonic()
+    status_code: int | None = None
+    error, permanent = "", False
+    try:
+        status_code = _send(delivery).status_code
+    except channels.DeliveryError as exc:
+        status_code, error, permanent = exc.status_code, str(exc), exc.permanent
+    except ValidationError as exc:  # the URL is no longer allowed
+        error = "; ".join(exc.messages)
+    except Exception as exc:  # SMTP and socket errors: logged as the attempt's error, retried
+        error = f"{type(exc).__name__}: {exc}"
+    duration = round((time.monotonic() - started) * 1000)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=number,
+        at=at,
+        ok=not error,
+        status_code=status_code,
+        error=error[:2000],
+        duration_ms=duration,
+    )
+    delivery.attempts, delivery.last_error = number, error[:2000]
+    if not error:
+        delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
+    elif number >= conf.max_attempts() or permanent:
+        delivery.status = Delivery.Status.FAILED  # out of attempts, or nobody left to send to
+    else:
+        _put(delivery, at=timezone.now() + datetime.timedelta(seconds=backoff_seconds(number)))
+    delivery.save(update_fields=["attempts", "last_error", "status", "delivered_at", "updated_at"])
+
+
+# --- digest -----------------------------------------------------------------------------------------------
+
+
+def digest_send(*, workspace_id: int, now: datetime.datetime | None = None) -> int:
+    """Queue each digest reader's e-mail of what they were notified of since their last digest (at most a
+    day back the first time); returns how many digests were queued. Runs in the workspace's scope."""
+    now = now or timezone.now()
+    readers = Preference.objects.filter(
+        workspace_id=workspace_id, mode=Preference.Mode.DIGEST, email=True, user__is_active=True
+    ).select_related("user")
+    queued = 0
+    for preference in readers:
+        since = preference.last_digest_at or now - datetime.timedelta(days=1)
+        rows = Notification.objects.filter(
+            workspace_id=workspace_id,
+            user_id=preference.user_id,
+            created_at__gt=since,
+            created_at__lte=now,
+            severity__in=preference.severities or SEVERITIES,
+        ).order_by("created_at", "pk")[:DIGEST_MAX_ITEMS]
+        items = [
+            {
+                "id": str(n.public_id),
+                "kind": n.kind,
+                "severity": n.severity,
+                "title": n.title,
+                "body": n.body,
+                "link": n.link,
+                "created_at": n.created_at.isoformat(),
+            }
+            for n in rows
+        ]
+        with transaction.atomic():
+            if items:
+                delivery = Delivery.objects.create(
+                    workspace_id=workspace_id,
+                    channel=Channel.EMAIL,
+                    user_id=preference.user_id,
+                    target=preference.user.email,
+                    digest=True,
+                    items=items,
+                    due_at=now,
+                )
+                _put(delivery, at=now)
+                queued += 1
+            Preference.objects.filter(pk=preference.pk).update(last_digest_at=now)
+    return queued
+
+
+# --- read marks -------------------------------------------------------------------------------------------
+
+
+def _own(actor: Actor) -> Any:
+    return Notification.objects.filter(workspace_id=actor.workspace_id, user_id=actor.user_id or 0)
+
+
+def notification_read(*, actor: Actor, public_id: Any) -> Notification:
+    """Mark one of the actor's own notifications read (another user's answers DoesNotExist: a 404)."""
+    notification = _own(actor).get(public_id=public_id)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at", "updated_at"])
+    return notification
+
+
+def notification_read_all(*, actor: Actor) -> int:
+    return int(_own(actor).filter(read_at__isnull=True).update(read_at=timezone.now()))
+
+
+# --- preferences ------------------------------------------------------------------------------------------
+
+
+def preference_update(*, actor: Actor, severities: list[str], email: bool, mode: str) -> Preference:
+    if actor.user_id is None:
+        raise ValidationError("Only a user has notification preferences.")
+    unknown = [s for s in severities if s not in SEVERITIES]
+    if unknown or not severities:
+        raise ValidationError({"severities": [f"Choose at least one of {', '.join(SEVERITIES)}."]})
+    if mode not in Preference.Mode.values:
+        raise ValidationError({"mode": [f"One of {', '.join(Preference.Mode.values)}."]})
+    ordered = [s for s in SEVERITIES if s in severities]
+    preference, _created = Preference.objects.update_or_create(
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
+        defaults={"severities": ordered, "email": email, "mode": mode},
+    )
+    return preference
+
+
+# --- webhook endpoints ------------------------------------------------------------------------------------
+
+
+def _endpoint_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    data = snapshot(endpoint)
+    data.pop("secret", None)  # never in the audit trail
+    return data
+
+
+def _clean_endpoint(values: dict[str, Any]) -> dict[str, Any]:
+    if "url" in values:
+        values["url"] = channels.webhook_url_check(values["url"])
+    if "kind" in values and values["kind"] not in WebhookEndpoint.Kind.values:
+        raise ValidationError({"kind": [f"One of {', '.join(WebhookEndpoint.Kind.values)}."]})
+    if "severities" in values and any(s not in SEVERITIES for s in values["severities"]):
+        raise ValidationError({"severities": [f"Each one of {', '.join(SEVERITIES)}."]})
+    if "name" in values and not str(values["name"]).strip():
+        raise ValidationError({"name": ["Give the endpoint a name."]})
+    return values
+
+
+@transaction.atomic
+def endpoint_create(*, actor: Actor, values: dict[str, Any]) -> tuple[WebhookEndpoint, str]:
+    """Admins: add an endpoint; returns it with its signing secret (shown once)."""
+    actor.require(Perm.WORKSPACE_ADMIN)
+    values = _clean_endpoint(dict(values))
+    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    endpoint = WebhookEndpoint.objects.create(workspace_id=actor.workspace_id, secret=secret, **values)
+    audit_record(
+        actor=actor, action=AuditEntry.Action.CREATE, instance=endpoint, after=_endpoint_view(endpoint)
+    )
+    return endpoint, secret
+
+
+@transaction.atomic
+def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, values: dict[str, Any]) -> WebhookEndpoint:
+    actor.require(Perm.WORKSPACE_ADMIN)
+    values = _clean_endpoint(dict(values))
+    before = _endpoint_view(endpoint)
+    for key, value in values.items():
+        setattr(endpoint, key, value)
+    endpoint.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=endpoint,
+        before=before,
+        after=_endpoint_view(endpoint),
+    )
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, actor: Actor, endpoint: WebhookEndpoint) -> str:
+    """Admins: a new signing secret (shown once); the old one stops signing at once."""
+    actor.require(Perm.WORKSPACE_ADMIN)
+    endpoint.secret = f"whsec_{secrets.token_urlsafe(32)}"
+    endpoint.save(update_fields=["secret", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=endpoint,
+        before={"secret": "(previous)"},
+        after={"secret": "(rotated)"},
+    )
+    return endpoint.secret
+
+
+@transaction.atomic
+def endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
+    actor.require(Perm.WORKSPACE_ADMIN)
+    audit_record(
+        actor=actor, action=AuditEntry.Action.DELETE, instance=endpoint, before=_endpoint_view(endpoint)
+    )
+    endpoint.delete()
