@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "openprm.metrics",
     "openprm.scorecards",
     "openprm.dashboards",
+    "openprm.alerts",
     "openprm.portal",
     "openprm.integrations",
     "openprm.demo",

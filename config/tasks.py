@@ -56,3 +56,11 @@ def notifications_daily_digest() -> int:
     from openprm.notifications.tasks import send_digests
 
     return sum(send_digests.call_local(workspace_id) for workspace_id in workspace_ids())
+
+
+@periodic_job(crontab(minute="*"))
+def alerts_evaluate_all() -> int:
+    """Every minute: evaluate the due alert rules of every workspace (each rule at its own interval)."""
+    from openprm.alerts.tasks import alerts_evaluate
+
+    return sum(alerts_evaluate.call_local(workspace_id) for workspace_id in workspace_ids())

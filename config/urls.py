@@ -16,6 +16,7 @@ urlpatterns = [
     path("customers/", include("openprm.customers.urls")),
     path("scorecards/", include("openprm.scorecards.urls")),
     path("dashboards/", include("openprm.dashboards.urls")),
+    path("alerts/", include("openprm.alerts.urls")),
     path("r/<str:code>", track_redirect, name="track_redirect"),
     path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),

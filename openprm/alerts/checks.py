@@ -1,0 +1,299 @@
+"""Each condition kind judged for a rule's partners or records: ``True`` (met), ``False``, or ``None`` (no
+data), with the values that say why. Figures come only from the metric engine (``metrics.figures``),
+read by :class:`Figures` — one ``metric_table`` per (period, partner set) for every rule of a cycle —
+and the records (deals, agreements, conflicts) from their apps' models in one query per condition."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from openprm.alerts import conditions as c
+from openprm.core.actors import Actor
+from openprm.deals.models import ApprovalStatus, ConflictStatus, Deal, DealConflict
+from openprm.deals.selectors.deals import IN_PIPELINE, open_stage_ids, stalled_q
+from openprm.metrics import figures
+from openprm.metrics.catalog import metric
+from openprm.metrics.engine import Table, Value
+from openprm.metrics.periods import Period
+from openprm.partners.filters import PartnerFilters
+from openprm.partners.models import AgreementStatus, PartnerProgram
+from openprm.partners.selectors.agreements import agreement_list
+from openprm.scorecards import scoring
+from openprm.scorecards.filters import TargetFilters
+from openprm.scorecards.selectors.targets import target_list
+
+INACTIVITY_WINDOW = 365  # days of history an inactivity condition reads (older: "none in a year")
+Result = tuple[bool | None, dict[str, Any]]
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe: decimals as strings, dates as ISO days."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def number(value: Value) -> Decimal | None:
+    raw = value.value
+    if raw is None or isinstance(raw, datetime.date):
+        return None
+    return raw if isinstance(raw, Decimal) else Decimal(str(raw))
+
+
+def filters_key(rule_filters: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in sorted((rule_filters or {}).items()) if v}, sort_keys=True)
+
+
+def partner_filters(key: str) -> PartnerFilters:
+    return PartnerFilters.from_mapping(json.loads(key))
+
+
+# --------------------------------------------------------------------------------------------- figures
+
+
+@dataclass
+class Figures:
+    """The metric tables of one evaluation cycle: every (partner set, period) read once, for all the keys
+    the cycle's rules need there (``want`` first, then ``fetch``)."""
+
+    actor: Actor
+    today: datetime.date
+    wanted: dict[tuple[str, Period], set[str]] = field(default_factory=lambda: defaultdict(set))
+    tables: dict[tuple[str, Period], Table] = field(default_factory=dict)
+    partners: dict[str, list[int]] = field(default_factory=dict)
+    calls: int = 0
+
+    def want(self, fkey: str, conditions: c.Conditions) -> None:
+        for cond in conditions.items:
+            for period, key in periods_of(cond, self.today):
+                self.wanted[(fkey, period)].add(key)
+        if fkey not in self.partners:
+            self.partners[fkey] = figures.partner_ids(actor=self.actor, filters=partner_filters(fkey))
+
+    def fetch(self) -> None:
+        for (fkey, period), keys in self.wanted.items():
+            if (fkey, period) in self.tables:
+                continue
+            self.tables[(fkey, period)] = figures.metric_table(
+                actor=self.actor,
+                keys=sorted(keys),
+                period=period,
+                partners=self.partners[fkey],
+                totals=False,
+            )
+            self.calls += 1
+
+    def value(self, fkey: str, period: Period, partner_id: int, key: str) -> Value:
+        return self.tables[(fkey, period)].value(partner_id, key)
+
+
+def periods_of(cond: Any, today: datetime.date) -> list[tuple[Period, str]]:
+    """The (period, metric) pairs a metric condition reads; none for record conditions."""
+    if isinstance(cond, c.Threshold):
+        return [(c.current_period(cond.grain, cond.days, today), cond.metric)]
+    if isinstance(cond, c.TargetDeviation):
+        return [(c.current_period(cond.grain, 0, today), cond.metric)]
+    if isinstance(cond, c.Change):
+        base = cond.baseline_periods if cond.against == "baseline" else None
+        current, earlier = c.change_periods(cond.grain, cond.days, today, base)
+        return [(p, cond.metric) for p in (current, *earlier)]
+    if isinstance(cond, c.Inactivity):
+        return [(Period.last(INACTIVITY_WINDOW, end=today), cond.metric)]
+    return []
+
+
+# ------------------------------------------------------------------------------------- metric conditions
+
+COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _head(cond: Any, period: Period) -> dict[str, Any]:
+    return {
+        "kind": cond.kind,
+        "metric": cond.metric,
+        "label": metric(cond.metric).label,
+        "period": period.key,
+    }
+
+
+def threshold(cond: c.Threshold, figs: Figures, fkey: str, pid: int) -> Result:
+    period = c.current_period(cond.grain, cond.days, figs.today)
+    cell = figs.value(fkey, period, pid, cond.metric)
+    values = {**_head(cond, period), "op": cond.op, "threshold": plain(cond.value)}
+    value = number(cell)
+    if value is None:
+        return None, {**values, "value": None, "missing": cell.missing or "no value"}
+    return COMPARE[cond.op](value, cond.value), {**values, "value": plain(value)}
+
+
+def change(cond: c.Change, figs: Figures, fkey: str, pid: int) -> Result:
+    base_n = cond.baseline_periods if cond.against == "baseline" else None
+    current, earlier = c.change_periods(cond.grain, cond.days, figs.today, base_n)
+    values = {
+        **_head(cond, current),
+        "direction": cond.direction,
+        "percent": plain(cond.percent),
+        "against": cond.against,
+        "compared_with": [p.key for p in earlier],
+    }
+    now_cell = figs.value(fkey, current, pid, cond.metric)
+    now_value = number(now_cell)
+    before = [v for p in earlier if (v := number(figs.value(fkey, p, pid, cond.metric))) is not None]
+    if now_value is None or not before:
+        return None, {**values, "value": plain(now_value), "missing": now_cell.missing or "no value"}
+    base = sum(before, Decimal(0)) / len(before)
+    values |= {"value": plain(now_value), "baseline": plain(round(base, 4))}
+    if base == 0:
+        return False, values  # nothing before: no drop, and a rise from nothing has no percent
+    moved = (now_value - base) / abs(base) * 100
+    values["change_percent"] = plain(round(moved, 1))
+    met = -moved >= cond.percent if cond.direction == "drop" else moved >= cond.percent
+    return met, values
+
+
+def inactivity(cond: c.Inactivity, figs: Figures, fkey: str, pid: int) -> Result:
+    period = Period.last(INACTIVITY_WINDOW, end=figs.today)
+    cell = figs.value(fkey, period, pid, cond.metric)
+    values = {**_head(cond, period), "days": cond.days}
+    if cell.missing:
+        return None, {**values, "missing": cell.missing}
+    last = cell.value
+    if not isinstance(last, datetime.date):
+        return True, {**values, "last": None, "days_since": f"over {INACTIVITY_WINDOW}"}
+    since = (figs.today - last).days
+    return since >= cond.days, {**values, "last": last.isoformat(), "days_since": since}
+
+
+def targets_by_partner(
+    actor: Actor, cond: c.TargetDeviation, today: datetime.date, partner_ids: Iterable[int]
+) -> dict[int, Decimal]:
+    """Each partner's effective target for the metric and period: its own, else its tier's, else its
+    program's (as the scorecards read them)."""
+    period = c.current_period(cond.grain, 0, today)
+    found = list(target_list(actor=actor, filters=TargetFilters(metric=cond.metric, period=period.key)))
+    if not found:
+        return {}
+    by_tier = {t.tier_id: t.value for t in found if t.tier_id}
+    by_program = {t.program_id: t.value for t in found if t.program_id}
+    out: dict[int, Decimal] = {}
+    wanted = set(partner_ids)
+    if by_tier or by_program:
+        for pid, program_id, tier_id in PartnerProgram.objects.filter(partner_id__in=wanted).values_list(
+            "partner_id", "program_id", "tier_id"
+        ):
+            if tier_id in by_tier:
+                out[pid] = by_tier[tier_id]
+            elif program_id in by_program and pid not in out:
+                out[pid] = by_program[program_id]
+    out |= {t.partner_id: t.value for t in found if t.partner_id and t.partner_id in wanted}
+    return out
+
+
+def target(cond: c.TargetDeviation, figs: Figures, fkey: str, pid: int, goals: dict[int, Decimal]) -> Result:
+    period = c.current_period(cond.grain, 0, figs.today)
+    values = {**_head(cond, period), "measure": cond.measure, "behind_percent": plain(cond.behind_percent)}
+    goal = goals.get(pid)
+    if goal is None:
+        return False, {**values, "target": None}  # no target: nothing to be behind
+    value = number(figs.value(fkey, period, pid, cond.metric))
+    values |= {"target": plain(goal), "value": plain(value)}
+    if cond.measure == "attainment":
+        reached = scoring.attainment(value, goal, lower=scoring.lower_is_better(cond.metric))
+        if reached is None:
+            return None, {**values, "missing": "no attainment"}
+        behind = Decimal(100) - reached
+        return behind >= cond.behind_percent, {**values, "attainment": plain(reached)}
+    step = scoring.pace(value, goal, key=cond.metric, elapsed=period.elapsed(figs.today))
+    values |= {"pace": step.text, "expected": plain(step.expected)}
+    if step.status == "no_value":
+        return None, {**values, "missing": "no value yet"}
+    return step.status == "behind" and (step.by or 0) >= cond.behind_percent, values
+
+
+# ------------------------------------------------------------------------------------- record conditions
+
+
+@dataclass(frozen=True)
+class Record:
+    partner_id: int
+    subject: str  # "deal:<uuid>", "agreement:<uuid>", "conflict:<uuid>"
+    label: str
+    values: dict[str, Any]
+
+
+def records(cond: Any, *, actor: Actor, now: datetime.datetime, partner_ids: Iterable[int]) -> list[Record]:
+    """The records a record condition finds now, among the rule's partners."""
+    ids = set(partner_ids)
+    out: list[Record] = []
+    if isinstance(cond, c.AgreementExpiring):
+        today = now.date()
+        rows = agreement_list(actor=actor).filter(
+            status__in=[AgreementStatus.ACTIVE, AgreementStatus.EXPIRING],
+            auto_renew=False,
+            end_date__gte=today,
+            end_date__lte=today + datetime.timedelta(days=cond.days),
+            partner_id__in=ids,
+        )
+        for a in rows.only("public_id", "title", "end_date", "partner_id", "partner__name"):
+            assert a.end_date is not None
+            left = (a.end_date - today).days
+            values = {"kind": cond.kind, "end_date": a.end_date.isoformat(), "days_left": left}
+            values["within_days"] = cond.days
+            out.append(
+                Record(a.partner_id, f"agreement:{a.public_id}", f"{a.title} ({a.partner.name})", values)
+            )
+        return out
+    if isinstance(cond, c.ConflictWaiting):
+        cutoff = now - datetime.timedelta(hours=cond.hours)
+        conflicts = DealConflict.objects.filter(
+            status=ConflictStatus.OPEN, detected_at__lte=cutoff, deal__partner_id__in=ids
+        ).select_related("deal__partner", "other__partner")
+        for x in conflicts:
+            hours = int((now - x.detected_at).total_seconds() // 3600)
+            values = {"kind": cond.kind, "detected_at": x.detected_at.isoformat(), "hours_waiting": hours}
+            values |= {"limit_hours": cond.hours, "score": str(x.score)}
+            label = f"{x.deal.customer_name}: {x.deal.partner.name} vs {x.other.partner.name}"
+            out.append(Record(x.deal.partner_id, f"conflict:{x.public_id}", label, values))
+        return out
+    deals = Deal.objects.filter(partner_id__in=ids)
+    if isinstance(cond, c.RegistrationPending):
+        deals = deals.filter(approval_status=ApprovalStatus.SUBMITTED)
+    elif isinstance(cond, c.RegistrationSla):
+        deals = deals.filter(approval_status=ApprovalStatus.SUBMITTED, approval_due_at__lt=now)
+    elif isinstance(cond, c.DealStalled):
+        if cond.days:
+            cutoff = now - datetime.timedelta(days=cond.days)
+            deals = deals.filter(
+                stage_id__in=open_stage_ids(), approval_status__in=IN_PIPELINE, stage_changed_at__lte=cutoff
+            )
+        else:
+            deals = deals.filter(stalled_q(now))
+    else:
+        return out
+    for d in deals.select_related("partner", "stage").order_by("registered_at", "id"):
+        values = {"kind": cond.kind, "customer": d.customer_name, "amount": str(d.amount)}
+        values |= {"currency": d.currency, "registered_at": d.registered_at.isoformat()}
+        if d.approval_due_at:
+            values["approval_due_at"] = d.approval_due_at.isoformat()
+        if isinstance(cond, c.DealStalled):
+            values |= {"stage": d.stage.name, "days_in_stage": (now - d.stage_changed_at).days}
+        label = f"{d.customer_name} ({d.partner.name})"
+        out.append(Record(d.partner_id, f"deal:{d.public_id}", label, values))
+    return out
