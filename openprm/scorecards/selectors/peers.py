@@ -34,7 +34,7 @@ def peer_table(peers: Actor, keys: Sequence[str], period: Period, members: Seque
     unchanged (``metrics.dataversion``): every scorecard of the program reads the same table."""
     return dataversion.cached(
         peers.workspace_id,
-        ("scorecards.table", tuple(keys), period.key, tuple(members)),
+        ("scorecards.figures", tuple(keys), period.key, tuple(members)),
         lambda: figures.metric_table(actor=peers, keys=keys, period=period, partners=members, totals=False),
     )
 

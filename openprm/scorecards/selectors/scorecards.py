@@ -473,13 +473,17 @@ def scorecard_table(
     with _peers(actor) as peers:
         enrolments = _enrolments()
         homes = {enrolments.home.get(pid) for pid in visible}
-        programs, table = _score_programs(
-            peers=peers,
-            period=period,
-            programs=homes,
-            enrolments=enrolments,
-            extra=KEY_FIGURES,
-            full=set(visible),
+        programs, table = dataversion.cached(  # the whole table's scoring, kept while the data is unchanged
+            actor.workspace_id,
+            ("scorecards.table", tuple(sorted(homes, key=str)), period.key, tuple(sorted(visible))),
+            lambda: _score_programs(
+                peers=peers,
+                period=period,
+                programs=homes,
+                enrolments=enrolments,
+                extra=KEY_FIGURES,
+                full=set(visible),
+            ),
         )
     rows: list[ScorecardRow] = []
     for pid in visible:
