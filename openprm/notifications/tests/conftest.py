@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -75,7 +75,7 @@ def smtp(settings: Any) -> Iterator[Inbox]:
 @dataclass
 class Received:
     path: str
-    headers: dict[str, str]
+    headers: Message  # case-insensitive, as HTTP headers are
     body: bytes
 
 
@@ -98,7 +98,7 @@ def receiver(settings: Any) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.requests.append(Received(self.path, dict(self.headers.items()), body))
+            state.requests.append(Received(self.path, self.headers, body))
             answer = state.script.pop(0) if state.script else "200"
             if answer == "slow":
                 time.sleep(state.slow_seconds)
