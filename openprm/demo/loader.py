@@ -183,7 +183,9 @@ class _Load:
             )
             for plan in self.plans
         ]
-        partners_write(actor=self.actor, plans=self.plans, extras=extras, owner_emails=emails)
+        partners_write(
+            actor=self.actor, plans=self.plans, extras=extras, owner_emails=emails, today=self.dice.today
+        )
         self.portal_accounts()
         self.result.partners, self.result.contacts = len(self.plans), contacts_write(self.plans)
         self.result.agreements = agreements_write(extras)

@@ -9,6 +9,7 @@ agreements' terms, the enrolments, the status history.
 from __future__ import annotations
 
 import datetime
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ from openprm.partners.models import (
     Program,
     StatusChange,
     Tier,
+    TierChange,
 )
 from openprm.partners.services import (
     DEFAULT_PROGRAM,
@@ -458,13 +460,14 @@ def partners_write(
     plans: Sequence[PartnerPlan],
     extras: Sequence[PartnerExtras],
     owner_emails: dict[int, str],
+    today: datetime.date,
 ) -> None:
     """Write the planned partners through the partners' bulk service (``PartnerBulkWriter``): cleaned by
     ``partner_clean`` like any input, stored with their tags, enrolments and a "create" audit entry each.
 
     Two things the bulk service cannot express are then set directly (``_backdate``): the partner's
     public id and status date are passed through as extra model values; the enrolments' join dates and
-    ids and the dated status history replace what the service wrote "now"."""
+    ids, the dated status history and the tier history replace what the service wrote "now"."""
     lookups = PartnerLookups.load(actor)
     writer = PartnerBulkWriter(actor=actor, lookups=lookups)
     batch = []
@@ -483,10 +486,10 @@ def partners_write(
         for plan in chunk:
             plan.partner.pk = ids[plan.partner.public_id]
             plan.partner._state.adding = False
-    _backdate(plans, extras)
+    _backdate(plans, extras, today)
 
 
-def _backdate(plans: Sequence[PartnerPlan], extras: Sequence[PartnerExtras]) -> None:
+def _backdate(plans: Sequence[PartnerPlan], extras: Sequence[PartnerExtras], today: datetime.date) -> None:
     """Give the partners their past: the bulk service records a creation "now" (one status change from
     nothing, enrolments joined today with fresh ids); the demo's partners have years of lifecycle."""
     enrolments = [e for extra in extras for e in extra.enrolments]
@@ -495,6 +498,52 @@ def _backdate(plans: Sequence[PartnerPlan], extras: Sequence[PartnerExtras]) -> 
     for start in range(0, len(ids), WRITE_BATCH):
         StatusChange.objects.filter(partner_id__in=ids[start : start + WRITE_BATCH]).delete()
     insert_objects(StatusChange, [change for extra in extras for change in extra.history])
+    for start in range(0, len(ids), WRITE_BATCH):
+        TierChange.objects.filter(partner_id__in=ids[start : start + WRITE_BATCH]).delete()
+    insert_objects(TierChange, _tier_history(enrolments, today))
+
+
+PROMOTED = 0.35  # share of the partners above the lowest tier that joined one tier lower
+
+
+def _tier_history(enrolments: Sequence[PartnerProgram], today: datetime.date) -> list[TierChange]:
+    """Each tiered enrolment's dated history: joined at its tier on its join date or, for about a third
+    of those above the lowest tier that joined long enough ago, one tier lower and promoted since."""
+    rng = random.Random(len(enrolments))
+    ranks = {
+        (t.program_id, t.rank): t
+        for t in Tier.objects.filter(program_id__in={e.program_id for e in enrolments})
+    }
+    rows: list[TierChange] = []
+
+    def change(e: PartnerProgram, old: Tier | None, new: Tier, on: datetime.date) -> TierChange:
+        return TierChange(
+            workspace_id=e.workspace_id,
+            partner_id=e.partner.pk,
+            program_id=e.program_id,
+            from_tier=old,
+            to_tier=new,
+            from_name=old.name if old else "",
+            to_name=new.name,
+            from_rank=old.rank if old else None,
+            to_rank=new.rank,
+            changed_on=on,
+            actor_label="demo",
+        )
+
+    for e in sorted(enrolments, key=lambda e: (e.partner.pk, e.program_id)):
+        if e.tier is None:
+            continue
+        lower = ranks.get((e.program_id, e.tier.rank - 1))
+        age = (today - e.joined_on).days
+        if lower is not None and age > 60 and rng.random() < PROMOTED:
+            rows.append(change(e, None, lower, e.joined_on))
+            rows.append(
+                change(e, lower, e.tier, e.joined_on + datetime.timedelta(days=rng.randint(30, age - 1)))
+            )
+        else:
+            rows.append(change(e, None, e.tier, e.joined_on))
+    return rows
 
 
 def contacts_write(plans: Sequence[PartnerPlan]) -> int:

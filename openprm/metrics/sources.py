@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Sum
 
 from openprm.activity.models import RollupState
 from openprm.activity.rollups import read as activity_read
@@ -45,7 +45,7 @@ from openprm.finance import selectors as finance_inputs
 from openprm.finance.models import Invoice
 from openprm.metrics.engine import TOTAL, Fetched, Raw, Source
 from openprm.metrics.periods import EARLIEST, LATEST, Period
-from openprm.partners.models import Agreement, AgreementStatus, Partner
+from openprm.partners.models import Agreement, AgreementStatus, Partner, TierChange
 
 AVAILABILITY_SECONDS = 300
 
@@ -361,8 +361,8 @@ def _deals_available(workspace_id: int, names: set[str]) -> Collection[str]:
 
 # --------------------------------------------------------------------------------------------- partners
 
-PARTNER_INPUTS = ("partner.tenure_days", "partner.agreement_in_force")
-UNRECORDED = ("partner.tier_rank_change",)  # asked for by a formula, never available yet
+PARTNER_INPUTS = ("partner.tenure_days", "partner.agreement_in_force", "partner.tier_rank_change")
+UNRECORDED: tuple[str, ...] = ()  # inputs a formula asks for that nothing records yet
 
 
 def _partners_fetch(
@@ -371,6 +371,8 @@ def _partners_fetch(
     out: Fetched = {}
     if "partner.agreement_in_force" in names:
         _agreements(out, workspace_id, partner_ids, period)
+    if "partner.tier_rank_change" in names:
+        _tier_moves(out, workspace_id, partner_ids, period)
     if "partner.tenure_days" not in names:
         out.setdefault(TOTAL, {})
         return out
@@ -406,8 +408,35 @@ def _agreements(out: Fetched, workspace_id: int, partner_ids: Sequence[int], per
     out.setdefault(TOTAL, {})["partner.agreement_in_force"] = len(in_force)
 
 
+def _tier_moves(out: Fetched, workspace_id: int, partner_ids: Sequence[int], period: Period) -> None:
+    """``partner.tier_rank_change``: the ranks moved between tiers in the period (up positive, down
+    negative; joining or leaving a program is no move), summed over the partner's programs; 0 for a
+    partner that did not move. One grouped query over the tier history."""
+    moved = (
+        TierChange.objects.filter(
+            workspace_id=workspace_id,
+            partner_id__in=list(partner_ids),
+            changed_on__gte=period.start,
+            changed_on__lte=period.end,
+            from_rank__isnull=False,
+            to_rank__isnull=False,
+        )
+        .order_by()
+        .values("partner_id")
+        .annotate(ranks=Sum(F("to_rank") - F("from_rank")))
+        .values_list("partner_id", "ranks")
+    )
+    total = 0
+    for partner_id, ranks in moved:
+        out.setdefault(partner_id, {})["partner.tier_rank_change"] = ranks
+        total += ranks
+    out.setdefault(TOTAL, {})["partner.tier_rank_change"] = total
+
+
 def _partners_available(workspace_id: int, names: set[str]) -> Collection[str]:
     found = names & {"partner.tenure_days"}
+    if "partner.tier_rank_change" in names and TierChange.objects.filter(workspace_id=workspace_id).exists():
+        found.add("partner.tier_rank_change")
     if "partner.agreement_in_force" in names and Agreement.objects.filter(workspace_id=workspace_id).exists():
         found.add("partner.agreement_in_force")
     return found

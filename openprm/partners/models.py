@@ -215,6 +215,36 @@ class PartnerProgram(TimestampedModel):
         return f"{self.program} · {self.tier or 'no tier'}"
 
 
+class TierChange(models.Model):
+    """Dated tier history of a partner in a program: written by every service that enrols a partner or
+    moves its tier (``partners.services.tier_history``), never edited. Ranks and names are copied at the
+    time of the change, so the history stays as it was when a tier is renamed, re-ranked or deleted.
+    Joining (no ``from``) and leaving (no ``to``) are recorded too; only moves between tiers count as
+    progression (the ``tier_progression`` metric)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tier_changes")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_name = models.CharField(max_length=60, blank=True)
+    to_name = models.CharField(max_length=60, blank=True)
+    from_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    changed_on = models.DateField(default=datetime.date.today)
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor_label = models.CharField(max_length=254, blank=True)
+
+    objects = ScopedManager["TierChange"]()  # a partner user reads its own partner's history
+
+    class Meta:
+        ordering = ["-changed_on", "-id"]
+        indexes = [models.Index(fields=["workspace", "changed_on", "partner"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_name or '—'} → {self.to_name or '—'}"
+
+
 class StatusChange(models.Model):
     """Dated lifecycle history of a partner."""
 

@@ -33,6 +33,7 @@ from openprm.partners.models import (
     PartnerStatus,
     PartnerType,
     StatusChange,
+    TierChange,
 )
 
 NOW = datetime.datetime(2025, 6, 16, 9, 30, tzinfo=datetime.UTC)
@@ -228,6 +229,13 @@ def test_demo_is_a_realistic_program(demo):
         assert {"deliverable.on_time", "deliverable.late", "content.followers"} <= metrics
         assert demo.rollup_cells == PartnerDay.objects.count() > 0
         assert not RollupDirty.objects.exists()
+
+        # Tier history: every tiered enrolment joined on its join date; some were promoted since.
+        tiered = PartnerProgram.objects.filter(tier__isnull=False)
+        joins = TierChange.objects.filter(from_rank__isnull=True)
+        assert joins.count() == tiered.count() and not joins.exclude(changed_on__lte=NOW.date()).exists()
+        moves = list(TierChange.objects.filter(from_rank__isnull=False))
+        assert moves and all(m.to_rank == m.from_rank + 1 and m.changed_on <= NOW.date() for m in moves)
 
 
 def test_demo_writes_through_the_owning_apps_services(db, var_dir):

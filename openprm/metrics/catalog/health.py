@@ -55,7 +55,7 @@ HEALTH_METRICS = (
            unit=Unit.COUNT, direction=Direction.HIGHER, category=Category.RELATIONSHIP,
            indicator=Indicator.LAGGING, source=_HEALTH,
            definition="How many tier ranks the partner moved up (or down, negative) in its programs during "
-                      "the period. Reads no data until tier changes are recorded with their dates."),
+                      "the period, from the dated tier history (joining or leaving a program is no move)."),
     Metric(key="csat_partner", label="CSAT of partner accounts",
            unit=Unit.SCORE, direction=Direction.HIGHER, category=Category.SATISFACTION,
            indicator=Indicator.LAGGING, source=_HEALTH,

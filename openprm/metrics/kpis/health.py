@@ -74,8 +74,8 @@ FORMULAS: dict[str, Formula] = {
     "customer_accounts": Formula(("accounts.active_end",), lambda i: int(i["accounts.active_end"]), ACCOUNTS),
     "tier_progression": Formula(
         ("partner.tier_rank_change",),
-        lambda i: i.raw("partner.tier_rank_change"),
-        "tier history (dated tier changes, not recorded yet)",
+        lambda i: int(i["partner.tier_rank_change"]),
+        "tier history (dated tier changes, recorded when partners are enrolled or move tier)",
         total=Aggregate.SUM,
     ),
     "csat_partner": Formula(("csat.sum", "csat.count"), _mean("csat.sum", "csat.count"), CSAT),

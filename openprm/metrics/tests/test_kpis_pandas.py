@@ -372,7 +372,7 @@ def test_financial_health_and_vertical_formulas_match_pandas(generated: dict[str
         close_enough(table.total(key).value, value, f"{key} total")
         checked += 1
     assert checked == 5 * len(total)
-    for key in ("nps", "churn_risk", "tier_progression"):
+    for key in ("nps", "churn_risk"):
         assert table.total(key).value is None and table.total(key).missing.startswith("no data: needs"), key
     assert table.total("churn_risk").missing == "no data: needs the churn model (issue 12+)"
 

@@ -37,6 +37,7 @@ from openprm.core.permissions import Perm
 from openprm.partners.models import Partner, PartnerProgram, Program, StatusChange, Tag, Tier
 from openprm.partners.services.clean import PartnerLookups
 from openprm.partners.services.partners import external_ids_check
+from openprm.partners.services.tier_history import Move, tier_changes_record
 
 Enrolments = dict[int, int | None]  # program id → tier id
 # (partner as it is, its tag names, its enrolments, the cleaned values that change)
@@ -118,6 +119,15 @@ class PartnerBulkWriter:
                     for p, _, enrolments in items
                     for program, tier in enrolments
                 ]
+            )
+            tier_changes_record(
+                workspace_id=self.actor.workspace_id,
+                moves=[
+                    (p.pk, program.pk, None, tier.pk if tier else None)
+                    for p, _, enrolments in items
+                    for program, tier in enrolments
+                ],
+                actor_label=self.actor.label,
             )
             AuditEntry.objects.bulk_create([self._created_entry(*item) for item in items])
 
@@ -209,8 +219,10 @@ class PartnerBulkWriter:
             tier_id = tier.pk if tier else None
             if program.pk not in enrolments:
                 change.enrolments.append(self._enrolment(partner, program, tier))
+                change.history.append((partner.pk, program.pk, None, tier_id))
             elif enrolments[program.pk] != tier_id:
                 change.tier_moves[(program.pk, tier_id)].append(partner.pk)
+                change.history.append((partner.pk, program.pk, enrolments[program.pk], tier_id))
             enrolments[program.pk] = tier_id
         return enrolments
 
@@ -232,6 +244,9 @@ class PartnerBulkWriter:
                 tier_id=tier_id, updated_at=change.now
             )
         PartnerProgram.objects.bulk_create(change.enrolments)
+        tier_changes_record(
+            workspace_id=self.actor.workspace_id, moves=change.history, actor_label=self.actor.label
+        )
         AuditEntry.objects.bulk_create(change.entries)
 
     # --- shared -----------------------------------------------------------------------------------
@@ -315,4 +330,5 @@ class _BatchChange:
         self.retagged: dict[int, list[Tag]] = {}
         self.enrolments: list[PartnerProgram] = []
         self.tier_moves: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+        self.history: list[Move] = []  # every enrolment and tier move, for the tier history
         self.entries: list[AuditEntry] = []

@@ -16,6 +16,7 @@ from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.partners.models import Partner, PartnerProgram, Program, StatusChange, Tag, Tier
 from openprm.partners.services.clean import PartnerInput, PartnerLookups, partner_clean
+from openprm.partners.services.tier_history import tier_changes_record
 
 
 def partner_audit_extra(partner: Partner) -> dict[str, Any]:
@@ -39,11 +40,23 @@ def _apply_tags(partner: Partner, names: list[str]) -> None:
     partner.tags.set(wanted)
 
 
-def _apply_enrolments(partner: Partner, enrolments: list[tuple[Program, Tier | None]]) -> None:
+def _apply_enrolments(
+    partner: Partner, enrolments: list[tuple[Program, Tier | None]], actor_label: str = ""
+) -> None:
+    before = dict(PartnerProgram.objects.filter(partner=partner).values_list("program_id", "tier_id"))
     for program, tier in enrolments:
         PartnerProgram.objects.update_or_create(
             workspace_id=partner.workspace_id, partner=partner, program=program, defaults={"tier": tier}
         )
+    tier_changes_record(
+        workspace_id=partner.workspace_id,
+        moves=[
+            (partner.pk, program.pk, before.get(program.pk), tier.pk if tier else None)
+            for program, tier in enrolments
+            if program.pk not in before or before[program.pk] != (tier.pk if tier else None)
+        ],
+        actor_label=actor_label,
+    )
     # A partner from partner_get() has its enrolments prefetched: drop them so the audit "after" is fresh.
     getattr(partner, "_prefetched_objects_cache", {}).pop("enrolments", None)
 
@@ -89,7 +102,7 @@ def partner_create(*, actor: Actor, data: PartnerInput, lookups: PartnerLookups 
         workspace_id=actor.workspace_id, partner=partner, to_status=partner.status, actor_label=actor.label
     )
     _apply_tags(partner, tags)
-    _apply_enrolments(partner, enrolments or [])
+    _apply_enrolments(partner, enrolments or [], actor.label)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -128,7 +141,7 @@ def partner_update(
     if tags is not None:
         _apply_tags(partner, tags)
     if enrolments is not None:
-        _apply_enrolments(partner, enrolments)
+        _apply_enrolments(partner, enrolments, actor.label)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.UPDATE,
