@@ -9,19 +9,19 @@ but the ``skipped`` duplicates). Other roles get 403.
 # No ``from __future__ import annotations``: Ninja reads the parameter annotations at import time.
 import datetime
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
 from openprm.core import jobruns
 from openprm.core.api import ERRORS, request_actor
 from openprm.core.models import JobRun
 from openprm.core.permissions import Perm
-from openprm.core.schemas import Pagination
+from openprm.core.schemas import NoNul, Pagination
 from openprm.core.tasks import load_jobs, periodic_jobs
 
 router = Router(tags=["jobs"])
@@ -61,7 +61,9 @@ class ScheduledJobOut(Schema):
 class RunQuery(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    job: str = Field("", max_length=200, description="A job's full name, e.g. config.tasks.outbox_catch_up")
+    job: Annotated[str, StringConstraints(max_length=200), NoNul] = Field(
+        "", description="A job's full name, e.g. config.tasks.outbox_catch_up"
+    )
     status: RunStatus | None = Field(None, description="Without it: every status but skipped")
 
 

@@ -19,9 +19,10 @@ def jobs(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     actor.require(Perm.WORKSPACE_ADMIN)
     load_jobs()
+    names = job_names()
     job, status = request.GET.get("job", ""), request.GET.get("status", "")
-    if status not in JobRun.Status.values:
-        status = ""
+    job = job if job in names else ""  # an unknown name (or a NUL byte) filters nothing
+    status = status if status in JobRun.Status.values else ""
     runs = jobruns.run_list(workspace_id=actor.workspace_id, job=job, status=status)
     schedule = jobruns.schedule_list(jobs=periodic_jobs().values())
     return render(
@@ -31,7 +32,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
             "schedule": schedule,
             "page": paginate(request, runs),
             "filters": {"job": job, "status": status},
-            "job_names": job_names(),
+            "job_names": names,
             "statuses": JobRun.Status.choices,
         },
     )

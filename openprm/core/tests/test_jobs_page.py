@@ -93,6 +93,8 @@ def test_runs_filter_by_job_and_status(
     skipped = api.get("/api/v1/jobs/runs", {"status": "skipped"}).json()["items"]
     assert [item["id"] for item in skipped] == [str(runs["skipped"].public_id)]
     assert api.get("/api/v1/jobs/runs", {"status": "exploded"}).status_code == 422
+    assert api.get("/api/v1/jobs/runs", {"job": "config\x00"}).status_code == 422  # never a 500 on PostgreSQL
+    assert client_for(world.admin).get(reverse("core:jobs"), {"job": "x\x00"}).status_code == 200
     page = client_for(world.admin).get(reverse("core:jobs"), {"job": "config.tasks.deals_expire_protection"})
     html = page.content.decode()
     assert f"run-{runs['failed'].public_id}" in html and f"run-{runs['ours'].public_id}" not in html
