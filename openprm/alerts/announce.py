@@ -34,7 +34,8 @@ def message(alert: Alert, transition: AlertTransition) -> tuple[str, str]:
     """The title and text of the announcement."""
     rule = alert.rule
     what = alert.subject_label or (alert.partner.name if alert.partner else "Workspace")
-    verb = {State.FIRING: "Firing", State.RESOLVED: "Resolved"}.get(transition.to_state, "Alert")
+    verbs: dict[str, str] = {State.FIRING.value: "Firing", State.RESOLVED.value: "Resolved"}
+    verb = verbs.get(transition.to_state, "Alert")
     if transition.from_state == transition.to_state:
         verb = "Still firing"
     lines = [f"{rule.name}: {what}"]

@@ -204,7 +204,12 @@ def _effective(rule: AlertRule, met: bool | None) -> bool | str | None:
     """The finding after the no-data policy: True, False, "nodata", or None (keep the last state)."""
     if met is not None:
         return met
-    return {NoData.OK: False, NoData.ALERTING: True, NoData.NODATA: "nodata"}.get(NoData(rule.no_data))
+    policy: dict[str, bool | str] = {
+        NoData.OK.value: False,
+        NoData.ALERTING.value: True,
+        NoData.NODATA.value: "nodata",
+    }
+    return policy.get(rule.no_data)
 
 
 def _step(

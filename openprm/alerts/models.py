@@ -59,7 +59,6 @@ class AlertRule(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["AlertRule"]()
 
     class Meta:
         ordering = ["name", "id"]
@@ -160,7 +159,6 @@ class Silence(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["Silence"]()
 
     class Meta:
         ordering = ["-ends_at", "-id"]
