@@ -17,7 +17,8 @@ and listed for admins (the Jobs page, ``/api/v1/jobs/schedule`` and ``/api/v1/jo
 * **Errors** are stored as the exception's type and message (never a traceback or local values),
   with credentials in URLs masked, and truncated to ``ERROR_CHARS``.
 * **Retention.** ``run_prune`` (daily, from the schedule) deletes runs older than
-  ``PRM_JOB_RUNS_KEEP_DAYS`` (30).
+  ``PRM_JOB_RUNS_KEEP_DAYS`` (30), and marks failed the runs a worker left ``running`` when it was
+  stopped or killed mid-run (still running after ``INTERRUPTED_HOURS``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from django.utils import timezone
 from openprm.core.models import JobRun
 
 ERROR_CHARS = 2000
+INTERRUPTED_HOURS = 12  # a run still "running" this long lost its worker
+INTERRUPTED = "Interrupted: the worker stopped before the run finished"
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]*:[^/\s@]*@", re.IGNORECASE)
 _SECRET_PARAMS = re.compile(
     r"(?P<key>(?:password|passwd|secret|token|api[_-]?key)=)[^&\s'\"]+", re.IGNORECASE
@@ -125,9 +128,14 @@ def run_record(
 
 
 def run_prune(*, now: datetime.datetime | None = None, keep_days: int | None = None) -> int:
-    """Delete runs older than ``keep_days`` (``PRM_JOB_RUNS_KEEP_DAYS``); returns how many."""
+    """Delete runs older than ``keep_days`` (``PRM_JOB_RUNS_KEEP_DAYS``); returns how many. Runs still
+    ``running`` after ``INTERRUPTED_HOURS`` lost their worker (stopped or killed mid-run): marked failed."""
+    now = now or timezone.now()
+    JobRun.objects.filter(
+        status=JobRun.Status.RUNNING, started_at__lt=now - datetime.timedelta(hours=INTERRUPTED_HOURS)
+    ).update(status=JobRun.Status.FAILED, finished_at=now, error=INTERRUPTED)
     days = settings.PRM_JOB_RUNS_KEEP_DAYS if keep_days is None else keep_days
-    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    cutoff = now - datetime.timedelta(days=days)
     deleted, _ = JobRun.objects.filter(started_at__lt=cutoff).delete()
     return deleted
 

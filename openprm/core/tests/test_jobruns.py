@@ -208,10 +208,17 @@ def test_runs_older_than_the_retention_are_pruned(workspace: Workspace, settings
         JobRun.objects.create(
             job="x", kind="periodic", status="succeeded", started_at=now - datetime.timedelta(days=days)
         )
+    lost = JobRun.objects.create(
+        job="y", kind="periodic", status="running", started_at=now - datetime.timedelta(hours=13)
+    )
+    busy = JobRun.objects.create(job="z", kind="periodic", status="running", started_at=now)
     assert jobruns.run_prune(now=now) == 2
+    lost.refresh_from_db()
+    busy.refresh_from_db()
+    assert (lost.status, lost.error, busy.status) == ("failed", jobruns.INTERRUPTED, "running")
     settings.PRM_JOB_RUNS_KEEP_DAYS = 7
     assert jobruns.run_prune(now=now) == 1
-    assert JobRun.objects.count() == 1
+    assert JobRun.objects.count() == 3
 
 
 def test_the_schedule_in_words_and_its_next_run() -> None:
