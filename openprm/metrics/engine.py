@@ -222,7 +222,8 @@ def compute_series(
     per_partner: bool = True,
 ) -> list[Table]:
     """:func:`compute` for each of ``periods`` (a trend) — the same values — with each source asked once
-    for all the periods when it can (``Source.series``), and the workspace's data availability asked once.
+    for all the periods sharing their parameters when it can (``Source.series``; once per version when an
+    effective-dated parameter changes during the trend), and the workspace's data availability asked once.
 
     ``per_partner=False``: only the set's values (:data:`TOTAL`) are wanted; the tables then hold no
     partner rows, unless a formula's set value is built from the partners' values (``Aggregate`` other
@@ -235,21 +236,32 @@ def compute_series(
             wanted.setdefault(source, set()).update(names)
     available = _available(workspace_id, wanted)
     fetched: dict[str, Fetched] = {p.key: {} for p in periods}
+    groups: list[list[int]] = []  # the periods sharing their parameters (effective-dated versions)
+    for index, period_params in enumerate(all_params):
+        group = next((g for g in groups if all_params[g[0]] == period_params), None)
+        if group is None:
+            groups.append([index])
+        else:
+            group.append(index)
     if partner_ids and periods:
         for source, names in wanted.items():
-            together = None
-            uniform = all(p == all_params[0] for p in all_params)
-            if source.series is not None and uniform:
-                together = source.series(workspace_id, partner_ids, periods, names, all_params[0], rows)
-            for period, period_params in zip(periods, all_params, strict=True):
-                found = (
-                    together.get(period.key, {})
-                    if together is not None
-                    else source.fetch(workspace_id, partner_ids, period, names, period_params)
-                )
-                into = fetched[period.key]
-                for key, values in found.items():
-                    into.setdefault(key, {}).update(values)
+            for group in groups:
+                together = None
+                if source.series is not None:
+                    shared = [periods[i] for i in group]
+                    together = source.series(
+                        workspace_id, partner_ids, shared, names, all_params[group[0]], rows
+                    )
+                for i in group:
+                    period = periods[i]
+                    found = (
+                        together.get(period.key, {})
+                        if together is not None
+                        else source.fetch(workspace_id, partner_ids, period, names, all_params[i])
+                    )
+                    into = fetched[period.key]
+                    for key, values in found.items():
+                        into.setdefault(key, {}).update(values)
     return [
         _table(formulas, partner_ids, p, pp, fetched[p.key], available, totals=totals, rows=rows)
         for p, pp in zip(periods, all_params, strict=True)
