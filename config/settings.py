@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "openprm.scorecards",
     "openprm.dashboards",
     "openprm.alerts",
+    "openprm.reports",
     "openprm.portal",
     "openprm.integrations",
     "openprm.demo",

@@ -64,3 +64,11 @@ def alerts_evaluate_all() -> int:
     from openprm.alerts.tasks import alerts_evaluate
 
     return sum(alerts_evaluate.call_local(workspace_id) for workspace_id in workspace_ids())
+
+
+@periodic_job(crontab(minute="*/5"))
+def reports_send_due_all() -> int:
+    """Every 5 minutes: start the scheduled reports whose time came, in every workspace (each slot once)."""
+    from openprm.reports.tasks import reports_send_due
+
+    return sum(reports_send_due.call_local(workspace_id) for workspace_id in workspace_ids())

@@ -17,6 +17,7 @@ urlpatterns = [
     path("scorecards/", include("openprm.scorecards.urls")),
     path("dashboards/", include("openprm.dashboards.urls")),
     path("alerts/", include("openprm.alerts.urls")),
+    path("reports/", include("openprm.reports.urls")),
     path("r/<str:code>", track_redirect, name="track_redirect"),
     path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),

@@ -1,0 +1,126 @@
+"""A document as HTML (the browser preview and the PDF's source), as PDF (WeasyPrint; each chart the
+dashboards' ECharts option rendered to SVG by ``charts.render_svg``, the same chart the pages draw) and its
+tables as CSV (one file per table) and XLSX (one sheet per table) with the dashboards' table writers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from openprm.dashboards.charts import render_svg
+from openprm.dashboards.tables import FORMATS as TABLE_FORMATS
+from openprm.dashboards.tables import XLSX_NUMBER, Table, to_csv
+from openprm.reports.content import Document
+
+CHART_WIDTH, CHART_HEIGHT = 720, 300
+CHART_THREADS = 3  # charts render in Node subprocesses: a few at once
+PDF_TYPE = "application/pdf"
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per page otherwise
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+    format: str  # pdf | csv | xlsx
+
+
+def _chart_uri(option: dict[str, object]) -> str:
+    svg = render_svg(option, CHART_WIDTH, CHART_HEIGHT)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def to_html(document: Document, *, footer: str = "") -> str:
+    """The document as one self-contained HTML page (charts as SVG images), for the browser and the PDF."""
+    options = [s.chart.option for s in document.sections if s.chart is not None]
+    with ThreadPoolExecutor(max_workers=CHART_THREADS) as pool:
+        uris = iter(list(pool.map(_chart_uri, options)))
+    sections = [
+        {
+            "title": s.title,
+            "chart": next(uris) if s.chart is not None else "",
+            "chart_empty": s.chart.empty if s.chart is not None else "",
+            "table": s.table,
+            "cells": s.table.cells() if s.table is not None else [],
+            "items": s.items,
+        }
+        for s in document.sections
+    ]
+    return render_to_string(
+        "reports/document.html", {"document": document, "sections": sections, "footer": footer}
+    )
+
+
+def to_pdf(html: str) -> bytes:
+    from weasyprint import HTML  # imported when used: loading pango takes a moment
+
+    return bytes(HTML(string=html).write_pdf())
+
+
+def _sheet_title(table: Table, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", " ", table.title)[:28] or "Table"
+    title, n = base, 2
+    while title.lower() in used:
+        title, n = f"{base[:25]} {n}", n + 1
+    used.add(title.lower())
+    return title
+
+
+def to_xlsx(tables: list[Table], described: list[tuple[str, str]]) -> bytes:
+    """One workbook: a sheet per table (typed cells, number formats of ``dashboards.tables``) and a
+    "Report" sheet saying what the figures are for."""
+    book = Workbook()
+    about = book.active
+    assert about is not None
+    about.title = "Report"
+    for name, value in described:
+        about.append([name, value])
+    used = {"report"}
+    for table in tables:
+        sheet = book.create_sheet(_sheet_title(table, used))
+        sheet.append([c.label for c in table.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for index, row in enumerate(table.rows):
+            columns = table.typed(index)
+            sheet.append([float(v) if hasattr(v, "as_tuple") else v for v in row])
+            for cell, column in zip(sheet[sheet.max_row], columns, strict=True):
+                if column.kind in XLSX_NUMBER:
+                    cell.number_format = XLSX_NUMBER[column.kind]
+        sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def described(document: Document) -> list[tuple[str, str]]:
+    period = document.period
+    rows = [("Report", document.title), ("Period", f"{period.label} ({period.start} to {period.end})")]
+    return [*rows, ("Partner", document.partner)] if document.partner else rows
+
+
+def attachments(document: Document, formats: list[str], *, html: str | None = None) -> list[Attachment]:
+    """The files of ``document`` in ``formats`` (pdf, csv, xlsx)."""
+    stem = slugify(f"{document.title} {document.partner} {document.period.key}") or "report"
+    out: list[Attachment] = []
+    if "pdf" in formats:
+        out.append(Attachment(f"{stem}.pdf", to_pdf(html or to_html(document)), PDF_TYPE, "pdf"))
+    tables = document.tables()
+    if "csv" in formats:
+        for table in tables:
+            body = to_csv(table, described(document))
+            out.append(Attachment(f"{stem}-{slugify(table.key)}.csv", body, "text/csv", "csv"))
+    if "xlsx" in formats:
+        body = to_xlsx(tables, described(document))
+        out.append(Attachment(f"{stem}.xlsx", body, TABLE_FORMATS["xlsx"], "xlsx"))
+    return out
