@@ -1,7 +1,6 @@
 """Notifications over HTTP: every user's own notifications (list, mark read, mark all read) and
 preferences; for admins the webhook endpoints and the delivery log (every attempt of every delivery)."""
 
-
 import uuid
 from typing import Any
 

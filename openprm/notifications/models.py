@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import models
 
 from openprm.core.models import Workspace, WorkspaceModel
-from openprm.core.scoping import ScopedManager
 
 
 class Severity(models.TextChoices):
@@ -62,7 +61,6 @@ class WebhookEndpoint(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["WebhookEndpoint"]()
 
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
@@ -99,7 +97,6 @@ class Delivery(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["Delivery"]()
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
     user = models.ForeignKey(

@@ -28,7 +28,7 @@ def preference_get(*, actor: Actor) -> Preference:
     """The actor's preferences (the defaults, unsaved, when they never chose)."""
     found = Preference.objects.filter(workspace_id=actor.workspace_id, user_id=actor.user_id or 0).first()
     return found or Preference(
-        workspace_id=actor.workspace_id, user_id=actor.user_id, severities=list(SEVERITIES), email=True
+        workspace_id=actor.workspace_id, user_id=actor.user_id or 0, severities=list(SEVERITIES), email=True
     )
 
 

@@ -101,10 +101,10 @@ def _enqueue(
     """Join the open delivery of this group, recipient and channel, or open one (and its outbox message)."""
     due = now
     if group_key:
+        recipient: dict[str, Any] = {"user_id": user_id} if user_id is not None else {"endpoint": endpoint}
         open_ = Delivery.objects.filter(
             channel=channel,
-            user_id=user_id,
-            endpoint=endpoint,
+            **recipient,
             group_key=group_key,
             digest=False,
             status=Delivery.Status.PENDING,

@@ -96,7 +96,7 @@ def receiver(settings: Any) -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.requests.append(Received(self.path, self.headers, body))
             answer = state.script.pop(0) if state.script else "200"

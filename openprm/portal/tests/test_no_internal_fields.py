@@ -28,6 +28,7 @@ from openprm.customers.models import AccountChange, CsatResponse, CustomerAccoun
 from openprm.deals import services as deal_services
 from openprm.deals.models import Deal, DealConflict, Product
 from openprm.finance.models import CompanyRevenue, Invoice, PartnerCost, SellThroughLine
+from openprm.notifications.models import WebhookEndpoint
 from openprm.partners import services as partner_services
 from openprm.partners.models import CustomFieldDefinition, PartnerStatus
 from openprm.scorecards.models import Target, TierCriterion
@@ -196,6 +197,9 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         Notification.objects.create(
             workspace=world.workspace, user=world.a_admin, partner=world.partner_a, title="Hello", body="Hi"
         )
+        endpoint = WebhookEndpoint.objects.create(
+            workspace=world.workspace, name="Ops", url="https://hooks.example.com/x", secret="whsec_internal"
+        )
         interactions = [
             interaction_services.public_id_of(e)
             for e in Event.objects.filter(partner=world.partner_a, source=Event.Source.UI)
@@ -217,6 +221,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         "programs": [program.public_id],
         "code": ["acme-spring"],
         "team": team,
+        "webhook-endpoints": [endpoint.public_id],  # admins only: a partner user gets 403/404
         **finance,
         **customers,
         **scorecards,
