@@ -66,6 +66,9 @@ def test_the_schedule_lists_exactly_the_periodic_jobs() -> None:
         "config.tasks.outbox_catch_up",
         "config.tasks.metrics_monthly_close",
         "config.tasks.jobs_prune_runs",
+        "config.tasks.notifications_daily_digest",
+        "config.tasks.alerts_evaluate_all",
+        "config.tasks.reports_send_due_all",
     }
     assert schedule.__name__ == SCHEDULE_MODULE
     assert set(periodic_jobs()) == expected
@@ -76,6 +79,7 @@ def test_the_schedule_lists_exactly_the_periodic_jobs() -> None:
     assert minutes_run(schedule.outbox_catch_up.task_class) == list(range(60)) * 2
     assert minutes_run(schedule.deals_expire_protection.task_class) == [7, 7]
     assert minutes_run(schedule.jobs_prune_runs.task_class, hours=24) == [41]
+    assert minutes_run(schedule.reports_send_due_all.task_class, hours=1) == list(range(0, 60, 5))
     for name in expected:
         doc = getattr(schedule, name.rsplit(".", 1)[1]).__doc__
         assert doc and doc.strip(), name
