@@ -20,13 +20,13 @@ from openprm.reports.services import definition_create, run_start
 __all__ = ["Inbox", "Mail", "attachments", "deliver", "make_definition", "pdf_text", "start_run"]
 
 
-def make_definition(world: Any, **data: Any) -> ReportDefinition:
+def make_definition(world: Any, **fields: Any) -> ReportDefinition:
     payload = {
-        "name": data.pop("name", "Weekly program summary"),
-        "kind": data.pop("kind", "program_summary"),
-        "period": data.pop("period", "last_month"),
-        "formats": data.pop("formats", ["pdf", "csv", "xlsx"]),
-        **data,
+        "name": fields.pop("name", "Weekly program summary"),
+        "kind": fields.pop("kind", "program_summary"),
+        "period": fields.pop("period", "last_month"),
+        "formats": fields.pop("formats", ["pdf", "csv", "xlsx"]),
+        **fields,
     }
     with scope(world.system.access_scope()):
         return definition_create(actor=world.system, data=payload)

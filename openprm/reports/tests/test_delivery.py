@@ -95,6 +95,7 @@ def test_a_qbr_pack_is_one_pdf_per_partner(data: Any, smtp: Any) -> None:
     assert len(smtp.mails) == 2
     acme = next(m for m in smtp.mails if "Acme" in m.subject)
     ((kind, pdf),) = attachments(acme).values()
+    assert kind == "application/pdf"
     text = pdf_text(pdf)
     for heading in ("Scorecard", "Trends", "Targets and pace", "Deals", "Engagement", "Top actions"):
         assert heading in text
