@@ -382,7 +382,7 @@ def active_at(
     month sums may hide a day's (amounts, ``extra`` types) read every window's days."""
     found: dict[datetime.date, set[int]] = {end: set() for end in ends}
     own, extra = _split(metrics)
-    if window < 1 or (not own and not extra) or (partner_ids is not None and not partner_ids):
+    if not found or window < 1 or (not own and not extra) or (partner_ids is not None and not partner_ids):
         return found
     by_months = not extra and not any(c in columns.DECIMAL_COLUMNS for c in own)
     pieces = {

@@ -118,6 +118,7 @@ def test_active_at_equals_the_raw_events(sparse: Any) -> None:
     nobody = read.active_at(workspace_id, metrics=["events.*"], ends=ENDS, window=90, partner_ids=[])
     assert nobody == {end: set() for end in ENDS}
     assert read.active_at(workspace_id, metrics=["events.*"], ends=ENDS, window=0) == nobody
+    assert read.active_at(workspace_id, metrics=["events.*"], ends=[], window=90) == {}
     assert read.active_at(workspace_id, metrics=["events.*"], ends=ENDS, window=90)[D(2026, 3, 31)] == {a, b}
 
 
