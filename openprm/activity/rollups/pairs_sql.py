@@ -168,8 +168,11 @@ def _figure(column: str) -> str:
 def insert_pairs(
     workspace_id: int, kinds: Mapping[str, EventKind], *, into: str, skip: Sequence[int] = ()
 ) -> None:
-    """Pair the events of every partner but ``skip`` in one statement: the intervals appended to
-    ``PairedInterval``, their figures to the table ``into`` (see ``pairs.rebuild_pairs``)."""
+    """Pair the events of every partner but ``skip`` in one statement: their ``PairedInterval`` rows made
+    equal to the intervals found — only the rows that differ deleted or inserted (an insert next to the
+    same keys just deleted costs the index several times a fresh one; a rebuild mostly finds the rows it
+    would write) — and the figures of the intervals appended to the table ``into`` (see
+    ``pairs.rebuild_pairs``). The rows of the ``skip`` partners are left alone."""
     parts = [
         part
         for part in (
@@ -187,13 +190,37 @@ def insert_pairs(
         "CAST(trunc(EXTRACT(EPOCH FROM end_at) - EXTRACT(EPOCH FROM start_at)) AS bigint) AS seconds "
         f"FROM ({found}) AS f"
     )
+    table = connection.ops.quote_name(PairedInterval._meta.db_table)
+    key = "partner_id, kind, day, seconds"
+    # the intervals and the stored rows, each numbered among its equals (an interval can occur twice)
+    new = f"SELECT {key}, row_number() OVER (PARTITION BY {key}) AS n FROM intervals"  # noqa: S608
+    old = (
+        f"SELECT id, {key}, row_number() OVER (PARTITION BY {key} ORDER BY id) AS n FROM {table} "  # noqa: S608
+        "WHERE workspace_id = %s AND NOT (partner_id = ANY(%s))"
+    )
+    same = " AND ".join(f"o.{c} = i.{c}" for c in [*key.split(", "), "n"])
     figures = ", ".join(_figure(c) for c in columns.PAIRED_COLUMNS)
     query = (
-        f"WITH intervals AS MATERIALIZED ({intervals}), stored AS ("  # noqa: S608
-        f"INSERT INTO {connection.ops.quote_name(PairedInterval._meta.db_table)} "
-        "(workspace_id, partner_id, kind, day, seconds) SELECT %s, partner_id, kind, day, seconds "
-        f"FROM intervals) INSERT INTO {into} (partner_id, day, {', '.join(columns.PAIRED_COLUMNS)}) "
+        f"WITH intervals AS MATERIALIZED ({intervals}), "  # noqa: S608
+        f"diff AS MATERIALIZED (SELECT o.id, i.partner_id, i.kind, i.day, i.seconds FROM ({new}) AS i "
+        f"FULL JOIN ({old}) AS o ON {same} WHERE o.id IS NULL OR i.partner_id IS NULL), "
+        f"gone AS (DELETE FROM {table} WHERE id IN (SELECT id FROM diff WHERE partner_id IS NULL)), "
+        f"added AS (INSERT INTO {table} (workspace_id, {key}) SELECT %s, {key} FROM diff "
+        f"WHERE id IS NULL ORDER BY {key}) "
+        f"INSERT INTO {into} (partner_id, day, {', '.join(columns.PAIRED_COLUMNS)}) "
         f"SELECT partner_id, day, {figures} FROM intervals GROUP BY partner_id, day"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, workspace_id])
+        cursor.execute(query, [*params, workspace_id, list(skip), workspace_id])
+
+
+def delete_intervals(workspace_id: int, partner_ids: Sequence[int]) -> None:
+    """Delete the ``PairedInterval`` rows of these partners (the rebuild's Python path appends theirs)."""
+    if not partner_ids:
+        return
+    table = connection.ops.quote_name(PairedInterval._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE workspace_id = %s AND partner_id = ANY(%s)",  # noqa: S608
+            [workspace_id, list(partner_ids)],
+        )

@@ -278,13 +278,19 @@ def rollups_rebuild(*, workspace_id: int) -> int:
         with connection.cursor() as cursor:
             if postgres:  # room to sort and group in memory, this transaction only
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-            for model in (PartnerDay, PairedInterval, RollupDirty, RollupPending):  # pending: counted below
+                # no JIT: the statements' estimated costs set it compiling (with optimization: seconds)
+                # expressions that a scan runs through anyway
+                cursor.execute("SET LOCAL jit = off")
+            # PostgreSQL replaces the paired intervals in ``pairs_sql`` (only the rows that differ)
+            emptied = [PartnerDay, RollupDirty, RollupPending, *([] if postgres else [PairedInterval])]
+            for model in emptied:  # pending: counted below
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608
             _paired_table(cursor)
         if postgres:  # the database pairs every partner but those only Python can (``pairs_sql``)
             python_ids = pairs_sql.python_partners(workspace_id, kinds)
             pairs_sql.insert_pairs(workspace_id, kinds, into=PAIRED_TABLE, skip=python_ids)
+            pairs_sql.delete_intervals(workspace_id, python_ids)
             rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE, partner_ids=python_ids)
         else:
             rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE)

@@ -168,6 +168,26 @@ def test_the_sql_rebuild_pairs_as_python_and_equals_the_increments(
     # the SQL pairs every other partner
     assert set(pairs_sql.python_partners(workspace_id, workspace_kinds(workspace_id))) == python_only
 
+    with unscoped():  # rows the rebuild must take away or put back (it rewrites only what differs)
+        stored_intervals = list(PairedInterval.objects.filter(workspace_id=workspace_id).order_by("id"))
+        if stored_intervals:
+            stored_intervals[0].delete()
+            last = stored_intervals[-1]
+            PairedInterval.objects.create(  # one too many of an interval that is right
+                workspace_id=workspace_id,
+                partner_id=last.partner_id,
+                kind=last.kind,
+                day=last.day,
+                seconds=last.seconds,
+            )
+        for _ in range(2):
+            PairedInterval.objects.create(
+                workspace_id=workspace_id,
+                partner_id=world.partner_a.pk,
+                kind="reply.vendor",
+                day=datetime.date(2019, 1, 1),
+                seconds=5,
+            )
     rollups_rebuild(workspace_id=workspace_id)
     assert _intervals(workspace_id) == _python_intervals(workspace_id) == incremental_intervals
     assert rollup_cells(workspace_id=workspace_id) == incremental
