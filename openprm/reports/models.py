@@ -65,7 +65,6 @@ class ReportDefinition(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["ReportDefinition"]()
 
     class Meta:
         ordering = ["name", "id"]

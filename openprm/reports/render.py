@@ -62,7 +62,7 @@ def to_html(document: Document, *, footer: str = "") -> str:
 
 
 def to_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # imported when used: loading pango takes a moment
+    from weasyprint import HTML  # type: ignore[import-untyped]  # loaded when used: pango takes a moment
 
     return bytes(HTML(string=html).write_pdf())
 

@@ -100,9 +100,9 @@ class RunPage(Schema):
 
 
 class SendNowIn(Input):
-    key: Text(100) = Field(
+    key: Text(100) = Field(  # type: ignore[valid-type]
         "", description="Idempotency key: the same key never sends twice (or the Idempotency-Key header)"
-    )  # type: ignore[valid-type]
+    )
 
 
 class SendNowOut(Schema):
