@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
-from openprm.core.schemas import Input, Name, NoNul, Patch
+from openprm.core.schemas import Input, NoNul, Patch
 
 SeverityName = Literal["info", "warning", "critical"]
 Kind = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), NoNul]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
 
 

@@ -102,7 +102,7 @@ def endpoints(request: HttpRequest) -> HttpResponse:
     """Admins: the webhook endpoints, and a form to add one (its secret is shown once)."""
     actor = actor_of(request)
     found = selectors.endpoint_list(actor=actor)
-    form = EndpointForm(request.POST or None, initial={"enabled": True})
+    form = EndpointForm(request.POST or None, initial={"enabled": True, "kind": "generic"})
     if request.method == "POST" and form.is_valid():
         try:
             endpoint, secret = services.endpoint_create(actor=actor, values=form.cleaned_data)
