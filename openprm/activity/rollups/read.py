@@ -435,28 +435,26 @@ def _pieces(start: datetime.date, end: datetime.date) -> list[tuple[datetime.dat
 def _edge_days(
     where: str, where_params: list[Any], edges: dict[tuple[datetime.date, datetime.date], set[int] | None]
 ) -> Iterator[tuple[tuple[datetime.date, datetime.date], int]]:
-    """(edge, partner) for the partners of each edge (None: all of them) with a day inside it meeting
-    ``where``: one query, a ``UNION ALL`` branch per edge."""
+    """(edge, partner) for the partners of each edge (None, for all the edges: every partner) with a day
+    inside it meeting ``where``: one query joining the edges, as rows of VALUES, to their days (on
+    PostgreSQL a nested loop of index probes: no parallel scan, whose start-up cost more than the work)."""
     if not edges:
         return
-    table = connection.ops.quote_name(columns.TABLE)
-    order = list(edges)
-    branches, params = [], []
-    listed = (
-        " AND t.partner_id = ANY(%s::bigint[])"
-        if _postgres()
-        else " AND t.partner_id IN (SELECT value FROM json_each(%s))"
+    order, postgres = list(edges), _postgres()
+    listed = all(partners is not None for partners in edges.values())
+    day, partners = ("%s::date", "%s::bigint[]") if postgres else ("%s", "%s")
+    row = f"(%s, {day}, {day}{', ' + partners if listed else ''})"
+    params: list[Any] = []
+    for number, (lo, hi) in enumerate(order):  # the partners as a PostgreSQL array or a JSON array
+        ids = ("{%s}" if postgres else "[%s]") % ",".join(map(str, sorted(edges[(lo, hi)] or ())))
+        params += [number, lo, hi, ids] if listed else [number, lo, hi]
+    member = "= ANY(e.partners)" if postgres else "IN (SELECT value FROM json_each(e.partners))"
+    query = (
+        f"WITH e(k, lo, hi{', partners' if listed else ''}) AS (VALUES {', '.join([row] * len(order))}) "  # noqa: S608
+        f"SELECT DISTINCT e.k, t.partner_id FROM e JOIN {connection.ops.quote_name(columns.TABLE)} AS t "
+        f"ON t.day >= e.lo AND t.day <= e.hi{f' AND t.partner_id {member}' if listed else ''} WHERE {where}"
     )
-    for number, (lo, hi) in enumerate(order):
-        partners = edges[(lo, hi)]
-        branches.append(
-            f"SELECT DISTINCT {number}, t.partner_id FROM {table} AS t WHERE {where} "  # noqa: S608
-            f"AND t.day >= %s AND t.day <= %s{'' if partners is None else listed}"
-        )
-        params += [*where_params, lo, hi]
-        if partners is not None:  # a PostgreSQL array literal or a JSON array: the same text
-            params.append(("{%s}" if _postgres() else "[%s]") % ",".join(map(str, sorted(partners))))
-    for number, partner_id in _rows(" UNION ALL ".join(branches), params):
+    for number, partner_id in _rows(query, [*params, *where_params]):
         yield order[int(number)], int(partner_id)
 
 

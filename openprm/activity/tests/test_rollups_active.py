@@ -162,7 +162,7 @@ def test_windows_crossing_month_boundaries_read_the_edge_days(edges: Any) -> Non
     }
     assert len(queries) == 2  # the months, then the edge days of every end at once
     edge_query = queries.captured_queries[1]["sql"]
-    assert PartnerMonth._meta.db_table not in edge_query and edge_query.count("UNION ALL") == 0
+    assert PartnerMonth._meta.db_table not in edge_query
     # a window shorter than a month: only edge days
     assert read.active_at(world.workspace.pk, metrics=qualifying_types, ends=ends, window=1) == {
         D(2026, 1, 31): {a},
