@@ -181,3 +181,20 @@ def test_a_deal_decision_reaches_the_partner_users_by_email_too(
     assert [n.title for n in _inapp(world.a_rep)] == ["Deal rejected: Initech"]  # but sees it in-app
     assert [n.kind for n in _inapp(world.a_admin)] == ["deal.rejected"]
     assert smtp.to("admin@globex.test") == [] and _inapp(world.b_admin) == []
+
+
+@pytest.mark.django_db
+def test_the_daily_digest_runs_from_the_schedule(world: Any, smtp: Inbox) -> None:
+    from config.tasks import notifications_daily_digest
+    from openprm.core.tasks import load_jobs, periodic_jobs
+
+    load_jobs()
+    assert periodic_jobs()["config.tasks.notifications_daily_digest"].cron is not None
+    preference_update(actor=actor_for(world.analyst), severities=["info"], email=True, mode="digest")
+    _notify(world, [world.analyst], title="Seen in the digest")
+    assert notifications_daily_digest.call_local() == 1
+    deliver(world.workspace.pk)
+    [mail] = smtp.to("analyst@vendor.test")
+    assert mail.subject == "Your OpenPRM digest: 1 notification" and "Seen in the digest" in mail.part(
+        "text/html"
+    )
