@@ -48,6 +48,14 @@ class DefinitionForm(forms.Form):
         self.fields["staff_recipients"].choices = choices["staff"]  # type: ignore[attr-defined]
         self.fields["program"].choices = [("", "All programs"), *choices["programs"]]  # type: ignore[attr-defined]
         self.fields["tier"].choices = [("", "All tiers"), *choices["tiers"]]  # type: ignore[attr-defined]
+        self.fields["type"].choices = [("", "All types"), *choices["types"]]  # type: ignore[attr-defined]
+        self.fields["tag"].choices = [("", "Any tag"), *choices["tags"]]  # type: ignore[attr-defined]
+        owners = [
+            ("", "Any owner"),
+            ("none", "No owner"),
+            *[(k, v.split(" <")[0]) for k, v in choices["staff"]],
+        ]
+        self.fields["owner"].choices = owners  # type: ignore[attr-defined]
 
     def schedule_fields(self) -> list[forms.BoundField]:
         return [self[n] for n in ("schedule", "weekday", "day", "hour", "timezone", "period")]
@@ -74,9 +82,13 @@ def initial_of(definition: ReportDefinition) -> dict[str, Any]:
 
 def form_choices(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     from openprm.accounts.selectors import staff_user_list
+    from openprm.partners.selectors import reference_data
     from openprm.scorecards.selectors import program_choices, tier_choices
 
+    reference = reference_data(actor=actor)
     return {
+        "types": [(t.key, t.label) for t in reference["types"]],
+        "tags": [(t.name, t.name) for t in reference["tags"]],
         "staff": [
             (str(u.public_id), f"{u.full_name or u.email} <{u.email}>") for u in staff_user_list(actor=actor)
         ],

@@ -105,6 +105,8 @@ def definition_clean(
         errors["filters"] = f"Only {', '.join(FILTER_FIELDS)}."
     else:
         out["filters"] = {k: str(v).replace("\x00", "").strip()[:200] for k, v in filters.items() if v}
+        if out["filters"].get("owner") == "me":  # a run has no "me": name the owner
+            errors["filters"] = 'owner: a staff user id or none (a scheduled run has no "me").'
     out["staff_recipients"] = _staff_recipients(actor, data.get("staff_recipients") or [], errors)
     if not out["staff_recipients"] and not out["partner_recipients"] and "staff_recipients" not in errors:
         errors["staff_recipients"] = "Choose staff recipients, or send each partner its own report."

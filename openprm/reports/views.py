@@ -135,7 +135,9 @@ def preview(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     partner = None
     if request.GET.get("partner"):
         with scope(actor.access_scope()):
-            partner = Partner.objects.filter(public_id=_uuid(request.GET["partner"]) or uuid.UUID(int=0)).first()
+            partner = Partner.objects.filter(
+                public_id=_uuid(request.GET["partner"]) or uuid.UUID(int=0)
+            ).first()
         if partner is None:
             raise Http404
     try:
