@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from openprm.activity import pairing
 from openprm.activity.models import Event, EventType, PairedInterval
 from openprm.activity.rollups import (
+    columns,
     pairs,
     pairs_sql,
     rollup_cells,
@@ -110,6 +111,33 @@ def _python_intervals(workspace_id: int) -> Counter[tuple[int, str, datetime.dat
     )
 
 
+def _break_days(workspace_id: int, partner_id: int) -> None:
+    """Rows the rebuild must put right (it rewrites only the rows that differ): one changed in a column,
+    one in ``extra``, one deleted, one that should not be there."""
+    table = connection.ops.quote_name(columns.TABLE)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT partner_id, day FROM {table} WHERE workspace_id = %s ORDER BY partner_id, day",
+            [workspace_id],
+        )
+        keys = cursor.fetchall()
+        changes = [
+            "UPDATE {table} SET events_total = COALESCE(events_total, 0) + 1",
+            "UPDATE {table} SET extra = '{{\"events.webinar\": 2}}'",
+            "DELETE FROM {table}",
+        ]
+        for (partner, day), change in zip(keys[::3], changes, strict=False):
+            cursor.execute(
+                change.format(table=table) + " WHERE workspace_id = %s AND partner_id = %s AND day = %s",
+                [workspace_id, partner, day],
+            )
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, partner_id, day, events_total, reply_vendor_count) "
+            "VALUES (%s, %s, %s, 1, 1)",
+            [workspace_id, partner_id, datetime.date(2019, 1, 2)],
+        )
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -188,6 +216,7 @@ def test_the_sql_rebuild_pairs_as_python_and_equals_the_increments(
                 day=datetime.date(2019, 1, 1),
                 seconds=5,
             )
+    _break_days(workspace_id, world.partner_a.pk)
     rollups_rebuild(workspace_id=workspace_id)
     assert _intervals(workspace_id) == _python_intervals(workspace_id) == incremental_intervals
     assert rollup_cells(workspace_id=workspace_id) == incremental
