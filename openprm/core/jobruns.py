@@ -67,9 +67,10 @@ def _count(result: Any) -> int | None:
 # --- recording (the decorators of core.tasks call these) ---------------------------------------------------
 
 
-def run_claim(*, job: str, scheduled_for: datetime.datetime, attempt: int = 1) -> JobRun | None:
+def run_claim(*, job: str, scheduled_for: datetime.datetime | None, attempt: int = 1) -> JobRun | None:
     """Start a periodic run: its ``running`` row, or None (and a ``skipped`` row) when another worker
-    already claimed this job for this minute and attempt."""
+    already claimed this job for this minute and attempt. A run by hand (``scheduled_for`` None) claims
+    no minute: it always runs."""
     now = timezone.now()
     fields = {"job": job, "kind": JobRun.Kind.PERIODIC, "scheduled_for": scheduled_for, "attempt": attempt}
     try:

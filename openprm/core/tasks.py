@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from openprm.core import jobqueue, jobruns
+from openprm.core import jobruns
 from openprm.core.actors import Actor
 from openprm.core.models import Workspace
 from openprm.core.scoping import AccessScope, scope
@@ -202,11 +202,8 @@ def periodic_job(
 
         @functools.wraps(fn)
         def claimed(*, scheduled_for: str | None = None, task: Any = None) -> R | None:
-            slot = (
-                datetime.datetime.fromisoformat(scheduled_for)
-                if scheduled_for
-                else jobqueue.slot_start(timezone.now())  # run by hand (`huey` call, tests)
-            )
+            # run by hand (a direct call: commands, tests): recorded, never refused (no minute to claim)
+            slot = datetime.datetime.fromisoformat(scheduled_for) if scheduled_for else None
             run = jobruns.run_claim(job=name, scheduled_for=slot, attempt=_attempt(task, total))
             if run is None:
                 return None  # another worker has this minute
