@@ -152,8 +152,11 @@ def _render(
 
 def deliver(message: OutboxMessage) -> None:
     """The outbox handler: render and e-mail one delivery (in the workspace's scope, see core.outbox)."""
+    # Locked (PostgreSQL) for the handler's transaction: a worker that re-claims the message after the
+    # outbox's lease waits here, then finds it sent.
     delivery = (
         ReportDelivery.objects.select_related("run", "run__definition", "partner")
+        .select_for_update(of=("self",))
         .filter(pk=message.payload.get("delivery_id"))
         .first()
     )
