@@ -100,3 +100,40 @@ def test_a_qbr_pack_is_one_pdf_per_partner(data: Any, smtp: Any) -> None:
     for heading in ("Scorecard", "Trends", "Targets and pace", "Deals", "Engagement", "Top actions"):
         assert heading in text
     assert "Customer 1000.00 closed_won" in text and "Globex" not in text
+
+
+def test_an_owned_only_manager_gets_only_their_own_partners(data: Any, smtp: Any) -> None:
+    from openprm.core.permissions import Role
+    from openprm.core.scoping import unscoped
+    from openprm.partners.models import Partner
+    from openprm.testing import make_user
+
+    world = data
+    own = make_user(world.workspace, "own@vendor.test", Role.MANAGER, owned_only=True)
+    with unscoped():
+        Partner.objects.filter(pk=world.partner_a.pk).update(owner=own)
+    definition = make_definition(world, formats=["pdf", "csv"], staff_recipients=[str(own.public_id)])
+    start_run(world, definition)
+    deliver(world.workspace.pk)
+    (mail,) = smtp.to("own@vendor.test")
+    files = attachments(mail)
+    text = "\n".join(
+        pdf_text(b) if t == "application/pdf" else b.decode("utf-8-sig") for t, b in files.values()
+    )
+    assert "Acme Resellers" in text and "1,000.00" in text
+    assert "Globex" not in text
+
+
+def test_the_schedule_job_is_registered_and_runs_the_workspace_job(world: Any) -> None:
+    from django.utils import timezone
+
+    from openprm.core.tasks import load_jobs, periodic_jobs
+    from openprm.reports.tasks import reports_send_due
+
+    load_jobs()
+    assert "config.tasks.reports_send_due_all" in periodic_jobs()
+    definition = make_definition(world, formats=["csv"], staff_recipients=[str(world.manager.public_id)])
+    with scope(world.system.access_scope()):
+        type(definition).objects.filter(pk=definition.pk).update(next_run_at=timezone.now())
+    assert reports_send_due.call_local(world.workspace.pk) == 1
+    assert reports_send_due.call_local(world.workspace.pk) == 0
