@@ -1,21 +1,33 @@
-"""Telling people: :func:`announce` is the one place an alert's firing, reminder or resolution goes out.
-Through ``notifications.notify`` when that app is installed (its channels, preferences and grouping: the
-group key is the rule, so one rule's alerts go out together); otherwise as in-app notifications."""
+"""Telling people: :func:`announce` is the one place an evaluation's firings, reminders and resolutions go
+out, through ``notifications.notify`` (its channels, preferences and grouping). One notification per rule
+and kind of change with all its alerts — not one per alert — so a cycle that fires for 500 partners sends
+each recipient one message, in one write. A rule with ``tell_partner`` also tells each partner's own users
+about their partner's alerts, in a partner-safe text (:func:`partner_describe`)."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.urls import reverse
+from django.utils.http import urlencode
 
-from openprm.accounts.models import Membership, Notification, User
+from openprm.accounts.models import Membership, User
+from openprm.alerts.conditions import KIND_LABELS
 from openprm.alerts.models import Alert, AlertRule, AlertTransition, State
+from openprm.core.models import Workspace
 from openprm.core.permissions import STAFF_ROLES
 from openprm.core.scoping import unscoped
+from openprm.metrics.catalog import Family, Unit, metric
+from openprm.metrics.display import EMPTY, duration, percent, show
+from openprm.notifications.services import notify
+from openprm.partners.models import Partner
 
 DEFAULT_RECIPIENTS = ["admin", "manager"]
+MAX_LINES = 50  # alerts listed in one announcement; the link lists them all
+SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+VERBS = {"firing": "Firing", "reminder": "Still firing", "resolved": "Resolved"}
 
 
 def recipients(rule: AlertRule) -> list[User]:
@@ -30,78 +42,239 @@ def recipients(rule: AlertRule) -> list[User]:
         return [m.user for m in members if m.role in roles or str(m.user.public_id) in ids]
 
 
-def message(alert: Alert, transition: AlertTransition) -> tuple[str, str]:
-    """The title and text of the announcement."""
-    rule = alert.rule
-    what = alert.subject_label or (alert.partner.name if alert.partner else "Workspace")
-    verbs: dict[str, str] = {State.FIRING.value: "Firing", State.RESOLVED.value: "Resolved"}
-    verb = verbs.get(transition.to_state, "Alert")
-    if transition.from_state == transition.to_state:
-        verb = "Still firing"
-    lines = [f"{rule.name}: {what}"]
-    for item in transition.values.get("conditions", []):
-        lines.append(describe(item))
-    return f"[{verb}] {rule.name}: {what}"[:200], "\n".join(lines)
+def currency_of(workspace_id: int) -> str:
+    with unscoped():
+        return str(Workspace.objects.filter(pk=workspace_id).values_list("currency", flat=True).first() or "")
 
 
-def describe(item: dict[str, Any]) -> str:
-    """One condition's values in words (the alert pages and the announcements)."""
+# --- values in words ------------------------------------------------------------------------------------
+
+
+def _decimal(raw: Any) -> Decimal | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        return None
+
+
+def _plain_number(value: Decimal) -> str:
+    whole = value == value.to_integral_value()
+    return f"{value:,.0f}" if whole else f"{value.normalize():,f}"
+
+
+def figure(key: str, raw: Any, currency: str = "") -> str:
+    """A stored value (a string, as the alert keeps it) of metric ``key`` as people read it, in the
+    metric's unit like the scorecards and dashboards show it (``metrics.display``): "20%", "€12,000",
+    "3 days", "2.5 h"; other values as they are."""
+    value = _decimal(raw)
+    if value is None:
+        return EMPTY if raw is None or raw == "" else str(raw)
+    entry = metric(key)
+    if entry.unit is Unit.RATIO:
+        return percent(value)
+    if entry.unit is Unit.SECONDS:
+        return duration(float(value))
+    if entry.unit in (Unit.CURRENCY, Unit.CURRENCY_PER_DAY):
+        amount = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        sign, amount = ("−", amount[1:]) if amount.startswith("-") else ("", amount)
+        money = f"{SYMBOLS[currency]}{amount}" if currency in SYMBOLS else f"{amount} {currency}".strip()
+        return sign + money + (" a day" if entry.unit is Unit.CURRENCY_PER_DAY else "")
+    if entry.unit is Unit.DAYS:
+        return f"{_plain_number(value)} day{'' if value == 1 else 's'}"
+    if entry.unit in (Unit.COUNT, Unit.PER_30_DAYS, Unit.SCORE, Unit.FACTOR):
+        return _plain_number(value) + (" per 30 days" if entry.unit is Unit.PER_30_DAYS else "")
+    return show(entry, value)
+
+
+def _days(n: Any) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def describe(item: dict[str, Any], currency: str = "") -> str:
+    """One condition's values in words (the alert pages and the announcements), in the metric's unit:
+    "Win rate 0% < 20% (2026-Q4)"."""
     kind = item.get("kind", "")
     if "metric" in item:
-        label = item.get("label") or item["metric"]
+        key, label, period = item["metric"], item.get("label") or item["metric"], item.get("period")
+
+        def shown(name: str) -> str:
+            return figure(key, item.get(name), currency)
+
         if kind == "threshold":
-            return (
-                f"{label} {item.get('value')} {item.get('op')} {item.get('threshold')} ({item.get('period')})"
-            )
+            return f"{label} {shown('value')} {item.get('op')} {shown('threshold')} ({period})"
         if kind == "change":
-            return (
-                f"{label} {item.get('value')} vs {item.get('baseline')} ({item.get('against')}): "
-                f"{item.get('change_percent', '–')}% ({item.get('period')})"
-            )
+            moved = item.get("change_percent")
+            by = "–" if moved is None else f"{'+' if _decimal(moved) and _decimal(moved) > 0 else ''}{moved}%"
+            return f"{label} {shown('value')} vs {shown('baseline')} ({item.get('against')}): {by} ({period})"
         if kind == "target":
             extra = item.get("pace") or f"attainment {item.get('attainment')}%"
-            return (
-                f"{label} {item.get('value')} of target {item.get('target')}: {extra} ({item.get('period')})"
-            )
+            return f"{label} {shown('value')} of target {shown('target')}: {extra} ({period})"
         if kind == "inactivity":
             last, since = item.get("last") or "none", item.get("days_since")
-            return f"{label}: {last} ({since} days ago, limit {item.get('days')})"
+            since_text = _days(since) if isinstance(since, int) else f"{since} days"
+            return f"{label}: {last} ({since_text} ago, limit {_days(item.get('days'))})"
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.items() if k != "kind")
 
 
-def announce(alert: Alert, transition: AlertTransition) -> int:
-    """Tell the rule's recipients about ``transition``; returns how many were told."""
-    rule = alert.rule
-    users = recipients(rule)
-    if not users:
-        return 0
-    title, body = message(alert, transition)
-    link = reverse("alerts:alert", kwargs={"public_id": alert.public_id})
-    kind = f"alert.{'reminder' if transition.from_state == transition.to_state else transition.to_state}"
+def describe_condition(item: dict[str, Any], currency: str = "") -> str:
+    """A rule's condition (not its values) in words: "Win rate < 20% (month)"."""
+    kind, key = item.get("kind", ""), item.get("metric", "")
+    label = metric(key).label if key else ""
+    grain = "last {} days".format(item.get("days")) if item.get("grain") == "rolling" else item.get("grain")
+    if kind == "threshold":
+        return f"{label} {item.get('op')} {figure(key, item.get('value'), currency)} ({grain})"
+    if kind == "target":
+        return f"{label} {item.get('behind_percent')}% behind target ({item.get('measure')}, {grain})"
+    if kind == "change":
+        against = "the previous period" if item.get("against") == "previous" else "the baseline"
+        return f"{label} {item.get('direction')} ≥ {item.get('percent')}% vs {against} ({grain})"
+    if kind == "inactivity":
+        return f"{label} older than {_days(item.get('days'))}"
+    extra = {"agreement_expiring": "days", "deal_stalled": "days", "conflict_waiting": "hours"}.get(kind)
+    if extra and item.get(extra):
+        return f"{KIND_LABELS.get(kind, kind)} ({item.get(extra)} {extra})"
+    return KIND_LABELS.get(kind, kind)
+
+
+def partner_describe(item: dict[str, Any], currency: str = "") -> str:
+    """One condition in words for the partner's own users: their own figures and records only — no other
+    partner (a conflict's other side), no score, no relationship-health indicator; "" to leave it out."""
+    kind = item.get("kind", "")
+    if "metric" in item:
+        return "" if metric(item["metric"]).family is Family.HEALTH else describe(item, currency)
+    if kind == "agreement_expiring":
+        return f"Agreement ends {item.get('end_date')} ({_days(item.get('days_left'))} left)"
+    if kind in ("registration_pending", "registration_sla"):
+        return f"Registration {item.get('customer')}: awaiting approval"
+    if kind == "deal_stalled":
+        return f"Deal {item.get('customer')}: {_days(item.get('days_in_stage'))} in stage {item.get('stage')}"
+    if kind == "conflict_waiting":
+        return "A registration of yours is under conflict review"
+    return ""
+
+
+def partner_title(values: dict[str, Any]) -> str:
+    """What a partner's alert is about, from its conditions (not the rule's name, which staff wrote for
+    staff): "Alert on Win rate", "Agreement expiring"."""
+    names = []
+    for item in values.get("conditions", []):
+        if "metric" in item and metric(item["metric"]).family is not Family.HEALTH:
+            names.append(item.get("label") or item["metric"])
+        elif item.get("kind") in KIND_LABELS and "metric" not in item:
+            names.append(KIND_LABELS[item["kind"]])
+    names = list(dict.fromkeys(names))
+    return f"Alert on {', '.join(names)}" if names else "Alert"
+
+
+# --- announcing -------------------------------------------------------------------------------------------
+
+
+def kind_of(transition: AlertTransition) -> str:
+    """ "firing", "reminder" or "resolved"."""
+    return "reminder" if transition.from_state == transition.to_state else transition.to_state
+
+
+def _what(alert: Alert, names: dict[int, str]) -> str:
+    if alert.subject_label:
+        return alert.subject_label
+    return names.get(alert.partner_id, "") if alert.partner_id else "Workspace"
+
+
+def partner_names(told: list[tuple[Alert, AlertTransition]]) -> dict[int, str]:
+    """The alerts' partner names in one query (new alerts carry only the partner's id)."""
+    ids = {a.partner_id for a, _t in told if a.partner_id and not a.subject_label}
+    with unscoped():
+        return dict(Partner.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def message(
+    rule: AlertRule, kind: str, told: list[tuple[Alert, AlertTransition]], currency: str = ""
+) -> tuple[str, str]:
+    """The title and text of one announcement: the rule, the change and each alert with its values."""
+    verb = VERBS.get(kind, "Alert")
+    many = "partners" if all(a.partner_id and not a.subject for a, _t in told) else "alerts"
+    names = partner_names(told)
+    what = _what(told[0][0], names) if len(told) == 1 else f"{len(told)} {many}"
+    lines = []
+    for alert, transition in told[:MAX_LINES]:
+        why = [describe(item, currency) for item in transition.values.get("conditions", [])]
+        lines.append(f"{_what(alert, names)}: {'; '.join(why)}" if why else _what(alert, names))
+    if len(told) > MAX_LINES:
+        lines.append(f"… and {len(told) - MAX_LINES} more")
+    return f"[{verb}] {rule.name}: {what}"[:200], "\n".join(lines)
+
+
+def _link(rule: AlertRule, kind: str, told: list[tuple[Alert, AlertTransition]]) -> str:
+    if len(told) == 1:
+        return reverse("alerts:alert", kwargs={"public_id": told[0][0].public_id})
+    state = State.RESOLVED.value if kind == "resolved" else "open"
+    return f"{reverse('alerts:list')}?{urlencode({'rule': str(rule.public_id), 'state': state})}"
+
+
+def announce(rule: AlertRule, told: list[tuple[Alert, AlertTransition]]) -> int:
+    """Tell the rule's recipients about the alerts' transitions (one notification per kind of change),
+    and, when the rule says so, each partner's users about their own alerts; returns how many alerts."""
+    by_kind: dict[str, list[tuple[Alert, AlertTransition]]] = defaultdict(list)
+    for alert, transition in told:
+        by_kind[kind_of(transition)].append((alert, transition))
+    users = [u.pk for u in recipients(rule)]
+    currency = currency_of(rule.workspace_id)
     group_key = f"alert-rule:{rule.public_id}"
-    notify = None
-    if django_apps.is_installed("openprm.notifications"):
-        notify = getattr(import_module("openprm.notifications.services"), "notify", None)
-    if notify is not None:  # staff recipients: no partner_id (that would address the partner's users)
+    for kind, items in by_kind.items():
+        if users:  # staff recipients: no partner_id (that would address the partner's users)
+            title, body = message(rule, kind, items, currency)
+            notify(
+                workspace_id=rule.workspace_id,
+                kind=f"alert.{kind}",
+                title=title,
+                users=users,
+                severity=rule.severity,
+                body=body,
+                link=_link(rule, kind, items),
+                group_key=group_key,
+                group_title=f"Alerts of rule {rule.name}"[:200],
+            )
+        if rule.tell_partner:
+            _tell_partners(rule, kind, items, currency)
+    return len(told)
+
+
+def _tell_partners(
+    rule: AlertRule, kind: str, items: list[tuple[Alert, AlertTransition]], currency: str
+) -> None:
+    """Each partner's active users hear about that partner's alerts only (``notify`` with the partner's id
+    refuses any other partner's user); webhooks are staff integrations and not told again."""
+    by_partner: dict[int, list[tuple[Alert, AlertTransition]]] = defaultdict(list)
+    for alert, transition in items:
+        if alert.partner_id is not None:
+            by_partner[alert.partner_id].append((alert, transition))
+    if not by_partner:
+        return
+    users: dict[int, list[int]] = defaultdict(list)
+    with unscoped():
+        for uid, pid in Membership.objects.filter(
+            workspace_id=rule.workspace_id, partner_id__in=by_partner, is_active=True, user__is_active=True
+        ).values_list("user_id", "partner_id"):
+            users[pid].append(uid)
+    verb = VERBS.get(kind, "Alert")
+    for pid, own in by_partner.items():
+        if not users[pid]:
+            continue
+        lines = []
+        for _alert, transition in own[:MAX_LINES]:
+            said = [partner_describe(item, currency) for item in transition.values.get("conditions", [])]
+            lines.append("; ".join(s for s in said if s))
         notify(
             workspace_id=rule.workspace_id,
-            kind=kind,
-            title=title,
-            users=[u.pk for u in users],
+            kind=f"alert.partner.{kind}",
+            title=f"[{verb}] {partner_title(own[0][1].values)}"[:200],
+            users=users[pid],
             severity=rule.severity,
-            body=body,
-            link=link,
-            group_key=group_key,
-            group_title=f"Alerts of rule {rule.name}"[:200],
+            body="\n".join(line for line in lines if line),
+            partner_id=pid,
+            group_key=f"alert-rule:{rule.public_id}:partner:{pid}",
+            group_title=f"Alerts: {rule.name}"[:200],
+            webhooks=False,
         )
-        return len(users)
-    known = {f.name for f in Notification._meta.fields}
-    extra = {"kind": kind, "severity": rule.severity, "group_key": group_key}
-    row = {k: v for k, v in extra.items() if k in known}
-    Notification.objects.bulk_create(
-        Notification(
-            workspace_id=rule.workspace_id, user=u, partner=None, title=title, body=body, link=link, **row
-        )
-        for u in users
-    )
-    return len(users)

@@ -168,6 +168,15 @@ def _findings(
     return out
 
 
+@dataclass
+class Moved:
+    """One state change of an evaluation, written with the others of its rule in bulk."""
+
+    alert: Alert
+    before: str
+    announce: bool
+
+
 def _evaluate(
     actor: Actor,
     rule: AlertRule,
@@ -180,24 +189,79 @@ def _evaluate(
     open_alerts = {
         a.key: a for a in Alert.objects.filter(rule=rule, state__in=OPEN_STATES).select_related("partner")
     }
+    stored = {a.pk: a.values for a in open_alerts.values()}
     seen: set[str] = set()
-    touched: list[Alert] = []
+    moved: list[Moved] = []
+    kept: list[Alert] = []
     for finding in _findings(actor, rule, conds, figs, now):
         seen.add(finding.key)
         alert = open_alerts.get(finding.key)
         silenced = any(s.covers(rule_id=rule.pk, partner_id=finding.partner_id, at=now) for s in silences)
-        changed = _step(rule, alert, finding, now, silenced, result)
-        if alert is not None and not changed:
-            touched.append(alert)
+        step = _step(rule, alert, finding, now, silenced)
+        if step is not None:
+            moved.append(step)
+        elif alert is not None:
+            kept.append(alert)
     for key, alert in open_alerts.items():
         if key not in seen:  # the record is gone (decided, closed) or the partner left the set
             gone = Finding(alert.partner_id, alert.subject, alert.subject_label, False, alert.values)
             silenced = any(s.covers(rule_id=rule.pk, partner_id=alert.partner_id, at=now) for s in silences)
-            _step(rule, alert, gone, now, silenced, result)
-    if touched:
-        for alert in touched:
-            alert.last_evaluated_at = now
-        Alert.objects.bulk_update(touched, ["last_evaluated_at", "values"], batch_size=500)
+            if (step := _step(rule, alert, gone, now, silenced)) is not None:
+                moved.append(step)
+    _keep(kept, stored, now)
+    _write(rule, moved, now, result)
+
+
+def _keep(kept: list[Alert], stored: dict[int, Any], now: datetime.datetime) -> None:
+    """The alerts that stay as they were: their evaluation time in one UPDATE, and their values (what the
+    page shows as "why") only where they changed."""
+    if not kept:
+        return
+    Alert.objects.filter(pk__in=[a.pk for a in kept]).update(last_evaluated_at=now)
+    changed = [a for a in kept if a.values != stored[a.pk]]
+    for alert in changed:
+        alert.last_evaluated_at = now
+    Alert.objects.bulk_update(changed, ["values", "last_evaluated_at"], batch_size=500)
+
+
+MOVED_FIELDS = [
+    "state",
+    "values",
+    "started_at",
+    "fired_at",
+    "resolved_at",
+    "last_evaluated_at",
+    "announced_at",
+]
+
+
+def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: CycleResult) -> None:
+    """The rule's new alerts, changed alerts and their transitions in bulk, then one announcement per
+    kind of change (firing, reminder, resolved) with all its alerts."""
+    if not moved:
+        return
+    Alert.objects.bulk_create([m.alert for m in moved if m.alert.pk is None], batch_size=500)
+    Alert.objects.bulk_update([m.alert for m in moved if m.before], MOVED_FIELDS, batch_size=500)
+    transitions = AlertTransition.objects.bulk_create(
+        [
+            AlertTransition(
+                workspace_id=m.alert.workspace_id,
+                alert=m.alert,
+                from_state=m.before,
+                to_state=m.alert.state,
+                at=now,
+                values=m.alert.values,
+                announced=m.announce,
+            )
+            for m in moved
+        ],
+        batch_size=500,
+    )
+    result.transitions += len(transitions)
+    told = [(m.alert, t) for m, t in zip(moved, transitions, strict=True) if m.announce]
+    if told:
+        announce(rule, told)
+        result.announced += len(told)
 
 
 def _effective(rule: AlertRule, met: bool | None) -> bool | str | None:
@@ -218,22 +282,20 @@ def _step(
     finding: Finding,
     now: datetime.datetime,
     silenced: bool,
-    result: CycleResult,
-) -> bool:
-    """Move one alert (or create it); True when a row was written beyond the evaluation time."""
+) -> Moved | None:
+    """Move one alert (or create it): the change to write, or None when it keeps its state."""
     met = _effective(rule, finding.met)
     if met is None:
         if alert is not None:
             alert.values = finding.values
-        return False
+        return None
     quiet = silenced or (alert is not None and alert.snoozed_until is not None and alert.snoozed_until > now)
     if met is False:
         if alert is None:
-            return False
+            return None
         was_announced = alert.state == State.FIRING and alert.announced_at is not None
         alert.resolved_at = now
-        _move(alert, State.RESOLVED, finding.values, now, result, announce_it=was_announced and not quiet)
-        return True
+        return _move(alert, State.RESOLVED, finding.values, now, announce_it=was_announced and not quiet)
     target_state = State.NODATA if met == "nodata" else State.FIRING
     if alert is None:
         alert = Alert(
@@ -252,63 +314,37 @@ def _step(
     elif alert.state == State.PENDING and target_state == State.FIRING:
         if now - alert.started_at < datetime.timedelta(minutes=rule.for_minutes):
             alert.values = finding.values
-            return False
+            return None
     elif alert.state == State.NODATA and target_state == State.FIRING and rule.for_minutes > 0:
         alert.started_at, target_state = now, State.PENDING
     elif alert.state == target_state:
         alert.values = finding.values
-        return _remind(rule, alert, now, quiet, result)
+        return _remind(rule, alert, now, quiet)
     if target_state == State.FIRING:
         alert.fired_at = now
-    _move(
-        alert,
-        target_state,
-        finding.values,
-        now,
-        result,
-        announce_it=target_state == State.FIRING and not quiet,
+    return _move(
+        alert, target_state, finding.values, now, announce_it=target_state == State.FIRING and not quiet
     )
-    return True
 
 
-def _remind(rule: AlertRule, alert: Alert, now: datetime.datetime, quiet: bool, result: CycleResult) -> bool:
+def _remind(rule: AlertRule, alert: Alert, now: datetime.datetime, quiet: bool) -> Moved | None:
     """A firing alert not yet announced (silenced or snoozed when it fired) is announced once that ends;
     an announced one is reminded every ``repeat_minutes`` until acknowledged."""
     if alert.state != State.FIRING or quiet:
-        return False
+        return None
     if alert.announced_at is not None:
         if not rule.repeat_minutes or alert.acknowledged_at is not None:
-            return False
+            return None
         if now < alert.announced_at + datetime.timedelta(minutes=rule.repeat_minutes):
-            return False
-    _move(alert, State.FIRING, alert.values, now, result, announce_it=True)
-    return True
+            return None
+    return _move(alert, State.FIRING, alert.values, now, announce_it=True)
 
 
 def _move(
-    alert: Alert,
-    state: str,
-    values: dict[str, Any],
-    now: datetime.datetime,
-    result: CycleResult,
-    *,
-    announce_it: bool,
-) -> None:
+    alert: Alert, state: str, values: dict[str, Any], now: datetime.datetime, *, announce_it: bool
+) -> Moved:
     before = alert.state
     alert.state, alert.values, alert.last_evaluated_at = state, values, now
     if announce_it:
         alert.announced_at = now
-    alert.save()
-    transition = AlertTransition.objects.create(
-        workspace_id=alert.workspace_id,
-        alert=alert,
-        from_state=before,
-        to_state=state,
-        at=now,
-        values=values,
-        announced=announce_it,
-    )
-    result.transitions += 1
-    if announce_it:
-        announce(alert, transition)
-        result.announced += 1
+    return Moved(alert, before, announce_it)

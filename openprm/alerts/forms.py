@@ -54,6 +54,11 @@ class RuleForm(forms.Form):
     recipients = forms.CharField(
         required=False, initial="admin, manager", help_text="Staff roles or user ids, comma-separated"
     )
+    tell_partner = forms.BooleanField(
+        required=False,
+        label="Also tell the partner's own users",
+        help_text="In-app and by e-mail per their preferences; their own figures only",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,6 +101,7 @@ class RuleForm(forms.Form):
             "conditions": {"combine": d["combine"], "items": items},
             "partner_filters": {k: d[k] for k in ("program", "tier", "type", "region", "tag") if d.get(k)},
             "recipients": recipients,
+            "tell_partner": d.get("tell_partner", False),
         }
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
@@ -161,6 +167,7 @@ def initial_of(rule: Any) -> dict[str, Any]:
         "repeat_minutes": rule.repeat_minutes,
         "no_data": rule.no_data,
         "recipients": ", ".join(rule.recipients or []),
+        "tell_partner": rule.tell_partner,
         **{k: v for k, v in (rule.partner_filters or {}).items()},
     }
     for i, item in enumerate(conds.get("items", [])[:ROWS]):

@@ -53,6 +53,9 @@ class AlertRule(WorkspaceModel):
     no_data = models.CharField(max_length=10, choices=NoData.choices, default=NoData.OK)
     repeat_minutes = models.PositiveIntegerField(default=0, help_text="Remind while firing; 0: never")
     recipients = models.JSONField(default=list, blank=True, help_text="Staff user public ids or roles")
+    tell_partner = models.BooleanField(
+        default=False, help_text="Also tell each partner's own users about their partner's alerts"
+    )
     builtin = models.BooleanField(default=False)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -25,6 +25,7 @@ class RuleCreate(Input):
     no_data: str = "ok"
     repeat_minutes: int = 0
     recipients: list[str] = Field(default_factory=list)
+    tell_partner: bool = Field(default=False, description="Also tell each partner's users of its alerts")
 
 
 class RulePatch(Patch):
@@ -39,6 +40,7 @@ class RulePatch(Patch):
     no_data: str | None = None
     repeat_minutes: int | None = None
     recipients: list[str] | None = None
+    tell_partner: bool | None = None
 
 
 class RuleOut(Schema):
@@ -54,6 +56,7 @@ class RuleOut(Schema):
     no_data: str
     repeat_minutes: int
     recipients: list[str]
+    tell_partner: bool
     builtin: bool
     last_evaluated_at: datetime.datetime | None
     last_error: str

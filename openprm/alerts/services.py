@@ -58,6 +58,8 @@ def rule_clean(actor: Actor, data: dict[str, Any], current: AlertRule | None = N
         out["description"] = clean_text(errors, "description", data.get("description", ""), 2000)
     if given("enabled"):
         out["enabled"] = bool(data.get("enabled", True))
+    if given("tell_partner"):
+        out["tell_partner"] = bool(data.get("tell_partner", False))
     if given("severity"):
         out["severity"] = data.get("severity") or Severity.WARNING
         if out["severity"] not in Severity.values:

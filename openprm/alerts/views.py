@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openprm.alerts import selectors, services
-from openprm.alerts.announce import describe
+from openprm.alerts.announce import currency_of, describe, describe_condition
 from openprm.alerts.forms import ROW_HELP, RuleForm, initial_of
 from openprm.alerts.models import Alert, AlertRule, Severity, State
 from openprm.core.actors import Actor
@@ -93,8 +93,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         page = paginate(request, selectors.alert_list(actor=actor, filters=filters))
     except ValidationError:
         raise Http404 from None
+    currency = currency_of(actor.workspace_id)
     for alert in page.object_list:
-        alert.why = [describe(v) for v in alert.values.get("conditions", [])]
+        alert.why = [describe(v, currency) for v in alert.values.get("conditions", [])]
     return render(
         request,
         "alerts/alerts.html",
@@ -127,7 +128,9 @@ def alert_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "alerts/alert.html",
         {
             "alert": alert,
-            "why": [(v, describe(v)) for v in alert.values.get("conditions", [])],
+            "why": [
+                (v, describe(v, currency_of(actor.workspace_id))) for v in alert.values.get("conditions", [])
+            ],
             "history": selectors.alert_history(actor=actor, alert=alert),
             "chart": chart,
             "can_edit": _can_edit(actor),
@@ -166,7 +169,10 @@ def rule_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "rule": rule,
             "alerts": alerts,
             "history": selectors.rule_history(actor=actor, rule=rule),
-            "conditions": [describe(i) for i in rule.conditions.get("items", [])],
+            "conditions": [
+                describe_condition(i, currency_of(actor.workspace_id))
+                for i in rule.conditions.get("items", [])
+            ],
             "can_edit": _can_edit(actor),
         },
     )
