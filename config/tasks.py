@@ -3,8 +3,9 @@
 Nothing else in the code base is periodic: apps' ``tasks`` modules hold on-demand jobs, and the jobs
 below are thin loops over them. Each periodic job spans workspaces, so it lists the workspaces that have
 work (the only ``unscoped`` reads a job needs) and runs the workspace job for each, inside that
-workspace's scope. `prm worker` imports this module (``core.tasks.load_jobs``); huey's own autodiscovery
-would not, as ``config`` is no app.
+workspace's scope (``run_each``: a workspace whose job fails is recorded and the others still run).
+`prm worker` imports this module (``core.tasks.load_jobs``); huey's own autodiscovery would not, as
+``config`` is no app.
 """
 
 from __future__ import annotations
@@ -23,25 +24,25 @@ from openprm.metrics.tasks import close_last_month
 @periodic_job(crontab(minute="*"))
 def rollups_catch_up() -> int:
     """Every minute: fold what a lost or delayed fold job left queued (metrics fresh within 60 s)."""
-    return sum(fold_rollups.call_local(workspace_id) for workspace_id in rollups_workspaces_behind())
+    return fold_rollups.run_each(rollups_workspaces_behind())
 
 
 @periodic_job(crontab(minute="7"))
 def deals_expire_protection() -> int:
     """Hourly at :07: expire approved registrations whose protection window ended, in every workspace."""
-    return sum(expire_protection_windows.call_local(workspace_id) for workspace_id in workspace_ids())
+    return expire_protection_windows.run_each(workspace_ids())
 
 
 @periodic_job(crontab(minute="*"))
 def outbox_catch_up() -> int:
     """Every minute: deliver outbox messages that are due (retries whose time came, lost jobs)."""
-    return sum(deliver_outbox.call_local(workspace_id) for workspace_id in outbox_workspaces_due())
+    return deliver_outbox.run_each(outbox_workspaces_due())
 
 
 @periodic_job(crontab(day="1", hour="2", minute="17"))
 def metrics_monthly_close() -> int:
     """Monthly on the 1st at 02:17 UTC: close last month's metrics in every workspace (idempotent)."""
-    return sum(close_last_month.call_local(workspace_id) for workspace_id in workspace_ids())
+    return close_last_month.run_each(workspace_ids())
 
 
 @periodic_job(crontab(hour="3", minute="41"))
@@ -55,7 +56,7 @@ def notifications_daily_digest() -> int:
     """Daily at 07:03 UTC: e-mail each user who chose a digest what they were notified of since the last."""
     from openprm.notifications.tasks import send_digests
 
-    return sum(send_digests.call_local(workspace_id) for workspace_id in workspace_ids())
+    return send_digests.run_each(workspace_ids())
 
 
 @periodic_job(crontab(minute="*"))
@@ -63,7 +64,7 @@ def alerts_evaluate_all() -> int:
     """Every minute: evaluate the due alert rules of every workspace (each rule at its own interval)."""
     from openprm.alerts.tasks import alerts_evaluate
 
-    return sum(alerts_evaluate.call_local(workspace_id) for workspace_id in workspace_ids())
+    return alerts_evaluate.run_each(workspace_ids())
 
 
 @periodic_job(crontab(minute="*/5"))
@@ -71,4 +72,4 @@ def reports_send_due_all() -> int:
     """Every 5 minutes: start the scheduled reports whose time came, in every workspace (each slot once)."""
     from openprm.reports.tasks import reports_send_due
 
-    return sum(reports_send_due.call_local(workspace_id) for workspace_id in workspace_ids())
+    return reports_send_due.run_each(workspace_ids())

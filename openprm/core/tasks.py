@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import datetime
 import functools
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +49,8 @@ from openprm.core.models import Workspace
 from openprm.core.scoping import AccessScope, scope
 
 SCHEDULE_MODULE = "config.tasks"  # the one schedule: every periodic job, with its crontab
+
+logger = logging.getLogger(__name__)
 
 RETRIES = 3  # attempts after the first, for a job that fails
 RETRY_DELAY = 30  # seconds before the first retry...
@@ -65,6 +68,10 @@ def workspace_scope(workspace_id: int) -> Iterator[AccessScope]:
     """The access scope of the workspace's system actor: every row of that workspace, no other's."""
     with scope(Actor.system(workspace_id).access_scope()) as access:
         yield access
+
+
+class WorkspacesFailed(RuntimeError):
+    """A periodic loop's workspace job failed in some workspaces (each failure is recorded as its own)."""
 
 
 class WorkspaceTask(Generic[R]):
@@ -111,6 +118,28 @@ class WorkspaceTask(Generic[R]):
     def call_local(self, workspace_id: int, *args: Any, **kwargs: Any) -> R:
         """Run now, in this process, inside the workspace's scope (the schedule's catch-ups, commands)."""
         return self._run(workspace_id, *args, **kwargs)
+
+    def run_each(self, workspace_ids: Iterable[int]) -> int:
+        """Run now for each workspace (the schedule's loops) and return the sum of the counts. One
+        workspace's failure does not stop the others: it is recorded as that workspace's failed run (its
+        admins read the error on their Jobs page) and, once every workspace had its turn,
+        :class:`WorkspacesFailed` says how many failed — without any workspace's detail, since the
+        periodic run is shown to every workspace's admins."""
+        total = failed = seen = 0
+        for workspace_id in workspace_ids:
+            seen += 1
+            started = timezone.now()
+            try:
+                result = self._run(workspace_id)
+            except Exception as exc:
+                failed += 1
+                logger.exception("%s failed in workspace %s", self.name, workspace_id)
+                jobruns.run_record(job=self.name, workspace_id=workspace_id, started_at=started, error=exc)
+                continue
+            total += int(cast(Any, result) or 0)
+        if failed:
+            raise WorkspacesFailed(f"{self.name} failed in {failed} of {seen} workspaces (see their runs)")
+        return total
 
     def delay(self, workspace_id: int, *args: Any, **kwargs: Any) -> None:
         """Enqueue now: only from code that runs after the commit (an ``on_commit`` callback)."""
