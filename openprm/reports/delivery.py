@@ -121,7 +121,10 @@ def _message(
         subject=subject,
         body=render_to_string("reports/email.txt", context),
         to=[delivery.email],
-        headers={"List-Unsubscribe": f"<{unsubscribe}>"},
+        headers={  # RFC 8058 one-click: a mail client may POST to the link (the page accepts it)
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
     message.attach_alternative(render_to_string("reports/email.html", context), "text/html")
     for f in files:

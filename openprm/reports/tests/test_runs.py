@@ -61,6 +61,7 @@ def test_unsubscribe_works_without_login_and_later_runs_skip_the_recipient(world
     deliver(world.workspace.pk)
     mail = smtp.to("manager@vendor.test")[0]
     link = next(w for w in mail.part("text/plain").split() if "/reports/unsubscribe/" in w)
+    assert str(mail.message["List-Unsubscribe"]).strip() == f"<{link}>"  # a folded header starts with a space
     path = link.split("127.0.0.1:8000", 1)[1]
 
     anonymous = Client()
