@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from openprm.activity.catalog import CONTENT_PROPERTIES, EventKind
@@ -230,57 +230,13 @@ def rows_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> 
     else:
         other = f"({other})"
     selected = [f"e.{n}" for n in event_names] + [f"o.{n}" for n in other_names]
-    target = quote(columns.TABLE)
-    if connection.vendor == "postgresql":  # the rows go to a table like it, then replace those that differ
-        statements += [
-            (f"DROP TABLE IF EXISTS {DAYS_TABLE}", []),
-            (f"CREATE TEMPORARY TABLE {DAYS_TABLE} ({_day_columns()}) ON COMMIT DROP", []),
-        ]
-        target = DAYS_TABLE
     query = (
-        f"INSERT INTO {target} (workspace_id, partner_id, day, "  # noqa: S608
+        f"INSERT INTO {quote(columns.TABLE)} (workspace_id, partner_id, day, "  # noqa: S608
         f"{', '.join([*event_names, *other_names])}) "
         f"SELECT %s, COALESCE(e.partner_id, o.partner_id), COALESCE(e.day, o.day), {', '.join(selected)} "
         f"FROM ({events}) AS e FULL JOIN {other} AS o ON o.partner_id = e.partner_id AND o.day = e.day"
     )
     return [*statements, (query, [workspace_id, *event_params, *other_params])]
-
-
-DAYS_TABLE = "rollups_rebuild_days"
-"""PostgreSQL: the rebuild's temporary table of the ``PartnerDay`` rows found (``replace_days_sql``)."""
-
-
-def _day_columns() -> str:
-    """The columns of ``PartnerDay`` with their types (no key or constraint), for ``DAYS_TABLE``."""
-    return ", ".join(
-        f"{f.column} {f.db_type(connection)}"
-        for f in PartnerDay._meta.concrete_fields
-        if isinstance(f, models.Field)
-    )
-
-
-def replace_days_sql(workspace_id: int) -> list[tuple[str, list[Any]]]:
-    """PostgreSQL: the statements that make the workspace's ``PartnerDay`` rows those of ``DAYS_TABLE``,
-    writing only the rows that differ: the stored rows not found there unchanged are deleted, then the
-    rows found whose key is not stored (any more) are inserted. A rebuild mostly finds the rows the
-    increments made, and inserting a row next to the same key just deleted costs the indexes several
-    times a fresh insert (and leaves both versions to vacuum)."""
-    quote = connection.ops.quote_name
-    table = quote(columns.TABLE)
-    names = [*columns.COLUMNS, columns.EXTRA]
-    found, stored = (f"ROW({', '.join(f'{alias}.{c}' for c in names)})" for alias in ("n", "d"))
-    same = f"n.partner_id = d.partner_id AND n.day = d.day AND {found} IS NOT DISTINCT FROM {stored}"
-    delete = (
-        f"DELETE FROM {table} AS d WHERE d.workspace_id = %s "  # noqa: S608
-        f"AND NOT EXISTS (SELECT 1 FROM {DAYS_TABLE} AS n WHERE {same})"
-    )
-    keys = ", ".join(["workspace_id", "partner_id", "day", *names])
-    insert = (
-        f"INSERT INTO {table} ({keys}) SELECT {keys} FROM {DAYS_TABLE} AS n "  # noqa: S608
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS d WHERE d.workspace_id = %s "
-        "AND d.partner_id = n.partner_id AND d.day = n.day) ORDER BY partner_id, day"
-    )
-    return [(delete, [workspace_id]), (insert, [workspace_id])]
 
 
 OTHER_TABLE = "rollups_rebuild_other"
@@ -325,9 +281,8 @@ def rollups_rebuild(*, workspace_id: int) -> int:
                 # no JIT: the statements' estimated costs set it compiling (with optimization: seconds)
                 # expressions that a scan runs through anyway
                 cursor.execute("SET LOCAL jit = off")
-            # PostgreSQL replaces the rows and paired intervals by those that differ (``replace_days_sql``,
-            # ``pairs_sql``)
-            emptied = [RollupDirty, RollupPending, *([] if postgres else [PartnerDay, PairedInterval])]
+            # PostgreSQL replaces the paired intervals in ``pairs_sql`` (only the rows that differ)
+            emptied = [PartnerDay, RollupDirty, RollupPending, *([] if postgres else [PairedInterval])]
             for model in emptied:  # pending: counted below
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608
@@ -344,11 +299,7 @@ def rollups_rebuild(*, workspace_id: int) -> int:
                 cursor.execute(f"ANALYZE {PAIRED_TABLE}")
             for query, params in rows_sql(workspace_id, kinds, PAIRED_TABLE):
                 cursor.execute(query, params)
-            rows = int(cursor.rowcount)  # of the last statement: the one INSERT of every row
-            if postgres:
-                for query, params in replace_days_sql(workspace_id):
-                    cursor.execute(query, params)
-                cursor.execute(f"DROP TABLE {DAYS_TABLE}")
+            rows = int(cursor.rowcount)  # of the last statement: the one INSERT into PartnerDay
             cursor.execute(f"DROP TABLE {PAIRED_TABLE}")
             if not postgres:
                 cursor.execute(f"DROP TABLE {OTHER_TABLE}")

@@ -112,8 +112,8 @@ def _python_intervals(workspace_id: int) -> Counter[tuple[int, str, datetime.dat
 
 
 def _break_days(workspace_id: int, partner_id: int) -> None:
-    """Rows the rebuild must put right (it rewrites only the rows that differ): one changed in a column,
-    one in ``extra``, one deleted, one that should not be there."""
+    """``PartnerDay`` rows the rebuild must put right: one changed in a column, one in ``extra``, one
+    deleted, one that should not be there."""
     table = connection.ops.quote_name(columns.TABLE)
     with connection.cursor() as cursor:
         cursor.execute(
