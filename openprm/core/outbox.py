@@ -113,6 +113,11 @@ def _deliver_one(message: OutboxMessage) -> bool:
         if handler is None:
             raise LookupError(f"No outbox handler for the topic {message.topic!r}")
         with transaction.atomic():  # what the handler writes commits with the delivery mark, or not at all
+            held = mine.filter(available_at=message.available_at)  # our lease: not re-claimed since
+            if connection.vendor == "postgresql":
+                held = held.select_for_update()  # and no re-claim (SKIP LOCKED) while the handler runs
+            if not list(held.values_list("pk", flat=True)):
+                return False  # the lease ran out and another worker claimed the message: it runs it
             handler(message)
             mine.update(delivered_at=timezone.now(), last_error="")
     except Exception as exc:

@@ -13,21 +13,30 @@ clock (a replayed request), and ignores a delivery id it has already processed (
 below is such a receiver's check).
 
 URLs are http(s) only, and their host must not resolve to a private, loopback, link-local or otherwise
-reserved address unless ``PRM_WEBHOOK_ALLOW_PRIVATE`` is on; checked when an endpoint is saved and again
-before every attempt (the address a name resolves to can change). Redirects are not followed.
+reserved address (nor an IPv6 address standing for one: mapped, NAT64, 6to4, Teredo) unless
+``PRM_WEBHOOK_ALLOW_PRIVATE`` is on; checked when an endpoint is saved and again at every attempt, which
+resolves the name once, checks every address and connects to a checked one (the Host header and TLS keep
+the name), so a resolver answering differently the second time (DNS rebinding) reaches nothing. Redirects
+are not followed. An attempt has a total deadline (``PRM_WEBHOOK_DEADLINE_SECONDS``) besides the socket
+timeout. A 4xx answer other than 408 and 429 is permanent (not retried).
+
+Slack: the text taken from data (titles, bodies, partner and customer names) has ``&``, ``<`` and ``>``
+escaped, so it can neither mention ``@channel`` nor disguise a link; the header is at most 150 characters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import socket
+import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,35 +69,99 @@ class DeliveryError(Exception):
 
 # --- URLs -------------------------------------------------------------------------------------------------
 
+# Reserved blocks that ``is_global`` lets through (Python 3.11) or that carry another address inside.
+_REFUSED = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "fec0::/10", "64:ff9b:1::/48")]
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, IPv4-compatible, NAT64, 6to4, Teredo)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64 or ip in _V4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address (the server's is public by definition)
+    return None
+
 
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None and not _public(str(inner)):
+            return False
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+    if any(ip.version == net.version and ip in net for net in _REFUSED):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
-def webhook_url_check(url: str, *, resolve: bool = True) -> str:
-    """The URL if webhooks may be sent to it, else a ValidationError saying why."""
-    parsed = urllib.parse.urlsplit(url.strip())
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook URL: where to connect (``addresses``, resolved once) and what to ask for."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    addresses: tuple[str, ...]
+
+
+_URL_ERROR = "Enter an http:// or https:// URL."
+_PRIVATE_ERROR = "This address is private, loopback or reserved (PRM_WEBHOOK_ALLOW_PRIVATE allows it)."
+
+
+def _parse(url: str) -> tuple[urllib.parse.SplitResult, int]:
+    try:
+        parsed = urllib.parse.urlsplit(url.strip())
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:  # "http://[::1/x", "http://h:abc/x", a port above 65535
+        raise ValidationError({"url": [_URL_ERROR]}) from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValidationError({"url": ["Enter an http:// or https:// URL."]})
+        raise ValidationError({"url": [_URL_ERROR]})
     if parsed.username or parsed.password:
         raise ValidationError({"url": ["Leave credentials out of the URL (generic webhooks are signed)."]})
-    if conf.webhook_allow_private() or not resolve:
-        return url.strip()
+    return parsed, port
+
+
+def webhook_target(url: str) -> Target:
+    """Resolve the URL's host once and check every address it gave (unless ``PRM_WEBHOOK_ALLOW_PRIVATE``):
+    the attempt connects to these addresses, never to a second answer of the resolver."""
+    parsed, port = _parse(url)
+    host = str(parsed.hostname)
     try:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        addresses = {
-            info[4][0] for info in socket.getaddrinfo(parsed.hostname, port, type=socket.SOCK_STREAM)
-        }
-    except (OSError, ValueError) as exc:
-        raise ValidationError({"url": [f"The host {parsed.hostname} cannot be resolved."]}) from exc
-    if not all(_public(str(a)) for a in addresses):
-        raise ValidationError(
-            {"url": ["This address is private, loopback or reserved (PRM_WEBHOOK_ALLOW_PRIVATE allows it)."]}
-        )
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ValidationError({"url": [f"The host {host} cannot be resolved."]}) from exc
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in found))
+    if not addresses:
+        raise ValidationError({"url": [f"The host {host} cannot be resolved."]})
+    if not conf.webhook_allow_private() and not all(_public(a) for a in addresses):
+        raise ValidationError({"url": [_PRIVATE_ERROR]})
+    path = urllib.parse.urlunsplit(("", "", parsed.path or "/", parsed.query, ""))
+    return Target(scheme=parsed.scheme, host=host, port=port, path=path, addresses=addresses)
+
+
+def webhook_url_check(url: str, *, resolve: bool = True) -> str:
+    """The URL if webhooks may be sent to it, else a ValidationError saying why (on ``url``)."""
+    _parse(url)
+    if resolve and not conf.webhook_allow_private():
+        webhook_target(url)
     return url.strip()
+
+
+def masked_url(url: str) -> str:
+    """A Slack incoming-webhook URL's path is its secret: shown as ``https://hooks.slack.com/…``."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "…"
+    return f"{parsed.scheme}://{parsed.netloc}/…" if parsed.netloc else "…"
 
 
 # --- signing ----------------------------------------------------------------------------------------------
@@ -100,7 +173,7 @@ def signature(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify_signature(
-    *, secret: str, timestamp: str, body: bytes, header: str, now: float | None = None
+    *, secret: str, timestamp: str, body: bytes, header: str | bytes, now: float | None = None
 ) -> bool:
     """A receiver's check: the signature matches and the timestamp is within 5 minutes of ``now``."""
     try:
@@ -109,33 +182,87 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - moment) > REPLAY_WINDOW_SECONDS:
         return False
-    return hmac.compare_digest(signature(secret=secret, timestamp=moment, body=body), header)
+    given = header if isinstance(header, bytes) else header.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(signature(secret=secret, timestamp=moment, body=body).encode(), given)
 
 
 # --- sending ----------------------------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is the answer (a failure), never followed to another host
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to a checked address; the Host header keeps the name."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """Connects to a checked address; the Host header, SNI and the certificate check keep the name."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def _exchange(target: Target, body: bytes, headers: dict[str, str], deadline: float) -> int:
+    """POST to the first address that accepts the connection; the status of its answer. A watchdog
+    shuts the socket at ``deadline`` (a receiver that answers a byte at a time never holds a worker)."""
+    kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+    timeout = conf.webhook_timeout_seconds()
+    expired = threading.Event()
+    last: OSError | None = None
+    for address in target.addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        conn = kind(target.host, target.port, address=address, timeout=min(timeout, remaining))
+
+        def stop(conn: http.client.HTTPConnection = conn) -> None:
+            expired.set()
+            if conn.sock is not None:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(remaining, stop)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            try:
+                conn.connect()
+            except OSError as exc:
+                last = exc
+                continue  # the next checked address
+            conn.request("POST", target.path, body=body, headers=headers)
+            response = conn.getresponse()
+            return int(response.status)
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set() or isinstance(exc, TimeoutError):
+                raise DeliveryError(f"Timed out: {exc}") from None
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            watchdog.cancel()
+            conn.close()
+    if last is None or isinstance(last, TimeoutError):
+        raise DeliveryError(f"Timed out (deadline {conf.webhook_deadline_seconds():g} s)")
+    raise DeliveryError(f"{type(last).__name__}: {last}")
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Sent:
-    webhook_url_check(url)
-    # http(s) only: webhook_url_check refused every other scheme just above
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
-    try:
-        with _opener.open(request, timeout=conf.webhook_timeout_seconds()) as response:
-            status = int(response.status)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code}", status_code=exc.code) from None
-    except TimeoutError as exc:
-        raise DeliveryError(f"Timed out: {exc}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
+    """One attempt: resolve and check once, connect to a checked address, never follow a redirect (a 3xx
+    is a failure). A 4xx other than 408 and 429 is permanent: the same request cannot succeed later."""
+    deadline = time.monotonic() + conf.webhook_deadline_seconds()
+    status = _exchange(webhook_target(url), body, headers, deadline)
+    if 400 <= status < 500 and status not in (408, 429):
+        raise DeliveryError(f"HTTP {status} (permanent: not retried)", status_code=status, permanent=True)
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status}", status_code=status)
     return Sent(status_code=status)
@@ -145,14 +272,19 @@ def _absolute(link: str) -> str:
     return f"{conf.base_url()}{link}" if link.startswith("/") else link
 
 
+def one_line(text: str) -> str:
+    """Whitespace runs (newlines too) as one space: a subject or a title is one line."""
+    return " ".join(str(text).split())
+
+
 def summary(items: list[dict[str, Any]], *, digest: bool = False) -> str:
     """One line naming what a message carries ("3 notifications: Win rate below 20%")."""
     if digest:
         return f"Your OpenPRM digest: {len(items)} notification{'s' if len(items) != 1 else ''}"
     first = items[0]
     if len(items) == 1:
-        return str(first["title"])
-    return f"{len(items)} notifications: {first.get('group_title') or first['title']}"
+        return one_line(first["title"])
+    return f"{len(items)} notifications: {one_line(first.get('group_title') or first['title'])}"
 
 
 def _context(items: list[dict[str, Any]], *, digest: bool) -> dict[str, Any]:
@@ -175,17 +307,51 @@ def send_email(*, to: str, items: list[dict[str, Any]], digest: bool = False) ->
     return Sent()
 
 
+def slack_escape(text: Any) -> str:
+    """Slack's three control characters as entities: no ``<!channel>``, no ``<https://evil|Acme>``."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _escaped_clip(text: str, limit: int) -> str:
+    """``text`` escaped, at most ``limit`` characters, never ending inside an entity."""
+    escaped = slack_escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    size = 0
+    for char in text:
+        piece = slack_escape(char)
+        if size + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out) + "…"
+
+
+SLACK_HEADER_MAX = 150  # Slack refuses a header block with a longer text
+
+
 def slack_body(items: list[dict[str, Any]]) -> dict[str, Any]:
+    title = summary(items)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": summary(items)}}
+        {"type": "header", "text": {"type": "plain_text", "text": _escaped_clip(title, SLACK_HEADER_MAX)}}
     ]
     for item in items[:20]:  # Slack allows 50 blocks
-        line = f"*{item['severity'].upper()}* {item['title']}"
+        severity = slack_escape(str(item["severity"]).upper())
+        name = slack_escape(one_line(item["title"]))
+        line = f"*{severity}* {name}"
         if item.get("link"):
-            line = f"*{item['severity'].upper()}* <{_absolute(item['link'])}|{item['title']}>"
-        text = f"{line}\n{item.get('body', '')}".strip()
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}})
-    lines = [summary(items)] + [f"• [{i['severity']}] {i['title']}" for i in items[:20]]
+            url = slack_escape(_absolute(item["link"])).replace("|", "%7C")
+            line = f"*{severity}* <{url}|{name}>"
+        text = f"{line}\n{slack_escape(item.get('body', ''))}".strip()
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 2900)}})
+    lines = [slack_escape(title)] + [
+        f"• [{slack_escape(i['severity'])}] {slack_escape(one_line(i['title']))}" for i in items[:20]
+    ]
     return {"text": "\n".join(lines), "blocks": blocks}
 
 

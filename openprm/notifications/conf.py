@@ -31,6 +31,12 @@ def webhook_timeout_seconds() -> float:
     return float(_setting("PRM_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 
+def webhook_deadline_seconds() -> float:
+    """PRM_WEBHOOK_DEADLINE_SECONDS (30): the most one webhook attempt may take in all (connecting, sending
+    and reading the answer), however slowly the receiver trickles it."""
+    return float(_setting("PRM_WEBHOOK_DEADLINE_SECONDS", "30"))
+
+
 def webhook_allow_private() -> bool:
     """PRM_WEBHOOK_ALLOW_PRIVATE (false): allow webhook URLs on private, loopback or link-local
     addresses (a receiver inside your own network; tests). Off: such URLs are refused."""

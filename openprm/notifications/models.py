@@ -114,6 +114,9 @@ class Delivery(WorkspaceModel):
     attempts = models.PositiveIntegerField(default=0)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The outbox message of the next try: any other message naming this delivery (a stale one re-claimed
+    # after its lease, a repeat) is ignored, so two workers never try it at once.
+    outbox_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -43,6 +43,8 @@ from openprm.notifications.models import (
 
 TOPIC = "notifications.deliver"  # the outbox topic; ``notifications.tasks`` registers ``delivery_send``
 DIGEST_MAX_ITEMS = 200
+DIGEST_OVERLAP = datetime.timedelta(minutes=10)  # rows committed late still make the next digest
+KIND_MAX, GROUP_KEY_MAX = 60, 200  # Notification.kind, Notification/Delivery.group_key
 
 
 # --- notify -----------------------------------------------------------------------------------------------
@@ -50,19 +52,25 @@ DIGEST_MAX_ITEMS = 200
 
 def _recipients(workspace_id: int, user_ids: Iterable[int], partner_id: int | None) -> list[tuple[int, str]]:
     """(user id, e-mail) of the active members among ``user_ids``: staff, and users of ``partner_id`` —
-    never a user of another partner (a partner user only hears about their own partner)."""
+    never a user of another partner (a partner user only hears about their own partner), nor, about a
+    partner, a staff member restricted to their own partners (``owned_only``) who does not own it."""
     wanted = set(user_ids)
     if not wanted:
         return []
     with unscoped():
         members = Membership.objects.filter(
             workspace_id=workspace_id, user_id__in=wanted, is_active=True, user__is_active=True
-        ).values_list("user_id", "user__email", "partner_id")
+        ).values_list("user_id", "user__email", "partner_id", "owned_only")
+        owner_id = None
+        if partner_id is not None:  # notifications sit below partners: through the app registry
+            partner = apps.get_model("partners", "Partner")
+            owner_id = partner.objects.filter(pk=partner_id).values_list("owner_id", flat=True).first()
         return sorted(
             {
                 (uid, email)
-                for uid, email, member_of in members
-                if member_of is None or member_of == partner_id
+                for uid, email, member_of, owned_only in members
+                if (member_of is None and (partner_id is None or not owned_only or uid == owner_id))
+                or (member_of is not None and member_of == partner_id)
             }
         )
 
@@ -134,11 +142,14 @@ def _enqueue(
 
 
 def _put(delivery: Delivery, *, at: datetime.datetime) -> None:
+    """Queue the delivery's next try: its one current outbox message (any other one is ignored)."""
     message = outbox_put(
         workspace_id=delivery.workspace_id, topic=TOPIC, payload={"delivery_id": delivery.pk}
     )
     if at > message.available_at:
         OutboxMessage.objects.filter(pk=message.pk).update(available_at=at)
+    delivery.outbox_id = message.pk
+    Delivery.objects.filter(pk=delivery.pk).update(outbox_id=message.pk)
 
 
 @transaction.atomic
@@ -163,10 +174,12 @@ def notify(
         raise ValidationError({"severity": [f"One of {', '.join(SEVERITIES)}."]})
     now = timezone.now()
     recipients = _recipients(workspace_id, users, partner_id)
-    fields = {"kind": kind, "severity": severity, "title": title[:200], "body": body, "link": link[:300]}
+    # one line (a newline in an e-mail subject fails the send); cut to the columns, the same everywhere
+    title, group_key = channels.one_line(title)[:200], group_key[:GROUP_KEY_MAX]
+    fields = {"kind": kind[:KIND_MAX], "severity": severity, "title": title, "body": body, "link": link[:300]}
     rows = Notification.objects.bulk_create(
         Notification(
-            workspace_id=workspace_id, user_id=uid, partner_id=partner_id, group_key=group_key[:200], **fields
+            workspace_id=workspace_id, user_id=uid, partner_id=partner_id, group_key=group_key, **fields
         )
         for uid, _email in recipients
     )
@@ -174,7 +187,7 @@ def notify(
         **fields,
         "id": str(rows[0].public_id) if rows else "",
         "partner": _partner_label(partner_id),
-        "group_title": group_title,
+        "group_title": channels.one_line(group_title)[:200],
         "created_at": now.isoformat(),
     }
     with workspace_scope(workspace_id):  # whoever acts (a partner user too) queues staff-only rows
@@ -199,7 +212,7 @@ def notify(
                 _enqueue(
                     workspace_id=workspace_id,
                     channel=channel,
-                    target=endpoint.url,
+                    target=channels.masked_url(endpoint.url) if channel == Channel.SLACK else endpoint.url,
                     endpoint=endpoint,
                     item=item,
                     now=now,
@@ -235,6 +248,8 @@ def delivery_send(message: OutboxMessage) -> None:
     delivery = found.first()
     if delivery is None or delivery.status != Delivery.Status.PENDING:
         return  # delivered already, given up, or its endpoint was deleted
+    if delivery.outbox_id is not None and delivery.outbox_id != message.pk:
+        return  # not its current message (a stale or repeated one): the current one tries it
     number = delivery.attempts + 1
     at, started = timezone.now(), time.monotonic()
     status_code: int | None = None
@@ -272,7 +287,11 @@ def delivery_send(message: OutboxMessage) -> None:
 
 def digest_send(*, workspace_id: int, now: datetime.datetime | None = None) -> int:
     """Queue each digest reader's e-mail of what they were notified of since their last digest (at most a
-    day back the first time); returns how many digests were queued. Runs in the workspace's scope."""
+    day back the first time); returns how many digests were queued. Runs in the workspace's scope.
+
+    Nothing is lost: each digest looks ``DIGEST_OVERLAP`` further back than the previous one ended (a row
+    committed after a digest read, with an earlier time) and leaves out what an earlier digest carried; one
+    with ``DIGEST_MAX_ITEMS`` items ends at its last item, so the next one goes on from there."""
     now = now or timezone.now()
     readers = Preference.objects.filter(
         workspace_id=workspace_id, mode=Preference.Mode.DIGEST, email=True, user__is_active=True
@@ -280,13 +299,24 @@ def digest_send(*, workspace_id: int, now: datetime.datetime | None = None) -> i
     queued = 0
     for preference in readers:
         since = preference.last_digest_at or now - datetime.timedelta(days=1)
-        rows = Notification.objects.filter(
-            workspace_id=workspace_id,
-            user_id=preference.user_id,
-            created_at__gt=since,
-            created_at__lte=now,
-            severity__in=preference.severities or SEVERITIES,
-        ).order_by("created_at", "pk")[:DIGEST_MAX_ITEMS]
+        sent = {
+            str(item.get("id"))
+            for items in Delivery.objects.filter(
+                user_id=preference.user_id, digest=True, due_at__gte=since - DIGEST_OVERLAP
+            ).values_list("items", flat=True)
+            for item in items
+        }
+        rows = list(
+            Notification.objects.filter(
+                workspace_id=workspace_id,
+                user_id=preference.user_id,
+                created_at__gt=since - DIGEST_OVERLAP,
+                created_at__lte=now,
+                severity__in=preference.severities or SEVERITIES,
+            )
+            .exclude(public_id__in=sent)
+            .order_by("created_at", "pk")[:DIGEST_MAX_ITEMS]
+        )
         items = [
             {
                 "id": str(n.public_id),
@@ -299,6 +329,7 @@ def digest_send(*, workspace_id: int, now: datetime.datetime | None = None) -> i
             }
             for n in rows
         ]
+        reached = rows[-1].created_at if len(rows) == DIGEST_MAX_ITEMS else now
         with transaction.atomic():
             if items:
                 delivery = Delivery.objects.create(
@@ -312,7 +343,7 @@ def digest_send(*, workspace_id: int, now: datetime.datetime | None = None) -> i
                 )
                 _put(delivery, at=now)
                 queued += 1
-            Preference.objects.filter(pk=preference.pk).update(last_digest_at=now)
+            Preference.objects.filter(pk=preference.pk).update(last_digest_at=reached)
     return queued
 
 
@@ -362,6 +393,8 @@ def preference_update(*, actor: Actor, severities: list[str], email: bool, mode:
 def _endpoint_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
     data = snapshot(endpoint)
     data.pop("secret", None)  # never in the audit trail
+    if endpoint.kind == WebhookEndpoint.Kind.SLACK and "url" in data:
+        data["url"] = channels.masked_url(str(data["url"]))  # a Slack URL's path is its secret
     return data
 
 

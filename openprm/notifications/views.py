@@ -20,9 +20,14 @@ from openprm.notifications.forms import EndpointForm, PreferenceForm
 from openprm.notifications.models import Channel, Delivery, WebhookEndpoint
 
 
+def _local(request: HttpRequest, target: str) -> bool:
+    """A URL on this site (never ``//evil.example``, ``/\\evil.example`` or another host)."""
+    return url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+
+
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and _local(request, target):
         return redirect(target)
     return redirect(fallback)
 
@@ -54,8 +59,9 @@ def notification_read(request: HttpRequest, public_id: str) -> HttpResponse:
         notification = services.notification_read(actor=actor_of(request), public_id=public_id)
     except (ObjectDoesNotExist, ValidationError):
         raise Http404 from None
-    if request.POST.get("open") == "1" and notification.link.startswith("/"):
-        return redirect(notification.link)
+    link = notification.link
+    if request.POST.get("open") == "1" and link.startswith("/") and _local(request, link):
+        return redirect(link)
     return _back(request, _list_url(request))
 
 

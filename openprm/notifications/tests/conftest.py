@@ -81,7 +81,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """What the HTTP server got, and how it answers next: a queue of "200", "500" or "slow"."""
+    """What the HTTP server got, and how it answers next: a queue of "200", "500", "302" (to /elsewhere),
+    "slow" (answers after ``slow_seconds``) or "drip" (its answer a byte at a time, 0.2 s apart)."""
 
     url: str
     script: list[str] = field(default_factory=list)
@@ -100,16 +101,33 @@ def receiver(settings: Any) -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.requests.append(Received(self.path, self.headers, body))
             answer = state.script.pop(0) if state.script else "200"
+            if answer == "drip":
+                try:
+                    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 40:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass  # the client gave up
+                return
             if answer == "slow":
                 time.sleep(state.slow_seconds)
                 answer = "200"
             try:
                 self.send_response(int(answer))
+                if answer.startswith("3"):
+                    self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
             except OSError:
                 pass  # the client gave up waiting
+
+        def do_GET(self) -> None:  # a followed redirect would arrive here
+            state.requests.append(Received(self.path, self.headers, b""))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
