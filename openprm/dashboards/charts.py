@@ -76,8 +76,10 @@ def _base(title: str, subtitle: str) -> dict[str, Any]:
         "title": {"text": title, "subtext": subtitle, "left": 0, "textStyle": {"fontSize": 14}},
         "color": PALETTE,
         "tooltip": {"trigger": "axis", "confine": True},
-        "legend": {"bottom": 0, "left": "center", "type": "scroll"},
-        "grid": {"left": 8, "right": 16, "top": 72, "bottom": 32, "containLabel": True},
+        # the gap leaves room for wider fonts than ECharts measured (server-side SVG in PDFs)
+        "legend": {"bottom": 0, "left": "center", "type": "scroll", "itemGap": 28},
+        # the value axis's name (its unit) sits above the plot, below the subtitle
+        "grid": {"left": 8, "right": 16, "top": 88 if subtitle else 72, "bottom": 32, "containLabel": True},
         "textStyle": {"fontFamily": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
         "animation": True,
     }
@@ -177,7 +179,7 @@ def pie_chart(
     """Shares of a whole (partners by tier): one slice per (name, value)."""
     option = _base(title, subtitle)
     option["tooltip"] = {"trigger": "item", "confine": True}
-    option["legend"] = {"type": "scroll", "bottom": 0, "left": "center"}
+    option["legend"] = {"type": "scroll", "bottom": 0, "left": "center", "itemGap": 28}
     option["series"] = [
         {
             "name": title,
