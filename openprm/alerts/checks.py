@@ -287,7 +287,9 @@ def records(cond: Any, *, actor: Actor, now: datetime.datetime, partner_ids: Ite
             deals = deals.filter(stalled_q(now))
     else:
         return out
-    for d in deals.select_related("partner", "stage").order_by("registered_at", "id"):
+    fields = ["public_id", "customer_name", "amount", "currency", "registered_at", "approval_due_at"]
+    fields += ["stage_changed_at", "partner_id", "partner__name", "stage__name"]
+    for d in deals.select_related("partner", "stage").only(*fields).order_by("registered_at", "id"):
         values = {"kind": cond.kind, "customer": d.customer_name, "amount": str(d.amount)}
         values |= {"currency": d.currency, "registered_at": d.registered_at.isoformat()}
         if d.approval_due_at:

@@ -11,6 +11,7 @@ deal, agreement or conflict): ``agreement_expiring``, ``registration_sla``, ``re
 from __future__ import annotations
 
 import datetime
+import functools
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -185,6 +186,7 @@ def parse_conditions(data: Any) -> Conditions:
 # ------------------------------------------------------------------------------------------------ periods
 
 
+@functools.lru_cache(maxsize=256)
 def current_period(grain: str, days: int, today: datetime.date) -> Period:
     """The period a threshold or target reads: the calendar period holding today, or the last ``days``."""
     if grain == "rolling":
@@ -192,9 +194,10 @@ def current_period(grain: str, days: int, today: datetime.date) -> Period:
     return Period.of(Grain(grain), today)
 
 
+@functools.lru_cache(maxsize=256)
 def change_periods(
     grain: str, days: int, today: datetime.date, baseline: int | None
-) -> tuple[Period, list[Period]]:
+) -> tuple[Period, tuple[Period, ...]]:
     """The period a change condition judges and those it compares with (the previous one, or the
     ``baseline`` ones before it). Calendar grains compare complete periods (the last complete one against
     those before), so a month just started is never judged against a whole month."""
@@ -207,4 +210,4 @@ def change_periods(
     for _ in range(baseline or 1):
         cursor = cursor.previous()
         earlier.append(cursor)
-    return current, earlier
+    return current, tuple(earlier)

@@ -186,9 +186,7 @@ def _evaluate(
     now: datetime.datetime,
     result: CycleResult,
 ) -> None:
-    open_alerts = {
-        a.key: a for a in Alert.objects.filter(rule=rule, state__in=OPEN_STATES).select_related("partner")
-    }
+    open_alerts = {a.key: a for a in Alert.objects.filter(rule=rule, state__in=OPEN_STATES)}
     stored = {a.pk: a.values for a in open_alerts.values()}
     seen: set[str] = set()
     moved: list[Moved] = []
@@ -213,11 +211,9 @@ def _evaluate(
 
 
 def _keep(kept: list[Alert], stored: dict[int, Any], now: datetime.datetime) -> None:
-    """The alerts that stay as they were: their evaluation time in one UPDATE, and their values (what the
-    page shows as "why") only where they changed."""
-    if not kept:
-        return
-    Alert.objects.filter(pk__in=[a.pk for a in kept]).update(last_evaluated_at=now)
+    """The alerts that keep their state: written only where their values (what the page shows as "why")
+    changed — an open alert unchanged is not rewritten each cycle (its rule's ``last_evaluated_at`` says
+    when it was last judged: ``Alert.checked_at``)."""
     changed = [a for a in kept if a.values != stored[a.pk]]
     for alert in changed:
         alert.last_evaluated_at = now

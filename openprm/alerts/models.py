@@ -88,7 +88,7 @@ class Alert(models.Model):
     started_at = models.DateTimeField()
     fired_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    last_evaluated_at = models.DateTimeField()
+    last_evaluated_at = models.DateTimeField(help_text="When its state or values last changed")
     announced_at = models.DateTimeField(null=True, blank=True)
     values = models.JSONField(default=dict)
     acknowledged_by = models.ForeignKey(
@@ -121,6 +121,13 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def checked_at(self) -> Any:
+        """When it was last judged: its rule's last evaluation while open (an unchanged open alert is not
+        rewritten each cycle), else its own last write."""
+        judged = self.rule.last_evaluated_at if self.is_open else None
+        return max(judged, self.last_evaluated_at) if judged else self.last_evaluated_at
 
 
 class AlertTransition(models.Model):

@@ -109,7 +109,7 @@ def alert_out(alert: Alert, history: list[AlertTransition] | None = None) -> dic
         "started_at": alert.started_at,
         "fired_at": alert.fired_at,
         "resolved_at": alert.resolved_at,
-        "last_evaluated_at": alert.last_evaluated_at,
+        "last_evaluated_at": alert.checked_at,
         "values": alert.values,
         "acknowledged_at": alert.acknowledged_at,
         "snoozed_until": alert.snoozed_until,

@@ -8,6 +8,7 @@ string in every internal field; any marker, and any key from the staff-only list
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import json
 import re
@@ -23,6 +24,8 @@ from django.utils import timezone
 from openprm.accounts.models import Membership, Notification
 from openprm.activity.models import Click, Conversion, Coupon, Event, TrackingLink
 from openprm.activity.services import interactions as interaction_services
+from openprm.alerts import services as alert_services
+from openprm.alerts.models import Alert
 from openprm.core.scoping import scope, unscoped
 from openprm.customers.models import AccountChange, CsatResponse, CustomerAccount, UsageRecord
 from openprm.deals import services as deal_services
@@ -207,6 +210,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         program = world.partner_a.enrolments.first().program
         team = [m.public_id for m in Membership.objects.filter(partner=world.partner_a)]
         finance, customers, scorecards = _seed_figures(world, program)
+    alerting = _seed_alerts(world)
     return {
         "partners": [world.partner_a.public_id],
         "contacts": [contact.public_id],
@@ -225,9 +229,43 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         **finance,
         **customers,
         **scorecards,
+        **alerting,  # staff only: a partner user gets 403/404
         "uidb64": ["MQ"],  # password reset / invitation links: any value (the page refuses it)
         "token": ["set-password"],
     }
+
+
+def _seed_alerts(world: Any) -> dict[str, list[Any]]:
+    """An alert rule, an alert of it on partner A and a silence (the alerts pages and API are staff only)."""
+    system = world.system
+    with scope(system.access_scope()):
+        rule = alert_services.rule_create(
+            actor=system,
+            data={
+                "name": "Quiet partners",
+                "conditions": {"items": [{"kind": "inactivity", "metric": "last_contact", "days": 30}]},
+                "tell_partner": True,
+            },
+        )
+        silence = alert_services.silence_create(
+            actor=system,
+            rule=rule,
+            partner=None,
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + datetime.timedelta(days=1),
+            reason="seeded",
+        )
+    with unscoped():
+        alert = Alert.objects.create(
+            workspace=world.workspace,
+            rule=rule,
+            key=f"{world.partner_a.pk}:",
+            partner=world.partner_a,
+            state="firing",
+            started_at=timezone.now(),
+            last_evaluated_at=timezone.now(),
+        )
+    return {"rules": [rule.public_id], "alerts": [alert.public_id], "silences": [silence.public_id]}
 
 
 def _seed_figures(world: Any, program: Any) -> tuple[dict[str, list[Any]], ...]:

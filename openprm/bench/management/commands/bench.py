@@ -16,13 +16,14 @@ class Command(BaseCommand):
         "workspaces that are deleted afterwards. deals-import: our deal CSV import against COPY "
         "(PostgreSQL) / executemany (SQLite) of the same rows. ingest: events through POST /api/v1/events "
         "against COPY / executemany of the same events, then every batch re-sent (no duplicates allowed). "
-        "redirect: /r/<code> through the production server against a bare view on it."
+        "redirect: /r/<code> through the production server against a bare view on it. alerts: one "
+        "evaluation cycle of 50 rules on the scale dataset against reading its metric tables alone."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "name",
-            choices=sorted([*BENCHES, "deals-pages", "rollups", "dashboards"]),
+            choices=sorted([*BENCHES, "deals-pages", "rollups", "dashboards", "alerts"]),
             help="Which benchmark.",
         )
         parser.add_argument(
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scale", choices=["s", "m"], default="m", help="dashboards: the scale dataset (default m)."
         )
+        parser.add_argument("--rules", type=int, default=50, help="alerts: rules to evaluate (default 50).")
         parser.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
         parser.add_argument(
             "--skip-rebuild",
@@ -79,6 +81,23 @@ class Command(BaseCommand):
                 if rollups and (rollups["ratio"] or 0) > rollups["target_ratio"]:
                     above.append(f"rebuild/raw {rollups['ratio']} > {rollups['target_ratio']}")
                 self.stderr.write(f"Above target: {'; '.join(above)}.")
+            return
+        if name == "alerts":  # one evaluation cycle of --rules rules on the scale dataset vs its metric reads
+            from openprm.bench.alerts import bench_alerts
+            from openprm.bench.dashboards import DatasetError
+
+            if options["rules"] < 1:
+                raise CommandError("--rules must be at least 1.")
+            try:
+                cycle = bench_alerts(scale=options["scale"], rules=options["rules"])
+            except DatasetError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(json.dumps(cycle) if options["json"] else json.dumps(cycle, indent=2))
+            if not cycle["within_target"]:
+                self.stderr.write(
+                    f"Above target: cycle {cycle['cycle_s']} s (≤ {cycle['target_cycle_s']}), "
+                    f"cycle/read {cycle['ratio']} (≤ {cycle['target_ratio']})."
+                )
             return
         if name == "rollups":  # a full rollup rebuild against one raw GROUP BY over the same events
             from openprm.bench.rollups import bench_rollups
