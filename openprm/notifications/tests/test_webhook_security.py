@@ -6,8 +6,13 @@ link, and a Slack URL's secret path kept out of the log and the audit trail."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -227,3 +232,65 @@ def test_verify_signature_takes_any_header_without_raising() -> None:
     good = "sha256=" + "0" * 64
     assert not verify_signature(secret="s", timestamp=str(now), body=b"{}", header="sha256=é", now=now)
     assert not verify_signature(secret="s", timestamp=str(now), body=b"{}", header=good.encode(), now=now)
+
+
+def _tls_files(folder: Any, name: str) -> tuple[str, str, str]:
+    """A throwaway CA and a server certificate for ``name`` signed by it (the openssl command)."""
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=OpenPRM test CA")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+        "-subj", f"/CN={name}")  # fmt: skip
+    (folder / "ext").write_text(f"subjectAltName=DNS:{name}\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-out", "srv.pem",
+        "-days", "1", "-extfile", "ext")  # fmt: skip
+    return str(folder / "ca.pem"), str(folder / "srv.pem"), str(folder / "srv.key")
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_to_the_checked_address_verifies_the_name(
+    world: Any, settings: Any, monkeypatch: Any, tmp_path: Any
+) -> None:
+    settings.PRM_WEBHOOK_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
+    settings.PRM_WEBHOOK_TIMEOUT_SECONDS = 2
+    ca, cert, key = _tls_files(tmp_path, "hooks.tls.test")
+    monkeypatch.setenv("SSL_CERT_FILE", ca)  # this CA is the only one trusted
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            hosts.append(str(self.headers["Host"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        for name in ("hooks.tls.test", "other.tls.test"):
+            Resolver(monkeypatch, name, ["127.0.0.1"])
+            _endpoint(world, f"https://{name}:{port}/hook")
+        _notify(world)
+        deliver(world.workspace.pk)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hosts == [f"hooks.tls.test:{port}"]  # SNI and Host carried the name, not 127.0.0.1
+    with unscoped():
+        outcome = {d.target: (d.status, d.last_error) for d in Delivery.objects.all()}
+    assert outcome[f"https://hooks.tls.test:{port}/hook"] == ("delivered", "")
+    status, error = outcome[f"https://other.tls.test:{port}/hook"]
+    assert status == "pending" and "certificate" in error.lower()  # the name checked against the cert
