@@ -97,6 +97,7 @@ from openprm.partners.models import (
     StatusChange,
 )
 from openprm.partners.services import workspace_bootstrap
+from openprm.reports.services import definition_create
 
 ACTOR_LABEL = "demo"  # the audit trail's name for the load
 EVENT_BATCH = 20_000
@@ -114,6 +115,7 @@ class DemoResult:
     conversions: int = 0
     status_changes: int = 0
     deals: int = 0
+    reports: int = 0  # scheduled report definitions
     co_sellers: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
     logins_path: Path | None = None
@@ -136,6 +138,7 @@ class _Load:
         self.result = DemoResult()
         self.logins: list[DemoLogin] = []
         self.staff: dict[str, User] = {}
+        self.managers: list[int] = []  # the managers' user ids
         self.plans: list[PartnerPlan] = []
 
     def account(self, login: DemoLogin, partner: Partner | None = None, owned_only: bool = False) -> User:
@@ -148,7 +151,8 @@ class _Load:
         for email, name, role, owned_only in STAFF:
             login = DemoLogin(email=email, password=secrets.token_urlsafe(12), role=role, name=name)
             self.staff[email] = self.account(login, owned_only=owned_only)
-        return [self.staff[email].pk for email, _, role, _ in STAFF if role == Role.MANAGER]
+        self.managers = [self.staff[email].pk for email, _, role, _ in STAFF if role == Role.MANAGER]
+        return self.managers
 
     def portal_accounts(self) -> None:
         """An admin and a rep for a few partners: their first two contacts."""
@@ -234,6 +238,23 @@ class _Load:
             now=self.dice.now,
         )
 
+    def reports(self) -> None:
+        """Scheduled reports as a program team would set them up (through the reports' service): the
+        monthly summary to the admin, the weekly pipeline review to the managers, and the partners'
+        quarterly review pack — prepared but disabled, so the demo never e-mails partner contacts."""
+        admin = str(self.staff[ADMIN_EMAIL].public_id)
+        managers = [str(u.public_id) for u in self.staff.values() if u.pk in self.managers]
+        for values in (
+            {"name": "Monthly program summary", "kind": "program_summary", "schedule": "monthly", "day": 1,
+             "period": "last_month", "formats": ["pdf", "xlsx"], "staff_recipients": [admin]},
+            {"name": "Weekly pipeline review", "kind": "pipeline_review", "schedule": "weekly", "weekday": 1,
+             "period": "last_week", "formats": ["pdf", "csv"], "staff_recipients": managers or [admin]},
+            {"name": "Quarterly business review (partners)", "kind": "qbr", "schedule": "quarterly",
+             "period": "last_quarter", "formats": ["pdf"], "partner_recipients": True, "enabled": False},
+        ):  # fmt: skip
+            definition_create(actor=self.actor, data={"hour": 8, "timezone": "Europe/Berlin", **values})
+        self.result.reports = 3
+
     def referrals(self) -> None:
         self.say("Generating tracking links, coupons, clicks and conversions…")
         referrers = [
@@ -269,6 +290,7 @@ def demo_load(
         load.activity()
         load.deals(partners, managers, programs.default)
         load.referrals()
+        load.reports()
         demo_finance.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
         demo_customers.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
         load.say("Building the daily rollups…")

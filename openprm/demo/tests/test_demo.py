@@ -35,6 +35,7 @@ from openprm.partners.models import (
     StatusChange,
     TierChange,
 )
+from openprm.reports.models import ReportDefinition
 
 NOW = datetime.datetime(2025, 6, 16, 9, 30, tzinfo=datetime.UTC)
 
@@ -234,6 +235,10 @@ def test_demo_is_a_realistic_program(demo):
         tiered = PartnerProgram.objects.filter(tier__isnull=False)
         joins = TierChange.objects.filter(from_rank__isnull=True)
         assert joins.count() == tiered.count() and not joins.exclude(changed_on__lte=NOW.date()).exists()
+        # Scheduled reports set up as a team would, the partner-facing one prepared but disabled.
+        reports = {r.name: r for r in ReportDefinition.objects.all()}
+        assert len(reports) == 3 and not reports["Quarterly business review (partners)"].enabled
+        assert all(r.next_run_at for r in reports.values())
         moves = list(TierChange.objects.filter(from_rank__isnull=False))
         assert moves and all(m.to_rank == m.from_rank + 1 and m.changed_on <= NOW.date() for m in moves)
 
