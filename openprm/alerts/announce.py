@@ -77,7 +77,8 @@ def figure(key: str, raw: Any, currency: str = "") -> str:
     if entry.unit is Unit.SECONDS:
         return duration(float(value))
     if entry.unit in (Unit.CURRENCY, Unit.CURRENCY_PER_DAY):
-        amount = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        whole = value == value.to_integral_value() or abs(value) >= 100
+        amount = f"{value:,.0f}" if whole else f"{value:,.2f}"
         sign, amount = ("−", amount[1:]) if amount.startswith("-") else ("", amount)
         money = f"{SYMBOLS[currency]}{amount}" if currency in SYMBOLS else f"{amount} {currency}".strip()
         return sign + money + (" a day" if entry.unit is Unit.CURRENCY_PER_DAY else "")
@@ -105,8 +106,8 @@ def describe(item: dict[str, Any], currency: str = "") -> str:
         if kind == "threshold":
             return f"{label} {shown('value')} {item.get('op')} {shown('threshold')} ({period})"
         if kind == "change":
-            moved = item.get("change_percent")
-            by = "–" if moved is None else f"{'+' if _decimal(moved) and _decimal(moved) > 0 else ''}{moved}%"
+            moved = _decimal(item.get("change_percent"))
+            by = "–" if moved is None else f"{'+' if moved > 0 else ''}{moved}%"
             return f"{label} {shown('value')} vs {shown('baseline')} ({item.get('against')}): {by} ({period})"
         if kind == "target":
             extra = item.get("pace") or f"attainment {item.get('attainment')}%"
