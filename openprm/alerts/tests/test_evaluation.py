@@ -303,3 +303,26 @@ def test_every_workspace_starts_with_the_starter_rules(world: Any) -> None:
         "Agreement expiring in 30 days",
         "Engagement down 40% vs baseline",
     }
+
+
+def test_many_new_alerts_written_in_bulk_keep_their_history(
+    september: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk path for many new alerts (COPY on PostgreSQL) writes the same rows: alerts with their
+    ids, their transitions, one announcement; a run after it finds them open and changes nothing."""
+    from openprm.alerts import evaluation
+
+    monkeypatch.setattr(evaluation, "COPY_MIN_ROWS", 1)
+    quiet = september
+    rule = logins_below_one(quiet)
+    first = run(quiet, NOW)
+    found = alerts(quiet, rule)
+    assert {a.state for a in found.values()} == {"firing"} and len(found) == 2
+    with scope(quiet.system.access_scope()):
+        steps = AlertTransition.objects.filter(alert__rule=rule).values_list(
+            "alert_id", "from_state", "to_state"
+        )
+        assert sorted(steps) == sorted((a.pk, "", "firing") for a in found.values())
+    assert first.transitions == 2 and notices(quiet) == ["[Firing] No logins this month: 2 partners"]
+    again = run(quiet, at(minutes=1))
+    assert again.transitions == 0 and len(notices(quiet)) == 1
