@@ -116,7 +116,30 @@ def describe(item: dict[str, Any], currency: str = "") -> str:
             last, since = item.get("last") or "none", item.get("days_since")
             since_text = _days(since) if isinstance(since, int) else f"{since} days"
             return f"{label}: {last} ({since_text} ago, limit {_days(item.get('days'))})"
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.items() if k != "kind")
+    return _describe_record(item) or ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in item.items() if k not in ("kind", "met")
+    )
+
+
+def _describe_record(item: dict[str, Any]) -> str:
+    """A record condition's values in words ("" for an unknown kind: its fields as they are)."""
+    kind = item.get("kind", "")
+    if kind == "agreement_expiring":
+        left = _days(item.get("days_left"))
+        return f"ends {item.get('end_date')} ({left} left, notice {item.get('within_days')} days)"
+    if kind in ("registration_pending", "registration_sla", "deal_stalled"):
+        amount = _decimal(item.get("amount"))
+        money = f"{amount:,.0f} {item.get('currency', '')}".strip() if amount is not None else ""
+        day = str(item.get("registered_at", ""))[:10]
+        text = f"{money}, registered {day}"
+        if kind == "deal_stalled":
+            return f"{_days(item.get('days_in_stage'))} in stage {item.get('stage')}; {text}"
+        due = item.get("approval_due_at")
+        return f"{text}, approval due {str(due)[:16].replace('T', ' ')}" if due else text
+    if kind == "conflict_waiting":
+        hours, limit = item.get("hours_waiting"), item.get("limit_hours")
+        return f"open {hours} h (limit {limit} h), match score {item.get('score')}"
+    return ""
 
 
 def describe_condition(item: dict[str, Any], currency: str = "") -> str:

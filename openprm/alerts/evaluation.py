@@ -221,7 +221,7 @@ def _keep(kept: list[Alert], stored: dict[int, Any], now: datetime.datetime) -> 
     Alert.objects.bulk_update(changed, ["values", "last_evaluated_at"], batch_size=500)
 
 
-COPY_MIN_ROWS = 500
+COPY_MIN_ROWS = 50
 """From this many new alerts of one rule, PostgreSQL gets them and their transitions by COPY: Django's
 bulk INSERT … UNNEST quotes every array client-side, which took most of a 26,000-alert cycle."""
 

@@ -120,3 +120,11 @@ def test_values_read_in_the_metrics_unit() -> None:
         "grain": "quarter",
     }
     assert describe_condition(rule_item) == "Conversion rate < 20% (quarter)"
+
+
+def test_record_values_read_as_words() -> None:
+    pending = {"kind": "registration_pending", "customer": "Initech", "amount": "32016.00", "currency": "USD"}
+    pending |= {"registered_at": "2026-11-15T06:50:00+00:00", "approval_due_at": "2026-11-17T06:50:00+00:00"}
+    assert describe(pending) == "32,016 USD, registered 2026-11-15, approval due 2026-11-17 06:50"
+    ending = {"kind": "agreement_expiring", "end_date": "2026-12-31", "days_left": 1, "within_days": 30}
+    assert describe(ending) == "ends 2026-12-31 (1 day left, notice 30 days)"
