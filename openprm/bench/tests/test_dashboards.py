@@ -29,7 +29,8 @@ def test_the_bench_times_every_dashboard_request_on_the_scale_dataset(tiny: str,
     found = json.loads(capsys.readouterr().out)
     assert found["partners"] == 12 and found["load_s"] > 0
     expected = {f"overview:{key}" for key, _, _ in CHARTS["overview"]} | {"overview:page"}
-    assert expected | {"scorecard", "scorecard_table"} == set(found["requests"])
+    uncached = {"scorecard:uncached", "scorecard_table:uncached"}  # reported, not held to a target
+    assert expected | {"scorecard", "scorecard_table"} | uncached == set(found["requests"])
     for timing in found["requests"].values():
         assert 0 < timing["p50_ms"] <= timing["p95_ms"]
     assert set(found["worst_p95_ms"]) == {"overview", "scorecard", "scorecard_table"}
@@ -37,6 +38,10 @@ def test_the_bench_times_every_dashboard_request_on_the_scale_dataset(tiny: str,
     assert rollups["raw_groups"] > 0 and rollups["rollup_rows"] > 0 and rollups["ratio"] > 0
     again = bench_dashboards(scale=tiny, repeat=1, rollups=False)  # the dataset is reused, not reloaded
     assert again["load_s"] == 0 and "rollups" not in again
+    only = bench_dashboards(scale=tiny, repeat=1, rollups=False, only=("scorecard",))
+    assert set(only["requests"]) == {"scorecard", "scorecard_table"} | uncached
+    with pytest.raises(DatasetError, match="No request is named like nothing"):
+        bench_dashboards(scale=tiny, repeat=1, rollups=False, only=("nothing",))
 
 
 def test_the_bench_refuses_a_database_holding_other_data(world: Any, tiny: str) -> None:

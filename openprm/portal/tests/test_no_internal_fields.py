@@ -34,6 +34,7 @@ from openprm.finance.models import CompanyRevenue, Invoice, PartnerCost, SellThr
 from openprm.notifications.models import WebhookEndpoint
 from openprm.partners import services as partner_services
 from openprm.partners.models import CustomFieldDefinition, PartnerStatus
+from openprm.reports.tests.conftest import make_definition
 from openprm.scorecards.models import Target, TierCriterion
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +212,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         team = [m.public_id for m in Membership.objects.filter(partner=world.partner_a)]
         finance, customers, scorecards = _seed_figures(world, program)
     alerting = _seed_alerts(world)
+    report = make_definition(world, partner_recipients=True)  # staff only: a partner user gets 403/404
     return {
         "partners": [world.partner_a.public_id],
         "contacts": [contact.public_id],
@@ -230,6 +232,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         **customers,
         **scorecards,
         **alerting,  # staff only: a partner user gets 403/404
+        "reports": [report.public_id],
         "uidb64": ["MQ"],  # password reset / invitation links: any value (the page refuses it)
         "token": ["set-password"],
     }
