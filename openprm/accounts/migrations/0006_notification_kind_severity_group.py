@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_token_expiry_read_only_rate_limits_email_ci'),
+        ("accounts", "0005_token_expiry_read_only_rate_limits_email_ci"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='group_key',
+            model_name="notification",
+            name="group_key",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='kind',
+            model_name="notification",
+            name="kind",
             field=models.CharField(blank=True, max_length=60),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='severity',
-            field=models.CharField(default='info', max_length=10),
+            model_name="notification",
+            name="severity",
+            field=models.CharField(default="info", max_length=10),
         ),
     ]
