@@ -169,11 +169,18 @@ def _aggregate(values: list[Raw], how: Aggregate) -> Raw:
 
 
 def _wanted(
-    formulas: Mapping[str, Formula], params: Mapping[str, Any], sources: Sequence[Source]
+    formulas: Mapping[str, Formula],
+    params: Mapping[str, Any],
+    sources: Sequence[Source],
+    *,
+    required: bool = False,
 ) -> dict[Source, set[str]]:
+    """The inputs the formulas read, by source (``required``: also the names whose absence means "no
+    data", which a formula may require without reading them — asked for availability only)."""
     wanted: dict[Source, set[str]] = {}
     for formula in formulas.values():
-        for name in formula.names(params):
+        names = [*formula.names(params), *(formula.required_names(params) if required else ())]
+        for name in names:
             wanted.setdefault(_source_of(name, sources), set()).add(name)
     return wanted
 
@@ -205,7 +212,7 @@ def compute(
         for source, names in wanted.items():
             for key, values in source.fetch(workspace_id, partner_ids, period, names, params).items():
                 fetched.setdefault(key, {}).update(values)
-    available = _available(workspace_id, wanted)
+    available = _available(workspace_id, _wanted(formulas, params, sources, required=True))
     rows = per_partner or any(f.total != Aggregate.INPUTS for f in formulas.values())
     return _table(formulas, partner_ids, period, params, fetched, available, totals=totals, rows=rows)
 
@@ -230,11 +237,14 @@ def compute_series(
     than INPUTS), and the sources may answer the totals alone."""
     all_params = [params(p) for p in periods]
     rows = per_partner or any(f.total != Aggregate.INPUTS for f in formulas.values())
-    wanted: dict[Source, set[str]] = {}
+    wanted: dict[Source, set[str]] = {}  # what the sources are asked for
+    asked: dict[Source, set[str]] = {}  # what availability is asked for (the required names too)
     for p in {id(x): x for x in all_params}.values():
         for source, names in _wanted(formulas, p, sources).items():
             wanted.setdefault(source, set()).update(names)
-    available = _available(workspace_id, wanted)
+        for source, names in _wanted(formulas, p, sources, required=True).items():
+            asked.setdefault(source, set()).update(names)
+    available = _available(workspace_id, asked)
     fetched: dict[str, Fetched] = {p.key: {} for p in periods}
     groups: list[list[int]] = []  # the periods sharing their parameters (effective-dated versions)
     for index, period_params in enumerate(all_params):

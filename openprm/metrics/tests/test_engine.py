@@ -92,3 +92,25 @@ def test_a_partner_user_gets_only_their_partner(data: Any) -> None:
     assert table.partner_ids == (data.partner_b.pk,)
     assert table.total("won_revenue").value == Decimal("200.00")
     assert TOTAL in table.rows and data.partner_a.pk not in table.rows
+
+
+def test_a_metric_requiring_data_it_does_not_read_has_its_value_when_asked_alone(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The on-time delivery rate reads the paired deliverable figures but requires deliverables with due
+    dates: asked alone (not beside a metric reading the due events), it must still see them."""
+    now = timezone.now().replace(microsecond=0)
+    due, submitted = now - datetime.timedelta(hours=2), now - datetime.timedelta(hours=3)
+    items: list[dict[str, Any]] = [
+        {"event_id": "d1", "type": "campaign_deliverable_due", "occurred_at": due.isoformat()},
+        {"event_id": "d2", "type": "campaign_deliverable_submitted", "occurred_at": submitted.isoformat()},
+    ]
+    for item in items:
+        item.update(partner_external_id="A-1", properties={"deliverable_id": "x"})
+    with django_capture_on_commit_callbacks(execute=True), scope(world.system.access_scope()):
+        assert events_ingest(actor=world.system, items=items).stored == 2
+    actor = actor_for(world.admin)
+    with scope(actor.access_scope()):
+        alone = figures.metric_table(actor=actor, keys=["on_time_delivery_rate"], period=this_month())
+    assert alone.value(world.partner_a.pk, "on_time_delivery_rate").value == 1
+    assert alone.total("on_time_delivery_rate").missing == ""
