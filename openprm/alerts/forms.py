@@ -46,11 +46,11 @@ class RuleForm(forms.Form):
     for_minutes = forms.IntegerField(min_value=0, initial=0, label="Pending for (minutes)")
     repeat_minutes = forms.IntegerField(min_value=0, initial=0, label="Remind every (minutes, 0: never)")
     no_data = forms.ChoiceField(choices=NoData.choices, initial=NoData.OK, label="When there is no data")
-    program = forms.CharField(required=False, label="Program id")
-    tier = forms.CharField(required=False, label="Tier id")
-    type = forms.CharField(required=False, label="Partner type")
+    program = forms.ChoiceField(required=False, choices=[("", "All")])
+    tier = forms.ChoiceField(required=False, choices=[("", "All")])
+    type = forms.ChoiceField(required=False, choices=[("", "All")], label="Partner type")
     region = forms.CharField(required=False)
-    tag = forms.CharField(required=False)
+    tag = forms.ChoiceField(required=False, choices=[("", "Any")])
     recipients = forms.CharField(
         required=False, initial="admin, manager", help_text="Staff roles or user ids, comma-separated"
     )
@@ -60,8 +60,21 @@ class RuleForm(forms.Form):
         help_text="In-app and by e-mail per their preferences; their own figures only",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reference: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """``reference``: the workspace's programs, tiers, types and tags (``partners`` reference data),
+        offered as choices for the partner set."""
         super().__init__(*args, **kwargs)
+        ref = reference or {}
+        choice_fields: dict[str, list[tuple[str, str]]] = {
+            "program": [(str(p.public_id), p.name) for p in ref.get("programs", [])],
+            "tier": [(str(t.public_id), f"{t.program.name} · {t.name}") for t in ref.get("tiers", [])],
+            "type": [(t.key, t.label) for t in ref.get("types", [])],
+            "tag": [(t.name, t.name) for t in ref.get("tags", [])],
+        }
+        for name, choices in choice_fields.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", "Any" if name == "tag" else "All"), *choices]
         metrics = metric_choices()
         for i in range(ROWS):
             self.fields[f"kind_{i}"] = forms.ChoiceField(

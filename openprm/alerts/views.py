@@ -22,6 +22,7 @@ from openprm.alerts.models import Alert, AlertRule, Severity, State
 from openprm.core.actors import Actor
 from openprm.core.http import actor_of, paginate, staff_view
 from openprm.core.permissions import Perm
+from openprm.partners.selectors import reference_data
 
 
 def _can_edit(actor: Actor) -> bool:
@@ -192,6 +193,7 @@ def rule_edit(request: HttpRequest, public_id: uuid.UUID | None = None) -> HttpR
     form = RuleForm(
         request.POST if request.method == "POST" else None,
         initial=initial_of(rule) if rule else {"enabled": True, "kind_0": "threshold"},
+        reference=reference_data(actor=actor),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,6 +11,7 @@ from openprm.alerts.evaluation import evaluate_rules
 from openprm.alerts.models import Alert, AlertRule, Silence
 from openprm.alerts.tests.conftest import NOW
 from openprm.core.scoping import scope
+from openprm.partners.models import Tier
 from openprm.scorecards.tests.conftest import register
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,27 @@ def test_rule_form_saves_conditions_and_names_errors(world: Any, client_for: Any
     ]
     edit = client.get(f"/alerts/rules/{rule.public_id}/edit/")
     assert 'value="won_count" selected' in edit.content.decode()
+
+
+def test_the_partner_set_is_chosen_from_the_workspace_programs_tiers_types_and_tags(
+    world: Any, client_for: Any
+) -> None:
+    client = client_for(world.manager)
+    with scope(world.system.access_scope()):
+        gold = Tier.objects.select_related("program").get(name="Gold")
+    page = client.get("/alerts/rules/new/").content.decode()
+    assert f'<option value="{gold.public_id}">{gold.program.name} · Gold</option>' in page
+    assert f'<option value="{gold.program.public_id}">{gold.program.name}</option>' in page
+    assert '<option value="referral">Referral</option>' in page
+    saved = client.post("/alerts/rules/new/", FORM | {"name": "Gold only", "tier": str(gold.public_id)})
+    assert saved.status_code == 302
+    with scope(world.system.access_scope()):
+        rule = AlertRule.objects.get(name="Gold only")
+    assert rule.partner_filters == {"tier": str(gold.public_id)}
+    edit = client.get(f"/alerts/rules/{rule.public_id}/edit/").content.decode()
+    assert f'value="{gold.public_id}" selected' in edit
+    other = client.post("/alerts/rules/new/", FORM | {"name": "Nope", "tier": "not-a-tier"})
+    assert other.status_code == 200 and "Select a valid choice" in other.content.decode()
 
 
 def test_pages_and_actions(world: Any, client_for: Any) -> None:
