@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "openprm.dashboards",
     "openprm.alerts",
     "openprm.reports",
+    "openprm.commissions",
     "openprm.portal",
     "openprm.integrations",
     "openprm.demo",

@@ -34,9 +34,13 @@ class Perm(StrEnum):
     ACTIVITY_INGEST = "activity.ingest"  # send events in bulk (API, CSV), rebuild rollups
     CONVERSION_REVIEW = "conversion.review"  # accept/reject flagged referral conversions
     API_TOKENS = "api.tokens"  # create personal API tokens (a token acts with its owner's role and scope)
+    COMMISSION_VIEW = "commission.view"  # staff: plans, ledger, statements, payouts (read)
+    COMMISSION_PLAN = "commission.plan"  # draft, simulate and publish plan versions
+    COMMISSION_APPROVE = "commission.approve"  # approve, reject, adjust ledger entries
+    PAYOUT_MANAGE = "payout.manage"  # payout runs, exports, marking paid, FX rates
 
 
-_READ = {Perm.PARTNER_VIEW, Perm.PARTNER_EXPORT, Perm.API_TOKENS}
+_READ = {Perm.PARTNER_VIEW, Perm.PARTNER_EXPORT, Perm.API_TOKENS, Perm.COMMISSION_VIEW}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm) - {Perm.CONTACT_EDIT_OWN, Perm.PORTAL_TEAM},
     Role.MANAGER: frozenset(
@@ -49,7 +53,10 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.CONVERSION_REVIEW,
         }
     ),
-    Role.FINANCE: frozenset(_READ | {Perm.CONVERSION_REVIEW}),  # later also commissions
+    Role.FINANCE: frozenset(
+        _READ
+        | {Perm.CONVERSION_REVIEW, Perm.COMMISSION_PLAN, Perm.COMMISSION_APPROVE, Perm.PAYOUT_MANAGE}
+    ),
     Role.ANALYST: frozenset(_READ),
     # Every partner role may hold API tokens: a token acts with exactly its owner's role and partner
     # scope (a rep's token sees and registers only that rep's deals), so it exposes nothing the portal
