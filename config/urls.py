@@ -18,6 +18,7 @@ urlpatterns = [
     path("dashboards/", include("openprm.dashboards.urls")),
     path("alerts/", include("openprm.alerts.urls")),
     path("reports/", include("openprm.reports.urls")),
+    path("commissions/", include("openprm.commissions.urls")),
     path("r/<str:code>", track_redirect, name="track_redirect"),
     path("health/", health, name="health"),  # load balancers and monitors: no login, JSON, 503 when down
     path("portal/", include("openprm.portal.urls")),
