@@ -43,6 +43,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Fernet key(s) for data encrypted at rest (partners' payout details), comma-separated: the first
+# encrypts, every one decrypts (rotation). Unset: a key derived from SECRET_KEY (HKDF-SHA256).
+PRM_ENCRYPTION_KEY = os.environ.get("PRM_ENCRYPTION_KEY", "")
 DEBUG = env_bool("PRM_DEBUG")
 ALLOWED_HOSTS = env_list("PRM_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("PRM_CSRF_TRUSTED_ORIGINS", "")
