@@ -46,6 +46,9 @@ SECRET_KEY = _secret_key()
 # Fernet key(s) for data encrypted at rest (partners' payout details), comma-separated: the first
 # encrypts, every one decrypts (rotation). Unset: a key derived from SECRET_KEY (HKDF-SHA256).
 PRM_ENCRYPTION_KEY = os.environ.get("PRM_ENCRYPTION_KEY", "")
+# The vendor as printed on self-billing invoices (commission statements): address and tax/VAT id.
+PRM_VENDOR_ADDRESS = os.environ.get("PRM_VENDOR_ADDRESS", "")
+PRM_VENDOR_TAX_ID = os.environ.get("PRM_VENDOR_TAX_ID", "")
 DEBUG = env_bool("PRM_DEBUG")
 ALLOWED_HOSTS = env_list("PRM_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("PRM_CSRF_TRUSTED_ORIGINS", "")
