@@ -6,6 +6,8 @@
 - ``SellThroughLine``: a distributor's monthly report line per SKU and region (units sold, units on hand
   at the month's end, price charged and list price).
 - ``CompanyRevenue``: the workspace's total revenue per month over all channels (for "% of total").
+- ``FxRate``: an exchange rate of a day (imported from the ECB reference-rate CSV or entered by hand),
+  read through ``selectors.fx.fx_table`` by whatever converts amounts (commissions).
 
 Amounts are in the workspace currency (an invoice carries its own currency code). Months are stored as
 their first day.
@@ -13,9 +15,11 @@ their first day.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 
 from openprm.core.models import TimestampedModel, Workspace
@@ -144,3 +148,46 @@ class CompanyRevenue(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m}"
+
+
+class FxSource(models.TextChoices):
+    ECB = "ecb", "ECB reference rates"
+    MANUAL = "manual", "Manual entry"
+
+
+class FxRate(models.Model):
+    """One exchange rate of a day: ``1 base = rate quote`` (the ECB's layout: base EUR, ``rate`` units of
+    the quote currency per euro). Workspace-wide and internal: staff read it, finance writes it, partner
+    users never see it. Rates are stored exactly (up to 28 digits, 14 decimal places); an inverse or cross
+    rate is computed when read (``selectors.fx``), never stored."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The day the rate applies to")
+    base = models.CharField(max_length=3, help_text="ISO 4217 code: 1 unit of this currency…")
+    quote = models.CharField(max_length=3, help_text="…is worth `rate` units of this one")
+    rate = models.DecimalField(max_digits=28, decimal_places=14)
+    source = models.CharField(max_length=8, choices=FxSource.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["FxRate"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "base", "quote"], name="finance_fxrate_unique_day_pair"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="finance_fxrate_rate_positive"),
+            models.CheckConstraint(condition=~models.Q(base=models.F("quote")), name="finance_fxrate_pair"),
+        ]
+        indexes = [models.Index(fields=["workspace", "quote", "-day"], name="finance_fxrate_quote_day")]
+        ordering = ["-day", "base", "quote"]
+
+    def __str__(self) -> str:
+        return f"1 {self.base} = {self.rate} {self.quote} on {self.day}"

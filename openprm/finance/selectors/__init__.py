@@ -1,5 +1,6 @@
-"""Reads of the finance app, one module per topic: ``metric_inputs`` (the metric engine's inputs) and
-``records`` (scoped lists and gets for pages and API). Every name other apps use is importable from here."""
+"""Reads of the finance app, one module per topic: ``metric_inputs`` (the metric engine's inputs),
+``records`` (scoped lists and gets for pages and API) and ``fx`` (exchange rates: ``fx.fx_table``).
+Every name other apps use is importable from here."""
 
 from openprm.finance.selectors.metric_inputs import (
     INPUTS,
