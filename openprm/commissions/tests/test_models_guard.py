@@ -1,0 +1,71 @@
+"""The database refuses edits of a ledger entry's amounts, backward state moves, and changes to a
+published plan version (triggers on both databases; deletes refused on PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from openprm.commissions.models import LedgerEntry, Plan, PlanVersion
+from openprm.core.scoping import unscoped
+from openprm.testing import World
+
+
+def _entry(world: World) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        workspace=world.workspace,
+        partner=world.partner_a,
+        kind="accrual",
+        source_kind="manual",
+        idempotency_key="guard-1",
+        occurred_at=timezone.now(),
+        period=datetime.date(2026, 1, 1),
+        base_amount=Decimal("100.00"),
+        base_currency="USD",
+        amount=Decimal("10.00"),
+        currency="USD",
+    )
+
+
+def _refused(fn) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        fn()
+
+
+@pytest.mark.django_db
+def test_ledger_amounts_are_fixed_and_states_move_forward(world: World) -> None:
+    with unscoped():
+        entry = _entry(world)
+        rows = LedgerEntry.objects.filter(pk=entry.pk)
+        _refused(lambda: rows.update(amount=Decimal("11.00")))
+        _refused(lambda: rows.update(explanation={"edited": True}))
+        _refused(lambda: rows.update(state="paid"))  # pending → paid skips approval
+        rows.update(state="approved", approved_at=timezone.now())
+        _refused(lambda: rows.update(state="pending"))
+        rows.update(state="paid", paid_at=timezone.now())
+        _refused(lambda: rows.update(rejected_reason="late"))
+        entry.refresh_from_db()
+        assert (entry.amount, entry.state) == (Decimal("10.00"), "paid")
+        if connection.vendor == "postgresql":
+            _refused(lambda: rows.delete())
+            assert rows.exists()
+
+
+@pytest.mark.django_db
+def test_published_version_is_never_changed(world: World) -> None:
+    with unscoped():
+        plan = Plan.objects.create(workspace=world.workspace, name="Resale")
+        version = PlanVersion.objects.create(
+            workspace=world.workspace, plan=plan, number=1, effective_from=datetime.date(2026, 1, 1)
+        )
+        rows = PlanVersion.objects.filter(pk=version.pk)
+        rows.update(rules={"rules": []})  # a draft is edited freely
+        rows.update(status="published", published_at=timezone.now())
+        _refused(lambda: rows.update(rules={"rules": [{"key": "x"}]}))
+        _refused(lambda: rows.update(effective_from=datetime.date(2025, 1, 1)))
+        if connection.vendor == "postgresql":
+            _refused(lambda: rows.delete())
