@@ -1,6 +1,7 @@
 """A document as HTML (the browser preview and the PDF's source), as PDF (WeasyPrint; each chart the
-dashboards' ECharts option rendered to SVG by ``charts.render_svg``, the same chart the pages draw) and its
-tables as CSV (one file per table) and XLSX (one sheet per table) with the dashboards' table writers."""
+dashboards' ECharts option rendered to SVG by ``charts.render_svgs``, the same chart the pages draw, all of
+a document's charts in one call to the process's long-lived Node renderer) and its tables as CSV (one file
+per table) and XLSX (one sheet per table) with the dashboards' table writers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import base64
 import io
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
@@ -16,13 +16,12 @@ from django.utils.text import slugify
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from openprm.dashboards.charts import render_svg
+from openprm.dashboards.charts import render_svgs
 from openprm.dashboards.tables import FORMATS as TABLE_FORMATS
 from openprm.dashboards.tables import XLSX_NUMBER, Table, to_csv
 from openprm.reports.content import Document
 
 CHART_WIDTH, CHART_HEIGHT = 720, 300
-CHART_THREADS = 3  # charts render in Node subprocesses: a few at once
 PDF_TYPE = "application/pdf"
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per page otherwise
 
@@ -35,16 +34,14 @@ class Attachment:
     format: str  # pdf | csv | xlsx
 
 
-def _chart_uri(option: dict[str, object]) -> str:
-    svg = render_svg(option, CHART_WIDTH, CHART_HEIGHT)
+def _chart_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 def to_html(document: Document, *, footer: str = "") -> str:
     """The document as one self-contained HTML page (charts as SVG images), for the browser and the PDF."""
-    options = [s.chart.option for s in document.sections if s.chart is not None]
-    with ThreadPoolExecutor(max_workers=CHART_THREADS) as pool:
-        uris = iter(list(pool.map(_chart_uri, options)))
+    charts = [(s.chart.option, CHART_WIDTH, CHART_HEIGHT) for s in document.sections if s.chart is not None]
+    uris = iter([_chart_uri(svg) for svg in render_svgs(charts)])
     sections = [
         {
             "title": s.title,
