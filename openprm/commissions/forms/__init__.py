@@ -1,0 +1,1 @@
+"""Forms of the commissions pages, one module per topic."""

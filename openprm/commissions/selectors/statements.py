@@ -1,0 +1,275 @@
+"""Statements as read: the list (scoped — a partner user only ever gets their own partner's, restricted
+staff their own partners'), one statement with its lines explained in words, and the statement rendered
+as HTML, PDF (WeasyPrint, as the reports are) or CSV. The portal calls ``statement_list(actor=...)`` and
+``statement_render(actor=..., public_id=..., fmt=...)``; both answer only within the actor's scope (a
+statement out of it is ``Statement.DoesNotExist``, the same as a missing one).
+
+Every line says what it is and why: the rule, the base amount and its currency, the rate (or the flat
+reward), the FX rate and its date when the base was in another currency, the caps that trimmed it, and
+the engine's explanation. With the self-billing layout the statement is an invoice issued by the vendor
+on the partner's behalf: the partner as supplier with their tax id, the vendor as customer
+(``PRM_VENDOR_ADDRESS``, ``PRM_VENDOR_TAX_ID``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+
+from openprm.commissions.models import LedgerEntry, PayoutDetails, Statement
+from openprm.commissions.services.details import UnreadableDetailsError, unseal
+from openprm.commissions.services.statements import period_entries
+from openprm.core.actors import Actor
+from openprm.core.models import Workspace
+
+PDF_TYPE = "application/pdf"
+CSV_TYPE = "text/csv; charset=utf-8"
+HUNDRED = Decimal(100)
+
+
+def statement_list(*, actor: Actor, partner_id: int | None = None) -> QuerySet[Statement]:
+    """Statements the actor may see, newest period first (``partner_id`` narrows it for staff)."""
+    del actor  # the active scope (set from the actor by the middleware or the task base) does the scoping
+    queryset = Statement.objects.select_related("partner", "payout_item").order_by("-period_end", "-id")
+    return queryset.filter(partner_id=partner_id) if partner_id is not None else queryset
+
+
+def statement_get(*, actor: Actor, public_id: uuid.UUID | str) -> Statement:
+    return statement_list(actor=actor).get(public_id=public_id)
+
+
+@dataclass(frozen=True)
+class Line:
+    date: str
+    kind: str
+    what: str  # the event and rule
+    base: str
+    rate: str
+    fx: str
+    caps: str
+    amount: Decimal
+    state: str
+    why: str  # the explanation in words
+
+    @property
+    def explained(self) -> str:
+        return "; ".join(p for p in (self.base, self.rate, self.fx, self.caps, self.why) if p)
+
+
+def _num(value: Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.{places}f}"
+
+
+def _rate(entry: LedgerEntry) -> str:
+    if entry.kind == LedgerEntry.Kind.PAYOUT:
+        return ""
+    if entry.rate is None:
+        return "flat reward" if entry.kind in (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS) else ""
+    shown = (entry.rate * HUNDRED).normalize() if entry.rate < 1 else entry.rate.normalize()
+    return f"rate {shown:f}%"
+
+
+def _caps(entry: LedgerEntry) -> str:
+    parts = []
+    for cap in entry.caps or []:
+        if isinstance(cap, dict):
+            name = str(cap.get("cap") or cap.get("kind") or "cap").replace("_", " ")
+            limit, trimmed = cap.get("limit"), cap.get("trimmed")
+            text = f"{name} cap {limit}" if limit is not None else f"{name} cap"
+            parts.append(f"{text} trimmed {trimmed}" if trimmed not in (None, "", "0", "0.00") else text)
+        else:
+            parts.append(str(cap))
+    return "caps: " + ", ".join(parts) if parts else ""
+
+
+def _why(entry: LedgerEntry) -> str:
+    data = entry.explanation or {}
+    if not isinstance(data, dict):
+        return str(data)[:300]
+    for key in ("summary", "text", "words", "why"):
+        if data.get(key):
+            return str(data[key])[:400]
+    matched = data.get("matched") or data.get("conditions")
+    if isinstance(matched, list) and matched:
+        return (
+            "matched: "
+            + ", ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in matched)[:400]
+        )
+    return ""
+
+
+def _what(entry: LedgerEntry) -> str:
+    source = entry.source_event.replace("_", " ") if entry.source_event else entry.get_source_kind_display()
+    rule = f"rule {entry.rule_key}" if entry.rule_key else ""
+    version = (
+        f"plan version {entry.plan_version.number}" if entry.plan_version_id and entry.plan_version else ""
+    )
+    if entry.kind == LedgerEntry.Kind.PAYOUT:
+        return "Payout" + (
+            f" ({(entry.explanation or {}).get('reference')})"
+            if (entry.explanation or {}).get("reference")
+            else ""
+        )
+    return " · ".join(p for p in (source, rule, version) if p)
+
+
+def line_of(entry: LedgerEntry) -> Line:
+    foreign = entry.base_currency and entry.base_currency != entry.currency
+    fx = (
+        f"FX {entry.base_currency}→{entry.currency} {entry.fx_rate.normalize():f}"
+        + (f" ({entry.fx_date:%Y-%m-%d})" if entry.fx_date else "")
+        if foreign
+        else ""
+    )
+    base = (
+        f"base {_num(entry.base_amount)} {entry.base_currency}"
+        if entry.kind != LedgerEntry.Kind.PAYOUT and entry.base_amount
+        else ""
+    )
+    return Line(
+        date=f"{entry.occurred_at:%Y-%m-%d}",
+        kind=entry.get_kind_display(),
+        what=_what(entry),
+        base=base,
+        rate=_rate(entry),
+        fx=fx,
+        caps=_caps(entry),
+        amount=entry.amount,
+        state=entry.get_state_display(),
+        why=_why(entry),
+    )
+
+
+def statement_lines(statement: Statement) -> list[Line]:
+    entries = (
+        LedgerEntry.objects.filter(
+            period_entries(
+                partner_id=statement.partner_id,
+                currency=statement.currency,
+                start=statement.period_start,
+                end=statement.period_end,
+            )
+        )
+        .select_related("plan_version")
+        .order_by("occurred_at", "id")
+    )
+    return [line_of(e) for e in entries]
+
+
+def _partner_tax_id(statement: Statement) -> tuple[PayoutDetails | None, str]:
+    details = PayoutDetails.objects.filter(partner_id=statement.partner_id).first()
+    if details is None:
+        return None, ""
+    try:
+        return details, unseal(details.secret).get("tax_id", "")
+    except UnreadableDetailsError:
+        return details, ""
+
+
+def statement_context(
+    *, actor: Actor, statement: Statement, self_billing: bool | None = None
+) -> dict[str, Any]:
+    details, tax_id = _partner_tax_id(statement)
+    billing = bool(details and details.self_billing) if self_billing is None else self_billing
+    partner = statement.partner
+    workspace = Workspace.objects.get(pk=statement.workspace_id)
+    return {
+        "statement": statement,
+        "partner": partner,
+        "lines": statement_lines(statement),
+        "self_billing": billing,
+        "invoice_number": f"SB-{statement.period_end:%Y%m%d}-{statement.public_id.hex[:8].upper()}",
+        "supplier": {
+            "name": partner.legal_name or partner.name,
+            "country": str(partner.country or ""),
+            "tax_id": tax_id,
+        },
+        "vendor": {
+            "name": workspace.name,
+            "address": [
+                line.strip()
+                for line in str(getattr(settings, "PRM_VENDOR_ADDRESS", "")).replace("\\n", "\n").splitlines()
+                if line.strip()
+            ],
+            "tax_id": getattr(settings, "PRM_VENDOR_TAX_ID", ""),
+        },
+        "for_partner": actor.is_partner_user,
+    }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+def to_csv(context: dict[str, Any]) -> bytes:
+    statement: Statement = context["statement"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(
+        ["date", "kind", "what", "base", "rate", "fx", "caps", "explanation", "state", "amount", "currency"]
+    )
+    writer.writerow(
+        ["", "opening balance", "", "", "", "", "", "", "", f"{statement.opening:.2f}", statement.currency]
+    )
+    for line in context["lines"]:
+        cells = [
+            line.date,
+            line.kind,
+            line.what,
+            line.base,
+            line.rate,
+            line.fx,
+            line.caps,
+            line.why,
+            line.state,
+        ]
+        writer.writerow(
+            [("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in cells]
+            + [f"{line.amount:.2f}", statement.currency]
+        )
+    for label, value in (
+        ("earned", statement.earned),
+        ("paid", statement.paid),
+        ("closing balance", statement.closing),
+    ):
+        writer.writerow(["", label, "", "", "", "", "", "", "", f"{value:.2f}", statement.currency])
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def to_html(context: dict[str, Any]) -> str:
+    return render_to_string("commissions/statement_document.html", context)
+
+
+def statement_render(
+    *, actor: Actor, public_id: uuid.UUID | str, fmt: str = "pdf", self_billing: bool | None = None
+) -> Rendered:
+    """The statement as ``pdf``, ``csv`` or ``html``; only within the actor's scope."""
+    statement = statement_get(actor=actor, public_id=public_id)
+    context = statement_context(actor=actor, statement=statement, self_billing=self_billing)
+    kind = "self-billing-invoice" if context["self_billing"] else "statement"
+    stem = (
+        slugify(f"{kind} {statement.partner.name} {statement.period_start} {statement.period_end}")
+        or "statement"
+    )
+    if fmt == "csv":
+        return Rendered(f"{stem}.csv", to_csv(context), CSV_TYPE)
+    html = to_html(context)
+    if fmt == "html":
+        return Rendered(f"{stem}.html", html.encode(), "text/html; charset=utf-8")
+    from openprm.reports.render import to_pdf
+
+    return Rendered(f"{stem}.pdf", to_pdf(html), PDF_TYPE)

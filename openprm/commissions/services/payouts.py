@@ -1,0 +1,528 @@
+"""Payout runs: per currency with a cutoff date, one item per partner, an export file per method, marked
+paid with a reference, retried safely after a failure.
+
+The state machine (``PayoutRun.status``)::
+
+    draft ──export──▶ exported ──mark paid──▶ paid
+      │                  │  ▲
+    cancel            fail│  │retry (same items, same reserved entries, attempts + 1)
+      ▼                  ▼  │
+    cancelled           failed
+
+- **Draft**: the items are computed from the approved, unreserved ledger entries in the run's currency
+  that occurred on or before the cutoff, netted per partner (reversals, adjustments and clawbacks count
+  against accruals). A partner whose net balance is zero or negative, or below the minimum payout, or
+  who has no payout details, gets a *skipped* item saying so: the balance is carried forward (a negative
+  balance is never charged; it is netted against later earnings). The minimum is the partner's own
+  (payout details) when set, else the highest ``min_payout`` of the plans whose entries are netted.
+  Nothing is reserved yet: a draft can be refreshed or cancelled.
+- **Export** (draft → exported): under a lock the items are computed again and each pending item
+  *reserves* its entries (``LedgerEntry.paid_item``, which the database lets be set only once): an entry
+  can never be in two items, so it is never paid twice. The export file is built from the pending items
+  and the partners' current payout details (bank CSV, PayPal payouts, Wise batch); downloading it again
+  gives the same file.
+- **Mark paid** (exported → paid): every pending item is paid — its entries move to *paid*, a *payout*
+  ledger entry of minus the item's amount is written through the ledger service with the idempotency key
+  ``payout:<item>`` — or, when named as failed, marked failed; the run is then *paid*, or *failed* if any
+  item failed. Marking a paid run paid again changes nothing.
+- **Fail / retry**: a failed run (or one whose file was refused) is retried: the same items (failed ones
+  become pending again; paid ones stay paid and are left out of the new file), the same reserved
+  entries, the same references — so a retry pays nobody twice.
+
+Only ``payout.manage`` (finance staff and admins) runs payouts; every step is audited. There is at most one
+open (draft, exported or failed) run per currency.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from openprm.commissions.models import LedgerEntry, PayoutDetails, PayoutItem, PayoutRun, Plan
+from openprm.commissions.services.details import details_for_export
+from openprm.core.actors import Actor
+from openprm.core.audit import audit_record, snapshot
+from openprm.core.models import AuditEntry, Workspace
+from openprm.core.permissions import Perm
+from openprm.core.validation import clean_text
+from openprm.partners.models import Partner
+
+Status = PayoutRun.Status
+ItemStatus = PayoutItem.Status
+OPEN = (Status.DRAFT, Status.EXPORTED, Status.FAILED)
+ZERO = Decimal("0.00")
+
+
+# --- computing the items --------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    """One partner's netted balance at the cutoff and what the run does with it."""
+
+    partner_id: int
+    amount: Decimal = ZERO
+    entry_ids: list[int] = field(default_factory=list)
+    plan_ids: set[int] = field(default_factory=set)
+    minimum: Decimal = ZERO
+    status: str = ItemStatus.PENDING
+    note: str = ""
+    method: str = ""
+    display: str = ""
+
+
+def _end_of(cutoff: datetime.date) -> datetime.datetime:
+    """The first moment after the cutoff day (UTC)."""
+    return datetime.datetime.combine(
+        cutoff + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.UTC
+    )
+
+
+def _payable(currency: str, cutoff: datetime.date) -> Any:
+    return LedgerEntry.objects.filter(
+        currency=currency,
+        state=LedgerEntry.State.APPROVED,
+        paid_item__isnull=True,
+        occurred_at__lt=_end_of(cutoff),
+    )
+
+
+def compute_candidates(*, currency: str, cutoff: datetime.date) -> list[Candidate]:
+    """Every partner with approved, unreserved entries in ``currency`` up to ``cutoff``: netted, checked
+    against the minimum and the payout details. Runs in the caller's scope."""
+    by_partner: dict[int, Candidate] = {}
+    rows = (
+        _payable(currency, cutoff)
+        .order_by("partner_id", "id")
+        .values_list("id", "partner_id", "amount", "plan_id")
+    )
+    for entry_id, partner_id, amount, plan_id in rows.iterator(chunk_size=5000):
+        candidate = by_partner.setdefault(partner_id, Candidate(partner_id=partner_id))
+        candidate.amount += amount
+        candidate.entry_ids.append(entry_id)
+        if plan_id is not None:
+            candidate.plan_ids.add(plan_id)
+    if not by_partner:
+        return []
+    plan_ids = {p for c in by_partner.values() for p in c.plan_ids}
+    plan_min = dict(Plan.objects.filter(pk__in=plan_ids).values_list("pk", "min_payout"))
+    details = {d.partner_id: d for d in PayoutDetails.objects.filter(partner_id__in=list(by_partner))}
+    for candidate in by_partner.values():
+        own = details.get(candidate.partner_id)
+        plan_minimum = max((plan_min.get(p) or ZERO for p in candidate.plan_ids), default=ZERO)
+        candidate.minimum = own.min_payout if own is not None and own.min_payout is not None else plan_minimum
+        if own is not None:
+            candidate.method, candidate.display = own.method, own.display
+        if candidate.amount < ZERO:
+            candidate.status = ItemStatus.SKIPPED
+            candidate.note = (
+                f"Negative balance {candidate.amount} {currency} carried forward: netted against later "
+                "earnings, never charged."
+            )
+        elif candidate.amount == ZERO:
+            candidate.status, candidate.note = ItemStatus.SKIPPED, "Nothing to pay: the entries net to zero."
+        elif candidate.amount < candidate.minimum:
+            candidate.status = ItemStatus.SKIPPED
+            candidate.note = (
+                f"Below the {candidate.minimum} {currency} minimum payout: carried forward to the next run."
+            )
+        elif own is None:
+            candidate.status = ItemStatus.SKIPPED
+            candidate.note = "No payout details: carried forward until the partner gives them."
+    return sorted(by_partner.values(), key=lambda c: c.partner_id)
+
+
+def _write_items(run: PayoutRun, candidates: list[Candidate]) -> list[tuple[PayoutItem, Candidate]]:
+    run.items.all().delete()  # a draft's items reserve nothing
+    pairs = [
+        (
+            PayoutItem(
+                workspace_id=run.workspace_id,
+                run=run,
+                partner_id=c.partner_id,
+                amount=c.amount,
+                currency=run.currency,
+                method=c.method,
+                details_display=c.display[:120],
+                status=c.status,
+                note=c.note[:300],
+            ),
+            c,
+        )
+        for c in candidates
+    ]
+    PayoutItem.objects.bulk_create([item for item, _ in pairs], batch_size=1000)
+    run.total = sum((c.amount for c in candidates if c.status == ItemStatus.PENDING), ZERO)
+    return pairs
+
+
+# --- guards -----------------------------------------------------------------------------------------------
+
+
+def _require(actor: Actor) -> None:
+    actor.require(Perm.PAYOUT_MANAGE)
+
+
+def _lock(run: PayoutRun) -> PayoutRun:
+    return PayoutRun.objects.select_for_update().get(pk=run.pk)
+
+
+def _audit(
+    actor: Actor, run: PayoutRun, before: dict[str, Any] | None, action: str = AuditEntry.Action.UPDATE
+) -> None:
+    audit_record(actor=actor, action=action, instance=run, before=before, after=snapshot(run))
+
+
+def _expect(run: PayoutRun, *allowed: str, doing: str) -> None:
+    if run.status not in allowed:
+        raise ValidationError({"status": f"A {run.get_status_display().lower()} run cannot be {doing}."})
+
+
+# --- the steps ----------------------------------------------------------------------------------------------
+
+
+def clean_run(data: dict[str, Any]) -> tuple[str, datetime.date]:
+    errors: dict[str, str] = {}
+    currency = clean_text(errors, "currency", data.get("currency"), 3, required=True).upper()
+    if "currency" not in errors and (len(currency) != 3 or not currency.isalpha()):
+        errors["currency"] = f"'{currency}' is not an ISO 4217 currency code (e.g. EUR)."
+    cutoff = data.get("cutoff")
+    if isinstance(cutoff, str):
+        try:
+            cutoff = datetime.date.fromisoformat(cutoff.strip())
+        except ValueError:
+            errors["cutoff"] = "Not a date (YYYY-MM-DD)."
+    if not isinstance(cutoff, datetime.date) and "cutoff" not in errors:
+        errors["cutoff"] = "This field is required."
+    elif isinstance(cutoff, datetime.date) and cutoff > timezone.now().date():
+        errors["cutoff"] = "The cutoff cannot be in the future."
+    if errors:
+        raise ValidationError(errors)
+    assert isinstance(cutoff, datetime.date)
+    return currency, cutoff
+
+
+@transaction.atomic
+def payout_run_create(*, actor: Actor, data: dict[str, Any]) -> PayoutRun:
+    """A draft run in ``currency`` with entries up to ``cutoff`` (one open run per currency)."""
+    _require(actor)
+    currency, cutoff = clean_run(data)
+    Workspace.objects.select_for_update().filter(pk=actor.workspace_id).first()  # serialise run creation
+    open_run = PayoutRun.objects.filter(currency=currency, status__in=OPEN).first()
+    if open_run is not None:
+        raise ValidationError(
+            {
+                "currency": f"A {currency} run is already open ({open_run.get_status_display().lower()}, "
+                f"cutoff {open_run.cutoff}): finish or cancel it first."
+            }
+        )
+    run = PayoutRun(
+        workspace_id=actor.workspace_id, currency=currency, cutoff=cutoff, created_by_id=actor.user_id
+    )
+    run.save()
+    _write_items(run, compute_candidates(currency=currency, cutoff=cutoff))
+    run.save(update_fields=["total", "updated_at"])
+    _audit(actor, run, None, AuditEntry.Action.CREATE)
+    return run
+
+
+@transaction.atomic
+def payout_run_refresh(*, actor: Actor, run: PayoutRun) -> PayoutRun:
+    """Compute a draft's items again (entries approved since, new payout details)."""
+    _require(actor)
+    run = _lock(run)
+    _expect(run, Status.DRAFT, doing="refreshed")
+    _write_items(run, compute_candidates(currency=run.currency, cutoff=run.cutoff))
+    run.save(update_fields=["total", "updated_at"])
+    return run
+
+
+@transaction.atomic
+def payout_run_cancel(*, actor: Actor, run: PayoutRun) -> PayoutRun:
+    """Cancel a draft (nothing was reserved or sent)."""
+    _require(actor)
+    run = _lock(run)
+    _expect(run, Status.DRAFT, doing="cancelled")
+    before = snapshot(run)
+    run.status = Status.CANCELLED
+    run.save(update_fields=["status", "updated_at"])
+    _audit(actor, run, before)
+    return run
+
+
+@transaction.atomic
+def payout_run_export(*, actor: Actor, run: PayoutRun) -> PayoutRun:
+    """Draft → exported: items computed afresh under the lock, each pending item reserving its entries.
+    On an exported, failed or paid run it changes nothing (the file is downloaded again)."""
+    _require(actor)
+    run = _lock(run)
+    if run.status != Status.DRAFT:
+        _expect(run, Status.EXPORTED, Status.FAILED, Status.PAID, doing="exported")
+        return run
+    before = snapshot(run)
+    pairs = _write_items(run, compute_candidates(currency=run.currency, cutoff=run.cutoff))
+    for item, candidate in pairs:
+        if item.status != ItemStatus.PENDING:
+            continue
+        reserved = LedgerEntry.objects.filter(
+            pk__in=candidate.entry_ids, paid_item__isnull=True, state=LedgerEntry.State.APPROVED
+        ).update(paid_item=item)
+        if reserved != len(candidate.entry_ids):
+            raise ValidationError({"status": "The ledger changed while exporting: export again."})
+    if not any(item.status == ItemStatus.PENDING for item, _ in pairs):
+        raise ValidationError({"status": "Nothing to pay in this run: every balance is carried forward."})
+    run.status, run.exported_at, run.attempts = Status.EXPORTED, timezone.now(), 1
+    run.method = ",".join(sorted({i.method for i, _ in pairs if i.status == ItemStatus.PENDING}))
+    run.save()
+    _audit(actor, run, before)
+    return run
+
+
+def _payout_entry(
+    actor: Actor, run: PayoutRun, item: PayoutItem, reference: str, now: datetime.datetime
+) -> None:
+    """The money out: one *payout* ledger entry of minus the item's amount, paid, keyed ``payout:<item>``
+    (written once whatever happens: a retry finds it)."""
+    key = f"payout:{item.public_id}"
+    if LedgerEntry.objects.filter(idempotency_key=key).exists():
+        return
+    LedgerEntry.objects.create(
+        workspace_id=run.workspace_id,
+        partner_id=item.partner_id,
+        kind=LedgerEntry.Kind.PAYOUT,
+        state=LedgerEntry.State.PAID,
+        source_kind=LedgerEntry.Source.PAYOUT,
+        source_id=item.pk,
+        source_event="payout",
+        idempotency_key=key,
+        occurred_at=now,
+        period=now.date().replace(day=1),
+        base_amount=item.amount,
+        base_currency=item.currency,
+        amount=-item.amount,
+        currency=item.currency,
+        explanation={
+            "summary": f"Paid {item.amount} {item.currency} by {item.method or 'payout'}, "
+            f"reference {reference}",
+            "reference": reference,
+            "run": str(run.public_id),
+        },
+        created_by_id=actor.user_id,
+        paid_item=item,
+        paid_at=now,
+    )
+
+
+def _pay_item(actor: Actor, run: PayoutRun, item: PayoutItem, reference: str, now: datetime.datetime) -> None:
+    LedgerEntry.objects.filter(paid_item=item, state=LedgerEntry.State.APPROVED).update(
+        state=LedgerEntry.State.PAID, paid_at=now
+    )
+    _payout_entry(actor, run, item, reference, now)
+    item.status, item.reference, item.paid_at = ItemStatus.PAID, reference, now
+    item.save(update_fields=["status", "reference", "paid_at", "updated_at"])
+
+
+@transaction.atomic
+def payout_run_mark_paid(
+    *, actor: Actor, run: PayoutRun, reference: str, failed: Iterable[str] = (), error: str = ""
+) -> PayoutRun:
+    """Exported → paid (or failed when any item named in ``failed`` — item or partner public ids — did
+    not go through). A paid run marked paid again changes nothing."""
+    _require(actor)
+    errors: dict[str, str] = {}
+    reference = clean_text(errors, "reference", reference, 200, required=True)
+    error = clean_text(errors, "error", error, 300)
+    if errors:
+        raise ValidationError(errors)
+    run = _lock(run)
+    if run.status == Status.PAID:
+        return run
+    _expect(run, Status.EXPORTED, doing="marked paid (export it, or retry it, first)")
+    before = snapshot(run)
+    failed_ids = {str(f) for f in failed}
+    now = timezone.now()
+    any_failed = False
+    items = list(run.items.filter(status=ItemStatus.PENDING).select_related("partner").order_by("id"))
+    for item in items:
+        if str(item.public_id) in failed_ids or str(item.partner.public_id) in failed_ids:
+            item.status, item.note, any_failed = (
+                ItemStatus.FAILED,
+                (error or "Failed at the provider")[:300],
+                True,
+            )
+            item.save(update_fields=["status", "note", "updated_at"])
+        else:
+            _pay_item(actor, run, item, reference, now)
+    run.reference = reference
+    if any_failed:
+        run.status, run.last_error = Status.FAILED, error or "Some payments failed at the provider."
+    else:
+        run.status, run.paid_at = Status.PAID, now
+    run.save()
+    _audit(actor, run, before)
+    if not any_failed:
+        from openprm.commissions.services.statements import statements_for_run
+
+        statements_for_run(actor=actor, run=run)
+    return run
+
+
+@transaction.atomic
+def payout_run_fail(*, actor: Actor, run: PayoutRun, error: str) -> PayoutRun:
+    """Exported → failed (the provider refused the file): nothing is paid; retry later."""
+    _require(actor)
+    errors: dict[str, str] = {}
+    error = clean_text(errors, "error", error, 2000, required=True)
+    if errors:
+        raise ValidationError(errors)
+    run = _lock(run)
+    _expect(run, Status.EXPORTED, doing="marked failed")
+    before = snapshot(run)
+    run.status, run.last_error = Status.FAILED, error
+    run.save(update_fields=["status", "last_error", "updated_at"])
+    _audit(actor, run, before)
+    return run
+
+
+@transaction.atomic
+def payout_run_retry(*, actor: Actor, run: PayoutRun) -> PayoutRun:
+    """Failed → exported again: failed items become pending (with the partner's current payout details),
+    paid items stay paid; the reserved entries and references are the same, so nobody is paid twice."""
+    _require(actor)
+    run = _lock(run)
+    _expect(run, Status.FAILED, doing="retried")
+    before = snapshot(run)
+    details = {
+        d.partner_id: d for d in PayoutDetails.objects.filter(partner_id__in=run.items.values("partner_id"))
+    }
+    for item in run.items.filter(status=ItemStatus.FAILED):
+        current = details.get(item.partner_id)
+        item.status = ItemStatus.PENDING
+        if current is not None:
+            item.method, item.details_display = current.method, current.display[:120]
+        item.save(update_fields=["status", "method", "details_display", "updated_at"])
+    run.status, run.attempts, run.exported_at = Status.EXPORTED, run.attempts + 1, timezone.now()
+    run.save(update_fields=["status", "attempts", "exported_at", "updated_at"])
+    _audit(actor, run, before)
+    return run
+
+
+# --- export files -----------------------------------------------------------------------------------------
+
+EXPORT_METHODS = {
+    "bank": "Bank transfer CSV (name, IBAN, BIC, amount, currency, reference)",
+    "paypal": "PayPal payouts CSV (recipient e-mail, amount, currency, reference id, note, wallet)",
+    "wise": "Wise batch CSV (send by e-mail template)",
+}
+
+
+def item_reference(run: PayoutRun, item: PayoutItem) -> str:
+    """The payment's reference, the same on every retry (providers deduplicate on it)."""
+    return f"PRM-{run.public_id.hex[:8].upper()}-{item.public_id.hex[:10].upper()}"
+
+
+def _safe(text: str) -> str:
+    """No spreadsheet formula from a partner-given name."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content: bytes
+    rows: int
+
+
+def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
+    """The run's pending items paid by ``method`` as the provider's upload file."""
+    _require(actor)
+    if method not in EXPORT_METHODS:
+        raise ValidationError({"method": f"Choose one of: {', '.join(EXPORT_METHODS)}."})
+    if run.status not in (Status.EXPORTED, Status.PAID, Status.FAILED):
+        raise ValidationError({"status": "Export the run first."})
+    wanted = Q(status=ItemStatus.PENDING) if run.status != Status.PAID else Q(status=ItemStatus.PAID)
+    items = list(
+        run.items.filter(wanted, method=method).select_related("partner").order_by("partner__name", "id")
+    )
+    details = {
+        d.partner_id: d for d in PayoutDetails.objects.filter(partner_id__in=[i.partner_id for i in items])
+    }
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if method == "bank":
+        writer.writerow(["name", "iban", "bic", "account_number", "amount", "currency", "reference"])
+    elif method == "wise":
+        writer.writerow(
+            [
+                "name",
+                "recipientEmail",
+                "paymentReference",
+                "receiverType",
+                "amountCurrency",
+                "amount",
+                "sourceCurrency",
+                "targetCurrency",
+            ]
+        )
+    for item in items:
+        own = details.get(item.partner_id)
+        plain = details_for_export(own) if own is not None else {}
+        name = _safe((own.holder_name if own is not None else "") or item.partner.name)
+        reference = item_reference(run, item)
+        amount = f"{item.amount:.2f}"
+        if method == "bank":
+            writer.writerow(
+                [
+                    name,
+                    plain.get("iban", ""),
+                    plain.get("bic", ""),
+                    plain.get("account_number", ""),
+                    amount,
+                    run.currency,
+                    reference,
+                ]
+            )
+        elif method == "paypal":
+            note = _safe(f"Commission payout {run.cutoff:%Y-%m-%d} for {item.partner.name}")[:4000]
+            writer.writerow([plain.get("email", ""), amount, run.currency, reference, note, "PayPal"])
+        else:
+            target = own.currency if own is not None else run.currency
+            writer.writerow(
+                [
+                    name,
+                    plain.get("email", ""),
+                    reference[:35],
+                    "BUSINESS",
+                    "source",
+                    amount,
+                    run.currency,
+                    target,
+                ]
+            )
+    stem = f"payout-{run.currency.lower()}-{run.cutoff:%Y%m%d}-{method}-attempt{run.attempts or 1}"
+    return ExportFile(f"{stem}.csv", buffer.getvalue().encode(), len(items))
+
+
+def partner_names(partner_ids: Iterable[int]) -> dict[int, str]:
+    return dict(Partner.objects.filter(pk__in=list(partner_ids)).values_list("pk", "name"))
+
+
+def run_totals(run: PayoutRun) -> dict[str, Any]:
+    """Paid / pending / failed / carried-forward totals and counts of a run's items."""
+    out: dict[str, Any] = defaultdict(lambda: ZERO)
+    counts: dict[str, int] = defaultdict(int)
+    for status, amount in run.items.values_list("status", "amount"):
+        out[status] += amount
+        counts[status] += 1
+    return {"amounts": dict(out), "counts": dict(counts)}

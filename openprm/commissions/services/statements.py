@@ -1,0 +1,175 @@
+"""Statements: a partner's account for a period in one currency — the balance brought forward, every
+ledger line of the period (commissions, reversals, adjustments, clawbacks, bonuses, overrides, payouts),
+and the balance carried forward. A ``Statement`` row keeps the totals; the lines are the ledger entries
+themselves (rejected entries are left out: they never counted).
+
+- opening = the sum of the partner's (non-rejected) entries before the period (what we owed them);
+- earned  = the sum of the period's entries other than payouts (reversals and clawbacks count negative);
+- paid    = minus the sum of the period's payout entries;
+- closing = opening + earned − paid.
+
+Statements are made when a payout run is paid (one per paid partner, from the day after their previous
+statement — or their first entry — to the day paid) and, by finance, for any calendar month
+(``statements_generate``). Making one again for the same partner, period and currency updates its
+totals (late entries). Rendering (PDF, CSV) is in ``selectors.statements``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Min, Q, Sum
+
+from openprm.commissions.models import LedgerEntry, PayoutItem, PayoutRun, Statement
+from openprm.core.actors import Actor
+from openprm.core.audit import audit_record, snapshot
+from openprm.core.models import AuditEntry
+from openprm.core.permissions import Perm
+
+ZERO = Decimal("0.00")
+Kind = LedgerEntry.Kind
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+def period_entries(*, partner_id: int, currency: str, start: datetime.date, end: datetime.date) -> Q:
+    """The filter of a statement's lines: the partner's non-rejected entries in ``currency`` that
+    occurred from ``start`` to ``end`` (both included, UTC days)."""
+    return Q(
+        partner_id=partner_id,
+        currency=currency,
+        occurred_at__gte=_start_of(start),
+        occurred_at__lt=_start_of(end + datetime.timedelta(days=1)),
+    ) & ~Q(state=LedgerEntry.State.REJECTED)
+
+
+def totals(*, partner_id: int, currency: str, start: datetime.date, end: datetime.date) -> dict[str, Decimal]:
+    live = LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED).filter(
+        partner_id=partner_id, currency=currency
+    )
+    opening = live.filter(occurred_at__lt=_start_of(start)).aggregate(s=Sum("amount"))["s"] or ZERO
+    period = LedgerEntry.objects.filter(
+        period_entries(partner_id=partner_id, currency=currency, start=start, end=end)
+    )
+    earned = period.exclude(kind=Kind.PAYOUT).aggregate(s=Sum("amount"))["s"] or ZERO
+    paid = -(period.filter(kind=Kind.PAYOUT).aggregate(s=Sum("amount"))["s"] or ZERO)
+    return {"opening": opening, "earned": earned, "paid": paid, "closing": opening + earned - paid}
+
+
+def _save(
+    actor: Actor,
+    *,
+    partner_id: int,
+    currency: str,
+    start: datetime.date,
+    end: datetime.date,
+    payout_item: PayoutItem | None = None,
+) -> Statement:
+    figures = totals(partner_id=partner_id, currency=currency, start=start, end=end)
+    statement, created = Statement.objects.get_or_create(
+        workspace_id=actor.workspace_id,
+        partner_id=partner_id,
+        period_start=start,
+        period_end=end,
+        currency=currency,
+        defaults={**figures, "payout_item": payout_item},
+    )
+    if not created:
+        before = snapshot(statement)
+        for key, value in figures.items():
+            setattr(statement, key, value)
+        if payout_item is not None:
+            statement.payout_item = payout_item
+        statement.save()
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            instance=statement,
+            before=before,
+            after=snapshot(statement),
+            partner_id=partner_id,
+        )
+    else:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            instance=statement,
+            after=snapshot(statement),
+            partner_id=partner_id,
+        )
+    return statement
+
+
+def statements_for_run(*, actor: Actor, run: PayoutRun) -> list[Statement]:
+    """One statement per partner paid in ``run``: from the day after their previous statement in the
+    run's currency (or their first entry) to the day paid."""
+    actor.require(Perm.PAYOUT_MANAGE)
+    paid_on = (run.paid_at or run.updated_at).date()
+    made = []
+    for item in run.items.filter(status=PayoutItem.Status.PAID).order_by("id"):
+        previous = (
+            Statement.objects.filter(
+                partner_id=item.partner_id, currency=run.currency, period_end__lt=paid_on
+            )
+            .order_by("-period_end")
+            .values_list("period_end", flat=True)
+            .first()
+        )
+        if previous is not None:
+            start = previous + datetime.timedelta(days=1)
+        else:
+            first = LedgerEntry.objects.filter(partner_id=item.partner_id, currency=run.currency).aggregate(
+                m=Min("occurred_at")
+            )["m"]
+            start = first.astimezone(datetime.UTC).date() if first is not None else paid_on
+        made.append(
+            _save(
+                actor,
+                partner_id=item.partner_id,
+                currency=run.currency,
+                start=min(start, paid_on),
+                end=paid_on,
+                payout_item=item,
+            )
+        )
+    return made
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
+    start = month.replace(day=1)
+    following = (start + datetime.timedelta(days=32)).replace(day=1)
+    return start, following - datetime.timedelta(days=1)
+
+
+@transaction.atomic
+def statements_generate(
+    *, actor: Actor, month: datetime.date, partner_ids: list[int] | None = None
+) -> list[Statement]:
+    """Monthly statements for ``month``: one per partner and currency with entries in the month or a
+    balance brought forward (``partner_ids`` narrows it)."""
+    actor.require(Perm.PAYOUT_MANAGE)
+    start, end = month_bounds(month)
+    if end >= datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=31):
+        raise ValidationError({"month": "That month has not started yet."})
+    before_end = LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED).filter(
+        occurred_at__lt=_start_of(end + datetime.timedelta(days=1))
+    )
+    if partner_ids is not None:
+        before_end = before_end.filter(partner_id__in=partner_ids)
+    pairs = sorted(set(before_end.values_list("partner_id", "currency").distinct()))
+    made = []
+    for partner_id, currency in pairs:
+        figures = totals(partner_id=partner_id, currency=currency, start=start, end=end)
+        if figures["opening"] == ZERO and figures["earned"] == ZERO and figures["paid"] == ZERO:
+            in_period = LedgerEntry.objects.filter(
+                period_entries(partner_id=partner_id, currency=currency, start=start, end=end)
+            )
+            if not in_period.exists():
+                continue
+        made.append(_save(actor, partner_id=partner_id, currency=currency, start=start, end=end))
+    return made
