@@ -1,4 +1,5 @@
-"""The finance lists' filters, shared by the pages and the API (``GET /finance/...``)."""
+"""The finance lists' filters, shared by the pages and the API (``GET /finance/...``): the records'
+(``FinanceFilters``) and the exchange rates' (``FxFilters``)."""
 
 from __future__ import annotations
 
@@ -57,4 +58,31 @@ def _month_end(text: str) -> datetime.date | None:
     return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
 
 
-__all__ = ["INVOICE_STATUSES", "FinanceFilters"]
+@dataclass
+class FxFilters:
+    """The exchange-rate list's filters: ``currency`` (base or quote, a 3-letter code), ``start``/``end``
+    days, both included."""
+
+    currency: str = ""
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> FxFilters:
+        """A page's query string (unknown or malformed values are ignored)."""
+        code = str(data.get("currency", "") or "").strip().upper()[:3]
+        return cls(
+            currency=code if len(code) == 3 and code.isalpha() and code.isascii() else "",
+            start=_day(str(data.get("start", "") or "")),
+            end=_day(str(data.get("end", "") or "")),
+        )
+
+
+def _day(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
+
+
+__all__ = ["INVOICE_STATUSES", "FinanceFilters", "FxFilters"]

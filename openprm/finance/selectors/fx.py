@@ -25,11 +25,18 @@ may see, never the rates table itself); a scope of another workspace is refused.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from openprm.core.actors import Actor
+from openprm.core.permissions import Perm
 from openprm.core.scoping import ScopeError, active_scope_or_none, unscoped
+from openprm.finance.filters import FxFilters
 from openprm.finance.models import FxRate
 
 ONE = Decimal(1)
@@ -196,4 +203,49 @@ def fx_table(
     return FxTable.from_rows(rows, start=start, end=end, max_age_days=max_age_days)
 
 
-__all__ = ["DEFAULT_MAX_AGE_DAYS", "FxTable", "MissingRate", "fx_table", "tidy"]
+def can_read_fx(actor: Actor) -> bool:
+    """Staff who may read commissions (every staff role) read the rates; partner users never."""
+    return actor.is_staff and actor.can(Perm.COMMISSION_VIEW)
+
+
+def fx_rate_list(*, actor: Actor, filters: FxFilters) -> QuerySet[FxRate]:
+    """The workspace's rates, newest day first, filtered by a currency (base or quote) and days."""
+    if not can_read_fx(actor):
+        raise PermissionDenied("Exchange rates are internal")
+    rows = FxRate.objects.select_related("created_by").order_by("-day", "base", "quote", "id")
+    if filters.currency:
+        rows = rows.filter(Q(base=filters.currency) | Q(quote=filters.currency))
+    if filters.start is not None:
+        rows = rows.filter(day__gte=filters.start)
+    if filters.end is not None:
+        rows = rows.filter(day__lte=filters.end)
+    return rows
+
+
+def fx_rate_get(*, actor: Actor, public_id: uuid.UUID | str) -> FxRate:
+    """One rate (``FxRate.DoesNotExist`` for a missing one, another workspace's, or a partner user)."""
+    if not can_read_fx(actor):
+        raise FxRate.DoesNotExist
+    return FxRate.objects.get(public_id=public_id)
+
+
+def fx_currencies(*, actor: Actor) -> list[str]:
+    """Every currency code the workspace's rates name (the list page's currency choices)."""
+    if not can_read_fx(actor):
+        return []
+    bases = FxRate.objects.values_list("base", flat=True).distinct()
+    quotes = FxRate.objects.values_list("quote", flat=True).distinct()
+    return sorted(set(bases) | set(quotes))
+
+
+__all__ = [
+    "DEFAULT_MAX_AGE_DAYS",
+    "FxTable",
+    "MissingRate",
+    "can_read_fx",
+    "fx_currencies",
+    "fx_rate_get",
+    "fx_rate_list",
+    "fx_table",
+    "tidy",
+]

@@ -1,6 +1,7 @@
 """`prm import partners|deals|activities|products FILE`: import a CSV, all or nothing unless --skip-invalid
 (also the finance kinds: costs, invoices, sellthrough, company-revenue; the customer kinds: accounts,
-account-changes, csat, usage).
+account-changes, csat, usage; and fx-rates: the ECB reference-rate CSV, ``--overwrite`` replacing changed
+rates).
 
 Deals also come as a HubSpot deals export or a Salesforce opportunity report (``--format``), with the
 partner from a column (``partner_external_id`` or ``--partner-column``) or ``--partner``, and stage names
@@ -26,6 +27,7 @@ from openprm.integrations.services.activities import activities_import
 from openprm.integrations.services.customers import CUSTOMER_IMPORTS
 from openprm.integrations.services.deals import deals_import, partner_by_ref
 from openprm.integrations.services.finance import FINANCE_IMPORTS
+from openprm.integrations.services.fx import fx_import
 from openprm.integrations.services.partners import partners_import
 from openprm.integrations.services.products import products_import
 from openprm.integrations.services.runner import ImportResult
@@ -37,8 +39,9 @@ CANONICAL_IMPORTS: dict[str, Callable[..., ImportResult]] = {
     "products": products_import,
     **FINANCE_IMPORTS,  # costs, invoices, sellthrough, company-revenue
     **CUSTOMER_IMPORTS,  # accounts, account-changes, csat, usage
+    "fx-rates": fx_import,  # the ECB reference-rate file (takes --overwrite)
 }
-KINDS = ("partners", "deals", "activities", "products", *FINANCE_IMPORTS, *CUSTOMER_IMPORTS)
+KINDS = ("partners", "deals", "activities", "products", *FINANCE_IMPORTS, *CUSTOMER_IMPORTS, "fx-rates")
 DEALS_OPTIONS = ("partner", "partner_column", "stage_map", "create_products")
 
 
@@ -145,6 +148,11 @@ class Command(BaseCommand):
             type=Path,
             help="Where to write rejected rows (default with --skip-invalid: FILE.rejects.csv next to FILE).",
         )
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="fx-rates: replace a stored rate the file changes (otherwise such a row is bad).",
+        )
         parser.add_argument("--workspace", default="default", help="Workspace slug (default: default).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Check the file and report; write nothing."
@@ -206,6 +214,10 @@ class Command(BaseCommand):
             "on_reject": rejects,
         }
         canonical = CANONICAL_IMPORTS.get(options["kind"])
+        if options["overwrite"] and options["kind"] != "fx-rates":
+            raise CommandError("--overwrite is for fx-rates only.")
+        if options["kind"] == "fx-rates":
+            return fx_import(overwrite=options["overwrite"], **common)
         if canonical is not None:
             return canonical(**common)
         return deals_import(**self._deals_options(actor, options), **common)
