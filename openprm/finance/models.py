@@ -190,4 +190,10 @@ class FxRate(models.Model):
         ordering = ["-day", "base", "quote"]
 
     def __str__(self) -> str:
-        return f"1 {self.base} = {self.rate} {self.quote} on {self.day}"
+        return f"1 {self.base} = {self.rate_text} {self.quote} on {self.day}"
+
+    @property
+    def rate_text(self) -> str:
+        """The rate as written, without trailing zeros (``1.0823``, ``158``)."""
+        text = f"{self.rate:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text

@@ -2,7 +2,7 @@ from django.urls import path
 
 from openprm.integrations.formats.finance import COLUMNS as FINANCE_KINDS
 from openprm.integrations.views import customers as customer_imports
-from openprm.integrations.views import deals, finance, partners
+from openprm.integrations.views import deals, finance, fx, partners
 
 app_name = "integrations"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("deals/", deals.deals_import_upload, name="deals_import"),
     path("deals/<uuid:token>/", deals.deals_import_preview, name="deals_import_preview"),
     path("deals/<uuid:token>/result/", deals.deals_import_result, name="deals_import_result"),
+    path("finance/fx-rates/", fx.fx_import_upload, name="fx_import"),
+    path("finance/fx-rates/<uuid:token>/", fx.fx_import_preview, name="fx-rates_import_preview"),
+    path("finance/fx-rates/<uuid:token>/result/", fx.fx_import_result, name="fx-rates_import_result"),
     path("finance/<str:kind>/", finance.finance_import_upload, name="finance_import"),
     path("finance/<str:kind>/export.csv", finance.finance_export_csv, name="finance_export"),
     # named per kind: the shared import steps redirect to "<kind>_import_preview" and "<kind>_import_result"

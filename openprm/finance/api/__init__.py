@@ -1,5 +1,5 @@
 """Finance over HTTP (under ``/api/v1/finance/``): list (filters, pagination), create, read, change and
-delete partnership costs, invoices, sell-through lines and company revenue.
+delete partnership costs, invoices, sell-through lines and company revenue; exchange rates in ``fx``.
 
 Staff read every kind (restricted staff: their own partners' rows); admins and finance staff write
 (others: 403). Partner users read their own partner's invoices (without the internal note) and
@@ -98,5 +98,7 @@ _crud(services.SELLTHROUGH, "sellthrough", SellThroughOut, SellThroughCreate, Se
 _crud(
     services.COMPANY_REVENUE, "company-revenue", CompanyRevenueOut, CompanyRevenueCreate, CompanyRevenuePatch
 )
+
+router.add_router("", "openprm.finance.api.fx.router")  # exchange rates (api/fx.py)
 
 __all__ = ["router"]

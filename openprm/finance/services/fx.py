@@ -179,7 +179,7 @@ def fx_rates_upsert(
             result.rates.append(current)
         elif not overwrite:
             message = (
-                f"{base}→{quote} of {day.isoformat()} is stored as {current.rate.normalize():f}; this "
+                f"{base}→{quote} of {day.isoformat()} is stored as {current.rate_text}; this "
                 f"says {rate:f}. To change it, choose to replace stored rates (overwrite)."
             )
             result.errors.append(FxError(index, "rate", message))
