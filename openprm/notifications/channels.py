@@ -20,12 +20,22 @@ the name), so a resolver answering differently the second time (DNS rebinding) r
 are not followed. An attempt has a total deadline (``PRM_WEBHOOK_DEADLINE_SECONDS``) besides the socket
 timeout. A 4xx answer other than 408 and 429 is permanent (not retried).
 
+**Proxies.** ``HTTP_PROXY`` / ``HTTPS_PROXY`` (an ``http://`` proxy, credentials in its URL allowed) are
+honoured unless ``NO_PROXY`` names the target (urllib's ``getproxies`` / ``proxy_bypass``). The checks are
+the same: the target's own name is resolved once and every address checked; the proxy is then asked for
+the checked address, not the name — ``CONNECT <address>:443`` for https (TLS inside the tunnel keeps the
+name for SNI and the certificate), ``POST http://<address>:<port>/path`` with the name in the Host header
+for http — so the proxy's own resolver cannot rebind the name either. The proxy itself is the operator's
+and is not checked. So the machine must resolve webhook hosts itself, and a proxy filtering by name sees
+an address.
+
 Slack: the text taken from data (titles, bodies, partner and customer names) has ``&``, ``<`` and ``>``
 escaped, so it can neither mention ``@channel`` nor disguise a link; the header is at most 150 characters.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -37,6 +47,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,42 +200,133 @@ def verify_signature(
 # --- sending ----------------------------------------------------------------------------------------------
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Connects to a checked address; the Host header keeps the name."""
+@dataclass(frozen=True)
+class Proxy:
+    """The forward proxy an attempt goes through (``HTTP_PROXY`` / ``HTTPS_PROXY``, unless ``NO_PROXY``
+    names the target): an ``http://`` proxy, with Basic credentials when its URL carries them."""
 
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+    host: str
+    port: int
+    authorization: str  # the Proxy-Authorization header's value, or ""
+
+
+def webhook_proxy(target: Target) -> Proxy | None:
+    """The proxy for ``target`` from the environment (urllib's ``getproxies`` and ``proxy_bypass``), or
+    None to connect directly. A proxy URL that is not ``http://`` fails the attempt, to be retried once the
+    setting is fixed (never a silent direct connection past a proxy the operator set)."""
+    url = urllib.request.getproxies().get(target.scheme, "")
+    if not url or urllib.request.proxy_bypass(target.host):
+        return None
+    try:
+        parsed = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+        port = parsed.port or 80
+    except ValueError:
+        raise DeliveryError(f"The {target.scheme} proxy setting is not a URL.") from None
+    if parsed.scheme != "http" or not parsed.hostname:
+        raise DeliveryError(f"The {target.scheme} proxy must be an http:// URL.")
+    authorization = ""
+    if parsed.username is not None:
+        user = urllib.parse.unquote(parsed.username)
+        secret = urllib.parse.unquote(parsed.password or "")
+        authorization = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+    return Proxy(host=parsed.hostname, port=port, authorization=authorization)
+
+
+def _authority(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _host_header(target: Target) -> str:
+    """The Host header http.client writes for a direct request: the name (IDNA), its port unless the
+    scheme's own."""
+    try:
+        host = target.host.encode("ascii").decode()
+    except UnicodeEncodeError:
+        host = target.host.encode("idna").decode()
+    host = f"[{host}]" if ":" in host else host
+    return host if target.port == (443 if target.scheme == "https" else 80) else f"{host}:{target.port}"
+
+
+def _tunnel(sock: socket.socket, proxy: Proxy, address: str, port: int) -> None:
+    """``CONNECT`` the checked address through the proxy; an OSError unless it answers 2xx."""
+    lines = [f"CONNECT {_authority(address, port)} HTTP/1.1", f"Host: {_authority(address, port)}"]
+    if proxy.authorization:
+        lines.append(f"Proxy-Authorization: {proxy.authorization}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(1)  # byte by byte: nothing of the tunnel's own bytes is read past the answer
+        if not chunk or len(answer) > 16_384:
+            raise OSError("the proxy closed the connection")
+        answer += chunk
+    status = answer.split(b"\r\n", 1)[0].split(b" ", 2)
+    if len(status) < 2 or not status[1].startswith(b"2"):
+        raise OSError(f"the proxy answered {b' '.join(status[1:]).decode(errors='replace')} to CONNECT")
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to a checked address; the Host header keeps the name. Through a proxy: connects to the
+    proxy and asks it for ``http://<checked address>:<port>/path`` (the Host header still names the
+    host), so the proxy never resolves the name itself."""
+
+    def __init__(
+        self, host: str, port: int, *, address: str, timeout: float, proxy: Proxy | None = None
+    ) -> None:
         super().__init__(host, port, timeout=timeout)
         self.address = address
+        self.proxy = proxy
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        where = (self.proxy.host, self.proxy.port) if self.proxy else (self.address, self.port)
+        self.sock = socket.create_connection(where, self.timeout)
+
+    def target(self, path: str) -> str:
+        """The request target: the path, or through a proxy the absolute URL of the checked address."""
+        return f"http://{_authority(self.address, self.port)}{path}" if self.proxy else path
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    """Connects to a checked address; the Host header, SNI and the certificate check keep the name."""
+    """Connects to a checked address; the Host header, SNI and the certificate check keep the name.
+    Through a proxy: a ``CONNECT`` tunnel to the checked address, TLS with the name inside it."""
 
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+    def __init__(
+        self, host: str, port: int, *, address: str, timeout: float, proxy: Proxy | None = None
+    ) -> None:
         self.tls = ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self.tls)
         self.address = address
+        self.proxy = proxy
 
     def connect(self) -> None:
-        raw = socket.create_connection((self.address, self.port), self.timeout)
+        if self.proxy is None:
+            raw = socket.create_connection((self.address, self.port), self.timeout)
+        else:
+            raw = self.sock = socket.create_connection((self.proxy.host, self.proxy.port), self.timeout)
+            _tunnel(raw, self.proxy, self.address, self.port)  # the deadline's watchdog may shut ``raw``
         self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+
+    def target(self, path: str) -> str:
+        return path
 
 
 def _exchange(target: Target, body: bytes, headers: dict[str, str], deadline: float) -> int:
-    """POST to the first address that accepts the connection; the status of its answer. A watchdog
-    shuts the socket at ``deadline`` (a receiver that answers a byte at a time never holds a worker)."""
+    """POST to the first address that accepts the connection (directly, or through the environment's
+    proxy); the status of its answer. A watchdog shuts the socket at ``deadline`` (a receiver that
+    answers a byte at a time never holds a worker)."""
     kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+    proxy = webhook_proxy(target)
     timeout = conf.webhook_timeout_seconds()
     expired = threading.Event()
     last: OSError | None = None
+    if proxy is not None and target.scheme == "http":  # an absolute target: http.client would name the IP
+        headers = {"Host": _host_header(target), **headers}
+        if proxy.authorization:
+            headers["Proxy-Authorization"] = proxy.authorization
     for address in target.addresses:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        conn = kind(target.host, target.port, address=address, timeout=min(timeout, remaining))
+        conn = kind(target.host, target.port, address=address, timeout=min(timeout, remaining), proxy=proxy)
 
         def stop(conn: http.client.HTTPConnection = conn) -> None:
             expired.set()
@@ -241,7 +343,7 @@ def _exchange(target: Target, body: bytes, headers: dict[str, str], deadline: fl
             except OSError as exc:
                 last = exc
                 continue  # the next checked address
-            conn.request("POST", target.path, body=body, headers=headers)
+            conn.request("POST", conn.target(target.path), body=body, headers=headers)
             response = conn.getresponse()
             return int(response.status)
         except (OSError, http.client.HTTPException) as exc:

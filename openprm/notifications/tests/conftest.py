@@ -91,8 +91,11 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
+def receiver(settings: Any, monkeypatch: Any) -> Iterator[Receiver]:
     settings.PRM_WEBHOOK_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):  # webhooks honour them
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
     settings.PRM_WEBHOOK_TIMEOUT_SECONDS = 0.5
     state = Receiver(url="")
 
