@@ -1,0 +1,170 @@
+"""Forms of the plan pages: a plan, a draft version (the rules as JSON, with a worked example; errors
+name the JSON path), publishing with an effective date (confirmed), an assignment, the what-if's months."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from openprm.commissions.models import Plan, PlanAssignment, Selection
+from openprm.commissions.rules import RulesError, parse_rules
+
+EXAMPLE_RULES: dict[str, Any] = {
+    "rules": [
+        {
+            "key": "resale",
+            "label": "10% up to 50k a quarter, then 15% (marginal)",
+            "priority": 10,
+            "event": ["deal_won"],
+            "reward": {
+                "type": "tiered",
+                "period": "quarter",
+                "mode": "marginal",
+                "tiers": [{"from": 0, "rate": 10}, {"from": 50000, "rate": 15}],
+            },
+        },
+        {
+            "key": "big-deal-bounty",
+            "label": "500 per won deal over 10k",
+            "event": ["deal_won"],
+            "conditions": {"all": [{"field": "amount", "op": "gt", "value": 10000}]},
+            "reward": {"type": "flat", "amount": 500},
+            "bonus": True,
+        },
+        {
+            "key": "saas",
+            "label": "20% of every payment for 12 months",
+            "event": ["purchase", "recurring_payment"],
+            "reward": {"type": "percent", "rate": 20},
+            "recurring": {"months": 12},
+            "caps": {"per_event": 1000},
+        },
+    ],
+    "overrides": {"levels": [5]},
+}
+EXAMPLE_JSON = json.dumps(EXAMPLE_RULES, indent=2)
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"})
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    program = forms.ChoiceField(required=False, help_text="The program the plan is for (optional)")
+    currency = forms.CharField(
+        min_length=3,
+        max_length=3,
+        initial="USD",
+        help_text="ISO 4217: every commission of the plan is paid in it",
+    )
+    hold_days = forms.IntegerField(
+        min_value=0,
+        max_value=365,
+        initial=30,
+        help_text="Days an entry stays pending (cover the refund window)",
+    )
+    min_payout = forms.DecimalField(min_value=Decimal(0), max_digits=14, decimal_places=2, initial=Decimal(0))
+    selection = forms.ChoiceField(
+        choices=Selection.choices, initial=Selection.HIGHEST, help_text="When several rules match one event"
+    )
+
+    def __init__(self, *args: Any, programs: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].choices = [("", "— any program —")] + [
+            (str(p.public_id), p.name) for p in programs
+        ]
+
+    def clean_currency(self) -> str:
+        value = str(self.cleaned_data["currency"]).strip().upper()
+        if not (len(value) == 3 and value.isalpha()):
+            raise forms.ValidationError("Three letters, e.g. USD or EUR.")
+        return value
+
+    @staticmethod
+    def initial_of(plan: Plan) -> dict[str, Any]:
+        return {
+            "name": plan.name,
+            "description": plan.description,
+            "program": str(plan.program.public_id) if plan.program else "",
+            "currency": plan.currency,
+            "hold_days": plan.hold_days,
+            "min_payout": plan.min_payout,
+            "selection": plan.selection,
+        }
+
+
+class VersionForm(forms.Form):
+    rules = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false", "class": "code"}),
+        help_text="The rules as JSON: see the worked example beside.",
+    )
+    effective_from = forms.DateField(widget=_date_input(), help_text="In force from this day once published")
+    note = forms.CharField(max_length=300, required=False, help_text="What changed, for the history")
+
+    def clean_rules(self) -> dict[str, Any]:
+        text = self.cleaned_data["rules"]
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from None
+        try:
+            parse_rules(data)
+        except RulesError as exc:
+            raise forms.ValidationError([f"{e['path']}: {e['message']}" for e in exc.errors]) from None
+        return data  # type: ignore[no-any-return]
+
+
+class PublishForm(forms.Form):
+    effective_from = forms.DateField(
+        widget=_date_input(), help_text="Events on or after this day use this version"
+    )
+    confirm = forms.BooleanField(
+        label="I understand a published version never changes",
+        help_text="Later changes are a new version; nothing earned under earlier versions changes.",
+    )
+
+
+class AssignmentForm(forms.Form):
+    target = forms.ChoiceField(
+        label="Applies to", help_text="A partner, a partner group (tag), a tier or a program"
+    )
+    starts_on = forms.DateField(widget=_date_input())
+    ends_on = forms.DateField(widget=_date_input(), required=False)
+
+    def __init__(
+        self, *args: Any, reference: dict[str, list[Any]], partners: list[Any], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [
+            ("Partner", [(f"partner:{p.public_id}", p.name) for p in partners]),
+            ("Partner group (tag)", [(f"tag:{t.public_id}", t.name) for t in reference["tags"]]),
+            ("Tier", [(f"tier:{t.public_id}", f"{t.program.name} · {t.name}") for t in reference["tiers"]]),
+            ("Program", [(f"program:{p.public_id}", p.name) for p in reference["programs"]]),
+        ]
+        self.fields["starts_on"].initial = datetime.date.today()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", "Ends before it starts.")
+        target = data.get("target") or ""
+        level, _, public_id = target.partition(":")
+        if level not in PlanAssignment.PRECEDENCE:
+            self.add_error("target", "Choose what the plan applies to.")
+        data["level"], data["target_id"] = level, public_id
+        return data
+
+
+class WhatIfForm(forms.Form):
+    months = forms.IntegerField(
+        min_value=1, max_value=24, initial=6, help_text="The last N whole months (1–24)"
+    )

@@ -1,0 +1,559 @@
+"""Reads of the staff commission pages and API that the plans/ledger selectors do not cover: plans with
+their versions and assignments, an assignment's target by public id, the ledger page by keyset, and the
+sources ("why did this deal earn nothing")."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Count, Q, QuerySet
+from ninja import Schema
+from pydantic import Field
+
+from openprm.activity.selectors.referrals import conversion_get
+from openprm.commissions.filters import Cursor, LedgerFilters, month_range
+from openprm.commissions.models import LedgerEntry, Plan, PlanAssignment, PlanVersion
+from openprm.core.actors import Actor
+from openprm.dashboards.charts import Chart, Unit, axis_chart
+from openprm.core.ids import parse_uuid
+from openprm.core.permissions import Perm
+from openprm.deals.selectors import deal_get
+from openprm.partners.models import Partner, Program, Tag, Tier
+
+
+class PageQuery(Schema):
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10**9)
+
+
+def _read(actor: Actor) -> None:
+    actor.require(Perm.COMMISSION_VIEW)
+
+
+# --- plans --------------------------------------------------------------------------------------------
+
+
+def plan_rows(*, actor: Actor) -> QuerySet[Plan]:
+    """Plans by name with their program and how many versions and assignments they have."""
+    _read(actor)
+    return Plan.objects.select_related("program").annotate(
+        version_count=Count("versions", distinct=True),
+        published_count=Count("versions", filter=Q(versions__status="published"), distinct=True),
+        assignment_count=Count("assignments", distinct=True),
+    )
+
+
+def plan_get(*, actor: Actor, public_id: Any) -> Plan:
+    _read(actor)
+    return Plan.objects.select_related("program").get(public_id=parse_uuid(public_id))
+
+
+def versions_of(*, actor: Actor, plan: Plan) -> list[PlanVersion]:
+    """Newest first."""
+    _read(actor)
+    return list(
+        PlanVersion.objects.filter(plan=plan)
+        .select_related("plan", "created_by", "published_by")
+        .order_by("-number")
+    )
+
+
+def in_force(versions: list[PlanVersion], day: datetime.date) -> PlanVersion | None:
+    """The version in force on ``day``: the latest published one effective on or before it."""
+    published = [v for v in versions if v.status == "published" and v.effective_from <= day]
+    return max(published, key=lambda v: (v.effective_from, v.number), default=None)
+
+
+def version_get(*, actor: Actor, public_id: Any) -> PlanVersion:
+    _read(actor)
+    return PlanVersion.objects.select_related("plan", "plan__program").get(public_id=parse_uuid(public_id))
+
+
+def assignments_of(*, actor: Actor, plan: Plan) -> list[PlanAssignment]:
+    """By precedence (partner, tag, tier, program), then the latest start first."""
+    _read(actor)
+    rows = list(
+        PlanAssignment.objects.filter(plan=plan).select_related("partner", "tag", "tier__program", "program")
+    )
+    return sorted(rows, key=lambda a: (PlanAssignment.PRECEDENCE[a.level], -a.starts_on.toordinal(), a.pk))
+
+
+def assignment_get(*, actor: Actor, public_id: Any) -> PlanAssignment:
+    _read(actor)
+    return PlanAssignment.objects.select_related("plan", "partner", "tag", "tier__program", "program").get(
+        public_id=parse_uuid(public_id)
+    )
+
+
+TARGETS: dict[str, type[Partner] | type[Tag] | type[Tier] | type[Program]] = {
+    "partner": Partner,
+    "tag": Tag,
+    "tier": Tier,
+    "program": Program,
+}
+
+
+def target_id(*, actor: Actor, level: str, public_id: Any, field: str = "target_id") -> int:
+    """The internal id of an assignment's target (a partner, tag, tier or program the actor may see);
+    a ValidationError naming ``field`` when there is none."""
+    _read(actor)
+    model = TARGETS.get(level)
+    found = None
+    if model is not None:
+        found = model.objects.filter(public_id=parse_uuid(public_id)).values_list("pk", flat=True).first()  # type: ignore[attr-defined]
+    if found is None:
+        raise ValidationError({field: f"No {level or 'target'} with this id."})
+    return int(found)
+
+
+def program_of(*, actor: Actor, public_id: Any, field: str = "program_id") -> Program:
+    """The program ``public_id``; a ValidationError naming ``field`` when there is none."""
+    _read(actor)
+    found = Program.objects.filter(public_id=parse_uuid(public_id)).first()
+    if found is None:
+        raise ValidationError({field: "No program with this id."})
+    return found
+
+
+# --- ledger -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerPage:
+    entries: list[LedgerEntry]
+    next_cursor: str | None
+
+
+def ledger_queryset(*, actor: Actor, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
+    """The ledger filtered, newest first (its index ``(workspace, -occurred_at, -id)`` orders it)."""
+    _read(actor)
+    if errors := filters.errors():
+        raise ValidationError(errors)
+    rows = LedgerEntry.objects.select_related("partner", "plan", "plan_version")
+    if filters.partner:
+        rows = rows.filter(partner__public_id=parse_uuid(filters.partner))
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.period:
+        start, _ = month_range(filters.period)
+        rows = rows.filter(period=start)
+    if filters.plan:
+        rows = rows.filter(plan__public_id=parse_uuid(filters.plan))
+    if filters.source:
+        rows = rows.filter(source_kind=filters.source)
+        if filters.source_id:
+            rows = rows.filter(source_id=int(filters.source_id))
+    return rows.order_by("-occurred_at", "-id")
+
+
+def ledger_page(*, actor: Actor, filters: LedgerFilters, cursor: str = "", limit: int = 50) -> LedgerPage:
+    """One page of the filtered ledger older than ``cursor`` (keyset: no OFFSET, no COUNT of the table)."""
+    rows = ledger_queryset(actor=actor, filters=filters)
+    if cursor:
+        try:
+            after = Cursor.decode(cursor)
+        except ValueError as exc:
+            raise ValidationError({"cursor": str(exc)}) from None
+        rows = rows.filter(
+            Q(occurred_at__lt=after.occurred_at) | Q(occurred_at=after.occurred_at, id__lt=after.id)
+        )
+    entries = list(rows[: limit + 1])
+    more = len(entries) > limit
+    entries = entries[:limit]
+    last = entries[-1] if entries else None
+    return LedgerPage(
+        entries=entries,
+        next_cursor=Cursor(last.occurred_at, last.pk).encode() if (more and last is not None) else None,
+    )
+
+
+def entry_get(*, actor: Actor, public_id: Any) -> LedgerEntry:
+    _read(actor)
+    return LedgerEntry.objects.select_related(
+        "partner", "plan", "plan_version", "reverses", "derived_from", "approved_by", "paid_item"
+    ).get(public_id=parse_uuid(public_id))
+
+
+def entry_ids(*, actor: Actor, public_ids: list[Any]) -> list[int]:
+    """The internal ids of the entries the actor may see among ``public_ids`` (others are ignored)."""
+    _read(actor)
+    wanted = [u for u in (parse_uuid(p) for p in public_ids) if u is not None]
+    return list(LedgerEntry.objects.filter(public_id__in=wanted).values_list("pk", flat=True))
+
+
+def entries_of_source(*, actor: Actor, source_kind: str, source_id: int) -> list[LedgerEntry]:
+    """Every ledger entry a deal or conversion produced (accruals, reversals, overrides...), oldest first."""
+    _read(actor)
+    return list(
+        LedgerEntry.objects.filter(source_kind=source_kind, source_id=source_id)
+        .select_related("partner", "plan", "plan_version", "reverses")
+        .order_by("occurred_at", "id")
+    )
+
+
+def entry_filters_choices(*, actor: Actor) -> dict[str, Any]:
+    """Choices of the ledger page's filters: plans and partners (by name)."""
+    _read(actor)
+    return {
+        "plans": list(Plan.objects.order_by("name").only("public_id", "name")),
+        "partners": list(Partner.objects.order_by("name").only("public_id", "name")[:2000]),
+    }
+
+
+def source_of(*, actor: Actor, source: str, public_id: Any) -> tuple[int, str, Any]:
+    """(internal id, label, row) of the deal or conversion ``public_id`` the actor may see."""
+    _read(actor)
+    if source == "deal":
+        deal = deal_get(actor=actor, public_id=public_id)
+        return deal.pk, f"Deal {deal.customer_name} ({deal.partner.name})", deal
+    if source == "conversion":
+        conversion = conversion_get(actor=actor, public_id=public_id)
+        who = conversion.partner.name if conversion.partner else "no partner"
+        return conversion.pk, f"Conversion {conversion.get_kind_display().lower()} ({who})", conversion
+    raise ObjectDoesNotExist(source)
+
+
+__all__ = [
+    "LedgerPage",
+    "PageQuery",
+    "assignment_get",
+    "assignments_of",
+    "entries_of_source",
+    "entry_filters_choices",
+    "entry_get",
+    "entry_ids",
+    "in_force",
+    "ledger_page",
+    "ledger_queryset",
+    "plan_get",
+    "plan_rows",
+    "program_of",
+    "source_of",
+    "target_id",
+    "version_get",
+    "versions_of",
+]
+
+
+# --- explanations in words ----------------------------------------------------------------------------
+
+FIELD_NAMES = {"amount": "amount", "partner.tier": "partner tier", "partner.type": "partner type"}
+OPS = {
+    "eq": "=",
+    "ne": "≠",
+    "in": "in",
+    "not_in": "not in",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "contains": "contains",
+}
+
+
+def cap_words(cap: dict[str, Any], unit: str) -> str:
+    kind = str(cap.get("cap", "")).replace("_", " ")
+    return f"Capped {kind} at {cap.get('limit')}{unit}: {cap.get('trimmed')}{unit} trimmed."
+
+
+def explanation_words(explanation: dict[str, Any], currency: str = "") -> list[str]:
+    """The engine's explanation of one event (``engine.evaluate``) as sentences: the event and its amount,
+    each rule tried (matched, or the conditions that failed), which rules the selection chose, the lines
+    paid and the caps that trimmed them."""
+    if not explanation:
+        return []
+    out: list[str] = []
+    unit = f" {currency}" if currency else ""
+    if "event" in explanation:
+        event = str(explanation["event"]).replace("_", " ")
+        out.append(f"Event: {event}, amount {explanation.get('amount', '?')}{unit} (in the plan's currency).")
+    for rule in explanation.get("rules", []):
+        if rule.get("ok"):
+            out.append(f"Rule {rule.get('rule')}: its conditions matched.")
+        else:
+            failed = "; ".join(str(w) for w in rule.get("why", [])) or "did not apply"
+            out.append(f"Rule {rule.get('rule')}: not applied ({failed}).")
+    if explanation.get("why"):
+        out.append(f"Nothing to pay: {explanation['why']}.")
+    chosen = explanation.get("chosen") or []
+    tried = [r for r in explanation.get("rules", []) if r.get("ok")]
+    if len(tried) > 1 and chosen:
+        how = {
+            "highest": "the highest reward",
+            "priority": "the first by priority",
+            "stack": "every matching rule",
+        }
+        out.append(
+            f"Several rules matched; the plan pays "
+            f"{how.get(str(explanation.get('selection')), 'by its selection')}: {', '.join(chosen)}."
+        )
+    for line in explanation.get("lines", []):
+        text = f"Pays {line.get('amount')}{unit} under rule {line.get('rule')}"
+        if line.get("detail"):
+            text += f": {line['detail']}"
+        out.append(text + ".")
+        for cap in line.get("caps", []):
+            out.append(cap_words(cap, unit))
+    if "rules" in explanation and not explanation.get("lines") and not explanation.get("why"):
+        out.append("No rule paid for this event.")
+    return out
+
+
+def entry_words(entry: LedgerEntry) -> list[str]:
+    """One entry's explanation in words, with what the row itself says (base, FX rate, rate, caps)."""
+    out: list[str] = []
+    kind = entry.get_kind_display()
+    out.append(
+        f"{kind} of {entry.amount:,.2f} {entry.currency} to {entry.partner.name}"
+        + (
+            f" under {entry.plan.name} version {entry.plan_version.number}"
+            if entry.plan and entry.plan_version
+            else ""
+        )
+        + (f", rule {entry.rule_key}" if entry.rule_key else "")
+        + "."
+    )
+    if entry.base_currency and entry.base_currency != entry.currency:
+        day = f" of {entry.fx_date:%d %b %Y}" if entry.fx_date else ""
+        out.append(
+            f"Base {entry.base_amount:,.2f} {entry.base_currency} converted at 1 {entry.base_currency} = "
+            f"{entry.fx_rate.normalize():f} {entry.currency} (the rate{day})."
+        )
+    elif entry.base_amount:
+        out.append(f"Base {entry.base_amount:,.2f} {entry.base_currency}.")
+    if entry.rate is not None:
+        out.append(f"Rate {entry.rate.normalize():f}% of the base.")
+    if entry.reverses_id is not None and entry.kind in ("reversal", "clawback"):
+        out.append(
+            "Reverses an earlier commission at its own rate and FX rate"
+            + (" after it was paid: netted against the next payout." if entry.kind == "clawback" else ".")
+        )
+    words = explanation_words(entry.explanation or {}, entry.currency)
+    out.extend(w for w in words if not w.startswith("Event:") or entry.kind == "accrual")
+    for cap in entry.caps or []:
+        line = cap_words(cap, f" {entry.currency}")
+        if line not in out:
+            out.append(line)
+    if entry.note:
+        out.append(f"Note: {entry.note}")
+    if entry.state == "rejected" and entry.rejected_reason:
+        out.append(f"Rejected: {entry.rejected_reason}")
+    return out
+
+
+def partner_choices(*, actor: Actor) -> list[Partner]:
+    _read(actor)
+    return list(Partner.objects.order_by("name").only("public_id", "name")[:2000])
+
+
+# --- why did it earn nothing --------------------------------------------------------------------------
+
+
+@dataclass
+class Why:
+    label: str
+    entries: list[LedgerEntry]
+    lines: list[str]
+
+    @property
+    def earned(self) -> bool:
+        return any(e.amount and e.state != "rejected" for e in self.entries)
+
+    @property
+    def total_text(self) -> str:
+        totals: dict[str, Any] = {}
+        for e in self.entries:
+            if e.state != "rejected":
+                totals[e.currency] = totals.get(e.currency, 0) + e.amount
+        return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items()))
+
+
+def _source_reasons(source: str, row: Any) -> list[str]:
+    """Why a source has no ledger entry, from the source itself: not won, not accepted, no partner."""
+    if source == "deal":
+        outcome = getattr(row.stage, "outcome", "")
+        if outcome != "won":
+            return [
+                f"The deal is {'lost' if outcome == 'lost' else 'still open'} (stage {row.stage.name}): "
+                "deals earn when they are won (bounty rules: when registered or approved)."
+            ]
+        return []
+    if row.partner_id is None:
+        return ["The conversion is attributed to no partner, so no partner earns on it."]
+    if row.status != "accepted":
+        return [f"The conversion is {row.get_status_display().lower()}: only accepted conversions earn."]
+    if row.kind == "refund":
+        return ["A refund earns nothing: it reverses its purchase's commission at that commission's rate."]
+    return []
+
+
+def why(*, actor: Actor, source: str, public_id: Any) -> Why:
+    """Why a deal or conversion earned what it did, or nothing: each of its entries explained, or the
+    reason it has none (the source's state, no plan for its partner, or the engine's own explanation)."""
+    pk, label, row = source_of(actor=actor, source=source, public_id=public_id)
+    entries = entries_of_source(actor=actor, source_kind=source, source_id=pk)
+    lines: list[str] = []
+    for e in entries:
+        state = e.get_state_display().lower()
+        head = f"{e.get_kind_display()}: {e.amount:,.2f} {e.currency} to {e.partner.name} ({state}"
+        head += f": {e.rejected_reason})." if e.state == "rejected" and e.rejected_reason else ")."
+        lines.append(head)
+        lines.extend(explanation_words(e.explanation or {}, e.currency)[1:] if e.kind == "accrual" else [])
+    if not entries:
+        lines.extend(_source_reasons(source, row) or nothing_reasons(actor=actor, source=source, row=row))
+    return Why(label=label, entries=entries, lines=lines)
+
+
+def nothing_reasons(*, actor: Actor, source: str, row: Any) -> list[str]:
+    """A won deal or an accepted conversion with no entry: no plan reached its partner, or the plan's
+    rules paid nothing for it (the engine's explanation), or the accrual has not run yet."""
+    day = (row.closed_at or row.stage_changed_at) if source == "deal" else row.occurred_at
+    return [
+        f"No ledger entry for {row.partner.name} on {day:%d %b %Y}. Either no published plan version "
+        "applied to the partner that day (see a plan's assignments: partner > group > tier > program), "
+        "or the plan's rules paid nothing for it, or the accrual has not reached it yet (it runs after "
+        "each change and every few minutes)."
+    ]
+
+
+# --- what-if and forecast -----------------------------------------------------------------------------
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class WhatIf:
+    """A simulation as the page and the API show it: totals, and partners sorted by the difference."""
+
+    version_id: Any
+    months: int
+    start: datetime.date
+    end: datetime.date
+    currency: str
+    partners: list[dict[str, Any]]
+
+    @property
+    def would_pay(self) -> Decimal:
+        return sum((r["would_pay"] for r in self.partners), ZERO)
+
+    @property
+    def actual(self) -> Decimal:
+        return sum((r["actual"] for r in self.partners), ZERO)
+
+    @property
+    def difference(self) -> Decimal:
+        return self.would_pay - self.actual
+
+    @property
+    def events(self) -> int:
+        return sum(int(r["events"]) for r in self.partners)
+
+    @property
+    def change_percent(self) -> str:
+        if not self.actual:
+            return ""
+        return f"{self.difference / self.actual * 100:+.1f}%"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version_id": self.version_id,
+            "months": self.months,
+            "start": self.start,
+            "end": self.end,
+            "currency": self.currency,
+            "would_pay": self.would_pay,
+            "actual": self.actual,
+            "difference": self.difference,
+            "partners": self.partners,
+        }
+
+
+def whatif_of(simulation: Any) -> WhatIf:
+    """``services.simulate.simulate_version``'s answer, partners sorted by the size of the difference."""
+    rows = []
+    for row in simulation.partners:
+        would, actual = Decimal(row.would_pay), Decimal(row.actual)
+        rows.append(
+            {
+                "partner_id": row.partner_public_id,
+                "partner_name": row.partner_name,
+                "would_pay": would,
+                "actual": actual,
+                "difference": would - actual,
+                "events": row.events,
+            }
+        )
+    rows.sort(key=lambda r: (-abs(r["difference"]), r["partner_name"]))
+    return WhatIf(
+        version_id=simulation.version.public_id,
+        months=simulation.months,
+        start=simulation.start,
+        end=simulation.end,
+        currency=simulation.currency,
+        partners=rows,
+    )
+
+
+def whatif_chart(result: WhatIf, top: int = 15) -> Chart:
+    """Horizontal bars: would-be vs actual per partner, the largest differences first."""
+    rows = result.partners[:top]
+    more = len(result.partners) - len(rows)
+    return axis_chart(
+        title="Would have paid vs actually accrued",
+        subtitle=f"{result.start:%d %b %Y} – {result.end:%d %b %Y}, per partner"
+        + (f" (the {top} largest differences of {len(result.partners)})" if more > 0 else ""),
+        categories=[r["partner_name"] for r in rows],
+        series=[
+            ("Would have paid", [r["would_pay"] for r in rows]),
+            ("Actually accrued", [r["actual"] for r in rows]),
+        ],
+        unit=Unit.currency(result.currency),
+        x_name="Partner",
+        kind="bar",
+        horizontal=True,
+        empty="No events in these months for the partners this plan applies to.",
+    )
+
+
+def forecast_of(rows: Any) -> list[dict[str, Any]]:
+    """``services.simulate.payout_forecast``'s rows as plain dicts (month, currency, parts, total)."""
+    out = []
+    for row in rows:
+        pending, approved, pipeline = Decimal(row.pending), Decimal(row.approved), Decimal(row.pipeline)
+        out.append(
+            {
+                "period": row.period,
+                "currency": row.currency,
+                "pending": pending,
+                "approved": approved,
+                "pipeline": pipeline,
+                "total": pending + approved + pipeline,
+            }
+        )
+    return sorted(out, key=lambda r: (r["currency"], r["period"]))
+
+
+def forecast_chart(rows: list[dict[str, Any]], currency: str) -> Chart:
+    mine = [r for r in rows if r["currency"] == currency]
+    return axis_chart(
+        title=f"Payout forecast in {currency}",
+        subtitle="Stacked: approved balance, pending whose hold ends, pipeline × win probability",
+        categories=[f"{r['period']:%b %Y}" for r in mine],
+        series=[
+            ("Approved", [r["approved"] for r in mine]),
+            ("Pending (hold ends)", [r["pending"] for r in mine]),
+            ("Pipeline × probability", [r["pipeline"] for r in mine]),
+        ],
+        unit=Unit.currency(currency),
+        x_name="Month",
+        kind="bar",
+        stack=True,
+        every_label=True,
+        empty="Nothing due in these months.",
+    )

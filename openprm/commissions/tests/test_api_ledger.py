@@ -1,0 +1,155 @@
+"""The ledger API: filters, keyset pages (no entry twice, none lost), one entry explained in words (rule,
+conditions, caps, FX rate), bulk approve / reject (finance only; a reason to reject), why a deal earned
+nothing; partner users get nothing."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import pytest
+
+from openprm.commissions.models import LedgerEntry
+from openprm.commissions.tests.ui_fixtures import entry, make_plan
+from openprm.core.scoping import unscoped
+from openprm.scorecards.tests.conftest import register
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client: Any, url: str, body: Any) -> Any:
+    return client.post(url, data=json.dumps(body), content_type="application/json")
+
+
+def at(day: int) -> datetime.datetime:
+    return datetime.datetime(2026, 10, day, 9, 0, tzinfo=datetime.UTC)
+
+
+def test_filters_and_keyset_pages(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    same = at(5)
+    mine = [
+        entry(world, world.partner_a, f"{n}.00", plan=plan, when=same if n < 4 else at(n))
+        for n in range(1, 8)
+    ]
+    entry(world, world.partner_b, "9.00", plan=plan, state="approved", when=at(20))
+    client = api_for(world.analyst)
+    seen: list[str] = []
+    url = f"/api/v1/commissions/ledger?partner={world.partner_a.public_id}&limit=2"
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, page.content
+        body = page.json()
+        assert len(body["items"]) <= 2
+        seen += [e["id"] for e in body["items"]]
+        url = (
+            f"/api/v1/commissions/ledger?partner={world.partner_a.public_id}&limit=2&cursor={body['next_cursor']}"
+            if body["next_cursor"]
+            else ""
+        )
+    assert len(seen) == len(set(seen)) == 7  # three entries share a moment: the id breaks the tie
+    assert seen == [str(e.public_id) for e in sorted(mine, key=lambda e: (e.occurred_at, e.pk), reverse=True)]
+    approved = client.get("/api/v1/commissions/ledger?state=approved").json()["items"]
+    assert [e["partner_name"] for e in approved] == ["Globex Referrals"]
+    assert client.get("/api/v1/commissions/ledger?period=2026-10&kind=accrual&source=deal").json()["items"]
+    assert client.get("/api/v1/commissions/ledger?period=2026-09").json()["items"] == []
+    assert (
+        client.get(f"/api/v1/commissions/ledger?plan={plan.public_id}&limit=500").json()["next_cursor"]
+        is None
+    )
+    bad = client.get("/api/v1/commissions/ledger?period=2026-13")
+    assert bad.status_code == 422 and bad.json()["field"] == "period"
+    cursor = client.get("/api/v1/commissions/ledger?cursor=nonsense")
+    assert cursor.status_code == 422 and cursor.json()["field"] == "cursor"
+    assert client.get("/api/v1/commissions/ledger?state=lost").status_code == 422
+
+
+def test_the_list_reads_a_fixed_number_of_queries(
+    world: Any, api_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    plan = make_plan(world)
+    for n in range(30):
+        entry(world, world.partner_a if n % 2 else world.partner_b, "1.00", plan=plan, when=at(1 + n % 28))
+    client = api_for(world.analyst)
+    with django_assert_max_num_queries(8):
+        assert len(client.get("/api/v1/commissions/ledger?limit=30").json()["items"]) == 30
+
+
+def test_an_entry_explained(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    found = entry(world, world.partner_a, "1000.00", plan=plan)
+    body = api_for(world.finance).get(f"/api/v1/commissions/ledger/{found.public_id}").json()
+    assert body["amount"] == "1000.00" and body["rate"] == "10.000000"
+    text = "\n".join(body["explained"])
+    assert "1 EUR = 1.0909090909 USD" in text  # the FX rate used, and its day
+    assert "Rule big-deal: not applied (amount gt 20000: was 12000.00)" in text
+    assert "Capped per event at 1000 USD: 200.00 USD trimmed." in text
+    assert body["explanation"]["chosen"] == ["resale"]
+
+
+def test_bulk_approve_and_reject(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    a1, a2 = (
+        entry(world, world.partner_a, "10.00", plan=plan),
+        entry(world, world.partner_a, "20.00", plan=plan),
+    )
+    paid = entry(world, world.partner_b, "30.00", plan=plan, state="approved")
+    for user in (world.analyst, world.manager):
+        assert (
+            post(
+                api_for(user), "/api/v1/commissions/ledger/approve", {"ids": [str(a1.public_id)]}
+            ).status_code
+            == 403
+        )
+    finance = api_for(world.finance)
+    done = post(
+        finance, "/api/v1/commissions/ledger/approve", {"ids": [str(a1.public_id), str(paid.public_id)]}
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["changed"] == 1  # the approved one is left alone
+    no_reason = post(finance, "/api/v1/commissions/ledger/reject", {"ids": [str(a2.public_id)], "reason": ""})
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    rejected = post(
+        finance, "/api/v1/commissions/ledger/reject", {"ids": [str(a2.public_id)], "reason": "duplicate deal"}
+    )
+    assert rejected.json()["changed"] == 1
+    with unscoped():
+        states = dict(LedgerEntry.objects.filter(pk__in=[a1.pk, a2.pk]).values_list("pk", "state"))
+        reason = LedgerEntry.objects.get(pk=a2.pk).rejected_reason
+    assert states == {a1.pk: "approved", a2.pk: "rejected"} and reason == "duplicate deal"
+
+
+def test_why_a_deal_earned_nothing(world: Any, api_for: Any) -> None:
+    make_plan(world)
+    register(world, world.partner_b, "100.00")
+    with unscoped():
+        from openprm.deals.models import Deal
+
+        deal = Deal.objects.get(partner=world.partner_b)
+    body = api_for(world.analyst).get(f"/api/v1/commissions/ledger/why?source=deal&id={deal.public_id}")
+    assert body.status_code == 200, body.content
+    assert body.json()["earned"] is False and body.json()["entries"] == []
+    assert body.json()["explained"]
+    assert (
+        api_for(world.analyst)
+        .get("/api/v1/commissions/ledger/why?source=deal&id=00000000-0000-0000-0000-000000000000")
+        .status_code
+        == 404
+    )
+
+
+def test_partner_users_get_nothing(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    theirs = entry(world, world.partner_a, "10.00", plan=plan)
+    for user in (world.a_admin, world.a_rep, world.b_admin):
+        client = api_for(user)
+        assert client.get("/api/v1/commissions/ledger").status_code == 404
+        assert client.get(f"/api/v1/commissions/ledger/{theirs.public_id}").status_code == 404
+        assert (
+            post(client, "/api/v1/commissions/ledger/approve", {"ids": [str(theirs.public_id)]}).status_code
+            == 404
+        )
+        assert (
+            client.get(f"/api/v1/commissions/ledger/why?source=deal&id={theirs.public_id}").status_code == 404
+        )
