@@ -76,9 +76,9 @@ class PlanForm(forms.Form):
 
     def __init__(self, *args: Any, programs: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["program"].choices = [("", "— any program —")] + [
-            (str(p.public_id), p.name) for p in programs
-        ]
+        field = self.fields["program"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "— any program —")] + [(str(p.public_id), p.name) for p in programs]
 
     def clean_currency(self) -> str:
         value = str(self.cleaned_data["currency"]).strip().upper()
@@ -119,7 +119,7 @@ class VersionForm(forms.Form):
             parse_rules(data)
         except RulesError as exc:
             raise forms.ValidationError([f"{e['path']}: {e['message']}" for e in exc.errors]) from None
-        return data  # type: ignore[no-any-return]
+        return data
 
 
 class PublishForm(forms.Form):
@@ -143,7 +143,9 @@ class AssignmentForm(forms.Form):
         self, *args: Any, reference: dict[str, list[Any]], partners: list[Any], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = [
+        field = self.fields["target"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
             ("Partner", [(f"partner:{p.public_id}", p.name) for p in partners]),
             ("Partner group (tag)", [(f"tag:{t.public_id}", t.name) for t in reference["tags"]]),
             ("Tier", [(f"tier:{t.public_id}", f"{t.program.name} · {t.name}") for t in reference["tiers"]]),

@@ -18,9 +18,9 @@ from openprm.activity.selectors.referrals import conversion_get
 from openprm.commissions.filters import Cursor, LedgerFilters, month_range
 from openprm.commissions.models import LedgerEntry, Plan, PlanAssignment, PlanVersion
 from openprm.core.actors import Actor
-from openprm.dashboards.charts import Chart, Unit, axis_chart
 from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
+from openprm.dashboards.charts import Chart, Unit, axis_chart
 from openprm.deals.selectors import deal_get
 from openprm.partners.models import Partner, Program, Tag, Tier
 
@@ -104,7 +104,7 @@ def target_id(*, actor: Actor, level: str, public_id: Any, field: str = "target_
     model = TARGETS.get(level)
     found = None
     if model is not None:
-        found = model.objects.filter(public_id=parse_uuid(public_id)).values_list("pk", flat=True).first()  # type: ignore[attr-defined]
+        found = model.objects.filter(public_id=parse_uuid(public_id)).values_list("pk", flat=True).first()
     if found is None:
         raise ValidationError({field: f"No {level or 'target'} with this id."})
     return int(found)

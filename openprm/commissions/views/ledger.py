@@ -43,7 +43,7 @@ def _bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for text in errors:
-                messages.error(request, text)
+                messages.error(request, str(text))
         return redirect(back)
     ids = pages.entry_ids(actor=actor, public_ids=form.cleaned_data["ids"])
     done = 0
