@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from openprm.commissions.models import LedgerEntry, PayoutDetails, Statement
+from openprm.commissions.selectors.pages import explanation_words
 from openprm.commissions.services.details import UnreadableDetailsError, unseal
 from openprm.commissions.services.statements import period_entries
 from openprm.core.actors import Actor
@@ -33,7 +34,6 @@ from openprm.core.models import Workspace
 
 PDF_TYPE = "application/pdf"
 CSV_TYPE = "text/csv; charset=utf-8"
-HUNDRED = Decimal(100)
 
 
 def statement_list(*, actor: Actor, partner_id: int | None = None) -> QuerySet[Statement]:
@@ -72,12 +72,12 @@ def _num(value: Decimal | None, places: int = 2) -> str:
 
 
 def _rate(entry: LedgerEntry) -> str:
+    """The rate is stored as a percentage (20 = 20 %); None for a flat reward."""
     if entry.kind == LedgerEntry.Kind.PAYOUT:
         return ""
     if entry.rate is None:
         return "flat reward" if entry.kind in (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS) else ""
-    shown = (entry.rate * HUNDRED).normalize() if entry.rate < 1 else entry.rate.normalize()
-    return f"rate {shown:f}%"
+    return f"rate {entry.rate.normalize():f}%"
 
 
 def _caps(entry: LedgerEntry) -> str:
@@ -94,19 +94,15 @@ def _caps(entry: LedgerEntry) -> str:
 
 
 def _why(entry: LedgerEntry) -> str:
+    """The engine's explanation in words (rules matched or not, what each line paid), without the event
+    line and caps (shown apart)."""
     data = entry.explanation or {}
     if not isinstance(data, dict):
-        return str(data)[:300]
-    for key in ("summary", "text", "words", "why"):
-        if data.get(key):
-            return str(data[key])[:400]
-    matched = data.get("matched") or data.get("conditions")
-    if isinstance(matched, list) and matched:
-        return (
-            "matched: "
-            + ", ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in matched)[:400]
-        )
-    return ""
+        return str(data)[:400]
+    if data.get("summary"):
+        return str(data["summary"])[:400]
+    words = explanation_words(data, entry.currency)
+    return " ".join(w for w in words if not w.startswith(("Event:", "Capped ")))[:600]
 
 
 def _what(entry: LedgerEntry) -> str:
@@ -161,6 +157,7 @@ def statement_lines(statement: Statement) -> list[Line]:
                 end=statement.period_end,
             )
         )
+        .exclude(amount=0)  # events that earned nothing are explained on the ledger, not billed
         .select_related("plan_version")
         .order_by("occurred_at", "id")
     )

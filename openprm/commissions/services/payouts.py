@@ -50,6 +50,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openprm.commissions.models import LedgerEntry, PayoutDetails, PayoutItem, PayoutRun, Plan
+from openprm.commissions.services import ledger
 from openprm.commissions.services.details import details_for_export
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
@@ -95,7 +96,7 @@ def _payable(currency: str, cutoff: datetime.date) -> Any:
         state=LedgerEntry.State.APPROVED,
         paid_item__isnull=True,
         occurred_at__lt=_end_of(cutoff),
-    )
+    ).exclude(amount=0)  # an event that earned nothing has a zero entry (its explanation): nothing to pay
 
 
 def compute_candidates(*, currency: str, cutoff: datetime.date) -> list[Candidate]:
@@ -325,9 +326,12 @@ def _payout_entry(
 
 
 def _pay_item(actor: Actor, run: PayoutRun, item: PayoutItem, reference: str, now: datetime.datetime) -> None:
-    LedgerEntry.objects.filter(paid_item=item, state=LedgerEntry.State.APPROVED).update(
-        state=LedgerEntry.State.PAID, paid_at=now
+    reserved = list(
+        LedgerEntry.objects.filter(paid_item=item, state=LedgerEntry.State.APPROVED).values_list(
+            "pk", flat=True
+        )
     )
+    ledger.entries_mark_paid(actor=actor, item=item, ids=reserved)
     _payout_entry(actor, run, item, reference, now)
     item.status, item.reference, item.paid_at = ItemStatus.PAID, reference, now
     item.save(update_fields=["status", "reference", "paid_at", "updated_at"])

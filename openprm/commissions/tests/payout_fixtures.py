@@ -61,7 +61,7 @@ def entry(
             base_currency=extra.pop("base_currency", currency),
             amount=Decimal(amount),
             currency=currency,
-            rate=extra.pop("rate", Decimal("0.10")),
+            rate=extra.pop("rate", Decimal("10")),
             approved_at=occurred if state in ("approved", "paid") else None,
             **extra,
         )

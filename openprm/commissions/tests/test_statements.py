@@ -40,7 +40,7 @@ def _lines_and_statement(world: World) -> Statement:
         base_currency="EUR",
         fx_rate=Decimal("1.0850000000"),
         fx_date=_month_ago(),
-        rate=Decimal("0.10"),
+        rate=Decimal("10"),
         rule_key="eu-resale-10",
         caps=[{"cap": "per_period", "limit": "5000.00", "trimmed": "0.00"}],
         explanation={"summary": "Purchase by a new customer matched 'EU resale 10%'"},
