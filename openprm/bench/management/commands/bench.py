@@ -17,13 +17,15 @@ class Command(BaseCommand):
         "(PostgreSQL) / executemany (SQLite) of the same rows. ingest: events through POST /api/v1/events "
         "against COPY / executemany of the same events, then every batch re-sent (no duplicates allowed). "
         "redirect: /r/<code> through the production server against a bare view on it. alerts: one "
-        "evaluation cycle of 50 rules on the scale dataset against reading its metric tables alone."
+        "evaluation cycle of 50 rules on the scale dataset against reading its metric tables alone. "
+        "reports: a QBR pack and 200 partner scorecard PDFs, charts rendered a Node process each against "
+        "the long-lived renderer."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "name",
-            choices=sorted([*BENCHES, "deals-pages", "rollups", "dashboards", "alerts"]),
+            choices=sorted([*BENCHES, "deals-pages", "rollups", "dashboards", "alerts", "reports"]),
             help="Which benchmark.",
         )
         parser.add_argument(
@@ -37,6 +39,9 @@ class Command(BaseCommand):
             "--scale", choices=["s", "m"], default="m", help="dashboards: the scale dataset (default m)."
         )
         parser.add_argument("--rules", type=int, default=50, help="alerts: rules to evaluate (default 50).")
+        parser.add_argument(
+            "--reports", type=int, default=200, help="reports: partner scorecard PDFs (default 200)."
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
         parser.add_argument(
             "--skip-rebuild",
@@ -98,6 +103,18 @@ class Command(BaseCommand):
                     f"Above target: cycle {cycle['cycle_s']} s (≤ {cycle['target_cycle_s']}), "
                     f"cycle/read {cycle['ratio']} (≤ {cycle['target_ratio']})."
                 )
+            return
+        if name == "reports":  # partner PDFs, charts a Node process each vs the long-lived renderer
+            from openprm.bench.dashboards import DatasetError
+            from openprm.bench.reports import bench_reports
+
+            if options["reports"] < 1:
+                raise CommandError("--reports must be at least 1.")
+            try:
+                reports = bench_reports(scale=options["scale"], partners=options["reports"])
+            except DatasetError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(json.dumps(reports) if options["json"] else json.dumps(reports, indent=2))
             return
         if name == "rollups":  # a full rollup rebuild against one raw GROUP BY over the same events
             from openprm.bench.rollups import bench_rollups
