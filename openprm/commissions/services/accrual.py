@@ -1,0 +1,585 @@
+"""Accrual: sources → engine → ledger rows, batch-first and idempotent.
+
+One run per workspace at a time (the workspace's ``AccrualState`` row is locked for the run), and every
+row has a unique idempotency key, so two workers reading the same events never write a row twice. A
+source already evaluated (its key stem in the ledger) is never evaluated again: late events are accrued
+when they arrive, continuing the period's tiers and caps from the ledger; corrections produce new rows:
+
+- a refund (a ``refund`` conversion with ``refund_of``) reverses the sale's commission and overrides at
+  their own rate and FX, prorated by the refunded share (cumulative refunds reach exactly zero); after a
+  payout the reversal is a clawback, approved at once and netted at the next payout;
+- a deal moved out of won reverses what its win earned; a won deal's amount corrected adjusts its
+  percentage commissions at the original rate and FX (flat rewards do not scale);
+- bonuses and retroactive true-ups are not reversed by one sale's refund.
+
+Every evaluated event gets rows, also when it earned nothing (a zero row whose explanation names the
+rules and the conditions that failed); an event no plan applies to gets none.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from openprm.commissions import engine
+from openprm.commissions.models import AccrualState, LedgerEntry
+from openprm.commissions.services import sources as src
+from openprm.commissions.services.context import Context, load_context
+from openprm.core.bulk import FastTable, analyze_tables, uuid4_hex
+from openprm.core.scoping import AccessScope, ScopeError, active_scope_or_none, scope
+
+ZERO = Decimal(0)
+KIND = LedgerEntry.Kind
+STATE = LedgerEntry.State
+COLUMNS = (
+    "public_id",
+    "workspace_id",
+    "partner_id",
+    "kind",
+    "state",
+    "source_kind",
+    "source_id",
+    "source_event",
+    "idempotency_key",
+    "plan_id",
+    "plan_version_id",
+    "rule_key",
+    "occurred_at",
+    "period",
+    "base_amount",
+    "base_currency",
+    "fx_rate",
+    "fx_date",
+    "amount",
+    "currency",
+    "rate",
+    "caps",
+    "explanation",
+    "hold_until",
+    "reverses_id",
+    "derived_from_id",
+    "note",
+    "created_at",
+    "approved_at",
+)
+_POS = {name: i + 1 for i, name in enumerate(COLUMNS)}  # + 1: the id comes first
+
+
+@dataclass(slots=True)
+class AccrualResult:
+    evaluated: int = 0
+    rows: int = 0
+    amount: Decimal = ZERO
+    reversals: int = 0
+    skipped_no_plan: int = 0
+    missing_fx: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "evaluated": self.evaluated,
+            "rows": self.rows,
+            "amount": f"{self.amount:.2f}",
+            "reversals": self.reversals,
+            "skipped_no_plan": self.skipped_no_plan,
+            "missing_fx": self.missing_fx[:20],
+        }
+
+
+class Fx:
+    """FX for a run: the finance app's table (``finance.selectors.fx``) loaded once for the range."""
+
+    def __init__(self, workspace_id: int, start: datetime.date, end: datetime.date) -> None:
+        from openprm.finance.selectors import fx
+
+        self.missing = fx.MissingRate
+        self.table = fx.fx_table(workspace_id=workspace_id, start=start, end=end)
+
+    def rate(self, base: str, quote: str, day: datetime.date) -> tuple[Decimal, datetime.date]:
+        if base == quote or not base:
+            return Decimal(1), day
+        return self.table.rate(base, quote, day)
+
+
+@contextmanager
+def workspace_scope(workspace_id: int) -> Iterator[None]:
+    """Run in the workspace's staff scope (jobs, CLI, tests call these services without one); inside an
+    active scope it must be this workspace's and not a partner's."""
+    active = active_scope_or_none()
+    if active is None:
+        with scope(AccessScope(workspace_id=workspace_id)):
+            yield
+        return
+    if active.workspace_id != workspace_id or active.partner_id is not None:
+        raise ScopeError("Accrual runs for the workspace, by staff or jobs")
+    yield
+
+
+def _row(**values: Any) -> list[Any]:
+    row: list[Any] = [None] * (len(COLUMNS) + 1)
+    for name, value in values.items():
+        row[_POS[name]] = value
+    return row
+
+
+def evaluate_sources(
+    ctx: Context,
+    todo: list[src.Source],
+    state: engine.State,
+    fx: Fx,
+    now: datetime.datetime,
+    result: AccrualResult,
+) -> list[list[Any]]:
+    """Rows (``[id, *COLUMNS]``, ids left None) for sources in engine order; advances ``state``."""
+    rows: list[list[Any]] = []
+    for source in todo:
+        found = ctx.plan_for(source)
+        if found is None:
+            result.skipped_no_plan += 1
+            continue
+        info, version_id, compiled = found
+        day = source.occurred_at.date()
+        base_ccy = source.currency or info.currency
+        try:
+            rate, fx_day = fx.rate(base_ccy, info.currency, day)
+        except fx.missing as exc:
+            result.missing_fx.append(f"{source.key}: {exc}")
+            continue
+        amount = source.amount * rate
+        facts = engine.Facts(
+            event=source.event,
+            partner_id=source.partner_id,
+            day=day,
+            amount=amount,
+            fields=src.condition_fields(source, ctx.partners.get(source.partner_id), amount),
+            customer_months=source.customer_months,
+        )
+        outcome = engine.evaluate(compiled, facts, state)
+        result.evaluated += 1
+        if rate != 1:
+            outcome.explanation["fx"] = {"rate": f"{rate:f}", "date": fx_day.isoformat(), "from": base_ccy}
+        common = dict(
+            workspace_id=ctx.workspace_id,
+            state=STATE.PENDING,
+            source_kind=source.kind,
+            source_id=source.id,
+            source_event=source.event,
+            plan_id=info.id,
+            plan_version_id=version_id,
+            occurred_at=source.occurred_at,
+            period=day.replace(day=1),
+            base_currency=base_ccy,
+            fx_rate=rate,
+            fx_date=fx_day,
+            currency=info.currency,
+            hold_until=day + datetime.timedelta(days=info.hold_days),
+            note="",
+            created_at=now,
+            caps=[],
+        )
+        lines = outcome.lines or (engine.Line("", KIND.ACCRUAL, engine.cents(ZERO), None),)
+        for line in lines:
+            suffix = line.rule_key or "-"
+            if line.kind == KIND.ADJUSTMENT:
+                suffix += ":trueup"
+            parent_row = _row(
+                partner_id=source.partner_id,
+                kind=line.kind,
+                idempotency_key=f"{source.key}:{suffix}",
+                rule_key=line.rule_key,
+                base_amount=engine.cents(source.amount) if line.kind != KIND.ADJUSTMENT else ZERO,
+                amount=line.amount,
+                rate=line.rate,
+                caps=list(line.caps),
+                explanation=outcome.explanation,
+                public_id=uuid4_hex(),
+                **{k: v for k, v in common.items() if k != "caps"},
+            )
+            rows.append(parent_row)
+            result.amount += line.amount
+            if not compiled.override_levels or not line.amount:
+                continue
+            parents = ctx.parents_of(source.partner_id, day, len(compiled.override_levels))
+            for (level, level_rate, value), parent in zip(
+                engine.override_amounts(compiled.override_levels, line.amount), parents, strict=False
+            ):
+                override = _row(
+                    partner_id=parent,
+                    kind=KIND.OVERRIDE,
+                    idempotency_key=f"{source.key}:{suffix}:o{level}",
+                    rule_key=line.rule_key,
+                    base_amount=line.amount,
+                    amount=value,
+                    rate=level_rate,
+                    explanation={
+                        "override": level,
+                        "of_partner": source.partner_id,
+                        "detail": f"{level_rate:f}% of a level-{level} sub-partner's {line.amount:.2f}",
+                    },
+                    public_id=uuid4_hex(),
+                    **{**common, "fx_rate": Decimal(1), "base_currency": info.currency},
+                )
+                override.append(parent_row)  # resolved to derived_from_id at write time
+                rows.append(override)
+                result.amount += value
+    return rows
+
+
+def load_state(
+    ctx: Context, todo: list[src.Source], *, before: datetime.datetime | None = None
+) -> engine.State:
+    """The running totals of the periods ``todo`` touches, from the ledger (tiers, thresholds, caps);
+    only entries that occurred before ``before`` when given (a replay starts from there)."""
+    state = engine.State()
+    if not todo or not ctx.stateful():
+        return state
+    rules: dict[str, list[engine.CompiledRule]] = defaultdict(list)
+    for versions in ctx.versions.values():
+        for _, _, plan in versions:
+            for rule in plan.rules:
+                if rule.reward in ("tiered", "threshold") or rule.cap_period is not None:
+                    rules[rule.key].append(rule)
+    earliest = min(engine.period_start(s.occurred_at.date(), "year") for s in todo)
+    partners = sorted({s.partner_id for s in todo})
+    entries = LedgerEntry.objects.filter(
+        workspace_id=ctx.workspace_id,
+        partner_id__in=partners,
+        period__gte=earliest,
+        rule_key__in=sorted(rules),
+        kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT],
+    ).exclude(Q(kind=KIND.ADJUSTMENT) & ~Q(idempotency_key__endswith=":trueup"))
+    if before is not None:
+        entries = entries.filter(occurred_at__lt=before)
+    for partner, rule_key, kind, at, base, fx_rate, amount in entries.values_list(
+        "partner_id", "rule_key", "kind", "occurred_at", "base_amount", "fx_rate", "amount"
+    ).order_by():
+        day = at.date()
+        seen: set[tuple[str, str]] = set()
+        for rule in rules[rule_key]:
+            if (rule.period, rule.cap_period_kind) in seen:
+                continue
+            seen.add((rule.period, rule.cap_period_kind))
+            if kind != KIND.ADJUSTMENT:
+                key = (partner, rule_key, engine.period_start(day, rule.period))
+                state.volume[key] = state.volume.get(key, ZERO) + base * fx_rate
+                state.count[key] = state.count.get(key, 0) + 1
+            cap_key = (partner, rule_key, engine.period_start(day, rule.cap_period_kind))
+            state.earned[cap_key] = state.earned.get(cap_key, ZERO) + amount
+    return state
+
+
+def _reversal(
+    entry: dict[str, Any], key: str, amount: Decimal, now: datetime.datetime, note: str
+) -> list[Any]:
+    paid = entry["state"] == STATE.PAID
+    approved = paid or entry["state"] == STATE.APPROVED
+    base = engine.cents(entry["base_amount"] * amount / entry["amount"]) if entry["amount"] else ZERO
+    return _row(
+        public_id=uuid4_hex(),
+        workspace_id=entry["workspace_id"],
+        partner_id=entry["partner_id"],
+        kind=KIND.CLAWBACK if paid else KIND.REVERSAL,
+        state=STATE.APPROVED if approved else STATE.PENDING,
+        approved_at=now if approved else None,
+        source_kind=entry["source_kind"],
+        source_id=entry["source_id"],
+        source_event=entry["source_event"],
+        idempotency_key=key,
+        plan_id=entry["plan_id"],
+        plan_version_id=entry["plan_version_id"],
+        rule_key=entry["rule_key"],
+        occurred_at=entry["occurred_at"],
+        period=entry["period"],
+        base_amount=base,
+        base_currency=entry["base_currency"],
+        fx_rate=entry["fx_rate"],
+        fx_date=entry["fx_date"],
+        amount=amount,
+        currency=entry["currency"],
+        rate=entry["rate"],
+        caps=[],
+        explanation={"reverses": str(entry["public_id"]), "detail": note},
+        hold_until=entry["hold_until"],
+        reverses_id=entry["id"],
+        note=note[:300],
+        created_at=now,
+    )
+
+
+ENTRY_FIELDS = (
+    "id",
+    "public_id",
+    "workspace_id",
+    "partner_id",
+    "kind",
+    "state",
+    "source_kind",
+    "source_id",
+    "source_event",
+    "plan_id",
+    "plan_version_id",
+    "rule_key",
+    "occurred_at",
+    "period",
+    "base_amount",
+    "base_currency",
+    "fx_rate",
+    "fx_date",
+    "amount",
+    "currency",
+    "rate",
+    "hold_until",
+)
+
+
+def _entries_of(
+    workspace_id: int, source_kind: str, ids: Iterable[int], kinds: list[str]
+) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    ids = sorted(set(ids))
+    if not ids:
+        return out
+    rows = LedgerEntry.objects.filter(
+        workspace_id=workspace_id, source_kind=source_kind, source_id__in=ids, kind__in=kinds
+    ).exclude(state=STATE.REJECTED)
+    entries = list(rows.order_by("id").values(*ENTRY_FIELDS))
+    undone: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    fixes: dict[int, int] = defaultdict(int)
+    for reverses, total, count in (
+        LedgerEntry.objects.filter(reverses_id__in=[e["id"] for e in entries])
+        .exclude(state=STATE.REJECTED)
+        .values_list("reverses_id")
+        .annotate(total=Sum("amount"), count=Count("id"))
+        .order_by()
+    ):
+        undone[reverses] = total or ZERO
+        fixes[reverses] = count
+    for entry in entries:
+        entry["undone"] = undone[entry["id"]]
+        entry["fixes"] = fixes[entry["id"]]
+        out[entry["source_id"]].append(entry)
+    return out
+
+
+def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.datetime) -> list[list[Any]]:
+    """Reversals (or clawbacks) of the sales ``refunds`` refund, prorated by the cumulative refunded share."""
+    sales = sorted({r.refund_of for r in refunds if r.refund_of})
+    if not sales:
+        return []
+    from openprm.activity.models import Conversion
+
+    sale_amount = dict(
+        Conversion.objects.filter(workspace_id=workspace_id, pk__in=sales).values_list("id", "amount")
+    )
+    all_refunds: dict[int, list[tuple[Any, int, Decimal]]] = defaultdict(list)
+    for rid, of, at, amount in Conversion.objects.filter(
+        workspace_id=workspace_id, refund_of_id__in=sales, status=Conversion.Status.ACCEPTED
+    ).values_list("id", "refund_of_id", "occurred_at", "amount"):
+        all_refunds[of].append((at, rid, abs(amount)))
+    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.OVERRIDE])
+    rows = []
+    for refund in sorted(refunds, key=lambda r: r.order):
+        if refund.refund_of not in sale_amount or not sale_amount[refund.refund_of]:
+            continue
+        so_far = sum(
+            (
+                a
+                for at, rid, a in sorted(all_refunds[refund.refund_of])
+                if (at, rid) <= (refund.occurred_at, refund.id)
+            ),
+            ZERO,
+        )
+        share = min(so_far / sale_amount[refund.refund_of], Decimal(1))
+        for entry in entries.get(refund.refund_of, []):
+            if not entry["amount"]:
+                continue
+            target = engine.cents(entry["amount"] * share)
+            amount = -(target + entry["undone"])  # undone is negative: what was reversed already
+            if amount == 0:
+                continue
+            entry["undone"] += amount
+            note = f"refund of {share * 100:.2f}% of the sale"
+            rows.append(_reversal(entry, f"r{refund.id}:{entry['id']}", amount, now, note))
+    return rows
+
+
+def deal_correction_rows(
+    workspace_id: int, deals: list[src.DealState], now: datetime.datetime
+) -> list[list[Any]]:
+    """A deal moved out of won: reverse what the win earned. A won deal's amount changed: adjust its
+    percentage commissions at the original rate and FX."""
+    entries = _entries_of(workspace_id, "deal", [d.id for d in deals], [KIND.ACCRUAL, KIND.OVERRIDE])
+    rows: list[list[Any]] = []
+    for deal in deals:
+        for entry in entries.get(deal.id, []):
+            if entry["source_event"] != "deal_won" or not entry["amount"]:
+                continue
+            remaining = entry["amount"] + entry["undone"]
+            if not deal.won:
+                if remaining:
+                    rows.append(
+                        _reversal(
+                            entry,
+                            f"d{deal.id}:unwon:{entry['id']}:{entry['fixes']}",
+                            -remaining,
+                            now,
+                            "deal no longer won",
+                        )
+                    )
+                continue
+            if entry["rate"] is None or entry["kind"] != KIND.ACCRUAL or not entry["base_amount"]:
+                continue
+            target = engine.cents(entry["amount"] * deal.amount / entry["base_amount"])
+            if target != remaining:
+                row = _reversal(
+                    entry,
+                    f"d{deal.id}:amount:{entry['id']}:{entry['fixes']}",
+                    target - remaining,
+                    now,
+                    f"deal amount now {deal.amount}",
+                )
+                row[_POS["kind"]] = KIND.ADJUSTMENT
+                rows.append(row)
+    return rows
+
+
+def write_rows(rows: list[list[Any]]) -> int:
+    """Insert rows (COPY on PostgreSQL, executemany on SQLite); overrides get their parent's id."""
+    if not rows:
+        return 0
+    table = FastTable(LedgerEntry, COLUMNS, with_ids=True)
+    ids = table.ids(len(rows))
+    for row, pk in zip(rows, ids, strict=True):
+        row[0] = pk
+    for row in rows:
+        if len(row) > len(COLUMNS) + 1:  # an override: the parent row rides at the end
+            row[_POS["derived_from_id"]] = row.pop()[0]
+    table.insert(rows)
+    analyze_tables(LedgerEntry, rows=len(rows))
+    return len(rows)
+
+
+def _lock(workspace_id: int) -> AccrualState:
+    AccrualState.objects.get_or_create(workspace_id=workspace_id)
+    return AccrualState.objects.select_for_update().get(workspace_id=workspace_id)
+
+
+def _evaluated_keys(workspace_id: int, todo: list[src.Source]) -> set[tuple[str, int | None, str]]:
+    by_kind: dict[str, set[int]] = defaultdict(set)
+    for s in todo:
+        by_kind[s.kind].add(s.id)
+    done: set[tuple[str, int | None, str]] = set()
+    for kind, ids in by_kind.items():
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), 10_000):
+            done.update(
+                LedgerEntry.objects.filter(
+                    workspace_id=workspace_id, source_kind=kind, source_id__in=ordered[i : i + 10_000]
+                )
+                .exclude(kind__in=[KIND.REVERSAL, KIND.CLAWBACK])
+                .values_list("source_kind", "source_id", "source_event")
+                .distinct()
+                .order_by()
+            )
+    return done
+
+
+def accrue(
+    *,
+    workspace_id: int,
+    conversion_ids: Iterable[int] | None = None,
+    deal_ids: Iterable[int] | None = None,
+    event_ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+    result: AccrualResult | None = None,
+) -> AccrualResult:
+    """Accrue the given sources (by ids, by occurrence range, or changed after a moment; all of them
+    when nothing is given) in one transaction. Idempotent."""
+    result = result or AccrualResult()
+    now = timezone.now()
+    with workspace_scope(workspace_id), transaction.atomic():
+        _lock(workspace_id)
+        ctx = load_context(workspace_id)
+        if ctx.empty:
+            return result
+        wanted = ctx.events()
+        only_ids = conversion_ids is not None or deal_ids is not None or event_ids is not None
+        convs: list[src.Source] = []
+        if not only_ids or conversion_ids is not None:
+            convs = src.conversions(
+                workspace_id, ids=conversion_ids, changed_after=changed_after, start=start, end=end
+            )
+        deals: list[src.DealState] = []
+        if not only_ids or deal_ids is not None:
+            deals = src.deals(workspace_id, ids=deal_ids, changed_after=changed_after, start=start, end=end)
+        custom = [e for e in wanted if e.startswith("custom:") or e in ("lead_accepted", "target_reached")]
+        events: list[src.Source] = []
+        if custom and (not only_ids or event_ids is not None):
+            events = src.activity_events(
+                workspace_id, types=custom, ids=event_ids, received_after=changed_after, start=start, end=end
+            )
+        sales = [c for c in convs if c.event != "refund" and c.event in wanted]
+        sales += [s for d in deals for s in d.sources if s.event in wanted] + events
+        done = _evaluated_keys(workspace_id, sales)
+        todo = sorted((s for s in sales if (s.kind, s.id, s.event) not in done), key=lambda s: s.order)
+        rows: list[list[Any]] = []
+        if todo:
+            ctx.partners = src.partner_facts(workspace_id, {s.partner_id for s in todo})
+            days = [s.occurred_at.date() for s in todo]
+            fx = Fx(workspace_id, min(days), max(days))
+            rows = evaluate_sources(ctx, todo, load_state(ctx, todo), fx, now, result)
+            written = write_rows(rows)
+            result.rows += written
+        corrections = refund_rows(workspace_id, [c for c in convs if c.event == "refund"], now)
+        corrections += deal_correction_rows(workspace_id, deals, now)
+        result.reversals += len(corrections)
+        result.rows += write_rows(corrections)
+        result.amount += sum((r[_POS["amount"]] for r in corrections), ZERO)
+    return result
+
+
+def accrue_range(*, workspace_id: int, start: datetime.datetime, end: datetime.datetime) -> AccrualResult:
+    """Accrue everything that occurred in ``[start, end)``, a month per transaction (bounded memory; the
+    ledger carries tiers and caps from one month to the next)."""
+    result = AccrualResult()
+    cursor = start
+    while cursor < end:
+        following = (cursor.replace(day=1) + datetime.timedelta(days=32)).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+        accrue(workspace_id=workspace_id, start=cursor, end=min(following, end), result=result)
+        cursor = following
+    return result
+
+
+OVERLAP = datetime.timedelta(minutes=10)  # writes committed late with an earlier updated_at
+
+
+def accrue_catch_up(*, workspace_id: int) -> int:
+    """The periodic and after-commit accrual: whatever changed since the last run (with an overlap;
+    idempotency keys make re-reading harmless). Returns the rows written."""
+    started = timezone.now()
+    with workspace_scope(workspace_id), transaction.atomic():
+        state = _lock(workspace_id)
+        since = state.deals_changed_after - OVERLAP if state.deals_changed_after else None
+    result = accrue(workspace_id=workspace_id, changed_after=since)
+    with workspace_scope(workspace_id), transaction.atomic():
+        state = _lock(workspace_id)
+        state.deals_changed_after = started
+        state.ran_at = timezone.now()
+        state.save(update_fields=["deals_changed_after", "ran_at"])
+    return result.rows
+
+
+def vendor_supports_copy() -> bool:
+    return connection.vendor == "postgresql"

@@ -1,0 +1,257 @@
+"""Plans, versions and assignments: drafts are edited, publishing freezes a version (database guard),
+editing a published plan means a new draft effective from a later date. Every write is audited."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from openprm.commissions.models import Plan, PlanAssignment, PlanVersion, Selection, SubPartner
+from openprm.commissions.rules import parse_rules
+from openprm.core.actors import Actor
+from openprm.core.audit import audit_record, snapshot
+from openprm.core.models import AuditEntry
+from openprm.core.permissions import Perm
+from openprm.partners.models import Partner
+
+PLAN_FIELDS = ("name", "description", "program", "currency", "hold_days", "min_payout", "selection")
+
+
+def _clean_plan(values: dict[str, Any]) -> None:
+    currency = str(values.get("currency", "USD"))
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise ValidationError({"currency": "A three-letter ISO 4217 code, upper case (USD, EUR)."})
+    if values.get("selection", Selection.HIGHEST) not in Selection.values:
+        raise ValidationError({"selection": f"One of {', '.join(Selection.values)}."})
+    if Decimal(values.get("min_payout") or 0) < 0:
+        raise ValidationError({"min_payout": "Not negative."})
+    if not str(values.get("name", "x")).strip():
+        raise ValidationError({"name": "A plan needs a name."})
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    actor: Actor,
+    name: str,
+    currency: str,
+    program: Any = None,
+    hold_days: int = 30,
+    min_payout: Decimal = Decimal(0),
+    selection: str = Selection.HIGHEST,
+    description: str = "",
+) -> Plan:
+    actor.require(Perm.COMMISSION_PLAN)
+    values = dict(
+        name=name.strip(),
+        currency=currency,
+        program=program,
+        hold_days=hold_days,
+        min_payout=min_payout,
+        selection=selection,
+        description=description,
+    )
+    _clean_plan(values)
+    if Plan.objects.filter(name=values["name"]).exists():
+        raise ValidationError({"name": "A plan with this name exists."})
+    plan = Plan.objects.create(workspace_id=actor.workspace_id, **values)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=plan, after=snapshot(plan))
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, actor: Actor, plan: Plan, **fields: Any) -> Plan:
+    actor.require(Perm.COMMISSION_PLAN)
+    unknown = set(fields) - {*PLAN_FIELDS, "archived"}
+    if unknown:
+        raise ValidationError(f"Unknown plan fields: {', '.join(sorted(unknown))}")
+    before = snapshot(plan)
+    archived = fields.pop("archived", None)
+    for key, value in fields.items():
+        setattr(plan, key, value)
+    if archived is not None:
+        plan.archived_at = timezone.now() if archived else None
+    _clean_plan({f: getattr(plan, f) for f in ("name", "currency", "selection", "min_payout")})
+    plan.save()
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UPDATE, instance=plan, before=before, after=snapshot(plan)
+    )
+    return plan
+
+
+def _latest_published(plan: Plan) -> PlanVersion | None:
+    return (
+        plan.versions.filter(status=PlanVersion.Status.PUBLISHED)
+        .order_by("-effective_from", "-number")
+        .first()
+    )
+
+
+def _check_effective(plan: Plan, effective_from: datetime.date) -> None:
+    latest = _latest_published(plan)
+    if latest is not None and effective_from < latest.effective_from:
+        raise ValidationError(
+            {
+                "effective_from": f"On or after {latest.effective_from.isoformat()}, when version "
+                f"{latest.number} took effect: nothing earned under a published version changes."
+            }
+        )
+
+
+@transaction.atomic
+def version_create_draft(
+    *, actor: Actor, plan: Plan, rules: dict[str, Any], effective_from: datetime.date, note: str = ""
+) -> PlanVersion:
+    """A new draft version (rules validated: ``RulesError`` names each problem's path)."""
+    actor.require(Perm.COMMISSION_PLAN)
+    parse_rules(rules)
+    _check_effective(plan, effective_from)
+    Plan.objects.select_for_update().filter(pk=plan.pk).first()  # number versions one at a time
+    number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = PlanVersion.objects.create(
+        workspace_id=actor.workspace_id,
+        plan=plan,
+        number=number,
+        rules=rules,
+        effective_from=effective_from,
+        note=note[:300],
+        created_by_id=actor.user_id,
+    )
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=version, after=snapshot(version))
+    return version
+
+
+@transaction.atomic
+def version_update_draft(
+    *,
+    actor: Actor,
+    version: PlanVersion,
+    rules: dict[str, Any] | None = None,
+    effective_from: datetime.date | None = None,
+    note: str | None = None,
+) -> PlanVersion:
+    actor.require(Perm.COMMISSION_PLAN)
+    if version.status != PlanVersion.Status.DRAFT:
+        raise ValidationError("A published version never changes: create a new draft instead.")
+    before = snapshot(version)
+    if rules is not None:
+        parse_rules(rules)
+        version.rules = rules
+    if effective_from is not None:
+        _check_effective(version.plan, effective_from)
+        version.effective_from = effective_from
+    if note is not None:
+        version.note = note[:300]
+    version.save()
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UPDATE, instance=version, before=before, after=snapshot(version)
+    )
+    return version
+
+
+@transaction.atomic
+def version_publish(*, actor: Actor, version: PlanVersion) -> PlanVersion:
+    """Publish a draft: from its ``effective_from`` it is the version in force; it never changes again."""
+    actor.require(Perm.COMMISSION_PLAN)
+    version = PlanVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != PlanVersion.Status.DRAFT:
+        raise ValidationError("This version is already published.")
+    parse_rules(version.rules)
+    _check_effective(version.plan, version.effective_from)
+    before = snapshot(version)
+    version.status = PlanVersion.Status.PUBLISHED
+    version.published_by_id = actor.user_id
+    version.published_at = timezone.now()
+    version.save()
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UPDATE, instance=version, before=before, after=snapshot(version)
+    )
+    return version
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    actor: Actor,
+    plan: Plan,
+    level: str,
+    target_id: int,
+    starts_on: datetime.date,
+    ends_on: datetime.date | None = None,
+) -> PlanAssignment:
+    """Assign a plan to a partner, a partner group (tag), a tier or a program. Precedence when several
+    reach a partner: partner > group > tier > program."""
+    actor.require(Perm.COMMISSION_PLAN)
+    if level not in PlanAssignment.Level.values:
+        raise ValidationError({"level": f"One of {', '.join(PlanAssignment.Level.values)}."})
+    if ends_on is not None and ends_on < starts_on:
+        raise ValidationError({"ends_on": "Not before the start."})
+    model = PlanAssignment._meta.get_field(level).related_model
+    assert model is not None and not isinstance(model, str)
+    with_scope = model._default_manager.filter(pk=target_id)  # scoped: another workspace's id is missing
+    if not with_scope.exists():
+        raise ValidationError({"target_id": f"No such {level}."})
+    assignment = PlanAssignment.objects.create(
+        workspace_id=actor.workspace_id,
+        plan=plan,
+        level=level,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        **{f"{level}_id": target_id},
+    )
+    audit_record(
+        actor=actor, action=AuditEntry.Action.CREATE, instance=assignment, after=snapshot(assignment)
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_end(*, actor: Actor, assignment: PlanAssignment, ends_on: datetime.date) -> PlanAssignment:
+    actor.require(Perm.COMMISSION_PLAN)
+    if ends_on < assignment.starts_on:
+        raise ValidationError({"ends_on": "Not before the start."})
+    before = snapshot(assignment)
+    assignment.ends_on = ends_on
+    assignment.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=assignment,
+        before=before,
+        after=snapshot(assignment),
+    )
+    return assignment
+
+
+@transaction.atomic
+def subpartner_link(*, actor: Actor, parent: Partner, child: Partner, since: datetime.date) -> SubPartner:
+    """Record that ``child`` was recruited by ``parent`` (overrides pay the parent a share from ``since``)."""
+    actor.require(Perm.COMMISSION_PLAN)
+    if parent.pk == child.pk:
+        raise ValidationError("A partner cannot be its own sub-partner.")
+    ancestor: int | None = parent.pk
+    for _ in range(10):  # no cycles: the child is not above the parent
+        row = SubPartner.objects.filter(child_id=ancestor, until__isnull=True).values_list(
+            "parent_id", flat=True
+        )
+        ancestor = row.first()
+        if ancestor is None:
+            break
+        if ancestor == child.pk:
+            raise ValidationError("That would make a cycle of sub-partners.")
+    SubPartner.objects.filter(child=child, until__isnull=True, since__lt=since).update(until=since)
+    link = SubPartner.objects.create(workspace_id=actor.workspace_id, parent=parent, child=child, since=since)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=link,
+        after=snapshot(link),
+        partner_id=parent.pk,
+    )
+    return link

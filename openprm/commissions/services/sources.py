@@ -1,0 +1,373 @@
+"""Read the sources the engine pays for — conversions, deals, activity events — as plain ``Source``
+tuples in one grouped query each (batch-first), with the partner and customer facts conditions need.
+
+Events the engine sees: conversions ``signup``, ``purchase``, ``recurring_payment`` (refunds are read
+as ``refund`` and turned into reversals, not evaluated); deals ``deal_registered``, ``deal_approved``
+(bounties) and ``deal_won``; activity events ``lead_accepted``, ``target_reached`` and ``custom:<type>``
+(only the types some published rule names). Every list is in the one deterministic order of the engine:
+(occurred_at, event rank, id)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Min
+
+from openprm.activity.models import Conversion, Event
+from openprm.deals.models import ApprovalStatus, Deal, DealLineItem, Outcome
+from openprm.partners.models import Partner, PartnerProgram
+
+RANK = {
+    "signup": 0,
+    "purchase": 1,
+    "recurring_payment": 2,
+    "refund": 3,
+    "deal_registered": 4,
+    "deal_approved": 5,
+    "deal_won": 6,
+}
+EVENT_TYPES = {
+    "lead_accepted": "lead_accepted",
+    "lead.accepted": "lead_accepted",
+    "target.reached": "target_reached",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    kind: str  # conversion | deal | event
+    id: int
+    event: str
+    partner_id: int
+    program_id: int | None
+    occurred_at: datetime.datetime
+    amount: Decimal  # in ``currency``
+    currency: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    customer_months: int | None = None
+    refund_of: int | None = None
+
+    @property
+    def order(self) -> tuple[datetime.datetime, int, int]:
+        return (self.occurred_at, RANK.get(self.event, 7), self.id)
+
+    @property
+    def key(self) -> str:
+        """The idempotency key's stem: one evaluation per source and event."""
+        prefix = {"conversion": "c", "deal": "d", "event": "e"}[self.kind]
+        return f"{prefix}{self.id}:{self.event}"
+
+
+def _months_between(first: datetime.datetime, then: datetime.datetime) -> int:
+    months = (then.year - first.year) * 12 + then.month - first.month
+    return max(months - (1 if then.day < first.day else 0), 0)
+
+
+def conversions(
+    workspace_id: int,
+    *,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+    partner_ids: Iterable[int] | None = None,
+) -> list[Source]:
+    rows = Conversion.objects.filter(
+        workspace_id=workspace_id, status=Conversion.Status.ACCEPTED, partner_id__isnull=False
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    if changed_after is not None:
+        rows = rows.filter(updated_at__gt=changed_after)
+    if partner_ids is not None:
+        rows = rows.filter(partner_id__in=list(partner_ids))
+    values = list(
+        rows.order_by().values_list(
+            "id",
+            "kind",
+            "partner_id",
+            "program_id",
+            "occurred_at",
+            "amount",
+            "currency",
+            "customer_external_id",
+            "customer_email_hash",
+            "attributed_by",
+            "refund_of_id",
+            "properties",
+        )
+    )
+    customers = {r[7] or r[8] for r in values if (r[7] or r[8]) and r[1] != Conversion.Kind.REFUND}
+    first = _first_purchases(workspace_id, customers)
+    out: list[Source] = []
+    for cid, kind, partner, program, at, amount, ccy, ext, email, attributed, refund_of, props in values:
+        customer = ext or email
+        first_at = first.get(customer) if customer else None
+        fields: dict[str, Any] = {
+            "currency": ccy,
+            "source": attributed,
+            "program": program,
+            "customer.new": first_at is None or first_at >= at,
+            "customer.months_since_first": _months_between(first_at, at) if first_at and first_at < at else 0,
+        }
+        props = props or {}
+        if props.get("product"):
+            fields["product"] = [str(props["product"])]
+        for name, value in props.items():
+            fields[f"metadata.{name}"] = value
+        out.append(
+            Source(
+                kind="conversion",
+                id=cid,
+                event=kind,
+                partner_id=partner,
+                program_id=program,
+                occurred_at=at,
+                amount=amount,
+                currency=ccy,
+                fields=fields,
+                customer_months=fields["customer.months_since_first"]
+                if kind == Conversion.Kind.RECURRING
+                else None,
+                refund_of=refund_of,
+            )
+        )
+    return out
+
+
+def _first_purchases(workspace_id: int, customers: set[str]) -> dict[str, datetime.datetime]:
+    if not customers:
+        return {}
+    first: dict[str, datetime.datetime] = {}
+    base = Conversion.objects.filter(
+        workspace_id=workspace_id,
+        status=Conversion.Status.ACCEPTED,
+        kind__in=[Conversion.Kind.PURCHASE, Conversion.Kind.RECURRING],
+    ).order_by()
+    chunk = sorted(customers)
+    for i in range(0, len(chunk), 5000):
+        part = chunk[i : i + 5000]
+        for column in ("customer_external_id", "customer_email_hash"):
+            for key, at in (
+                base.filter(**{f"{column}__in": part}).values_list(column).annotate(first=Min("occurred_at"))
+            ):
+                if key and (key not in first or at < first[key]):
+                    first[key] = at
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class DealState:
+    """A deal as the accrual needs it: its events so far, and whether it is won now (a deal moved out of
+    won, or whose amount changed, is reversed or adjusted against what it earned)."""
+
+    id: int
+    partner_id: int
+    won: bool
+    amount: Decimal
+    currency: str
+    sources: tuple[Source, ...]
+
+
+def deals(
+    workspace_id: int,
+    *,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+    partner_ids: Iterable[int] | None = None,
+    events: frozenset[str] = frozenset({"deal_won", "deal_registered", "deal_approved"}),
+) -> list[DealState]:
+    rows = Deal.objects.filter(workspace_id=workspace_id)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if changed_after is not None:
+        rows = rows.filter(updated_at__gt=changed_after)
+    if partner_ids is not None:
+        rows = rows.filter(partner_id__in=list(partner_ids))
+    values = list(
+        rows.order_by().values_list(
+            "id",
+            "partner_id",
+            "program_id",
+            "amount",
+            "currency",
+            "source",
+            "stage__outcome",
+            "closed_at",
+            "registered_at",
+            "approved_at",
+            "approval_status",
+            "customer_key",
+            "properties",
+        )
+    )
+    products: dict[int, list[str]] = defaultdict(list)
+    for i in range(0, len(values), 5000):
+        part = [v[0] for v in values[i : i + 5000]]
+        for deal_id, name in (
+            DealLineItem.objects.filter(deal_id__in=part)
+            .order_by("id")
+            .values_list("deal_id", "product_name")
+        ):
+            products[deal_id].append(name)
+    out: list[DealState] = []
+    for (
+        did,
+        partner,
+        program,
+        amount,
+        ccy,
+        source,
+        outcome,
+        closed,
+        registered,
+        approved,
+        status,
+        _ck,
+        props,
+    ) in values:
+        fields: dict[str, Any] = {
+            "currency": ccy,
+            "source": source,
+            "program": program,
+            "product": products[did],
+        }
+        for name, value in (props or {}).items():
+            fields[f"metadata.{name}"] = value
+        won = outcome == Outcome.WON and closed is not None
+        found: list[Source] = []
+        moments = {
+            "deal_registered": registered,
+            "deal_approved": approved if status == ApprovalStatus.APPROVED else None,
+            "deal_won": closed if won else None,
+        }
+        for event, at in moments.items():
+            if at is None or event not in events:
+                continue
+            if (start is not None and at < start) or (end is not None and at >= end):
+                continue
+            found.append(Source("deal", did, event, partner, program, at, amount, ccy, fields))
+        out.append(DealState(did, partner, won, amount, ccy, tuple(found)))
+    return out
+
+
+def activity_events(
+    workspace_id: int,
+    *,
+    types: Iterable[str],
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    received_after: datetime.datetime | None = None,
+    partner_ids: Iterable[int] | None = None,
+) -> list[Source]:
+    """Activity events of the given types (``custom:<type>``, ``lead_accepted``, ``target_reached``);
+    their ``value`` is the amount, in the workspace's currency (``properties.currency`` if set)."""
+    wanted = {t.removeprefix("custom:") for t in types}
+    wanted |= {raw for raw, mapped in EVENT_TYPES.items() if mapped in types}
+    if not wanted:
+        return []
+    rows = Event.objects.filter(workspace_id=workspace_id, type__in=sorted(wanted))
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    if received_after is not None:
+        rows = rows.filter(received_at__gt=received_after)
+    if partner_ids is not None:
+        rows = rows.filter(partner_id__in=list(partner_ids))
+    out = []
+    for eid, etype, partner, at, value, props in rows.order_by().values_list(
+        "id", "type", "partner_id", "occurred_at", "value", "properties"
+    ):
+        props = props or {}
+        event = EVENT_TYPES.get(etype, f"custom:{etype}")
+        fields = {f"metadata.{k}": v for k, v in props.items()}
+        ccy = str(props.get("currency") or "")
+        out.append(Source("event", eid, event, partner, None, at, Decimal(value or 0), ccy, fields))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerFacts:
+    type: str
+    region: str
+    country: str
+    tags: tuple[str, ...]
+    tiers: dict[int, str]  # program id → tier name
+    programs: tuple[int, ...]
+    tag_ids: tuple[int, ...]
+    tier_ids: tuple[int, ...]
+    started: datetime.date | None
+
+
+def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, PartnerFacts]:
+    ids = sorted(set(partner_ids))
+    facts: dict[int, PartnerFacts] = {}
+    for i in range(0, len(ids), 5000):
+        part = ids[i : i + 5000]
+        tags: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for pid, tag_id, name in Partner.tags.through.objects.filter(partner_id__in=part).values_list(
+            "partner_id", "tag_id", "tag__name"
+        ):
+            tags[pid].append((tag_id, name))
+        enrol: dict[int, list[tuple[int, int | None, str | None]]] = defaultdict(list)
+        for pid, program, tier, tier_name in PartnerProgram.objects.filter(
+            workspace_id=workspace_id, partner_id__in=part
+        ).values_list("partner_id", "program_id", "tier_id", "tier__name"):
+            enrol[pid].append((program, tier, tier_name))
+        for pid, type_key, region, country, start, created in Partner.objects.filter(
+            workspace_id=workspace_id, pk__in=part
+        ).values_list("id", "type__key", "region", "country", "start_date", "created_at"):
+            facts[pid] = PartnerFacts(
+                type=type_key,
+                region=region,
+                country=str(country or ""),
+                tags=tuple(sorted(n for _, n in tags[pid])),
+                tiers={p: n for p, _, n in enrol[pid] if n},
+                programs=tuple(sorted(p for p, _, _ in enrol[pid])),
+                tag_ids=tuple(sorted(t for t, _ in tags[pid])),
+                tier_ids=tuple(sorted(t for _, t, _ in enrol[pid] if t)),
+                started=start or (created.date() if created else None),
+            )
+    return facts
+
+
+def condition_fields(source: Source, partner: PartnerFacts | None, amount: Decimal) -> dict[str, Any]:
+    """The fields a rule's conditions read (``rules.FIELDS``) for one source."""
+    fields = dict(source.fields)
+    fields["amount"] = amount
+    if partner is not None:
+        day = source.occurred_at.date()
+        tier = partner.tiers.get(source.program_id) if source.program_id else None
+        fields.update(
+            {
+                "partner.type": partner.type,
+                "partner.region": partner.region,
+                "partner.country": partner.country,
+                "partner.tags": list(partner.tags),
+                "partner.tier": tier or (sorted(partner.tiers.values())[0] if partner.tiers else None),
+                "partner.tenure_months": (
+                    _months_between(
+                        datetime.datetime.combine(partner.started, datetime.time()),
+                        datetime.datetime.combine(day, datetime.time()),
+                    )
+                    if partner.started and partner.started <= day
+                    else 0
+                ),
+            }
+        )
+    return fields
