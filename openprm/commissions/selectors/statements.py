@@ -14,6 +14,7 @@ on the partner's behalf: the partner as supplier with their tax id, the vendor a
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import uuid
 from dataclasses import dataclass
@@ -133,10 +134,14 @@ def line_of(entry: LedgerEntry) -> Line:
         if entry.kind != LedgerEntry.Kind.PAYOUT and entry.base_amount
         else ""
     )
+    booked, occurred = (
+        entry.created_at.astimezone(datetime.UTC).date(),
+        entry.occurred_at.astimezone(datetime.UTC).date(),
+    )
     return Line(
-        date=f"{entry.occurred_at:%Y-%m-%d}",
+        date=f"{booked:%Y-%m-%d}",
         kind=entry.get_kind_display(),
-        what=_what(entry),
+        what=_what(entry) + (f" · event of {occurred:%Y-%m-%d}" if occurred != booked else ""),
         base=base,
         rate=_rate(entry),
         fx=fx,
@@ -159,7 +164,7 @@ def statement_lines(statement: Statement) -> list[Line]:
         )
         .exclude(amount=0)  # events that earned nothing are explained on the ledger, not billed
         .select_related("plan_version")
-        .order_by("occurred_at", "id")
+        .order_by("created_at", "id")
     )
     return [line_of(e) for e in entries]
 

@@ -1,7 +1,10 @@
 """Statements: a partner's account for a period in one currency — the balance brought forward, every
-ledger line of the period (commissions, reversals, adjustments, clawbacks, bonuses, overrides, payouts),
-and the balance carried forward. A ``Statement`` row keeps the totals; the lines are the ledger entries
-themselves (rejected entries are left out: they never counted).
+ledger line booked in the period (commissions, reversals, adjustments, clawbacks, bonuses, overrides,
+payouts), and the balance carried forward. A ``Statement`` row keeps the totals; the lines are the ledger
+entries themselves (rejected entries are left out: they never counted). Lines belong to the period they
+were *booked* in (``created_at``): the ledger is append-only, so a past statement never changes — a
+refund of an old sale is a clawback in the statement of the day it was booked, not a rewrite of the old
+one.
 
 - opening = the sum of the partner's (non-rejected) entries before the period (what we owed them);
 - earned  = the sum of the period's entries other than payouts (reversals and clawbacks count negative);
@@ -38,13 +41,13 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 
 def period_entries(*, partner_id: int, currency: str, start: datetime.date, end: datetime.date) -> Q:
-    """The filter of a statement's lines: the partner's non-rejected entries in ``currency`` that
-    occurred from ``start`` to ``end`` (both included, UTC days)."""
+    """The filter of a statement's lines: the partner's non-rejected entries in ``currency`` booked from
+    ``start`` to ``end`` (both included, UTC days)."""
     return Q(
         partner_id=partner_id,
         currency=currency,
-        occurred_at__gte=_start_of(start),
-        occurred_at__lt=_start_of(end + datetime.timedelta(days=1)),
+        created_at__gte=_start_of(start),
+        created_at__lt=_start_of(end + datetime.timedelta(days=1)),
     ) & ~Q(state=LedgerEntry.State.REJECTED)
 
 
@@ -52,7 +55,7 @@ def totals(*, partner_id: int, currency: str, start: datetime.date, end: datetim
     live = LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED).filter(
         partner_id=partner_id, currency=currency
     )
-    opening = live.filter(occurred_at__lt=_start_of(start)).aggregate(s=Sum("amount"))["s"] or ZERO
+    opening = live.filter(created_at__lt=_start_of(start)).aggregate(s=Sum("amount"))["s"] or ZERO
     period = LedgerEntry.objects.filter(
         period_entries(partner_id=partner_id, currency=currency, start=start, end=end)
     )
@@ -124,7 +127,7 @@ def statements_for_run(*, actor: Actor, run: PayoutRun) -> list[Statement]:
             start = previous + datetime.timedelta(days=1)
         else:
             first = LedgerEntry.objects.filter(partner_id=item.partner_id, currency=run.currency).aggregate(
-                m=Min("occurred_at")
+                m=Min("created_at")
             )["m"]
             start = first.astimezone(datetime.UTC).date() if first is not None else paid_on
         made.append(
@@ -157,7 +160,7 @@ def statements_generate(
     if end >= datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=31):
         raise ValidationError({"month": "That month has not started yet."})
     before_end = LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED).filter(
-        occurred_at__lt=_start_of(end + datetime.timedelta(days=1))
+        created_at__lt=_start_of(end + datetime.timedelta(days=1))
     )
     if partner_ids is not None:
         before_end = before_end.filter(partner_id__in=partner_ids)

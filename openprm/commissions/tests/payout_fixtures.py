@@ -7,6 +7,7 @@ import datetime
 import itertools
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 from django.utils import timezone
 
@@ -43,7 +44,8 @@ def entry(
     **extra: Any,
 ) -> LedgerEntry:
     occurred = timezone.now() - datetime.timedelta(days=days_ago)
-    with unscoped():
+    booked = occurred + datetime.timedelta(days=extra.pop("booked_later", 0))
+    with unscoped(), mock.patch("django.utils.timezone.now", return_value=booked):  # created_at: booked
         return LedgerEntry.objects.create(
             workspace=world.workspace,
             partner=partner,
