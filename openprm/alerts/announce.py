@@ -6,16 +6,18 @@ about their partner's alerts, in a partner-safe text (:func:`partner_describe`).
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from openprm.accounts.models import Membership, User
 from openprm.alerts.conditions import KIND_LABELS
-from openprm.alerts.models import Alert, AlertRule, AlertTransition, State
+from openprm.alerts.models import AlertRule, State
 from openprm.core.models import Workspace
 from openprm.core.permissions import STAFF_ROLES
 from openprm.core.scoping import unscoped
@@ -195,31 +197,56 @@ def partner_title(values: dict[str, Any]) -> str:
 # --- announcing -------------------------------------------------------------------------------------------
 
 
-def kind_of(transition: AlertTransition) -> str:
+class AlertLike(Protocol):
+    """What an announcement reads of an alert (an ``Alert``, or the cycle's ``states.AlertRow``)."""
+
+    @property
+    def public_id(self) -> uuid.UUID: ...
+    @property
+    def partner_id(self) -> int | None: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def subject_label(self) -> str: ...
+
+
+class ChangeLike(Protocol):
+    """What an announcement reads of a transition (an ``AlertTransition``, or the cycle's ``Moved``)."""
+
+    @property
+    def from_state(self) -> str: ...
+    @property
+    def to_state(self) -> str: ...
+    @property
+    def values(self) -> dict[str, Any]: ...
+
+
+Told = Sequence[tuple[AlertLike, ChangeLike]]
+
+
+def kind_of(transition: ChangeLike) -> str:
     """ "firing", "reminder" or "resolved"."""
     return "reminder" if transition.from_state == transition.to_state else transition.to_state
 
 
-def _what(alert: Alert, names: dict[int, str]) -> str:
+def _what(alert: AlertLike, names: dict[int, str]) -> str:
     if alert.subject_label:
         return alert.subject_label
     return names.get(alert.partner_id, "") if alert.partner_id else "Workspace"
 
 
-def partner_names(told: list[tuple[Alert, AlertTransition]]) -> dict[int, str]:
+def partner_names(told: Told) -> dict[int, str]:
     """The alerts' partner names in one query (new alerts carry only the partner's id)."""
     ids = {a.partner_id for a, _t in told if a.partner_id and not a.subject_label}
     with unscoped():
         return dict(Partner.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
-def message(
-    rule: AlertRule, kind: str, told: list[tuple[Alert, AlertTransition]], currency: str = ""
-) -> tuple[str, str]:
+def message(rule: AlertRule, kind: str, told: Told, currency: str = "") -> tuple[str, str]:
     """The title and text of one announcement: the rule, the change and each alert with its values."""
     verb = VERBS.get(kind, "Alert")
     many = "partners" if all(a.partner_id and not a.subject for a, _t in told) else "alerts"
-    names = partner_names(told)
+    names = partner_names([told[0], *told[:MAX_LINES]])  # the names it shows, not all its partners
     what = _what(told[0][0], names) if len(told) == 1 else f"{len(told)} {many}"
     lines = []
     for alert, transition in told[:MAX_LINES]:
@@ -230,17 +257,17 @@ def message(
     return f"[{verb}] {rule.name}: {what}"[:200], "\n".join(lines)
 
 
-def _link(rule: AlertRule, kind: str, told: list[tuple[Alert, AlertTransition]]) -> str:
+def _link(rule: AlertRule, kind: str, told: Told) -> str:
     if len(told) == 1:
         return reverse("alerts:alert", kwargs={"public_id": told[0][0].public_id})
     state = State.RESOLVED.value if kind == "resolved" else "open"
     return f"{reverse('alerts:list')}?{urlencode({'rule': str(rule.public_id), 'state': state})}"
 
 
-def announce(rule: AlertRule, told: list[tuple[Alert, AlertTransition]]) -> int:
+def announce(rule: AlertRule, told: Told) -> int:
     """Tell the rule's recipients about the alerts' transitions (one notification per kind of change),
     and, when the rule says so, each partner's users about their own alerts; returns how many alerts."""
-    by_kind: dict[str, list[tuple[Alert, AlertTransition]]] = defaultdict(list)
+    by_kind: dict[str, list[tuple[AlertLike, ChangeLike]]] = defaultdict(list)
     for alert, transition in told:
         by_kind[kind_of(transition)].append((alert, transition))
     users = [u.pk for u in recipients(rule)]
@@ -265,12 +292,10 @@ def announce(rule: AlertRule, told: list[tuple[Alert, AlertTransition]]) -> int:
     return len(told)
 
 
-def _tell_partners(
-    rule: AlertRule, kind: str, items: list[tuple[Alert, AlertTransition]], currency: str
-) -> None:
+def _tell_partners(rule: AlertRule, kind: str, items: Told, currency: str) -> None:
     """Each partner's active users hear about that partner's alerts only (``notify`` with the partner's id
     refuses any other partner's user); webhooks are staff integrations and not told again."""
-    by_partner: dict[int, list[tuple[Alert, AlertTransition]]] = defaultdict(list)
+    by_partner: dict[int, list[tuple[AlertLike, ChangeLike]]] = defaultdict(list)
     for alert, transition in items:
         if alert.partner_id is not None:
             by_partner[alert.partner_id].append((alert, transition))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -133,52 +133,83 @@ def _head(cond: Any, period: Period) -> dict[str, Any]:
     }
 
 
-def threshold(cond: c.Threshold, figs: Figures, fkey: str, pid: int) -> Result:
+Judge = Callable[[int], Result]
+"""A metric condition judged for one partner of the rule's set: built once per rule and cycle (periods,
+tables, the values' fixed part), called for each partner."""
+
+
+def _cells(figs: Figures, fkey: str, period: Period, key: str) -> Callable[[int], Value]:
+    """A partner's value of ``key`` in the cycle's table for (partner set, period)."""
+    rows, empty = figs.tables[(fkey, period)].rows, Value(None)
+
+    def cell(pid: int) -> Value:
+        return rows.get(pid, {}).get(key) or empty
+
+    return cell
+
+
+def threshold(cond: c.Threshold, figs: Figures, fkey: str) -> Judge:
     period = c.current_period(cond.grain, cond.days, figs.today)
-    cell = figs.value(fkey, period, pid, cond.metric)
-    values = {**_head(cond, period), "op": cond.op, "threshold": plain(cond.value)}
-    value = number(cell)
-    if value is None:
-        return None, {**values, "value": None, "missing": cell.missing or "no value"}
-    return COMPARE[cond.op](value, cond.value), {**values, "value": plain(value)}
+    cell, compare, limit = _cells(figs, fkey, period, cond.metric), COMPARE[cond.op], cond.value
+    head = {**_head(cond, period), "op": cond.op, "threshold": plain(cond.value)}
+
+    def judge(pid: int) -> Result:
+        found = cell(pid)
+        value = number(found)
+        if value is None:
+            return None, {**head, "value": None, "missing": found.missing or "no value"}
+        return compare(value, limit), {**head, "value": plain(value)}
+
+    return judge
 
 
-def change(cond: c.Change, figs: Figures, fkey: str, pid: int) -> Result:
+def change(cond: c.Change, figs: Figures, fkey: str) -> Judge:
     base_n = cond.baseline_periods if cond.against == "baseline" else None
     current, earlier = c.change_periods(cond.grain, cond.days, figs.today, base_n)
-    values = {
+    head = {
         **_head(cond, current),
         "direction": cond.direction,
         "percent": plain(cond.percent),
         "against": cond.against,
         "compared_with": [p.key for p in earlier],
     }
-    now_cell = figs.value(fkey, current, pid, cond.metric)
-    now_value = number(now_cell)
-    before = [v for p in earlier if (v := number(figs.value(fkey, p, pid, cond.metric))) is not None]
-    if now_value is None or not before:
-        return None, {**values, "value": plain(now_value), "missing": now_cell.missing or "no value"}
-    base = sum(before, Decimal(0)) / len(before)
-    values |= {"value": plain(now_value), "baseline": plain(round(base, 4))}
-    if base == 0:
-        return False, values  # nothing before: no drop, and a rise from nothing has no percent
-    moved = (now_value - base) / abs(base) * 100
-    values["change_percent"] = plain(round(moved, 1))
-    met = -moved >= cond.percent if cond.direction == "drop" else moved >= cond.percent
-    return met, values
+    now_cell = _cells(figs, fkey, current, cond.metric)
+    before_cells = [_cells(figs, fkey, p, cond.metric) for p in earlier]
+    drop = cond.direction == "drop"
+
+    def judge(pid: int) -> Result:
+        found = now_cell(pid)
+        now_value = number(found)
+        before = [v for cell in before_cells if (v := number(cell(pid))) is not None]
+        if now_value is None or not before:
+            return None, {**head, "value": plain(now_value), "missing": found.missing or "no value"}
+        base = sum(before, Decimal(0)) / len(before)
+        values = {**head, "value": plain(now_value), "baseline": plain(round(base, 4))}
+        if base == 0:
+            return False, values  # nothing before: no drop, and a rise from nothing has no percent
+        moved = (now_value - base) / abs(base) * 100
+        values["change_percent"] = plain(round(moved, 1))
+        return (-moved >= cond.percent if drop else moved >= cond.percent), values
+
+    return judge
 
 
-def inactivity(cond: c.Inactivity, figs: Figures, fkey: str, pid: int) -> Result:
+def inactivity(cond: c.Inactivity, figs: Figures, fkey: str) -> Judge:
     period = Period.last(INACTIVITY_WINDOW, end=figs.today)
-    cell = figs.value(fkey, period, pid, cond.metric)
-    values = {**_head(cond, period), "days": cond.days}
-    if cell.missing:
-        return None, {**values, "missing": cell.missing}
-    last = cell.value
-    if not isinstance(last, datetime.date):
-        return True, {**values, "last": None, "days_since": f"over {INACTIVITY_WINDOW}"}
-    since = (figs.today - last).days
-    return since >= cond.days, {**values, "last": last.isoformat(), "days_since": since}
+    cell, today = _cells(figs, fkey, period, cond.metric), figs.today
+    head = {**_head(cond, period), "days": cond.days}
+
+    def judge(pid: int) -> Result:
+        found = cell(pid)
+        if found.missing:
+            return None, {**head, "missing": found.missing}
+        last = found.value
+        if not isinstance(last, datetime.date):
+            return True, {**head, "last": None, "days_since": f"over {INACTIVITY_WINDOW}"}
+        since = (today - last).days
+        return since >= cond.days, {**head, "last": last.isoformat(), "days_since": since}
+
+    return judge
 
 
 def targets_by_partner(
@@ -206,25 +237,31 @@ def targets_by_partner(
     return out
 
 
-def target(cond: c.TargetDeviation, figs: Figures, fkey: str, pid: int, goals: dict[int, Decimal]) -> Result:
+def target(cond: c.TargetDeviation, figs: Figures, fkey: str, goals: dict[int, Decimal]) -> Judge:
     period = c.current_period(cond.grain, 0, figs.today)
-    values = {**_head(cond, period), "measure": cond.measure, "behind_percent": plain(cond.behind_percent)}
-    goal = goals.get(pid)
-    if goal is None:
-        return False, {**values, "target": None}  # no target: nothing to be behind
-    value = number(figs.value(fkey, period, pid, cond.metric))
-    values |= {"target": plain(goal), "value": plain(value)}
-    if cond.measure == "attainment":
-        reached = scoring.attainment(value, goal, lower=scoring.lower_is_better(cond.metric))
-        if reached is None:
-            return None, {**values, "missing": "no attainment"}
-        behind = Decimal(100) - reached
-        return behind >= cond.behind_percent, {**values, "attainment": plain(reached)}
-    step = scoring.pace(value, goal, key=cond.metric, elapsed=period.elapsed(figs.today))
-    values |= {"pace": step.text, "expected": plain(step.expected)}
-    if step.status == "no_value":
-        return None, {**values, "missing": "no value yet"}
-    return step.status == "behind" and (step.by or 0) >= cond.behind_percent, values
+    cell = _cells(figs, fkey, period, cond.metric)
+    head = {**_head(cond, period), "measure": cond.measure, "behind_percent": plain(cond.behind_percent)}
+    lower, elapsed = scoring.lower_is_better(cond.metric), period.elapsed(figs.today)
+
+    def judge(pid: int) -> Result:
+        goal = goals.get(pid)
+        if goal is None:
+            return False, {**head, "target": None}  # no target: nothing to be behind
+        value = number(cell(pid))
+        values = {**head, "target": plain(goal), "value": plain(value)}
+        if cond.measure == "attainment":
+            reached = scoring.attainment(value, goal, lower=lower)
+            if reached is None:
+                return None, {**values, "missing": "no attainment"}
+            behind = Decimal(100) - reached
+            return behind >= cond.behind_percent, {**values, "attainment": plain(reached)}
+        step = scoring.pace(value, goal, key=cond.metric, elapsed=elapsed)
+        values |= {"pace": step.text, "expected": plain(step.expected)}
+        if step.status == "no_value":
+            return None, {**values, "missing": "no value yet"}
+        return step.status == "behind" and (step.by or 0) >= cond.behind_percent, values
+
+    return judge
 
 
 # ------------------------------------------------------------------------------------- record conditions
@@ -239,7 +276,8 @@ class Record:
 
 
 def records(cond: Any, *, actor: Actor, now: datetime.datetime, partner_ids: Iterable[int]) -> list[Record]:
-    """The records a record condition finds now, among the rule's partners."""
+    """The records a record condition finds now, among the rule's partners (read as plain rows: a rule
+    over every partner finds tens of thousands of deals)."""
     ids = set(partner_ids)
     out: list[Record] = []
     if isinstance(cond, c.AgreementExpiring):
@@ -251,26 +289,42 @@ def records(cond: Any, *, actor: Actor, now: datetime.datetime, partner_ids: Ite
             end_date__lte=today + datetime.timedelta(days=cond.days),
             partner_id__in=ids,
         )
-        for a in rows.only("public_id", "title", "end_date", "partner_id", "partner__name"):
-            assert a.end_date is not None
-            left = (a.end_date - today).days
-            values = {"kind": cond.kind, "end_date": a.end_date.isoformat(), "days_left": left}
+        for public_id, title, end_date, partner_id, partner_name in rows.values_list(
+            "public_id", "title", "end_date", "partner_id", "partner__name"
+        ):
+            assert end_date is not None  # filtered on it
+            left = (end_date - today).days
+            values = {"kind": cond.kind, "end_date": end_date.isoformat(), "days_left": left}
             values["within_days"] = cond.days
-            out.append(
-                Record(a.partner_id, f"agreement:{a.public_id}", f"{a.title} ({a.partner.name})", values)
-            )
+            out.append(Record(partner_id, f"agreement:{public_id}", f"{title} ({partner_name})", values))
         return out
     if isinstance(cond, c.ConflictWaiting):
         cutoff = now - datetime.timedelta(hours=cond.hours)
         conflicts = DealConflict.objects.filter(
             status=ConflictStatus.OPEN, detected_at__lte=cutoff, deal__partner_id__in=ids
-        ).select_related("deal__partner", "other__partner")
-        for x in conflicts:
-            hours = int((now - x.detected_at).total_seconds() // 3600)
-            values = {"kind": cond.kind, "detected_at": x.detected_at.isoformat(), "hours_waiting": hours}
-            values |= {"limit_hours": cond.hours, "score": str(x.score)}
-            label = f"{x.deal.customer_name}: {x.deal.partner.name} vs {x.other.partner.name}"
-            out.append(Record(x.deal.partner_id, f"conflict:{x.public_id}", label, values))
+        )
+        for (
+            public_id,
+            detected_at,
+            score,
+            customer,
+            partner_id,
+            partner_name,
+            other_name,
+        ) in conflicts.values_list(
+            "public_id",
+            "detected_at",
+            "score",
+            "deal__customer_name",
+            "deal__partner_id",
+            "deal__partner__name",
+            "other__partner__name",
+        ):
+            hours = int((now - detected_at).total_seconds() // 3600)
+            values = {"kind": cond.kind, "detected_at": detected_at.isoformat(), "hours_waiting": hours}
+            values |= {"limit_hours": cond.hours, "score": str(score)}
+            label = f"{customer}: {partner_name} vs {other_name}"
+            out.append(Record(partner_id, f"conflict:{public_id}", label, values))
         return out
     deals = Deal.objects.filter(partner_id__in=ids)
     if isinstance(cond, c.RegistrationPending):
@@ -287,15 +341,26 @@ def records(cond: Any, *, actor: Actor, now: datetime.datetime, partner_ids: Ite
             deals = deals.filter(stalled_q(now))
     else:
         return out
+    stalled = isinstance(cond, c.DealStalled)
     fields = ["public_id", "customer_name", "amount", "currency", "registered_at", "approval_due_at"]
     fields += ["stage_changed_at", "partner_id", "partner__name", "stage__name"]
-    for d in deals.select_related("partner", "stage").only(*fields).order_by("registered_at", "id"):
-        values = {"kind": cond.kind, "customer": d.customer_name, "amount": str(d.amount)}
-        values |= {"currency": d.currency, "registered_at": d.registered_at.isoformat()}
-        if d.approval_due_at:
-            values["approval_due_at"] = d.approval_due_at.isoformat()
-        if isinstance(cond, c.DealStalled):
-            values |= {"stage": d.stage.name, "days_in_stage": (now - d.stage_changed_at).days}
-        label = f"{d.customer_name} ({d.partner.name})"
-        out.append(Record(d.partner_id, f"deal:{d.public_id}", label, values))
+    for (
+        public_id,
+        customer,
+        amount,
+        currency,
+        registered_at,
+        due_at,
+        changed_at,
+        pid,
+        name,
+        stage,
+    ) in deals.order_by("registered_at", "id").values_list(*fields):
+        values = {"kind": cond.kind, "customer": customer, "amount": str(amount)}
+        values |= {"currency": currency, "registered_at": registered_at.isoformat()}
+        if due_at:
+            values["approval_due_at"] = due_at.isoformat()
+        if stalled:
+            values |= {"stage": stage, "days_in_stage": (now - changed_at).days}
+        out.append(Record(pid, f"deal:{public_id}", f"{customer} ({name})", values))
     return out

@@ -4,10 +4,17 @@ and moves its alerts through their states (Grafana's model):
 * met, no open alert → ``pending`` (``firing`` at once when the rule's "for" is 0);
 * ``pending`` and met for ``for_minutes`` → ``firing`` (announced);
 * ``firing`` and met → stays; a reminder every ``repeat_minutes`` unless acknowledged;
-* not met → ``resolved`` (announced when its firing was);
+* ``firing`` and not met → ``recovering`` when the rule keeps firing for ``keep_firing_minutes``
+  (nothing announced); ``recovering`` and met again → ``firing`` (the same alert, nothing announced);
+  ``recovering`` and still not met after that while → ``resolved``;
+* not met otherwise → ``resolved`` (announced when its firing was);
 * no data → the rule's policy: resolve (``ok``), treat as met (``alerting``), keep the state
   (``keep_last``) or show ``nodata``;
-* a silence (rule and/or partner) or the alert's snooze keeps the states but announces nothing.
+* a silence (rule and/or partner) or the alert's snooze keeps the states but announces nothing;
+* inhibition (Alertmanager's): while a rule that ``inhibits`` this one has a firing (or recovering)
+  alert on the same partner, this rule's alerts there are marked ``inhibited_by`` it and announce
+  nothing (a firing never announced goes out once the inhibition ends). Inhibiting rules are evaluated
+  first in a cycle.
 
 Figures: every metric condition of every due rule is read from the metric engine once per (partner set,
 period) for the whole cycle (``checks.Figures``); no per-partner queries. Running twice at the same ``now``
@@ -19,14 +26,16 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
-from openprm.alerts import checks
+from openprm.alerts import checks, states
 from openprm.alerts import conditions as c
 from openprm.alerts.announce import announce
-from openprm.alerts.models import OPEN_STATES, Alert, AlertRule, AlertTransition, NoData, Silence, State
+from openprm.alerts.models import INHIBITING_STATES, OPEN_STATES, Alert, AlertRule, AlertTransition, Silence
+from openprm.alerts.states import AlertRow, Finding, Moved, combine, step
 from openprm.core.actors import Actor
 from openprm.core.bulk import FastTable
 from openprm.core.scoping import scope
@@ -79,18 +88,62 @@ def evaluate_rules(
         figs.fetch()
         result.metric_calls = figs.calls
         silences = list(Silence.objects.filter(starts_at__lte=now, ends_at__gt=now))
-        for rule in due:
+        sources = _inhibitors_of([r.pk for r in due])
+        for rule in _sources_first(due, sources):
             if rule.pk not in parsed:
                 continue
             try:
                 with transaction.atomic():
-                    _evaluate(actor, rule, parsed[rule.pk], figs, silences, now, result)
+                    inhibitors = _inhibiting_alerts(sources.get(rule.pk, set()))
+                    _evaluate(actor, rule, parsed[rule.pk], figs, silences, inhibitors, now, result)
                     rule.last_evaluated_at, rule.last_error = now, ""
                     rule.save(update_fields=["last_evaluated_at", "last_error"])
                 result.rules += 1
             except Exception as error:
                 _failed(rule, now, error, result)
     return result
+
+
+def _inhibitors_of(rule_ids: list[int]) -> dict[int, set[int]]:
+    """Each rule's enabled inhibiting rules (the rules that name it in their ``inhibits``)."""
+    through = AlertRule.inhibits.through
+    out: dict[int, set[int]] = {}
+    rows = through.objects.filter(to_alertrule_id__in=rule_ids, from_alertrule__enabled=True)
+    for target, source in rows.values_list("to_alertrule_id", "from_alertrule_id"):
+        out.setdefault(target, set()).add(source)
+    return out
+
+
+def _sources_first(rules: list[AlertRule], sources: dict[int, set[int]]) -> list[AlertRule]:
+    """The rules with the inhibiting ones before those they inhibit (so an inhibited rule sees its
+    sources' states of this cycle); a cycle of inhibitions keeps the id order."""
+    ordered: list[AlertRule] = []
+    placed: set[int] = set()
+    by_pk = {r.pk: r for r in rules}
+    visiting: set[int] = set()
+
+    def place(rule: AlertRule) -> None:
+        if rule.pk in placed or rule.pk in visiting:
+            return
+        visiting.add(rule.pk)
+        for source in sorted(sources.get(rule.pk, ())):
+            if source in by_pk:
+                place(by_pk[source])
+        visiting.discard(rule.pk)
+        placed.add(rule.pk)
+        ordered.append(rule)
+
+    for rule in rules:
+        place(rule)
+    return ordered
+
+
+def _inhibiting_alerts(source_rules: set[int]) -> dict[int | None, int]:
+    """Partner id → the firing (or recovering) alert of an inhibiting rule on that partner."""
+    if not source_rules:
+        return {}
+    rows = Alert.objects.filter(rule_id__in=source_rules, state__in=INHIBITING_STATES).order_by("-pk")
+    return dict(rows.values_list("partner_id", "pk"))
 
 
 def _failed(rule: AlertRule, now: datetime.datetime, error: Exception, result: CycleResult) -> None:
@@ -100,24 +153,22 @@ def _failed(rule: AlertRule, now: datetime.datetime, error: Exception, result: C
     result.errors += 1
 
 
-@dataclass
-class Finding:
-    partner_id: int | None
-    subject: str
-    label: str
-    met: bool | None
-    values: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        return f"{self.partner_id or 0}:{self.subject}"
-
-
-def _combine(results: list[bool | None], how: str) -> bool | None:
-    """Three-valued AND/OR: no data only when it could change the answer."""
-    if how == "or":
-        return True if any(r is True for r in results) else (None if None in results else False)
-    return False if any(r is False for r in results) else (None if None in results else True)
+def _judges(
+    actor: Actor, conds: c.Conditions, figs: checks.Figures, fkey: str, partner_ids: list[int]
+) -> list[checks.Judge]:
+    """The rule's metric conditions, each ready to judge a partner (record conditions are not)."""
+    out: list[checks.Judge] = []
+    for cond in conds.items:
+        if isinstance(cond, c.Threshold):
+            out.append(checks.threshold(cond, figs, fkey))
+        elif isinstance(cond, c.Change):
+            out.append(checks.change(cond, figs, fkey))
+        elif isinstance(cond, c.Inactivity):
+            out.append(checks.inactivity(cond, figs, fkey))
+        elif isinstance(cond, c.TargetDeviation):
+            goals = checks.targets_by_partner(actor, cond, figs.today, partner_ids)
+            out.append(checks.target(cond, figs, fkey, goals))
+    return out
 
 
 def _findings(
@@ -125,57 +176,37 @@ def _findings(
 ) -> list[Finding]:
     fkey = checks.filters_key(rule.partner_filters)
     partner_ids = figs.partners[fkey]
-    goals = {
-        i: checks.targets_by_partner(actor, cond, figs.today, partner_ids)
-        for i, cond in enumerate(conds.items)
-        if isinstance(cond, c.TargetDeviation)
-    }
+    judges = _judges(actor, conds, figs, fkey, partner_ids)
+    judged: dict[int, tuple[list[bool | None], list[dict[str, Any]]]] = {}
 
     def on_partner(pid: int) -> tuple[list[bool | None], list[dict[str, Any]]]:
-        met: list[bool | None] = []
-        values: list[dict[str, Any]] = []
-        for i, cond in enumerate(conds.items):
-            if isinstance(cond, c.Threshold):
-                r = checks.threshold(cond, figs, fkey, pid)
-            elif isinstance(cond, c.Change):
-                r = checks.change(cond, figs, fkey, pid)
-            elif isinstance(cond, c.Inactivity):
-                r = checks.inactivity(cond, figs, fkey, pid)
-            elif isinstance(cond, c.TargetDeviation):
-                r = checks.target(cond, figs, fkey, pid, goals[i])
-            else:
-                continue
-            met.append(r[0])
-            values.append(r[1] | {"met": r[0]})
-        return met, values
+        """Each metric condition's answer and values for the partner (once per partner and rule)."""
+        if (found := judged.get(pid)) is None:
+            results = [judge(pid) for judge in judges]
+            found = judged[pid] = ([m for m, _v in results], [v | {"met": m} for m, v in results])
+        return found
 
     if not conds.record_kind:
         out = []
         for pid in partner_ids:
             met, values = on_partner(pid)
-            out.append(Finding(pid, "", "", _combine(met, conds.combine), {"conditions": values}))
+            out.append(Finding(pid, "", "", combine(met, conds.combine), {"conditions": values}))
         return out
     record_cond = next(x for x in conds.items if x.kind == conds.record_kind)
     out = []
     for record in checks.records(record_cond, actor=actor, now=now, partner_ids=partner_ids):
         met, values = on_partner(record.partner_id)
-        met.insert(0, True)
-        values.insert(0, record.values | {"met": True})
+        item = record.values | {"met": True}
         out.append(
             Finding(
-                record.partner_id, record.subject, record.label, _combine(met, "and"), {"conditions": values}
+                record.partner_id,
+                record.subject,
+                record.label,
+                combine([True, *met], "and"),
+                {"conditions": [item, *values]},
             )
         )
     return out
-
-
-@dataclass
-class Moved:
-    """One state change of an evaluation, written with the others of its rule in bulk."""
-
-    alert: Alert
-    before: str
-    announce: bool
 
 
 def _evaluate(
@@ -184,58 +215,72 @@ def _evaluate(
     conds: c.Conditions,
     figs: checks.Figures,
     silences: list[Silence],
+    inhibitors: dict[int | None, int],
     now: datetime.datetime,
     result: CycleResult,
 ) -> None:
-    open_alerts = {a.key: a for a in Alert.objects.filter(rule=rule, state__in=OPEN_STATES)}
-    stored = {a.pk: a.values for a in open_alerts.values()}
-    seen: set[str] = set()
+    open_alerts = states.open_rows(rule, OPEN_STATES)
+    stored = {a.pk: (a.values, a.inhibited_by_id) for a in open_alerts.values()}
+    silences = [s for s in silences if s.rule_id in (None, rule.pk)]
     moved: list[Moved] = []
-    kept: list[Alert] = []
+    kept: list[AlertRow] = []
     for finding in _findings(actor, rule, conds, figs, now):
-        seen.add(finding.key)
-        alert = open_alerts.get(finding.key)
-        silenced = any(s.covers(rule_id=rule.pk, partner_id=finding.partner_id, at=now) for s in silences)
-        step = _step(rule, alert, finding, now, silenced)
-        if step is not None:
-            moved.append(step)
+        alert = open_alerts.pop(finding.key, None)
+        silenced = bool(silences) and any(
+            s.covers(rule_id=rule.pk, partner_id=finding.partner_id, at=now) for s in silences
+        )
+        moved_now = step(rule, alert, finding, now, silenced, inhibitors.get(finding.partner_id))
+        if moved_now is not None:
+            moved.append(moved_now)
         elif alert is not None:
             kept.append(alert)
-    for key, alert in open_alerts.items():
-        if key not in seen:  # the record is gone (decided, closed) or the partner left the set
-            gone = Finding(alert.partner_id, alert.subject, alert.subject_label, False, alert.values)
-            silenced = any(s.covers(rule_id=rule.pk, partner_id=alert.partner_id, at=now) for s in silences)
-            if (step := _step(rule, alert, gone, now, silenced)) is not None:
-                moved.append(step)
-    _keep(kept, stored, now)
+    for alert in open_alerts.values():  # the record is gone (decided, closed) or the partner left the set
+        gone = Finding(alert.partner_id, alert.subject, alert.subject_label, False, alert.values)
+        silenced = any(s.covers(rule_id=rule.pk, partner_id=alert.partner_id, at=now) for s in silences)
+        inhibitor = inhibitors.get(alert.partner_id)
+        if (moved_now := step(rule, alert, gone, now, silenced, inhibitor)) is not None:
+            moved.append(moved_now)
+        else:
+            kept.append(alert)
+    _keep(rule, kept, stored, now)
     _write(rule, moved, now, result)
 
 
-def _keep(kept: list[Alert], stored: dict[int, Any], now: datetime.datetime) -> None:
+def _keep(
+    rule: AlertRule,
+    kept: list[AlertRow],
+    stored: dict[int | None, tuple[Any, int | None]],
+    now: datetime.datetime,
+) -> None:
     """The alerts that keep their state: written only where their values (what the page shows as "why")
-    changed — an open alert unchanged is not rewritten each cycle (its rule's ``last_evaluated_at`` says
-    when it was last judged: ``Alert.checked_at``)."""
-    changed = [a for a in kept if a.values != stored[a.pk]]
+    or their inhibition changed — an open alert unchanged is not rewritten each cycle (its rule's
+    ``last_evaluated_at`` says when it was last judged: ``Alert.checked_at``)."""
+    changed = [a for a in kept if (a.values, a.inhibited_by_id) != stored[a.pk]]
     for alert in changed:
         alert.last_evaluated_at = now
-    Alert.objects.bulk_update(changed, ["values", "last_evaluated_at"], batch_size=500)
+    Alert.objects.bulk_update(
+        [states.as_model(a, rule) for a in changed],
+        ["values", "inhibited_by", "last_evaluated_at"],
+        batch_size=500,
+    )
 
 
 COPY_MIN_ROWS = 50
-"""From this many new alerts of one rule, PostgreSQL gets them and their transitions by COPY: Django's
-bulk INSERT … UNNEST quotes every array client-side, which took most of a 26,000-alert cycle."""
+"""From this many new alerts of one rule, they and their transitions are appended by COPY on PostgreSQL
+(``executemany`` elsewhere, ``core.bulk.FastTable``) straight from the rows: Django's bulk INSERT quotes
+every array client-side and needs a model instance per row, which took most of a 26,000-alert cycle."""
+
+ROW_COLUMNS = [f for f in states.ROW_FIELDS if f != "pk"]  # the row's columns; acknowledged_by: none
+TRANSITION_COLUMNS = ["workspace_id", "alert_id", "from_state", "to_state", "at", "values", "announced"]
 
 
-def _copy_alerts(alerts: list[Alert]) -> None:
-    """New alerts by COPY (``core.bulk.FastTable``), their ids drawn first so the transitions refer to
-    them; the objects become saved rows (as ``bulk_create`` leaves them)."""
-    columns = [f.attname for f in Alert._meta.concrete_fields if not f.primary_key]
-    table = FastTable(Alert, columns, with_ids=True)
-    ids = table.ids(len(alerts))
-    for alert, pk in zip(alerts, ids, strict=True):
-        alert.pk = pk
-        alert._state.adding, alert._state.db = False, connection.alias
-    table.insert([[a.pk, *(getattr(a, c) for c in columns)] for a in alerts])
+def _append_alerts(rule: AlertRule, rows: list[AlertRow]) -> None:
+    """New alerts by COPY, their ids drawn first so the transitions refer to them."""
+    table = FastTable(Alert, [*ROW_COLUMNS, "workspace_id", "rule_id"], with_ids=True)
+    for row, pk in zip(rows, table.ids(len(rows)), strict=True):
+        row.pk = pk
+    columns, fixed = attrgetter(*ROW_COLUMNS), (rule.workspace_id, rule.pk)
+    table.insert([[r.pk, *columns(r), *fixed] for r in rows])
 
 
 MOVED_FIELDS = [
@@ -244,6 +289,8 @@ MOVED_FIELDS = [
     "started_at",
     "fired_at",
     "resolved_at",
+    "recovering_at",
+    "inhibited_by",
     "last_evaluated_at",
     "announced_at",
 ]
@@ -255,117 +302,41 @@ def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: 
     if not moved:
         return
     new = [m.alert for m in moved if m.alert.pk is None]
-    copy = connection.vendor == "postgresql" and len(new) >= COPY_MIN_ROWS
-    if copy:
-        _copy_alerts(new)
+    fast = len(new) >= COPY_MIN_ROWS
+    if fast:
+        _append_alerts(rule, new)
     else:
-        Alert.objects.bulk_create(new, batch_size=500)
-    Alert.objects.bulk_update([m.alert for m in moved if m.before], MOVED_FIELDS, batch_size=500)
-    transitions = [
-        AlertTransition(
-            workspace_id=m.alert.workspace_id,
-            alert=m.alert,
-            from_state=m.before,
-            to_state=m.alert.state,
-            at=now,
-            values=m.alert.values,
-            announced=m.announce,
+        made = Alert.objects.bulk_create([states.as_model(r, rule) for r in new], batch_size=500)
+        for row, alert in zip(new, made, strict=True):
+            row.pk = alert.pk
+    changed = [states.as_model(m.alert, rule) for m in moved if m.from_state]
+    Alert.objects.bulk_update(changed, MOVED_FIELDS, batch_size=500)
+    workspace_id = rule.workspace_id
+    if fast:
+        FastTable(AlertTransition, TRANSITION_COLUMNS).insert(
+            [
+                [workspace_id, m.alert.pk, m.from_state, m.alert.state, now, m.alert.values, m.announce]
+                for m in moved
+            ]
         )
-        for m in moved
-    ]
-    if copy:
-        columns = ["workspace_id", "alert_id", "from_state", "to_state", "at", "values", "announced"]
-        FastTable(AlertTransition, columns).insert([[getattr(t, c) for c in columns] for t in transitions])
     else:
-        AlertTransition.objects.bulk_create(transitions, batch_size=500)
-    result.transitions += len(transitions)
-    told = [(m.alert, t) for m, t in zip(moved, transitions, strict=True) if m.announce]
+        AlertTransition.objects.bulk_create(
+            [
+                AlertTransition(
+                    workspace_id=workspace_id,
+                    alert_id=m.alert.pk or 0,  # written above
+                    from_state=m.from_state,
+                    to_state=m.alert.state,
+                    at=now,
+                    values=m.alert.values,
+                    announced=m.announce,
+                )
+                for m in moved
+            ],
+            batch_size=500,
+        )
+    result.transitions += len(moved)
+    told = [(m.alert, m) for m in moved if m.announce]
     if told:
         announce(rule, told)
         result.announced += len(told)
-
-
-def _effective(rule: AlertRule, met: bool | None) -> bool | str | None:
-    """The finding after the no-data policy: True, False, "nodata", or None (keep the last state)."""
-    if met is not None:
-        return met
-    policy: dict[str, bool | str] = {
-        NoData.OK.value: False,
-        NoData.ALERTING.value: True,
-        NoData.NODATA.value: "nodata",
-    }
-    return policy.get(rule.no_data)
-
-
-def _step(
-    rule: AlertRule,
-    alert: Alert | None,
-    finding: Finding,
-    now: datetime.datetime,
-    silenced: bool,
-) -> Moved | None:
-    """Move one alert (or create it): the change to write, or None when it keeps its state."""
-    met = _effective(rule, finding.met)
-    if met is None:
-        if alert is not None:
-            alert.values = finding.values
-        return None
-    quiet = silenced or (alert is not None and alert.snoozed_until is not None and alert.snoozed_until > now)
-    if met is False:
-        if alert is None:
-            return None
-        was_announced = alert.state == State.FIRING and alert.announced_at is not None
-        alert.resolved_at = now
-        return _move(alert, State.RESOLVED, finding.values, now, announce_it=was_announced and not quiet)
-    target_state = State.NODATA if met == "nodata" else State.FIRING
-    if alert is None:
-        alert = Alert(
-            workspace_id=rule.workspace_id,
-            rule=rule,
-            key=finding.key,
-            partner_id=finding.partner_id,
-            subject=finding.subject,
-            subject_label=finding.label[:300],
-            started_at=now,
-            last_evaluated_at=now,
-            state="",
-        )
-        if target_state == State.FIRING and rule.for_minutes > 0:
-            target_state = State.PENDING
-    elif alert.state == State.PENDING and target_state == State.FIRING:
-        if now - alert.started_at < datetime.timedelta(minutes=rule.for_minutes):
-            alert.values = finding.values
-            return None
-    elif alert.state == State.NODATA and target_state == State.FIRING and rule.for_minutes > 0:
-        alert.started_at, target_state = now, State.PENDING
-    elif alert.state == target_state:
-        alert.values = finding.values
-        return _remind(rule, alert, now, quiet)
-    if target_state == State.FIRING:
-        alert.fired_at = now
-    return _move(
-        alert, target_state, finding.values, now, announce_it=target_state == State.FIRING and not quiet
-    )
-
-
-def _remind(rule: AlertRule, alert: Alert, now: datetime.datetime, quiet: bool) -> Moved | None:
-    """A firing alert not yet announced (silenced or snoozed when it fired) is announced once that ends;
-    an announced one is reminded every ``repeat_minutes`` until acknowledged."""
-    if alert.state != State.FIRING or quiet:
-        return None
-    if alert.announced_at is not None:
-        if not rule.repeat_minutes or alert.acknowledged_at is not None:
-            return None
-        if now < alert.announced_at + datetime.timedelta(minutes=rule.repeat_minutes):
-            return None
-    return _move(alert, State.FIRING, alert.values, now, announce_it=True)
-
-
-def _move(
-    alert: Alert, state: str, values: dict[str, Any], now: datetime.datetime, *, announce_it: bool
-) -> Moved:
-    before = alert.state
-    alert.state, alert.values, alert.last_evaluated_at = state, values, now
-    if announce_it:
-        alert.announced_at = now
-    return Moved(alert, before, announce_it)

@@ -29,12 +29,14 @@ class NoData(models.TextChoices):
 class State(models.TextChoices):
     PENDING = "pending", "Pending"
     FIRING = "firing", "Firing"
+    RECOVERING = "recovering", "Recovering"
     NODATA = "nodata", "No data"
     ERROR = "error", "Error"
     RESOLVED = "resolved", "Resolved"
 
 
-OPEN_STATES = (State.PENDING, State.FIRING, State.NODATA, State.ERROR)
+OPEN_STATES = (State.PENDING, State.FIRING, State.RECOVERING, State.NODATA, State.ERROR)
+INHIBITING_STATES = (State.FIRING, State.RECOVERING)  # a source alert inhibits while it still fires
 INTERVALS = (1, 5, 15, 60, 1440)  # minutes between evaluations a rule may ask for
 
 
@@ -52,6 +54,17 @@ class AlertRule(WorkspaceModel):
     interval_minutes = models.PositiveIntegerField(default=5)
     no_data = models.CharField(max_length=10, choices=NoData.choices, default=NoData.OK)
     repeat_minutes = models.PositiveIntegerField(default=0, help_text="Remind while firing; 0: never")
+    keep_firing_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="A firing alert whose condition clears recovers this long before resolving; 0: at once",
+    )
+    inhibits = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="inhibited_by",
+        help_text="While this rule fires for a partner, these rules' alerts for it are inhibited",
+    )
     recipients = models.JSONField(default=list, blank=True, help_text="Staff user public ids or roles")
     tell_partner = models.BooleanField(
         default=False, help_text="Also tell each partner's own users about their partner's alerts"
@@ -88,6 +101,17 @@ class Alert(models.Model):
     started_at = models.DateTimeField()
     fired_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    recovering_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its condition cleared while firing (Recovering)"
+    )
+    inhibited_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The firing alert of an inhibiting rule on the same partner: nothing is announced",
+    )
     last_evaluated_at = models.DateTimeField(help_text="When its state or values last changed")
     announced_at = models.DateTimeField(null=True, blank=True)
     values = models.JSONField(default=dict)
@@ -106,7 +130,7 @@ class Alert(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["rule", "key"],
-                condition=models.Q(state__in=["pending", "firing", "nodata", "error"]),
+                condition=models.Q(state__in=["pending", "firing", "recovering", "nodata", "error"]),
                 name="alerts_one_open_alert",
             ),
         ]

@@ -24,8 +24,15 @@ class RuleCreate(Input):
     interval_minutes: int = 5
     no_data: str = "ok"
     repeat_minutes: int = 0
+    keep_firing_minutes: int = Field(
+        default=0, description="Recovering: minutes a cleared firing alert waits before resolving; 0: at once"
+    )
     recipients: list[str] = Field(default_factory=list)
     tell_partner: bool = Field(default=False, description="Also tell each partner's users of its alerts")
+    inhibits: list[str] = Field(
+        default_factory=list,
+        description="Rule ids whose alerts for a partner are inhibited while this rule fires for it",
+    )
 
 
 class RulePatch(Patch):
@@ -39,8 +46,10 @@ class RulePatch(Patch):
     interval_minutes: int | None = None
     no_data: str | None = None
     repeat_minutes: int | None = None
+    keep_firing_minutes: int | None = None
     recipients: list[str] | None = None
     tell_partner: bool | None = None
+    inhibits: list[str] | None = None
 
 
 class RuleOut(Schema):
@@ -55,16 +64,19 @@ class RuleOut(Schema):
     interval_minutes: int
     no_data: str
     repeat_minutes: int
+    keep_firing_minutes: int
     recipients: list[str]
     tell_partner: bool
+    inhibits: list[uuid.UUID]
     builtin: bool
     last_evaluated_at: datetime.datetime | None
     last_error: str
 
 
 def rule_out(rule: AlertRule) -> dict[str, Any]:
-    fields = RuleOut.model_fields.keys() - {"id"}
-    return {"id": rule.public_id, **{f: getattr(rule, f) for f in fields}}
+    fields = RuleOut.model_fields.keys() - {"id", "inhibits"}
+    inhibits = sorted((r.public_id for r in rule.inhibits.all()), key=str)
+    return {"id": rule.public_id, "inhibits": inhibits, **{f: getattr(rule, f) for f in fields}}
 
 
 class TransitionOut(Schema):
@@ -88,6 +100,9 @@ class AlertOut(Schema):
     started_at: datetime.datetime
     fired_at: datetime.datetime | None
     resolved_at: datetime.datetime | None
+    recovering_at: datetime.datetime | None = Field(description="When a firing alert's condition cleared")
+    inhibited_by: uuid.UUID | None = Field(description="The inhibiting rule's firing alert, if inhibited")
+    inhibited_by_rule: str = Field(description="That alert's rule name")
     last_evaluated_at: datetime.datetime
     values: dict[str, Any]
     acknowledged_at: datetime.datetime | None
@@ -109,6 +124,9 @@ def alert_out(alert: Alert, history: list[AlertTransition] | None = None) -> dic
         "started_at": alert.started_at,
         "fired_at": alert.fired_at,
         "resolved_at": alert.resolved_at,
+        "recovering_at": alert.recovering_at,
+        "inhibited_by": alert.inhibited_by.public_id if alert.inhibited_by else None,
+        "inhibited_by_rule": alert.inhibited_by.rule.name if alert.inhibited_by else "",
         "last_evaluated_at": alert.checked_at,
         "values": alert.values,
         "acknowledged_at": alert.acknowledged_at,

@@ -21,15 +21,21 @@ def _staff(actor: Actor) -> None:
 
 def rule_list(*, actor: Actor) -> QuerySet[AlertRule]:
     _staff(actor)
-    return AlertRule.objects.annotate(
-        open_count=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)),
-        firing_count=Count("alerts", filter=Q(alerts__state="firing")),
-    ).order_by("-enabled", "name", "id")
+    return (
+        AlertRule.objects.annotate(
+            open_count=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)),
+            firing_count=Count("alerts", filter=Q(alerts__state="firing")),
+        )
+        .prefetch_related("inhibits")
+        .order_by("-enabled", "name", "id")
+    )
 
 
 def rule_get(*, actor: Actor, public_id: Any) -> AlertRule:
     _staff(actor)
-    return AlertRule.objects.get(public_id=parse_uuid(str(public_id)))
+    return AlertRule.objects.prefetch_related("inhibits", "inhibited_by").get(
+        public_id=parse_uuid(str(public_id))
+    )
 
 
 @dataclass
@@ -47,7 +53,7 @@ class AlertFilters:
 def alert_list(*, actor: Actor, filters: AlertFilters | None = None) -> QuerySet[Alert]:
     _staff(actor)
     filters = filters or AlertFilters()
-    queryset = Alert.objects.select_related("rule", "partner", "acknowledged_by")
+    queryset = Alert.objects.select_related("rule", "partner", "acknowledged_by", "inhibited_by__rule")
     if filters.state == "open":
         queryset = queryset.filter(state__in=OPEN_STATES)
     elif filters.state:

@@ -4,6 +4,7 @@ the starter rules. Admins and partner managers only; every change audited."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,7 +15,7 @@ from openprm.alerts.conditions import parse_conditions
 from openprm.alerts.models import INTERVALS, Alert, AlertRule, NoData, Severity, Silence
 from openprm.alerts.starter import STARTER_RULES
 from openprm.core.actors import Actor
-from openprm.core.audit import audit_record, audited_change, audited_delete, snapshot
+from openprm.core.audit import audit_record, audited_delete, snapshot
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import STAFF_ROLES, Perm
 from openprm.core.scoping import unscoped
@@ -72,7 +73,7 @@ def rule_clean(actor: Actor, data: dict[str, Any], current: AlertRule | None = N
         out["interval_minutes"] = _minutes(errors, data, "interval_minutes", 5)
         if "interval_minutes" not in errors and out["interval_minutes"] not in INTERVALS:
             errors["interval_minutes"] = f"One of {', '.join(map(str, INTERVALS))} minutes."
-    for name in ("for_minutes", "repeat_minutes"):
+    for name in ("for_minutes", "repeat_minutes", "keep_firing_minutes"):
         if given(name):
             out[name] = _minutes(errors, data, name, 0)
     if given("conditions"):
@@ -88,6 +89,8 @@ def rule_clean(actor: Actor, data: dict[str, Any], current: AlertRule | None = N
             out["partner_filters"] = {k: str(v).strip()[:200] for k, v in filters.items() if v}
     if given("recipients"):
         out["recipients"] = _recipients(actor, data.get("recipients") or [], errors)
+    if given("inhibits"):
+        out["inhibits"] = _inhibits(data.get("inhibits") or [], current, errors)
     if errors:
         raise ValidationError(errors)
     return out
@@ -104,12 +107,39 @@ def _recipients(actor: Actor, names: Any, errors: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _inhibits(names: Any, current: AlertRule | None, errors: dict[str, Any]) -> list[AlertRule]:
+    """The rules a rule inhibits, from their public ids: rules of this workspace, not itself."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        errors["inhibits"] = "A list of alert rule ids."
+        return []
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    try:
+        ids = [uuid.UUID(n) for n in wanted]
+    except ValueError:
+        errors["inhibits"] = "A list of alert rule ids."
+        return []
+    found = {str(r.public_id): r for r in AlertRule.objects.filter(public_id__in=ids)}
+    unknown = [n for n in wanted if str(uuid.UUID(n)) not in found]
+    if unknown:
+        errors["inhibits"] = f"No alert rule with the id {', '.join(unknown)}."
+    if current is not None and str(current.public_id) in found:
+        errors["inhibits"] = "A rule cannot inhibit itself."
+    return list(found.values())
+
+
+def _inhibits_names(rule: AlertRule) -> list[str]:
+    return sorted(str(r.public_id) for r in rule.inhibits.all())
+
+
 @transaction.atomic
 def rule_create(*, actor: Actor, data: dict[str, Any]) -> AlertRule:
     require_editor(actor)
     values = rule_clean(actor, data)
+    inhibits = values.pop("inhibits", [])
     rule = AlertRule.objects.create(workspace_id=actor.workspace_id, **values)
-    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=rule, after=snapshot(rule))
+    rule.inhibits.set(inhibits)
+    after = snapshot(rule, {"inhibits": _inhibits_names(rule)})
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=rule, after=after)
     return rule
 
 
@@ -117,12 +147,17 @@ def rule_create(*, actor: Actor, data: dict[str, Any]) -> AlertRule:
 def rule_update(*, actor: Actor, rule: AlertRule, data: dict[str, Any]) -> AlertRule:
     require_editor(actor)
     values = rule_clean(actor, data, current=rule)
-    with audited_change(actor=actor, instance=rule):
-        for key, value in values.items():
-            setattr(rule, key, value)
-        if {"conditions", "partner_filters"} & values.keys():
-            rule.last_evaluated_at = None  # judged again at the next cycle
-        rule.save()
+    inhibits = values.pop("inhibits", None)
+    before = snapshot(rule, {"inhibits": _inhibits_names(rule)})
+    for key, value in values.items():
+        setattr(rule, key, value)
+    if {"conditions", "partner_filters"} & values.keys():
+        rule.last_evaluated_at = None  # judged again at the next cycle
+    rule.save()
+    if inhibits is not None:
+        rule.inhibits.set(inhibits)
+    after = snapshot(rule, {"inhibits": _inhibits_names(rule)})
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=rule, before=before, after=after)
     return rule
 
 
