@@ -270,9 +270,13 @@ def explanation_words(explanation: dict[str, Any], currency: str = "") -> list[s
         return []
     out: list[str] = []
     unit = f" {currency}" if currency else ""
+    if "override" in explanation:
+        return [f"Override (level {explanation['override']}): {explanation.get('detail', '')}."]
     if "event" in explanation:
         event = str(explanation["event"]).replace("_", " ")
         out.append(f"Event: {event}, amount {explanation.get('amount', '?')}{unit} (in the plan's currency).")
+    if fx := explanation.get("fx"):
+        out.append(f"Converted from {fx.get('from')} at {fx.get('rate')} (the rate of {fx.get('date')}).")
     for rule in explanation.get("rules", []):
         if rule.get("ok"):
             out.append(f"Rule {rule.get('rule')}: its conditions matched.")

@@ -85,15 +85,22 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def condition_words(node: Condition | Group) -> str:
+MONEY_FIELDS = ("amount", "partner.lifetime_amount")
+
+
+def condition_words(node: Condition | Group, currency: str = "") -> str:
     if isinstance(node, Condition):
         field = FIELD_WORDS.get(node.field, node.field.replace("metadata.", "metadata ").replace("_", " "))
         if node.field == "customer.new":
             return "the customer is new" if node.value in (True, "true", 1) else "the customer is existing"
-        return f"{field} {OP_WORDS[node.op]} {_value(node.value)}"
+        unit = f" {currency}" if currency and node.field in MONEY_FIELDS else ""
+        return f"{field} {OP_WORDS[node.op]} {_value(node.value)}{unit}"
     items = node.all if node.all is not None else node.any or []
     joiner = " and " if node.all is not None else " or "
-    parts = [condition_words(n) if isinstance(n, Condition) else f"({condition_words(n)})" for n in items]
+    parts = [
+        condition_words(n, currency) if isinstance(n, Condition) else f"({condition_words(n, currency)})"
+        for n in items
+    ]
     return joiner.join(parts) if parts else "always"
 
 
@@ -139,7 +146,7 @@ def rule_words(rule: Rule, currency: str) -> str:
     )
     parts = [f"When {events}"]
     if rule.conditions is not None:
-        parts.append(f"if {condition_words(rule.conditions)}")
+        parts.append(f"if {condition_words(rule.conditions, currency)}")
     parts.append(reward_words(rule, currency))
     text = ", ".join(parts)
     extra = []
