@@ -238,6 +238,7 @@ class Renderer:
         self._errors: collections.deque[str] = collections.deque(maxlen=40)  # Node's last stderr lines
         self._count = 0
         self._idle_timer: threading.Timer | None = None
+        self._drainer: threading.Thread | None = None  # reads Node's stderr into ``_errors``
 
     @property
     def pid(self) -> int | None:
@@ -270,7 +271,7 @@ class Renderer:
     def forget(self) -> None:
         """In a forked child: drop the parent's Node process without stopping it (it is the parent's)."""
         self._lock = threading.Lock()
-        self._idle_timer = None
+        self._idle_timer = self._drainer = None
         process, self._process = self._process, None
         if process is not None:
             for pipe in (process.stdin, process.stdout):
@@ -287,7 +288,7 @@ class Renderer:
             deadline = time.monotonic() + self.timeout
             try:
                 self._send(process, line, deadline)
-                answer = json.loads(self._receive(process, deadline))
+                received = self._receive(process, deadline)
             except TimeoutError:
                 self._stop(kill=True)
                 raise RuntimeError(f"rendering the chart took more than {self.timeout:g} s") from None
@@ -296,9 +297,13 @@ class Renderer:
                 if attempt == 2:
                     raise RuntimeError(f"rendering the chart failed: Node ended: {self._stderr()}") from None
                 continue
-            if answer.get("id") != self._count:  # never expected: the pipe is out of step, start afresh
-                self._stop()
-                raise RuntimeError("rendering the chart failed: the renderer answered another chart")
+            try:
+                answer = json.loads(received)
+            except ValueError:
+                answer = {}
+            if not isinstance(answer, dict) or answer.get("id") != self._count:  # out of step: start afresh
+                self._stop(kill=True)
+                raise RuntimeError(f"rendering the chart failed: unexpected answer {received[:200]!r}")
             if "error" in answer:
                 raise RuntimeError(f"rendering the chart failed: {str(answer['error'])[:500]}")
             return str(answer["svg"])
@@ -348,9 +353,10 @@ class Renderer:
             env=node.environment(),
             bufsize=0,
         )
-        threading.Thread(
+        self._drainer = threading.Thread(
             target=self._drain, args=(process,), name="chart-renderer-stderr", daemon=True
-        ).start()
+        )
+        self._drainer.start()
         self._process, self._owner, self._buffer = process, os.getpid(), b""
         self.started += 1
         return process
@@ -378,6 +384,8 @@ class Renderer:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+        if self._drainer is not None:
+            self._drainer.join(timeout=1)  # Node's last words, for the error message
 
     def _arm_idle(self) -> None:
         if self.idle > 0 and self._process is not None:

@@ -35,6 +35,8 @@ function render({ option, width, height }) {
 }
 
 function serve() {
+  // stdout carries the answers only: anything a library logs goes to stderr
+  console.log = console.info = console.debug = (...args) => console.error(...args);
   const lines = require("readline").createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on("line", (line) => {
     if (!line.trim()) return;
