@@ -116,10 +116,10 @@ def _clean(index: int, item: FxItem, errors: list[FxError]) -> tuple[Key, Decima
         values["rate"] = clean_rate(item.rate)
     except ValueError as exc:
         errors.append(FxError(index, "rate", str(exc)))
-    if len(values) < 4:
-        return None
-    if values["base"] == values["quote"]:
+    if "base" in values and values["base"] == values.get("quote"):
         errors.append(FxError(index, "quote", "The quote currency is the base currency."))
+        return None
+    if len(values) < 4:
         return None
     return (values["day"], values["base"], values["quote"]), values["rate"]
 

@@ -61,7 +61,14 @@ class FxImport:
         return items, origin
 
     def validate(self, rows: list[FxRow]) -> None:
-        candidates = [row for row in rows if row.day is not None and not row.record.error]
+        day_column = self.columns.names[0]  # a bad or repeated day: its rates are not checked
+        candidates = [
+            row
+            for row in rows
+            if row.day is not None
+            and not row.record.error
+            and all(e.column != day_column for e in row.errors)
+        ]
         items, origin = self._items(candidates)
         checked = fx_rates_upsert(
             actor=self.actor, items=items, source=FxSource.ECB, overwrite=self.overwrite, dry_run=True
