@@ -6,7 +6,6 @@ Every staff role reads (``Perm.COMMISSION_VIEW``); admins and finance staff writ
 file is imported on the import page or with ``prm import fx-rates FILE``.
 """
 
-
 import uuid
 
 from django.core.exceptions import ValidationError
