@@ -25,6 +25,13 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<uuid:public_id>/", views.customer_detail, name="customer_detail"),
     path("invoices/", views.invoice_list, name="invoices"),
+    path("commissions/", views.commissions, name="commissions"),
+    path(
+        "commissions/statements/<uuid:public_id>.<slug:fmt>",
+        views.commission_statement,
+        name="commission_statement",
+    ),
+    path("commissions/payout-details/", views.payout_details, name="payout_details"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/count/", views.notification_count, name="notification_count"),
 ]

@@ -63,6 +63,13 @@ MARKERS = {
     "invoice note": "INTERNAL-INVOICE-4b90",
     "customer account note": "INTERNAL-ACCOUNT-0d3f",
     "target notes": "INTERNAL-TARGET-77c1",
+    "commission ledger note": "INTERNAL-LEDGER-4d2f",
+    "commission idempotency key": "INTERNAL-LEDGERKEY-81c3",
+    "commission plan description": "INTERNAL-PLANDESC-6b1a",
+    "payout run error": "INTERNAL-PAYOUTERR-2c4e",
+    "payout account (plain)": "DE89370400440532013000",
+    "payout tax id (plain)": "DE271828182",
+    "other partner's commission": "OTHER-RULE-9f0e",
 }
 
 # JSON keys of internal fields (docs/visibility.md): their presence alone fails, whatever the value.
@@ -212,6 +219,7 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         team = [m.public_id for m in Membership.objects.filter(partner=world.partner_a)]
         finance, customers, scorecards = _seed_figures(world, program)
     alerting = _seed_alerts(world)
+    commissions = _seed_commissions(world)
     report = make_definition(world, partner_recipients=True)  # staff only: a partner user gets 403/404
     return {
         "partners": [world.partner_a.public_id],
@@ -232,9 +240,118 @@ def seeded(world: Any, settings: Any) -> dict[str, Any]:
         **customers,
         **scorecards,
         **alerting,  # staff only: a partner user gets 403/404
+        **commissions,
         "reports": [report.public_id],
         "uidb64": ["MQ"],  # password reset / invitation links: any value (the page refuses it)
         "token": ["set-password"],
+    }
+
+
+def _seed_commissions(world: Any) -> dict[str, list[Any]]:
+    """A plan with a published version, partner A's commissions (one with a ledger note), a paid payout
+    with a failed attempt's error, A's payout details (IBAN and tax id sealed) and statements of A and
+    B; B's commission under a rule named only for it."""
+    from openprm.commissions.models import (
+        LedgerEntry,
+        PayoutItem,
+        PayoutRun,
+        Plan,
+        PlanVersion,
+        Statement,
+    )
+    from openprm.commissions.services.details import payout_details_save
+
+    ws, a, b, now = world.workspace, world.partner_a, world.partner_b, timezone.now()
+    today = now.date()
+    with unscoped():
+        plan = Plan.objects.create(
+            workspace=ws, name="Resale", description=MARKERS["commission plan description"], min_payout=10
+        )
+        version = PlanVersion.objects.create(
+            workspace=ws,
+            plan=plan,
+            number=1,
+            status="published",
+            effective_from=today - datetime.timedelta(days=90),
+            rules={
+                "rules": [{"key": "resale", "event": ["deal_won"], "reward": {"type": "percent", "rate": 10}}]
+            },
+        )
+        run = PayoutRun.objects.create(
+            workspace=ws, currency="USD", cutoff=today, status="paid", last_error=MARKERS["payout run error"]
+        )
+        item = PayoutItem.objects.create(
+            workspace=ws,
+            run=run,
+            partner=a,
+            amount=Decimal("12.00"),
+            currency="USD",
+            status="paid",
+            paid_at=now,
+        )
+        entries = []
+        for partner, rule, note, key in (
+            (a, "resale", MARKERS["commission ledger note"], MARKERS["commission idempotency key"]),
+            (b, MARKERS["other partner's commission"], "", "other-key"),
+        ):
+            entries.append(
+                LedgerEntry.objects.create(
+                    workspace=ws,
+                    partner=partner,
+                    kind="accrual",
+                    state="approved",
+                    source_kind="deal",
+                    source_id=1,
+                    source_event="deal_won",
+                    idempotency_key=key,
+                    plan=plan,
+                    plan_version=version,
+                    rule_key=rule,
+                    occurred_at=now,
+                    period=today.replace(day=1),
+                    base_amount=Decimal("120.00"),
+                    base_currency="USD",
+                    amount=Decimal("12.00"),
+                    currency="USD",
+                    rate=Decimal(10),
+                    note=note,
+                    created_by=world.admin,
+                    approved_by=world.admin,
+                    approved_at=now,
+                )
+            )
+        statements = [
+            Statement.objects.create(
+                workspace=ws,
+                partner=partner,
+                period_start=today.replace(day=1),
+                period_end=today,
+                currency="USD",
+                earned=Decimal("12.00"),
+                payout_item=item if partner == a else None,
+            )
+            for partner in (a, b)
+        ]
+    with scope(world.system.access_scope()):
+        payout_details_save(
+            actor=world.system,
+            partner_id=a.pk,
+            data={
+                "method": "bank",
+                "currency": "USD",
+                "holder_name": "Acme Resellers GmbH",
+                "iban": MARKERS["payout account (plain)"],
+                "tax_id": MARKERS["payout tax id (plain)"],
+            },
+        )
+    return {
+        "statements": [s.public_id for s in statements],
+        "entries": [e.public_id for e in entries],
+        "ledger": [e.public_id for e in entries],
+        "payouts": [run.public_id],
+        "plans": [plan.public_id],
+        "versions": [version.public_id],
+        "fmt": ["pdf", "csv"],
     }
 
 
@@ -445,4 +562,9 @@ def test_page_walk_shows_partner_users_no_internal_field(world, seeded, client_f
         "/portal/deals/",
         f"/portal/deals/{seeded['deals'][0]}/",
         "/portal/conversions/",
+        "/portal/commissions/",
+        f"/portal/commissions/statements/{seeded['statements'][0]}.pdf",
+        f"/portal/commissions/statements/{seeded['statements'][0]}.csv",
+        "/portal/commissions/payout-details/",
     } <= ok
+    assert f"/portal/commissions/statements/{seeded['statements'][1]}.csv" not in ok  # partner B's

@@ -1,10 +1,11 @@
 """Partner-facing pages. Everything here runs inside the partner user's scope: only their own partner.
 
 One module per area: ``home`` (home page, contacts, team), ``deals``, ``referrals`` (tracking links and
-conversions), ``notifications``, ``performance`` and ``customers`` (customers and invoices); ``common``
-holds what they share.
+conversions), ``notifications``, ``performance``, ``customers`` (customers and invoices) and
+``commissions`` (balances, statements, payout details); ``common`` holds what they share.
 """
 
+from openprm.portal.views.commissions import commission_statement, commissions, payout_details
 from openprm.portal.views.customers import customer_detail, customer_list, invoice_list
 from openprm.portal.views.deals import (
     deal_customers,
@@ -21,6 +22,8 @@ from openprm.portal.views.performance import performance, performance_data, perf
 from openprm.portal.views.referrals import conversion_list, link_list, link_set_active
 
 __all__ = [
+    "commission_statement",
+    "commissions",
     "contact_form",
     "conversion_list",
     "customer_detail",
@@ -38,6 +41,7 @@ __all__ = [
     "link_set_active",
     "notification_count",
     "notifications",
+    "payout_details",
     "performance",
     "performance_data",
     "performance_export",
