@@ -35,18 +35,12 @@ from openprm.commissions.schemas.plans import (
 )
 from openprm.commissions.selectors import pages
 from openprm.commissions.services import plans as services
+from openprm.commissions.services import simulate
 from openprm.core.actors import Actor
 from openprm.core.api import ERRORS, request_actor
 from openprm.core.permissions import Perm
 
 router = Router(tags=["commissions"])
-
-
-def _simulate() -> Any:
-    """The simulation service, imported on use (it is written alongside these pages)."""
-    from openprm.commissions.services import simulate
-
-    return simulate
 
 
 def _reader(request: HttpRequest) -> Actor:
@@ -206,7 +200,7 @@ def version_simulate(request: HttpRequest, public_id: uuid.UUID, payload: Simula
     actor = _planner(request)
     version = pages.version_get(actor=actor, public_id=public_id)
     return pages.whatif_of(
-        _simulate().simulate_version(actor=actor, version=version, months=payload.months)
+        simulate.simulate_version(actor=actor, version=version, months=payload.months)
     ).as_dict()
 
 
@@ -264,4 +258,4 @@ def assignment_end(request: HttpRequest, public_id: uuid.UUID, payload: Assignme
 def forecast(request: HttpRequest, query: Query[ForecastQuery]) -> list[dict[str, Any]]:
     """The payout forecast for the coming months, per plan currency: pending entries whose hold ends,
     the approved balance, and open pipeline × stage probability × plan."""
-    return pages.forecast_of(_simulate().payout_forecast(actor=_reader(request), periods=query.periods))
+    return pages.forecast_of(simulate.payout_forecast(actor=_reader(request), periods=query.periods))

@@ -4,16 +4,20 @@ partner users and other workspaces see nothing."""
 
 from __future__ import annotations
 
+import datetime
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from openprm.commissions.models import Plan, PlanVersion
+from openprm.commissions.services.accrual import accrue
 from openprm.commissions.tests.ui_fixtures import RULES, make_plan
 from openprm.core.models import Workspace
 from openprm.core.scoping import scope, unscoped
 from openprm.partners.models import Tier
+from openprm.scorecards.tests.conftest import register
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +178,33 @@ def test_another_workspaces_plans_are_invisible(world: Any, api_for: Any) -> Non
         == 404
     )
     assert finance.get("/api/v1/commissions/plans").json()["count"] == 0
+
+
+def test_simulate_a_draft_against_what_was_accrued(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    finance = api_for(world.finance)
+    with scope(world.system.access_scope()):
+        gold = Tier.objects.get(name="Gold")
+        assign = {"level": "tier", "target_id": str(gold.public_id), "starts_on": "2020-01-01"}
+    assert post(finance, f"/api/v1/commissions/plans/{plan.public_id}/assignments", assign).status_code == 201
+    register(world, world.partner_b, "2000.00", "closed_won")  # Globex is Gold: 10% = 200
+    accrue(workspace_id=world.workspace.pk)
+    richer = {"rules": [{"key": "resale", "event": ["deal_won"], "reward": {"type": "percent", "rate": 15}}]}
+    draft = post(
+        finance,
+        f"/api/v1/commissions/plans/{plan.public_id}/versions",
+        {"rules": richer, "effective_from": str(datetime.date.today())},
+    ).json()
+    sim = post(finance, f"/api/v1/commissions/versions/{draft['id']}/simulate", {"months": 2})
+    assert sim.status_code == 200, sim.content
+    body = sim.json()
+    assert [(p["partner_name"], p["would_pay"], p["actual"], p["difference"]) for p in body["partners"]] == [
+        ("Globex Referrals", "300.00", "200.00", "100.00")
+    ]
+    assert body["would_pay"] == "300.00" and body["actual"] == "200.00" and body["difference"] == "100.00"
+    forecast = api_for(world.analyst).get("/api/v1/commissions/forecast?periods=2").json()
+    assert sum(Decimal(r["pending"]) + Decimal(r["approved"]) for r in forecast) == Decimal("200.00")
+    assert {r["currency"] for r in forecast} == {"USD"}
 
 
 def test_simulate_and_forecast_answer(world: Any, api_for: Any) -> None:

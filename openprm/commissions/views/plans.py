@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -30,17 +29,11 @@ from openprm.commissions.schemas.errors import rules_checked
 from openprm.commissions.selectors import pages
 from openprm.commissions.selectors.words import rules_words
 from openprm.commissions.services import plans as services
+from openprm.commissions.services import simulate
 from openprm.core.actors import Actor
 from openprm.core.http import actor_of, staff_view
 from openprm.core.permissions import Perm
 from openprm.partners.selectors import reference_data
-
-
-def _simulate() -> Any:
-    """The simulation service, imported on use (it is written alongside these pages)."""
-    from openprm.commissions.services import simulate
-
-    return simulate
 
 
 def _reader(request: HttpRequest) -> Actor:
@@ -308,7 +301,7 @@ def whatif(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     version = _version(actor, public_id)
     form = WhatIfForm(request.GET or None, initial={"months": 6})
     months = form.cleaned_data["months"] if form.is_valid() else 6
-    result = pages.whatif_of(_simulate().simulate_version(actor=actor, version=version, months=months))
+    result = pages.whatif_of(simulate.simulate_version(actor=actor, version=version, months=months))
     if request.GET.get("chart"):
         return JsonResponse(pages.whatif_chart(result).as_json())
     chart_url = reverse("commissions:whatif", args=[version.public_id]) + f"?months={months}&chart=1"
@@ -334,7 +327,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
         periods = max(1, min(12, int(request.GET.get("periods", 3))))
     except ValueError:
         periods = 3
-    rows = pages.forecast_of(_simulate().payout_forecast(actor=actor, periods=periods))
+    rows = pages.forecast_of(simulate.payout_forecast(actor=actor, periods=periods))
     if chart := request.GET.get("chart"):
         return JsonResponse(pages.forecast_chart(rows, chart).as_json())
     currencies = sorted({r["currency"] for r in rows})
