@@ -45,6 +45,13 @@ class RuleForm(forms.Form):
     )
     for_minutes = forms.IntegerField(min_value=0, initial=0, label="Pending for (minutes)")
     repeat_minutes = forms.IntegerField(min_value=0, initial=0, label="Remind every (minutes, 0: never)")
+    keep_firing_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        initial=0,
+        label="Keep firing for (minutes)",
+        help_text="Recovering: a firing alert whose condition clears resolves only after this; 0: at once",
+    )
     no_data = forms.ChoiceField(choices=NoData.choices, initial=NoData.OK, label="When there is no data")
     program = forms.ChoiceField(required=False, choices=[("", "All")])
     tier = forms.ChoiceField(required=False, choices=[("", "All")])
@@ -59,11 +66,28 @@ class RuleForm(forms.Form):
         label="Also tell the partner's own users",
         help_text="In-app and by e-mail per their preferences; their own figures only",
     )
+    inhibits = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Inhibits",
+        help_text="While this rule fires for a partner, these rules' alerts for that partner are inhibited: "
+        "shown as such, announced to no one",
+    )
 
-    def __init__(self, *args: Any, reference: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        reference: dict[str, Any] | None = None,
+        rules: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         """``reference``: the workspace's programs, tiers, types and tags (``partners`` reference data),
-        offered as choices for the partner set."""
+        offered as choices for the partner set; ``rules``: the other rules (public id, name) it may
+        inhibit."""
         super().__init__(*args, **kwargs)
+        inhibits = self.fields["inhibits"]
+        assert isinstance(inhibits, forms.MultipleChoiceField)
+        inhibits.choices = rules or []
         ref = reference or {}
         choice_fields: dict[str, list[tuple[str, str]]] = {
             "program": [(str(p.public_id), p.name) for p in ref.get("programs", [])],
@@ -110,6 +134,8 @@ class RuleForm(forms.Form):
             "interval_minutes": d["interval_minutes"],
             "for_minutes": d["for_minutes"],
             "repeat_minutes": d["repeat_minutes"],
+            "keep_firing_minutes": d.get("keep_firing_minutes") or 0,
+            "inhibits": list(d.get("inhibits") or []),
             "no_data": d["no_data"],
             "conditions": {"combine": d["combine"], "items": items},
             "partner_filters": {k: d[k] for k in ("program", "tier", "type", "region", "tag") if d.get(k)},
@@ -178,6 +204,8 @@ def initial_of(rule: Any) -> dict[str, Any]:
         "interval_minutes": rule.interval_minutes,
         "for_minutes": rule.for_minutes,
         "repeat_minutes": rule.repeat_minutes,
+        "keep_firing_minutes": rule.keep_firing_minutes,
+        "inhibits": [str(r.public_id) for r in rule.inhibits.all()],
         "no_data": rule.no_data,
         "recipients": ", ".join(rule.recipients or []),
         "tell_partner": rule.tell_partner,

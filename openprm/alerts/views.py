@@ -190,10 +190,12 @@ def rule_edit(request: HttpRequest, public_id: uuid.UUID | None = None) -> HttpR
             rule = selectors.rule_get(actor=actor, public_id=public_id)
         except AlertRule.DoesNotExist:
             raise Http404 from None
+    others = [(str(r.public_id), r.name) for r in selectors.rule_list(actor=actor) if r != rule]
     form = RuleForm(
         request.POST if request.method == "POST" else None,
         initial=initial_of(rule) if rule else {"enabled": True, "kind_0": "threshold"},
         reference=reference_data(actor=actor),
+        rules=others,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -3,6 +3,7 @@ rule form saves conditions without JSON and names errors per field; actions on a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -121,3 +122,36 @@ def test_partner_users_get_404(world: Any, client_for: Any) -> None:
         client = client_for(user)
         for url in ("/alerts/", "/alerts/rules/", f"/alerts/rules/{rule.public_id}/", "/alerts/rules/new/"):
             assert client.get(url).status_code == 404, url
+
+
+def test_rule_form_keeps_firing_for_and_inhibits_and_the_pages_show_both(world: Any, client_for: Any) -> None:
+    register(world, world.partner_b, "100.00")  # the workspace has deals: won_count is 0, not "no data"
+    client = client_for(world.manager)
+    assert client.post("/alerts/rules/new/", FORM | {"name": "Low"}).status_code == 302
+    with scope(world.system.access_scope()):
+        low = AlertRule.objects.get(name="Low")
+    page = client.get("/alerts/rules/new/").content.decode()
+    assert f'value="{low.public_id}"' in page and "Keep firing for" in page
+    saved = client.post(
+        "/alerts/rules/new/",
+        FORM | {"name": "Quiet", "keep_firing_minutes": "45", "inhibits": [str(low.public_id)]},
+    )
+    assert saved.status_code == 302
+    with scope(world.system.access_scope()):
+        quiet = AlertRule.objects.get(name="Quiet")
+        assert quiet.keep_firing_minutes == 45 and list(quiet.inhibits.all()) == [low]
+    edit = client.get(f"/alerts/rules/{quiet.public_id}/edit/").content.decode()
+    assert re.search(f'value="{low.public_id}" id="id_inhibits_[0-9]+" checked', edit)
+    assert str(quiet.public_id) not in edit.split("Inhibits</legend>")[1]  # not itself
+    evaluate_rules(workspace_id=world.workspace.pk, now=NOW, rule_ids=[quiet.pk, low.pk])
+    with scope(world.system.access_scope()):
+        inhibited = Alert.objects.filter(rule=low, inhibited_by__isnull=False).first()
+    assert inhibited is not None
+    listed = client.get("/alerts/").content.decode()
+    assert "badge-inhibited" in listed and f"/alerts/{inhibited.inhibited_by.public_id}/" in listed
+    detail = client.get(f"/alerts/{inhibited.public_id}/").content.decode()
+    assert "Inhibited" in detail and "announced to no one" in detail
+    rule_page = client.get(f"/alerts/rules/{quiet.public_id}/").content.decode()
+    assert "keep firing for 45 min" in rule_page and "Inhibits: <a" in rule_page
+    low_page = client.get(f"/alerts/rules/{low.public_id}/").content.decode()
+    assert "Inhibited by: <a" in low_page
