@@ -284,7 +284,8 @@ def payout_run_export(*, actor: Actor, run: PayoutRun) -> PayoutRun:
     if not any(item.status == ItemStatus.PENDING for item, _ in pairs):
         raise ValidationError({"status": "Nothing to pay in this run: every balance is carried forward."})
     run.status, run.exported_at, run.attempts = Status.EXPORTED, timezone.now(), 1
-    run.method = ",".join(sorted({i.method for i, _ in pairs if i.status == ItemStatus.PENDING}))
+    methods = sorted({i.method for i, _ in pairs if i.status == ItemStatus.PENDING})
+    run.method = methods[0] if len(methods) == 1 else "mixed"  # one file per method either way
     run.save()
     _audit(actor, run, before)
     return run
