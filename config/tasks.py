@@ -73,3 +73,21 @@ def reports_send_due_all() -> int:
     from openprm.reports.tasks import reports_send_due
 
     return reports_send_due.run_each(workspace_ids())
+
+
+@periodic_job(crontab(minute="*/10"))
+def commissions_catch_up() -> int:
+    """Every 10 minutes: accrue commissions for what changed and a lost after-commit job left behind."""
+    from openprm.commissions.services.accrual import accrual_workspaces
+    from openprm.commissions.tasks import accrue_recent
+
+    return accrue_recent.run_each(accrual_workspaces())
+
+
+@periodic_job(crontab(hour="4", minute="13"))
+def commissions_release_holds() -> int:
+    """Daily at 04:13 UTC: approve commission entries whose holding period ended."""
+    from openprm.commissions.services.accrual import accrual_workspaces
+    from openprm.commissions.tasks import release_holds
+
+    return release_holds.run_each(accrual_workspaces())

@@ -30,8 +30,11 @@ from openprm.core.domains import normalize_domain
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
+from openprm.core.tasks import enqueue_after_commit
 from openprm.core.validation import clean_money, clean_text
 from openprm.partners.models import Contact, Partner, Program
+
+COMMISSIONS_JOB = "openprm.commissions.tasks.accrue_recent"  # a higher layer: named, not imported
 
 EMAIL_HASH = re.compile(r"^[0-9a-f]{64}$")
 FUTURE_TOLERANCE = datetime.timedelta(days=1)
@@ -420,6 +423,8 @@ def conversion_record(
             )
             conversion.save(force_insert=True)
             rollups_add(workspace_id=workspace_id, sums=conversion_deltas([_delta_row(conversion)]))
+            if conversion.partner_id and conversion.status == Conversion.Status.ACCEPTED:
+                enqueue_after_commit(COMMISSIONS_JOB, workspace_id=workspace_id)  # commissions accrue
     except IntegrityError:
         existing = _by_key(workspace_id, key)  # a concurrent retry won the race
         if existing is None:
@@ -454,6 +459,8 @@ def _set_status(
         current.status = status
         current.save(update_fields=["status", "updated_at"])
         rollups_add(workspace_id=current.workspace_id, sums=conversion_deltas([_delta_row(current)]))
+        if current.partner_id:
+            enqueue_after_commit(COMMISSIONS_JOB, workspace_id=current.workspace_id)  # accrue or reverse
         audit_record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,

@@ -27,51 +27,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from openprm.commissions import engine
 from openprm.commissions.models import AccrualState, LedgerEntry
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, load_context
+from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
+from openprm.commissions.services.rows import COLUMNS, POS
+from openprm.commissions.services.rows import row as _row
 from openprm.core.bulk import FastTable, analyze_tables, uuid4_hex
 from openprm.core.scoping import AccessScope, ScopeError, active_scope_or_none, scope
 
 ZERO = Decimal(0)
 KIND = LedgerEntry.Kind
 STATE = LedgerEntry.State
-COLUMNS = (
-    "public_id",
-    "workspace_id",
-    "partner_id",
-    "kind",
-    "state",
-    "source_kind",
-    "source_id",
-    "source_event",
-    "idempotency_key",
-    "plan_id",
-    "plan_version_id",
-    "rule_key",
-    "occurred_at",
-    "period",
-    "base_amount",
-    "base_currency",
-    "fx_rate",
-    "fx_date",
-    "amount",
-    "currency",
-    "rate",
-    "caps",
-    "explanation",
-    "hold_until",
-    "reverses_id",
-    "derived_from_id",
-    "note",
-    "created_at",
-    "approved_at",
-)
-_POS = {name: i + 1 for i, name in enumerate(COLUMNS)}  # + 1: the id comes first
+_POS = POS
 
 
 @dataclass(slots=True)
@@ -121,13 +93,6 @@ def workspace_scope(workspace_id: int) -> Iterator[None]:
     if active.workspace_id != workspace_id or active.partner_id is not None:
         raise ScopeError("Accrual runs for the workspace, by staff or jobs")
     yield
-
-
-def _row(**values: Any) -> list[Any]:
-    row: list[Any] = [None] * (len(COLUMNS) + 1)
-    for name, value in values.items():
-        row[_POS[name]] = value
-    return row
 
 
 def evaluate_sources(
@@ -276,181 +241,6 @@ def load_state(
     return state
 
 
-def _reversal(
-    entry: dict[str, Any], key: str, amount: Decimal, now: datetime.datetime, note: str
-) -> list[Any]:
-    paid = entry["state"] == STATE.PAID
-    approved = paid or entry["state"] == STATE.APPROVED
-    base = engine.cents(entry["base_amount"] * amount / entry["amount"]) if entry["amount"] else ZERO
-    return _row(
-        public_id=uuid4_hex(),
-        workspace_id=entry["workspace_id"],
-        partner_id=entry["partner_id"],
-        kind=KIND.CLAWBACK if paid else KIND.REVERSAL,
-        state=STATE.APPROVED if approved else STATE.PENDING,
-        approved_at=now if approved else None,
-        source_kind=entry["source_kind"],
-        source_id=entry["source_id"],
-        source_event=entry["source_event"],
-        idempotency_key=key,
-        plan_id=entry["plan_id"],
-        plan_version_id=entry["plan_version_id"],
-        rule_key=entry["rule_key"],
-        occurred_at=entry["occurred_at"],
-        period=entry["period"],
-        base_amount=base,
-        base_currency=entry["base_currency"],
-        fx_rate=entry["fx_rate"],
-        fx_date=entry["fx_date"],
-        amount=amount,
-        currency=entry["currency"],
-        rate=entry["rate"],
-        caps=[],
-        explanation={"reverses": str(entry["public_id"]), "detail": note},
-        hold_until=entry["hold_until"],
-        reverses_id=entry["id"],
-        note=note[:300],
-        created_at=now,
-    )
-
-
-ENTRY_FIELDS = (
-    "id",
-    "public_id",
-    "workspace_id",
-    "partner_id",
-    "kind",
-    "state",
-    "source_kind",
-    "source_id",
-    "source_event",
-    "plan_id",
-    "plan_version_id",
-    "rule_key",
-    "occurred_at",
-    "period",
-    "base_amount",
-    "base_currency",
-    "fx_rate",
-    "fx_date",
-    "amount",
-    "currency",
-    "rate",
-    "hold_until",
-)
-
-
-def _entries_of(
-    workspace_id: int, source_kind: str, ids: Iterable[int], kinds: list[str]
-) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    ids = sorted(set(ids))
-    if not ids:
-        return out
-    rows = LedgerEntry.objects.filter(
-        workspace_id=workspace_id, source_kind=source_kind, source_id__in=ids, kind__in=kinds
-    ).exclude(state=STATE.REJECTED)
-    entries = list(rows.order_by("id").values(*ENTRY_FIELDS))
-    undone: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    fixes: dict[int, int] = defaultdict(int)
-    for reverses, total, count in (
-        LedgerEntry.objects.filter(reverses_id__in=[e["id"] for e in entries])
-        .exclude(state=STATE.REJECTED)
-        .values_list("reverses_id")
-        .annotate(total=Sum("amount"), count=Count("id"))
-        .order_by()
-    ):
-        undone[reverses] = total or ZERO
-        fixes[reverses] = count
-    for entry in entries:
-        entry["undone"] = undone[entry["id"]]
-        entry["fixes"] = fixes[entry["id"]]
-        out[entry["source_id"]].append(entry)
-    return out
-
-
-def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.datetime) -> list[list[Any]]:
-    """Reversals (or clawbacks) of the sales ``refunds`` refund, prorated by the cumulative refunded share."""
-    sales = sorted({r.refund_of for r in refunds if r.refund_of})
-    if not sales:
-        return []
-    from openprm.activity.models import Conversion
-
-    sale_amount = dict(
-        Conversion.objects.filter(workspace_id=workspace_id, pk__in=sales).values_list("id", "amount")
-    )
-    all_refunds: dict[int, list[tuple[Any, int, Decimal]]] = defaultdict(list)
-    for rid, of, at, amount in Conversion.objects.filter(
-        workspace_id=workspace_id, refund_of_id__in=sales, status=Conversion.Status.ACCEPTED
-    ).values_list("id", "refund_of_id", "occurred_at", "amount"):
-        all_refunds[of].append((at, rid, abs(amount)))
-    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.OVERRIDE])
-    rows = []
-    for refund in sorted(refunds, key=lambda r: r.order):
-        if refund.refund_of not in sale_amount or not sale_amount[refund.refund_of]:
-            continue
-        so_far = sum(
-            (
-                a
-                for at, rid, a in sorted(all_refunds[refund.refund_of])
-                if (at, rid) <= (refund.occurred_at, refund.id)
-            ),
-            ZERO,
-        )
-        share = min(so_far / sale_amount[refund.refund_of], Decimal(1))
-        for entry in entries.get(refund.refund_of, []):
-            if not entry["amount"]:
-                continue
-            target = engine.cents(entry["amount"] * share)
-            amount = -(target + entry["undone"])  # undone is negative: what was reversed already
-            if amount == 0:
-                continue
-            entry["undone"] += amount
-            note = f"refund of {share * 100:.2f}% of the sale"
-            rows.append(_reversal(entry, f"r{refund.id}:{entry['id']}", amount, now, note))
-    return rows
-
-
-def deal_correction_rows(
-    workspace_id: int, deals: list[src.DealState], now: datetime.datetime
-) -> list[list[Any]]:
-    """A deal moved out of won: reverse what the win earned. A won deal's amount changed: adjust its
-    percentage commissions at the original rate and FX."""
-    entries = _entries_of(workspace_id, "deal", [d.id for d in deals], [KIND.ACCRUAL, KIND.OVERRIDE])
-    rows: list[list[Any]] = []
-    for deal in deals:
-        for entry in entries.get(deal.id, []):
-            if entry["source_event"] != "deal_won" or not entry["amount"]:
-                continue
-            remaining = entry["amount"] + entry["undone"]
-            if not deal.won:
-                if remaining:
-                    rows.append(
-                        _reversal(
-                            entry,
-                            f"d{deal.id}:unwon:{entry['id']}:{entry['fixes']}",
-                            -remaining,
-                            now,
-                            "deal no longer won",
-                        )
-                    )
-                continue
-            if entry["rate"] is None or entry["kind"] != KIND.ACCRUAL or not entry["base_amount"]:
-                continue
-            target = engine.cents(entry["amount"] * deal.amount / entry["base_amount"])
-            if target != remaining:
-                row = _reversal(
-                    entry,
-                    f"d{deal.id}:amount:{entry['id']}:{entry['fixes']}",
-                    target - remaining,
-                    now,
-                    f"deal amount now {deal.amount}",
-                )
-                row[_POS["kind"]] = KIND.ADJUSTMENT
-                rows.append(row)
-    return rows
-
-
 def write_rows(rows: list[list[Any]]) -> int:
     """Insert rows (COPY on PostgreSQL, executemany on SQLite); overrides get their parent's id."""
     if not rows:
@@ -542,6 +332,11 @@ def accrue(
             result.rows += written
         corrections = refund_rows(workspace_id, [c for c in convs if c.event == "refund"], now)
         corrections += deal_correction_rows(workspace_id, deals, now)
+        if not only_ids or conversion_ids is not None:
+            rejected = src.rejected_conversions(
+                workspace_id, ids=conversion_ids, changed_after=changed_after, start=start, end=end
+            )
+            corrections += void_rows(workspace_id, "conversion", rejected, now, "conversion rejected")
         result.reversals += len(corrections)
         result.rows += write_rows(corrections)
         result.amount += sum((r[_POS["amount"]] for r in corrections), ZERO)
@@ -560,6 +355,23 @@ def accrue_range(*, workspace_id: int, start: datetime.datetime, end: datetime.d
         accrue(workspace_id=workspace_id, start=cursor, end=min(following, end), result=result)
         cursor = following
     return result
+
+
+def has_published_plan(*, workspace_id: int) -> bool:
+    from openprm.commissions.models import PlanVersion
+
+    with workspace_scope(workspace_id):
+        return PlanVersion.objects.filter(workspace_id=workspace_id, status="published").exists()
+
+
+def accrual_workspaces() -> list[int]:
+    """Workspaces with a published plan (the schedule's loop; the versions table is read unscoped)."""
+    from openprm.commissions.models import PlanVersion
+    from openprm.core.scoping import unscoped
+
+    with unscoped():
+        rows = PlanVersion.objects.filter(status="published").values_list("workspace_id", flat=True)
+        return sorted(set(rows.order_by()))
 
 
 OVERLAP = datetime.timedelta(minutes=10)  # writes committed late with an earlier updated_at

@@ -144,6 +144,27 @@ def conversions(
     return out
 
 
+def rejected_conversions(
+    workspace_id: int,
+    *,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+) -> list[int]:
+    """Conversions rejected (after review): what they earned is reversed."""
+    rows = Conversion.objects.filter(workspace_id=workspace_id, status=Conversion.Status.REJECTED)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    if changed_after is not None:
+        rows = rows.filter(updated_at__gt=changed_after)
+    return list(rows.order_by().values_list("id", flat=True))
+
+
 def _first_purchases(workspace_id: int, customers: set[str]) -> dict[str, datetime.datetime]:
     if not customers:
         return {}

@@ -213,6 +213,7 @@ def test_override_pays_the_parent(world: World) -> None:
     sale = convert(world, "1000.00")
     accrual.accrue(workspace_id=world.workspace.pk)
     [override] = entries(partner=world.partner_b)
+    assert override.derived_from is not None
     assert (override.kind, override.amount, override.derived_from.partner_id) == (
         "override",
         D("10.00"),
@@ -333,3 +334,19 @@ def test_ledger_sums_to_expected_for_any_sales_and_refunds(
         expected += earned
     accrual.accrue(workspace_id=world.workspace.pk)
     assert total(partner=partner) == expected
+
+
+def test_catch_up_job_accrues_what_changed_and_a_rejected_conversion_is_reversed(world: World) -> None:
+    from openprm.activity.services.conversions import conversion_reject
+    from openprm.commissions.tasks import accrue_recent
+
+    ws = world.workspace.pk
+    assert accrue_recent.call_local(ws) == 0  # no published plan: nothing read
+    publish(world, PERCENT_20)
+    sale = convert(world, "500.00")
+    assert accrue_recent.call_local(ws) == 1
+    assert accrue_recent.call_local(ws) == 0
+    with scope(world.system.access_scope()):
+        conversion_reject(actor=world.system, conversion=sale, note="test order")
+    assert accrue_recent.call_local(ws) == 1
+    assert total() == 0 and entries(kind="reversal")[0].note == "conversion rejected"

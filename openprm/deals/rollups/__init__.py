@@ -21,6 +21,7 @@ from contextvars import ContextVar
 
 from django.db import connection, transaction
 
+from openprm.core.tasks import enqueue_after_commit
 from openprm.deals.models import DealCloseDays, DealDayRollup, DealStageRollup
 from openprm.deals.rollups.contributions import Contributions, DealState, delta
 from openprm.deals.rollups.contributions import contributions as deal_contributions
@@ -70,6 +71,8 @@ def deals_tracked(workspace_id: int, deal_ids: Collection[int] = ()) -> Iterator
         _tracking.reset(token)
     after = deal_states(workspace_id, ids)
     apply(workspace_id, delta(before.values(), after.values(), stage_outcomes(workspace_id)))
+    if ids:  # commissions accrue (or reverse) what the write changed, after the commit
+        enqueue_after_commit("openprm.commissions.tasks.accrue_recent", workspace_id=workspace_id)
 
 
 def rollups_rebuild(*, workspace_id: int) -> int:
