@@ -258,4 +258,6 @@ def assignment_end(request: HttpRequest, public_id: uuid.UUID, payload: Assignme
 def forecast(request: HttpRequest, query: Query[ForecastQuery]) -> list[dict[str, Any]]:
     """The payout forecast for the coming months, per plan currency: pending entries whose hold ends,
     the approved balance, and open pipeline × stage probability × plan."""
-    return pages.forecast_of(simulate.payout_forecast(actor=_reader(request), periods=query.periods))
+    return pages.forecast_of(
+        simulate.payout_forecast(actor=_reader(request), periods=query.periods), periods=query.periods
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
@@ -508,7 +509,7 @@ def whatif_chart(result: WhatIf, top: int = 15) -> Chart:
     """Horizontal bars: would-be vs actual per partner, the largest differences first."""
     rows = result.partners[:top]
     more = len(result.partners) - len(rows)
-    return axis_chart(
+    chart = axis_chart(
         title="Would have paid vs actually accrued",
         subtitle=f"{result.start:%d %b %Y} – {result.end:%d %b %Y}, per partner"
         + (f" (the {top} largest differences of {len(result.partners)})" if more > 0 else ""),
@@ -523,24 +524,42 @@ def whatif_chart(result: WhatIf, top: int = 15) -> Chart:
         horizontal=True,
         empty="No events in these months for the partners this plan applies to.",
     )
+    # the amount axis named under its labels (at its end the name met the last label)
+    chart.option["xAxis"].update(
+        name=f"Commission ({result.currency})", nameLocation="middle", nameGap=28, nameTextStyle={}
+    )
+    chart.option["grid"]["bottom"] = 64
+    chart.option["grid"]["left"] = 8
+    return chart
 
 
-def forecast_of(rows: Any) -> list[dict[str, Any]]:
-    """``services.simulate.payout_forecast``'s rows as plain dicts (month, currency, parts, total)."""
-    out = []
+def forecast_of(rows: Any, *, periods: int, today: datetime.date | None = None) -> list[dict[str, Any]]:
+    """``services.simulate.payout_forecast``'s rows as plain dicts (month, currency, parts, total), every
+    month of the window present for each currency (a month with nothing due reads 0)."""
+    first = (today or timezone.localdate()).replace(day=1)
+    months = []
+    for _ in range(periods):
+        months.append(first)
+        first = (first + datetime.timedelta(days=32)).replace(day=1)
+    cells: dict[tuple[str, datetime.date], dict[str, Any]] = {}
     for row in rows:
         pending, approved, pipeline = Decimal(row.pending), Decimal(row.approved), Decimal(row.pipeline)
-        out.append(
-            {
-                "period": row.period,
-                "currency": row.currency,
-                "pending": pending,
-                "approved": approved,
-                "pipeline": pipeline,
-                "total": pending + approved + pipeline,
-            }
-        )
-    return sorted(out, key=lambda r: (r["currency"], r["period"]))
+        cells[(row.currency, row.period)] = {
+            "period": row.period,
+            "currency": row.currency,
+            "pending": pending,
+            "approved": approved,
+            "pipeline": pipeline,
+            "total": pending + approved + pipeline,
+        }
+    for currency in {c for c, _ in cells}:
+        for month in months:
+            cells.setdefault(
+                (currency, month),
+                {"period": month, "currency": currency, "pending": ZERO, "approved": ZERO, "pipeline": ZERO}
+                | {"total": ZERO},
+            )
+    return [cells[key] for key in sorted(cells)]
 
 
 def forecast_chart(rows: list[dict[str, Any]], currency: str) -> Chart:

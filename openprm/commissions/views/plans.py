@@ -327,7 +327,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
         periods = max(1, min(12, int(request.GET.get("periods", 3))))
     except ValueError:
         periods = 3
-    rows = pages.forecast_of(simulate.payout_forecast(actor=actor, periods=periods))
+    rows = pages.forecast_of(simulate.payout_forecast(actor=actor, periods=periods), periods=periods)
     if chart := request.GET.get("chart"):
         return JsonResponse(pages.forecast_chart(rows, chart).as_json())
     currencies = sorted({r["currency"] for r in rows})
