@@ -577,6 +577,5 @@ def forecast_chart(rows: list[dict[str, Any]], currency: str) -> Chart:
         x_name="Month",
         kind="bar",
         stack=True,
-        every_label=True,
         empty="Nothing due in these months.",
     )
