@@ -30,7 +30,7 @@ from openprm.core.scoping import scope, unscoped
 from openprm.customers.models import AccountChange, CsatResponse, CustomerAccount, UsageRecord
 from openprm.deals import services as deal_services
 from openprm.deals.models import Deal, DealConflict, Product
-from openprm.finance.models import CompanyRevenue, Invoice, PartnerCost, SellThroughLine
+from openprm.finance.models import CompanyRevenue, FxRate, Invoice, PartnerCost, SellThroughLine
 from openprm.notifications.models import WebhookEndpoint
 from openprm.partners import services as partner_services
 from openprm.partners.models import CustomFieldDefinition, PartnerStatus
@@ -351,6 +351,7 @@ def _seed_commissions(world: Any) -> dict[str, list[Any]]:
         "payouts": [run.public_id],
         "plans": [plan.public_id],
         "versions": [version.public_id],
+        "payout-details": [a.public_id, b.public_id],
         "fmt": ["pdf", "csv"],
     }
 
@@ -414,6 +415,9 @@ def _seed_figures(world: Any, program: Any) -> tuple[dict[str, list[Any]], ...]:
         workspace=ws, partner=a, period=month, sku="SKU-1", units_sold=3, unit_price=Decimal("9")
     )
     revenue = CompanyRevenue.objects.create(workspace=ws, period=month, amount=Decimal("1000"))
+    fx_rate = FxRate.objects.create(
+        workspace=ws, day=month, base="EUR", quote="USD", rate=Decimal("1.0823"), source="manual"
+    )
     account = CustomerAccount.objects.create(
         workspace=ws, partner=a, name="Initrode", started_on=today, note=MARKERS["customer account note"]
     )
@@ -442,6 +446,7 @@ def _seed_figures(world: Any, program: Any) -> tuple[dict[str, list[Any]], ...]:
         "invoices": [invoice.public_id],
         "sellthrough": [line.public_id],
         "company-revenue": [revenue.public_id],
+        "fx-rates": [fx_rate.public_id],
     }
     customers = {
         "accounts": [account.public_id],
@@ -503,7 +508,7 @@ def test_api_walk_shows_partner_users_no_internal_field(world, seeded, api_for):
             response = client.get(path)
             assert response.status_code < 500, f"{path}: {response.status_code}"
             walked.append((path, response.status_code))
-            leaks += _leaks(response.text, path)
+            leaks += _leaks(response.content.decode(errors="replace"), path)  # PDFs too
     for path in SCHEMA_PATHS:
         leaks += _leaks(client.get(path).text, path)
     assert not leaks, "\n".join(leaks)
