@@ -133,9 +133,22 @@ def _head(cond: Any, period: Period) -> dict[str, Any]:
     }
 
 
-Judge = Callable[[int], Result]
-"""A metric condition judged for one partner of the rule's set: built once per rule and cycle (periods,
-tables, the values' fixed part), called for each partner."""
+@dataclass(frozen=True, slots=True)
+class Judge:
+    """A metric condition judged for the partners of a rule's set, built once per rule and cycle
+    (periods, tables, the values' fixed part): ``met`` answers alone — most partners of most rules
+    neither meet the condition nor have an open alert, so their values are never built — and ``judged``
+    gives the answer with the values that say why."""
+
+    judged: Callable[[int], Result]
+    fast: Callable[[int], bool | None] | None = None
+
+    def met(self, pid: int) -> bool | None:
+        return self.fast(pid) if self.fast is not None else self.judged(pid)[0]
+
+    def values(self, pid: int) -> dict[str, Any]:
+        met, values = self.judged(pid)
+        return values | {"met": met}
 
 
 def _cells(figs: Figures, fkey: str, period: Period, key: str) -> Callable[[int], Value]:
@@ -160,7 +173,11 @@ def threshold(cond: c.Threshold, figs: Figures, fkey: str) -> Judge:
             return None, {**head, "value": None, "missing": found.missing or "no value"}
         return compare(value, limit), {**head, "value": plain(value)}
 
-    return judge
+    def met(pid: int) -> bool | None:
+        value = number(cell(pid))
+        return None if value is None else compare(value, limit)
+
+    return Judge(judge, met)
 
 
 def change(cond: c.Change, figs: Figures, fkey: str) -> Judge:
@@ -191,7 +208,7 @@ def change(cond: c.Change, figs: Figures, fkey: str) -> Judge:
         values["change_percent"] = plain(round(moved, 1))
         return (-moved >= cond.percent if drop else moved >= cond.percent), values
 
-    return judge
+    return Judge(judge)
 
 
 def inactivity(cond: c.Inactivity, figs: Figures, fkey: str) -> Judge:
@@ -209,7 +226,14 @@ def inactivity(cond: c.Inactivity, figs: Figures, fkey: str) -> Judge:
         since = (today - last).days
         return since >= cond.days, {**head, "last": last.isoformat(), "days_since": since}
 
-    return judge
+    def met(pid: int) -> bool | None:
+        found = cell(pid)
+        if found.missing:
+            return None
+        last = found.value
+        return not isinstance(last, datetime.date) or (today - last).days >= cond.days
+
+    return Judge(judge, met)
 
 
 def targets_by_partner(
@@ -261,7 +285,7 @@ def target(cond: c.TargetDeviation, figs: Figures, fkey: str, goals: dict[int, D
             return None, {**values, "missing": "no value yet"}
         return step.status == "behind" and (step.by or 0) >= cond.behind_percent, values
 
-    return judge
+    return Judge(judge)
 
 
 # ------------------------------------------------------------------------------------- record conditions

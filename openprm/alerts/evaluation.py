@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Container
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from openprm.alerts import checks, states
 from openprm.alerts import conditions as c
 from openprm.alerts.announce import announce
 from openprm.alerts.models import INHIBITING_STATES, OPEN_STATES, Alert, AlertRule, AlertTransition, Silence
-from openprm.alerts.states import AlertRow, Finding, Moved, combine, step
+from openprm.alerts.states import AlertRow, Finding, Moved, combine, effective, step
 from openprm.core.actors import Actor
 from openprm.core.bulk import FastTable
 from openprm.core.scoping import scope
@@ -172,40 +173,48 @@ def _judges(
 
 
 def _findings(
-    actor: Actor, rule: AlertRule, conds: c.Conditions, figs: checks.Figures, now: datetime.datetime
+    actor: Actor,
+    rule: AlertRule,
+    conds: c.Conditions,
+    figs: checks.Figures,
+    now: datetime.datetime,
+    open_keys: Container[str],
 ) -> list[Finding]:
+    """What the rule finds now: a finding per partner (or record) that raises an alert or has an open
+    one — the others change nothing, and their values are never built."""
     fkey = checks.filters_key(rule.partner_filters)
     partner_ids = figs.partners[fkey]
     judges = _judges(actor, conds, figs, fkey, partner_ids)
-    judged: dict[int, tuple[list[bool | None], list[dict[str, Any]]]] = {}
+    mets: dict[int, list[bool | None]] = {}
+    why: dict[int, list[dict[str, Any]]] = {}
 
-    def on_partner(pid: int) -> tuple[list[bool | None], list[dict[str, Any]]]:
-        """Each metric condition's answer and values for the partner (once per partner and rule)."""
-        if (found := judged.get(pid)) is None:
-            results = [judge(pid) for judge in judges]
-            found = judged[pid] = ([m for m, _v in results], [v | {"met": m} for m, v in results])
+    def met_of(pid: int) -> list[bool | None]:
+        if (found := mets.get(pid)) is None:
+            found = mets[pid] = [judge.met(pid) for judge in judges]
         return found
 
+    def values_of(pid: int) -> list[dict[str, Any]]:
+        if (found := why.get(pid)) is None:
+            found = why[pid] = [judge.values(pid) for judge in judges]
+        return found
+
+    def wanted(key: str, met: bool | None) -> bool:
+        return key in open_keys or effective(rule, met) not in (False, None)
+
+    out = []
     if not conds.record_kind:
-        out = []
         for pid in partner_ids:
-            met, values = on_partner(pid)
-            out.append(Finding(pid, "", "", combine(met, conds.combine), {"conditions": values}))
+            met = combine(met_of(pid), conds.combine)
+            if wanted(f"{pid}:", met):
+                out.append(Finding(pid, "", "", met, {"conditions": values_of(pid)}))
         return out
     record_cond = next(x for x in conds.items if x.kind == conds.record_kind)
-    out = []
     for record in checks.records(record_cond, actor=actor, now=now, partner_ids=partner_ids):
-        met, values = on_partner(record.partner_id)
-        item = record.values | {"met": True}
-        out.append(
-            Finding(
-                record.partner_id,
-                record.subject,
-                record.label,
-                combine([True, *met], "and"),
-                {"conditions": [item, *values]},
-            )
-        )
+        met = combine([True, *met_of(record.partner_id)], "and")
+        if wanted(f"{record.partner_id}:{record.subject}", met):
+            item = record.values | {"met": True}
+            values = {"conditions": [item, *values_of(record.partner_id)]}
+            out.append(Finding(record.partner_id, record.subject, record.label, met, values))
     return out
 
 
@@ -224,7 +233,7 @@ def _evaluate(
     silences = [s for s in silences if s.rule_id in (None, rule.pk)]
     moved: list[Moved] = []
     kept: list[AlertRow] = []
-    for finding in _findings(actor, rule, conds, figs, now):
+    for finding in _findings(actor, rule, conds, figs, now, open_alerts.keys()):
         alert = open_alerts.pop(finding.key, None)
         silenced = bool(silences) and any(
             s.covers(rule_id=rule.pk, partner_id=finding.partner_id, at=now) for s in silences
@@ -283,6 +292,27 @@ def _append_alerts(rule: AlertRule, rows: list[AlertRow]) -> None:
     table.insert([[r.pk, *columns(r), *fixed] for r in rows])
 
 
+def _transitions_from_alerts(moved: list[Moved], now: datetime.datetime) -> None:
+    """PostgreSQL: the transitions of many moved alerts copied from the alert rows just written (their
+    state and values), so the values are neither serialised nor sent twice."""
+    quote = connection.ops.quote_name
+    alerts, transitions, values = (
+        quote(Alert._meta.db_table),
+        quote(AlertTransition._meta.db_table),
+        quote("values"),
+    )
+    columns = f"workspace_id, alert_id, from_state, to_state, at, {values}, announced"
+    sql = (
+        f"INSERT INTO {transitions} ({columns}) "  # noqa: S608 - model tables and columns only
+        f"SELECT a.workspace_id, a.id, t.from_state, a.state, %s, a.{values}, t.announced "
+        "FROM unnest(%s::bigint[], %s::text[], %s::boolean[]) AS t(id, from_state, announced) "
+        f"JOIN {alerts} a ON a.id = t.id"
+    )
+    ids = [m.alert.pk for m in moved]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, ids, [m.from_state for m in moved], [m.announce for m in moved]])
+
+
 MOVED_FIELDS = [
     "state",
     "values",
@@ -312,7 +342,9 @@ def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: 
     changed = [states.as_model(m.alert, rule) for m in moved if m.from_state]
     Alert.objects.bulk_update(changed, MOVED_FIELDS, batch_size=500)
     workspace_id = rule.workspace_id
-    if fast:
+    if fast and connection.vendor == "postgresql":
+        _transitions_from_alerts(moved, now)
+    elif fast:
         FastTable(AlertTransition, TRANSITION_COLUMNS).insert(
             [
                 [workspace_id, m.alert.pk, m.from_state, m.alert.state, now, m.alert.values, m.announce]
