@@ -41,9 +41,9 @@ def _month_sql(column: str) -> str:
     return f"substr({column}, 1, 7) || '-01'"
 
 
-def _insert(where: str, params: Sequence[Any]) -> str:
-    """``INSERT … SELECT`` of the months of the ``PartnerDay`` rows ``t`` matching ``where``; returns the
-    statement (its parameters: the workspace id, then ``params``)."""
+def _insert(where: str, params: Sequence[Any], *, join: str = "") -> str:
+    """``INSERT … SELECT`` of the months of the ``PartnerDay`` rows ``t`` (joined with ``join``) matching
+    ``where``; returns the statement (its parameters: the workspace id, then ``params``)."""
     quote = connection.ops.quote_name
     names = ", ".join(columns.COLUMNS)
     aggregates = ", ".join(
@@ -51,7 +51,8 @@ def _insert(where: str, params: Sequence[Any]) -> str:
     )
     return (
         f"INSERT INTO {quote(TABLE)} (workspace_id, partner_id, month, {names}) "  # noqa: S608
-        f"SELECT %s, t.partner_id, {_month_sql('t.day')}, {aggregates} FROM {quote(columns.TABLE)} AS t "
+        f"SELECT %s, t.partner_id, {_month_sql('t.day')}, {aggregates} "
+        f"FROM {quote(columns.TABLE)} AS t {join} "
         f"WHERE {where} GROUP BY t.partner_id, {_month_sql('t.day')}"
     )
 
@@ -120,6 +121,25 @@ def months_refresh_since(workspace_id: int, partner_ids: Collection[int], since:
                 _insert(f"t.workspace_id = %s AND t.day >= %s AND t.{partner_sql}", []),
                 [workspace_id, workspace_id, first, *partner_params],
             )
+
+
+def months_refresh_listed(workspace_id: int, table: str) -> int:
+    """Re-aggregate the months listed in ``table`` — (partner_id, month: its first day) pairs, each once
+    (PostgreSQL) — from their days; returns the months inserted. The rebuild lists the months it touched."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")  # temporary tables are never analyzed by themselves
+        cursor.execute(
+            f"DELETE FROM {quote(TABLE)} AS m USING {table} AS l WHERE m.workspace_id = %s "  # noqa: S608
+            "AND m.partner_id = l.partner_id AND m.month = l.month",
+            [workspace_id],
+        )
+        join = f"JOIN {table} AS l ON t.partner_id = l.partner_id"
+        within = "t.day >= l.month AND t.day < CAST(l.month + interval '1 month' AS date)"
+        cursor.execute(
+            _insert(f"t.workspace_id = %s AND {within}", [], join=join), [workspace_id, workspace_id]
+        )
+        return int(cursor.rowcount)
 
 
 def months_rebuild(workspace_id: int) -> int:
