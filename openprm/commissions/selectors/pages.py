@@ -161,8 +161,10 @@ def ledger_page(*, actor: Actor, filters: LedgerFilters, cursor: str = "", limit
             after = Cursor.decode(cursor)
         except ValueError as exc:
             raise ValidationError({"cursor": str(exc)}) from None
+        # the redundant bound lets the planner seek the index to the cursor instead of scanning to it
         rows = rows.filter(
-            Q(occurred_at__lt=after.occurred_at) | Q(occurred_at=after.occurred_at, id__lt=after.id)
+            Q(occurred_at__lte=after.occurred_at),
+            Q(occurred_at__lt=after.occurred_at) | Q(occurred_at=after.occurred_at, id__lt=after.id),
         )
     entries = list(rows[: limit + 1])
     more = len(entries) > limit
