@@ -222,3 +222,79 @@ def test_page_queries_do_not_grow_with_entries(world, books, client_for):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+RATE_RULES = {
+    "rules": [
+        {
+            "key": "volume",
+            "label": "Reseller volume",
+            "event": ["deal_won"],
+            "conditions": {"all": [{"field": "partner.tags", "op": "contains", "value": TAG}]},
+            "reward": {
+                "type": "tiered",
+                "period": "quarter",
+                "mode": "marginal",
+                "tiers": [{"from": 0, "rate": 10}, {"from": 50000, "rate": 15}],
+            },
+        },
+        {
+            "key": "quarter-bonus",
+            "event": ["deal_won"],
+            "reward": {"type": "threshold", "threshold": 100000, "period": "quarter", "amount": 1000},
+        },
+    ],
+    "overrides": {"levels": [5]},
+}
+
+
+def test_rate_now_and_what_raises_it(world, client_for):
+    from openprm.commissions.services import plans as plan_services
+    from openprm.core.scoping import scope
+
+    system, today = world.system, timezone.now().date()
+    with scope(system.access_scope()):
+        plan = plan_services.plan_create(actor=system, name="Resellers 2026", currency="USD", hold_days=30)
+        version = plan_services.version_create_draft(
+            actor=system, plan=plan, rules=RATE_RULES, effective_from=today - datetime.timedelta(days=200)
+        )
+        plan_services.version_publish(actor=system, version=version)
+        plan_services.assignment_create(
+            actor=system,
+            plan=plan,
+            level="partner",
+            target_id=world.partner_a.pk,
+            starts_on=today - datetime.timedelta(days=200),
+        )
+    # 37,600 USD of matched volume this quarter: 30,000 USD and 7,000 EUR at 1.08
+    entry(
+        world,
+        world.partner_a,
+        "3000.00",
+        plan=plan,
+        rule_key="volume",
+        days_ago=0,
+        base_amount=Decimal("30000"),
+        source_event="deal_won",
+    )
+    entry(
+        world,
+        world.partner_a,
+        "756.00",
+        plan=plan,
+        rule_key="volume",
+        days_ago=0,
+        base_amount=Decimal("7000"),
+        source_event="deal_won",
+        base_currency="EUR",
+        fx_rate=Decimal("1.08"),
+    )
+    text = client_for(world.a_rep).get(reverse("portal:commissions")).content.decode()
+    assert "Resellers 2026, version 1" in text and "30-day holding period" in text
+    assert "now 10%" in text
+    assert "Earn 15% after 50,000.00 USD this quarter — 12,440.00 USD to go." in text
+    assert "Bonus of 1,000.00 USD at 100,000.00 USD this quarter — 62,440.00 USD to go." in text
+    assert "You earn 5% of the commissions of partners you recruited." in text
+    assert TAG not in text and "partner group" in text
+    b_text = client_for(world.b_admin).get(reverse("portal:commissions")).content.decode()
+    assert "No commission plan applies to you today" in b_text and "Resellers 2026" not in b_text

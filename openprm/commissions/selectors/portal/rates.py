@@ -14,6 +14,7 @@ from django.db.models import Count, F, Sum
 from openprm.commissions.engine import period_start
 from openprm.commissions.models import LedgerEntry, Plan, PlanVersion
 from openprm.commissions.rules import Condition, Group, RulesError, Threshold, Tiered, parse_rules
+from openprm.commissions.selectors import plans as plan_selectors
 from openprm.commissions.selectors.portal.words import HIDDEN_FIELDS, money, percent
 from openprm.commissions.selectors.words import rate as rate_words
 from openprm.commissions.selectors.words import rule_words
@@ -66,16 +67,36 @@ def _redacted(node: Any) -> Any:
 def _volume(
     partner_id: int, rule_key: str, start: datetime.date, today: datetime.date
 ) -> tuple[Decimal, int]:
-    """The partner's matched volume (in the plan's currency) and count for a rule since ``start``, as the
-    accrual counts them for tiers and thresholds (``services.accrual.load_state``): the base × FX rate of
-    each commission and bonus row of the rule. Summed by the database."""
-    row = LedgerEntry.objects.filter(
-        partner_id=partner_id,
-        rule_key=rule_key,
-        kind__in=(Kind.ACCRUAL, Kind.BONUS),
-        period__gte=start,
-        period__lte=today,
-    ).aggregate(volume=Sum(F("base_amount") * F("fx_rate")), count=Count("id"))
+    """The partner's matched volume (in the plan's currency) and count for a tiered rule since ``start``,
+    as the accrual counts them (``services.accrual.load_state``): the base × FX rate of each commission
+    and bonus row of the rule. Summed by the database."""
+    return _sum(
+        LedgerEntry.objects.filter(rule_key=rule_key, kind__in=(Kind.ACCRUAL, Kind.BONUS)),
+        partner_id,
+        start,
+        today,
+    )
+
+
+def _event_volume(
+    partner_id: int, events: list[str], start: datetime.date, today: datetime.date
+) -> tuple[Decimal, int]:
+    """The volume and count of the partner's events that earned a commission since ``start`` (for a
+    threshold bonus: its progress is the partner's rewarded volume of the events it counts)."""
+    return _sum(
+        LedgerEntry.objects.filter(kind=Kind.ACCRUAL, source_event__in=events).exclude(rule_key=""),
+        partner_id,
+        start,
+        today,
+    )
+
+
+def _sum(rows: Any, partner_id: int, start: datetime.date, today: datetime.date) -> tuple[Decimal, int]:
+    row = (
+        rows.filter(partner_id=partner_id, period__gte=start, period__lte=today)
+        .exclude(state=State.REJECTED)
+        .aggregate(volume=Sum(F("base_amount") * F("fx_rate")), count=Count("id"))
+    )
     return row["volume"] or ZERO, row["count"] or 0
 
 
@@ -138,10 +159,12 @@ def rates_now(
         reward = rule.reward
         if isinstance(reward, Tiered | Threshold):
             start = period_start(today, reward.period)
-            volume, count = _volume(partner_id, rule.key, start, today)
             if isinstance(reward, Tiered):
+                volume, _ = _volume(partner_id, rule.key, start, today)
                 current, step, share = _tier_progress(rule, volume, plan.currency)
             else:
+                events = [f"custom:{rule.custom_event}" if e == "custom" else e for e in rule.event]
+                volume, count = _event_volume(partner_id, events, start, today)
                 step, share = _threshold_progress(rule, volume, count, plan.currency)
         rules.append(
             RuleNow(
@@ -166,8 +189,4 @@ def rates_now(
 
 def plan_in_force(*, actor: Actor, partner_id: int, today: datetime.date) -> tuple[Plan, PlanVersion] | None:
     """The plan and version in force for the partner today."""
-    try:  # TEMP-COMMPORTAL until selectors.plans lands
-        from openprm.commissions.selectors import plans as plan_selectors
-    except ImportError:
-        return None
     return plan_selectors.plan_for_partner(actor=actor, partner_id=partner_id, day=today)
