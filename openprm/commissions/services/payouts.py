@@ -244,8 +244,10 @@ def payout_run_refresh(*, actor: Actor, run: PayoutRun) -> PayoutRun:
     _require(actor)
     run = _lock(run)
     _expect(run, Status.DRAFT, doing="refreshed")
+    before = snapshot(run)
     _write_items(run, compute_candidates(currency=run.currency, cutoff=run.cutoff))
     run.save(update_fields=["total", "updated_at"])
+    _audit(actor, run, before)
     return run
 
 
