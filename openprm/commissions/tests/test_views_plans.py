@@ -159,3 +159,14 @@ def test_whatif_and_forecast_pages(world: Any, client_for: Any) -> None:
     assert chart["unit"] == "currency" and chart["axis"] == "USD"
     assert chart["option"]["title"]["text"] == "Would have paid vs actually accrued"
     assert client.get("/commissions/forecast/?periods=6").status_code == 200
+
+
+def test_plan_list_and_detail_query_counts_do_not_grow(
+    world: Any, client_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    client = client_for(world.analyst)
+    plans = [make_plan(world, name=f"Plan {n}") for n in range(6)]
+    with django_assert_max_num_queries(10):
+        assert client.get("/commissions/").content.decode().count('id="plan-') == 6
+    with django_assert_max_num_queries(14):
+        assert client.get(f"/commissions/plans/{plans[0].public_id}/").status_code == 200
