@@ -40,7 +40,8 @@ def _num(value: Any) -> Decimal | None:
 
 def _test(actual: Any, op: str, expected: Any) -> bool:
     if op in ("gt", "gte", "lt", "lte"):
-        a, b = _num(actual), _num(expected)
+        a = actual if isinstance(actual, Decimal) else _num(actual)
+        b = expected if isinstance(expected, Decimal) else _num(expected)
         if a is None or b is None:
             return False
         return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
@@ -58,17 +59,19 @@ def _test(actual: Any, op: str, expected: Any) -> bool:
     return same if op == "eq" else not same
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value == value.to_integral_value() else f"{value:f}"
+    return repr(value)
+
+
 def _check(cond: Cond, fields: Any, failed: list[str]) -> bool:
     if cond[0] == "cond":
         _, name, op, value = cond
         actual = fields.get(name)
         ok = _test(actual, op, value)
         if not ok:
-            failed.append(
-                f"{name} {op} {value!r}: was {actual!r}"
-                if not isinstance(actual, Decimal)
-                else f"{name} {op} {value!r}: was {actual:f}"
-            )
+            failed.append(f"{name} {op} {_show(value)}: was {_show(actual)}")
         return ok
     kind, children = cond
     if kind == "all":
@@ -202,9 +205,10 @@ def _advance(rule: CompiledRule, facts: Facts, state: State, lines: list[Line]) 
 
 def evaluate(plan: Plan, facts: Facts, state: State) -> Outcome:
     """The lines one event earns under ``plan`` and why (advances ``state`` for the chosen rules)."""
+    candidates = plan.rules_for(facts.event)
     checked: list[dict[str, Any]] = []
     matched: list[tuple[CompiledRule, list[tuple[str, Decimal, Decimal | None, str]], dict[str, Any]]] = []
-    for rule in plan.rules_for(facts.event):
+    for rule in candidates:
         failed: list[str] = []
         if rule.valid_from and facts.day < rule.valid_from:
             failed.append(f"runs from {rule.valid_from.isoformat()}")
@@ -254,7 +258,7 @@ def evaluate(plan: Plan, facts: Facts, state: State) -> Outcome:
             for line in out
         ],
     }
-    if not plan.rules_for(facts.event):
+    if not candidates:
         explanation["why"] = f"no rule of the plan pays for {facts.event}"
     return Outcome(tuple(out), explanation)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,9 +62,14 @@ class Plan:
     selection: str  # highest | priority | stack
     rules: tuple[CompiledRule, ...]
     override_levels: tuple[Decimal, ...] = ()
+    by_event: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
 
     def rules_for(self, event: str) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self.rules if event in r.events)
+        found = self.by_event.get(event)
+        if found is None:
+            found = tuple(r for r in self.rules if event in r.events)
+            self.by_event[event] = found
+        return found
 
 
 def _compile_group(group: Group | None) -> Cond | None:
@@ -77,7 +83,11 @@ def _compile_group(group: Group | None) -> Cond | None:
             if compiled is not None:
                 children.append(compiled)
         else:
-            children.append(("cond", node.field, node.op, node.value))
+            value = node.value
+            if node.op in ("gt", "gte", "lt", "lte") and isinstance(value, int | float | str):
+                with contextlib.suppress(ArithmeticError):
+                    value = Decimal(str(value))  # compared as decimals, converted once
+            children.append(("cond", node.field, node.op, value))
     return (kind, tuple(children))
 
 

@@ -267,13 +267,23 @@ def _evaluated_keys(workspace_id: int, todo: list[src.Source]) -> set[tuple[str,
     for s in todo:
         by_kind[s.kind].add(s.id)
     done: set[tuple[str, int | None, str]] = set()
+    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
     for kind, ids in by_kind.items():
         ordered = sorted(ids)
-        for i in range(0, len(ordered), 10_000):
+        for i in range(0, len(ordered), 50_000):
+            part = ordered[i : i + 50_000]
+            if connection.vendor == "postgresql":  # one array parameter, not thousands of placeholders
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT DISTINCT source_kind, source_id, source_event FROM {table}"  # noqa: S608
+                        " WHERE workspace_id = %s AND source_kind = %s AND source_id = ANY(%s)"
+                        " AND kind NOT IN ('reversal', 'clawback')",
+                        [workspace_id, kind, part],
+                    )
+                    done.update(cursor.fetchall())
+                continue
             done.update(
-                LedgerEntry.objects.filter(
-                    workspace_id=workspace_id, source_kind=kind, source_id__in=ordered[i : i + 10_000]
-                )
+                LedgerEntry.objects.filter(workspace_id=workspace_id, source_kind=kind, source_id__in=part)
                 .exclude(kind__in=[KIND.REVERSAL, KIND.CLAWBACK])
                 .values_list("source_kind", "source_id", "source_event")
                 .distinct()
@@ -307,7 +317,12 @@ def accrue(
         convs: list[src.Source] = []
         if not only_ids or conversion_ids is not None:
             convs = src.conversions(
-                workspace_id, ids=conversion_ids, changed_after=changed_after, start=start, end=end
+                workspace_id,
+                ids=conversion_ids,
+                changed_after=changed_after,
+                start=start,
+                end=end,
+                customers=ctx.needs_customers(),
             )
         deals: list[src.DealState] = []
         if not only_ids or deal_ids is not None:

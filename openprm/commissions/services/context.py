@@ -47,6 +47,15 @@ class Context:
             e for vs in self.versions.values() for _, _, p in vs for r in p.rules for e in r.events
         )
 
+    def needs_customers(self) -> bool:
+        """Whether some rule reads customer facts (recurring windows, customer conditions)."""
+        return any(
+            r.recurring_months is not None or "customer." in repr(r.condition)
+            for vs in self.versions.values()
+            for _, _, p in vs
+            for r in p.rules
+        )
+
     def stateful(self) -> bool:
         return any(
             r.reward in ("tiered", "threshold") or r.cap_period is not None

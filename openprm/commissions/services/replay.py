@@ -65,7 +65,11 @@ def _replay(workspace_id: int, start: datetime.datetime, end: datetime.datetime)
     if ctx.empty:
         return result
     wanted = ctx.events()
-    sales = [c for c in src.conversions(workspace_id, start=start, end=end) if c.event in wanted]
+    sales = [
+        c
+        for c in src.conversions(workspace_id, start=start, end=end, customers=ctx.needs_customers())
+        if c.event in wanted
+    ]
     sales += [
         s for d in src.deals(workspace_id, start=start, end=end) for s in d.sources if s.event in wanted
     ]

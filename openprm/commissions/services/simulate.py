@@ -82,7 +82,13 @@ def simulate_version(
     ctx = load_context(actor.workspace_id, draft=_as_of(version, start))
     wanted = ctx.events()
     w_start, w_end = _utc(start), _utc(end)
-    sales = [c for c in src.conversions(actor.workspace_id, start=w_start, end=w_end) if c.event in wanted]
+    sales = [
+        c
+        for c in src.conversions(
+            actor.workspace_id, start=w_start, end=w_end, customers=ctx.needs_customers()
+        )
+        if c.event in wanted
+    ]
     sales += [
         s
         for d in src.deals(actor.workspace_id, start=w_start, end=w_end)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Min
 
 from openprm.activity.models import Conversion, Event
@@ -76,7 +77,10 @@ def conversions(
     end: datetime.datetime | None = None,
     changed_after: datetime.datetime | None = None,
     partner_ids: Iterable[int] | None = None,
+    customers: bool = True,
 ) -> list[Source]:
+    """Accepted, attributed conversions; ``customers``: with each customer's first purchase (new or
+    existing customer, months since: recurring rules and customer conditions need it)."""
     rows = Conversion.objects.filter(
         workspace_id=workspace_id, status=Conversion.Status.ACCEPTED, partner_id__isnull=False
     )
@@ -106,8 +110,8 @@ def conversions(
             "properties",
         )
     )
-    customers = {r[7] or r[8] for r in values if (r[7] or r[8]) and r[1] != Conversion.Kind.REFUND}
-    first = _first_purchases(workspace_id, customers)
+    wanted = {r[7] or r[8] for r in values if (r[7] or r[8]) and r[1] != Conversion.Kind.REFUND}
+    first = _first_purchases(workspace_id, wanted) if customers else {}
     out: list[Source] = []
     for cid, kind, partner, program, at, amount, ccy, ext, email, attributed, refund_of, props in values:
         customer = ext or email
@@ -166,21 +170,36 @@ def rejected_conversions(
 
 
 def _first_purchases(workspace_id: int, customers: set[str]) -> dict[str, datetime.datetime]:
+    """Each customer's first purchase or payment (by external id, else e-mail hash): one grouped query
+    per column and block (an array parameter on PostgreSQL, not thousands of placeholders)."""
     if not customers:
         return {}
     first: dict[str, datetime.datetime] = {}
-    base = Conversion.objects.filter(
-        workspace_id=workspace_id,
-        status=Conversion.Status.ACCEPTED,
-        kind__in=[Conversion.Kind.PURCHASE, Conversion.Kind.RECURRING],
-    ).order_by()
+    kinds = [Conversion.Kind.PURCHASE.value, Conversion.Kind.RECURRING.value]
     chunk = sorted(customers)
-    for i in range(0, len(chunk), 5000):
-        part = chunk[i : i + 5000]
+    table = connection.ops.quote_name(Conversion._meta.db_table)
+    for i in range(0, len(chunk), 20_000):
+        part = chunk[i : i + 20_000]
         for column in ("customer_external_id", "customer_email_hash"):
-            for key, at in (
-                base.filter(**{f"{column}__in": part}).values_list(column).annotate(first=Min("occurred_at"))
-            ):
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT {column}, MIN(occurred_at) FROM {table} WHERE workspace_id = %s"  # noqa: S608
+                        f" AND status = 'accepted' AND kind = ANY(%s) AND {column} = ANY(%s) GROUP BY 1",
+                        [workspace_id, kinds, part],
+                    )
+                    found = cursor.fetchall()
+            else:
+                found = list(
+                    Conversion.objects.filter(
+                        workspace_id=workspace_id, status=Conversion.Status.ACCEPTED, kind__in=kinds
+                    )
+                    .filter(**{f"{column}__in": part})
+                    .order_by()
+                    .values_list(column)
+                    .annotate(first=Min("occurred_at"))
+                )
+            for key, at in found:
                 if key and (key not in first or at < first[key]):
                     first[key] = at
     return first

@@ -19,13 +19,16 @@ class Command(BaseCommand):
         "redirect: /r/<code> through the production server against a bare view on it. alerts: one "
         "evaluation cycle of 50 rules on the scale dataset against reading its metric tables alone. "
         "reports: a QBR pack and 200 partner scorecard PDFs, charts rendered a Node process each against "
-        "the long-lived renderer."
+        "the long-lived renderer. commissions: 1,000,000 conversions accrued against COPY of as many ledger "
+        "rows, and a what-if over 12 months of the default workspace."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "name",
-            choices=sorted([*BENCHES, "deals-pages", "rollups", "dashboards", "alerts", "reports"]),
+            choices=sorted(
+                [*BENCHES, "deals-pages", "rollups", "dashboards", "alerts", "reports", "commissions"]
+            ),
             help="Which benchmark.",
         )
         parser.add_argument(
@@ -41,6 +44,12 @@ class Command(BaseCommand):
         parser.add_argument("--rules", type=int, default=50, help="alerts: rules to evaluate (default 50).")
         parser.add_argument(
             "--reports", type=int, default=200, help="reports: partner scorecard PDFs (default 200)."
+        )
+        parser.add_argument(
+            "--conversions",
+            type=int,
+            default=1_000_000,
+            help="commissions: conversions to accrue (default 1000000).",
         )
         parser.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
         parser.add_argument(
@@ -86,6 +95,14 @@ class Command(BaseCommand):
                 if rollups and (rollups["ratio"] or 0) > rollups["target_ratio"]:
                     above.append(f"rebuild/raw {rollups['ratio']} > {rollups['target_ratio']}")
                 self.stderr.write(f"Above target: {'; '.join(above)}.")
+            return
+        if name == "commissions":  # accrual vs raw ledger insert; what-if over 12 months of the scale dataset
+            from openprm.bench.commissions import bench_commissions
+
+            found = bench_commissions(conversions=max(options["conversions"], 1))
+            self.stdout.write(json.dumps(found) if options["json"] else json.dumps(found, indent=2))
+            if not found["accrual"].get("within_target"):
+                self.stderr.write(f"Below target: raw/accrual {found['accrual'].get('ratio')} (≥ 0.3).")
             return
         if name == "alerts":  # one evaluation cycle of --rules rules on the scale dataset vs its metric reads
             from openprm.bench.alerts import bench_alerts
