@@ -69,9 +69,14 @@ class PlanForm(forms.Form):
         initial=30,
         help_text="Days an entry stays pending (cover the refund window)",
     )
-    min_payout = forms.DecimalField(min_value=Decimal(0), max_digits=14, decimal_places=2, initial=Decimal(0))
+    min_payout = forms.DecimalField(
+        label="Minimum payout", min_value=Decimal(0), max_digits=14, decimal_places=2, initial=Decimal(0)
+    )
     selection = forms.ChoiceField(
-        choices=Selection.choices, initial=Selection.HIGHEST, help_text="When several rules match one event"
+        label="When several rules match one event",
+        choices=Selection.choices,
+        initial=Selection.HIGHEST,
+        help_text="Bonus rules always add on top",
     )
 
     def __init__(self, *args: Any, programs: list[Any], **kwargs: Any) -> None:
