@@ -161,6 +161,17 @@ def test_partner_users_get_nothing(world: Any, api_for: Any) -> None:
             == 404
         )
         assert client.get("/api/v1/commissions/forecast").status_code == 404
+        assert (
+            patch(client, f"/api/v1/commissions/versions/{version.public_id}", {"note": "x"}).status_code
+            == 404
+        )
+        assert (
+            post(client, f"/api/v1/commissions/versions/{version.public_id}/publish", {}).status_code == 404
+        )
+        assign = {"level": "partner", "target_id": str(world.partner_a.public_id), "starts_on": "2026-01-01"}
+        assert (
+            post(client, f"/api/v1/commissions/plans/{plan.public_id}/assignments", assign).status_code == 404
+        )
 
 
 def test_another_workspaces_plans_are_invisible(world: Any, api_for: Any) -> None:

@@ -58,6 +58,10 @@ def test_partner_users_get_404_and_no_nav_link(world: Any, client_for: Any) -> N
             *_urls(plan, version),
             "/commissions/plans/new/",
             f"/commissions/versions/{version.public_id}/what-if/",
+            f"/commissions/plans/{plan.public_id}/edit/",
+            f"/commissions/plans/{plan.public_id}/versions/new/",
+            f"/commissions/versions/{version.public_id}/what-if/?chart=1",
+            "/commissions/forecast/?chart=USD",
         ]:
             assert client.get(url).status_code == 404, (user.email, url)
         assert 'href="/commissions/"' not in client.get("/portal/").content.decode()
