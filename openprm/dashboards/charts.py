@@ -213,6 +213,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+def _ready(fd: int, event: int, deadline: float) -> bool:
+    """Whether ``fd`` is ready for ``event`` before ``deadline`` (poll: any fd number, unlike select)."""
+    poller = select.poll()
+    poller.register(fd, event | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(max(0, int((deadline - time.monotonic()) * 1000))))
+
+
 class _Ended(Exception):
     """The Node renderer ended (or closed its output) in the middle of a chart."""
 
@@ -314,7 +321,7 @@ class Renderer:
         fd = process.stdin.fileno()
         view = memoryview(line)
         while view:
-            if not select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
+            if not _ready(fd, select.POLLOUT, deadline):
                 raise TimeoutError
             try:
                 written = os.write(fd, view[:PIPE_CHUNK])
@@ -326,7 +333,7 @@ class Renderer:
         assert process.stdout is not None
         fd = process.stdout.fileno()
         while b"\n" not in self._buffer:
-            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if not _ready(fd, select.POLLIN, deadline):
                 raise TimeoutError
             chunk = os.read(fd, 1 << 16)
             if not chunk:
