@@ -414,19 +414,25 @@ class Renderer:
 
 
 RENDERER = Renderer()
+LONG_LIVED = hasattr(select, "poll") and hasattr(os, "register_at_fork")  # POSIX; elsewhere a Node per chart
 atexit.register(RENDERER.close)
-os.register_at_fork(after_in_child=RENDERER.forget)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=RENDERER.forget)
 
 
 def render_svg(option: dict[str, Any], width: int, height: int) -> str:
     """The chart ``option`` (as the browser gets it) rendered to an SVG document by ECharts' server-side
     renderer under Node (``node.executable``), in this process's long-lived :data:`RENDERER`; a
     ``RuntimeError`` carries Node's message when it fails."""
+    if not LONG_LIVED:
+        return render_svg_once(option, width, height)
     return RENDERER.render(option, width, height)
 
 
 def render_svgs(charts: Sequence[tuple[dict[str, Any], int, int]]) -> list[str]:
     """Every ``(option, width, height)`` of a document rendered to SVG, in order (:func:`render_svg`)."""
+    if not LONG_LIVED:
+        return [render_svg_once(*chart) for chart in charts]
     return RENDERER.render_many(charts)
 
 
