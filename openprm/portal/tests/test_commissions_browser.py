@@ -98,7 +98,7 @@ def test_finance_publishes_accrues_pays_and_the_partner_sees_the_statement(
     staff.get_by_label("I understand a published version never changes").check()
     with staff.expect_navigation():
         staff.get_by_role("button", name=re.compile(r"^Publish version 1")).click()
-    expect(staff.locator("main")).to_contain_text("Published")
+    expect(staff.locator("main")).to_contain_text("Version 1 published")
     with unscoped():
         assert PlanVersion.objects.get(pk=draft.pk).status == "published"
 
