@@ -33,7 +33,7 @@ from openprm.commissions.schemas.plans import (
     plan_out,
     version_out,
 )
-from openprm.commissions.selectors import pages
+from openprm.commissions.selectors import pages, simulation
 from openprm.commissions.services import plans as services
 from openprm.commissions.services import simulate
 from openprm.core.actors import Actor
@@ -199,7 +199,7 @@ def version_simulate(request: HttpRequest, public_id: uuid.UUID, payload: Simula
     total, against what was accrued for them. Writes nothing."""
     actor = _planner(request)
     version = pages.version_get(actor=actor, public_id=public_id)
-    return pages.whatif_of(
+    return simulation.whatif_of(
         simulate.simulate_version(actor=actor, version=version, months=payload.months)
     ).as_dict()
 
@@ -258,6 +258,6 @@ def assignment_end(request: HttpRequest, public_id: uuid.UUID, payload: Assignme
 def forecast(request: HttpRequest, query: Query[ForecastQuery]) -> list[dict[str, Any]]:
     """The payout forecast for the coming months, per plan currency: pending entries whose hold ends,
     the approved balance, and open pipeline × stage probability × plan."""
-    return pages.forecast_of(
+    return simulation.forecast_of(
         simulate.payout_forecast(actor=_reader(request), periods=query.periods), periods=query.periods
     )

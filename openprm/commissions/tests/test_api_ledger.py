@@ -153,3 +153,17 @@ def test_partner_users_get_nothing(world: Any, api_for: Any) -> None:
         assert (
             client.get(f"/api/v1/commissions/ledger/why?source=deal&id={theirs.public_id}").status_code == 404
         )
+
+
+def test_why_a_won_deal_earned_nothing_names_the_missing_plan(world: Any, api_for: Any) -> None:
+    make_plan(world)  # published, but assigned to nobody
+    register(world, world.partner_b, "100.00", "closed_won")
+    with unscoped():
+        from openprm.deals.models import Deal
+
+        deal = Deal.objects.get(partner=world.partner_b)
+    body = (
+        api_for(world.finance).get(f"/api/v1/commissions/ledger/why?source=deal&id={deal.public_id}").json()
+    )
+    assert body["earned"] is False
+    assert body["explained"][0].startswith("No published plan applied to Globex Referrals on ")

@@ -26,7 +26,7 @@ from openprm.commissions.forms.plans import (
 )
 from openprm.commissions.models import Plan, PlanVersion
 from openprm.commissions.schemas.errors import rules_checked
-from openprm.commissions.selectors import pages
+from openprm.commissions.selectors import pages, simulation
 from openprm.commissions.selectors.words import rules_words
 from openprm.commissions.services import plans as services
 from openprm.commissions.services import simulate
@@ -301,9 +301,9 @@ def whatif(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     version = _version(actor, public_id)
     form = WhatIfForm(request.GET or None, initial={"months": 6})
     months = form.cleaned_data["months"] if form.is_valid() else 6
-    result = pages.whatif_of(simulate.simulate_version(actor=actor, version=version, months=months))
+    result = simulation.whatif_of(simulate.simulate_version(actor=actor, version=version, months=months))
     if request.GET.get("chart"):
-        return JsonResponse(pages.whatif_chart(result).as_json())
+        return JsonResponse(simulation.whatif_chart(result).as_json())
     chart_url = reverse("commissions:whatif", args=[version.public_id]) + f"?months={months}&chart=1"
     return render(
         request,
@@ -327,9 +327,9 @@ def forecast(request: HttpRequest) -> HttpResponse:
         periods = max(1, min(12, int(request.GET.get("periods", 3))))
     except ValueError:
         periods = 3
-    rows = pages.forecast_of(simulate.payout_forecast(actor=actor, periods=periods), periods=periods)
+    rows = simulation.forecast_of(simulate.payout_forecast(actor=actor, periods=periods), periods=periods)
     if chart := request.GET.get("chart"):
-        return JsonResponse(pages.forecast_chart(rows, chart).as_json())
+        return JsonResponse(simulation.forecast_chart(rows, chart).as_json())
     currencies = sorted({r["currency"] for r in rows})
     charts = [(c, reverse("commissions:forecast") + f"?periods={periods}&chart={c}") for c in currencies]
     return render(
