@@ -58,7 +58,7 @@ def books(world: Any) -> dict[str, Any]:
         fx_rate=Decimal("1.0810810811"),
         fx_date=today - datetime.timedelta(days=40),
         caps=[{"cap": "per_event", "limit": "200", "trimmed": "15.00"}],
-        explanation={"lines": [{"rule": "sales-10", "detail": "10% of 2000.00"}]},
+        explanation={"lines": [{"rule": "sales-10", "detail": "marginal: 2000 at 10%"}]},
     )
     paid = entry(world, a, "75.00", plan=plan, rate=Decimal(10), days_ago=70)
     entry(world, a, "-15.00", plan=plan, kind="clawback", rate=Decimal(10), days_ago=5, reverses=paid)
@@ -128,7 +128,7 @@ def test_partner_sees_own_balances_payout_and_explained_commissions(world, books
     assert "185.00" in text and "75.00" in text and "-15.00" in text
     assert "below the USD 500.00 minimum, carried forward" in text
     assert "Trimmed by 15.00 USD: the per-event cap is 200.00 USD." in text
-    assert "converted at 1.0810810811 USD per EUR" in text and "Rate 10% (10% of 2000.00)" in text
+    assert "converted at 1.0810810811 USD per EUR" in text and "Rate 10% (marginal: 2000 at 10%)." in text
     assert "Earned nothing." in text and "needs amount is at least 10000 (it was 5000)" in text
     assert "a partner-group condition was not met" in text
     assert "BATCH-2026-11" in text and "IBAN DE•• •••• 3000" in text
@@ -138,7 +138,7 @@ def test_partner_sees_own_balances_payout_and_explained_commissions(world, books
 
 def test_state_filter_and_other_partner(world, books, client_for):
     text = client_for(world.a_admin).get(reverse("portal:commissions"), {"state": "pending"}).content.decode()
-    assert "120.00" in text and "pending until" in text and "10% of 2000.00" not in text
+    assert "120.00" in text and "pending until" in text and "marginal: 2000 at 10%" not in text
     b_page = client_for(world.b_admin).get(reverse("portal:commissions"), {"partner": world.partner_a.pk})
     b_text = b_page.content.decode()
     assert B_AMOUNT in b_text and "BATCH-2026-11" not in b_text and "120.00" not in b_text

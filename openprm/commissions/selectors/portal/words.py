@@ -133,7 +133,8 @@ def explanation_sentences(entry: LedgerEntry) -> list[str]:
         if isinstance(line, dict) and line.get("rule") == entry.rule_key and line.get("detail")
     ]
     if entry.rate is not None and entry.kind in (Kind.ACCRUAL, Kind.OVERRIDE, Kind.REVERSAL, Kind.CLAWBACK):
-        out.append(f"Rate {percent(entry.rate)}" + (f" ({details[0]})." if details else "."))
+        plain = not details or details[0].startswith(f"{percent(entry.rate)} of")
+        out.append(f"Rate {percent(entry.rate)}" + ("." if plain else f" ({details[0]})."))
     elif details:
         out.append(details[0][:1].upper() + details[0][1:] + ".")
     elif entry.rate is None and entry.kind in (Kind.ACCRUAL, Kind.BONUS) and entry.amount:
