@@ -29,6 +29,7 @@ from openprm.dashboards import node
 SSR_SCRIPT = Path(__file__).parent / "js" / "render_svg.cjs"
 SSR_TIMEOUT_SECONDS = 30  # one chart
 SSR_IDLE_SECONDS = 600  # the long-lived renderer stops after this long unused (restarted when needed)
+SSR_RECYCLE_CHARTS = 1000  # ... and is replaced after this many charts (its heap grows slowly: ~150 MB)
 PIPE_CHUNK = 1 << 16
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 MUTED = "#667085"
@@ -227,16 +228,25 @@ class _Ended(Exception):
 class Renderer:
     """A long-lived Node process rendering charts to SVG (``render_svg.cjs --serve``), one per Python
     process: started on first use, one JSON line per chart each way, restarted when it dies (the chart
-    it died on is tried once more in a fresh one), stopped after ``idle`` seconds unused, after a chart
-    taking more than ``timeout`` seconds, and at exit. Thread-safe (one chart at a time: they take a few
-    milliseconds each). A forked child starts its own rather than share its parent's pipes.
+    it died on is tried once more in a fresh one), replaced after ``recycle`` charts, stopped after
+    ``idle`` seconds unused, after a chart taking more than ``timeout`` seconds, and at exit. Thread-safe
+    (one chart at a time: they take a few milliseconds each). A forked child starts its own rather than
+    share its parent's pipes.
 
     The SVG is the one-shot renderer's (:func:`render_svg_once`), byte for byte; starting Node and loading
     ECharts (~0.4 s) is paid once per process instead of once per chart."""
 
-    def __init__(self, *, timeout: float = SSR_TIMEOUT_SECONDS, idle: float = SSR_IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = SSR_TIMEOUT_SECONDS,
+        idle: float = SSR_IDLE_SECONDS,
+        recycle: int = SSR_RECYCLE_CHARTS,
+    ) -> None:
         self.timeout = timeout
         self.idle = idle
+        self.recycle = recycle
+        self._served = 0  # charts the running process has rendered
         self.started = 0  # Node processes started so far (the bench and the tests read it)
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -348,7 +358,8 @@ class Renderer:
         if self._owner != os.getpid():
             self.forget()
         process = self._process
-        if process is not None and process.poll() is None:
+        if process is not None and process.poll() is None and self._served < self.recycle:
+            self._served += 1
             return process
         self._stop()
         self._errors.clear()
@@ -364,7 +375,7 @@ class Renderer:
             target=self._drain, args=(process,), name="chart-renderer-stderr", daemon=True
         )
         self._drainer.start()
-        self._process, self._owner, self._buffer = process, os.getpid(), b""
+        self._process, self._owner, self._buffer, self._served = process, os.getpid(), b"", 1
         self.started += 1
         return process
 

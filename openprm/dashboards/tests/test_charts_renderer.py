@@ -1,6 +1,6 @@
 """The long-lived Node chart renderer (``charts.Renderer``): the one-shot renderer's SVG byte for byte, one
-Node process for many charts, restarted when it dies, a failed or slow chart reported, safe across threads,
-stopped when idle or closed."""
+Node process for many charts, restarted when it dies or after its share of charts, a failed or slow chart
+reported, safe across threads, stopped when idle or closed."""
 
 from __future__ import annotations
 
@@ -131,3 +131,12 @@ def test_an_idle_or_closed_renderer_stops_its_node_process() -> None:
     assert idle.started == 2
     idle.close()
     assert idle.pid is None
+
+
+def test_a_renderer_is_replaced_after_its_share_of_charts() -> None:
+    recycled = charts.Renderer(recycle=2)
+    option = options()[1]
+    first = recycled.render(option, 400, 300)
+    assert [recycled.render(option, 400, 300) for _ in range(4)] == [first] * 4
+    assert recycled.started == 3  # charts 1-2, 3-4, 5
+    recycled.close()
