@@ -11,8 +11,8 @@ deliveries — depend on the order of events, not just on their sum, so events t
 partners *dirty* from the earliest day they touched and ``rollups_refresh_pairs`` (run by the job worker
 right after the fold) recomputes them from there; other events leave the paired metrics alone.
 ``rollups_rebuild`` recomputes everything from the raw rows, the database doing the summing (one grouped
-``INSERT … SELECT``; only paired events stream through Python, per partner); it gives the same table as
-the increments.
+statement; on PostgreSQL it writes only the rows that differ from the stored ones); it gives the same
+table as the increments.
 
 ``PartnerMonth`` holds the same columns (not ``extra``) per partner and calendar month, re-aggregated from
 the days by every writer of ``PartnerDay`` (``months``: never by deltas, so a month equals its days);
@@ -36,8 +36,9 @@ Metric names (days are UTC):
 
 Modules: ``deltas`` (what a row adds: pure), ``columns`` (metric names ↔ columns), ``store`` (raw reads,
 row upserts, the lock, the fill state), ``fold`` (the queue and its fold), ``pairs`` (paired metrics),
-``rebuild``, ``months`` (the monthly level), ``read`` (every read). The package sits below the task
-layer: ``activity.tasks`` imports it, never the other way round.
+``pairs_sql`` (the rebuild's pairing in SQL), ``rebuild`` and ``rebuild_sql`` (its statements),
+``months`` (the monthly level), ``read`` (every read). The package sits below the task layer:
+``activity.tasks`` imports it, never the other way round.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """The rebuild: every rollup of a workspace recomputed from the raw rows (``prm rollups rebuild``); the
 result equals what the increments built, which the tests check through ``rollup_cells``.
 
-Each ``PartnerDay`` row is written once (no row is inserted and then updated, which on PostgreSQL would
-leave a dead version of every row and its index entry behind). The paired metrics need the events one by
-one, in order: the events of the paired types stream past once, sorted by partner, each partner's are
-paired as soon as the next partner's begin, and the figures go into a temporary table (``COPY`` on
-PostgreSQL) with the intervals (``pairs.rebuild_pairs``). Then the database does the summing in one
-``INSERT … SELECT``: the events grouped by partner, day and type and pivoted into one row per partner and
-day (the same deltas as ``deltas.day_deltas``: counts, values, contact and its directions, content sums
-and the followers gauge, the survey figures, the workspace's own types in ``extra``), joined with the
-clicks, the accepted conversions and the paired figures, each grouped by partner and day.
-Nothing grows with the number of events but the database's own sort."""
+The paired metrics need the events one by one, in order: PostgreSQL pairs them in SQL (``pairs_sql``: one
+statement; the partners only Python can pair stream through ``pairs.rebuild_pairs``), SQLite streams the
+events that pair past Python once, sorted by partner; either way the figures go into a temporary table
+per partner and day. Then the database computes every ``PartnerDay`` row in one ``SELECT``
+(``rebuild_sql``: the events grouped once per partner and day, joined with the clicks, the accepted
+conversions and the paired figures). PostgreSQL compares those rows with the stored ones and writes only
+the difference — no row is deleted and inserted again with the same key, which would leave a dead version
+of every row behind and cost the index a check of each — and re-aggregates the months of the days it
+wrote; SQLite deletes the workspace's rows and inserts them anew, then every month. Nothing grows with
+the number of events but the database's own sort."""
 
 from __future__ import annotations
 
@@ -54,9 +54,10 @@ def _paired_table(cursor: Any) -> None:
 def rollups_rebuild(*, workspace_id: int) -> int:
     """Recompute every rollup of the workspace from the raw rows, in one transaction; returns the rows.
 
-    The paired figures go first, into a temporary table (``pairs.rebuild_pairs``: streamed, COPY on
-    PostgreSQL); then one ``INSERT … SELECT`` writes each ``PartnerDay`` row once, with every column, and
-    another the ``PartnerMonth`` rows from them (``months.months_rebuild``)."""
+    The paired figures go first, into a temporary table (``pairs_sql`` and ``pairs.rebuild_pairs``); then
+    one statement makes the ``PartnerDay`` rows what the raw rows give (``rebuild_sql.rows_sql``: each
+    row written at most once, with every column), and the ``PartnerMonth`` rows of the days written are
+    re-aggregated (``months``)."""
     touch(workspace_id, status=RollupState.Status.REBUILDING)
     kinds = workspace_kinds(workspace_id)
     outermost = not connection.in_atomic_block

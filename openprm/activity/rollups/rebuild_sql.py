@@ -266,31 +266,31 @@ def rows_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> 
         return [*statements, (insert, [workspace_id, *params])]
     fresh_row, stored_row = (", ".join(f"{alias}.{n}" for n in names) for alias in ("f", "o"))
     same = f"ROW({fresh_row}) IS NOT DISTINCT FROM ROW({stored_row})"
-    # what each key is: n(ew), c(hanged), g(one) or s(ame); the columns only of the new and changed
-    compared = (
+    # the keys that differ — n(ew), c(hanged) or g(one) — with the new columns (none of the same rows)
+    differ = (
         "SELECT COALESCE(f.partner_id, o.partner_id) AS partner_id, COALESCE(f.day, o.day) AS day, "  # noqa: S608
-        "CASE WHEN o.partner_id IS NULL THEN 'n' WHEN f.partner_id IS NULL THEN 'g' "
-        f"WHEN {same} THEN 's' ELSE 'c' END AS what, {', '.join(f'f.{n} AS {n}' for n in names)} "
+        "CASE WHEN o.partner_id IS NULL THEN 'n' WHEN f.partner_id IS NULL THEN 'g' ELSE 'c' END AS what, "
+        f"{', '.join(f'f.{n} AS {n}' for n in names)} "
         f"FROM ({fresh}) AS f FULL JOIN (SELECT partner_id, day, {listed} FROM {table} "
-        "WHERE workspace_id = %s) AS o ON o.partner_id = f.partner_id AND o.day = f.day"
+        "WHERE workspace_id = %s) AS o ON o.partner_id = f.partner_id AND o.day = f.day "
+        f"WHERE o.partner_id IS NULL OR f.partner_id IS NULL OR NOT ({same})"
     )
-    kept = ", ".join(f"CASE WHEN what IN ('n', 'c') THEN {n} END AS {n}" for n in names)
     key = "t.workspace_id = %s AND t.partner_id = d.partner_id AND t.day = d.day"
     statement = (
-        # OFFSET 0: ``compared`` stays a subquery of its own, so each row's comparison runs once, not once
-        # per column that asks for its ``what``
-        f"WITH diff AS MATERIALIZED (SELECT partner_id, day, what, {kept} FROM ({compared} OFFSET 0) AS c), "  # noqa: S608
+        f"WITH diff AS MATERIALIZED ({differ}), "  # noqa: S608
         f"gone AS (DELETE FROM {table} AS t USING diff AS d WHERE {key} AND d.what = 'g'), "
         f"changed AS (UPDATE {table} AS t SET {', '.join(f'{n} = d.{n}' for n in names)} FROM diff AS d "
         f"WHERE {key} AND d.what = 'c'), "
         f"added AS (INSERT INTO {table} (workspace_id, partner_id, day, {listed}) "
         f"SELECT %s, partner_id, day, {listed} FROM diff WHERE what = 'n' ORDER BY partner_id, day), "
         f"touched AS (INSERT INTO {TOUCHED_TABLE} (partner_id, month) SELECT DISTINCT partner_id, "
-        "CAST(date_trunc('month', day) AS date) FROM diff WHERE what <> 's') "
-        "SELECT COUNT(*) FILTER (WHERE what <> 'g') FROM diff"
+        "CAST(date_trunc('month', day) AS date) FROM diff) "
+        # the rows there are: those stored (every sub-statement sees the table as it was), new ones, gone ones
+        f"SELECT (SELECT COUNT(*) FROM {table} WHERE workspace_id = %s) "
+        "+ COUNT(*) FILTER (WHERE what = 'n') - COUNT(*) FILTER (WHERE what = 'g') FROM diff"
     )
     return [
         (f"DROP TABLE IF EXISTS {TOUCHED_TABLE}", []),
         (f"CREATE TEMPORARY TABLE {TOUCHED_TABLE} (partner_id bigint, month date) ON COMMIT DROP", []),
-        (statement, [*params, *[workspace_id] * 4]),
+        (statement, [*params, *[workspace_id] * 5]),
     ]
