@@ -58,6 +58,7 @@ from openprm.deals.models import (
     DealStageRollup,
 )
 from openprm.deals.rollups import rollups_rebuild as deal_rollups_rebuild
+from openprm.demo import commissions as demo_commissions
 from openprm.demo import customers as demo_customers
 from openprm.demo import deals as demo_deals
 from openprm.demo import finance as demo_finance
@@ -293,6 +294,8 @@ def demo_load(
         load.reports()
         demo_finance.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
         demo_customers.load(actor=load.actor, plans=load.plans, seed=seed, now=now)  # own dice
+        load.say("Accruing commissions…")
+        demo_commissions.load(actor=load.actor, now=now)  # plans per program, six months of accruals
         load.say("Building the daily rollups…")
         result.rollup_cells = rollups_rebuild(workspace_id=workspace.pk)
         deal_rollups_rebuild(workspace_id=workspace.pk)  # the demo writes deals directly: rebuild theirs
