@@ -89,8 +89,12 @@ class Alert(models.Model):
     conflict public id). At most one open alert per (rule, partner, subject)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    # workspace and rule lead the composite indexes below: no index of their own (a cycle appends
+    # tens of thousands of alerts; every index is written per row)
+    workspace = models.ForeignKey(
+        "core.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts", db_index=False)
     key = models.CharField(max_length=120, help_text="<partner id or 0>:<subject>: what de-duplicates")
     partner = models.ForeignKey(
         "partners.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -110,13 +114,19 @@ class Alert(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # mostly empty: a partial index below
         help_text="The firing alert of an inhibiting rule on the same partner: nothing is announced",
     )
     last_evaluated_at = models.DateTimeField(help_text="When its state or values last changed")
     announced_at = models.DateTimeField(null=True, blank=True)
     values = models.JSONField(default=dict)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # mostly empty: a partial index below
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
@@ -137,6 +147,16 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["workspace", "state", "-started_at"], name="alerts_alert_state"),
             models.Index(fields=["rule", "state"], name="alerts_alert_rule_state"),
+            models.Index(
+                fields=["acknowledged_by"],
+                condition=models.Q(acknowledged_by__isnull=False),
+                name="alerts_alert_acknowledged_by",
+            ),
+            models.Index(
+                fields=["inhibited_by"],
+                condition=models.Q(inhibited_by__isnull=False),
+                name="alerts_alert_inhibited_by",
+            ),
         ]
 
     def __str__(self) -> str:
