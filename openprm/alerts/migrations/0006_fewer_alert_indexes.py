@@ -6,41 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0005_recovering_and_inhibition'),
-        ('core', '0008_job_runs'),
-        ('partners', '0009_tier_history'),
+        ("alerts", "0005_recovering_and_inhibition"),
+        ("core", "0008_job_runs"),
+        ("partners", "0009_tier_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alert',
-            name='acknowledged_by',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="alert",
+            name="acknowledged_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='inhibited_by',
-            field=models.ForeignKey(blank=True, db_index=False, help_text='The firing alert of an inhibiting rule on the same partner: nothing is announced', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.alert'),
+            model_name="alert",
+            name="inhibited_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                help_text="The firing alert of an inhibiting rule on the same partner: nothing is announced",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="alerts.alert",
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='rule',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='alerts.alertrule'),
+            model_name="alert",
+            name="rule",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="alerts",
+                to="alerts.alertrule",
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='workspace',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.workspace'),
+            model_name="alert",
+            name="workspace",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="core.workspace",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(condition=models.Q(('acknowledged_by__isnull', False)), fields=['acknowledged_by'], name='alerts_alert_acknowledged_by'),
+            model_name="alert",
+            index=models.Index(
+                condition=models.Q(("acknowledged_by__isnull", False)),
+                fields=["acknowledged_by"],
+                name="alerts_alert_acknowledged_by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(condition=models.Q(('inhibited_by__isnull', False)), fields=['inhibited_by'], name='alerts_alert_inhibited_by'),
+            model_name="alert",
+            index=models.Index(
+                condition=models.Q(("inhibited_by__isnull", False)),
+                fields=["inhibited_by"],
+                name="alerts_alert_inhibited_by",
+            ),
         ),
     ]
