@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 
 from openprm.commissions.models import LedgerEntry, PayoutItem, PayoutRun, Statement
 from openprm.core.actors import Actor
@@ -72,8 +72,10 @@ def _save(
     start: datetime.date,
     end: datetime.date,
     payout_item: PayoutItem | None = None,
+    figures: dict[str, Decimal] | None = None,
 ) -> Statement:
-    figures = totals(partner_id=partner_id, currency=currency, start=start, end=end)
+    if figures is None:
+        figures = totals(partner_id=partner_id, currency=currency, start=start, end=end)
     statement, created = Statement.objects.get_or_create(
         workspace_id=actor.workspace_id,
         partner_id=partner_id,
@@ -159,20 +161,32 @@ def statements_generate(
     start, end = month_bounds(month)
     if end >= datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=31):
         raise ValidationError({"month": "That month has not started yet."})
-    before_end = LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED).filter(
-        created_at__lt=_start_of(end + datetime.timedelta(days=1))
-    )
+    live = LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED).exclude(amount=0)
     if partner_ids is not None:
-        before_end = before_end.filter(partner_id__in=partner_ids)
-    pairs = sorted(set(before_end.values_list("partner_id", "currency").distinct()))
+        live = live.filter(partner_id__in=partner_ids)
+    first, after = _start_of(start), _start_of(end + datetime.timedelta(days=1))
+    # three grouped sums for every partner at once (not a query per partner)
+    grouped: dict[tuple[int, str], dict[str, Decimal]] = {}
+    queries = (
+        ("opening", live.filter(created_at__lt=first)),
+        ("earned", live.filter(created_at__gte=first, created_at__lt=after).exclude(kind=Kind.PAYOUT)),
+        ("paid", live.filter(created_at__gte=first, created_at__lt=after, kind=Kind.PAYOUT)),
+    )
+    active: set[tuple[int, str]] = set()
+    for name, rows in queries:
+        for partner_id, currency, total, count in (
+            rows.values_list("partner_id", "currency").annotate(t=Sum("amount"), n=Count("id")).order_by()
+        ):
+            figures = grouped.setdefault((partner_id, currency), {k: ZERO for k, _ in queries})
+            figures[name] = -(total or ZERO) if name == "paid" else (total or ZERO)
+            if name != "opening" and count:
+                active.add((partner_id, currency))
     made = []
-    for partner_id, currency in pairs:
-        figures = totals(partner_id=partner_id, currency=currency, start=start, end=end)
-        if figures["opening"] == ZERO and figures["earned"] == ZERO and figures["paid"] == ZERO:
-            in_period = LedgerEntry.objects.filter(
-                period_entries(partner_id=partner_id, currency=currency, start=start, end=end)
-            )
-            if not in_period.exists():
-                continue
-        made.append(_save(actor, partner_id=partner_id, currency=currency, start=start, end=end))
+    for (partner_id, currency), figures in sorted(grouped.items()):
+        if figures["opening"] == ZERO and (partner_id, currency) not in active:
+            continue  # nothing owed and nothing booked: no statement
+        figures["closing"] = figures["opening"] + figures["earned"] - figures["paid"]
+        made.append(
+            _save(actor, partner_id=partner_id, currency=currency, start=start, end=end, figures=figures)
+        )
     return made
