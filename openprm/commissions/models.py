@@ -48,7 +48,6 @@ class Plan(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True  # the portal reads a partner's own plan through selectors
-    objects = ScopedManager["Plan"]()
 
     class Meta:
         constraints = [
@@ -90,7 +89,6 @@ class PlanVersion(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["PlanVersion"]()
 
     class Meta:
         constraints = [
@@ -126,7 +124,6 @@ class PlanAssignment(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["PlanAssignment"]()
 
     class Meta:
         constraints = [
@@ -156,7 +153,6 @@ class SubPartner(WorkspaceModel):
     until = models.DateField(null=True, blank=True)
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = "parent"
-    objects = ScopedManager["SubPartner"]()
 
     class Meta:
         constraints = [
@@ -199,7 +195,6 @@ class PayoutRun(WorkspaceModel):
 
     SCOPE_PARTNER_PATH: ClassVar[str | None] = None
     SCOPE_STAFF_ONLY: ClassVar[bool] = True
-    objects = ScopedManager["PayoutRun"]()
 
     class Meta:
         ordering = ["-created_at", "-id"]
