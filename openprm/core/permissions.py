@@ -54,8 +54,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         }
     ),
     Role.FINANCE: frozenset(
-        _READ
-        | {Perm.CONVERSION_REVIEW, Perm.COMMISSION_PLAN, Perm.COMMISSION_APPROVE, Perm.PAYOUT_MANAGE}
+        _READ | {Perm.CONVERSION_REVIEW, Perm.COMMISSION_PLAN, Perm.COMMISSION_APPROVE, Perm.PAYOUT_MANAGE}
     ),
     Role.ANALYST: frozenset(_READ),
     # Every partner role may hold API tokens: a token acts with exactly its owner's role and partner
