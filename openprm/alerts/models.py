@@ -167,6 +167,12 @@ class Alert(models.Model):
         return self.state in OPEN_STATES
 
     @property
+    def is_inhibited(self) -> bool:
+        """Open and its inhibiting alert still fires (until the next evaluation clears the link)."""
+        source = self.inhibited_by if self.inhibited_by_id is not None else None
+        return self.is_open and source is not None and source.state in INHIBITING_STATES
+
+    @property
     def checked_at(self) -> Any:
         """When it was last judged: its rule's last evaluation while open (an unchanged open alert is not
         rewritten each cycle), else its own last write."""

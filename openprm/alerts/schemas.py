@@ -101,6 +101,9 @@ class AlertOut(Schema):
     fired_at: datetime.datetime | None
     resolved_at: datetime.datetime | None
     recovering_at: datetime.datetime | None = Field(description="When a firing alert's condition cleared")
+    inhibited: bool = Field(
+        description="Open while an inhibiting rule fires for its partner: announced to no one"
+    )
     inhibited_by: uuid.UUID | None = Field(description="The inhibiting rule's firing alert, if inhibited")
     inhibited_by_rule: str = Field(description="That alert's rule name")
     last_evaluated_at: datetime.datetime
@@ -125,6 +128,7 @@ def alert_out(alert: Alert, history: list[AlertTransition] | None = None) -> dic
         "fired_at": alert.fired_at,
         "resolved_at": alert.resolved_at,
         "recovering_at": alert.recovering_at,
+        "inhibited": alert.is_inhibited,
         "inhibited_by": alert.inhibited_by.public_id if alert.inhibited_by else None,
         "inhibited_by_rule": alert.inhibited_by.rule.name if alert.inhibited_by else "",
         "last_evaluated_at": alert.checked_at,

@@ -140,6 +140,8 @@ def test_an_inhibiting_rule_keeps_the_other_rules_alerts_on_its_partner_quiet(
     }
     assert found["Acme Resellers"].inhibited_by_id == source.pk
     assert found["Globex Referrals"].inhibited_by_id is None
+    with scope(quiet.system.access_scope()):
+        assert found["Acme Resellers"].is_inhibited and not found["Globex Referrals"].is_inhibited
     assert found["Acme Resellers"].announced_at is None
     assert sorted(notices(quiet)) == [
         "[Firing] Inactive 30 days: Acme Resellers",
