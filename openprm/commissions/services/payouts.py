@@ -21,10 +21,10 @@ The state machine (``PayoutRun.status``)::
   can never be in two items, so it is never paid twice. The export file is built from the pending items
   and the partners' current payout details (bank CSV, PayPal payouts, Wise batch); downloading it again
   gives the same file.
-- **Mark paid** (exported → paid): every pending item is paid — its entries move to *paid*, a *payout*
-  ledger entry of minus the item's amount is written through the ledger service with the idempotency key
-  ``payout:<item>`` — or, when named as failed, marked failed; the run is then *paid*, or *failed* if any
-  item failed. Marking a paid run paid again changes nothing.
+- **Mark paid** (exported → paid): every pending item is paid — its reserved entries move to *paid*, a
+  *payout* ledger entry of minus the item's amount is written with the idempotency key ``payout:<item>``
+  (a few bulk statements for the whole run) — or, when named as failed, marked failed; the run is then
+  *paid*, or *failed* if any item failed. Marking a paid run paid again changes nothing.
 - **Fail / retry**: a failed run (or one whose file was refused) is retried: the same items (failed ones
   become pending again; paid ones stay paid and are left out of the new file), the same reserved
   entries, the same references — so a retry pays nobody twice.
@@ -50,7 +50,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openprm.commissions.models import LedgerEntry, PayoutDetails, PayoutItem, PayoutRun, Plan
-from openprm.commissions.services import ledger
 from openprm.commissions.services.details import details_for_export
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
@@ -295,13 +294,10 @@ def payout_run_export(*, actor: Actor, run: PayoutRun) -> PayoutRun:
 
 def _payout_entry(
     actor: Actor, run: PayoutRun, item: PayoutItem, reference: str, now: datetime.datetime
-) -> None:
+) -> LedgerEntry:
     """The money out: one *payout* ledger entry of minus the item's amount, paid, keyed ``payout:<item>``
-    (written once whatever happens: a retry finds it)."""
-    key = f"payout:{item.public_id}"
-    if LedgerEntry.objects.filter(idempotency_key=key).exists():
-        return
-    LedgerEntry.objects.create(
+    (written once whatever happens: the key is unique, a second write is ignored)."""
+    return LedgerEntry(
         workspace_id=run.workspace_id,
         partner_id=item.partner_id,
         kind=LedgerEntry.Kind.PAYOUT,
@@ -309,7 +305,7 @@ def _payout_entry(
         source_kind=LedgerEntry.Source.PAYOUT,
         source_id=item.pk,
         source_event="payout",
-        idempotency_key=key,
+        idempotency_key=f"payout:{item.public_id}",
         occurred_at=now,
         period=now.date().replace(day=1),
         base_amount=item.amount,
@@ -328,16 +324,25 @@ def _payout_entry(
     )
 
 
-def _pay_item(actor: Actor, run: PayoutRun, item: PayoutItem, reference: str, now: datetime.datetime) -> None:
-    reserved = list(
-        LedgerEntry.objects.filter(paid_item=item, state=LedgerEntry.State.APPROVED).values_list(
-            "pk", flat=True
+def _pay_items(
+    actor: Actor, run: PayoutRun, items: list[PayoutItem], reference: str, now: datetime.datetime
+) -> None:
+    """Pay ``items`` in a few statements whatever their number: their reserved entries approved → paid
+    (the state move the ledger guard allows; ``paid_item`` was set at export), one payout entry each,
+    the items paid."""
+    if not items:
+        return
+    for chunk in range(0, len(items), 500):
+        part = items[chunk : chunk + 500]
+        LedgerEntry.objects.filter(paid_item__in=part, state=LedgerEntry.State.APPROVED).update(
+            state=LedgerEntry.State.PAID, paid_at=now
         )
-    )
-    ledger.entries_mark_paid(actor=actor, item=item, ids=reserved)
-    _payout_entry(actor, run, item, reference, now)
-    item.status, item.reference, item.paid_at = ItemStatus.PAID, reference, now
-    item.save(update_fields=["status", "reference", "paid_at", "updated_at"])
+        LedgerEntry.objects.bulk_create(
+            [_payout_entry(actor, run, item, reference, now) for item in part], ignore_conflicts=True
+        )
+    for item in items:
+        item.status, item.reference, item.paid_at = ItemStatus.PAID, reference, now
+    PayoutItem.objects.bulk_update(items, ["status", "reference", "paid_at", "updated_at"], batch_size=500)
 
 
 @transaction.atomic
@@ -361,6 +366,7 @@ def payout_run_mark_paid(
     now = timezone.now()
     any_failed = False
     items = list(run.items.filter(status=ItemStatus.PENDING).select_related("partner").order_by("id"))
+    paying: list[PayoutItem] = []
     for item in items:
         if str(item.public_id) in failed_ids or str(item.partner.public_id) in failed_ids:
             item.status, item.note, any_failed = (
@@ -370,7 +376,9 @@ def payout_run_mark_paid(
             )
             item.save(update_fields=["status", "note", "updated_at"])
         else:
-            _pay_item(actor, run, item, reference, now)
+            item.updated_at = now
+            paying.append(item)
+    _pay_items(actor, run, paying, reference, now)
     run.reference = reference
     if any_failed:
         run.status, run.last_error = Status.FAILED, error or "Some payments failed at the provider."

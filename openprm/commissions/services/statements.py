@@ -24,7 +24,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate
 
 from openprm.commissions.models import LedgerEntry, PayoutItem, PayoutRun, Statement
 from openprm.core.actors import Actor
@@ -112,34 +113,69 @@ def _save(
 
 def statements_for_run(*, actor: Actor, run: PayoutRun) -> list[Statement]:
     """One statement per partner paid in ``run``: from the day after their previous statement in the
-    run's currency (or their first entry) to the day paid."""
+    run's currency (or their first entry) to the day paid. A few grouped queries for the whole run."""
     actor.require(Perm.PAYOUT_MANAGE)
-    paid_on = (run.paid_at or run.updated_at).date()
-    made = []
-    for item in run.items.filter(status=PayoutItem.Status.PAID).order_by("id"):
-        previous = (
-            Statement.objects.filter(
-                partner_id=item.partner_id, currency=run.currency, period_end__lt=paid_on
-            )
-            .order_by("-period_end")
-            .values_list("period_end", flat=True)
-            .first()
-        )
-        if previous is not None:
-            start = previous + datetime.timedelta(days=1)
+    paid_on = (run.paid_at or run.updated_at).astimezone(datetime.UTC).date()
+    items = {i.partner_id: i for i in run.items.filter(status=PayoutItem.Status.PAID).order_by("id")}
+    if not items:
+        return []
+    ids, currency = list(items), run.currency
+    previous = dict(
+        Statement.objects.filter(partner_id__in=ids, currency=currency, period_end__lt=paid_on)
+        .values_list("partner_id")
+        .annotate(m=Max("period_end"))
+        .order_by()
+    )
+    first = dict(
+        LedgerEntry.objects.filter(partner_id__in=ids, currency=currency)
+        .values_list("partner_id")
+        .annotate(m=Min("created_at"))
+        .order_by()
+    )
+    starts: dict[int, datetime.date] = {}
+    for partner_id in ids:
+        if partner_id in previous:
+            starts[partner_id] = previous[partner_id] + datetime.timedelta(days=1)
+        elif first.get(partner_id) is not None:
+            starts[partner_id] = first[partner_id].astimezone(datetime.UTC).date()
         else:
-            first = LedgerEntry.objects.filter(partner_id=item.partner_id, currency=run.currency).aggregate(
-                m=Min("created_at")
-            )["m"]
-            start = first.astimezone(datetime.UTC).date() if first is not None else paid_on
+            starts[partner_id] = paid_on
+        starts[partner_id] = min(starts[partner_id], paid_on)
+    daily = (
+        LedgerEntry.objects.exclude(state=LedgerEntry.State.REJECTED)
+        .exclude(amount=0)
+        .filter(
+            partner_id__in=ids,
+            currency=currency,
+            created_at__lt=_start_of(paid_on + datetime.timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))
+        .values_list("partner_id", "day", "kind")
+        .annotate(t=Sum("amount"))
+        .order_by()
+    )
+    figures = {p: {"opening": ZERO, "earned": ZERO, "paid": ZERO} for p in ids}
+    for partner_id, day, kind, total in daily:
+        bucket = figures[partner_id]
+        if day < starts[partner_id]:
+            bucket["opening"] += total
+        elif kind == Kind.PAYOUT:
+            bucket["paid"] -= total
+        else:
+            bucket["earned"] += total
+    made = []
+    for partner_id in ids:
+        bucket = figures[partner_id]
+        bucket["closing"] = bucket["opening"] + bucket["earned"] - bucket["paid"]
         made.append(
             _save(
                 actor,
-                partner_id=item.partner_id,
-                currency=run.currency,
-                start=min(start, paid_on),
+                partner_id=partner_id,
+                currency=currency,
+                start=starts[partner_id],
                 end=paid_on,
-                payout_item=item,
+                payout_item=items[partner_id],
+                figures=bucket,
             )
         )
     return made
