@@ -136,6 +136,58 @@ def test_partner_sees_own_balances_payout_and_explained_commissions(world, books
         assert leak not in text, leak
 
 
+def test_refunds_overrides_and_manual_adjustments_in_words(world, books, client_for):
+    plan, paid = books["plan"], books["paid"]
+    entry(
+        world,
+        world.partner_a,
+        "-22.50",
+        plan=plan,
+        kind="reversal",
+        state="pending",
+        rate=Decimal(10),
+        base_amount=Decimal("-225.00"),
+        days_ago=1,
+        note="refund of 30.00% of the sale",
+        explanation={"reverses": str(paid.public_id), "detail": "refund of 30.00% of the sale"},
+    )
+    entry(
+        world,
+        world.partner_a,
+        "0.60",
+        plan=plan,
+        kind="override",
+        rate=Decimal(5),
+        days_ago=1,
+        base_amount=Decimal("12.00"),
+        explanation={
+            "override": 1,
+            "of_partner": world.partner_b.pk,
+            "detail": "5% of a level-1 sub-partner's 12.00",
+        },
+    )
+    entry(
+        world,
+        world.partner_a,
+        "50.00",
+        plan=plan,
+        kind="adjustment",
+        source_kind="manual",
+        rate=None,
+        rule_key="",
+        days_ago=1,
+        note=LEDGER_NOTE,
+        explanation={"detail": LEDGER_NOTE, "by": "finance@vendor.test"},
+    )
+    text = client_for(world.a_admin).get(reverse("portal:commissions")).content.decode()
+    assert "Refund: commission reversed" in text and "Rate 10% (refund of 30.00% of the sale)." in text
+    assert "Override on a sub-partner&#x27;s commission" in text
+    assert "5% of a level-1 sub-partner&#x27;s 12.00." in text
+    assert "A manual adjustment by our finance team" in text
+    for leak in (LEDGER_NOTE, "finance@vendor.test", "Globex"):
+        assert leak not in text, leak
+
+
 def test_state_filter_and_other_partner(world, books, client_for):
     text = client_for(world.a_admin).get(reverse("portal:commissions"), {"state": "pending"}).content.decode()
     assert "120.00" in text and "pending until" in text and "marginal: 2000 at 10%" not in text

@@ -130,13 +130,22 @@ def explanation_sentences(entry: LedgerEntry) -> list[str]:
     details = [
         str(line.get("detail"))
         for line in data.get("lines", [])
-        if isinstance(line, dict) and line.get("rule") == entry.rule_key and line.get("detail")
+        if isinstance(line, dict)
+        and line.get("rule") == entry.rule_key
+        and line.get("kind", entry.kind) == entry.kind
+        and line.get("detail")
     ]
-    if entry.rate is not None and entry.kind in (Kind.ACCRUAL, Kind.OVERRIDE, Kind.REVERSAL, Kind.CLAWBACK):
+    if not details and data.get("detail") and entry.source_kind != LedgerEntry.Source.MANUAL:
+        details = [str(data["detail"])]  # a reversal's share refunded, an override's base (generated)
+    if entry.kind == Kind.OVERRIDE and details:
+        out.append(details[0][:1].upper() + details[0][1:] + ".")
+    elif entry.rate is not None and entry.kind in (Kind.ACCRUAL, Kind.OVERRIDE, Kind.REVERSAL, Kind.CLAWBACK):
         plain = not details or details[0].startswith(f"{percent(entry.rate)} of")
         out.append(f"Rate {percent(entry.rate)}" + ("." if plain else f" ({details[0]})."))
     elif details:
         out.append(details[0][:1].upper() + details[0][1:] + ".")
+    elif entry.source_kind == LedgerEntry.Source.MANUAL:
+        out.append("A manual adjustment by our finance team; ask your partner manager about it.")
     elif entry.rate is None and entry.kind in (Kind.ACCRUAL, Kind.BONUS) and entry.amount:
         out.append("A flat reward.")
     for cap in entry.caps or []:
