@@ -83,9 +83,8 @@ def commission_statement(request: HttpRequest, public_id: uuid.UUID, fmt: str) -
     partner = _own_partner(request)
     if fmt not in DOWNLOADS:
         raise Http404
-    if not commission_selectors.statement_list(actor=actor, partner_id=partner.pk).filter(
-        public_id=public_id
-    ):
+    own = commission_selectors.statement_list(actor=actor, partner_id=partner.pk)
+    if not own.filter(public_id=public_id).exists():
         raise Http404
     try:
         rendered = statement_selectors.statement_render(actor=actor, public_id=public_id, fmt=fmt)
