@@ -50,7 +50,8 @@ def _approver(request: HttpRequest) -> Actor:
 )
 def ledger(request: HttpRequest, query: Query[LedgerQuery]) -> dict[str, Any]:
     """Ledger entries, newest first, filtered by `partner`, `kind`, `state`, `period` (YYYY-MM), `plan`,
-    `source`. Paged by keyset: pass the answer's `next_cursor` as `cursor` for the next (older) page."""
+    `source`, `earned` (`nothing`: the 0.00 entries of events that earned nothing; `something`: the others;
+    default all). Paged by keyset: pass the answer's `next_cursor` as `cursor` for the next (older) page."""
     data = query.model_dump()
     page = pages.ledger_page(
         actor=_reader(request),

@@ -14,6 +14,7 @@ from typing import Any
 KINDS = ("accrual", "reversal", "adjustment", "clawback", "bonus", "override", "payout")
 STATES = ("pending", "approved", "paid", "rejected")
 SOURCES = ("conversion", "deal", "event", "manual", "payout")
+EARNED = ("nothing", "something")  # entries of 0.00 (an event evaluated that earned nothing) or not
 MONTH_ERROR = "Use a month as YYYY-MM between 1900-01 and 2999-12."
 
 
@@ -67,6 +68,7 @@ class LedgerFilters:
     plan: str = ""  # plan public id
     source: str = ""  # source kind (conversion, deal, event, manual, payout)
     source_id: str = ""  # the source row's id (with source)
+    earned: str = ""  # "nothing": only 0.00 entries; "something": only the others; "": all
 
     def errors(self) -> dict[str, str]:
         """Filter values that cannot be applied, by field (the page shows them; the API answers 422)."""
@@ -77,6 +79,8 @@ class LedgerFilters:
             found["state"] = f"One of: {', '.join(STATES)}."
         if self.source and self.source not in SOURCES:
             found["source"] = f"One of: {', '.join(SOURCES)}."
+        if self.earned and self.earned not in EARNED:
+            found["earned"] = f"One of: {', '.join(EARNED)}."
         if self.source_id and not (self.source_id.isdigit() and len(self.source_id) <= 18):
             found["source_id"] = "A whole number."
         if self.period:

@@ -22,6 +22,10 @@ class LedgerQuery(Schema):
     period: Text(7) = Field("", description="YYYY-MM: the month the source event fell in")  # type: ignore[valid-type]
     plan: Text(64) = Field("", description="Plan public id")  # type: ignore[valid-type]
     source: Literal["", "conversion", "deal", "event", "manual", "payout"] = ""
+    earned: Literal["", "nothing", "something"] = Field(
+        "",
+        description="`nothing`: only entries of 0.00 (events that earned nothing); `something`: the others",
+    )
     limit: int = Field(50, ge=1, le=500)
     cursor: Text(200) = Field("", description="`next_cursor` of the previous page")  # type: ignore[valid-type]
 

@@ -133,7 +133,7 @@ def ledger_queryset(*, actor: Actor, filters: LedgerFilters) -> QuerySet[LedgerE
     _read(actor)
     if errors := filters.errors():
         raise ValidationError(errors)
-    rows = LedgerEntry.objects.select_related("partner", "plan", "plan_version")
+    rows = LedgerEntry.objects.select_related("partner", "plan", "plan_version", "reverses")
     if filters.partner:
         rows = rows.filter(partner__public_id=parse_uuid(filters.partner))
     if filters.kind:
@@ -149,6 +149,10 @@ def ledger_queryset(*, actor: Actor, filters: LedgerFilters) -> QuerySet[LedgerE
         rows = rows.filter(source_kind=filters.source)
         if filters.source_id:
             rows = rows.filter(source_id=int(filters.source_id))
+    if filters.earned == "nothing":
+        rows = rows.filter(amount=0)
+    elif filters.earned == "something":
+        rows = rows.exclude(amount=0)
     return rows.order_by("-occurred_at", "-id")
 
 

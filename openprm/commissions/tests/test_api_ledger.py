@@ -167,3 +167,43 @@ def test_why_a_won_deal_earned_nothing_names_the_missing_plan(world: Any, api_fo
     )
     assert body["earned"] is False
     assert body["explained"][0].startswith("No published plan applied to Globex Referrals on ")
+
+
+def test_reversals_add_no_queries_to_the_list(world: Any, api_for: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    plan = make_plan(world)
+    originals = [entry(world, world.partner_a, "10.00", plan=plan, when=at(1 + n)) for n in range(6)]
+    client = api_for(world.analyst)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/api/v1/commissions/ledger?limit=100").status_code == 200
+        return len(seen)
+
+    queries()  # the first request of a client reads its token once more
+    before = queries()
+    for n, original in enumerate(originals):
+        entry(world, world.partner_a, "-5.00", plan=plan, kind="reversal", when=at(10 + n), reverses=original)
+    assert queries() == before
+    items = client.get("/api/v1/commissions/ledger?kind=reversal").json()["items"]
+    assert {i["reverses_id"] for i in items} == {str(o.public_id) for o in originals}
+
+
+def test_the_earned_filter(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    paid = entry(world, world.partner_a, "10.00", plan=plan)
+    nothing = entry(world, world.partner_a, "0.00", plan=plan)
+    client = api_for(world.analyst)
+
+    def ids(query: str) -> set[str]:
+        answer = client.get(f"/api/v1/commissions/ledger{query}")
+        assert answer.status_code == 200, answer.content
+        return {i["id"] for i in answer.json()["items"]}
+
+    assert ids("") == {str(paid.public_id), str(nothing.public_id)}
+    assert ids("?earned=nothing") == {str(nothing.public_id)}
+    assert ids("?earned=something") == {str(paid.public_id)}
+    bad = client.get("/api/v1/commissions/ledger?earned=maybe")
+    assert bad.status_code == 422 and bad.json()["field"] == "earned"

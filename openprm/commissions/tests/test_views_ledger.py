@@ -119,3 +119,18 @@ def test_partner_users_get_404(world: Any, client_for: Any) -> None:
             ).status_code
             == 404
         )
+
+
+def test_the_earned_filter_on_the_page(world: Any, client_for: Any) -> None:
+    plan = make_plan(world)
+    paid = entry(world, world.partner_a, "10.00", plan=plan)
+    nothing = entry(world, world.partner_a, "0.00", plan=plan)
+    client = client_for(world.analyst)
+    shown = client.get("/commissions/ledger/?earned=nothing").content.decode()
+    assert f'id="entry-{nothing.public_id}"' in shown and f'id="entry-{paid.public_id}"' not in shown
+    assert '<option value="nothing" selected>' in shown
+    shown = client.get("/commissions/ledger/?earned=something").content.decode()
+    assert f'id="entry-{paid.public_id}"' in shown and f'id="entry-{nothing.public_id}"' not in shown
+    assert (
+        "earned: One of: nothing, something." in client.get("/commissions/ledger/?earned=x").content.decode()
+    )
