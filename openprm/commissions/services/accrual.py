@@ -253,7 +253,9 @@ def write_rows(rows: list[list[Any]]) -> int:
         if len(row) > len(COLUMNS) + 1:  # an override: the parent row rides at the end
             row[_POS["derived_from_id"]] = row.pop()[0]
     table.insert(rows)
-    analyze_tables(LedgerEntry, rows=len(rows))
+    # In the transaction: the next batch's reads of the ledger (evaluated keys, period state) are planned
+    # on statistics that count these rows (a ledger the planner believes empty was scanned per key).
+    analyze_tables(LedgerEntry, rows=len(rows), in_transaction=True)
     return len(rows)
 
 
@@ -276,9 +278,10 @@ def _evaluated_keys(workspace_id: int, todo: list[src.Source]) -> set[tuple[str,
                 with connection.cursor() as cursor:
                     cursor.execute(
                         f"SELECT DISTINCT source_kind, source_id, source_event FROM {table}"  # noqa: S608
-                        " WHERE workspace_id = %s AND source_kind = %s AND source_id = ANY(%s)"
+                        " JOIN unnest(%s::bigint[]) AS wanted(id) ON source_id = wanted.id"
+                        " WHERE workspace_id = %s AND source_kind = %s"
                         " AND kind NOT IN ('reversal', 'clawback')",
-                        [workspace_id, kind, part],
+                        [part, workspace_id, kind],
                     )
                     done.update(cursor.fetchall())
                 continue
