@@ -14,6 +14,30 @@ settings.register_profile("openprm", deadline=None, suppress_health_check=[Healt
 settings.load_profile("openprm")
 
 
+def _unscoped_serialization() -> None:
+    """Serialized rollback (the browser tests) copies the database through the models' managers,
+    relations included (an alert rule's inhibited rules); a related manager of a tenant model is scoped,
+    so the copy and its restore run unscoped, as a migration would."""
+    from django.db.backends.base.creation import BaseDatabaseCreation
+
+    from openprm.core.scoping import unscoped
+
+    for name in ("serialize_db_to_string", "deserialize_db_from_string"):
+        original = getattr(BaseDatabaseCreation, name)
+        if getattr(original, "_unscoped", False):
+            continue
+
+        def wrapper(self, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            with unscoped():
+                return _original(self, *args, **kwargs)
+
+        wrapper._unscoped = True  # type: ignore[attr-defined]
+        setattr(BaseDatabaseCreation, name, wrapper)
+
+
+_unscoped_serialization()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
