@@ -182,7 +182,7 @@ def _state(entry: LedgerEntry, today: datetime.date) -> tuple[str, str]:
             return f"pending until {entry.hold_until:%Y-%m-%d}", "warn"
         return "pending approval", "warn"
     if entry.state == State.APPROVED:
-        return "approved, to be paid", ""
+        return ("approved, netted at the next payout" if entry.amount < ZERO else "approved, to be paid"), ""
     if entry.state == State.PAID:
         return (f"paid {entry.paid_at:%Y-%m-%d}" if entry.paid_at else "paid"), "ok"
     reason = f": {entry.rejected_reason}" if entry.rejected_reason else ""
