@@ -124,8 +124,36 @@ def _clean(index: int, item: FxItem, errors: list[FxError]) -> tuple[Key, Decima
     return (values["day"], values["base"], values["quote"]), values["rate"]
 
 
-def _existing(actor: Actor, keys: Sequence[Key]) -> dict[Key, FxRate]:
-    """The stored rates of these days and pairs (one query over the days' range)."""
+@dataclass(frozen=True)
+class Stored:
+    """A stored rate, as the check reads it (plain values: no model instance per row)."""
+
+    id: int
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What writing one item does: create it (``stored`` None), or replace ``stored`` with ``rate``."""
+
+    index: int  # position in the list checked
+    key: Key
+    rate: Decimal
+    stored: Stored | None
+
+
+@dataclass
+class FxCheck:
+    """The one check of a list against the stored rates: the writes it plans, the items already stored
+    as given (``unchanged``, by index) and the errors (any: nothing may be written)."""
+
+    planned: list[Planned] = field(default_factory=list)
+    unchanged: dict[int, Stored] = field(default_factory=dict)
+    errors: list[FxError] = field(default_factory=list)
+
+
+def _existing(actor: Actor, keys: Sequence[Key]) -> dict[Key, Stored]:
+    """The stored rates of these days and pairs (one query over the days' range, plain values)."""
     if not keys:
         return {}
     wanted = set(keys)
@@ -133,8 +161,48 @@ def _existing(actor: Actor, keys: Sequence[Key]) -> dict[Key, FxRate]:
     with unscoped():
         rows = FxRate.objects.filter(
             workspace_id=actor.workspace_id, day__gte=min(days), day__lte=max(days)
-        ).iterator(chunk_size=5000)
-        return {key: row for row in rows if (key := (row.day, row.base, row.quote)) in wanted}
+        ).values_list("id", "day", "base", "quote", "rate")
+        return {key: Stored(pk, rate) for pk, *parts, rate in rows if (key := tuple(parts)) in wanted}  # type: ignore[misc]
+
+
+def fx_rates_check(*, actor: Actor, items: Sequence[FxItem], overwrite: bool = False) -> FxCheck:
+    """Clean ``items`` and compare them with the stored rates, once (see the module doc); writes nothing."""
+    require_fx_writer(actor)
+    check = FxCheck()
+    cleaned: list[tuple[int, Key, Decimal]] = []
+    for index, item in enumerate(items):
+        found = _clean(index, item, check.errors)
+        if found is not None:
+            cleaned.append((index, *found))
+    existing = _existing(actor, [key for _, key, _ in cleaned])
+    seen: dict[Key, int] = {}
+    for index, key, rate in cleaned:
+        day, base, quote = key
+        if key in seen:
+            message = f"{base}→{quote} of {day.isoformat()} is given twice (item {seen[key] + 1})."
+            check.errors.append(FxError(index, "quote", message))
+            continue
+        seen[key] = index
+        current = existing.get(key)
+        if current is None:
+            check.planned.append(Planned(index, key, rate, None))
+        elif current.rate == rate:
+            check.unchanged[index] = current
+        elif not overwrite:
+            message = (
+                f"{base}→{quote} of {day.isoformat()} is stored as {rate_text(current.rate)}; this "
+                f"says {rate:f}. To change it, choose to replace stored rates (overwrite)."
+            )
+            check.errors.append(FxError(index, "rate", message))
+        else:
+            check.planned.append(Planned(index, key, rate, current))
+    check.errors.sort(key=lambda e: e.index)
+    return check
+
+
+def rate_text(rate: Decimal) -> str:
+    text = f"{rate:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def fx_rates_upsert(
@@ -145,54 +213,41 @@ def fx_rates_upsert(
     overwrite: bool = False,
     dry_run: bool = False,
 ) -> FxUpsertResult:
-    """Write ``items`` (see the module doc): all of them or none; ``dry_run`` only counts."""
-    require_fx_writer(actor)
+    """Write ``items`` (see the module doc): all of them or none; ``dry_run`` only counts. Every rate
+    written has its own audit entry (a file import writes one per import: ``services.bulk``)."""
     if source not in FxSource.values:
         raise ValueError(f"Unknown rate source {source!r}")
-    result = FxUpsertResult()
-    cleaned: list[tuple[int, Key, Decimal]] = []
-    for index, item in enumerate(items):
-        found = _clean(index, item, result.errors)
-        if found is not None:
-            cleaned.append((index, *found))
-    existing = _existing(actor, [key for _, key, _ in cleaned])
-    seen: dict[Key, int] = {}
+    check = fx_rates_check(actor=actor, items=items, overwrite=overwrite)
+    result = FxUpsertResult(errors=check.errors)
+    if check.errors:
+        return result
+    ids = [p.stored.id for p in check.planned if p.stored] + [s.id for s in check.unchanged.values()]
+    with unscoped():
+        stored = FxRate.objects.in_bulk(ids) if ids else {}
     creates: list[FxRate] = []
     updates: list[tuple[FxRate, dict[str, Any]]] = []
-    for index, key, rate in cleaned:
-        day, base, quote = key
-        if key in seen:
-            message = f"{base}→{quote} of {day.isoformat()} is given twice (item {seen[key] + 1})."
-            result.errors.append(FxError(index, "quote", message))
-            continue
-        seen[key] = index
-        current = existing.get(key)
-        if current is None:
+    rows: dict[int, FxRate] = {index: stored[s.id] for index, s in check.unchanged.items()}
+    for plan in check.planned:
+        if plan.stored is None:
+            day, base, quote = plan.key
             row = FxRate(
-                workspace_id=actor.workspace_id, day=day, base=base, quote=quote, rate=rate, source=source
+                workspace_id=actor.workspace_id,
+                day=day,
+                base=base,
+                quote=quote,
+                rate=plan.rate,
+                source=source,
             )
             row.created_by_id = actor.user_id
             creates.append(row)
-            result.rates.append(row)
-        elif current.rate == rate:
-            result.unchanged += 1
-            result.rates.append(current)
-        elif not overwrite:
-            message = (
-                f"{base}→{quote} of {day.isoformat()} is stored as {current.rate_text}; this "
-                f"says {rate:f}. To change it, choose to replace stored rates (overwrite)."
-            )
-            result.errors.append(FxError(index, "rate", message))
         else:
-            before = snapshot(current)
-            current.rate, current.source = rate, source
-            updates.append((current, before))
-            result.rates.append(current)
-    if result.errors:
-        result.errors.sort(key=lambda e: e.index)
-        result.rates = []
-        return result
-    result.created, result.updated = len(creates), len(updates)
+            row = stored[plan.stored.id]
+            before = snapshot(row)
+            row.rate, row.source = plan.rate, source
+            updates.append((row, before))
+        rows[plan.index] = row
+    result.rates = [rows[index] for index in sorted(rows)]
+    result.created, result.updated, result.unchanged = len(creates), len(updates), len(check.unchanged)
     if not dry_run and (creates or updates):
         _write(actor, creates, updates)
     return result
@@ -252,14 +307,18 @@ def fx_rate_delete(*, actor: Actor, instance: FxRate) -> None:
 
 
 __all__ = [
+    "FxCheck",
     "FxError",
     "FxItem",
     "FxUpsertResult",
+    "Planned",
+    "Stored",
     "clean_currency",
     "clean_day",
     "clean_rate",
     "fx_rate_delete",
     "fx_rate_enter",
+    "fx_rates_check",
     "fx_rates_upsert",
     "require_fx_writer",
 ]

@@ -1,6 +1,7 @@
 """The ECB exchange-rate import (``prm import fx-rates`` and its pages): both ECB layouts, N/A cells and
 the trailing column, line-numbered errors, all or nothing, idempotent re-import, a changed rate refused
-unless overwrite (audited), who may import."""
+unless overwrite, one audit entry per import (counts, days, currencies, each replaced rate), who may
+import."""
 
 from __future__ import annotations
 
@@ -66,11 +67,21 @@ def test_the_history_file_then_a_reimport_changes_nothing(world) -> None:  # typ
     assert (first.created, first.unchanged, first.rows) == (13, 4, 4)  # 2007 quotes the pound too, and CYP
     assert stored()[(datetime.date(2007, 12, 31), "CYP")] == Decimal("0.5842")
     with unscoped():
-        audited = AuditEntry.objects.filter(object_type="finance.fxrate").count()
+        audited = list(AuditEntry.objects.filter(object_type="finance.fximport").order_by("id"))
+        assert not AuditEntry.objects.filter(object_type="finance.fxrate").exists()  # not one per rate
+    assert len(audited) == 2  # one per import
+    entry = audited[1]
+    after = {key: value["after"] for key, value in entry.changes.items()}
+    assert (after["created"], after["updated"], after["unchanged"]) == (13, 0, 4)
+    assert after["days"] == {"count": 4, "first": "2007-12-31", "last": "2024-01-05"}
+    assert after["currencies"] == ["BGN", "CYP", "EUR", "GBP", "JPY", "USD"]
+    assert after["replaced"] == {} and entry.actor_id == world.finance.pk
+    summary = "13 added, 0 replaced, 4 unchanged (4 days 2007-12-31…2024-01-05, 6 currencies)"
+    assert summary in entry.object_repr
     again = run(actor, HISTORY)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 17)
-    with unscoped():
-        assert AuditEntry.objects.filter(object_type="finance.fxrate").count() == audited == 17
+    with unscoped():  # a re-import changes nothing, so records nothing
+        assert AuditEntry.objects.filter(object_type="finance.fximport").count() == 2
 
 
 def test_bad_cells_refuse_the_file_naming_line_and_currency(world) -> None:  # type: ignore[no-untyped-def]
@@ -101,9 +112,9 @@ def test_a_changed_rate_is_refused_unless_overwrite_which_is_audited(world) -> N
     assert (done.created, done.updated, done.unchanged, done.refused) == (0, 1, 16, False)
     assert stored()[(datetime.date(2024, 1, 4), "GBP")] == Decimal("0.862")
     with unscoped():
-        entry = AuditEntry.objects.filter(object_type="finance.fxrate", action="update").get()
-    assert entry.changes["rate"] == {"before": "0.86190000000000", "after": "0.8620"}
-    assert entry.actor_id == world.finance.pk
+        entry = AuditEntry.objects.filter(object_type="finance.fximport", action="update").get()
+    assert entry.changes["replaced"]["after"] == {"EUR→GBP": [["2024-01-04", "0.8619", "0.862"]]}
+    assert entry.changes["updated"]["after"] == 1 and entry.actor_id == world.finance.pk
 
 
 def test_headers_that_are_not_the_ecb_layout_are_refused(world) -> None:  # type: ignore[no-untyped-def]
