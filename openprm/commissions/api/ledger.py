@@ -1,7 +1,8 @@
-"""The commission ledger over HTTP (staff; ``commission.view`` reads, ``commission.approve`` approves and
-rejects): the filtered list, paged by keyset (``cursor``: efficient at millions of rows), one entry with
-its explanation in words, bulk approve / reject with a reason, and why a deal or a conversion earned what
-it did (or nothing). Partner users get 404 (the portal shows them their own entries)."""
+"""The commission ledger over HTTP (staff; ``commission.view`` reads, ``commission.approve`` approves,
+rejects and posts manual adjustments): the filtered list, paged by keyset (``cursor``: efficient at
+millions of rows), one entry with its explanation in words, bulk approve / reject with a reason, a manual
+adjustment, and why a deal or a conversion earned what it did (or nothing). Partner users get 404 (the
+portal shows them their own entries)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import uuid
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from openprm.commissions.filters import LedgerFilters
 from openprm.commissions.schemas.ledger import (
+    AdjustmentIn,
     BulkApprove,
     BulkOut,
     BulkReject,
@@ -112,3 +114,25 @@ def reject(request: HttpRequest, payload: BulkReject) -> dict[str, Any]:
     actor = _approver(request)
     ids = pages.entry_ids(actor=actor, public_ids=list(payload.ids))
     return {"changed": services.entries_reject(actor=actor, ids=ids, reason=payload.reason) if ids else 0}
+
+
+@router.post(
+    "/commissions/ledger/adjustments",
+    response={201: EntryOut, **ERRORS},
+    operation_id="openprm_commissions_adjustment_create",
+)
+def adjustment(request: HttpRequest, payload: AdjustmentIn) -> Status[dict[str, Any]]:
+    """A manual adjustment, positive or negative, in the plan's currency with a reason (audited): a new
+    pending entry, held as the plan says like any other. Errors name the field (`partner`, `plan`,
+    `amount`, `reason`)."""
+    actor = _approver(request)
+    partner, plan = pages.adjustment_targets(actor=actor, partner=payload.partner, plan=payload.plan)
+    created = services.adjustment_create(
+        actor=actor,
+        partner=partner,
+        plan=plan,
+        amount=payload.amount,
+        reason=payload.reason,
+        occurred_on=payload.occurred_on,
+    )
+    return Status(201, entry_out(pages.entry_get(actor=actor, public_id=created.public_id)))

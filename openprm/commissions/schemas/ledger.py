@@ -114,6 +114,24 @@ class BulkReject(Input):
     reason: Text(300, 1)  # type: ignore[valid-type]
 
 
+class AdjustmentIn(Input):
+    """A manual adjustment: ``amount`` (positive or negative, in the plan's currency) to ``partner`` under
+    ``plan``, with a reason (kept on the entry; the partner reads it)."""
+
+    partner: uuid.UUID = Field(description="The partner's public id")
+    plan: uuid.UUID = Field(description="The plan's public id: the entry is in its currency, held as it says")
+    amount: Decimal = Field(
+        max_digits=14, decimal_places=2, description="Positive adds, negative deducts; not zero"
+    )
+    reason: Text(300, 1)  # type: ignore[valid-type]
+    occurred_on: datetime.date | None = Field(
+        None,
+        ge=datetime.date(1900, 1, 1),
+        le=datetime.date(2999, 12, 31),
+        description="The day it belongs to (its period); default today",
+    )
+
+
 class BulkOut(Schema):
     changed: int = Field(description="Entries moved (the others were not in a state that allows it)")
 

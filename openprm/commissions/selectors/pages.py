@@ -179,6 +179,22 @@ def ledger_page(*, actor: Actor, filters: LedgerFilters, cursor: str = "", limit
     )
 
 
+def adjustment_targets(*, actor: Actor, partner: Any, plan: Any) -> tuple[Partner, Plan]:
+    """The partner and plan of a manual adjustment by public id (ones the actor may see); a ValidationError
+    naming ``partner`` and/or ``plan`` when there is none."""
+    _read(actor)
+    errors: dict[str, str] = {}
+    found_partner = Partner.objects.filter(public_id=parse_uuid(partner)).first()
+    if found_partner is None:
+        errors["partner"] = "No partner with this id."
+    found_plan = Plan.objects.filter(public_id=parse_uuid(plan)).first()
+    if found_plan is None:
+        errors["plan"] = "No plan with this id."
+    if errors or found_partner is None or found_plan is None:
+        raise ValidationError(errors)
+    return found_partner, found_plan
+
+
 def entry_get(*, actor: Actor, public_id: Any) -> LedgerEntry:
     _read(actor)
     return LedgerEntry.objects.select_related(
@@ -207,7 +223,7 @@ def entry_filters_choices(*, actor: Actor) -> dict[str, Any]:
     """Choices of the ledger page's filters: plans and partners (by name)."""
     _read(actor)
     return {
-        "plans": list(Plan.objects.order_by("name").only("public_id", "name")),
+        "plans": list(Plan.objects.order_by("name").only("public_id", "name", "currency")),
         "partners": list(Partner.objects.order_by("name").only("public_id", "name")[:2000]),
     }
 
@@ -228,6 +244,7 @@ def source_of(*, actor: Actor, source: str, public_id: Any) -> tuple[int, str, A
 __all__ = [
     "LedgerPage",
     "PageQuery",
+    "adjustment_targets",
     "assignment_get",
     "assignments_of",
     "entries_of_source",

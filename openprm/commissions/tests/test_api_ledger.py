@@ -207,3 +207,47 @@ def test_the_earned_filter(world: Any, api_for: Any) -> None:
     assert ids("?earned=something") == {str(paid.public_id)}
     bad = client.get("/api/v1/commissions/ledger?earned=maybe")
     assert bad.status_code == 422 and bad.json()["field"] == "earned"
+
+
+def test_a_manual_adjustment(world: Any, api_for: Any) -> None:
+    plan = make_plan(world)
+    url = "/api/v1/commissions/ledger/adjustments"
+    body = {
+        "partner": str(world.partner_a.public_id),
+        "plan": str(plan.public_id),
+        "amount": "-150.00",
+        "reason": "double-counted deal",
+        "occurred_on": "2026-10-15",
+    }
+    for user in (world.analyst, world.manager):
+        assert post(api_for(user), url, body).status_code == 403
+    for user in (world.a_admin, world.a_rep, world.b_admin):
+        assert post(api_for(user), url, body).status_code == 404
+    finance = api_for(world.finance)
+    done = post(finance, url, body)
+    assert done.status_code == 201, done.content
+    made = done.json()
+    assert (made["kind"], made["state"], made["amount"], made["currency"]) == (
+        "adjustment",
+        "pending",
+        "-150.00",
+        "USD",
+    )
+    assert made["partner_id"] == str(world.partner_a.public_id) and made["note"] == "double-counted deal"
+    assert made["period"] == "2026-10-01" and made["source_kind"] == "manual"
+    with unscoped():
+        from openprm.core.models import AuditEntry
+
+        assert AuditEntry.objects.filter(object_id=made["id"], action="create").exists()
+    for field, change in (
+        ("partner", {"partner": "00000000-0000-0000-0000-000000000000"}),
+        ("plan", {"plan": "00000000-0000-0000-0000-000000000000"}),
+        ("amount", {"amount": "0"}),
+        ("amount", {"amount": "lots"}),
+        ("amount", {"amount": "1.001"}),
+        ("reason", {"reason": "  "}),
+        ("occurred_on", {"occurred_on": "2026-02-30"}),
+    ):
+        bad = post(finance, url, body | change)
+        assert bad.status_code == 422 and bad.json()["field"] == field, (change, bad.content)
+    assert post(finance, url, body | {"surprise": 1}).status_code == 422

@@ -134,3 +134,40 @@ def test_the_earned_filter_on_the_page(world: Any, client_for: Any) -> None:
     assert (
         "earned: One of: nothing, something." in client.get("/commissions/ledger/?earned=x").content.decode()
     )
+
+
+def test_a_manual_adjustment_on_the_page(world: Any, client_for: Any) -> None:
+    plan = make_plan(world)
+    finance = client_for(world.finance)
+    ledger = finance.get("/commissions/ledger/").content.decode()
+    assert 'id="new-adjustment"' in ledger
+    form = finance.get(f"/commissions/ledger/adjustments/new/?partner={world.partner_b.public_id}")
+    assert (
+        form.status_code == 200 and f'value="{world.partner_b.public_id}" selected' in form.content.decode()
+    )
+    data = {"partner": str(world.partner_b.public_id), "plan": str(plan.public_id), "amount": "75.50"}
+    missing = finance.post("/commissions/ledger/adjustments/new/", data | {"reason": " "}).content.decode()
+    assert "Say why" in missing
+    zero = finance.post("/commissions/ledger/adjustments/new/", data | {"amount": "0", "reason": "x"})
+    assert "Not zero" in zero.content.decode()
+    done = finance.post("/commissions/ledger/adjustments/new/", data | {"reason": "late registration bonus"})
+    assert done.status_code == 302
+    with unscoped():
+        made = LedgerEntry.objects.get(kind="adjustment")
+    assert (made.partner_id, str(made.amount), made.note) == (
+        world.partner_b.pk,
+        "75.50",
+        "late registration bonus",
+    )
+    assert done["Location"] == f"/commissions/ledger/{made.public_id}/"
+    analyst = client_for(world.analyst)
+    assert 'id="new-adjustment"' not in analyst.get("/commissions/ledger/").content.decode()
+    assert analyst.get("/commissions/ledger/adjustments/new/").status_code == 404
+    for user in (world.a_admin, world.b_admin):
+        assert client_for(user).get("/commissions/ledger/adjustments/new/").status_code == 404
+        assert (
+            client_for(user).post("/commissions/ledger/adjustments/new/", data | {"reason": "x"}).status_code
+            == 404
+        )
+    with unscoped():
+        assert LedgerEntry.objects.filter(kind="adjustment").count() == 1

@@ -1,7 +1,8 @@
 """Staff pages of the commission ledger: the filtered list (partner, kind, state, period, plan, source),
 paged by keyset so it stays fast at millions of entries, with bulk approve / reject (a reason required);
 one entry with its explanation in words (rule, conditions matched or failed, caps, FX rate); and "why did
-this deal or conversion earn nothing". ``commission.view`` reads, ``commission.approve`` acts; partner
+this deal or conversion earn nothing"; a manual adjustment (positive or negative, a reason required).
+``commission.view`` reads, ``commission.approve`` acts; partner
 users get 404."""
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 
+from openprm.accounts.forms import add_service_errors
 from openprm.commissions.filters import LedgerFilters
 from openprm.commissions.filters.ledger import KINDS, SOURCES, STATES
-from openprm.commissions.forms.ledger import BulkForm, WhyForm
+from openprm.commissions.forms.ledger import AdjustmentForm, BulkForm, WhyForm
 from openprm.commissions.models import LedgerEntry
 from openprm.commissions.selectors import pages
 from openprm.commissions.services import ledger as services
@@ -144,8 +146,42 @@ def why(request: HttpRequest) -> HttpResponse:
     return render(request, "commissions/why.html", {"form": form, "found": found})
 
 
+@staff_view
+def adjustment(request: HttpRequest) -> HttpResponse:
+    """A manual adjustment (``commission.approve``; others 404): a new pending entry with its reason."""
+    actor = _reader(request)
+    if not actor.can(Perm.COMMISSION_APPROVE):
+        raise Http404
+    choices = pages.entry_filters_choices(actor=actor)
+    initial = {key: request.GET[key] for key in ("partner", "plan") if request.GET.get(key)}
+    form = AdjustmentForm(
+        request.POST or None, initial=initial, partners=choices["partners"], plans=choices["plans"]
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            partner, plan = pages.adjustment_targets(actor=actor, partner=data["partner"], plan=data["plan"])
+            created = services.adjustment_create(
+                actor=actor,
+                partner=partner,
+                plan=plan,
+                amount=data["amount"],
+                reason=data["reason"],
+                occurred_on=data["occurred_on"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"Adjustment of {created.amount:,.2f} {created.currency} to {partner.name} recorded."
+            )
+            return redirect("commissions:entry", public_id=created.public_id)
+    return render(request, "commissions/adjustment.html", {"form": form})
+
+
 urlpatterns: list[URLPattern] = [
     path("ledger/", ledger, name="ledger"),
+    path("ledger/adjustments/new/", adjustment, name="adjustment"),
     path("ledger/why/", why, name="why"),
     path("ledger/<uuid:public_id>/", entry, name="entry"),
 ]
