@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 INVOICE_STATUSES = ("paid", "unpaid", "overdue", "late", "disputed", "corrected")
@@ -60,27 +60,55 @@ def _month_end(text: str) -> datetime.date | None:
 
 @dataclass
 class FxFilters:
-    """The exchange-rate list's filters: ``currency`` (base or quote, a 3-letter code), ``start``/``end``
-    days, both included."""
+    """The exchange-rate list's filters: ``currency`` (base or quote, a 3-letter code), ``day`` (that day
+    only), ``start``/``end`` days, both included. A value that is not one (``day=xx``) is an error naming
+    its parameter — the page shows it, the API answers 422 — never silently ignored."""
 
     currency: str = ""
     start: datetime.date | None = None
     end: datetime.date | None = None
+    day: datetime.date | None = None
+    invalid: dict[str, str] = field(default_factory=dict, compare=False)  # as given, unparsable
 
     @classmethod
     def from_mapping(cls, data: Any) -> FxFilters:
-        """A page's query string (unknown or malformed values are ignored)."""
-        code = str(data.get("currency", "") or "").strip().upper()[:3]
-        return cls(
-            currency=code if len(code) == 3 and code.isalpha() and code.isascii() else "",
-            start=_day(str(data.get("start", "") or "")),
-            end=_day(str(data.get("end", "") or "")),
-        )
+        """A page's query string; malformed values are kept in ``errors()``, not applied."""
+        invalid: dict[str, str] = {}
+        code = str(data.get("currency", "") or "").replace("\x00", "").strip().upper()
+        if code and not (len(code) == 3 and code.isalpha() and code.isascii()):
+            invalid["currency"] = "A currency code: three letters, e.g. USD."
+            code = ""
+        days: dict[str, datetime.date | None] = {}
+        for key in ("start", "end", "day"):
+            text = str(data.get(key, "") or "").replace("\x00", "").strip()
+            days[key] = _day(text) if text else None
+            if text and days[key] is None:
+                invalid[key] = "A date as YYYY-MM-DD."
+        return cls(currency=code, invalid=invalid, **days)
+
+    def errors(self) -> dict[str, str]:
+        """Values that cannot be applied, by parameter."""
+        found = dict(self.invalid)
+        if self.start and self.end and self.end < self.start:
+            found["end"] = "On or after the start."
+        return found
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "currency": self.currency,
+            "day": self.day.isoformat() if self.day else "",
+            "start": self.start.isoformat() if self.start else "",
+            "end": self.end.isoformat() if self.end else "",
+        }
+        return {key: value for key, value in values.items() if value}
 
 
 def _day(text: str) -> datetime.date | None:
+    text = text.strip()
+    if len(text) != 10:
+        return None
     try:
-        return datetime.date.fromisoformat(text.strip()[:10])
+        return datetime.date.fromisoformat(text)
     except ValueError:
         return None
 

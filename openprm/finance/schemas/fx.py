@@ -64,11 +64,12 @@ class FxRateOut(Schema):
 
 class FxQuery(Schema):
     currency: Code | None = Field(None, description="Rates with this currency as base or quote")
+    day: Day | None = Field(None, description="This day only (YYYY-MM-DD)")
     start: Day | None = Field(None, description="From this day")
-    end: Day | None = Field(None, description="Up to this day, included")
+    end: Day | None = Field(None, description="Up to this day, included (on or after `start`)")
 
     def to_filters(self) -> FxFilters:
-        return FxFilters(currency=self.currency or "", start=self.start, end=self.end)
+        return FxFilters(currency=self.currency or "", start=self.start, end=self.end, day=self.day)
 
 
 __all__ = ["FxQuery", "FxRateCreate", "FxRateIn", "FxRateOut", "FxRatesBulk", "FxRatesBulkOut"]

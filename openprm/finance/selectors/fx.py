@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 
 from openprm.core.actors import Actor
@@ -209,9 +209,12 @@ def can_read_fx(actor: Actor) -> bool:
 
 
 def fx_rate_list(*, actor: Actor, filters: FxFilters) -> QuerySet[FxRate]:
-    """The workspace's rates, newest day first, filtered by a currency (base or quote) and days."""
+    """The workspace's rates, newest day first, filtered by a currency (base or quote) and days; a
+    ValidationError naming the parameter when a filter cannot be applied (``FxFilters.errors``)."""
     if not can_read_fx(actor):
         raise PermissionDenied("Exchange rates are internal")
+    if errors := filters.errors():
+        raise ValidationError(errors)
     rows = FxRate.objects.select_related("created_by").order_by("-day", "base", "quote", "id")
     if filters.currency:
         rows = rows.filter(Q(base=filters.currency) | Q(quote=filters.currency))
@@ -219,6 +222,8 @@ def fx_rate_list(*, actor: Actor, filters: FxFilters) -> QuerySet[FxRate]:
         rows = rows.filter(day__gte=filters.start)
     if filters.end is not None:
         rows = rows.filter(day__lte=filters.end)
+    if filters.day is not None:
+        rows = rows.filter(day=filters.day)
     return rows
 
 

@@ -145,3 +145,26 @@ def test_another_workspaces_rate_is_not_found(world, api_for, rates) -> None:  #
     api = api_for(world.admin)
     assert api.get(f"{URL}/{theirs.public_id}").status_code == 404
     assert api.delete(f"{URL}/{theirs.public_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"day": "xx"}, "day"),
+        ({"day": "2024-02-30"}, "day"),
+        ({"start": "2024-13-01"}, "start"),
+        ({"end": "yesterday"}, "end"),
+        ({"currency": "E1R"}, "currency"),
+        ({"start": "2024-01-05", "end": "2024-01-04"}, "end"),
+        ({"limit": "many"}, "limit"),
+    ],
+)
+def test_a_bad_filter_answers_422_naming_it(world, api_for, rates, query, field) -> None:  # type: ignore[no-untyped-def]
+    answer = api_for(world.analyst).get(URL, query)
+    assert answer.status_code == 422, answer.content
+    assert answer.json()["field"] == field
+
+
+def test_the_day_filter(world, api_for, rates) -> None:  # type: ignore[no-untyped-def]
+    items = api_for(world.analyst).get(URL, {"day": "2024-01-04"}).json()["items"]
+    assert sorted(i["quote"] for i in items) == ["JPY", "USD"] and {i["day"] for i in items} == {"2024-01-04"}

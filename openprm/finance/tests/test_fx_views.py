@@ -111,3 +111,17 @@ def test_the_list_runs_a_bounded_number_of_queries(world, client_for) -> None:  
     with CaptureQueriesContext(connection) as many:
         client.get(PAGE)
     assert len(many) == len(few)
+
+
+def test_a_bad_filter_is_shown_not_ignored(world, client_for) -> None:  # type: ignore[no-untyped-def]
+    add(world.workspace, 4, "USD", "1.09")
+    add(world.workspace, 5, "USD", "1.1")
+    client = client_for(world.analyst)
+    page = client.get(PAGE, {"day": "xx", "currency": "E1R"}).content.decode()
+    assert 'id="fx-filter-errors"' in page
+    assert "day: A date as YYYY-MM-DD." in page and "currency: A currency code" in page
+    assert "1.09" not in page  # nothing listed as if the filter were not there
+    backwards = client.get(PAGE, {"start": "2024-01-05", "end": "2024-01-04"}).content.decode()
+    assert "end: On or after the start." in backwards
+    one_day = client.get(PAGE, {"day": "2024-01-04"}).content.decode()
+    assert "1.09" in one_day and "1.1<" not in one_day and 'id="fx-filter-errors"' not in one_day

@@ -1,6 +1,7 @@
 """The exchange-rate page (``/finance/fx-rates/``): the workspace's rates (filter by currency and days,
-paginated), and for admins and finance staff a form to enter a rate by hand, delete, and a link to import
-the ECB file. Every staff role reads (``Perm.COMMISSION_VIEW``); partner users get 404."""
+paginated; a filter that is not a date or a code is shown as an error naming it), and for admins and
+finance staff a form to enter a rate by hand, delete, and a link to import the ECB file. Every staff role
+reads (``Perm.COMMISSION_VIEW``); partner users get 404."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from openprm.core.http import actor_of, paginate, staff_view
 from openprm.core.permissions import Perm
 from openprm.finance.filters import FxFilters
 from openprm.finance.forms import FxRateForm
+from openprm.finance.models import FxRate
 from openprm.finance.selectors.fx import can_read_fx, fx_currencies, fx_rate_get, fx_rate_list
 from openprm.finance.services.fx import fx_rate_delete, fx_rate_enter, require_fx_writer
 from openprm.finance.views.records import PAGES
 
-FILTER_KEYS = ("currency", "start", "end")
+FILTER_KEYS = ("currency", "day", "start", "end")
 
 
 @staff_view
@@ -59,17 +61,16 @@ def fx_rates(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Saved: {rate}.")
                 return redirect(reverse("finance:fx_rates") + f"#rate-{rate.public_id}")
     filters = FxFilters.from_mapping(request.GET)
-    given = {
-        "currency": filters.currency,
-        "start": filters.start.isoformat() if filters.start else "",
-        "end": filters.end.isoformat() if filters.end else "",
-    }
-    given = {key: value for key, value in given.items() if value}
+    errors = filters.errors()
+    given = filters.as_query()
+    # a filter that cannot be applied is shown, not ignored: the list waits for a value it can apply
+    rows = FxRate.objects.none() if errors else fx_rate_list(actor=actor, filters=filters)
     return render(
         request,
         "finance/fx_rates.html",
         {
-            "page": paginate(request, fx_rate_list(actor=actor, filters=filters)),
+            "page": paginate(request, rows),
+            "filter_errors": errors,
             "pages": PAGES,
             "currencies": fx_currencies(actor=actor),
             "filters": given,
