@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,6 +54,7 @@ class AccrualResult:
     reversals: int = 0
     skipped_no_plan: int = 0
     missing_fx: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class AccrualResult:
             "reversals": self.reversals,
             "skipped_no_plan": self.skipped_no_plan,
             "missing_fx": self.missing_fx[:20],
+            "failed": self.failed[:20],
         }
 
 
@@ -259,6 +261,34 @@ def write_rows(rows: list[list[Any]]) -> int:
     return len(rows)
 
 
+def write_corrections(workspace_id: int, rows: list[list[Any]], result: AccrualResult) -> list[list[Any]]:
+    """Insert correction rows as ``ON CONFLICT (workspace, idempotency_key) DO NOTHING`` would (keys
+    already in the ledger are left out), each source in its own savepoint: one source whose rows cannot be
+    written is recorded in ``result.failed`` and the others go on. Returns the rows written."""
+    if not rows:
+        return []
+    keys = [r[_POS["idempotency_key"]] for r in rows]
+    taken = set(
+        LedgerEntry.objects.filter(workspace_id=workspace_id, idempotency_key__in=keys)
+        .values_list("idempotency_key", flat=True)
+        .order_by()
+    )
+    by_source: dict[tuple[str, int], list[list[Any]]] = defaultdict(list)
+    for r in rows:
+        if r[_POS["idempotency_key"]] not in taken:
+            by_source[(r[_POS["source_kind"]], r[_POS["source_id"]])].append(r)
+    written: list[list[Any]] = []
+    for (kind, source_id), group in by_source.items():
+        try:
+            with transaction.atomic():
+                write_rows(group)
+        except DatabaseError as exc:
+            result.failed.append(f"{kind} {source_id}: {exc}"[:300])
+            continue
+        written.extend(group)
+    return written
+
+
 def _lock(workspace_id: int) -> AccrualState:
     AccrualState.objects.get_or_create(workspace_id=workspace_id)
     return AccrualState.objects.select_for_update().get(workspace_id=workspace_id)
@@ -355,8 +385,9 @@ def accrue(
                 workspace_id, ids=conversion_ids, changed_after=changed_after, start=start, end=end
             )
             corrections += void_rows(workspace_id, "conversion", rejected, now, "conversion rejected")
+        corrections = write_corrections(workspace_id, corrections, result)
         result.reversals += len(corrections)
-        result.rows += write_rows(corrections)
+        result.rows += len(corrections)
         result.amount += sum((r[_POS["amount"]] for r in corrections), ZERO)
     return result
 

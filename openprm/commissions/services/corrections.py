@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
@@ -103,11 +103,10 @@ def _entries_of(
     fixes: dict[int, int] = defaultdict(int)
     for reverses, total, count in (
         LedgerEntry.objects.filter(reverses_id__in=[e["id"] for e in entries])
-        .exclude(state=STATE.REJECTED)
         .values_list("reverses_id")
-        .annotate(total=Sum("amount"), count=Count("id"))
+        .annotate(total=Sum("amount", filter=~Q(state=STATE.REJECTED)), count=Count("id"))
         .order_by()
-    ):
+    ):  # the count includes rejected rows: their keys stay taken
         undone[reverses] = total or ZERO
         fixes[reverses] = count
     for entry in entries:
@@ -155,7 +154,11 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
                 continue
             entry["undone"] += amount
             note = f"refund of {share * 100:.2f}% of the sale"
-            rows.append(_reversal(entry, f"r{refund.id}:{entry['id']}", amount, now, note))
+            # The fix counter: a refund re-read after its amount (or the sale's) changed posts a new
+            # difference under a new key, never the first key again.
+            key = f"r{refund.id}:{entry['id']}:{entry['fixes']}"
+            entry["fixes"] += 1
+            rows.append(_reversal(entry, key, amount, now, note))
     return rows
 
 
@@ -173,10 +176,11 @@ def deal_correction_rows(
             remaining = entry["amount"] + entry["undone"]
             if not deal.won:
                 if remaining:
+                    entry["fixes"] += 1
                     rows.append(
                         _reversal(
                             entry,
-                            f"d{deal.id}:unwon:{entry['id']}:{entry['fixes']}",
+                            f"d{deal.id}:unwon:{entry['id']}:{entry['fixes'] - 1}",
                             -remaining,
                             now,
                             "deal no longer won",

@@ -1,0 +1,74 @@
+"""Corrections the review found broken (issue 13): re-read refunds, missing FX, rejected originals,
+refunds against tiers and thresholds, bonuses accrued one run at a time."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from openprm.activity.models import Conversion
+from openprm.commissions.services import accrual
+from openprm.commissions.services.rows import COLUMNS, POS
+from openprm.commissions.tests.test_accrual import PERCENT_20, T0, convert, entries, publish, total
+from openprm.core.scoping import unscoped
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def test_refund_amount_edited_after_accrual_posts_the_difference_and_accrual_goes_on(world):
+    publish(world, PERCENT_20)
+    ws = world.workspace.pk
+    sale = convert(world, "1000.00")
+    accrual.accrue(workspace_id=ws)
+    refund = convert(world, "500.00", kind="refund", refund_of=sale, at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("100.00")
+    with unscoped():
+        Conversion.objects.filter(pk=refund.pk).update(amount=D("600.00"), updated_at=timezone.now())
+    convert(world, "100.00", key="later", at=T0 + datetime.timedelta(days=2))
+    result = accrual.accrue(workspace_id=ws)
+    assert result.failed == []
+    assert total() == D("100.00")  # 200 - 120 + 20
+    accrual.accrue(workspace_id=ws)  # idempotent
+    assert total() == D("100.00")
+
+
+def test_sale_amount_edited_after_refund_does_not_stop_accrual(world):
+    publish(world, PERCENT_20)
+    ws = world.workspace.pk
+    sale = convert(world, "1000.00")
+    accrual.accrue(workspace_id=ws)
+    convert(world, "500.00", kind="refund", refund_of=sale, at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    with unscoped():
+        Conversion.objects.filter(pk=sale.pk).update(amount=D("2000.00"), updated_at=timezone.now())
+    convert(world, "100.00", key="later", at=T0 + datetime.timedelta(days=2))
+    accrual.accrue(workspace_id=ws)
+    assert entries(kind="accrual")[-1].amount == D("20.00")
+
+
+def test_corrections_skip_keys_already_written_and_go_on(world):
+    publish(world, PERCENT_20)
+    ws = world.workspace.pk
+    sale = convert(world, "1000.00")
+    accrual.accrue(workspace_id=ws)
+    convert(world, "500.00", kind="refund", refund_of=sale, at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    [reversal] = entries(kind="reversal")
+    rows = [[None] * (len(COLUMNS) + 1)]
+    rows[0][POS["idempotency_key"]] = reversal.idempotency_key
+    result = accrual.AccrualResult()
+    with unscoped():
+        assert accrual.write_corrections(ws, rows, result) == []
+    bad = [[None] * (len(COLUMNS) + 1)]
+    bad[0][POS["idempotency_key"]] = "new-key"
+    bad[0][POS["source_kind"]] = "conversion"
+    bad[0][POS["source_id"]] = 1
+    with unscoped():
+        assert accrual.write_corrections(ws, bad, result) == []
+    assert result.failed and result.failed[0].startswith("conversion 1:")
+    assert len(entries()) == 2
