@@ -121,6 +121,7 @@ def test_a_bad_filter_is_shown_not_ignored(world, client_for) -> None:  # type: 
     assert 'id="fx-filter-errors"' in page
     assert "day: A date as YYYY-MM-DD." in page and "currency: A currency code" in page
     assert "1.09" not in page  # nothing listed as if the filter were not there
+    assert "Correct the filter above" in page and "No exchange rates yet" not in page
     backwards = client.get(PAGE, {"start": "2024-01-05", "end": "2024-01-04"}).content.decode()
     assert "end: On or after the start." in backwards
     one_day = client.get(PAGE, {"day": "2024-01-04"}).content.decode()
