@@ -46,6 +46,9 @@ SECRET_KEY = _secret_key()
 # Fernet key(s) for data encrypted at rest (partners' payout details), comma-separated: the first
 # encrypts, every one decrypts (rotation). Unset: a key derived from SECRET_KEY (HKDF-SHA256).
 PRM_ENCRYPTION_KEY = os.environ.get("PRM_ENCRYPTION_KEY", "")
+# Whether the SECRET_KEY-derived key still decrypts once PRM_ENCRYPTION_KEY is set: turn it off after
+# `prm payout_details reseal` so a SECRET_KEY leak opens no payout details.
+PRM_ENCRYPTION_DERIVED_KEY = env_bool("PRM_ENCRYPTION_DERIVED_KEY", default=True)
 # The vendor as printed on self-billing invoices (commission statements): address and tax/VAT id.
 PRM_VENDOR_ADDRESS = os.environ.get("PRM_VENDOR_ADDRESS", "")
 PRM_VENDOR_TAX_ID = os.environ.get("PRM_VENDOR_TAX_ID", "")

@@ -35,7 +35,9 @@ from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm, Role
+from openprm.core.scoping import unscoped
 from openprm.core.validation import clean_money, clean_text
+from openprm.partners.models import Partner
 
 HKDF_INFO = b"openprm payout details v1"
 BULLET = "\u2022"
@@ -54,19 +56,26 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # --- sealing ---------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
-def _cipher(configured: str, secret_key: str) -> MultiFernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(
-        secret_key.encode()
-    )
+@functools.lru_cache(maxsize=8)
+def _cipher(configured: str, secret_key: str, derived_ok: bool) -> MultiFernet:
     keys = [Fernet(k.strip().encode()) for k in configured.split(",") if k.strip()]
-    keys.append(Fernet(base64.urlsafe_b64encode(derived)))
+    if derived_ok or not keys:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(
+            secret_key.encode()
+        )
+        keys.append(Fernet(base64.urlsafe_b64encode(derived)))
     return MultiFernet(keys)
 
 
 def cipher() -> MultiFernet:
-    """``PRM_ENCRYPTION_KEY``'s keys (the first encrypts), then the key derived from ``SECRET_KEY``."""
-    return _cipher(str(getattr(settings, "PRM_ENCRYPTION_KEY", "") or ""), str(settings.SECRET_KEY))
+    """``PRM_ENCRYPTION_KEY``'s keys (the first encrypts), then the key derived from ``SECRET_KEY`` —
+    unless ``PRM_ENCRYPTION_DERIVED_KEY`` is off (after ``prm payout_details reseal``): then a
+    ``SECRET_KEY`` leak no longer opens any payout details."""
+    return _cipher(
+        str(getattr(settings, "PRM_ENCRYPTION_KEY", "") or ""),
+        str(settings.SECRET_KEY),
+        bool(getattr(settings, "PRM_ENCRYPTION_DERIVED_KEY", True)),
+    )
 
 
 def seal(values: dict[str, str]) -> str:
@@ -219,6 +228,86 @@ def _audit_view(details: PayoutDetails) -> dict[str, Any]:
     return data
 
 
+def _in_payment(partner_id: int) -> str:
+    """What blocks a change of the partner's details: a pending item in an exported or failed run (its
+    file is built from the details as exported). "" when nothing does. A failed item does not block: its
+    details are meant to be fixed before the retry."""
+    from openprm.commissions.models import PayoutItem, PayoutRun
+
+    with unscoped():
+        item = (
+            PayoutItem.objects.filter(
+                partner_id=partner_id,
+                status=PayoutItem.Status.PENDING,
+                run__status__in=(PayoutRun.Status.EXPORTED, PayoutRun.Status.FAILED),
+            )
+            .select_related("run")
+            .first()
+        )
+    if item is None:
+        return ""
+    return (
+        f"A payout of {item.amount} {item.currency} to these details is in progress (run of "
+        f"{item.run.cutoff:%Y-%m-%d}, {item.run.get_status_display().lower()}): the details can be "
+        "changed once finance has marked it paid or failed."
+    )
+
+
+def _notify_change(actor: Actor, details: PayoutDetails, created: bool) -> None:
+    """Tell the partner's other admins and finance (finance and admin staff) that the details changed
+    — the masked form only — so a change nobody asked for is seen."""
+    from openprm.accounts.models import Membership
+    from openprm.notifications.services import notify
+
+    with unscoped():
+        partner_admins = set(
+            Membership.objects.filter(
+                workspace_id=details.workspace_id,
+                partner_id=details.partner_id,
+                role=Role.PARTNER_ADMIN,
+                is_active=True,
+            ).values_list("user_id", flat=True)
+        )
+        finance = set(
+            Membership.objects.filter(
+                workspace_id=details.workspace_id,
+                partner__isnull=True,
+                role__in=(Role.FINANCE, Role.ADMIN),
+                is_active=True,
+            ).values_list("user_id", flat=True)
+        )
+        partner_name = Partner.objects.filter(pk=details.partner_id).values_list("name", flat=True).first()
+    mine = {actor.user_id} if actor.user_id else set()
+    verb = "added" if created else "changed"
+    title = f"Payout details {verb}: {partner_name or 'partner'}"
+    body = (
+        f"The payout details of {partner_name} were {verb} by {actor.label}: {details.display} "
+        f"({details.currency}). If nobody asked for this change, tell finance at once."
+    )
+    kind = "commissions.payout_details"
+    if partner_admins - mine:
+        notify(
+            workspace_id=details.workspace_id,
+            kind=kind,
+            severity="warning",
+            title=title,
+            body=body,
+            link="/portal/commissions/",
+            users=sorted(partner_admins - mine),
+            partner_id=details.partner_id,
+        )
+    if finance - mine:
+        notify(
+            workspace_id=details.workspace_id,
+            kind=kind,
+            severity="warning",
+            title=title,
+            body=body,
+            link="/commissions/payout-details/",
+            users=sorted(finance - mine),
+        )
+
+
 @transaction.atomic
 def payout_details_save(*, actor: Actor, partner_id: int, data: dict[str, Any]) -> PayoutDetails:
     """Create or replace a partner's payout details (all fields at once: a blank sensitive field is
@@ -227,6 +316,9 @@ def payout_details_save(*, actor: Actor, partner_id: int, data: dict[str, Any]) 
         raise PermissionDenied("Only finance staff and the partner's admins change payout details")
     values, plain = clean_details(data, staff=actor.is_staff)
     current = PayoutDetails.objects.select_for_update().filter(partner_id=partner_id).first()
+    blocked = _in_payment(partner_id)
+    if blocked:
+        raise ValidationError({"method": blocked})
     before = _audit_view(current) if current is not None else None
     details = current or PayoutDetails(workspace_id=actor.workspace_id, partner_id=partner_id)
     for key, value in values.items():
@@ -245,6 +337,7 @@ def payout_details_save(*, actor: Actor, partner_id: int, data: dict[str, Any]) 
         after=_audit_view(details),
         partner_id=partner_id,
     )
+    transaction.on_commit(lambda: _notify_change(actor, details, before is None))
     return details
 
 
@@ -256,3 +349,22 @@ def payout_details_of(*, partner_id: int) -> PayoutDetails | None:
 def details_for_export(details: PayoutDetails) -> dict[str, str]:
     """The plain sensitive values, for a payout run's export file only."""
     return unseal(details.secret)
+
+
+def details_reseal(*, workspace_id: int | None = None) -> int:
+    """Seal every payout details token again with the first key (``PRM_ENCRYPTION_KEY``'s first), so
+    older keys — the one derived from ``SECRET_KEY`` included — can then be retired. Only the token
+    changes (same plain values); idempotent. Returns the number of rows resealed."""
+    primary = cipher()
+    done = 0
+    with unscoped():
+        rows = PayoutDetails.objects.exclude(secret="")
+        if workspace_id is not None:
+            rows = rows.filter(workspace_id=workspace_id)
+        for pk in rows.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                row = PayoutDetails.objects.select_for_update().get(pk=pk)
+                token = primary.rotate(row.secret.encode("ascii")).decode("ascii")
+                PayoutDetails.objects.filter(pk=pk).update(secret=token)
+                done += 1
+    return done

@@ -121,7 +121,10 @@ def compute_candidates(*, currency: str, cutoff: datetime.date) -> list[Candidat
     for candidate in by_partner.values():
         own = details.get(candidate.partner_id)
         plan_minimum = max((plan_min.get(p) or ZERO for p in candidate.plan_ids), default=ZERO)
-        candidate.minimum = own.min_payout if own is not None and own.min_payout is not None else plan_minimum
+        # the partner's own minimum is in their payout currency: it counts only for a run in that
+        # currency (no conversion); otherwise the plans' minimum (plans pay in the run's currency)
+        own_minimum = own.min_payout if own is not None and own.currency == currency else None
+        candidate.minimum = own_minimum if own_minimum is not None else plan_minimum
         if own is not None:
             candidate.method, candidate.display = own.method, own.display
         if candidate.amount < ZERO:
@@ -284,12 +287,32 @@ def payout_run_export(*, actor: Actor, run: PayoutRun) -> PayoutRun:
             raise ValidationError({"status": "The ledger changed while exporting: export again."})
     if not any(item.status == ItemStatus.PENDING for item, _ in pairs):
         raise ValidationError({"status": "Nothing to pay in this run: every balance is carried forward."})
+    _pin_details(run, [item for item, _ in pairs if item.status == ItemStatus.PENDING])
     run.status, run.exported_at, run.attempts = Status.EXPORTED, timezone.now(), 1
     methods = sorted({i.method for i, _ in pairs if i.status == ItemStatus.PENDING})
     run.method = methods[0] if len(methods) == 1 else "mixed"  # one file per method either way
     run.save()
     _audit(actor, run, before)
     return run
+
+
+def _pin_details(run: PayoutRun, items: list[PayoutItem]) -> None:
+    """Lock the paying partners' details rows and take each item's method and masked form from the
+    locked row: a change saved concurrently is either seen here or refused afterwards (the details
+    service refuses changes while an item is pending in an exported or failed run)."""
+    if not items:
+        return
+    locked = {
+        d.partner_id: d
+        for d in PayoutDetails.objects.select_for_update().filter(
+            partner_id__in=[i.partner_id for i in items]
+        )
+    }
+    for item in items:
+        own = locked.get(item.partner_id)
+        if own is not None:
+            item.method, item.details_display = own.method, own.display[:120]
+    PayoutItem.objects.bulk_update(items, ["method", "details_display"], batch_size=500)
 
 
 def _payout_entry(
@@ -418,15 +441,11 @@ def payout_run_retry(*, actor: Actor, run: PayoutRun) -> PayoutRun:
     run = _lock(run)
     _expect(run, Status.FAILED, doing="retried")
     before = snapshot(run)
-    details = {
-        d.partner_id: d for d in PayoutDetails.objects.filter(partner_id__in=run.items.values("partner_id"))
-    }
-    for item in run.items.filter(status=ItemStatus.FAILED):
-        current = details.get(item.partner_id)
+    retried = list(run.items.filter(status=ItemStatus.FAILED))
+    for item in retried:
         item.status = ItemStatus.PENDING
-        if current is not None:
-            item.method, item.details_display = current.method, current.display[:120]
-        item.save(update_fields=["status", "method", "details_display", "updated_at"])
+        item.save(update_fields=["status", "updated_at"])
+    _pin_details(run, retried)  # a failed item's details may have been fixed since: those are used now
     run.status, run.attempts, run.exported_at = Status.EXPORTED, run.attempts + 1, timezone.now()
     run.save(update_fields=["status", "attempts", "exported_at", "updated_at"])
     _audit(actor, run, before)
@@ -492,7 +511,20 @@ def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
         )
     for item in items:
         own = details.get(item.partner_id)
-        plain = details_for_export(own) if own is not None else {}
+        if own is None or _changed_since_export(run, item, own):
+            raise ValidationError(
+                {
+                    "status": f"The payout details of {item.partner.name} changed after this run was "
+                    "exported: the file is not built from details finance has not seen."
+                    + (
+                        " A paid run's file cannot be rebuilt any more."
+                        if run.status == Status.PAID
+                        else " Check the change with the partner, then mark the run failed and retry it "
+                        "to export it with the new details."
+                    )
+                }
+            )
+        plain = details_for_export(own)
         name = _safe((own.holder_name if own is not None else "") or item.partner.name)
         reference = item_reference(run, item)
         amount = f"{item.amount:.2f}"
@@ -526,7 +558,24 @@ def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
                 ]
             )
     stem = f"payout-{run.currency.lower()}-{run.cutoff:%Y%m%d}-{method}-attempt{run.attempts or 1}"
+    # plain account numbers leave the database: who downloaded which file is in the audit trail
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=run,
+        before={"file_downloaded": ""},
+        after={"file_downloaded": f"{stem}.csv ({len(items)} payments, plain payout details)"},
+    )
     return ExportFile(f"{stem}.csv", buffer.getvalue().encode(), len(items))
+
+
+def _changed_since_export(run: PayoutRun, item: PayoutItem, own: PayoutDetails) -> bool:
+    """Whether the partner's details are not the ones the item was exported with (the masked form or
+    method differs, or the row was saved after the export/retry): the file then refuses to name them."""
+    if own.method != item.method or own.display[:120] != item.details_display:
+        return True
+    exported = run.exported_at
+    return exported is not None and own.updated_at > exported
 
 
 def partner_names(partner_ids: Iterable[int]) -> dict[int, str]:

@@ -138,8 +138,14 @@ def run_file(request: HttpRequest, public_id: uuid.UUID, method: str) -> HttpRes
     run = _run(actor, public_id)
     try:
         found = services.export_file(actor=actor, run=run, method=method)
-    except (ValidationError, PermissionDenied):
+    except PermissionDenied:
         raise Http404 from None
+    except ValidationError as exc:
+        if method not in services.EXPORT_METHODS:
+            raise Http404 from None
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("commissions:payout_run", public_id=run.public_id)
     response = HttpResponse(found.content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{found.filename}"'
     return response

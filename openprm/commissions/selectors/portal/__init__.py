@@ -284,12 +284,13 @@ def statement_list(*, actor: Actor, partner_id: int) -> QuerySet[Statement]:
 
 
 def payments(*, actor: Actor, partner_id: int, limit: int = 12) -> list[PayoutItem]:
-    """The partner's payouts (paid, in payment or failed; not skipped or cancelled), newest first."""
+    """The partner's payouts (paid, in payment or failed; not skipped, not in a draft or cancelled run —
+    a draft's items are only a preview that a refresh replaces), newest first."""
     del actor
     return list(
         PayoutItem.objects.filter(partner_id=partner_id)
         .exclude(status=PayoutItem.Status.SKIPPED)
-        .exclude(run__status=PayoutRun.Status.CANCELLED)
+        .exclude(run__status__in=(PayoutRun.Status.CANCELLED, PayoutRun.Status.DRAFT))
         .only(
             "public_id",
             "amount",
