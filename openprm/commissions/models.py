@@ -443,3 +443,28 @@ class AccrualState(models.Model):
 
     def __str__(self) -> str:
         return f"accrual state {self.workspace_id}"
+
+
+class AccrualWaiting(models.Model):
+    """A source the accrual could not evaluate yet (no exchange rate for its day, or a refund of such a
+    sale): every catch-up retries the list, and the FX import enqueues one; the row goes once accrued."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    source_kind = models.CharField(max_length=12)  # conversion | deal | event
+    source_id = models.BigIntegerField()
+    reason = models.CharField(max_length=300)
+    since = models.DateTimeField()
+
+    SCOPE_PARTNER_PATH: ClassVar[str | None] = None
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+    objects = ScopedManager["AccrualWaiting"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "source_kind", "source_id"], name="commissions_waiting_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_kind} {self.source_id} waiting: {self.reason}"

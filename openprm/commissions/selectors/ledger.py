@@ -87,3 +87,18 @@ def explanation_lines(entry: LedgerEntry) -> list[str]:
     if fx:
         out.append(f"Converted from {fx['from']} at {fx['rate']} (rate of {fx['date']}).")
     return out
+
+
+def waiting_reasons(*, actor: Actor, source_kind: str, source_id: int) -> list[str]:
+    """Why the accrual has not evaluated a source yet, when it is waiting (for an exchange rate)."""
+    from openprm.commissions.models import AccrualWaiting
+
+    if actor.is_partner_user:
+        return []
+    found = AccrualWaiting.objects.filter(source_kind=source_kind, source_id=source_id).first()
+    if found is None:
+        return []
+    return [
+        f"Not accrued yet: {found.reason} (since {found.since:%d %b %Y %H:%M}). It is accrued as soon as "
+        "the rate is imported."
+    ]

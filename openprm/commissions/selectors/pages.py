@@ -17,6 +17,7 @@ from openprm.activity.selectors.referrals import conversion_get
 from openprm.commissions.filters import Cursor, LedgerFilters, month_range
 from openprm.commissions.models import LedgerEntry, Plan, PlanAssignment, PlanVersion
 from openprm.commissions.rules import RulesError, parse_rules
+from openprm.commissions.selectors.ledger import waiting_reasons
 from openprm.commissions.selectors.plans import plan_for_partner
 from openprm.core.actors import Actor
 from openprm.core.ids import parse_uuid
@@ -433,7 +434,11 @@ def why(*, actor: Actor, source: str, public_id: Any) -> Why:
         lines.append(head)
         lines.extend(explanation_words(e.explanation or {}, e.currency)[1:] if e.kind == "accrual" else [])
     if not entries:
-        lines.extend(_source_reasons(source, row) or nothing_reasons(actor=actor, source=source, row=row))
+        lines.extend(
+            waiting_reasons(actor=actor, source_kind=source, source_id=pk)
+            or _source_reasons(source, row)
+            or nothing_reasons(actor=actor, source=source, row=row)
+        )
     return Why(label=label, entries=entries, lines=lines)
 
 

@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openprm.commissions import engine
-from openprm.commissions.models import AccrualState, LedgerEntry
+from openprm.commissions.models import AccrualState, AccrualWaiting, LedgerEntry
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
@@ -55,6 +55,7 @@ class AccrualResult:
     skipped_no_plan: int = 0
     missing_fx: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    waiting: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, id) → why
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +120,7 @@ def evaluate_sources(
             rate, fx_day = fx.rate(base_ccy, info.currency, day)
         except fx.missing as exc:
             result.missing_fx.append(f"{source.key}: {exc}")
+            result.waiting[(source.kind, source.id)] = f"waiting for an exchange rate: {exc}"[:300]
             continue
         amount = source.amount * rate
         facts = engine.Facts(
@@ -289,6 +291,31 @@ def write_corrections(workspace_id: int, rows: list[list[Any]], result: AccrualR
     return written
 
 
+def _waiting_ids(workspace_id: int, kind: str) -> set[int]:
+    rows = AccrualWaiting.objects.filter(workspace_id=workspace_id, source_kind=kind)
+    return set(rows.values_list("source_id", flat=True).order_by())
+
+
+def _update_waiting(
+    workspace_id: int, seen: list[src.Source], result: AccrualResult, now: datetime.datetime
+) -> None:
+    """Sources evaluated now leave the waiting list; those skipped for a missing rate join it."""
+    gone: dict[str, set[int]] = defaultdict(set)
+    for s in seen:
+        if (s.kind, s.id) not in result.waiting:
+            gone[s.kind].add(s.id)
+    for kind, ids in gone.items():
+        AccrualWaiting.objects.filter(workspace_id=workspace_id, source_kind=kind, source_id__in=ids).delete()
+    if result.waiting:
+        AccrualWaiting.objects.bulk_create(
+            [
+                AccrualWaiting(workspace_id=workspace_id, source_kind=k, source_id=i, reason=why, since=now)
+                for (k, i), why in result.waiting.items()
+            ],
+            ignore_conflicts=True,
+        )
+
+
 def _lock(workspace_id: int) -> AccrualState:
     AccrualState.objects.get_or_create(workspace_id=workspace_id)
     return AccrualState.objects.select_for_update().get(workspace_id=workspace_id)
@@ -335,15 +362,25 @@ def accrue(
     end: datetime.datetime | None = None,
     changed_after: datetime.datetime | None = None,
     result: AccrualResult | None = None,
+    retry_waiting: bool = False,
 ) -> AccrualResult:
     """Accrue the given sources (by ids, by occurrence range, or changed after a moment; all of them
-    when nothing is given) in one transaction. Idempotent."""
+    when nothing is given) in one transaction. Idempotent. Sources skipped for a missing exchange rate
+    are kept in ``AccrualWaiting`` (``retry_waiting``: the given ids leave it first, and those still
+    without a rate come back)."""
     result = result or AccrualResult()
+    earlier, result.waiting = result.waiting, {}
     now = timezone.now()
     with workspace_scope(workspace_id), transaction.atomic():
         _lock(workspace_id)
+        if retry_waiting:
+            for kind, ids in (("conversion", conversion_ids), ("deal", deal_ids), ("event", event_ids)):
+                AccrualWaiting.objects.filter(
+                    workspace_id=workspace_id, source_kind=kind, source_id__in=list(ids or [])
+                ).delete()
         ctx = load_context(workspace_id)
         if ctx.empty:
+            result.waiting = earlier
             return result
         wanted = ctx.events()
         only_ids = conversion_ids is not None or deal_ids is not None or event_ids is not None
@@ -378,7 +415,17 @@ def accrue(
             rows = evaluate_sources(ctx, todo, load_state(ctx, todo), fx, now, result)
             written = write_rows(rows)
             result.rows += written
-        corrections = refund_rows(workspace_id, [c for c in convs if c.event == "refund"], now)
+        refunds = [c for c in convs if c.event == "refund"]
+        if refunds:  # a refund of a sale still waiting for its rate waits with it
+            held = _waiting_ids(workspace_id, "conversion") | {
+                i for k, i in result.waiting if k == "conversion"
+            }
+            for r in refunds:
+                if r.refund_of in held:
+                    result.waiting[("conversion", r.id)] = "waiting for its sale's exchange rate"
+            refunds = [r for r in refunds if r.refund_of not in held]
+        _update_waiting(workspace_id, [*todo, *refunds], result, now)
+        corrections = refund_rows(workspace_id, refunds, now)
         corrections += deal_correction_rows(workspace_id, deals, now)
         if not only_ids or conversion_ids is not None:
             rejected = src.rejected_conversions(
@@ -389,6 +436,7 @@ def accrue(
         result.reversals += len(corrections)
         result.rows += len(corrections)
         result.amount += sum((r[_POS["amount"]] for r in corrections), ZERO)
+    result.waiting = {**earlier, **result.waiting}
     return result
 
 
@@ -434,6 +482,17 @@ def accrue_catch_up(*, workspace_id: int) -> int:
         state = _lock(workspace_id)
         since = state.deals_changed_after - OVERLAP if state.deals_changed_after else None
     result = accrue(workspace_id=workspace_id, changed_after=since)
+    with workspace_scope(workspace_id):
+        waiting = {k: sorted(_waiting_ids(workspace_id, k)) for k in ("conversion", "deal", "event")}
+    if any(waiting.values()):  # sources skipped for a missing rate, until the rate exists
+        accrue(
+            workspace_id=workspace_id,
+            conversion_ids=waiting["conversion"],
+            deal_ids=waiting["deal"],
+            event_ids=waiting["event"],
+            result=result,
+            retry_waiting=True,
+        )
     with workspace_scope(workspace_id), transaction.atomic():
         state = _lock(workspace_id)
         state.deals_changed_after = started

@@ -72,3 +72,53 @@ def test_corrections_skip_keys_already_written_and_go_on(world):
         assert accrual.write_corrections(ws, bad, result) == []
     assert result.failed and result.failed[0].startswith("conversion 1:")
     assert len(entries()) == 2
+
+
+def _eur(world, amount: str, key: str, *, kind: str = "purchase", refund_of=None, days: int = 0):
+    with unscoped():
+        return Conversion.objects.create(
+            workspace=world.workspace,
+            partner=world.partner_a,
+            kind=kind,
+            occurred_at=T0 + datetime.timedelta(days=days),
+            amount=D(amount),
+            currency="EUR",
+            refund_of=refund_of,
+            idempotency_key=key,
+        )
+
+
+def test_a_sale_without_its_rate_waits_and_is_accrued_by_the_catch_up_once_the_rate_exists(world, client_for):
+    from openprm.commissions.models import AccrualState
+    from openprm.finance.models import FxRate
+
+    publish(world, PERCENT_20)
+    ws = world.workspace.pk
+    sale = _eur(world, "1000", "eur-sale")
+    _eur(world, "1000", "eur-refund", kind="refund", refund_of=sale, days=1)
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert entries() == []
+    why = client_for(world.finance).get(f"/commissions/ledger/why/?source=conversion&id={sale.public_id}")
+    assert "waiting for an exchange rate" in why.content.decode()
+    with unscoped():
+        FxRate.objects.create(
+            workspace=world.workspace, day=T0.date(), base="EUR", quote="USD", rate=D("1.1")
+        )
+        # the watermark is long past the sale: only the waiting list brings it back
+        AccrualState.objects.filter(workspace_id=ws).update(
+            deals_changed_after=timezone.now() + datetime.timedelta(hours=1)
+        )
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert [e.amount for e in entries(kind="accrual")] == [D("220.00")]
+    assert total() == D("0.00")  # the refund waited with its sale, then reversed it
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert total() == D("0.00") and len(entries()) == 2
+
+
+def test_the_fx_import_enqueues_the_accrual(world, monkeypatch):
+    from openprm.finance.services import fx
+
+    called = []
+    monkeypatch.setattr(fx, "enqueue_after_commit", lambda name, *, workspace_id: called.append(name))
+    fx.rates_changed(world.workspace.pk)
+    assert called == ["openprm.commissions.tasks.accrue_recent"]

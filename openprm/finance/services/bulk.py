@@ -29,7 +29,7 @@ from openprm.core.bulk import FastTable, uuid4_hex
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import unscoped
 from openprm.finance.models import FxRate
-from openprm.finance.services.fx import Planned, rate_text, require_fx_writer
+from openprm.finance.services.fx import Planned, rate_text, rates_changed, require_fx_writer
 
 IMPORT_OBJECT = "finance.fximport"
 """The audit entries' ``object_type`` of rate imports (each import its own ``object_id``)."""
@@ -80,6 +80,7 @@ def fx_rates_write(*, actor: Actor, planned: Sequence[Planned], source: str) -> 
     executemany, replacements by one executemany. Runs inside the caller's transaction; a rate another
     transaction stored meanwhile raises IntegrityError (the import is then refused, nothing written)."""
     require_fx_writer(actor)
+    rates_changed(actor.workspace_id)
     now = timezone.now()
     creates = [p for p in planned if p.stored is None]
     updates = [p for p in planned if p.stored is not None]

@@ -26,6 +26,7 @@ from openprm.core.audit import audited_delete, diff, snapshot
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
+from openprm.core.tasks import enqueue_after_commit
 from openprm.finance.models import FxRate, FxSource
 
 CODE = re.compile(r"^[A-Z]{3}$")
@@ -253,6 +254,14 @@ def fx_rates_upsert(
     return result
 
 
+COMMISSIONS_JOB = "openprm.commissions.tasks.accrue_recent"  # a higher layer: named, not imported
+
+
+def rates_changed(workspace_id: int) -> None:
+    """After commit, the commissions accrual retries the sources that waited for a rate."""
+    enqueue_after_commit(COMMISSIONS_JOB, workspace_id=workspace_id)
+
+
 @transaction.atomic
 def _write(actor: Actor, creates: list[FxRate], updates: list[tuple[FxRate, dict[str, Any]]]) -> None:
     with unscoped():
@@ -268,6 +277,7 @@ def _write(actor: Actor, creates: list[FxRate], updates: list[tuple[FxRate, dict
         _entry(actor, AuditEntry.Action.UPDATE, row, before) for row, before in updates
     ]
     AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    rates_changed(actor.workspace_id)
 
 
 def _entry(actor: Actor, action: str, row: FxRate, before: dict[str, Any]) -> AuditEntry:
