@@ -251,3 +251,29 @@ def test_a_manual_adjustment(world: Any, api_for: Any) -> None:
         bad = post(finance, url, body | change)
         assert bad.status_code == 422 and bad.json()["field"] == field, (change, bad.content)
     assert post(finance, url, body | {"surprise": 1}).status_code == 422
+
+
+def test_an_adjustment_reaches_no_other_workspace(world: Any, api_for: Any) -> None:
+    from openprm.commissions.models import Plan
+    from openprm.core.models import Workspace
+    from openprm.partners.models import Partner, PartnerType
+
+    plan = make_plan(world)
+    with unscoped():
+        other = Workspace.objects.create(name="Other", slug="other")
+        kind = PartnerType.objects.create(workspace=other, key="reseller", label="Reseller")
+        theirs = Partner.objects.create(workspace=other, name="Elsewhere Ltd", type=kind)
+        their_plan = Plan.objects.create(workspace=other, name="Theirs", currency="EUR")
+    finance = api_for(world.finance)
+    url = "/api/v1/commissions/ledger/adjustments"
+    body = {"partner": str(theirs.public_id), "plan": str(plan.public_id), "amount": "10", "reason": "x"}
+    assert post(finance, url, body).json()["field"] == "partner"
+    body = {
+        "partner": str(world.partner_a.public_id),
+        "plan": str(their_plan.public_id),
+        "amount": "10",
+        "reason": "x",
+    }
+    assert post(finance, url, body).json()["field"] == "plan"
+    with unscoped():
+        assert not LedgerEntry.objects.filter(kind="adjustment").exists()
