@@ -10,7 +10,9 @@ when they arrive, continuing the period's tiers and caps from the ledger; correc
   payout the reversal is a clawback, approved at once and netted at the next payout;
 - a deal moved out of won reverses what its win earned; a won deal's amount corrected adjusts its
   percentage commissions at the original rate and FX (flat rewards do not scale);
-- bonuses and retroactive true-ups are not reversed by one sale's refund.
+- refunded volume does not count toward tiers and thresholds (``load_state`` nets it out), and the period a
+  refund lands in is recomputed: a retroactive tier re-priced at the net volume, a threshold bonus the
+  refund undid reversed (``services.periods``; the difference is posted).
 
 Every evaluated event gets rows, also when it earned nothing (a zero row whose explanation names the
 rules and the conditions that failed); an event no plan applies to gets none.
@@ -32,6 +34,7 @@ from django.utils import timezone
 
 from openprm.commissions import engine
 from openprm.commissions.models import AccrualState, AccrualWaiting, LedgerEntry
+from openprm.commissions.services import periods
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
@@ -227,10 +230,25 @@ def load_state(
     ).exclude(Q(kind=KIND.ADJUSTMENT) & ~Q(idempotency_key__endswith=":trueup"))
     if before is not None:
         entries = entries.filter(occurred_at__lt=before)
-    for partner, rule_key, kind, at, base, fx_rate, amount in entries.values_list(
-        "partner_id", "rule_key", "kind", "occurred_at", "base_amount", "fx_rate", "amount"
-    ).order_by():
+    found = list(
+        entries.values_list(
+            "partner_id",
+            "rule_key",
+            "kind",
+            "occurred_at",
+            "base_amount",
+            "fx_rate",
+            "amount",
+            "source_kind",
+            "source_id",
+        ).order_by()
+    )
+    refunded = refunded_shares(
+        ctx.workspace_id, {sid for *_, sk, sid in found if sk == "conversion"}, before=before
+    )
+    for partner, rule_key, kind, at, base, fx_rate, amount, source_kind, source_id in found:
         day = at.date()
+        share = refunded.get(source_id, ZERO) if source_kind == "conversion" else ZERO
         seen: set[tuple[str, str]] = set()
         for rule in rules[rule_key]:
             if (rule.period, rule.cap_period_kind) in seen:
@@ -238,11 +256,42 @@ def load_state(
             seen.add((rule.period, rule.cap_period_kind))
             if kind != KIND.ADJUSTMENT:
                 key = (partner, rule_key, engine.period_start(day, rule.period))
-                state.volume[key] = state.volume.get(key, ZERO) + base * fx_rate
-                state.count[key] = state.count.get(key, 0) + 1
+                # refunded volume does not count toward tiers and thresholds; a fully refunded sale
+                # does not count at all
+                state.volume[key] = state.volume.get(key, ZERO) + base * fx_rate * (1 - share)
+                state.count[key] = state.count.get(key, 0) + (share < 1)
             cap_key = (partner, rule_key, engine.period_start(day, rule.cap_period_kind))
             state.earned[cap_key] = state.earned.get(cap_key, ZERO) + amount
     return state
+
+
+def refunded_shares(
+    workspace_id: int, sale_ids: set[int], *, before: datetime.datetime | None = None
+) -> dict[int, Decimal]:
+    """The refunded share (0..1) of each sale that has accepted refunds (occurred before ``before``)."""
+    if not sale_ids:
+        return {}
+    from django.db.models import Sum
+
+    from openprm.activity.models import Conversion
+
+    refunds = Conversion.objects.filter(
+        workspace_id=workspace_id,
+        refund_of_id__in=sorted(sale_ids),
+        kind="refund",
+        status=Conversion.Status.ACCEPTED,
+    )
+    if before is not None:
+        refunds = refunds.filter(occurred_at__lt=before)
+    totals = dict(refunds.values_list("refund_of_id").annotate(total=Sum("amount")).order_by())
+    if not totals:
+        return {}
+    sales = Conversion.objects.filter(workspace_id=workspace_id, pk__in=list(totals))
+    out = {}
+    for pk, amount in sales.values_list("id", "amount"):
+        if amount:
+            out[pk] = min(abs(Decimal(str(totals[pk]))) / abs(amount), Decimal(1))  # SQLite sums as floats
+    return out
 
 
 def write_rows(rows: list[list[Any]]) -> int:
@@ -433,6 +482,9 @@ def accrue(
             )
             corrections += void_rows(workspace_id, "conversion", rejected, now, "conversion rejected")
         corrections = write_corrections(workspace_id, corrections, result)
+        if refunds:  # the periods the refunds land in: true-ups and threshold bonuses at the net volume
+            touched = periods.touched_by_refunds(workspace_id, {r.refund_of for r in refunds if r.refund_of})
+            corrections += write_corrections(workspace_id, periods.period_rows(ctx, touched, now), result)
         result.reversals += len(corrections)
         result.rows += len(corrections)
         result.amount += sum((r[_POS["amount"]] for r in corrections), ZERO)

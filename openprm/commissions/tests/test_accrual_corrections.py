@@ -122,3 +122,83 @@ def test_the_fx_import_enqueues_the_accrual(world, monkeypatch):
     monkeypatch.setattr(fx, "enqueue_after_commit", lambda name, *, workspace_id: called.append(name))
     fx.rates_changed(world.workspace.pk)
     assert called == ["openprm.commissions.tasks.accrue_recent"]
+
+
+THRESHOLD = {
+    "rules": [
+        {"key": "sales", "event": ["purchase"], "reward": {"type": "percent", "rate": 10}},
+        {
+            "key": "three",
+            "event": ["purchase"],
+            "reward": {
+                "type": "threshold",
+                "metric": "count",
+                "threshold": 3,
+                "amount": 500,
+                "period": "month",
+            },
+        },
+    ]
+}
+
+
+def test_a_threshold_bonus_counts_events_accrued_one_run_each_and_pays_once(world):
+    publish(world, THRESHOLD)
+    ws = world.workspace.pk
+    for i in range(5):
+        convert(world, "100.00", key=f"s{i}", at=T0 + datetime.timedelta(hours=i))
+        accrual.accrue(workspace_id=ws)
+    assert [e.amount for e in entries(kind="bonus") if e.amount] == [D("500.00")]
+    assert total() == D("550.00")
+
+
+RETRO = {
+    "rules": [
+        {
+            "key": "resale",
+            "event": "purchase",
+            "reward": {
+                "type": "tiered",
+                "period": "quarter",
+                "mode": "retroactive",
+                "tiers": [{"from": 0, "rate": 10}, {"from": 50000, "rate": 15}],
+            },
+        }
+    ]
+}
+
+
+def test_a_refund_takes_its_volume_out_of_the_tier_and_the_true_up_back(world):
+    publish(world, RETRO)
+    ws = world.workspace.pk
+    convert(world, "40000.00", key="a")
+    accrual.accrue(workspace_id=ws)
+    big = convert(world, "20000.00", key="b", at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("9000.00")
+    convert(world, "20000.00", kind="refund", refund_of=big, key="c", at=T0 + datetime.timedelta(days=2))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("4000.00")
+    convert(world, "1000.00", key="d", at=T0 + datetime.timedelta(days=3))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("4100.00")
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("4100.00")
+
+
+def test_a_refund_below_the_threshold_reverses_the_bonus_and_a_new_crossing_pays_once(world):
+    publish(world, THRESHOLD)
+    ws = world.workspace.pk
+    sales = []
+    for i in range(3):
+        sales.append(convert(world, "100.00", key=f"s{i}", at=T0 + datetime.timedelta(hours=i)))
+        accrual.accrue(workspace_id=ws)
+    assert total() == D("530.00")
+    convert(world, "100.00", kind="refund", refund_of=sales[0], key="r0", at=T0 + datetime.timedelta(hours=5))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("20.00")
+    convert(world, "100.00", key="s9", at=T0 + datetime.timedelta(hours=6))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("530.00")
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("530.00")
