@@ -17,7 +17,7 @@ import csv
 import datetime
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from django.utils.text import slugify
 from openprm.commissions.models import LedgerEntry, PayoutDetails, Statement
 from openprm.commissions.selectors.pages import explanation_words
 from openprm.commissions.services.details import UnreadableDetailsError, unseal
-from openprm.commissions.services.statements import period_entries
+from openprm.commissions.services.statements import statement_window
 from openprm.core.actors import Actor
 from openprm.core.models import Workspace
 
@@ -152,21 +152,55 @@ def line_of(entry: LedgerEntry) -> Line:
     )
 
 
+def _rejection(entry: LedgerEntry) -> Line:
+    """The rejection of an entry, booked in the period it happened: minus the entry's amount."""
+    line = line_of(entry)
+    rejected = entry.rejected_at.astimezone(datetime.UTC).date() if entry.rejected_at else None
+    booked = entry.created_at.astimezone(datetime.UTC).date()
+    return Line(
+        date=f"{rejected:%Y-%m-%d}" if rejected else line.date,
+        kind="Rejection",
+        what=f"{line.kind} of {booked:%Y-%m-%d} rejected · {line.what}",
+        base=line.base,
+        rate=line.rate,
+        fx=line.fx,
+        caps=line.caps,
+        amount=-entry.amount,
+        state=entry.get_state_display(),
+        why=entry.rejected_reason or "rejected",
+    )
+
+
 def statement_lines(statement: Statement) -> list[Line]:
-    entries = (
-        LedgerEntry.objects.filter(
-            period_entries(
-                partner_id=statement.partner_id,
-                currency=statement.currency,
-                start=statement.period_start,
-                end=statement.period_end,
-            )
-        )
+    """The lines as booked in the statement's window: every entry booked in it (one rejected later
+    keeps its line, with the state it had at the period's end), and the rejections that happened in it.
+    They add up to the stored totals, however much later the statement is rendered."""
+    start, end = statement_window(statement)
+    base = (
+        LedgerEntry.objects.filter(partner_id=statement.partner_id, currency=statement.currency)
         .exclude(amount=0)  # events that earned nothing are explained on the ledger, not billed
         .select_related("plan_version")
-        .order_by("created_at", "id")
     )
-    return [line_of(e) for e in entries]
+    lines: list[tuple[datetime.datetime, int, Line]] = []
+    for entry in base.filter(created_at__gte=start, created_at__lt=end):
+        rejected_at = entry.rejected_at or entry.created_at
+        line = line_of(entry)
+        if entry.state == LedgerEntry.State.REJECTED:
+            if rejected_at < end:
+                continue  # booked and rejected in the same period: it never counted here
+            was = "Approved" if entry.approved_at and entry.approved_at < end else "Pending"
+            line = replace(line, state=f"{was} (rejected {rejected_at.astimezone(datetime.UTC):%Y-%m-%d})")
+        lines.append((entry.created_at, entry.pk, line))
+    rejections = base.filter(
+        state=LedgerEntry.State.REJECTED,
+        rejected_at__gte=start,
+        rejected_at__lt=end,
+        created_at__lt=start,  # booked in an earlier period: its rejection is a line of this one
+    )
+    for entry in rejections:
+        assert entry.rejected_at is not None
+        lines.append((entry.rejected_at, entry.pk, _rejection(entry)))
+    return [line for _, _, line in sorted(lines, key=lambda t: (t[0], t[1]))]
 
 
 def _partner_tax_id(statement: Statement) -> tuple[PayoutDetails | None, str]:

@@ -363,8 +363,9 @@ def _pay_items(
         LedgerEntry.objects.bulk_create(
             [_payout_entry(actor, run, item, reference, now) for item in part], ignore_conflicts=True
         )
+    done = timezone.now()  # after the payout entries were booked: the statements end here
     for item in items:
-        item.status, item.reference, item.paid_at = ItemStatus.PAID, reference, now
+        item.status, item.reference, item.paid_at = ItemStatus.PAID, reference, done
     PayoutItem.objects.bulk_update(items, ["status", "reference", "paid_at", "updated_at"], batch_size=500)
 
 
@@ -406,7 +407,7 @@ def payout_run_mark_paid(
     if any_failed:
         run.status, run.last_error = Status.FAILED, error or "Some payments failed at the provider."
     else:
-        run.status, run.paid_at = Status.PAID, now
+        run.status, run.paid_at = Status.PAID, max((i.paid_at or now for i in paying), default=now)
     run.save()
     _audit(actor, run, before)
     if not any_failed:
