@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from openprm.commissions import engine
@@ -55,6 +56,33 @@ def entries_approve(*, actor: Actor, ids: list[int]) -> int:
     return len(moving)
 
 
+def _dependents(ids: list[int]) -> list[int]:
+    """The rows that hang on ``ids`` (their reversals, clawbacks and overrides, and theirs in turn), not
+    rejected yet: they go with them. One already paid or reserved for a payout refuses the rejection."""
+    found: list[int] = []
+    seen = set(ids)
+    frontier = list(ids)
+    while frontier:
+        rows = list(
+            LedgerEntry.objects.select_for_update()
+            .filter(Q(reverses_id__in=frontier) | Q(derived_from_id__in=frontier))
+            .exclude(state=STATE.REJECTED)
+            .values_list("pk", "public_id", "state", "paid_item_id")
+        )
+        frontier = []
+        for pk, public_id, state, paid_item in rows:
+            if state == STATE.PAID or paid_item is not None:
+                raise ValidationError(
+                    f"Entry {public_id} depends on this one and is already paid or in a payout run: "
+                    "reject refused (post an adjustment instead)."
+                )
+            if pk not in seen:
+                seen.add(pk)
+                found.append(pk)
+                frontier.append(pk)
+    return found
+
+
 @transaction.atomic
 def entries_reject(*, actor: Actor, ids: list[int], reason: str) -> int:
     """Reject pending or approved (unpaid) entries with a reason. Returns how many moved."""
@@ -68,6 +96,7 @@ def entries_reject(*, actor: Actor, ids: list[int], reason: str) -> int:
         pk__in=ids, state__in=[STATE.PENDING, STATE.APPROVED], paid_item__isnull=True
     )
     moving = list(rows.values_list("pk", flat=True))
+    moving += _dependents(moving)
     LedgerEntry.objects.filter(pk__in=moving).update(
         state=STATE.REJECTED, rejected_at=timezone.now(), rejected_reason=reason[:300]
     )

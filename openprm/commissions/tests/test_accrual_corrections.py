@@ -202,3 +202,53 @@ def test_a_refund_below_the_threshold_reverses_the_bonus_and_a_new_crossing_pays
     assert total() == D("530.00")
     accrual.accrue(workspace_id=ws)
     assert total() == D("530.00")
+
+
+def test_rejecting_an_entry_rejects_its_reversals_and_overrides(world):
+    from openprm.commissions.services import ledger, plans
+    from openprm.core.scoping import scope
+
+    publish(world, {**PERCENT_20, "overrides": {"levels": [5]}})
+    ws = world.workspace.pk
+    with scope(world.system.access_scope()):
+        plans.subpartner_link(
+            actor=world.system, parent=world.partner_b, child=world.partner_a, since=datetime.date(2026, 1, 1)
+        )
+    sale = convert(world, "1000.00")
+    accrual.accrue(workspace_id=ws)
+    convert(world, "500.00", kind="refund", refund_of=sale, at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    [original] = entries(kind="accrual")
+    with scope(world.system.access_scope()):
+        assert ledger.entries_reject(actor=world.system, ids=[original.pk], reason="fraud") == 4
+    ledger.holds_release(workspace_id=ws, today=datetime.date(2027, 1, 1))
+    assert {e.state for e in entries()} == {"rejected"}
+    assert total(state="approved") == D("0")
+
+
+def test_rejecting_an_entry_whose_dependent_is_paid_is_refused(world):
+    from django.core.exceptions import ValidationError
+
+    from openprm.commissions.models import LedgerEntry, PayoutItem, PayoutRun
+    from openprm.commissions.services import ledger
+    from openprm.core.scoping import scope
+
+    publish(world, PERCENT_20)
+    ws = world.workspace.pk
+    sale = convert(world, "1000.00")
+    accrual.accrue(workspace_id=ws)
+    convert(world, "500.00", kind="refund", refund_of=sale, at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    [original] = entries(kind="accrual")
+    [reversal] = entries(kind="reversal")
+    with unscoped():
+        LedgerEntry.objects.filter(pk=reversal.pk).update(state="approved", approved_at=timezone.now())
+        run = PayoutRun.objects.create(workspace=world.workspace, currency="USD", cutoff=T0.date())
+        item = PayoutItem.objects.create(
+            workspace=world.workspace, run=run, partner=world.partner_a, amount=D("-100"), currency="USD"
+        )
+    with scope(world.system.access_scope()):
+        ledger.entries_mark_paid(actor=world.system, item=item, ids=[reversal.pk])
+        with pytest.raises(ValidationError, match="already paid"):
+            ledger.entries_reject(actor=world.system, ids=[original.pk], reason="fraud")
+    assert entries(kind="accrual")[0].state == "pending"
