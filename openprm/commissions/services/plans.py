@@ -20,6 +20,7 @@ from openprm.core.models import AuditEntry
 from openprm.core.permissions import Perm
 from openprm.partners.models import Partner
 
+FROZEN_ONCE_PUBLISHED = ("currency", "selection", "hold_days")
 PLAN_FIELDS = ("name", "description", "program", "currency", "hold_days", "min_payout", "selection")
 
 
@@ -73,6 +74,19 @@ def plan_update(*, actor: Actor, plan: Plan, **fields: Any) -> Plan:
         raise ValidationError(f"Unknown plan fields: {', '.join(sorted(unknown))}")
     before = snapshot(plan)
     archived = fields.pop("archived", None)
+    frozen = [
+        f
+        for f in FROZEN_ONCE_PUBLISHED
+        if f in fields and str(fields[f]) != str(getattr(plan, f)) and _latest_published(plan) is not None
+    ]
+    if frozen:  # published versions are read with these: changing them would re-price the past
+        raise ValidationError(
+            {
+                f: f"The plan has a published version: its {f.replace('_', ' ')} cannot change "
+                "(create a new plan instead)."
+                for f in frozen
+            }
+        )
     for key, value in fields.items():
         setattr(plan, key, value)
     if archived is not None:

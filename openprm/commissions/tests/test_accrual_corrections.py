@@ -252,3 +252,18 @@ def test_rejecting_an_entry_whose_dependent_is_paid_is_refused(world):
         with pytest.raises(ValidationError, match="already paid"):
             ledger.entries_reject(actor=world.system, ids=[original.pk], reason="fraud")
     assert entries(kind="accrual")[0].state == "pending"
+
+
+@pytest.mark.parametrize(("field", "value"), [("currency", "EUR"), ("selection", "stack"), ("hold_days", 0)])
+def test_money_fields_of_a_published_plan_cannot_change(world, field, value):
+    from django.core.exceptions import ValidationError
+
+    from openprm.commissions.services import plans
+    from openprm.core.scoping import scope
+
+    plan = publish(world, PERCENT_20)
+    with scope(world.system.access_scope()), pytest.raises(ValidationError) as raised:
+        plans.plan_update(actor=world.system, plan=plan, **{field: value})
+    assert field in raised.value.message_dict and "new plan" in raised.value.message_dict[field][0]
+    with scope(world.system.access_scope()):  # the same value, and other fields, still save
+        plans.plan_update(actor=world.system, plan=plan, name="Renamed", **{field: getattr(plan, field)})
