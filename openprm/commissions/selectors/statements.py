@@ -167,7 +167,7 @@ def _rejection(entry: LedgerEntry) -> Line:
         caps=line.caps,
         amount=-entry.amount,
         state=entry.get_state_display(),
-        why=entry.rejected_reason or "rejected",
+        why=f"rejected: {entry.rejected_reason}" if entry.rejected_reason else "rejected",
     )
 
 

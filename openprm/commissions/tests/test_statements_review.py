@@ -58,7 +58,7 @@ def test_a_late_rejection_changes_no_past_statement_and_is_booked_when_it_happen
     assert (past.earned, past.closing) == (Decimal("160.00"), Decimal("160.00"))
     assert (now.opening, now.earned, now.closing) == (Decimal("160.00"), Decimal("-100.00"), Decimal("60.00"))
     assert [(line.kind, line.amount, line.why) for line in lines] == [
-        ("Rejection", Decimal("-100.00"), "Fraud")
+        ("Rejection", Decimal("-100.00"), "rejected: Fraud")
     ]
     assert kept.pk  # untouched
 
