@@ -170,3 +170,15 @@ def test_reseal_retires_the_derived_key(world: World) -> None:
     assert resealed != token
     with override_settings(PRM_ENCRYPTION_KEY=key, PRM_ENCRYPTION_DERIVED_KEY=False):
         assert details.unseal(resealed)["iban"] == IBAN_A
+
+
+def test_the_run_page_says_why_a_file_is_refused(world: World, client_for: Any) -> None:
+    _actor, run = _exported(world)
+    with unscoped():
+        PayoutDetails.objects.filter(partner=world.partner_a).update(display="IBAN GB•• •••• 5432")
+    client = client_for(world.finance)
+    url = f"/commissions/payouts/{run.public_id}/"
+    refused = client.get(f"{url}file/bank/")
+    assert refused.status_code == 302 and refused["Location"] == url
+    assert "changed after this run was exported" in client.get(url).content.decode()
+    assert client.get(f"{url}file/nope/").status_code == 404
