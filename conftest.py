@@ -37,6 +37,11 @@ def _unscoped_serialization() -> None:
 
 _unscoped_serialization()
 
+# SQLite's test flush deletes ledger rows, which the commissions delete triggers refuse: a test-only bypass.
+from openprm.commissions.tests.guards import allow_flush_on_sqlite  # noqa: E402
+
+allow_flush_on_sqlite()
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
 """The database refuses edits of a ledger entry's amounts, backward state moves, and changes to a
-published plan version (triggers on both databases; deletes refused on PostgreSQL)."""
+published plan version (triggers on both databases, deletes included)."""
 
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ def test_ledger_amounts_are_fixed_and_states_move_forward(world: World) -> None:
         _refused(lambda: rows.update(rejected_reason="late"))
         entry.refresh_from_db()
         assert (entry.amount, entry.state) == (Decimal("10.00"), "paid")
-        if connection.vendor == "postgresql":
-            _refused(lambda: rows.delete())
-            assert rows.exists()
+        _refused(lambda: rows.delete())
+        _refused(lambda: rows._raw_delete(connection.alias))
+        assert rows.exists()
 
 
 @pytest.mark.django_db
@@ -67,5 +67,34 @@ def test_published_version_is_never_changed(world: World) -> None:
         rows.update(status="published", published_at=timezone.now())
         _refused(lambda: rows.update(rules={"rules": [{"key": "x"}]}))
         _refused(lambda: rows.update(effective_from=datetime.date(2025, 1, 1)))
-        if connection.vendor == "postgresql":
-            _refused(lambda: rows.delete())
+        _refused(lambda: rows._raw_delete(connection.alias))
+        assert rows.exists()
+
+
+@pytest.mark.django_db
+def test_approval_columns_change_only_with_the_state_and_a_reserved_entry_is_never_rejected(
+    world: World,
+) -> None:
+    from openprm.commissions.models import PayoutItem, PayoutRun
+
+    with unscoped():
+        entry = _entry(world)
+        rows = LedgerEntry.objects.filter(pk=entry.pk)
+        rows.update(state="approved", approved_at=timezone.now())
+        _refused(lambda: rows.update(approved_at=timezone.now() - datetime.timedelta(days=9)))
+        _refused(lambda: rows.update(approved_by_id=world.finance.pk))
+        run = PayoutRun.objects.create(
+            workspace=world.workspace, currency="USD", cutoff=datetime.date(2026, 2, 1)
+        )
+        item = PayoutItem.objects.create(
+            workspace=world.workspace, run=run, partner=world.partner_a, amount=Decimal("10"), currency="USD"
+        )
+        rows.update(paid_item=item)
+        _refused(lambda: rows.update(state="rejected", rejected_at=timezone.now()))
+        assert rows.get().state == "approved"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_flush_still_empties_the_ledger(world: World) -> None:
+    with unscoped():
+        _entry(world)  # the flush after this test deletes it through the test-only bypass
