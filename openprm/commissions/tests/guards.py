@@ -8,7 +8,9 @@ from typing import Any
 
 
 def allow_flush_on_sqlite() -> None:
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    from django.db.backends.sqlite3 import base  # the backend first: its operations module imports it
+
+    DatabaseOperations = base.DatabaseOperations
 
     original = DatabaseOperations.sql_flush
     if getattr(original, "_bypass", False):
