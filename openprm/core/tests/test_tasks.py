@@ -69,6 +69,8 @@ def test_the_schedule_lists_exactly_the_periodic_jobs() -> None:
         "config.tasks.notifications_daily_digest",
         "config.tasks.alerts_evaluate_all",
         "config.tasks.reports_send_due_all",
+        "config.tasks.commissions_catch_up",
+        "config.tasks.commissions_release_holds",
     }
     assert schedule.__name__ == SCHEDULE_MODULE
     assert set(periodic_jobs()) == expected
