@@ -94,7 +94,7 @@ def test_approval_columns_change_only_with_the_state_and_a_reserved_entry_is_nev
         assert rows.get().state == "approved"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_test_flush_still_empties_the_ledger(world: World) -> None:
     with unscoped():
         _entry(world)  # the flush after this test deletes it through the test-only bypass
