@@ -318,7 +318,7 @@ def payout_details_save(*, actor: Actor, partner_id: int, data: dict[str, Any]) 
     current = PayoutDetails.objects.select_for_update().filter(partner_id=partner_id).first()
     blocked = _in_payment(partner_id)
     if blocked:
-        raise ValidationError({"method": blocked})
+        raise ValidationError({"details": blocked})  # not one field: shown above the form
     before = _audit_view(current) if current is not None else None
     details = current or PayoutDetails(workspace_id=actor.workspace_id, partner_id=partner_id)
     for key, value in values.items():
