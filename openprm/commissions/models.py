@@ -366,7 +366,9 @@ class LedgerEntry(models.Model):
     period = models.DateField(help_text="First day of the month the source event fell in")
     base_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal(0))
     base_currency = models.CharField(max_length=3)
-    fx_rate = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(1))
+    fx_rate = models.DecimalField(
+        max_digits=30, decimal_places=16, default=Decimal(1)
+    )  # the rate used, exactly
     fx_date = models.DateField(null=True, blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)

@@ -523,7 +523,7 @@ def accrual_workspaces() -> list[int]:
         return sorted(set(rows.order_by()))
 
 
-OVERLAP = datetime.timedelta(minutes=10)  # writes committed late with an earlier updated_at
+OVERLAP = datetime.timedelta(hours=2)  # writes committed late (long imports) with an earlier updated_at
 
 
 def accrue_catch_up(*, workspace_id: int) -> int:

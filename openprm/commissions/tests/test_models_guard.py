@@ -4,6 +4,7 @@ published plan version (triggers on both databases, deletes included)."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -98,3 +99,23 @@ def test_approval_columns_change_only_with_the_state_and_a_reserved_entry_is_nev
 def test_the_test_flush_still_empties_the_ledger(world: World) -> None:
     with unscoped():
         _entry(world)  # the flush after this test deletes it through the test-only bypass
+
+
+@pytest.mark.django_db
+def test_the_fx_rate_is_stored_as_used_and_the_guards_survive_the_column_change(world: World) -> None:
+    with unscoped():
+        entry = _entry(world)
+        rows = LedgerEntry.objects.filter(pk=entry.pk)
+        rate = Decimal("0.91234567890123")
+        other = LedgerEntry.objects.create(
+            **{
+                f.attname: getattr(entry, f.attname)
+                for f in LedgerEntry._meta.concrete_fields
+                if f.attname != "id"
+            }
+            | {"public_id": uuid.uuid4(), "idempotency_key": "guard-2", "fx_rate": rate}
+        )
+        other.refresh_from_db()
+        assert other.fx_rate == rate
+        _refused(lambda: rows.update(amount=Decimal("11.00")))
+        _refused(lambda: rows._raw_delete(connection.alias))
