@@ -244,11 +244,11 @@ def load_state(
         ).order_by()
     )
     refunded = refunded_shares(
-        ctx.workspace_id, {sid for *_, sk, sid in found if sk == "conversion"}, before=before
+        ctx.workspace_id, {sid for *_, sk, sid in found if sk == "conversion" and sid}, before=before
     )
     for partner, rule_key, kind, at, base, fx_rate, amount, source_kind, source_id in found:
         day = at.date()
-        share = refunded.get(source_id, ZERO) if source_kind == "conversion" else ZERO
+        share = refunded.get(source_id or 0, ZERO) if source_kind == "conversion" else ZERO
         seen: set[tuple[str, str]] = set()
         for rule in rules[rule_key]:
             if (rule.period, rule.cap_period_kind) in seen:
