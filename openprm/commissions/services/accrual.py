@@ -350,6 +350,8 @@ def _update_waiting(
 ) -> None:
     """Sources evaluated now leave the waiting list; those skipped for a missing rate join it."""
     gone: dict[str, set[int]] = defaultdict(set)
+    if not result.waiting and not AccrualWaiting.objects.filter(workspace_id=workspace_id).exists():
+        return  # the usual case: nothing waits, nothing to clear (no delete over every id)
     for s in seen:
         if (s.kind, s.id) not in result.waiting:
             gone[s.kind].add(s.id)
