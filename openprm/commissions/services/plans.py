@@ -4,6 +4,7 @@ editing a published plan means a new draft effective from a later date. Every wr
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from openprm.commissions.models import Plan, PlanAssignment, PlanVersion, Selection, SubPartner
-from openprm.commissions.rules import parse_rules
+from openprm.commissions.rules import RulesError, parse_rules
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry
@@ -22,6 +23,26 @@ from openprm.partners.models import Partner
 
 FROZEN_ONCE_PUBLISHED = ("currency", "selection", "hold_days")
 PLAN_FIELDS = ("name", "description", "program", "currency", "hold_days", "min_payout", "selection")
+
+
+UNFILLED_FIELDS = ("partner.lifetime_amount",)
+
+
+def _parse(rules: Any) -> None:
+    """Validate a rules document; a condition on a field the accrual does not fill yet is refused (it
+    would never match)."""
+    parse_rules(rules)
+    text = json.dumps(rules)
+    for name in UNFILLED_FIELDS:
+        if f'"{name}"' in text:
+            raise RulesError(
+                [
+                    {
+                        "path": "rules",
+                        "message": f"{name} is not available in conditions yet (it would never match)",
+                    }
+                ]
+            )
 
 
 def _clean_plan(values: dict[str, Any]) -> None:
@@ -124,7 +145,7 @@ def version_create_draft(
 ) -> PlanVersion:
     """A new draft version (rules validated: ``RulesError`` names each problem's path)."""
     actor.require(Perm.COMMISSION_PLAN)
-    parse_rules(rules)
+    _parse(rules)
     _check_effective(plan, effective_from)
     Plan.objects.select_for_update().filter(pk=plan.pk).first()  # number versions one at a time
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -155,7 +176,7 @@ def version_update_draft(
         raise ValidationError("A published version never changes: create a new draft instead.")
     before = snapshot(version)
     if rules is not None:
-        parse_rules(rules)
+        _parse(rules)
         version.rules = rules
     if effective_from is not None:
         _check_effective(version.plan, effective_from)
@@ -176,7 +197,7 @@ def version_publish(*, actor: Actor, version: PlanVersion) -> PlanVersion:
     version = PlanVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != PlanVersion.Status.DRAFT:
         raise ValidationError("This version is already published.")
-    parse_rules(version.rules)
+    _parse(version.rules)
     _check_effective(version.plan, version.effective_from)
     before = snapshot(version)
     version.status = PlanVersion.Status.PUBLISHED
