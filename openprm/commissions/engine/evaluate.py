@@ -60,8 +60,10 @@ def _test(actual: Any, op: str, expected: Any) -> bool:
 
 
 def _show(value: Any) -> str:
+    """A value for an explanation; a figure without exponent or trailing zeros (an amount converted at
+    a 16-decimal exchange rate carries them), e.g. 7760 or 123.45."""
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value == value.to_integral_value() else f"{value:f}"
+        return f"{value.normalize():f}"
     return repr(value)
 
 
@@ -104,7 +106,7 @@ def _marginal(
         hi = after if end is None else min(after, end)
         if hi > lo:
             total += (hi - lo) * rate / HUNDRED
-            parts.append(f"{hi - lo:f} at {rate:f}%")
+            parts.append(f"{_show(hi - lo)} at {_show(rate)}%")
     return total, parts
 
 
@@ -153,12 +155,12 @@ def _candidate(
     else:
         b, a = before, before + amount
     if b < rule.threshold <= a:
-        return [
-            ("bonus", rule.flat or ZERO, None, f"{rule.metric} reached {rule.threshold:f} this {rule.period}")
-        ], {}
+        reached = f"{rule.metric} reached {_show(rule.threshold)} this {rule.period}"
+        return [("bonus", rule.flat or ZERO, None, reached)], {}
     # Not reached (or reached earlier): a zero line records the progress, so the ledger alone says where
     # the period stands.
-    return [("bonus", ZERO, None, f"{rule.metric} {a:f} of {rule.threshold:f} this {rule.period}")], {}
+    progress = f"{rule.metric} {_show(a)} of {_show(rule.threshold)} this {rule.period}"
+    return [("bonus", ZERO, None, progress)], {}
 
 
 def _cap(

@@ -132,7 +132,8 @@ def period_rows(ctx: Context, touched: set[Touched], now: datetime.datetime) -> 
         paid = [r for r in rows if r["kind"] == KIND.BONUS and r["amount"]]
         net = sum((r["amount"] for r in rows if r["kind"] != KIND.ACCRUAL), ZERO)
         if metric < rule.threshold and net > 0 and paid:
-            note = f"{rule.metric} back to {metric:f} of {rule.threshold:f} after a refund"
+            back, threshold = metric.normalize(), rule.threshold.normalize()
+            note = f"{rule.metric} back to {back:f} of {threshold:f} after a refund"
             key = f"p{partner}:{rule_key}:{start:%Y%m%d}:bonus:{len(rows) - len(sources)}"
             out.append(_reversal(paid[-1], key, -net, now, note))
     return out
