@@ -274,10 +274,14 @@ def job(name: str) -> WorkspaceTask[Any]:
         raise LookupError(f"No workspace job named {name!r}") from None
 
 
-def enqueue_after_commit(name: str, *, workspace_id: int) -> None:
+def enqueue_after_commit(name: str, *, workspace_id: int, coalesce: float | None = None) -> None:
     """Enqueue the job ``name`` for the workspace once the transaction commits, for code that must not
-    import the task layer (it imports that code)."""
-    transaction.on_commit(lambda: job(name).delay(workspace_id))
+    import the task layer (it imports that code). With ``coalesce`` (seconds), many writes in a row
+    make one run (``WorkspaceTask.delay_coalesced``): for jobs that take all changes since their last."""
+    if coalesce is None:
+        transaction.on_commit(lambda: job(name).delay(workspace_id))
+    else:
+        transaction.on_commit(lambda: job(name).delay_coalesced(workspace_id, delay=coalesce))
 
 
 def periodic_jobs() -> dict[str, jobruns.PeriodicJob]:

@@ -35,6 +35,7 @@ from openprm.core.validation import clean_money, clean_text
 from openprm.partners.models import Contact, Partner, Program
 
 COMMISSIONS_JOB = "openprm.commissions.tasks.accrue_recent"  # a higher layer: named, not imported
+COMMISSIONS_COALESCE = 5.0  # seconds: a burst of conversions makes one accrual run (it takes all changes)
 
 EMAIL_HASH = re.compile(r"^[0-9a-f]{64}$")
 FUTURE_TOLERANCE = datetime.timedelta(days=1)
@@ -424,7 +425,9 @@ def conversion_record(
             conversion.save(force_insert=True)
             rollups_add(workspace_id=workspace_id, sums=conversion_deltas([_delta_row(conversion)]))
             if conversion.partner_id and conversion.status == Conversion.Status.ACCEPTED:
-                enqueue_after_commit(COMMISSIONS_JOB, workspace_id=workspace_id)  # commissions accrue
+                enqueue_after_commit(
+                    COMMISSIONS_JOB, workspace_id=workspace_id, coalesce=COMMISSIONS_COALESCE
+                )  # commissions accrue
     except IntegrityError:
         existing = _by_key(workspace_id, key)  # a concurrent retry won the race
         if existing is None:
@@ -460,7 +463,9 @@ def _set_status(
         current.save(update_fields=["status", "updated_at"])
         rollups_add(workspace_id=current.workspace_id, sums=conversion_deltas([_delta_row(current)]))
         if current.partner_id:
-            enqueue_after_commit(COMMISSIONS_JOB, workspace_id=current.workspace_id)  # accrue or reverse
+            enqueue_after_commit(
+                COMMISSIONS_JOB, workspace_id=current.workspace_id, coalesce=COMMISSIONS_COALESCE
+            )  # accrue or reverse
         audit_record(
             actor=actor,
             action=AuditEntry.Action.UPDATE,

@@ -51,6 +51,10 @@ ROLLUP_MODELS = (DealDayRollup, DealStageRollup, DealCloseDays)
 _tracking: ContextVar[tuple[int, set[int]] | None] = ContextVar("deal_rollups_tracking", default=None)
 
 
+COMMISSIONS_JOB = "openprm.commissions.tasks.accrue_recent"  # a higher layer: named, not imported
+COMMISSIONS_COALESCE = 5.0  # seconds: a burst of deal writes makes one accrual run (it takes all changes)
+
+
 @contextmanager
 def deals_tracked(workspace_id: int, deal_ids: Collection[int] = ()) -> Iterator[set[int]]:
     """Keep the rollups exact across a write of these deals: yields the set of tracked deal ids, to
@@ -72,7 +76,7 @@ def deals_tracked(workspace_id: int, deal_ids: Collection[int] = ()) -> Iterator
     after = deal_states(workspace_id, ids)
     apply(workspace_id, delta(before.values(), after.values(), stage_outcomes(workspace_id)))
     if ids:  # commissions accrue (or reverse) what the write changed, after the commit
-        enqueue_after_commit("openprm.commissions.tasks.accrue_recent", workspace_id=workspace_id)
+        enqueue_after_commit(COMMISSIONS_JOB, workspace_id=workspace_id, coalesce=COMMISSIONS_COALESCE)
 
 
 def rollups_rebuild(*, workspace_id: int) -> int:

@@ -259,7 +259,7 @@ COMMISSIONS_JOB = "openprm.commissions.tasks.accrue_recent"  # a higher layer: n
 
 def rates_changed(workspace_id: int) -> None:
     """After commit, the commissions accrual retries the sources that waited for a rate."""
-    enqueue_after_commit(COMMISSIONS_JOB, workspace_id=workspace_id)
+    enqueue_after_commit(COMMISSIONS_JOB, workspace_id=workspace_id, coalesce=5.0)
 
 
 @transaction.atomic
