@@ -119,7 +119,9 @@ def test_the_fx_import_enqueues_the_accrual(world, monkeypatch):
     from openprm.finance.services import fx
 
     called = []
-    monkeypatch.setattr(fx, "enqueue_after_commit", lambda name, *, workspace_id: called.append(name))
+    monkeypatch.setattr(
+        fx, "enqueue_after_commit", lambda name, *, workspace_id, coalesce=None: called.append(name)
+    )
     fx.rates_changed(world.workspace.pk)
     assert called == ["openprm.commissions.tasks.accrue_recent"]
 
