@@ -1,5 +1,6 @@
-"""Forms of the plan pages: a plan, a draft version (the rules as JSON, with a worked example; errors
-name the JSON path), publishing with an effective date (confirmed), an assignment, the what-if's months."""
+"""Forms of the plan pages: a plan, a draft version (the structured editor's date and note — its rules
+are ``rule_editor``'s — or the rules as JSON, with a worked example; errors name the JSON path),
+publishing with an effective date (confirmed), an assignment, the what-if's months."""
 
 from __future__ import annotations
 
@@ -125,6 +126,17 @@ class VersionForm(forms.Form):
         except RulesError as exc:
             raise forms.ValidationError([f"{e['path']}: {e['message']}" for e in exc.errors]) from None
         return data
+
+
+class DraftForm(forms.Form):
+    """The structured editor's own fields beside the rules (the rules come from ``rule_editor``)."""
+
+    effective_from = forms.DateField(widget=_date_input(), help_text="In force from this day once published")
+    note = forms.CharField(max_length=300, required=False, help_text="What changed, for the history")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "draft_%s")  # the JSON editor on the same page uses id_*
+        super().__init__(*args, **kwargs)
 
 
 class PublishForm(forms.Form):

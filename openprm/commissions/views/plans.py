@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -16,15 +18,19 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 
 from openprm.accounts.forms import add_service_errors
+from openprm.commissions.forms import rule_editor
 from openprm.commissions.forms.plans import (
     EXAMPLE_JSON,
+    EXAMPLE_RULES,
     AssignmentForm,
+    DraftForm,
     PlanForm,
     PublishForm,
     VersionForm,
     WhatIfForm,
 )
 from openprm.commissions.models import Plan, PlanVersion
+from openprm.commissions.rules import RulesError
 from openprm.commissions.schemas.errors import rules_checked
 from openprm.commissions.selectors import pages, simulation
 from openprm.commissions.selectors.words import rules_words
@@ -191,6 +197,58 @@ def plan_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
 
 
+def _editor_of(rules: Any) -> rule_editor.State | None:
+    """The structured editor's state of a stored document; None when it does not validate (a draft
+    saved through the API while being written: only the JSON editor can show it)."""
+    try:
+        return rule_editor.state_of_doc(rules)
+    except RulesError:
+        return None
+
+
+Save = Callable[[dict[str, Any], datetime.date, str], PlanVersion]
+
+
+def _editor_post(request: HttpRequest, save: Save) -> tuple[PlanVersion | None, rule_editor.State, DraftForm]:
+    """The structured editor's post: a row button (add, remove, move) re-shows the form unsaved; "Save
+    draft" validates the rules through the schema and saves them with the date and the note."""
+    state = rule_editor.state_of_post(request.POST)
+    draft = DraftForm(request.POST)
+    op = str(request.POST.get("op", ""))
+    if op:
+        rule_editor.apply_op(state, op)
+        draft.is_valid()
+        draft.errors.clear()  # not saving: no complaint about the date yet
+        return None, state, draft
+    rules = rule_editor.doc_of_state(state)
+    if draft.is_valid() and rules is not None:
+        try:
+            with rules_checked():
+                return (
+                    save(rules, draft.cleaned_data["effective_from"], draft.cleaned_data["note"]),
+                    state,
+                    draft,
+                )
+        except ValidationError as error:
+            found = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+            rule_editor.add_service_errors(
+                state, {k: v for k, v in found.items() if k == "rules" or k.startswith("rules.")}
+            )
+            others = {k: v for k, v in found.items() if not (k == "rules" or k.startswith("rules."))}
+            if others:
+                add_service_errors(draft, ValidationError(others))
+    return None, state, draft
+
+
+def _editor_context(state: rule_editor.State | None, draft: DraftForm, plan: Plan) -> dict[str, Any]:
+    return {
+        "editor": rule_editor.rows_for_template(state) if state is not None else None,
+        "draft": draft,
+        "choices": rule_editor.choices(),
+        "priority_matters": plan.selection == "priority",
+    }
+
+
 @staff_view
 def version_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     actor = _planner(request)
@@ -203,8 +261,23 @@ def version_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         if latest
         else datetime.date.today(),
     }
-    form = VersionForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    base = latest.rules if latest else EXAMPLE_RULES
+    structured = request.method == "POST" and request.POST.get("action") == "form"
+    form = VersionForm(request.POST if request.method == "POST" and not structured else None, initial=initial)
+    state = _editor_of(base)
+    draft = DraftForm(initial={"effective_from": initial["effective_from"]})
+    if structured:
+
+        def create(rules: dict[str, Any], effective_from: datetime.date, note: str) -> PlanVersion:
+            return services.version_create_draft(
+                actor=actor, plan=plan, rules=rules, effective_from=effective_from, note=note
+            )
+
+        version, state, draft = _editor_post(request, create)
+        if version is not None:
+            messages.success(request, "Draft saved. Try it on past events (what-if), then publish it.")
+            return redirect("commissions:version", public_id=version.public_id)
+    elif request.method == "POST" and form.is_valid():
         try:
             with rules_checked():
                 version = services.version_create_draft(
@@ -221,7 +294,15 @@ def version_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "commissions/version_form.html",
-        {"form": form, "plan": plan, "version": None, "example": EXAMPLE_JSON, "based_on": latest},
+        {
+            "form": form,
+            "plan": plan,
+            "version": None,
+            "example": EXAMPLE_JSON,
+            "based_on": latest,
+            "json_open": request.method == "POST" and not structured,
+            **_editor_context(state, draft, plan),
+        },
     )
 
 
@@ -240,6 +321,9 @@ def version_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         }
     )
     publish = PublishForm(initial={"effective_from": version.effective_from})
+    state = _editor_of(version.rules) if draft else None
+    draft_form = DraftForm(initial={"effective_from": version.effective_from, "note": version.note})
+    json_open = False
     if request.method == "POST":
         if not (can_plan and draft):
             raise Http404
@@ -259,7 +343,19 @@ def version_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     return redirect("commissions:plan", public_id=plan.public_id)
                 except ValidationError as error:
                     add_service_errors(publish, error)
+        elif request.POST.get("action") == "form":
+
+            def update(rules: dict[str, Any], effective_from: datetime.date, note: str) -> PlanVersion:
+                return services.version_update_draft(
+                    actor=actor, version=version, rules=rules, effective_from=effective_from, note=note
+                )
+
+            saved, state, draft_form = _editor_post(request, update)
+            if saved is not None:
+                messages.success(request, "Draft saved.")
+                return redirect("commissions:version", public_id=version.public_id)
         else:
+            json_open = True
             edit = VersionForm(request.POST)
             if edit.is_valid():
                 try:
@@ -290,6 +386,8 @@ def version_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "publish": publish if (can_plan and draft) else None,
             "example": EXAMPLE_JSON,
             "can_plan": can_plan,
+            "json_open": json_open,
+            **_editor_context(state if (can_plan and draft) else None, draft_form, plan),
         },
     )
 
