@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from openprm.commissions import engine
 from openprm.commissions.models import AccrualState, AccrualWaiting, LedgerEntry
-from openprm.commissions.services import periods
+from openprm.commissions.services import corrections, periods
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
@@ -221,13 +221,18 @@ def load_state(
                     rules[rule.key].append(rule)
     earliest = min(engine.period_start(s.occurred_at.date(), "year") for s in todo)
     partners = sorted({s.partner_id for s in todo})
+    # Commissions, bonuses and true-ups; the adjustments of re-evaluations (their base is the change of
+    # the source amount); reversals of those (refunds, sources that no longer count): caps count what is
+    # earned net, volume is net of refunds and of sources that no longer count.
     entries = LedgerEntry.objects.filter(
         workspace_id=ctx.workspace_id,
         partner_id__in=partners,
         period__gte=earliest,
         rule_key__in=sorted(rules),
-        kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT],
-    ).exclude(Q(kind=KIND.ADJUSTMENT) & ~Q(idempotency_key__endswith=":trueup"))
+    ).filter(
+        Q(kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT])
+        | Q(kind__in=[KIND.REVERSAL, KIND.CLAWBACK], reverses__kind__in=[KIND.ACCRUAL, KIND.BONUS])
+    )
     if before is not None:
         entries = entries.filter(occurred_at__lt=before)
     found = list(
@@ -241,25 +246,29 @@ def load_state(
             "amount",
             "source_kind",
             "source_id",
+            "idempotency_key",
         ).order_by()
     )
     refunded = refunded_shares(
-        ctx.workspace_id, {sid for *_, sk, sid in found if sk == "conversion" and sid}, before=before
+        ctx.workspace_id, {f[8] for f in found if f[7] == "conversion" and f[8]}, before=before
     )
-    for partner, rule_key, kind, at, base, fx_rate, amount, source_kind, source_id in found:
+    for partner, rule_key, kind, at, base, fx_rate, amount, source_kind, source_id, key in found:
         day = at.date()
         share = refunded.get(source_id or 0, ZERO) if source_kind == "conversion" else ZERO
+        volume, count = base * fx_rate * (1 - share), 0
+        if kind in (KIND.ACCRUAL, KIND.BONUS):
+            count = int(share < 1)  # a fully refunded sale does not count at all
+        elif kind in (KIND.REVERSAL, KIND.CLAWBACK):
+            closing = any(part in key for part in corrections.CLOSING)
+            volume, count = (base * fx_rate, -1) if closing else (ZERO, 0)  # refunds: in the share
         seen: set[tuple[str, str]] = set()
         for rule in rules[rule_key]:
             if (rule.period, rule.cap_period_kind) in seen:
                 continue
             seen.add((rule.period, rule.cap_period_kind))
-            if kind != KIND.ADJUSTMENT:
-                key = (partner, rule_key, engine.period_start(day, rule.period))
-                # refunded volume does not count toward tiers and thresholds; a fully refunded sale
-                # does not count at all
-                state.volume[key] = state.volume.get(key, ZERO) + base * fx_rate * (1 - share)
-                state.count[key] = state.count.get(key, 0) + (share < 1)
+            tier_key = (partner, rule_key, engine.period_start(day, rule.period))
+            state.volume[tier_key] = state.volume.get(tier_key, ZERO) + volume
+            state.count[tier_key] = state.count.get(tier_key, 0) + count
             cap_key = (partner, rule_key, engine.period_start(day, rule.cap_period_kind))
             state.earned[cap_key] = state.earned.get(cap_key, ZERO) + amount
     return state
@@ -338,6 +347,14 @@ def write_corrections(workspace_id: int, rows: list[list[Any]], result: AccrualR
             continue
         written.extend(group)
     return written
+
+
+def _write_touching(
+    workspace_id: int, rows: list[list[Any]], result: AccrualResult, touched: set[tuple[int, datetime.date]]
+) -> list[list[Any]]:
+    """``write_corrections``, noting the (partner, day) of every row (the periods to re-evaluate)."""
+    touched.update((r[_POS["partner_id"]], r[_POS["occurred_at"]].date()) for r in rows)
+    return write_corrections(workspace_id, rows, result)
 
 
 def _waiting_ids(workspace_id: int, kind: str) -> set[int]:
@@ -457,7 +474,9 @@ def accrue(
         sales = [c for c in convs if c.event != "refund" and c.event in wanted]
         sales += [s for d in deals for s in d.sources if s.event in wanted] + events
         done = _evaluated_keys(workspace_id, sales)
-        todo = sorted((s for s in sales if (s.kind, s.id, s.event) not in done), key=lambda s: s.order)
+        again = corrections.revisit(workspace_id, [s for s in sales if (s.kind, s.id, s.event) in done], now)
+        fresh = [s for s in sales if (s.kind, s.id, s.event) not in done]
+        todo = sorted([*fresh, *again.renewed], key=lambda s: s.order)
         rows: list[list[Any]] = []
         if todo:
             ctx.partners = src.partner_facts(workspace_id, {s.partner_id for s in todo})
@@ -467,7 +486,8 @@ def accrue(
             written = write_rows(rows)
             result.rows += written
         refunds = [c for c in convs if c.event == "refund"]
-        if refunds:  # a refund of a sale still waiting for its rate waits with it
+        held: set[int] = set()
+        if refunds or again.changed:  # a refund of a sale still waiting for its rate waits with it
             held = _waiting_ids(workspace_id, "conversion") | {
                 i for k, i in result.waiting if k == "conversion"
             }
@@ -476,20 +496,38 @@ def accrue(
                     result.waiting[("conversion", r.id)] = "waiting for its sale's exchange rate"
             refunds = [r for r in refunds if r.refund_of not in held]
         _update_waiting(workspace_id, [*todo, *refunds], result, now)
-        corrections = refund_rows(workspace_id, refunds, now)
-        corrections += deal_correction_rows(workspace_id, deals, now)
+        # Sources that no longer count for their evaluation: reversed (moved, deal no longer won, rejected)
+        closing = again.closing + deal_correction_rows(workspace_id, deals, now)
         if not only_ids or conversion_ids is not None:
             rejected = src.rejected_conversions(
                 workspace_id, ids=conversion_ids, changed_after=changed_after, start=start, end=end
             )
-            corrections += void_rows(workspace_id, "conversion", rejected, now, "conversion rejected")
-        corrections = write_corrections(workspace_id, corrections, result)
-        if refunds:  # the periods the refunds land in: true-ups and threshold bonuses at the net volume
-            touched = periods.touched_by_refunds(workspace_id, {r.refund_of for r in refunds if r.refund_of})
-            corrections += write_corrections(workspace_id, periods.period_rows(ctx, touched, now), result)
-        result.reversals += len(corrections)
-        result.rows += len(corrections)
-        result.amount += sum((r[_POS["amount"]] for r in corrections), ZERO)
+            closing += void_rows(workspace_id, "conversion", rejected, now, "conversion rejected")
+        touched: set[tuple[int, datetime.date]] = set()
+        fixed = _write_touching(workspace_id, closing, result, touched)
+        # Amounts changed: evaluated again through the engine (rules without period state here)
+        fixed += _write_touching(workspace_id, periods.changed_rows(ctx, again.changed, now), result, touched)
+        changed_sales = {s.id for s, _ in again.changed if s.kind == "conversion"}
+        if changed_sales:  # their refunds are prorated again on what the sale now earns
+            refunds += [
+                r
+                for r in src.conversions(workspace_id, refunds_of=changed_sales, customers=False)
+                if r.refund_of not in held
+            ]
+        fixed += _write_touching(workspace_id, refund_rows(workspace_id, refunds, now), result, touched)
+        # The periods all this lands in: re-evaluated from their start (tiers, thresholds, period caps)
+        touched |= {(s.partner_id, s.occurred_at.date()) for s in again.renewed}
+        touched |= {(s.partner_id, e.anchors[0]["occurred_at"].date()) for s, e in again.changed}
+        if refunds:
+            touched |= periods.touched_by_refunds(workspace_id, {r.refund_of for r in refunds if r.refund_of})
+        changed_keys = [(s.kind, s.id, s.event) for s, _ in again.changed]
+        fixed += write_corrections(
+            workspace_id, periods.period_rows(ctx, touched, now, changed=changed_keys), result
+        )
+        corrections_written = fixed
+        result.reversals += len(corrections_written)
+        result.rows += len(corrections_written)
+        result.amount += sum((r[_POS["amount"]] for r in corrections_written), ZERO)
     result.waiting = {**earlier, **result.waiting}
     return result
 

@@ -1,16 +1,21 @@
 """Corrections the accrual writes as new rows, never edits: reversals of refunded sales (prorated by the
-cumulative refunded share, at the original entry's rate and FX; clawbacks once the entry was paid), of
-deals moved out of won and of rejected conversions, and adjustments of won deals whose amount changed."""
+cumulative refunded share, at the original entry's rate and FX, on what the entry stands at after its
+re-evaluations; clawbacks once the entry was paid), and the closing of an evaluation whose source no longer
+counts for it (a deal moved out of won, a rejected conversion, a conversion moved to another partner).
+
+An evaluation is the rows one source's event earned (key stem ``c12:purchase``); corrections link to its
+rows (``reverses``). A closed evaluation is never reopened: a deal won again, or a conversion's new partner,
+is a new generation (``c12:purchase#2``), evaluated like a new event. Amount changes are re-evaluated
+through the engine (``services.periods``)."""
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
-
-from django.db.models import Count, Q, Sum
 
 from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
@@ -72,6 +77,7 @@ ENTRY_FIELDS = (
     "source_kind",
     "source_id",
     "source_event",
+    "idempotency_key",
     "plan_id",
     "plan_version_id",
     "rule_key",
@@ -85,35 +91,136 @@ ENTRY_FIELDS = (
     "currency",
     "rate",
     "hold_until",
+    "derived_from_id",
 )
+PRINCIPAL: list[str] = [KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT, KIND.OVERRIDE]
+CLOSING = (":unwon:", ":void:", ":moved:")  # key parts of the reversals that close an evaluation
+
+
+def with_links(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to each entry what the rows linked to it (``reverses``) sum to: ``undone`` (reversals and
+    clawbacks), ``adjusted`` (adjustments, and override follow-ups of an override), ``base_adjusted``
+    (the base those adjustments re-evaluated), ``fixes`` (how many rows, rejected ones too: their keys
+    stay taken) and ``closed`` (a reversal closed its evaluation: deal no longer won, rejected, moved)."""
+    for entry in entries:
+        entry.update(undone=ZERO, adjusted=ZERO, base_adjusted=ZERO, fixes=0, closed=False)
+    by_id = {e["id"]: e for e in entries}
+    ids = sorted(by_id)
+    for i in range(0, len(ids), 5000):
+        for reverses, kind, state, key, amount, base in (
+            LedgerEntry.objects.filter(reverses_id__in=ids[i : i + 5000])
+            .values_list("reverses_id", "kind", "state", "idempotency_key", "amount", "base_amount")
+            .order_by()
+        ):
+            entry = by_id[reverses]
+            entry["fixes"] += 1
+            if state == STATE.REJECTED:
+                continue
+            if kind in (KIND.REVERSAL, KIND.CLAWBACK):
+                entry["undone"] += amount
+                entry["closed"] = entry["closed"] or any(part in key for part in CLOSING)
+            else:
+                entry["adjusted"] += amount
+                entry["base_adjusted"] += base
+    return entries
 
 
 def _entries_of(
     workspace_id: int, source_kind: str, ids: Iterable[int], kinds: list[str]
 ) -> dict[int, list[dict[str, Any]]]:
+    """The rows an evaluation wrote (not the corrections linked to them), by source id, with their links."""
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     ids = sorted(set(ids))
     if not ids:
         return out
     rows = LedgerEntry.objects.filter(
-        workspace_id=workspace_id, source_kind=source_kind, source_id__in=ids, kind__in=kinds
+        workspace_id=workspace_id,
+        source_kind=source_kind,
+        source_id__in=ids,
+        kind__in=kinds,
+        reverses__isnull=True,
     ).exclude(state=STATE.REJECTED)
-    entries = list(rows.order_by("id").values(*ENTRY_FIELDS))
-    undone: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    fixes: dict[int, int] = defaultdict(int)
-    for reverses, total, count in (
-        LedgerEntry.objects.filter(reverses_id__in=[e["id"] for e in entries])
-        .values_list("reverses_id")
-        .annotate(total=Sum("amount", filter=~Q(state=STATE.REJECTED)), count=Count("id"))
-        .order_by()
-    ):  # the count includes rejected rows: their keys stay taken
-        undone[reverses] = total or ZERO
-        fixes[reverses] = count
-    for entry in entries:
-        entry["undone"] = undone[entry["id"]]
-        entry["fixes"] = fixes[entry["id"]]
+    for entry in with_links(list(rows.order_by("id").values(*ENTRY_FIELDS))):
         out[entry["source_id"]].append(entry)
     return out
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """The latest evaluation of one source's event: the rows it wrote (rows of period corrections without
+    a generation go with the latest), whose partner, and whether a reversal closed it."""
+
+    kind: str
+    source_id: int
+    event: str
+    generation: int
+    entries: list[dict[str, Any]]
+
+    @property
+    def stem(self) -> str:
+        return src.stem(self.kind, self.source_id, self.event, self.generation)
+
+    @property
+    def closed(self) -> bool:
+        return any(e["closed"] for e in self.entries)
+
+    @property
+    def anchors(self) -> list[dict[str, Any]]:
+        """The commission and bonus rows (one per rule; rule key "" for an event nothing paid)."""
+        return [e for e in self.entries if e["kind"] in (KIND.ACCRUAL, KIND.BONUS)]
+
+    @property
+    def partner_id(self) -> int | None:
+        anchors = self.anchors
+        return anchors[0]["partner_id"] if anchors else None
+
+    @property
+    def base(self) -> Decimal | None:
+        """The source amount (its currency) the evaluation stands at: the first row's base and the
+        re-evaluations posted to it."""
+        anchors = self.anchors
+        return anchors[0]["base_amount"] + anchors[0]["base_adjusted"] if anchors else None
+
+
+def evaluations(
+    workspace_id: int, kind: str, ids: Iterable[int], *, partner_id: int | None = None
+) -> dict[tuple[int, str], Evaluation]:
+    """The latest evaluation of each (source id, event) of ``ids``."""
+    found: dict[tuple[int, str], dict[int | None, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for source_id, entries in _entries_of(workspace_id, kind, ids, PRINCIPAL).items():
+        for e in entries:
+            generation = src.generation_of(kind, source_id, e["source_event"], e["idempotency_key"])
+            found[(source_id, e["source_event"])][generation].append(e)
+    out: dict[tuple[int, str], Evaluation] = {}
+    for (source_id, event), by_generation in found.items():
+        numbered = [g for g in by_generation if g is not None]
+        if not numbered:
+            continue
+        latest = max(numbered)
+        entries = by_generation[latest] + by_generation.get(None, [])
+        out[(source_id, event)] = Evaluation(kind, source_id, event, latest, entries)
+    return out
+
+
+def close_rows(evaluation: Evaluation, tag: str, now: datetime.datetime, note: str) -> list[list[Any]]:
+    """Reverse whatever is left of an evaluation (its commissions, bonuses, true-ups and overrides, with
+    what was adjusted since): the source no longer counts for it. Every row gets its reversal, a zero one
+    too, so the ledger says the evaluation is closed (a later win or the new partner's evaluation then
+    starts a new generation)."""
+    rows = []
+    for entry in evaluation.entries:
+        remaining = entry["amount"] + entry["adjusted"] + entry["undone"]
+        if not remaining and entry["kind"] not in (KIND.ACCRUAL, KIND.BONUS):
+            continue
+        prefix = src.PREFIX[evaluation.kind]
+        key = f"{prefix}{evaluation.source_id}:{tag}:{entry['id']}:{entry['fixes']}"
+        entry["fixes"] += 1
+        row = _reversal(entry, key, -remaining, now, note)
+        row[_POS["base_amount"]] = -(entry["base_amount"] + entry["base_adjusted"])  # the whole volume
+        rows.append(row)
+    return rows
 
 
 def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.datetime) -> list[list[Any]]:
@@ -131,7 +238,18 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
         workspace_id=workspace_id, refund_of_id__in=sales, status=Conversion.Status.ACCEPTED
     ).values_list("id", "refund_of_id", "occurred_at", "amount"):
         all_refunds[of].append((at, rid, abs(amount)))
-    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.OVERRIDE])
+    # Commissions and their true-ups, and the overrides derived from those (a threshold bonus is not
+    # prorated: its period is re-evaluated, and the parent's override follows it from there)
+    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.ADJUSTMENT, KIND.OVERRIDE])
+    for sale, found in entries.items():
+        found = [
+            e
+            for e in found
+            if e["kind"] != KIND.ADJUSTMENT
+            or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
+        ]  # a true-up; not a period correction of an earlier version (its period is re-evaluated)
+        prorated = {e["id"] for e in found if e["kind"] != KIND.OVERRIDE}
+        entries[sale] = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]
     rows = []
     for refund in sorted(refunds, key=lambda r: r.order):
         if refund.refund_of not in sale_amount or not sale_amount[refund.refund_of]:
@@ -146,9 +264,9 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
         )
         share = min(so_far / sale_amount[refund.refund_of], Decimal(1))
         for entry in entries.get(refund.refund_of, []):
-            if not entry["amount"]:
+            if not (entry["amount"] + entry["adjusted"]) or entry["closed"]:
                 continue
-            target = engine.cents(entry["amount"] * share)
+            target = engine.cents((entry["amount"] + entry["adjusted"]) * share)
             amount = -(target + entry["undone"])  # undone is negative: what was reversed already
             if amount == 0:
                 continue
@@ -165,55 +283,58 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
 def deal_correction_rows(
     workspace_id: int, deals: list[src.DealState], now: datetime.datetime
 ) -> list[list[Any]]:
-    """A deal moved out of won: reverse what the win earned. A won deal's amount changed: adjust its
-    percentage commissions at the original rate and FX."""
-    entries = _entries_of(workspace_id, "deal", [d.id for d in deals], [KIND.ACCRUAL, KIND.OVERRIDE])
+    """A deal moved out of won: reverse what its win earned (a new win is evaluated again, as a new
+    generation). A won deal's amount or partner changed is re-evaluated by the accrual (``periods``)."""
+    lost = [d.id for d in deals if not d.won]
     rows: list[list[Any]] = []
-    for deal in deals:
-        for entry in entries.get(deal.id, []):
-            if entry["source_event"] != "deal_won" or not entry["amount"]:
-                continue
-            remaining = entry["amount"] + entry["undone"]
-            if not deal.won:
-                if remaining:
-                    entry["fixes"] += 1
-                    rows.append(
-                        _reversal(
-                            entry,
-                            f"d{deal.id}:unwon:{entry['id']}:{entry['fixes'] - 1}",
-                            -remaining,
-                            now,
-                            "deal no longer won",
-                        )
-                    )
-                continue
-            if entry["rate"] is None or entry["kind"] != KIND.ACCRUAL or not entry["base_amount"]:
-                continue
-            target = engine.cents(entry["amount"] * deal.amount / entry["base_amount"])
-            if target != remaining:
-                row = _reversal(
-                    entry,
-                    f"d{deal.id}:amount:{entry['id']}:{entry['fixes']}",
-                    target - remaining,
-                    now,
-                    f"deal amount now {deal.amount}",
-                )
-                row[_POS["kind"]] = KIND.ADJUSTMENT
-                rows.append(row)
+    for (_, event), evaluation in sorted(evaluations(workspace_id, "deal", lost).items()):
+        if event == "deal_won" and not evaluation.closed:
+            rows += close_rows(evaluation, "unwon", now, "deal no longer won")
     return rows
 
 
 def void_rows(
     workspace_id: int, kind: str, ids: list[int], now: datetime.datetime, note: str
 ) -> list[list[Any]]:
-    """Reverse whatever is left of the entries of sources that no longer count (a rejected conversion)."""
-    rows = []
-    for source_id, found in _entries_of(
-        workspace_id, kind, ids, [KIND.ACCRUAL, KIND.OVERRIDE, KIND.BONUS]
-    ).items():
-        for entry in found:
-            remaining = entry["amount"] + entry["undone"]
-            if remaining:
-                key = f"{kind[0]}{source_id}:void:{entry['id']}:{entry['fixes']}"
-                rows.append(_reversal(entry, key, -remaining, now, note))
+    """Reverse whatever is left of the evaluations of sources that no longer count (a rejected conversion)."""
+    rows: list[list[Any]] = []
+    for _, evaluation in sorted(evaluations(workspace_id, kind, ids).items()):
+        if not evaluation.closed:
+            rows += close_rows(evaluation, "void", now, note)
     return rows
+
+
+@dataclass(slots=True)
+class Revisit:
+    """What the accrual does with sources evaluated before: evaluate again as a new generation, close
+    (their partner changed), or re-evaluate (their amount changed)."""
+
+    renewed: list[src.Source]
+    closing: list[list[Any]]
+    changed: list[tuple[src.Source, Evaluation]]
+    closed: list[Evaluation]
+
+
+def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime) -> Revisit:
+    """Compare sources evaluated before with their latest evaluation: closed → a new generation; another
+    partner → close and a new generation for the new partner; another amount → re-evaluate."""
+    out = Revisit([], [], [], [])
+    by_kind: dict[str, list[src.Source]] = defaultdict(list)
+    for s in sources:
+        by_kind[s.kind].append(s)
+    for kind, group in sorted(by_kind.items()):
+        found = evaluations(workspace_id, kind, [s.id for s in group])
+        for s in sorted(group, key=lambda s: s.order):
+            evaluation = found.get((s.id, s.event))
+            if evaluation is None or evaluation.partner_id is None:
+                continue
+            renewed = replace(s, generation=evaluation.generation + 1)
+            if evaluation.closed:
+                out.renewed.append(renewed)
+            elif evaluation.partner_id != s.partner_id:
+                out.closing += close_rows(evaluation, "moved", now, "attributed to another partner")
+                out.closed.append(evaluation)
+                out.renewed.append(renewed)
+            elif evaluation.base != engine.cents(s.amount):
+                out.changed.append((s, evaluation))
+    return out

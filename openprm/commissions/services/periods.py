@@ -1,43 +1,64 @@
-"""A period recomputed after a refund lands in it: a retroactive tier's commissions and true-ups re-priced
-at the rate of the period's volume net of refunds, and a threshold bonus the refunds undid reversed. The
-difference is posted (new rows, never edits); an event later in the period continues from the net state.
+"""Re-evaluation through the engine: a source whose amount changed, and the periods corrections land in.
 
-Rules with caps are left as they are (their per-event trims do not add up to one period figure)."""
+- A source evaluated before whose amount changed (a won deal's amount corrected, a sale's amount
+  corrected) is evaluated again with the plan version that earned its rows, at their exchange rate and
+  date: its conditions, selection, flat rewards and per-event caps as for a new event. Each rule's
+  difference is posted as an adjustment linked to the rule's row (or a new row for a rule that matches
+  only now); zero adjustments record the new base amount.
+- A period a correction lands in (a refund, a deal moved out of won, a rejected or moved conversion, an
+  amount changed) is re-evaluated from its start, in the engine's order, at every event's current net
+  amount (refunded shares out, sources that no longer count left out): the rules with period state —
+  volume tiers (marginal and retroactive, with their true-ups), thresholds and period caps — get each
+  event's difference posted. The window is the longest period a stateful rule of the workspace uses, so
+  every tier and cap period starts inside it. Caps hold: the engine trims every event as it would.
+- The parent's overrides follow every adjustment, at their own rate (new override rows).
+
+Nothing is edited: every difference is a new row with its explanation (the engine's, and what changed).
+"""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
-
 from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
-from openprm.commissions.services.context import Context
-from openprm.commissions.services.corrections import ENTRY_FIELDS, _reversal
+from openprm.commissions.services import sources as src
+from openprm.commissions.services.context import Context, PlanInfo
+from openprm.commissions.services.corrections import Evaluation, _reversal, evaluations
 from openprm.commissions.services.rows import POS
+from openprm.commissions.services.rows import row as _row
+from openprm.core.bulk import uuid4_hex
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 KIND = LedgerEntry.Kind
 STATE = LedgerEntry.State
-Touched = tuple[int, str, datetime.date]  # partner, rule key, a day in the period
+GRAIN = {"month": 0, "quarter": 1, "year": 2}
+Touched = tuple[int, datetime.date]  # partner, a day in the period
 
 
-def _rules(ctx: Context) -> dict[str, engine.CompiledRule]:
-    found: dict[str, engine.CompiledRule] = {}
-    for versions in ctx.versions.values():
-        for _, _, plan in versions:
-            for rule in plan.rules:
-                retro = rule.reward == "tiered" and rule.mode == "retroactive"
-                if (
-                    (retro or rule.reward == "threshold")
-                    and rule.cap_event is None
-                    and rule.cap_period is None
-                ):
-                    found[rule.key] = rule
-    return found
+def stateful(rule: engine.CompiledRule) -> bool:
+    return rule.reward in ("tiered", "threshold") or rule.cap_period is not None
+
+
+def window_kind(ctx: Context) -> str | None:
+    """The longest period a stateful rule uses (tiers, thresholds, period caps); None: no such rule."""
+    found = [
+        period
+        for versions in ctx.versions.values()
+        for _, _, plan in versions
+        for rule in plan.rules
+        if stateful(rule)
+        for period in (
+            rule.period if rule.reward in ("tiered", "threshold") else "month",
+            rule.cap_period_kind if rule.cap_period is not None else "month",
+        )
+    ]
+    return max(found, key=GRAIN.__getitem__) if found else None
 
 
 def _next(start: datetime.date, period: str) -> datetime.date:
@@ -45,95 +66,322 @@ def _next(start: datetime.date, period: str) -> datetime.date:
     return datetime.date(start.year + month // 12, month % 12 + 1, 1)
 
 
-def _rate_at(rule: engine.CompiledRule, volume: Decimal) -> Decimal:
-    rate = rule.tiers[0][1]
-    for start, r in rule.tiers:
-        if volume >= start:
-            rate = r
-    return rate
+def _versions(ctx: Context) -> dict[int, tuple[PlanInfo, engine.Plan]]:
+    return {
+        vid: (ctx.plans[plan_id], compiled)
+        for plan_id, versions in ctx.versions.items()
+        for _, vid, compiled in versions
+    }
 
 
 def touched_by_refunds(workspace_id: int, sale_ids: Iterable[int]) -> set[Touched]:
-    """(partner, rule, day) of the refunded sales' entries."""
+    """(partner, day) of the refunded sales' commissions."""
     rows = LedgerEntry.objects.filter(
         workspace_id=workspace_id,
         source_kind="conversion",
         source_id__in=sorted(set(sale_ids)),
         kind__in=[KIND.ACCRUAL, KIND.BONUS],
-    ).exclude(rule_key="")
-    return {
-        (p, k, at.date()) for p, k, at in rows.values_list("partner_id", "rule_key", "occurred_at").order_by()
-    }
-
-
-def _period_entries(
-    ctx: Context, partner: int, rule_key: str, start: datetime.date, end: datetime.date
-) -> list:
-    return list(
-        LedgerEntry.objects.filter(
-            workspace_id=ctx.workspace_id,
-            partner_id=partner,
-            rule_key=rule_key,
-            occurred_at__date__gte=start,
-            occurred_at__date__lt=end,
-        )
-        .exclude(state=STATE.REJECTED)
-        .filter(
-            Q(kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT])
-            | Q(kind__in=[KIND.REVERSAL, KIND.CLAWBACK], reverses__kind__in=[KIND.ACCRUAL, KIND.BONUS])
-        )
-        .order_by("occurred_at", "id")
-        .values(*ENTRY_FIELDS)
     )
+    return {(p, at.date()) for p, at in rows.values_list("partner_id", "occurred_at").order_by()}
 
 
-def period_rows(ctx: Context, touched: set[Touched], now: datetime.datetime) -> list[list[Any]]:
-    """Rows that bring each touched (partner, rule, period) to what its net volume earns."""
+def _current(ctx: Context, wanted: dict[str, set[int]]) -> dict[tuple[str, int, str], src.Source]:
+    """The sources as they are now (only those that count: accepted, won, ...)."""
+    ws = ctx.workspace_id
+    out: dict[tuple[str, int, str], src.Source] = {}
+    found: list[src.Source] = []
+    if wanted.get("conversion"):
+        found += [
+            c
+            for c in src.conversions(ws, ids=wanted["conversion"], customers=ctx.needs_customers())
+            if c.event != "refund"
+        ]
+    if wanted.get("deal"):
+        found += [s for d in src.deals(ws, ids=wanted["deal"]) for s in d.sources]
+    custom = [e for e in ctx.events() if e.startswith("custom:") or e in ("lead_accepted", "target_reached")]
+    if wanted.get("event") and custom:
+        found += src.activity_events(ws, types=custom, ids=wanted["event"])
+    for s in found:
+        out[(s.kind, s.id, s.event)] = s
+    return out
+
+
+def _override_level(key: str) -> int:
+    tail = key.rsplit(":", 1)[-1]
+    return int(tail[1:]) if tail.startswith("o") and tail[1:].isdigit() else 1
+
+
+class _Settler:
+    """Posts, for one evaluation, each compared rule's difference between the engine's figure and what
+    the ledger holds, with the parent's overrides following."""
+
+    def __init__(self, ctx: Context, now: datetime.datetime) -> None:
+        self.ctx = ctx
+        self.now = now
+        self.rows: list[list[Any]] = []
+
+    def settle(
+        self,
+        evaluation: Evaluation,
+        source: src.Source | None,
+        outcome: engine.Outcome | None,
+        keys: set[str],
+        compiled: engine.Plan | None,
+        *,
+        new_base: Decimal | None,
+        note: str,
+    ) -> None:
+        targets: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        lines: dict[str, list[engine.Line]] = defaultdict(list)
+        for line in outcome.lines if outcome else ():
+            targets[line.rule_key] += line.amount
+            lines[line.rule_key].append(line)
+        net: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        anchors: dict[str, dict[str, Any]] = {}
+        fallback: dict[str, dict[str, Any]] = {}
+        for entry in evaluation.entries:
+            if entry["kind"] == KIND.OVERRIDE:
+                continue
+            rule = entry["rule_key"]
+            net[rule] += entry["amount"] + entry["adjusted"] + entry["undone"]
+            fallback.setdefault(rule, entry)
+            if entry["kind"] in (KIND.ACCRUAL, KIND.BONUS):
+                anchors.setdefault(rule, entry)
+        for rule in sorted(keys):
+            target, current = targets[rule], net[rule]
+            anchor = anchors.get(rule)
+            delta = ZERO
+            if anchor is not None and new_base is not None:
+                delta = new_base - (anchor["base_amount"] + anchor["base_adjusted"])
+            if target == current and not delta:
+                continue
+            detail = f"re-evaluated ({note}): rule {rule or '-'} {current:.2f} → {target:.2f}"
+            explanation = {
+                **(outcome.explanation if outcome else {}),
+                "detail": detail,
+                "reevaluated": {"rule": rule, "was": f"{current:.2f}", "now": f"{target:.2f}"},
+            }
+            line_rate = lines[rule][0].rate if len(lines[rule]) == 1 else None
+            caps = [c for line in lines[rule] for c in line.caps]
+            linked = anchor or fallback.get(rule)
+            if linked is not None:
+                key = f"{evaluation.stem}:{rule or '-'}:fix{linked['fixes']}"
+                linked["fixes"] += 1
+                row = _reversal(linked, key, target - current, self.now, detail)
+                row[POS["kind"]] = KIND.ADJUSTMENT
+                row[POS["base_amount"]] = delta
+                row[POS["rate"]] = line_rate
+                row[POS["caps"]] = caps
+                row[POS["explanation"]] = explanation | {"reverses": str(linked["public_id"])}
+            else:
+                if source is None or target == current:
+                    continue
+                template = evaluation.anchors[0] if evaluation.anchors else evaluation.entries[0]
+                row = _reversal(template, f"{evaluation.stem}:{rule or '-'}", target - current, self.now, "")
+                rule_def = next((r for r in compiled.rules if r.key == rule), None) if compiled else None
+                row[POS["kind"]] = KIND.BONUS if rule_def is not None and rule_def.bonus else KIND.ACCRUAL
+                row[POS["state"]] = STATE.PENDING
+                row[POS["approved_at"]] = None
+                row[POS["reverses_id"]] = None
+                row[POS["rule_key"]] = rule
+                row[POS["base_amount"]] = engine.cents(source.amount)
+                row[POS["rate"]] = line_rate
+                row[POS["caps"]] = caps
+                row[POS["explanation"]] = explanation
+                row[POS["note"]] = detail[:300]
+            self.rows.append(row)
+            self._follow(evaluation, anchor, row, compiled)
+
+    def _follow(
+        self,
+        evaluation: Evaluation,
+        anchor: dict[str, Any] | None,
+        row: list[Any],
+        compiled: engine.Plan | None,
+    ) -> None:
+        """The parent's overrides follow a child's adjustment, at their own rate."""
+        amount = row[POS["amount"]]
+        if not amount:
+            return
+        child = row[POS["partner_id"]]
+        key = row[POS["idempotency_key"]]
+        existing = [
+            e
+            for e in evaluation.entries
+            if anchor is not None and e["kind"] == KIND.OVERRIDE and e["derived_from_id"] == anchor["id"]
+        ]
+        plans: list[tuple[int, int, Decimal, dict[str, Any] | None]] = []
+        if existing:
+            plans = [(_override_level(e["idempotency_key"]), e["partner_id"], e["rate"], e) for e in existing]
+        elif compiled is not None and compiled.override_levels:
+            day = row[POS["occurred_at"]].date()
+            parents = self.ctx.parents_of(child, day, len(compiled.override_levels))
+            plans = [
+                (i + 1, parent, rate, None)
+                for i, (rate, parent) in enumerate(zip(compiled.override_levels, parents, strict=False))
+            ]
+        for level, parent, rate, original in plans:
+            value = engine.cents(amount * (rate or ZERO) / 100)
+            if not value:
+                continue
+            detail = f"{rate:f}% of a level-{level} sub-partner's {amount:.2f} (re-evaluated)"
+            approved = original is not None and original["state"] in (STATE.APPROVED, STATE.PAID)
+            override = _row(
+                public_id=uuid4_hex(),
+                workspace_id=row[POS["workspace_id"]],
+                partner_id=parent,
+                kind=KIND.OVERRIDE,
+                state=STATE.APPROVED if approved else STATE.PENDING,
+                approved_at=self.now if approved else None,
+                source_kind=row[POS["source_kind"]],
+                source_id=row[POS["source_id"]],
+                source_event=row[POS["source_event"]],
+                idempotency_key=f"{key}:o{level}",
+                plan_id=row[POS["plan_id"]],
+                plan_version_id=row[POS["plan_version_id"]],
+                rule_key=row[POS["rule_key"]],
+                occurred_at=row[POS["occurred_at"]],
+                period=row[POS["period"]],
+                base_amount=amount,
+                base_currency=row[POS["currency"]],
+                fx_rate=ONE,
+                fx_date=row[POS["fx_date"]],
+                amount=value,
+                currency=row[POS["currency"]],
+                rate=rate,
+                caps=[],
+                explanation={"override": level, "of_partner": child, "detail": detail},
+                hold_until=row[POS["hold_until"]],
+                reverses_id=original["id"] if original is not None else None,
+                note=detail[:300],
+                created_at=self.now,
+            )
+            override.append(row)  # resolved to derived_from_id at write time
+            self.rows.append(override)
+
+
+def changed_rows(
+    ctx: Context, changed: list[tuple[src.Source, Evaluation]], now: datetime.datetime
+) -> list[list[Any]]:
+    """Sources whose amount changed, evaluated again at their new amount with the version, exchange rate
+    and date of their rows: the rules without period state (those are settled with their period)."""
+    versions = _versions(ctx)
+    partners = src.partner_facts(ctx.workspace_id, {s.partner_id for s, _ in changed})
+    settler = _Settler(ctx, now)
+    for source, evaluation in changed:
+        anchor = evaluation.anchors[0]
+        found = versions.get(anchor["plan_version_id"])
+        if found is None:
+            continue
+        _, compiled = found
+        amount = source.amount * anchor["fx_rate"]
+        facts = engine.Facts(
+            event=source.event,
+            partner_id=source.partner_id,
+            day=anchor["occurred_at"].date(),
+            amount=amount,
+            fields=src.condition_fields(source, partners.get(source.partner_id), amount),
+            customer_months=source.customer_months,
+        )
+        outcome = engine.evaluate(compiled, facts, engine.State())
+        _fx(outcome, anchor)
+        keys = {r.key for r in compiled.rules if not stateful(r)} | {""}
+        keys |= {a["rule_key"] for a in evaluation.anchors} - {r.key for r in compiled.rules if stateful(r)}
+        note = f"amount {evaluation.base:f} → {engine.cents(source.amount):f} {source.currency}".strip()
+        settler.settle(
+            evaluation, source, outcome, keys, compiled, new_base=engine.cents(source.amount), note=note
+        )
+    return settler.rows
+
+
+def _fx(outcome: engine.Outcome, anchor: dict[str, Any]) -> None:
+    if anchor["fx_rate"] != 1:
+        outcome.explanation["fx"] = {
+            "rate": f"{anchor['fx_rate'].normalize():f}",
+            "date": anchor["fx_date"].isoformat() if anchor["fx_date"] else "",
+            "from": anchor["base_currency"],
+        }
+
+
+def period_rows(
+    ctx: Context,
+    touched: set[Touched],
+    now: datetime.datetime,
+    *,
+    changed: Iterable[tuple[str, int, str]] = (),
+) -> list[list[Any]]:
+    """Each touched (partner, period) re-evaluated from its start: the differences of its stateful rules
+    (``changed``: sources whose amount changed, their rows get the new base too)."""
     from openprm.commissions.services.accrual import refunded_shares
 
-    rules = _rules(ctx)
-    out: list[list[Any]] = []
-    done: set[tuple[int, str, datetime.date]] = set()
-    for partner, rule_key, day in sorted(touched):
-        rule = rules.get(rule_key)
-        if rule is None:
+    kind = window_kind(ctx)
+    if kind is None or not touched:
+        return []
+    versions = _versions(ctx)
+    changed_set = set(changed)
+    windows = sorted({(p, engine.period_start(day, kind)) for p, day in touched})
+    settler = _Settler(ctx, now)
+    for partner, start in windows:
+        end = _next(start, kind)
+        rows = LedgerEntry.objects.filter(
+            workspace_id=ctx.workspace_id,
+            partner_id=partner,
+            occurred_at__gte=datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC),
+            occurred_at__lt=datetime.datetime.combine(end, datetime.time(), tzinfo=datetime.UTC),
+            kind__in=[KIND.ACCRUAL, KIND.BONUS],
+            reverses__isnull=True,
+        ).exclude(state=STATE.REJECTED)
+        ids: dict[str, set[int]] = defaultdict(set)
+        for source_kind, source_id in rows.values_list("source_kind", "source_id").distinct().order_by():
+            if source_id is not None and source_kind in src.PREFIX:
+                ids[source_kind].add(source_id)
+        found: list[Evaluation] = []
+        for source_kind, source_ids in sorted(ids.items()):
+            found += [
+                e
+                for e in evaluations(ctx.workspace_id, source_kind, source_ids).values()
+                if e.partner_id == partner and start <= e.anchors[0]["occurred_at"].date() < end
+            ]
+        if not found:
             continue
-        start = engine.period_start(day, rule.period)
-        if (partner, rule_key, start) in done:
-            continue
-        done.add((partner, rule_key, start))
-        rows = _period_entries(ctx, partner, rule_key, start, _next(start, rule.period))
-        sources = [r for r in rows if r["kind"] in (KIND.ACCRUAL, KIND.BONUS)]
-        if not sources:
-            continue
-        conversions = {r["source_id"] for r in sources if r["source_kind"] == "conversion"}
-        shares = refunded_shares(ctx.workspace_id, conversions)
-
-        def share(r: dict[str, Any], shares: dict[int, Decimal] = shares) -> Decimal:
-            return shares.get(r["source_id"], ZERO) if r["source_kind"] == "conversion" else ZERO
-
-        volume = sum((r["base_amount"] * r["fx_rate"] * (1 - share(r)) for r in sources), ZERO)
-        if rule.reward == "tiered":
-            target = engine.cents(volume * _rate_at(rule, volume) / 100)
-            current = sum((r["amount"] for r in rows), ZERO)
-            if target != current:
-                fixes = sum(1 for r in rows if r["kind"] == KIND.ADJUSTMENT)
-                key = f"p{partner}:{rule_key}:{start:%Y%m%d}:{fixes}:trueup"
-                note = f"period re-priced after a refund: net volume {volume:.2f}"
-                row = _reversal(sources[-1], key, target - current, now, note)
-                row[POS["kind"]] = KIND.ADJUSTMENT
-                row[POS["reverses_id"]] = None
-                row[POS["base_amount"]] = ZERO
-                row[POS["rate"]] = None
-                out.append(row)
-            continue
-        count = Decimal(sum(1 for r in sources if share(r) < 1))
-        metric = count if rule.metric == "count" else volume
-        paid = [r for r in rows if r["kind"] == KIND.BONUS and r["amount"]]
-        net = sum((r["amount"] for r in rows if r["kind"] != KIND.ACCRUAL), ZERO)
-        if metric < rule.threshold and net > 0 and paid:
-            back, threshold = metric.normalize(), rule.threshold.normalize()
-            note = f"{rule.metric} back to {back:f} of {threshold:f} after a refund"
-            key = f"p{partner}:{rule_key}:{start:%Y%m%d}:bonus:{len(rows) - len(sources)}"
-            out.append(_reversal(paid[-1], key, -net, now, note))
-    return out
+        current = _current(ctx, ids)
+        shares = refunded_shares(ctx.workspace_id, ids.get("conversion", set()))
+        partners = src.partner_facts(ctx.workspace_id, {partner})
+        found.sort(
+            key=lambda e: (e.anchors[0]["occurred_at"], src.RANK.get(e.event, 7), e.source_id, e.generation)
+        )
+        state = engine.State()
+        for evaluation in found:
+            anchor = evaluation.anchors[0]
+            version = versions.get(anchor["plan_version_id"])
+            if version is None:
+                continue
+            _, compiled = version
+            keys = {r.key for r in compiled.rules if stateful(r)}
+            if not keys:
+                continue
+            source = current.get((evaluation.kind, evaluation.source_id, evaluation.event))
+            share = shares.get(evaluation.source_id, ZERO) if evaluation.kind == "conversion" else ZERO
+            counts = (
+                source is not None and not evaluation.closed and source.partner_id == partner and share < 1
+            )
+            outcome = None
+            why = "no longer counts"
+            if counts:
+                assert source is not None
+                amount = source.amount * anchor["fx_rate"] * (1 - share)
+                facts = engine.Facts(
+                    event=source.event,
+                    partner_id=partner,
+                    day=anchor["occurred_at"].date(),
+                    amount=amount,
+                    fields=src.condition_fields(source, partners.get(partner), amount),
+                    customer_months=source.customer_months,
+                )
+                outcome = engine.evaluate(compiled, facts, state)
+                _fx(outcome, anchor)
+                why = f"{kind} from {start:%Y-%m-%d} at net {amount.normalize():f}"
+            key3 = (evaluation.kind, evaluation.source_id, evaluation.event)
+            new_base = engine.cents(source.amount) if source is not None and key3 in changed_set else None
+            settler.settle(evaluation, source, outcome, keys, compiled, new_base=new_base, note=why)
+    return settler.rows

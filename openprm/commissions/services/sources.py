@@ -52,6 +52,7 @@ class Source:
     fields: dict[str, Any] = field(default_factory=dict)
     customer_months: int | None = None
     refund_of: int | None = None
+    generation: int = 1  # 2, 3, ...: evaluated again after the earlier evaluation was closed (see ``stem``)
 
     @property
     def order(self) -> tuple[datetime.datetime, int, int]:
@@ -59,9 +60,32 @@ class Source:
 
     @property
     def key(self) -> str:
-        """The idempotency key's stem: one evaluation per source and event."""
-        prefix = {"conversion": "c", "deal": "d", "event": "e"}[self.kind]
-        return f"{prefix}{self.id}:{self.event}"
+        """The idempotency key's stem: one evaluation per source, event and generation."""
+        return stem(self.kind, self.id, self.event, self.generation)
+
+
+PREFIX = {"conversion": "c", "deal": "d", "event": "e"}
+
+
+def stem(kind: str, source_id: int, event: str, generation: int = 1) -> str:
+    """The key stem of one evaluation of a source's event: ``d12:deal_won``; a later generation (a deal won
+    again after it left won, a conversion moved to another partner) adds ``#2``, ``#3``, ... so its rows
+    never collide with the earlier evaluation's."""
+    base = f"{PREFIX[kind]}{source_id}:{event}"
+    return base if generation <= 1 else f"{base}#{generation}"
+
+
+def generation_of(kind: str, source_id: int, event: str, key: str) -> int | None:
+    """The generation an evaluation row's key belongs to (None: not a row of an evaluation, e.g. a period
+    correction's key)."""
+    base = f"{PREFIX.get(kind, '?')}{source_id}:{event}"
+    if not key.startswith(base):
+        return None
+    rest = key[len(base) :]
+    if rest.startswith("#"):
+        number = rest[1:].split(":", 1)[0]
+        return int(number) if number.isdigit() else None
+    return 1 if rest.startswith(":") else None
 
 
 def _months_between(first: datetime.datetime, then: datetime.datetime) -> int:
@@ -78,14 +102,18 @@ def conversions(
     changed_after: datetime.datetime | None = None,
     partner_ids: Iterable[int] | None = None,
     customers: bool = True,
+    refunds_of: Iterable[int] | None = None,
 ) -> list[Source]:
     """Accepted, attributed conversions; ``customers``: with each customer's first purchase (new or
-    existing customer, months since: recurring rules and customer conditions need it)."""
+    existing customer, months since: recurring rules and customer conditions need it); ``refunds_of``:
+    only the refunds of these sales."""
     rows = Conversion.objects.filter(
         workspace_id=workspace_id, status=Conversion.Status.ACCEPTED, partner_id__isnull=False
     )
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
+    if refunds_of is not None:
+        rows = rows.filter(kind=Conversion.Kind.REFUND, refund_of_id__in=sorted(set(refunds_of)))
     if start is not None:
         rows = rows.filter(occurred_at__gte=start)
     if end is not None:
