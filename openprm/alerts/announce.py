@@ -1,8 +1,9 @@
-"""Telling people: :func:`announce` is the one place an evaluation's firings, reminders and resolutions go
-out, through ``notifications.notify`` (its channels, preferences and grouping). One notification per rule
-and kind of change with all its alerts — not one per alert — so a cycle that fires for 500 partners sends
-each recipient one message, in one write. A rule with ``tell_partner`` also tells each partner's own users
-about their partner's alerts, in a partner-safe text (:func:`partner_describe`)."""
+"""Telling people: :class:`Announcements` is the one place an evaluation's firings, reminders and
+resolutions go out, through ``notifications.notify_many`` (its channels, preferences and grouping), once
+for a whole cycle. One notification per rule and kind of change with all its alerts — not one per alert —
+so a cycle that fires for 500 partners sends each recipient one message per rule. A rule with
+``tell_partner`` also tells each partner's own users about their partner's alerts, in a partner-safe text
+(:func:`partner_describe`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from openprm.accounts.models import Membership, User
+from openprm.accounts.models import Membership
 from openprm.alerts.conditions import KIND_LABELS
 from openprm.alerts.models import AlertRule, State
 from openprm.core.models import Workspace
@@ -23,7 +24,7 @@ from openprm.core.permissions import STAFF_ROLES
 from openprm.core.scoping import unscoped
 from openprm.metrics.catalog import Family, Unit, metric
 from openprm.metrics.display import EMPTY, duration, percent, show
-from openprm.notifications.services import notify
+from openprm.notifications.services import Notice, notify_many
 from openprm.partners.models import Partner
 
 DEFAULT_RECIPIENTS = ["admin", "manager"]
@@ -32,16 +33,25 @@ SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 VERBS = {"firing": "Firing", "reminder": "Still firing", "resolved": "Resolved"}
 
 
-def recipients(rule: AlertRule) -> list[User]:
-    """The rule's recipients: staff users named by public id, and the staff holding the named roles."""
-    named = rule.recipients or DEFAULT_RECIPIENTS
-    roles = [r for r in named if r in STAFF_ROLES]
-    ids = [r for r in named if r not in STAFF_ROLES]
+Staff = list[tuple[str, str, int]]  # the workspace's active staff: (role, user public id, user id)
+
+
+def staff_of(workspace_id: int) -> Staff:
     with unscoped():
         members = Membership.objects.filter(
-            workspace_id=rule.workspace_id, partner__isnull=True, is_active=True, user__is_active=True
-        ).select_related("user")
-        return [m.user for m in members if m.role in roles or str(m.user.public_id) in ids]
+            workspace_id=workspace_id, partner__isnull=True, is_active=True, user__is_active=True
+        ).values_list("role", "user__public_id", "user_id")
+        return [(role, str(public_id), uid) for role, public_id, uid in members]
+
+
+def recipients(rule: AlertRule, staff: Staff | None = None) -> list[int]:
+    """Ids of the rule's recipients: staff users named by public id, and the staff holding the named
+    roles (among ``staff``, read when not given)."""
+    named = rule.recipients or DEFAULT_RECIPIENTS
+    roles = {r for r in named if r in STAFF_ROLES}
+    ids = {r for r in named if r not in STAFF_ROLES}
+    members = staff_of(rule.workspace_id) if staff is None else staff
+    return [uid for role, public_id, uid in members if role in roles or public_id in ids]
 
 
 def currency_of(workspace_id: int) -> str:
@@ -242,11 +252,15 @@ def partner_names(told: Told) -> dict[int, str]:
         return dict(Partner.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
-def message(rule: AlertRule, kind: str, told: Told, currency: str = "") -> tuple[str, str]:
-    """The title and text of one announcement: the rule, the change and each alert with its values."""
+def message(
+    rule: AlertRule, kind: str, told: Told, currency: str = "", names: dict[int, str] | None = None
+) -> tuple[str, str]:
+    """The title and text of one announcement: the rule, the change and each alert with its values
+    (``names``: the partners' names, read when not given)."""
     verb = VERBS.get(kind, "Alert")
     many = "partners" if all(a.partner_id and not a.subject for a, _t in told) else "alerts"
-    names = partner_names([told[0], *told[:MAX_LINES]])  # the names it shows, not all its partners
+    if names is None:
+        names = partner_names(_shown(told))
     what = _what(told[0][0], names) if len(told) == 1 else f"{len(told)} {many}"
     lines = []
     for alert, transition in told[:MAX_LINES]:
@@ -257,6 +271,11 @@ def message(rule: AlertRule, kind: str, told: Told, currency: str = "") -> tuple
     return f"[{verb}] {rule.name}: {what}"[:200], "\n".join(lines)
 
 
+def _shown(told: Told) -> Told:
+    """The alerts an announcement names (the first ones, not all its partners)."""
+    return [told[0], *told[:MAX_LINES]]
+
+
 def _link(rule: AlertRule, kind: str, told: Told) -> str:
     if len(told) == 1:
         return reverse("alerts:alert", kwargs={"public_id": told[0][0].public_id})
@@ -264,66 +283,109 @@ def _link(rule: AlertRule, kind: str, told: Told) -> str:
     return f"{reverse('alerts:list')}?{urlencode({'rule': str(rule.public_id), 'state': state})}"
 
 
+class Announcements:
+    """A cycle's announcements: each rule's transitions added once its changes are written (:meth:`add`),
+    all told at the end in one ``notify_many`` (:meth:`send`) — the same notifications, in the same
+    order, as telling each rule on its own, in a few queries whatever the number of rules and partners.
+
+    Per rule and kind of change (firing, reminder, resolved) one notification to the rule's recipients
+    with all its alerts, not one per alert; a rule with ``tell_partner`` also tells each partner's users
+    about that partner's alerts."""
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+        self.waiting: list[tuple[AlertRule, str, list[tuple[AlertLike, ChangeLike]]]] = []
+
+    def add(self, rule: AlertRule, told: Told) -> int:
+        """The rule's transitions to announce; returns how many alerts."""
+        by_kind: dict[str, list[tuple[AlertLike, ChangeLike]]] = defaultdict(list)
+        for alert, transition in told:
+            by_kind[kind_of(transition)].append((alert, transition))
+        self.waiting.extend((rule, kind, items) for kind, items in by_kind.items())
+        return len(told)
+
+    def send(self) -> int:
+        """Tell everything added (in the caller's transaction); returns how many alerts."""
+        waiting, self.waiting = self.waiting, []
+        if not waiting:
+            return 0
+        currency, staff = currency_of(self.workspace_id), staff_of(self.workspace_id)
+        names = partner_names([shown for _rule, _kind, items in waiting for shown in _shown(items)])
+        told_partners = {a.partner_id for rule, _k, items in waiting if rule.tell_partner for a, _t in items}
+        partner_users = _partner_users(self.workspace_id, told_partners)
+        notices: list[Notice] = []
+        for rule, kind, items in waiting:
+            users = recipients(rule, staff)
+            if users:  # staff recipients: no partner_id (that would address the partner's users)
+                title, body = message(rule, kind, items, currency, names)
+                notices.append(
+                    Notice(
+                        kind=f"alert.{kind}",
+                        title=title,
+                        users=tuple(users),
+                        severity=rule.severity,
+                        body=body,
+                        link=_link(rule, kind, items),
+                        group_key=f"alert-rule:{rule.public_id}",
+                        group_title=f"Alerts of rule {rule.name}"[:200],
+                    )
+                )
+            if rule.tell_partner:
+                notices += _partner_notices(rule, kind, items, currency, partner_users)
+        notify_many(workspace_id=self.workspace_id, notices=notices)
+        return sum(len(items) for _rule, _kind, items in waiting)
+
+
 def announce(rule: AlertRule, told: Told) -> int:
     """Tell the rule's recipients about the alerts' transitions (one notification per kind of change),
     and, when the rule says so, each partner's users about their own alerts; returns how many alerts."""
-    by_kind: dict[str, list[tuple[AlertLike, ChangeLike]]] = defaultdict(list)
-    for alert, transition in told:
-        by_kind[kind_of(transition)].append((alert, transition))
-    users = [u.pk for u in recipients(rule)]
-    currency = currency_of(rule.workspace_id)
-    group_key = f"alert-rule:{rule.public_id}"
-    for kind, items in by_kind.items():
-        if users:  # staff recipients: no partner_id (that would address the partner's users)
-            title, body = message(rule, kind, items, currency)
-            notify(
-                workspace_id=rule.workspace_id,
-                kind=f"alert.{kind}",
-                title=title,
-                users=users,
-                severity=rule.severity,
-                body=body,
-                link=_link(rule, kind, items),
-                group_key=group_key,
-                group_title=f"Alerts of rule {rule.name}"[:200],
-            )
-        if rule.tell_partner:
-            _tell_partners(rule, kind, items, currency)
-    return len(told)
+    announcements = Announcements(rule.workspace_id)
+    announcements.add(rule, told)
+    return announcements.send()
 
 
-def _tell_partners(rule: AlertRule, kind: str, items: Told, currency: str) -> None:
+def _partner_users(workspace_id: int, partner_ids: set[int | None]) -> dict[int, list[int]]:
+    """Each partner's active users, in one query."""
+    users: dict[int, list[int]] = defaultdict(list)
+    ids = {pid for pid in partner_ids if pid is not None}
+    if ids:
+        with unscoped():
+            for uid, pid in Membership.objects.filter(
+                workspace_id=workspace_id, partner_id__in=ids, is_active=True, user__is_active=True
+            ).values_list("user_id", "partner_id"):
+                users[pid].append(uid)
+    return users
+
+
+def _partner_notices(
+    rule: AlertRule, kind: str, items: Told, currency: str, partner_users: dict[int, list[int]]
+) -> list[Notice]:
     """Each partner's active users hear about that partner's alerts only (``notify`` with the partner's id
     refuses any other partner's user); webhooks are staff integrations and not told again."""
     by_partner: dict[int, list[tuple[AlertLike, ChangeLike]]] = defaultdict(list)
     for alert, transition in items:
         if alert.partner_id is not None:
             by_partner[alert.partner_id].append((alert, transition))
-    if not by_partner:
-        return
-    users: dict[int, list[int]] = defaultdict(list)
-    with unscoped():
-        for uid, pid in Membership.objects.filter(
-            workspace_id=rule.workspace_id, partner_id__in=by_partner, is_active=True, user__is_active=True
-        ).values_list("user_id", "partner_id"):
-            users[pid].append(uid)
     verb = VERBS.get(kind, "Alert")
+    notices = []
     for pid, own in by_partner.items():
-        if not users[pid]:
+        if not partner_users.get(pid):
             continue
         lines = []
         for _alert, transition in own[:MAX_LINES]:
             said = [partner_describe(item, currency) for item in transition.values.get("conditions", [])]
             lines.append("; ".join(s for s in said if s))
-        notify(
-            workspace_id=rule.workspace_id,
-            kind=f"alert.partner.{kind}",
-            title=f"[{verb}] {partner_title(own[0][1].values)}"[:200],
-            users=users[pid],
-            severity=rule.severity,
-            body="\n".join(line for line in lines if line),
-            partner_id=pid,
-            group_key=f"alert-rule:{rule.public_id}:partner:{pid}",
-            group_title=f"Alerts: {rule.name}"[:200],
-            webhooks=False,
+        notices.append(
+            Notice(
+                kind=f"alert.partner.{kind}",
+                title=f"[{verb}] {partner_title(own[0][1].values)}"[:200],
+                users=tuple(partner_users[pid]),
+                severity=rule.severity,
+                body="\n".join(line for line in lines if line),
+                partner_id=pid,
+                group_key=f"alert-rule:{rule.public_id}:partner:{pid}",
+                group_title=f"Alerts: {rule.name}"[:200],
+                webhooks=False,
+            )
         )
+    return notices

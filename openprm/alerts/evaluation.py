@@ -19,6 +19,11 @@ and moves its alerts through their states (Grafana's model):
 Figures: every metric condition of every due rule is read from the metric engine once per (partner set,
 period) for the whole cycle (``checks.Figures``); no per-partner queries. Running twice at the same ``now``
 changes nothing (a rule evaluated this minute is not due; the transitions depend on ``now`` only).
+
+Writes: the cycle is one transaction, each rule in a savepoint of it (a rule that fails leaves nothing
+but its error, and the others run); the announcements of every rule go out at the end in one
+``notify_many`` (``announce.Announcements``), in that transaction — the notifications exist if and only
+if the transitions they announce do.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from django.db import connection, transaction
 
 from openprm.alerts import checks, states
 from openprm.alerts import conditions as c
-from openprm.alerts.announce import announce
+from openprm.alerts.announce import Announcements, Told
 from openprm.alerts.models import INHIBITING_STATES, OPEN_STATES, Alert, AlertRule, AlertTransition, Silence
 from openprm.alerts.states import AlertRow, Finding, Moved, combine, effective, step
 from openprm.core.actors import Actor
@@ -90,18 +95,24 @@ def evaluate_rules(
         result.metric_calls = figs.calls
         silences = list(Silence.objects.filter(starts_at__lte=now, ends_at__gt=now))
         sources = _inhibitors_of([r.pk for r in due])
-        for rule in _sources_first(due, sources):
-            if rule.pk not in parsed:
-                continue
-            try:
-                with transaction.atomic():
-                    inhibitors = _inhibiting_alerts(sources.get(rule.pk, set()))
-                    _evaluate(actor, rule, parsed[rule.pk], figs, silences, inhibitors, now, result)
-                    rule.last_evaluated_at, rule.last_error = now, ""
-                    rule.save(update_fields=["last_evaluated_at", "last_error"])
-                result.rules += 1
-            except Exception as error:
-                _failed(rule, now, error, result)
+        announcements = Announcements(workspace_id)
+        with transaction.atomic():  # the cycle's changes and its announcements: together or not at all
+            for rule in _sources_first(due, sources):
+                if rule.pk not in parsed:
+                    continue
+                try:
+                    with transaction.atomic():  # a rule that fails leaves nothing (and the others run)
+                        inhibitors = _inhibiting_alerts(sources.get(rule.pk, set()))
+                        told = _evaluate(
+                            actor, rule, parsed[rule.pk], figs, silences, inhibitors, now, result
+                        )
+                        rule.last_evaluated_at, rule.last_error = now, ""
+                        rule.save(update_fields=["last_evaluated_at", "last_error"])
+                    announcements.add(rule, told)
+                    result.rules += 1
+                except Exception as error:
+                    _failed(rule, now, error, result)
+            result.announced = announcements.send()
     return result
 
 
@@ -227,7 +238,8 @@ def _evaluate(
     inhibitors: dict[int | None, int],
     now: datetime.datetime,
     result: CycleResult,
-) -> None:
+) -> Told:
+    """Move the rule's alerts; returns the transitions to announce."""
     open_alerts = states.open_rows(rule, OPEN_STATES)
     stored = {a.pk: (a.values, a.inhibited_by_id) for a in open_alerts.values()}
     silences = [s for s in silences if s.rule_id in (None, rule.pk)]
@@ -253,6 +265,7 @@ def _evaluate(
             kept.append(alert)
     _keep(rule, kept, stored, now)
     _write(rule, moved, now, result)
+    return [(m.alert, m) for m in moved if m.announce]
 
 
 def _keep(
@@ -327,8 +340,7 @@ MOVED_FIELDS = [
 
 
 def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: CycleResult) -> None:
-    """The rule's new alerts, changed alerts and their transitions in bulk, then one announcement per
-    kind of change (firing, reminder, resolved) with all its alerts."""
+    """The rule's new alerts, changed alerts and their transitions in bulk."""
     if not moved:
         return
     new = [m.alert for m in moved if m.alert.pk is None]
@@ -368,7 +380,3 @@ def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: 
             batch_size=500,
         )
     result.transitions += len(moved)
-    told = [(m.alert, m) for m in moved if m.announce]
-    if told:
-        announce(rule, told)
-        result.announced += len(told)

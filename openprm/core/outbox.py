@@ -77,6 +77,27 @@ def outbox_put(*, workspace_id: int, topic: str, payload: dict[str, Any]) -> Out
     return message
 
 
+def outbox_put_many(
+    *, workspace_id: int, topic: str, messages: list[tuple[dict[str, Any], datetime.datetime]]
+) -> list[OutboxMessage]:
+    """``outbox_put`` for many messages in one write: ``(payload, available_at)`` each (now at the
+    earliest); returns them in the same order, with their ids."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "outbox_put_many() must run inside the transaction of the change it announces"
+        )
+    if not messages:
+        return []
+    now = timezone.now()
+    with workspace_scope(workspace_id):
+        made = OutboxMessage.objects.bulk_create(
+            OutboxMessage(workspace_id=workspace_id, topic=topic, payload=payload, available_at=max(at, now))
+            for payload, at in messages
+        )
+    deliver_outbox.delay_on_commit(workspace_id, once=True)
+    return made
+
+
 def _due(now: datetime.datetime) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(
         delivered_at__isnull=True, available_at__lte=now, attempts__lt=MAX_ATTEMPTS

@@ -15,19 +15,22 @@ from __future__ import annotations
 import datetime
 import secrets
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from openprm.accounts.models import Membership, Notification
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
 from openprm.core.models import AuditEntry, OutboxMessage
-from openprm.core.outbox import backoff_seconds, outbox_put
+from openprm.core.outbox import backoff_seconds, outbox_put, outbox_put_many
 from openprm.core.permissions import Perm
 from openprm.core.scoping import unscoped
 from openprm.core.tasks import workspace_scope
@@ -50,41 +53,70 @@ KIND_MAX, GROUP_KEY_MAX = 60, 200  # Notification.kind, Notification/Delivery.gr
 # --- notify -----------------------------------------------------------------------------------------------
 
 
-def _recipients(workspace_id: int, user_ids: Iterable[int], partner_id: int | None) -> list[tuple[int, str]]:
-    """(user id, e-mail) of the active members among ``user_ids``: staff, and users of ``partner_id`` —
-    never a user of another partner (a partner user only hears about their own partner), nor, about a
-    partner, a staff member restricted to their own partners (``owned_only``) who does not own it."""
-    wanted = set(user_ids)
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell (``notify``'s arguments but the workspace): ``users`` are ids of staff users, or
+    of users of ``partner_id``."""
+
+    kind: str
+    title: str
+    users: tuple[int, ...]
+    severity: str = "info"
+    body: str = ""
+    link: str = ""
+    partner_id: int | None = None
+    group_key: str = ""
+    group_title: str = ""
+    webhooks: bool = True
+
+
+def _audiences(
+    workspace_id: int, notices: Sequence[Notice], partners: dict[int, tuple[int | None, str]]
+) -> list[list[tuple[int, str]]]:
+    """Each notice's (user id, e-mail), sorted: the active members among its users — staff, and users of
+    its partner; never a user of another partner (a partner user only hears about their own partner),
+    nor, about a partner, a staff member restricted to their own partners (``owned_only``) who does not
+    own it (``partners``: owner and name by id). One query for the members of every notice."""
+    wanted = {uid for notice in notices for uid in notice.users}
     if not wanted:
-        return []
+        return [[] for _notice in notices]
+    by_user: dict[int, list[tuple[str, int | None, bool]]] = defaultdict(list)
     with unscoped():
-        members = Membership.objects.filter(
+        for uid, email, member_of, owned_only in Membership.objects.filter(
             workspace_id=workspace_id, user_id__in=wanted, is_active=True, user__is_active=True
-        ).values_list("user_id", "user__email", "partner_id", "owned_only")
-        owner_id = None
-        if partner_id is not None:  # notifications sit below partners: through the app registry
-            partner = apps.get_model("partners", "Partner")
-            owner_id = partner.objects.filter(pk=partner_id).values_list("owner_id", flat=True).first()
-        return sorted(
-            {
-                (uid, email)
-                for uid, email, member_of, owned_only in members
-                if (member_of is None and (partner_id is None or not owned_only or uid == owner_id))
-                or (member_of is not None and member_of == partner_id)
-            }
+        ).values_list("user_id", "user__email", "partner_id", "owned_only"):
+            by_user[uid].append((email, member_of, owned_only))
+    out = []
+    for notice in notices:
+        partner_id = notice.partner_id
+        owner_id = partners.get(partner_id, (None, ""))[0] if partner_id is not None else None
+        out.append(
+            sorted(
+                {
+                    (uid, email)
+                    for uid in set(notice.users)
+                    for email, member_of, owned_only in by_user.get(uid, ())
+                    if (member_of is None and (partner_id is None or not owned_only or uid == owner_id))
+                    or (member_of is not None and member_of == partner_id)
+                }
+            )
         )
+    return out
 
 
-def _partner_label(partner_id: int | None) -> str:
-    if partner_id is None:
-        return ""
-    with unscoped():  # notifications sit below partners: the name through the app registry
+def _partners(partner_ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
+    """Partner id → (owner id, name); notifications sit below partners: through the app registry."""
+    ids = set(partner_ids)
+    if not ids:
+        return {}
+    with unscoped():
         partner = apps.get_model("partners", "Partner")
-        return str(partner.objects.filter(pk=partner_id).values_list("name", flat=True).first() or "")
+        rows = partner.objects.filter(pk__in=ids).values_list("pk", "owner_id", "name")
+        return {pk: (owner, str(name or "")) for pk, owner, name in rows}
 
 
-def _preferences(workspace_id: int, user_ids: list[int]) -> dict[int, Preference]:
-    found = Preference.objects.filter(workspace_id=workspace_id, user_id__in=user_ids)
+def _preferences(workspace_id: int, user_ids: Iterable[int]) -> dict[int, Preference]:
+    found = Preference.objects.filter(workspace_id=workspace_id, user_id__in=set(user_ids))
     return {p.user_id: p for p in found}
 
 
@@ -95,50 +127,90 @@ def wants_email_now(preference: Preference | None, severity: str) -> bool:
     return preference.email and preference.mode == Preference.Mode.IMMEDIATE and severity in severities
 
 
-def _enqueue(
-    *,
-    workspace_id: int,
-    channel: str,
-    target: str,
-    item: dict[str, Any],
-    now: datetime.datetime,
-    group_key: str,
-    user_id: int | None = None,
-    endpoint: WebhookEndpoint | None = None,
-) -> Delivery:
-    """Join the open delivery of this group, recipient and channel, or open one (and its outbox message)."""
-    due = now
-    if group_key:
-        recipient: dict[str, Any] = {"user_id": user_id} if user_id is not None else {"endpoint": endpoint}
-        open_ = Delivery.objects.filter(
-            channel=channel,
-            **recipient,
-            group_key=group_key,
-            digest=False,
-            status=Delivery.Status.PENDING,
-            attempts=0,
-            due_at__gt=now,
-        )
-        if connection.vendor == "postgresql":
-            open_ = open_.select_for_update()
-        joined = open_.order_by("pk").first()
-        if joined is not None:
-            joined.items = [*joined.items, item]
-            joined.save(update_fields=["items", "updated_at"])
-            return joined
-        due = now + datetime.timedelta(seconds=conf.group_wait_seconds())
-    delivery = Delivery.objects.create(
-        workspace_id=workspace_id,
-        channel=channel,
-        user_id=user_id,
-        endpoint=endpoint,
-        target=target,
-        group_key=group_key,
-        items=[item],
-        due_at=due,
+@dataclass
+class _Send:
+    """One message to queue: an item for a recipient (a user or an endpoint) on a channel."""
+
+    channel: str
+    target: str
+    item: dict[str, Any]
+    group_key: str
+    user_id: int | None = None
+    endpoint: WebhookEndpoint | None = None
+
+    @property
+    def key(self) -> tuple[str, int | None, int | None, str]:
+        return (self.channel, self.user_id, self.endpoint.pk if self.endpoint else None, self.group_key)
+
+
+def _open_deliveries(sends: list[_Send], now: datetime.datetime) -> dict[tuple[Any, ...], Delivery]:
+    """The open delivery (the oldest) of each grouped send's group, recipient and channel, locked on
+    PostgreSQL; in one query."""
+    grouped = [s for s in sends if s.group_key]
+    if not grouped:
+        return {}
+    users = {s.user_id for s in grouped if s.user_id is not None}
+    endpoints = {s.endpoint.pk for s in grouped if s.endpoint is not None}
+    open_ = Delivery.objects.filter(
+        Q(user_id__in=users) | Q(endpoint_id__in=endpoints),
+        channel__in={s.channel for s in grouped},
+        group_key__in={s.group_key for s in grouped},
+        digest=False,
+        status=Delivery.Status.PENDING,
+        attempts=0,
+        due_at__gt=now,
     )
-    _put(delivery, at=due)
-    return delivery
+    if connection.vendor == "postgresql":
+        open_ = open_.select_for_update()
+    found: dict[tuple[Any, ...], Delivery] = {}
+    for delivery in open_.order_by("pk"):
+        key = (delivery.channel, delivery.user_id, delivery.endpoint_id, delivery.group_key)
+        found.setdefault(key, delivery)
+    return found
+
+
+def _enqueue(workspace_id: int, sends: list[_Send], now: datetime.datetime) -> None:
+    """Each send joins the open delivery of its group, recipient and channel, or opens one (with its
+    outbox message, due at the end of the group wait; an ungrouped one is due now). In a few queries
+    whatever the number of sends: the open deliveries, their new items, the new deliveries and their
+    outbox messages."""
+    open_ = _open_deliveries(sends, now)
+    joined: dict[int, Delivery] = {}
+    new: list[Delivery] = []
+    wait = datetime.timedelta(seconds=conf.group_wait_seconds())
+    for send in sends:
+        if send.group_key and (delivery := open_.get(send.key)) is not None:
+            delivery.items = [*delivery.items, send.item]
+            if delivery.pk is not None:
+                joined[delivery.pk] = delivery
+            continue
+        delivery = Delivery(
+            workspace_id=workspace_id,
+            channel=send.channel,
+            user_id=send.user_id,
+            endpoint=send.endpoint,
+            target=send.target,
+            group_key=send.group_key,
+            items=[send.item],
+            due_at=now + wait if send.group_key else now,
+        )
+        new.append(delivery)
+        if send.group_key:
+            open_[send.key] = delivery  # the next sends of this group in the batch join it
+    if joined:
+        for delivery in joined.values():
+            delivery.updated_at = timezone.now()
+        Delivery.objects.bulk_update(list(joined.values()), ["items", "updated_at"])
+    if new:
+        Delivery.objects.bulk_create(new)
+        messages = outbox_put_many(
+            workspace_id=workspace_id,
+            topic=TOPIC,
+            messages=[({"delivery_id": d.pk}, d.due_at) for d in new],
+        )
+        for delivery, message in zip(new, messages, strict=True):
+            delivery.outbox_id = message.pk
+        Delivery.objects.bulk_update(new, ["outbox_id"])
 
 
 def _put(delivery: Delivery, *, at: datetime.datetime) -> None:
@@ -152,7 +224,6 @@ def _put(delivery: Delivery, *, at: datetime.datetime) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(outbox_id=message.pk)
 
 
-@transaction.atomic
 def notify(
     *,
     workspace_id: int,
@@ -170,55 +241,88 @@ def notify(
     """Tell ``users`` (ids of staff users, or of users of ``partner_id``) something: an in-app notification
     each, an e-mail to those whose preferences want it now (or in their digest), and a post to each
     enabled webhook endpoint that wants this kind and severity (unless ``webhooks`` is False)."""
-    if severity not in SEVERITIES:
-        raise ValidationError({"severity": [f"One of {', '.join(SEVERITIES)}."]})
-    now = timezone.now()
-    recipients = _recipients(workspace_id, users, partner_id)
-    # one line (a newline in an e-mail subject fails the send); cut to the columns, the same everywhere
-    title, group_key = channels.one_line(title)[:200], group_key[:GROUP_KEY_MAX]
-    fields = {"kind": kind[:KIND_MAX], "severity": severity, "title": title, "body": body, "link": link[:300]}
-    rows = Notification.objects.bulk_create(
-        Notification(
-            workspace_id=workspace_id, user_id=uid, partner_id=partner_id, group_key=group_key, **fields
-        )
-        for uid, _email in recipients
+    notice = Notice(
+        kind=kind,
+        title=title,
+        users=tuple(users),
+        severity=severity,
+        body=body,
+        link=link,
+        partner_id=partner_id,
+        group_key=group_key,
+        group_title=group_title,
+        webhooks=webhooks,
     )
-    item = {
-        **fields,
-        "id": str(rows[0].public_id) if rows else "",
-        "partner": _partner_label(partner_id),
-        "group_title": channels.one_line(group_title)[:200],
-        "created_at": now.isoformat(),
-    }
-    with workspace_scope(workspace_id):  # whoever acts (a partner user too) queues staff-only rows
-        preferences = _preferences(workspace_id, [uid for uid, _email in recipients])
-        for uid, email in recipients:
-            if wants_email_now(preferences.get(uid), severity):
-                _enqueue(
-                    workspace_id=workspace_id,
-                    channel=Channel.EMAIL,
-                    target=email,
-                    user_id=uid,
-                    item=item,
-                    now=now,
-                    group_key=group_key,
-                )
-        endpoints = (
-            WebhookEndpoint.objects.filter(enabled=True) if webhooks else WebhookEndpoint.objects.none()
+    return notify_many(workspace_id=workspace_id, notices=[notice])[0]
+
+
+@transaction.atomic
+def notify_many(*, workspace_id: int, notices: Sequence[Notice]) -> list[list[Notification]]:
+    """``notify`` each notice, in order, in a few queries whatever their number: the same rows, e-mails
+    and posts, grouped alike (a notice joins the open delivery of its group that an earlier one opened);
+    returns each notice's in-app notifications."""
+    for notice in notices:
+        if notice.severity not in SEVERITIES:
+            raise ValidationError({"severity": [f"One of {', '.join(SEVERITIES)}."]})
+    if not notices:
+        return []
+    now = timezone.now()
+    partners = _partners(n.partner_id for n in notices if n.partner_id is not None)
+    audiences = _audiences(workspace_id, notices, partners)
+    made: list[list[Notification]] = []
+    items: list[dict[str, Any]] = []
+    for notice, recipients in zip(notices, audiences, strict=True):
+        # one line (a newline in an e-mail subject fails the send); cut to the columns, the same everywhere
+        title, group_key = channels.one_line(notice.title)[:200], notice.group_key[:GROUP_KEY_MAX]
+        fields = {
+            "kind": notice.kind[:KIND_MAX],
+            "severity": notice.severity,
+            "title": title,
+            "body": notice.body,
+            "link": notice.link[:300],
+        }
+        rows = [
+            Notification(
+                workspace_id=workspace_id,
+                user_id=uid,
+                partner_id=notice.partner_id,
+                group_key=group_key,
+                **fields,
+            )
+            for uid, _email in recipients
+        ]
+        made.append(rows)
+        items.append(
+            {
+                **fields,
+                "id": str(rows[0].public_id) if rows else "",
+                "partner": partners.get(notice.partner_id, (None, ""))[1]
+                if notice.partner_id is not None
+                else "",
+                "group_title": channels.one_line(notice.group_title)[:200],
+                "created_at": now.isoformat(),
+            }
         )
-        for endpoint in endpoints:
-            if endpoint.wants(kind=kind, severity=severity):
-                channel = Channel.SLACK if endpoint.kind == WebhookEndpoint.Kind.SLACK else Channel.WEBHOOK
-                _enqueue(
-                    workspace_id=workspace_id,
-                    channel=channel,
-                    target=channels.masked_url(endpoint.url) if channel == Channel.SLACK else endpoint.url,
-                    endpoint=endpoint,
-                    item=item,
-                    now=now,
-                    group_key=group_key,
-                )
-    return rows
+    Notification.objects.bulk_create([row for rows in made for row in rows])
+    with workspace_scope(workspace_id):  # whoever acts (a partner user too) queues staff-only rows
+        preferences = _preferences(workspace_id, (uid for rs in audiences for uid, _email in rs))
+        endpoints = (
+            list(WebhookEndpoint.objects.filter(enabled=True)) if any(n.webhooks for n in notices) else []
+        )
+        sends: list[_Send] = []
+        for notice, recipients, item in zip(notices, audiences, items, strict=True):
+            group_key = notice.group_key[:GROUP_KEY_MAX]
+            for uid, email in recipients:
+                if wants_email_now(preferences.get(uid), notice.severity):
+                    sends.append(_Send(Channel.EMAIL, email, item, group_key, user_id=uid))
+            for endpoint in endpoints if notice.webhooks else []:
+                if endpoint.wants(kind=notice.kind, severity=notice.severity):
+                    slack = endpoint.kind == WebhookEndpoint.Kind.SLACK
+                    target = channels.masked_url(endpoint.url) if slack else endpoint.url
+                    channel = Channel.SLACK if slack else Channel.WEBHOOK
+                    sends.append(_Send(channel, target, item, group_key, endpoint=endpoint))
+        _enqueue(workspace_id, sends, now)
+    return made
 
 
 # --- delivery ---------------------------------------------------------------------------------------------
