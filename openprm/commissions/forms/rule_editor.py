@@ -124,8 +124,8 @@ def condition_value(text: str, field: str, op: str) -> Any:
 # --- document → state -------------------------------------------------------------------------------
 
 
-def _blank_tier(j: int) -> State:
-    return {"j": j, "from": "", "rate": "", "errors": {}}
+def _blank_tier(j: int, start: str = "") -> State:
+    return {"j": j, "from": start, "rate": "", "errors": {}}
 
 
 def _condition_state(j: int, node: Condition) -> State:
@@ -160,7 +160,7 @@ def blank_rule(i: int, key: str = "") -> State:
         "amount": "",
         "tiered_period": "month",
         "tier_mode": "marginal",
-        "tiers": [_blank_tier(0)],
+        "tiers": [_blank_tier(0, "0")],  # the first tier starts from 0
         "metric": "amount",
         "threshold": "",
         "threshold_period": "month",
@@ -401,7 +401,7 @@ def state_of_post(data: Any) -> State:
             }
             for j in _indices(data, _TIER, i)
         ]
-        state["tiers"] = tiers or [_blank_tier(0)]
+        state["tiers"] = tiers or [_blank_tier(0, "0")]
         rules.append(state)
     return {"rules": rules, "overrides": get("overrides").strip(), "errors": []}
 
@@ -602,9 +602,9 @@ def _place(trace: _Trace, state: State, path: str, message: str) -> None:
     if twice and path in ("", "(root)"):
         same = [n for n, r in enumerate(trace.rules) if r["key"] == twice.group(1)]
         if same:
-            rule = trace.rules[same[-1]]
+            twin = trace.rules[same[-1]]
             trace.fail(
-                rule, "key", f"{_rule_name(same[-1], rule)}, key", "another rule already uses this key"
+                twin, "key", f"{_rule_name(same[-1], twin)}, key", "another rule already uses this key"
             )
             return
     parts = [m.group(1) or m.group(2) for m in _PATH.finditer(path)]
@@ -782,7 +782,15 @@ def _find(rows: list[State], key: str, value: str) -> State | None:
 
 def apply_op(state: State, op: str) -> bool:
     """Perform a row button ("add_rule", "add_tier:3", "remove_item:3:1", "up:2", …) on the state; False
-    for an unknown one."""
+    for an unknown one. The rules are numbered by their place afterwards: the inputs' names carry the
+    order the form posts back."""
+    done = _apply(state, op)
+    for n, rule in enumerate(state["rules"]):
+        rule["i"] = n
+    return done
+
+
+def _apply(state: State, op: str) -> bool:
     verb, _, rest = op.partition(":")
     args = rest.split(":") if rest else []
     rules = state["rules"]
@@ -792,9 +800,9 @@ def apply_op(state: State, op: str) -> bool:
         n = len(rules) + 1
         while f"rule-{n}" in keys:
             n += 1
-        rule = blank_rule(i, f"rule-{n}")
-        rule["events"] = ["deal_won"]
-        rules.append(rule)
+        new = blank_rule(i, f"rule-{n}")
+        new["events"] = ["deal_won"]
+        rules.append(new)
         return True
     rule = _find(rules, "i", args[0]) if args else None
     if rule is None:
@@ -842,7 +850,7 @@ def apply_op(state: State, op: str) -> bool:
         tier = _find(rule["tiers"], "j", args[1])
         if tier is not None:
             rule["tiers"].remove(tier)
-        rule["tiers"] = rule["tiers"] or [_blank_tier(0)]
+        rule["tiers"] = rule["tiers"] or [_blank_tier(0, "0")]
         return True
     item = _find(items, "j", args[1]) if len(args) >= 2 else None
     if item is None:

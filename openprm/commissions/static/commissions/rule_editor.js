@@ -32,6 +32,7 @@
     var form = document.getElementById("rule-editor");
     if (!form || !lastOp || !form.contains(event.target)) { return; }
     var parts = lastOp.split(":"), verb = parts[0], rule = parts[1];
+    if (verb === "up" || verb === "down") { rule = String(Number(rule) + (verb === "up" ? -1 : 1)); }
     var scope = rule ? document.getElementById("rule-" + rule) : null;
     var focus = null;
     if (verb === "add_rule") {
