@@ -204,13 +204,23 @@ class PayoutRun(WorkspaceModel):
 
 
 class PayoutItem(TimestampedModel):
-    """One partner's payment in a run."""
+    """One partner's payment in a run.
+
+    The partner's payout details are sealed into the item when it is made (``details_*``: the method,
+    currency, holder and the Fernet token of the sensitive fields, copied as they were), and taken again
+    only when a failed item is retried: the export file is built from this copy, so a later change of
+    the partner's details never alters a payment already made or under way.
+
+    A failed item can be *abandoned* (``payout.manage``, with a reason): nobody is paid, its entries stay
+    reserved to it (never paid twice) and two ledger rows bring their sum back to the approved balance
+    for a later run (``services.payouts.payout_item_abandon``)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (below minimum or no details)"
+        ABANDONED = "abandoned", "Abandoned (carried forward)"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="items")
@@ -219,10 +229,18 @@ class PayoutItem(TimestampedModel):
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=10, blank=True)
     details_display = models.CharField(max_length=120, blank=True)  # "IBAN •••• 1234", never the secret
+    # The partner's payout details as they were when the item was made (sealed: never shown, only the
+    # export file opens them); details_at is the details row's updated_at then
+    details_currency = models.CharField(max_length=3, blank=True)
+    details_holder = models.CharField(max_length=200, blank=True)
+    details_secret = models.TextField(blank=True, help_text="Fernet token of the sensitive fields (JSON)")
+    details_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     reference = models.CharField(max_length=200, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+    abandoned_reason = models.CharField(max_length=300, blank=True)
 
     objects = ScopedManager["PayoutItem"]()
 
@@ -349,7 +367,8 @@ class LedgerEntry(models.Model):
     )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # no index of its own: every index of the ledger leads with the workspace
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -384,12 +403,14 @@ class LedgerEntry(models.Model):
     )
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # who booked / approved: shown on the entry, never searched (no index)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     # State columns (the only ones that may change, forward only)
@@ -400,6 +421,7 @@ class LedgerEntry(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     paid_item = models.ForeignKey(
@@ -417,11 +439,37 @@ class LedgerEntry(models.Model):
                 fields=["workspace", "idempotency_key"], name="commission_ledger_unique_key"
             ),
         ]
+        # The ledger page and API list newest first under any one filter, paged by keyset: an index in
+        # that order per filter, so a page reads its 50 rows whatever the filter's rarity. Kinds and
+        # states are partial: the bulk (accruals, paid entries) reads fast enough through the
+        # newest-first index. ``state`` also serves the hold release (pending) and the payout run
+        # (approved up to the cutoff). ``statement`` serves statements (booked instants per partner
+        # and currency) and the partner balances (by currency and state, read from the index alone).
         indexes = [
-            models.Index(fields=["workspace", "partner", "period"], name="commission_ledger_partner"),
-            models.Index(fields=["workspace", "state", "hold_until"], name="commission_ledger_state"),
-            models.Index(fields=["workspace", "source_kind", "source_id"], name="commission_ledger_source"),
             models.Index(fields=["workspace", "-occurred_at", "-id"], name="commission_ledger_recent"),
+            models.Index(
+                fields=["workspace", "partner", "-occurred_at", "-id"], name="commission_ledger_by_partner"
+            ),
+            models.Index(
+                fields=["workspace", "period", "-occurred_at", "-id"], name="commission_ledger_period"
+            ),
+            models.Index(
+                fields=["workspace", "kind", "-occurred_at", "-id"],
+                name="commission_ledger_kind",
+                condition=~models.Q(kind="accrual"),
+            ),
+            models.Index(
+                fields=["workspace", "state", "-occurred_at", "-id"],
+                name="commission_ledger_state",
+                condition=~models.Q(state="paid"),
+            ),
+            models.Index(fields=["workspace", "partner", "period"], name="commission_ledger_partner"),
+            models.Index(
+                fields=["workspace", "partner", "currency", "created_at"],
+                name="commission_ledger_statement",
+                include=["state", "kind", "amount"],
+            ),
+            models.Index(fields=["workspace", "source_kind", "source_id"], name="commission_ledger_source"),
         ]
         ordering = ["-occurred_at", "-id"]
 

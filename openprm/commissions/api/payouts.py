@@ -2,7 +2,7 @@
 
 - Payout runs (staff; ``payout.manage`` to change): list, create a draft, refresh, cancel, export (draft →
   exported, reserving the entries), download the export file per method, mark paid (with failed items),
-  mark failed, retry. Partner users get 404.
+  mark failed, retry, abandon a failed payment (its amount carried forward). Partner users get 404.
 - Payout details of a partner: masked read (staff, and a partner user for their own partner); write by
   finance staff or the partner's admins.
 - Statements: list and read (a partner user only their own partner's), download as PDF or CSV, and
@@ -19,6 +19,7 @@ from ninja import Query, Router, Status
 
 from openprm.commissions.models import PayoutRun
 from openprm.commissions.schemas.payouts import (
+    AbandonIn,
     DetailsIn,
     DetailsOut,
     DownloadQuery,
@@ -149,6 +150,24 @@ def run_fail(request: HttpRequest, public_id: uuid.UUID, payload: FailIn) -> dic
     return _full(
         actor, services.payout_run_fail(actor=actor, run=_run(actor, public_id), error=payload.error)
     )
+
+
+@router.post(
+    "/commissions/payouts/{uuid:public_id}/items/{uuid:item_id}/abandon",
+    response={200: RunOut, **ERRORS},
+    operation_id="openprm_payout_items_abandon",
+)
+def item_abandon(
+    request: HttpRequest, public_id: uuid.UUID, item_id: uuid.UUID, payload: AbandonIn
+) -> dict[str, Any]:
+    """Give up a failed payment of a failed run with a `reason` (audited): nobody is paid, and its amount
+    returns to the partner's approved balance for the next run (its commissions are never paid twice).
+    When no failed payment is left the run is closed: `paid` if anything was paid, else `cancelled`."""
+    actor = _staff(request)
+    run = services.payout_item_abandon(
+        actor=actor, run=_run(actor, public_id), item_id=item_id, reason=payload.reason
+    )
+    return _full(actor, run)
 
 
 @router.get(

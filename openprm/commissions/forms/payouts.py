@@ -36,6 +36,16 @@ class FailForm(forms.Form):
     )
 
 
+class AbandonForm(forms.Form):
+    item = forms.UUIDField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        max_length=300,
+        label="Why give up this payment",
+        help_text="Kept on the payment and in the audit trail; the amount is carried forward",
+        error_messages={"required": "Say why the payment is abandoned."},
+    )
+
+
 class GenerateForm(forms.Form):
     month = forms.DateField(
         widget=forms.DateInput(attrs=DATE_ATTRS), help_text="Any day of the month; every partner with lines"

@@ -42,6 +42,10 @@ class FailIn(Input):
     error: Text(2000, 1) = Field(description="Why the provider refused the file")  # type: ignore[valid-type]
 
 
+class AbandonIn(Input):
+    reason: Text(300, 1) = Field(description="Why the failed payment is given up (kept and audited)")  # type: ignore[valid-type]
+
+
 class FileQuery(Schema):
     method: Literal["bank", "paypal", "wise"] = "bank"
 

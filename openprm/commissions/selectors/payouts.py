@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.db.models import Count, QuerySet, Sum
 
 from openprm.commissions.models import PayoutDetails, PayoutItem, PayoutRun
-from openprm.commissions.services.details import DetailsView, details_view
+from openprm.commissions.services.details import DetailsView, details_view, payment_fields
 from openprm.core.actors import Actor
 
 
@@ -41,6 +41,35 @@ def run_items(*, actor: Actor, run: PayoutRun) -> QuerySet[PayoutItem]:
     """The run's items the actor may see: payable first, then by partner name."""
     del actor
     return run.items.select_related("partner").order_by("status", "partner__name", "id")
+
+
+def details_changed(*, actor: Actor, items: Iterable[PayoutItem]) -> dict[int, str]:
+    """Item id → the partner's details now (masked) for each item whose sealed copy is no longer the
+    partner's details (another method, currency, holder or account; "removed" when they have none).
+    The tax id alone does not count: it is not part of a payment."""
+    del actor
+    sealed = [i for i in items if i.method and i.details_secret]
+    if not sealed:
+        return {}
+    now = {
+        d.partner_id: d for d in PayoutDetails.objects.filter(partner_id__in={i.partner_id for i in sealed})
+    }
+    out: dict[int, str] = {}
+    for item in sealed:
+        own = now.get(item.partner_id)
+        if own is None:
+            out[item.pk] = "removed"
+        elif (own.method, own.currency, own.holder_name[:200], own.display[:120]) != (
+            item.method,
+            item.details_currency,
+            item.details_holder,
+            item.details_display,
+        ) or (
+            own.updated_at != item.details_at
+            and payment_fields(own.secret) != payment_fields(item.details_secret)
+        ):
+            out[item.pk] = own.display
+    return out
 
 
 def payout_history(*, actor: Actor, partner_id: int | None = None) -> QuerySet[PayoutItem]:

@@ -7,7 +7,9 @@ encrypts, all decrypt, so a new key is rotated in by putting it first) or, when 
 from ``SECRET_KEY`` with HKDF-SHA256 (which also always decrypts, so setting a key later loses nothing).
 Nothing sensitive is stored in plain text: ``display`` holds the masked form shown to staff and partners
 ("DE•• •••• 3000", "j•••@example.com"), the audit trail records the masked form too, and the plain values
-leave the database only into a payout run's export file (``details_for_export``).
+leave the database only into a payout run's export file (``sealed_for_export``). Each payout item keeps
+a copy of the token as it was when the item was made (``PayoutItem.details_secret``): resealing covers
+those copies too.
 
 Who writes: staff with ``payout.manage`` for any partner they may see; a partner admin for their own
 partner (the portal's page calls ``payout_details_save`` with the partner user as actor).
@@ -229,9 +231,10 @@ def _audit_view(details: PayoutDetails) -> dict[str, Any]:
 
 
 def _in_payment(partner_id: int) -> str:
-    """What blocks a change of the partner's details: a pending item in an exported or failed run (its
-    file is built from the details as exported). "" when nothing does. A failed item does not block: its
-    details are meant to be fixed before the retry."""
+    """What blocks a change of the partner's details: a pending item in an exported or failed run (it
+    pays the details sealed into it, so a change saved now would not reach that payment: the partner
+    waits for it). "" when nothing does. A failed item does not block: its details are meant to be
+    fixed before the retry, which seals them again."""
     from openprm.commissions.models import PayoutItem, PayoutRun
 
     with unscoped():
@@ -351,20 +354,45 @@ def details_for_export(details: PayoutDetails) -> dict[str, str]:
     return unseal(details.secret)
 
 
+def sealed_for_export(token: str) -> dict[str, str]:
+    """The plain sensitive values of a payout item's sealed copy, for its run's export file only."""
+    return unseal(token)
+
+
+def payment_fields(token: str) -> dict[str, str]:
+    """The sealed fields a payment is made with (the tax id left out); {} when unreadable."""
+    try:
+        plain = unseal(token)
+    except UnreadableDetailsError:
+        return {}
+    plain.pop("tax_id", None)
+    return plain
+
+
 def details_reseal(*, workspace_id: int | None = None) -> int:
-    """Seal every payout details token again with the first key (``PRM_ENCRYPTION_KEY``'s first), so
-    older keys — the one derived from ``SECRET_KEY`` included — can then be retired. Only the token
-    changes (same plain values); idempotent. Returns the number of rows resealed."""
+    """Seal every payout details token again with the first key (``PRM_ENCRYPTION_KEY``'s first), and
+    every payout item's copy of one, so older keys — the one derived from ``SECRET_KEY`` included — can
+    then be retired. Only the tokens change (same plain values); idempotent. Returns the number of
+    details rows resealed."""
+    from openprm.commissions.models import PayoutItem
+
     primary = cipher()
     done = 0
     with unscoped():
         rows = PayoutDetails.objects.exclude(secret="")
+        items = PayoutItem.objects.exclude(details_secret="")
         if workspace_id is not None:
             rows = rows.filter(workspace_id=workspace_id)
+            items = items.filter(workspace_id=workspace_id)
         for pk in rows.values_list("pk", flat=True).iterator():
             with transaction.atomic():
                 row = PayoutDetails.objects.select_for_update().get(pk=pk)
                 token = primary.rotate(row.secret.encode("ascii")).decode("ascii")
                 PayoutDetails.objects.filter(pk=pk).update(secret=token)
                 done += 1
+        for pk in items.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                item = PayoutItem.objects.select_for_update().get(pk=pk)
+                token = primary.rotate(item.details_secret.encode("ascii")).decode("ascii")
+                PayoutItem.objects.filter(pk=pk).update(details_secret=token)
     return done

@@ -18,16 +18,21 @@ The state machine (``PayoutRun.status``)::
   Nothing is reserved yet: a draft can be refreshed or cancelled.
 - **Export** (draft → exported): under a lock the items are computed again and each pending item
   *reserves* its entries (``LedgerEntry.paid_item``, which the database lets be set only once): an entry
-  can never be in two items, so it is never paid twice. The export file is built from the pending items
-  and the partners' current payout details (bank CSV, PayPal payouts, Wise batch); downloading it again
-  gives the same file.
+  can never be in two items, so it is never paid twice. Every item carries a sealed copy of the
+  partner's payout details as they were when it was made (the Fernet token copied, never opened here);
+  the export file (bank CSV, PayPal payouts, Wise batch) is built from those copies, so downloading it
+  again gives the same file whatever the partner changed since — the run page says who did.
 - **Mark paid** (exported → paid): every pending item is paid — its reserved entries move to *paid*, a
   *payout* ledger entry of minus the item's amount is written with the idempotency key ``payout:<item>``
   (a few bulk statements for the whole run) — or, when named as failed, marked failed; the run is then
   *paid*, or *failed* if any item failed. Marking a paid run paid again changes nothing.
 - **Fail / retry**: a failed run (or one whose file was refused) is retried: the same items (failed ones
-  become pending again; paid ones stay paid and are left out of the new file), the same reserved
-  entries, the same references — so a retry pays nobody twice.
+  become pending again with the partner's current details; paid ones stay paid and are left out of the
+  new file), the same reserved entries, the same references — so a retry pays nobody twice.
+- **Abandon** a failed item (with a reason): nobody is paid; its entries stay reserved to it (so never
+  paid twice) and two new approved ledger rows carry their sum forward — minus the sum, reserved to the
+  abandoned item, and plus the sum, free for the next run. Once no failed item is left the run is
+  closed: *paid* when something was paid, else *cancelled*.
 
 Only ``payout.manage`` (finance staff and admins) runs payouts; every step is audited. There is at most one
 open (draft, exported or failed) run per currency.
@@ -50,9 +55,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openprm.commissions.models import LedgerEntry, PayoutDetails, PayoutItem, PayoutRun, Plan
-from openprm.commissions.services.details import details_for_export
+from openprm.commissions.services.details import sealed_for_export
 from openprm.core.actors import Actor
 from openprm.core.audit import audit_record, snapshot
+from openprm.core.ids import parse_uuid
 from openprm.core.models import AuditEntry, Workspace
 from openprm.core.permissions import Perm
 from openprm.core.validation import clean_text
@@ -78,8 +84,7 @@ class Candidate:
     minimum: Decimal = ZERO
     status: str = ItemStatus.PENDING
     note: str = ""
-    method: str = ""
-    display: str = ""
+    details: PayoutDetails | None = None
 
 
 def _end_of(cutoff: datetime.date) -> datetime.datetime:
@@ -125,8 +130,7 @@ def compute_candidates(*, currency: str, cutoff: datetime.date) -> list[Candidat
         # currency (no conversion); otherwise the plans' minimum (plans pay in the run's currency)
         own_minimum = own.min_payout if own is not None and own.currency == currency else None
         candidate.minimum = own_minimum if own_minimum is not None else plan_minimum
-        if own is not None:
-            candidate.method, candidate.display = own.method, own.display
+        candidate.details = own
         if candidate.amount < ZERO:
             candidate.status = ItemStatus.SKIPPED
             candidate.note = (
@@ -146,25 +150,36 @@ def compute_candidates(*, currency: str, cutoff: datetime.date) -> list[Candidat
     return sorted(by_partner.values(), key=lambda c: c.partner_id)
 
 
+def _seal_details(item: PayoutItem, own: PayoutDetails | None) -> None:
+    """Copy the partner's details into the item as they are now: method, masked form, currency, holder
+    and the sealed token of the sensitive fields (copied, never decrypted here)."""
+    if own is None:
+        item.method = item.details_display = item.details_currency = item.details_holder = ""
+        item.details_secret, item.details_at = "", None
+        return
+    item.method, item.details_display = own.method, own.display[:120]
+    item.details_currency, item.details_holder = own.currency, own.holder_name[:200]
+    item.details_secret, item.details_at = own.secret, own.updated_at
+
+
+SEALED = ["method", "details_display", "details_currency", "details_holder", "details_secret", "details_at"]
+
+
 def _write_items(run: PayoutRun, candidates: list[Candidate]) -> list[tuple[PayoutItem, Candidate]]:
     run.items.all().delete()  # a draft's items reserve nothing
-    pairs = [
-        (
-            PayoutItem(
-                workspace_id=run.workspace_id,
-                run=run,
-                partner_id=c.partner_id,
-                amount=c.amount,
-                currency=run.currency,
-                method=c.method,
-                details_display=c.display[:120],
-                status=c.status,
-                note=c.note[:300],
-            ),
-            c,
+    pairs = []
+    for c in candidates:
+        item = PayoutItem(
+            workspace_id=run.workspace_id,
+            run=run,
+            partner_id=c.partner_id,
+            amount=c.amount,
+            currency=run.currency,
+            status=c.status,
+            note=c.note[:300],
         )
-        for c in candidates
-    ]
+        _seal_details(item, c.details)
+        pairs.append((item, c))
     PayoutItem.objects.bulk_create([item for item, _ in pairs], batch_size=1000)
     run.total = sum((c.amount for c in candidates if c.status == ItemStatus.PENDING), ZERO)
     return pairs
@@ -297,9 +312,9 @@ def payout_run_export(*, actor: Actor, run: PayoutRun) -> PayoutRun:
 
 
 def _pin_details(run: PayoutRun, items: list[PayoutItem]) -> None:
-    """Lock the paying partners' details rows and take each item's method and masked form from the
-    locked row: a change saved concurrently is either seen here or refused afterwards (the details
-    service refuses changes while an item is pending in an exported or failed run)."""
+    """Lock the paying partners' details rows and seal each item's copy from the locked row, so the
+    copy is the row as committed (a change saved concurrently waits for the lock, then is the next
+    run's)."""
     if not items:
         return
     locked = {
@@ -311,8 +326,8 @@ def _pin_details(run: PayoutRun, items: list[PayoutItem]) -> None:
     for item in items:
         own = locked.get(item.partner_id)
         if own is not None:
-            item.method, item.details_display = own.method, own.display[:120]
-    PayoutItem.objects.bulk_update(items, ["method", "details_display"], batch_size=500)
+            _seal_details(item, own)
+    PayoutItem.objects.bulk_update(items, SEALED, batch_size=500)
 
 
 def _payout_entry(
@@ -453,6 +468,123 @@ def payout_run_retry(*, actor: Actor, run: PayoutRun) -> PayoutRun:
     return run
 
 
+def _carry_rows(
+    actor: Actor,
+    run: PayoutRun,
+    item: PayoutItem,
+    total: Decimal,
+    plan_id: int | None,
+    now: datetime.datetime,
+) -> list[LedgerEntry]:
+    """The two rows of an abandoned item: minus its entries' sum reserved to the item (their sum leaves
+    it; the entries stay reserved there, so they are never paid twice) and plus the sum free for a
+    later run. Both approved: the approved balance is what it was."""
+    words = f"{total} {item.currency} of the payout run of {run.cutoff:%Y-%m-%d}"
+    common: dict[str, Any] = {
+        "workspace_id": run.workspace_id,
+        "partner_id": item.partner_id,
+        "kind": LedgerEntry.Kind.ADJUSTMENT,
+        "state": LedgerEntry.State.APPROVED,
+        "source_kind": LedgerEntry.Source.PAYOUT,
+        "source_id": item.pk,
+        "source_event": "payout_abandoned",
+        "plan_id": plan_id,
+        "occurred_at": now,
+        "period": now.date().replace(day=1),
+        "base_amount": total,
+        "base_currency": item.currency,
+        "currency": item.currency,
+        "note": item.abandoned_reason,
+        "created_by_id": actor.user_id,
+        "approved_at": now,
+        "approved_by_id": actor.user_id,
+    }
+    return [
+        LedgerEntry(
+            **common,
+            idempotency_key=f"abandon:{item.public_id}:out",
+            amount=-total,
+            paid_item=item,
+            explanation={"detail": f"payment of {words} not made: its commissions are taken out of it"},
+        ),
+        LedgerEntry(
+            **common,
+            idempotency_key=f"abandon:{item.public_id}:forward",
+            amount=total,
+            explanation={"detail": f"payment of {words} not made: carried forward to the next payout"},
+        ),
+    ]
+
+
+@transaction.atomic
+def payout_item_abandon(*, actor: Actor, run: PayoutRun, item_id: Any, reason: str) -> PayoutRun:
+    """Give up a failed payment (``payout.manage``, a reason required; audited): the item is
+    *abandoned*, nobody is paid, and its entries' sum returns to the partner's approved balance for a
+    later run (two new ledger rows; the entries stay reserved to the item, so they are never paid
+    twice). When no failed item is left the run closes: *paid* if anything was paid (with the
+    statements of the paid partners), else *cancelled*."""
+    _require(actor)
+    errors: dict[str, str] = {}
+    reason = clean_text(errors, "reason", reason, 300, required=True)
+    if errors:
+        raise ValidationError(errors)
+    run = _lock(run)
+    _expect(run, Status.FAILED, doing="changed (only a failed run's failed payments are abandoned)")
+    item = (
+        run.items.select_for_update().filter(public_id=parse_uuid(item_id)).first()
+        if parse_uuid(item_id) is not None
+        else None
+    )
+    if item is None:
+        raise ValidationError({"item": "No payment with this id in this run."})
+    if item.status != ItemStatus.FAILED:
+        raise ValidationError(
+            {"item": f"Only a failed payment is abandoned; this one is {item.get_status_display().lower()}."}
+        )
+    before_run, before_item = snapshot(run), _item_view(item)
+    reserved = LedgerEntry.objects.filter(paid_item=item, state=LedgerEntry.State.APPROVED)
+    total = sum((amount for amount in reserved.values_list("amount", flat=True)), ZERO)
+    plans = dict(
+        Plan.objects.filter(pk__in=reserved.exclude(plan_id=None).values("plan_id")).values_list(
+            "pk", "min_payout"
+        )
+    )
+    now = timezone.now()
+    item.status, item.abandoned_at, item.abandoned_reason = ItemStatus.ABANDONED, now, reason
+    item.save(update_fields=["status", "abandoned_at", "abandoned_reason", "updated_at"])
+    plan_id = max(plans, key=lambda pk: (plans[pk], pk), default=None)  # the highest minimum applies
+    if total:
+        LedgerEntry.objects.bulk_create(_carry_rows(actor, run, item, total, plan_id, now))
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=item,
+        before=before_item,
+        after=_item_view(item) | {"carried_forward": str(total)},
+        partner_id=item.partner_id,
+    )
+    if not run.items.filter(status__in=(ItemStatus.FAILED, ItemStatus.PENDING)).exists():
+        paid = list(
+            run.items.filter(status=ItemStatus.PAID).exclude(paid_at=None).values_list("paid_at", flat=True)
+        )
+        run.status = Status.PAID if paid else Status.CANCELLED
+        run.paid_at = max(paid) if paid else None
+        run.save(update_fields=["status", "paid_at", "updated_at"])
+        _audit(actor, run, before_run)
+        if paid:
+            from openprm.commissions.services.statements import statements_for_run
+
+            statements_for_run(actor=actor, run=run)
+    return run
+
+
+def _item_view(item: PayoutItem) -> dict[str, Any]:
+    """The audited form of an item: never its sealed details."""
+    data = snapshot(item)
+    data.pop("details_secret", None)
+    return data
+
+
 # --- export files -----------------------------------------------------------------------------------------
 
 EXPORT_METHODS = {
@@ -480,7 +612,8 @@ class ExportFile:
 
 
 def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
-    """The run's pending items paid by ``method`` as the provider's upload file."""
+    """The run's pending items paid by ``method`` as the provider's upload file, from the details sealed
+    into each item (the partner's as they were when the item was made or retried)."""
     _require(actor)
     if method not in EXPORT_METHODS:
         raise ValidationError({"method": f"Choose one of: {', '.join(EXPORT_METHODS)}."})
@@ -490,9 +623,20 @@ def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
     items = list(
         run.items.filter(wanted, method=method).select_related("partner").order_by("partner__name", "id")
     )
-    details = {
-        d.partner_id: d for d in PayoutDetails.objects.filter(partner_id__in=[i.partner_id for i in items])
-    }
+    unsealed = [item.partner.name for item in items if not item.details_secret]
+    if unsealed:  # an item made before the details were sealed into items, changed since its export
+        raise ValidationError(
+            {
+                "status": f"The payout details of {', '.join(unsealed[:3])} changed after this run was "
+                "exported: the file is not built from details finance has not seen."
+                + (
+                    " A paid run's file cannot be rebuilt any more."
+                    if run.status == Status.PAID
+                    else " Check the change with the partner, then mark the run failed and retry it "
+                    "to export it with the new details."
+                )
+            }
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if method == "bank":
@@ -511,22 +655,8 @@ def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
             ]
         )
     for item in items:
-        own = details.get(item.partner_id)
-        if own is None or _changed_since_export(run, item, own):
-            raise ValidationError(
-                {
-                    "status": f"The payout details of {item.partner.name} changed after this run was "
-                    "exported: the file is not built from details finance has not seen."
-                    + (
-                        " A paid run's file cannot be rebuilt any more."
-                        if run.status == Status.PAID
-                        else " Check the change with the partner, then mark the run failed and retry it "
-                        "to export it with the new details."
-                    )
-                }
-            )
-        plain = details_for_export(own)
-        name = _safe((own.holder_name if own is not None else "") or item.partner.name)
+        plain = sealed_for_export(item.details_secret)
+        name = _safe(item.details_holder or item.partner.name)
         reference = item_reference(run, item)
         amount = f"{item.amount:.2f}"
         if method == "bank":
@@ -545,7 +675,7 @@ def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
             note = _safe(f"Commission payout {run.cutoff:%Y-%m-%d} for {item.partner.name}")[:4000]
             writer.writerow([plain.get("email", ""), amount, run.currency, reference, note, "PayPal"])
         else:
-            target = own.currency if own is not None else run.currency
+            target = item.details_currency or run.currency
             writer.writerow(
                 [
                     name,
@@ -568,15 +698,6 @@ def export_file(*, actor: Actor, run: PayoutRun, method: str) -> ExportFile:
         after={"file_downloaded": f"{stem}.csv ({len(items)} payments, plain payout details)"},
     )
     return ExportFile(f"{stem}.csv", buffer.getvalue().encode(), len(items))
-
-
-def _changed_since_export(run: PayoutRun, item: PayoutItem, own: PayoutDetails) -> bool:
-    """Whether the partner's details are not the ones the item was exported with (the masked form or
-    method differs, or the row was saved after the export/retry): the file then refuses to name them."""
-    if own.method != item.method or own.display[:120] != item.details_display:
-        return True
-    exported = run.exported_at
-    return exported is not None and own.updated_at > exported
 
 
 def partner_names(partner_ids: Iterable[int]) -> dict[int, str]:

@@ -1,4 +1,4 @@
-"""The review's payout findings: the export file names only the details finance exported (H5), a change
+"""The review's payout findings: the export file names only the details sealed into its items (H5), a change
 of details while a payment is in progress is refused, every change is told to the partner's other admins
 and finance, downloading a file is audited, the partner's own minimum counts only in its currency (L2),
 the portal shows no draft items as payments (L3), and `prm payout_details reseal` retires the
@@ -67,14 +67,26 @@ def test_details_cannot_be_changed_while_a_payment_to_them_is_in_progress(world:
     _save_as(world.a_admin, world.partner_a.pk, IBAN_B)  # paid: free to change again
 
 
-def test_the_file_refuses_details_changed_after_the_export(world: World) -> None:
-    """Even a change that reaches the row around the service (a raw write) never reaches the file."""
+def test_the_file_names_the_details_sealed_into_the_item(world: World) -> None:
+    """Even a change that reaches the row around the service (a raw write) never reaches the file: it is
+    built from the copy sealed into the item."""
     actor, run = _exported(world)
     with unscoped():
         row = PayoutDetails.objects.get(partner=world.partner_a)
         PayoutDetails.objects.filter(pk=row.pk).update(
             secret=details.seal({"iban": IBAN_B}), display=f"IBAN {details.mask('iban', IBAN_B)}"
         )
+    with scope(actor.access_scope()):
+        rows = _csv(payouts.export_file(actor=actor, run=run, method="bank").content)
+    assert rows[1][1] == IBAN_A and IBAN_B not in str(rows)
+
+
+def test_an_item_without_sealed_details_is_refused(world: World) -> None:
+    """An item made before details were sealed into items (none kept by the migration: its partner's
+    details changed after the export) is never filled in from today's details."""
+    actor, run = _exported(world)
+    with unscoped():
+        PayoutItem.objects.filter(run=run).update(details_secret="")
     with scope(actor.access_scope()), pytest.raises(ValidationError) as refused:
         payouts.export_file(actor=actor, run=run, method="bank")
     assert "changed after this run was exported" in str(refused.value)
@@ -175,7 +187,7 @@ def test_reseal_retires_the_derived_key(world: World) -> None:
 def test_the_run_page_says_why_a_file_is_refused(world: World, client_for: Any) -> None:
     _actor, run = _exported(world)
     with unscoped():
-        PayoutDetails.objects.filter(partner=world.partner_a).update(display="IBAN GB•• •••• 5432")
+        PayoutItem.objects.filter(run=run).update(details_secret="")
     client = client_for(world.finance)
     url = f"/commissions/payouts/{run.public_id}/"
     refused = client.get(f"{url}file/bank/")

@@ -1,5 +1,7 @@
 """Staff pages of the commission ledger: the filtered list (partner, kind, state, period, plan, source),
 paged by keyset so it stays fast at millions of entries, with bulk approve / reject (a reason required);
+by default the list shows what earned something (``earned=something``): the 0.00 entries of events
+that earned nothing are one click away (``earned=`` for all, ``earned=nothing`` for only those);
 one entry with its explanation in words (rule, conditions matched or failed, caps, FX rate); and "why did
 this deal or conversion earn nothing"; a manual adjustment (positive or negative, a reason required).
 ``commission.view`` reads, ``commission.approve`` acts; partner
@@ -7,6 +9,7 @@ users get 404."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from django.contrib import messages
@@ -77,6 +80,9 @@ def ledger(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _bulk(request, actor)
     filters = LedgerFilters.from_mapping(request.GET)
+    chosen = "earned" in request.GET  # "earned=" (empty) is the choice of every entry, 0.00 ones too
+    if not chosen:
+        filters = dataclasses.replace(filters, earned="something")
     errors = filters.errors()
     cursor = request.GET.get("cursor", "")
     page = None
@@ -85,7 +91,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
             page = pages.ledger_page(actor=actor, filters=filters, cursor=cursor, limit=50)
         except ValidationError as error:
             errors = {"cursor": " ".join(error.messages)}
-    query = filters.as_query()
+    query = filters.as_query() | {"earned": filters.earned}  # kept on every link, even when empty
+    narrowed = dataclasses.replace(filters, earned="" if filters.earned == "something" else filters.earned)
     return render(
         request,
         "commissions/ledger.html",
@@ -101,6 +108,9 @@ def ledger(request: HttpRequest) -> HttpResponse:
             if page and page.next_cursor
             else "",
             "first_url": f"?{urlencode(query)}" if cursor else "",
+            "narrowed": narrowed.active,  # a filter other than the default "earned something"
+            "zeros_url": f"?{urlencode(query | {'earned': ''})}",
+            "earned_url": f"?{urlencode(query | {'earned': 'something'})}",
             "can_approve": actor.can(Perm.COMMISSION_APPROVE),
         },
     )

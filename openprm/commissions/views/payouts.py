@@ -16,7 +16,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from openprm.accounts.forms import add_service_errors
-from openprm.commissions.forms.payouts import DetailsForm, FailForm, GenerateForm, MarkPaidForm, RunForm
+from openprm.commissions.forms.payouts import (
+    AbandonForm,
+    DetailsForm,
+    FailForm,
+    GenerateForm,
+    MarkPaidForm,
+    RunForm,
+)
 from openprm.commissions.models import PayoutRun
 from openprm.commissions.selectors import payouts as selectors
 from openprm.commissions.selectors import statements as statement_selectors
@@ -105,6 +112,24 @@ def run_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     )
                     messages.success(request, f"Marked {run.get_status_display().lower()}.")
                     return redirect("commissions:payout_run", public_id=run.public_id)
+            elif step == "abandon":
+                form = AbandonForm(request.POST)
+                if not form.is_valid():
+                    for errors in form.errors.values():
+                        for text in errors:
+                            messages.error(request, str(text))
+                    return redirect("commissions:payout_run", public_id=run.public_id)
+                run = services.payout_item_abandon(
+                    actor=actor,
+                    run=run,
+                    item_id=form.cleaned_data["item"],
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(
+                    request,
+                    "Payment abandoned: its amount is back in the approved balance for the next run.",
+                )
+                return redirect("commissions:payout_run", public_id=run.public_id)
             elif step == "fail":
                 fail_form = FailForm(request.POST, prefix="fail")
                 if fail_form.is_valid():
@@ -116,7 +141,10 @@ def run_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 messages.error(request, message)
             return redirect("commissions:payout_run", public_id=run.public_id)
     items = list(selectors.run_items(actor=actor, run=run))
-    methods = sorted({i.method for i in items if i.method and i.status != "skipped"})
+    changed = selectors.details_changed(actor=actor, items=items)
+    for item in items:
+        item.details_now = changed.get(item.pk)  # type: ignore[attr-defined]
+    methods = sorted({i.method for i in items if i.method and i.status not in ("skipped", "abandoned")})
     return render(
         request,
         "commissions/payouts_detail.html",
