@@ -705,7 +705,10 @@ def doc_of_state(state: State) -> dict[str, Any] | None:
         if rule["mode"] == "json":
             trace.rules.append(rule)
             try:
-                rules.append(json.loads(rule["json"]))
+                raw = json.loads(rule["json"])
+                if isinstance(raw, dict) and isinstance(raw.get("key"), str):
+                    rule["key"] = raw["key"]  # errors name the rule as its JSON now does
+                rules.append(raw)
             except json.JSONDecodeError as exc:
                 trace.fail(
                     rule,

@@ -260,3 +260,16 @@ def test_the_row_buttons_add_remove_and_move() -> None:
     }
     assert doc["rules"][0]["reward"]["tiers"] == [{"from": 0, "rate": 12.5}]
     assert parse_rules(doc).rules[0].reward.tiers[0].rate == Decimal("12.5")  # type: ignore[union-attr]
+
+
+def test_a_json_rule_in_the_form_is_checked_like_the_rest() -> None:
+    state = rule_editor.state_of_doc({"rules": [EXAMPLE_RULES["rules"][1], DEEP]})
+    state["rules"][1]["json"] = (
+        '{"key": "deeper", "event": ["deal_won"], "reward": {"type": "percent", "rate": 300}}'
+    )
+    assert _errors(state) == [
+        "Rule 2 (deeper) (JSON): reward.rate: Input should be less than or equal to 100"
+    ]
+    state["rules"][1]["json"] = '{"key": "deeper",'
+    assert _errors(state)[0].startswith("Rule 2 (deeper) (JSON): not valid JSON: ")
+    assert state["rules"][1]["errors"]["json"]
