@@ -315,6 +315,47 @@ class Revisit:
     closed: list[Evaluation]
 
 
+def amount_counts(source: src.Source) -> bool:
+    """Whether a changed amount re-evaluates the event: not a deal's registration or approval (the
+    amount then was an estimate; the pipeline moves it), every other event."""
+    return source.kind != "deal" or source.event == "deal_won"
+
+
+def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[int]:
+    """The sources whose evaluation may need something: another partner or amount than their first
+    row's, a later generation, or rows linked to theirs (closed, adjusted, refunded). One light read of
+    the commission rows, so a re-run over everything evaluated stays cheap."""
+    wanted = {(s.id, s.event): s for s in group}
+    ids = sorted({s.id for s in group})
+    out: set[int] = set()
+    for i in range(0, len(ids), 5000):
+        part = ids[i : i + 5000]
+        anchors = LedgerEntry.objects.filter(
+            workspace_id=workspace_id,
+            source_kind=kind,
+            source_id__in=part,
+            kind__in=[KIND.ACCRUAL, KIND.BONUS],
+            reverses__isnull=True,
+        ).exclude(state=STATE.REJECTED)
+        for source_id, event, partner, base, key in anchors.values_list(
+            "source_id", "source_event", "partner_id", "base_amount", "idempotency_key"
+        ).order_by():
+            s = wanted.get((source_id, event))
+            if s is None:
+                continue
+            if (
+                partner != s.partner_id
+                or (base != engine.cents(s.amount) and amount_counts(s))
+                or src.generation_of(kind, source_id, event, key) != 1
+            ):
+                out.add(source_id)
+        linked = LedgerEntry.objects.filter(
+            workspace_id=workspace_id, source_kind=kind, source_id__in=part, reverses__isnull=False
+        )
+        out.update(linked.values_list("source_id", flat=True).distinct().order_by())
+    return out
+
+
 def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime) -> Revisit:
     """Compare sources evaluated before with their latest evaluation: closed → a new generation; another
     partner → close and a new generation for the new partner; another amount → re-evaluate."""
@@ -323,6 +364,8 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
     for s in sources:
         by_kind[s.kind].append(s)
     for kind, group in sorted(by_kind.items()):
+        look = _worth_a_look(workspace_id, kind, group)
+        group = [s for s in group if s.id in look]
         found = evaluations(workspace_id, kind, [s.id for s in group])
         for s in sorted(group, key=lambda s: s.order):
             evaluation = found.get((s.id, s.event))
@@ -335,6 +378,6 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
                 out.closing += close_rows(evaluation, "moved", now, "attributed to another partner")
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
-            elif evaluation.base != engine.cents(s.amount):
+            elif evaluation.base != engine.cents(s.amount) and amount_counts(s):
                 out.changed.append((s, evaluation))
     return out

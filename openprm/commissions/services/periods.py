@@ -28,7 +28,7 @@ from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, PlanInfo
-from openprm.commissions.services.corrections import Evaluation, _reversal, evaluations
+from openprm.commissions.services.corrections import Evaluation, _reversal, amount_counts, evaluations
 from openprm.commissions.services.rows import POS
 from openprm.commissions.services.rows import row as _row
 from openprm.core.bulk import uuid4_hex
@@ -321,32 +321,35 @@ def period_rows(
     changed_set = set(changed)
     windows = sorted({(p, engine.period_start(day, kind)) for p, day in touched})
     settler = _Settler(ctx, now)
-    for partner, start in windows:
-        end = _next(start, kind)
-        rows = LedgerEntry.objects.filter(
-            workspace_id=ctx.workspace_id,
-            partner_id=partner,
-            occurred_at__gte=datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC),
-            occurred_at__lt=datetime.datetime.combine(end, datetime.time(), tzinfo=datetime.UTC),
-            kind__in=[KIND.ACCRUAL, KIND.BONUS],
-            reverses__isnull=True,
-        ).exclude(state=STATE.REJECTED)
-        ids: dict[str, set[int]] = defaultdict(set)
-        for source_kind, source_id in rows.values_list("source_kind", "source_id").distinct().order_by():
-            if source_id is not None and source_kind in src.PREFIX:
-                ids[source_kind].add(source_id)
-        found: list[Evaluation] = []
-        for source_kind, source_ids in sorted(ids.items()):
-            found += [
-                e
-                for e in evaluations(ctx.workspace_id, source_kind, source_ids).values()
-                if e.partner_id == partner and start <= e.anchors[0]["occurred_at"].date() < end
-            ]
-        if not found:
-            continue
-        current = _current(ctx, ids)
-        shares = refunded_shares(ctx.workspace_id, ids.get("conversion", set()))
-        partners = src.partner_facts(ctx.workspace_id, {partner})
+    # Every window's evaluations, sources, refunded shares and partner facts read at once
+    first, last = windows[0][1], max(_next(start, kind) for _, start in windows)
+    wanted = set(windows)
+    rows = LedgerEntry.objects.filter(
+        workspace_id=ctx.workspace_id,
+        partner_id__in=sorted({p for p, _ in windows}),
+        occurred_at__gte=datetime.datetime.combine(first, datetime.time(), tzinfo=datetime.UTC),
+        occurred_at__lt=datetime.datetime.combine(last, datetime.time(), tzinfo=datetime.UTC),
+        kind__in=[KIND.ACCRUAL, KIND.BONUS],
+        reverses__isnull=True,
+    ).exclude(state=STATE.REJECTED)
+    ids: dict[str, set[int]] = defaultdict(set)
+    for source_kind, source_id, partner, at in (
+        rows.values_list("source_kind", "source_id", "partner_id", "occurred_at").distinct().order_by()
+    ):
+        if (partner, engine.period_start(at.date(), kind)) in wanted and source_kind in src.PREFIX:
+            ids[source_kind].add(source_id)
+    by_window: dict[tuple[int, datetime.date], list[Evaluation]] = defaultdict(list)
+    for source_kind, source_ids in sorted(ids.items()):
+        for e in evaluations(ctx.workspace_id, source_kind, source_ids).values():
+            window = (e.partner_id or 0, engine.period_start(e.anchors[0]["occurred_at"].date(), kind))
+            if window in wanted:
+                by_window[window].append(e)
+    if not by_window:
+        return []
+    current = _current(ctx, ids)
+    shares = refunded_shares(ctx.workspace_id, ids.get("conversion", set()))
+    partners = src.partner_facts(ctx.workspace_id, {p for p, _ in by_window})
+    for (partner, start), found in sorted(by_window.items()):
         found.sort(
             key=lambda e: (e.anchors[0]["occurred_at"], src.RANK.get(e.event, 7), e.source_id, e.generation)
         )
@@ -369,7 +372,8 @@ def period_rows(
             why = "no longer counts"
             if counts:
                 assert source is not None
-                amount = source.amount * anchor["fx_rate"] * (1 - share)
+                gross = source.amount if amount_counts(source) else (evaluation.base or ZERO)
+                amount = gross * anchor["fx_rate"] * (1 - share)
                 facts = engine.Facts(
                     event=source.event,
                     partner_id=partner,

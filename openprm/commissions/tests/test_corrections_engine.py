@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from openprm.activity.models import Conversion
 from openprm.commissions.services import accrual, plans
@@ -363,3 +365,64 @@ def test_a_refund_re_evaluates_a_capped_tiered_period(world):
     assert total() == D("200.00")  # the cap holds
     accrual.accrue(workspace_id=ws)
     assert total() == D("200.00")
+
+
+# --- caps hold under any corrections ---------------------------------------------------------------------
+
+CAPPED = deal_rule(
+    {"type": "percent", "rate": 10}, caps={"per_event": 700, "per_period": 1500, "period": "month"}
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.decimals(min_value=D("100"), max_value=D("12000"), places=2), min_size=1, max_size=4),
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["amount", "lose", "win"]), st.integers(100, 12000)),
+        max_size=6,
+    ),
+)
+def test_caps_hold_and_the_month_earns_what_the_engine_says_after_any_corrections(world, amounts, changes):
+    import uuid
+
+    from openprm.commissions.models import PlanVersion
+    from openprm.testing import make_partner
+
+    with unscoped():
+        if not PlanVersion.objects.exists():
+            publish(world, CAPPED)
+        partner = make_partner(
+            world.system, f"Example {uuid.uuid4().hex[:8]}", tiers={"Partner Program": "Silver"}
+        )
+    ws = world.workspace.pk
+    deals = [
+        won_deal(world, str(a), at=T0 + datetime.timedelta(hours=i), partner=partner)
+        for i, a in enumerate(amounts)
+    ]
+    accrual.accrue(workspace_id=ws)
+    for index, action, value in changes:
+        deal = deals[index % len(deals)]
+        if action == "amount":
+            edit(Deal, deal, amount=D(value))
+        elif action == "lose":
+            move(world, deal, "closed_lost")
+        else:
+            move(world, deal, "closed_won")
+            edit(Deal, deal, closed_at=T0 + datetime.timedelta(days=1, hours=index))
+        accrual.accrue(workspace_id=ws)
+    with unscoped():
+        current = list(
+            Deal.objects.filter(pk__in=[d.pk for d in deals]).values_list("pk", "amount", "stage__outcome")
+        )
+    per_deal = {pk: total(partner=partner, source_id=pk) for pk, _, _ in current}
+    assert all(value <= D("700.00") for value in per_deal.values())
+    assert total(partner=partner) <= D("1500.00")
+    won = [
+        min(D("700.00"), accrual.engine.cents(amount / 10))
+        for _, amount, outcome in current
+        if outcome == "won"
+    ]
+    assert total(partner=partner) == min(D("1500.00"), sum(won, D(0)))
+    for pk, _, outcome in current:
+        if outcome != "won":
+            assert per_deal[pk] == 0
