@@ -340,8 +340,8 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
         for source_id, event, partner, base, key in anchors.values_list(
             "source_id", "source_event", "partner_id", "base_amount", "idempotency_key"
         ).order_by():
-            s = wanted.get((source_id, event))
-            if s is None:
+            s = wanted.get((source_id, event)) if source_id is not None else None
+            if s is None or source_id is None:
                 continue
             if (
                 partner != s.partner_id
@@ -352,7 +352,8 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
         linked = LedgerEntry.objects.filter(
             workspace_id=workspace_id, source_kind=kind, source_id__in=part, reverses__isnull=False
         )
-        out.update(linked.values_list("source_id", flat=True).distinct().order_by())
+        found = linked.values_list("source_id", flat=True).distinct().order_by()
+        out.update(i for i in found if i is not None)
     return out
 
 

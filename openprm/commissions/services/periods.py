@@ -336,7 +336,8 @@ def period_rows(
     for source_kind, source_id, partner, at in (
         rows.values_list("source_kind", "source_id", "partner_id", "occurred_at").distinct().order_by()
     ):
-        if (partner, engine.period_start(at.date(), kind)) in wanted and source_kind in src.PREFIX:
+        window = (partner, engine.period_start(at.date(), kind))
+        if source_id is not None and window in wanted and source_kind in src.PREFIX:
             ids[source_kind].add(source_id)
     by_window: dict[tuple[int, datetime.date], list[Evaluation]] = defaultdict(list)
     for source_kind, source_ids in sorted(ids.items()):
