@@ -77,7 +77,8 @@ class PlanForm(forms.Form):
         label="When several rules match one event",
         choices=Selection.choices,
         initial=Selection.HIGHEST,
-        help_text="Bonus rules always add on top",
+        help_text="Bonus rules always add on top. By priority: the rule with the lowest priority number "
+        "(each rule's Priority in the rules editor)",
     )
 
     def __init__(self, *args: Any, programs: list[Any], **kwargs: Any) -> None:
