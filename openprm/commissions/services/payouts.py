@@ -545,7 +545,7 @@ def payout_item_abandon(*, actor: Actor, run: PayoutRun, item_id: Any, reason: s
     reserved = LedgerEntry.objects.filter(paid_item=item, state=LedgerEntry.State.APPROVED)
     total = sum((amount for amount in reserved.values_list("amount", flat=True)), ZERO)
     plans = dict(
-        Plan.objects.filter(pk__in=reserved.exclude(plan_id=None).values("plan_id")).values_list(
+        Plan.objects.filter(pk__in=reserved.filter(plan__isnull=False).values("plan_id")).values_list(
             "pk", "min_payout"
         )
     )
@@ -564,9 +564,11 @@ def payout_item_abandon(*, actor: Actor, run: PayoutRun, item_id: Any, reason: s
         partner_id=item.partner_id,
     )
     if not run.items.filter(status__in=(ItemStatus.FAILED, ItemStatus.PENDING)).exists():
-        paid = list(
-            run.items.filter(status=ItemStatus.PAID).exclude(paid_at=None).values_list("paid_at", flat=True)
-        )
+        paid = [
+            at
+            for at in run.items.filter(status=ItemStatus.PAID).values_list("paid_at", flat=True)
+            if at is not None
+        ]
         run.status = Status.PAID if paid else Status.CANCELLED
         run.paid_at = max(paid) if paid else None
         run.save(update_fields=["status", "paid_at", "updated_at"])
