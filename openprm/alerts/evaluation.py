@@ -29,6 +29,7 @@ if the transitions they announce do.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Container
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def evaluate_rules(
         result.metric_calls = figs.calls
         silences = list(Silence.objects.filter(starts_at__lte=now, ends_at__gt=now))
         sources = _inhibitors_of([r.pk for r in due])
-        announcements = Announcements(workspace_id)
+        announcements, tables, evaluated = Announcements(workspace_id), _Tables(), []
         with transaction.atomic():  # the cycle's changes and its announcements: together or not at all
             for rule in _sources_first(due, sources):
                 if rule.pk not in parsed:
@@ -104,14 +105,15 @@ def evaluate_rules(
                     with transaction.atomic():  # a rule that fails leaves nothing (and the others run)
                         inhibitors = _inhibiting_alerts(sources.get(rule.pk, set()))
                         told = _evaluate(
-                            actor, rule, parsed[rule.pk], figs, silences, inhibitors, now, result
+                            actor, rule, parsed[rule.pk], figs, silences, inhibitors, now, result, tables
                         )
-                        rule.last_evaluated_at, rule.last_error = now, ""
-                        rule.save(update_fields=["last_evaluated_at", "last_error"])
+                    rule.last_evaluated_at, rule.last_error = now, ""
+                    evaluated.append(rule.pk)
                     announcements.add(rule, told)
                     result.rules += 1
                 except Exception as error:
                     _failed(rule, now, error, result)
+            AlertRule.objects.filter(pk__in=evaluated).update(last_evaluated_at=now, last_error="")
             result.announced = announcements.send()
     return result
 
@@ -178,7 +180,7 @@ def _judges(
         elif isinstance(cond, c.Inactivity):
             out.append(checks.inactivity(cond, figs, fkey))
         elif isinstance(cond, c.TargetDeviation):
-            goals = checks.targets_by_partner(actor, cond, figs.today, partner_ids)
+            goals = checks.targets_by_partner(actor, cond, figs.today, partner_ids, figs.partner_query(fkey))
             out.append(checks.target(cond, figs, fkey, goals))
     return out
 
@@ -220,7 +222,7 @@ def _findings(
                 out.append(Finding(pid, "", "", met, {"conditions": values_of(pid)}))
         return out
     record_cond = next(x for x in conds.items if x.kind == conds.record_kind)
-    for record in checks.records(record_cond, actor=actor, now=now, partner_ids=partner_ids):
+    for record in checks.records(record_cond, actor=actor, now=now, partner_ids=figs.partner_query(fkey)):
         met = combine([True, *met_of(record.partner_id)], "and")
         if wanted(f"{record.partner_id}:{record.subject}", met):
             item = record.values | {"met": True}
@@ -238,6 +240,7 @@ def _evaluate(
     inhibitors: dict[int | None, int],
     now: datetime.datetime,
     result: CycleResult,
+    tables: _Tables,
 ) -> Told:
     """Move the rule's alerts; returns the transitions to announce."""
     open_alerts = states.open_rows(rule, OPEN_STATES)
@@ -264,7 +267,7 @@ def _evaluate(
         else:
             kept.append(alert)
     _keep(rule, kept, stored, now)
-    _write(rule, moved, now, result)
+    _write(rule, moved, now, result, tables)
     return [(m.alert, m) for m in moved if m.announce]
 
 
@@ -289,41 +292,50 @@ def _keep(
 
 COPY_MIN_ROWS = 50
 """From this many new alerts of one rule, they and their transitions are appended by COPY on PostgreSQL
-(``executemany`` elsewhere, ``core.bulk.FastTable``) straight from the rows: Django's bulk INSERT quotes
-every array client-side and needs a model instance per row, which took most of a 26,000-alert cycle."""
+(``executemany`` elsewhere, ``core.bulk.FastTable``) straight from the rows, each new alert's values
+encoded to JSON once for both: Django's bulk INSERT quotes every array client-side and needs a model
+instance per row, which took most of a 26,000-alert cycle (and an INSERT ... SELECT of the transitions
+from the alerts just written scanned the alerts table once per rule)."""
 
 ROW_COLUMNS = [f for f in states.ROW_FIELDS if f != "pk"]  # the row's columns; acknowledged_by: none
 TRANSITION_COLUMNS = ["workspace_id", "alert_id", "from_state", "to_state", "at", "values", "announced"]
 
 
-def _append_alerts(rule: AlertRule, rows: list[AlertRow]) -> None:
-    """New alerts by COPY, their ids drawn first so the transitions refer to them."""
-    table = FastTable(Alert, [*ROW_COLUMNS, "workspace_id", "rule_id"], with_ids=True)
+class _Tables:
+    """The cycle's COPY writers of new alerts and their transitions, each built once when first needed
+    (on PostgreSQL the alerts' one reads its id sequence once; elsewhere it counts ids on from the
+    highest, which the ORM's inserts of other rules move on: a new one each time)."""
+
+    def __init__(self) -> None:
+        self._alerts: FastTable | None = None
+        self._transitions: FastTable | None = None
+
+    @property
+    def alerts(self) -> FastTable:
+        if self._alerts is None or connection.vendor != "postgresql":
+            columns = [*ROW_COLUMNS, "workspace_id", "rule_id"]
+            self._alerts = FastTable(Alert, columns, with_ids=True, encoded=["values"])
+        return self._alerts
+
+    @property
+    def transitions(self) -> FastTable:
+        if self._transitions is None:
+            self._transitions = FastTable(AlertTransition, TRANSITION_COLUMNS, encoded=["values"])
+        return self._transitions
+
+
+def _append_alerts(rule: AlertRule, rows: list[AlertRow], texts: list[str], tables: _Tables) -> None:
+    """New alerts by COPY (``texts``: their values in JSON), their ids drawn first so the transitions
+    refer to them."""
+    table = tables.alerts
     for row, pk in zip(rows, table.ids(len(rows)), strict=True):
         row.pk = pk
     columns, fixed = attrgetter(*ROW_COLUMNS), (rule.workspace_id, rule.pk)
-    table.insert([[r.pk, *columns(r), *fixed] for r in rows])
-
-
-def _transitions_from_alerts(moved: list[Moved], now: datetime.datetime) -> None:
-    """PostgreSQL: the transitions of many moved alerts copied from the alert rows just written (their
-    state and values), so the values are neither serialised nor sent twice."""
-    quote = connection.ops.quote_name
-    alerts, transitions, values = (
-        quote(Alert._meta.db_table),
-        quote(AlertTransition._meta.db_table),
-        quote("values"),
-    )
-    columns = f"workspace_id, alert_id, from_state, to_state, at, {values}, announced"
-    sql = (
-        f"INSERT INTO {transitions} ({columns}) "  # noqa: S608 - model tables and columns only
-        f"SELECT a.workspace_id, a.id, t.from_state, a.state, %s, a.{values}, t.announced "
-        "FROM unnest(%s::bigint[], %s::text[], %s::boolean[]) AS t(id, from_state, announced) "
-        f"JOIN {alerts} a ON a.id = t.id"
-    )
-    ids = [m.alert.pk for m in moved]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, ids, [m.from_state for m in moved], [m.announce for m in moved]])
+    at = 1 + ROW_COLUMNS.index("values")
+    lines = [[r.pk, *columns(r), *fixed] for r in rows]
+    for line, text in zip(lines, texts, strict=True):
+        line[at] = text
+    table.insert(lines)
 
 
 MOVED_FIELDS = [
@@ -339,14 +351,19 @@ MOVED_FIELDS = [
 ]
 
 
-def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: CycleResult) -> None:
+def _write(
+    rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: CycleResult, tables: _Tables
+) -> None:
     """The rule's new alerts, changed alerts and their transitions in bulk."""
     if not moved:
         return
     new = [m.alert for m in moved if m.alert.pk is None]
     fast = len(new) >= COPY_MIN_ROWS
+    texts: dict[int, str] = {}  # the new alerts' values in JSON by id: encoded once, for both COPYs
     if fast:
-        _append_alerts(rule, new)
+        encoded = [json.dumps(r.values) for r in new]
+        _append_alerts(rule, new, encoded, tables)
+        texts = {r.pk or 0: text for r, text in zip(new, encoded, strict=True)}
     else:
         made = Alert.objects.bulk_create([states.as_model(r, rule) for r in new], batch_size=500)
         for row, alert in zip(new, made, strict=True):
@@ -354,12 +371,18 @@ def _write(rule: AlertRule, moved: list[Moved], now: datetime.datetime, result: 
     changed = [states.as_model(m.alert, rule) for m in moved if m.from_state]
     Alert.objects.bulk_update(changed, MOVED_FIELDS, batch_size=500)
     workspace_id = rule.workspace_id
-    if fast and connection.vendor == "postgresql":
-        _transitions_from_alerts(moved, now)
-    elif fast:
-        FastTable(AlertTransition, TRANSITION_COLUMNS).insert(
+    if fast:
+        tables.transitions.insert(
             [
-                [workspace_id, m.alert.pk, m.from_state, m.alert.state, now, m.alert.values, m.announce]
+                [
+                    workspace_id,
+                    m.alert.pk,
+                    m.from_state,
+                    m.alert.state,
+                    now,
+                    texts.get(m.alert.pk or 0) or json.dumps(m.alert.values),
+                    m.announce,
+                ]
                 for m in moved
             ]
         )
