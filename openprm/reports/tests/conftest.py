@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from openprm.core.scoping import scope
 from openprm.dashboards.tests.conftest import data  # noqa: F401  (fixture)
-from openprm.notifications.tests.conftest import Inbox, Mail, deliver, smtp  # noqa: F401  (fixtures)
+from openprm.notifications.tests.conftest import (  # noqa: F401  (fixtures)
+    Inbox,
+    Mail,
+    deliver,
+    receiver,
+    smtp,
+)
 from openprm.reports.models import ReportDefinition, ReportRun
 from openprm.reports.services import definition_create, run_start
 

@@ -1,13 +1,16 @@
 """A document's charts in its HTML (and so its PDF): each one the SVG a Node process started for that one
-chart draws, byte for byte, all of them rendered by the process's one long-lived Node renderer."""
+chart draws (less what only a browser uses: the same picture, pixel for pixel), all of them rendered by the
+process's one long-lived Node renderer. The PDF fetches nothing, and each thread keeps its fonts."""
 
 from __future__ import annotations
 
 import base64
 import re
+import threading
 from typing import Any
 
 import pytest
+from PIL import ImageChops
 
 from openprm.core.scoping import scope
 from openprm.dashboards import charts
@@ -31,8 +34,81 @@ def test_a_qbr_embeds_the_one_shot_svg_of_every_chart_from_one_node_process(data
     html = render.to_html(document)
     uris = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
     embedded = [base64.b64decode(uri).decode() for uri in uris]
-    wanted = [charts.render_svg_once(o, render.CHART_WIDTH, render.CHART_HEIGHT) for o in options]
+    wanted = [
+        render.print_svg(charts.render_svg_once(o, render.CHART_WIDTH, render.CHART_HEIGHT)) for o in options
+    ]
     assert embedded == wanted
     assert charts.RENDERER.started == started + 1  # one Node process for the document's charts
     render.to_html(document)
     assert charts.RENDERER.started == started + 1  # and for the next document
+
+
+def _pages(pdf: bytes) -> list[Any]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return [page.render(scale=2).to_pil().convert("RGB") for page in document]
+    finally:
+        document.close()
+
+
+def test_the_pdf_draws_the_charts_as_echarts_wrote_them_pixel_for_pixel(
+    data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = data
+    f = DashboardFilters(period=Period.quarter_of(today()).key)
+    with scope(world.system.access_scope()):
+        documents = [
+            build(actor=world.system, kind="qbr", title="QBR", f=f, partner=world.partner_a),
+            build(actor=world.system, kind="program_summary", title="Program", f=f, partner=None),
+        ]
+    for document in documents:
+        html = render.to_html(document)
+        svgs = [base64.b64decode(u).decode() for u in re.findall(r"base64,([^\"]+)", html)]
+        assert svgs and not any("<style" in s or "ecmeta_" in s or " style=" in s for s in svgs)
+        printed = _pages(render.to_pdf(html))
+        with monkeypatch.context() as patched:
+            patched.setattr(render, "print_svg", lambda svg: svg)  # the SVG as ECharts wrote it
+            raw_html = render.to_html(document)
+        assert "<style" in base64.b64decode(re.findall(r"base64,([^\"]+)", raw_html)[0]).decode()
+        raw = _pages(render.to_pdf(raw_html))
+        assert len(printed) == len(raw) > 0
+        for mine, theirs in zip(printed, raw, strict=True):
+            assert ImageChops.difference(mine, theirs).getbbox() is None
+
+
+def test_a_text_style_becomes_attributes_unless_it_would_clash() -> None:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg">'
+        '<text style="font-size:12px;font-weight:bold;" x="1">A</text>'
+        '<text style="fill:red" fill="blue">B</text><path d="M0 0L1 1" fill="none" class="zr0-cls-1"></path>'
+        '<path d="M0 0L1 1" fill="none" stroke="#000"></path></svg>'
+    )
+    assert render.print_svg(svg) == (
+        '<svg xmlns="http://www.w3.org/2000/svg"><text font-size="12px" font-weight="bold" x="1">A</text>'
+        '<text style="fill:red" fill="blue">B</text>'
+        '<path d="M0 0L1 1" fill="none" stroke="#000"></path></svg>'
+    )
+
+
+def test_a_pdf_fetches_nothing_but_data_uris(receiver: Any) -> None:
+    base = receiver.url.rsplit("/", 1)[0]
+    html = (
+        f'<html><head><link rel="stylesheet" href="{base}/style.css"></head><body><p>Kept</p>'
+        f'<img src="{base}/logo.png"><img src="data:image/svg+xml;base64,'
+        + base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>').decode()
+        + '"></body></html>'
+    )
+    assert render.to_pdf(html).startswith(b"%PDF")
+    assert receiver.requests == []
+
+
+def test_each_thread_keeps_one_font_configuration() -> None:
+    mine = render._font_config()
+    assert render._font_config() is mine
+    other: list[Any] = []
+    thread = threading.Thread(target=lambda: other.append(render._font_config()))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not mine
