@@ -78,6 +78,10 @@ def _items_sql(
 ORDER = 'at, type COLLATE "C", dir COLLATE "C", ref COLLATE "C", event_id COLLATE "C"'
 """The order of ``pairing.pair`` (code point order for text, as Python compares strings)."""
 
+MESSAGE_ORDER = ORDER.replace(' ref COLLATE "C",', "")
+"""``ORDER`` for messages, whose ref is always '': the same order, and the sort below the second window
+of ``_replies_sql`` is the one below the first (a constant key would not be known as one there)."""
+
 
 def _replies_sql(
     workspace_id: int, kinds: Mapping[str, EventKind], skip: Sequence[int]
@@ -89,7 +93,7 @@ def _replies_sql(
     items, params = _items_sql(workspace_id, kinds, types, skip)
     silence = int(pairing.CONVERSATION_GAP.total_seconds())
     gap = f"(thread = '' AND at - prev_at > interval '{silence} seconds')"
-    window = f"WINDOW w AS (PARTITION BY partner_id, thread ORDER BY {ORDER})"
+    window = f"WINDOW w AS (PARTITION BY partner_id, thread ORDER BY {MESSAGE_ORDER})"
     # level 1: each message with the one before it in its thread (or among those without a thread)
     messages = (
         f"SELECT *, lag(at) OVER w AS prev_at, lag(dir) OVER w AS prev_dir FROM ({items}) AS i "  # noqa: S608
@@ -116,38 +120,29 @@ def _replies_sql(
     return query, params
 
 
-def _tickets_sql(
+def _refs_sql(
     workspace_id: int, kinds: Mapping[str, EventKind], skip: Sequence[int]
 ) -> tuple[str, list[Any]]:
-    """(partner_id, kind, start, end) of the ticket resolutions (see the module docstring)."""
-    types = [t for t in paired_types(kinds)[0] if t.startswith(pairing.TICKET)]
+    """(partner_id, kind, start, end) of the ticket resolutions and the deliverables, from one scan of
+    their events (see the module docstring): per partner, family (``ticket``) and ref, a ticket's items
+    grouped by how many closing items came before them (``run``; a deliverable's items form one
+    group), each group from its first opening (or due) item to its first other one."""
+    types = [t for t in paired_types(kinds)[0] if t.startswith(pairing.REF_PREFIXES)]
     items, params = _items_sql(workspace_id, kinds, types, skip)
+    ticket = f"starts_with(type, '{pairing.TICKET}')"
     numbered = (
-        f"SELECT partner_id, ref, type, at, COUNT(*) FILTER (WHERE type <> %s) OVER (PARTITION BY "  # noqa: S608
-        f"partner_id, ref ORDER BY {ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS run "
-        f"FROM ({items}) AS i WHERE ref <> ''"
+        f"SELECT partner_id, {ticket} AS ticket, ref, type, at, COUNT(*) FILTER (WHERE type <> %s) "  # noqa: S608
+        f"OVER (PARTITION BY partner_id, {ticket}, ref ORDER BY {ORDER} ROWS BETWEEN UNBOUNDED PRECEDING "
+        f"AND 1 PRECEDING) AS run FROM ({items}) AS i WHERE ref <> ''"
     )
     query = (
-        "SELECT partner_id, 'ticket.resolved' AS kind, MIN(at) FILTER (WHERE type = %s) AS start_at, "  # noqa: S608
-        f"MIN(at) FILTER (WHERE type <> %s) AS end_at FROM ({numbered}) AS t GROUP BY partner_id, ref, run"
+        "SELECT partner_id, CASE WHEN ticket THEN 'ticket.resolved' ELSE 'deliverable' END AS kind, "  # noqa: S608
+        "MIN(at) FILTER (WHERE type IN (%s, %s)) AS start_at, "
+        "MIN(at) FILTER (WHERE type NOT IN (%s, %s)) AS end_at "
+        f"FROM ({numbered}) AS t GROUP BY partner_id, ticket, ref, CASE WHEN ticket THEN run END"
     )
     query = f"SELECT * FROM ({query}) AS g WHERE start_at IS NOT NULL AND end_at IS NOT NULL"  # noqa: S608
-    return query, [OPENED, OPENED, OPENED, *params]
-
-
-def _deliverables_sql(
-    workspace_id: int, kinds: Mapping[str, EventKind], skip: Sequence[int]
-) -> tuple[str, list[Any]]:
-    """(partner_id, kind, start, end) of the deliverables: per ref, the first due to the first other."""
-    types = [t for t in paired_types(kinds)[0] if t.startswith(pairing.DELIVERABLE)]
-    items, params = _items_sql(workspace_id, kinds, types, skip)
-    query = (
-        "SELECT partner_id, 'deliverable' AS kind, MIN(at) FILTER (WHERE type = %s) AS start_at, "  # noqa: S608
-        f"MIN(at) FILTER (WHERE type <> %s) AS end_at FROM ({items}) AS i WHERE ref <> '' "
-        "GROUP BY partner_id, ref"
-    )
-    query = f"SELECT * FROM ({query}) AS g WHERE start_at IS NOT NULL AND end_at IS NOT NULL"  # noqa: S608
-    return query, [DUE, DUE, *params]
+    return query, [OPENED, DUE, OPENED, DUE, OPENED, *params]
 
 
 def _figure(column: str) -> str:
@@ -169,16 +164,16 @@ def insert_pairs(
     workspace_id: int, kinds: Mapping[str, EventKind], *, into: str, skip: Sequence[int] = ()
 ) -> None:
     """Pair the events of every partner but ``skip`` in one statement: their ``PairedInterval`` rows made
-    equal to the intervals found — only the rows that differ deleted or inserted (an insert next to the
-    same keys just deleted costs the index several times a fresh one; a rebuild mostly finds the rows it
-    would write) — and the figures of the intervals appended to the table ``into`` (see
-    ``pairs.rebuild_pairs``). The rows of the ``skip`` partners are left alone."""
+    equal to the intervals found — the intervals and the stored rows are counted per (partner, kind,
+    day, seconds), and only where the counts differ are the stored rows deleted and the intervals
+    inserted (an insert next to the same keys just deleted costs the index several times a fresh one; a
+    rebuild mostly finds the rows it would write) — and the figures of the intervals appended to the
+    table ``into`` (see ``pairs.rebuild_pairs``). The rows of the ``skip`` partners are left alone."""
     parts = [
         part
         for part in (
             _replies_sql(workspace_id, kinds, skip),
-            _tickets_sql(workspace_id, kinds, skip),
-            _deliverables_sql(workspace_id, kinds, skip),
+            _refs_sql(workspace_id, kinds, skip),
         )
         if part[0]
     ]
@@ -192,26 +187,31 @@ def insert_pairs(
     )
     table = connection.ops.quote_name(PairedInterval._meta.db_table)
     key = "partner_id, kind, day, seconds"
-    # the intervals and the stored rows, each numbered among its equals (an interval can occur twice)
-    new = f"SELECT {key}, row_number() OVER (PARTITION BY {key}) AS n FROM intervals"  # noqa: S608
+    # the intervals and the stored rows counted per key (an interval can occur more than once): hashed,
+    # where numbering each among its equals sorted both sides twice
+    new = f"SELECT {key}, COUNT(*) AS n FROM intervals GROUP BY {key}"  # noqa: S608
     old = (
-        f"SELECT id, {key}, row_number() OVER (PARTITION BY {key} ORDER BY id) AS n FROM {table} "  # noqa: S608
-        "WHERE workspace_id = %s AND NOT (partner_id = ANY(%s))"
+        f"SELECT {key}, COUNT(*) AS n FROM {table} "  # noqa: S608
+        f"WHERE workspace_id = %s AND NOT (partner_id = ANY(%s)) GROUP BY {key}"
     )
-    same = " AND ".join(f"o.{c} = i.{c}" for c in [*key.split(", "), "n"])
+    same = " AND ".join(f"o.{c} = i.{c}" for c in key.split(", "))
+    keys = ", ".join(f"COALESCE(i.{c}, o.{c}) AS {c}" for c in key.split(", "))
+    stored = " AND ".join(f"t.{c} = d.{c}" for c in key.split(", "))
     figures = ", ".join(_figure(c) for c in columns.PAIRED_COLUMNS)
+    # a key counted differently: its stored rows deleted and its intervals inserted (none of the others)
     query = (
         f"WITH intervals AS MATERIALIZED ({intervals}), "  # noqa: S608
-        f"diff AS MATERIALIZED (SELECT o.id, i.partner_id, i.kind, i.day, i.seconds FROM ({new}) AS i "
-        f"FULL JOIN ({old}) AS o ON {same} WHERE o.id IS NULL OR i.partner_id IS NULL), "
-        f"gone AS (DELETE FROM {table} WHERE id IN (SELECT id FROM diff WHERE partner_id IS NULL)), "
+        f"diff AS MATERIALIZED (SELECT {keys}, COALESCE(i.n, 0) AS new_n, COALESCE(o.n, 0) AS old_n "
+        f"FROM ({new}) AS i FULL JOIN ({old}) AS o ON {same} WHERE i.n IS DISTINCT FROM o.n), "
+        f"gone AS (DELETE FROM {table} AS t USING diff AS d WHERE t.workspace_id = %s AND {stored} "
+        "AND d.old_n > 0), "
         f"added AS (INSERT INTO {table} (workspace_id, {key}) SELECT %s, {key} FROM diff "
-        f"WHERE id IS NULL ORDER BY {key}) "
+        f"CROSS JOIN generate_series(1, new_n) ORDER BY {key}) "
         f"INSERT INTO {into} (partner_id, day, {', '.join(columns.PAIRED_COLUMNS)}) "
         f"SELECT partner_id, day, {figures} FROM intervals GROUP BY partner_id, day"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, workspace_id, list(skip), workspace_id])
+        cursor.execute(query, [*params, workspace_id, list(skip), workspace_id, workspace_id])
 
 
 def delete_intervals(workspace_id: int, partner_ids: Sequence[int]) -> None:

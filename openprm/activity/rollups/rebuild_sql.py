@@ -76,14 +76,29 @@ def _extra_sql() -> str:
     )
 
 
-def events_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, list[Any], list[str]]:
+def _typed(name: str) -> str:
+    """The SQL type of a column of the other parts (counts and seconds as bigint, amounts numeric)."""
+    return "numeric" if name in columns.DECIMAL_COLUMNS else "bigint"
+
+
+def events_sql(
+    workspace_id: int,
+    kinds: Mapping[str, EventKind],
+    others: Sequence[tuple[str, list[Any], list[str]]] = (),
+) -> tuple[str, list[Any], list[str]]:
     """The events' part of the rows: a ``SELECT partner_id, day, <columns>`` grouping the workspace's
     events by partner and day (the same deltas as ``deltas.day_deltas``); returns it, its parameters and
-    the names of its columns after the two keys (``extra`` last).
+    the names of its columns after the two keys (``extra`` last, then the columns of ``others``).
 
     Each event is looked at once below the grouping: its type as a number (``ti``: 1… for the built-in
     types, in table order; 0 for the workspace's own), whether it is contact (``c``) and its direction
-    (``d``: given, else implied by its type), so that the grouping's aggregates compare integers."""
+    (``d``: given, else implied by its type), so that the grouping's aggregates compare integers.
+
+    ``others`` — parts each unique per partner and day, (``SELECT partner_id, day, <columns>``, its
+    parameters, the names of its columns), see ``other_parts`` — join the events' rows in the same
+    grouping: their rows go below it next to the events' (no ``ti``: counted as no event) and each of
+    their columns is its part's one value there (``MAX``). One sort by partner and day then yields every
+    row, in key order, where full joins on partner and day would hash or sort the grouped rows again."""
     postgres = connection.vendor == "postgresql"
     builtin = builtin_types()
     number = {type_key: i for i, type_key in enumerate(builtin, 1)}
@@ -101,8 +116,28 @@ def events_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, 
     )
     looked_params: list[Any] = [*builtin, *contact, *[v for pair in implied for v in pair], CONTENT_TYPE]
     looked_params.append(workspace_id)
+    other_names = [n for _, _, part_names in others for n in part_names]
+    if others:  # the parts' rows below the grouping, with the events' (NULLs where a row has nothing)
+        looked = (
+            f"SELECT partner_id, day, type, value, ti, c, d, properties, "  # noqa: S608
+            f"{', '.join(f'CAST(NULL AS {_typed(n)}) AS {n}' for n in other_names)} "
+            f"FROM ({looked}{' OFFSET 0' if postgres else ''}) AS v"
+        )
+        for sql, part_params, part_names in others:
+            values = ", ".join(
+                f"CAST({n} AS {_typed(n)})" if n in part_names else f"CAST(NULL AS {_typed(n)})"
+                for n in other_names
+            )
+            looked += (
+                " UNION ALL SELECT partner_id, day, CAST(NULL AS varchar), CAST(NULL AS numeric), "  # noqa: S608
+                f"CAST(NULL AS integer), FALSE, CAST(NULL AS text), CAST(NULL AS jsonb), {values} "
+                f"FROM ({sql}) AS p"
+            )
+            looked_params += part_params
 
-    selected: list[tuple[str, str]] = [("COUNT(*)", columns.TOTAL_COLUMN)]
+    # events_total: every event (the parts' rows have no ``ti``)
+    total = "NULLIF(COUNT(ti), 0)" if others else "COUNT(*)"
+    selected: list[tuple[str, str]] = [(total, columns.TOTAL_COLUMN)]
     selected += [(f"NULLIF(COUNT(*) FILTER (WHERE ti = {number[t]}), 0)", f"events_{t}") for t in builtin]
     # most events carry no value: the null test first
     selected += [
@@ -133,14 +168,18 @@ def events_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, 
         (f"{collect}(type) FILTER (WHERE ti = 0)", "own_t"),
         (f"{collect}(value) FILTER (WHERE ti = 0)", "own_v"),
     ]
+    selected += [(f"MAX({n})", n) for n in other_names]
     grouped = (
         f"SELECT partner_id, day, {', '.join(f'{sql} AS {name}' for sql, name in selected)} "  # noqa: S608
         # OFFSET 0: each event's ``ti``, ``c`` and ``d`` computed once, not once per aggregate asking
-        f"FROM ({looked}{' OFFSET 0' if postgres else ''}) AS e GROUP BY partner_id, day"
+        f"FROM ({looked}{' OFFSET 0' if postgres and not others else ''}) AS e GROUP BY partner_id, day"
     )
-    kept = [name for _, name in selected if name not in ("own_t", "own_v")]
-    query = f"SELECT partner_id, day, {', '.join(kept)}, {_extra_sql()} AS extra FROM ({grouped}) AS g"  # noqa: S608
-    return query, looked_params, [*kept, columns.EXTRA]
+    kept = [name for _, name in selected if name not in ("own_t", "own_v", *other_names)]
+    query = (
+        f"SELECT partner_id, day, {', '.join(kept)}, {_extra_sql()} AS extra"  # noqa: S608
+        f"{''.join(f', {n}' for n in other_names)} FROM ({grouped}) AS g"
+    )
+    return query, looked_params, [*kept, columns.EXTRA, *other_names]
 
 
 def _conversion_kinds() -> list[str]:
@@ -186,39 +225,42 @@ def fresh_sql(
     workspace_id: int, kinds: Mapping[str, EventKind], paired: str
 ) -> tuple[list[tuple[str, list[Any]]], str, list[Any], list[str]]:
     """Every ``PartnerDay`` row of the workspace as the raw rows make it: (the statements to run first,
-    a ``SELECT partner_id, day, <columns>``, its parameters, the names of its columns) — the events' part
-    and the rest in full joins on partner and day (each part has at most one row per partner and day).
-    PostgreSQL hashes or merges them; SQLite joins by nested loops, so there the rest goes first into a
-    temporary table keyed by partner and day (``OTHER_TABLE``) that the join looks up."""
-    events, params, event_names = events_sql(workspace_id, kinds)
+    a ``SELECT partner_id, day, <columns>``, its parameters, the names of its columns). PostgreSQL groups
+    the events and the rows of the rest (``other_parts``: each at most one row per partner and day) in
+    one ``GROUP BY`` (``events_sql``): its rows come out sorted by partner and day, ready to be merged
+    with the stored ones. SQLite joins by nested loops, so there the rest goes first into a temporary
+    table keyed by partner and day (``OTHER_TABLE``) that a full join of the events' rows looks up."""
     parts = other_parts(workspace_id, paired)
+    if connection.vendor == "postgresql":  # one grouping of the events and the parts' rows together
+        query, params, names = events_sql(workspace_id, kinds, others=parts)
+        return [], query, params, names
+    events, params, event_names = events_sql(workspace_id, kinds)
     statements: list[tuple[str, list[Any]]] = []
-    if connection.vendor != "postgresql":
-        names = [n for _, _, part_names in parts for n in part_names]
+    names = [n for _, _, part_names in parts for n in part_names]
 
-        def typed(n: str) -> str:  # typed NULLs: the parts' columns side by side, summed per key
-            return "CAST(NULL AS " + ("numeric" if n in columns.DECIMAL_COLUMNS else "integer") + ")"
+    def typed(n: str) -> str:  # typed NULLs: the parts' columns side by side, summed per key
+        return "CAST(NULL AS " + ("numeric" if n in columns.DECIMAL_COLUMNS else "integer") + ")"
 
-        union = " UNION ALL ".join(
-            "SELECT partner_id, day, "  # noqa: S608
-            + ", ".join(n if n in part_names else f"{typed(n)} AS {n}" for n in names)
-            + f" FROM ({sql}) AS p"
-            for sql, _, part_names in parts
-        )
-        statements += [
-            (f"DROP TABLE IF EXISTS {OTHER_TABLE}", []),
-            (  # typed keys, or SQLite cannot look them up
-                f"CREATE TEMPORARY TABLE {OTHER_TABLE} (partner_id integer, day text, {', '.join(names)}, "
-                "PRIMARY KEY (partner_id, day))",
-                [],
-            ),
-            (
-                f"INSERT INTO {OTHER_TABLE} SELECT partner_id, day, "  # noqa: S608
-                f"{', '.join(f'SUM({n})' for n in names)} FROM ({union}) AS u GROUP BY partner_id, day",
-                [value for _, part_params, _ in parts for value in part_params],
-            ),
-        ]
-        parts = [(OTHER_TABLE, [], names)]
+    union = " UNION ALL ".join(
+        "SELECT partner_id, day, "  # noqa: S608
+        + ", ".join(n if n in part_names else f"{typed(n)} AS {n}" for n in names)
+        + f" FROM ({sql}) AS p"
+        for sql, _, part_names in parts
+    )
+    statements += [
+        (f"DROP TABLE IF EXISTS {OTHER_TABLE}", []),
+        (  # typed keys, or SQLite cannot look them up
+            f"CREATE TEMPORARY TABLE {OTHER_TABLE} (partner_id integer, day text, {', '.join(names)}, "
+            "PRIMARY KEY (partner_id, day))",
+            [],
+        ),
+        (
+            f"INSERT INTO {OTHER_TABLE} SELECT partner_id, day, "  # noqa: S608
+            f"{', '.join(f'SUM({n})' for n in names)} FROM ({union}) AS u GROUP BY partner_id, day",
+            [value for _, part_params, _ in parts for value in part_params],
+        ),
+    ]
+    parts = [(OTHER_TABLE, [], names)]
     sources = [f"({events}) AS e"]
     selected = [f"e.{n}" for n in event_names]
     aliases = ["e"]
