@@ -30,14 +30,19 @@ def _failed_run(world: World, *, both_fail: bool = False) -> tuple[Any, PayoutRu
     plan = make_plan(world, min_payout="0")
     bank_details(world, world.partner_a)
     bank_details(world, world.partner_b, iban=IBAN_B)
-    held = [entry(world, world.partner_a, "40.00", plan=plan), entry(world, world.partner_a, "30.00", plan=plan)]
+    held = [
+        entry(world, world.partner_a, "40.00", plan=plan),
+        entry(world, world.partner_a, "30.00", plan=plan),
+    ]
     entry(world, world.partner_b, "50.00", plan=plan)
     actor = actor_for(world.finance)
     failed = [str(world.partner_a.public_id)] + ([str(world.partner_b.public_id)] if both_fail else [])
     with scope(actor.access_scope()):
         run = payouts.payout_run_create(actor=actor, data={"currency": "USD", "cutoff": TODAY()})
         run = payouts.payout_run_export(actor=actor, run=run)
-        run = payouts.payout_run_mark_paid(actor=actor, run=run, reference="B-1", failed=failed, error="Closed")
+        run = payouts.payout_run_mark_paid(
+            actor=actor, run=run, reference="B-1", failed=failed, error="Closed"
+        )
     assert run.status == PayoutRun.Status.FAILED
     return actor, run, held
 
@@ -57,7 +62,9 @@ def test_an_abandoned_payment_is_paid_once_by_the_next_run(world: World) -> None
     item = _item(run, world.partner_a)
     assert _approved(actor, world.partner_a)["approved"] == Decimal("70.00")
     with scope(actor.access_scope()):
-        run = payouts.payout_item_abandon(actor=actor, run=run, item_id=item.public_id, reason="Account closed")
+        run = payouts.payout_item_abandon(
+            actor=actor, run=run, item_id=item.public_id, reason="Account closed"
+        )
     item.refresh_from_db()
     assert item.status == "abandoned" and item.abandoned_reason == "Account closed"
     assert run.status == PayoutRun.Status.PAID  # B was paid; nothing is left failed
