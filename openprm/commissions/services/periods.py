@@ -256,7 +256,12 @@ class _Settler:
                 note=detail[:300],
                 created_at=self.now,
             )
-            override.append(row)  # resolved to derived_from_id at write time
+            if original is None and anchor is not None:
+                # the parent's first override of this commission: derived from it, so a refund prorates
+                # it and later adjustments follow it like any override
+                override[POS["derived_from_id"]] = anchor["id"]
+            else:
+                override.append(row)  # resolved to derived_from_id at write time
             self.rows.append(override)
 
 

@@ -426,3 +426,23 @@ def test_caps_hold_and_the_month_earns_what_the_engine_says_after_any_correction
     for pk, _, outcome in current:
         if outcome != "won":
             assert per_deal[pk] == 0
+
+
+def test_the_parents_first_override_of_a_commission_raised_from_zero_follows_it_to_the_end(world):
+    capped = deal_rule({"type": "percent", "rate": 10}, caps={"per_period": 500, "period": "month"})
+    publish(world, {**capped, "overrides": {"levels": [10]}})
+    link(world)
+    ws = world.workspace.pk
+    first = won_deal(world, "5000")
+    second = won_deal(world, "3000", at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("500.00"), D("50.00"))
+    edit(Deal, first, amount=D("2000"))
+    accrual.accrue(workspace_id=ws)
+    assert total(partner=world.partner_a, source_id=second.pk) == D("300.00")  # the cap's room, now
+    assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("500.00"), D("50.00"))
+    move(world, second, "closed_lost")
+    accrual.accrue(workspace_id=ws)
+    assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("200.00"), D("20.00"))
+    accrual.accrue(workspace_id=ws)
+    assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("200.00"), D("20.00"))
