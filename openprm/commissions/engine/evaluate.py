@@ -16,11 +16,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from openprm.commissions.engine.conditions import show as _show
 from openprm.commissions.engine.types import (
     HUNDRED,
     ZERO,
     CompiledRule,
-    Cond,
     Facts,
     Line,
     Outcome,
@@ -29,63 +29,6 @@ from openprm.commissions.engine.types import (
     cents,
     period_start,
 )
-
-
-def _num(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (ArithmeticError, ValueError, TypeError):
-        return None
-
-
-def _test(actual: Any, op: str, expected: Any) -> bool:
-    if op in ("gt", "gte", "lt", "lte"):
-        a = actual if isinstance(actual, Decimal) else _num(actual)
-        b = expected if isinstance(expected, Decimal) else _num(expected)
-        if a is None or b is None:
-            return False
-        return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
-    many = actual if isinstance(actual, list | tuple | set | frozenset) else None
-    if op == "contains":
-        return many is not None and expected in many
-    if op in ("in", "not_in"):
-        hit = any(v in expected for v in many) if many is not None else actual in expected
-        return hit if op == "in" else not hit
-    if isinstance(actual, Decimal) or isinstance(expected, int | float | Decimal):
-        a, b = _num(actual), _num(expected)
-        same = a is not None and a == b
-    else:
-        same = (actual in (expected,)) if many is None else expected in many
-    return same if op == "eq" else not same
-
-
-def _show(value: Any) -> str:
-    """A value for an explanation; a figure without exponent or trailing zeros (an amount converted at
-    a 16-decimal exchange rate carries them), e.g. 7760 or 123.45."""
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    return repr(value)
-
-
-def _check(cond: Cond, fields: Any, failed: list[str]) -> bool:
-    if cond[0] == "cond":
-        _, name, op, value = cond
-        actual = fields.get(name)
-        ok = _test(actual, op, value)
-        if not ok:
-            failed.append(f"{name} {op} {_show(value)}: was {_show(actual)}")
-        return ok
-    kind, children = cond
-    if kind == "all":
-        ok = True
-        for child in children:
-            ok = _check(child, fields, failed) and ok
-        return ok
-    sub: list[str] = []
-    ok = any([_check(child, fields, sub) for child in children])
-    if not ok:
-        failed.append("none of: " + "; ".join(sub))
-    return ok
 
 
 def _rate_at(tiers: tuple[tuple[Decimal, Decimal], ...], volume: Decimal) -> Decimal:
@@ -111,13 +54,14 @@ def _marginal(
 
 
 def _candidate(
-    rule: CompiledRule, facts: Facts, state: State
+    rule: CompiledRule, facts: Facts, state: State, shown: str
 ) -> tuple[list[tuple[str, Decimal, Decimal | None, str]], dict[str, Any]]:
-    """The unrounded reward lines of a matching rule (kind, amount, rate, detail) before caps."""
+    """The unrounded reward lines of a matching rule (kind, amount, rate, detail) before caps; ``shown``:
+    the event's amount to two decimals."""
     amount = facts.amount
     if rule.reward == "percent":
         assert rule.rate is not None
-        return [("accrual", amount * rule.rate / HUNDRED, rule.rate, f"{rule.rate:f}% of {amount:.2f}")], {}
+        return [("accrual", amount * rule.rate / HUNDRED, rule.rate, f"{rule.rate:f}% of {shown}")], {}
     if rule.reward == "flat":
         assert rule.flat is not None
         return [("accrual", rule.flat, None, f"flat {rule.flat:f}")], {}
@@ -166,11 +110,16 @@ def _candidate(
 def _cap(
     rule: CompiledRule, facts: Facts, state: State, lines: list[tuple[str, Decimal, Decimal | None, str]]
 ) -> list[Line]:
+    kind_for = "bonus" if rule.bonus else None
+    if rule.cap_event is None and rule.cap_period is None:
+        return [
+            Line(rule.key, kind_for or kind, cents(raw), rate, (), detail)
+            for kind, raw, rate, detail in lines
+        ]
     out: list[Line] = []
     cap_key = (facts.partner_id, rule.key, period_start(facts.day, rule.cap_period_kind))
     earned = state.earned.get(cap_key, ZERO)
     event_room = rule.cap_event
-    kind_for = "bonus" if rule.bonus else None
     for kind, raw, rate, detail in lines:
         value = cents(raw)
         caps: list[dict[str, str]] = []
@@ -201,37 +150,42 @@ def _advance(rule: CompiledRule, facts: Facts, state: State, lines: list[Line]) 
     key = (facts.partner_id, rule.key, period_start(facts.day, rule.period))
     state.volume[key] = state.volume.get(key, ZERO) + facts.amount
     state.count[key] = state.count.get(key, 0) + 1
-    cap_key = (facts.partner_id, rule.key, period_start(facts.day, rule.cap_period_kind))
-    state.earned[cap_key] = state.earned.get(cap_key, ZERO) + sum((line.amount for line in lines), ZERO)
+    if rule.cap_period_kind != rule.period:
+        key = (facts.partner_id, rule.key, period_start(facts.day, rule.cap_period_kind))
+    state.earned[key] = state.earned.get(key, ZERO) + sum((line.amount for line in lines), ZERO)
 
 
 def evaluate(plan: Plan, facts: Facts, state: State) -> Outcome:
     """The lines one event earns under ``plan`` and why (advances ``state`` for the chosen rules)."""
     candidates = plan.rules_for(facts.event)
+    shown = f"{facts.amount:.2f}"
     checked: list[dict[str, Any]] = []
-    matched: list[tuple[CompiledRule, list[tuple[str, Decimal, Decimal | None, str]], dict[str, Any]]] = []
+    matched: list[tuple[CompiledRule, list[tuple[str, Decimal, Decimal | None, str]]]] = []
     for rule in candidates:
         failed: list[str] = []
         if rule.valid_from and facts.day < rule.valid_from:
             failed.append(f"runs from {rule.valid_from.isoformat()}")
         if rule.valid_to and facts.day > rule.valid_to:
             failed.append(f"ran until {rule.valid_to.isoformat()}")
-        if facts.event == "recurring_payment" and rule.recurring_months is not None:
+        if rule.recurring_months is not None and facts.event == "recurring_payment":
             month = (facts.customer_months or 0) + 1
             if month > rule.recurring_months:
                 failed.append(
                     f"pays the first {rule.recurring_months} months of a customer: this is month {month}"
                 )
-        if rule.condition is not None:
-            _check(rule.condition, facts.fields, failed)
+        if rule.check is not None:
+            rule.check(facts.fields, failed)
         if failed:
             checked.append({"rule": rule.key, "ok": False, "why": failed})
             continue
-        lines, extra = _candidate(rule, facts, state)
-        checked.append({"rule": rule.key, "ok": True, **extra})
-        matched.append((rule, lines, extra))
-    commissions = [m for m in matched if not m[0].bonus]
-    bonuses = [m for m in matched if m[0].bonus]
+        lines, extra = _candidate(rule, facts, state, shown)
+        checked.append({"rule": rule.key, "ok": True, **extra} if extra else {"rule": rule.key, "ok": True})
+        matched.append((rule, lines))
+    if len(matched) == 1:
+        commissions, bonuses = ([], matched) if matched[0][0].bonus else (matched, [])
+    else:
+        commissions = [m for m in matched if not m[0].bonus]
+        bonuses = [m for m in matched if m[0].bonus]
     if plan.selection == "stack" or len(commissions) <= 1:
         chosen = commissions
     elif plan.selection == "priority":
@@ -244,21 +198,24 @@ def evaluate(plan: Plan, facts: Facts, state: State) -> Outcome:
             )
         ]
     out: list[Line] = []
-    for rule, raw, _extra in [*chosen, *bonuses]:
+    for rule, raw in [*chosen, *bonuses] if bonuses else chosen:
         capped = _cap(rule, facts, state, raw)
         _advance(rule, facts, state, capped)
         out.extend(capped)
+    described: list[dict[str, Any]] = []
+    for line in out:
+        said = {"rule": line.rule_key, "kind": line.kind, "amount": f"{line.amount:.2f}"}
+        said["detail"] = line.detail
+        if line.caps:
+            said["caps"] = list(line.caps)
+        described.append(said)
     explanation: dict[str, Any] = {
         "event": facts.event,
-        "amount": f"{facts.amount:.2f}",
+        "amount": shown,
         "selection": plan.selection,
         "rules": checked,
         "chosen": [m[0].key for m in chosen] + [m[0].key for m in bonuses],
-        "lines": [
-            {"rule": line.rule_key, "kind": line.kind, "amount": f"{line.amount:.2f}", "detail": line.detail}
-            | ({"caps": list(line.caps)} if line.caps else {})
-            for line in out
-        ],
+        "lines": described,
     }
     if not candidates:
         explanation["why"] = f"no rule of the plan pays for {facts.event}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from openprm.commissions.engine.conditions import Check, Cond, compile_condition
 from openprm.commissions.rules import Group, Rules
 
 CENT = Decimal("0.01")
@@ -29,17 +30,13 @@ def period_start(day: datetime.date, period: str) -> datetime.date:
     return datetime.date(day.year, day.month, 1)
 
 
-# A condition tree compiled to tuples: ("all"|"any", (children...)) or ("cond", field, op, value).
-Cond = tuple[Any, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     key: str
     label: str
     priority: int
     events: frozenset[str]  # "purchase", "custom:webinar", ...
-    condition: Cond | None
+    condition: Cond | None  # the tree, as tuples: ("all"|"any", (children...)) or ("cond", field, op, value)
     reward: str  # percent | flat | tiered | threshold
     rate: Decimal | None = None
     flat: Decimal | None = None
@@ -55,6 +52,7 @@ class CompiledRule:
     valid_from: datetime.date | None = None
     valid_to: datetime.date | None = None
     bonus: bool = False
+    check: Check | None = field(default=None, compare=False, repr=False)  # ``condition``, compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +105,15 @@ def compile_rules(rules: Rules, *, selection: str) -> Plan:
         else:
             reward.update(metric=r.metric, threshold=r.threshold, period=r.period, flat=r.amount)
         caps = rule.caps
+        condition = _compile_group(rule.conditions)
         compiled.append(
             CompiledRule(
                 key=rule.key,
                 label=rule.label,
                 priority=rule.priority,
                 events=events,
-                condition=_compile_group(rule.conditions),
+                condition=condition,
+                check=compile_condition(condition) if condition is not None else None,
                 recurring_months=(
                     rule.recurring.months if rule.recurring and not rule.recurring.lifetime else None
                 ),
