@@ -72,11 +72,19 @@ class FastTable:
     """Appends rows to one table: COPY on PostgreSQL, executemany elsewhere.
 
     Rows are ``[*values of columns]``, or ``[id, *values]`` with ``with_ids`` (ids from :meth:`ids`, for
-    rows that other rows refer to); the model's other columns get their default. Must run inside a
+    rows that other rows refer to); the model's other columns get their default. Values of the ``encoded``
+    columns come as the driver takes them (JSON as text, encoded once by the caller). Must run inside a
     transaction (on SQLite, ``BEGIN IMMEDIATE`` holds the write lock, so the next free ids stay free).
     """
 
-    def __init__(self, model: type[models.Model], columns: Sequence[str], *, with_ids: bool = False) -> None:
+    def __init__(
+        self,
+        model: type[models.Model],
+        columns: Sequence[str],
+        *,
+        with_ids: bool = False,
+        encoded: Sequence[str] = (),
+    ) -> None:
         fields = {f.attname: f for f in model._meta.concrete_fields}
         pk = model._meta.pk
         assert pk is not None
@@ -95,7 +103,7 @@ class FastTable:
         self.convert = [
             (position, fn)
             for position, name in enumerate(columns, start=1 if with_ids else 0)
-            if (fn := converter(fields[name], self.vendor)) is not None
+            if name not in encoded and (fn := converter(fields[name], self.vendor)) is not None
         ]
         self._next_id: int | None = None
         self._sequence: str | None = None

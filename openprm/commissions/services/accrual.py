@@ -24,7 +24,6 @@ rules and the conditions that failed); an event no plan applies to gets none.
 from __future__ import annotations
 
 import datetime
-import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -42,7 +41,16 @@ from openprm.commissions.services import corrections, periods
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, SourceFields, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
-from openprm.commissions.services.rows import COLUMNS, JSON_COLUMNS, POS, encode_json, statistics_behind
+from openprm.commissions.services.rows import (
+    COLUMNS,
+    EMPTY_LIST,
+    JSON_COLUMNS,
+    POS,
+    as_json,
+    collector_paused,
+    encode_json,
+    statistics_behind,
+)
 from openprm.commissions.services.rows import row as _row
 from openprm.core.bulk import FastTable, analyze_tables, uuid4_hex
 from openprm.core.scoping import AccessScope, ScopeError, active_scope_or_none, scope
@@ -117,18 +125,15 @@ def evaluate_sources(
 
     Per event only what varies is computed: the plan in force, the exchange rate, a row's constant
     columns (workspace, plan, version, state, ...) and the hold date are looked up per plan, partner, day;
-    a row is a copy of its plan version's template with the event's columns set. The loop allocates only
-    short-lived, acyclic objects, so the cyclic garbage collector is paused while it runs (its full passes
-    over the growing heap found nothing and took a fifth of the run)."""
+    a row is a copy of its plan version's template with the event's columns set, and the explanation is
+    encoded to JSON once the event is done (rows hold text, not trees of dicts)."""
     rows: list[list[Any]] = []
     plan_of: dict[tuple[int, int | None, datetime.date], Any] = {}
     rates: dict[tuple[str, str, datetime.date], tuple[Decimal, datetime.date]] = {}
     templates: dict[tuple[int, int], list[Any]] = {}
     holds: dict[tuple[datetime.date, int], tuple[datetime.date, datetime.date]] = {}
     nothing = (engine.Line("", KIND.ACCRUAL, engine.cents(ZERO), None),)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         for source in todo:
             at = source.occurred_at
             day = at.date()
@@ -165,6 +170,7 @@ def evaluate_sources(
             if rate != 1:
                 fx_used = {"rate": f"{rate:f}", "date": fx_day.isoformat(), "from": base_ccy}
                 outcome.explanation["fx"] = fx_used
+            explained = as_json(outcome.explanation)
             template = templates.get((info.id, version_id))
             if template is None:
                 template = templates[(info.id, version_id)] = _row(
@@ -205,8 +211,8 @@ def evaluate_sources(
                 parent_row[POS["fx_date"]] = fx_day
                 parent_row[POS["amount"]] = line.amount
                 parent_row[POS["rate"]] = line.rate
-                parent_row[POS["caps"]] = list(line.caps)
-                parent_row[POS["explanation"]] = outcome.explanation
+                parent_row[POS["caps"]] = as_json(list(line.caps))
+                parent_row[POS["explanation"]] = explained
                 rows.append(parent_row)
                 result.amount += line.amount
                 if not compiled.override_levels or not line.amount:
@@ -223,20 +229,19 @@ def evaluate_sources(
                     override[POS["base_amount"]] = line.amount
                     override[POS["amount"]] = value
                     override[POS["rate"]] = level_rate
-                    override[POS["caps"]] = []
-                    override[POS["explanation"]] = {
-                        "override": level,
-                        "of_partner": source.partner_id,
-                        "detail": f"{level_rate:f}% of a level-{level} sub-partner's {line.amount:.2f}",
-                    }
+                    override[POS["caps"]] = EMPTY_LIST
+                    override[POS["explanation"]] = as_json(
+                        {
+                            "override": level,
+                            "of_partner": source.partner_id,
+                            "detail": f"{level_rate:f}% of a level-{level} sub-partner's {line.amount:.2f}",
+                        }
+                    )
                     override[POS["fx_rate"]] = Decimal(1)
                     override[POS["base_currency"]] = info.currency
                     override.append(parent_row)  # resolved to derived_from_id at write time
                     rows.append(override)
                     result.amount += value
-    finally:
-        if collecting:
-            gc.enable()
     return rows
 
 
@@ -368,8 +373,9 @@ def write_rows(rows: list[list[Any]]) -> int:
     for row in rows:
         if len(row) > len(COLUMNS) + 1:  # an override: the parent row rides at the end
             row[_POS["derived_from_id"]] = row.pop()[0]
-    encode_json(rows)
-    table.insert(rows)
+    with collector_paused():
+        encode_json(rows)
+        table.insert(rows)
     # In the transaction: the next batch's reads of the ledger (evaluated keys, period state) are planned
     # on statistics that count these rows (a ledger the planner believes empty was scanned per key).
     if statistics_behind(rows):

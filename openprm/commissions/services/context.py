@@ -8,13 +8,15 @@ from __future__ import annotations
 import bisect
 import datetime
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from openprm.commissions import engine
 from openprm.commissions.models import Plan, PlanAssignment, PlanVersion, SubPartner
 from openprm.commissions.rules import parse_rules
-from openprm.commissions.services.sources import PartnerFacts, Source
+from openprm.commissions.services.sources import PartnerFacts, Source, condition_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +169,33 @@ def load_context(workspace_id: int, *, draft: PlanVersion | None = None) -> Cont
 
 
 ONE = Decimal(1)
+
+
+class SourceFields(Mapping[str, Any]):
+    """The fields a rule's conditions read for one source (``sources.condition_fields``), gathered on the
+    first read of one other than the amount: most rules test the amount or nothing."""
+
+    __slots__ = ("_all", "_amount", "_partner", "_source")
+
+    def __init__(self, source: Source, partner: PartnerFacts | None, amount: Decimal) -> None:
+        self._source, self._partner, self._amount = source, partner, amount
+        self._all: dict[str, Any] | None = None
+
+    def _fields(self) -> dict[str, Any]:
+        if self._all is None:
+            self._all = condition_fields(self._source, self._partner, self._amount)
+        return self._all
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "amount":
+            return self._amount
+        return self._fields().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._amount if key == "amount" else self._fields()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields())
+
+    def __len__(self) -> int:
+        return len(self._fields())
