@@ -189,3 +189,20 @@ def _failed_run_again(world: World) -> tuple[Any, PayoutRun, list[LedgerEntry]]:
             actor=actor, run=run, reference="B-2", failed=[str(world.partner_a.public_id)], error="Bounced"
         )
     return actor, run, []
+
+
+def test_the_partner_reads_an_abandoned_payments_entries_as_carried_forward(world: World) -> None:
+    from openprm.commissions.selectors import portal
+
+    actor, run, held = _failed_run(world)
+    with scope(actor.access_scope()):
+        payouts.payout_item_abandon(
+            actor=actor, run=run, item_id=_item(run, world.partner_a).public_id, reason="Account closed"
+        )
+    partner_actor = actor_for(world.a_admin)
+    with scope(partner_actor.access_scope()):
+        rows = list(portal.entry_list(actor=partner_actor, partner_id=world.partner_a.pk))
+        states = {row.pk: portal.explain(row, today=TODAY()).state_text for row in rows}
+    assert {states[e.pk] for e in held} == {"not paid, carried forward to the next payout"}
+    # the amount carried forward is the one still to be paid
+    assert "approved, to be paid" in states.values()

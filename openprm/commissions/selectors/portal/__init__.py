@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from openprm.commissions.models import (
     LedgerEntry,
@@ -250,6 +250,7 @@ def entry_list(
         .exclude(kind=Kind.PAYOUT)
         .select_related("plan_version")
         .only(*[f for f in PARTNER_ENTRY_FIELDS if "__" not in f], "plan_version__number")
+        .annotate(payout_status=F("paid_item__status"))  # an abandoned payment: "carried forward"
         .order_by("-occurred_at", "-id")
     )
     if state in State.values:

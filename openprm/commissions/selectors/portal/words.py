@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from openprm.commissions.models import LedgerEntry
+from openprm.commissions.models import LedgerEntry, PayoutItem
 
 ZERO = Decimal("0.00")
 Kind = LedgerEntry.Kind
@@ -181,6 +181,8 @@ def _state(entry: LedgerEntry, today: datetime.date) -> tuple[str, str]:
         if entry.hold_until and entry.hold_until > today:
             return f"pending until {entry.hold_until:%Y-%m-%d}", "warn"
         return "pending approval", "warn"
+    if entry.state == State.APPROVED and getattr(entry, "payout_status", "") == PayoutItem.Status.ABANDONED:
+        return "not paid, carried forward to the next payout", ""
     if entry.state == State.APPROVED:
         return ("approved, netted at the next payout" if entry.amount < ZERO else "approved, to be paid"), ""
     if entry.state == State.PAID:
