@@ -69,8 +69,10 @@ def rollups_rebuild(*, workspace_id: int) -> int:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         lock(workspace_id, exclusive=True)  # no fold or direct delta meanwhile
         with connection.cursor() as cursor:
-            if postgres:  # room to sort and group in memory, this transaction only
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+            if postgres:  # room to sort and group in memory, this transaction only: at 5M events the
+                # intervals' and their stored rows' hash aggregates (~140 MB each) and the comparison's
+                # hash of the fresh rows (~120 MB) stay in memory (hash_mem_multiplier 2)
+                cursor.execute("SET LOCAL work_mem = '256MB'")
                 # no JIT: the statements' estimated costs set it compiling (with optimization: seconds)
                 # expressions that a scan runs through anyway
                 cursor.execute("SET LOCAL jit = off")

@@ -118,10 +118,12 @@ def events_sql(
     looked_params.append(workspace_id)
     other_names = [n for _, _, part_names in others for n in part_names]
     if others:  # the parts' rows below the grouping, with the events' (NULLs where a row has nothing)
+        # the events in partner order: where the table lies in that order, the planner reads them so from
+        # the index on (workspace, partner, time) and sorts each partner's by day alone, not 5M rows
         looked = (
             f"SELECT partner_id, day, type, value, ti, c, d, properties, "  # noqa: S608
             f"{', '.join(f'CAST(NULL AS {_typed(n)}) AS {n}' for n in other_names)} "
-            f"FROM ({looked}{' OFFSET 0' if postgres else ''}) AS v"
+            f"FROM ({looked} ORDER BY partner_id OFFSET 0) AS v"
         )
         for sql, part_params, part_names in others:
             values = ", ".join(
