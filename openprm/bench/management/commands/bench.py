@@ -18,9 +18,11 @@ class Command(BaseCommand):
         "against COPY / executemany of the same events, then every batch re-sent (no duplicates allowed). "
         "redirect: /r/<code> through the production server against a bare view on it. alerts: one "
         "evaluation cycle of 50 rules on the scale dataset against reading its metric tables alone. "
-        "reports: a QBR pack and 200 partner scorecard PDFs, charts rendered a Node process each against "
-        "the long-lived renderer. commissions: 1,000,000 conversions accrued against COPY of as many ledger "
-        "rows, and a what-if over 12 months of the default workspace."
+        "reports: the scheduled partner scorecard run to 200 partners' contacts (PDF, delivered through the "
+        "outbox, rolled back), the PDF step as it was against now, and a QBR pack and sample scorecards with "
+        "charts rendered a Node process each against the long-lived renderer. commissions: 1,000,000 "
+        "conversions accrued against COPY of as many ledger rows, and a what-if over 12 months of the "
+        "default workspace."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,7 +45,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--rules", type=int, default=50, help="alerts: rules to evaluate (default 50).")
         parser.add_argument(
-            "--reports", type=int, default=200, help="reports: partner scorecard PDFs (default 200)."
+            "--reports", type=int, default=200, help="reports: partners in the scorecard run (default 200)."
         )
         parser.add_argument(
             "--conversions",
