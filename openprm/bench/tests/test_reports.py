@@ -35,7 +35,7 @@ def test_the_bench_renders_the_same_pdfs_both_ways_with_one_node_process_after(
 ) -> None:
     scale_load(scale=SCALES[tiny])
     with unscoped():
-        with_contacts = sorted(Contact.objects.exclude(email="").values_list("partner_id", flat=True).distinct())
+        with_contacts = set(Contact.objects.exclude(email="").values_list("partner_id", flat=True))
         outbox = OutboxMessage.objects.count()
     assert len(with_contacts) >= 2  # the bench needs partners with contacts to send to
     call_command("bench", "reports", "--scale", tiny, "--reports", "2", "--json")
