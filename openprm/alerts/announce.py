@@ -284,9 +284,10 @@ def _link(rule: AlertRule, kind: str, told: Told) -> str:
 
 
 class Announcements:
-    """A cycle's announcements: each rule's transitions added once its changes are written (:meth:`add`),
-    all told at the end in one ``notify_many`` (:meth:`send`) — the same notifications, in the same
-    order, as telling each rule on its own, in a few queries whatever the number of rules and partners.
+    """A cycle's announcements: each rule's notices are built when its changes are written (:meth:`add`, in
+    the rule's savepoint, so a rule whose message cannot be built fails alone and leaves nothing), and all
+    are told at the end in one ``notify_many`` (:meth:`send`) — the same notifications, in the same order, as
+    telling each rule on its own, with the deliveries written in a few queries whatever the number of rules.
 
     Per rule and kind of change (firing, reminder, resolved) one notification to the rule's recipients
     with all its alerts, not one per alert; a rule with ``tell_partner`` also tells each partner's users
@@ -294,28 +295,26 @@ class Announcements:
 
     def __init__(self, workspace_id: int) -> None:
         self.workspace_id = workspace_id
-        self.waiting: list[tuple[AlertRule, str, list[tuple[AlertLike, ChangeLike]]]] = []
+        self.notices: list[Notice] = []
+        self.count = 0
+        self._workspace: tuple[str, Staff] | None = None  # (currency, staff), read once when first needed
 
     def add(self, rule: AlertRule, told: Told) -> int:
-        """The rule's transitions to announce; returns how many alerts."""
+        """Build the rule's notices for its transitions; returns how many alerts."""
+        if not told:
+            return 0
         by_kind: dict[str, list[tuple[AlertLike, ChangeLike]]] = defaultdict(list)
         for alert, transition in told:
             by_kind[kind_of(transition)].append((alert, transition))
-        self.waiting.extend((rule, kind, items) for kind, items in by_kind.items())
-        return len(told)
-
-    def send(self) -> int:
-        """Tell everything added (in the caller's transaction); returns how many alerts."""
-        waiting, self.waiting = self.waiting, []
-        if not waiting:
-            return 0
-        currency, staff = currency_of(self.workspace_id), staff_of(self.workspace_id)
-        names = partner_names([shown for _rule, _kind, items in waiting for shown in _shown(items)])
-        told_partners = {a.partner_id for rule, _k, items in waiting if rule.tell_partner for a, _t in items}
+        if self._workspace is None:
+            self._workspace = (currency_of(self.workspace_id), staff_of(self.workspace_id))
+        currency, staff = self._workspace
+        names = partner_names([shown for items in by_kind.values() for shown in _shown(items)])
+        told_partners = {a.partner_id for a, _t in told} if rule.tell_partner else set()
         partner_users = _partner_users(self.workspace_id, told_partners)
         notices: list[Notice] = []
-        for rule, kind, items in waiting:
-            users = recipients(rule, staff)
+        users = recipients(rule, staff)
+        for kind, items in by_kind.items():
             if users:  # staff recipients: no partner_id (that would address the partner's users)
                 title, body = message(rule, kind, items, currency, names)
                 notices.append(
@@ -332,8 +331,17 @@ class Announcements:
                 )
             if rule.tell_partner:
                 notices += _partner_notices(rule, kind, items, currency, partner_users)
-        notify_many(workspace_id=self.workspace_id, notices=notices)
-        return sum(len(items) for _rule, _kind, items in waiting)
+        self.notices += notices
+        self.count += len(told)
+        return len(told)
+
+    def send(self) -> int:
+        """Tell everything added (in the caller's transaction); returns how many alerts."""
+        notices, count = self.notices, self.count
+        self.notices, self.count = [], 0
+        if notices:
+            notify_many(workspace_id=self.workspace_id, notices=notices)
+        return count
 
 
 def announce(rule: AlertRule, told: Told) -> int:

@@ -21,9 +21,10 @@ period) for the whole cycle (``checks.Figures``); no per-partner queries. Runnin
 changes nothing (a rule evaluated this minute is not due; the transitions depend on ``now`` only).
 
 Writes: the cycle is one transaction, each rule in a savepoint of it (a rule that fails leaves nothing
-but its error, and the others run); the announcements of every rule go out at the end in one
-``notify_many`` (``announce.Announcements``), in that transaction — the notifications exist if and only
-if the transitions they announce do.
+but its error, and the others run — a message that cannot be built included: each rule's notices are
+built in its savepoint); the notices of every rule go out at the end in one ``notify_many``
+(``announce.Announcements``), in that transaction — the notifications exist if and only if the
+transitions they announce do.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def evaluate_rules(
                         told = _evaluate(
                             actor, rule, parsed[rule.pk], figs, silences, inhibitors, now, result, tables
                         )
+                        announcements.add(rule, told)  # its message fails with it, not the cycle
                     rule.last_evaluated_at, rule.last_error = now, ""
                     evaluated.append(rule.pk)
-                    announcements.add(rule, told)
                     result.rules += 1
                 except Exception as error:
                     _failed(rule, now, error, result)

@@ -326,3 +326,30 @@ def test_many_new_alerts_written_in_bulk_keep_their_history(
     assert first.transitions == 2 and notices(quiet) == ["[Firing] No logins this month: 2 partners"]
     again = run(quiet, at(minutes=1))
     assert again.transitions == 0 and len(notices(quiet)) == 1
+
+
+def test_a_rule_whose_announcement_cannot_be_built_fails_alone(
+    september: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The announcement is built in the rule's savepoint: a rule whose message fails leaves no alert and
+    records its error; the other rules of the cycle fire and are told."""
+    from openprm.alerts import announce
+
+    quiet = september
+    item = {"kind": "threshold", "metric": "logins", "grain": "month", "op": "<", "value": "1"}
+    broken, fine = make_rule(quiet, [item], name="Broken"), make_rule(quiet, [item], name="Fine")
+    real = announce.message
+
+    def message(rule: AlertRule, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        if rule.name == "Broken":
+            raise ValueError("unreadable value")
+        return real(rule, *args, **kwargs)
+
+    monkeypatch.setattr(announce, "message", message)
+    result = run(quiet, NOW)
+    assert alerts(quiet, broken) == {} and set(alerts(quiet, fine)) == {"Acme Resellers", "Globex Referrals"}
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert "unreadable value" in broken.last_error and fine.last_error == ""
+    assert notices(quiet) == ["[Firing] Fine: 2 partners"]
+    assert result.rules == 1
