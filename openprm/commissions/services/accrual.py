@@ -264,18 +264,22 @@ def load_state(
     # Commissions, bonuses and true-ups; the adjustments of re-evaluations (their base is the change of
     # the source amount); reversals of those (refunds, sources that no longer count): caps count what is
     # earned net, volume is net of refunds and of sources that no longer count.
-    entries = LedgerEntry.objects.filter(
-        workspace_id=ctx.workspace_id,
-        partner_id__in=partners,
-        period__gte=earliest,
-        rule_key__in=sorted(rules),
-    ).filter(
-        Q(kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT])
-        | Q(
-            kind__in=[KIND.REVERSAL, KIND.CLAWBACK],
-            reverses__kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT],
+    entries = (
+        LedgerEntry.objects.filter(
+            workspace_id=ctx.workspace_id,
+            partner_id__in=partners,
+            period__gte=earliest,
+            rule_key__in=sorted(rules),
         )
-    )
+        .filter(
+            Q(kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT])
+            | Q(
+                kind__in=[KIND.REVERSAL, KIND.CLAWBACK],
+                reverses__kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT],
+            )
+        )
+        .exclude(state=STATE.REJECTED)
+    )  # as the periods' re-evaluation: rejected rows earned nothing
     if before is not None:
         entries = entries.filter(occurred_at__lt=before)
     found = list(
@@ -315,10 +319,11 @@ def load_state(
         if kind in (KIND.ACCRUAL, KIND.BONUS):
             count = int(share < 1)  # a fully refunded sale does not count at all
         elif kind in (KIND.REVERSAL, KIND.CLAWBACK):
-            closing = any(part in key for part in corrections.CLOSING)
-            if closing:  # the source no longer counts (refunds: in the share)
-                volume, count = base * fx_rate, -int(reversed_kind != KIND.ADJUSTMENT)
-            else:
+            if corrections.closes(key):
+                # the source no longer counts: what its rows counted leaves, at the same net share (the
+                # refunded share never counted)
+                count = -int(reversed_kind != KIND.ADJUSTMENT and share < 1)
+            else:  # a refund: in the share
                 volume = ZERO
         seen: set[tuple[str, str]] = set()
         for rule in rules[rule_key]:

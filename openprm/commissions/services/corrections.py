@@ -29,11 +29,30 @@ KIND = LedgerEntry.Kind
 STATE = LedgerEntry.State
 
 
+def fresh_hold(entry: dict[str, Any], now: datetime.datetime, hold_days: int | None) -> datetime.date:
+    """The hold of a raised commission: the plan's hold from the correction (the event's day when later),
+    as a new accrual's; the linked row's own hold when the plan is not known."""
+    if hold_days is None:
+        return entry["hold_until"]
+    day = max(entry["occurred_at"].date(), now.date())
+    return day + datetime.timedelta(days=hold_days)
+
+
 def _reversal(
-    entry: dict[str, Any], key: str, amount: Decimal, now: datetime.datetime, note: str
+    entry: dict[str, Any],
+    key: str,
+    amount: Decimal,
+    now: datetime.datetime,
+    note: str,
+    *,
+    hold_days: int | None = None,
 ) -> list[Any]:
-    paid = entry["state"] == STATE.PAID
-    approved = paid or entry["state"] == STATE.APPROVED
+    """A row linked to ``entry`` for ``amount``: a decrease inherits the entry's approval (a clawback once
+    it was paid); an increase is earned anew, pending with a fresh hold (``fresh_hold``) like a new
+    accrual, whatever the entry's state."""
+    raised = amount > 0
+    paid = entry["state"] == STATE.PAID and not raised
+    approved = not raised and (paid or entry["state"] == STATE.APPROVED)
     base = engine.cents(entry["base_amount"] * amount / entry["amount"]) if entry["amount"] else ZERO
     return _row(
         public_id=uuid4_hex(),
@@ -60,7 +79,7 @@ def _reversal(
         rate=entry["rate"],
         caps=[],
         explanation={"reverses": str(entry["public_id"]), "detail": note},
-        hold_until=entry["hold_until"],
+        hold_until=fresh_hold(entry, now, hold_days) if raised else entry["hold_until"],
         reverses_id=entry["id"],
         note=note[:300],
         created_at=now,
@@ -94,7 +113,14 @@ ENTRY_FIELDS = (
     "derived_from_id",
 )
 PRINCIPAL: list[str] = [KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT, KIND.OVERRIDE]
-CLOSING = (":unwon:", ":void:", ":moved:")  # key parts of the reversals that close an evaluation
+CLOSING = ("unwon", "void", "moved", "currency")  # the tags of the reversals that close an evaluation
+
+
+def closes(key: str) -> bool:
+    """Whether a reversal's key closes its evaluation (``d12:moved:345:0``: the tag follows the source;
+    an evaluation's own keys have the event there, a refund's the entry id)."""
+    parts = key.split(":", 2)
+    return len(parts) > 2 and parts[1] in CLOSING
 
 
 def with_links(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,7 +144,7 @@ def with_links(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             if kind in (KIND.REVERSAL, KIND.CLAWBACK):
                 entry["undone"] += amount
-                entry["closed"] = entry["closed"] or any(part in key for part in CLOSING)
+                entry["closed"] = entry["closed"] or closes(key)
             else:
                 entry["adjusted"] += amount
                 entry["base_adjusted"] += base
@@ -250,6 +276,7 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
         ]  # a true-up; not a period correction of an earlier version (its period is re-evaluated)
         prorated = {e["id"] for e in found if e["kind"] != KIND.OVERRIDE}
         entries[sale] = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]
+    hold_days = _hold_days(e for found in entries.values() for e in found)
     rows = []
     for refund in sorted(refunds, key=lambda r: r.order):
         if refund.refund_of not in sale_amount or not sale_amount[refund.refund_of]:
@@ -276,8 +303,15 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
             # difference under a new key, never the first key again.
             key = f"r{refund.id}:{entry['id']}:{entry['fixes']}"
             entry["fixes"] += 1
-            rows.append(_reversal(entry, key, amount, now, note))
+            rows.append(_reversal(entry, key, amount, now, note, hold_days=hold_days.get(entry["plan_id"])))
     return rows
+
+
+def _hold_days(entries: Iterable[dict[str, Any]]) -> dict[int, int]:
+    from openprm.commissions.models import Plan
+
+    ids = sorted({e["plan_id"] for e in entries if e["plan_id"] is not None})
+    return dict(Plan.objects.filter(pk__in=ids).values_list("id", "hold_days")) if ids else {}
 
 
 def deal_correction_rows(
@@ -321,6 +355,12 @@ def amount_counts(source: src.Source) -> bool:
     return source.kind != "deal" or source.event == "deal_won"
 
 
+def currency_changed(source: src.Source, base_currency: str) -> bool:
+    """Whether the source's currency is no longer the one its evaluation converted (a source without a
+    currency is in the plan's, which its rows name)."""
+    return bool(source.currency) and source.currency != base_currency
+
+
 def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[int]:
     """The sources whose evaluation may need something: another partner or amount than their first
     row's, a later generation, or rows linked to theirs (closed, adjusted, refunded). One light read of
@@ -337,15 +377,15 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
             kind__in=[KIND.ACCRUAL, KIND.BONUS],
             reverses__isnull=True,
         ).exclude(state=STATE.REJECTED)
-        for source_id, event, partner, base, key in anchors.values_list(
-            "source_id", "source_event", "partner_id", "base_amount", "idempotency_key"
+        for source_id, event, partner, base, currency, key in anchors.values_list(
+            "source_id", "source_event", "partner_id", "base_amount", "base_currency", "idempotency_key"
         ).order_by():
             s = wanted.get((source_id, event)) if source_id is not None else None
             if s is None or source_id is None:
                 continue
             if (
                 partner != s.partner_id
-                or (base != engine.cents(s.amount) and amount_counts(s))
+                or ((base != engine.cents(s.amount) or currency_changed(s, currency)) and amount_counts(s))
                 or src.generation_of(kind, source_id, event, key) != 1
             ):
                 out.add(source_id)
@@ -359,7 +399,8 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
 
 def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime) -> Revisit:
     """Compare sources evaluated before with their latest evaluation: closed → a new generation; another
-    partner → close and a new generation for the new partner; another amount → re-evaluate."""
+    partner or another currency → close and a new generation (the new partner's, converted at the new
+    currency's rate); another amount → re-evaluate."""
     out = Revisit([], [], [], [])
     by_kind: dict[str, list[src.Source]] = defaultdict(list)
     for s in sources:
@@ -377,6 +418,12 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
                 out.renewed.append(renewed)
             elif evaluation.partner_id != s.partner_id:
                 out.closing += close_rows(evaluation, "moved", now, "attributed to another partner")
+                out.closed.append(evaluation)
+                out.renewed.append(renewed)
+            elif amount_counts(s) and currency_changed(s, evaluation.anchors[0]["base_currency"]):
+                # converted again at the new currency's rate on the event's day: a new generation
+                note = f"currency {evaluation.anchors[0]['base_currency']} → {s.currency}"
+                out.closing += close_rows(evaluation, "currency", now, note)
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
             elif evaluation.base != engine.cents(s.amount) and amount_counts(s):

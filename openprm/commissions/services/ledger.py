@@ -83,6 +83,42 @@ def _dependents(ids: list[int]) -> list[int]:
     return found
 
 
+def _true_ups(ids: list[int]) -> list[int]:
+    """The true-ups the commissions among ``ids`` brought (the same key stem and rule, ``:trueup``), not
+    rejected yet: a retroactive tier's lift of the period's earlier volume is part of the commission that
+    crossed the bracket, so it goes with it. One already paid or reserved refuses the rejection."""
+    anchors = LedgerEntry.objects.filter(
+        pk__in=ids, kind__in=[LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS], reverses__isnull=True
+    ).values_list("workspace_id", "idempotency_key", "rule_key")
+    wanted = {(ws, f"{key}:trueup", rule) for ws, key, rule in anchors}
+    if not wanted:
+        return []
+    rows = (
+        LedgerEntry.objects.select_for_update()
+        .filter(
+            workspace_id__in=sorted({ws for ws, _, _ in wanted}),
+            idempotency_key__in=sorted({key for _, key, _ in wanted}),
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+        )
+        .exclude(state=STATE.REJECTED)
+        .values_list(
+            "pk", "public_id", "workspace_id", "idempotency_key", "rule_key", "state", "paid_item_id"
+        )
+    )
+    found: list[int] = []
+    taken = set(ids)
+    for pk, public_id, ws, key, rule, state, paid_item in rows:
+        if (ws, key, rule) not in wanted or pk in taken:
+            continue
+        if state == STATE.PAID or paid_item is not None:
+            raise ValidationError(
+                f"Entry {public_id} (the true-up this commission brought) is already paid or in a payout "
+                "run: reject refused (post an adjustment instead)."
+            )
+        found.append(pk)
+    return found
+
+
 @transaction.atomic
 def entries_reject(*, actor: Actor, ids: list[int], reason: str) -> int:
     """Reject pending or approved (unpaid) entries with a reason. Returns how many moved."""
@@ -96,6 +132,7 @@ def entries_reject(*, actor: Actor, ids: list[int], reason: str) -> int:
         pk__in=ids, state__in=[STATE.PENDING, STATE.APPROVED], paid_item__isnull=True
     )
     moving = list(rows.values_list("pk", flat=True))
+    moving += _true_ups(moving)
     moving += _dependents(moving)
     LedgerEntry.objects.filter(pk__in=moving).update(
         state=STATE.REJECTED, rejected_at=timezone.now(), rejected_reason=reason[:300]

@@ -167,7 +167,7 @@ class _Settler:
             if linked is not None:
                 key = f"{evaluation.stem}:{rule or '-'}:fix{linked['fixes']}"
                 linked["fixes"] += 1
-                row = _reversal(linked, key, target - current, self.now, detail)
+                row = _reversal(linked, key, target - current, self.now, detail, hold_days=self._hold(linked))
                 row[POS["kind"]] = KIND.ADJUSTMENT
                 row[POS["base_amount"]] = delta
                 row[POS["rate"]] = line_rate
@@ -177,7 +177,14 @@ class _Settler:
                 if source is None or target == current:
                     continue
                 template = evaluation.anchors[0] if evaluation.anchors else evaluation.entries[0]
-                row = _reversal(template, f"{evaluation.stem}:{rule or '-'}", target - current, self.now, "")
+                row = _reversal(
+                    template,
+                    f"{evaluation.stem}:{rule or '-'}",
+                    target - current,
+                    self.now,
+                    "",
+                    hold_days=self._hold(template),
+                )
                 rule_def = next((r for r in compiled.rules if r.key == rule), None) if compiled else None
                 row[POS["kind"]] = KIND.BONUS if rule_def is not None and rule_def.bonus else KIND.ACCRUAL
                 row[POS["state"]] = STATE.PENDING
@@ -191,6 +198,10 @@ class _Settler:
                 row[POS["note"]] = detail[:300]
             self.rows.append(row)
             self._follow(evaluation, anchor, row, compiled)
+
+    def _hold(self, entry: dict[str, Any]) -> int | None:
+        info = self.ctx.plans.get(entry["plan_id"])
+        return info.hold_days if info is not None else None
 
     def _follow(
         self,
@@ -225,7 +236,11 @@ class _Settler:
             if not value:
                 continue
             detail = f"{rate:f}% of a level-{level} sub-partner's {amount:.2f} (re-evaluated)"
-            approved = original is not None and original["state"] in (STATE.APPROVED, STATE.PAID)
+            # a decrease inherits the approval of the override it follows; an increase waits, with the
+            # child's row (pending, a fresh hold)
+            approved = (
+                value < 0 and original is not None and original["state"] in (STATE.APPROVED, STATE.PAID)
+            )
             override = _row(
                 public_id=uuid4_hex(),
                 workspace_id=row[POS["workspace_id"]],
@@ -347,6 +362,8 @@ def period_rows(
     by_window: dict[tuple[int, datetime.date], list[Evaluation]] = defaultdict(list)
     for source_kind, source_ids in sorted(ids.items()):
         for e in evaluations(ctx.workspace_id, source_kind, source_ids).values():
+            if not e.anchors:  # its commission rejected: nothing of it counts (revisit: no partner)
+                continue
             window = (e.partner_id or 0, engine.period_start(e.anchors[0]["occurred_at"].date(), kind))
             if window in wanted:
                 by_window[window].append(e)
