@@ -371,14 +371,14 @@ def write_rows(rows: list[list[Any]]) -> int:
     """Insert rows (COPY on PostgreSQL, executemany on SQLite); overrides get their parent's id."""
     if not rows:
         return 0
-    table = FastTable(LedgerEntry, COLUMNS, with_ids=True, encoded=JSON_COLUMNS)
-    ids = table.ids(len(rows))
-    for row, pk in zip(rows, ids, strict=True):
-        row[0] = pk
-    for row in rows:
-        if len(row) > len(COLUMNS) + 1:  # an override: the parent row rides at the end
-            row[_POS["derived_from_id"]] = row.pop()[0]
     with collector_paused():
+        table = FastTable(LedgerEntry, COLUMNS, with_ids=True, encoded=JSON_COLUMNS)
+        ids = table.ids(len(rows))
+        for row, pk in zip(rows, ids, strict=True):
+            row[0] = pk
+        for row in rows:
+            if len(row) > len(COLUMNS) + 1:  # an override: the parent row rides at the end
+                row[_POS["derived_from_id"]] = row.pop()[0]
         encode_json(rows)
         table.insert(rows)
     # In the transaction: the next batch's reads of the ledger (evaluated keys, period state) are planned
