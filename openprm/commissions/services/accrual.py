@@ -9,8 +9,9 @@ when they arrive, continuing the period's tiers and caps from the ledger; correc
   their own rate and FX, prorated by the refunded share (cumulative refunds reach exactly zero); after a
   payout the reversal is a clawback, approved at once and netted at the next payout;
 - a source that no longer counts for its evaluation (a deal moved out of won, a rejected conversion, a
-  conversion attributed to another partner) has what it earned reversed; a deal won again, or the new
-  partner's conversion, is evaluated as a new generation (its own keys, ``services.sources.stem``);
+  conversion attributed to another partner, a currency corrected) has what it earned reversed; a deal won
+  again, the new partner's conversion or the source in its new currency is evaluated as a new generation
+  (its own keys, ``services.sources.stem``);
 - a source whose amount changed (a won deal's, a sale's) is evaluated again through the engine with the
   version, FX rate and date of its rows; the differences are adjustments linked to them;
 - the periods all these land in are re-evaluated from their start at the events' net amounts (tiers,
