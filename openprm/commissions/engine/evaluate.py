@@ -204,7 +204,7 @@ def evaluate(plan: Plan, facts: Facts, state: State) -> Outcome:
         out.extend(capped)
     described: list[dict[str, Any]] = []
     for line in out:
-        said = {"rule": line.rule_key, "kind": line.kind, "amount": f"{line.amount:.2f}"}
+        said: dict[str, Any] = {"rule": line.rule_key, "kind": line.kind, "amount": f"{line.amount:.2f}"}
         said["detail"] = line.detail
         if line.caps:
             said["caps"] = list(line.caps)
