@@ -185,7 +185,8 @@ def version_publish(request: HttpRequest, public_id: uuid.UUID, payload: Publish
         version = services.version_update_draft(
             actor=actor, version=version, effective_from=payload.effective_from
         )
-    version = services.version_publish(actor=actor, version=version)
+    with rules_checked():  # a draft stored before a limit of the rules was set
+        version = services.version_publish(actor=actor, version=version)
     return version_out(version, version.plan.currency)
 
 

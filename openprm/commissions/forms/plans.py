@@ -12,7 +12,8 @@ from typing import Any
 from django import forms
 
 from openprm.commissions.models import Plan, PlanAssignment, Selection
-from openprm.commissions.rules import RulesError, parse_rules
+from openprm.commissions.rules import RulesError
+from openprm.commissions.services.plans import check_rules
 
 EXAMPLE_RULES: dict[str, Any] = {
     "rules": [
@@ -48,6 +49,35 @@ EXAMPLE_RULES: dict[str, Any] = {
     "overrides": {"levels": [5]},
 }
 EXAMPLE_JSON = json.dumps(EXAMPLE_RULES, indent=2)
+
+
+class JsonProblem(ValueError):
+    """Rules text that does not read as JSON, said for a person (no line when the reader gives none)."""
+
+
+def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            shown = key if len(key) <= 40 else key[:40] + "…"
+            raise JsonProblem(f'"{shown}" is given twice in one object (only one would be kept)')
+        found[key] = value
+    return found
+
+
+def read_json(text: str) -> Any:
+    """The JSON value of rules text; ``JsonProblem`` says what is wrong: not JSON (with the line and
+    column), a key given twice in one object, nesting too deep to read, a number too long to read."""
+    try:
+        return json.loads(text, object_pairs_hook=_each_key_once)
+    except JsonProblem:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonProblem(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise JsonProblem("not valid JSON: nested too deeply to read") from None
+    except ValueError:  # an integer beyond the interpreter's digit limit
+        raise JsonProblem("not valid JSON: a number has too many digits to read") from None
 
 
 def _date_input() -> forms.DateInput:
@@ -117,13 +147,11 @@ class VersionForm(forms.Form):
     def clean_rules(self) -> dict[str, Any]:
         text = self.cleaned_data["rules"]
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+            data = read_json(text)
+        except JsonProblem as exc:
+            raise forms.ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
         try:
-            parse_rules(data)
+            check_rules(data)
         except RulesError as exc:
             raise forms.ValidationError([f"{e['path']}: {e['message']}" for e in exc.errors]) from None
         return data

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from openprm.commissions.forms.plans import JsonProblem, read_json
 from openprm.commissions.rules import (
     EVENTS,
     FIELDS,
@@ -39,7 +40,7 @@ from openprm.commissions.rules import (
     parse_rules,
 )
 from openprm.commissions.selectors.words import EVENT_WORDS, FIELD_WORDS, OP_WORDS, number
-from openprm.commissions.services.plans import UNFILLED_FIELDS
+from openprm.commissions.services.plans import MAX_DIGITS, UNFILLED_FIELDS, check_rules
 
 NUMERIC_FIELDS = ("amount", "partner.tenure_months", "partner.lifetime_amount", "customer.months_since_first")
 BOOL_FIELDS = ("customer.new",)
@@ -88,14 +89,33 @@ class _Bad(ValueError):
     pass
 
 
+MAX_DECIMALS = 6  # rates keep six decimals, money two
+
+
+def _shown(text: str) -> str:
+    """A typed text quoted in a message, cut when long (the page repeats it beside the input)."""
+    text = text.strip()
+    return repr(text if len(text) <= 24 else text[:24] + "…")
+
+
 def _parse_number(text: str) -> Decimal:
+    """A typed number ("50,000", "7.5", "1e3"); ``_Bad`` when it is not one, or has more digits than
+    any amount or rate: at most ``MAX_DIGITS`` before the decimal point and ``MAX_DECIMALS`` after."""
     cleaned = text.strip().replace(",", "").replace("_", "")
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:
-        raise _Bad(f"{text.strip()!r} is not a number") from None
+        raise _Bad(f"{_shown(text)} is not a number") from None
     if not amount.is_finite():
-        raise _Bad(f"{text.strip()!r} is not a number")
+        raise _Bad(f"{_shown(text)} is not a number")
+    if not amount:
+        return Decimal(0)  # "-0", "0e5000": zero as typed plainly
+    if amount.adjusted() >= MAX_DIGITS:
+        raise _Bad(f"{_shown(text)} is too large: at most {MAX_DIGITS} digits before the decimal point")
+    _, digits, exponent = amount.as_tuple()
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))  # 7.50 has one decimal
+    if isinstance(exponent, int) and -(exponent + zeros) > MAX_DECIMALS:
+        raise _Bad(f"{_shown(text)} has too many decimals: at most {MAX_DECIMALS}")
     return amount
 
 
@@ -299,10 +319,11 @@ def state_of_doc(doc: dict[str, Any]) -> State:
 
 # --- post → state -----------------------------------------------------------------------------------
 
-_RULE = re.compile(r"^rule-(\d+)-key$")
-_ITEM = re.compile(r"^rule-(\d+)-c-(\d+)-(field|match)$")
-_GCOND = re.compile(r"^rule-(\d+)-c-(\d+)-(\d+)-field$")
-_TIER = re.compile(r"^rule-(\d+)-tier-(\d+)-from$")
+# row indices as the form writes them (ASCII digits, a few of them: a posted name is anything)
+_RULE = re.compile(r"^rule-([0-9]{1,6})-key$")
+_ITEM = re.compile(r"^rule-([0-9]{1,6})-c-([0-9]{1,6})-(field|match)$")
+_GCOND = re.compile(r"^rule-([0-9]{1,6})-c-([0-9]{1,6})-([0-9]{1,6})-field$")
+_TIER = re.compile(r"^rule-([0-9]{1,6})-tier-([0-9]{1,6})-from$")
 
 
 def _indices(data: Mapping[str, Any], pattern: re.Pattern[str], *prefix: int) -> list[int]:
@@ -426,7 +447,8 @@ class _Trace:
 
 
 def _rule_name(n: int, state: State) -> str:
-    return f"Rule {n + 1}" + (f" ({state['key']})" if state.get("key") else "")
+    key = str(state.get("key") or "")
+    return f"Rule {n + 1}" + (f" ({key if len(key) <= 60 else key[:60] + '…'})" if key else "")
 
 
 def _money(
@@ -705,17 +727,12 @@ def doc_of_state(state: State) -> dict[str, Any] | None:
         if rule["mode"] == "json":
             trace.rules.append(rule)
             try:
-                raw = json.loads(rule["json"])
+                raw = read_json(rule["json"])
                 if isinstance(raw, dict) and isinstance(raw.get("key"), str):
                     rule["key"] = raw["key"]  # errors name the rule as its JSON now does
                 rules.append(raw)
-            except json.JSONDecodeError as exc:
-                trace.fail(
-                    rule,
-                    "json",
-                    f"{_rule_name(len(trace.rules) - 1, rule)} (JSON)",
-                    f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                )
+            except JsonProblem as exc:
+                trace.fail(rule, "json", f"{_rule_name(len(trace.rules) - 1, rule)} (JSON)", str(exc))
                 rules.append({})
             continue
         rules.append(_rule_doc(rule, trace))
@@ -728,7 +745,7 @@ def doc_of_state(state: State) -> dict[str, Any] | None:
         except _Bad as exc:
             trace.fail(state, "overrides", "Override levels", str(exc))
     try:
-        parse_rules(doc)
+        check_rules(doc)  # the schema, and the limits of what is stored
     except RulesError as exc:
         for error in exc.errors:
             _place(trace, state, error["path"], error["message"])

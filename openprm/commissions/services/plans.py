@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,11 +29,100 @@ PLAN_FIELDS = ("name", "description", "program", "currency", "hold_days", "min_p
 
 UNFILLED_FIELDS = ("partner.lifetime_amount",)
 
+# What no rules document holds, whatever its schema allows where a value may be anything (a condition's
+# value): the database stores it, the engine compares it, a page shows it.
+MAX_DIGITS = 14  # before the decimal point (money is at most 14 digits)
+MAX_DEPTH = 32  # objects and lists inside one another (conditions: about 15 groups deep)
+MAX_TEXT = 1000  # characters in one text
 
-def _parse(rules: Any) -> None:
-    """Validate a rules document; a condition on a field the accrual does not fill yet is refused (it
-    would never match)."""
-    parse_rules(rules)
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+NOT_TEXT = "contains a character that is not text (U+0000 or an unpaired surrogate)"
+_NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")  # JSON can write them, PostgreSQL's jsonb refuses them
+
+Problem = dict[str, str]  # {"path": "rules[0].label", "message": …}, as RulesError lists them
+
+
+def _text_problem(text: str) -> tuple[bool, str] | None:
+    """(unreadable?, message) of a text, or None."""
+    if _NOT_STORABLE.search(text):
+        return True, NOT_TEXT
+    if len(text) > MAX_TEXT:
+        return False, f"must have at most {MAX_TEXT:,} characters"
+    return None
+
+
+def _number_problem(value: float) -> tuple[bool, str] | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return True, "must be a finite number"
+    if abs(value) >= 10**MAX_DIGITS:
+        return False, f"must have at most {MAX_DIGITS} digits before the decimal point"
+    return None
+
+
+def document_limits(rules: Any) -> tuple[list[Problem], list[Problem]]:
+    """What a rules document holds beyond any rule, whatever its schema allows where a value may be
+    anything (a condition's value): (unreadable, too large). Unreadable: a number not finite, a text a
+    database cannot store, nesting deeper than ``MAX_DEPTH`` (named at the rule's field that nests).
+    Too large: a number with more than ``MAX_DIGITS`` digits before the point, a text longer than
+    ``MAX_TEXT``."""
+    unreadable: list[Problem] = []
+    too_large: list[Problem] = []
+    stack: list[tuple[Any, str, int, str]] = [(rules, "", 0, "")]  # (value, path, depth, rule's field)
+    while stack:
+        value, path, depth, top = stack.pop()
+        where = path or "(root)"
+        found: tuple[bool, str] | None = None
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            found = _number_problem(value)
+        elif isinstance(value, str):
+            found = _text_problem(value)
+        elif isinstance(value, dict | list) and depth >= MAX_DEPTH:
+            found = (True, TOO_DEEP)
+            where = top or where
+        elif isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            children: list[tuple[Any, str, int, str]] = []
+            for key, child in items:
+                if isinstance(key, str):
+                    key_problem = _text_problem(key)
+                    if key_problem:
+                        (unreadable if key_problem[0] else too_large).append(
+                            {"path": where, "message": f"a key {key_problem[1]}"}
+                        )
+                        continue
+                    child_path = f"{path}.{key}" if path else key
+                else:
+                    child_path = f"{path}[{key}]"
+                # a rule's fields are where a person looks: rules[0].conditions
+                child_top = top or (child_path if path.startswith("rules[") else "")
+                children.append((child, child_path, depth + 1, child_top))
+            stack.extend(reversed(children))
+        if found:
+            (unreadable if found[0] else too_large).append({"path": where, "message": found[1]})
+    return _once(unreadable), _once(too_large)
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    return [dict(p) for p in dict.fromkeys(tuple(p.items()) for p in problems)]
+
+
+def check_rules(rules: Any) -> None:
+    """Validate a rules document as it is stored: ``RulesError`` names each problem's path. What cannot
+    be read comes alone (the schema would say it less clearly, or name every level of a nesting); then
+    the schema's problems, a size beyond the limits where the schema names nothing, and a condition on a
+    field the accrual does not fill yet (it would never match)."""
+    unreadable, too_large = document_limits(rules)
+    if unreadable:
+        raise RulesError(unreadable)
+    try:
+        parse_rules(rules)
+    except RulesError as exc:
+        named = {e["path"] for e in exc.errors}
+        raise RulesError(exc.errors + [p for p in too_large if p["path"] not in named]) from None
+    if too_large:
+        raise RulesError(too_large)
     text = json.dumps(rules)
     for name in UNFILLED_FIELDS:
         if f'"{name}"' in text:
@@ -145,7 +236,7 @@ def version_create_draft(
 ) -> PlanVersion:
     """A new draft version (rules validated: ``RulesError`` names each problem's path)."""
     actor.require(Perm.COMMISSION_PLAN)
-    _parse(rules)
+    check_rules(rules)
     _check_effective(plan, effective_from)
     Plan.objects.select_for_update().filter(pk=plan.pk).first()  # number versions one at a time
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -176,7 +267,7 @@ def version_update_draft(
         raise ValidationError("A published version never changes: create a new draft instead.")
     before = snapshot(version)
     if rules is not None:
-        _parse(rules)
+        check_rules(rules)
         version.rules = rules
     if effective_from is not None:
         _check_effective(version.plan, effective_from)
@@ -197,7 +288,7 @@ def version_publish(*, actor: Actor, version: PlanVersion) -> PlanVersion:
     version = PlanVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != PlanVersion.Status.DRAFT:
         raise ValidationError("This version is already published.")
-    _parse(version.rules)
+    check_rules(version.rules)
     _check_effective(version.plan, version.effective_from)
     before = snapshot(version)
     version.status = PlanVersion.Status.PUBLISHED

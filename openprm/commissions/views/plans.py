@@ -343,6 +343,8 @@ def version_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     return redirect("commissions:plan", public_id=plan.public_id)
                 except ValidationError as error:
                     add_service_errors(publish, error)
+                except RulesError as exc:  # a draft stored before a limit of the rules was set
+                    publish.add_error(None, [f"{e['path']}: {e['message']}" for e in exc.errors])
         elif request.POST.get("action") == "form":
 
             def update(rules: dict[str, Any], effective_from: datetime.date, note: str) -> PlanVersion:

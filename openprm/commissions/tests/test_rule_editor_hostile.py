@@ -1,0 +1,351 @@
+"""Hostile input to the rules editors and the plans API never answers 500: numbers too large, too small,
+not finite or too long to read, nesting too deep, text a database cannot store, very long text, keys
+given twice, rows posted without their inputs. The structured editor names the rule and the input, the
+JSON editor the problem, the API answers 422 naming the path (400 for a body it cannot read)."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+
+from openprm.commissions.forms.plans import EXAMPLE_RULES
+from openprm.commissions.models import PlanVersion
+from openprm.commissions.services import plans as plan_services
+from openprm.commissions.tests.editor_html import form_values
+from openprm.commissions.tests.test_views_rule_editor import _draft, _stored, _url
+from openprm.core.scoping import scope
+
+pytestmark = pytest.mark.django_db
+
+TOO_LARGE = "is too large: at most 14 digits before the decimal point"
+
+
+def _post_editor(world: Any, change: dict[str, str], drop: tuple[str, ...] = ()) -> tuple[Any, str, Any]:
+    """The example draft's structured editor posted with ``change`` (and without ``drop``'s inputs)."""
+    version = _draft(world, EXAMPLE_RULES)
+    client = client_of(world)
+    values = form_values(client.get(_url(version)).content.decode(), "rule-editor")
+    values.update({k: [v] for k, v in change.items()})
+    for name in drop:
+        values.pop(name, None)
+    body = urlencode(values, doseq=True)  # as a browser posts the form
+    answer = client.post(_url(version), body, content_type="application/x-www-form-urlencoded")
+    return answer, html.unescape(answer.content.decode()), version
+
+
+def client_of(world: Any) -> Any:
+    client = Client()
+    client.force_login(world.finance, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def _json_rule(rule_text: str) -> dict[str, str]:
+    return {"rule-0-mode": "json", "rule-0-json": rule_text}
+
+
+def _rule(**reward: Any) -> str:
+    return json.dumps(
+        {"key": "resale", "event": ["deal_won"], "reward": reward or {"type": "flat", "amount": 1}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"rule-0-c-0-field": "amount", "rule-0-c-0-op": "in", "rule-0-c-0-value": "1e5000, 2"},
+            f"Rule 1 (resale), condition 1, value: '1e5000' {TOO_LARGE}",
+        ),
+        ({"rule-0-tier-1-from": "1e5000"}, f"Rule 1 (resale), tier 2, from: '1e5000' {TOO_LARGE}"),
+        (
+            {"rule-0-tier-1-from": "9" * 100000},
+            f"Rule 1 (resale), tier 2, from: '{'9' * 24}…' {TOO_LARGE}",
+        ),
+        (
+            {"rule-0-tier-0-rate": "1e-999999"},
+            "Rule 1 (resale), tier 1, rate: '1e-999999' has too many decimals: at most 6",
+        ),
+        ({"rule-0-tier-0-rate": "NaN"}, "Rule 1 (resale), tier 1, rate: 'NaN' is not a number"),
+        ({"rule-0-tier-1-from": "-Infinity"}, "Rule 1 (resale), tier 2, from: '-Infinity' is not a number"),
+        ({"rule-1-amount": "sNaN"}, "Rule 2 (big-deal-bounty), amount: 'sNaN' is not a number"),
+        ({"overrides": "1e400"}, f"Override levels: '1e400' {TOO_LARGE}"),
+        ({"rule-0-priority": "9" * 5000}, "Rule 1 (resale), priority: a whole number"),
+        (
+            {"rule-0-priority": "9" * 20},
+            "Rule 1 (resale), priority: must have at most 14 digits before the decimal point",
+        ),
+        ({"rule-2-months": "9" * 5000}, "Rule 3 (saas), months: a whole number of months"),
+        ({"rule-0-label": "x" * 100000}, "Rule 1 (resale), label: String should have at most 200 characters"),
+        (
+            {"rule-0-label": "before\x00after"},
+            "Rule 1 (resale), label: contains a character that is not text (U+0000 or an unpaired surrogate)",
+        ),
+        (
+            {"rule-0-key": "k" * 100000},
+            f"Rule 1 ({'k' * 60}…), key: String should have at most 60 characters",
+        ),
+        ({"rule-1-key": "resale"}, "Rule 2 (resale), key: another rule already uses this key"),
+        (
+            {"rule-1-c-0-field": "product", "rule-1-c-0-value": "x" * 2000, "rule-1-c-0-op": "eq"},
+            "Rule 2 (big-deal-bounty), condition 1: must have at most 1,000 characters",
+        ),
+        (
+            _json_rule("[" * 100000 + "]" * 100000),
+            "Rule 1 (resale) (JSON): not valid JSON: nested too deeply",
+        ),
+        (
+            _json_rule('{"key": ' + "9" * 5000 + "}"),
+            "Rule 1 (resale) (JSON): not valid JSON: a number has too",
+        ),
+        (
+            _json_rule('{"key": "resale", "key": "other"}'),
+            'Rule 1 (resale) (JSON): "key" is given twice in one object (only one would be kept)',
+        ),
+        (
+            _json_rule(_rule(type="percent", rate=1).replace('"rate": 1', '"rate": 1e5000')),
+            "Rule 1 (resale) (JSON): reward.rate: must be a finite number",
+        ),
+        (
+            _json_rule(_rule(type="flat", amount=1).replace('"amount": 1', '"amount": NaN')),
+            "Rule 1 (resale) (JSON): reward.amount: must be a finite number",
+        ),
+        (
+            _json_rule(_rule().replace('"resale"', '"resale", "label": "a\\u0000b"')),
+            "Rule 1 (resale) (JSON): label: contains a character that is not text",
+        ),
+        (
+            _json_rule(_rule().replace('"resale"', '"resale", "label": "\\ud800"')),
+            "Rule 1 (resale) (JSON): label: contains a character that is not text",
+        ),
+        (
+            _json_rule(
+                _rule().replace(
+                    '"resale"',
+                    '"resale", "conditions": '
+                    + '{"all": [' * 40
+                    + '{"field": "amount", "op": "gt", "value": 1}'
+                    + "]}" * 40,
+                )
+            ),
+            "Rule 1 (resale) (JSON): conditions: nested more than 32 levels deep",
+        ),
+    ],
+)
+def test_the_structured_editor_names_what_is_wrong(world: Any, change: dict[str, str], message: str) -> None:
+    answer, page, version = _post_editor(world, change)
+    assert answer.status_code == 200
+    assert message in page
+    assert _stored(world, version) == EXAMPLE_RULES  # nothing saved
+
+
+def test_negative_zero_and_unicode_save_as_typed(world: Any) -> None:
+    label = "Revendeurs · 10 % → 15 % 🚀 ﷽"
+    answer, page, version = _post_editor(world, {"rule-0-tier-0-from": "-0", "rule-0-label": label})
+    assert answer.status_code == 302, page[:2000]
+    stored = _stored(world, version)["rules"][0]
+    assert stored["label"] == label
+    assert stored["reward"]["tiers"][0]["from"] == 0
+
+
+@pytest.mark.parametrize(
+    "drop",
+    [
+        ("rule-0-reward", "rule-0-match", "rule-0-mode", "rule-0-tier-0-rate"),
+        ("effective_from", "rule-1-c-0-op", "rule-1-c-0-value"),
+        ("rule-0-tier_mode", "rule-0-tiered_period", "rule-2-recurring", "rule-2-cap_unit"),
+    ],
+)
+def test_inputs_left_out_of_the_post_do_not_break_the_editor(world: Any, drop: tuple[str, ...]) -> None:
+    answer, page, _version = _post_editor(world, {}, drop)
+    assert answer.status_code in (200, 302)
+    if answer.status_code == 200:
+        assert 'id="rule-editor"' in page
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {f"rule-{'1' * 5000}-key": "huge-index"},
+        {"rule-٣-key": "arabic-digit"},
+        {"rule-0-c-99999999999999999999-field": "amount"},
+        {"op": "remove_tier:0:" + "9" * 5000},
+        {"op": "up:" + "x" * 10000},
+        {"op": "add_gcond:0:" + "1" * 5000},
+        {"rule-0-reward": "bogus", "rule-0-match": "neither", "rule-0-tier_mode": "sideways"},
+        {
+            "rule-0-c-0-field": "metadata",
+            "rule-0-c-0-meta": "",
+            "rule-0-c-0-op": "gt",
+            "rule-0-c-0-value": "1",
+        },
+        {"rule-0-c-0-field": "no.such", "rule-0-c-0-op": "zz", "rule-0-c-0-value": "1"},
+        {"rule-0-valid_from": "9999-99-99", "rule-0-valid_to": "0" * 10000},
+    ],
+)
+def test_odd_posts_answer_the_editor_again(world: Any, change: dict[str, str]) -> None:
+    answer, page, _version = _post_editor(world, change)
+    assert answer.status_code in (200, 302)
+    if answer.status_code == 200:
+        assert 'id="rule-editor"' in page
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ("[" * 100000, "Not valid JSON: nested too deeply to read."),
+        ('{"rules": [' + "9" * 5000 + "]}", "Not valid JSON: a number has too many digits to read."),
+        ('{"rules": [], "rules": []}', '"rules" is given twice in one object'),
+        (
+            '{"rules": [], "overrides": {"levels": [Infinity]}}',
+            "overrides.levels[0]: must be a finite number",
+        ),
+        (
+            json.dumps({"rules": [json.loads(_rule())]}).replace('"amount": 1', '"amount": 1e400'),
+            "rules[0].reward.amount: must be a finite number",
+        ),
+    ],
+)
+def test_the_json_editor_names_what_is_wrong(world: Any, rules: str, message: str) -> None:
+    version = _draft(world, EXAMPLE_RULES)
+    client = client_of(world)
+    answer = client.post(_url(version), {"rules": rules, "effective_from": "2026-01-01"})
+    assert answer.status_code == 200
+    assert message in html.unescape(answer.content.decode())
+    assert _stored(world, version) == EXAMPLE_RULES
+
+
+def test_publishing_a_draft_stored_beyond_the_limits_names_the_problem(world: Any, api_for: Any) -> None:
+    version = _draft(world, EXAMPLE_RULES)
+    rules = json.loads(json.dumps(EXAMPLE_RULES))
+    rules["rules"][0]["priority"] = 10**20  # stored before the limits, as a draft
+    with scope(world.system.access_scope()):
+        PlanVersion.objects.filter(pk=version.pk).update(rules=rules)
+    page = client_of(world).post(
+        _url(version), {"action": "publish", "effective_from": "2026-01-01", "confirm": "on"}
+    )
+    assert page.status_code == 200
+    assert "rules[0].priority: must have at most 14 digits" in page.content.decode()
+    answer = api_for(world.finance).post(
+        f"/api/v1/commissions/versions/{version.public_id}/publish",
+        data="{}",
+        content_type="application/json",
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "rules.rules[0].priority"
+    with scope(world.system.access_scope()):
+        assert PlanVersion.objects.get(pk=version.pk).status == PlanVersion.Status.DRAFT
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+
+def _body(rule_json: str) -> str:
+    return '{"effective_from": "2026-01-01", "rules": {"rules": [' + rule_json + "]}}"
+
+
+def _condition(value_json: str, op: str = "eq", field: str = "metadata.plan") -> str:
+    return _rule().replace(
+        '"resale"',
+        f'"resale", "conditions": {{"all": [{{"field": "{field}", "op": "{op}", "value": {value_json}}}]}}',
+    )
+
+
+DEEP = '{"all": [' * 60 + '{"field": "amount", "op": "gt", "value": 1}' + "]}" * 60
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (_body(_condition("1e5000", "gt", "amount")), "rules.rules[0].conditions.all[0].value", "finite"),
+        (_body(_condition("NaN")), "rules.rules[0].conditions.all[0].value", "must be a finite number"),
+        (_body(_condition("-Infinity")), "rules.rules[0].conditions.all[0].value", "must be a finite number"),
+        (
+            _body(_condition("1" + "0" * 20, "gt", "amount")),
+            "rules.rules[0].conditions.all[0].value",
+            "must have at most 14 digits before the decimal point",
+        ),
+        (
+            _body(_rule().replace('"amount": 1', '"amount": 1e5000')),
+            "rules.rules[0].reward.amount",
+            "must be a finite number",
+        ),
+        (
+            _body(_rule().replace('"amount": 1', '"amount": 1e-999999')),
+            "rules.rules[0].reward.amount",
+            "",  # 0.0 in JSON: the schema's own answer, if any; never a 500
+        ),
+        (_body(_condition('"a\\u0000b"')), "rules.rules[0].conditions.all[0].value", "not text"),
+        (_body(_condition('"\\udfff"')), "rules.rules[0].conditions.all[0].value", "not text"),
+        (_body(_condition('{"\\u0000": 1}')), "rules.rules[0].conditions.all[0].value", "a key contains"),
+        (
+            _body(_condition(json.dumps("x" * 5000))),
+            "rules.rules[0].conditions.all[0].value",
+            "1,000 characters",
+        ),
+        (
+            _body(_rule().replace('"resale"', '"resale", "conditions": ' + DEEP)),
+            "rules.rules[0].conditions",
+            "nested more than 32 levels deep",
+        ),
+        (_body(_rule().replace('"resale"', '"resale", "priority": -0.0')), "rules.rules[0].priority", ""),
+        (_body(_rule().replace('"resale"', '"' + "k" * 100000 + '"')), "rules.rules[0].key", "60 characters"),
+        (_body(_rule() + ", " + _rule()), "rules", "used twice"),
+        (_body(_rule().replace('"resale"', '"résumé-🚀"')), "rules.rules[0].key", "String should match"),
+    ],
+)
+def test_the_api_answers_422_naming_the_path(
+    world: Any, api_for: Any, body: str, field: str, message: str
+) -> None:
+    with scope(world.system.access_scope()):
+        plan = plan_services.plan_create(actor=world.system, name="Hostile", currency="USD")
+    client = api_for(world.finance)
+    url = f"/api/v1/commissions/plans/{plan.public_id}/versions"
+    answer = client.post(url, data=body, content_type="application/json")
+    if not message:  # values the schema may accept: stored as given or named, never a 500
+        assert answer.status_code in (201, 422), answer.content[:500]
+        if answer.status_code == 422:
+            assert field in {e["field"] for e in answer.json()["errors"]}
+        return
+    assert answer.status_code == 422, answer.content[:500]
+    fields = {e["field"]: e["message"] for e in answer.json()["errors"]}
+    assert message in fields[field], fields
+    with scope(world.system.access_scope()):
+        assert not PlanVersion.objects.filter(plan_id=plan.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _body("[" * 100000 + "]" * 100000),
+        _body(_condition("1" + "0" * 5000)),  # beyond what the JSON reader converts
+        '{"effective_from": "2026-01-01", "rules": ' + "{" * 10,
+    ],
+)
+def test_the_api_answers_400_to_a_body_it_cannot_read(world: Any, api_for: Any, body: str) -> None:
+    with scope(world.system.access_scope()):
+        plan = plan_services.plan_create(actor=world.system, name="Unreadable", currency="USD")
+    answer = api_for(world.finance).post(
+        f"/api/v1/commissions/plans/{plan.public_id}/versions", data=body, content_type="application/json"
+    )
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "body"
+
+
+def test_a_draft_is_patched_through_the_api_with_the_same_limits(world: Any, api_for: Any) -> None:
+    version = _draft(world, EXAMPLE_RULES)
+    client = api_for(world.finance)
+    url = f"/api/v1/commissions/versions/{version.public_id}"
+    deep = '{"rules": [' + _rule().replace('"resale"', '"resale", "conditions": ' + DEEP) + "]}"
+    for rules, field in (
+        (deep, "rules.rules[0].conditions"),
+        ('{"rules": [], "overrides": {"levels": [NaN]}}', "rules.overrides.levels[0]"),
+    ):
+        answer = client.patch(url, data='{"rules": ' + rules + "}", content_type="application/json")
+        assert answer.status_code == 422, answer.content[:500]
+        assert field in {e["field"] for e in answer.json()["errors"]}
+    assert _stored(world, version) == EXAMPLE_RULES
