@@ -5,15 +5,22 @@ JSON editor the problem, the API answers 422 naming the path (400 for a body it 
 
 from __future__ import annotations
 
+import datetime
+import functools
 import html
 import json
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.test import Client
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from openprm.commissions.forms.plans import EXAMPLE_RULES
+from openprm.commissions.forms import rule_editor
+from openprm.commissions.forms.plans import EXAMPLE_RULES, DraftForm
 from openprm.commissions.models import PlanVersion
 from openprm.commissions.services import plans as plan_services
 from openprm.commissions.tests.editor_html import form_values
@@ -241,6 +248,44 @@ def test_publishing_a_draft_stored_beyond_the_limits_names_the_problem(world: An
         assert PlanVersion.objects.get(pk=version.pk).status == PlanVersion.Status.DRAFT
 
 
+def test_a_new_version_page_names_what_is_wrong_too(world: Any) -> None:
+    plan = _draft(world, EXAMPLE_RULES).plan
+    client = client_of(world)
+    url = f"/commissions/plans/{plan.public_id}/versions/new/"
+    values = form_values(client.get(url).content.decode(), "rule-editor")
+    values.update({"rule-0-tier-1-from": ["1e5000"], "effective_from": ["2026-02-01"]})
+    body = urlencode(values, doseq=True)
+    answer = client.post(url, body, content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 200
+    assert f"Rule 1 (resale), tier 2, from: '1e5000' {TOO_LARGE}" in html.unescape(answer.content.decode())
+    as_json = client.post(url, {"rules": "[" * 100000, "effective_from": "2026-02-01"})
+    assert as_json.status_code == 200
+    assert "Not valid JSON: nested too deeply to read." in as_json.content.decode()
+    with scope(world.system.access_scope()):
+        assert PlanVersion.objects.filter(plan=plan).count() == 1
+
+
+def test_the_what_if_of_a_draft_stored_invalid_names_the_problem(world: Any, api_for: Any) -> None:
+    version = _draft(world, EXAMPLE_RULES)
+    rules = json.loads(json.dumps(EXAMPLE_RULES))
+    rules["rules"][1]["key"] = "Big deal"  # stored before its rules were checked as they are now
+    with scope(world.system.access_scope()):
+        PlanVersion.objects.filter(pk=version.pk).update(rules=rules)
+    client = client_of(world)
+    page = client.get(f"/commissions/versions/{version.public_id}/what-if/", follow=True)
+    assert page.status_code == 200
+    assert "Fix the rules first: rules[1].key: String should match pattern" in html.unescape(
+        page.content.decode()
+    )
+    answer = api_for(world.finance).post(
+        f"/api/v1/commissions/versions/{version.public_id}/simulate",
+        data='{"months": 1}',
+        content_type="application/json",
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "rules.rules[1].key"
+
+
 # --- the API ------------------------------------------------------------------------------------------
 
 
@@ -349,3 +394,91 @@ def test_a_draft_is_patched_through_the_api_with_the_same_limits(world: Any, api
         assert answer.status_code == 422, answer.content[:500]
         assert field in {e["field"] for e in answer.json()["errors"]}
     assert _stored(world, version) == EXAMPLE_RULES
+
+
+# --- any input, anything typed --------------------------------------------------------------------------
+
+HOSTILE = st.one_of(
+    st.sampled_from(
+        [
+            "1e5000",
+            "-1e5000",
+            "1e-999999",
+            "9" * 5000,
+            "NaN",
+            "-Infinity",
+            "sNaN",
+            "-0",
+            "0e999999999",
+            "1_000,5",
+            "٣",
+            "\x00",
+            "\ud800",
+            "[" * 3000,
+            '{"key": "k", "key": "k"}',
+            "x" * 3000,
+            "metadata",
+            "in",
+            "json",
+            "tiered",
+            "threshold",
+            "lifetime",
+            "months",
+        ]
+    ),
+    st.text(max_size=30),
+)
+
+
+OPS = ["add_rule", "add_tier:0", "remove_tier:0:1", "add_cond:2", "add_group:0", "add_gcond:1:0", "up:1"]
+
+
+@functools.cache
+def _example_post() -> dict[str, list[str]]:
+    """The example rules' editor as a browser posts it."""
+    return form_values(_render(rule_editor.state_of_doc(EXAMPLE_RULES)), "rule-editor")
+
+
+def _render(state: rule_editor.State) -> str:
+    return render_to_string(
+        "commissions/_rule_editor.html",
+        {
+            "editor": rule_editor.rows_for_template(state),
+            "draft": DraftForm(initial={"effective_from": datetime.date(2026, 1, 1)}),
+            "choices": rule_editor.choices(),
+            "plan": {"currency": "USD"},
+            "request": RequestFactory().get("/commissions/versions/x/"),
+        },
+    )
+
+
+EXTRA = ["rule-0-mode", "rule-0-json", "rule-1-c-0-meta", "rule-0-c-0-field", "rule-0-tier-2-from"]
+NAMES = st.deferred(lambda: st.sampled_from(sorted(_example_post()) + EXTRA))  # rendered when drawn
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(NAMES, HOSTILE, max_size=6),
+    st.sets(NAMES, max_size=4),
+    st.one_of(st.just(""), st.sampled_from(OPS), HOSTILE),
+)
+def test_whatever_is_posted_the_editor_answers_with_the_rules_or_their_problems(
+    changes: dict[str, str], dropped: set[str], op: str
+) -> None:
+    data = QueryDict(mutable=True)
+    for name, values in _example_post().items():
+        if name not in dropped:
+            data.setlist(name, values)
+    for name, value in changes.items():
+        data.setlist(name, [value])
+    state = rule_editor.state_of_post(data)
+    if op:
+        rule_editor.apply_op(state, op)
+    else:
+        doc = rule_editor.doc_of_state(state)
+        if doc is None:
+            assert state["errors"]
+        else:
+            plan_services.check_rules(doc)  # what the editor passes, the service stores
+            json.dumps(doc, allow_nan=False)
+    assert 'id="rule-editor"' in _render(state)

@@ -401,7 +401,14 @@ def whatif(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     version = _version(actor, public_id)
     form = WhatIfForm(request.GET or None, initial={"months": 6})
     months = form.cleaned_data["months"] if form.is_valid() else 6
-    result = simulation.whatif_of(simulate.simulate_version(actor=actor, version=version, months=months))
+    try:
+        outcome = simulate.simulate_version(actor=actor, version=version, months=months)
+    except RulesError as exc:  # a draft stored before its rules were checked as they are now
+        messages.error(
+            request, "Fix the rules first: " + "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors)
+        )
+        return redirect("commissions:version", public_id=version.public_id)
+    result = simulation.whatif_of(outcome)
     if request.GET.get("chart"):
         return JsonResponse(simulation.whatif_chart(result).as_json())
     chart_url = reverse("commissions:whatif", args=[version.public_id]) + f"?months={months}&chart=1"
