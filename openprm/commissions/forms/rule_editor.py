@@ -573,7 +573,7 @@ def _rule_doc(state: State, trace: _Trace) -> dict[str, Any]:
 
 
 _TWICE = re.compile(r"^rule key '(.+)' is used twice$")
-_PATH = re.compile(r"\[(\d+)\]|\.?([A-Za-z_]+)")
+_PATH = re.compile(r"\[([0-9]{1,6})\]|\.?([A-Za-z_]+)")  # a key a person wrote may look like an index
 
 # pydantic's field names → the editor's input names (per reward kind where they differ)
 _RULE_INPUTS = {
@@ -630,7 +630,7 @@ def _place(trace: _Trace, state: State, path: str, message: str) -> None:
             )
             return
     parts = [m.group(1) or m.group(2) for m in _PATH.finditer(path)]
-    if not parts or parts[0] != "rules" or len(parts) < 2:
+    if not parts or parts[0] != "rules" or len(parts) < 2 or not parts[1].isdecimal():
         if parts and parts[0] == "overrides":
             trace.fail(state, "overrides", "Override levels", message)
         else:

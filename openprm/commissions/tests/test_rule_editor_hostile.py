@@ -126,6 +126,10 @@ def _rule(**reward: Any) -> str:
             "Rule 1 (resale) (JSON): label: contains a character that is not text",
         ),
         (
+            _json_rule(_rule().replace('"amount": 1', '"amount": 1, "tiers[' + "9" * 990 + ']": "\\u0000"')),
+            "Rule 1 (resale) (JSON): reward.tiers: contains a character that is not text",
+        ),
+        (
             _json_rule(_rule().replace('"resale"', '"resale", "label": "\\ud800"')),
             "Rule 1 (resale) (JSON): label: contains a character that is not text",
         ),
