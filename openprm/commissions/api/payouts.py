@@ -41,6 +41,7 @@ from openprm.commissions.schemas.payouts import (
 from openprm.commissions.selectors import payouts as selectors
 from openprm.commissions.selectors import statements as statement_selectors
 from openprm.commissions.services import details as details_service
+from openprm.commissions.services import payout_files
 from openprm.commissions.services import payouts as services
 from openprm.commissions.services import statements as statement_services
 from openprm.core.actors import Actor
@@ -179,7 +180,7 @@ def item_abandon(
 def run_file(request: HttpRequest, public_id: uuid.UUID, query: Query[FileQuery]) -> HttpResponse:
     """The export file of the run's payable items paid by `method` (bank, paypal, wise)."""
     actor = _staff(request)
-    found = services.export_file(actor=actor, run=_run(actor, public_id), method=query.method)
+    found = payout_files.export_file(actor=actor, run=_run(actor, public_id), method=query.method)
     response = HttpResponse(found.content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{found.filename}"'
     return response

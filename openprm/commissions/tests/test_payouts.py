@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from openprm.commissions.models import LedgerEntry, PayoutItem, PayoutRun, Statement
-from openprm.commissions.services import payouts
+from openprm.commissions.services import payout_files, payouts
 from openprm.commissions.tests.payout_fixtures import IBAN_A, bank_details, email_details, entry, make_plan
 from openprm.core.models import AuditEntry
 from openprm.core.scoping import scope, unscoped
@@ -102,9 +102,9 @@ def test_export_mark_paid_pays_each_entry_once_with_a_payout_entry_and_a_stateme
     with scope(actor.access_scope()):
         run = payouts.payout_run_export(actor=actor, run=run)
         assert run.status == "exported" and run.attempts == 1
-        bank = payouts.export_file(actor=actor, run=run, method="bank")
-        paypal = payouts.export_file(actor=actor, run=run, method="paypal")
-        wise = payouts.export_file(actor=actor, run=run, method="wise")
+        bank = payout_files.export_file(actor=actor, run=run, method="bank")
+        paypal = payout_files.export_file(actor=actor, run=run, method="paypal")
+        wise = payout_files.export_file(actor=actor, run=run, method="wise")
     rows = _csv(bank.content)
     assert rows[0] == ["name", "iban", "bic", "account_number", "amount", "currency", "reference"]
     assert rows[1][:6] == ["Acme Resellers GmbH", IBAN_A, "COBADEFFXXX", "", "100.00", "USD"]
@@ -156,7 +156,7 @@ def test_a_failed_payment_is_retried_without_paying_anyone_twice(world: World) -
     run = _create(world)
     with scope(actor.access_scope()):
         run = payouts.payout_run_export(actor=actor, run=run)
-        first_file = _csv(payouts.export_file(actor=actor, run=run, method="bank").content)
+        first_file = _csv(payout_files.export_file(actor=actor, run=run, method="bank").content)
         # the bank refused B's transfer (closed account): A paid, B failed
         run = payouts.payout_run_mark_paid(
             actor=actor,
@@ -170,7 +170,7 @@ def test_a_failed_payment_is_retried_without_paying_anyone_twice(world: World) -
             payouts.payout_run_mark_paid(actor=actor, run=run, reference="B-1")  # retry first
         run = payouts.payout_run_retry(actor=actor, run=run)
         assert run.status == "exported" and run.attempts == 2
-        second_file = _csv(payouts.export_file(actor=actor, run=run, method="bank").content)
+        second_file = _csv(payout_files.export_file(actor=actor, run=run, method="bank").content)
         assert [r[0] for r in second_file[1:]] == ["Globex Referrals GmbH"]  # A is not in the file again
         # the same reference for B's payment on the retry: the bank can refuse a duplicate
         assert second_file[1][6] == next(r[6] for r in first_file[1:] if r[0] == "Globex Referrals GmbH")
@@ -199,11 +199,11 @@ def test_a_refused_file_fails_the_run_and_the_retry_exports_the_same_payments(wo
     run = _create(world)
     with scope(actor.access_scope()):
         run = payouts.payout_run_export(actor=actor, run=run)
-        before = payouts.export_file(actor=actor, run=run, method="bank").content
+        before = payout_files.export_file(actor=actor, run=run, method="bank").content
         run = payouts.payout_run_fail(actor=actor, run=run, error="File format rejected")
         assert run.status == "failed" and run.last_error == "File format rejected"
         run = payouts.payout_run_retry(actor=actor, run=run)
-        after = payouts.export_file(actor=actor, run=run, method="bank").content
+        after = payout_files.export_file(actor=actor, run=run, method="bank").content
         run = payouts.payout_run_mark_paid(actor=actor, run=run, reference="OK-1")
     assert _csv(before)[1] == _csv(after)[1]
     with unscoped():

@@ -21,7 +21,7 @@ from django.test import override_settings
 from openprm.accounts.models import Notification
 from openprm.commissions.models import PayoutDetails, PayoutItem, PayoutRun
 from openprm.commissions.selectors import portal
-from openprm.commissions.services import details, payouts
+from openprm.commissions.services import details, payout_files, payouts
 from openprm.commissions.tests.payout_fixtures import IBAN_A, IBAN_B, bank_details, entry, make_plan
 from openprm.core.models import AuditEntry
 from openprm.core.permissions import Role
@@ -61,7 +61,7 @@ def test_details_cannot_be_changed_while_a_payment_to_them_is_in_progress(world:
     with pytest.raises(ValidationError):  # finance neither: the exported file must stay true
         _save_as(world.finance, world.partner_a.pk, IBAN_B)
     with scope(actor.access_scope()):
-        rows = _csv(payouts.export_file(actor=actor, run=run, method="bank").content)
+        rows = _csv(payout_files.export_file(actor=actor, run=run, method="bank").content)
         payouts.payout_run_mark_paid(actor=actor, run=run, reference="B-1")
     assert rows[1][1] == IBAN_A
     _save_as(world.a_admin, world.partner_a.pk, IBAN_B)  # paid: free to change again
@@ -77,7 +77,7 @@ def test_the_file_names_the_details_sealed_into_the_item(world: World) -> None:
             secret=details.seal({"iban": IBAN_B}), display=f"IBAN {details.mask('iban', IBAN_B)}"
         )
     with scope(actor.access_scope()):
-        rows = _csv(payouts.export_file(actor=actor, run=run, method="bank").content)
+        rows = _csv(payout_files.export_file(actor=actor, run=run, method="bank").content)
     assert rows[1][1] == IBAN_A and IBAN_B not in str(rows)
 
 
@@ -88,7 +88,7 @@ def test_an_item_without_sealed_details_is_refused(world: World) -> None:
     with unscoped():
         PayoutItem.objects.filter(run=run).update(details_secret="")
     with scope(actor.access_scope()), pytest.raises(ValidationError) as refused:
-        payouts.export_file(actor=actor, run=run, method="bank")
+        payout_files.export_file(actor=actor, run=run, method="bank")
     assert "changed after this run was exported" in str(refused.value)
 
 
@@ -101,7 +101,7 @@ def test_a_failed_payment_takes_the_fixed_details_on_retry(world: World) -> None
     _save_as(world.a_admin, world.partner_a.pk, IBAN_B)  # a failed item does not block the fix
     with scope(actor.access_scope()):
         run = payouts.payout_run_retry(actor=actor, run=run)
-        rows = _csv(payouts.export_file(actor=actor, run=run, method="bank").content)
+        rows = _csv(payout_files.export_file(actor=actor, run=run, method="bank").content)
     assert rows[1][1] == IBAN_B
     with unscoped():
         assert PayoutItem.objects.get(run=run).details_display.endswith("5432")
@@ -127,7 +127,7 @@ def test_every_change_tells_the_other_partner_admins_and_finance(
 def test_downloading_a_file_is_audited(world: World) -> None:
     actor, run = _exported(world)
     with scope(actor.access_scope()):
-        found = payouts.export_file(actor=actor, run=run, method="bank")
+        found = payout_files.export_file(actor=actor, run=run, method="bank")
     with unscoped():
         entries = AuditEntry.objects.filter(object_type="commissions.payoutrun", object_id=run.public_id)
         downloads = [e for e in entries if "file_downloaded" in (e.changes or {})]

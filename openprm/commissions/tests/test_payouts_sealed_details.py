@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from openprm.commissions.models import PayoutItem, PayoutRun
-from openprm.commissions.services import details, payouts
+from openprm.commissions.services import details, payout_files, payouts
 from openprm.commissions.tests.payout_fixtures import IBAN_A, IBAN_B, bank_details, entry, make_plan
 from openprm.core.scoping import scope, unscoped
 from openprm.testing import World, actor_for
@@ -30,7 +30,7 @@ backfill = importlib.import_module("openprm.commissions.migrations.0008_payout_i
 
 def _rows(actor: Any, run: PayoutRun) -> list[list[str]]:
     with scope(actor.access_scope()):
-        content = payouts.export_file(actor=actor, run=run, method="bank").content
+        content = payout_files.export_file(actor=actor, run=run, method="bank").content
     return list(csv.reader(io.StringIO(content.decode())))
 
 
@@ -101,5 +101,5 @@ def test_the_migration_seals_only_items_whose_details_are_still_the_exported_one
         sealed = dict(PayoutItem.objects.filter(run=run).values_list("partner_id", "details_secret"))
     assert sealed[world.partner_a.pk] and not sealed[world.partner_b.pk]
     with scope(actor.access_scope()), pytest.raises(ValidationError) as refused:
-        payouts.export_file(actor=actor, run=run, method="bank")
+        payout_files.export_file(actor=actor, run=run, method="bank")
     assert world.partner_b.name in str(refused.value)

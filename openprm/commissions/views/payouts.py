@@ -28,6 +28,7 @@ from openprm.commissions.models import PayoutRun
 from openprm.commissions.selectors import payouts as selectors
 from openprm.commissions.selectors import statements as statement_selectors
 from openprm.commissions.services import details as details_service
+from openprm.commissions.services import payout_files
 from openprm.commissions.services import payouts as services
 from openprm.commissions.services import statements as statement_services
 from openprm.core.actors import Actor
@@ -152,7 +153,9 @@ def run_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "run": run,
             "items": items,
             "totals": services.run_totals(run),
-            "methods": [(m, services.EXPORT_METHODS[m]) for m in methods if m in services.EXPORT_METHODS],
+            "methods": [
+                (m, payout_files.EXPORT_METHODS[m]) for m in methods if m in payout_files.EXPORT_METHODS
+            ],
             "can_manage": actor.can(Perm.PAYOUT_MANAGE),
             "paid_form": paid_form,
             "fail_form": fail_form,
@@ -165,11 +168,11 @@ def run_file(request: HttpRequest, public_id: uuid.UUID, method: str) -> HttpRes
     actor = _reader(request)
     run = _run(actor, public_id)
     try:
-        found = services.export_file(actor=actor, run=run, method=method)
+        found = payout_files.export_file(actor=actor, run=run, method=method)
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as exc:
-        if method not in services.EXPORT_METHODS:
+        if method not in payout_files.EXPORT_METHODS:
             raise Http404 from None
         for message in exc.messages:
             messages.error(request, message)
