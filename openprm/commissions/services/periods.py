@@ -31,6 +31,7 @@ from openprm.commissions.services.context import Context, PlanInfo
 from openprm.commissions.services.corrections import Evaluation, _reversal, amount_counts, evaluations
 from openprm.commissions.services.rows import POS
 from openprm.commissions.services.rows import row as _row
+from openprm.commissions.services.running import refunded_shares
 from openprm.core.bulk import uuid4_hex
 
 ZERO = Decimal(0)
@@ -332,8 +333,6 @@ def period_rows(
 ) -> list[list[Any]]:
     """Each touched (partner, period) re-evaluated from its start: the differences of its stateful rules
     (``changed``: sources whose amount changed, their rows get the new base too)."""
-    from openprm.commissions.services.accrual import refunded_shares
-
     kind = window_kind(ctx)
     if kind is None or not touched:
         return []

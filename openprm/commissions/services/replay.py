@@ -22,10 +22,10 @@ from openprm.commissions.services.accrual import (
     AccrualResult,
     Fx,
     evaluate_sources,
-    load_state,
     workspace_scope,
 )
 from openprm.commissions.services.context import load_context
+from openprm.commissions.services.running import load_state
 
 KIND = LedgerEntry.Kind
 

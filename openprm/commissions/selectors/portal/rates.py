@@ -68,7 +68,7 @@ def _volume(
     partner_id: int, rule_key: str, start: datetime.date, today: datetime.date
 ) -> tuple[Decimal, int]:
     """The partner's matched volume (in the plan's currency) and count for a tiered rule since ``start``,
-    as the accrual counts them (``services.accrual.load_state``): the base × FX rate of each commission
+    as the accrual counts them (``services.running.load_state``): the base × FX rate of each commission
     and bonus row of the rule. Summed by the database."""
     return _sum(
         LedgerEntry.objects.filter(rule_key=rule_key, kind__in=(Kind.ACCRUAL, Kind.BONUS)),
