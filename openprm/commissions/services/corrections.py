@@ -125,13 +125,25 @@ def closes(key: str) -> bool:
     return len(parts) > 2 and parts[1] in CLOSING
 
 
+def toggle(key: str) -> int:
+    """+1 for the adjustment that takes a rule's row out of its event (``c12:purchase:big:out3``: the
+    rule is no longer chosen, its base leaves the period's tier volume and count), -1 for the one that
+    brings it back (``:in4``), 0 for any other row."""
+    tail = key.rsplit(":", 1)[-1]
+    if tail.startswith("out") and tail[3:].isdigit():
+        return 1
+    return -1 if tail.startswith("in") and tail[2:].isdigit() else 0
+
+
 def with_links(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add to each entry what the rows linked to it (``reverses``) sum to: ``undone`` (reversals and
     clawbacks), ``adjusted`` (adjustments, and override follow-ups of an override), ``base_adjusted``
     (the base those adjustments re-evaluated), ``fixes`` (how many rows, rejected ones too: their keys
-    stay taken) and ``closed`` (a reversal closed its evaluation: deal no longer won, rejected, moved)."""
+    stay taken), ``closed`` (a reversal closed its evaluation: deal no longer won, rejected, moved) and
+    ``out`` (its rule is no longer chosen for the event: ``toggle``)."""
     for entry in entries:
-        entry.update(undone=ZERO, adjusted=ZERO, base_adjusted=ZERO, fixes=0, closed=False)
+        entry.update(undone=ZERO, adjusted=ZERO, base_adjusted=ZERO, fixes=0, closed=False, out=False)
+    outs: dict[int, int] = defaultdict(int)
     by_id = {e["id"]: e for e in entries}
     ids = sorted(by_id)
     for i in range(0, len(ids), 5000):
@@ -150,6 +162,9 @@ def with_links(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             else:
                 entry["adjusted"] += amount
                 entry["base_adjusted"] += base
+                outs[reverses] += toggle(key)
+    for reverses, net in outs.items():
+        by_id[reverses]["out"] = net > 0
     return entries
 
 

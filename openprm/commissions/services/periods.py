@@ -154,20 +154,33 @@ class _Settler:
             delta = ZERO
             if anchor is not None and new_base is not None:
                 delta = new_base - (anchor["base_amount"] + anchor["base_adjusted"])
-            if target == current and not delta:
+            # A rule chosen no more (or again) for an event that still counts: its row goes out of (or
+            # back into) the period's tier volume and count, whatever the amounts (``toggle``).
+            chosen = outcome is not None and rule in lines
+            tag = "fix"
+            if anchor is not None and outcome is not None and rule and chosen == anchor["out"]:
+                tag = "in" if chosen else "out"
+            if target == current and not delta and tag == "fix":
                 continue
             detail = f"re-evaluated ({note}): rule {rule or '-'} {current:.2f} → {target:.2f}"
+            if tag != "fix":
+                detail += " (chosen again)" if chosen else " (no longer chosen: out of the period's volume)"
+            reevaluated: dict[str, Any] = {"rule": rule, "was": f"{current:.2f}", "now": f"{target:.2f}"}
+            if tag != "fix":
+                reevaluated["chosen"] = chosen
             explanation = {
                 **(outcome.explanation if outcome else {}),
                 "detail": detail,
-                "reevaluated": {"rule": rule, "was": f"{current:.2f}", "now": f"{target:.2f}"},
+                "reevaluated": reevaluated,
             }
             line_rate = lines[rule][0].rate if len(lines[rule]) == 1 else None
             caps = [c for line in lines[rule] for c in line.caps]
             linked = anchor or fallback.get(rule)
             if linked is not None:
-                key = f"{evaluation.stem}:{rule or '-'}:fix{linked['fixes']}"
+                key = f"{evaluation.stem}:{rule or '-'}:{tag}{linked['fixes']}"
                 linked["fixes"] += 1
+                if tag != "fix":
+                    linked["out"] = tag == "out"
                 row = _reversal(linked, key, target - current, self.now, detail, hold_days=self._hold(linked))
                 row[POS["kind"]] = KIND.ADJUSTMENT
                 row[POS["base_amount"]] = delta

@@ -61,6 +61,8 @@ def load_state(
         entries = entries.filter(occurred_at__lt=before)
     found = list(
         entries.values_list(
+            "id",
+            "reverses_id",
             "partner_id",
             "rule_key",
             "kind",
@@ -75,9 +77,18 @@ def load_state(
         ).order_by()
     )
     refunded = refunded_shares(
-        ctx.workspace_id, {f[8] for f in found if f[7] == "conversion" and f[8]}, before=before
+        ctx.workspace_id, {f[10] for f in found if f[9] == "conversion" and f[10]}, before=before
     )
+    # A commission whose rule is no longer chosen for its event (``corrections.toggle``): neither it nor
+    # the rows linked to it count toward the period's volume and count (caps still count what it earned).
+    toggles: dict[int, int] = defaultdict(int)
+    for _, reverses, *_, key, reversed_kind in found:
+        if reverses is not None and reversed_kind in (KIND.ACCRUAL, KIND.BONUS):
+            toggles[reverses] += corrections.toggle(key)
+    out = {pk for pk, net in toggles.items() if net > 0}
     for (
+        pk,
+        reverses,
         partner,
         rule_key,
         kind,
@@ -102,6 +113,8 @@ def load_state(
                 count = -int(reversed_kind != KIND.ADJUSTMENT and share < 1)
             else:  # a refund: in the share
                 volume = ZERO
+        if (reverses if reverses is not None else pk) in out:
+            volume, count = ZERO, 0
         seen: set[tuple[str, str]] = set()
         for rule in rules[rule_key]:
             if (rule.period, rule.cap_period_kind) in seen:
