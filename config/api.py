@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
+from itertools import accumulate
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -12,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import OpenAPISchema
+from ninja.parser import Parser
 
 from openprm.accounts.auth import MemberSessionAuth, TokenAuth
 from openprm.core.middleware import CODES
@@ -55,6 +59,86 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+MAX_BODY_DEPTH = 100  # objects and lists inside one another in a request body (as Ruby's JSON default)
+TOO_DEEP = f"nested more than {MAX_BODY_DEPTH} levels deep"
+
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]++")
+_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[\[\]{}:,]|[^\[\]{}:,"\s]++')
+
+
+class BodyTooDeep(ValueError):
+    """A JSON body nested deeper than ``MAX_BODY_DEPTH``: ``path`` leads to where the nesting starts."""
+
+    def __init__(self, path: list[str | int]) -> None:
+        super().__init__(TOO_DEEP)
+        self.path = path
+
+
+def _too_deep_at(body: bytes) -> list[str | int]:
+    """The path (keys and indices) to the first value nested deeper than the limit, read token by token
+    (no recursion), then without its trailing run of one repeated step ("all", 0, "all", 0, …): the
+    field a person wrote the nesting in, e.g. ``rules.rules[0].conditions``."""
+    stack: list[list[Any]] = []  # [kind, key or index, expecting a key]
+    path: list[str | int] = []
+    for match in _TOKEN.finditer(body):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in (b"{", b"["):
+            if len(stack) >= MAX_BODY_DEPTH:
+                path = [frame[1] for frame in stack]
+                break
+            stack.append([token, 0 if token == b"[" else "", token == b"{"])
+        elif token in (b"}", b"]"):
+            if stack:
+                stack.pop()
+        elif top is not None and token == b",":
+            if top[0] == b"[":
+                top[1] += 1
+            else:
+                top[2] = True
+        elif top is not None and top[2] and token.startswith(b'"'):
+            try:
+                top[1] = str(json.loads(token))
+            except ValueError:
+                top[1] = "?"
+            top[2] = False
+    # the nesting itself: where the path starts repeating one step (1 to 4 parts long) to its end
+    for size in range(1, 5):
+        tail = path[-3 * size :]
+        if len(tail) == 3 * size and tail == tail[size:] + tail[2 * size :][:size]:
+            start = len(path) - 3 * size
+            while start > 0 and path[start - 1] == path[start - 1 + size]:
+                start -= 1
+            return path[:start]
+    return path
+
+
+def body_nesting(body: bytes) -> int | None:
+    """How deep a body's objects and lists nest (strings aside), in a few C-speed passes; None when its
+    brackets do not pair up (not JSON, whatever else is wrong with it)."""
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", body))
+    if not brackets:
+        return 0
+    depths = list(accumulate(1 if c in (91, 123) else -1 for c in brackets))  # [ { open, ] } close
+    return max(depths) if depths[-1] == 0 and min(depths) >= 0 else None
+
+
+class BodyParser(Parser):
+    """JSON bodies with a bounded nesting: a body nested deeper than ``MAX_BODY_DEPTH`` is refused before
+    it is read (Python's reader would recurse to its limit, and what stores or validates it later too)
+    and answered with the usual 422 naming where (see ``on_http_error``), never a 400 or a 500."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        body = request.body
+        nesting = body_nesting(body)
+        if nesting is None:
+            raise ValueError("the body's brackets do not pair up")  # a 400, as any body that is not JSON
+        if nesting > MAX_BODY_DEPTH:
+            raise BodyTooDeep(_too_deep_at(body))
+        return json.loads(body)
+
+
 class OpenPRMApi(NinjaAPI):
     """The NinjaAPI with a schema built once per process (it took seconds per /openapi.json request)."""
 
@@ -84,6 +168,7 @@ api = OpenPRMApi(
     ),
     auth=[TokenAuth(), MemberSessionAuth()],
     urls_namespace="api",
+    parser=BodyParser(),
 )
 
 
@@ -161,8 +246,20 @@ def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 401, "unauthorized", "Send a valid API token: Authorization: Bearer <token>")
 
 
+def _path_text(path: list[str | int]) -> str:
+    """A body path as the API names fields: ``rules.rules[0].conditions``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "body"
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BodyTooDeep):  # ninja wraps what the parser raises in a 400
+        field = _path_text(exc.__cause__.path)
+        errors = [{"field": field, "code": "too_deep", "message": TOO_DEEP}]
+        return error(request, 422, "validation_error", f"{field}: {TOO_DEEP}", field=field, errors=errors)
     extra = {"field": "body"} if "request body" in str(exc.message) else {}  # malformed JSON
     return error(request, exc.status_code, CODES.get(exc.status_code, "error"), str(exc.message), **extra)
 

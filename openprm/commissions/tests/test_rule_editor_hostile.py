@@ -1,7 +1,8 @@
 """Hostile input to the rules editors and the plans API never answers 500: numbers too large, too small,
 not finite or too long to read, nesting too deep, text a database cannot store, very long text, keys
 given twice, rows posted without their inputs. The structured editor names the rule and the input, the
-JSON editor the problem, the API answers 422 naming the path (400 for a body it cannot read)."""
+JSON editor the problem, the API answers 422 naming the path, also for a body nested thousands of levels
+deep (400 for a body it cannot read)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import datetime
 import functools
 import html
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -304,7 +306,8 @@ def _condition(value_json: str, op: str = "eq", field: str = "metadata.plan") ->
     )
 
 
-DEEP = '{"all": [' * 60 + '{"field": "amount", "op": "gt", "value": 1}' + "]}" * 60
+# deeper than a rules document holds (32 levels), within what a body may (100: see DEEPER below)
+DEEP = '{"all": [' * 40 + '{"field": "amount", "op": "gt", "value": 1}' + "]}" * 40
 
 
 @pytest.mark.parametrize(
@@ -367,10 +370,83 @@ def test_the_api_answers_422_naming_the_path(
         assert not PlanVersion.objects.filter(plan_id=plan.pk).exists()
 
 
+DEEPER = {  # nested far beyond what Python's JSON reader reads (about 1,000 levels)
+    "lists": "[" * 5000 + "]" * 5000,
+    "groups": '{"all": [' * 5000 + '{"field": "amount", "op": "gt", "value": 1}' + "]}" * 5000,
+    "mixed": '{"any": [{"all": [' * 2500 + "]}]}" * 2500,
+    "many lists": "[" * 100000 + "]" * 100000,
+}
+
+
+@pytest.mark.parametrize("nesting", sorted(DEEPER))
+def test_the_api_answers_422_to_conditions_nested_thousands_deep(
+    world: Any, api_for: Any, nesting: str
+) -> None:
+    with scope(world.system.access_scope()):
+        plan = plan_services.plan_create(actor=world.system, name="Deep", currency="USD")
+    version = _draft(world, EXAMPLE_RULES)
+    client = api_for(world.finance)
+    rule = _rule().replace('"resale"', '"resale", "conditions": ' + DEEPER[nesting])
+    for method, url, body in (
+        ("post", f"/api/v1/commissions/plans/{plan.public_id}/versions", _body(rule)),
+        (
+            "patch",
+            f"/api/v1/commissions/versions/{version.public_id}",
+            '{"rules": {"rules": [' + rule + "]}}",
+        ),
+    ):
+        answer = getattr(client, method)(url, data=body, content_type="application/json")
+        assert answer.status_code == 422, answer.content[:500]
+        assert answer.json()["code"] == "validation_error"
+        assert answer.json()["field"] == "rules.rules[0].conditions"
+        assert answer.json()["errors"] == [
+            {
+                "field": "rules.rules[0].conditions",
+                "code": "too_deep",
+                "message": "nested more than 100 levels deep",
+            }
+        ]
+    with scope(world.system.access_scope()):
+        assert not PlanVersion.objects.filter(plan_id=plan.pk).exists()
+    assert _stored(world, version) == EXAMPLE_RULES
+
+
+def _commissions_writes() -> list[tuple[str, str]]:
+    """(method, path) of every commissions operation that reads a JSON body, from the OpenAPI schema."""
+    from config.api import api
+
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    return sorted(
+        (method, path)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/v1/commissions/")
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    )
+
+
+def test_every_commissions_body_nested_too_deep_is_a_422_naming_the_field(world: Any, api_for: Any) -> None:
+    version = _draft(world, EXAMPLE_RULES)
+    client = api_for(world.finance)
+    writes = _commissions_writes()
+    assert {
+        ("post", "/api/v1/commissions/plans"),
+        ("patch", "/api/v1/commissions/versions/{public_id}"),
+    } <= set(writes)
+    assert len(writes) >= 10, writes
+    for method, path in writes:
+        url = re.sub(r"\{[a-z_]+\}", str(version.public_id), path)  # the body is read before any id
+        body = '{"note": "x", "extra": {"a": ' + "[" * 3000 + "]" * 3000 + "}}"
+        answer = getattr(client, method)(url, data=body, content_type="application/json")
+        assert answer.status_code == 422, (method, path, answer.content[:300])
+        assert answer.json()["field"] == "extra.a", (method, path)
+        assert "nested more than 100 levels deep" in answer.json()["message"]
+    assert _stored(world, version) == EXAMPLE_RULES
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        _body("[" * 100000 + "]" * 100000),
         _body(_condition("1" + "0" * 5000)),  # beyond what the JSON reader converts
         '{"effective_from": "2026-01-01", "rules": ' + "{" * 10,
     ],

@@ -1,0 +1,112 @@
+"""The API's body parser: a JSON body nested deeper than 100 levels is the usual 422 naming the field
+the nesting was written in, whatever the endpoint — never the bare 400 of a reader that ran out of stack,
+never a 500; a body nested up to the limit is read as before; a body that is not JSON is still a 400."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from config.api import MAX_BODY_DEPTH, _too_deep_at, body_nesting
+from openprm.alerts.models import AlertRule
+from openprm.core.scoping import unscoped
+
+pytestmark = pytest.mark.django_db
+
+RULE = {
+    "name": "Win rate below 20%",
+    "conditions": {
+        "combine": "and",
+        "items": [{"kind": "threshold", "metric": "win_rate", "grain": "quarter", "op": "<", "value": "0.2"}],
+    },
+}
+
+
+def _nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b"", 0),
+        (b"42", 0),
+        (b'{"a": "[[[{{{"}', 1),  # brackets inside text do not nest
+        (b'{"a": "\\"[[", "b": [[]]}', 3),  # nor after an escaped quote
+        (b'[{"a": [1, {"b": []}]}]', 5),
+        (_nested(5000).encode(), 5000),
+        (b"[" * 10, None),  # unpaired: not JSON
+        (b"][", None),
+    ],
+)
+def test_the_nesting_of_a_body(body: bytes, depth: int | None) -> None:
+    assert body_nesting(body) == depth
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (
+            '{"rules": {"rules": [{"conditions": ' + '{"all": [' * 3000 + "]}" * 3000 + "}]}}",
+            ["rules", "rules", 0, "conditions"],
+        ),
+        ('{"a": 1, "b": {"c": [0, 1, ' + _nested(200) + "]}}", ["b", "c", 2]),
+        (_nested(200), []),
+        ('{"x": ' + '{"any": [{"all": [' * 60 + "]}]}" * 60 + "}", ["x"]),
+    ],
+)
+def test_the_field_named_is_where_the_nesting_starts(body: str, path: list[Any]) -> None:
+    assert _too_deep_at(body.encode()) == path
+
+
+def test_another_apps_endpoint_answers_422_naming_the_field(world: Any, api_for: Any) -> None:
+    admin = api_for(world.admin)
+    deep = dict(RULE, conditions={"combine": "and", "items": "PLACEHOLDER"})
+    body = json.dumps(deep).replace('"PLACEHOLDER"', _nested(5000))
+    answer = admin.post("/api/v1/alerts/rules", data=body, content_type="application/json")
+    assert answer.status_code == 422, answer.content[:300]
+    assert answer.json() == {
+        "code": "validation_error",
+        "message": f"conditions.items: nested more than {MAX_BODY_DEPTH} levels deep",
+        "field": "conditions.items",
+        "errors": [
+            {
+                "field": "conditions.items",
+                "code": "too_deep",
+                "message": f"nested more than {MAX_BODY_DEPTH} levels deep",
+            }
+        ],
+    }
+    created = admin.post("/api/v1/alerts/rules", data=json.dumps(RULE), content_type="application/json")
+    assert created.status_code == 201, created.content[:300]
+    rule_id = created.json()["id"]
+    patched = admin.patch(
+        f"/api/v1/alerts/rules/{rule_id}",
+        data='{"conditions": {"combine": "or", "items": ' + _nested(3000) + "}}",
+        content_type="application/json",
+    )
+    assert patched.status_code == 422 and patched.json()["field"] == "conditions.items"
+    with unscoped():
+        assert AlertRule.objects.filter(name=RULE["name"]).count() == 1
+
+
+def test_a_body_nested_to_the_limit_is_read_and_one_level_more_is_not(world: Any, api_for: Any) -> None:
+    admin = api_for(world.admin)
+    # the body, conditions, items: 3 levels, then the nested lists
+    at_limit = json.dumps(dict(RULE, conditions={"combine": "and", "items": "X"}))
+    for levels, too_deep in ((MAX_BODY_DEPTH - 2, False), (MAX_BODY_DEPTH - 1, True)):
+        body = at_limit.replace('"X"', _nested(levels))
+        assert body_nesting(body.encode()) == levels + 2
+        answer = admin.post("/api/v1/alerts/rules", data=body, content_type="application/json")
+        assert answer.status_code == 422, answer.content[:300]  # items that are not conditions, or too deep
+        codes = {e["code"] for e in answer.json()["errors"]}
+        assert ("too_deep" in codes) is too_deep, answer.json()
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"name": "x", "conditions": {' * 3, "{not json"])
+def test_a_body_that_is_not_json_is_still_a_400(world: Any, api_for: Any, body: str) -> None:
+    answer = api_for(world.admin).post("/api/v1/alerts/rules", data=body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "body"
