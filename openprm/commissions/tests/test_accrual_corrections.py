@@ -269,25 +269,3 @@ def test_money_fields_of_a_published_plan_cannot_change(world, field, value):
     assert field in raised.value.message_dict and "new plan" in raised.value.message_dict[field][0]
     with scope(world.system.access_scope()):  # the same value, and other fields, still save
         plans.plan_update(actor=world.system, plan=plan, name="Renamed", **{field: getattr(plan, field)})
-
-
-def test_a_condition_on_the_partners_lifetime_amount_is_refused(world):
-    from openprm.commissions.rules import RulesError
-    from openprm.commissions.services import plans
-    from openprm.core.scoping import scope
-
-    plan = publish(world, PERCENT_20)
-    rules = {
-        "rules": [
-            {
-                "key": "big",
-                "event": ["purchase"],
-                "reward": {"type": "percent", "rate": 5},
-                "conditions": {"all": [{"field": "partner.lifetime_amount", "op": "gte", "value": 1000}]},
-            }
-        ]
-    }
-    with scope(world.system.access_scope()), pytest.raises(RulesError, match="lifetime_amount"):
-        plans.version_create_draft(
-            actor=world.system, plan=plan, rules=rules, effective_from=datetime.date(2026, 6, 1)
-        )
