@@ -42,6 +42,7 @@ from openprm.commissions.services import corrections, periods
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, SourceFields, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
+from openprm.commissions.services.lifetime import EXPLAINED
 from openprm.commissions.services.rows import (
     COLUMNS,
     EMPTY_LIST,
@@ -135,6 +136,9 @@ def evaluate_sources(
     templates: dict[tuple[int, int], list[Any]] = {}
     holds: dict[tuple[datetime.date, int], tuple[datetime.date, datetime.date]] = {}
     nothing = (engine.Line("", KIND.ACCRUAL, engine.cents(ZERO), None),)
+    lifetime = ctx.lifetime
+    if lifetime is not None:  # the partners' lifetime totals: read at the first lookup, all at once
+        lifetime.expect({s.partner_id for s in todo})
     with collector_paused():
         for source in todo:
             at = source.occurred_at
@@ -159,16 +163,28 @@ def evaluate_sources(
                     continue
             rate, fx_day = known
             amount = source.amount * rate
+            fields = SourceFields(
+                source, ctx.partners.get(source.partner_id), amount, lifetime, info.currency
+            )
             facts = engine.Facts(
                 event=source.event,
                 partner_id=source.partner_id,
                 day=day,
                 amount=amount,
-                fields=SourceFields(source, ctx.partners.get(source.partner_id), amount),
+                fields=fields,
                 customer_months=source.customer_months,
             )
-            outcome = engine.evaluate(compiled, facts, state)
+            try:  # conditions are all tested before the state advances: a missing rate leaves it as it was
+                outcome = engine.evaluate(compiled, facts, state)
+            except fx.missing as exc:  # a sale in the partner's lifetime amount without its rate
+                result.missing_fx.append(f"{source.key}: the partner's lifetime amount: {exc}")
+                why = f"waiting for an exchange rate (the partner's lifetime amount): {exc}"
+                result.waiting[(source.kind, source.id)] = why[:300]
+                continue
             result.evaluated += 1
+            if fields.lifetime_read:
+                value = fields.lifetime_value
+                outcome.explanation[EXPLAINED] = "unknown" if value is None else f"{value:.2f}"
             if rate != 1:
                 fx_used = {"rate": f"{rate:f}", "date": fx_day.isoformat(), "from": base_ccy}
                 outcome.explanation["fx"] = fx_used

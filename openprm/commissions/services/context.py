@@ -16,7 +16,10 @@ from typing import Any
 from openprm.commissions import engine
 from openprm.commissions.models import Plan, PlanAssignment, PlanVersion, SubPartner
 from openprm.commissions.rules import parse_rules
+from openprm.commissions.services.lifetime import FIELD as LIFETIME
+from openprm.commissions.services.lifetime import Lifetime, reads_lifetime
 from openprm.commissions.services.sources import PartnerFacts, Source, condition_fields
+from openprm.finance.selectors.fx import MissingRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class Context:
     )
     parents: dict[int, list[tuple[datetime.date, datetime.date | None, int]]] = field(default_factory=dict)
     partners: dict[int, PartnerFacts] = field(default_factory=dict)
+    lifetime: Lifetime | None = None  # when some rule tests the partner's lifetime amount
 
     @property
     def empty(self) -> bool:
@@ -57,6 +61,18 @@ class Context:
             for _, _, p in vs
             for r in p.rules
         )
+
+    def needs_lifetime(self) -> bool:
+        """Whether some rule tests the partner's lifetime amount (its totals are read only then)."""
+        return any(reads_lifetime(r) for vs in self.versions.values() for _, _, p in vs for r in p.rules)
+
+    def fields(
+        self, source: Source, partner: PartnerFacts | None, amount: Decimal, currency: str
+    ) -> SourceFields:
+        """The fields conditions read for ``source`` under a plan in ``currency``, where a lifetime
+        amount that cannot be converted reads as unknown (None: a condition on it fails) — for the
+        re-evaluations of events evaluated before; the accrual keeps such an event waiting instead."""
+        return SourceFields(source, partner, amount, self.lifetime, currency, strict=False)
 
     def stateful(self) -> bool:
         return any(
@@ -165,6 +181,8 @@ def load_context(workspace_id: int, *, draft: PlanVersion | None = None) -> Cont
     ):
         parents[child].append((since, until, parent))
     ctx.parents = dict(parents)
+    if ctx.needs_lifetime():
+        ctx.lifetime = Lifetime(workspace_id)
     return ctx
 
 
@@ -173,26 +191,71 @@ ONE = Decimal(1)
 
 class SourceFields(Mapping[str, Any]):
     """The fields a rule's conditions read for one source (``sources.condition_fields``), gathered on the
-    first read of one other than the amount: most rules test the amount or nothing."""
+    first read of one other than the amount: most rules test the amount or nothing. The partner's
+    lifetime amount (in the plan's ``currency``) is looked up on its first read; ``lifetime_read`` says
+    whether it was and ``lifetime_value`` what it was (None: unknown, a rate missing; ``strict``: raise
+    ``MissingRate`` instead)."""
 
-    __slots__ = ("_all", "_amount", "_partner", "_source")
+    __slots__ = (
+        "_all",
+        "_amount",
+        "_currency",
+        "_lifetime",
+        "_partner",
+        "_source",
+        "_strict",
+        "lifetime_read",
+        "lifetime_value",
+    )
 
-    def __init__(self, source: Source, partner: PartnerFacts | None, amount: Decimal) -> None:
+    def __init__(
+        self,
+        source: Source,
+        partner: PartnerFacts | None,
+        amount: Decimal,
+        lifetime: Lifetime | None = None,
+        currency: str = "",
+        *,
+        strict: bool = True,
+    ) -> None:
         self._source, self._partner, self._amount = source, partner, amount
+        self._lifetime, self._currency, self._strict = lifetime, currency, strict
         self._all: dict[str, Any] | None = None
+        self.lifetime_read = False
+        self.lifetime_value: Decimal | None = None
 
     def _fields(self) -> dict[str, Any]:
         if self._all is None:
             self._all = condition_fields(self._source, self._partner, self._amount)
+            if self._lifetime is not None:
+                self._all[LIFETIME] = self._life()
         return self._all
+
+    def _life(self) -> Decimal | None:
+        if not self.lifetime_read and self._lifetime is not None:
+            source = self._source
+            try:
+                value = self._lifetime.amount(source.partner_id, source.occurred_at.date(), self._currency)
+            except MissingRate:
+                if self._strict:
+                    raise
+                value = None
+            self.lifetime_read, self.lifetime_value = True, value
+        return self.lifetime_value
 
     def get(self, key: str, default: Any = None) -> Any:
         if key == "amount":
             return self._amount
+        if key == LIFETIME and self._lifetime is not None:
+            return self._life()
         return self._fields().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        return self._amount if key == "amount" else self._fields()[key]
+        if key == "amount":
+            return self._amount
+        if key == LIFETIME and self._lifetime is not None:
+            return self._life()
+        return self._fields()[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields())

@@ -27,7 +27,8 @@ FROZEN_ONCE_PUBLISHED = ("currency", "selection", "hold_days")
 PLAN_FIELDS = ("name", "description", "program", "currency", "hold_days", "min_payout", "selection")
 
 
-UNFILLED_FIELDS = ("partner.lifetime_amount",)
+# Condition fields the accrual does not fill yet (a condition on one would never match): none today.
+UNFILLED_FIELDS: tuple[str, ...] = ()
 
 # What no rules document holds, whatever its schema allows where a value may be anything (a condition's
 # value): the database stores it, the engine compares it, a page shows it.
