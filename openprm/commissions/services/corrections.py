@@ -115,7 +115,8 @@ ENTRY_FIELDS = (
     "derived_from_id",
 )
 PRINCIPAL: list[str] = [KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT, KIND.OVERRIDE]
-CLOSING = ("unwon", "void", "moved", "currency")  # the tags of the reversals that close an evaluation
+# the tags of the reversals that close an evaluation (``detached``, ``retyped``: ``services.stale``)
+CLOSING = ("unwon", "void", "moved", "currency", "redated", "detached", "retyped")
 
 
 def closes(key: str) -> bool:
@@ -394,14 +395,21 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
             kind__in=[KIND.ACCRUAL, KIND.BONUS],
             reverses__isnull=True,
         ).exclude(state=STATE.REJECTED)
-        for source_id, event, partner, base, currency, key in anchors.values_list(
-            "source_id", "source_event", "partner_id", "base_amount", "base_currency", "idempotency_key"
+        for source_id, event, partner, base, currency, key, at in anchors.values_list(
+            "source_id",
+            "source_event",
+            "partner_id",
+            "base_amount",
+            "base_currency",
+            "idempotency_key",
+            "occurred_at",
         ).order_by():
             s = wanted.get((source_id, event)) if source_id is not None else None
             if s is None or source_id is None:
                 continue
             if (
                 partner != s.partner_id
+                or at != s.occurred_at
                 or ((base != engine.cents(s.amount) or currency_changed(s, currency)) and amount_counts(s))
                 or src.generation_of(kind, source_id, event, key) != 1
             ):
@@ -416,8 +424,8 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
 
 def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime) -> Revisit:
     """Compare sources evaluated before with their latest evaluation: closed → a new generation; another
-    partner or another currency → close and a new generation (the new partner's, converted at the new
-    currency's rate); another amount → re-evaluate."""
+    partner, currency or moment → close and a new generation (the new partner's, converted at the new
+    currency's rate, in the new moment's period); another amount → re-evaluate."""
     out = Revisit([], [], [], [])
     by_kind: dict[str, list[src.Source]] = defaultdict(list)
     for s in sources:
@@ -441,6 +449,14 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
                 # converted again at the new currency's rate on the event's day: a new generation
                 note = f"currency {evaluation.anchors[0]['base_currency']} → {s.currency}"
                 out.closing += close_rows(evaluation, "currency", now, note)
+                out.closed.append(evaluation)
+                out.renewed.append(renewed)
+            elif evaluation.anchors[0]["occurred_at"] != s.occurred_at:
+                # another moment (a deal's close date corrected): its period, version, rate and place
+                # in the tiers are the new moment's, so a new generation, as for a move
+                was = evaluation.anchors[0]["occurred_at"]
+                note = f"occurred {was:%Y-%m-%d %H:%M} → {s.occurred_at:%Y-%m-%d %H:%M} UTC"
+                out.closing += close_rows(evaluation, "redated", now, note)
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
             elif evaluation.base != engine.cents(s.amount) and amount_counts(s):
