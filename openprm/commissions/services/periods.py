@@ -307,14 +307,14 @@ def changed_rows(
         found = versions.get(anchor["plan_version_id"])
         if found is None:
             continue
-        _, compiled = found
+        info, compiled = found
         amount = source.amount * anchor["fx_rate"]
         facts = engine.Facts(
             event=source.event,
             partner_id=source.partner_id,
             day=anchor["occurred_at"].date(),
             amount=amount,
-            fields=src.condition_fields(source, partners.get(source.partner_id), amount),
+            fields=ctx.fields(source, partners.get(source.partner_id), amount, info.currency),
             customer_months=source.customer_months,
         )
         outcome = engine.evaluate(compiled, facts, engine.State())
@@ -394,7 +394,7 @@ def period_rows(
             version = versions.get(anchor["plan_version_id"])
             if version is None:
                 continue
-            _, compiled = version
+            info, compiled = version
             keys = {r.key for r in compiled.rules if stateful(r)}
             if not keys:
                 continue
@@ -414,7 +414,7 @@ def period_rows(
                     partner_id=partner,
                     day=anchor["occurred_at"].date(),
                     amount=amount,
-                    fields=src.condition_fields(source, partners.get(partner), amount),
+                    fields=ctx.fields(source, partners.get(partner), amount, info.currency),
                     customer_months=source.customer_months,
                 )
                 outcome = engine.evaluate(compiled, facts, state)
