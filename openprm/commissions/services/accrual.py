@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from openprm.commissions import engine
 from openprm.commissions.models import AccrualState, AccrualWaiting, LedgerEntry
-from openprm.commissions.services import corrections, periods, stale
+from openprm.commissions.services import corrections, lifetime_review, periods, stale
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, SourceFields, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
@@ -461,6 +461,7 @@ def accrue(
         _update_waiting(workspace_id, [*todo, *refunds], result, now)
         # Sources that no longer count for their evaluation: reversed (moved, deal no longer won, rejected)
         closing = again.closing + deal_correction_rows(workspace_id, deals, now)
+        rejected: list[int] = []
         if not only_ids or conversion_ids is not None:
             rejected = src.rejected_conversions(
                 workspace_id, ids=conversion_ids, changed_after=changed_after, start=start, end=end
@@ -494,6 +495,17 @@ def accrue(
         touched |= {(s.partner_id, e.anchors[0]["occurred_at"].date()) for s, e in again.changed}
         if refunds and (only_ids or changed_after is not None):  # a re-read of everything: what it wrote
             touched |= periods.touched_by_refunds(workspace_id, {r.refund_of for r in refunds if r.refund_of})
+        if ctx.lifetime is not None:  # later events whose partner's lifetime amount moved under them
+            moved = lifetime_review.moved(
+                workspace_id,
+                convs=convs,
+                deals=deals,
+                written=touched,
+                rejected=rejected,
+                run=(only_ids, changed_after, start, end),
+            )
+            rows = lifetime_review.lifetime_rows(ctx, moved, now, touched=touched)
+            fixed += _write_touching(workspace_id, rows, result, touched)
         changed_keys = [(s.kind, s.id, s.event) for s, _ in again.changed]
         fixed += write_corrections(
             workspace_id, periods.period_rows(ctx, touched, now, changed=changed_keys), result

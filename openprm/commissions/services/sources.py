@@ -244,6 +244,7 @@ class DealState:
     amount: Decimal
     currency: str
     sources: tuple[Source, ...]
+    since: datetime.date | None = None  # the day it was registered (or closed): it counted from no earlier
 
 
 def deals(
@@ -326,7 +327,9 @@ def deals(
             if (start is not None and at < start) or (end is not None and at >= end):
                 continue
             found.append(Source("deal", did, event, partner, program, at, amount, ccy, fields))
-        out.append(DealState(did, partner, won, amount, ccy, tuple(found)))
+        moments_known = [m for m in (registered, closed) if m is not None]
+        since = min(moments_known).date() if moments_known else None
+        out.append(DealState(did, partner, won, amount, ccy, tuple(found), since))
     return out
 
 

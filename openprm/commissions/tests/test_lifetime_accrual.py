@@ -48,7 +48,9 @@ def lines(**filters: Any) -> list[tuple[str, str, Decimal]]:
     return [(e.occurred_at.strftime("%m-%d"), e.rule_key, e.amount) for e in entries(**filters)]
 
 
-def test_worked_example_extra_two_percent_once_lifetime_sales_exceed_100k_over_two_months(world: World):
+def test_worked_example_extra_two_percent_once_lifetime_sales_exceed_100k_over_two_months(
+    world: World,
+) -> None:
     publish(world, LOYALTY)
     ws = world.workspace.pk
     convert(world, "60000.00", at=at(3, 2))
@@ -81,7 +83,7 @@ def test_worked_example_extra_two_percent_once_lifetime_sales_exceed_100k_over_t
     assert accrual.accrue(workspace_id=ws).rows == 0
 
 
-def test_the_threshold_crossed_mid_month_counts_from_the_next_day(world: World):
+def test_the_threshold_crossed_mid_month_counts_from_the_next_day(world: World) -> None:
     publish(world, LOYALTY)
     convert(world, "99000.00", at=at(3, 10))
     convert(world, "2000.00", at=at(3, 15, 9))  # crosses 100,000 on the 15th at 9:00...
@@ -93,7 +95,7 @@ def test_the_threshold_crossed_mid_month_counts_from_the_next_day(world: World):
     assert by_day == {"10 12": "0.00", "15 09": "99000.00", "15 18": "99000.00", "16 00": "102000.00"}
 
 
-def test_a_refund_pulls_the_total_back_under_from_the_day_after_it(world: World):
+def test_a_refund_pulls_the_total_back_under_from_the_day_after_it(world: World) -> None:
     publish(world, LOYALTY)
     big = convert(world, "110000.00", at=at(3, 2))
     convert(world, "1000.00", at=at(3, 10))  # 110,000: extra
@@ -105,7 +107,9 @@ def test_a_refund_pulls_the_total_back_under_from_the_day_after_it(world: World)
     assert entries(occurred_at=at(3, 13))[0].explanation["lifetime_amount"] == "92000.00"
 
 
-def deal(world: World, amount: str, currency: str, *, closed: datetime.datetime, stage: str = "closed_won"):
+def deal(
+    world: World, amount: str, currency: str, *, closed: datetime.datetime, stage: str = "closed_won"
+) -> Any:
     """A deal registered, approved and moved to ``stage``, closed at ``closed``."""
     from openprm.deals import services as deal_services
     from openprm.deals.models import Deal
@@ -137,7 +141,7 @@ def rate(world: World, day: datetime.datetime, base: str, value: str) -> None:
         )
 
 
-def test_won_deals_count_in_their_currency_at_their_days_rate_and_a_missing_rate_waits(world: World):
+def test_won_deals_count_in_their_currency_at_their_days_rate_and_a_missing_rate_waits(world: World) -> None:
     publish(world, LOYALTY)
     ws = world.workspace.pk
     deal(world, "50000", "EUR", closed=at(3, 3))
@@ -159,7 +163,7 @@ def test_won_deals_count_in_their_currency_at_their_days_rate_and_a_missing_rate
     assert entries(source_id=later.pk)[0].explanation["lifetime_amount"] == "102013.00"
 
 
-def test_the_what_if_pays_what_the_accrual_pays(world: World):
+def test_the_what_if_pays_what_the_accrual_pays(world: World) -> None:
     plan = publish(world, {"rules": [LOYALTY["rules"][0]]}, effective=datetime.date(2026, 1, 1))
     ws = world.workspace.pk
     for month, day, amount in ((1, 5, "70000.00"), (2, 3, "40000.00"), (2, 20, "5000.00"), (3, 2, "8000.00")):
