@@ -282,19 +282,8 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
         workspace_id=workspace_id, refund_of_id__in=sales, status=Conversion.Status.ACCEPTED
     ).values_list("id", "refund_of_id", "occurred_at", "amount"):
         all_refunds[of].append((at, rid, abs(amount)))
-    # Commissions and their true-ups, and the overrides derived from those (a threshold bonus is not
-    # prorated: its period is re-evaluated, and the parent's override follows it from there)
-    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.ADJUSTMENT, KIND.OVERRIDE])
-    for sale, found in entries.items():
-        found = [
-            e
-            for e in found
-            if e["kind"] != KIND.ADJUSTMENT
-            or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
-        ]  # a true-up; not a period correction of an earlier version (its period is re-evaluated)
-        prorated = {e["id"] for e in found if e["kind"] != KIND.OVERRIDE}
-        entries[sale] = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]
-    hold_days = _hold_days(e for found in entries.values() for e in found)
+    entries = refunded_entries(workspace_id, sales)
+    hold_days = plan_hold_days(e for found in entries.values() for e in found)
     rows = []
     for refund in sorted(refunds, key=lambda r: r.order):
         if refund.refund_of not in sale_amount or not sale_amount[refund.refund_of]:
@@ -325,7 +314,24 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
     return rows
 
 
-def _hold_days(entries: Iterable[dict[str, Any]]) -> dict[int, int]:
+def refunded_entries(workspace_id: int, sales: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The rows a refund of each sale prorates, with their links: commissions and their true-ups, and the
+    overrides derived from those (a threshold bonus is not prorated: its period is re-evaluated, and the
+    parent's override follows it from there)."""
+    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.ADJUSTMENT, KIND.OVERRIDE])
+    for sale, found in entries.items():
+        found = [
+            e
+            for e in found
+            if e["kind"] != KIND.ADJUSTMENT
+            or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
+        ]  # a true-up; not a period correction of an earlier version (its period is re-evaluated)
+        prorated = {e["id"] for e in found if e["kind"] != KIND.OVERRIDE}
+        entries[sale] = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]
+    return entries
+
+
+def plan_hold_days(entries: Iterable[dict[str, Any]]) -> dict[int, int]:
     from openprm.commissions.models import Plan
 
     ids = sorted({e["plan_id"] for e in entries if e["plan_id"] is not None})

@@ -3,23 +3,35 @@
 - a conversion that lost its partner (its attribution removed): the sales the accrual reads are the
   attributed ones, so nothing else would ever look at it again;
 - a conversion whose type changed (a purchase corrected to a recurring payment, a signup, a refund): its
-  evaluation is keyed by the old event, and the new event is evaluated as a new one.
+  evaluation is keyed by the old event, and the new event is evaluated as a new one;
+- a refund rejected after it reversed part of its sale: the accrual reads accepted refunds only, so the
+  sale is prorated again on the refunds still accepted (``unrefunded_rows``: what the rejected refund
+  took is given back, pending with a fresh hold like any raise).
 
-Both are closed as a move is (``corrections.close_rows``): reversal rows linked to the rows they correct,
-clawbacks once paid, the parents' overrides following, the periods they leave re-evaluated. A partner
-regained, or the old type restored, is a new generation (``sources.stem``)."""
+The first two are closed as a move is (``corrections.close_rows``): reversal rows linked to the rows
+they correct, clawbacks once paid, the parents' overrides following, the periods they leave re-evaluated.
+A partner regained, or the old type restored, is a new generation (``sources.stem``)."""
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from openprm.activity.models import Conversion
+from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
 from openprm.commissions.services import sources as src
-from openprm.commissions.services.corrections import close_rows, evaluations
+from openprm.commissions.services.corrections import (
+    _reversal,
+    close_rows,
+    evaluations,
+    plan_hold_days,
+    refunded_entries,
+)
+from openprm.commissions.services.running import refunded_shares
 
 KIND = LedgerEntry.Kind
 STATE = LedgerEntry.State
@@ -51,9 +63,9 @@ def unattributed_conversions(
     return list(rows.filter(pk__in=evaluated).order_by().values_list("id", flat=True))
 
 
-def _evaluated_events(workspace_id: int, ids: list[int]) -> set[tuple[int, str]]:
+def _evaluated_events(workspace_id: int, ids: list[int]) -> set[tuple[int | None, str]]:
     """(conversion id, event) of every evaluation of these conversions (one light read per block)."""
-    found: set[tuple[int, str]] = set()
+    found: set[tuple[int | None, str]] = set()
     for i in range(0, len(ids), 5000):
         found.update(
             LedgerEntry.objects.filter(
@@ -97,11 +109,62 @@ def closing_rows(
             known[source_id].add(event)
     looked = {s.id for s in sales if s.kind == "conversion"}
     unknown = sorted(i for i in event_of if i not in looked)  # not read by the accrual (refunds, ...)
-    for source_id, event in _evaluated_events(workspace_id, unknown):
-        known[source_id].add(event)
+    for found_id, event in _evaluated_events(workspace_id, unknown):
+        if found_id is not None:
+            known[found_id].add(event)
     retyped = sorted(i for i, events in known.items() if events - {event_of.get(i)})
     for (source_id, event), evaluation in sorted(evaluations(workspace_id, "conversion", retyped).items()):
         if event != event_of.get(source_id) and not evaluation.closed:
             note = f"conversion type {event} → {event_of.get(source_id)}"
             rows += close_rows(evaluation, "retyped", now, note)
+    rows += unrefunded_rows(workspace_id, ids=ids, start=start, end=end, changed_after=changed_after, now=now)
     return rows
+
+
+def unrefunded_rows(
+    workspace_id: int,
+    *,
+    now: datetime.datetime,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+) -> list[list[Any]]:
+    """The sales of rejected refunds prorated again on the refunds still accepted: each prorated row
+    stands at its share of what is refunded now (the rows linked to the rejected refund's key)."""
+    rows = Conversion.objects.filter(
+        workspace_id=workspace_id,
+        status=Conversion.Status.REJECTED,
+        kind=Conversion.Kind.REFUND,
+        refund_of__isnull=False,
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    if changed_after is not None:
+        rows = rows.filter(updated_at__gt=changed_after)
+    rejected: dict[int, int] = {}  # sale → its latest rejected refund (the rows' key)
+    for refund, sale in rows.order_by("id").values_list("id", "refund_of_id"):
+        rejected[sale] = refund
+    if not rejected:
+        return []
+    shares = refunded_shares(workspace_id, set(rejected))
+    entries = refunded_entries(workspace_id, sorted(rejected))
+    hold_days = plan_hold_days(e for found in entries.values() for e in found)
+    out: list[list[Any]] = []
+    for sale, found in sorted(entries.items()):
+        share = shares.get(sale, Decimal(0))
+        for entry in found:
+            if not (entry["amount"] + entry["adjusted"]) or entry["closed"]:
+                continue
+            amount = -(engine.cents((entry["amount"] + entry["adjusted"]) * share) + entry["undone"])
+            if not amount:
+                continue
+            key = f"r{rejected[sale]}:{entry['id']}:{entry['fixes']}"
+            entry["fixes"] += 1
+            note = f"refund rejected: {share * 100:.2f}% of the sale refunded now"
+            out.append(_reversal(entry, key, amount, now, note, hold_days=hold_days.get(entry["plan_id"])))
+    return out

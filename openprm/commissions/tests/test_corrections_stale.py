@@ -247,3 +247,25 @@ def test_a_conversion_whose_type_changed_is_not_paid_twice(world):
     accrual.accrue(workspace_id=ws)
     accrual.accrue(workspace_id=ws)
     assert total() == D("200.00") and total(rule_key="renewals") == D("0.00")
+
+
+def test_a_refund_rejected_after_it_reversed_the_sale_gives_the_commission_back(world):
+    from openprm.activity.services.conversions import conversion_reject
+
+    publish(world, {**PERCENT_20, "overrides": {"levels": [5]}})
+    link(world)
+    ws = world.workspace.pk
+    sale = convert(world, "1000.00")
+    refund = convert(world, "400.00", kind="refund", refund_of=sale, at=T0 + DAY)
+    accrual.accrue(workspace_id=ws)
+    assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("120.00"), D("6.00"))
+    with scope(world.system.access_scope()):
+        conversion_reject(actor=world.system, conversion=refund, note="not a refund after all")
+    accrual.accrue(workspace_id=ws)
+    accrual.accrue(workspace_id=ws)
+    assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("200.00"), D("10.00"))
+    back = [e for e in entries(kind="reversal") if e.amount > 0]
+    assert {e.amount for e in back} == {D("80.00"), D("4.00")} and {e.state for e in back} == {"pending"}
+    convert(world, "1000.00", kind="refund", refund_of=sale, at=T0 + 2 * DAY)
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("0.00")
