@@ -189,6 +189,10 @@ def test_inputs_left_out_of_the_post_do_not_break_the_editor(world: Any, drop: t
         {"op": "remove_tier:0:" + "9" * 5000},
         {"op": "up:" + "x" * 10000},
         {"op": "add_gcond:0:" + "1" * 5000},
+        {"op": "down_item:0:" + "9" * 5000},
+        {"op": "up_gcond:0:0:" + "1" * 5000},
+        {"op": "up_item:x:y"},
+        {"op": "down_gcond:0:0"},
         {"rule-0-reward": "bogus", "rule-0-match": "neither", "rule-0-tier_mode": "sideways"},
         {
             "rule-0-c-0-field": "metadata",
@@ -510,7 +514,19 @@ HOSTILE = st.one_of(
 )
 
 
-OPS = ["add_rule", "add_tier:0", "remove_tier:0:1", "add_cond:2", "add_group:0", "add_gcond:1:0", "up:1"]
+OPS = [
+    "add_rule",
+    "add_tier:0",
+    "remove_tier:0:1",
+    "add_cond:2",
+    "add_group:0",
+    "add_gcond:1:0",
+    "up:1",
+    "down_item:1:0",
+    "up_item:2:1",
+    "up_gcond:1:0:1",
+    "down_gcond:1:0:0",
+]
 
 
 @functools.cache

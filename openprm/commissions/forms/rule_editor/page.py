@@ -27,13 +27,26 @@ def _find(rows: list[State], key: str, value: str) -> State | None:
 
 
 def apply_op(state: State, op: str) -> bool:
-    """Perform a row button ("add_rule", "add_tier:3", "remove_item:3:1", "up:2", …) on the state; False
-    for an unknown one. The rules are numbered by their place afterwards: the inputs' names carry the
-    order the form posts back."""
+    """Perform a row button ("add_rule", "add_tier:3", "remove_item:3:1", "up:2", "down_item:0:1",
+    "up_gcond:0:2:1", …) on the state; False for an unknown one. The rules, their conditions and the
+    conditions of each group are numbered by their place afterwards: the inputs' names carry the order
+    the form posts back."""
     done = _apply(state, op)
     for n, rule in enumerate(state["rules"]):
         rule["i"] = n
+        for m, item in enumerate(rule["items"]):
+            item["j"] = m
+            for k, cond in enumerate(item.get("conditions", [])):
+                cond["j"] = k
     return done
+
+
+def _move(rows: list[State], row: State, verb: str) -> None:
+    """Swap a row with the one before ("up…") or after ("down…"); at the end it stays where it is."""
+    at = rows.index(row)
+    to = at - 1 if verb.startswith("up") else at + 1
+    if 0 <= to < len(rows):
+        rows[at], rows[to] = rows[to], rows[at]
 
 
 def _apply(state: State, op: str) -> bool:
@@ -53,14 +66,11 @@ def _apply(state: State, op: str) -> bool:
     rule = _find(rules, "i", args[0]) if args else None
     if rule is None:
         return False
-    if verb in ("remove_rule", "up", "down"):
-        at = rules.index(rule)
-        if verb == "remove_rule":
-            rules.remove(rule)
-        elif verb == "up" and at > 0:
-            rules[at - 1], rules[at] = rules[at], rules[at - 1]
-        elif verb == "down" and at < len(rules) - 1:
-            rules[at + 1], rules[at] = rules[at], rules[at + 1]
+    if verb == "remove_rule":
+        rules.remove(rule)
+        return True
+    if verb in ("up", "down"):
+        _move(rules, rule, verb)
         return True
     items: list[State] = rule["items"]
     if verb == "add_cond":
@@ -103,6 +113,15 @@ def _apply(state: State, op: str) -> bool:
         return False
     if verb == "remove_item":
         items.remove(item)
+        return True
+    if verb in ("up_item", "down_item"):
+        _move(items, item, verb)
+        return True
+    if verb in ("up_gcond", "down_gcond") and item["kind"] == "group" and len(args) == 3:
+        cond = _find(item["conditions"], "j", args[2])
+        if cond is None:
+            return False
+        _move(item["conditions"], cond, verb)
         return True
     if verb == "add_gcond" and item["kind"] == "group":
         conds = item["conditions"]
@@ -162,14 +181,22 @@ def rows_for_template(state: State) -> State:
         rule["p"] = f"rule-{i}"
         for tier in tiers:
             tier["name"] = f"rule-{i}-tier-{tier['j']}"
-        for item in rule["items"]:
-            item["name"] = f"rule-{i}-c-{item['j']}"
-            item["remove"] = f"remove_item:{i}:{item['j']}"
+        items = rule["items"]
+        for m, item in enumerate(items):
+            j = item["j"]
+            item["name"] = f"rule-{i}-c-{j}"
+            item["remove"] = f"remove_item:{i}:{j}"
+            item["n"] = str(m + 1)  # "condition 2", as the problems name it
+            item["up"] = f"up_item:{i}:{j}" if m > 0 else ""
+            item["down"] = f"down_item:{i}:{j}" if m + 1 < len(items) else ""
             conds = [item] if item["kind"] == "condition" else item["conditions"]
-            for cond in conds:
+            for k, cond in enumerate(conds):
                 if cond is not item:
                     cond["name"] = f"{item['name']}-{cond['j']}"
-                    cond["remove"] = f"remove_gcond:{i}:{item['j']}:{cond['j']}"
+                    cond["remove"] = f"remove_gcond:{i}:{j}:{cond['j']}"
+                    cond["n"] = f"{m + 1}.{k + 1}"
+                    cond["up"] = f"up_gcond:{i}:{j}:{cond['j']}" if k > 0 else ""
+                    cond["down"] = f"down_gcond:{i}:{j}:{cond['j']}" if k + 1 < len(conds) else ""
                 metadata = cond["field"].startswith("metadata.")
                 cond["choice"] = "metadata" if metadata else cond["field"]
                 cond["meta"] = cond["field"].removeprefix("metadata.") if metadata else ""

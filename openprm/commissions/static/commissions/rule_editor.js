@@ -1,5 +1,6 @@
 // The structured rules editor: keeps each tier's "up to" in step with the next tier's start while typing,
-// and after a row button (swapped in by htmx) puts the focus on the new or moved row. The form works the
+// and after a row button (swapped in by htmx) puts the focus on the new or moved row (a moved condition
+// keeps the focus on its move button, so pressing it again moves it further). The form works the
 // same without it: the row buttons post the form and the page comes back with the change.
 (function () {
   "use strict";
@@ -35,7 +36,20 @@
     if (verb === "up" || verb === "down") { rule = String(Number(rule) + (verb === "up" ? -1 : 1)); }
     var scope = rule ? document.getElementById("rule-" + rule) : null;
     var focus = null;
-    if (verb === "add_rule") {
+    // A moved condition or group: its row at its new place (the rows are numbered by place), on the same
+    // button when it can move further that way, else on the other one.
+    var moved = /^(up|down)_(item|gcond)$/.exec(verb);
+    if (moved) {
+      var step = moved[1] === "up" ? -1 : 1, at = parts.slice(2).map(Number);
+      at[at.length - 1] += step;
+      var name = "rule-" + rule + "-c-" + at.join("-");
+      var row = document.getElementById(name + (moved[2] === "item" && document.getElementById(name + "-group") ? "-group" : "-row"));
+      var buttons = row ? row.querySelectorAll(":scope > .cm-row-tools > .cm-move, :scope > .cm-move") : [];
+      for (var b = 0; b < buttons.length; b++) {
+        if (buttons[b].value.indexOf(moved[1] + "_") === 0) { focus = buttons[b]; }
+      }
+      focus = focus || buttons[0] || null;
+    } else if (verb === "add_rule") {
       var rules = form.querySelectorAll(".cm-rule");
       scope = rules[rules.length - 1];
       focus = scope ? scope.querySelector("input[name$='-key']") : null;
