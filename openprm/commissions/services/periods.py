@@ -337,6 +337,16 @@ def _fx(outcome: engine.Outcome, anchor: dict[str, Any]) -> None:
         }
 
 
+def _flipped(compiled: engine.Plan, evaluation: Evaluation, outcome: engine.Outcome) -> set[str]:
+    """The rules without period state whose choice the period's state turned (a selection of the highest
+    against a tiered rule): chosen now and not held, or held and no longer chosen."""
+    if compiled.selection == "stack":
+        return set()
+    chosen = {line.rule_key for line in outcome.lines}
+    held = {e["rule_key"] for e in evaluation.anchors if not e["out"]}
+    return {r.key for r in compiled.rules if not stateful(r) and (r.key in chosen) != (r.key in held)}
+
+
 def period_rows(
     ctx: Context,
     touched: set[Touched],
@@ -420,6 +430,7 @@ def period_rows(
                 outcome = engine.evaluate(compiled, facts, state)
                 _fx(outcome, anchor)
                 why = f"{kind} from {start:%Y-%m-%d} at net {amount.normalize():f}"
+                keys = keys | _flipped(compiled, evaluation, outcome)
             key3 = (evaluation.kind, evaluation.source_id, evaluation.event)
             new_base = engine.cents(source.amount) if source is not None and key3 in changed_set else None
             settler.settle(evaluation, source, outcome, keys, compiled, new_base=new_base, note=why)

@@ -269,3 +269,40 @@ def test_a_refund_rejected_after_it_reversed_the_sale_gives_the_commission_back(
     convert(world, "1000.00", kind="refund", refund_of=sale, at=T0 + 2 * DAY)
     accrual.accrue(workspace_id=ws)
     assert total() == D("0.00")
+
+
+def test_a_correction_that_changes_which_rule_wins_a_later_event_of_the_period_pays_the_new_winner(world):
+    """Selection "highest" between marginal tiers (1% to 1,000, then 20%) and 5% of every sale: A 1,000
+    earns 5% (50 > 10); B 2,000 earns the tiers (10 + 200 > 100), C 1,000 the tiers at 20% (200). B
+    corrected to 500 earns 5% (25 > 5), so the tiers' volume is 0 again and C earns 5% (50 > 10): 125."""
+    rules = {
+        "rules": [
+            {
+                "key": "tiers",
+                "event": "purchase",
+                "reward": {
+                    "type": "tiered",
+                    "period": "month",
+                    "mode": "marginal",
+                    "tiers": [{"from": 0, "rate": 1}, {"from": 1000, "rate": 20}],
+                },
+            },
+            {"key": "pct", "event": "purchase", "reward": {"type": "percent", "rate": 5}},
+        ]
+    }
+    publish(world, rules)
+    ws = world.workspace.pk
+    convert(world, "1000.00", key="a")
+    b = convert(world, "2000.00", key="b", at=T0 + DAY)
+    c = convert(world, "1000.00", key="c", at=T0 + 2 * DAY)
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("460.00")
+    edit(Conversion, b, amount=D("500.00"))
+    accrual.accrue(workspace_id=ws)
+    accrual.accrue(workspace_id=ws)
+    assert (total(source_id=b.pk), total(source_id=c.pk)) == (D("25.00"), D("50.00"))
+    assert (total(source_id=c.pk, rule_key="tiers"), total(source_id=c.pk, rule_key="pct")) == (
+        D("0.00"),
+        D("50.00"),
+    )
+    assert total() == D("125.00")
