@@ -2,13 +2,15 @@
 cumulative refunded share, at the original entry's rate and FX, on what the entry stands at after its
 re-evaluations; clawbacks once the entry was paid), and the closing of an evaluation whose source no longer
 counts for it (a deal moved out of won, a rejected conversion, a conversion moved to another partner, a
-source whose currency was corrected). Decreases inherit the approval of the rows they correct; increases
-wait pending with a fresh hold, like new commissions.
+source whose currency or moment was corrected; a conversion whose attribution was removed or whose type
+changed: ``services.stale``). Decreases inherit the approval of the rows they correct; increases wait
+pending with a fresh hold, like new commissions.
 
 An evaluation is the rows one source's event earned (key stem ``c12:purchase``); corrections link to its
 rows (``reverses``). A closed evaluation is never reopened: a deal won again, a conversion's new partner
 or a source in its corrected currency is a new generation (``c12:purchase#2``), evaluated like a new
-event. Amount changes are re-evaluated through the engine (``services.periods``)."""
+event. Amount changes are re-evaluated through the engine (``services.periods``); a rule no longer chosen
+for an event is taken out of its period's volume by a marked adjustment (``toggle``)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,10 @@
   volume tiers (marginal and retroactive, with their true-ups), thresholds and period caps — get each
   event's difference posted. The window is the longest period a stateful rule of the workspace uses, so
   every tier and cap period starts inside it. Caps hold: the engine trims every event as it would.
+- A rule no longer chosen for an event (its condition fails at the new amount, another rule now wins)
+  gets an adjustment keyed ``…:out<n>`` (``…:in<n>`` when chosen again): its row and the rows linked to
+  it leave the period's tier volume and count (``running.load_state``). A rule without period state
+  whose choice the period's state turned (selection ``highest`` against a tiered rule) is settled too.
 - The parent's overrides follow every adjustment, at their own rate (new override rows).
 
 Nothing is edited: every difference is a new row with its explanation (the engine's, and what changed).
