@@ -44,7 +44,9 @@ FIELD_WORDS = {
     "partner.country": "the partner's country",
     "partner.tags": "the partner's tags",
     "partner.tenure_months": "the partner's tenure (months)",
-    "partner.lifetime_amount": "the partner's lifetime amount",
+    # the partner's counted sales before the event's day: won deals, purchases and recurring payments,
+    # net of refunds, each at its own day's rate in the plan's currency (services.lifetime)
+    "partner.lifetime_amount": "the partner's lifetime sales total before that day (net of refunds)",
     "customer.new": "the customer is new",
     "customer.months_since_first": "months since the customer's first purchase",
 }

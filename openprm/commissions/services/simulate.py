@@ -219,6 +219,8 @@ def _pipeline(
         )
     )
     ctx.partners = src.partner_facts(actor.workspace_id, {r[1] for r in rows})
+    if ctx.lifetime is not None:
+        ctx.lifetime.expect(ctx.partners)
     fx = Fx(actor.workspace_id, first, horizon) if rows else None
     for did, partner, program, amount, ccy, source, close, probability in rows:
         if close is None:
@@ -235,9 +237,8 @@ def _pipeline(
         except fx.missing:
             continue
         value = amount * rate
-        facts = engine.Facts(
-            "deal_won", partner, close, value, src.condition_fields(s, ctx.partners.get(partner), value)
-        )
+        fields = ctx.fields(s, ctx.partners.get(partner), value, info.currency)  # lifetime: before close
+        facts = engine.Facts("deal_won", partner, close, value, fields)
         earned = engine.evaluate(compiled, facts, engine.State()).total
         out[(close.replace(day=1), info.currency)] += earned * Decimal(probability or 0)
     return out
