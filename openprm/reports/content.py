@@ -17,6 +17,7 @@ from openprm.core.actors import Actor
 from openprm.dashboards.charts import Chart, Unit, axis_chart
 from openprm.dashboards.filters import DashboardFilters
 from openprm.dashboards.selectors import OVERVIEW, PARTNER
+from openprm.dashboards.selectors.common import currency_of
 from openprm.dashboards.tables import Column, Table
 from openprm.metrics.catalog import metric
 from openprm.metrics.periods import Period
@@ -116,9 +117,17 @@ def _pipeline_review(actor: Actor, f: DashboardFilters) -> list[Section]:
     ]
 
 
+def _trend_label(key: str, currency: str) -> str:
+    """A trend row's label: a money metric's says its currency, as the other tables' headers do
+    ("Won revenue (USD)"); the figures are the metric engine's, in the workspace's currency."""
+    money = Column.of(key).kind == "currency"  # as the table types the row's figures
+    return f"{metric(key).label} ({currency})" if money and currency else metric(key).label
+
+
 def _trends(actor: Actor, partner: Partner, period: Period) -> Section:
     found = trends(actor=actor, partner=partner, period=period, keys=TREND_KEYS)
-    rows = [[metric(t.metric).label, t.current.value, t.previous.value, t.change] for t in found]
+    currency = currency_of(actor)
+    rows = [[_trend_label(t.metric, currency), t.current.value, t.previous.value, t.change] for t in found]
     table = Table(
         key="trends",
         title=f"Trends, {period.label} vs {period.previous().label}",
