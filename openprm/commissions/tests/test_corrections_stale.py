@@ -306,3 +306,19 @@ def test_a_correction_that_changes_which_rule_wins_a_later_event_of_the_period_p
         D("50.00"),
     )
     assert total() == D("125.00")
+
+
+def test_sources_at_any_instant_are_not_taken_for_moved_when_nothing_changed(world):
+    deal_rule = {"key": "resale", "event": ["deal_won"], "reward": {"type": "percent", "rate": 10}}
+    publish(world, {"rules": [*PERCENT_20["rules"], deal_rule]})
+    ws = world.workspace.pk
+    at = T0 + datetime.timedelta(hours=3, microseconds=123457)
+    sale = convert(world, "100.00", at=at)
+    deal = won_deal(world, "1000", at=at + datetime.timedelta(seconds=1))
+    accrual.accrue(workspace_id=ws)
+    rows = len(entries())
+    edit(Conversion, sale, amount=D("100.00"))  # touched, not changed
+    edit(Deal, deal, amount=D("1000"))
+    accrual.accrue(workspace_id=ws)
+    accrual.accrue(workspace_id=ws, conversion_ids=[sale.pk], deal_ids=[deal.pk])
+    assert len(entries()) == rows == 2 and total() == D("120.00")
