@@ -341,12 +341,13 @@ NESTED = "[" * 1_000 + "]" * 1_000
 
 
 @pytest.mark.parametrize("url", [URL, "/api/v1/partners"])
-def test_json_nested_too_deep_is_a_400_like_the_partners_api(world, api_for, url):  # type: ignore[no-untyped-def]
+def test_json_nested_too_deep_is_a_client_error_naming_the_body(world, api_for, url):  # type: ignore[no-untyped-def]
+    # the events endpoint reads its own body (400); the others go through the API's parser (422, too_deep)
     response = api_for(world.admin).post(url, data=NESTED, content_type="application/json")
-    assert response.status_code == 400, response.content
+    assert response.status_code == (400 if url == URL else 422), response.content
     body = response.json()
     assert body["field"] == "body", body
-    assert "nested" in body["message"].lower() or url != URL, body
+    assert "nested" in body["message"].lower(), body
 
 
 def test_ndjson_lines_nested_too_deep_are_per_index_errors(world, api_for):  # type: ignore[no-untyped-def]

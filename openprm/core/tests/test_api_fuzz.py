@@ -120,7 +120,7 @@ NESTED = "[" * 1_000 + "]" * 1_000
     [
         ("/api/v1/events", NESTED, "application/json", 400),
         ("/api/v1/events", NESTED + "\n", "application/x-ndjson", 200),  # a per-line error
-        ("/api/v1/partners", NESTED, "application/json", 400),
+        ("/api/v1/partners", NESTED, "application/json", 422),  # the shared parser: too_deep at "body"
     ],
 )
 def test_json_nested_too_deep_is_a_client_error(
