@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from openprm.activity.models import Conversion
 from openprm.commissions.models import LedgerEntry, PayoutItem, PayoutRun
@@ -322,3 +324,61 @@ def test_sources_at_any_instant_are_not_taken_for_moved_when_nothing_changed(wor
     accrual.accrue(workspace_id=ws)
     accrual.accrue(workspace_id=ws, conversion_ids=[sale.pk], deal_ids=[deal.pk])
     assert len(entries()) == rows == 2 and total() == D("120.00")
+
+
+def _big_or_small(amounts: list[Decimal]) -> Decimal:
+    """What BIG_OR_SMALL pays for a month's sales in this order: 5,000 or more at the marginal tiers on
+    the volume of such sales so far (10% to 10,000, then 20%; always above 5%), else 5%."""
+    volume, paid = D(0), D(0)
+    for amount in amounts:
+        if amount >= 5000:
+            low = max(min(volume + amount, D(10000)) - volume, D(0))
+            paid += accrual.engine.cents(low / 10 + (amount - low) / 5)
+            volume += amount
+        else:
+            paid += accrual.engine.cents(amount / 20)
+    return paid
+
+
+AMOUNTS = st.sampled_from([1500, 3000, 4999, 5000, 6000, 8000, 9000, 12000])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(AMOUNTS, min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 3), AMOUNTS), max_size=4),
+    AMOUNTS,
+)
+@example([8000], [(0, 3000)], 9000)  # the worked example's first steps
+@example([6000, 3000], [(1, 7000), (0, 4999)], 5000)
+def test_after_any_amount_corrections_a_new_sale_continues_the_month_as_the_engine_says(
+    world, amounts, changes, last
+):
+    import uuid
+
+    from openprm.commissions.models import PlanVersion
+    from openprm.testing import make_partner
+
+    with unscoped():
+        if not PlanVersion.objects.exists():
+            publish(world, BIG_OR_SMALL)
+        partner = make_partner(world.system, f"Example {uuid.uuid4().hex[:8]}")
+    ws = world.workspace.pk
+    tag = uuid.uuid4().hex[:8]
+    sales = [
+        convert(world, str(a), partner=partner, at=T0 + datetime.timedelta(hours=i), key=f"{tag}-{i}")
+        for i, a in enumerate(amounts)
+    ]
+    accrual.accrue(workspace_id=ws)
+    current = [D(a) for a in amounts]
+    for index, value in changes:
+        i = index % len(sales)
+        edit(Conversion, sales[i], amount=D(value))
+        current[i] = D(value)
+        accrual.accrue(workspace_id=ws)
+    assert total(partner=partner) == _big_or_small(current)
+    new = convert(world, str(last), partner=partner, at=T0 + DAY, key=f"{tag}-last")
+    accrual.accrue(workspace_id=ws, conversion_ids=[new.pk])  # from the ledger's state of the month
+    assert total(partner=partner, source_id=new.pk) == _big_or_small([*current, D(last)]) - _big_or_small(
+        current
+    )
