@@ -40,7 +40,7 @@ from openprm.commissions import engine
 from openprm.commissions.models import AccrualState, AccrualWaiting, LedgerEntry
 from openprm.commissions.services import corrections, lifetime_review, periods, stale
 from openprm.commissions.services import sources as src
-from openprm.commissions.services.context import Context, SourceFields, load_context
+from openprm.commissions.services.context import Context, LifetimeFields, SourceFields, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
 from openprm.commissions.services.lifetime import EXPLAINED
 from openprm.commissions.services.rows import (
@@ -163,8 +163,11 @@ def evaluate_sources(
                     continue
             rate, fx_day = known
             amount = source.amount * rate
-            fields = SourceFields(
-                source, ctx.partners.get(source.partner_id), amount, lifetime, info.currency
+            partner = ctx.partners.get(source.partner_id)
+            fields = (
+                SourceFields(source, partner, amount)
+                if lifetime is None
+                else LifetimeFields(source, partner, amount, lifetime, info.currency)
             )
             facts = engine.Facts(
                 event=source.event,
@@ -182,7 +185,7 @@ def evaluate_sources(
                 result.waiting[(source.kind, source.id)] = why[:300]
                 continue
             result.evaluated += 1
-            if fields.lifetime_read:
+            if lifetime is not None and isinstance(fields, LifetimeFields) and fields.lifetime_read:
                 value = fields.lifetime_value
                 outcome.explanation[EXPLAINED] = "unknown" if value is None else f"{value:.2f}"
             if rate != 1:

@@ -72,7 +72,9 @@ class Context:
         """The fields conditions read for ``source`` under a plan in ``currency``, where a lifetime
         amount that cannot be converted reads as unknown (None: a condition on it fails) — for the
         re-evaluations of events evaluated before; the accrual keeps such an event waiting instead."""
-        return SourceFields(source, partner, amount, self.lifetime, currency, strict=False)
+        if self.lifetime is None:
+            return SourceFields(source, partner, amount)
+        return LifetimeFields(source, partner, amount, self.lifetime, currency, strict=False)
 
     def stateful(self) -> bool:
         return any(
@@ -191,48 +193,65 @@ ONE = Decimal(1)
 
 class SourceFields(Mapping[str, Any]):
     """The fields a rule's conditions read for one source (``sources.condition_fields``), gathered on the
-    first read of one other than the amount: most rules test the amount or nothing. The partner's
-    lifetime amount (in the plan's ``currency``) is looked up on its first read; ``lifetime_read`` says
-    whether it was and ``lifetime_value`` what it was (None: unknown, a rate missing; ``strict``: raise
-    ``MissingRate`` instead)."""
+    first read of one other than the amount: most rules test the amount or nothing."""
 
-    __slots__ = (
-        "_all",
-        "_amount",
-        "_currency",
-        "_lifetime",
-        "_partner",
-        "_source",
-        "_strict",
-        "lifetime_read",
-        "lifetime_value",
-    )
+    __slots__ = ("_all", "_amount", "_partner", "_source")
+
+    def __init__(self, source: Source, partner: PartnerFacts | None, amount: Decimal) -> None:
+        self._source, self._partner, self._amount = source, partner, amount
+        self._all: dict[str, Any] | None = None
+
+    def _fields(self) -> dict[str, Any]:
+        if self._all is None:
+            self._all = condition_fields(self._source, self._partner, self._amount)
+        return self._all
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "amount":
+            return self._amount
+        return self._fields().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._amount if key == "amount" else self._fields()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields())
+
+    def __len__(self) -> int:
+        return len(self._fields())
+
+
+class LifetimeFields(SourceFields):
+    """``SourceFields`` with the partner's lifetime amount in the plan's ``currency``, looked up on its
+    first read (only where some rule tests it: the accrual's other events keep the lighter class);
+    ``lifetime_read`` says whether it was read and ``lifetime_value`` what it was (None: unknown, a rate
+    missing; ``strict``: raise ``MissingRate`` instead)."""
+
+    __slots__ = ("_currency", "_lifetime", "_strict", "lifetime_read", "lifetime_value")
 
     def __init__(
         self,
         source: Source,
         partner: PartnerFacts | None,
         amount: Decimal,
-        lifetime: Lifetime | None = None,
-        currency: str = "",
+        lifetime: Lifetime,
+        currency: str,
         *,
         strict: bool = True,
     ) -> None:
-        self._source, self._partner, self._amount = source, partner, amount
+        super().__init__(source, partner, amount)
         self._lifetime, self._currency, self._strict = lifetime, currency, strict
-        self._all: dict[str, Any] | None = None
         self.lifetime_read = False
         self.lifetime_value: Decimal | None = None
 
     def _fields(self) -> dict[str, Any]:
         if self._all is None:
             self._all = condition_fields(self._source, self._partner, self._amount)
-            if self._lifetime is not None:
-                self._all[LIFETIME] = self._life()
+            self._all[LIFETIME] = self._life()
         return self._all
 
     def _life(self) -> Decimal | None:
-        if not self.lifetime_read and self._lifetime is not None:
+        if not self.lifetime_read:
             source = self._source
             try:
                 value = self._lifetime.amount(source.partner_id, source.occurred_at.date(), self._currency)
@@ -244,21 +263,7 @@ class SourceFields(Mapping[str, Any]):
         return self.lifetime_value
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key == "amount":
-            return self._amount
-        if key == LIFETIME and self._lifetime is not None:
-            return self._life()
-        return self._fields().get(key, default)
+        return self._life() if key == LIFETIME else super().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        if key == "amount":
-            return self._amount
-        if key == LIFETIME and self._lifetime is not None:
-            return self._life()
-        return self._fields()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._fields())
-
-    def __len__(self) -> int:
-        return len(self._fields())
+        return self._life() if key == LIFETIME else super().__getitem__(key)

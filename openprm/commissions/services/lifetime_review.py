@@ -29,7 +29,7 @@ from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
 from openprm.commissions.services import corrections
 from openprm.commissions.services import sources as src
-from openprm.commissions.services.context import Context, PlanInfo
+from openprm.commissions.services.context import Context, LifetimeFields, PlanInfo
 from openprm.commissions.services.lifetime import EXPLAINED, SALE_KINDS, reads_lifetime
 from openprm.commissions.services.periods import _current, _fx, _Settler, stateful
 from openprm.commissions.services.running import refunded_shares
@@ -159,7 +159,8 @@ def lifetime_rows(
 ) -> list[list[Any]]:
     """The rows re-evaluating the events whose lifetime amount moved (``days`` None: every partner's,
     a run over everything); the (partner, day) of those with period state join ``touched``."""
-    if ctx.lifetime is None or days == {}:
+    table = ctx.lifetime
+    if table is None or days == {}:
         return []
     versions: dict[int, tuple[PlanInfo, engine.Plan]] = {
         vid: (ctx.plans[plan_id], compiled)
@@ -170,7 +171,7 @@ def lifetime_rows(
     if not versions:
         return []
     records = _records(ctx, versions, days, now)
-    ctx.lifetime.expect({r[1] for r in records.values()})
+    table.expect({r[1] for r in records.values()})
     stale = {k: r for k, r in records.items() if _figure(ctx, r[1], r[2].date(), r[3]) != r[4]}
     if not stale:
         return []
@@ -203,7 +204,7 @@ def lifetime_rows(
         info, compiled = version
         gross = source.amount if corrections.amount_counts(source) else (evaluation.base or ZERO)
         amount = gross * anchor["fx_rate"] * (1 - share)
-        fields = ctx.fields(source, partners.get(partner), amount, info.currency)
+        fields = LifetimeFields(source, partners.get(partner), amount, table, info.currency, strict=False)
         day = anchor["occurred_at"].date()
         facts = engine.Facts(source.event, partner, day, amount, fields, source.customer_months)
         outcome = engine.evaluate(compiled, facts, engine.State())

@@ -237,8 +237,8 @@ def _pipeline(
         except fx.missing:
             continue
         value = amount * rate
-        fields = ctx.fields(s, ctx.partners.get(partner), value, info.currency)  # lifetime: before close
-        facts = engine.Facts("deal_won", partner, close, value, fields)
+        read = ctx.fields(s, ctx.partners.get(partner), value, info.currency)  # lifetime: before close
+        facts = engine.Facts("deal_won", partner, close, value, read)
         earned = engine.evaluate(compiled, facts, engine.State()).total
         out[(close.replace(day=1), info.currency)] += earned * Decimal(probability or 0)
     return out
