@@ -40,68 +40,58 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def python_partners(workspace_id: int, kinds: Mapping[str, EventKind]) -> list[int]:
-    """The partners whose pairing stays in Python: an event of the paired types with a non-empty
-    ``in_reply_to``, or of a type paired by ref whose ref the database cannot tell."""
-    types, with_ref = paired_types(kinds)
-    query = (
-        f"SELECT DISTINCT partner_id FROM {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
-        f"WHERE workspace_id = %s AND type IN ({_marks(types)}) AND ({_json_text('in_reply_to')} <> '' "
-        f"OR (type IN ({_marks(with_ref)}) AND ({_ref_sql()}) IS NULL)) ORDER BY partner_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [workspace_id, *types, *with_ref])
-        return [partner_id for (partner_id,) in cursor.fetchall()]
+ITEMS = "items"
+"""The pairing statement's materialized items (see ``_items_sql``), which every part reads."""
 
 
-def _items_sql(
-    workspace_id: int, kinds: Mapping[str, EventKind], types: Sequence[str], skip: Sequence[int]
-) -> tuple[str, list[Any]]:
-    """The events of these types of the workspace, but of the ``skip`` partners, as items: partner_id,
-    type, at, dir (given, else implied by the type), ref (of the types paired by ref; else ''),
-    thread ('' without), event_id."""
+def _items_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
+    """The workspace's events of the paired types as items, from one scan: partner_id, type, at, dir
+    (given, else implied by the type), thread (of messages; '' without), ref (of the types paired by
+    ref; else ''), both compared by code point, and ``python``: whether the event leaves its partner
+    to Python (a non-empty ``in_reply_to``, or a ref the database cannot tell: ``pairs._ref_sql``).
+    Nothing else: an event's id only breaks ties between items that are interchangeable here (same
+    time, type and direction; without explicit replies, which Python pairs, no rule reads the id)."""
+    types, ref_types = paired_types(kinds)
     implied = [(k, kind.direction) for k, kind in sorted(kinds.items()) if kind.direction]
-    dir_params: list[Any] = [value for pair in implied for value in pair]
     implied_sql = f"CASE type {' '.join('WHEN %s THEN %s' for _ in implied)} ELSE '' END" if implied else "''"
-    ref_types = [t for t in types if t.startswith(pairing.REF_PREFIXES)]
-    ref = f"CASE WHEN type IN ({_marks(ref_types)}) THEN {_ref_sql()} ELSE '' END" if ref_types else "''"
+    by_ref = f"type IN ({_marks(ref_types)})" if ref_types else "FALSE"
     query = (
-        f"SELECT partner_id, type, occurred_at AS at, "  # noqa: S608
-        f"COALESCE(NULLIF(direction, ''), {implied_sql}) AS dir, {ref} AS ref, "
-        f"COALESCE({_json_text('thread_id')}, '') AS thread, event_id "
+        f"SELECT partner_id, type, occurred_at AS at, COALESCE(NULLIF(direction, ''), {implied_sql}) "  # noqa: S608
+        f"AS dir, (CASE WHEN {by_ref} THEN '' ELSE COALESCE({_json_text('thread_id')}, '') END) "
+        f'COLLATE "C" AS thread, (CASE WHEN {by_ref} THEN {_ref_sql()} ELSE \'\' END) COLLATE "C" AS ref, '
+        f"COALESCE({_json_text('in_reply_to')}, '') <> '' OR ({by_ref} AND ({_ref_sql()}) IS NULL) AS python "
         f"FROM {connection.ops.quote_name(Event._meta.db_table)} "
-        f"WHERE workspace_id = %s AND type IN ({_marks(types)}) AND NOT (partner_id = ANY(%s))"
+        f"WHERE workspace_id = %s AND type IN ({_marks(types)})"
     )
-    return query, [*dir_params, *ref_types, workspace_id, *types, list(skip)]
+    params: list[Any] = [value for pair in implied for value in pair]
+    return query, [*params, *ref_types, *ref_types, *ref_types, workspace_id, *types]
 
 
-ORDER = 'at, type COLLATE "C", dir COLLATE "C", ref COLLATE "C", event_id COLLATE "C"'
-"""The order of ``pairing.pair`` (code point order for text, as Python compares strings)."""
+MESSAGE_ORDER = 'at, type COLLATE "C", dir COLLATE "C"'
+"""The order of ``pairing.pair`` for messages (code point order for text, as Python compares strings):
+their ref is always '', and messages of the same time, type and direction are interchangeable."""
 
-MESSAGE_ORDER = ORDER.replace(' ref COLLATE "C",', "")
-"""``ORDER`` for messages, whose ref is always '': the same order, and the sort below the second window
-of ``_replies_sql`` is the one below the first (a constant key would not be known as one there)."""
+REF_ORDER = 'at, type COLLATE "C"'
+"""The order of ``pairing.pair`` for the items paired by ref, within a ref: neither a ticket's nor a
+deliverable's rule reads the direction, and items of the same time and type are interchangeable."""
 
 
-def _replies_sql(
-    workspace_id: int, kinds: Mapping[str, EventKind], skip: Sequence[int]
-) -> tuple[str, list[Any]]:
-    """(partner_id, kind, start, end) of the replies (see the module docstring)."""
+def _replies_sql(kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
+    """(partner_id, kind, start, end) of the replies among the ``ITEMS`` (see the module docstring)."""
     types = [t for t in paired_types(kinds)[0] if not t.startswith(("support_", "campaign_"))]
     if not types:
         return "", []
-    items, params = _items_sql(workspace_id, kinds, types, skip)
     silence = int(pairing.CONVERSATION_GAP.total_seconds())
     gap = f"(thread = '' AND at - prev_at > interval '{silence} seconds')"
     window = f"WINDOW w AS (PARTITION BY partner_id, thread ORDER BY {MESSAGE_ORDER})"
     # level 1: each message with the one before it in its thread (or among those without a thread)
     messages = (
-        f"SELECT *, lag(at) OVER w AS prev_at, lag(dir) OVER w AS prev_dir FROM ({items}) AS i "  # noqa: S608
-        f"WHERE dir IN ('inbound', 'outbound') {window}"
+        "SELECT partner_id, type, at, dir, thread, lag(at) OVER w AS prev_at, lag(dir) OVER w AS prev_dir "  # noqa: S608
+        f"FROM {ITEMS} WHERE dir IN ('inbound', 'outbound') AND type IN ({_marks(types)}) {window}"
     )
     # level 2: the first message of each run, and whether it opens a conversation
     starts = (
-        f"SELECT partner_id, type, at, dir, ref, thread, event_id, prev_at IS NULL OR {gap} AS opens "  # noqa: S608
+        f"SELECT partner_id, type, at, dir, thread, prev_at IS NULL OR {gap} AS opens "  # noqa: S608
         f"FROM ({messages}) AS m WHERE prev_at IS NULL OR dir <> prev_dir OR {gap}"
     )
     # level 3: each run's first message with the previous run's first message (the one it answers)
@@ -117,23 +107,22 @@ def _replies_sql(
         f"CASE WHEN thread = '' THEN interval '{window_limit} seconds' "
         f"ELSE interval '{thread_limit} seconds' END"
     )
-    return query, params
+    return query, list(types)
 
 
-def _refs_sql(
-    workspace_id: int, kinds: Mapping[str, EventKind], skip: Sequence[int]
-) -> tuple[str, list[Any]]:
-    """(partner_id, kind, start, end) of the ticket resolutions and the deliverables, from one scan of
-    their events (see the module docstring): per partner, family (``ticket``) and ref, a ticket's items
-    grouped by how many closing items came before them (``run``; a deliverable's items form one
-    group), each group from its first opening (or due) item to its first other one."""
+def _refs_sql(kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
+    """(partner_id, kind, start, end) of the ticket resolutions and the deliverables among the ``ITEMS``
+    (see the module docstring): per partner, family (``ticket``) and ref, a ticket's items grouped by
+    how many closing items came before them (``run``; a deliverable's items form one group), each
+    group from its first opening (or due) item to its first other one."""
     types = [t for t in paired_types(kinds)[0] if t.startswith(pairing.REF_PREFIXES)]
-    items, params = _items_sql(workspace_id, kinds, types, skip)
+    if not types:
+        return "", []
     ticket = f"starts_with(type, '{pairing.TICKET}')"
     numbered = (
         f"SELECT partner_id, {ticket} AS ticket, ref, type, at, COUNT(*) FILTER (WHERE type <> %s) "  # noqa: S608
-        f"OVER (PARTITION BY partner_id, {ticket}, ref ORDER BY {ORDER} ROWS BETWEEN UNBOUNDED PRECEDING "
-        f"AND 1 PRECEDING) AS run FROM ({items}) AS i WHERE ref <> ''"
+        f"OVER (PARTITION BY partner_id, {ticket}, ref ORDER BY {REF_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING "
+        f"AND 1 PRECEDING) AS run FROM {ITEMS} WHERE type IN ({_marks(types)}) AND ref <> ''"
     )
     query = (
         "SELECT partner_id, CASE WHEN ticket THEN 'ticket.resolved' ELSE 'deliverable' END AS kind, "  # noqa: S608
@@ -142,7 +131,7 @@ def _refs_sql(
         f"FROM ({numbered}) AS t GROUP BY partner_id, ticket, ref, CASE WHEN ticket THEN run END"
     )
     query = f"SELECT * FROM ({query}) AS g WHERE start_at IS NOT NULL AND end_at IS NOT NULL"  # noqa: S608
-    return query, [OPENED, DUE, OPENED, DUE, OPENED, *params]
+    return query, [OPENED, DUE, OPENED, DUE, OPENED, *types]
 
 
 def _figure(column: str) -> str:
@@ -160,58 +149,59 @@ def _figure(column: str) -> str:
     raise ValueError(f"no paired figure for the column {column!r}")
 
 
-def insert_pairs(
-    workspace_id: int, kinds: Mapping[str, EventKind], *, into: str, skip: Sequence[int] = ()
-) -> None:
-    """Pair the events of every partner but ``skip`` in one statement: their ``PairedInterval`` rows made
-    equal to the intervals found — the intervals and the stored rows are counted per (partner, kind,
-    day, seconds), and only where the counts differ are the stored rows deleted and the intervals
-    inserted (an insert next to the same keys just deleted costs the index several times a fresh one; a
-    rebuild mostly finds the rows it would write) — and the figures of the intervals appended to the
-    table ``into`` (see ``pairs.rebuild_pairs``). The rows of the ``skip`` partners are left alone."""
-    parts = [
-        part
-        for part in (
-            _replies_sql(workspace_id, kinds, skip),
-            _refs_sql(workspace_id, kinds, skip),
-        )
-        if part[0]
-    ]
+def insert_pairs(workspace_id: int, kinds: Mapping[str, EventKind], *, into: str) -> list[int]:
+    """Pair the events of the workspace in one statement, from one scan of them (``_items_sql``), and
+    answer the partners left to Python (an explicit reply or a ref the database cannot tell; the
+    rebuild pairs them with ``pairs.rebuild_pairs``), whose rows it leaves alone. For every other
+    partner: its ``PairedInterval`` rows made equal to the intervals found — only a partner whose
+    intervals differ from its stored rows (by a count and a sum of hashes) has its stored rows deleted
+    and its intervals inserted (an insert next to the same keys just deleted costs the index several
+    times a fresh one; a rebuild mostly finds the rows it would write) — and the figures of the
+    intervals appended to the table ``into`` (see ``pairs.rebuild_pairs``)."""
+    items, params = _items_sql(workspace_id, kinds)
+    parts = [part for part in (_replies_sql(kinds), _refs_sql(kinds)) if part[0]]
+    if not parts:
+        return []
     found = " UNION ALL ".join(f"({query})" for query, _ in parts)
-    params = [value for _, part_params in parts for value in part_params]
+    params += [value for _, part_params in parts for value in part_params]
+    kept = "SELECT 1 FROM left_out AS p WHERE p.partner_id = {}.partner_id"  # of a partner Python pairs
     # seconds: truncated toward zero, as ``int(timedelta.total_seconds())``; the day: UTC, of the end
     intervals = (
         "SELECT partner_id, kind, CAST((end_at AT TIME ZONE 'UTC') AS date) AS day, "  # noqa: S608
         "CAST(trunc(EXTRACT(EPOCH FROM end_at) - EXTRACT(EPOCH FROM start_at)) AS bigint) AS seconds "
-        f"FROM ({found}) AS f"
+        f"FROM ({found}) AS f WHERE NOT EXISTS ({kept.format('f')})"
     )
     table = connection.ops.quote_name(PairedInterval._meta.db_table)
     key = "partner_id, kind, day, seconds"
-    # the intervals and the stored rows counted per key (an interval can occur more than once): hashed,
-    # where numbering each among its equals sorted both sides twice
-    new = f"SELECT {key}, COUNT(*) AS n FROM intervals GROUP BY {key}"  # noqa: S608
+    # each partner's intervals and stored rows summed up: how many, and the sum of a 64-bit hash of each
+    # (kind, day, seconds) — equal multisets give equal sums; 2,000 partners' sums, where comparing each
+    # interval with its stored row hashed a million rows on either side
+    hashed = "hashint8extended(seconds, hashtextextended(kind, day - DATE '2000-01-01'))"
+    new = f"SELECT partner_id, COUNT(*) AS n, SUM({hashed}) AS h FROM intervals GROUP BY partner_id"  # noqa: S608
     old = (
-        f"SELECT {key}, COUNT(*) AS n FROM {table} "  # noqa: S608
-        f"WHERE workspace_id = %s AND NOT (partner_id = ANY(%s)) GROUP BY {key}"
+        f"SELECT partner_id, COUNT(*) AS n, SUM({hashed}) AS h FROM {table} AS t "  # noqa: S608
+        f"WHERE workspace_id = %s AND NOT EXISTS ({kept.format('t')}) "
+        "GROUP BY partner_id"
     )
-    same = " AND ".join(f"o.{c} = i.{c}" for c in key.split(", "))
-    keys = ", ".join(f"COALESCE(i.{c}, o.{c}) AS {c}" for c in key.split(", "))
-    stored = " AND ".join(f"t.{c} = d.{c}" for c in key.split(", "))
     figures = ", ".join(_figure(c) for c in columns.PAIRED_COLUMNS)
-    # a key counted differently: its stored rows deleted and its intervals inserted (none of the others)
     query = (
-        f"WITH intervals AS MATERIALIZED ({intervals}), "  # noqa: S608
-        f"diff AS MATERIALIZED (SELECT {keys}, COALESCE(i.n, 0) AS new_n, COALESCE(o.n, 0) AS old_n "
-        f"FROM ({new}) AS i FULL JOIN ({old}) AS o ON {same} WHERE i.n IS DISTINCT FROM o.n), "
-        f"gone AS (DELETE FROM {table} AS t USING diff AS d WHERE t.workspace_id = %s AND {stored} "
-        "AND d.old_n > 0), "
-        f"added AS (INSERT INTO {table} (workspace_id, {key}) SELECT %s, {key} FROM diff "
-        f"CROSS JOIN generate_series(1, new_n) ORDER BY {key}) "
-        f"INSERT INTO {into} (partner_id, day, {', '.join(columns.PAIRED_COLUMNS)}) "
-        f"SELECT partner_id, day, {figures} FROM intervals GROUP BY partner_id, day"
+        f"WITH {ITEMS} AS MATERIALIZED ({items}), "  # noqa: S608
+        f"left_out AS MATERIALIZED (SELECT DISTINCT partner_id FROM {ITEMS} WHERE python), "
+        f"intervals AS MATERIALIZED ({intervals}), "
+        "diff AS MATERIALIZED (SELECT COALESCE(i.partner_id, o.partner_id) AS partner_id, "
+        f"o.partner_id IS NOT NULL AS stored FROM ({new}) AS i FULL JOIN ({old}) AS o "
+        "ON o.partner_id = i.partner_id WHERE (i.n, i.h) IS DISTINCT FROM (o.n, o.h)), "
+        f"gone AS (DELETE FROM {table} AS t WHERE t.workspace_id = %s AND t.partner_id IN "
+        "(SELECT partner_id FROM diff WHERE stored)), "
+        f"added AS (INSERT INTO {table} (workspace_id, {key}) SELECT %s, {key} FROM intervals "
+        f"WHERE partner_id IN (SELECT partner_id FROM diff) ORDER BY {key}), "
+        f"figures AS (INSERT INTO {into} (partner_id, day, {', '.join(columns.PAIRED_COLUMNS)}) "
+        f"SELECT partner_id, day, {figures} FROM intervals GROUP BY partner_id, day) "
+        "SELECT partner_id FROM left_out ORDER BY partner_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, workspace_id, list(skip), workspace_id, workspace_id])
+        cursor.execute(query, [*params, workspace_id, workspace_id, workspace_id])
+        return [partner_id for (partner_id,) in cursor.fetchall()]
 
 
 def delete_intervals(workspace_id: int, partner_ids: Sequence[int]) -> None:

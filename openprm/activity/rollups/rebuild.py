@@ -39,7 +39,7 @@ PAIRED_TABLE = "rollups_rebuild_paired"
 """The rebuild's temporary table of paired figures (per partner and day: ``columns.PAIRED_COLUMNS``)."""
 
 
-def _paired_table(cursor: Any) -> None:
+def paired_table(cursor: Any) -> None:
     """(Re)create the temporary table of paired figures: no index, dropped at commit on PostgreSQL."""
     postgres = connection.vendor == "postgresql"
     figures = ", ".join(
@@ -83,10 +83,9 @@ def rollups_rebuild(*, workspace_id: int) -> int:
             for model in emptied:  # pending: counted below
                 table = quote(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [workspace_id])  # noqa: S608
-            _paired_table(cursor)
+            paired_table(cursor)
         if postgres:  # the database pairs every partner but those only Python can (``pairs_sql``)
-            python_ids = pairs_sql.python_partners(workspace_id, kinds)
-            pairs_sql.insert_pairs(workspace_id, kinds, into=PAIRED_TABLE, skip=python_ids)
+            python_ids = pairs_sql.insert_pairs(workspace_id, kinds, into=PAIRED_TABLE)
             pairs_sql.delete_intervals(workspace_id, python_ids)
             rebuild_pairs(workspace_id, kinds, into=PAIRED_TABLE, partner_ids=python_ids)
         else:
