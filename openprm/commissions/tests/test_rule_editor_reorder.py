@@ -6,6 +6,7 @@ same rules with the conditions in the moved order."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hypothesis import given, settings
@@ -137,3 +138,24 @@ def test_any_moves_save_the_same_rules_with_the_conditions_in_the_moved_order(
     saved = rule_editor.doc_of_state(state)
     assert saved is not None, state["errors"]
     assert parse_rules(saved) == parse_rules(model)  # conditions are lists: their order counts
+
+
+def _focused(state: rule_editor.State) -> list[str]:
+    """The aria-labels of the buttons the page focuses (autofocus)."""
+    page = _render(state)
+    return re.findall(r'aria-label="([^"]+)"[^>]*\bautofocus\b', page)
+
+
+def test_the_moved_row_keeps_the_focus_on_its_button_and_nothing_else_takes_it() -> None:
+    state = rule_editor.state_of_doc(DOC)
+    assert _focused(state) == []  # the page as it opens: no focus taken
+    rule_editor.apply_op(state, "up_item:0:2")
+    assert _focused(state) == ["Move group 2 up"]  # press again to move further
+    rule_editor.apply_op(state, "up_item:0:1")
+    assert _focused(state) == ["Move group 1 down"]  # at the top: the other way
+    rule_editor.apply_op(state, "down_gcond:0:0:0")
+    assert _focused(state) == ["Move condition 1.2 down"]
+    rule_editor.apply_op(state, "down:0")
+    assert _focused(state) == ["Move rule 2 up"]
+    rule_editor.apply_op(state, "add_cond:0")
+    assert _focused(state) == []  # an added row: the script focuses its input

@@ -30,7 +30,10 @@ def apply_op(state: State, op: str) -> bool:
     """Perform a row button ("add_rule", "add_tier:3", "remove_item:3:1", "up:2", "down_item:0:1",
     "up_gcond:0:2:1", …) on the state; False for an unknown one. The rules, their conditions and the
     conditions of each group are numbered by their place afterwards: the inputs' names carry the order
-    the form posts back."""
+    the form posts back. A moved row is marked (``moved``: "up" or "down") for the page to put the focus
+    back on its button."""
+    for _, row in _rows(state):
+        row.pop("moved", None)
     done = _apply(state, op)
     for n, rule in enumerate(state["rules"]):
         rule["i"] = n
@@ -41,9 +44,21 @@ def apply_op(state: State, op: str) -> bool:
     return done
 
 
+def _rows(state: State) -> list[tuple[str, State]]:
+    """Every movable row of the state: ("rule" | "item" | "gcond", row)."""
+    out: list[tuple[str, State]] = []
+    for rule in state["rules"]:
+        out.append(("rule", rule))
+        for item in rule["items"]:
+            out.append(("item", item))
+            out.extend(("gcond", cond) for cond in item.get("conditions", []))
+    return out
+
+
 def _move(rows: list[State], row: State, verb: str) -> None:
     """Swap a row with the one before ("up…") or after ("down…"); at the end it stays where it is."""
     at = rows.index(row)
+    row["moved"] = "up" if verb.startswith("up") else "down"
     to = at - 1 if verb.startswith("up") else at + 1
     if 0 <= to < len(rows):
         rows[at], rows[to] = rows[to], rows[at]
@@ -179,6 +194,8 @@ def rows_for_template(state: State) -> State:
                 tier["upper"] = upper
         i = rule["i"]
         rule["p"] = f"rule-{i}"
+        n = state["rules"].index(rule)
+        rule["focus"] = _focus(rule, "up" if n > 0 else "", "down" if n + 1 < len(state["rules"]) else "")
         for tier in tiers:
             tier["name"] = f"rule-{i}-tier-{tier['j']}"
         items = rule["items"]
@@ -189,6 +206,7 @@ def rows_for_template(state: State) -> State:
             item["n"] = str(m + 1)  # "condition 2", as the problems name it
             item["up"] = f"up_item:{i}:{j}" if m > 0 else ""
             item["down"] = f"down_item:{i}:{j}" if m + 1 < len(items) else ""
+            item["focus"] = _focus(item, item["up"], item["down"])
             conds = [item] if item["kind"] == "condition" else item["conditions"]
             for k, cond in enumerate(conds):
                 if cond is not item:
@@ -197,7 +215,17 @@ def rows_for_template(state: State) -> State:
                     cond["n"] = f"{m + 1}.{k + 1}"
                     cond["up"] = f"up_gcond:{i}:{j}:{cond['j']}" if k > 0 else ""
                     cond["down"] = f"down_gcond:{i}:{j}:{cond['j']}" if k + 1 < len(conds) else ""
+                cond["focus"] = _focus(cond, cond["up"], cond["down"])
                 metadata = cond["field"].startswith("metadata.")
                 cond["choice"] = "metadata" if metadata else cond["field"]
                 cond["meta"] = cond["field"].removeprefix("metadata.") if metadata else ""
     return state
+
+
+def _focus(row: State, up: str, down: str) -> str:
+    """Which of a moved row's buttons gets the focus back (``autofocus``, also without JavaScript): the
+    one of the way it moved, else the other once it reached the end; "" for a row that did not move."""
+    way = row.get("moved")
+    if way is None:
+        return ""
+    return (up or down) if way == "up" else (down or up)

@@ -28,40 +28,33 @@
     lastOp = button ? button.value : lastOp;
   });
 
-  // After a swap: focus the first input of what the button added (the last row of its kind), or the moved rule.
+  // The first input of what a row button added (the last row of its kind).
+  function added(form, verb, rule) {
+    var scope = rule ? document.getElementById("rule-" + rule) : null;
+    if (verb === "add_rule") {
+      var rules = form.querySelectorAll(".cm-rule");
+      scope = rules[rules.length - 1];
+      return scope ? scope.querySelector("input[name$='-key']") : null;
+    }
+    if (scope && verb === "add_tier") {
+      var froms = scope.querySelectorAll("input[name$='-from']");
+      return froms[froms.length - 1];
+    }
+    if (scope && (verb === "add_cond" || verb === "add_group" || verb === "add_gcond")) {
+      var values = scope.querySelectorAll(".cm-cond input[name$='-value']");
+      return values[values.length - 1];
+    }
+    return null;
+  }
+
+  // After a swap: a moved rule, condition or group keeps the focus on its button (the page marks it with
+  // autofocus, which also serves a page loaded without JavaScript: the same way while the row can move
+  // further, else the other way); an added row's first input gets it; else the problems or "+ Add a rule".
   document.addEventListener("htmx:afterSettle", function (event) {
     var form = document.getElementById("rule-editor");
     if (!form || !lastOp || !form.contains(event.target)) { return; }
-    var parts = lastOp.split(":"), verb = parts[0], rule = parts[1];
-    if (verb === "up" || verb === "down") { rule = String(Number(rule) + (verb === "up" ? -1 : 1)); }
-    var scope = rule ? document.getElementById("rule-" + rule) : null;
-    var focus = null;
-    // A moved condition or group: its row at its new place (the rows are numbered by place), on the same
-    // button when it can move further that way, else on the other one.
-    var moved = /^(up|down)_(item|gcond)$/.exec(verb);
-    if (moved) {
-      var step = moved[1] === "up" ? -1 : 1, at = parts.slice(2).map(Number);
-      at[at.length - 1] += step;
-      var name = "rule-" + rule + "-c-" + at.join("-");
-      var row = document.getElementById(name + (moved[2] === "item" && document.getElementById(name + "-group") ? "-group" : "-row"));
-      var buttons = row ? row.querySelectorAll(":scope > .cm-row-tools > .cm-move, :scope > .cm-move") : [];
-      for (var b = 0; b < buttons.length; b++) {
-        if (buttons[b].value.indexOf(moved[1] + "_") === 0) { focus = buttons[b]; }
-      }
-      focus = focus || buttons[0] || null;
-    } else if (verb === "add_rule") {
-      var rules = form.querySelectorAll(".cm-rule");
-      scope = rules[rules.length - 1];
-      focus = scope ? scope.querySelector("input[name$='-key']") : null;
-    } else if (scope && verb === "add_tier") {
-      var froms = scope.querySelectorAll("input[name$='-from']");
-      focus = froms[froms.length - 1];
-    } else if (scope && (verb === "add_cond" || verb === "add_group" || verb === "add_gcond")) {
-      var values = scope.querySelectorAll(".cm-cond input[name$='-value']");
-      focus = values[values.length - 1];
-    } else if (scope) {
-      focus = scope.querySelector("button[name=op]");
-    }
+    var parts = lastOp.split(":");
+    var focus = form.querySelector("button[autofocus]") || added(form, parts[0], parts[1]);
     if (!focus) { focus = form.querySelector("#editor-errors") ? form : form.querySelector("#add-rule"); }
     if (focus && focus.focus) { focus.focus(); }
     lastOp = null;
