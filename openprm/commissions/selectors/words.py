@@ -44,12 +44,15 @@ FIELD_WORDS = {
     "partner.country": "the partner's country",
     "partner.tags": "the partner's tags",
     "partner.tenure_months": "the partner's tenure (months)",
-    # the partner's counted sales before the event's day: won deals, purchases and recurring payments,
-    # net of refunds, each at its own day's rate in the plan's currency (services.lifetime)
-    "partner.lifetime_amount": "the partner's lifetime sales total before that day (net of refunds)",
+    "partner.lifetime_amount": "the partner's lifetime sales total",
     "customer.new": "the customer is new",
     "customer.months_since_first": "months since the customer's first purchase",
 }
+# What a field's name alone does not say, added where a condition reads as a sentence (the editor's
+# field list keeps the short name). The lifetime amount: the partner's counted sales before the event's
+# day — won deals, purchases and recurring payments, net of refunds, each at its own day's rate in the
+# plan's currency (services.lifetime).
+FIELD_NOTES = {"partner.lifetime_amount": "before that day (net of refunds)"}
 OP_WORDS = {
     "eq": "is",
     "ne": "is not",
@@ -93,6 +96,8 @@ MONEY_FIELDS = ("amount", "partner.lifetime_amount")
 def condition_words(node: Condition | Group, currency: str = "") -> str:
     if isinstance(node, Condition):
         field = FIELD_WORDS.get(node.field, node.field.replace("metadata.", "metadata ").replace("_", " "))
+        if node.field in FIELD_NOTES:
+            field += " " + FIELD_NOTES[node.field]
         if node.field == "customer.new":
             return "the customer is new" if node.value in (True, "true", 1) else "the customer is existing"
         unit = f" {currency}" if currency and node.field in MONEY_FIELDS else ""
