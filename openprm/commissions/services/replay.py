@@ -4,7 +4,9 @@ window's start, without writing, and compare every amount with the ledger's to t
 The same events (and the same partner facts, rates and plan versions) give byte-identical amounts; a
 difference means an input changed since the accrual (a tier, an FX rate imported late, a deal edited) or
 that events arrived late, out of order (the ledger continued the period where it stood: the adjustments
-are in the ledger, the replay orders by occurrence)."""
+are in the ledger, the replay orders by occurrence). Events re-evaluated when the partner's lifetime
+amount moved under them compare with their rows as the re-evaluation left them (each event reads its
+figure as it is now)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from openprm.commissions.services.accrual import (
     workspace_scope,
 )
 from openprm.commissions.services.context import load_context
+from openprm.commissions.services.lifetime import EXPLAINED
 from openprm.commissions.services.running import load_state
 
 KIND = LedgerEntry.Kind
@@ -97,7 +100,13 @@ def _replay(workspace_id: int, start: datetime.datetime, end: datetime.datetime)
         .exclude(reverses__isnull=False)
         .values_list("idempotency_key", "amount")
     )
+    settled = _lifetime_settled(workspace_id, start, end)
+    for key, change in settled.items():
+        if key in ledger:
+            ledger[key] += change
     for key in sorted(set(replayed) | set(ledger)):
+        if key not in replayed and key in settled and not ledger[key]:
+            continue  # taken back whole once the partner's lifetime amount moved: the replay pays nothing
         result.compared += 1
         mine, theirs = replayed.get(key), ledger.get(key)
         result.total_replayed += mine or 0
@@ -113,3 +122,27 @@ def _replay(workspace_id: int, start: datetime.datetime, end: datetime.datetime)
                 }
             )
     return result
+
+
+def _lifetime_settled(
+    workspace_id: int, start: datetime.datetime, end: datetime.datetime
+) -> dict[str, Decimal]:
+    """What the re-evaluations of a moved lifetime amount (``services.lifetime_review``: adjustments that
+    record the figure they read) added to each row of the window, by the row's key: the replay, which
+    reads each event's figure as it is now, compares with the rows as they stand after them."""
+    out: dict[str, Decimal] = {}
+    for key, amount in (
+        LedgerEntry.objects.filter(
+            workspace_id=workspace_id,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            kind=KIND.ADJUSTMENT,
+            reverses__isnull=False,
+            explanation__has_key=EXPLAINED,
+        )
+        .exclude(state=LedgerEntry.State.REJECTED)
+        .values_list("reverses__idempotency_key", "amount")
+        .order_by()
+    ):
+        out[key] = out.get(key, Decimal(0)) + amount
+    return out

@@ -89,6 +89,9 @@ def test_a_late_refund_takes_the_extra_back_with_an_adjustment(world: World) -> 
     assert total(source_id=later.pk) == D("1000.00")
     accrual.accrue(workspace_id=ws)
     assert total(source_id=later.pk) == D("1000.00")  # settled once
+    # The replay reads 90,000 before the 15th: no extra, as the ledger stands after the adjustment.
+    replayed = replay(workspace_id=ws, start=at(1, 1, 0), end=at(7, 1, 0))
+    assert replayed.ok and replayed.identical == replayed.compared == 2
 
 
 def test_a_deal_lost_after_it_counted_lowers_the_figure_and_a_sale_won_again_raises_it(world: World) -> None:
