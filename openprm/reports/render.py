@@ -29,7 +29,7 @@ from openpyxl.styles import Font
 from openprm.dashboards.charts import render_svgs
 from openprm.dashboards.tables import FORMATS as TABLE_FORMATS
 from openprm.dashboards.tables import XLSX_NUMBER, Table, to_csv
-from openprm.reports.content import Document
+from openprm.reports.content import Document, Section
 
 CHART_WIDTH, CHART_HEIGHT = 720, 300
 PDF_TYPE = "application/pdf"
@@ -84,21 +84,30 @@ def _chart_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(print_svg(svg).encode()).decode()
 
 
+def _drawn(section: Section) -> bool:
+    """Whether the section's chart is drawn: an empty chart is not (its sentence says what to do)."""
+    return section.chart is not None and not section.chart.empty
+
+
 def to_html(document: Document, *, footer: str = "") -> str:
-    """The document as one self-contained HTML page (charts as SVG images), for the browser and the PDF."""
-    charts = [(s.chart.option, CHART_WIDTH, CHART_HEIGHT) for s in document.sections if s.chart is not None]
+    """The document as one self-contained HTML page (charts as SVG images), for the browser and the PDF.
+    An empty chart is its sentence instead, once: not again when its table says why it is empty."""
+    charts = [(s.chart.option, CHART_WIDTH, CHART_HEIGHT) for s in document.sections if s.chart and _drawn(s)]
     uris = iter([_chart_uri(svg) for svg in render_svgs(charts)])
-    sections = [
-        {
-            "title": s.title,
-            "chart": next(uris) if s.chart is not None else "",
-            "chart_empty": s.chart.empty if s.chart is not None else "",
-            "table": s.table,
-            "cells": s.table.cells() if s.table is not None else [],
-            "items": s.items,
-        }
-        for s in document.sections
-    ]
+    sections = []
+    for s in document.sections:
+        cells = s.table.cells() if s.table is not None else []
+        table_says = s.table is not None and not cells and bool(s.table.empty)
+        sections.append(
+            {
+                "title": s.title,
+                "chart": next(uris) if _drawn(s) else "",
+                "chart_empty": s.chart.empty if s.chart is not None and not table_says else "",
+                "table": s.table,
+                "cells": cells,
+                "items": s.items,
+            }
+        )
     return render_to_string(
         "reports/document.html", {"document": document, "sections": sections, "footer": footer}
     )

@@ -5,11 +5,13 @@ process's one long-lived Node renderer. The PDF fetches nothing, and each thread
 from __future__ import annotations
 
 import base64
+import datetime
 import re
 import threading
 from typing import Any
 
 import pytest
+from django.utils.html import escape
 from PIL import ImageChops
 
 from openprm.core.scoping import scope
@@ -27,7 +29,7 @@ def test_a_qbr_embeds_the_one_shot_svg_of_every_chart_from_one_node_process(data
     f = DashboardFilters(period=Period.quarter_of(today()).key)
     with scope(world.system.access_scope()):
         document = build(actor=world.system, kind="qbr", title="QBR", f=f, partner=world.partner_a)
-    options = [s.chart.option for s in document.sections if s.chart is not None]
+    options = [s.chart.option for s in document.sections if s.chart is not None and not s.chart.empty]
     assert len(options) >= 3
     charts.RENDERER.close()
     started = charts.RENDERER.started
@@ -41,6 +43,27 @@ def test_a_qbr_embeds_the_one_shot_svg_of_every_chart_from_one_node_process(data
     assert charts.RENDERER.started == started + 1  # one Node process for the document's charts
     render.to_html(document)
     assert charts.RENDERER.started == started + 1  # and for the next document
+
+
+def test_an_empty_chart_is_its_sentence_once_not_a_picture(data: Any) -> None:
+    """A quarter without targets or deals: each empty chart is not drawn; what to do next is said once (the
+    table's sentence when its table says why it is empty, else the chart's)."""
+    world = data
+    f = DashboardFilters(period=Period.quarter_of(datetime.date(2015, 2, 1)).key)
+    with scope(world.system.access_scope()):
+        document = build(actor=world.system, kind="qbr", title="QBR", f=f, partner=world.partner_a)
+    empty = [s for s in document.sections if s.chart is not None and s.chart.empty]
+    assert any(s.title == "Targets and pace" for s in empty)
+    html = render.to_html(document)
+    drawn = [s for s in document.sections if s.chart is not None and not s.chart.empty]
+    assert html.count('src="data:image/svg+xml;base64,') == len(drawn)
+    for section in empty:
+        said = [section.chart.empty] if section.chart else []
+        if section.table is not None and not section.table.cells() and section.table.empty:
+            said = [section.table.empty]
+        body = html.split(f"<h2>{section.title}</h2>", 1)[1].split("</section>", 1)[0]
+        for sentence in {section.chart.empty, section.table.empty if section.table else ""} - {""}:
+            assert body.count(escape(sentence)) == (1 if sentence in said else 0), (section.title, sentence)
 
 
 def _pages(pdf: bytes) -> list[Any]:
