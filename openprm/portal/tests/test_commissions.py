@@ -341,6 +341,21 @@ def test_rate_now_and_what_raises_it(world, client_for):
         base_currency="EUR",
         fx_rate=Decimal("1.08"),
     )
+    for base, ccy, fx in (("30000", "USD", "1"), ("7000", "EUR", "1.08")):  # the bonus rule's own rows
+        entry(
+            world,
+            world.partner_a,
+            "0.00",
+            plan=plan,
+            kind="bonus",
+            rule_key="quarter-bonus",
+            rate=None,
+            days_ago=0,
+            base_amount=Decimal(base),
+            source_event="deal_won",
+            base_currency=ccy,
+            fx_rate=Decimal(fx),
+        )
     text = client_for(world.a_rep).get(reverse("portal:commissions")).content.decode()
     assert "Resellers 2026, version 1" in text and "30-day holding period" in text
     assert "now 10%" in text
