@@ -3,8 +3,8 @@ cumulative refunded share, at the original entry's rate and FX, on what the entr
 re-evaluations; clawbacks once the entry was paid), and the closing of an evaluation whose source no longer
 counts for it (a deal moved out of won, a rejected conversion, a conversion moved to another partner, a
 source whose currency or moment was corrected; a conversion whose attribution was removed or whose type
-changed: ``services.stale``). Decreases inherit the approval of the rows they correct; increases wait
-pending with a fresh hold, like new commissions.
+changed, an activity event retyped or deleted: ``services.stale``). Decreases inherit the approval of the
+rows they correct; increases wait pending with a fresh hold, like new commissions.
 
 An evaluation is the rows one source's event earned (key stem ``c12:purchase``); corrections link to its
 rows (``reverses``). A closed evaluation is never reopened: a deal won again, a conversion's new partner
@@ -23,6 +23,8 @@ from typing import Any
 
 from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
+from openprm.commissions.selectors.running import closes as closes
+from openprm.commissions.selectors.running import toggle as toggle
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.rows import POS as _POS
 from openprm.commissions.services.rows import row as _row
@@ -117,25 +119,6 @@ ENTRY_FIELDS = (
     "derived_from_id",
 )
 PRINCIPAL: list[str] = [KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT, KIND.OVERRIDE]
-# the tags of the reversals that close an evaluation (``detached``, ``retyped``: ``services.stale``)
-CLOSING = ("unwon", "void", "moved", "currency", "redated", "detached", "retyped")
-
-
-def closes(key: str) -> bool:
-    """Whether a reversal's key closes its evaluation (``d12:moved:345:0``: the tag follows the source;
-    an evaluation's own keys have the event there, a refund's the entry id)."""
-    parts = key.split(":", 2)
-    return len(parts) > 2 and parts[1] in CLOSING
-
-
-def toggle(key: str) -> int:
-    """+1 for the adjustment that takes a rule's row out of its event (``c12:purchase:big:out3``: the
-    rule is no longer chosen, its base leaves the period's tier volume and count), -1 for the one that
-    brings it back (``:in4``), 0 for any other row."""
-    tail = key.rsplit(":", 1)[-1]
-    if tail.startswith("out") and tail[3:].isdigit():
-        return 1
-    return -1 if tail.startswith("in") and tail[2:].isdigit() else 0
 
 
 def with_links(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,28 +1,31 @@
 """The rate that applies to the partner now and what raises it: the plan version in force in words (the
 values of internal fields redacted), each volume tier's rate reached this period and the next one ("Earn
-15% after 50,000.00 USD this quarter — 12,400.00 USD to go"), each threshold bonus's progress."""
+15% after 50,000.00 USD this quarter — 12,400.00 USD to go"), each threshold bonus's progress.
+
+The volume and count shown are the ones the engine continues from for the partner's next event (the
+ledger's running state, ``selectors.running``): refunds, closed evaluations (a deal no longer won, a
+rejected or moved sale, a deleted event) and rules no longer chosen for an event are out of them."""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Sum
-
+from openprm.commissions import engine
 from openprm.commissions.engine import period_start
-from openprm.commissions.models import LedgerEntry, Plan, PlanVersion
+from openprm.commissions.models import Plan, PlanVersion
 from openprm.commissions.rules import Condition, Group, RulesError, Threshold, Tiered, parse_rules
 from openprm.commissions.selectors import plans as plan_selectors
 from openprm.commissions.selectors.portal.words import HIDDEN_FIELDS, money, percent
+from openprm.commissions.selectors.running import ledger_state
 from openprm.commissions.selectors.words import rate as rate_words
 from openprm.commissions.selectors.words import rule_words
 from openprm.core.actors import Actor
 
 ZERO = Decimal("0.00")
-Kind = LedgerEntry.Kind
-State = LedgerEntry.State
 
 
 @dataclass(frozen=True)
@@ -64,40 +67,24 @@ def _redacted(node: Any) -> Any:
     return node
 
 
-def _volume(
-    partner_id: int, rule_key: str, start: datetime.date, today: datetime.date
-) -> tuple[Decimal, int]:
-    """The partner's matched volume (in the plan's currency) and count for a tiered rule since ``start``,
-    as the accrual counts them (``services.running.load_state``): the base × FX rate of each commission
-    and bonus row of the rule. Summed by the database."""
-    return _sum(
-        LedgerEntry.objects.filter(rule_key=rule_key, kind__in=(Kind.ACCRUAL, Kind.BONUS)),
-        partner_id,
-        start,
-        today,
+def _period_state(
+    *, workspace_id: int, partner_id: int, rules: list[Any], today: datetime.date
+) -> engine.State:
+    """The partner's running state of today's periods for the plan's tiered and threshold rules: what
+    the engine continues from for the partner's next event (``selectors.running.ledger_state``, read as
+    the accrual reads it: net of refunds, of closed evaluations and of rules no longer chosen)."""
+    periods: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for rule in rules:
+        if isinstance(rule.reward, Tiered | Threshold):
+            periods[rule.key].add((rule.reward.period, rule.caps.period if rule.caps else "month"))
+    if not periods:
+        return engine.State()
+    return ledger_state(
+        workspace_id=workspace_id,
+        partners=[partner_id],
+        periods=periods,
+        earliest=period_start(today, "year"),
     )
-
-
-def _event_volume(
-    partner_id: int, events: list[str], start: datetime.date, today: datetime.date
-) -> tuple[Decimal, int]:
-    """The volume and count of the partner's events that earned a commission since ``start`` (for a
-    threshold bonus: its progress is the partner's rewarded volume of the events it counts)."""
-    return _sum(
-        LedgerEntry.objects.filter(kind=Kind.ACCRUAL, source_event__in=events).exclude(rule_key=""),
-        partner_id,
-        start,
-        today,
-    )
-
-
-def _sum(rows: Any, partner_id: int, start: datetime.date, today: datetime.date) -> tuple[Decimal, int]:
-    row = (
-        rows.filter(partner_id=partner_id, period__gte=start, period__lte=today)
-        .exclude(state=State.REJECTED)
-        .aggregate(volume=Sum(F("base_amount") * F("fx_rate")), count=Count("id"))
-    )
-    return row["volume"] or ZERO, row["count"] or 0
 
 
 def _tier_progress(rule: Any, volume: Decimal, currency: str) -> tuple[str, str, int]:
@@ -141,7 +128,6 @@ def rates_now(
 ) -> RatesNow | None:
     """The plan version in force for the partner today (``in_force``, from ``selectors.plans``) in
     words, with each volume tier's and bonus threshold's progress this period."""
-    del actor
     if in_force is None:
         return None
     plan, version = in_force
@@ -149,6 +135,9 @@ def rates_now(
         parsed = parse_rules(version.rules)
     except RulesError:
         return None
+    state = _period_state(
+        workspace_id=actor.workspace_id, partner_id=partner_id, rules=parsed.rules, today=today
+    )
     rules = []
     for rule in parsed.rules:
         shown = rule.model_copy(update={"conditions": _redacted(rule.conditions)})
@@ -158,13 +147,11 @@ def rates_now(
         current, step, share = "", "", 0
         reward = rule.reward
         if isinstance(reward, Tiered | Threshold):
-            start = period_start(today, reward.period)
+            key = (partner_id, rule.key, period_start(today, reward.period))
+            volume, count = state.volume.get(key, ZERO), state.count.get(key, 0)
             if isinstance(reward, Tiered):
-                volume, _ = _volume(partner_id, rule.key, start, today)
                 current, step, share = _tier_progress(rule, volume, plan.currency)
             else:
-                events = [f"custom:{rule.custom_event}" if e == "custom" else e for e in rule.event]
-                volume, count = _event_volume(partner_id, events, start, today)
                 step, share = _threshold_progress(rule, volume, count, plan.currency)
         rules.append(
             RuleNow(
