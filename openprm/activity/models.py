@@ -87,6 +87,33 @@ class Event(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class EventChange(models.Model):
+    """An event changed after it was stored (an interaction corrected or deleted; events are otherwise
+    append-only): what readers that keep something an event earned re-read — the commission accrual
+    re-evaluates the events changed since its last run and closes what a deleted one earned. Staff-only;
+    ``event_pk`` has no constraint (a deleted event's id stays here), ``occurred_at`` is the event's
+    moment before the change."""
+
+    workspace = _fk(Workspace, index=False)
+    partner = _fk(Partner, index=False)
+    event_pk = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+    changed_at = models.DateTimeField()
+    deleted = models.BooleanField(default=False)
+
+    objects = ScopedManager["EventChange"]()
+    SCOPE_STAFF_ONLY: ClassVar[bool] = True
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "changed_at"], name="eventchange_time"),
+            models.Index(fields=["workspace", "event_pk"], name="eventchange_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_pk} {'deleted' if self.deleted else 'changed'}"
+
+
 def _count() -> models.IntegerField:
     return models.IntegerField(null=True, blank=True)
 

@@ -8,6 +8,8 @@ interaction log), so ids handed out before the move keep working.
 
 Every write adds its rollup deltas in the same transaction (a removal adds them negated) and marks the
 partner for re-pairing, so reply times and the other rollups stay exactly what a rebuild would give.
+A correction of the type, date or subject and body, or a removal, is recorded as an ``EventChange``: the
+commission accrual re-reads it (an interaction type may earn a commission).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from openprm.activity.models import Event
+from openprm.activity.models import Event, EventChange
 from openprm.activity.rollups import Cell, event_deltas, rollups_add, rollups_filled, workspace_kinds
 from openprm.activity.tasks import refresh_pairs
 from openprm.core.actors import Actor
@@ -193,6 +195,19 @@ def _audit(*, actor: Actor, action: str, event: Event, before: dict[str, Any], a
     ).save()
 
 
+def _changed(event: Event, *, occurred_at: datetime.datetime, deleted: bool) -> None:
+    """Record that a stored event changed (what it earned is re-evaluated by the commission accrual's
+    next run: a deleted event keeps nothing, a changed type, date or subject is evaluated again)."""
+    EventChange.objects.create(
+        workspace_id=event.workspace_id,
+        partner_id=event.partner_id,
+        event_pk=event.pk,
+        occurred_at=occurred_at,
+        changed_at=timezone.now(),
+        deleted=deleted,
+    )
+
+
 @transaction.atomic
 def interaction_create(*, actor: Actor, partner: Partner, data: dict[str, Any]) -> Event:
     """Log an interaction with the partner on its timeline."""
@@ -231,6 +246,9 @@ def interaction_update(*, actor: Actor, event: Event, data: dict[str, Any]) -> E
     _apply(event, values)
     event.save(update_fields=["type", "direction", "occurred_at", "actor_contact", "properties"])
     _rollup(actor.workspace_id, added=[event], removed=[before])
+    read = (event.type, event.occurred_at, event.properties)  # what a commission rule reads
+    if read != (before.type, before.occurred_at, before.properties):
+        _changed(event, occurred_at=before.occurred_at, deleted=False)
     _audit(actor=actor, action=AuditEntry.Action.UPDATE, event=event, before=previous, after=snapshot(event))
     return event
 
@@ -242,3 +260,4 @@ def interaction_delete(*, actor: Actor, event: Event) -> None:
     _audit(actor=actor, action=AuditEntry.Action.DELETE, event=event, before=snapshot(event), after={})
     Event.objects.filter(pk=event.pk).delete()
     _rollup(actor.workspace_id, removed=[event])
+    _changed(event, occurred_at=event.occurred_at, deleted=True)

@@ -416,13 +416,15 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
 def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime) -> Revisit:
     """Compare sources evaluated before with their latest evaluation: closed → a new generation; another
     partner, currency or moment → close and a new generation (the new partner's, converted at the new
-    currency's rate, in the new moment's period); another amount → re-evaluate."""
+    currency's rate, in the new moment's period); another amount, or an activity event edited (its
+    properties may answer the conditions otherwise) → re-evaluate."""
     out = Revisit([], [], [], [])
     by_kind: dict[str, list[src.Source]] = defaultdict(list)
     for s in sources:
         by_kind[s.kind].append(s)
+    edited = edited_events(workspace_id, [s.id for s in by_kind.get("event", [])])
     for kind, group in sorted(by_kind.items()):
-        look = _worth_a_look(workspace_id, kind, group)
+        look = _worth_a_look(workspace_id, kind, group) | (edited if kind == "event" else set())
         group = [s for s in group if s.id in look]
         found = evaluations(workspace_id, kind, [s.id for s in group])
         for s in sorted(group, key=lambda s: s.order):
@@ -450,6 +452,22 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
                 out.closing += close_rows(evaluation, "redated", now, note)
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
-            elif evaluation.base != engine.cents(s.amount) and amount_counts(s):
+            elif (evaluation.base != engine.cents(s.amount) and amount_counts(s)) or (
+                kind == "event" and s.id in edited
+            ):  # an edited event: its rules' conditions are evaluated again (settled if they differ)
                 out.changed.append((s, evaluation))
     return out
+
+
+def edited_events(workspace_id: int, ids: list[int]) -> set[int]:
+    """The events of ``ids`` that were edited after they were stored (``activity.EventChange``)."""
+    from openprm.activity.models import EventChange
+
+    found: set[int] = set()
+    ordered = sorted(set(ids))
+    for i in range(0, len(ordered), 5000):
+        rows = EventChange.objects.filter(
+            workspace_id=workspace_id, event_pk__in=ordered[i : i + 5000], deleted=False
+        )
+        found.update(rows.values_list("event_pk", flat=True).order_by())
+    return found

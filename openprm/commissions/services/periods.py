@@ -326,6 +326,8 @@ def changed_rows(
         keys = {r.key for r in compiled.rules if not stateful(r)} | {""}
         keys |= {a["rule_key"] for a in evaluation.anchors} - {r.key for r in compiled.rules if stateful(r)}
         note = f"amount {evaluation.base:f} → {engine.cents(source.amount):f} {source.currency}".strip()
+        if evaluation.base == engine.cents(source.amount):  # an edited event (``corrections.revisit``)
+            note = f"{source.kind} edited"
         settler.settle(
             evaluation, source, outcome, keys, compiled, new_base=engine.cents(source.amount), note=note
         )

@@ -6,11 +6,17 @@
   evaluation is keyed by the old event, and the new event is evaluated as a new one;
 - a refund rejected after it reversed part of its sale: the accrual reads accepted refunds only, so the
   sale is prorated again on the refunds still accepted (``unrefunded_rows``: what the rejected refund
-  took is given back, pending with a fresh hold like any raise).
+  took is given back, pending with a fresh hold like any raise);
+- an activity event deleted, or whose type changed (a logged meeting corrected to a call): the accrual
+  reads events by receipt time, and an edit or a removal leaves an ``activity.EventChange`` instead
+  (``event_closing_rows``; ``changed_events``: the edited events a catch-up re-reads, so a changed date
+  closes and renews the evaluation in its new period and changed properties re-evaluate the rules'
+  conditions, ``corrections.revisit``).
 
-The first two are closed as a move is (``corrections.close_rows``): reversal rows linked to the rows
-they correct, clawbacks once paid, the parents' overrides following, the periods they leave re-evaluated.
-A partner regained, or the old type restored, is a new generation (``sources.stem``)."""
+Lost partners, changed types and deleted events are closed as a move is (``corrections.close_rows``):
+reversal rows linked to the rows they correct, clawbacks once paid, the parents' overrides following, the
+periods they leave re-evaluated. A partner regained, or the old type restored, is a new generation
+(``sources.stem``)."""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from openprm.activity.models import Conversion
+from openprm.activity.models import Conversion, Event, EventChange
 from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
 from openprm.commissions.services import sources as src
@@ -168,3 +174,83 @@ def unrefunded_rows(
             note = f"refund rejected: {share * 100:.2f}% of the sale refunded now"
             out.append(_reversal(entry, key, amount, now, note, hold_days=hold_days.get(entry["plan_id"])))
     return out
+
+
+def _event_changes(
+    workspace_id: int,
+    *,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+    deleted: bool | None = None,
+) -> set[int]:
+    """The ids of the events changed (edited or deleted) that a run with these filters covers (by the
+    event's moment before the change)."""
+    rows = EventChange.objects.filter(workspace_id=workspace_id)
+    if ids is not None:
+        rows = rows.filter(event_pk__in=list(ids))
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    if changed_after is not None:
+        rows = rows.filter(changed_at__gt=changed_after)
+    if deleted is not None:
+        rows = rows.filter(deleted=deleted)
+    return set(rows.values_list("event_pk", flat=True).order_by())
+
+
+def changed_events(
+    workspace_id: int,
+    *,
+    types: list[str],
+    have: list[src.Source],
+    changed_after: datetime.datetime | None,
+    ids: Iterable[int] | None = None,
+) -> list[src.Source]:
+    """The events edited since ``changed_after`` that a catch-up's read by receipt time missed (``have``:
+    the events it read); nothing for runs that read every event or the given ids."""
+    if changed_after is None or ids is not None or not types:
+        return []
+    edited = _event_changes(workspace_id, changed_after=changed_after, deleted=False)
+    missed = sorted(edited - {s.id for s in have})
+    if not missed:
+        return []
+    return src.activity_events(workspace_id, types=types, ids=missed)
+
+
+def event_closing_rows(
+    workspace_id: int,
+    *,
+    now: datetime.datetime,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+) -> list[list[Any]]:
+    """Close the evaluations of the changed events (read with the run's filters) that were deleted, or
+    evaluated under another type than the one they have now (the new type is evaluated as a new event;
+    the old type restored is a new generation of it)."""
+    changed = _event_changes(workspace_id, ids=ids, start=start, end=end, changed_after=changed_after)
+    if not changed:
+        return []
+    found = evaluations(workspace_id, "event", changed)
+    if not found:
+        return []
+    types = dict(
+        Event.objects.filter(workspace_id=workspace_id, pk__in=sorted({i for i, _ in found}))
+        .values_list("id", "type")
+        .order_by()
+    )
+    rows: list[list[Any]] = []
+    for (source_id, event), evaluation in sorted(found.items()):
+        if evaluation.closed:
+            continue
+        if source_id not in types:
+            rows += close_rows(evaluation, "deleted", now, "event deleted")
+            continue
+        now_event = src.EVENT_TYPES.get(types[source_id], f"custom:{types[source_id]}")
+        if event != now_event:
+            rows += close_rows(evaluation, "retyped", now, f"event type {event} → {now_event}")
+    return rows
