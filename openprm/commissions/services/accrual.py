@@ -437,6 +437,9 @@ def accrue(
             events = src.activity_events(
                 workspace_id, types=custom, ids=event_ids, received_after=changed_after, start=start, end=end
             )
+            events += stale.changed_events(  # edited since: re-read (their date, type, properties)
+                workspace_id, types=custom, have=events, changed_after=changed_after, ids=event_ids
+            )
         sales = [c for c in convs if c.event != "refund" and c.event in wanted]
         sales += [s for d in deals for s in d.sources if s.event in wanted] + events
         done = _evaluated_keys(workspace_id, sales)
@@ -480,6 +483,10 @@ def accrue(
                 start=start,
                 end=end,
                 changed_after=changed_after,
+            )
+        if not only_ids or event_ids is not None:  # activity events deleted or retyped
+            closing += stale.event_closing_rows(
+                workspace_id, now=now, ids=event_ids, start=start, end=end, changed_after=changed_after
             )
         touched: set[tuple[int, datetime.date]] = set()
         fixed = _write_touching(workspace_id, closing, result, touched)
