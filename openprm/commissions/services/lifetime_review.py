@@ -172,7 +172,9 @@ def lifetime_rows(
         return []
     records = _records(ctx, versions, days, now)
     table.expect({r[1] for r in records.values()})
-    stale = {k: r for k, r in records.items() if _figure(ctx, r[1], r[2].date(), r[3]) != r[4]}
+    figures = {k: _figure(ctx, r[1], r[2].date(), r[3]) for k, r in records.items()}
+    # a figure unknown now (a sale without its rate) leaves the event as it stands until it is known
+    stale = {k: r for k, r in records.items() if figures[k] not in (r[4], "unknown")}
     if not stale:
         return []
     wanted: dict[str, set[int]] = defaultdict(set)
