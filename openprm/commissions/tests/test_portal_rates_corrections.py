@@ -120,3 +120,29 @@ def test_a_fully_refunded_sale_leaves_the_volume_and_count(world, client_for):
     assert "Bonus of 100.00 USD at 5 events this month — 4 more to go." in text
     assert "Earn 20%" in _page(client_for, world.b_admin)  # B: no volume of its own
     assert "10,000.00 USD to go" in _page(client_for, world.b_admin)
+
+
+def _tiers(period: str) -> dict[str, Any]:
+    reward = {
+        "type": "tiered",
+        "period": period,
+        "mode": "marginal",
+        "tiers": [{"from": 0, "rate": 10}, {"from": 10000, "rate": 20}],
+    }
+    return {"rules": [{"key": "vol", "event": "purchase", "reward": reward}]}
+
+
+def test_a_sale_counts_once_when_a_rule_keys_versions_have_periods_that_start_together(world):
+    """Version 1 pays monthly tiers, version 2 (from 15 January) quarterly ones under the same key: the
+    quarter and January start together, and the 8,000 sale of 10 January counts once in the volume the
+    2,000 sale of 20 January continues from (8,000 → 10,000: all at 10% = 200; counted twice it was 16,000
+    and paid 20% = 400)."""
+    plan = publish(world, _tiers("month"))
+    publish(world, _tiers("quarter"), plan=plan, effective=datetime.date(2026, 1, 15))
+    ws = world.workspace.pk
+    first = convert(world, "8000", at=datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC), key="a")
+    accrual.accrue(workspace_id=ws, conversion_ids=[first.pk])
+    second = convert(world, "2000", at=datetime.datetime(2026, 1, 20, 12, tzinfo=datetime.UTC), key="b")
+    accrual.accrue(workspace_id=ws, conversion_ids=[second.pk])
+    [paid] = entries(source_id=second.pk, kind="accrual")
+    assert paid.amount == D("200.00")
