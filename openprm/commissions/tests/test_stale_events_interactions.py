@@ -158,3 +158,24 @@ def test_another_partners_event_edit_leaves_this_partners_commissions(world):
     catch_up(world)
     assert (total(partner=world.partner_a), total(partner=world.partner_b)) == (D("70.00"), D("0.00"))
     assert {e.source_id for e in entries(partner=world.partner_a)} == {mine.pk}
+
+
+def test_the_api_edit_and_delete_reach_the_accrual(world, client_for):
+    """The interactions API (PATCH, DELETE) goes through the same services: a meeting corrected to a call
+    is paid as a call, then deleted it keeps nothing."""
+    publish(world, RULES)
+    event = log(world)
+    catch_up(world)
+    api = client_for(world.manager)
+    url = f"/api/v1/interactions/{interactions.public_id_of(event)}"
+    response = api.patch(url, data={"kind": "call"}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    catch_up(world)
+    assert total() == D("30.00")
+    assert api.delete(url).status_code == 204
+    catch_up(world)
+    assert total() == D("0.00")
+    assert {e.note for e in entries(kind="reversal")} == {
+        "event type custom:meeting → custom:call",
+        "event deleted",
+    }
