@@ -83,7 +83,9 @@ def _period_state(
         workspace_id=workspace_id,
         partners=[partner_id],
         periods=periods,
-        earliest=period_start(today, "year"),
+        # the volume of today's periods: entries before their start (and the corrections linked to
+        # those, which keep their moment) count toward no key shown here
+        earliest=min(period_start(today, tier) for found in periods.values() for tier, _ in found),
     )
 
 
