@@ -5,6 +5,7 @@ never a 500; a body nested up to the limit is read as before; a body that is not
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -108,5 +109,31 @@ def test_a_body_nested_to_the_limit_is_read_and_one_level_more_is_not(world: Any
 @pytest.mark.parametrize("body", ["[" * 100_000, '{"name": "x", "conditions": {' * 3, "{not json"])
 def test_a_body_that_is_not_json_is_still_a_400(world: Any, api_for: Any, body: str) -> None:
     answer = api_for(world.admin).post("/api/v1/alerts/rules", data=body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "body"
+
+
+@pytest.mark.parametrize("body", [b'"\\' * 500_000, b'["' * 300_000, b'{"a": "' + b'x\\"' * 300_000])
+def test_unclosed_strings_are_read_once_not_once_per_quote(world: Any, api_for: Any, body: bytes) -> None:
+    """Each quote starts a string that runs to its closing quote or to the end: a megabyte of unclosed
+    quotes is one linear read (a pattern that failed on them tried again from every later quote: 40 KB of
+    them held a worker 6 s of CPU, 80 KB 20 s — quadratic). The bound is a guard against that, not a
+    benchmark: the linear read takes milliseconds."""
+    started = time.process_time()
+    answer = api_for(world.admin).post("/api/v1/alerts/rules", data=body, content_type="application/json")
+    assert answer.status_code == 400
+    assert time.process_time() - started < 5
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16", "utf-32"])
+def test_a_body_not_in_utf8_is_a_400_so_no_bracket_hides_from_the_count(
+    world: Any, api_for: Any, encoding: str
+) -> None:
+    """In UTF-16 a character such as U+2200 holds a quote byte: a count over bytes would end a string
+    there and miss the brackets after it, which Python's reader (it guesses the encoding) would nest."""
+    text = '{"name": "x\u2200", "conditions": ' + _nested(900) + "}"
+    answer = api_for(world.admin).post(
+        "/api/v1/alerts/rules", data=text.encode(encoding), content_type="application/json"
+    )
     assert answer.status_code == 400
     assert answer.json()["field"] == "body"
