@@ -179,3 +179,28 @@ def test_the_api_edit_and_delete_reach_the_accrual(world, client_for):
         "event type custom:meeting → custom:call",
         "event deleted",
     }
+
+
+def test_a_deleted_event_leaves_its_period_a_threshold_reached_with_it_is_taken_back(world):
+    """A 100 bonus at 2 meetings a month: the second meeting reaches it; the first deleted, the month is
+    re-evaluated (1 meeting) and the bonus taken back; a third meeting reaches it again."""
+    bonus = {"type": "threshold", "metric": "count", "threshold": 2, "period": "month", "amount": 100}
+    publish(
+        world, {"rules": [{"key": "two", "event": ["custom"], "custom_event": "meeting", "reward": bonus}]}
+    )
+    first = log(world)
+    log(world, at=T0 + datetime.timedelta(hours=1))
+    catch_up(world)
+    assert total() == D("100.00")
+    with scope(world.system.access_scope()):
+        interactions.interaction_delete(actor=world.system, event=Event.objects.get(pk=first.pk))
+    catch_up(world)
+    assert total() == D("0.00")
+    with scope(world.system.access_scope()):  # logged now
+        interactions.interaction_create(
+            actor=world.system,
+            partner=world.partner_a,
+            data={"kind": "meeting", "occurred_at": T0 + datetime.timedelta(hours=2), "subject": "Demo"},
+        )
+    catch_up(world)
+    assert total() == D("100.00")
