@@ -71,12 +71,13 @@ def rollups_rebuild(*, workspace_id: int) -> int:
         lock(workspace_id, exclusive=True)  # no fold or direct delta meanwhile
         with connection.cursor() as cursor:
             if postgres:  # room to sort and group in memory, this transaction only: at 5M events the
-                # intervals' and their stored rows' hash aggregates (~140 MB each) and the comparison's
-                # hash of the fresh rows (~120 MB) stay in memory (hash_mem_multiplier 2)
+                # paired figures' hash aggregate (~190 MB) and the comparison's hash of the fresh rows
+                # (~120 MB) stay in memory (hash_mem_multiplier 2); larger sorts spill to disk
                 cursor.execute("SET LOCAL work_mem = '256MB'")
-                # no JIT: the statements' estimated costs set it compiling (with optimization: seconds)
-                # expressions that a scan runs through anyway
-                cursor.execute("SET LOCAL jit = off")
+                # JIT, whatever the server's default: the two statements run the same few dozen
+                # aggregates and window steps over millions of rows, and compiled (with optimization,
+                # a fraction of a second at 5M events) they took a fifth less CPU
+                cursor.execute("SET LOCAL jit = on")
             # PostgreSQL replaces the paired intervals and the days where they differ (``pairs_sql``,
             # ``rebuild_sql``); SQLite deletes them and inserts them anew
             emptied = [RollupDirty, RollupPending, *([] if postgres else [PartnerDay, PairedInterval])]
