@@ -483,6 +483,7 @@ def accrue(
                 start=start,
                 end=end,
                 changed_after=changed_after,
+                closing=closing,
             )
         if not only_ids or event_ids is not None:  # activity events deleted or retyped
             closing += stale.event_closing_rows(
@@ -490,8 +491,10 @@ def accrue(
             )
         touched: set[tuple[int, datetime.date]] = set()
         fixed = _write_touching(workspace_id, closing, result, touched)
-        # Amounts changed: evaluated again through the engine (rules without period state here)
-        fixed += _write_touching(workspace_id, periods.changed_rows(ctx, again.changed, now), result, touched)
+        # Amounts changed: evaluated again through the engine (rules without period state here), read
+        # again after the closings (a rejected refund's rows given back are part of what they hold now)
+        changed = lifetime_review.reread(workspace_id, again.changed) if fixed else again.changed
+        fixed += _write_touching(workspace_id, periods.changed_rows(ctx, changed, now), result, touched)
         changed_sales = {s.id for s, _ in again.changed if s.kind == "conversion"}
         if changed_sales:  # their refunds are prorated again on what the sale now earns
             refunds += [
@@ -515,6 +518,8 @@ def accrue(
                 run=(only_ids, changed_after, start, end),
             )
             rows = lifetime_review.lifetime_rows(ctx, moved, now, touched=touched)
+            fixed += _write_touching(workspace_id, rows, result, touched)
+            rows = lifetime_review.refunds_after(workspace_id, rows, now, held)  # prorated on those rows
             fixed += _write_touching(workspace_id, rows, result, touched)
         changed_keys = [(s.kind, s.id, s.event) for s, _ in again.changed]
         fixed += write_corrections(

@@ -283,10 +283,7 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
         )
         share = min(so_far / sale_amount[refund.refund_of], Decimal(1))
         for entry in entries.get(refund.refund_of, []):
-            if not (entry["amount"] + entry["adjusted"]) or entry["closed"]:
-                continue
-            target = engine.cents((entry["amount"] + entry["adjusted"]) * share)
-            amount = -(target + entry["undone"])  # undone is negative: what was reversed already
+            amount = reprorated(entry, share)
             if amount == 0:
                 continue
             entry["undone"] += amount
@@ -299,10 +296,24 @@ def refund_rows(workspace_id: int, refunds: list[src.Source], now: datetime.date
     return rows
 
 
+def reprorated(entry: dict[str, Any], share: Decimal) -> Decimal:
+    """The reversal that makes a refunded ``entry`` stand at ``share`` refunded (``undone`` is negative:
+    what was reversed already): nothing for a closed evaluation's rows (its closing took what was left),
+    and for a rule no longer chosen (``out``, with the overrides derived from it) what takes it to zero
+    (its adjustment already netted it: then nothing; a difference settled before refunds: what they took
+    is given back)."""
+    if entry["closed"]:
+        return ZERO
+    held = entry["amount"] + entry["adjusted"]
+    target = held if entry["out"] else engine.cents(held * share)
+    return -(target + entry["undone"])
+
+
 def refunded_entries(workspace_id: int, sales: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The rows a refund of each sale prorates, with their links: commissions and their true-ups, and the
     overrides derived from those (a threshold bonus is not prorated: its period is re-evaluated, and the
-    parent's override follows it from there)."""
+    parent's override follows it from there). Every row of a closed generation counts as closed (its
+    zero rows get no closing reversal), and an override of a rule no longer chosen as out."""
     entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.ADJUSTMENT, KIND.OVERRIDE])
     for sale, found in entries.items():
         found = [
@@ -312,7 +323,20 @@ def refunded_entries(workspace_id: int, sales: list[int]) -> dict[int, list[dict
             or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
         ]  # a true-up; not a period correction of an earlier version (its period is re-evaluated)
         prorated = {e["id"] for e in found if e["kind"] != KIND.OVERRIDE}
-        entries[sale] = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]
+        found = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]
+        generation = {
+            e["id"]: (
+                e["source_event"],
+                src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]),
+            )
+            for e in found
+        }
+        closed = {generation[e["id"]] for e in found if e["closed"]}
+        out = {e["id"] for e in found if e["out"]}
+        for e in found:
+            e["closed"] = e["closed"] or generation[e["id"]] in closed
+            e["out"] = e["out"] or e["derived_from_id"] in out
+        entries[sale] = found
     return entries
 
 

@@ -31,8 +31,10 @@ from openprm.commissions.services import corrections
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, LifetimeFields, PlanInfo
 from openprm.commissions.services.lifetime import EXPLAINED, SALE_KINDS, reads_lifetime
-from openprm.commissions.services.periods import _current, _fx, _Settler, stateful
+from openprm.commissions.services.periods import Settler, apply_fx, current_sources, stateful
+from openprm.commissions.services.rows import POS
 from openprm.commissions.services.running import refunded_shares
+from openprm.deals.models import Deal
 from openprm.finance.selectors.fx import MissingRate
 
 ZERO = Decimal(0)
@@ -78,12 +80,81 @@ def moved(
             note(d.partner_id, d.since or EARLIEST)
     for partner, day in written:
         note(partner, day)
+    if not ranged:  # a source that earned nothing moved or detached: its former partner is not known
+        former = _unknown_former(workspace_id, convs, deals, changed_after)
+        if former is not None:
+            for partner in _lifetime_holders(workspace_id, former):
+                note(partner, former)
     ids = sorted(set(rejected))
     for i in range(0, len(ids), 5000):
         rows = Conversion.objects.filter(workspace_id=workspace_id, pk__in=ids[i : i + 5000])
         for partner, at in rows.values_list("partner_id", "occurred_at").order_by():
             note(partner, at.date())
     return days
+
+
+def _unknown_former(
+    workspace_id: int,
+    convs: Iterable[src.Source],
+    deals: Iterable[src.DealState],
+    changed_after: datetime.datetime | None,
+) -> datetime.date | None:
+    """The earliest day of the run's sales and deals whose former partner the ledger cannot name: stored
+    before the run's window (an edit, not a new one; any for a run by ids) and without rows of their own
+    (a move of a source with rows closes them, and the rows name the partner), and of the sales whose
+    attribution was removed in the window."""
+    sales = {c.id: c.occurred_at.date() for c in convs if c.event in SALE_KINDS}
+    won = {d.id: d.since or EARLIEST for d in deals}
+    days: list[datetime.date] = []
+    for kind, model, found in (("conversion", Conversion, sales), ("deal", Deal, won)):
+        ids = sorted(found)
+        for i in range(0, len(ids), 5000):
+            part = ids[i : i + 5000]
+            if changed_after is not None:
+                older = model.objects.filter(pk__in=part, created_at__lte=changed_after)
+                part = list(older.values_list("id", flat=True).order_by())
+            earned = LedgerEntry.objects.filter(
+                workspace_id=workspace_id, source_kind=kind, source_id__in=part
+            )
+            part_set = set(part) - set(earned.values_list("source_id", flat=True).distinct().order_by())
+            days += [found[j] for j in part_set]
+    if changed_after is not None:
+        detached = Conversion.objects.filter(
+            workspace_id=workspace_id,
+            partner_id__isnull=True,
+            kind__in=SALE_KINDS,
+            updated_at__gt=changed_after,
+        )
+        days += [at.date() for at in detached.values_list("occurred_at", flat=True).order_by()]
+    return min(days) if days else None
+
+
+def _lifetime_holders(workspace_id: int, day: datetime.date) -> set[int]:
+    """The partners with rows after ``day`` that recorded the lifetime amount they read."""
+    rows = LedgerEntry.objects.filter(
+        workspace_id=workspace_id,
+        kind__in=[KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT],
+        occurred_at__gte=_utc(day + datetime.timedelta(days=1)),
+        explanation__has_key=EXPLAINED,
+    )
+    return set(rows.values_list("partner_id", flat=True).distinct().order_by())
+
+
+def reread(
+    workspace_id: int, changed: list[tuple[src.Source, corrections.Evaluation]]
+) -> list[tuple[src.Source, corrections.Evaluation]]:
+    """The evaluations of ``changed`` read again from the ledger (after rows written to them in the run,
+    a rejected refund's given back); those closed since are left out."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for s, _ in changed:
+        wanted[s.kind].add(s.id)
+    found = {kind: corrections.evaluations(workspace_id, kind, ids) for kind, ids in wanted.items()}
+    out = []
+    for s, _ in changed:
+        evaluation = found[s.kind].get((s.id, s.event))
+        if evaluation is not None and not evaluation.closed and evaluation.anchors:
+            out.append((s, evaluation))
+    return out
 
 
 def _utc(day: datetime.date) -> datetime.datetime:
@@ -181,10 +252,10 @@ def lifetime_rows(
     for kind, source_id, _, _ in stale:
         wanted[kind].add(source_id)
     found = {kind: corrections.evaluations(ctx.workspace_id, kind, ids) for kind, ids in wanted.items()}
-    current = _current(ctx, wanted)
+    current = current_sources(ctx, wanted)
     shares = refunded_shares(ctx.workspace_id, wanted.get("conversion", set()))
     partners = src.partner_facts(ctx.workspace_id, {r[1] for r in stale.values()})
-    settler = _Settler(ctx, now)
+    settler = Settler(ctx, now)
     order = sorted(stale.items(), key=lambda kv: (kv[1][2], src.RANK.get(kv[0][2], 7), kv[0][1], kv[0][3]))
     for (kind, source_id, event, generation), (_, partner, _, _, said) in order:
         evaluation = found[kind].get((source_id, event))
@@ -205,12 +276,12 @@ def lifetime_rows(
             continue
         info, compiled = version
         gross = source.amount if corrections.amount_counts(source) else (evaluation.base or ZERO)
-        amount = gross * anchor["fx_rate"] * (1 - share)
+        amount = gross * anchor["fx_rate"]  # before refunds: they are prorated on the rows after
         fields = LifetimeFields(source, partners.get(partner), amount, table, info.currency, strict=False)
         day = anchor["occurred_at"].date()
         facts = engine.Facts(source.event, partner, day, amount, fields, source.customer_months)
         outcome = engine.evaluate(compiled, facts, engine.State())
-        _fx(outcome, anchor)
+        apply_fx(outcome, anchor)
         figure = "unknown" if fields.lifetime_value is None else f"{fields.lifetime_value:.2f}"
         outcome.explanation[EXPLAINED] = figure
         with_state = {r.key for r in compiled.rules if stateful(r)}
@@ -225,5 +296,17 @@ def lifetime_rows(
         keys = (chosen ^ paid) - {""}
         if keys:
             note = f"the partner's lifetime amount {said} → {figure} {info.currency}"
-            settler.settle(evaluation, source, outcome, keys, compiled, new_base=None, note=note)
+            settler.settle(evaluation, source, outcome, keys, compiled, new_base=None, note=note, gross=True)
     return settler.rows
+
+
+def refunds_after(
+    workspace_id: int, rows: list[list[Any]], now: datetime.datetime, held: set[int]
+) -> list[list[Any]]:
+    """The refunds of the sales ``lifetime_rows`` wrote rows for (written already) prorated again on them
+    (the re-evaluation posts what the sale earns before its refunds); ``held``: sales waiting for a rate."""
+    sales = {r[POS["source_id"]] for r in rows if r[POS["source_kind"]] == "conversion"} - held
+    if not sales:
+        return []
+    refunds = src.conversions(workspace_id, refunds_of=sales, customers=False)
+    return corrections.refund_rows(workspace_id, refunds, now)

@@ -90,7 +90,7 @@ def touched_by_refunds(workspace_id: int, sale_ids: Iterable[int]) -> set[Touche
     return {(p, at.date()) for p, at in rows.values_list("partner_id", "occurred_at").order_by()}
 
 
-def _current(ctx: Context, wanted: dict[str, set[int]]) -> dict[tuple[str, int, str], src.Source]:
+def current_sources(ctx: Context, wanted: dict[str, set[int]]) -> dict[tuple[str, int, str], src.Source]:
     """The sources as they are now (only those that count: accepted, won, ...)."""
     ws = ctx.workspace_id
     out: dict[tuple[str, int, str], src.Source] = {}
@@ -116,7 +116,7 @@ def _override_level(key: str) -> int:
     return int(tail[1:]) if tail.startswith("o") and tail[1:].isdigit() else 1
 
 
-class _Settler:
+class Settler:
     """Posts, for one evaluation, each compared rule's difference between the engine's figure and what
     the ledger holds, with the parent's overrides following."""
 
@@ -135,7 +135,10 @@ class _Settler:
         *,
         new_base: Decimal | None,
         note: str,
+        gross: bool = False,
     ) -> None:
+        """``gross``: the outcome is the event's before its refunds (the rows' refund reversals are left
+        out of what they hold; ``corrections.refund_rows`` prorates the difference after)."""
         targets: dict[str, Decimal] = defaultdict(lambda: ZERO)
         lines: dict[str, list[engine.Line]] = defaultdict(list)
         for line in outcome.lines if outcome else ():
@@ -148,7 +151,7 @@ class _Settler:
             if entry["kind"] == KIND.OVERRIDE:
                 continue
             rule = entry["rule_key"]
-            net[rule] += entry["amount"] + entry["adjusted"] + entry["undone"]
+            net[rule] += entry["amount"] + entry["adjusted"] + (ZERO if gross else entry["undone"])
             fallback.setdefault(rule, entry)
             if entry["kind"] in (KIND.ACCRUAL, KIND.BONUS):
                 anchors.setdefault(rule, entry)
@@ -305,7 +308,7 @@ def changed_rows(
     and date of their rows: the rules without period state (those are settled with their period)."""
     versions = _versions(ctx)
     partners = src.partner_facts(ctx.workspace_id, {s.partner_id for s, _ in changed})
-    settler = _Settler(ctx, now)
+    settler = Settler(ctx, now)
     for source, evaluation in changed:
         anchor = evaluation.anchors[0]
         found = versions.get(anchor["plan_version_id"])
@@ -322,19 +325,18 @@ def changed_rows(
             customer_months=source.customer_months,
         )
         outcome = engine.evaluate(compiled, facts, engine.State())
-        _fx(outcome, anchor)
+        apply_fx(outcome, anchor)
         keys = {r.key for r in compiled.rules if not stateful(r)} | {""}
         keys |= {a["rule_key"] for a in evaluation.anchors} - {r.key for r in compiled.rules if stateful(r)}
         note = f"amount {evaluation.base:f} → {engine.cents(source.amount):f} {source.currency}".strip()
         if evaluation.base == engine.cents(source.amount):  # an edited event (``corrections.revisit``)
             note = f"{source.kind} edited"
-        settler.settle(
-            evaluation, source, outcome, keys, compiled, new_base=engine.cents(source.amount), note=note
-        )
+        new_base = engine.cents(source.amount)
+        settler.settle(evaluation, source, outcome, keys, compiled, new_base=new_base, note=note, gross=True)
     return settler.rows
 
 
-def _fx(outcome: engine.Outcome, anchor: dict[str, Any]) -> None:
+def apply_fx(outcome: engine.Outcome, anchor: dict[str, Any]) -> None:
     if anchor["fx_rate"] != 1:
         outcome.explanation["fx"] = {
             "rate": f"{anchor['fx_rate'].normalize():f}",
@@ -368,7 +370,7 @@ def period_rows(
     versions = _versions(ctx)
     changed_set = set(changed)
     windows = sorted({(p, engine.period_start(day, kind)) for p, day in touched})
-    settler = _Settler(ctx, now)
+    settler = Settler(ctx, now)
     # Every window's evaluations, sources, refunded shares and partner facts read at once
     first, last = windows[0][1], max(_next(start, kind) for _, start in windows)
     wanted = set(windows)
@@ -397,7 +399,7 @@ def period_rows(
                 by_window[window].append(e)
     if not by_window:
         return []
-    current = _current(ctx, ids)
+    current = current_sources(ctx, ids)
     shares = refunded_shares(ctx.workspace_id, ids.get("conversion", set()))
     partners = src.partner_facts(ctx.workspace_id, {p for p, _ in by_window})
     for (partner, start), found in sorted(by_window.items()):
@@ -434,7 +436,7 @@ def period_rows(
                     customer_months=source.customer_months,
                 )
                 outcome = engine.evaluate(compiled, facts, state)
-                _fx(outcome, anchor)
+                apply_fx(outcome, anchor)
                 why = f"{kind} from {start:%Y-%m-%d} at net {amount.normalize():f}"
                 keys = keys | _flipped(compiled, evaluation, outcome)
             key3 = (evaluation.kind, evaluation.source_id, evaluation.event)

@@ -26,8 +26,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import F, Value
+from django.db.models.functions import StrIndex, Substr
+
 from openprm.activity.models import Conversion, Event, EventChange
-from openprm.commissions import engine
 from openprm.commissions.models import LedgerEntry
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.corrections import (
@@ -36,7 +38,9 @@ from openprm.commissions.services.corrections import (
     evaluations,
     plan_hold_days,
     refunded_entries,
+    reprorated,
 )
+from openprm.commissions.services.rows import POS
 from openprm.commissions.services.running import refunded_shares
 
 KIND = LedgerEntry.Kind
@@ -99,10 +103,12 @@ def closing_rows(
     start: datetime.datetime | None = None,
     end: datetime.datetime | None = None,
     changed_after: datetime.datetime | None = None,
+    closing: Iterable[list[Any]] = (),
 ) -> list[list[Any]]:
     """Close the evaluations of the conversions that lost their partner (read with the same filters as the
     run's) and of those evaluated under another type than the one ``conversions`` (the run's attributed,
-    accepted conversions) now have; ``evaluated``: the (kind, id, event) the accrual read for ``sales``."""
+    accepted conversions) now have; ``evaluated``: the (kind, id, event) the accrual read for ``sales``;
+    ``closing``: the run's other closing rows (moved, rejected), before the refunds no longer counting."""
     rows: list[list[Any]] = []
     lost = unattributed_conversions(workspace_id, ids=ids, start=start, end=end, changed_after=changed_after)
     for _, evaluation in sorted(evaluations(workspace_id, "conversion", lost).items()):
@@ -123,8 +129,70 @@ def closing_rows(
         if event != event_of.get(source_id) and not evaluation.closed:
             note = f"conversion type {event} → {event_of.get(source_id)}"
             rows += close_rows(evaluation, "retyped", now, note)
-    rows += unrefunded_rows(workspace_id, ids=ids, start=start, end=end, changed_after=changed_after, now=now)
+    rows += unrefunded_rows(
+        workspace_id,
+        ids=ids,
+        start=start,
+        end=end,
+        changed_after=changed_after,
+        now=now,
+        closing=[*closing, *rows],
+    )
     return rows
+
+
+def _stale_refunds(
+    workspace_id: int,
+    *,
+    ids: Iterable[int] | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    changed_after: datetime.datetime | None = None,
+) -> dict[int, int]:
+    """sale → a conversion (read with the run's filters) whose refund reversals (keys ``r<id>:…``) stand
+    on that sale while it is no longer an accepted refund of it: rejected, retyped, pointed at another
+    sale (the latest such conversion of each sale: the give-back rows' key)."""
+    rows = Conversion.objects.filter(workspace_id=workspace_id)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    if start is not None:
+        rows = rows.filter(occurred_at__gte=start)
+    if end is not None:
+        rows = rows.filter(occurred_at__lt=end)
+    if changed_after is not None:
+        rows = rows.filter(updated_at__gt=changed_after)
+    key = F("idempotency_key")
+    reversals = (
+        LedgerEntry.objects.filter(
+            workspace_id=workspace_id,
+            source_kind="conversion",
+            kind__in=[KIND.REVERSAL, KIND.CLAWBACK],
+            idempotency_key__startswith="r",
+        )
+        .annotate(refund=Substr(key, 2, StrIndex(key, Value(":")) - 2))
+        .values_list("refund", "source_id")
+        .distinct()
+        .order_by()
+    )
+    pairs: dict[int, set[int]] = defaultdict(set)  # refund → the sales its reversals stand on
+    for refund, sale in reversals:
+        if refund.isdigit() and sale is not None:
+            pairs[int(refund)].add(sale)
+    if not pairs:
+        return {}
+    found: dict[int, int] = {}
+    ordered = sorted(pairs)
+    for i in range(0, len(ordered), 5000):
+        for refund, kind, status, of in (
+            rows.filter(pk__in=ordered[i : i + 5000])
+            .values_list("id", "kind", "status", "refund_of_id")
+            .order_by("id")
+        ):
+            accepted = kind == Conversion.Kind.REFUND and status == Conversion.Status.ACCEPTED
+            for sale in pairs[refund]:
+                if not accepted or of != sale:
+                    found[sale] = refund
+    return found
 
 
 def unrefunded_rows(
@@ -135,43 +203,39 @@ def unrefunded_rows(
     start: datetime.datetime | None = None,
     end: datetime.datetime | None = None,
     changed_after: datetime.datetime | None = None,
+    closing: Iterable[list[Any]] = (),
 ) -> list[list[Any]]:
-    """The sales of rejected refunds prorated again on the refunds still accepted: each prorated row
-    stands at its share of what is refunded now (the rows linked to the rejected refund's key)."""
-    rows = Conversion.objects.filter(
-        workspace_id=workspace_id,
-        status=Conversion.Status.REJECTED,
-        kind=Conversion.Kind.REFUND,
-        refund_of__isnull=False,
-    )
-    if ids is not None:
-        rows = rows.filter(pk__in=list(ids))
-    if start is not None:
-        rows = rows.filter(occurred_at__gte=start)
-    if end is not None:
-        rows = rows.filter(occurred_at__lt=end)
-    if changed_after is not None:
-        rows = rows.filter(updated_at__gt=changed_after)
-    rejected: dict[int, int] = {}  # sale → its latest rejected refund (the rows' key)
-    for refund, sale in rows.order_by("id").values_list("id", "refund_of_id"):
-        rejected[sale] = refund
-    if not rejected:
+    """The sales of refunds rejected, retyped or pointed at another sale, prorated again on the refunds
+    still accepted: each prorated row stands at its share of what is refunded now (the rows linked to the
+    former refund's key). ``closing``: the run's closing rows, not written yet; the evaluations they close
+    are left out (what they reverse is gone, nothing is given back)."""
+    stale = _stale_refunds(workspace_id, ids=ids, start=start, end=end, changed_after=changed_after)
+    if not stale:
         return []
-    shares = refunded_shares(workspace_id, set(rejected))
-    entries = refunded_entries(workspace_id, sorted(rejected))
+    shares = refunded_shares(workspace_id, set(stale))
+    entries = refunded_entries(workspace_id, sorted(stale))
+    closed_now = {r[POS["reverses_id"]] for r in closing}
     hold_days = plan_hold_days(e for found in entries.values() for e in found)
     out: list[list[Any]] = []
     for sale, found in sorted(entries.items()):
         share = shares.get(sale, Decimal(0))
+        closed = {
+            src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"])
+            for e in found
+            if e["id"] in closed_now
+        }
         for entry in found:
-            if not (entry["amount"] + entry["adjusted"]) or entry["closed"]:
+            generation = src.generation_of(
+                "conversion", sale, entry["source_event"], entry["idempotency_key"]
+            )
+            if generation in closed:
                 continue
-            amount = -(engine.cents((entry["amount"] + entry["adjusted"]) * share) + entry["undone"])
+            amount = reprorated(entry, share)
             if not amount:
                 continue
-            key = f"r{rejected[sale]}:{entry['id']}:{entry['fixes']}"
+            key = f"r{stale[sale]}:{entry['id']}:{entry['fixes']}"
             entry["fixes"] += 1
-            note = f"refund rejected: {share * 100:.2f}% of the sale refunded now"
+            note = f"refund no longer counts: {share * 100:.2f}% of the sale refunded now"
             out.append(_reversal(entry, key, amount, now, note, hold_days=hold_days.get(entry["plan_id"])))
     return out
 
