@@ -310,17 +310,22 @@ def reprorated(entry: dict[str, Any], share: Decimal) -> Decimal:
 
 
 def refunded_entries(workspace_id: int, sales: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The rows a refund of each sale prorates, with their links: commissions and their true-ups, and the
-    overrides derived from those (a threshold bonus is not prorated: its period is re-evaluated, and the
-    parent's override follows it from there). Every row of a closed generation counts as closed (its
+    """The rows a refund of each sale prorates, with their links: commissions, bonuses that are a
+    percentage of the sale and their true-ups, and the overrides derived from those (a threshold bonus is
+    not prorated: its period is re-evaluated, and the parent's override follows it from there; a flat
+    bonus is not either). Every row of a closed generation counts as closed (its
     zero rows get no closing reversal), and an override of a rule no longer chosen as out."""
-    entries = _entries_of(workspace_id, "conversion", sales, [KIND.ACCRUAL, KIND.ADJUSTMENT, KIND.OVERRIDE])
+    kinds: list[str] = [KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT, KIND.OVERRIDE]
+    entries = _entries_of(workspace_id, "conversion", sales, kinds)
     for sale, found in entries.items():
         found = [
             e
             for e in found
-            if e["kind"] != KIND.ADJUSTMENT
-            or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
+            if (e["kind"] != KIND.BONUS or e["rate"] is not None)  # a percentage of the sale: prorated
+            and (
+                e["kind"] != KIND.ADJUSTMENT
+                or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
+            )
         ]  # a true-up; not a period correction of an earlier version (its period is re-evaluated)
         prorated = {e["id"] for e in found if e["kind"] != KIND.OVERRIDE}
         found = [e for e in found if e["kind"] != KIND.OVERRIDE or e["derived_from_id"] in prorated]

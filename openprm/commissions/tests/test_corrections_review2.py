@@ -230,3 +230,21 @@ def test_recurring_payment_detached_takes_the_lifetime_bonus_back(world):
     edit(Conversion, payment, partner=None)
     accrual.accrue(workspace_id=ws, changed_after=since)
     assert total(source_id=sale.pk) == D("2000.00")
+
+
+def test_percent_bonus_is_refunded_with_the_commission(world):
+    """LOYALTY's bonus is 2% of the sale (over a lifetime of 100k): a refund of a quarter of a 20,000 sale
+    takes a quarter of the commission and of the bonus (2,400 → 1,800), the whole refund all of it."""
+    publish(world, LOYALTY)
+    ws = world.workspace.pk
+    convert(world, "110000.00", at=at(3, 2))
+    sale = convert(world, "20000.00", at=at(4, 5))
+    accrual.accrue(workspace_id=ws)
+    assert total(source_id=sale.pk) == D("2400.00")
+    convert(world, "5000.00", kind="refund", refund_of=sale, at=at(4, 6))
+    accrual.accrue(workspace_id=ws)
+    assert total(source_id=sale.pk) == D("1800.00")
+    convert(world, "15000.00", kind="refund", refund_of=sale, at=at(4, 7))
+    accrual.accrue(workspace_id=ws)
+    accrual.accrue(workspace_id=ws)
+    assert total(source_id=sale.pk) == D("0.00")
