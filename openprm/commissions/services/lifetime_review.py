@@ -4,8 +4,9 @@ A sale accrued late, a refund, a deal won, lost or corrected, a conversion rejec
 partner changes the partner's lifetime amount (``services.lifetime``) for every day after it. The events
 evaluated before with a rule testing it recorded the figure they read (the explanation's
 ``lifetime_amount``); those whose figure is no longer the partner's are evaluated again through the
-engine, with the version, exchange rate and day of their rows and at their current net amount (refunded
-share out), as the periods' re-evaluation does (``services.periods``):
+engine, with the version, exchange rate and day of their rows and at their current amount before refunds,
+as an amount correction is (``services.periods.changed_rows``); the sale's refunds are then prorated on
+the new rows (``refunds_after``), so a rule chosen now pays its share once:
 
 - a rule chosen now that paid nothing, or one that paid and is no longer chosen, gets the difference
   posted as a new row (an adjustment linked to the rule's row, or the rule's first row for the event);
@@ -13,6 +14,11 @@ share out), as the periods' re-evaluation does (``services.periods``):
   never how much it pays); the parent's overrides follow;
 - the periods of rules with period state (tiers, thresholds, period caps) are re-evaluated by the periods'
   re-evaluation, which reads the same figure.
+
+A partner whose lifetime amount moved is known from the run's sources and the rows its corrections wrote;
+a source without rows of its own (a plan paying purchases only: a won deal, a recurring payment) moved to
+another partner or detached names no former partner, so every partner holding lifetime-recorded rows after
+its day is looked at (``_unknown_former``).
 
 Nothing is edited; the new rows record the figure read now, so the next run compares with it."""
 

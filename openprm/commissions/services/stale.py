@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Value
+from django.db.models import F, Min, Value
 from django.db.models.functions import StrIndex, Substr
 
 from openprm.activity.models import Conversion, Event, EventChange
@@ -162,21 +162,22 @@ def _stale_refunds(
     if changed_after is not None:
         rows = rows.filter(updated_at__gt=changed_after)
     key = F("idempotency_key")
-    reversals = (
-        LedgerEntry.objects.filter(
-            workspace_id=workspace_id,
-            source_kind="conversion",
-            kind__in=[KIND.REVERSAL, KIND.CLAWBACK],
-            idempotency_key__startswith="r",
-        )
-        .annotate(refund=Substr(key, 2, StrIndex(key, Value(":")) - 2))
-        .values_list("refund", "source_id")
-        .distinct()
-        .order_by()
-    )
+    reversals = LedgerEntry.objects.filter(
+        workspace_id=workspace_id,
+        source_kind="conversion",
+        kind__in=[KIND.REVERSAL, KIND.CLAWBACK],
+        idempotency_key__startswith="r",
+    ).annotate(refund=Substr(key, 2, StrIndex(key, Value(":")) - 2))
+    wanted: set[str] | None = None
+    if ids is not None or changed_after is not None:  # a few conversions: their reversals, written after them
+        first = rows.aggregate(first=Min("created_at"))["first"]
+        if first is None:
+            return {}
+        reversals = reversals.filter(created_at__gte=first)
+        wanted = {str(i) for i in rows.values_list("id", flat=True).order_by()}
     pairs: dict[int, set[int]] = defaultdict(set)  # refund → the sales its reversals stand on
-    for refund, sale in reversals:
-        if refund.isdigit() and sale is not None:
+    for refund, sale in reversals.values_list("refund", "source_id").distinct().order_by():
+        if refund.isdigit() and sale is not None and (wanted is None or refund in wanted):
             pairs[int(refund)].add(sale)
     if not pairs:
         return {}
