@@ -77,6 +77,11 @@ class BodyTooDeep(ValueError):
         super().__init__(TOO_DEEP)
         self.path = path
 
+    @property
+    def field(self) -> str:
+        """The path as the API names fields: ``rules.rules[0].conditions``, ``[3].properties.a``."""
+        return _path_text(self.path)
+
 
 def _too_deep_at(body: bytes) -> list[str | int]:
     """The path (keys and indices) to the first value nested deeper than the limit, read token by token
@@ -131,6 +136,16 @@ def body_nesting(body: bytes) -> int | None:
     return max(accumulate(steps))
 
 
+def check_body_depth(body: bytes) -> None:
+    """Refuse a UTF-8 JSON body nested deeper than ``MAX_BODY_DEPTH`` before it is read (``BodyTooDeep``,
+    naming where), or whose brackets do not pair up (``ValueError``: not JSON); linear in the body."""
+    nesting = body_nesting(body)
+    if nesting is None:
+        raise ValueError("the body's brackets do not pair up")  # a 400, as any body that is not JSON
+    if nesting > MAX_BODY_DEPTH:
+        raise BodyTooDeep(_too_deep_at(body))
+
+
 class BodyParser(Parser):
     """JSON bodies with a bounded nesting: a body nested deeper than ``MAX_BODY_DEPTH`` is refused before
     it is read (Python's reader would recurse to its limit, and what stores or validates it later too)
@@ -140,11 +155,7 @@ class BodyParser(Parser):
         body = request.body
         # UTF-8 only (RFC 8259), else a 400: in UTF-16 or UTF-32 the count below would miss brackets
         text = body.decode()
-        nesting = body_nesting(body)
-        if nesting is None:
-            raise ValueError("the body's brackets do not pair up")  # a 400, as any body that is not JSON
-        if nesting > MAX_BODY_DEPTH:
-            raise BodyTooDeep(_too_deep_at(body))
+        check_body_depth(body)
         return json.loads(text)
 
 
@@ -265,8 +276,8 @@ def _path_text(path: list[str | int]) -> str:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if isinstance(exc.__cause__, BodyTooDeep):  # ninja wraps what the parser raises in a 400
-        field = _path_text(exc.__cause__.path)
+    if isinstance(exc.__cause__, BodyTooDeep):  # ninja wraps what the parser raises in a 400 (so do events)
+        field = exc.__cause__.field
         errors = [{"field": field, "code": "too_deep", "message": TOO_DEEP}]
         return error(request, 422, "validation_error", f"{field}: {TOO_DEEP}", field=field, errors=errors)
     extra = {"field": "body"} if "request body" in str(exc.message) else {}  # malformed JSON

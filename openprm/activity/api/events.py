@@ -34,11 +34,17 @@ from openprm.core.schemas import ErrorOut
 
 router = Router(tags=["events"])
 
-_TOO_DEEP = "JSON nested too deeply (an event is an object of at most a few levels)."
-
 
 def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
-    """The body's events; NDJSON lines that are not JSON become per-index errors."""
+    """The body's events; NDJSON lines that are not JSON become per-index errors.
+
+    Nesting is counted before anything is read, as for every other endpoint (``config.api``'s parser, in
+    linear time): a JSON array nested more than 100 levels deep is the API's usual 422 ``too_deep`` naming
+    the event and field (``[3].properties.a``); an NDJSON line is its own document, so a line nested too
+    deep is that index's ``too_deep`` error (``properties.a``) and the other lines are stored."""
+    # config.api mounts this router: imported here, when the API is whole (not while it is being built)
+    from config.api import TOO_DEEP, BodyTooDeep, check_body_depth
+
     content_type = request.content_type or ""
     try:
         text = request.body.decode("utf-8")
@@ -51,20 +57,35 @@ def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
             if not line.strip():
                 continue
             try:
+                check_body_depth(line.encode("utf-8"))
+            except BodyTooDeep as exc:  # the field inside the event; "" when the line itself nests
+                field = exc.field if exc.path else ""
+                message = f"{field}: {TOO_DEEP}" if field else f"The event is {TOO_DEEP}."
+                errors.append(EventError(len(items), field, "too_deep", message))
+                items.append(None)
+                continue
+            except ValueError:
+                pass  # brackets that do not pair: the reader below says where
+            try:
                 items.append(json.loads(line))
             except ValueError as exc:
                 errors.append(EventError(len(items), "", "invalid_json", f"Not JSON: {exc}"))
                 items.append(None)
-            except RecursionError:
-                errors.append(EventError(len(items), "", "invalid_json", f"Not JSON: {_TOO_DEEP}"))
+            except RecursionError:  # unpaired brackets opened deeper than the reader's stack
+                errors.append(
+                    EventError(len(items), "", "invalid_json", "Not JSON: its brackets do not pair up.")
+                )
                 items.append(None)
         return items, errors
     try:
+        check_body_depth(request.body)
         parsed = json.loads(text)
+    except BodyTooDeep as exc:
+        if not exc.path and text.lstrip().startswith("["):
+            exc.path = [0]  # the first event is a list of lists: its index, not the whole body
+        raise HttpError(400, f"Cannot parse request body: {exc.field}: {TOO_DEEP}") from exc  # a 422
     except ValueError:
         raise HttpError(400, "Cannot parse request body: send a JSON array of events (or NDJSON).") from None
-    except RecursionError:
-        raise HttpError(400, f"Cannot parse request body: {_TOO_DEEP}") from None
     if not isinstance(parsed, list):
         raise HttpError(400, "Cannot parse request body: expected a JSON array of events.")
     return parsed, []
