@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from openprm.commissions import engine
 from openprm.commissions.models import AccrualState, AccrualWaiting, LedgerEntry
-from openprm.commissions.services import corrections, lifetime_review, periods, stale
+from openprm.commissions.services import corrections, inputs, lifetime_review, periods, stale, waiting
 from openprm.commissions.services import sources as src
 from openprm.commissions.services.context import Context, LifetimeFields, SourceFields, load_context
 from openprm.commissions.services.corrections import deal_correction_rows, refund_rows, void_rows
@@ -136,6 +136,7 @@ def evaluate_sources(
     templates: dict[tuple[int, int], list[Any]] = {}
     holds: dict[tuple[datetime.date, int], tuple[datetime.date, datetime.date]] = {}
     nothing = (engine.Line("", KIND.ACCRUAL, engine.cents(ZERO), None),)
+    fingerprints = inputs.Inputs()
     lifetime = ctx.lifetime
     if lifetime is not None:  # the partners' lifetime totals: read at the first lookup, all at once
         lifetime.expect({s.partner_id for s in todo})
@@ -185,6 +186,8 @@ def evaluate_sources(
                 result.waiting[(source.kind, source.id)] = why[:300]
                 continue
             result.evaluated += 1
+            if (seen := fingerprints.of(source, version_id, compiled)) is not None:
+                outcome.explanation[inputs.KEY] = seen  # what its conditions read besides the amount
             if lifetime is not None and isinstance(fields, LifetimeFields) and fields.lifetime_read:
                 value = fields.lifetime_value
                 outcome.explanation[EXPLAINED] = "unknown" if value is None else f"{value:.2f}"
@@ -323,67 +326,9 @@ def _write_touching(
     return write_corrections(workspace_id, rows, result)
 
 
-def _waiting_ids(workspace_id: int, kind: str) -> set[int]:
-    rows = AccrualWaiting.objects.filter(workspace_id=workspace_id, source_kind=kind)
-    return set(rows.values_list("source_id", flat=True).order_by())
-
-
-def _update_waiting(
-    workspace_id: int, seen: list[src.Source], result: AccrualResult, now: datetime.datetime
-) -> None:
-    """Sources evaluated now leave the waiting list; those skipped for a missing rate join it."""
-    gone: dict[str, set[int]] = defaultdict(set)
-    if not result.waiting and not AccrualWaiting.objects.filter(workspace_id=workspace_id).exists():
-        return  # the usual case: nothing waits, nothing to clear (no delete over every id)
-    for s in seen:
-        if (s.kind, s.id) not in result.waiting:
-            gone[s.kind].add(s.id)
-    for kind, ids in gone.items():
-        AccrualWaiting.objects.filter(workspace_id=workspace_id, source_kind=kind, source_id__in=ids).delete()
-    if result.waiting:
-        AccrualWaiting.objects.bulk_create(
-            [
-                AccrualWaiting(workspace_id=workspace_id, source_kind=k, source_id=i, reason=why, since=now)
-                for (k, i), why in result.waiting.items()
-            ],
-            ignore_conflicts=True,
-        )
-
-
 def _lock(workspace_id: int) -> AccrualState:
     AccrualState.objects.get_or_create(workspace_id=workspace_id)
     return AccrualState.objects.select_for_update().get(workspace_id=workspace_id)
-
-
-def _evaluated_keys(workspace_id: int, todo: list[src.Source]) -> set[tuple[str, int | None, str]]:
-    by_kind: dict[str, set[int]] = defaultdict(set)
-    for s in todo:
-        by_kind[s.kind].add(s.id)
-    done: set[tuple[str, int | None, str]] = set()
-    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    for kind, ids in by_kind.items():
-        ordered = sorted(ids)
-        for i in range(0, len(ordered), 50_000):
-            part = ordered[i : i + 50_000]
-            if connection.vendor == "postgresql":  # one array parameter, not thousands of placeholders
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT DISTINCT source_kind, source_id, source_event FROM {table}"  # noqa: S608
-                        " JOIN unnest(%s::bigint[]) AS wanted(id) ON source_id = wanted.id"
-                        " WHERE workspace_id = %s AND source_kind = %s"
-                        " AND kind NOT IN ('reversal', 'clawback')",
-                        [part, workspace_id, kind],
-                    )
-                    done.update(cursor.fetchall())
-                continue
-            done.update(
-                LedgerEntry.objects.filter(workspace_id=workspace_id, source_kind=kind, source_id__in=part)
-                .exclude(kind__in=[KIND.REVERSAL, KIND.CLAWBACK])
-                .values_list("source_kind", "source_id", "source_event")
-                .distinct()
-                .order_by()
-            )
-    return done
 
 
 def accrue(
@@ -428,6 +373,8 @@ def accrue(
                 end=end,
                 customers=ctx.needs_customers(),
             )
+        run = (only_ids, changed_after, start, end)
+        convs += inputs.later_sales(ctx, convs, run, wanted, conversion_ids)  # their customer facts moved
         deals: list[src.DealState] = []
         if not only_ids or deal_ids is not None:
             deals = src.deals(workspace_id, ids=deal_ids, changed_after=changed_after, start=start, end=end)
@@ -442,8 +389,9 @@ def accrue(
             )
         sales = [c for c in convs if c.event != "refund" and c.event in wanted]
         sales += [s for d in deals for s in d.sources if s.event in wanted] + events
-        done = _evaluated_keys(workspace_id, sales)
-        again = corrections.revisit(workspace_id, [s for s in sales if (s.kind, s.id, s.event) in done], now)
+        done = waiting.evaluated_keys(workspace_id, sales)
+        evaluated = [s for s in sales if (s.kind, s.id, s.event) in done]
+        again = corrections.revisit(workspace_id, evaluated, now, inputs.for_context(ctx))
         fresh = [s for s in sales if (s.kind, s.id, s.event) not in done]
         todo = sorted([*fresh, *again.renewed], key=lambda s: s.order)
         rows: list[list[Any]] = []
@@ -457,14 +405,14 @@ def accrue(
         refunds = [c for c in convs if c.event == "refund"]
         held: set[int] = set()
         if refunds or again.changed:  # a refund of a sale still waiting for its rate waits with it
-            held = _waiting_ids(workspace_id, "conversion") | {
+            held = waiting.waiting_ids(workspace_id, "conversion") | {
                 i for k, i in result.waiting if k == "conversion"
             }
             for r in refunds:
                 if r.refund_of in held:
                     result.waiting[("conversion", r.id)] = "waiting for its sale's exchange rate"
             refunds = [r for r in refunds if r.refund_of not in held]
-        _update_waiting(workspace_id, [*todo, *refunds], result, now)
+        waiting.update_waiting(workspace_id, [*todo, *refunds], result, now)
         # Sources that no longer count for their evaluation: reversed (moved, deal no longer won, rejected)
         closing = again.closing + deal_correction_rows(workspace_id, deals, now)
         rejected: list[int] = []
@@ -494,7 +442,8 @@ def accrue(
         # Amounts changed: evaluated again through the engine (rules without period state here), read
         # again after the closings (a rejected refund's rows given back are part of what they hold now)
         changed = lifetime_review.reread(workspace_id, again.changed) if fixed else again.changed
-        fixed += _write_touching(workspace_id, periods.changed_rows(ctx, changed, now), result, touched)
+        rows = inputs.stamp(periods.changed_rows(ctx, changed, now), again.inputs)
+        fixed += _write_touching(workspace_id, rows, result, touched)
         changed_sales = {s.id for s, _ in again.changed if s.kind == "conversion"}
         if changed_sales:  # their refunds are prorated again on what the sale now earns
             refunds += [
@@ -515,7 +464,7 @@ def accrue(
                 deals=deals,
                 written=touched,
                 rejected=rejected,
-                run=(only_ids, changed_after, start, end),
+                run=run,
             )
             rows = lifetime_review.lifetime_rows(ctx, moved, now, touched=touched)
             fixed += _write_touching(workspace_id, rows, result, touched)
@@ -576,13 +525,13 @@ def accrue_catch_up(*, workspace_id: int) -> int:
         since = state.deals_changed_after - OVERLAP if state.deals_changed_after else None
     result = accrue(workspace_id=workspace_id, changed_after=since)
     with workspace_scope(workspace_id):
-        waiting = {k: sorted(_waiting_ids(workspace_id, k)) for k in ("conversion", "deal", "event")}
-    if any(waiting.values()):  # sources skipped for a missing rate, until the rate exists
+        waits = {k: sorted(waiting.waiting_ids(workspace_id, k)) for k in ("conversion", "deal", "event")}
+    if any(waits.values()):  # sources skipped for a missing rate, until the rate exists
         accrue(
             workspace_id=workspace_id,
-            conversion_ids=waiting["conversion"],
-            deal_ids=waiting["deal"],
-            event_ids=waiting["event"],
+            conversion_ids=waits["conversion"],
+            deal_ids=waits["deal"],
+            event_ids=waits["event"],
             result=result,
             retry_waiting=True,
         )

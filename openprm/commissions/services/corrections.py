@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,8 @@ from openprm.commissions.models import LedgerEntry
 from openprm.commissions.selectors.running import closes as closes
 from openprm.commissions.selectors.running import toggle as toggle
 from openprm.commissions.services import sources as src
+from openprm.commissions.services.inputs import KEY as INPUTS
+from openprm.commissions.services.inputs import Inputs, latest, recorded
 from openprm.commissions.services.rows import POS as _POS
 from openprm.commissions.services.rows import row as _row
 from openprm.core.bulk import uuid4_hex
@@ -385,6 +387,7 @@ class Revisit:
     closing: list[list[Any]]
     changed: list[tuple[src.Source, Evaluation]]
     closed: list[Evaluation]
+    inputs: dict[tuple[str, int, str], str] = field(default_factory=dict)  # changed: their fingerprint now
 
 
 def amount_counts(source: src.Source) -> bool:
@@ -399,10 +402,13 @@ def currency_changed(source: src.Source, base_currency: str) -> bool:
     return bool(source.currency) and source.currency != base_currency
 
 
-def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[int]:
-    """The sources whose evaluation may need something: another partner or amount than their first
-    row's, a later generation, or rows linked to theirs (closed, adjusted, refunded). One light read of
-    the commission rows, so a re-run over everything evaluated stays cheap."""
+def _worth_a_look(
+    workspace_id: int, kind: str, group: list[src.Source], inputs: Inputs | None = None
+) -> set[int]:
+    """The sources whose evaluation may need something: another partner, amount or other inputs
+    (``services.inputs``) than their first row's, a later generation, or rows linked to theirs (closed,
+    adjusted, refunded). One light read of the commission rows, so a re-run over everything evaluated
+    stays cheap."""
     wanted = {(s.id, s.event): s for s in group}
     ids = sorted({s.id for s in group})
     out: set[int] = set()
@@ -415,7 +421,7 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
             kind__in=[KIND.ACCRUAL, KIND.BONUS],
             reverses__isnull=True,
         ).exclude(state=STATE.REJECTED)
-        for source_id, event, partner, base, currency, key, at in anchors.values_list(
+        for source_id, event, partner, base, currency, key, at, version, seen in anchors.values_list(
             "source_id",
             "source_event",
             "partner_id",
@@ -423,6 +429,8 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
             "base_currency",
             "idempotency_key",
             "occurred_at",
+            "plan_version_id",
+            f"explanation__{INPUTS}",
         ).order_by():
             s = wanted.get((source_id, event)) if source_id is not None else None
             if s is None or source_id is None:
@@ -432,6 +440,7 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
                 or at != s.occurred_at
                 or ((base != engine.cents(s.amount) or currency_changed(s, currency)) and amount_counts(s))
                 or src.generation_of(kind, source_id, event, key) != 1
+                or (inputs is not None and seen is not None and seen != inputs.current(s, version))
             ):
                 out.add(source_id)
         linked = LedgerEntry.objects.filter(
@@ -442,10 +451,13 @@ def _worth_a_look(workspace_id: int, kind: str, group: list[src.Source]) -> set[
     return out
 
 
-def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime) -> Revisit:
+def revisit(
+    workspace_id: int, sources: list[src.Source], now: datetime.datetime, inputs: Inputs | None = None
+) -> Revisit:
     """Compare sources evaluated before with their latest evaluation: closed → a new generation; another
     partner, currency or moment → close and a new generation (the new partner's, converted at the new
-    currency's rate, in the new moment's period); another amount, or an activity event edited (its
+    currency's rate, in the new moment's period); another amount, other inputs of its rules' conditions
+    (``services.inputs``: products, metadata, customer facts), or an activity event edited (its
     properties may answer the conditions otherwise) → re-evaluate."""
     out = Revisit([], [], [], [])
     by_kind: dict[str, list[src.Source]] = defaultdict(list)
@@ -453,13 +465,16 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
         by_kind[s.kind].append(s)
     edited = edited_events(workspace_id, [s.id for s in by_kind.get("event", [])])
     for kind, group in sorted(by_kind.items()):
-        look = _worth_a_look(workspace_id, kind, group) | (edited if kind == "event" else set())
+        look = _worth_a_look(workspace_id, kind, group, inputs) | (edited if kind == "event" else set())
         group = [s for s in group if s.id in look]
         found = evaluations(workspace_id, kind, [s.id for s in group])
+        seen = recorded(workspace_id, kind, [s.id for s in group]) if inputs is not None else {}
         for s in sorted(group, key=lambda s: s.order):
             evaluation = found.get((s.id, s.event))
             if evaluation is None or evaluation.partner_id is None:
                 continue
+            now_inputs = inputs.current(s, evaluation.anchors[0]["plan_version_id"]) if inputs else None
+            was = latest(seen, {e["id"] for e in evaluation.entries}) if inputs else None
             renewed = replace(s, generation=evaluation.generation + 1)
             if evaluation.closed:
                 out.renewed.append(renewed)
@@ -481,10 +496,14 @@ def revisit(workspace_id: int, sources: list[src.Source], now: datetime.datetime
                 out.closing += close_rows(evaluation, "redated", now, note)
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
-            elif (evaluation.base != engine.cents(s.amount) and amount_counts(s)) or (
-                kind == "event" and s.id in edited
-            ):  # an edited event: its rules' conditions are evaluated again (settled if they differ)
+            elif (
+                (evaluation.base != engine.cents(s.amount) and amount_counts(s))
+                or (kind == "event" and s.id in edited)
+                or (was is not None and was != now_inputs)
+            ):  # an edited event or other inputs: its rules' conditions are evaluated again
                 out.changed.append((s, evaluation))
+                if now_inputs is not None:
+                    out.inputs[(s.kind, s.id, s.event)] = now_inputs
     return out
 
 

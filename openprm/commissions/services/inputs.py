@@ -1,0 +1,194 @@
+"""A rule's other inputs: what its conditions read besides the amount and the partner, recorded per
+evaluation as a short fingerprint, so a run sees that they changed under an event evaluated before.
+
+An evaluation records in its explanation (``inputs``) a 12-hex-digit hash of the values its version's
+rules for the event test — a deal's or a conversion's ``product``, ``source``, ``program``,
+``metadata.<key>``, ``customer.new`` and ``customer.months_since_first``, and the months since the
+customer's first purchase where a rule pays recurring payments for N months — one hash per event, and
+none when the rules test nothing of the kind. The amount, currency, moment and partner have checks of
+their own (``corrections.revisit``); the partner's facts and lifetime amount are read as they were (the
+tier a partner has now does not rewrite what it earned then; ``lifetime_review`` re-checks the lifetime
+amount).
+
+How a run learns that they changed, as for an amount: a deal whose products, source or properties were
+edited, or a conversion whose product, metadata, source or program was, is written again (its
+``updated_at``), so the catch-up reads it and ``corrections.revisit`` compares the recorded fingerprint
+(the latest of its evaluation's rows) with the current one; a sale that arrives late, or is re-dated,
+rejected or moved, changes the customer facts of the same customer's later sales, which the run reads too
+(``later_sales``: one query, only when some rule reads customer facts). An event whose fingerprint
+differs is evaluated again through the engine like an amount correction (``periods.changed_rows``), and
+the adjustments record the new fingerprint (``stamp``)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Min, Q
+
+from openprm.activity.models import Conversion
+from openprm.commissions import engine
+from openprm.commissions.engine.conditions import Cond
+from openprm.commissions.models import LedgerEntry
+from openprm.commissions.services import sources as src
+from openprm.commissions.services.rows import POS
+
+KEY = "inputs"  # the explanation's key
+MONTHS = "customer_months"  # the recurring window's input (not a condition field)
+SKIPPED = ("amount", "currency")
+KIND = LedgerEntry.Kind
+Run = tuple[bool, datetime.datetime | None, datetime.datetime | None, datetime.datetime | None]
+
+
+def _fields(condition: Cond | None, out: set[str]) -> None:
+    if condition is None:
+        return
+    if condition[0] == "cond":
+        out.add(str(condition[1]))
+        return
+    for child in condition[1]:
+        _fields(child, out)
+
+
+def read_by(rules: Iterable[engine.CompiledRule]) -> tuple[str, ...]:
+    """The other inputs ``rules`` read (sorted): condition fields that are not the amount, the currency
+    or the partner's, and the customer's months when a rule pays recurring payments for N months."""
+    names: set[str] = set()
+    for rule in rules:
+        _fields(rule.condition, names)
+        if rule.recurring_months is not None:
+            names.add(MONTHS)
+    return tuple(sorted(n for n in names if n not in SKIPPED and not n.startswith("partner.")))
+
+
+def _value(source: src.Source, name: str) -> Any:
+    value = source.customer_months if name == MONTHS else source.fields.get(name)
+    if isinstance(value, list | tuple):
+        return sorted(str(v) for v in value)  # a deal's products: their order is no input
+    return value
+
+
+def fingerprint(source: src.Source, names: tuple[str, ...]) -> str | None:
+    if not names:
+        return None
+    values = repr([(name, _value(source, name)) for name in names])
+    return hashlib.blake2b(values.encode(), digest_size=6).hexdigest()
+
+
+class Inputs:
+    """Fingerprints for one run: the names each compiled version reads per event, computed once."""
+
+    def __init__(self, versions: dict[int, engine.Plan] | None = None) -> None:
+        self.versions = versions or {}
+        self._names: dict[tuple[int, str], tuple[str, ...]] = {}
+
+    def of(
+        self, source: src.Source, version_id: int | None, compiled: engine.Plan | None = None
+    ) -> str | None:
+        if version_id is None:
+            return None
+        names = self._names.get((version_id, source.event))
+        if names is None:
+            compiled = compiled or self.versions.get(version_id)
+            rules = compiled.rules_for(source.event) if compiled is not None else ()
+            names = self._names[(version_id, source.event)] = read_by(rules)
+        return fingerprint(source, names) if names else None
+
+    def current(self, source: src.Source, version_id: int | None) -> str | None:
+        return self.of(source, version_id)
+
+
+def for_context(ctx: Any) -> Inputs:
+    """``Inputs`` over every published version of a run's context."""
+    return Inputs({vid: compiled for versions in ctx.versions.values() for _, vid, compiled in versions})
+
+
+def recorded(workspace_id: int, kind: str, ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
+    """The fingerprints the rows of these sources recorded: row id → (the row it corrects, fingerprint)."""
+    out: dict[int, tuple[int | None, str]] = {}
+    ordered = sorted(set(ids))
+    for i in range(0, len(ordered), 5000):
+        rows = LedgerEntry.objects.filter(
+            workspace_id=workspace_id,
+            source_kind=kind,
+            source_id__in=ordered[i : i + 5000],
+            explanation__has_key=KEY,
+        )
+        for pk, reverses, value in rows.values_list("id", "reverses_id", f"explanation__{KEY}").order_by():
+            out[pk] = (reverses, str(value))
+    return out
+
+
+def latest(found: dict[int, tuple[int | None, str]], entry_ids: set[int]) -> str | None:
+    """The fingerprint an evaluation (its rows ``entry_ids``) stands at: its latest row's, or the latest
+    correction's linked to them."""
+    best: tuple[int, str] | None = None
+    for pk, (reverses, value) in found.items():
+        if (pk in entry_ids or reverses in entry_ids) and (best is None or pk > best[0]):
+            best = (pk, value)
+    return best[1] if best else None
+
+
+def stamp(rows: list[list[Any]], now: dict[tuple[str, int, str], str]) -> list[list[Any]]:
+    """Record the current fingerprint in the re-evaluation's rows of these sources (not the overrides)."""
+    for row in rows:
+        value = now.get((row[POS["source_kind"]], row[POS["source_id"]], row[POS["source_event"]]))
+        explanation = row[POS["explanation"]]
+        if value and row[POS["kind"]] != KIND.OVERRIDE and isinstance(explanation, dict):
+            explanation[KEY] = value
+    return rows
+
+
+def later_sales(
+    ctx: Any, convs: list[src.Source], run: Run, wanted: frozenset[str], conversion_ids: Any
+) -> list[src.Source]:
+    """The same customers' later sales evaluated before that the run does not read (their customer facts
+    may have changed: a purchase arrived late, was re-dated, rejected or moved). Nothing when no rule
+    reads customer facts or the run reads everything."""
+    only_ids, changed_after, start, end = run
+    if not ctx.needs_customers() or (
+        not only_ids and changed_after is None and start is None and end is None
+    ):
+        return []
+    if only_ids and conversion_ids is None:
+        return []
+    ws = ctx.workspace_id
+    kinds = [Conversion.Kind.PURCHASE.value, Conversion.Kind.RECURRING.value]
+    mine = Conversion.objects.filter(workspace_id=ws, kind__in=kinds)  # rejected ones too: they left
+    if only_ids:
+        mine = mine.filter(pk__in=list(conversion_ids))
+    if start is not None:
+        mine = mine.filter(occurred_at__gte=start)
+    if end is not None:
+        mine = mine.filter(occurred_at__lt=end)
+    if changed_after is not None:
+        mine = mine.filter(updated_at__gt=changed_after)
+    first = mine.aggregate(first=Min("occurred_at"))["first"]
+    if first is None:
+        return []
+    customers = Q(
+        customer_external_id__in=mine.exclude(customer_external_id="").values("customer_external_id")
+    ) | Q(customer_email_hash__in=mine.exclude(customer_email_hash="").values("customer_email_hash"))
+    later = Conversion.objects.filter(workspace_id=ws).filter(customers).values("id")
+    evaluated = LedgerEntry.objects.filter(
+        workspace_id=ws,
+        source_kind="conversion",
+        kind__in=[KIND.ACCRUAL, KIND.BONUS],
+        reverses__isnull=True,
+        occurred_at__gt=first,
+        source_id__in=later,
+    )
+    if end is not None:  # the run read its window's sales
+        evaluated = evaluated.filter(occurred_at__gte=end)
+    read = {c.id for c in convs}
+    found = evaluated.values_list("source_id", flat=True).distinct().order_by()
+    ids = {i for i in found if i is not None} - read
+    if not ids:
+        return []
+    return [
+        s
+        for s in src.conversions(ws, ids=sorted(ids), customers=True)
+        if s.event != "refund" and s.event in wanted
+    ]

@@ -1,0 +1,223 @@
+"""A rule's other inputs changing after accrual (``services.inputs``): a won deal's products, a conversion's
+metadata, and the customer facts of a later sale once an earlier purchase of the same customer arrives
+late, are re-evaluated through the engine like an amount correction: the difference is an adjustment, the
+parents' overrides follow, a rule no longer chosen leaves, and replay agrees with the ledger."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from openprm.activity.models import Conversion
+from openprm.commissions.services import accrual
+from openprm.commissions.services.inputs import KEY
+from openprm.commissions.services.replay import replay
+from openprm.commissions.tests.test_accrual import T0, convert, entries, publish, total
+from openprm.commissions.tests.test_corrections_engine import edit, link, won_deal
+from openprm.core.scoping import scope, unscoped
+from openprm.deals import services as deal_services
+from openprm.deals.models import Deal
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+MONTH = (
+    datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC),
+    datetime.datetime(2026, 4, 1, tzinfo=datetime.UTC),
+)
+
+
+def agrees(world: Any) -> None:
+    result = replay(workspace_id=world.workspace.pk, start=MONTH[0], end=MONTH[1])
+    assert result.differences == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="replay compares an evaluation's first rows only: the re-evaluations' adjustments (an amount"
+    " or another input corrected) are not netted into them yet (services/replay.py)",
+)
+def test_replay_agrees_after_the_inputs_changed(world):
+    publish(world, SPIFF)
+    ws = world.workspace.pk
+    deal = won_deal(world, "10000")
+    set_products(world, deal, "Widget Pro")
+    accrual.accrue(workspace_id=ws)
+    set_products(world, deal, "Basic")
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("1000.00")
+    agrees(world)
+
+
+def set_products(world: Any, deal: Deal, *names: str) -> None:
+    with scope(world.system.access_scope()):
+        fresh = Deal.objects.get(pk=deal.pk)
+        lines = [{"product": n, "quantity": 1, "unit_price": "1"} for n in names]
+        deal_services.deal_update(actor=world.system, deal=fresh, data={"line_items": lines})
+
+
+SPIFF = {
+    "overrides": {"levels": [10]},
+    "rules": [
+        {"key": "resale", "event": ["deal_won"], "reward": {"type": "percent", "rate": 10}},
+        {
+            "key": "spiff",
+            "event": ["deal_won"],
+            "bonus": True,
+            "reward": {"type": "flat", "amount": 500},
+            "conditions": {"all": [{"field": "product", "op": "contains", "value": "Widget Pro"}]},
+        },
+    ],
+}
+
+
+def test_a_won_deals_products_edited_pay_then_take_back_the_spiff_with_the_override(world):
+    publish(world, SPIFF)
+    link(world)  # partner_b is partner_a's parent: 10% of every commission
+    ws = world.workspace.pk
+    deal = won_deal(world, "10000")
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert total(partner=world.partner_a) == D("1000.00")
+    assert total(partner=world.partner_b) == D("100.00")
+    [anchor] = entries(kind="accrual")
+    assert KEY in anchor.explanation
+    set_products(world, deal, "Widget Pro")
+    accrual.accrue_catch_up(workspace_id=ws)  # the deal was written: read again, its products now match
+    assert total(partner=world.partner_a) == D("1500.00")  # it stayed at 1000.00
+    assert total(partner=world.partner_b) == D("150.00")
+    [bonus] = entries(kind="bonus")
+    assert bonus.amount == D("500.00") and bonus.idempotency_key.endswith(":spiff")
+    accrual.accrue_catch_up(workspace_id=ws)  # idempotent
+    assert total(partner=world.partner_a) == D("1500.00") and total(partner=world.partner_b) == D("150.00")
+    count = len(entries())
+    set_products(world, deal, "Basic", "Widget Pro")  # products reordered, an untested field edited
+    edit(Deal, deal, properties={"region": "north"})
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert len(entries()) == count  # re-evaluated: the SPIFF still matches, nothing to settle
+    set_products(world, deal, "Basic")
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert total(partner=world.partner_a) == D("1000.00")  # the SPIFF given back
+    assert total(partner=world.partner_b) == D("100.00")
+    count = len(entries())
+    accrual.accrue(workspace_id=ws)
+    assert len(entries()) == count
+
+
+TIERS = {
+    "selection": "highest",
+    "rules": [
+        {
+            "key": "sales",
+            "event": ["purchase"],
+            "reward": {
+                "type": "tiered",
+                "period": "month",
+                "mode": "retroactive",
+                "tiers": [{"from": 0, "rate": 10}, {"from": 1500, "rate": 12}],
+            },
+        },
+        {
+            "key": "enterprise",
+            "event": ["purchase"],
+            "reward": {"type": "percent", "rate": 30},
+            "conditions": {"all": [{"field": "metadata.plan", "op": "eq", "value": "enterprise"}]},
+        },
+    ],
+}
+
+
+def test_a_conversions_metadata_edited_switches_the_rule_and_its_tier_volume(world):
+    publish(world, {"rules": TIERS["rules"]})
+    ws = world.workspace.pk
+    first = convert(world, "1000")
+    edit(Conversion, first, properties={"plan": "starter"})
+    later = convert(world, "1000", at=T0 + datetime.timedelta(days=1))
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("240.00")  # 100 + 120 at 12% + a 20.00 true-up of the first 1000
+    edit(Conversion, first, properties={"plan": "enterprise"})
+    accrual.accrue(workspace_id=ws)
+    # the first now pays 30% (300), and leaves the tier volume: the second is 10% of 1000 alone
+    assert total() == D("400.00")  # it stayed at 240.00
+    outs = [e for e in entries(kind="adjustment") if ":out" in e.idempotency_key]
+    assert len(outs) == 1 and outs[0].source_id == first.pk
+    edit(Conversion, first, properties={"plan": "starter"})
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("240.00")
+    assert later.pk
+
+
+NEW_CUSTOMERS = {
+    "rules": [
+        {
+            "key": "sales",
+            "event": ["purchase"],
+            "reward": {"type": "percent", "rate": 10},
+            "conditions": {"all": [{"field": "customer.new", "op": "in", "value": [False]}]},
+        },
+        {
+            "key": "new",
+            "event": ["purchase"],
+            "reward": {"type": "percent", "rate": 30},
+            "conditions": {"all": [{"field": "customer.new", "op": "in", "value": [True]}]},
+        },
+    ]
+}
+
+
+def test_an_earlier_purchase_arriving_late_makes_the_later_customer_existing(world):
+    publish(world, NEW_CUSTOMERS)
+    ws = world.workspace.pk
+    later = convert(world, "1000", at=T0 + datetime.timedelta(days=10), customer="cust-1")
+    accrual.accrue(workspace_id=ws, conversion_ids=[later.pk])
+    assert total() == D("300.00")
+    early = convert(world, "500", at=T0, customer="cust-1")
+    accrual.accrue(workspace_id=ws, conversion_ids=[early.pk])  # the after-commit run: the new one only
+    assert total(source_id=early.pk) == D("150.00")
+    assert total(source_id=later.pk) == D("100.00")  # it stayed at 300.00: no longer a new customer
+    with unscoped():
+        Conversion.objects.filter(pk=early.pk).update(
+            status=Conversion.Status.REJECTED, updated_at=timezone.now()
+        )
+    accrual.accrue(workspace_id=ws, conversion_ids=[early.pk])
+    assert total(source_id=early.pk) == D("0.00")
+    assert total(source_id=later.pk) == D("300.00")  # new again
+
+
+def test_a_catch_up_after_a_late_purchase_rechecks_the_customers_later_sales(world):
+    publish(world, NEW_CUSTOMERS)
+    ws = world.workspace.pk
+    later = convert(world, "1000", at=T0 + datetime.timedelta(days=10), customer="cust-2")
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("300.00")
+    moment = timezone.now()
+    with unscoped():  # written long before the catch-up's window
+        Conversion.objects.filter(pk=later.pk).update(updated_at=moment - datetime.timedelta(days=1))
+    early = convert(world, "500", at=T0, customer="cust-2")
+    accrual.accrue(workspace_id=ws, changed_after=moment - datetime.timedelta(seconds=1))
+    assert total(source_id=early.pk) == D("150.00") and total(source_id=later.pk) == D("100.00")
+
+
+RECURRING = {
+    "rules": [
+        {
+            "key": "sub",
+            "event": ["recurring_payment"],
+            "reward": {"type": "percent", "rate": 20},
+            "recurring": {"months": 12},
+        }
+    ]
+}
+
+
+def test_a_late_first_purchase_ends_a_recurring_window(world):
+    publish(world, RECURRING)
+    ws = world.workspace.pk
+    payment = convert(world, "100", kind="recurring_payment", at=T0, customer="cust-3")
+    accrual.accrue(workspace_id=ws, conversion_ids=[payment.pk])
+    assert total() == D("20.00")  # month 0 of the customer
+    first = convert(world, "100", at=T0 - datetime.timedelta(days=400), customer="cust-3")
+    accrual.accrue(workspace_id=ws, conversion_ids=[first.pk])
+    assert total(source_id=payment.pk) == D("0.00")  # 13 months after the first purchase: out of window
