@@ -26,7 +26,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Min, Q
+from django.db.models import Q
 
 from openprm.activity.models import Conversion
 from openprm.commissions import engine
@@ -165,8 +165,7 @@ def later_sales(
         mine = mine.filter(occurred_at__lt=end)
     if changed_after is not None:
         mine = mine.filter(updated_at__gt=changed_after)
-    first = mine.aggregate(first=Min("occurred_at"))["first"]
-    if first is None:
+    if not mine.exists():
         return []
     customers = Q(
         customer_external_id__in=mine.exclude(customer_external_id="").values("customer_external_id")
@@ -177,7 +176,6 @@ def later_sales(
         source_kind="conversion",
         kind__in=[KIND.ACCRUAL, KIND.BONUS],
         reverses__isnull=True,
-        occurred_at__gt=first,
         source_id__in=later,
     )
     if end is not None:  # the run read its window's sales

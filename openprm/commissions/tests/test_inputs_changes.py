@@ -221,3 +221,20 @@ def test_a_late_first_purchase_ends_a_recurring_window(world):
     first = convert(world, "100", at=T0 - datetime.timedelta(days=400), customer="cust-3")
     accrual.accrue(workspace_id=ws, conversion_ids=[first.pk])
     assert total(source_id=payment.pk) == D("0.00")  # 13 months after the first purchase: out of window
+
+
+def test_the_customers_first_purchase_re_dated_after_a_sale_makes_that_sale_new(world):
+    publish(world, NEW_CUSTOMERS)
+    ws = world.workspace.pk
+    first = convert(world, "500", at=T0, customer="cust-4")
+    sale = convert(world, "1000", at=T0 + datetime.timedelta(days=10), customer="cust-4")
+    accrual.accrue(workspace_id=ws)
+    assert total(source_id=sale.pk) == D("100.00")  # an existing customer's
+    moment = timezone.now()
+    with unscoped():
+        Conversion.objects.filter(pk=sale.pk).update(updated_at=moment - datetime.timedelta(days=1))
+        Conversion.objects.filter(pk=first.pk).update(
+            occurred_at=T0 + datetime.timedelta(days=20), updated_at=timezone.now()
+        )
+    accrual.accrue(workspace_id=ws, changed_after=moment - datetime.timedelta(seconds=1))
+    assert total(source_id=sale.pk) == D("300.00")  # it stayed at 100.00: its customer's first sale now
