@@ -4,14 +4,19 @@ summary of the pages and ``GET /metrics/deals`` is :mod:`.summary`, on the same 
 a GROUP BY over the rollup tables (``DealDayRollup``, ``DealStageRollup``, ``DealCloseDays``), never
 over the deals.
 
-Inputs (days are UTC; figures in the workspace's reporting currency, other currencies counted apart):
+Inputs (days are UTC; figures in the workspace's reporting currency). Deals in another currency are
+converted at each day's rate when a rate table is plugged in (:func:`convert_with`: the finance app's FX
+table, which this app may not import): a flow's day sums at that day's rate, a stock at the rate of its
+day, each converted sum rounded to cents once. What no rate converts (no table, or no rate of the pair
+within the table's maximum age) is counted apart: ``deals.other_currency``, and :func:`unconverted` says
+which currencies and days.
 
 * flows, summed over the days ``start``..``end``: ``deals.registered[.amount]``, ``deals.registered.all``
   (rejected and expired registrations too), ``deals.won[.amount]``, ``deals.won.sourced[.amount]``,
   ``deals.won.influenced[.amount]``, ``deals.won.measured`` / ``deals.won.days`` (won deals with a
   measurable time to close / their calendar days registration → close: mean = days / measured),
   ``deals.lost[.amount]``, ``deals.cosell.won[.amount]`` (wins where the partner is a co-seller),
-  ``deals.other_currency`` (registrations in another currency);
+  ``deals.other_currency`` (registrations in another currency not converted);
 * ``deals.won.days.median`` — the median time to close of the won deals closed in the period (not
   additive: the total is the median over all the partners' deals);
 * stocks at the end of ``end`` (names starting ``pipeline.``): ``pipeline.open[.amount]``,
@@ -27,18 +32,32 @@ import datetime
 import json
 from collections.abc import Collection, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any
 
 from django.db import connection
 
-from openprm.core.models import Workspace
 from openprm.core.scoping import unscoped
-from openprm.deals.models import ROLLUP_EVER, DealCloseDays, DealDayRollup, DealStageRollup, PipelineStage
+from openprm.deals.models import ROLLUP_EVER, DealCloseDays, DealDayRollup, DealStageRollup
+from openprm.deals.rollups.context import (
+    CENT,
+    ZERO_CENTS,
+    Grain,
+    _cents,
+    _cents_reader,
+    _Workspace,
+    _workspace,
+    histogram_median,
+    periods,
+)
+from openprm.deals.rollups.conversion import (
+    OTHER_CURRENCY,
+    Converter,
+    Unconverted,
+    convert_days,
+    converter_for,
+)
 
 Value = Decimal | int | float | None
-Grain = Literal["month", "week", "day"]
-CENT = Decimal("0.01")
-PROBABILITY = Decimal("0.0001")  # PipelineStage.win_probability's places
 
 FLOWS: dict[str, str] = {
     "deals.registered": "registered",
@@ -57,7 +76,6 @@ FLOWS: dict[str, str] = {
     "deals.cosell.won": "cosell_won",
     "deals.cosell.won.amount": "cosell_won_amount",
 }
-OTHER_CURRENCY = "deals.other_currency"
 MEDIAN = "deals.won.days.median"
 OPEN_STOCKS = ("pipeline.open", "pipeline.open.amount", "pipeline.open.weighted", "pipeline.open.age_days")
 EVER_START = datetime.date(1, 1, 2)  # "since ever" as a period start
@@ -169,6 +187,8 @@ class _Rows:
     condition: str
     params: list[Any]
     signed: bool = False
+    first: datetime.date = EVER_START  # the days covered (the day rows other currencies convert from)
+    last: datetime.date = datetime.date.max
 
     def column(self, name: str) -> str:
         return self.total(_quote(name))
@@ -196,8 +216,8 @@ def _period(start: datetime.date, end: datetime.date) -> _Rows:
         params.append(_day(ROLLUP_EVER))
         after = _after(end, params)
         before = _before(start, params)
-        return _Rows(f"({EVER_ROWS} OR {after} OR {before})", params, signed=True)
-    return _Rows(_flow_days(start, end, params), params)
+        return _Rows(f"({EVER_ROWS} OR {after} OR {before})", params, True, start, end)
+    return _Rows(_flow_days(start, end, params), params, False, start, end)
 
 
 def _since_ever() -> _Rows:
@@ -220,9 +240,11 @@ def _flows(
     rows: _Rows,
     columns: list[str],
     other_currency: bool,
+    converter: Converter | None = None,
 ) -> dict[int, dict[str, Value]]:
     """One GROUP BY: the flows of each partner over ``rows`` in the reporting currency, and its
-    registrations in other currencies."""
+    registrations in other currencies (with a rate table: the other currencies converted, see
+    :func:`_converted`)."""
     sums = "".join(f", {rows.column(FLOWS[name])}" for name in columns)
     query = (
         f"SELECT partner_id, currency, {rows.presence()}, {rows.column('registered_all')}{sums} "  # noqa: S608
@@ -231,7 +253,8 @@ def _flows(
     params: list[Any] = [workspace_id, *rows.params]
     where, kept = _partner_filter(partner_ids, params)
     query += where
-    if not other_currency:
+    converter = converter_for(workspace_id, currency) if converter is None else converter
+    if not other_currency or converter is not None:  # other currencies: their days, converted below
         query += " AND currency = %s"
         params.append(currency)
     query += " GROUP BY partner_id, currency"
@@ -249,7 +272,39 @@ def _flows(
                 entry[OTHER_CURRENCY] = int(entry.get(OTHER_CURRENCY) or 0) + int(registered_all or 0)
             if other_currency:
                 entry.setdefault(OTHER_CURRENCY, 0)
+    if converter is not None:
+        for partner_id, values in _converted(converter, partner_ids, rows, columns).items():
+            entry = out.setdefault(partner_id, {})
+            _add(entry, values)
+            if other_currency:
+                entry.setdefault(OTHER_CURRENCY, 0)
     return out
+
+
+def _add(into: dict[str, Value], values: Mapping[str, Value]) -> None:
+    for name, value in values.items():
+        into[name] = into.get(name, 0) + value  # type: ignore[operator]
+
+
+def _converted(
+    converter: Converter, partner_ids: Collection[int] | None, rows: _Rows, columns: list[str]
+) -> dict[int, dict[str, Value]]:
+    """The flows in other currencies of each partner over ``rows``' days, converted day by day: one
+    query over the day rows (each day's sums at that day's rate, rounded to cents), then the rates of
+    their days in one more. Days no rate converts count their registrations in ``deals.other_currency``
+    (and in ``converter.apart``)."""
+    sums = "".join(f", {_quote(FLOWS[name])}" for name in columns)
+    query = (
+        f"SELECT partner_id, currency, day, registered_all{sums} FROM {_table(DealDayRollup)} "  # noqa: S608
+        "WHERE workspace_id = %s AND grain = 0 AND day BETWEEN %s AND %s AND currency <> %s"
+    )
+    params: list[Any] = [converter.workspace_id, _day(rows.first), _day(rows.last), converter.currency]
+    where, kept = _partner_filter(partner_ids, params, grouped=False)
+    query += where
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        found = [row for row in cursor.fetchall() if kept is None or row[0] in kept]
+    return convert_days(converter, found, columns, _cents)
 
 
 def _flow_totals(
@@ -265,6 +320,10 @@ def _flow_totals(
     )
     params: list[Any] = [workspace_id, *rows.params]
     where, _ = _partner_filter(partner_ids, params, grouped=False)
+    converter = converter_for(workspace_id, currency)
+    if converter is not None:  # other currencies: their days, converted below
+        where += " AND currency = %s"
+        params.append(currency)
     query += where + " GROUP BY currency"
     convert = _converters(columns)
     totals: dict[str, Value] = {OTHER_CURRENCY: 0}
@@ -275,66 +334,10 @@ def _flow_totals(
                 totals.update(zip(columns, [f(v) for f, v in zip(convert, values, strict=True)], strict=True))
             else:
                 totals[OTHER_CURRENCY] = int(totals[OTHER_CURRENCY] or 0) + int(registered_all or 0)
+    if converter is not None:
+        for values in _converted(converter, partner_ids, rows, columns).values():
+            _add(totals, values)
     return totals
-
-
-def _cents(value: Any) -> Decimal:
-    """A summed amount: exact on PostgreSQL; SQLite sums decimals as floats, rounded back to cents."""
-    return Decimal(value or 0).quantize(CENT, ROUND_HALF_UP)
-
-
-ZERO_CENTS = Decimal("0.00")
-
-
-def _summed_cents(value: Any) -> Decimal:
-    """:func:`_cents` of a PostgreSQL sum of ``numeric(20, 2)`` (already exact, with two places)."""
-    return ZERO_CENTS if value is None else value
-
-
-def _cents_reader() -> Any:
-    return _summed_cents if connection.vendor == "postgresql" else _cents
-
-
-@dataclasses.dataclass(frozen=True)
-class _Stage:
-    key: str
-    outcome: str
-    probability: Decimal
-
-
-@dataclasses.dataclass(frozen=True)
-class _Workspace:
-    """What every read needs to know of the workspace: its reporting currency and pipeline stages."""
-
-    currency: str
-    stages: dict[int, _Stage]
-
-
-def _workspace(workspace_id: int) -> _Workspace:
-    """The reporting currency and the stages, in one query."""
-    query = (
-        f"SELECT w.currency, s.id, s.{_quote('key')}, s.outcome, s.win_probability "  # noqa: S608
-        f"FROM {_table(Workspace)} w LEFT JOIN {_table(PipelineStage)} s ON s.workspace_id = w.id "
-        "WHERE w.id = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [workspace_id])
-        rows = cursor.fetchall()
-    if not rows:
-        raise Workspace.DoesNotExist(workspace_id)
-    stages = {
-        pk: _Stage(key, outcome, _probability(probability))
-        for _, pk, key, outcome, probability in rows
-        if pk is not None
-    }
-    return _Workspace(str(rows[0][0]), stages)
-
-
-def _probability(value: Any) -> Decimal:
-    """A win probability as the ORM reads it (SQLite hands back a float: through its shortest repr)."""
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value)).quantize(PROBABILITY)
 
 
 def _stock_rows(
@@ -345,33 +348,53 @@ def _stock_rows(
     *,
     stage_ids: Collection[int] | None = None,
     by_partner: bool = True,
+    converter: Converter | None = None,
 ) -> list[tuple[int, int, int, Decimal, int]]:
     """(partner, stage, deals, amount, registration days) in each stage (of ``stage_ids``, None: all) at
     the end of ``at``: the sums since ever minus what changed after ``at`` (later months, later days of
-    its month). Not ``by_partner``: the partners together, under partner 0."""
+    its month). Not ``by_partner``: the partners together, under partner 0. With a rate table, the
+    stages' amounts in other currencies are converted at the rate of ``at`` (none: left out)."""
     if stage_ids is not None and not stage_ids:
         return []
+    converter = converter_for(workspace_id, currency) if converter is None else converter
     sign = "CASE WHEN grain = 2 THEN 1 ELSE -1 END"
     partner = "partner_id" if by_partner else "0"
-    params: list[Any] = [workspace_id, currency, _day(ROLLUP_EVER)]
+    params: list[Any] = [workspace_id, _day(ROLLUP_EVER)]
     query = (
-        f"SELECT {partner}, stage_id, SUM({sign} * count), SUM({sign} * amount), "  # noqa: S608
-        f"SUM({sign} * reg_days) FROM {_table(DealStageRollup)} WHERE workspace_id = %s AND currency = %s "
+        f"SELECT {partner}, stage_id, currency, SUM({sign} * count), SUM({sign} * amount), "  # noqa: S608
+        f"SUM({sign} * reg_days) FROM {_table(DealStageRollup)} WHERE workspace_id = %s "
         f"AND ({EVER_ROWS} OR {_after(at, params)})"
     )
+    if converter is None:
+        query += " AND currency = %s"
+        params.append(currency)
     if stage_ids is not None:
         query += " AND " + _in("stage_id", sorted(stage_ids), params)
     where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
     query += where
-    query += " GROUP BY partner_id, stage_id" if by_partner else " GROUP BY stage_id"
+    query += " GROUP BY partner_id, stage_id, currency" if by_partner else " GROUP BY stage_id, currency"
     cents = _cents_reader()
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return [
-            (p, s, int(n or 0), cents(a), int(r or 0))
-            for p, s, n, a, r in cursor.fetchall()
+        found = [
+            (p, s, c, int(n or 0), cents(a), int(r or 0))
+            for p, s, c, n, a, r in cursor.fetchall()
             if (n or a) and (kept is None or p in kept)
         ]
+    merged: dict[tuple[int, int], list[Any]] = {}
+    for p, s, row_currency, n, a, r in found:
+        if row_currency != currency:
+            rate = converter.rate(row_currency, at) if converter is not None else None
+            if rate is None:
+                if converter is not None:
+                    converter.left_out(row_currency, at, n)
+                continue
+            a = (a * rate).quantize(CENT, ROUND_HALF_UP)
+        entry = merged.setdefault((p, s), [0, ZERO_CENTS, 0])
+        entry[0] += n
+        entry[1] += a
+        entry[2] += r
+    return [(p, s, n, a, r) for (p, s), (n, a, r) in merged.items()]
 
 
 def _stocks(
@@ -380,6 +403,7 @@ def _stocks(
     partner_ids: Collection[int] | None,
     at: datetime.date,
     names: set[str],
+    converter: Converter | None = None,
 ) -> tuple[dict[int, dict[str, Value]], Decimal]:
     """The stocks of each partner at the end of ``at``, and the weighted pipeline of them all (rounded
     once, on the total)."""
@@ -397,7 +421,7 @@ def _stocks(
     weighted_total = Decimal(0)
     # Every stage is read: a partner with deals only in closed stages still answers (weighted 0.00).
     for partner_id, stage_id, count, amount, reg_days in _stock_rows(
-        workspace_id, context.currency, partner_ids, at
+        workspace_id, context.currency, partner_ids, at, converter=converter
     ):
         stage = by_stage.get(stage_id)
         if stage is None:
@@ -457,26 +481,6 @@ def _histograms(
     return out
 
 
-def histogram_median(histogram: Mapping[int, int]) -> float | None:
-    """The median of the values a histogram (value → how many) describes, as ``statistics.median``."""
-    count = sum(histogram.values())
-    if not count:
-        return None
-    ordered = sorted(histogram.items())
-
-    def nth(index: int) -> int:
-        seen = 0
-        for value, n in ordered:
-            seen += n
-            if index < seen:
-                return value
-        raise IndexError(index)
-
-    if count % 2:
-        return float(nth(count // 2))
-    return (nth(count // 2 - 1) + nth(count // 2)) / 2
-
-
 def inputs(
     workspace_id: int,
     *,
@@ -491,15 +495,17 @@ def inputs(
     wanted = set(names)
     context = context or _workspace(workspace_id)
     currency = context.currency
+    converter = converter_for(workspace_id, currency)
     result: dict[int, dict[str, Value]] = {}
     columns = [name for name in FLOWS if name in wanted]
     if columns or OTHER_CURRENCY in wanted:
         other = OTHER_CURRENCY in wanted
-        _merge(result, _flows(workspace_id, currency, partner_ids, _period(start, end), columns, other))
+        period = _period(start, end)
+        _merge(result, _flows(workspace_id, currency, partner_ids, period, columns, other, converter))
     stock_names = {name for name in wanted if name.startswith("pipeline.")}
     weighted_total = Decimal(0)
     if stock_names:
-        stocks, weighted_total = _stocks(workspace_id, context, partner_ids, end, stock_names)
+        stocks, weighted_total = _stocks(workspace_id, context, partner_ids, end, stock_names, converter)
         _merge(result, stocks)
     histograms: dict[int, dict[int, int]] = {}
     if MEDIAN in wanted:
@@ -541,6 +547,18 @@ def metric_inputs(
     return inputs(workspace_id, partner_ids=partner_ids, start=start, end=end, names=names)
 
 
+def unconverted(
+    workspace_id: int, *, partner_ids: Collection[int] | None, start: datetime.date, end: datetime.date
+) -> list[Unconverted]:
+    """The registrations of ``start``..``end`` in other currencies that no rate converts, per currency
+    with their days (what ``deals.other_currency`` counts); empty without a rate table."""
+    converter = converter_for(workspace_id, _workspace(workspace_id).currency)
+    if converter is None:
+        return []
+    _converted(converter, partner_ids, _period(start, end), [])
+    return sorted(converter.apart.values(), key=lambda u: u.currency)
+
+
 def input_availability(workspace_id: int) -> set[str]:
     """The input names the workspace has any data for: every deal input once it has a deal (the
     rollups hold a row), with the stage inputs of its pipeline stages."""
@@ -553,24 +571,6 @@ def input_availability(workspace_id: int) -> set[str]:
         for part in ("count", "amount")
     }
     return {*FLOWS, OTHER_CURRENCY, MEDIAN, *OPEN_STOCKS, *stage_names}
-
-
-def periods(
-    start: datetime.date, end: datetime.date, grain: Grain
-) -> list[tuple[datetime.date, datetime.date]]:
-    """The periods of ``grain`` covering ``start``..``end`` (weeks start on Monday), each clipped to it."""
-    result: list[tuple[datetime.date, datetime.date]] = []
-    day = start
-    while day <= end:
-        if grain == "day":
-            following = day + datetime.timedelta(days=1)
-        elif grain == "week":
-            following = day + datetime.timedelta(days=7 - day.weekday())
-        else:
-            following = _next_month(day)
-        result.append((day, min(end, following - datetime.timedelta(days=1))))
-        day = following
-    return result
 
 
 def series(
