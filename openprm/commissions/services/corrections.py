@@ -311,19 +311,34 @@ def reprorated(entry: dict[str, Any], share: Decimal) -> Decimal:
     return -(target + entry["undone"])
 
 
+def _threshold_rules(entries: Iterable[dict[str, Any]]) -> set[tuple[int, str]]:
+    """(version, rule key) of the threshold bonuses among the rules these rows were paid by."""
+    from openprm.commissions.models import PlanVersion
+
+    ids = sorted({e["plan_version_id"] for e in entries if e["kind"] == KIND.BONUS and e["rate"] is None})
+    out: set[tuple[int, str]] = set()
+    for vid, rules in PlanVersion.objects.filter(pk__in=ids).values_list("id", "rules") if ids else ():
+        for rule in (rules or {}).get("rules", []):
+            if isinstance(rule, dict) and (rule.get("reward") or {}).get("type") == "threshold":
+                out.add((vid, str(rule.get("key"))))
+    return out
+
+
 def refunded_entries(workspace_id: int, sales: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The rows a refund of each sale prorates, with their links: commissions, bonuses that are a
-    percentage of the sale and their true-ups, and the overrides derived from those (a threshold bonus is
-    not prorated: its period is re-evaluated, and the parent's override follows it from there; a flat
-    bonus is not either). Every row of a closed generation counts as closed (its
-    zero rows get no closing reversal), and an override of a rule no longer chosen as out."""
+    """The rows a refund of each sale prorates, with their links: commissions (percent and flat), bonuses
+    paid per event (a percentage of the sale or flat: a full refund leaves nothing of them) and their
+    true-ups, and the overrides derived from those (a threshold bonus is not prorated: its period is
+    re-evaluated, and the parent's override follows it from there). Every row of a closed generation
+    counts as closed (its zero rows get no closing reversal), and an override of a rule no longer chosen
+    as out."""
     kinds: list[str] = [KIND.ACCRUAL, KIND.BONUS, KIND.ADJUSTMENT, KIND.OVERRIDE]
     entries = _entries_of(workspace_id, "conversion", sales, kinds)
+    thresholds = _threshold_rules(e for found in entries.values() for e in found)
     for sale, found in entries.items():
         found = [
             e
             for e in found
-            if (e["kind"] != KIND.BONUS or e["rate"] is not None)  # a percentage of the sale: prorated
+            if (e["kind"] != KIND.BONUS or (e["plan_version_id"], e["rule_key"]) not in thresholds)
             and (
                 e["kind"] != KIND.ADJUSTMENT
                 or src.generation_of("conversion", sale, e["source_event"], e["idempotency_key"]) is not None
