@@ -353,7 +353,8 @@ def _stock_rows(
     """(partner, stage, deals, amount, registration days) in each stage (of ``stage_ids``, None: all) at
     the end of ``at``: the sums since ever minus what changed after ``at`` (later months, later days of
     its month). Not ``by_partner``: the partners together, under partner 0. With a rate table, the
-    stages' amounts in other currencies are converted at the rate of ``at`` (none: left out)."""
+    stages' amounts in other currencies are converted at the rate of ``at`` (of today for a later day:
+    the stock then is today's; no rate: left out)."""
     if stage_ids is not None and not stage_ids:
         return []
     converter = converter_for(workspace_id, currency) if converter is None else converter
@@ -382,12 +383,13 @@ def _stock_rows(
             if (n or a) and (kept is None or p in kept)
         ]
     merged: dict[tuple[int, int], list[Any]] = {}
+    rate_day = min(at, datetime.datetime.now(datetime.UTC).date())  # a later day's stock is today's
     for p, s, row_currency, n, a, r in found:
         if row_currency != currency:
-            rate = converter.rate(row_currency, at) if converter is not None else None
+            rate = converter.rate(row_currency, rate_day) if converter is not None else None
             if rate is None:
                 if converter is not None:
-                    converter.left_out(row_currency, at, n)
+                    converter.left_out(row_currency, rate_day, n)
                 continue
             a = (a * rate).quantize(CENT, ROUND_HALF_UP)
         entry = merged.setdefault((p, s), [0, ZERO_CENTS, 0])

@@ -185,3 +185,23 @@ def test_a_partner_user_sees_only_their_own_converted_figures(eur: Any, api_for:
         .status_code
         == 404
     )
+
+
+def test_the_pipeline_of_a_period_ending_later_converts_at_todays_rate(eur: Any) -> None:
+    """This year's pipeline "at the end of December" is today's: converted at today's rate (no rate of a
+    later day exists), not left out."""
+    today = datetime.datetime.now(UTC).date()
+    with unscoped():
+        FxRate.objects.create(
+            workspace_id=eur.workspace.pk,
+            day=today,
+            base="EUR",
+            quote="USD",
+            rate=Decimal("1.25"),
+            source="manual",
+        )
+    a, later = eur.partner_a.pk, today + datetime.timedelta(days=30)
+    got = read.metric_inputs(
+        eur.workspace.pk, partner_ids=[a], start=later, end=later, names=["pipeline.open.amount"]
+    )
+    assert got[a]["pipeline.open.amount"] == Decimal("240.00")  # 300.00 USD × 0.80
