@@ -406,8 +406,8 @@ class Revisit:
 
 
 def amount_counts(source: src.Source) -> bool:
-    """Whether a changed amount re-evaluates the event: not a deal's registration or approval (the
-    amount then was an estimate; the pipeline moves it), every other event."""
+    """Whether a changed amount (or other inputs: products, metadata) re-evaluates the event: not a deal's
+    registration or approval (the deal then was an estimate; the pipeline moves it), every other event."""
     return source.kind != "deal" or source.event == "deal_won"
 
 
@@ -455,7 +455,12 @@ def _worth_a_look(
                 or at != s.occurred_at
                 or ((base != engine.cents(s.amount) or currency_changed(s, currency)) and amount_counts(s))
                 or src.generation_of(kind, source_id, event, key) != 1
-                or (inputs is not None and seen is not None and seen != inputs.current(s, version))
+                or (
+                    inputs is not None
+                    and seen is not None
+                    and amount_counts(s)
+                    and seen != inputs.current(s, version)
+                )
             ):
                 out.add(source_id)
         linked = LedgerEntry.objects.filter(
@@ -514,7 +519,7 @@ def revisit(
             elif (
                 (evaluation.base != engine.cents(s.amount) and amount_counts(s))
                 or (kind == "event" and s.id in edited)
-                or (was is not None and was != now_inputs)
+                or (was is not None and was != now_inputs and amount_counts(s))
             ):  # an edited event or other inputs: its rules' conditions are evaluated again
                 out.changed.append((s, evaluation))
                 if now_inputs is not None:

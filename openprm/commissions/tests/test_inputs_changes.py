@@ -62,6 +62,12 @@ def set_products(world: Any, deal: Deal, *names: str) -> None:
 SPIFF = {
     "overrides": {"levels": [10]},
     "rules": [
+        {  # a registration's bounty: the deal then was an estimate, its later edits change nothing
+            "key": "bounty",
+            "event": ["deal_registered"],
+            "reward": {"type": "flat", "amount": 100},
+            "conditions": {"all": [{"field": "product", "op": "contains", "value": "Widget Pro"}]},
+        },
         {"key": "resale", "event": ["deal_won"], "reward": {"type": "percent", "rate": 10}},
         {
             "key": "spiff",
@@ -82,7 +88,7 @@ def test_a_won_deals_products_edited_pay_then_take_back_the_spiff_with_the_overr
     accrual.accrue_catch_up(workspace_id=ws)
     assert total(partner=world.partner_a) == D("1000.00")
     assert total(partner=world.partner_b) == D("100.00")
-    [anchor] = entries(kind="accrual")
+    [anchor] = entries(kind="accrual", source_event="deal_won")
     assert KEY in anchor.explanation
     set_products(world, deal, "Widget Pro")
     accrual.accrue_catch_up(workspace_id=ws)  # the deal was written: read again, its products now match
@@ -90,6 +96,7 @@ def test_a_won_deals_products_edited_pay_then_take_back_the_spiff_with_the_overr
     assert total(partner=world.partner_b) == D("150.00")
     [bonus] = entries(kind="bonus")
     assert bonus.amount == D("500.00") and bonus.idempotency_key.endswith(":spiff")
+    assert total(source_event="deal_registered") == D("0.00")
     accrual.accrue_catch_up(workspace_id=ws)  # idempotent
     assert total(partner=world.partner_a) == D("1500.00") and total(partner=world.partner_b) == D("150.00")
     count = len(entries())
