@@ -12,7 +12,9 @@ when they arrive, continuing the period's tiers and caps from the ledger; correc
   conversion attributed to another partner, a currency corrected) has what it earned reversed; a deal won
   again, the new partner's conversion or the source in its new currency is evaluated as a new generation
   (its own keys, ``services.sources.stem``);
-- a source whose amount changed (a won deal's, a sale's) is evaluated again through the engine with the
+- a source whose amount changed (a won deal's, a sale's), or the other inputs its rules' conditions read
+  (a deal's products, a conversion's metadata, the customer facts a late purchase moved:
+  ``services.inputs``, a fingerprint per evaluation), is evaluated again through the engine with the
   version, FX rate and date of its rows; the differences are adjustments linked to them;
 - the periods all these land in are re-evaluated from their start at the events' net amounts (tiers,
   thresholds and period caps; ``services.periods``); refunded volume does not count toward tiers and

@@ -9,8 +9,9 @@ rows they correct; increases wait pending with a fresh hold, like new commission
 An evaluation is the rows one source's event earned (key stem ``c12:purchase``); corrections link to its
 rows (``reverses``). A closed evaluation is never reopened: a deal won again, a conversion's new partner
 or a source in its corrected currency is a new generation (``c12:purchase#2``), evaluated like a new
-event. Amount changes are re-evaluated through the engine (``services.periods``); a rule no longer chosen
-for an event is taken out of its period's volume by a marked adjustment (``toggle``)."""
+event. Amount changes, and changes of the other inputs the rules read (``services.inputs``), are
+re-evaluated through the engine (``services.periods``); a rule no longer chosen for an event is taken out
+of its period's volume by a marked adjustment (``toggle``)."""
 
 from __future__ import annotations
 
