@@ -7,9 +7,11 @@ reads the same wherever it appears.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from openprm.deals.rollups.conversion import Unconverted
 from openprm.metrics.catalog import Metric, Unit
 
 EMPTY = "—"
@@ -44,3 +46,29 @@ def show(metric: Metric, value: Any, *, empty: str = EMPTY) -> str:
     if metric.unit is Unit.COUNT and isinstance(value, Decimal):
         return f"{value:,.0f}"  # reported figures (reach, impressions) are large: group the thousands
     return str(value)
+
+
+def _days(days: set[datetime.date]) -> str:
+    ordered = sorted(days)
+    if len(ordered) <= 3:
+        return ", ".join(d.isoformat() for d in ordered)
+    return f"{len(ordered)} days from {ordered[0].isoformat()} to {ordered[-1].isoformat()}"
+
+
+def unconverted_note(items: Sequence[Unconverted], *, currency: str, rates_url: str | None) -> str:
+    """What the money figures leave out, said beside them (never a silent 0.00): "12 deals in USD not
+    converted: no USD→EUR rate for …; import rates at /finance/fx-rates/". ``rates_url`` None (partner
+    users: the rates are internal): no link, no rate talk beyond "no exchange rate yet"."""
+    parts = []
+    for item in items:
+        # registrations are counted; a day may hold only wins or losses of deals registered earlier
+        deals = f"{item.deals} deal{'s' if item.deals != 1 else ''}" if item.deals else "Deals"
+        deals += f" in {item.currency}"
+        if rates_url is None:
+            parts.append(f"{deals} not included yet (no exchange rate for {_days(item.days)})")
+        else:
+            parts.append(f"{deals} not converted: no {item.currency}→{currency} rate for {_days(item.days)}")
+    if not parts:
+        return ""
+    note = "; ".join(parts)
+    return f"{note}; import rates at {rates_url}" if rates_url else f"{note}."

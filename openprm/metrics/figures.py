@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
-from openprm.deals.rollups.conversion import Rates, convert_with
+from openprm.deals.rollups import read as deals_read
+from openprm.deals.rollups.conversion import Rates, Unconverted, convert_with
 from openprm.finance.selectors.fx import fx_table
 from openprm.metrics import closing, engine
 from openprm.metrics.catalog import metric
@@ -124,6 +125,22 @@ def metric_table(
             record=record, formulas=formulas, partner_ids=ids, period=period, totals=totals
         )
     return _compute(actor, formulas, ids, period, totals=totals, per_partner=per_partner)
+
+
+def unconverted_deals(
+    *,
+    actor: Actor,
+    period: Period,
+    filters: PartnerFilters | None = None,
+    partners: Sequence[int] | None = None,
+) -> list[Unconverted]:
+    """The visible partners' deals of ``period`` in other currencies that no exchange rate converts (left
+    out of every money figure), per currency with their days: what a page says beside the figures
+    (``display.unconverted_note``). One query over the day rows and one of the rates."""
+    ids = _ids(actor, filters, partners)
+    if not ids:
+        return []
+    return deals_read.unconverted(actor.workspace_id, partner_ids=ids, start=period.start, end=period.end)
 
 
 def _stage_formula(name: str, money_value: bool) -> engine.Formula:

@@ -21,7 +21,7 @@ from openprm.deals.rollups import read
 from openprm.deals.services.bulk import DealBulkWriter, DealCreate
 from openprm.deals.services.conflicts import deal_customer
 from openprm.finance.models import FxRate
-from openprm.metrics import figures  # noqa: F401  (plugs the FX table into the deal reads)
+from openprm.metrics import figures  # (also plugs the FX table into the deal reads)
 from openprm.partners.models import Program
 from openprm.testing import actor_for
 
@@ -205,3 +205,25 @@ def test_the_pipeline_of_a_period_ending_later_converts_at_todays_rate(eur: Any)
         eur.workspace.pk, partner_ids=[a], start=later, end=later, names=["pipeline.open.amount"]
     )
     assert got[a]["pipeline.open.amount"] == Decimal("240.00")  # 300.00 USD × 0.80
+
+
+def test_the_figures_say_what_they_leave_out(eur: Any) -> None:
+    from openprm.metrics.display import unconverted_note
+    from openprm.metrics.periods import parse_period
+
+    def left_out(user: Any) -> list[Any]:
+        actor = actor_for(user)
+        with scope(actor.access_scope()):
+            return figures.unconverted_deals(actor=actor, period=parse_period(NOVEMBER))
+
+    rates(eur.workspace.pk)
+    staff = left_out(eur.manager)
+    assert unconverted_note(staff, currency="EUR", rates_url="/finance/fx-rates/") == (
+        "1 deal in USD not converted: no USD→EUR rate for 2026-11-05; import rates at /finance/fx-rates/"
+    )
+    assert unconverted_note(staff, currency="EUR", rates_url=None) == (
+        "1 deal in USD not included yet (no exchange rate for 2026-11-05)."
+    )
+    # partner B's deals all convert: nothing to say to them, and nothing of partner A's
+    assert left_out(eur.b_admin) == []
+    assert len(left_out(eur.a_admin)) == 1
