@@ -165,21 +165,20 @@ def later_sales(
         mine = mine.filter(occurred_at__lt=end)
     if changed_after is not None:
         mine = mine.filter(updated_at__gt=changed_after)
+    evaluated = LedgerEntry.objects.filter(
+        workspace_id=ws, source_kind="conversion", kind__in=[KIND.ACCRUAL, KIND.BONUS], reverses__isnull=True
+    )
+    if end is not None:  # the run read its window's sales: the later ones (none in a first accrual)
+        evaluated = evaluated.filter(occurred_at__gte=end)
+        if not evaluated.exists():
+            return []
     if not mine.exists():
         return []
     customers = Q(
         customer_external_id__in=mine.exclude(customer_external_id="").values("customer_external_id")
     ) | Q(customer_email_hash__in=mine.exclude(customer_email_hash="").values("customer_email_hash"))
     later = Conversion.objects.filter(workspace_id=ws).filter(customers).values("id")
-    evaluated = LedgerEntry.objects.filter(
-        workspace_id=ws,
-        source_kind="conversion",
-        kind__in=[KIND.ACCRUAL, KIND.BONUS],
-        reverses__isnull=True,
-        source_id__in=later,
-    )
-    if end is not None:  # the run read its window's sales
-        evaluated = evaluated.filter(occurred_at__gte=end)
+    evaluated = evaluated.filter(source_id__in=later)
     read = {c.id for c in convs}
     found = evaluated.values_list("source_id", flat=True).distinct().order_by()
     ids = {i for i in found if i is not None} - read

@@ -245,3 +245,17 @@ def test_the_customers_first_purchase_re_dated_after_a_sale_makes_that_sale_new(
         )
     accrual.accrue(workspace_id=ws, changed_after=moment - datetime.timedelta(seconds=1))
     assert total(source_id=sale.pk) == D("300.00")  # it stayed at 100.00: its customer's first sale now
+
+
+def test_a_range_run_with_a_late_purchase_rechecks_the_customers_sales_after_the_range(world):
+    publish(world, NEW_CUSTOMERS)
+    ws = world.workspace.pk
+    later = convert(world, "1000", at=T0 + datetime.timedelta(days=10), customer="cust-5")
+    accrual.accrue(workspace_id=ws)
+    assert total() == D("300.00")
+    convert(world, "500", at=T0, customer="cust-5")
+    accrual.accrue(
+        workspace_id=ws, start=T0 - datetime.timedelta(days=1), end=T0 + datetime.timedelta(days=3)
+    )
+    assert total(source_id=later.pk) == D("100.00")  # it stayed at 300.00
+    assert total() == D("250.00")
