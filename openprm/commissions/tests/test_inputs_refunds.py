@@ -47,11 +47,6 @@ def test_a_won_deal_saved_again_is_not_redated_or_repaid(world):
     assert ledger() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deal_move_stage sets closed_at to now on a move between two won stages "
-    "(openprm/deals/services/stages.py): the win is redated to the move",
-)
 def test_a_won_deal_moved_to_another_won_stage_keeps_its_close_and_commission(world):
     publish(world, DEAL_10)
     ws = world.workspace.pk

@@ -95,7 +95,10 @@ def _target_stage(deal: Deal, stage_key: str, lost_reason: str) -> PipelineStage
 
 @transaction.atomic
 def deal_move_stage(*, actor: Actor, deal: Deal, stage_key: str, lost_reason: str = "") -> Deal:
-    """Move a deal to another stage of its program; closing stages set closed_at, lost needs a reason."""
+    """Move a deal to another stage of its program; lost needs a reason. A move into a closing stage from
+    an open one or from the other outcome (lost → won) closes the deal now (``closed_at``); a move
+    between two stages of the same outcome (won → won: "Won, contract signed") keeps its close, which
+    dates the win (its commission, its month); an open stage clears it."""
     _require_move(actor, deal)
     lost_reason = (lost_reason or "").strip()[:300]
     stage = _target_stage(deal, stage_key, lost_reason)
@@ -107,7 +110,10 @@ def deal_move_stage(*, actor: Actor, deal: Deal, stage_key: str, lost_reason: st
         with audited_change(actor=actor, instance=deal, partner_id=deal.partner_id):
             deal.stage = stage
             deal.stage_changed_at = now
-            deal.closed_at = now if stage.outcome != Outcome.OPEN else None
+            if stage.outcome == Outcome.OPEN:
+                deal.closed_at = None
+            elif previous.outcome != stage.outcome or deal.closed_at is None:
+                deal.closed_at = now
             deal.lost_reason = lost_reason if stage.outcome == Outcome.LOST else ""
             deal.save()
         DealStageChange.objects.create(
