@@ -27,8 +27,17 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
-from django.db.models.functions import Abs, TruncDate
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Abs, Coalesce, Greatest, Least, TruncDate
 
 from openprm.activity.models import Conversion
 from openprm.commissions import engine
@@ -146,7 +155,8 @@ class Lifetime:
 
 def _read(workspace_id: int, part: list[int]) -> Iterable[tuple[int, Entry]]:
     """(partner, entry) of the partners ``part``: sales counting from the day after theirs, refunds
-    (negative) from the day after the refund at their sale's day and currency. Three grouped queries."""
+    (negative) from the day after the refund at their sale's day and currency, never more of a sale
+    than it was (``_capped_refund``). Three grouped queries."""
     sales = Conversion.objects.filter(
         workspace_id=workspace_id,
         status=Conversion.Status.ACCEPTED,
@@ -171,10 +181,12 @@ def _read(workspace_id: int, part: list[int]) -> Iterable[tuple[int, Entry]]:
     )
     rows = (
         refunds.annotate(
-            day=TruncDate("occurred_at", tzinfo=UTC), sale_day=TruncDate("refund_of__occurred_at", tzinfo=UTC)
+            day=TruncDate("occurred_at", tzinfo=UTC),
+            sale_day=TruncDate("refund_of__occurred_at", tzinfo=UTC),
+            taken=_capped_refund(),
         )
         .values_list("refund_of__partner_id", "day", "sale_day", "refund_of__currency")
-        .annotate(total=Sum(Abs("amount")))
+        .annotate(total=Sum("taken"))
         .order_by()
     )
     for partner, day, sale_day, ccy, total in rows:
@@ -193,6 +205,35 @@ def _read(workspace_id: int, part: list[int]) -> Iterable[tuple[int, Entry]]:
     )
     for partner, day, ccy, total in rows:
         yield partner, (_next_day(day), day, ccy or "", _money(total))
+
+
+def _capped_refund() -> Any:
+    """What one refund takes from the lifetime amount: its amount, but no more of its sale than is left
+    once the sale's earlier refunds (by moment, then id, as the ledger prorates them) took theirs, so
+    refunds summing to more than a sale take the sale out once (60,000 refunded 40,000 twice: 40,000 then
+    20,000). A correlated sum of the sale's refunds up to this one, inside the one grouped query."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    so_far = (
+        Conversion.objects.filter(
+            refund_of_id=OuterRef("refund_of_id"),
+            status=Conversion.Status.ACCEPTED,
+            kind=Conversion.Kind.REFUND,
+        )
+        .filter(
+            Q(occurred_at__lt=OuterRef("occurred_at"))
+            | Q(occurred_at=OuterRef("occurred_at"), id__lte=OuterRef("id"))
+        )
+        .order_by()
+        .values("refund_of_id")
+        .annotate(total=Sum(Abs("amount")))
+        .values("total")
+    )
+    upto = Coalesce(Subquery(so_far, output_field=money), Value(ZERO), output_field=money)
+    sale = F("refund_of__amount")
+    before = ExpressionWrapper(upto - Abs("amount"), output_field=money)
+    return ExpressionWrapper(
+        Greatest(Least(upto, sale) - Least(before, sale), Value(ZERO)), output_field=money
+    )
 
 
 def _money(value: Any) -> Decimal:

@@ -90,10 +90,6 @@ LIFETIME_BONUS: dict[str, Any] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lifetime amount sums refunds uncapped (openprm/commissions/services/lifetime.py _read)",
-)
 def test_refunds_over_a_sale_take_no_more_than_the_sale_from_the_lifetime_amount(world):
     publish(world, LIFETIME_BONUS)
     ws = world.workspace.pk
