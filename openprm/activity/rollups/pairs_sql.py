@@ -43,71 +43,96 @@ def _marks(values: Sequence[object]) -> str:
 ITEMS = "items"
 """The pairing statement's materialized items (see ``_items_sql``), which every part reads."""
 
+DIRECTIONS = ("inbound", "outbound")
+"""The directions of messages as ``dn`` numbers (0, 1): in code point order, as ``pairing.pair`` sorts."""
+
+
+def _codes(types: Sequence[str]) -> dict[str, int]:
+    """Each paired type's number (``tn``): its place in code point order (``paired_types`` sorts them), so
+    that ordering by the number orders by the type as ``pairing.pair`` does, comparing small integers."""
+    return {type_key: i for i, type_key in enumerate(sorted(types))}
+
+
+def _numbers(types: Sequence[str], codes: Mapping[str, int]) -> str:
+    return ", ".join(str(codes[t]) for t in types) or "NULL"
+
 
 def _items_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
-    """The workspace's events of the paired types as items, from one scan: partner_id, type, at, dir
-    (given, else implied by the type), thread (of messages; '' without), ref (of the types paired by
-    ref; else ''), both compared by code point, and ``python``: whether the event leaves its partner
-    to Python (a non-empty ``in_reply_to``, or a ref the database cannot tell: ``pairs._ref_sql``).
-    Nothing else: an event's id only breaks ties between items that are interchangeable here (same
-    time, type and direction; without explicit replies, which Python pairs, no rule reads the id)."""
+    """The workspace's events of the paired types as items, from one scan: partner_id, ``tn`` (the type's
+    number, ``_codes``), at, ``dn`` (the direction, given, else implied by the type: its number in
+    ``DIRECTIONS``, NULL for none), thread (of messages; '' without), ref (of the types paired by ref;
+    else ''), both compared by code point, and ``python``: whether the event leaves its partner to
+    Python (a non-empty ``in_reply_to``, or a ref the database cannot tell: ``pairs._ref_sql``).
+    Nothing else, and numbers where text is not needed: the parts sort millions of items. An event's id
+    only breaks ties between items that are interchangeable here (same time, type and direction;
+    without explicit replies, which Python pairs, no rule reads the id)."""
     types, ref_types = paired_types(kinds)
+    codes = _codes(types)
     implied = [(k, kind.direction) for k, kind in sorted(kinds.items()) if kind.direction]
     implied_sql = f"CASE type {' '.join('WHEN %s THEN %s' for _ in implied)} ELSE '' END" if implied else "''"
+    directions = " ".join(f"WHEN '{d}' THEN {i}" for i, d in enumerate(DIRECTIONS))
     by_ref = f"type IN ({_marks(ref_types)})" if ref_types else "FALSE"
     query = (
-        f"SELECT partner_id, type, occurred_at AS at, COALESCE(NULLIF(direction, ''), {implied_sql}) "  # noqa: S608
-        f"AS dir, (CASE WHEN {by_ref} THEN '' ELSE COALESCE({_json_text('thread_id')}, '') END) "
+        f"SELECT partner_id, CASE type {' '.join('WHEN %s THEN %s' for _ in types)} END AS tn, "  # noqa: S608
+        f"occurred_at AS at, CASE COALESCE(NULLIF(direction, ''), {implied_sql}) {directions} END AS dn, "
+        f"(CASE WHEN {by_ref} THEN '' ELSE COALESCE({_json_text('thread_id')}, '') END) "
         f'COLLATE "C" AS thread, (CASE WHEN {by_ref} THEN {_ref_sql()} ELSE \'\' END) COLLATE "C" AS ref, '
         f"COALESCE({_json_text('in_reply_to')}, '') <> '' OR ({by_ref} AND ({_ref_sql()}) IS NULL) AS python "
         f"FROM {connection.ops.quote_name(Event._meta.db_table)} "
         f"WHERE workspace_id = %s AND type IN ({_marks(types)})"
     )
-    params: list[Any] = [value for pair in implied for value in pair]
+    params: list[Any] = [value for t in types for value in (t, codes[t])]
+    params += [value for pair in implied for value in pair]
     return query, [*params, *ref_types, *ref_types, *ref_types, workspace_id, *types]
 
 
-MESSAGE_ORDER = 'at, type COLLATE "C", dir COLLATE "C"'
-"""The order of ``pairing.pair`` for messages (code point order for text, as Python compares strings):
-their ref is always '', and messages of the same time, type and direction are interchangeable."""
+MESSAGE_ORDER = "at, tn, dn"
+"""The order of ``pairing.pair`` for messages (time, then type and direction in code point order, as
+Python compares strings: their numbers, ``_codes`` and ``DIRECTIONS``): their ref is always '', and
+messages of the same time, type and direction are interchangeable."""
 
-REF_ORDER = 'at, type COLLATE "C"'
+REF_ORDER = "at, tn"
 """The order of ``pairing.pair`` for the items paired by ref, within a ref: neither a ticket's nor a
 deliverable's rule reads the direction, and items of the same time and type are interchangeable."""
 
 
 def _replies_sql(kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
-    """(partner_id, kind, start, end) of the replies among the ``ITEMS`` (see the module docstring)."""
-    types = [t for t in paired_types(kinds)[0] if not t.startswith(("support_", "campaign_"))]
+    """(partner_id, kind, start, end) of the replies among the ``ITEMS`` (see the module docstring). Each
+    level carries only what the next reads (numbers but the thread): the sort of the messages is the
+    statement's largest, and a narrow row keeps it in memory."""
+    all_types = paired_types(kinds)[0]
+    types = [t for t in all_types if not t.startswith(("support_", "campaign_"))]
     if not types:
         return "", []
+    codes = _codes(all_types)
     silence = int(pairing.CONVERSATION_GAP.total_seconds())
     gap = f"(thread = '' AND at - prev_at > interval '{silence} seconds')"
     window = f"WINDOW w AS (PARTITION BY partner_id, thread ORDER BY {MESSAGE_ORDER})"
     # level 1: each message with the one before it in its thread (or among those without a thread)
     messages = (
-        "SELECT partner_id, type, at, dir, thread, lag(at) OVER w AS prev_at, lag(dir) OVER w AS prev_dir "  # noqa: S608
-        f"FROM {ITEMS} WHERE dir IN ('inbound', 'outbound') AND type IN ({_marks(types)}) {window}"
+        "SELECT partner_id, thread, at, tn, dn, lag(at) OVER w AS prev_at, lag(dn) OVER w AS prev_dn "  # noqa: S608
+        f"FROM {ITEMS} WHERE dn IS NOT NULL AND tn IN ({_numbers(types, codes)}) {window}"
     )
     # level 2: the first message of each run, and whether it opens a conversation
     starts = (
-        f"SELECT partner_id, type, at, dir, thread, prev_at IS NULL OR {gap} AS opens "  # noqa: S608
-        f"FROM ({messages}) AS m WHERE prev_at IS NULL OR dir <> prev_dir OR {gap}"
+        f"SELECT partner_id, thread, at, tn, dn, prev_at IS NULL OR {gap} AS opens "  # noqa: S608
+        f"FROM ({messages}) AS m WHERE prev_at IS NULL OR dn <> prev_dn OR {gap}"
     )
     # level 3: each run's first message with the previous run's first message (the one it answers)
     answers = (
-        f"SELECT partner_id, thread, at, opens, lag(at) OVER w AS start_at, lag(dir) OVER w AS start_dir "  # noqa: S608
+        f"SELECT partner_id, thread, at, opens, lag(at) OVER w AS start_at, lag(dn) OVER w AS start_dn "  # noqa: S608
         f"FROM ({starts}) AS s {window}"
     )
     thread_limit = int(pairing.MAX_REPLY_GAP.total_seconds())
     window_limit = int(pairing.REPLY_WINDOW.total_seconds())
+    outbound = DIRECTIONS.index("outbound")
     query = (
-        "SELECT partner_id, CASE WHEN start_dir = 'outbound' THEN 'reply.partner' ELSE 'reply.vendor' END "  # noqa: S608
+        f"SELECT partner_id, CASE WHEN start_dn = {outbound} THEN 'reply.partner' ELSE 'reply.vendor' END "  # noqa: S608
         f"AS kind, start_at, at AS end_at FROM ({answers}) AS a WHERE NOT opens AND at - start_at <= "
         f"CASE WHEN thread = '' THEN interval '{window_limit} seconds' "
         f"ELSE interval '{thread_limit} seconds' END"
     )
-    return query, list(types)
+    return query, []
 
 
 def _refs_sql(kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
@@ -115,23 +140,28 @@ def _refs_sql(kinds: Mapping[str, EventKind]) -> tuple[str, list[Any]]:
     (see the module docstring): per partner, family (``ticket``) and ref, a ticket's items grouped by
     how many closing items came before them (``run``; a deliverable's items form one group), each
     group from its first opening (or due) item to its first other one."""
-    types = [t for t in paired_types(kinds)[0] if t.startswith(pairing.REF_PREFIXES)]
+    all_types = paired_types(kinds)[0]
+    types = [t for t in all_types if t.startswith(pairing.REF_PREFIXES)]
     if not types:
         return "", []
-    ticket = f"starts_with(type, '{pairing.TICKET}')"
+    codes = _codes(all_types)
+    tickets = [t for t in types if t.startswith(pairing.TICKET)]
+    ticket = f"tn IN ({_numbers(tickets, codes)})"
+    firsts = _numbers([t for t in (OPENED, DUE) if t in codes], codes)
     numbered = (
-        f"SELECT partner_id, {ticket} AS ticket, ref, type, at, COUNT(*) FILTER (WHERE type <> %s) "  # noqa: S608
-        f"OVER (PARTITION BY partner_id, {ticket}, ref ORDER BY {REF_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING "
-        f"AND 1 PRECEDING) AS run FROM {ITEMS} WHERE type IN ({_marks(types)}) AND ref <> ''"
+        f"SELECT partner_id, {ticket} AS ticket, ref, tn, at, COUNT(*) FILTER (WHERE tn IS DISTINCT FROM "  # noqa: S608
+        f"{codes.get(OPENED, 'NULL')}) OVER (PARTITION BY partner_id, {ticket}, ref ORDER BY {REF_ORDER} "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS run FROM {ITEMS} "
+        f"WHERE tn IN ({_numbers(types, codes)}) AND ref <> ''"
     )
     query = (
         "SELECT partner_id, CASE WHEN ticket THEN 'ticket.resolved' ELSE 'deliverable' END AS kind, "  # noqa: S608
-        "MIN(at) FILTER (WHERE type IN (%s, %s)) AS start_at, "
-        "MIN(at) FILTER (WHERE type NOT IN (%s, %s)) AS end_at "
+        f"MIN(at) FILTER (WHERE tn IN ({firsts})) AS start_at, "
+        f"MIN(at) FILTER (WHERE tn NOT IN ({firsts})) AS end_at "
         f"FROM ({numbered}) AS t GROUP BY partner_id, ticket, ref, CASE WHEN ticket THEN run END"
     )
     query = f"SELECT * FROM ({query}) AS g WHERE start_at IS NOT NULL AND end_at IS NOT NULL"  # noqa: S608
-    return query, [OPENED, DUE, OPENED, DUE, OPENED, *types]
+    return query, []
 
 
 def _figure(column: str) -> str:
