@@ -35,16 +35,34 @@ def holds(actual: Any, op: str, expected: Any) -> bool:
         return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
     many = actual if isinstance(actual, list | tuple | set | frozenset) else None
     if op == "contains":
-        return many is not None and expected in many
+        return many is not None and any(_same(v, expected) for v in many)
     if op in ("in", "not_in"):
-        hit = any(v in expected for v in many) if many is not None else actual in expected
+        values = expected if isinstance(expected, list | tuple | set | frozenset) else (expected,)
+        hit = any(_same(a, b) for a in (many if many is not None else (actual,)) for b in values)
         return hit if op == "in" else not hit
-    if isinstance(actual, Decimal) or isinstance(expected, int | float | Decimal):
+    if many is None and (isinstance(actual, Decimal) or _is_number(expected)) and not _is_flag(actual):
         a, b = _num(actual), _num(expected)
         same = a is not None and a == b
     else:
-        same = (actual in (expected,)) if many is None else expected in many
+        same = _same(actual, expected) if many is None else any(_same(v, expected) for v in many)
     return same if op == "eq" else not same
+
+
+def _is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A figure (``True`` is an int in Python, but a flag here, never the number 1)."""
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    """Equality of one value with another: flags (``customer.new``) as flags (``true`` is not ``1``),
+    anything else as Python compares it (``1 == Decimal("1.0")``)."""
+    if _is_flag(actual) or _is_flag(expected):
+        return _is_flag(actual) and _is_flag(expected) and actual is expected
+    return bool(actual == expected)
 
 
 def show(value: Any) -> str:

@@ -87,6 +87,46 @@ def test_five_hundred_per_won_deal_over_ten_thousand() -> None:
     ]
 
 
+def test_a_flag_condition_compares_flags_as_flags() -> None:
+    """``customer.new eq true`` (as the rule editor and the API write it): ``True`` is an int in Python,
+    and went through the number comparison, which never matched; the number 1 is not ``true``."""
+
+    def paid(op: str, value: Any, new: Any) -> Decimal:
+        cond = {"field": "customer.new", "op": op, "value": value}
+        rule = {"key": "new", "event": "purchase", "reward": {"type": "percent", "rate": 30}}
+        p = plan({**rule, "conditions": {"all": [cond]}})
+        return evaluate(p, facts("purchase", "1000", **{"customer.new": new}), State()).total
+
+    assert paid("eq", True, True) == D("300.00")  # it paid 0.00
+    assert paid("eq", True, False) == 0
+    assert paid("eq", False, False) == D("300.00")
+    assert paid("ne", True, False) == D("300.00") and paid("ne", True, True) == 0
+    assert paid("in", [True], True) == D("300.00") and paid("not_in", [True], True) == 0
+    assert paid("eq", 1, True) == 0 and paid("in", [1], True) == 0  # a number is not a flag
+    assert paid("eq", True, 1) == 0
+    p = plan(
+        {
+            "key": "new",
+            "event": "purchase",
+            "reward": {"type": "percent", "rate": 30},
+            "conditions": {"all": [{"field": "customer.new", "op": "eq", "value": True}]},
+        }
+    )
+    existing = evaluate(p, facts("purchase", "1000", **{"customer.new": False}), State())
+    assert existing.explanation["rules"] == [
+        {"rule": "new", "ok": False, "why": ["customer.new eq True: was False"]}
+    ]
+    amounts = plan(
+        {
+            "key": "a",
+            "event": "purchase",
+            "reward": {"type": "flat", "amount": 5},
+            "conditions": {"all": [{"field": "amount", "op": "in", "value": [1000, 2000]}]},
+        }
+    )
+    assert evaluate(amounts, facts("purchase", "1000.00"), State()).total == D("5.00")  # numbers as before
+
+
 def test_five_percent_override_on_sub_partners() -> None:
     p = plan({"key": "c", "event": "purchase", "reward": {"type": "percent", "rate": 20}}, overrides=[5, 2])
     child = evaluate(p, facts("purchase", "1000"), State()).total

@@ -162,13 +162,13 @@ NEW_CUSTOMERS = {
             "key": "sales",
             "event": ["purchase"],
             "reward": {"type": "percent", "rate": 10},
-            "conditions": {"all": [{"field": "customer.new", "op": "in", "value": [False]}]},
+            "conditions": {"all": [{"field": "customer.new", "op": "eq", "value": False}]},
         },
         {
             "key": "new",
             "event": ["purchase"],
             "reward": {"type": "percent", "rate": 30},
-            "conditions": {"all": [{"field": "customer.new", "op": "in", "value": [True]}]},
+            "conditions": {"all": [{"field": "customer.new", "op": "eq", "value": True}]},
         },
     ]
 }
