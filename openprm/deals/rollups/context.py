@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from openprm.deals.models import PipelineStage
 CENT = Decimal("0.01")
 PROBABILITY = Decimal("0.0001")  # PipelineStage.win_probability's places
 Grain = Literal["month", "week", "day"]
+Value = Decimal | int | float | None
 
 
 def _quote(name: str) -> str:
@@ -127,3 +128,54 @@ def periods(
         result.append((day, min(end, following - datetime.timedelta(days=1))))
         day = following
     return result
+
+
+def stocks(
+    context: _Workspace,
+    rows: Iterable[tuple[int, int, int, Decimal, int]],
+    at: datetime.date,
+    names: set[str],
+) -> tuple[dict[int, dict[str, Value]], Decimal]:
+    """The stocks of each partner at the end of ``at`` from its (partner, stage, deals, amount,
+    registration days) rows, and the weighted pipeline of them all (rounded once, on the total)."""
+    by_stage = {  # (count name, amount name, open, win probability) of each stage
+        pk: (
+            f"pipeline.stage.{stage.key}.count",
+            f"pipeline.stage.{stage.key}.amount",
+            stage.outcome == "open",
+            stage.probability,
+        )
+        for pk, stage in context.stages.items()
+    }
+    raw: dict[int, dict[str, Any]] = {}
+    today = at.toordinal()
+    weighted_total = Decimal(0)
+    # Every stage is read: a partner with deals only in closed stages still answers (weighted 0.00).
+    for partner_id, stage_id, count, amount, reg_days in rows:
+        stage = by_stage.get(stage_id)
+        if stage is None:
+            continue
+        count_name, amount_name, is_open, probability = stage
+        entry = raw.get(partner_id)
+        if entry is None:
+            entry = raw[partner_id] = {}
+        if count_name in names:
+            entry[count_name] = entry.get(count_name, 0) + count
+        if amount_name in names:
+            entry[amount_name] = entry.get(amount_name, 0) + amount
+        if is_open:
+            weighted = amount * probability
+            weighted_total += weighted
+            entry["pipeline.open"] = entry.get("pipeline.open", 0) + count
+            entry["pipeline.open.amount"] = entry.get("pipeline.open.amount", Decimal(0)) + amount
+            entry["weighted"] = entry.get("weighted", 0) + weighted
+            entry["pipeline.open.age_days"] = (
+                entry.get("pipeline.open.age_days", 0) + count * today - reg_days
+            )
+    out: dict[int, dict[str, Value]] = {}
+    for partner_id, entry in raw.items():
+        values: dict[str, Value] = {k: v for k, v in entry.items() if k in names}
+        if "pipeline.open.weighted" in names:
+            values["pipeline.open.weighted"] = Decimal(entry.get("weighted", 0)).quantize(CENT, ROUND_HALF_UP)
+        out[partner_id] = values
+    return out, weighted_total.quantize(CENT, ROUND_HALF_UP)

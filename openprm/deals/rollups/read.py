@@ -42,6 +42,7 @@ from openprm.deals.rollups.context import (
     CENT,
     ZERO_CENTS,
     Grain,
+    Value,
     _cents,
     _cents_reader,
     _Workspace,
@@ -49,15 +50,15 @@ from openprm.deals.rollups.context import (
     histogram_median,
     periods,
 )
+from openprm.deals.rollups.context import stocks as stock_values
 from openprm.deals.rollups.conversion import (
     OTHER_CURRENCY,
     Converter,
     Unconverted,
+    as_date,
     convert_days,
     converter_for,
 )
-
-Value = Decimal | int | float | None
 
 FLOWS: dict[str, str] = {
     "deals.registered": "registered",
@@ -399,61 +400,6 @@ def _stock_rows(
     return [(p, s, n, a, r) for (p, s), (n, a, r) in merged.items()]
 
 
-def _stocks(
-    workspace_id: int,
-    context: _Workspace,
-    partner_ids: Collection[int] | None,
-    at: datetime.date,
-    names: set[str],
-    converter: Converter | None = None,
-) -> tuple[dict[int, dict[str, Value]], Decimal]:
-    """The stocks of each partner at the end of ``at``, and the weighted pipeline of them all (rounded
-    once, on the total)."""
-    by_stage = {  # (count name, amount name, open, win probability) of each stage
-        pk: (
-            f"pipeline.stage.{stage.key}.count",
-            f"pipeline.stage.{stage.key}.amount",
-            stage.outcome == "open",
-            stage.probability,
-        )
-        for pk, stage in context.stages.items()
-    }
-    raw: dict[int, dict[str, Any]] = {}
-    today = at.toordinal()
-    weighted_total = Decimal(0)
-    # Every stage is read: a partner with deals only in closed stages still answers (weighted 0.00).
-    for partner_id, stage_id, count, amount, reg_days in _stock_rows(
-        workspace_id, context.currency, partner_ids, at, converter=converter
-    ):
-        stage = by_stage.get(stage_id)
-        if stage is None:
-            continue
-        count_name, amount_name, is_open, probability = stage
-        entry = raw.get(partner_id)
-        if entry is None:
-            entry = raw[partner_id] = {}
-        if count_name in names:
-            entry[count_name] = entry.get(count_name, 0) + count
-        if amount_name in names:
-            entry[amount_name] = entry.get(amount_name, 0) + amount
-        if is_open:
-            weighted = amount * probability
-            weighted_total += weighted
-            entry["pipeline.open"] = entry.get("pipeline.open", 0) + count
-            entry["pipeline.open.amount"] = entry.get("pipeline.open.amount", Decimal(0)) + amount
-            entry["weighted"] = entry.get("weighted", 0) + weighted
-            entry["pipeline.open.age_days"] = (
-                entry.get("pipeline.open.age_days", 0) + count * today - reg_days
-            )
-    out: dict[int, dict[str, Value]] = {}
-    for partner_id, entry in raw.items():
-        values: dict[str, Value] = {k: v for k, v in entry.items() if k in names}
-        if "pipeline.open.weighted" in names:
-            values["pipeline.open.weighted"] = Decimal(entry.get("weighted", 0)).quantize(CENT, ROUND_HALF_UP)
-        out[partner_id] = values
-    return out, weighted_total.quantize(CENT, ROUND_HALF_UP)
-
-
 def _histograms(
     workspace_id: int,
     currency: str,
@@ -462,24 +408,33 @@ def _histograms(
     end: datetime.date,
     *,
     by_partner: bool = True,
+    converter: Converter | None = None,
 ) -> dict[int, dict[int, int]]:
     """Per partner (or, not ``by_partner``, all together under key 0): calendar days to close → won
-    deals closed in start..end."""
-    params: list[Any] = [workspace_id, currency, _day(start), _day(end)]
+    deals closed in start..end; with a rate table, those in other currencies closed on days a rate
+    converts too (one more query: they count in the won deals, so in their median)."""
+    converter = converter_for(workspace_id, currency) if converter is None else converter
     partner = "partner_id" if by_partner else "0"
-    query = (
-        f"SELECT {partner}, days, SUM(count) FROM {_table(DealCloseDays)} "  # noqa: S608
-        "WHERE workspace_id = %s AND currency = %s AND day BETWEEN %s AND %s"
-    )
-    where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
-    query += where
-    query += f" GROUP BY {partner}, days" if by_partner else " GROUP BY days"
     out: dict[int, dict[int, int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        for partner_id, days, count in cursor.fetchall():
-            if count and (kept is None or partner_id in kept):
-                out.setdefault(partner_id, {})[int(days)] = int(count)
+    for other in (False, True) if converter is not None else (False,):
+        params: list[Any] = [workspace_id, currency, _day(start), _day(end)]
+        query = (
+            f"SELECT {partner}, days, SUM(count){', currency, day' if other else ''} "  # noqa: S608
+            f"FROM {_table(DealCloseDays)} WHERE workspace_id = %s AND currency {'<>' if other else '='} %s "
+            "AND day BETWEEN %s AND %s"
+        )
+        where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
+        query += where + (" GROUP BY partner_id, days" if by_partner else " GROUP BY days")
+        query += ", currency, day" if other else ""
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            found = [row for row in cursor.fetchall() if row[2] and (kept is None or row[0] in kept)]
+        if other and converter is not None:
+            converter.load([as_date(row[4]) for row in found])
+            found = [row for row in found if converter.rate(row[3], as_date(row[4])) is not None]
+        for partner_id, days, count, *_ in found:
+            histogram = out.setdefault(partner_id, {})
+            histogram[int(days)] = histogram.get(int(days), 0) + int(count)
     return out
 
 
@@ -507,11 +462,12 @@ def inputs(
     stock_names = {name for name in wanted if name.startswith("pipeline.")}
     weighted_total = Decimal(0)
     if stock_names:
-        stocks, weighted_total = _stocks(workspace_id, context, partner_ids, end, stock_names, converter)
+        rows = _stock_rows(workspace_id, currency, partner_ids, end, converter=converter)
+        stocks, weighted_total = stock_values(context, rows, end, stock_names)
         _merge(result, stocks)
     histograms: dict[int, dict[int, int]] = {}
     if MEDIAN in wanted:
-        histograms = _histograms(workspace_id, currency, partner_ids, start, end)
+        histograms = _histograms(workspace_id, currency, partner_ids, start, end, converter=converter)
         for partner_id, histogram in histograms.items():
             result.setdefault(partner_id, {})[MEDIAN] = histogram_median(histogram)
     total: dict[str, Value] = {}

@@ -51,14 +51,14 @@ def rates(workspace_id: int) -> None:
             )
 
 
-def make_deals(world: Any) -> None:
+def make_deals(world: Any, specs: list[tuple[Any, ...]] | None = None, first: int = 0) -> None:
     """Partner A: won EUR 1,000.00 (3rd), won USD 1,000.00 (10th), won USD 333.33 (20th), won USD 500.00
     (5th: no rate yet), open USD 300.00 registered the 10th; partner B: won USD 100.00 (10th)."""
     with unscoped():
         program = Program.objects.get(is_default=True)
         stages = {s.key: s.pk for s in services.program_stages(program=program)}
     open_key = next(k for k in stages if not k.startswith("closed"))
-    specs = [
+    specs = specs or [  # partner, currency, amount, day (closed if won), won[, registration day]
         (world.partner_a, "EUR", "1000.00", 3, True),
         (world.partner_a, "USD", "1000.00", 10, True),
         (world.partner_a, "USD", "333.33", 20, True),
@@ -67,10 +67,10 @@ def make_deals(world: Any) -> None:
         (world.partner_b, "USD", "100.00", 10, True),
     ]
     creates = []
-    for n, (partner, currency, amount, day, won) in enumerate(specs):
+    for n, (partner, currency, amount, day, won, *registered) in enumerate(specs, start=first):
         customer = deal_customer(f"Fx {n}", f"fx{n}.example")
         assert customer is not None
-        at = nov(day)
+        at, on = nov(day), nov(registered[0] if registered else day)
         creates.append(
             DealCreate(
                 values={
@@ -94,8 +94,8 @@ def make_deals(world: Any) -> None:
                     "approval_due_at": None,
                     "decided_at": None,
                     "protection_expires_at": None,
-                    "registered_at": at,
-                    "approved_at": at,
+                    "registered_at": on,
+                    "approved_at": on,
                     "closed_at": at if won else None,
                     "lost_reason": "",
                     "properties": {},
@@ -227,3 +227,15 @@ def test_the_figures_say_what_they_leave_out(eur: Any) -> None:
     # partner B's deals all convert: nothing to say to them, and nothing of partner A's
     assert left_out(eur.b_admin) == []
     assert len(left_out(eur.a_admin)) == 1
+
+
+def test_won_deals_converted_count_in_the_median_days_to_close(eur: Any) -> None:
+    """Partner B's USD deals won on days a rate converts: 0 days (the 10th) and 10 days (registered the
+    10th, won the 20th): median 5 — not None, as when only its EUR deals (none) counted."""
+    rates(eur.workspace.pk)
+    make_deals(eur, [(eur.partner_b, "USD", "50.00", 20, True, 10)], first=100)
+    b = eur.partner_b.pk
+    start, end = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
+    got = read.metric_inputs(eur.workspace.pk, partner_ids=[b], start=start, end=end, names=[read.MEDIAN])
+    assert got[b][read.MEDIAN] == 5.0
+    assert got[0][read.MEDIAN] == 5.0
