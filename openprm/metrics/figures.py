@@ -10,14 +10,12 @@ adjustments next to the closed values.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 
 from openprm.core.actors import Actor
 from openprm.core.permissions import Perm
 from openprm.deals.rollups import read as deals_read
-from openprm.deals.rollups.conversion import Rates, Unconverted, convert_with
-from openprm.finance.selectors.fx import fx_table
+from openprm.deals.rollups.conversion import Unconverted
 from openprm.metrics import closing, engine
 from openprm.metrics.catalog import metric
 from openprm.metrics.kpis import FORMULAS
@@ -28,15 +26,6 @@ from openprm.metrics.periods import Period
 from openprm.metrics.sources import SOURCES
 from openprm.partners.filters import PartnerFilters, partner_filter
 from openprm.partners.models import Partner
-
-
-def _fx_rates(workspace_id: int, start: datetime.date, end: datetime.date) -> Rates:
-    return fx_table(workspace_id=workspace_id, start=start, end=end)
-
-
-# Deal figures in other currencies convert with the finance app's FX table (at each day's rate; what no
-# rate converts is counted apart): the deals app may not import finance, so it is plugged in from here.
-convert_with(_fx_rates)
 
 
 class NotComputableError(LookupError):
