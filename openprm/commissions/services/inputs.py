@@ -26,8 +26,6 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
-
 from openprm.activity.models import Conversion
 from openprm.commissions import engine
 from openprm.commissions.engine.conditions import Cond
@@ -39,6 +37,7 @@ KEY = "inputs"  # the explanation's key
 MONTHS = "customer_months"  # the recurring window's input (not a condition field)
 SKIPPED = ("amount", "currency")
 KIND = LedgerEntry.Kind
+CHUNK = 5000  # ids or keys per query
 Run = tuple[bool, datetime.datetime | None, datetime.datetime | None, datetime.datetime | None]
 
 
@@ -141,12 +140,35 @@ def stamp(rows: list[list[Any]], now: dict[tuple[str, int, str], str]) -> list[l
     return rows
 
 
+def _customer_keys(rows: Any) -> tuple[list[str], list[str]]:
+    """The customer ids and email hashes of these conversion rows, read into Python (one read)."""
+    ids: set[str] = set()
+    emails: set[str] = set()
+    for external_id, email_hash in rows.values_list("customer_external_id", "customer_email_hash").order_by():
+        if external_id:
+            ids.add(external_id)
+        if email_hash:
+            emails.add(email_hash)
+    return sorted(ids), sorted(emails)
+
+
+def _customers_sales(ws: int, ids: list[str], emails: list[str]) -> set[int]:
+    """The conversions of these customers: one lookup per key kind on its index (not an OR over both)."""
+    found: set[int] = set()
+    for field_name, keys in (("customer_external_id", ids), ("customer_email_hash", emails)):
+        for i in range(0, len(keys), CHUNK):
+            rows = Conversion.objects.filter(workspace_id=ws, **{f"{field_name}__in": keys[i : i + CHUNK]})
+            found.update(rows.values_list("id", flat=True).order_by())
+    return found
+
+
 def later_sales(
     ctx: Any, convs: list[src.Source], run: Run, wanted: frozenset[str], conversion_ids: Any
 ) -> list[src.Source]:
     """The same customers' later sales evaluated before that the run does not read (their customer facts
-    may have changed: a purchase arrived late, was re-dated, rejected or moved). Nothing when no rule
-    reads customer facts or the run reads everything."""
+    may have changed: a purchase arrived late, was re-dated, retyped, rejected or moved). Nothing when no
+    rule reads customer facts or the run reads everything. Index reads only: the changed rows' customer
+    keys, those customers' conversions, and their commission rows by source id."""
     only_ids, changed_after, start, end = run
     if not ctx.needs_customers() or (
         not only_ids and changed_after is None and start is None and end is None
@@ -155,8 +177,8 @@ def later_sales(
     if only_ids and conversion_ids is None:
         return []
     ws = ctx.workspace_id
-    kinds = [Conversion.Kind.PURCHASE.value, Conversion.Kind.RECURRING.value]
-    mine = Conversion.objects.filter(workspace_id=ws, kind__in=kinds)  # rejected ones too: they left
+    # every kind, rejected ones too: a purchase retyped (a signup now) or rejected left its customer
+    mine = Conversion.objects.filter(workspace_id=ws)
     if only_ids:
         mine = mine.filter(pk__in=list(conversion_ids))
     if start is not None:
@@ -172,16 +194,15 @@ def later_sales(
         evaluated = evaluated.filter(occurred_at__gte=end)
         if not evaluated.exists():
             return []
-    if not mine.exists():
-        return []
-    customers = Q(
-        customer_external_id__in=mine.exclude(customer_external_id="").values("customer_external_id")
-    ) | Q(customer_email_hash__in=mine.exclude(customer_email_hash="").values("customer_email_hash"))
-    later = Conversion.objects.filter(workspace_id=ws).filter(customers).values("id")
-    evaluated = evaluated.filter(source_id__in=later)
+    customer_ids, emails = _customer_keys(mine)
     read = {c.id for c in convs}
-    found = evaluated.values_list("source_id", flat=True).distinct().order_by()
-    ids = {i for i in found if i is not None} - read
+    theirs = sorted(_customers_sales(ws, customer_ids, emails) - read)
+    ids: set[int] = set()
+    for i in range(0, len(theirs), CHUNK):
+        found = evaluated.filter(source_id__in=theirs[i : i + CHUNK])
+        ids.update(
+            x for x in found.values_list("source_id", flat=True).distinct().order_by() if x is not None
+        )
     if not ids:
         return []
     return [
