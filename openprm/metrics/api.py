@@ -244,6 +244,14 @@ def metric_series(request: HttpRequest, query: Query[SeriesQuery]) -> dict[str, 
         for p in named
     ]
     closed = closing.closed_keys(actor.workspace_id, periods)
+    unconverted = []
+    if figures.reads_deals(keys) and tables:
+        ids = sorted({*tables[0].partner_ids, *(p.pk for p in named)})
+        span = Period(periods[0].start, periods[-1].end)
+        unconverted = [
+            {"currency": u.currency, "deals": u.deals, "days": sorted(u.days)}
+            for u in figures.unconverted_deals(actor=actor, period=span, partners=ids)
+        ]
     return {
         "metrics": keys,
         "periods": [
@@ -251,6 +259,7 @@ def metric_series(request: HttpRequest, query: Query[SeriesQuery]) -> dict[str, 
         ],
         "partners": len(tables[0].partner_ids) if tables else 0,
         "rows": rows,
+        "unconverted": unconverted,
     }
 
 

@@ -10,13 +10,17 @@ adjustments next to the closed values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+from django.urls import reverse
 
 from openprm.core.actors import Actor
+from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
+from openprm.core.scoping import unscoped
 from openprm.deals.rollups import read as deals_read
 from openprm.deals.rollups.conversion import Unconverted
-from openprm.metrics import closing, engine
+from openprm.metrics import closing, display, engine
 from openprm.metrics.catalog import metric
 from openprm.metrics.kpis import FORMULAS
 from openprm.metrics.kpis.common import money
@@ -130,6 +134,36 @@ def unconverted_deals(
     if not ids:
         return []
     return deals_read.unconverted(actor.workspace_id, partner_ids=ids, start=period.start, end=period.end)
+
+
+def reads_deals(keys: Iterable[str]) -> bool:
+    """Whether any of the metrics ``keys`` reads the deal figures (which leave unconverted deals out)."""
+    return any((f := FORMULAS.get(key)) is not None and f.needs == DEAL_NEEDS for key in keys)
+
+
+def reporting_currency(workspace_id: int) -> str:
+    """The workspace's reporting currency: every deal money figure is in it."""
+    with unscoped():
+        return str(Workspace.objects.values_list("currency", flat=True).get(pk=workspace_id))
+
+
+def unconverted_note(
+    *,
+    actor: Actor,
+    period: Period,
+    filters: PartnerFilters | None = None,
+    partners: Sequence[int] | None = None,
+) -> str:
+    """What a page says beside the deal figures of ``period`` when some deals in other currencies are
+    left out ("1 deal in USD not converted: no USD→EUR rate for 2026-11-05; import rates at …"; partner
+    users: no link to the staff rates page); "" when every deal is converted. One grouped query over the
+    day rows (and one of the rates when there are any), whatever the number of partners."""
+    items = unconverted_deals(actor=actor, period=period, filters=filters, partners=partners)
+    if not items:
+        return ""
+    currency = reporting_currency(actor.workspace_id)
+    rates_url = None if actor.is_partner_user else reverse("finance:fx_rates")
+    return display.unconverted_note(items, currency=currency, rates_url=rates_url)
 
 
 def _stage_formula(name: str, money_value: bool) -> engine.Formula:

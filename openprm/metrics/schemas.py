@@ -118,11 +118,23 @@ class SeriesRowOut(Schema):
     values: dict[str, list[CellOut]] = Field(description="Per metric key, one cell per period, in order")
 
 
+class UnconvertedOut(Schema):
+    currency: str = Field(description="The deals' currency")
+    deals: int = Field(description="Registrations left out (0: only wins or losses of earlier deals)")
+    days: list[datetime.date] = Field(description="The days no exchange rate converts, in order")
+
+
 class SeriesOut(Schema):
     metrics: list[str]
     periods: list[PeriodOut]
     partners: int = Field(description="How many partners the total covers")
     rows: list[SeriesRowOut]
+    unconverted: list[UnconvertedOut] = Field(
+        default_factory=list,
+        description="Deals in other currencies no exchange rate converts yet, left out of the deal "
+        "figures of these periods (the total's partners and the named ones), per currency; empty when "
+        "every deal is converted or no deal metric is asked for",
+    )
 
 
 # --------------------------------------------------------------------------------------------- parameters

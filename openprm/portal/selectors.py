@@ -1,8 +1,9 @@
 """Reads for the partner portal's own pages, on top of the owning apps' selectors.
 
-The home page's figures are aggregates computed by the database over the deals the actor may see (the
-deals selector applies the scope: a partner's deals, a rep's own registrations); no deal is loaded into
-Python to be counted or summed.
+The home page's figures are the metric engine's (``metrics.figures``), like every other figure: the
+partner's deals in other currencies converted into the workspace's reporting currency at each day's rate,
+and the deals no rate converts yet said beside them (never a silent 0). Its recent decisions are the deals
+the actor may see (the deals selector applies the scope: a partner's deals, a rep's own registrations).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from openprm.core.actors import Actor
 from openprm.deals import selectors as deal_selectors
-from openprm.deals.models import ApprovalStatus, Deal, Outcome
+from openprm.deals.models import ApprovalStatus, Deal
+from openprm.metrics import figures as metric_figures
 from openprm.metrics.periods import Period
 from openprm.partners.models import Partner
 from openprm.scorecards import selectors as scorecard_selectors
@@ -25,12 +26,14 @@ from openprm.scorecards.selectors import Progress, Scorecard, TierProgress, Tren
 from openprm.scorecards.tiers import CriterionCheck
 
 RECENT_DECISIONS = 5
-# Registrations that may still become business: waiting for a decision, or approved and not closed.
-LIVE_APPROVALS = (ApprovalStatus.SUBMITTED, ApprovalStatus.MORE_INFO, ApprovalStatus.APPROVED)
+HOME_METRICS = ("open_count", "pipeline_value", "won_revenue")
 
 
 @dataclass(frozen=True)
 class CurrencyFigures:
+    """The home cards, in the workspace's reporting ``currency``: the open pipeline today, won revenue
+    this calendar year and in the last 365 days."""
+
     currency: str
     open_count: int
     open_amount: Decimal
@@ -40,62 +43,54 @@ class CurrencyFigures:
 
 @dataclass(frozen=True)
 class PortalSummary:
-    """The partner's figures per currency (most open deals first) and its latest decisions."""
+    """The partner's figures (None before it has any deal), what they leave out, its latest decisions."""
 
-    figures: list[CurrencyFigures]
+    main: CurrencyFigures | None
     decisions: list[Deal] = field(default_factory=list)
     year: int = 0
-
-    @property
-    def main(self) -> CurrencyFigures | None:
-        return self.figures[0] if self.figures else None
-
-    @property
-    def others(self) -> list[CurrencyFigures]:
-        return self.figures[1:]
+    unconverted: str = ""  # "2 deals in USD not included yet (no exchange rate for …)."
 
 
-def portal_summary(*, actor: Actor, now: datetime.datetime | None = None) -> PortalSummary:
-    """Open deals (count and amount), won revenue this calendar year and in the last 12 months, and
-    the last approvals and rejections: one grouped aggregate query plus one short list."""
+def _money(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal("0.00")
+
+
+def portal_summary(*, actor: Actor, partner: Partner, now: datetime.datetime | None = None) -> PortalSummary:
+    """``partner``'s open deals (count and amount), won revenue this calendar year and in the last 365
+    days through the metric engine (the year and the 365 days computed together), the deals in other
+    currencies no rate converts yet over those 365 days, and the last approvals and rejections."""
     now = now or timezone.now()
-    local_now = timezone.localtime(now)
-    year_start = local_now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    twelve_months_ago = now - datetime.timedelta(days=365)
-    deals = deal_selectors.deal_list(actor=actor)
-    is_open = Q(stage__outcome=Outcome.OPEN, approval_status__in=LIVE_APPROVALS)
-    won = Q(stage__outcome=Outcome.WON, approval_status=ApprovalStatus.APPROVED)
-    zero = Decimal("0.00")
-    rows = (
-        deals.order_by()
-        .values("currency")
-        .annotate(
-            open_count=Count("id", filter=is_open),
-            open_amount=Sum("amount", filter=is_open),
-            won_this_year=Sum("amount", filter=won & Q(closed_at__gte=year_start)),
-            won_last_12_months=Sum("amount", filter=won & Q(closed_at__gte=twelve_months_ago)),
+    today = now.astimezone(datetime.UTC).date()
+    this_year, last_365 = Period(datetime.date(today.year, 1, 1), today), Period.last(365, end=today)
+    year_table, recent = metric_figures.metric_series(
+        actor=actor,
+        keys=HOME_METRICS,
+        periods=[this_year, last_365],
+        partners=[partner.pk],
+        per_partner=False,
+    )
+    main = None
+    if recent.total("open_count").available:
+        main = CurrencyFigures(
+            currency=metric_figures.reporting_currency(actor.workspace_id),
+            open_count=int(recent.total("open_count").value or 0),
+            open_amount=_money(recent.total("pipeline_value").value),
+            won_this_year=_money(year_table.total("won_revenue").value),
+            won_last_12_months=_money(recent.total("won_revenue").value),
         )
-        .filter(Q(open_count__gt=0) | Q(won_last_12_months__gt=0) | Q(won_this_year__gt=0))
-    )
-    figures = sorted(
-        (
-            CurrencyFigures(
-                currency=row["currency"],
-                open_count=row["open_count"],
-                open_amount=row["open_amount"] or zero,
-                won_this_year=row["won_this_year"] or zero,
-                won_last_12_months=row["won_last_12_months"] or zero,
-            )
-            for row in rows
-        ),
-        key=lambda f: (-f.open_count, -f.won_last_12_months, f.currency),
-    )
     decisions = list(
-        deals.filter(
+        deal_selectors.deal_list(actor=actor)
+        .filter(
             approval_status__in=(ApprovalStatus.APPROVED, ApprovalStatus.REJECTED), decided_at__isnull=False
-        ).order_by("-decided_at", "-id")[:RECENT_DECISIONS]
+        )
+        .order_by("-decided_at", "-id")[:RECENT_DECISIONS]
     )
-    return PortalSummary(figures=figures, decisions=decisions, year=local_now.year)
+    return PortalSummary(
+        main=main,
+        decisions=decisions,
+        year=today.year,
+        unconverted=metric_figures.unconverted_note(actor=actor, period=last_365, partners=[partner.pk]),
+    )
 
 
 # --- performance ------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "contacts": selectors.contact_list(actor=actor, partner=partner),
             "agreements": selectors.agreement_list(actor=actor, partner=partner),
             "can_edit_contacts": actor.can(Perm.CONTACT_EDIT_OWN),
-            "summary": portal_selectors.portal_summary(actor=actor),
+            "summary": portal_selectors.portal_summary(actor=actor, partner=partner),
             "scorecard": scorecard_selectors.scorecard(
                 actor=actor, partner=partner, period=Period.quarter_of(dashboard_today())
             ),
