@@ -55,6 +55,10 @@ def _money(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal("0.00")
 
 
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | Decimal) else 0
+
+
 def portal_summary(*, actor: Actor, partner: Partner, now: datetime.datetime | None = None) -> PortalSummary:
     """``partner``'s open deals (count and amount), won revenue this calendar year and in the last 365
     days through the metric engine (the year and the 365 days computed together), the deals in other
@@ -73,7 +77,7 @@ def portal_summary(*, actor: Actor, partner: Partner, now: datetime.datetime | N
     if recent.total("open_count").available:
         main = CurrencyFigures(
             currency=metric_figures.reporting_currency(actor.workspace_id),
-            open_count=int(recent.total("open_count").value or 0),
+            open_count=_count(recent.total("open_count").value),
             open_amount=_money(recent.total("pipeline_value").value),
             won_this_year=_money(year_table.total("won_revenue").value),
             won_last_12_months=_money(recent.total("won_revenue").value),

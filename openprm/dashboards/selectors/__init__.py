@@ -7,7 +7,13 @@ two of them (``trends``) and what all build on (``common``).
 """
 
 from openprm.dashboards.selectors.cohorts import cohort_panels, cohorts
-from openprm.dashboards.selectors.common import ENGAGEMENT_KEYS, Panel, partner_infos, region_list
+from openprm.dashboards.selectors.common import (
+    ENGAGEMENT_KEYS,
+    Panel,
+    partner_infos,
+    region_list,
+    unconverted_note,
+)
 from openprm.dashboards.selectors.overview import OVERVIEW
 from openprm.dashboards.selectors.partner import PARTNER
 from openprm.dashboards.selectors.trends import pipeline_by_stage
@@ -22,4 +28,5 @@ __all__ = [
     "partner_infos",
     "pipeline_by_stage",
     "region_list",
+    "unconverted_note",
 ]

@@ -182,3 +182,14 @@ def groups_of(info: PartnerInfo, by: str) -> list[str]:
     if info.start_date is None:
         return [NO_START]
     return [Period.quarter_of(info.start_date).key]
+
+
+def unconverted_note(actor: Actor, f: DashboardFilters, partner: Partner | None = None) -> str:
+    """What the page's deal figures (the period's and its trends' months) leave out: deals in other
+    currencies no exchange rate converts yet, for the filtered partners (or ``partner``); "" when none.
+    One grouped query over the deal day rows, whatever the number of partners."""
+    period, months = f.period_value, f.trend_periods()
+    span = Period(min(period.start, months[0].start), max(period.end, months[-1].end))
+    if partner is not None:
+        return figures.unconverted_note(actor=actor, period=span, partners=[partner.pk])
+    return figures.unconverted_note(actor=actor, period=span, filters=f.partners())

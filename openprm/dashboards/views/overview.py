@@ -8,7 +8,13 @@ from django.urls import reverse
 
 from openprm.core.http import actor_of, staff_view
 from openprm.dashboards import selectors
-from openprm.dashboards.views.common import chart_data, filters_of, page_context, page_tables, table_export
+from openprm.dashboards.views.common import (
+    chart_data,
+    filters_of,
+    page_context,
+    page_tables,
+    table_export,
+)
 
 
 @staff_view
@@ -24,6 +30,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         base,
         context["query"],
     )
+    context["unconverted"] = selectors.unconverted_note(actor, f)
     return render(request, "dashboards/overview.html", context)
 
 

@@ -36,6 +36,7 @@ def partner(request: HttpRequest, public_id: Any) -> HttpResponse:
         base,
         context["query"],
     )
+    context["unconverted"] = selectors.unconverted_note(actor, f, found)
     return render(request, "dashboards/partner.html", context)
 
 

@@ -81,6 +81,7 @@ def performance(request: HttpRequest) -> HttpResponse:
             "presets": offered,
             "other_period": None if period.key in dict(offered) else period,
             "charts": charts,
+            "unconverted": dashboard_selectors.unconverted_note(actor, f, partner),
         },
     )
 
