@@ -22,6 +22,7 @@ Nothing is edited: every difference is a new row with its explanation (the engin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
@@ -345,6 +346,21 @@ def apply_fx(outcome: engine.Outcome, anchor: dict[str, Any]) -> None:
         }
 
 
+def prorated_flat(compiled: engine.Plan, outcome: engine.Outcome, share: Decimal) -> engine.Outcome:
+    """A flat reward re-evaluated on a refunded sale: the engine pays it whole on the net amount, the
+    refund prorated it (``corrections.reprorated``): its refunded share is left out the same way."""
+    flat = {r.key for r in compiled.rules if r.reward == "flat"} if share else set()
+    if not flat:
+        return outcome
+    lines = tuple(
+        dataclasses.replace(line, amount=line.amount - engine.cents(line.amount * share))
+        if line.rule_key in flat
+        else line
+        for line in outcome.lines
+    )
+    return dataclasses.replace(outcome, lines=lines)
+
+
 def _flipped(compiled: engine.Plan, evaluation: Evaluation, outcome: engine.Outcome) -> set[str]:
     """The rules without period state whose choice the period's state turned (a selection of the highest
     against a tiered rule): chosen now and not held, or held and no longer chosen."""
@@ -435,7 +451,7 @@ def period_rows(
                     fields=ctx.fields(source, partners.get(partner), amount, info.currency),
                     customer_months=source.customer_months,
                 )
-                outcome = engine.evaluate(compiled, facts, state)
+                outcome = prorated_flat(compiled, engine.evaluate(compiled, facts, state), share)
                 apply_fx(outcome, anchor)
                 why = f"{kind} from {start:%Y-%m-%d} at net {amount.normalize():f}"
                 keys = keys | _flipped(compiled, evaluation, outcome)
