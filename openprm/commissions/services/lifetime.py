@@ -212,7 +212,7 @@ def _capped_refund() -> Any:
     once the sale's earlier refunds (by moment, then id, as the ledger prorates them) took theirs, so
     refunds summing to more than a sale take the sale out once (60,000 refunded 40,000 twice: 40,000 then
     20,000). A correlated sum of the sale's refunds up to this one, inside the one grouped query."""
-    money = DecimalField(max_digits=18, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
     so_far = (
         Conversion.objects.filter(
             refund_of_id=OuterRef("refund_of_id"),
