@@ -6,10 +6,16 @@ import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
+from openprm.core.actors import Actor
 from openprm.core.http import actor_of
 from openprm.deals import selectors
 from openprm.deals.models import Deal
+from openprm.deals.rollups import read as rollups_read
+from openprm.partners.models import Partner
+
+EARLIEST = datetime.date(1970, 1, 1)
 
 
 def deal_or_404(request: HttpRequest, public_id: Any) -> Deal:
@@ -27,3 +33,30 @@ def decorate(deals: Any, now: datetime.datetime) -> list[Deal]:
         deal.days_in_stage = deal.calendar_days_in_stage(now)
         deal.stalled = deal.is_stalled(now)
     return rows
+
+
+def unconverted(actor: Actor, partner: Partner | None = None) -> list[dict[str, Any]]:
+    """The deals in other currencies the deal figures (all time, the pipeline today) leave out because no
+    exchange rate converts their days, per currency: ``{currency, deals, days, first, last}`` in day
+    order. One grouped query over the other-currency day rows and one of their rates."""
+    access = actor.access_scope()
+    ids: list[int] | None = None
+    if partner is not None:
+        ids = [partner.pk]
+    elif access.partner_id is not None:
+        ids = [access.partner_id]
+    elif access.owner_id is not None:  # staff restricted to the partners they own
+        ids = list(Partner.objects.values_list("pk", flat=True))
+    today = timezone.now().astimezone(datetime.UTC).date()
+    found = rollups_read.unconverted(actor.workspace_id, partner_ids=ids, start=EARLIEST, end=today)
+    return [
+        {
+            "currency": u.currency,
+            "deals": u.deals,
+            "days": (days := sorted(u.days)),
+            "first": days[0],
+            "last": days[-1],
+        }
+        for u in found
+        if u.days
+    ]

@@ -23,7 +23,7 @@ from openprm.core.http import actor_of, paginate, staff_view
 from openprm.deals import selectors, services
 from openprm.deals.filters import DealFilters, close_month_choices
 from openprm.deals.models import ApprovalStatus, Deal, PipelineStage
-from openprm.deals.views.common import decorate
+from openprm.deals.views.common import decorate, unconverted
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner, Program
 
@@ -143,7 +143,11 @@ def list_context(request: HttpRequest, source: Any) -> dict[str, Any]:
 def deal_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     if request.GET.get("panel") == "summary":  # the program pipeline panel, loaded after the list
-        return render(request, "deals/_metrics.html", {"metrics": selectors.deal_metrics(actor=actor)})
+        return render(
+            request,
+            "deals/_metrics.html",
+            {"metrics": selectors.deal_metrics(actor=actor), "unconverted": unconverted(actor)},
+        )
     context = list_context(request, request.GET)
     template = "deals/_board.html" if context["mode"] == "board" else "deals/_results.html"
     status = 400 if context["filter_errors"] else 200  # a filter that cannot apply: say which, match nothing

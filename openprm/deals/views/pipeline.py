@@ -14,7 +14,7 @@ from openprm.core.ids import parse_uuid
 from openprm.core.permissions import Perm
 from openprm.deals import selectors, services
 from openprm.deals.models import DEFAULT_STALL_DAYS
-from openprm.deals.views.common import decorate
+from openprm.deals.views.common import decorate, unconverted
 from openprm.partners import selectors as partner_selectors
 from openprm.partners.models import Partner
 
@@ -63,6 +63,7 @@ def partner_panel(request: HttpRequest, public_id: str) -> HttpResponse:
         {
             "partner": partner,
             "metrics": selectors.deal_metrics(actor=actor, partner=partner),
+            "unconverted": unconverted(actor, partner),
             "recent": recent,
         },
     )
