@@ -437,7 +437,7 @@ def _worth_a_look(
             kind__in=[KIND.ACCRUAL, KIND.BONUS],
             reverses__isnull=True,
         ).exclude(state=STATE.REJECTED)
-        for source_id, event, partner, base, currency, key, at, version, seen in anchors.values_list(
+        for source_id, event, partner, base, currency, key, at, version, seen, plan in anchors.values_list(
             "source_id",
             "source_event",
             "partner_id",
@@ -447,6 +447,7 @@ def _worth_a_look(
             "occurred_at",
             "plan_version_id",
             f"explanation__{INPUTS}",
+            "plan_id",
         ).order_by():
             s = wanted.get((source_id, event)) if source_id is not None else None
             if s is None or source_id is None:
@@ -456,11 +457,12 @@ def _worth_a_look(
                 or at != s.occurred_at
                 or ((base != engine.cents(s.amount) or currency_changed(s, currency)) and amount_counts(s))
                 or src.generation_of(kind, source_id, event, key) != 1
+                or (inputs is not None and inputs.may_move(s, plan))
                 or (
                     inputs is not None
                     and seen is not None
                     and amount_counts(s)
-                    and seen != inputs.current(s, version)
+                    and inputs.current(s, version) not in (None, seen)  # None: its plan archived
                 )
             ):
                 out.add(source_id)
@@ -490,6 +492,8 @@ def revisit(
         group = [s for s in group if s.id in look]
         found = evaluations(workspace_id, kind, [s.id for s in group])
         seen = recorded(workspace_id, kind, [s.id for s in group]) if inputs is not None else {}
+        plans = {(kind, i, ev): e.anchors[0]["plan_id"] for (i, ev), e in found.items() if e.anchors}
+        moved = inputs.plan_moved(group, plans) if inputs is not None else set()
         for s in sorted(group, key=lambda s: s.order):
             evaluation = found.get((s.id, s.event))
             if evaluation is None or evaluation.partner_id is None:
@@ -501,6 +505,10 @@ def revisit(
                 out.renewed.append(renewed)
             elif evaluation.partner_id != s.partner_id:
                 out.closing += close_rows(evaluation, "moved", now, "attributed to another partner")
+                out.closed.append(evaluation)
+                out.renewed.append(renewed)
+            elif s.id in moved:  # in another program: another plan applies (or none), from its start
+                out.closing += close_rows(evaluation, "plan", now, "another plan applies (program changed)")
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
             elif amount_counts(s) and currency_changed(s, evaluation.anchors[0]["base_currency"]):
@@ -520,7 +528,7 @@ def revisit(
             elif (
                 (evaluation.base != engine.cents(s.amount) and amount_counts(s))
                 or (kind == "event" and s.id in edited)
-                or (was is not None and was != now_inputs and amount_counts(s))
+                or (was is not None and now_inputs not in (None, was) and amount_counts(s))
             ):  # an edited event or other inputs: its rules' conditions are evaluated again
                 out.changed.append((s, evaluation))
                 if now_inputs is not None:

@@ -79,9 +79,11 @@ def fingerprint(source: src.Source, names: tuple[str, ...]) -> str | None:
 class Inputs:
     """Fingerprints for one run: the names each compiled version reads per event, computed once."""
 
-    def __init__(self, versions: dict[int, engine.Plan] | None = None) -> None:
+    def __init__(self, versions: dict[int, engine.Plan] | None = None, ctx: Any = None) -> None:
         self.versions = versions or {}
+        self.ctx = ctx  # the run's context: the plan that applies now (``plan_moved``)
         self._names: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._bound: dict[int, frozenset[int]] | None = None
 
     def of(
         self, source: src.Source, version_id: int | None, compiled: engine.Plan | None = None
@@ -96,12 +98,62 @@ class Inputs:
         return fingerprint(source, names) if names else None
 
     def current(self, source: src.Source, version_id: int | None) -> str | None:
+        """The fingerprint now under the version its evaluation used; None (not compared) when that
+        version is no longer compiled (its plan archived)."""
+        if version_id is not None and self.ctx is not None and version_id not in self.versions:
+            return None
         return self.of(source, version_id)
+
+    def _programs(self) -> dict[int, frozenset[int]]:
+        """The programs each program-bound plan applies to (the plan's own program, or the targets of
+        assignments all at program level); unbound plans are left out."""
+        if self._bound is None:
+            targets: dict[int, set[int]] = {}
+            other: set[int] = set()
+            for _, _, _, plan_id, level, target in self.ctx.assignments if self.ctx is not None else ():
+                if level == "program":
+                    targets.setdefault(plan_id, set()).add(target)
+                else:
+                    other.add(plan_id)
+            self._bound = {}
+            for plan_id, info in (self.ctx.plans if self.ctx is not None else {}).items():
+                if info.program_id:
+                    self._bound[plan_id] = frozenset({info.program_id})
+                elif plan_id in targets and plan_id not in other:
+                    self._bound[plan_id] = frozenset(targets[plan_id])
+        return self._bound
+
+    def may_move(self, source: src.Source, plan_id: int | None) -> bool:
+        """Whether another plan may apply to the source now: it is in a program its plan is not for (a
+        conversion or deal moved to another program). A dict lookup, no query; an archived plan (not in
+        the context) is never compared."""
+        if self.ctx is None or plan_id is None or source.program_id is None:
+            return False
+        programs = self._programs().get(plan_id)
+        return programs is not None and source.program_id not in programs
+
+    def plan_moved(self, sources: list[src.Source], plans: dict[tuple[str, int, str], int]) -> set[int]:
+        """The ids of ``sources`` (their evaluation's plan in ``plans``) to which another plan applies now
+        (or none): their evaluation closes and a new generation is evaluated under the plan of now."""
+        moving = [s for s in sources if self.may_move(s, plans.get((s.kind, s.id, s.event)))]
+        if not moving:
+            return set()
+        ctx = self.ctx
+        missing = {s.partner_id for s in moving} - set(ctx.partners)
+        if missing:
+            ctx.partners = {**ctx.partners, **src.partner_facts(ctx.workspace_id, missing)}
+        out: set[int] = set()
+        for s in moving:
+            found = ctx.plan_for(s)
+            if found is None or found[0].id != plans[(s.kind, s.id, s.event)]:
+                out.add(s.id)
+        return out
 
 
 def for_context(ctx: Any) -> Inputs:
     """``Inputs`` over every published version of a run's context."""
-    return Inputs({vid: compiled for versions in ctx.versions.values() for _, vid, compiled in versions})
+    versions = {vid: compiled for versions in ctx.versions.values() for _, vid, compiled in versions}
+    return Inputs(versions, ctx)
 
 
 def recorded(workspace_id: int, kind: str, ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
