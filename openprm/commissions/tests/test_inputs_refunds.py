@@ -104,6 +104,22 @@ def test_refunds_over_a_sale_take_no_more_than_the_sale_from_the_lifetime_amount
     assert total(source_id=last.pk) == D("120.00")
 
 
+def test_refunds_over_a_sale_on_several_days_take_what_was_left_in_their_order(world):
+    publish(world, LIFETIME_BONUS)
+    ws = world.workspace.pk
+    first = convert(world, "60000", at=T0)
+    convert(world, "-40000", kind="refund", refund_of=first, at=T0 + DAY)
+    between = convert(world, "100", at=T0 + 2 * DAY)
+    convert(world, "-40000", kind="refund", refund_of=first, at=T0 + 3 * DAY)  # 20,000 of it was left
+    convert(world, "50000", at=T0 + 4 * DAY)
+    last = convert(world, "100", at=T0 + 6 * DAY)
+    accrual.accrue(workspace_id=ws)
+    [row] = entries(source_id=between.pk, rule_key="sales")
+    assert row.explanation["lifetime_amount"] == "20000.00"
+    [row] = entries(source_id=last.pk, rule_key="sales")
+    assert row.explanation["lifetime_amount"] == "50100.00"  # it read 30,100.00
+
+
 # --- 4. flat rewards and refunds ---------------------------------------------------------------------------
 
 FLAT = {
