@@ -21,6 +21,13 @@ pytestmark = pytest.mark.django_db
 NOV_5 = [{"currency": "USD", "deals": 1, "days": ["2026-11-05"]}]
 
 
+def rate_on(workspace_id: int, day: datetime.date) -> None:
+    with unscoped():
+        FxRate.objects.create(
+            workspace_id=workspace_id, day=day, base="EUR", quote="USD", rate=Decimal("1.25"), source="manual"
+        )
+
+
 def get(api: Any, metrics: str, **query: str) -> dict[str, Any]:
     answer = api.get(API, {"metrics": metrics, "period": NOVEMBER, **query})
     assert answer.status_code == 200, answer.content[:300]
@@ -37,6 +44,12 @@ def test_the_series_names_the_deals_no_rate_converts(eur: Any, api_for: Any) -> 
     body = get(api_for(eur.manager), "won_revenue,won_count")
     assert body["unconverted"] == NOV_5
     assert total(body, "won_revenue") == "2088.33"  # 2,008.33 (A) + 80.00 (B): the 5th's 500 USD apart
+    # a quarter ending after today holds today's pipeline: converted at today's rate, else named by today
+    by_month = get(api_for(eur.manager), "won_revenue", period="2026-Q4", grain="month")
+    today = datetime.datetime.now(datetime.UTC).date()
+    if today.isoformat() in by_month["unconverted"][0]["days"]:
+        assert by_month["unconverted"] == [{**NOV_5[0], "days": ["2026-11-05", today.isoformat()]}]
+    rate_on(eur.workspace.pk, today)
     by_month = get(api_for(eur.manager), "won_revenue", period="2026-Q4", grain="month")
     assert by_month["unconverted"] == NOV_5  # over the periods asked for, its days naming the month
     assert get(api_for(eur.manager), "logins")["unconverted"] == []  # no deal figure, nothing left out
@@ -51,15 +64,7 @@ def test_a_partner_user_sees_only_their_own_unconverted_deals(eur: Any, api_for:
 
 def test_once_the_day_has_a_rate_nothing_is_left_out(eur: Any, api_for: Any) -> None:
     rates(eur.workspace.pk)
-    with unscoped():
-        FxRate.objects.create(
-            workspace_id=eur.workspace.pk,
-            day=datetime.date(2026, 11, 5),
-            base="EUR",
-            quote="USD",
-            rate=Decimal("1.25"),
-            source="manual",
-        )
+    rate_on(eur.workspace.pk, datetime.date(2026, 11, 5))
     body = get(api_for(eur.manager), "won_revenue")
     assert body["unconverted"] == []
     assert total(body, "won_revenue") == "2488.33"  # + 500.00 USD × 0.80
