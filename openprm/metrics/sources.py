@@ -353,6 +353,21 @@ def _deals_fetch(
     return {int(k): dict(v) for k, v in found.items()}
 
 
+def _deals_series(
+    workspace_id: int,
+    partner_ids: Sequence[int],
+    periods: Sequence[Period],
+    names: set[str],
+    params: Mapping[str, Any],
+    per_partner: bool,
+) -> dict[str, Fetched]:
+    """The deal inputs of each period, with the workspace and the rates of the whole range read once."""
+    found = deals_read.inputs_of_periods(
+        workspace_id, partner_ids=partner_ids, spans=[(p.start, p.end) for p in periods], names=names
+    )
+    return {p.key: {int(k): dict(v) for k, v in f.items()} for p, f in zip(periods, found, strict=True)}
+
+
 def _deals_available(workspace_id: int, names: set[str]) -> Collection[str]:
     """Asked on every computation (an EXISTS and the pipeline's stages): a cached answer would read "no
     data" for minutes after a workspace's first deal."""
@@ -559,7 +574,7 @@ def today() -> datetime.date:
 SOURCES: list[Source] = [
     Source("lifetime", ("lifetime:",), _lifetime_fetch, _lifetime_available),
     Source("activity", ACTIVITY_PREFIXES, _activity_fetch, _activity_available, _activity_series),
-    Source("deals", ("deals.", "pipeline."), _deals_fetch, _deals_available),
+    Source("deals", ("deals.", "pipeline."), _deals_fetch, _deals_available, _deals_series),
     Source("unrecorded", UNRECORDED, _never, _none_available),
     Source("partners", ("partner.",), _partners_fetch, _partners_available),
     Source("finance", FINANCE_PREFIXES, _finance_fetch, _finance_available),

@@ -46,6 +46,16 @@ def _cents_reader() -> Any:
     return _summed_cents if connection.vendor == "postgresql" else _cents
 
 
+def _converters(columns: list[str]) -> list[Any]:
+    """How to read each summed column back: amounts (``*.amount``) as cents, the rest as counts."""
+    cents = _cents_reader()
+    return [cents if name.endswith(".amount") else _count for name in columns]
+
+
+def _count(value: Any) -> int:
+    return int(value or 0)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Stage:
     key: str

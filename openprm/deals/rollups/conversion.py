@@ -38,11 +38,14 @@ def convert_with(loader: RatesLoader | None) -> None:
 
 @dataclasses.dataclass
 class Unconverted:
-    """Deals left out of a read's figures: registrations in ``currency`` on days no rate converts."""
+    """Deals left out of a read's figures: registrations in ``currency`` on days no rate converts
+    (``deals``), and the open deals in it left out of the pipeline at its end (``open_deals``; the day
+    of the rate it lacked is among ``days``)."""
 
     currency: str
     deals: int = 0
     days: set[datetime.date] = dataclasses.field(default_factory=set)
+    open_deals: int = 0
 
 
 @dataclasses.dataclass
@@ -56,12 +59,20 @@ class Converter:
     _rates: Rates | None = None
     _range: tuple[datetime.date, datetime.date] | None = None
     _known: dict[tuple[str, datetime.date], Decimal | None] = dataclasses.field(default_factory=dict)
+    _expected: list[datetime.date] = dataclasses.field(default_factory=list)
+
+    def expect(self, *days: datetime.date) -> None:
+        """Days later reads will want rates of: the first load (if any: a read finding no other
+        currency loads nothing) covers them too, so one query serves a whole request or series."""
+        self._expected.extend(days)
 
     def load(self, days: Collection[datetime.date]) -> None:
         """Load the rates of ``days`` (and what the table needs before them) in one query."""
         if not days:
             return
         first, last = min(days), max(days)
+        if self._expected:
+            first, last = min(first, *self._expected), max(last, *self._expected)
         if self._range is not None:
             first, last = min(first, self._range[0]), max(last, self._range[1])
             if (first, last) == self._range:
@@ -78,9 +89,14 @@ class Converter:
                 self._known[key] = None
         return self._known[key]
 
-    def left_out(self, currency: str, day: datetime.date, deals: int) -> None:
+    def left_out(self, currency: str, day: datetime.date, deals: int, *, stock: bool = False) -> None:
+        """Remember ``deals`` in ``currency`` no rate of ``day`` converts: registrations of that day, or
+        (``stock``) deals in the stages read at that day."""
         entry = self.apart.setdefault(currency, Unconverted(currency))
-        entry.deals += deals
+        if stock:
+            entry.open_deals += deals
+        else:
+            entry.deals += deals
         entry.days.add(day)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -45,6 +45,10 @@ from openprm.deals.rollups.context import (
     Value,
     _cents,
     _cents_reader,
+    _converters,
+    _next_month,
+    _quote,
+    _table,
     _Workspace,
     _workspace,
     histogram_median,
@@ -80,18 +84,6 @@ FLOWS: dict[str, str] = {
 MEDIAN = "deals.won.days.median"
 OPEN_STOCKS = ("pipeline.open", "pipeline.open.amount", "pipeline.open.weighted", "pipeline.open.age_days")
 EVER_START = datetime.date(1, 1, 2)  # "since ever" as a period start
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _table(model: Any) -> str:
-    return _quote(model._meta.db_table)
-
-
-def _next_month(day: datetime.date) -> datetime.date:
-    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
 
 
 SQL_PARTNER_LIMIT = 50  # SQLite: past this many partners, no IN list (see _partner_filter)
@@ -225,15 +217,6 @@ def _since_ever() -> _Rows:
     return _Rows(EVER_ROWS, [_day(ROLLUP_EVER)])
 
 
-def _converters(columns: list[str]) -> list[Any]:
-    cents = _cents_reader()
-    return [cents if name.endswith(".amount") else _count for name in columns]
-
-
-def _count(value: Any) -> int:
-    return int(value or 0)
-
-
 def _flows(
     workspace_id: int,
     currency: str,
@@ -245,7 +228,8 @@ def _flows(
 ) -> dict[int, dict[str, Value]]:
     """One GROUP BY: the flows of each partner over ``rows`` in the reporting currency, and its
     registrations in other currencies (with a rate table: the other currencies converted, see
-    :func:`_converted`)."""
+    :func:`_converted`, which only runs when the GROUP BY found another currency: a workspace in one
+    currency pays nothing for conversion)."""
     sums = "".join(f", {rows.column(FLOWS[name])}" for name in columns)
     query = (
         f"SELECT partner_id, currency, {rows.presence()}, {rows.column('registered_all')}{sums} "  # noqa: S608
@@ -255,12 +239,13 @@ def _flows(
     where, kept = _partner_filter(partner_ids, params)
     query += where
     converter = converter_for(workspace_id, currency) if converter is None else converter
-    if not other_currency or converter is not None:  # other currencies: their days, converted below
+    if not other_currency and converter is None:  # other currencies are neither converted nor counted
         query += " AND currency = %s"
         params.append(currency)
     query += " GROUP BY partner_id, currency"
     convert = _converters(columns)
     out: dict[int, dict[str, Value]] = {}
+    others = False  # another currency among the rows: its days are read and converted below
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         for partner_id, row_currency, present, registered_all, *values in cursor.fetchall():
@@ -269,11 +254,13 @@ def _flows(
             entry = out.setdefault(partner_id, {})
             if row_currency == currency:
                 entry.update(zip(columns, [f(v) for f, v in zip(convert, values, strict=True)], strict=True))
+            elif converter is not None:
+                others = True
             else:
                 entry[OTHER_CURRENCY] = int(entry.get(OTHER_CURRENCY) or 0) + int(registered_all or 0)
             if other_currency:
                 entry.setdefault(OTHER_CURRENCY, 0)
-    if converter is not None:
+    if converter is not None and others:
         for partner_id, values in _converted(converter, partner_ids, rows, columns).items():
             entry = out.setdefault(partner_id, {})
             _add(entry, values)
@@ -309,10 +296,15 @@ def _converted(
 
 
 def _flow_totals(
-    workspace_id: int, currency: str, partner_ids: Collection[int] | None, rows: _Rows
+    workspace_id: int,
+    currency: str,
+    partner_ids: Collection[int] | None,
+    rows: _Rows,
+    converter: Converter | None = None,
 ) -> dict[str, Value]:
     """The flows of the partners together (no partner None: the whole workspace) over ``rows``: one
-    aggregate per currency, summed in the database."""
+    aggregate per currency, summed in the database; other currencies' days converted (one more query,
+    only when there is another currency)."""
     columns = [*FLOWS]
     sums = "".join(f", {rows.column(FLOWS[name])}" for name in columns)
     query = (
@@ -321,21 +313,21 @@ def _flow_totals(
     )
     params: list[Any] = [workspace_id, *rows.params]
     where, _ = _partner_filter(partner_ids, params, grouped=False)
-    converter = converter_for(workspace_id, currency)
-    if converter is not None:  # other currencies: their days, converted below
-        where += " AND currency = %s"
-        params.append(currency)
+    converter = converter_for(workspace_id, currency) if converter is None else converter
     query += where + " GROUP BY currency"
     convert = _converters(columns)
     totals: dict[str, Value] = {OTHER_CURRENCY: 0}
+    others = False
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         for row_currency, registered_all, *values in cursor.fetchall():
             if row_currency == currency:
                 totals.update(zip(columns, [f(v) for f, v in zip(convert, values, strict=True)], strict=True))
+            elif converter is not None:
+                others = True
             else:
                 totals[OTHER_CURRENCY] = int(totals[OTHER_CURRENCY] or 0) + int(registered_all or 0)
-    if converter is not None:
+    if converter is not None and others:
         for values in _converted(converter, partner_ids, rows, columns).values():
             _add(totals, values)
     return totals
@@ -355,13 +347,19 @@ def _stock_rows(
     the end of ``at``: the sums since ever minus what changed after ``at`` (later months, later days of
     its month). Not ``by_partner``: the partners together, under partner 0. With a rate table, the
     stages' amounts in other currencies are converted at the rate of ``at`` (of today for a later day:
-    the stock then is today's; no rate: left out)."""
+    the stock then is today's; no rate: left out, in ``converter.apart``), each partner's stage rounded
+    to cents, also when the partners are read together (so the deal pages' pipeline is the sum of the
+    metric engine's per partner)."""
     if stage_ids is not None and not stage_ids:
         return []
     converter = converter_for(workspace_id, currency) if converter is None else converter
     sign = "CASE WHEN grain = 2 THEN 1 ELSE -1 END"
-    partner = "partner_id" if by_partner else "0"
-    params: list[Any] = [workspace_id, _day(ROLLUP_EVER)]
+    params: list[Any] = []
+    partner = "partner_id"
+    if not by_partner:  # the reporting currency summed over the partners, other currencies per partner
+        partner = "CASE WHEN currency = %s THEN 0 ELSE partner_id END"
+        params.append(currency)
+    params += [workspace_id, _day(ROLLUP_EVER)]
     query = (
         f"SELECT {partner}, stage_id, currency, SUM({sign} * count), SUM({sign} * amount), "  # noqa: S608
         f"SUM({sign} * reg_days) FROM {_table(DealStageRollup)} WHERE workspace_id = %s "
@@ -374,7 +372,7 @@ def _stock_rows(
         query += " AND " + _in("stage_id", sorted(stage_ids), params)
     where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
     query += where
-    query += " GROUP BY partner_id, stage_id, currency" if by_partner else " GROUP BY stage_id, currency"
+    query += " GROUP BY partner_id, stage_id, currency" if by_partner else " GROUP BY 1, stage_id, currency"
     cents = _cents_reader()
     with connection.cursor() as cursor:
         cursor.execute(query, params)
@@ -390,10 +388,10 @@ def _stock_rows(
             rate = converter.rate(row_currency, rate_day) if converter is not None else None
             if rate is None:
                 if converter is not None:
-                    converter.left_out(row_currency, rate_day, n)
+                    converter.left_out(row_currency, rate_day, n, stock=True)
                 continue
             a = (a * rate).quantize(CENT, ROUND_HALF_UP)
-        entry = merged.setdefault((p, s), [0, ZERO_CENTS, 0])
+        entry = merged.setdefault((p if by_partner else 0, s), [0, ZERO_CENTS, 0])
         entry[0] += n
         entry[1] += a
         entry[2] += r
@@ -412,29 +410,34 @@ def _histograms(
 ) -> dict[int, dict[int, int]]:
     """Per partner (or, not ``by_partner``, all together under key 0): calendar days to close → won
     deals closed in start..end; with a rate table, those in other currencies closed on days a rate
-    converts too (one more query: they count in the won deals, so in their median)."""
+    converts too (they count in the won deals, so in their median). One query: the other currencies'
+    rows come per close day (a workspace in one currency reads exactly what it did before)."""
     converter = converter_for(workspace_id, currency) if converter is None else converter
     partner = "partner_id" if by_partner else "0"
+    params: list[Any] = [currency, workspace_id, _day(start), _day(end)]
+    query = (
+        f"SELECT {partner}, days, SUM(count), currency, "  # noqa: S608
+        f"CASE WHEN currency = %s THEN NULL ELSE day END FROM {_table(DealCloseDays)} "
+        "WHERE workspace_id = %s AND day BETWEEN %s AND %s"
+    )
+    if converter is None:
+        query += " AND currency = %s"
+        params.append(currency)
+    where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
+    query += where + f" GROUP BY {'partner_id, ' if by_partner else ''}days, currency, 5"
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        found = [row for row in cursor.fetchall() if row[2] and (kept is None or row[0] in kept)]
+    others = [row for row in found if row[3] != currency]
+    if others and converter is not None:
+        converter.load([as_date(row[4]) for row in others])
+        found = [
+            row for row in found if row[3] == currency or converter.rate(row[3], as_date(row[4])) is not None
+        ]
     out: dict[int, dict[int, int]] = {}
-    for other in (False, True) if converter is not None else (False,):
-        params: list[Any] = [workspace_id, currency, _day(start), _day(end)]
-        query = (
-            f"SELECT {partner}, days, SUM(count){', currency, day' if other else ''} "  # noqa: S608
-            f"FROM {_table(DealCloseDays)} WHERE workspace_id = %s AND currency {'<>' if other else '='} %s "
-            "AND day BETWEEN %s AND %s"
-        )
-        where, kept = _partner_filter(partner_ids, params, grouped=by_partner)
-        query += where + (" GROUP BY partner_id, days" if by_partner else " GROUP BY days")
-        query += ", currency, day" if other else ""
-        with connection.cursor() as cursor:
-            cursor.execute(query, params)
-            found = [row for row in cursor.fetchall() if row[2] and (kept is None or row[0] in kept)]
-        if other and converter is not None:
-            converter.load([as_date(row[4]) for row in found])
-            found = [row for row in found if converter.rate(row[3], as_date(row[4])) is not None]
-        for partner_id, days, count, *_ in found:
-            histogram = out.setdefault(partner_id, {})
-            histogram[int(days)] = histogram.get(int(days), 0) + int(count)
+    for partner_id, days, count, *_ in found:
+        histogram = out.setdefault(partner_id, {})
+        histogram[int(days)] = histogram.get(int(days), 0) + int(count)
     return out
 
 
@@ -446,13 +449,15 @@ def inputs(
     end: datetime.date,
     names: Collection[str],
     context: _Workspace | None = None,
+    converter: Converter | None = None,
 ) -> dict[int, dict[str, Value]]:
     """:func:`metric_inputs`, with ``partner_ids`` None for every partner of the workspace (``context``:
-    the workspace's currency and stages, when the caller already read them)."""
+    the workspace's currency and stages, when the caller already read them; ``converter``: the rates
+    of a whole series, loaded once — see :func:`inputs_of_periods`)."""
     wanted = set(names)
     context = context or _workspace(workspace_id)
     currency = context.currency
-    converter = converter_for(workspace_id, currency)
+    converter = converter or converter_for(workspace_id, currency)
     result: dict[int, dict[str, Value]] = {}
     columns = [name for name in FLOWS if name in wanted]
     if columns or OTHER_CURRENCY in wanted:
@@ -508,12 +513,26 @@ def metric_inputs(
 def unconverted(
     workspace_id: int, *, partner_ids: Collection[int] | None, start: datetime.date, end: datetime.date
 ) -> list[Unconverted]:
-    """The registrations of ``start``..``end`` in other currencies that no rate converts, per currency
-    with their days (what ``deals.other_currency`` counts); empty without a rate table."""
-    converter = converter_for(workspace_id, _workspace(workspace_id).currency)
+    """What the figures of ``start``..``end`` leave out, per currency with their days: the registrations
+    in other currencies that no rate converts (what ``deals.other_currency`` counts) and the open deals
+    in them left out of the pipeline at the end (no rate of ``min(end, today)``: ``open_deals``, that
+    day among the days); empty without a rate table."""
+    context = _workspace(workspace_id)
+    converter = converter_for(workspace_id, context.currency)
     if converter is None:
         return []
+    converter.expect(min(end, datetime.datetime.now(datetime.UTC).date()))  # the stock's, in one load
     _converted(converter, partner_ids, _period(start, end), [])
+    open_stages = [pk for pk, stage in context.stages.items() if stage.outcome == "open"]
+    _stock_rows(
+        workspace_id,
+        context.currency,
+        partner_ids,
+        end,
+        stage_ids=open_stages,
+        by_partner=False,
+        converter=converter,
+    )
     return sorted(converter.apart.values(), key=lambda u: u.currency)
 
 
@@ -542,10 +561,36 @@ def series(
 ) -> dict[datetime.date, dict[str, Value]]:
     """The inputs per period of ``grain`` (keyed by the period's first day, the first one clipped to
     ``start``) over all ``partner_ids`` together: flows summed within the period, stocks at its last day."""
+    spans = periods(start, end, grain)
+    found = inputs_of_periods(workspace_id, partner_ids=partner_ids, spans=spans, names=names)
+    return {first: values[0] for (first, _), values in zip(spans, found, strict=True)}
+
+
+def inputs_of_periods(
+    workspace_id: int,
+    *,
+    partner_ids: Collection[int] | None,
+    spans: Sequence[tuple[datetime.date, datetime.date]],
+    names: Collection[str],
+) -> list[dict[int, dict[str, Value]]]:
+    """:func:`inputs` of each (start, end) of ``spans``, with the workspace read once and one converter:
+    the rates of the whole range (to today at most, where the stocks' rates stop) in one query, made
+    only if some period holds another currency."""
     context = _workspace(workspace_id)
-    return {
-        first: inputs(
-            workspace_id, partner_ids=partner_ids, start=first, end=last, names=names, context=context
-        )[0]
-        for first, last in periods(start, end, grain)
-    }
+    converter = converter_for(workspace_id, context.currency)
+    if converter is not None and spans:
+        today = datetime.datetime.now(datetime.UTC).date()
+        first = max(min(s for s, _ in spans), SINCE_EVER_BEFORE)
+        converter.expect(min(first, today), min(max(e for _, e in spans), today))
+    return [
+        inputs(
+            workspace_id,
+            partner_ids=partner_ids,
+            start=first,
+            end=last,
+            names=names,
+            context=context,
+            converter=converter,
+        )
+        for first, last in spans
+    ]

@@ -20,6 +20,7 @@ from openprm.deals.rollups.read import (
     _since_ever,
     _stock_rows,
     _workspace,
+    converter_for,
 )
 
 SUMMARY_NAMES = (
@@ -43,14 +44,20 @@ def deal_totals(workspace_id: int, *, partner_ids: Collection[int] | None, on: d
     :func:`metrics.summarize` gives over the same deals (rounded at the same points). Four queries, each
     summed over the partners in the database (``partner_ids`` None: the whole workspace, no partner
     condition): the workspace's currency and stages, the since-ever flows, the open stages' stocks and
-    the days-to-close histogram."""
+    the days-to-close histogram. Other currencies (with a rate table) add the day rows' query and one of
+    the rates (every day of the request's at once), only when the workspace has another currency."""
     context = _workspace(workspace_id)
     currency = context.currency
-    totals: dict[str, Any] = _flow_totals(workspace_id, currency, partner_ids, _since_ever())
+    converter = converter_for(workspace_id, currency)
+    if converter is not None:  # the pipeline's rate day, in the same load as the flows' days
+        converter.expect(min(on, datetime.datetime.now(datetime.UTC).date()))
+    totals: dict[str, Any] = _flow_totals(workspace_id, currency, partner_ids, _since_ever(), converter)
     open_stages = {pk: stage for pk, stage in context.stages.items() if stage.outcome == "open"}
     groups: list[metrics.DealGroup] = []
     open_count, age_days = 0, 0
-    stock = _stock_rows(workspace_id, currency, partner_ids, on, stage_ids=open_stages, by_partner=False)
+    stock = _stock_rows(
+        workspace_id, currency, partner_ids, on, stage_ids=open_stages, by_partner=False, converter=converter
+    )
     for _, stage_id, count, amount, reg_days in stock:
         stage = open_stages[stage_id]
         groups.append(metrics.DealGroup(metrics.Outcome.OPEN, "sourced", stage.probability, count, amount))
@@ -67,7 +74,13 @@ def deal_totals(workspace_id: int, *, partner_ids: Collection[int] | None, on: d
             )
         )
     everyone = _histograms(
-        workspace_id, currency, partner_ids, EVER_START, datetime.date.max, by_partner=False
+        workspace_id,
+        currency,
+        partner_ids,
+        EVER_START,
+        datetime.date.max,
+        by_partner=False,
+        converter=converter,
     )
     won = totals.get("deals.won", 0)
     summary = metrics.summarize_groups(

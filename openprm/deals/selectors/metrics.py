@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Case, Count, DateField, F, Func, IntegerField, Q, Sum, Value, When
@@ -16,6 +17,7 @@ from openprm.core.models import Workspace
 from openprm.core.permissions import Perm
 from openprm.deals import metrics
 from openprm.deals.models import ApprovalStatus, Deal, DealStageChange, Outcome, PipelineStage
+from openprm.deals.rollups.conversion import converter_for
 from openprm.deals.rollups.summary import deal_totals
 from openprm.partners.models import Partner
 
@@ -88,12 +90,29 @@ def _day_count(stages: dict[int, tuple[str, Decimal]]) -> Case:
 
 
 def _kind(currency: str) -> Case:
-    """1: counted (reporting currency, not rejected or expired); 2: left out; 0: another currency."""
+    """1: counted (reporting currency, not rejected or expired); 2: left out; 0: another currency (counted
+    once converted)."""
     return Case(
-        When(~Q(currency=currency), then=Value(0)),
         When(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED], then=Value(2)),
+        When(~Q(currency=currency), then=Value(0)),
         default=Value(1),
         output_field=IntegerField(),
+    )
+
+
+def _rate_day(currency: str, stages: dict[int, tuple[str, Decimal]]) -> Case:
+    """The day whose rate converts a deal in another currency, as the deal rollups do: a closed deal's
+    close day (UTC); nothing (today's rate) for an open one, or for the reporting currency."""
+    closed = [pk for pk, (outcome, _) in stages.items() if outcome != Outcome.OPEN] or [0]
+    return Case(
+        When(
+            ~Q(currency=currency),
+            stage_id__in=closed,
+            closed_at__isnull=False,
+            then=TruncDate("closed_at", tzinfo=datetime.UTC),
+        ),
+        default=Value(None),
+        output_field=DateField(),
     )
 
 
@@ -123,7 +142,10 @@ def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics
 def scanned_deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics:
     """:func:`deal_metrics` over the deals the actor sees, in one scan of them: counts and sums grouped
     by stage, source and a day count (calendar days to close for won deals, age for open ones); the pure
-    :func:`metrics.summarize_groups` turns them into exactly what :func:`metrics.summarize` gives."""
+    :func:`metrics.summarize_groups` turns them into exactly what :func:`metrics.summarize` gives. Deals
+    in another currency are grouped by currency and rate day too and converted as the rollups convert
+    them (a closed deal at its close day's rate, an open one at today's; one query of the rates); what
+    no rate converts is counted in ``other_currency_deals``."""
     actor.require(Perm.PARTNER_VIEW)
     currency = Workspace.objects.get(pk=actor.workspace_id).currency
     queryset = Deal.objects.all() if partner is None else Deal.objects.filter(partner=partner)
@@ -131,27 +153,36 @@ def scanned_deal_metrics(*, actor: Actor, partner: Partner | None = None) -> Dea
         pk: (outcome, probability)
         for pk, outcome, probability in PipelineStage.objects.values_list("pk", "outcome", "win_probability")
     }
-    rows = (
+    other = Case(When(~Q(currency=currency), then=F("currency")), default=Value(""))
+    rows = list(
         queryset.order_by()
-        .annotate(kind=_kind(currency), days=_day_count(stages))
-        .values("stage_id", "source", "kind", "days")
+        .annotate(kind=_kind(currency), days=_day_count(stages), other=other, on=_rate_day(currency, stages))
+        .values("stage_id", "source", "kind", "days", "other", "on")
         .annotate(n=Count("pk"), total=Sum("amount"))
-        .values_list("stage_id", "source", "kind", "days", "n", "total")
+        .values_list("stage_id", "source", "kind", "days", "n", "total", "other", "on")
     )
+    converter = converter_for(actor.workspace_id, currency)
+    today = datetime.datetime.now(datetime.UTC).date()
+    if converter is not None:  # the rates of every day at once
+        converter.load([row[7] or today for row in rows if row[2] == 0])
     groups: dict[tuple[str, str, Decimal], list[Any]] = {}
     days_to_close: dict[int, int] = {}
     open_ages: dict[int, int] = {}
     excluded = others = 0
-    for stage_id, source, kind_value, day_count, n, total in rows:
-        if kind_value == 0:
-            others += n
+    for stage_id, source, kind_value, day_count, n, total, row_currency, on in rows:
+        if kind_value not in (0, 1):
             continue
-        if kind_value != 1:
-            continue
+        amount = (total or Decimal(0)).quantize(CENT)  # amounts are cents
+        if kind_value == 0:  # another currency: at its day's rate, as the rollups convert (or left apart)
+            rate = converter.rate(row_currency, on or today) if converter is not None else None
+            if rate is None:
+                others += n
+                continue
+            amount = (amount * rate).quantize(CENT, ROUND_HALF_UP)
         outcome, probability = stages[stage_id]
         group = groups.setdefault((outcome, source, probability), [0, Decimal(0)])
         group[0] += n
-        group[1] += (total or Decimal(0)).quantize(CENT)  # amounts are cents
+        group[1] += amount
         if outcome == Outcome.WON:
             if day_count is None:
                 excluded += n
