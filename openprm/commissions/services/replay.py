@@ -7,7 +7,8 @@ amount or another input re-evaluated, a rule no longer chosen ``:outN`` or chose
 parents' override follow-ups, a period re-evaluated, a moved lifetime amount, the reversal that closed
 it), generations together (a deal won again: the closed ``#1`` nets to 0, ``#2`` holds what the win
 earns now, and replay evaluates the source as it stands). Rows netting to zero that replay does not
-produce (a rule that no longer pays, a closed evaluation) are not differences.
+produce (a rule that no longer pays, a closed evaluation), and zero rows of an event that earns nothing
+(``:-``) that the ledger does not hold, are not differences.
 
 Refunds are compared at the refund-adjusted net: the ledger's refund reversals (``r<refund>:…``, and
 their give-backs) count, and the replay takes the sale's refunded share as it stands — prorated like the
@@ -115,8 +116,10 @@ def _replay(workspace_id: int, start: datetime.datetime, end: datetime.datetime)
                     del found[key]
     for key in sorted(set(replayed) | set(ledger)):
         mine, theirs = replayed.get(key), ledger.get(key)
-        if mine is None and not theirs:
-            continue  # netted to zero: a rule no longer chosen, a closed evaluation, an event that earned 0
+        if not mine and not theirs and (mine is None or theirs is None):
+            # zero on one side, nothing on the other: a rule no longer chosen or a closed evaluation
+            # netted to zero, the zero row (``:-``) of an event that earns nothing now or earned nothing then
+            continue
         result.compared += 1
         result.total_replayed += mine or 0
         result.total_ledger += theirs or 0

@@ -180,3 +180,22 @@ def test_a_registration_bounty_kept_after_the_deal_was_edited_is_not_a_differenc
     assert result.differences == [] and result.estimates == 1
     [anchor] = entries(source_event="deal_won", kind="accrual")
     agrees_and_catches(world, anchor, window)
+
+
+def test_replay_agrees_when_a_correction_leaves_an_event_earning_nothing(world):
+    big = {
+        "key": "big",
+        "event": ["purchase"],
+        "reward": {"type": "percent", "rate": 10},
+        "conditions": {"all": [{"field": "amount", "op": "gt", "value": 500}]},
+    }
+    publish(world, {"rules": [big]})
+    ws = world.workspace.pk
+    sale = convert(world, "1000")
+    other = convert(world, "2000", at=T0 + DAY)
+    accrual.accrue(workspace_id=ws)
+    edit(Conversion, sale, amount=D("300"))
+    accrual.accrue(workspace_id=ws)
+    assert total(source_id=sale.pk) == D("0.00")  # :big nets to 0; the replay writes a zero :- row
+    [anchor] = entries(source_id=other.pk, reverses__isnull=True)
+    agrees_and_catches(world, anchor)
