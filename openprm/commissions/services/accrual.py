@@ -473,8 +473,10 @@ def accrue(
             rows = lifetime_review.refunds_after(workspace_id, rows, now, held)  # prorated on those rows
             fixed += _write_touching(workspace_id, rows, result, touched)
         changed_keys = [(s.kind, s.id, s.event) for s, _ in again.changed]
+        rows = inputs.stamp(periods.period_rows(ctx, touched, now, changed=changed_keys), again.inputs)
+        fixed += write_corrections(workspace_id, rows, result)
         fixed += write_corrections(
-            workspace_id, periods.period_rows(ctx, touched, now, changed=changed_keys), result
+            workspace_id, inputs.markers(again.changed, again.inputs, fixed, now), result
         )
         corrections_written = fixed
         result.reversals += len(corrections_written)

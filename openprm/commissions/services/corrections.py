@@ -508,7 +508,7 @@ def revisit(
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
             elif s.id in moved:  # in another program: another plan applies (or none), from its start
-                out.closing += close_rows(evaluation, "plan", now, "another plan applies (program changed)")
+                out.closing += close_rows(evaluation, "moved", now, "another plan applies (program changed)")
                 out.closed.append(evaluation)
                 out.renewed.append(renewed)
             elif amount_counts(s) and currency_changed(s, evaluation.anchors[0]["base_currency"]):

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from openprm.activity.models import Conversion
@@ -37,6 +39,7 @@ KEY = "inputs"  # the explanation's key
 MONTHS = "customer_months"  # the recurring window's input (not a condition field)
 SKIPPED = ("amount", "currency")
 KIND = LedgerEntry.Kind
+ZERO = Decimal(0)
 CHUNK = 5000  # ids or keys per query
 Run = tuple[bool, datetime.datetime | None, datetime.datetime | None, datetime.datetime | None]
 
@@ -262,3 +265,44 @@ def later_sales(
         for s in src.conversions(ws, ids=sorted(ids), customers=True)
         if s.event != "refund" and s.event in wanted
     ]
+
+
+def markers(
+    changed: list[tuple[src.Source, Any]],
+    now_inputs: dict[tuple[str, int, str], str],
+    written: list[list[Any]],
+    now: datetime.datetime,
+) -> list[list[Any]]:
+    """A zero adjustment recording the new fingerprint for each changed evaluation none of whose rows
+    written now carries it (the change settled nothing, or only rules re-evaluated with their period
+    moved): without it the event would be evaluated again on every run. Linked to the evaluation's
+    first row, like its other corrections (``latest`` reads it)."""
+    from openprm.commissions.services.corrections import _reversal
+
+    stamped: set[tuple[str, int, str]] = set()
+    for r in written:
+        key3 = (r[POS["source_kind"]], r[POS["source_id"]], r[POS["source_event"]])
+        if key3 not in now_inputs or key3 in stamped:
+            continue
+        explanation = r[POS["explanation"]]  # text once written (``rows.encode_json``)
+        if isinstance(explanation, str):
+            explanation = json.loads(explanation)
+        if isinstance(explanation, dict) and explanation.get(KEY) == now_inputs[key3]:
+            stamped.add(key3)
+    rows: list[list[Any]] = []
+    for source, evaluation in changed:
+        key3 = (source.kind, source.id, source.event)
+        value = now_inputs.get(key3)
+        if value is None or key3 in stamped or not evaluation.anchors:
+            continue
+        anchor = evaluation.anchors[0]
+        note = "other inputs changed: nothing to settle"
+        row = _reversal(
+            anchor, f"{evaluation.stem}:{anchor['rule_key'] or '-'}:mark{anchor['fixes']}", ZERO, now, note
+        )
+        anchor["fixes"] += 1
+        row[POS["kind"]] = KIND.ADJUSTMENT
+        row[POS["base_amount"]] = ZERO
+        row[POS["explanation"]] = {KEY: value, "detail": note, "reverses": str(anchor["public_id"])}
+        rows.append(row)
+    return rows

@@ -50,9 +50,13 @@ def test_conversion_moved_to_another_programs_plan(world, run):
     assert total() == D("300.00")
     first, second = [e for e in entries() if e.kind == "accrual"]
     assert second.idempotency_key.endswith("#2:sales") and second.plan_id != first.plan_id
-    assert [e.idempotency_key.split(":")[1] for e in entries(kind="reversal")] == ["plan"]
+    assert [e.idempotency_key.split(":")[1] for e in entries(kind="reversal")] == ["moved"]
     accrual.accrue(workspace_id=ws)  # settled: nothing more
     assert total() == D("300.00")
+    refund = convert(world, "-250", kind="refund", refund_of=sale, at=T0 + datetime.timedelta(days=1))
+    edit(Conversion, refund, program_id=p2.pk)
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert total() == D("225.00")  # the new plan's commission prorated; the closed one stays closed
 
 
 def test_deal_moved_to_another_programs_plan(world):
