@@ -249,7 +249,7 @@ def metric_series(request: HttpRequest, query: Query[SeriesQuery]) -> dict[str, 
         ids = sorted({*tables[0].partner_ids, *(p.pk for p in named)})
         span = Period(periods[0].start, periods[-1].end)
         unconverted = [
-            {"currency": u.currency, "deals": u.deals, "days": sorted(u.days)}
+            {"currency": u.currency, "deals": u.deals, "open_deals": u.open_deals, "days": sorted(u.days)}
             for u in figures.unconverted_deals(actor=actor, period=span, partners=ids)
         ]
     return {

@@ -61,8 +61,12 @@ def unconverted_note(items: Sequence[Unconverted], *, currency: str, rates_url: 
     users: the rates are internal): no link, no rate talk beyond "no exchange rate yet"."""
     parts = []
     for item in items:
-        # registrations are counted; a day may hold only wins or losses of deals registered earlier
-        deals = f"{item.deals} deal{'s' if item.deals != 1 else ''}" if item.deals else "Deals"
+        # registrations are counted; a day may hold only wins or losses of deals registered earlier; the
+        # open deals a missing rate of the period's end leaves out of the pipeline are counted apart
+        counted = [f"{item.deals} deal{'s' if item.deals != 1 else ''}"] if item.deals else []
+        if item.open_deals:
+            counted.append(f"{item.open_deals} open deal{'s' if item.open_deals != 1 else ''}")
+        deals = " and ".join(counted) if counted else "Deals"
         deals += f" in {item.currency}"
         if rates_url is None:
             parts.append(f"{deals} not included yet (no exchange rate for {_days(item.days)})")

@@ -121,6 +121,7 @@ class SeriesRowOut(Schema):
 class UnconvertedOut(Schema):
     currency: str = Field(description="The deals' currency")
     deals: int = Field(description="Registrations left out (0: only wins or losses of earlier deals)")
+    open_deals: int = Field(0, description="Open deals left out of the pipeline at a period's end")
     days: list[datetime.date] = Field(description="The days no exchange rate converts, in order")
 
 

@@ -53,6 +53,7 @@ def unconverted(actor: Actor, partner: Partner | None = None) -> list[dict[str, 
         {
             "currency": u.currency,
             "deals": u.deals,
+            "open_deals": u.open_deals,
             "days": (days := sorted(u.days)),
             "first": days[0],
             "last": days[-1],

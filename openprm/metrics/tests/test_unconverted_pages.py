@@ -58,7 +58,11 @@ def test_the_deals_pages_name_the_unconverted_deals(eur: Any, client_for: Any) -
     rates(eur.workspace.pk)
     staff = client_for(eur.manager)
     summary = staff.get(reverse("deals:list"), {"panel": "summary"}).content.decode()
-    assert f"1 deal in USD not converted: no USD→EUR rate for 2026-11-05, {today().isoformat()};" in summary
+    # the 5 November registration, and the open deal today's pipeline leaves out
+    named = (
+        f"1 deal and 1 open deal in USD not converted: no USD→EUR rate for 2026-11-05, {today().isoformat()};"
+    )
+    assert named in summary
     rate(eur.workspace.pk, today())
     staff = client_for(eur.manager)
     named = "1 deal in USD not converted: no USD→EUR rate for 2026-11-05;"
