@@ -91,10 +91,13 @@ def _day_count(stages: dict[int, tuple[str, Decimal]]) -> Case:
 
 def _kind(currency: str) -> Case:
     """1: counted (reporting currency, not rejected or expired); 2: left out; 0: another currency (counted
-    once converted)."""
+    once converted); 3: another currency, rejected or expired (never counted; "another currency" while
+    no rate converts it, as the rollups count every registration)."""
+    refused = Q(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED])
     return Case(
-        When(approval_status__in=[ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED], then=Value(2)),
+        When(~Q(currency=currency) & refused, then=Value(3)),
         When(~Q(currency=currency), then=Value(0)),
+        When(refused, then=Value(2)),
         default=Value(1),
         output_field=IntegerField(),
     )
@@ -164,19 +167,19 @@ def scanned_deal_metrics(*, actor: Actor, partner: Partner | None = None) -> Dea
     converter = converter_for(actor.workspace_id, currency)
     today = datetime.datetime.now(datetime.UTC).date()
     if converter is not None:  # the rates of every day at once
-        converter.load([row[7] or today for row in rows if row[2] == 0])
+        converter.load([row[7] or today for row in rows if row[2] in (0, 3)])
     groups: dict[tuple[str, str, Decimal], list[Any]] = {}
     days_to_close: dict[int, int] = {}
     open_ages: dict[int, int] = {}
     excluded = others = 0
     for stage_id, source, kind_value, day_count, n, total, row_currency, on in rows:
-        if kind_value not in (0, 1):
+        if kind_value == 2:
             continue
         amount = (total or Decimal(0)).quantize(CENT)  # amounts are cents
-        if kind_value == 0:  # another currency: at its day's rate, as the rollups convert (or left apart)
+        if kind_value in (0, 3):  # another currency: at its day's rate, as the rollups convert (or apart)
             rate = converter.rate(row_currency, on or today) if converter is not None else None
-            if rate is None:
-                others += n
+            if rate is None or kind_value == 3:
+                others += n if rate is None else 0
                 continue
             amount = (amount * rate).quantize(CENT, ROUND_HALF_UP)
         outcome, probability = stages[stage_id]
