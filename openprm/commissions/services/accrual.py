@@ -190,6 +190,8 @@ def evaluate_sources(
             result.evaluated += 1
             if (seen := fingerprints.of(source, version_id, compiled)) is not None:
                 outcome.explanation[inputs.KEY] = seen  # what its conditions read besides the amount
+                if source.customer:  # whose facts they were: a customer id edited later is found again
+                    outcome.explanation[inputs.CUSTOMER] = source.customer
             if lifetime is not None and isinstance(fields, LifetimeFields) and fields.lifetime_read:
                 value = fields.lifetime_value
                 outcome.explanation[EXPLAINED] = "unknown" if value is None else f"{value:.2f}"

@@ -36,6 +36,7 @@ from openprm.commissions.services import sources as src
 from openprm.commissions.services.rows import POS
 
 KEY = "inputs"  # the explanation's key
+CUSTOMER = "customer"  # the customer key the facts were read for (with ``inputs``)
 MONTHS = "customer_months"  # the recurring window's input (not a condition field)
 SKIPPED = ("amount", "currency")
 KIND = LedgerEntry.Kind
@@ -195,15 +196,31 @@ def stamp(rows: list[list[Any]], now: dict[tuple[str, int, str], str]) -> list[l
     return rows
 
 
-def _customer_keys(rows: Any) -> tuple[list[str], list[str]]:
-    """The customer ids and email hashes of these conversion rows, read into Python (one read)."""
+def _customer_keys(ws: int, rows: Any) -> tuple[list[str], list[str]]:
+    """The customer ids and email hashes of these conversion rows, read into Python (one read), and the
+    customers their evaluations recorded when another (a customer id edited: its old customer's sales)."""
     ids: set[str] = set()
     emails: set[str] = set()
-    for external_id, email_hash in rows.values_list("customer_external_id", "customer_email_hash").order_by():
+    changed: list[int] = []
+    values = rows.values_list("id", "customer_external_id", "customer_email_hash").order_by()
+    for pk, external_id, email_hash in values:
+        changed.append(pk)
         if external_id:
             ids.add(external_id)
         if email_hash:
             emails.add(email_hash)
+    for i in range(0, len(changed), CHUNK):
+        recorded_for = LedgerEntry.objects.filter(
+            workspace_id=ws,
+            source_kind="conversion",
+            source_id__in=changed[i : i + CHUNK],
+            kind__in=[KIND.ACCRUAL, KIND.BONUS],
+            explanation__has_key=CUSTOMER,
+        )
+        for key in recorded_for.values_list(f"explanation__{CUSTOMER}", flat=True).distinct().order_by():
+            if key and key not in ids and key not in emails:
+                ids.add(str(key))  # an id or an email hash: looked up as both
+                emails.add(str(key))
     return sorted(ids), sorted(emails)
 
 
@@ -249,7 +266,7 @@ def later_sales(
         evaluated = evaluated.filter(occurred_at__gte=end)
         if not evaluated.exists():
             return []
-    customer_ids, emails = _customer_keys(mine)
+    customer_ids, emails = _customer_keys(ws, mine)
     read = {c.id for c in convs}
     theirs = sorted(_customers_sales(ws, customer_ids, emails) - read)
     ids: set[int] = set()

@@ -53,6 +53,7 @@ class Source:
     customer_months: int | None = None
     refund_of: int | None = None
     generation: int = 1  # 2, 3, ...: evaluated again after the earlier evaluation was closed (see ``stem``)
+    customer: str = ""  # a sale's customer key (its id, else its email hash), read with the customer facts
 
     @property
     def order(self) -> tuple[datetime.datetime, int, int]:
@@ -171,6 +172,7 @@ def conversions(
                 if kind == Conversion.Kind.RECURRING
                 else None,
                 refund_of=refund_of,
+                customer=customer if customers else "",
             )
         )
     return out

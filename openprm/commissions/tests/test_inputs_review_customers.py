@@ -71,3 +71,21 @@ def test_first_purchase_retyped_leaves_its_customer(world, run):
     else:
         accrual.accrue(workspace_id=ws, changed_after=since)  # the catch-up
     assert total(source_id=later.pk) == D("300.00")
+
+
+@pytest.mark.parametrize("run", ["catch_up", "ids"])
+def test_first_purchase_given_another_customer_id_leaves_its_customer(world, run):
+    publish(world, NEW_CUSTOMERS)
+    ws = world.workspace.pk
+    early = convert(world, "500", at=T0, customer="cust-3")
+    later = convert(world, "1000", at=T0 + 10 * DAY, customer="cust-3")
+    accrual.accrue(workspace_id=ws)
+    assert total(source_id=later.pk) == D("100.00")
+    since = _age(early, later)
+    edit(Conversion, early, customer_external_id="cust-OTHER")  # the old customer's first is the later
+    if run == "ids":
+        accrual.accrue(workspace_id=ws, conversion_ids=[early.pk])
+    else:
+        accrual.accrue(workspace_id=ws, changed_after=since)
+    assert total(source_id=later.pk) == D("300.00")
+    assert total(source_id=early.pk) == D("150.00")  # still the first of its (new) customer
