@@ -21,7 +21,7 @@ from openprm.deals.rollups import read
 from openprm.deals.services.bulk import DealBulkWriter, DealCreate
 from openprm.deals.services.conflicts import deal_customer
 from openprm.finance.models import FxRate
-from openprm.metrics import figures  # (also plugs the FX table into the deal reads)
+from openprm.metrics import figures
 from openprm.partners.models import Program
 from openprm.testing import actor_for
 
