@@ -53,8 +53,11 @@ def _items(request: HttpRequest) -> tuple[list[Any], list[EventError]]:
     if "ndjson" in content_type or "jsonl" in content_type:
         items: list[Any] = []
         errors: list[EventError] = []
-        for line in text.splitlines():
-            if not line.strip():
+        # lines end at "\n" (and a "\r" before it) only: a string may hold U+2028, U+2029 or U+0085 raw,
+        # where str.splitlines() would cut the event in two
+        for line in text.split("\n"):
+            line = line.removesuffix("\r")
+            if not line.strip(" \t\r"):  # JSON's whitespace only: anything else is an event to read
                 continue
             try:
                 check_body_depth(line.encode("utf-8"))
