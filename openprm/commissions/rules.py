@@ -30,7 +30,17 @@ import itertools
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 EVENTS = (
     "deal_won",
@@ -60,6 +70,9 @@ FIELDS = (
     "customer.new",
     "customer.months_since_first",
 )
+# Fields whose value is a flag: a condition on one compares with ``true``/``false`` only (the engine
+# never takes the string "true" or the number 1 for a flag, so such a condition would never match).
+FLAG_FIELDS = ("customer.new",)
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains")
 Period = Literal["month", "quarter", "year"]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
@@ -74,6 +87,15 @@ class Condition(_Strict):
     field: str
     op: Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains"] = "eq"
     value: Any
+
+    @field_validator("value")
+    @classmethod
+    def _flag_value(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("field") in FLAG_FIELDS:
+            values = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, bool) for v in values):
+                raise ValueError("must be true or false")
+        return value
 
     @model_validator(mode="after")
     def _known_field(self) -> Condition:

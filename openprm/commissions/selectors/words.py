@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from openprm.commissions.rules import (
+    FLAG_FIELDS,
     Condition,
     Flat,
     Group,
@@ -64,6 +65,8 @@ OP_WORDS = {
     "lte": "is at most",
     "contains": "contains",
 }
+# A flag field's words when it is true and when it is false.
+FLAG_WORDS = {"customer.new": ("new", "existing")}
 PERIOD_WORDS = {"month": "month", "quarter": "quarter", "year": "year"}
 
 
@@ -93,13 +96,29 @@ def _value(value: Any) -> str:
 MONEY_FIELDS = ("amount", "partner.lifetime_amount")
 
 
+def _flag_words(node: Condition) -> str:
+    """A condition on a flag by the flag values it accepts: ``ne true`` and ``in [false]`` read "the
+    customer is existing", ``in [true, false]`` "the customer is new or existing"."""
+    listed = node.value if isinstance(node.value, list) else [node.value]
+    given = {v for v in listed if isinstance(v, bool)}
+    accepted = {True, False} - given if node.op in ("ne", "not_in") else given
+    yes, no = FLAG_WORDS.get(node.field, ("true", "false"))
+    subject = (
+        "the customer" if node.field.startswith("customer.") else FIELD_WORDS.get(node.field, node.field)
+    )
+    said = [word for flag, word in ((True, yes), (False, no)) if flag in accepted]
+    if not said:
+        return f"never ({subject} is neither {yes} nor {no})"
+    return f"{subject} is {' or '.join(said)}"
+
+
 def condition_words(node: Condition | Group, currency: str = "") -> str:
     if isinstance(node, Condition):
         field = FIELD_WORDS.get(node.field, node.field.replace("metadata.", "metadata ").replace("_", " "))
         if node.field in FIELD_NOTES:
             field += " " + FIELD_NOTES[node.field]
-        if node.field == "customer.new":
-            return "the customer is new" if node.value in (True, "true", 1) else "the customer is existing"
+        if node.field in FLAG_FIELDS and node.op in ("eq", "ne", "in", "not_in"):
+            return _flag_words(node)
         unit = f" {currency}" if currency and node.field in MONEY_FIELDS else ""
         return f"{field} {OP_WORDS[node.op]} {_value(node.value)}{unit}"
     items = node.all if node.all is not None else node.any or []
