@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime
 import json
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from openprm.commissions.tests.test_accrual import PERCENT_20, convert, publish
+from openprm.commissions.tests.test_corrections_engine import edit, won_deal
+from openprm.commissions.tests.test_replay_corrections import PLAN
+from openprm.deals.models import Deal
 from openprm.testing import World
 
 pytestmark = pytest.mark.django_db
@@ -32,3 +37,33 @@ def test_accrue_replay_simulate(world: World) -> None:
     sim = run("simulate", "--plan", "Referral", "--months", "6", "--to", "2026-06-30")
     assert (sim["would_pay"], sim["actual"], sim["version"]) == ("30.00", "30.00", 1)
     assert datetime.date.fromisoformat(sim["start"]) == datetime.date(2025, 12, 1)
+
+
+def test_replay_text_says_the_bounties_kept(world: World) -> None:
+    """The text output says what ``--json`` calls ``estimates_kept``: a registration bounty of a deal
+    edited since is kept, not compared (otherwise "2 identical, 0 different" hides it)."""
+    bounty = {
+        "key": "registered",
+        "event": ["deal_registered"],
+        "reward": {"type": "flat", "amount": 100},
+        "conditions": {"all": [{"field": "amount", "op": "gt", "value": 5000}]},
+    }
+    publish(world, {"rules": [*PLAN["rules"], bounty]})
+    deal = won_deal(world, "10000")
+    run("accrue")
+    window = (
+        "replay",
+        "--from",
+        "2026-03-01",
+        "--to",
+        str(timezone.localdate() + datetime.timedelta(days=1)),
+    )
+    out = StringIO()
+    call_command("commissions", *window, stdout=out)
+    assert "different." in out.getvalue() and "kept" not in out.getvalue()
+    edit(Deal, deal, amount=Decimal("3000"))
+    run("accrue")
+    assert run(*window)["estimates_kept"] == 1
+    out = StringIO()
+    call_command("commissions", *window, stdout=out)
+    assert "1 registration/approval bounties of deals edited since kept, not compared." in out.getvalue()

@@ -85,6 +85,11 @@ class Command(BaseCommand):
                 f"Replayed {found.compared} ledger amounts: {found.identical} identical, "
                 f"{len(found.differences)} different."
             )
+            if found.estimates:
+                text += (
+                    f" {found.estimates} registration/approval bounties of deals edited since kept, "
+                    "not compared."
+                )
             for diff in found.differences[:20]:
                 text += f"\n  {diff['key']}: replayed {diff['replayed']}, ledger {diff['ledger']}"
         else:
