@@ -35,3 +35,16 @@ def metric_label(key: str, text: str = "") -> SafeString:
 def metric_url(key: str) -> str:
     """The glossary address of metric ``key`` (for a link around something else than its label)."""
     return f"{reverse('metrics:glossary')}#{metric(key).key}"
+
+
+RATES_LINK = "; import rates at "
+
+
+@register.filter
+def rates_linked(note: str) -> SafeString:
+    """An unconverted-deals note (``display.unconverted_note``) with its rates page as a link: "…;
+    <a href=…>import rates</a>" (a partner user's note names no page and stays text)."""
+    text, found, url = str(note).rpartition(RATES_LINK)
+    if not found or not url.startswith("/"):
+        return format_html("{}", note)
+    return format_html('{}; <a href="{}">import rates</a>', text, url)

@@ -20,7 +20,11 @@ from openprm.finance.models import FxRate
 
 pytestmark = pytest.mark.django_db
 
-STAFF = "1 deal in USD not converted: no USD→EUR rate for 2026-11-05; import rates at /finance/fx-rates/"
+# the pages link the rates page
+STAFF_PAGE = (
+    "1 deal in USD not converted: no USD→EUR rate for 2026-11-05; "
+    '<a href="/finance/fx-rates/">import rates</a>'
+)
 PARTNER = "1 deal in USD not included yet (no exchange rate for 2026-11-05)."
 PERIOD = {"period": "2026-11"}
 
@@ -45,8 +49,8 @@ def page(client: Any, url: str) -> str:
 def test_staff_dashboards_name_the_unconverted_deals(eur: Any, client_for: Any) -> None:
     rates(eur.workspace.pk)
     staff = client_for(eur.manager)
-    assert STAFF in page(staff, reverse("dashboards:overview"))
-    assert STAFF in page(staff, reverse("dashboards:partner", args=[eur.partner_a.public_id]))
+    assert STAFF_PAGE in page(staff, reverse("dashboards:overview"))
+    assert STAFF_PAGE in page(staff, reverse("dashboards:partner", args=[eur.partner_a.public_id]))
     b = page(staff, reverse("dashboards:partner", args=[eur.partner_b.public_id]))
     assert 'id="unconverted"' not in b and "2026-11-05" not in b
 
