@@ -100,7 +100,12 @@ def test_a_won_deals_products_edited_pay_then_take_back_the_spiff_with_the_overr
     set_products(world, deal, "Basic", "Widget Pro")  # products reordered, an untested field edited
     edit(Deal, deal, properties={"region": "north"})
     accrual.accrue_catch_up(workspace_id=ws)
-    assert len(entries()) == count  # re-evaluated: the SPIFF still matches, nothing to settle
+    # re-evaluated: the SPIFF still matches, nothing to settle but a zero marker of the new inputs
+    added = entries()[count:]
+    assert [(e.kind, e.amount) for e in added] == [("adjustment", D("0.00"))], added
+    assert ":mark" in added[0].idempotency_key
+    accrual.accrue_catch_up(workspace_id=ws)
+    assert len(entries()) == count + 1  # settled: not re-evaluated again
     set_products(world, deal, "Basic")
     accrual.accrue_catch_up(workspace_id=ws)
     assert total(partner=world.partner_a) == D("1000.00")  # the SPIFF given back
