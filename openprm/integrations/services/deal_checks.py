@@ -381,7 +381,7 @@ class DealChecker:
                 day = row.expected_close_date
                 closed_at = datetime.datetime(day.year, day.month, day.day, tzinfo=self.tz)
             if closed_at is None and current is not None:
-                closed_at = current["closed_at"]
+                closed_at = self._closed_since(item, stage.outcome)
             if closed_at is None:
                 column = "close_date" if "close_date" in self.layout.index else "closed_at"
                 self._error(item, column, f"Required for a won or lost deal (stage '{row.stage}').")
@@ -389,6 +389,17 @@ class DealChecker:
             message = f"Set, but stage '{row.stage or stage.key}' is open: leave it blank for open deals."
             self._error(item, "closed_at", message)
         return registered_at, closed_at
+
+    def _closed_since(self, item: DealItem, outcome: str) -> datetime.datetime | None:
+        """A deal's close when the file gives none, as the stage move sets it (deal_move_stage): into the
+        outcome it had (won → won, lost → lost) it keeps its close; from an open stage or from the other
+        outcome (lost → won) it closes now."""
+        current = item.current or {}
+        program = self.lookups.program(current["program_id"])
+        was = next((s.outcome for s in program.stages if s.id == current["stage_id"]), None)
+        if was == outcome and current["closed_at"] is not None:
+            return current["closed_at"]
+        return self.now if was is not None else current["closed_at"]
 
     def _plan(
         self,
