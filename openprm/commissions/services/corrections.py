@@ -531,7 +531,7 @@ def revisit(
                 or (was is not None and now_inputs not in (None, was) and amount_counts(s))
             ):  # an edited event or other inputs: its rules' conditions are evaluated again
                 out.changed.append((s, evaluation))
-                if now_inputs is not None:
+                if now_inputs is not None and now_inputs != was:  # to record (``inputs.markers``)
                     out.inputs[(s.kind, s.id, s.event)] = now_inputs
     return out
 
