@@ -91,7 +91,9 @@ class Condition(_Strict):
     @field_validator("value")
     @classmethod
     def _flag_value(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.data.get("field") in FLAG_FIELDS:
+        # a stored version is read as it was published (a legacy "true" never matched, and still does not)
+        stored = bool(info.context and info.context.get("stored"))
+        if info.data.get("field") in FLAG_FIELDS and not stored:
             values = value if isinstance(value, list) else [value]
             if not all(isinstance(v, bool) for v in values):
                 raise ValueError("must be true or false")
@@ -255,12 +257,14 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(root)"
 
 
-def parse_rules(data: Any) -> Rules:
-    """Validate a rules document; raise :class:`RulesError` naming each problem's JSON path."""
+def parse_rules(data: Any, *, stored: bool = False) -> Rules:
+    """Validate a rules document; raise :class:`RulesError` naming each problem's JSON path. ``stored``: a
+    version read back (published, or shown): checks added since it was saved (a flag's value must be true
+    or false) do not refuse it, so accrual and its pages go on; new input is checked in full."""
     if not isinstance(data, dict):
         raise RulesError([{"path": "(root)", "message": 'an object with "rules" is expected'}])
     try:
-        return Rules.model_validate(data)
+        return Rules.model_validate(data, context={"stored": stored})
     except ValidationError as exc:
         errors: list[dict[str, str]] = []
         seen: set[tuple[str, str]] = set()

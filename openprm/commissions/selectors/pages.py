@@ -471,7 +471,7 @@ def nothing_reasons(*, actor: Actor, source: str, row: Any) -> list[str]:
         ]
     plan, version = found
     try:
-        rules = parse_rules(version.rules).rules
+        rules = parse_rules(version.rules, stored=True).rules
     except RulesError:
         rules = []
     events = {e for r in rules for e in r.event}

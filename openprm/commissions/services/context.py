@@ -163,7 +163,11 @@ def load_context(workspace_id: int, *, draft: PlanVersion | None = None) -> Cont
         if draft is not None and plan_id == draft.plan_id and effective >= draft.effective_from:
             continue
         versions[plan_id].append(
-            (effective, vid, engine.compile_rules(parse_rules(rules), selection=selections[plan_id]))
+            (
+                effective,
+                vid,
+                engine.compile_rules(parse_rules(rules, stored=True), selection=selections[plan_id]),
+            )
         )
     if draft is not None:
         compiled = engine.compile_rules(parse_rules(draft.rules), selection=selections[draft.plan_id])

@@ -59,3 +59,33 @@ def test_the_api_answers_422_naming_the_value(world: Any, api_for: Any) -> None:
     assert bad.status_code == 422, bad.content
     assert bad.json()["field"] == "rules.rules[0].conditions.all[0].value"
     assert "must be true or false" in json.dumps(bad.json())
+
+
+def test_a_version_stored_before_the_check_still_accrues_and_its_legacy_flag_never_matches(
+    world: Any, monkeypatch: Any
+) -> None:
+    # a version saved with "true" for a flag (the API took it then): accrual reads it as published — that
+    # condition never matched, and still does not — instead of stopping on the new check
+    from decimal import Decimal
+
+    from openprm.commissions.models import PlanVersion
+    from openprm.commissions.services import accrual, plans
+    from openprm.commissions.tests.test_accrual import convert, publish, total
+    from openprm.core.scoping import unscoped
+
+    base = {"key": "base", "event": "purchase", "bonus": True, "reward": {"type": "percent", "rate": 10}}
+    rules = {"rules": [doc("eq", True)["rules"][0], base]}
+    legacy = json.loads(json.dumps(rules))
+    legacy["rules"][0]["conditions"]["all"][0]["value"] = "true"
+    real_parse = plans.parse_rules
+    with monkeypatch.context() as patched:  # saved as the API checked it then
+        patched.setattr(plans, "parse_rules", lambda data, **kw: real_parse(rules))
+        publish(world, legacy)
+    with unscoped():
+        assert PlanVersion.objects.get(status=PlanVersion.Status.PUBLISHED).rules == legacy
+    with pytest.raises(RulesError):
+        parse_rules(legacy)  # new input: refused
+    convert(world, "1000")
+    accrual.accrue(workspace_id=world.workspace.pk)
+    assert total(rule_key="base") == Decimal("100.00")
+    assert total(rule_key="r") == Decimal("0.00")

@@ -134,7 +134,7 @@ def rates_now(
         return None
     plan, version = in_force
     try:
-        parsed = parse_rules(version.rules)
+        parsed = parse_rules(version.rules, stored=True)
     except RulesError:
         return None
     state = _period_state(
