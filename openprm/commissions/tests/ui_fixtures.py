@@ -13,7 +13,8 @@ from openprm.commissions.services import plans as plan_services
 from openprm.core.scoping import scope, unscoped
 from openprm.testing import World
 
-_keys = itertools.count(1)
+# far above any id a test's own deals or conversions get: an entry's made-up source is never a real one
+_keys = itertools.count(10_000_000)
 
 RULES = {
     "rules": [
