@@ -17,7 +17,8 @@ from openprm.core.actors import Actor
 from openprm.core.scoping import scope, unscoped
 from openprm.testing import World
 
-_keys = itertools.count(1)
+# far above any id a test's own deals or conversions get: an entry's made-up source is never a real one
+_keys = itertools.count(20_000_000)
 IBAN_A = "DE89370400440532013000"
 IBAN_B = "GB82WEST12345698765432"
 
