@@ -453,6 +453,8 @@ class Conversion(TimestampedModel):
             models.Index(fields=["workspace", "customer_external_id"], name="conversion_customer_id"),
             models.Index(fields=["workspace", "customer_email_hash"], name="conversion_customer_email"),
             models.Index(fields=["workspace", "status", "occurred_at"], name="conversion_status_time"),
+            # the accrual's catch-up: what changed since its last run
+            models.Index(fields=["workspace", "updated_at"], name="conversion_changed"),
         ]
         ordering = ["-occurred_at", "-id"]
 

@@ -164,6 +164,8 @@ class Deal(TimestampedModel):
             models.Index(fields=["workspace", "approval_status"]),
             models.Index(fields=["workspace", "customer_domain_root"]),
             models.Index(fields=["workspace", "expected_close_date", "id"], name="deal_ws_close"),
+            # the catch-ups (accrual, rollups): what changed since their last run
+            models.Index(fields=["workspace", "updated_at"], name="deal_ws_changed"),
             models.Index(fields=["workspace", "registered_at", "id"], name="deal_ws_registered"),
             models.Index(fields=["workspace", "amount", "id"], name="deal_ws_amount"),
             models.Index(fields=["workspace", "customer_name", "id"], name="deal_ws_customer"),

@@ -346,11 +346,12 @@ def accrue(
     changed_after: datetime.datetime | None = None,
     result: AccrualResult | None = None,
     retry_waiting: bool = False,
+    firsts: dict[str, datetime.datetime] | None = None,
 ) -> AccrualResult:
     """Accrue the given sources (by ids, by occurrence range, or changed after a moment; all of them
     when nothing is given) in one transaction. Idempotent. Sources skipped for a missing exchange rate
     are kept in ``AccrualWaiting`` (``retry_waiting``: the given ids leave it first, and those still
-    without a rate come back)."""
+    without a rate come back; ``firsts``: the customers' first purchases a range run read already)."""
     result = result or AccrualResult()
     earlier, result.waiting = result.waiting, {}
     now = timezone.now()
@@ -376,6 +377,7 @@ def accrue(
                 start=start,
                 end=end,
                 customers=ctx.needs_customers(),
+                firsts=firsts,
             )
         run = (only_ids, changed_after, start, end)
         convs += inputs.later_sales(ctx, convs, run, wanted, conversion_ids)  # their customer facts moved
@@ -490,14 +492,18 @@ def accrue(
 
 def accrue_range(*, workspace_id: int, start: datetime.datetime, end: datetime.datetime) -> AccrualResult:
     """Accrue everything that occurred in ``[start, end)``, a month per transaction (bounded memory; the
-    ledger carries tiers and caps from one month to the next)."""
+    ledger carries tiers and caps from one month to the next). A customer's first purchase is looked up
+    once per run (a sale that arrives meanwhile is the catch-up's, ``inputs.later_sales``)."""
     result = AccrualResult()
+    firsts: dict[str, datetime.datetime] = {}
     cursor = start
     while cursor < end:
         following = (cursor.replace(day=1) + datetime.timedelta(days=32)).replace(
             day=1, hour=0, minute=0, second=0, microsecond=0
         )
-        accrue(workspace_id=workspace_id, start=cursor, end=min(following, end), result=result)
+        accrue(
+            workspace_id=workspace_id, start=cursor, end=min(following, end), result=result, firsts=firsts
+        )
         cursor = following
     return result
 

@@ -53,14 +53,19 @@ class Context:
             e for vs in self.versions.values() for _, _, p in vs for r in p.rules for e in r.events
         )
 
-    def needs_customers(self) -> bool:
-        """Whether some rule reads customer facts (recurring windows, customer conditions)."""
-        return any(
-            r.recurring_months is not None or "customer." in repr(r.condition)
-            for vs in self.versions.values()
-            for _, _, p in vs
-            for r in p.rules
-        )
+    def needs_customers(self) -> frozenset[str]:
+        """The events whose rules read the customer's facts (empty: none does): a customer condition
+        reads them for every event of its rule, a recurring window for recurring payments only. A source
+        of another event is read without its customer's first purchase (``sources.conversions``)."""
+        events: set[str] = set()
+        for vs in self.versions.values():
+            for _, _, p in vs:
+                for r in p.rules:
+                    if "customer." in repr(r.condition):
+                        events |= r.events
+                    elif r.recurring_months is not None and "recurring_payment" in r.events:
+                        events.add("recurring_payment")
+        return frozenset(events)
 
     def needs_lifetime(self) -> bool:
         """Whether some rule tests the partner's lifetime amount (its totals are read only then)."""

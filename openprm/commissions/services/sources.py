@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Min
 
 from openprm.activity.models import Conversion, Event
+from openprm.core.bulkread import fast_cursor, values_rows
 from openprm.deals.models import ApprovalStatus, Deal, DealLineItem, Outcome
 from openprm.partners.models import Partner, PartnerProgram
 
@@ -102,12 +103,16 @@ def conversions(
     end: datetime.datetime | None = None,
     changed_after: datetime.datetime | None = None,
     partner_ids: Iterable[int] | None = None,
-    customers: bool = True,
+    customers: bool | frozenset[str] = True,
     refunds_of: Iterable[int] | None = None,
+    firsts: dict[str, datetime.datetime] | None = None,
 ) -> list[Source]:
-    """Accepted, attributed conversions; ``customers``: with each customer's first purchase (new or
-    existing customer, months since: recurring rules and customer conditions need it); ``refunds_of``:
-    only the refunds of these sales."""
+    """Accepted, attributed conversions; ``customers``: with each customer's key and first purchase (new
+    or existing customer, months since: recurring rules and customer conditions need it), for every kind
+    (True) or only these kinds (the others keep their customer key and read as a new customer: no rule of
+    theirs reads it, ``Context.needs_customers``); ``refunds_of``: only the refunds of these sales;
+    ``firsts``: the first purchases a run looked up already, used and extended (a range run's months:
+    the same subscribers pay every month)."""
     rows = Conversion.objects.filter(
         workspace_id=workspace_id, status=Conversion.Status.ACCEPTED, partner_id__isnull=False
     )
@@ -123,7 +128,7 @@ def conversions(
         rows = rows.filter(updated_at__gt=changed_after)
     if partner_ids is not None:
         rows = rows.filter(partner_id__in=list(partner_ids))
-    values = list(
+    values = values_rows(
         rows.order_by().values_list(
             "id",
             "kind",
@@ -139,12 +144,25 @@ def conversions(
             "properties",
         )
     )
-    wanted = {r[7] or r[8] for r in values if (r[7] or r[8]) and r[1] != Conversion.Kind.REFUND}
-    first = _first_purchases(workspace_id, wanted) if customers else {}
+    kinds = customers if isinstance(customers, frozenset) else None
+    wanted = {
+        r[7] or r[8]
+        for r in values
+        if (r[7] or r[8]) and r[1] != Conversion.Kind.REFUND and (kinds is None or r[1] in kinds)
+    }
+    first: dict[str, datetime.datetime] = {}
+    if customers and firsts is not None:  # a run's earlier months looked these customers up
+        first = {c: firsts[c] for c in wanted if c in firsts}
+        wanted -= first.keys()
+    if customers:
+        found = _first_purchases(workspace_id, wanted)
+        first.update(found)
+        if firsts is not None:  # found only: a customer without a purchase yet may make one next month
+            firsts.update(found)
     out: list[Source] = []
     for cid, kind, partner, program, at, amount, ccy, ext, email, attributed, refund_of, props in values:
         customer = ext or email
-        first_at = first.get(customer) if customer else None
+        first_at = first.get(customer) if customer and (kinds is None or kind in kinds) else None
         fields: dict[str, Any] = {
             "currency": ccy,
             "source": attributed,
@@ -212,7 +230,7 @@ def _first_purchases(workspace_id: int, customers: set[str]) -> dict[str, dateti
         part = chunk[i : i + 20_000]
         for column in ("customer_external_id", "customer_email_hash"):
             if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
+                with fast_cursor() as cursor:
                     cursor.execute(
                         f"SELECT {column}, MIN(occurred_at) FROM {table} WHERE workspace_id = %s"  # noqa: S608
                         f" AND status = 'accepted' AND kind = ANY(%s) AND {column} = ANY(%s) GROUP BY 1",
@@ -266,7 +284,7 @@ def deals(
         rows = rows.filter(updated_at__gt=changed_after)
     if partner_ids is not None:
         rows = rows.filter(partner_id__in=list(partner_ids))
-    values = list(
+    values = values_rows(
         rows.order_by().values_list(
             "id",
             "partner_id",
@@ -363,8 +381,8 @@ def activity_events(
     if partner_ids is not None:
         rows = rows.filter(partner_id__in=list(partner_ids))
     out = []
-    for eid, etype, partner, at, value, props in rows.order_by().values_list(
-        "id", "type", "partner_id", "occurred_at", "value", "properties"
+    for eid, etype, partner, at, value, props in values_rows(
+        rows.order_by().values_list("id", "type", "partner_id", "occurred_at", "value", "properties")
     ):
         props = props or {}
         event = EVENT_TYPES.get(etype, f"custom:{etype}")

@@ -261,3 +261,43 @@ def test_a_range_run_with_a_late_purchase_rechecks_the_customers_sales_after_the
     )
     assert total(source_id=later.pk) == D("100.00")  # it stayed at 300.00
     assert total() == D("250.00")
+
+
+SUBSCRIPTIONS = {
+    "rules": [
+        *NEW_CUSTOMERS["rules"],
+        {
+            "key": "sub",
+            "event": ["recurring_payment"],
+            "reward": {"type": "percent", "rate": 20},
+            "recurring": {"months": 3},
+        },
+    ]
+}
+
+
+def test_a_range_run_reads_each_customers_first_purchase_once_and_pays_as_per_event_runs(world):
+    """A range run looks a customer's first purchase up in its first month and keeps it for the next ones
+    (``sources.conversions(firsts=...)``): the same commissions as the replay, which reads every month
+    anew."""
+    publish(world, SUBSCRIPTIONS)
+    ws = world.workspace.pk
+    day = datetime.datetime(2026, 1, 5, 12, tzinfo=datetime.UTC)
+    convert(world, "0", kind="signup", at=day, customer="cust-6")  # no purchase yet: nothing to keep
+    first = convert(world, "1000", at=day.replace(month=2, day=3), customer="cust-6")
+    second = convert(world, "1000", at=day.replace(month=2, day=20), customer="cust-6")
+    payments = [
+        convert(world, "100", kind="recurring_payment", at=day.replace(month=m, day=3), customer="cust-6")
+        for m in (3, 4, 5, 6)
+    ]
+    old = convert(world, "100", kind="recurring_payment", at=day.replace(month=3), customer="cust-7")
+    convert(world, "50", at=day.replace(year=2024, month=11), customer="cust-7")  # 16 months before
+    start, day = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), day.replace(month=7, day=1, hour=0)
+    accrual.accrue_range(workspace_id=ws, start=start, end=day)
+    assert total(source_id=first.pk) == D("300.00")  # a new customer's
+    assert total(source_id=second.pk) == D("100.00")  # the same customer's second purchase
+    assert [total(source_id=p.pk) for p in payments] == [D("20.00"), D("20.00"), D("0.00"), D("0.00")]
+    assert total(source_id=old.pk) == D("0.00")  # month 17 of its customer
+    assert total() == D("440.00")
+    whole = replay(workspace_id=ws, start=start, end=day)
+    assert whole.differences == [] and whole.compared == 7 and whole.total_replayed == D("440.00")
