@@ -30,7 +30,6 @@ from openprm.commissions.engine.types import (
     period_start,
 )
 
-
 STATEFUL = ("tiered", "threshold")  # rewards that read the period's volume or count
 
 

@@ -64,7 +64,8 @@ def test_values_rows_match_the_querysets_rows(world: World) -> None:
 def test_other_querysets_read_as_usual(world: World) -> None:
     _conversions(world)
     with unscoped():
-        flat = Conversion.objects.filter(workspace=world.workspace).order_by("id").values_list("id", flat=True)
+        mine = Conversion.objects.filter(workspace=world.workspace).order_by("id")
+        flat = mine.values_list("id", flat=True)
         assert values_rows(flat) == list(flat)
 
 
