@@ -501,9 +501,7 @@ def accrue_range(*, workspace_id: int, start: datetime.datetime, end: datetime.d
         following = (cursor.replace(day=1) + datetime.timedelta(days=32)).replace(
             day=1, hour=0, minute=0, second=0, microsecond=0
         )
-        accrue(
-            workspace_id=workspace_id, start=cursor, end=min(following, end), result=result, firsts=firsts
-        )
+        accrue(workspace_id=workspace_id, start=cursor, end=min(following, end), result=result, firsts=firsts)
         cursor = following
     return result
 
