@@ -119,6 +119,19 @@ def _rate_day(currency: str, stages: dict[int, tuple[str, Decimal]]) -> Case:
     )
 
 
+def rollup_partner_ids(actor: Actor, partner: Partner | None = None) -> list[int] | None:
+    """The partners whose rollup rows the actor reads: the one asked for, a partner user's own, a
+    restricted staff member's owned partners (the scoped manager's), or None for all of them."""
+    access = actor.access_scope()
+    if partner is not None:
+        return [partner.pk]
+    if access.partner_id is not None:
+        return [access.partner_id]
+    if access.owner_id is not None:  # staff restricted to the partners they own
+        return list(Partner.objects.values_list("pk", flat=True))
+    return None
+
+
 def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics:
     """Deal metrics for one partner or the whole visible program, in the workspace's reporting currency:
     read from the deal rollups (``deals.rollups.summary.deal_totals``), the pipeline as at today (UTC).
@@ -129,13 +142,7 @@ def deal_metrics(*, actor: Actor, partner: Partner | None = None) -> DealMetrics
     access = actor.access_scope()
     if access.rep_user_id is not None:
         return scanned_deal_metrics(actor=actor, partner=partner)
-    partner_ids: list[int] | None = None
-    if partner is not None:
-        partner_ids = [partner.pk]
-    elif access.partner_id is not None:
-        partner_ids = [access.partner_id]
-    elif access.owner_id is not None:  # staff restricted to the partners they own
-        partner_ids = list(Partner.objects.values_list("pk", flat=True))
+    partner_ids = rollup_partner_ids(actor, partner)
     totals = deal_totals(actor.workspace_id, partner_ids=partner_ids, on=timezone.now().date())
     return DealMetrics(
         currency=totals.currency, summary=totals.summary, other_currency_deals=totals.other_currency_deals

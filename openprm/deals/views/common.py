@@ -39,14 +39,7 @@ def unconverted(actor: Actor, partner: Partner | None = None) -> list[dict[str, 
     """The deals in other currencies the deal figures (all time, the pipeline today) leave out because no
     exchange rate converts their days, per currency: ``{currency, deals, days, first, last}`` in day
     order. One grouped query over the other-currency day rows and one of their rates."""
-    access = actor.access_scope()
-    ids: list[int] | None = None
-    if partner is not None:
-        ids = [partner.pk]
-    elif access.partner_id is not None:
-        ids = [access.partner_id]
-    elif access.owner_id is not None:  # staff restricted to the partners they own
-        ids = list(Partner.objects.values_list("pk", flat=True))
+    ids = selectors.metrics.rollup_partner_ids(actor, partner)
     today = timezone.now().astimezone(datetime.UTC).date()
     found = rollups_read.unconverted(actor.workspace_id, partner_ids=ids, start=EARLIEST, end=today)
     return [
