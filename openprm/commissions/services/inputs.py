@@ -7,8 +7,8 @@ rules for the event test — a deal's or a conversion's ``product``, ``source``,
 customer's first purchase where a rule pays recurring payments for N months — one hash per event, and
 none when the rules test nothing of the kind. The amount, currency, moment and partner have checks of
 their own (``corrections.revisit``); the partner's facts and lifetime amount are read as they were (the
-tier a partner has now does not rewrite what it earned then; ``lifetime_review`` re-checks the lifetime
-amount).
+tier on the event's day, from the partner's tier history: a promotion later does not rewrite what it
+earned then; ``lifetime_review`` re-checks the lifetime amount).
 
 How a run learns that they changed, as for an amount: a deal whose products, source or properties were
 edited, or a conversion whose product, metadata, source or program was, is written again (its

@@ -9,6 +9,7 @@ as ``refund`` and turned into reversals, not evaluated); deals ``deal_registered
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from django.db.models import Min
 from openprm.activity.models import Conversion, Event
 from openprm.core.bulkread import fast_cursor, values_rows
 from openprm.deals.models import ApprovalStatus, Deal, DealLineItem, Outcome
-from openprm.partners.models import Partner, PartnerProgram
+from openprm.partners.models import Partner, PartnerProgram, TierChange
 
 RANK = {
     "signup": 0,
@@ -403,6 +404,36 @@ class PartnerFacts:
     tag_ids: tuple[int, ...]
     tier_ids: tuple[int, ...]
     started: datetime.date | None
+    # program id → the tiers before the latest recorded change: (from day, tier id, tier name), ascending,
+    # the first from ``date.min`` (see ``tier_on``); empty: no history, the current tiers throughout
+    tier_days: dict[int, tuple[tuple[datetime.date, int | None, str], ...]] = field(default_factory=dict)
+    enrolled: dict[int, int] = field(default_factory=dict)  # program id → tier id now
+
+    def tier_on(self, program_id: int, day: datetime.date) -> tuple[int | None, str]:
+        """The partner's tier in a program on ``day`` (id, name; None, '' without one), from its tier
+        history (``TierChange``): the current tier from the latest recorded change on, the tier a change
+        moved from before it; before the first record, the first tier known (a history started after the
+        events it covers — tiers set up after the sales were imported — reads back as it began)."""
+        states = self.tier_days.get(program_id)
+        if not states or day >= states[-1][0]:
+            return self.enrolled.get(program_id), self.tiers.get(program_id, "")
+        i = bisect.bisect_right([state[0] for state in states], day) - 1
+        _, tier_id, name = states[max(i, 0)]
+        return tier_id, name
+
+    def tiers_on(self, day: datetime.date) -> tuple[dict[int, str], tuple[int, ...]]:
+        """Every program's tier name on ``day`` and the tier ids (``tier_on``)."""
+        if not self.tier_days:
+            return self.tiers, self.tier_ids
+        names: dict[int, str] = {}
+        ids: list[int] = []
+        for program_id in sorted({*self.programs, *self.tier_days}):
+            tier_id, name = self.tier_on(program_id, day)
+            if name:
+                names[program_id] = name
+            if tier_id is not None:
+                ids.append(tier_id)
+        return names, tuple(sorted(ids))
 
 
 def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, PartnerFacts]:
@@ -420,6 +451,7 @@ def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, Pa
             workspace_id=workspace_id, partner_id__in=part
         ).values_list("partner_id", "program_id", "tier_id", "tier__name"):
             enrol[pid].append((program, tier, tier_name))
+        history = _tier_days(workspace_id, part)
         for pid, type_key, region, country, start, created in Partner.objects.filter(
             workspace_id=workspace_id, pk__in=part
         ).values_list("id", "type__key", "region", "country", "start_date", "created_at"):
@@ -433,8 +465,38 @@ def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, Pa
                 tag_ids=tuple(sorted(t for t, _ in tags[pid])),
                 tier_ids=tuple(sorted(t for _, t, _ in enrol[pid] if t)),
                 started=start or (created.date() if created else None),
+                tier_days=history.get(pid, {}),
+                enrolled={p: t for p, t, _ in enrol[pid] if t},
             )
     return facts
+
+
+def _tier_days(
+    workspace_id: int, partner_ids: list[int]
+) -> dict[int, dict[int, tuple[tuple[datetime.date, int | None, str], ...]]]:
+    """Per partner and program, its tiers by day (``PartnerFacts.tier_days``): from the beginning, the
+    first change's tier before (or, when it was the joining, the tier it joined with); then each change's
+    tier after, from its day."""
+    changes: dict[tuple[int, int], list[tuple[datetime.date, int | None, str, int | None, str]]]
+    changes = defaultdict(list)
+    rows = TierChange.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids).order_by(
+        "changed_on", "id"
+    )
+    for pid, program, day, before, before_name, after, after_name in rows.values_list(
+        "partner_id", "program_id", "changed_on", "from_tier_id", "from_name", "to_tier_id", "to_name"
+    ):
+        changes[(pid, program)].append((day, before, before_name, after, after_name))
+    out: dict[int, dict[int, tuple[tuple[datetime.date, int | None, str], ...]]] = defaultdict(dict)
+    for (pid, program), moves in changes.items():
+        _, from_id, from_name, to_id, to_name = moves[0]
+        joined = from_id is None and not from_name
+        states: list[tuple[datetime.date, int | None, str]] = [
+            (datetime.date.min, to_id if joined else from_id, to_name if joined else from_name)
+        ]
+        # each change's tier from its day (the latest one's day on, ``tier_on`` reads the current tier)
+        states += [(day, after, after_name) for day, _, _, after, after_name in moves]
+        out[pid][program] = tuple(states)
+    return out
 
 
 def condition_fields(source: Source, partner: PartnerFacts | None, amount: Decimal) -> dict[str, Any]:
@@ -443,14 +505,15 @@ def condition_fields(source: Source, partner: PartnerFacts | None, amount: Decim
     fields["amount"] = amount
     if partner is not None:
         day = source.occurred_at.date()
-        tier = partner.tiers.get(source.program_id) if source.program_id else None
+        tiers = partner.tiers_on(day)[0]  # as they were on the event's day (its tier history)
+        tier = tiers.get(source.program_id) if source.program_id else None
         fields.update(
             {
                 "partner.type": partner.type,
                 "partner.region": partner.region,
                 "partner.country": partner.country,
                 "partner.tags": list(partner.tags),
-                "partner.tier": tier or (sorted(partner.tiers.values())[0] if partner.tiers else None),
+                "partner.tier": tier or (sorted(tiers.values())[0] if tiers else None),
                 "partner.tenure_months": (
                     _months_between(
                         datetime.datetime.combine(partner.started, datetime.time()),
