@@ -163,8 +163,8 @@ def ledger_queryset(*, actor: Actor, filters: LedgerFilters) -> QuerySet[LedgerE
         rows = rows.filter(source_kind=filters.source)
         if filters.source_id:
             rows = rows.filter(source_id=int(filters.source_id))
-    if filters.earned == "nothing":
-        rows = rows.filter(amount=0)
+    if filters.earned == "nothing":  # events evaluated that earned nothing (not a zero marker's record)
+        rows = rows.filter(amount=0, kind__in=[LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS])
     elif filters.earned == "something":
         rows = rows.exclude(amount=0)
     return rows.order_by("-occurred_at", "-id")

@@ -195,6 +195,7 @@ def test_the_earned_filter(world: Any, api_for: Any) -> None:
     plan = make_plan(world)
     paid = entry(world, world.partner_a, "10.00", plan=plan)
     nothing = entry(world, world.partner_a, "0.00", plan=plan)
+    marker = entry(world, world.partner_a, "0.00", plan=plan, kind="adjustment")  # "nothing to settle"
     client = api_for(world.analyst)
 
     def ids(query: str) -> set[str]:
@@ -202,8 +203,8 @@ def test_the_earned_filter(world: Any, api_for: Any) -> None:
         assert answer.status_code == 200, answer.content
         return {i["id"] for i in answer.json()["items"]}
 
-    assert ids("") == {str(paid.public_id), str(nothing.public_id)}
-    assert ids("?earned=nothing") == {str(nothing.public_id)}
+    assert ids("") == {str(paid.public_id), str(nothing.public_id), str(marker.public_id)}
+    assert ids("?earned=nothing") == {str(nothing.public_id)}  # an event that earned nothing, not a marker
     assert ids("?earned=something") == {str(paid.public_id)}
     bad = client.get("/api/v1/commissions/ledger?earned=maybe")
     assert bad.status_code == 422 and bad.json()["field"] == "earned"
