@@ -30,8 +30,6 @@ from openprm.commissions.engine.types import (
     period_start,
 )
 
-STATEFUL = ("tiered", "threshold")  # rewards that read the period's volume or count
-
 
 def _rate_at(tiers: tuple[tuple[Decimal, Decimal], ...], volume: Decimal) -> Decimal:
     rate = tiers[0][1]
@@ -149,8 +147,6 @@ def _cap(
 
 
 def _advance(rule: CompiledRule, facts: Facts, state: State, lines: list[Line]) -> None:
-    if rule.cap_period is None and rule.reward not in STATEFUL:  # nothing reads its state
-        return
     key = (facts.partner_id, rule.key, period_start(facts.day, rule.period))
     state.volume[key] = state.volume.get(key, ZERO) + facts.amount
     state.count[key] = state.count.get(key, 0) + 1

@@ -133,7 +133,7 @@ def evaluate_sources(
     a row is a copy of its plan version's template with the event's columns set, and the explanation is
     encoded to JSON once the event is done (rows hold text, not trees of dicts)."""
     rows: list[list[Any]] = []
-    plan_of: dict[tuple[int, int | None, datetime.date], Any] = {}
+    plan_of: dict[tuple[int, int | None, datetime.date, tuple[int, ...]], Any] = {}
     rates: dict[tuple[str, str, datetime.date], tuple[Decimal, datetime.date]] = {}
     templates: dict[tuple[int, int], list[Any]] = {}
     holds: dict[tuple[datetime.date, int], tuple[datetime.date, datetime.date]] = {}
@@ -146,7 +146,8 @@ def evaluate_sources(
         for source in todo:
             at = source.occurred_at
             day = at.date()
-            where = (source.partner_id, source.program_id, day)
+            partner = ctx.partners.get(source.partner_id)
+            where = (source.partner_id, source.program_id, day, partner.tier_state(at) if partner else ())
             found = plan_of.get(where, False)
             if found is False:
                 found = plan_of[where] = ctx.plan_for(source)
@@ -166,7 +167,6 @@ def evaluate_sources(
                     continue
             rate, fx_day = known
             amount = source.amount * rate
-            partner = ctx.partners.get(source.partner_id)
             fields = (
                 SourceFields(source, partner, amount)
                 if lifetime is None
@@ -346,7 +346,7 @@ def accrue(
     changed_after: datetime.datetime | None = None,
     result: AccrualResult | None = None,
     retry_waiting: bool = False,
-    firsts: dict[str, datetime.datetime] | None = None,
+    firsts: src.FirstPurchases | None = None,
 ) -> AccrualResult:
     """Accrue the given sources (by ids, by occurrence range, or changed after a moment; all of them
     when nothing is given) in one transaction. Idempotent. Sources skipped for a missing exchange rate
@@ -377,7 +377,7 @@ def accrue(
                 start=start,
                 end=end,
                 customers=ctx.needs_customers(),
-                firsts=firsts,
+                firsts=firsts.current(workspace_id, now) if firsts is not None else None,
             )
         run = (only_ids, changed_after, start, end)
         convs += inputs.later_sales(ctx, convs, run, wanted, conversion_ids)  # their customer facts moved
@@ -493,9 +493,9 @@ def accrue(
 def accrue_range(*, workspace_id: int, start: datetime.datetime, end: datetime.datetime) -> AccrualResult:
     """Accrue everything that occurred in ``[start, end)``, a month per transaction (bounded memory; the
     ledger carries tiers and caps from one month to the next). A customer's first purchase is looked up
-    once per run (a sale that arrives meanwhile is the catch-up's, ``inputs.later_sales``)."""
+    once per run while no conversion is written meanwhile (``sources.FirstPurchases``)."""
     result = AccrualResult()
-    firsts: dict[str, datetime.datetime] = {}
+    firsts = src.FirstPurchases()
     cursor = start
     while cursor < end:
         following = (cursor.replace(day=1) + datetime.timedelta(days=32)).replace(

@@ -107,8 +107,8 @@ class Context:
                 hit = False
             elif level == "tag":
                 hit = target in partner.tag_ids
-            elif level == "tier":  # the partner's tier on the event's day (its tier history)
-                hit = target in partner.tiers_on(day)[1]
+            elif level == "tier":  # the partner's tier at the event (its tier history)
+                hit = target in partner.tiers_on(source.occurred_at)[1]
             else:
                 hit = target == source.program_id if source.program_id else target in partner.programs
             if not hit:

@@ -23,7 +23,7 @@ from django.db.models import Min
 from openprm.activity.models import Conversion, Event
 from openprm.core.bulkread import fast_cursor, values_rows
 from openprm.deals.models import ApprovalStatus, Deal, DealLineItem, Outcome
-from openprm.partners.models import Partner, PartnerProgram, TierChange
+from openprm.partners.models import Partner, PartnerProgram, Tier, TierChange
 
 RANK = {
     "signup": 0,
@@ -89,6 +89,26 @@ def generation_of(kind: str, source_id: int, event: str, key: str) -> int | None
         number = rest[1:].split(":", 1)[0]
         return int(number) if number.isdigit() else None
     return 1 if rest.startswith(":") else None
+
+
+@dataclass(slots=True)
+class FirstPurchases:
+    """A range run's memo of its customers' first purchases (``conversions(firsts=...)``): the same
+    subscribers pay every month, and each is looked up once — unless a conversion of the workspace was
+    written since the previous month read them (a late or corrected purchase can move a first purchase),
+    then the memo starts over."""
+
+    known: dict[str, datetime.datetime] = field(default_factory=dict)
+    since: datetime.datetime | None = None
+
+    def current(self, workspace_id: int, now: datetime.datetime) -> dict[str, datetime.datetime]:
+        """The memo for a month read from ``now`` on (one indexed EXISTS when it holds anything)."""
+        if self.known and self.since is not None:
+            written = Conversion.objects.filter(workspace_id=workspace_id, updated_at__gte=self.since)
+            if written.exists():
+                self.known.clear()
+        self.since = now
+        return self.known
 
 
 def _months_between(first: datetime.datetime, then: datetime.datetime) -> int:
@@ -404,36 +424,42 @@ class PartnerFacts:
     tag_ids: tuple[int, ...]
     tier_ids: tuple[int, ...]
     started: datetime.date | None
-    # program id → the tiers before the latest recorded change: (from day, tier id, tier name), ascending,
-    # the first from ``date.min`` (see ``tier_on``); empty: no history, the current tiers throughout
-    tier_days: dict[int, tuple[tuple[datetime.date, int | None, str], ...]] = field(default_factory=dict)
+    # program id → its tiers by moment: (from, tier id, tier name), ascending, the first from the
+    # beginning (``tier_on``); empty: no history, the current tiers throughout
+    tier_days: dict[int, tuple[tuple[datetime.datetime, int | None, str], ...]] = field(default_factory=dict)
     enrolled: dict[int, int] = field(default_factory=dict)  # program id → tier id now
 
-    def tier_on(self, program_id: int, day: datetime.date) -> tuple[int | None, str]:
-        """The partner's tier in a program on ``day`` (id, name; None, '' without one), from its tier
-        history (``TierChange``): the current tier from the latest recorded change on, the tier a change
-        moved from before it; before the first record, the first tier known (a history started after the
-        events it covers — tiers set up after the sales were imported — reads back as it began)."""
+    def tier_on(self, program_id: int, at: datetime.datetime) -> tuple[int | None, str]:
+        """The partner's tier in a program at ``at`` (id, name; None, '' without one), from its tier
+        history (``TierChange``, see ``_tier_days``): the current tier from the latest recorded change
+        on, before it the tier each change moved to, and before the first the tier it moved from."""
         states = self.tier_days.get(program_id)
-        if not states or day >= states[-1][0]:
+        if not states or at >= states[-1][0]:
             return self.enrolled.get(program_id), self.tiers.get(program_id, "")
-        i = bisect.bisect_right([state[0] for state in states], day) - 1
+        i = bisect.bisect_right([state[0] for state in states], at) - 1
         _, tier_id, name = states[max(i, 0)]
         return tier_id, name
 
-    def tiers_on(self, day: datetime.date) -> tuple[dict[int, str], tuple[int, ...]]:
-        """Every program's tier name on ``day`` and the tier ids (``tier_on``)."""
+    def tiers_on(self, at: datetime.datetime) -> tuple[dict[int, str], tuple[int, ...]]:
+        """Every program's tier name at ``at`` and the tier ids (``tier_on``)."""
         if not self.tier_days:
             return self.tiers, self.tier_ids
         names: dict[int, str] = {}
         ids: list[int] = []
         for program_id in sorted({*self.programs, *self.tier_days}):
-            tier_id, name = self.tier_on(program_id, day)
+            tier_id, name = self.tier_on(program_id, at)
             if name:
                 names[program_id] = name
             if tier_id is not None:
                 ids.append(tier_id)
         return names, tuple(sorted(ids))
+
+    def tier_state(self, at: datetime.datetime) -> tuple[int, ...]:
+        """Which of its tier states ``at`` falls in, per program with a history: equal for two moments
+        that read the same tiers (a key for what depends on them)."""
+        return tuple(
+            bisect.bisect_right([state[0] for state in states], at) for states in self.tier_days.values()
+        )
 
 
 def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, PartnerFacts]:
@@ -447,11 +473,13 @@ def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, Pa
         ):
             tags[pid].append((tag_id, name))
         enrol: dict[int, list[tuple[int, int | None, str | None]]] = defaultdict(list)
-        for pid, program, tier, tier_name in PartnerProgram.objects.filter(
+        joined: dict[tuple[int, int], datetime.date] = {}
+        for pid, program, tier, tier_name, joined_on in PartnerProgram.objects.filter(
             workspace_id=workspace_id, partner_id__in=part
-        ).values_list("partner_id", "program_id", "tier_id", "tier__name"):
+        ).values_list("partner_id", "program_id", "tier_id", "tier__name", "joined_on"):
             enrol[pid].append((program, tier, tier_name))
-        history = _tier_days(workspace_id, part)
+            joined[(pid, program)] = joined_on
+        history = _tier_days(workspace_id, part, joined)
         for pid, type_key, region, country, start, created in Partner.objects.filter(
             workspace_id=workspace_id, pk__in=part
         ).values_list("id", "type__key", "region", "country", "start_date", "created_at"):
@@ -471,32 +499,54 @@ def partner_facts(workspace_id: int, partner_ids: Iterable[int]) -> dict[int, Pa
     return facts
 
 
+BEGINNING = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
 def _tier_days(
-    workspace_id: int, partner_ids: list[int]
-) -> dict[int, dict[int, tuple[tuple[datetime.date, int | None, str], ...]]]:
-    """Per partner and program, its tiers by day (``PartnerFacts.tier_days``): from the beginning, the
-    first change's tier before (or, when it was the joining, the tier it joined with); then each change's
-    tier after, from its day."""
-    changes: dict[tuple[int, int], list[tuple[datetime.date, int | None, str, int | None, str]]]
+    workspace_id: int, partner_ids: list[int], joined: dict[tuple[int, int], datetime.date]
+) -> dict[int, dict[int, tuple[tuple[datetime.datetime, int | None, str], ...]]]:
+    """Per partner and program, its tiers by moment (``PartnerFacts.tier_days``). A change counts from
+    the moment it was recorded when that is on its day (an event earlier that day keeps the tier it had),
+    from the start of its day when it was dated back. Before the first change: the tier it moved from —
+    or, when it is the enrolment itself (no tier before, dated on or before the day the partner joined:
+    a history started when tiers were set up after the sales were imported), the tier it joined with.
+    Names are the tiers' names now (a tier renamed reads the same on every day), the recorded one for a
+    tier since deleted."""
+    changes: dict[tuple[int, int], list[tuple[datetime.datetime, int | None, str, int | None, str]]]
     changes = defaultdict(list)
     rows = TierChange.objects.filter(workspace_id=workspace_id, partner_id__in=partner_ids).order_by(
-        "changed_on", "id"
+        "changed_on", "changed_at", "id"
     )
-    for pid, program, day, before, before_name, after, after_name in rows.values_list(
-        "partner_id", "program_id", "changed_on", "from_tier_id", "from_name", "to_tier_id", "to_name"
+    for pid, program, day, at, before, before_name, after, after_name in rows.values_list(
+        "partner_id",
+        "program_id",
+        "changed_on",
+        "changed_at",
+        "from_tier_id",
+        "from_name",
+        "to_tier_id",
+        "to_name",
     ):
-        changes[(pid, program)].append((day, before, before_name, after, after_name))
-    out: dict[int, dict[int, tuple[tuple[datetime.date, int | None, str], ...]]] = defaultdict(dict)
+        moment = at if at.astimezone(datetime.UTC).date() == day else _midnight(day)
+        changes[(pid, program)].append((moment, before, before_name, after, after_name))
+    ids = {t for moves in changes.values() for m in moves for t in (m[1], m[3]) if t is not None}
+    names = dict(Tier.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    out: dict[int, dict[int, tuple[tuple[datetime.datetime, int | None, str], ...]]] = defaultdict(dict)
     for (pid, program), moves in changes.items():
-        _, from_id, from_name, to_id, to_name = moves[0]
-        joined = from_id is None and not from_name
-        states: list[tuple[datetime.date, int | None, str]] = [
-            (datetime.date.min, to_id if joined else from_id, to_name if joined else from_name)
-        ]
-        # each change's tier from its day (the latest one's day on, ``tier_on`` reads the current tier)
-        states += [(day, after, after_name) for day, _, _, after, after_name in moves]
-        out[pid][program] = tuple(states)
+        first, from_id, from_name, to_id, to_name = moves[0]
+        since = joined.get((pid, program))
+        enrolment = from_id is None and not from_name and (since is None or first.date() <= since)
+        states = [(BEGINNING, to_id, to_name) if enrolment else (BEGINNING, from_id, from_name)]
+        states += [(moment, after, after_name) for moment, _, _, after, after_name in moves]
+        out[pid][program] = tuple(
+            (moment, tier_id, names.get(tier_id, name) if tier_id is not None else name)
+            for moment, tier_id, name in states
+        )
     return out
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
 def condition_fields(source: Source, partner: PartnerFacts | None, amount: Decimal) -> dict[str, Any]:
@@ -505,7 +555,7 @@ def condition_fields(source: Source, partner: PartnerFacts | None, amount: Decim
     fields["amount"] = amount
     if partner is not None:
         day = source.occurred_at.date()
-        tiers = partner.tiers_on(day)[0]  # as they were on the event's day (its tier history)
+        tiers = partner.tiers_on(source.occurred_at)[0]  # as they were at the event (its tier history)
         tier = tiers.get(source.program_id) if source.program_id else None
         fields.update(
             {

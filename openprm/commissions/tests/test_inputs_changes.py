@@ -301,3 +301,43 @@ def test_a_range_run_reads_each_customers_first_purchase_once_and_pays_as_per_ev
     assert total() == D("440.00")
     whole = replay(workspace_id=ws, start=start, end=day)
     assert whole.differences == [] and whole.compared == 7 and whole.total_replayed == D("440.00")
+
+
+EARLY_MONTHS = {
+    "rules": [
+        {
+            "key": "early",
+            "event": "purchase",
+            "reward": {"type": "percent", "rate": 20},
+            "conditions": {"all": [{"field": "customer.months_since_first", "op": "lte", "value": 1}]},
+        }
+    ]
+}
+
+
+def test_a_range_run_forgets_first_purchases_when_a_conversion_is_written_meanwhile(world, monkeypatch):
+    """A first purchase arrives while the range run is between two months and a catch-up accrues it
+    before the run reads the next month: that month reads the customer's first purchase again."""
+    publish(world, EARLY_MONTHS)
+    ws = world.workspace.pk
+    utc = datetime.UTC
+    convert(world, "100", at=datetime.datetime(2026, 2, 10, 12, tzinfo=utc), customer="cust-8")
+    march = convert(world, "100", at=datetime.datetime(2026, 3, 20, 12, tzinfo=utc), customer="cust-8")
+    months = []
+    accrue = accrual.accrue
+
+    def month(**kwargs: Any) -> Any:
+        if months:  # between the run's months: the late first purchase, and a catch-up accrues it
+            convert(world, "100", at=datetime.datetime(2026, 1, 5, 12, tzinfo=utc), customer="cust-8")
+            accrue(workspace_id=ws, changed_after=timezone.now() - datetime.timedelta(minutes=1))
+        months.append(kwargs["start"])
+        return accrue(**kwargs)
+
+    monkeypatch.setattr(accrual, "accrue", month)
+    accrual.accrue_range(
+        workspace_id=ws,
+        start=datetime.datetime(2026, 2, 1, tzinfo=utc),
+        end=datetime.datetime(2026, 4, 1, tzinfo=utc),
+    )
+    assert len(months) == 2
+    assert total(source_id=march.pk) == D("0.00")  # two months after its customer's first purchase
