@@ -523,16 +523,38 @@ def accrual_workspaces() -> list[int]:
         return sorted(set(rows.order_by()))
 
 
-OVERLAP = datetime.timedelta(hours=2)  # writes committed late (long imports) with an earlier updated_at
+OVERLAP = datetime.timedelta(hours=2)  # writes that may commit late (long imports), where none can be seen
+MARGIN = datetime.timedelta(minutes=5)  # app and database clocks apart; an updated_at set before its BEGIN
+
+
+def watermark(started: datetime.datetime) -> datetime.datetime:
+    """Where the next catch-up reads from (``changed_after``) when this one starts at ``started``: a
+    write still open now may commit after this run's reads with an earlier ``updated_at``. PostgreSQL
+    says which transactions are open: from the oldest one's start (less ``MARGIN``), so after a large
+    import the next runs no longer re-read every row it wrote for hours — at most ``OVERLAP`` back. Where
+    that cannot be seen (SQLite; sessions of another database role, whose activity is hidden),
+    ``OVERLAP`` back."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # not a view kept since the transaction began
+            cursor.execute(
+                "SELECT MIN(xact_start), COALESCE(bool_or(state IS NULL), FALSE) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            )
+            oldest, hidden = cursor.fetchone()
+        if not hidden:  # an open transaction older than OVERLAP moves it back no further than before
+            return max(min(started, oldest or started) - MARGIN, started - OVERLAP)
+    return started - OVERLAP
 
 
 def accrue_catch_up(*, workspace_id: int) -> int:
-    """The periodic and after-commit accrual: whatever changed since the last run (with an overlap;
-    idempotency keys make re-reading harmless). Returns the rows written."""
-    started = timezone.now()
+    """The periodic and after-commit accrual: whatever changed since the last run's watermark (see
+    ``watermark``; idempotency keys make re-reading harmless). Returns the rows written."""
+    mark = watermark(timezone.now())
     with workspace_scope(workspace_id), transaction.atomic():
         state = _lock(workspace_id)
-        since = state.deals_changed_after - OVERLAP if state.deals_changed_after else None
+        since = state.deals_changed_after
     result = accrue(workspace_id=workspace_id, changed_after=since)
     with workspace_scope(workspace_id):
         waits = {k: sorted(waiting.waiting_ids(workspace_id, k)) for k in ("conversion", "deal", "event")}
@@ -547,7 +569,7 @@ def accrue_catch_up(*, workspace_id: int) -> int:
         )
     with workspace_scope(workspace_id), transaction.atomic():
         state = _lock(workspace_id)
-        state.deals_changed_after = started
+        state.deals_changed_after = mark
         state.ran_at = timezone.now()
         state.save(update_fields=["deals_changed_after", "ran_at"])
     return result.rows
