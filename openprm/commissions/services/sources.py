@@ -533,6 +533,7 @@ def _tier_days(
     names = dict(Tier.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     out: dict[int, dict[int, tuple[tuple[datetime.datetime, int | None, str], ...]]] = defaultdict(dict)
     for (pid, program), moves in changes.items():
+        moves.sort(key=lambda move: move[0])  # by moment (a change dated back may be recorded later)
         first, from_id, from_name, to_id, to_name = moves[0]
         since = joined.get((pid, program))
         enrolment = from_id is None and not from_name and (since is None or first.date() <= since)
