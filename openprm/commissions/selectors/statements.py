@@ -73,11 +73,21 @@ def _num(value: Decimal | None, places: int = 2) -> str:
 
 
 def _rate(entry: LedgerEntry) -> str:
-    """The rate is stored as a percentage (20 = 20 %); None for a flat reward."""
+    """The rate is stored as a percentage (20 = 20 %); None for a flat reward, a bonus, or volume tiers
+    whose brackets split the amount (the line's detail says which: "marginal: 50000 at 10%, …")."""
     if entry.kind == LedgerEntry.Kind.PAYOUT:
         return ""
     if entry.rate is None:
-        return "flat reward" if entry.kind in (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS) else ""
+        if entry.kind not in (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS):
+            return ""
+        data = entry.explanation if isinstance(entry.explanation, dict) else {}
+        lines = [
+            x for x in data.get("lines") or [] if isinstance(x, dict) and x.get("rule") == entry.rule_key
+        ]
+        detail = str(lines[0].get("detail") or "") if lines else ""
+        if detail.startswith("marginal"):
+            return "volume tiers"
+        return "bonus" if entry.kind == LedgerEntry.Kind.BONUS else "flat reward"
     return f"rate {entry.rate.normalize():f}%"
 
 

@@ -158,3 +158,26 @@ def test_generating_again_updates_the_totals(world: World) -> None:
         statement.refresh_from_db()
         assert statement.earned == Decimal("78.50")
         assert Statement.objects.filter(partner=world.partner_a).count() == 1
+
+
+def test_a_line_without_one_rate_says_what_paid_it(world: World) -> None:
+    """A marginal tier split across brackets has no single rate: "volume tiers", not "flat reward"."""
+    plan = make_plan(world, min_payout="0")
+
+    def lines_of(rule: str, detail: str) -> dict[str, object]:
+        return {"lines": [{"rule": rule, "kind": "accrual", "amount": "1.00", "detail": detail}]}
+
+    entry(world, world.partner_a, "5532.50", plan=plan, rate=None, rule_key="resale",
+          explanation=lines_of("resale", "marginal: 50000 at 10%, 3550 at 15%"))  # fmt: skip
+    entry(world, world.partner_a, "500.00", plan=plan, rate=None, rule_key="bounty",
+          explanation=lines_of("bounty", "flat 500"))  # fmt: skip
+    entry(world, world.partner_a, "1000.00", plan=plan, rate=None, rule_key="q", kind="bonus",
+          explanation=lines_of("q", "amount reached 150000 this quarter"))  # fmt: skip
+    actor = actor_for(world.finance)
+    with scope(actor.access_scope()):
+        (statement,) = services.statements_generate(actor=actor, month=_month_ago())
+    with unscoped():
+        explained = {line.amount: line.explained for line in selectors.statement_lines(statement)}
+    assert "volume tiers" in explained[Decimal("5532.50")] and "flat" not in explained[Decimal("5532.50")]
+    assert "flat reward" in explained[Decimal("500.00")]
+    assert "bonus" in explained[Decimal("1000.00")] and "flat" not in explained[Decimal("1000.00")]
