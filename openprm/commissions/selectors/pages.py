@@ -170,6 +170,23 @@ def ledger_queryset(*, actor: Actor, filters: LedgerFilters) -> QuerySet[LedgerE
     return rows.order_by("-occurred_at", "-id")
 
 
+def rate_label(entry: LedgerEntry) -> str:
+    """What an entry's rate says: "10%" (stored as a percentage, 20 = 20 %); for a commission without
+    one rate, what paid it — "flat", "volume tiers" (a marginal tier split across brackets: the line's
+    detail reads "marginal: 50000 at 10%, …") or "bonus"; '' for payouts and corrections without one."""
+    if entry.kind == LedgerEntry.Kind.PAYOUT:
+        return ""
+    if entry.rate is not None:
+        return f"{entry.rate.normalize():f}%"
+    if entry.kind not in (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS):
+        return ""
+    data = entry.explanation if isinstance(entry.explanation, dict) else {}
+    lines = [x for x in data.get("lines") or [] if isinstance(x, dict) and x.get("rule") == entry.rule_key]
+    if lines and str(lines[0].get("detail") or "").startswith("marginal"):
+        return "volume tiers"
+    return "bonus" if entry.kind == LedgerEntry.Kind.BONUS else "flat"
+
+
 def ledger_page(*, actor: Actor, filters: LedgerFilters, cursor: str = "", limit: int = 50) -> LedgerPage:
     """One page of the filtered ledger older than ``cursor`` (keyset: no OFFSET, no COUNT of the table)."""
     rows = ledger_queryset(actor=actor, filters=filters)
@@ -186,6 +203,8 @@ def ledger_page(*, actor: Actor, filters: LedgerFilters, cursor: str = "", limit
     entries = list(rows[: limit + 1])
     more = len(entries) > limit
     entries = entries[:limit]
+    for found in entries:  # what the rate column shows (a flat reward, volume tiers, a bonus, a rate)
+        found.rate_label = rate_label(found)  # type: ignore[attr-defined]
     last = entries[-1] if entries else None
     return LedgerPage(
         entries=entries,

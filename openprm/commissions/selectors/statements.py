@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from openprm.commissions.models import LedgerEntry, PayoutDetails, Statement
-from openprm.commissions.selectors.pages import explanation_words
+from openprm.commissions.selectors.pages import explanation_words, rate_label
 from openprm.commissions.services.details import UnreadableDetailsError, unseal
 from openprm.commissions.services.statements import statement_window
 from openprm.core.actors import Actor
@@ -73,22 +73,10 @@ def _num(value: Decimal | None, places: int = 2) -> str:
 
 
 def _rate(entry: LedgerEntry) -> str:
-    """The rate is stored as a percentage (20 = 20 %); None for a flat reward, a bonus, or volume tiers
-    whose brackets split the amount (the line's detail says which: "marginal: 50000 at 10%, …")."""
-    if entry.kind == LedgerEntry.Kind.PAYOUT:
-        return ""
-    if entry.rate is None:
-        if entry.kind not in (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.BONUS):
-            return ""
-        data = entry.explanation if isinstance(entry.explanation, dict) else {}
-        lines = [
-            x for x in data.get("lines") or [] if isinstance(x, dict) and x.get("rule") == entry.rule_key
-        ]
-        detail = str(lines[0].get("detail") or "") if lines else ""
-        if detail.startswith("marginal"):
-            return "volume tiers"
-        return "bonus" if entry.kind == LedgerEntry.Kind.BONUS else "flat reward"
-    return f"rate {entry.rate.normalize():f}%"
+    label = rate_label(entry)
+    if label.endswith("%"):
+        return f"rate {label}"
+    return "flat reward" if label == "flat" else label
 
 
 def _caps(entry: LedgerEntry) -> str:

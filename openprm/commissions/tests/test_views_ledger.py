@@ -171,3 +171,22 @@ def test_a_manual_adjustment_on_the_page(world: Any, client_for: Any) -> None:
         )
     with unscoped():
         assert LedgerEntry.objects.filter(kind="adjustment").count() == 1
+
+
+def test_the_rate_column_says_what_paid_an_entry_without_one_rate(world: Any, client_for: Any) -> None:
+    plan = make_plan(world)
+    line = {"rule": "resale", "kind": "accrual", "amount": "5532.50"}
+    split = {"lines": [{**line, "detail": "marginal: 50000 at 10%, 3550 at 15%"}]}
+    tiers = entry(world, world.partner_a, "5532.50", plan=plan, rate=None, explanation=split)
+    flat = entry(world, world.partner_a, "500.00", plan=plan, rate=None, rule_key="bounty")
+    rated = entry(world, world.partner_a, "120.00", plan=plan, rate=12)
+    client = client_for(world.analyst)
+    page = client.get("/commissions/ledger/").content.decode()
+
+    def cell(found: LedgerEntry) -> str:
+        row = page.split(f'id="entry-{found.public_id}"', 1)[1].split("</tr>", 1)[0]
+        return row.rsplit('<td class="cm-num">', 2)[1].split("</td>", 1)[0]
+
+    assert (cell(tiers), cell(flat), cell(rated)) == ("volume tiers", "flat", "12%")
+    detail = client.get(f"/commissions/ledger/{tiers.public_id}/").content.decode()
+    assert "<dt>Rate</dt><dd>volume tiers</dd>" in detail

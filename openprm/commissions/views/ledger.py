@@ -130,6 +130,7 @@ def entry(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "commissions/entry.html",
         {
             "entry": found,
+            "rate_label": pages.rate_label(found),
             "lines": pages.entry_words(found),
             "related": pages.entries_of_source(
                 actor=actor, source_kind=found.source_kind, source_id=found.source_id
