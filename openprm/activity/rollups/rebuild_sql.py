@@ -76,29 +76,19 @@ def _extra_sql() -> str:
     )
 
 
-def _typed(name: str) -> str:
+def typed(name: str) -> str:
     """The SQL type of a column of the other parts (counts and seconds as bigint, amounts numeric)."""
     return "numeric" if name in columns.DECIMAL_COLUMNS else "bigint"
 
 
-def events_sql(
-    workspace_id: int,
-    kinds: Mapping[str, EventKind],
-    others: Sequence[tuple[str, list[Any], list[str]]] = (),
-) -> tuple[str, list[Any], list[str]]:
+def events_sql(workspace_id: int, kinds: Mapping[str, EventKind]) -> tuple[str, list[Any], list[str]]:
     """The events' part of the rows: a ``SELECT partner_id, day, <columns>`` grouping the workspace's
     events by partner and day (the same deltas as ``deltas.day_deltas``); returns it, its parameters and
-    the names of its columns after the two keys (``extra`` last, then the columns of ``others``).
+    the names of its columns after the two keys (``extra`` last).
 
     Each event is looked at once below the grouping: its type as a number (``ti``: 1… for the built-in
     types, in table order; 0 for the workspace's own), whether it is contact (``c``) and its direction
-    (``d``: given, else implied by its type), so that the grouping's aggregates compare integers.
-
-    ``others`` — parts each unique per partner and day, (``SELECT partner_id, day, <columns>``, its
-    parameters, the names of its columns), see ``other_parts`` — join the events' rows in the same
-    grouping: their rows go below it next to the events' (no ``ti``: counted as no event) and each of
-    their columns is its part's one value there (``MAX``). One sort by partner and day then yields every
-    row, in key order, where full joins on partner and day would hash or sort the grouped rows again."""
+    (``d``: given, else implied by its type), so that the grouping's aggregates compare integers."""
     postgres = connection.vendor == "postgresql"
     builtin = builtin_types()
     number = {type_key: i for i, type_key in enumerate(builtin, 1)}
@@ -116,30 +106,9 @@ def events_sql(
     )
     looked_params: list[Any] = [*builtin, *contact, *[v for pair in implied for v in pair], CONTENT_TYPE]
     looked_params.append(workspace_id)
-    other_names = [n for _, _, part_names in others for n in part_names]
-    if others:  # the parts' rows below the grouping, with the events' (NULLs where a row has nothing)
-        # the events in partner order: where the table lies in that order, the planner reads them so from
-        # the index on (workspace, partner, time) and sorts each partner's by day alone, not 5M rows
-        looked = (
-            f"SELECT partner_id, day, type, value, ti, c, d, properties, "  # noqa: S608
-            f"{', '.join(f'CAST(NULL AS {_typed(n)}) AS {n}' for n in other_names)} "
-            f"FROM ({looked} ORDER BY partner_id OFFSET 0) AS v"
-        )
-        for sql, part_params, part_names in others:
-            values = ", ".join(
-                f"CAST({n} AS {_typed(n)})" if n in part_names else f"CAST(NULL AS {_typed(n)})"
-                for n in other_names
-            )
-            looked += (
-                " UNION ALL SELECT partner_id, day, CAST(NULL AS varchar), CAST(NULL AS numeric), "  # noqa: S608
-                f"CAST(NULL AS integer), FALSE, CAST(NULL AS text), CAST(NULL AS jsonb), {values} "
-                f"FROM ({sql}) AS p"
-            )
-            looked_params += part_params
 
     # events_total: every event (the parts' rows have no ``ti``)
-    total = "NULLIF(COUNT(ti), 0)" if others else "COUNT(*)"
-    selected: list[tuple[str, str]] = [(total, columns.TOTAL_COLUMN)]
+    selected: list[tuple[str, str]] = [("COUNT(*)", columns.TOTAL_COLUMN)]
     selected += [(f"NULLIF(COUNT(*) FILTER (WHERE ti = {number[t]}), 0)", f"events_{t}") for t in builtin]
     # most events carry no value: the null test first
     selected += [
@@ -170,18 +139,16 @@ def events_sql(
         (f"{collect}(type) FILTER (WHERE ti = 0)", "own_t"),
         (f"{collect}(value) FILTER (WHERE ti = 0)", "own_v"),
     ]
-    selected += [(f"MAX({n})", n) for n in other_names]
     grouped = (
         f"SELECT partner_id, day, {', '.join(f'{sql} AS {name}' for sql, name in selected)} "  # noqa: S608
-        # OFFSET 0: each event's ``ti``, ``c`` and ``d`` computed once, not once per aggregate asking
-        f"FROM ({looked}{' OFFSET 0' if postgres and not others else ''}) AS e GROUP BY partner_id, day"
+        # PostgreSQL, OFFSET 0: each event's ``ti``, ``c`` and ``d`` computed once, not once per aggregate
+        # asking; the events in partner order: where the table lies in that order, the planner reads them
+        # so from the index on (workspace, partner, time) and sorts each partner's by day alone, not 5M rows
+        f"FROM ({looked}{' ORDER BY partner_id OFFSET 0' if postgres else ''}) AS e GROUP BY partner_id, day"
     )
-    kept = [name for _, name in selected if name not in ("own_t", "own_v", *other_names)]
-    query = (
-        f"SELECT partner_id, day, {', '.join(kept)}, {_extra_sql()} AS extra"  # noqa: S608
-        f"{''.join(f', {n}' for n in other_names)} FROM ({grouped}) AS g"
-    )
-    return query, looked_params, [*kept, columns.EXTRA, *other_names]
+    kept = [name for _, name in selected if name not in ("own_t", "own_v")]
+    query = f"SELECT partner_id, day, {', '.join(kept)}, {_extra_sql()} AS extra FROM ({grouped}) AS g"  # noqa: S608
+    return query, looked_params, [*kept, columns.EXTRA]
 
 
 def _conversion_kinds() -> list[str]:
@@ -223,33 +190,29 @@ def other_parts(workspace_id: int, paired: str) -> list[tuple[str, list[Any], li
     ]
 
 
-def fresh_sql(
-    workspace_id: int, kinds: Mapping[str, EventKind], paired: str
-) -> tuple[list[tuple[str, list[Any]]], str, list[Any], list[str]]:
-    """Every ``PartnerDay`` row of the workspace as the raw rows make it: (the statements to run first,
-    a ``SELECT partner_id, day, <columns>``, its parameters, the names of its columns). PostgreSQL groups
-    the events and the rows of the rest (``other_parts``: each at most one row per partner and day) in
-    one ``GROUP BY`` (``events_sql``): its rows come out sorted by partner and day, ready to be merged
-    with the stored ones. SQLite joins by nested loops, so there the rest goes first into a temporary
-    table keyed by partner and day (``OTHER_TABLE``) that a full join of the events' rows looks up."""
+def insert_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> list[tuple[str, list[Any]]]:
+    """SQLite (the workspace's rows deleted before): the statements that insert every ``PartnerDay`` row
+    of the workspace as the raw rows make it. SQLite joins by nested loops, so the other parts go first
+    into a temporary table keyed by partner and day (``OTHER_TABLE``) that a full join of the events'
+    rows looks up. (PostgreSQL compares with the stored rows instead: ``rebuild_pg``.)"""
     parts = other_parts(workspace_id, paired)
-    if connection.vendor == "postgresql":  # one grouping of the events and the parts' rows together
-        query, params, names = events_sql(workspace_id, kinds, others=parts)
-        return [], query, params, names
     events, params, event_names = events_sql(workspace_id, kinds)
-    statements: list[tuple[str, list[Any]]] = []
     names = [n for _, _, part_names in parts for n in part_names]
 
-    def typed(n: str) -> str:  # typed NULLs: the parts' columns side by side, summed per key
+    def typed_null(n: str) -> str:  # typed NULLs: the parts' columns side by side, summed per key
         return "CAST(NULL AS " + ("numeric" if n in columns.DECIMAL_COLUMNS else "integer") + ")"
 
     union = " UNION ALL ".join(
         "SELECT partner_id, day, "  # noqa: S608
-        + ", ".join(n if n in part_names else f"{typed(n)} AS {n}" for n in names)
+        + ", ".join(n if n in part_names else f"{typed_null(n)} AS {n}" for n in names)
         + f" FROM ({sql}) AS p"
         for sql, _, part_names in parts
     )
-    statements += [
+    listed = ", ".join([*event_names, *names])
+    keys = "COALESCE(e.partner_id, o.partner_id), COALESCE(e.day, o.day)"
+    selected = ", ".join([*(f"e.{n}" for n in event_names), *(f"o.{n}" for n in names)])
+    table = connection.ops.quote_name(columns.TABLE)
+    return [
         (f"DROP TABLE IF EXISTS {OTHER_TABLE}", []),
         (  # typed keys, or SQLite cannot look them up
             f"CREATE TEMPORARY TABLE {OTHER_TABLE} (partner_id integer, day text, {', '.join(names)}, "
@@ -261,80 +224,10 @@ def fresh_sql(
             f"{', '.join(f'SUM({n})' for n in names)} FROM ({union}) AS u GROUP BY partner_id, day",
             [value for _, part_params, _ in parts for value in part_params],
         ),
-    ]
-    parts = [(OTHER_TABLE, [], names)]
-    sources = [f"({events}) AS e"]
-    selected = [f"e.{n}" for n in event_names]
-    aliases = ["e"]
-
-    def key(k: str) -> str:
-        return f"COALESCE({', '.join(f'{a}.{k}' for a in aliases)})" if len(aliases) > 1 else f"e.{k}"
-
-    for i, (sql, part_params, part_names) in enumerate(parts):
-        alias = f"o{i}"
-        on = f"{alias}.partner_id = {key('partner_id')} AND {alias}.day = {key('day')}"
-        sources.append(f"FULL JOIN {sql if sql == OTHER_TABLE else f'({sql})'} AS {alias} ON {on}")
-        params += part_params
-        selected += [f"{alias}.{n}" for n in part_names]
-        aliases.append(alias)
-    names = [*event_names, *[n for _, _, part_names in parts for n in part_names]]
-    query = (
-        f"SELECT {key('partner_id')} AS partner_id, {key('day')} AS day, "  # noqa: S608
-        f"{', '.join(f'{s} AS {n}' for s, n in zip(selected, names, strict=True))} FROM {' '.join(sources)}"
-    )
-    return statements, query, params, names
-
-
-TOUCHED_TABLE = "rollups_rebuild_touched"
-"""PostgreSQL: the rebuild's temporary table of the (partner, month) pairs whose days it changed."""
-
-
-def rows_sql(workspace_id: int, kinds: Mapping[str, EventKind], paired: str) -> list[tuple[str, list[Any]]]:
-    """The statements that make the workspace's ``PartnerDay`` rows equal to what the raw rows give.
-
-    SQLite (the rows deleted before): one ``INSERT … SELECT`` of them all. PostgreSQL: one statement that
-    compares them with the stored rows (a full join on partner and day) and writes only the difference —
-    rows inserted, changed or deleted — and lists the months of the days it wrote in ``TOUCHED_TABLE``;
-    it answers one row: how many rows the workspace has. Deleting every row and inserting the same keys
-    again would cost the index a check of each dead duplicate, and a rebuild mostly finds the rows it
-    would write (the increments equal a rebuild)."""
-    quote = connection.ops.quote_name
-    table = quote(columns.TABLE)
-    statements, fresh, params, names = fresh_sql(workspace_id, kinds, paired)
-    listed = ", ".join(names)
-    if connection.vendor != "postgresql":
-        insert = (
+        (
             f"INSERT INTO {table} (workspace_id, partner_id, day, {listed}) "  # noqa: S608
-            f"SELECT %s, partner_id, day, {listed} FROM ({fresh}) AS f"
-        )
-        return [*statements, (insert, [workspace_id, *params])]
-    fresh_row, stored_row = (", ".join(f"{alias}.{n}" for n in names) for alias in ("f", "o"))
-    same = f"ROW({fresh_row}) IS NOT DISTINCT FROM ROW({stored_row})"
-    # the keys that differ — n(ew), c(hanged) or g(one) — with the new columns (none of the same rows)
-    differ = (
-        "SELECT COALESCE(f.partner_id, o.partner_id) AS partner_id, COALESCE(f.day, o.day) AS day, "  # noqa: S608
-        "CASE WHEN o.partner_id IS NULL THEN 'n' WHEN f.partner_id IS NULL THEN 'g' ELSE 'c' END AS what, "
-        f"{', '.join(f'f.{n} AS {n}' for n in names)} "
-        f"FROM ({fresh}) AS f FULL JOIN (SELECT partner_id, day, {listed} FROM {table} "
-        "WHERE workspace_id = %s) AS o ON o.partner_id = f.partner_id AND o.day = f.day "
-        f"WHERE o.partner_id IS NULL OR f.partner_id IS NULL OR NOT ({same})"
-    )
-    key = "t.workspace_id = %s AND t.partner_id = d.partner_id AND t.day = d.day"
-    statement = (
-        f"WITH diff AS MATERIALIZED ({differ}), "  # noqa: S608
-        f"gone AS (DELETE FROM {table} AS t USING diff AS d WHERE {key} AND d.what = 'g'), "
-        f"changed AS (UPDATE {table} AS t SET {', '.join(f'{n} = d.{n}' for n in names)} FROM diff AS d "
-        f"WHERE {key} AND d.what = 'c'), "
-        f"added AS (INSERT INTO {table} (workspace_id, partner_id, day, {listed}) "
-        f"SELECT %s, partner_id, day, {listed} FROM diff WHERE what = 'n' ORDER BY partner_id, day), "
-        f"touched AS (INSERT INTO {TOUCHED_TABLE} (partner_id, month) SELECT DISTINCT partner_id, "
-        "CAST(date_trunc('month', day) AS date) FROM diff) "
-        # the rows there are: those stored (every sub-statement sees the table as it was), new ones, gone ones
-        f"SELECT (SELECT COUNT(*) FROM {table} WHERE workspace_id = %s) "
-        "+ COUNT(*) FILTER (WHERE what = 'n') - COUNT(*) FILTER (WHERE what = 'g') FROM diff"
-    )
-    return [
-        (f"DROP TABLE IF EXISTS {TOUCHED_TABLE}", []),
-        (f"CREATE TEMPORARY TABLE {TOUCHED_TABLE} (partner_id bigint, month date) ON COMMIT DROP", []),
-        (statement, [*params, *[workspace_id] * 5]),
+            f"SELECT %s, {keys}, {selected} FROM ({events}) AS e FULL JOIN {OTHER_TABLE} AS o "
+            "ON o.partner_id = e.partner_id AND o.day = e.day",
+            [workspace_id, *params],
+        ),
     ]

@@ -95,7 +95,7 @@ def test_a_rebuild_writes_each_row_once_and_equals_the_increments(world: Any, ap
     ]
     if connection.vendor == "postgresql":
         # one statement comparing the rows with the stored ones and writing only the difference: none here
-        assert len(writes) == 1 and writes[0].startswith("WITH diff"), writes
+        assert len(writes) == 1 and writes[0].startswith("WITH others"), writes
         assert "ON CONFLICT" not in writes[0]
     else:  # SQLite: the rows deleted, then one INSERT … SELECT (no upsert or update afterwards)
         assert [w.split(" ")[0] for w in writes] == ["DELETE", "INSERT"], writes
