@@ -95,6 +95,11 @@ def _base(title: str, subtitle: str) -> dict[str, Any]:
 
 
 def _empty(option: dict[str, Any], message: str) -> dict[str, Any]:
+    """The chart without data: its message where the plot would be, and no axes or legend to read."""
+    for axis in ("xAxis", "yAxis"):
+        if axis in option:
+            option[axis]["show"] = False
+    option["legend"]["show"] = False
     option["graphic"] = [
         {
             "type": "text",
@@ -160,9 +165,10 @@ def axis_chart(
         category_axis["axisLabel"] = {"width": 130, "overflow": "truncate", "interval": 0}
         value_axis["axisLabel"] = {"hideOverlap": True}
         value_axis["splitNumber"] = 3
-        value_axis.update(nameLocation="end", nameTextStyle={"align": "right", "verticalAlign": "top"})
+        # the unit under the axis, centred: at the axis's end it sat on the last tick's label
+        value_axis.update(nameLocation="middle", nameGap=28, nameTextStyle={})
         option.update(xAxis=value_axis, yAxis=category_axis)
-        option["grid"]["right"] = 24
+        option["grid"].update(right=24, bottom=56)
     else:
         option.update(xAxis=category_axis, yAxis=value_axis)
         option["grid"]["bottom"] = 92 if rotated else 56
@@ -188,13 +194,15 @@ def pie_chart(
     """Shares of a whole (partners by tier): one slice per (name, value)."""
     option = _base(title, subtitle)
     option["tooltip"] = {"trigger": "item", "confine": True}
-    option["legend"] = {"type": "scroll", "bottom": 0, "left": "center", "itemGap": 28}
+    # every slice named, the legend's lines wrapping (a scrolling legend hid most of them, in PDFs too);
+    # the ring above the legend
+    option["legend"] = {"type": "plain", "bottom": 0, "left": "center", "itemGap": 14}
     option["series"] = [
         {
             "name": title,
             "type": "pie",
-            "radius": ["32%", "58%"],
-            "center": ["50%", "54%"],
+            "radius": ["28%", "50%"],
+            "center": ["50%", "48%"],
             "minShowLabelAngle": 14,  # small slices: in the tooltip and the legend, not as crowded labels
             "label": {"position": "inside", "formatter": "{c}", "color": "#fff", "fontWeight": "bold"},
             "data": [{"name": name, "value": plain(value, unit)} for name, value in items],

@@ -5,7 +5,7 @@ The catalog comes from the deals' product service and conflicts are found by the
 (``conflicts_detect_batch``, as for registrations and imports). The deals themselves are written directly
 (``_deals_write``): the deals bulk service (``deals.services.bulk.DealBulkWriter``) writes neither a deal's
 owner, nor who registered it (a partner rep's portal shows the deals they registered), nor the decision
-note, and it draws the public ids itself; see the report of the reshaping step (issue 10).
+note, and it draws the public ids itself; see the report of the reshaping step.
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ def show(metric: Metric, value: Any, *, empty: str = EMPTY) -> str:
         return value.isoformat()
     if metric.unit is Unit.COUNT and isinstance(value, Decimal):
         return f"{value:,.0f}"  # reported figures (reach, impressions) are large: group the thousands
+    if metric.unit is Unit.CURRENCY and isinstance(value, Decimal | int):
+        return f"{value:,.2f}"  # money: the thousands grouped, cents shown
     return str(value)
 
 

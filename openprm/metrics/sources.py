@@ -22,7 +22,7 @@ Input names:
   ``csat.*`` and ``usage.*``.
 * lifetime: ``lifetime:<deal input>`` — a deal flow summed from the beginning up to the period's end
   (the revenue won to date of the partner lifetime value).
-* model: ``model.*`` — outputs of predictive models (churn risk: issue 12); never available yet.
+* model: ``model.*`` — outputs of predictive models (churn risk); none is built yet, so never available.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Auth hygiene: reset-mail limits, a reset lifts the lockout, case-insensitive e-mails, token expiry and
-read-only tokens (issue 9, item 6)."""
+read-only tokens."""
 
 from __future__ import annotations
 

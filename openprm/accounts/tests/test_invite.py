@@ -1,4 +1,4 @@
-"""Inviting an address that already has an account elsewhere in the workspace (issue 9, item 4)."""
+"""Inviting an address that already has an account elsewhere in the workspace."""
 
 from __future__ import annotations
 

@@ -36,8 +36,8 @@ Metric names (days are UTC):
 
 Modules: ``deltas`` (what a row adds: pure), ``columns`` (metric names ↔ columns), ``store`` (raw reads,
 row upserts, the lock, the fill state), ``fold`` (the queue and its fold), ``pairs`` (paired metrics),
-``pairs_sql`` (the rebuild's pairing in SQL), ``rebuild`` and ``rebuild_sql`` (its statements),
-``months`` (the monthly level), ``read`` (every read). The package sits below the task layer:
+``pairs_sql`` (the rebuild's pairing in SQL), ``rebuild``, ``rebuild_sql`` and ``rebuild_pg`` (its
+statements), ``months`` (the monthly level), ``read`` (every read). The package sits below the task layer:
 ``activity.tasks`` imports it, never the other way round.
 """
 

@@ -1,4 +1,4 @@
-"""Corrections the review found broken (issue 13): re-read refunds, missing FX, rejected originals,
+"""Corrections the review found broken: re-read refunds, missing FX, rejected originals,
 refunds against tiers and thresholds, bonuses accrued one run at a time."""
 
 from __future__ import annotations

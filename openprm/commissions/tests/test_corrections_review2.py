@@ -1,4 +1,4 @@
-"""Ledger corrections found in review (issue 13): refunds, rejected refunds, closings, amount changes and
+"""Ledger corrections found in review: refunds, rejected refunds, closings, amount changes and
 the lifetime re-evaluation meeting in one run. Each test asserts the ledger's figures after the runs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Replay after corrections (issue 13, deterministic replay): re-running the engine over a window agrees
+"""Replay after corrections (deterministic replay): re-running the engine over a window agrees
 with the ledger's net of each evaluation row — the row, its adjustments (``:fixN``, ``:outN``/``:inN``),
 the overrides' follow-ups, a closing reversal, later generations (``#2``) and refund reversals — after an
 amount corrected, a conversion moved to another partner, a deal won → lost → won, refunds (prorated

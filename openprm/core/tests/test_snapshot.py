@@ -66,13 +66,27 @@ def test_an_error_of_the_second_session_reaches_this_one() -> None:
         side.load("nowhere", ["x"])
 
 
-def test_an_error_here_cancels_the_second_sessions_query() -> None:
+@pytest.mark.parametrize("wait", [0.0, 0.5])  # before the second session's query began, or while it runs
+def test_an_error_here_stops_the_second_session(wait: float) -> None:
     started = time.perf_counter()
     with (
         transaction.atomic(),
         pytest.raises(RuntimeError, match="stop"),
         snapshot.SnapshotCopy("SELECT pg_sleep(60)", []),
     ):
-        time.sleep(0.5)  # the second session is waiting in its query
+        time.sleep(wait)
         raise RuntimeError("stop")
-    assert time.perf_counter() - started < 20
+    assert time.perf_counter() - started < 20  # not the minute of its query
+
+
+def test_a_second_session_that_cannot_start_fails_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(alias: str) -> None:
+        raise ConnectionError("no connection left")
+
+    with transaction.atomic():
+        monkeypatch.setattr(snapshot.connections, "create_connection", refuse)
+        with (
+            pytest.raises(ConnectionError, match="no connection left"),
+            snapshot.SnapshotCopy("SELECT slug FROM core_workspace", []) as side,
+        ):
+            side.load("nowhere", ["slug"])

@@ -145,7 +145,7 @@ FORMULA_TEXTS: dict[str, str] = {
     "upsell_rate": "accounts with an upsell or cross-sell ÷ (accounts at the start + new accounts)",
     "nps": "(promoters − detractors) ÷ survey responses × 100",
     "partner_satisfaction": "Σ survey scores ÷ survey responses",
-    "churn_risk": "the churn model's probability (issue 12)",
+    "churn_risk": "the churn model's probability (no churn model yet)",
     "collaboration_frequency": "collaboration events × 30 ÷ days in the period",
     "contract_compliance": "partners with an agreement in force at the period end ÷ partners",
     "disputes_resolved": "disputed invoices corrected ÷ disputed invoices",

@@ -24,7 +24,7 @@ HEALTH_METRICS = (
            unit=Unit.RATIO, direction=Direction.LOWER, category=Category.RELATIONSHIP,
            indicator=Indicator.LEADING, source=_HEALTH,
            definition="The probability that the partner leaves the program, from the churn model. "
-                      "Placeholder: the churn model comes with issue 12, until then this metric always "
+                      "Placeholder: until a churn model is built into the product, this metric always "
                       "reads no data."),
     Metric(key="collaboration_frequency", label="Collaboration frequency",
            unit=Unit.PER_30_DAYS, direction=Direction.HIGHER, category=Category.RELATIONSHIP,

@@ -1,6 +1,6 @@
 """Relationship health: surveys (NPS, satisfaction), collaboration, contract compliance, disputes,
 customer retention and satisfaction of partner-managed accounts against direct ones, tier progression and
-the churn-risk placeholder (the churn model is issue 12)."""
+the churn-risk placeholder (no churn model yet)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ FORMULAS: dict[str, Formula] = {
         ("survey.score", "survey.responses"), _mean("survey.score", "survey.responses"), SURVEYS
     ),
     "churn_risk": Formula(
-        ("model.churn_risk",), lambda i: i.raw("model.churn_risk"), "the churn model (issue 12+)"
+        ("model.churn_risk",), lambda i: i.raw("model.churn_risk"), "a churn model (not built yet)"
     ),
     "collaboration_frequency": Formula(
         _collaboration, _collaboration_rate, "meetings and calls with the partner (events)", required=()

@@ -374,7 +374,7 @@ def test_financial_health_and_vertical_formulas_match_pandas(generated: dict[str
     assert checked == 5 * len(total)
     for key in ("nps", "churn_risk"):
         assert table.total(key).value is None and table.total(key).missing.startswith("no data: needs"), key
-    assert table.total("churn_risk").missing == "no data: needs the churn model (issue 12+)"
+    assert table.total("churn_risk").missing == "no data: needs a churn model (not built yet)"
 
 
 def test_costs_are_never_given_to_partner_users(generated: dict[str, Any]) -> None:

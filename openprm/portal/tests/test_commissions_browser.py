@@ -1,6 +1,6 @@
 """Commissions in a real browser.
 
-The journey (issue 13): finance publishes a plan version → a conversion accrues → its hold expires → finance
+The journey: finance publishes a plan version → a conversion accrues → its hold expires → finance
 pays (payout run: create, export, mark paid) → the partner logs in and sees the statement. Finance's steps go
 through the staff pages, the accrual and the hold release through their services (what the worker runs).
 

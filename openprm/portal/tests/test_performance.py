@@ -101,7 +101,7 @@ def test_partner_sees_own_scorecard_targets_tier_progress_and_rank_band(perf: An
     body = response.content.decode()
     # the scorecard: overall score, dimensions, each metric's value and points
     assert 'id="overall"' in body and 'id="dimension-financial"' in body
-    assert 'data-metric="won_revenue"' in body and "1000.00" in body
+    assert 'data-metric="won_revenue"' in body and "1,000.00" in body and "Money is in USD" in body
     card = response.context["perf"].card
     assert card.overall is not None and card.partner_id == perf.partner_a.pk
     # rank band only: A's overall beats nobody's or somebody's, but it is a band, never a rank or a name
@@ -110,7 +110,7 @@ def test_partner_sees_own_scorecard_targets_tier_progress_and_rank_band(perf: An
     progress = next(p for p in response.context["perf"].targets if p.target.period == _month())
     assert progress.target.value == Decimal("4000") and progress.attainment == Decimal("25.0")
     assert 'id="targets-table"' in body and progress.pace.text in body
-    assert "4000.00" in body
+    assert "4,000.00" in body
     # tier progress: Silver now, Gold next, the won-revenue gap in words and a progress bar
     assert 'id="next-tier">Gold<' in body
     assert "$200 more won revenue" in body

@@ -22,6 +22,7 @@ from openprm.dashboards.filters import today as dashboard_today
 from openprm.dashboards.selectors import Panel
 from openprm.dashboards.tables import FORMATS as TABLE_FORMATS
 from openprm.dashboards.tables import to_csv, to_xlsx
+from openprm.metrics.figures import reporting_currency
 from openprm.metrics.periods import Period
 from openprm.portal import selectors as portal_selectors
 from openprm.portal.views.common import _own_partner
@@ -82,6 +83,7 @@ def performance(request: HttpRequest) -> HttpResponse:
             "other_period": None if period.key in dict(offered) else period,
             "charts": charts,
             "unconverted": dashboard_selectors.unconverted_note(actor, f, partner),
+            "currency": reporting_currency(actor.workspace_id),
         },
     )
 
