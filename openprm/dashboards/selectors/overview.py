@@ -35,7 +35,7 @@ from openprm.dashboards.selectors.trends import (
     win_rate_panel,
 )
 from openprm.dashboards.tables import Column, Table
-from openprm.metrics import engine, figures
+from openprm.metrics import dataversion, engine, figures
 from openprm.metrics.catalog import metric
 from openprm.metrics.periods import Period, parse_period
 from openprm.partners.models import Partner
@@ -45,8 +45,18 @@ from openprm.scorecards.selectors import Progress, partner_targets, target_list,
 
 
 def _leaders(actor: Actor, f: DashboardFilters) -> tuple[engine.Table, dict[int, PartnerInfo], list[int]]:
-    table = figures.metric_table(
-        actor=actor, keys=LEADER_KEYS, period=f.period_value, filters=f.partners(), totals=False
+    """The filtered partners' leader figures, ranked. Every partner's figures are computed (2,000 at
+    scale: most of the page's time), so they are kept while the data is unchanged
+    (``metrics.dataversion``): the top-10 chart, the page's bottom-10 table and their exports read the
+    same table."""
+    period, ids = f.period_value, figures.partner_ids(actor=actor, filters=f.partners())
+    table = dataversion.cached(
+        actor.workspace_id,
+        # the reporting currency too: a workspace setting, which the data version does not follow
+        ("dashboards.leaders", LEADER_KEYS, period.start, period.end, currency_of(actor), tuple(ids)),
+        lambda: figures.metric_table(
+            actor=actor, keys=LEADER_KEYS, period=period, partners=ids, totals=False
+        ),
     )
 
     def rank(pid: int) -> tuple[Decimal, Decimal, int]:
