@@ -4,14 +4,14 @@ result equals what the increments built, which the tests check through ``rollup_
 The paired metrics need the events one by one, in order: PostgreSQL pairs them in SQL (``pairs_sql``: one
 statement; the partners only Python can pair stream through ``pairs.rebuild_pairs``), SQLite streams the
 events that pair past Python once, sorted by partner; either way the figures go into a temporary table
-per partner and day. Then the database computes every ``PartnerDay`` row in one ``SELECT``
-(``rebuild_sql``: the events grouped once per partner and day with the clicks, the accepted conversions
-and the paired figures — on PostgreSQL their rows in the same grouping, on SQLite joined to the events'
-rows). PostgreSQL compares those rows with the stored ones and writes only
-the difference — no row is deleted and inserted again with the same key, which would leave a dead version
-of every row behind and cost the index a check of each — and re-aggregates the months of the days it
-wrote; SQLite deletes the workspace's rows and inserts them anew, then every month. Nothing grows with
-the number of events but the database's own sort."""
+per partner and day. PostgreSQL then compares what the raw rows give with the stored ``PartnerDay`` rows
+and writes only the difference (``rebuild_pg``) — no row is deleted and inserted again with the same
+key, which would leave a dead version of every row behind and cost the index a check of each — in two
+parts: the events' grouping against the stored events' columns, which a second session runs on this
+transaction's snapshot while this one pairs (``core.snapshot``), and the other columns (clicks, accepted
+conversions, paired figures) against theirs; it re-aggregates the months of the days it wrote. SQLite
+deletes the workspace's rows and inserts them anew in one ``INSERT … SELECT`` (``rebuild_sql``), then
+every month. Nothing grows with the number of events but the database's own sort."""
 
 from __future__ import annotations
 
