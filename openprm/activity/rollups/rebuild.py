@@ -15,12 +15,13 @@ every month. Nothing grows with the number of events but the database's own sort
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from openprm.activity.catalog import EventKind
@@ -86,6 +87,20 @@ def rollups_rebuild(*, workspace_id: int) -> int:
     (``rebuild_pg``); on SQLite the rows are deleted and inserted anew (``rebuild_sql.insert_sql``). The
     ``PartnerMonth`` rows of the days written are then re-aggregated (``months``)."""
     touch(workspace_id, status=RollupState.Status.REBUILDING)
+    try:
+        rows = _rebuild(workspace_id)
+    except BaseException:
+        # rolled back: the rollups are what they were, up to date with the increments
+        with contextlib.suppress(DatabaseError):  # a broken connection: the first error tells
+            touch(workspace_id, status=RollupState.Status.READY)
+        raise
+    now = timezone.now()
+    touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
+    return rows
+
+
+def _rebuild(workspace_id: int) -> int:
+    """The rebuild's transaction (see ``rollups_rebuild``); returns the rows."""
     kinds = workspace_kinds(workspace_id)
     outermost = not connection.in_atomic_block
     quote = connection.ops.quote_name
@@ -116,8 +131,6 @@ def rollups_rebuild(*, workspace_id: int) -> int:
                 cursor.execute(f"DROP TABLE {PAIRED_TABLE}")
                 cursor.execute(f"DROP TABLE {rebuild_sql.OTHER_TABLE}")
             months_rebuild(workspace_id)  # the months of those days: one grouped INSERT … SELECT
-    now = timezone.now()
-    touch(workspace_id, status=RollupState.Status.READY, rebuilt_at=now, filled_at=now, responses_at=now)
     return rows
 
 

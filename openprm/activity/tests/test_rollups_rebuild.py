@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from openprm.activity.models import Event, PartnerDay
+from openprm.activity.models import Event, PartnerDay, RollupState
 from openprm.activity.rollups import (
     months,
     rollup_cells,
@@ -23,6 +23,7 @@ from openprm.activity.rollups import (
     workspace_kinds,
 )
 from openprm.activity.rollups import pairs as pairs_module
+from openprm.activity.rollups import rebuild as rebuild_module
 from openprm.activity.tests.test_rollups_fold import (
     add_custom_types,
     assert_months_match_days,
@@ -143,3 +144,24 @@ def test_a_rebuild_mends_rows_that_drifted_from_the_raw_rows(world: Any, api_for
     with unscoped():
         assert rows == PartnerDay.objects.filter(workspace_id=workspace_id).count() == len(stored)
     assert assert_months_match_days(workspace_id) == incremental_months
+
+
+def test_a_failed_rebuild_leaves_the_rollups_as_they_were_and_says_so(
+    world: Any, api_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_custom_types(api_for(world.admin))
+    post(api_for(world.manager), mixed_events())
+    workspace_id = world.workspace.pk
+    rollups_fold(workspace_id=workspace_id)
+    before = rollup_cells(workspace_id=workspace_id)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(rebuild_module, "rebuild_pairs", fail)
+    with pytest.raises(RuntimeError, match="stopped"):
+        rollups_rebuild(workspace_id=workspace_id)
+    assert rollup_cells(workspace_id=workspace_id) == before
+    with unscoped():
+        state = RollupState.objects.get(workspace_id=workspace_id)
+    assert state.status == RollupState.Status.READY and state.rebuilt_at is None

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from openprm.activity.models import PartnerDay
+from openprm.activity.models import PartnerDay, RollupState
 from openprm.activity.rollups import (
     months,
     rebuild_pg,
@@ -143,6 +143,8 @@ def test_a_failure_of_the_second_session_rolls_the_rebuild_back(
     with pytest.raises(Exception, match="division by zero"):
         rollups_rebuild(workspace_id=workspace_id)
     assert rollup_cells(workspace_id=workspace_id) == drifted != incremental
+    with unscoped():  # rolled back: the rollups stand as they were, not "rebuilding" for ever
+        assert RollupState.objects.get(workspace_id=workspace_id).status == RollupState.Status.READY
 
     monkeypatch.undo()
     rollups_rebuild(workspace_id=workspace_id)
