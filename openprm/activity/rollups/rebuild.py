@@ -36,7 +36,7 @@ from openprm.activity.rollups import columns, pairs_sql, rebuild_pg, rebuild_sql
 from openprm.activity.rollups.deltas import Cell, workspace_kinds
 from openprm.activity.rollups.months import months_rebuild, months_refresh_listed
 from openprm.activity.rollups.pairs import rebuild_pairs
-from openprm.activity.rollups.store import lock, touch
+from openprm.activity.rollups.store import lock, locked_before_transaction, touch
 from openprm.core import snapshot
 from openprm.core.tasks import workspace_scope
 
@@ -88,7 +88,8 @@ def rollups_rebuild(*, workspace_id: int) -> int:
     ``PartnerMonth`` rows of the days written are then re-aggregated (``months``)."""
     touch(workspace_id, status=RollupState.Status.REBUILDING)
     try:
-        rows = _rebuild(workspace_id)
+        with locked_before_transaction(workspace_id):
+            rows = _rebuild(workspace_id)
     except BaseException:
         # rolled back: the rollups are what they were, up to date with the increments
         with contextlib.suppress(DatabaseError):  # a broken connection: the first error tells

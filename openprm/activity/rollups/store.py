@@ -4,6 +4,7 @@ exclusively; the fill state (``RollupState``)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from collections import defaultdict
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.utils import timezone
 
 from openprm.activity.models import Event, RollupDirty, RollupState
@@ -237,6 +238,30 @@ def lock(workspace_id: int, *, exclusive: bool = False) -> None:
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(%s, %s)", [_LOCK_NAMESPACE, workspace_id])
+
+
+@contextlib.contextmanager
+def locked_before_transaction(workspace_id: int) -> Iterator[None]:
+    """The rebuild's exclusive lock taken before its transaction begins (PostgreSQL, outside any
+    transaction; elsewhere nothing): a session lock, held until the block ends. Inside a ``REPEATABLE
+    READ`` transaction the statement that waits for the lock takes the snapshot before the wait, so the
+    writers it waited for would be invisible to it, and its writes would then collide with theirs
+    (a serialization failure whenever a fold was running). Taken first, the transaction's ``lock`` is
+    already held, and its snapshot sees every writer that went before."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    key = [_LOCK_NAMESPACE, workspace_id]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        except DatabaseError:  # the session's locks end with it: never left held on a kept connection
+            connection.close()
 
 
 def rollups_add(

@@ -7,18 +7,20 @@ rebuild back."""
 from __future__ import annotations
 
 import datetime
+import threading
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from openprm.activity.models import PartnerDay, RollupState
+from openprm.activity.models import Event, PartnerDay, RollupState
 from openprm.activity.rollups import (
     months,
     rebuild_pg,
     rollup_cells,
+    rollups_add,
     rollups_fold,
     rollups_rebuild,
     rollups_refresh_pairs,
@@ -149,3 +151,57 @@ def test_a_failure_of_the_second_session_rolls_the_rebuild_back(
     monkeypatch.undo()
     rollups_rebuild(workspace_id=workspace_id)
     assert rollup_cells(workspace_id=workspace_id) == incremental
+
+
+def test_a_rebuild_that_waits_for_a_running_fold_sees_what_it_wrote(world: Any, api_for: Any) -> None:
+    """A writer holds the rollups' lock (a fold adding an event's delta to a row that drifted) when the
+    rebuild starts: the rebuild waits for it and then reads after it — it mends the row with the
+    writer's delta counted, where a snapshot taken before the wait collided with the writer's update."""
+    workspace_id, _, _ = _built(world, api_for)
+    with unscoped():
+        row = PartnerDay.objects.filter(workspace_id=workspace_id).order_by("partner_id", "day").first()
+        assert row is not None
+        PartnerDay.objects.filter(partner_id=row.partner_id, day=row.day).update(
+            events_total=F("events_total") + 5
+        )
+    holding, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def fold() -> None:  # as a fold does: the shared lock, then the rows, committed a moment later
+        try:
+            with transaction.atomic(), unscoped():
+                at = datetime.datetime.combine(row.day, datetime.time(12), tzinfo=datetime.UTC)
+                Event.objects.create(
+                    workspace_id=workspace_id,
+                    partner_id=row.partner_id,
+                    event_id="late-1",
+                    type="portal_login",
+                    occurred_at=at,
+                    received_at=at,
+                )
+                rollups_add(
+                    workspace_id=workspace_id, sums={(row.partner_id, row.day, "events.portal_login"): 1}
+                )
+                holding.set()
+                done.wait(1.5)
+        except BaseException as error:  # reported below
+            errors.append(error)
+            holding.set()
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=fold)
+    writer.start()
+    assert holding.wait(30)
+    rollups_rebuild(workspace_id=workspace_id)  # waits for the writer's lock
+    done.set()
+    writer.join()
+    assert not errors
+    with unscoped():
+        mended = PartnerDay.objects.get(workspace_id=workspace_id, partner_id=row.partner_id, day=row.day)
+        events = Event.objects.filter(workspace_id=workspace_id, partner_id=row.partner_id).count()
+    assert mended.events_total == row.events_total + 1  # the drift gone, the late event counted once
+    assert events > 0
+    versions = _versions(workspace_id)
+    rollups_rebuild(workspace_id=workspace_id)
+    assert _versions(workspace_id) == versions  # nothing left to mend
